@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// The `latchkey` command for operators.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { CONFIG_KEYS, ConfigError, loadConfig } from "./config/config.js";
+import { createLogger } from "./logging.js";
+import { exitOnSignals, start } from "./main.js";
+import { openStorage } from "./storage/database.js";
+import { migrateToLatest } from "./storage/migrate.js";
+
+const HELP = `Usage: latchkey <command> [options]
+
+Commands:
+  start            Apply pending migrations and serve Latchkey (default)
+  migrate          Apply pending database migrations and exit
+  help             Show this help
+  version          Print the version
+
+Configuration is read from environment variables:
+${CONFIG_KEYS.map((k) => `  ${k.key.padEnd(30)} ${k.description}${k.default ? ` [${k.default}]` : ""}`).join("\n")}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: { help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
+  });
+  const command = values.help ? "help" : values.version ? "version" : (positionals[0] ?? "start");
+
+  switch (command) {
+    case "help":
+      process.stdout.write(HELP);
+      return 0;
+    case "version": {
+      const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+        version: string;
+      };
+      process.stdout.write(`latchkey ${pkg.version}\n`);
+      return 0;
+    }
+    case "start": {
+      const config = loadConfig();
+      const running = await start(config);
+      exitOnSignals(running, config.shutdownTimeoutMs);
+      return -1; // keep running
+    }
+    case "migrate": {
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const storage = await openStorage(config.database, { logger });
+      try {
+        const applied = await migrateToLatest(storage.db, logger);
+        logger.info(applied.length ? `applied ${applied.length} migration(s)` : "database is up to date");
+      } finally {
+        await storage.close();
+      }
+      return 0;
+    }
+    default:
+      process.stderr.write(`latchkey: unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`latchkey: ${error.message}\n`);
+      process.exitCode = 78; // EX_CONFIG
+    } else {
+      process.stderr.write(
+        `latchkey: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    }
+  },
+);

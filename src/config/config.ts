@@ -1,0 +1,314 @@
+// The one reader of process.env. Every setting Latchkey understands is declared here with its
+// default and validation; an invalid configuration stops start-up with one message that names
+// every bad key (see ConfigError).
+import { existsSync } from "node:fs";
+import path from "node:path";
+
+export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
+
+export interface BootstrapConfig {
+  adminEmail?: string;
+  adminPassword?: string;
+  m2mClientId?: string;
+  m2mClientSecret?: string;
+}
+
+export interface Config {
+  nodeEnv: string;
+  production: boolean;
+  port: number;
+  host: string;
+  /** Public base URL, no trailing slash: the `iss` of every token. */
+  issuerUrl: string;
+  database: DatabaseTarget;
+  databasePoolSize: number;
+  dataDir: string;
+  tls?: { certFile: string; keyFile: string };
+  logLevel: LogLevel;
+  /** 32-byte key encrypting secrets at rest; undefined means "generate into dataDir". */
+  masterKey?: Buffer;
+  /** Keys that may still decrypt older ciphertexts during a master-key rotation. */
+  previousMasterKeys: Buffer[];
+  /** Fastify `trustProxy`: false, true, a hop count or a list of addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
+  shutdownTimeoutMs: number;
+  bootstrap: BootstrapConfig;
+}
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Documentation of every key, rendered into `latchkey --help` and kept in step with README. */
+export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; description: string }> = [
+  { key: "PORT", default: "3000", description: "TCP port to listen on" },
+  { key: "HOST", default: "localhost", description: "interface to bind; 0.0.0.0 in containers" },
+  {
+    key: "ISSUER_URL",
+    default: "http(s)://localhost:$PORT",
+    description: "public base URL of this server, the `iss` of every token",
+  },
+  {
+    key: "DATABASE_URL",
+    default: "sqlite:./data/latchkey.db",
+    description: "sqlite:<path> or postgres://user:pass@host:port/db",
+  },
+  { key: "DATABASE_POOL_SIZE", default: "10", description: "PostgreSQL connections per instance" },
+  {
+    key: "DATA_DIR",
+    default: "./data",
+    description: "where a generated master key is kept (embedded default)",
+  },
+  {
+    key: "TLS_CERT_FILE",
+    default: "",
+    description: "PEM certificate: serve HTTPS directly (with TLS_KEY_FILE)",
+  },
+  { key: "TLS_KEY_FILE", default: "", description: "PEM private key for TLS_CERT_FILE" },
+  { key: "LOG_LEVEL", default: "info", description: LOG_LEVELS.join("|") },
+  {
+    key: "LATCHKEY_MASTER_KEY",
+    default: "(generated into DATA_DIR)",
+    description: "32 bytes, base64 or hex: encrypts secrets at rest; required when NODE_ENV=production",
+  },
+  {
+    key: "LATCHKEY_PREVIOUS_MASTER_KEYS",
+    default: "",
+    description: "comma-separated older master keys, still accepted for decryption during rotation",
+  },
+  {
+    key: "TRUST_PROXY",
+    default: "false",
+    description: "trust X-Forwarded-* from: true, a hop count, or comma-separated addresses/CIDRs",
+  },
+  { key: "SHUTDOWN_TIMEOUT_MS", default: "10000", description: "grace period for in-flight requests" },
+  { key: "NODE_ENV", default: "development", description: "production makes a master key mandatory" },
+  {
+    key: "BOOTSTRAP_ADMIN_EMAIL",
+    default: "",
+    description: "administrator ensured at start (with password)",
+  },
+  { key: "BOOTSTRAP_ADMIN_PASSWORD", default: "", description: "password of BOOTSTRAP_ADMIN_EMAIL" },
+  {
+    key: "BOOTSTRAP_M2M_CLIENT_ID",
+    default: "(generated)",
+    description: "client id of the Management API M2M app ensured at start (32 lowercase hex)",
+  },
+  {
+    key: "BOOTSTRAP_M2M_CLIENT_SECRET",
+    default: "(generated)",
+    description: "its secret (40-60 alphanumerics)",
+  },
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ReadonlyArray<{ key: string; problem: string }>) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems
+        .map((p) => `  - ${p.key}: ${p.problem}`)
+        .join("\n")}`,
+    );
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: { key: string; problem: string }[] = [];
+  const fail = (key: string, problem: string) => problems.push({ key, problem });
+  const get = (key: string): string | undefined => {
+    const value = env[key]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  };
+
+  const nodeEnv = get("NODE_ENV") ?? "development";
+  const production = nodeEnv === "production";
+
+  const port = parseInteger(get("PORT"), 3000, 0, 65535, "PORT", fail);
+  const host = get("HOST") ?? "localhost";
+  const databasePoolSize = parseInteger(get("DATABASE_POOL_SIZE"), 10, 1, 1000, "DATABASE_POOL_SIZE", fail);
+  const shutdownTimeoutMs = parseInteger(
+    get("SHUTDOWN_TIMEOUT_MS"),
+    10_000,
+    0,
+    600_000,
+    "SHUTDOWN_TIMEOUT_MS",
+    fail,
+  );
+  const dataDir = path.resolve(get("DATA_DIR") ?? "./data");
+
+  let tls: Config["tls"];
+  const certFile = get("TLS_CERT_FILE");
+  const keyFile = get("TLS_KEY_FILE");
+  if (certFile || keyFile) {
+    if (!certFile) fail("TLS_CERT_FILE", "must be set together with TLS_KEY_FILE");
+    if (!keyFile) fail("TLS_KEY_FILE", "must be set together with TLS_CERT_FILE");
+    if (certFile && !existsSync(certFile)) fail("TLS_CERT_FILE", `file not found: ${certFile}`);
+    if (keyFile && !existsSync(keyFile)) fail("TLS_KEY_FILE", `file not found: ${keyFile}`);
+    if (certFile && keyFile) tls = { certFile, keyFile };
+  }
+
+  const issuerUrl = parseIssuer(get("ISSUER_URL"), `${tls ? "https" : "http"}://localhost:${port}`, fail);
+  const database = parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:./data/latchkey.db", fail);
+
+  const logLevelRaw = get("LOG_LEVEL") ?? "info";
+  const logLevel = (LOG_LEVELS as readonly string[]).includes(logLevelRaw)
+    ? (logLevelRaw as LogLevel)
+    : "info";
+  if (logLevel !== logLevelRaw) fail("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
+
+  const masterKeyRaw = get("LATCHKEY_MASTER_KEY");
+  const masterKey = masterKeyRaw === undefined ? undefined : parseKey(masterKeyRaw);
+  if (masterKeyRaw !== undefined && !masterKey) {
+    fail(
+      "LATCHKEY_MASTER_KEY",
+      "must be 32 bytes, base64 or 64 hex characters (e.g. `openssl rand -base64 32`)",
+    );
+  }
+  if (masterKeyRaw === undefined && production) {
+    fail(
+      "LATCHKEY_MASTER_KEY",
+      "is required when NODE_ENV=production (generate one: `openssl rand -base64 32`)",
+    );
+  }
+  const previousMasterKeys: Buffer[] = [];
+  for (const [index, raw] of (get("LATCHKEY_PREVIOUS_MASTER_KEYS") ?? "").split(",").entries()) {
+    if (raw.trim() === "") continue;
+    const key = parseKey(raw.trim());
+    if (key) previousMasterKeys.push(key);
+    else fail("LATCHKEY_PREVIOUS_MASTER_KEYS", `entry ${index + 1} is not a 32-byte base64 or hex key`);
+  }
+
+  const trustProxy = parseTrustProxy(get("TRUST_PROXY"), fail);
+
+  const bootstrap: BootstrapConfig = {
+    adminEmail: get("BOOTSTRAP_ADMIN_EMAIL"),
+    adminPassword: env.BOOTSTRAP_ADMIN_PASSWORD || undefined,
+    m2mClientId: get("BOOTSTRAP_M2M_CLIENT_ID"),
+    m2mClientSecret: get("BOOTSTRAP_M2M_CLIENT_SECRET"),
+  };
+  if (Boolean(bootstrap.adminEmail) !== Boolean(bootstrap.adminPassword)) {
+    fail("BOOTSTRAP_ADMIN_EMAIL", "BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together");
+  }
+  if (bootstrap.adminEmail && !/^[^\s@]+@[^\s@]+$/.test(bootstrap.adminEmail)) {
+    fail("BOOTSTRAP_ADMIN_EMAIL", "is not an email address");
+  }
+  if (bootstrap.adminPassword !== undefined && bootstrap.adminPassword.length < 8) {
+    fail("BOOTSTRAP_ADMIN_PASSWORD", "must be at least 8 characters");
+  }
+  if (Boolean(bootstrap.m2mClientId) !== Boolean(bootstrap.m2mClientSecret)) {
+    fail(
+      "BOOTSTRAP_M2M_CLIENT_ID",
+      "BOOTSTRAP_M2M_CLIENT_ID and BOOTSTRAP_M2M_CLIENT_SECRET must be set together",
+    );
+  }
+  if (bootstrap.m2mClientId && !/^[0-9a-f]{32}$/.test(bootstrap.m2mClientId)) {
+    fail("BOOTSTRAP_M2M_CLIENT_ID", "must be 32 lowercase hex characters (Kinde's client id format)");
+  }
+  if (bootstrap.m2mClientSecret && !/^[a-zA-Z0-9]{40,60}$/.test(bootstrap.m2mClientSecret)) {
+    fail(
+      "BOOTSTRAP_M2M_CLIENT_SECRET",
+      "must be 40-60 letters and digits (Kinde's SDKs refuse other shapes)",
+    );
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    nodeEnv,
+    production,
+    port,
+    host,
+    issuerUrl,
+    database,
+    databasePoolSize,
+    dataDir,
+    tls,
+    logLevel,
+    masterKey,
+    previousMasterKeys,
+    trustProxy,
+    shutdownTimeoutMs,
+    bootstrap,
+  };
+}
+
+type Fail = (key: string, problem: string) => void;
+
+function parseInteger(
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  key: string,
+  fail: Fail,
+) {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    fail(key, `must be an integer from ${min} to ${max}, got "${raw}"`);
+    return fallback;
+  }
+  return Number(raw);
+}
+
+function parseIssuer(raw: string | undefined, fallback: string, fail: Fail): string {
+  if (raw === undefined) return fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    fail("ISSUER_URL", `is not an absolute URL: "${raw}"`);
+    return fallback;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") fail("ISSUER_URL", "must use https (or http)");
+  // OIDC Discovery §3 / RFC 8414 §2: the issuer has no query or fragment.
+  if (url.search || url.hash) fail("ISSUER_URL", "must not contain a query or fragment");
+  if (url.username || url.password) fail("ISSUER_URL", "must not contain credentials");
+  // Kinde's SDKs compare `iss` to the configured domain without a trailing slash (COMPAT.md §0.3).
+  return url.href.replace(/\/+$/, "");
+}
+
+function parseDatabaseUrl(raw: string, fail: Fail): DatabaseTarget {
+  if (raw.startsWith("sqlite:")) {
+    const file = raw.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "");
+    if (file === "") {
+      fail("DATABASE_URL", "sqlite: needs a file path, e.g. sqlite:./data/latchkey.db (or sqlite::memory:)");
+      return { kind: "sqlite", path: ":memory:" };
+    }
+    return { kind: "sqlite", path: file === ":memory:" ? file : path.resolve(file) };
+  }
+  if (raw.startsWith("postgres://") || raw.startsWith("postgresql://")) {
+    try {
+      new URL(raw);
+    } catch {
+      fail("DATABASE_URL", "is not a valid postgres:// URL");
+    }
+    return { kind: "postgres", url: raw };
+  }
+  fail("DATABASE_URL", "must start with sqlite: or postgres://");
+  return { kind: "sqlite", path: ":memory:" };
+}
+
+/** Accepts 32 bytes as 64 hex characters or as base64/base64url. */
+export function parseKey(raw: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, "hex");
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(raw)) {
+    const key = Buffer.from(raw.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+    if (key.length === 32) return key;
+  }
+  return undefined;
+}
+
+function parseTrustProxy(raw: string | undefined, fail: Fail): Config["trustProxy"] {
+  if (raw === undefined || raw === "false") return false;
+  if (raw === "true") return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = raw
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.some((e) => !/^[0-9a-fA-F.:/]+$/.test(e) && e !== "loopback")) {
+    fail("TRUST_PROXY", "must be true, false, a hop count or comma-separated IP addresses/CIDRs");
+    return false;
+  }
+  return entries;
+}

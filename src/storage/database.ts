@@ -1,0 +1,142 @@
+// Opens the database named by DATABASE_URL behind one Kysely query code path. SQLite (embedded
+// default) and PostgreSQL (production, several instances) differ only here and in the dialect
+// helpers below.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import pg from "pg";
+import type { Logger } from "pino";
+import type { DatabaseTarget } from "../config/config.js";
+import type { Schema } from "./schema.js";
+
+export type Db = Kysely<Schema>;
+
+export interface Storage {
+  readonly db: Db;
+  readonly dialect: DatabaseTarget["kind"];
+  /** Resolves when the database answers a trivial query within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  poolSize?: number;
+  logger?: Logger;
+}
+
+export async function openStorage(target: DatabaseTarget, options: OpenOptions = {}): Promise<Storage> {
+  return target.kind === "sqlite" ? openSqlite(target.path) : openPostgres(target.url, options);
+}
+
+function openSqlite(file: string): Storage {
+  if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
+  const database = new BetterSqlite3(file);
+  database.pragma("journal_mode = WAL");
+  // A writer waits for another writer instead of failing at once with SQLITE_BUSY.
+  database.pragma("busy_timeout = 5000");
+  // FULL: a transaction acknowledged to a client survives a power loss, not only a crash.
+  database.pragma("synchronous = FULL");
+  database.pragma("foreign_keys = ON");
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  return {
+    db,
+    dialect: "sqlite",
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+// int8 (COUNT, bigint epoch columns) as JS numbers: every value we store fits in 2^53.
+const pgTypes = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+function openPostgres(url: string, options: OpenOptions): Storage {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 30_000,
+    types: pgTypes,
+  });
+  // An idle client whose server went away emits 'error' on the pool; without a listener Node would
+  // crash the process. The pool drops that client; the next query opens a new connection.
+  pool.on("error", (error) => {
+    options.logger?.warn({ err: error }, "PostgreSQL connection lost; it will be re-established on demand");
+  });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: "postgres",
+    async ping(timeoutMs = 2_000) {
+      await withTimeout(sql`select 1`.execute(db), timeoutMs, "database ping timed out");
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailableError(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export class DatabaseUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DatabaseUnavailableError";
+  }
+}
+
+const UNAVAILABLE_NODE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+const UNAVAILABLE_SQLITE_CODES = [
+  "SQLITE_BUSY",
+  "SQLITE_LOCKED",
+  "SQLITE_READONLY",
+  "SQLITE_IOERR",
+  "SQLITE_FULL",
+];
+
+/**
+ * True for errors that mean "the database cannot serve us right now" rather than "this request is
+ * wrong": callers answer 503 / temporarily_unavailable for these, never 500.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true;
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") {
+    if (UNAVAILABLE_NODE_CODES.has(code)) return true;
+    if (UNAVAILABLE_SQLITE_CODES.some((prefix) => code.startsWith(prefix))) return true;
+    // PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources),
+    // 57P0x (admin/crash shutdown, cannot connect now), 40001/40P01 would be retryable too.
+    if (/^(08|53)/.test(code) || /^57P0[1-4]$/.test(code)) return true;
+  }
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(
+    error.message,
+  );
+}

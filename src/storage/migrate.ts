@@ -1,0 +1,33 @@
+// Numbered, forward-only migrations, applied at start and by `latchkey migrate`. On PostgreSQL,
+// Kysely's migrator holds an advisory lock while it runs, so instances starting together migrate
+// once; the others wait and then find nothing left to do.
+import { type Migration, Migrator } from "kysely";
+import type { Logger } from "pino";
+import type { Db } from "./database.js";
+import * as m0001 from "./migrations/0001_foundation.js";
+
+/** Append only: a released migration is never edited, renamed or removed. */
+export const MIGRATIONS: Record<string, Migration> = {
+  "0001_foundation": m0001,
+};
+
+export async function migrateToLatest(db: Db, logger?: Logger): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => MIGRATIONS },
+    migrationTableName: "latchkey_migration",
+    migrationLockTableName: "latchkey_migration_lock",
+  });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  const applied: string[] = [];
+  for (const result of results) {
+    if (result.status === "Success") {
+      applied.push(result.migrationName);
+      logger?.info({ migration: result.migrationName }, "applied migration");
+    } else if (result.status === "Error") {
+      logger?.error({ migration: result.migrationName }, "migration failed; its changes were rolled back");
+    }
+  }
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return applied;
+}

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError, loadConfig } from "../../src/config/config.js";
+
+const KEY = Buffer.alloc(32, 7).toString("base64");
+
+function problemsOf(env: Record<string, string>): Map<string, string> {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, "expected a ConfigError");
+    return new Map(error.problems.map((p) => [p.key, p.problem]));
+  }
+  assert.fail("configuration was accepted");
+}
+
+describe("configuration", () => {
+  it("defaults to SQLite under ./data on port 3000 with a localhost issuer", () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 3000);
+    assert.equal(config.issuerUrl, "http://localhost:3000");
+    assert.equal(config.database.kind, "sqlite");
+    assert.ok(config.database.kind === "sqlite" && config.database.path.endsWith("/data/latchkey.db"));
+    assert.equal(config.logLevel, "info");
+    assert.equal(config.masterKey, undefined);
+    assert.equal(config.trustProxy, false);
+  });
+
+  it("derives the issuer from PORT and strips a trailing slash from ISSUER_URL", () => {
+    assert.equal(loadConfig({ PORT: "8080" }).issuerUrl, "http://localhost:8080");
+    assert.equal(
+      loadConfig({ ISSUER_URL: "https://auth.example.com/" }).issuerUrl,
+      "https://auth.example.com",
+    );
+  });
+
+  it("accepts postgres URLs and a base64 or hex master key", () => {
+    const config = loadConfig({ DATABASE_URL: "postgres://u:p@db:5432/latchkey", LATCHKEY_MASTER_KEY: KEY });
+    assert.deepEqual(config.database, { kind: "postgres", url: "postgres://u:p@db:5432/latchkey" });
+    assert.equal(config.masterKey?.length, 32);
+    assert.equal(
+      loadConfig({ LATCHKEY_MASTER_KEY: "ab".repeat(32) }).masterKey?.toString("hex"),
+      "ab".repeat(32),
+    );
+  });
+
+  it("names every bad key at once, with the reason", () => {
+    const problems = problemsOf({
+      PORT: "99999",
+      ISSUER_URL: "not a url",
+      DATABASE_URL: "mysql://x",
+      LOG_LEVEL: "loud",
+      LATCHKEY_MASTER_KEY: "short",
+      TLS_CERT_FILE: "/nonexistent/cert.pem",
+      TRUST_PROXY: "everyone!",
+    });
+    assert.deepEqual(
+      [...problems.keys()].sort(),
+      [
+        "DATABASE_URL",
+        "ISSUER_URL",
+        "LATCHKEY_MASTER_KEY",
+        "LOG_LEVEL",
+        "PORT",
+        "TLS_CERT_FILE",
+        "TLS_KEY_FILE",
+        "TRUST_PROXY",
+      ].sort(),
+    );
+    assert.match(problems.get("PORT")!, /0 to 65535/);
+    assert.match(problems.get("DATABASE_URL")!, /sqlite: or postgres:\/\//);
+    assert.match(problems.get("TLS_CERT_FILE")!, /not found/);
+    assert.match(problems.get("TLS_KEY_FILE")!, /together/);
+  });
+
+  it("refuses to start in production without a master key", () => {
+    const problems = problemsOf({ NODE_ENV: "production" });
+    assert.match(problems.get("LATCHKEY_MASTER_KEY")!, /required when NODE_ENV=production/);
+    assert.equal(loadConfig({ NODE_ENV: "production", LATCHKEY_MASTER_KEY: KEY }).production, true);
+  });
+
+  it("rejects issuers with a query, fragment or credentials", () => {
+    assert.ok(problemsOf({ ISSUER_URL: "https://a.example/?x=1" }).has("ISSUER_URL"));
+    assert.ok(problemsOf({ ISSUER_URL: "https://a.example/#f" }).has("ISSUER_URL"));
+    assert.ok(problemsOf({ ISSUER_URL: "https://u:p@a.example" }).has("ISSUER_URL"));
+    assert.ok(problemsOf({ ISSUER_URL: "ftp://a.example" }).has("ISSUER_URL"));
+  });
+
+  it("validates bootstrap credentials against Kinde's formats", () => {
+    const problems = problemsOf({
+      BOOTSTRAP_M2M_CLIENT_ID: "NOT-HEX",
+      BOOTSTRAP_M2M_CLIENT_SECRET: "short",
+      BOOTSTRAP_ADMIN_EMAIL: "admin@example.com",
+    });
+    assert.match(problems.get("BOOTSTRAP_M2M_CLIENT_ID")!, /32 lowercase hex/);
+    assert.match(problems.get("BOOTSTRAP_M2M_CLIENT_SECRET")!, /40-60/);
+    assert.match(problems.get("BOOTSTRAP_ADMIN_EMAIL")!, /together/);
+  });
+});

@@ -1,0 +1,104 @@
+// Starts a real Latchkey server (real database, real HTTP on a loopback port) for a test.
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { Clock } from "../../src/clock.js";
+import { type Config, loadConfig } from "../../src/config/config.js";
+import { SecretBox } from "../../src/crypto/secret-box.js";
+import { createLogger } from "../../src/logging.js";
+import { buildServer } from "../../src/server.js";
+import { openStorage, type Storage } from "../../src/storage/database.js";
+import { migrateToLatest } from "../../src/storage/migrate.js";
+import { type DatabaseKind, freshDatabase, type TestDatabase } from "./databases.js";
+
+/** Collects log lines in memory so a test can assert on them (e.g. redaction). */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    done();
+  }
+  get text(): string {
+    return this.lines.join("\n");
+  }
+}
+
+export interface TestServer {
+  app: FastifyInstance;
+  storage: Storage;
+  config: Config;
+  database: TestDatabase;
+  logs: LogCapture;
+  logger: Logger;
+  secretBox: SecretBox;
+  /** Base URL on loopback, e.g. http://127.0.0.1:41234 — also the issuer. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  env?: Record<string, string>;
+  clock?: Clock;
+  /** Reuse a database (e.g. to restart a server on the same data); otherwise a fresh one. */
+  database?: TestDatabase;
+  /** Listen on this port (0 = any free one). */
+  port?: number;
+}
+
+export async function startTestServer(
+  kind: DatabaseKind,
+  options: TestServerOptions = {},
+): Promise<TestServer> {
+  const database = options.database ?? (await freshDatabase(kind));
+  if (!database) throw new Error(`no ${kind} database available`);
+  // Reserve the port first so the issuer URL (which tokens carry) matches the listening address.
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const databaseUrl =
+    database.target.kind === "sqlite" ? `sqlite:${database.target.path}` : database.target.url;
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    ISSUER_URL: url,
+    DATABASE_URL: databaseUrl,
+    LATCHKEY_MASTER_KEY: randomBytes(32).toString("base64"),
+    LOG_LEVEL: "info",
+    ...options.env,
+  });
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const storage = await openStorage(config.database, { logger, poolSize: 5 });
+  await migrateToLatest(storage.db, logger);
+  const secretBox = new SecretBox(config.masterKey!);
+  const app = await buildServer({ config, storage, logger, secretBox, clock: options.clock });
+  await app.listen({ port, host: "127.0.0.1" });
+  return {
+    app,
+    storage,
+    config,
+    database,
+    logs,
+    logger,
+    secretBox,
+    url,
+    async close() {
+      await app.close();
+      await storage.close();
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
