@@ -2,6 +2,7 @@
 // shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database.
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { bootstrap, managementCredentialsBanner } from "./bootstrap.js";
 import type { Config } from "./config/config.js";
 import { loadSecretBox } from "./crypto/master-key.js";
 import { createLogger } from "./logging.js";
@@ -25,6 +26,10 @@ export async function start(
   const storage = await openStorage(config.database, { poolSize: config.databasePoolSize, logger });
   try {
     await migrateToLatest(storage.db, logger);
+    const { generatedManagementClient } = await bootstrap(storage, secretBox, config);
+    // Printed to the terminal, deliberately not through the logger: secrets never reach logs.
+    if (generatedManagementClient)
+      process.stdout.write(managementCredentialsBanner(config.issuerUrl, generatedManagementClient));
   } catch (error) {
     await storage.close();
     throw error;

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
+import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -12,6 +13,9 @@ import type { SecretBox } from "./crypto/secret-box.js";
 import { registerErrorHandling } from "./http/errors.js";
 import { registerHealthRoutes } from "./http/health.routes.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
+import { registerOAuthRoutes } from "./oauth/oauth.routes.js";
+import { createServices, type Services } from "./services.js";
+import { registerSignInRoutes } from "./sign-in/sign-in.routes.js";
 import type { Storage } from "./storage/database.js";
 
 export interface ServerDeps {
@@ -20,6 +24,8 @@ export interface ServerDeps {
   logger: Logger;
   secretBox: SecretBox;
   clock?: Clock;
+  /** Prebuilt services (tests share them with the server); built from the other deps otherwise. */
+  services?: Services;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -58,8 +64,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerSecurityHeaders(app, { https: Boolean(config.tls) });
   registerErrorHandling(app);
   await app.register(formbody);
+  await app.register(cookie);
 
+  const services =
+    deps.services ??
+    createServices({
+      db: storage.db,
+      secretBox: deps.secretBox,
+      issuer: config.issuerUrl,
+      clock: deps.clock,
+    });
+  const https = config.issuerUrl.startsWith("https:");
   registerHealthRoutes(app, storage);
+  registerOAuthRoutes(app, services, { https });
+  registerSignInRoutes(app, services, { https });
 
   return app;
 }

@@ -20,7 +20,8 @@ export type OAuthErrorCode =
   | "request_uri_not_supported"
   | "invalid_token"
   | "insufficient_scope"
-  | "unsupported_token_type";
+  | "unsupported_token_type"
+  | "invalid_target";
 
 export class OAuthError extends Error {
   constructor(

@@ -5,10 +5,12 @@ import { type Migration, Migrator } from "kysely";
 import type { Logger } from "pino";
 import type { Db } from "./database.js";
 import * as m0001 from "./migrations/0001_foundation.js";
+import * as m0002 from "./migrations/0002_oauth.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
   "0001_foundation": m0001,
+  "0002_oauth": m0002,
 };
 
 export async function migrateToLatest(db: Db, logger?: Logger): Promise<string[]> {

@@ -2,6 +2,7 @@
 // Conventions that keep one query path for both dialects: times are integer epoch seconds,
 // booleans are 0/1 integers, structured values are JSON text. Text primary keys are declared NOT NULL
 // explicitly (SQLite would otherwise accept NULL keys).
+import type { Generated } from "kysely";
 
 export interface BusinessTable {
   id: string;
@@ -10,6 +11,173 @@ export interface BusinessTable {
   updated_at: number;
 }
 
+export interface UsersTable {
+  id: string;
+  email: string | null;
+  email_verified: Generated<number>;
+  given_name: string | null;
+  family_name: string | null;
+  picture: string | null;
+  username: string | null;
+  provided_id: string | null;
+  password_hash: string | null;
+  is_suspended: Generated<number>;
+  is_admin: Generated<number>;
+  created_at: number;
+  updated_at: number;
+  last_signed_in_at: number | null;
+}
+
+export type ApplicationType = "reg" | "spa" | "m2m";
+
+export interface ApplicationsTable {
+  id: string;
+  name: string;
+  type: ApplicationType;
+  client_secret_sealed: string | null;
+  access_token_lifetime: number;
+  refresh_token_lifetime: number;
+  id_token_lifetime: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export type ApplicationUrlKind = "callback" | "logout";
+
+export interface ApplicationUrlsTable {
+  application_id: string;
+  kind: ApplicationUrlKind;
+  url: string;
+  created_at: number;
+}
+
+export interface ApisTable {
+  id: string;
+  name: string;
+  audience: string;
+  is_management_api: Generated<number>;
+  created_at: number;
+}
+
+export interface ApiScopesTable {
+  id: string;
+  api_id: string;
+  key: string;
+  description: string | null;
+  created_at: number;
+}
+
+export interface ApiApplicationsTable {
+  api_id: string;
+  application_id: string;
+  created_at: number;
+}
+
+export interface ApiApplicationScopesTable {
+  api_id: string;
+  application_id: string;
+  scope_id: string;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  public_jwk: string;
+  private_key_sealed: string;
+  created_at: number;
+  active_at: number;
+  retired_at: number | null;
+  expires_at: number | null;
+}
+
+export interface BrowserSessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  auth_time: number;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  ip_address: string | null;
+  user_agent: string | null;
+}
+
+export interface AuthorizationRequestsTable {
+  id: string;
+  client_id: string;
+  params: string;
+  created_at: number;
+  expires_at: number;
+  completed_at: number | null;
+}
+
+export interface GrantsTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  session_id: string | null;
+  scope: string;
+  audience: string;
+  auth_time: number;
+  created_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  client_id: string;
+  user_id: string;
+  session_id: string | null;
+  redirect_uri: string;
+  scope: string;
+  audience: string;
+  nonce: string | null;
+  code_challenge: string | null;
+  auth_time: number;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+  grant_id: string | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  grant_id: string;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface AccessTokensTable {
+  jti: string;
+  client_id: string;
+  grant_id: string | null;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface RateLimitsTable {
+  key: string;
+  window_start: number;
+  count: number;
+}
+
 export interface Schema {
   business: BusinessTable;
+  users: UsersTable;
+  applications: ApplicationsTable;
+  application_urls: ApplicationUrlsTable;
+  apis: ApisTable;
+  api_scopes: ApiScopesTable;
+  api_applications: ApiApplicationsTable;
+  api_application_scopes: ApiApplicationScopesTable;
+  signing_keys: SigningKeysTable;
+  browser_sessions: BrowserSessionsTable;
+  authorization_requests: AuthorizationRequestsTable;
+  grants: GrantsTable;
+  authorization_codes: AuthorizationCodesTable;
+  refresh_tokens: RefreshTokensTable;
+  access_tokens: AccessTokensTable;
+  rate_limits: RateLimitsTable;
 }

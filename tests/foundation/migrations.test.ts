@@ -70,7 +70,7 @@ async function describeSchema(db: Db, dialect: "sqlite" | "postgres"): Promise<S
       primary: boolean;
     }>`
       select i.relname as index, t.relname as table, ix.indisunique as unique, ix.indisprimary as primary,
-             array(select a.attname from unnest(ix.indkey) with ordinality k(attnum, n)
+             array(select a.attname::text from unnest(ix.indkey) with ordinality k(attnum, n)
                    join pg_attribute a on a.attrelid = t.oid and a.attnum = k.attnum order by k.n) as columns
       from pg_index ix join pg_class i on i.oid = ix.indexrelid join pg_class t on t.oid = ix.indrelid
       join pg_namespace ns on ns.oid = t.relnamespace where ns.nspname = 'public'`.execute(db);

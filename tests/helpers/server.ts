@@ -3,11 +3,14 @@ import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { bootstrap } from "../../src/bootstrap.js";
 import type { Clock } from "../../src/clock.js";
 import { type Config, loadConfig } from "../../src/config/config.js";
+import { randomAlphanumeric } from "../../src/crypto/random.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { createLogger } from "../../src/logging.js";
 import { buildServer } from "../../src/server.js";
+import { createServices, type Services } from "../../src/services.js";
 import { openStorage, type Storage } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { type DatabaseKind, freshDatabase, type TestDatabase } from "./databases.js";
@@ -32,6 +35,9 @@ export interface TestServer {
   logs: LogCapture;
   logger: Logger;
   secretBox: SecretBox;
+  services: Services;
+  /** The bootstrap M2M application, authorised for the Management API with every scope. */
+  management: { clientId: string; clientSecret: string };
   /** Base URL on loopback, e.g. http://127.0.0.1:41234 — also the issuer. */
   url: string;
   close(): Promise<void>;
@@ -57,7 +63,10 @@ export async function startTestServer(
   const url = `http://127.0.0.1:${port}`;
   const databaseUrl =
     database.target.kind === "sqlite" ? `sqlite:${database.target.path}` : database.target.url;
+  const management = { clientId: randomBytes(16).toString("hex"), clientSecret: randomAlphanumeric(52) };
   const config = loadConfig({
+    BOOTSTRAP_M2M_CLIENT_ID: management.clientId,
+    BOOTSTRAP_M2M_CLIENT_SECRET: management.clientSecret,
     PORT: String(port),
     HOST: "127.0.0.1",
     ISSUER_URL: url,
@@ -71,7 +80,16 @@ export async function startTestServer(
   const storage = await openStorage(config.database, { logger, poolSize: 5 });
   await migrateToLatest(storage.db, logger);
   const secretBox = new SecretBox(config.masterKey!);
-  const app = await buildServer({ config, storage, logger, secretBox, clock: options.clock });
+  await bootstrap(storage, secretBox, config, options.clock);
+  // Tests read keys straight from the database (no cache) so rotations show at once.
+  const services = createServices({
+    db: storage.db,
+    secretBox,
+    issuer: config.issuerUrl,
+    clock: options.clock,
+    keyCacheSeconds: 0,
+  });
+  const app = await buildServer({ config, storage, logger, secretBox, services });
   await app.listen({ port, host: "127.0.0.1" });
   return {
     app,
@@ -81,6 +99,8 @@ export async function startTestServer(
     logs,
     logger,
     secretBox,
+    services,
+    management,
     url,
     async close() {
       await app.close();

@@ -1,0 +1,99 @@
+import type { Clock } from "../clock.js";
+import { newId } from "../crypto/random.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import { type Db, inTransaction } from "../storage/database.js";
+import type { ApplicationType, ApplicationUrlKind } from "../storage/schema.js";
+import { type ApplicationRow, ApplicationsStore } from "./applications.store.js";
+import { redirectUrlProblem } from "./urls.js";
+
+/** Kinde's defaults (COMPAT.md §1.3): access 1 day, ID 1 hour, refresh 15 days. */
+export const DEFAULT_LIFETIMES = { access: 86_400, id: 3_600, refresh: 1_296_000 } as const;
+
+export const APPLICATION_TYPES: readonly ApplicationType[] = ["reg", "spa", "m2m"];
+
+export interface NewApplication {
+  name: string;
+  type: ApplicationType;
+  /** Only for provisioning with known credentials (bootstrap); otherwise generated. */
+  id?: string;
+  secret?: string;
+  callbackUrls?: string[];
+  logoutUrls?: string[];
+}
+
+export class InvalidUrlError extends Error {
+  constructor(
+    readonly url: string,
+    readonly problem: string,
+  ) {
+    super(`${url}: ${problem}`);
+    this.name = "InvalidUrlError";
+  }
+}
+
+export class ApplicationsService {
+  readonly store: ApplicationsStore;
+  constructor(
+    private readonly db: Db,
+    private readonly secretBox: SecretBox,
+    private readonly clock: Clock,
+  ) {
+    this.store = new ApplicationsStore(db);
+  }
+
+  /** Creates an application; returns it with its plaintext secret (confidential kinds only). */
+  async create(input: NewApplication): Promise<{ application: ApplicationRow; secret?: string }> {
+    for (const url of [...(input.callbackUrls ?? []), ...(input.logoutUrls ?? [])]) assertUrl(url);
+    const id = input.id ?? newId.clientId();
+    const secret = input.type === "spa" ? undefined : (input.secret ?? newId.clientSecret());
+    const now = this.clock.now();
+    await inTransaction(this.db, async (trx) => {
+      const store = new ApplicationsStore(trx);
+      await store.insert({
+        id,
+        name: input.name,
+        type: input.type,
+        client_secret_sealed: secret ? this.secretBox.seal(secret, secretAad(id)) : null,
+        access_token_lifetime: DEFAULT_LIFETIMES.access,
+        refresh_token_lifetime: DEFAULT_LIFETIMES.refresh,
+        id_token_lifetime: DEFAULT_LIFETIMES.id,
+        created_at: now,
+        updated_at: now,
+      });
+      await store.addUrls(id, "callback", input.callbackUrls ?? [], now);
+      await store.addUrls(id, "logout", input.logoutUrls ?? [], now);
+    });
+    return { application: (await this.store.findById(id))!, secret };
+  }
+
+  async addUrls(id: string, kind: ApplicationUrlKind, urls: readonly string[]): Promise<void> {
+    for (const url of urls) assertUrl(url);
+    await this.store.addUrls(id, kind, urls, this.clock.now());
+  }
+
+  /** The plaintext secret, for administrators (Kinde returns it) and client authentication. */
+  revealSecret(application: ApplicationRow): string | undefined {
+    return application.client_secret_sealed
+      ? this.secretBox.open(application.client_secret_sealed, secretAad(application.id))
+      : undefined;
+  }
+
+  /** Replaces the secret; the old one stops working at once. */
+  async rotateSecret(id: string, secret: string = newId.clientSecret()): Promise<string> {
+    await this.store.update(id, {
+      client_secret_sealed: this.secretBox.seal(secret, secretAad(id)),
+      updated_at: this.clock.now(),
+    });
+    return secret;
+  }
+}
+
+/** Binds a sealed secret to its application, so a ciphertext moved to another row does not open. */
+export function secretAad(applicationId: string): string {
+  return `client_secret:${applicationId}`;
+}
+
+function assertUrl(url: string): void {
+  const problem = redirectUrlProblem(url);
+  if (problem) throw new InvalidUrlError(url, problem);
+}

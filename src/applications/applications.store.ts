@@ -1,0 +1,69 @@
+import type { Insertable, Selectable } from "kysely";
+import type { Db } from "../storage/database.js";
+import type { ApplicationsTable, ApplicationUrlKind } from "../storage/schema.js";
+
+export type ApplicationRow = Selectable<ApplicationsTable>;
+
+export class ApplicationsStore {
+  constructor(private readonly db: Db) {}
+
+  findById(id: string): Promise<ApplicationRow | undefined> {
+    return this.db.selectFrom("applications").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
+  list(): Promise<ApplicationRow[]> {
+    return this.db.selectFrom("applications").selectAll().orderBy("created_at").orderBy("id").execute();
+  }
+
+  async insert(row: Insertable<ApplicationsTable>): Promise<void> {
+    await this.db.insertInto("applications").values(row).execute();
+  }
+
+  async update(id: string, changes: Partial<Omit<Insertable<ApplicationsTable>, "id">>): Promise<void> {
+    await this.db.updateTable("applications").set(changes).where("id", "=", id).execute();
+  }
+
+  async urls(id: string, kind: ApplicationUrlKind): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("application_urls")
+      .select("url")
+      .where("application_id", "=", id)
+      .where("kind", "=", kind)
+      .orderBy("created_at")
+      .orderBy("url")
+      .execute();
+    return rows.map((r) => r.url);
+  }
+
+  async addUrls(id: string, kind: ApplicationUrlKind, urls: readonly string[], now: number): Promise<void> {
+    if (urls.length === 0) return;
+    await this.db
+      .insertInto("application_urls")
+      .values(urls.map((url) => ({ application_id: id, kind, url, created_at: now })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  /** True when any application registered `url` as a logout URL (Kinde's /logout has no client_id). */
+  async isAnyLogoutUrl(url: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("application_urls")
+      .select("application_id")
+      .where("kind", "=", "logout")
+      .where("url", "=", url)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Callback URLs of front-end applications: their origins may call the token endpoint (CORS). */
+  async spaCallbackUrls(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("application_urls")
+      .innerJoin("applications", "applications.id", "application_urls.application_id")
+      .select("application_urls.url")
+      .where("applications.type", "=", "spa")
+      .where("application_urls.kind", "=", "callback")
+      .execute();
+    return rows.map((r) => r.url);
+  }
+}

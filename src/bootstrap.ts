@@ -1,0 +1,110 @@
+// Makes a fresh installation usable and scriptable (idempotent, run at every start): the business,
+// a signing key, the Management API with every Kinde scope, an M2M application authorised for it,
+// and an administrator. Instances starting together serialise on an advisory lock.
+import { sql } from "kysely";
+import type { Clock } from "./clock.js";
+import type { Config } from "./config/config.js";
+import type { SecretBox } from "./crypto/secret-box.js";
+import { MANAGEMENT_API_SCOPES } from "./management/scopes.js";
+import { createServices } from "./services.js";
+import type { Storage } from "./storage/database.js";
+
+export interface BootstrapResult {
+  /** Set only when this start generated the Management API credentials: print them once. */
+  generatedManagementClient?: { clientId: string; clientSecret: string };
+}
+
+export const MANAGEMENT_API_NAME = "Latchkey Management API";
+export const BOOTSTRAP_APPLICATION_NAME = "Latchkey Management (bootstrap)";
+
+export async function bootstrap(
+  storage: Storage,
+  secretBox: SecretBox,
+  config: Pick<Config, "issuerUrl" | "bootstrap">,
+  clock?: Clock,
+): Promise<BootstrapResult> {
+  return storage.db.transaction().execute(async (trx) => {
+    if (storage.dialect === "postgres")
+      await sql`select pg_advisory_xact_lock(hashtext('latchkey-bootstrap'))`.execute(trx);
+    const services = createServices({ db: trx, secretBox, issuer: config.issuerUrl, clock });
+    const result: BootstrapResult = {};
+
+    await services.business.ensure();
+    await services.keys.ensureSigningKey();
+
+    // The Management API's audience follows ISSUER_URL (Kinde: `<domain>/api`, COMPAT.md §2.2).
+    const audience = `${config.issuerUrl}/api`;
+    let api = await services.apis.store.findManagementApi();
+    if (!api)
+      api = await services.apis.create({ name: MANAGEMENT_API_NAME, audience, isManagementApi: true });
+    else if (api.audience !== audience) {
+      await trx.updateTable("apis").set({ audience }).where("id", "=", api.id).execute();
+    }
+    await services.apis.ensureScopes(api.id, MANAGEMENT_API_SCOPES);
+
+    const { m2mClientId, m2mClientSecret, adminEmail, adminPassword } = config.bootstrap;
+    let clientId: string | undefined;
+    if (m2mClientId && m2mClientSecret) {
+      const existing = await services.applications.store.findById(m2mClientId);
+      if (!existing) {
+        await services.applications.create({
+          id: m2mClientId,
+          secret: m2mClientSecret,
+          type: "m2m",
+          name: BOOTSTRAP_APPLICATION_NAME,
+        });
+      } else if (services.applications.revealSecret(existing) !== m2mClientSecret) {
+        await services.applications.rotateSecret(m2mClientId, m2mClientSecret);
+      }
+      clientId = m2mClientId;
+    } else {
+      const authorized = await trx
+        .selectFrom("api_applications")
+        .innerJoin("applications", "applications.id", "api_applications.application_id")
+        .select("applications.id")
+        .where("api_applications.api_id", "=", api.id)
+        .where("applications.type", "=", "m2m")
+        .executeTakeFirst();
+      if (!authorized) {
+        const created = await services.applications.create({ type: "m2m", name: BOOTSTRAP_APPLICATION_NAME });
+        clientId = created.application.id;
+        result.generatedManagementClient = { clientId, clientSecret: created.secret! };
+      }
+    }
+    if (clientId) {
+      await services.apis.authorizeApplication(api.id, clientId);
+      await services.apis.grantScopes(api.id, clientId);
+    }
+
+    if (adminEmail && adminPassword) {
+      const admin = await services.users.store.findByEmail(adminEmail);
+      if (!admin)
+        await services.users.create({
+          email: adminEmail,
+          password: adminPassword,
+          isAdmin: true,
+          emailVerified: true,
+        });
+      else if (admin.is_admin !== 1) await services.users.store.update(admin.id, { is_admin: 1 });
+    }
+    return result;
+  });
+}
+
+export function managementCredentialsBanner(
+  issuer: string,
+  credentials: { clientId: string; clientSecret: string },
+): string {
+  return [
+    "",
+    "================================================================================",
+    " Latchkey generated Management API credentials (shown once, not logged):",
+    `   client id:     ${credentials.clientId}`,
+    `   client secret: ${credentials.clientSecret}`,
+    `   token:  POST ${issuer}/oauth2/token  grant_type=client_credentials`,
+    `           audience=${issuer}/api`,
+    " Set BOOTSTRAP_M2M_CLIENT_ID / BOOTSTRAP_M2M_CLIENT_SECRET to choose your own.",
+    "================================================================================",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,205 @@
+// The authorization endpoint's rules (RFC 6749 §4.1.1-4.1.2, OIDC Core §3.1.2, RFC 7636, RFC 9700):
+// validate the request, decide whether the user must sign in, and mint the code.
+import { matchRegisteredUrl } from "../applications/urls.js";
+import { randomToken, sha256 } from "../crypto/random.js";
+import { CODE_LIFETIME_SECONDS, type OAuthContext } from "./context.js";
+import { OAuthError } from "./errors.js";
+import type { Params } from "./params.js";
+import { parseChallenge } from "./pkce.js";
+import type { ClientRecord } from "./ports.js";
+import { joinScope, OIDC_SCOPES, splitScope } from "./scopes.js";
+
+const PROMPTS = new Set(["none", "login", "create", "consent", "select_account"]);
+
+/** A validated authorization request, as stored while the user signs in. */
+export interface AuthorizationRequest {
+  clientId: string;
+  /** The redirect_uri exactly as the client sent it (the token request must repeat it). */
+  redirectUri: string;
+  state?: string;
+  nonce?: string;
+  scope: string;
+  audience: string[];
+  codeChallenge?: string;
+  prompt: string[];
+  maxAge?: number;
+  loginHint?: string;
+}
+
+export type AuthorizationValidation =
+  /** client_id or redirect_uri cannot be trusted: show an error page and never redirect (§4.1.2.1). */
+  | { kind: "page_error"; message: string }
+  /** Report the error to the client's redirect URI. */
+  | { kind: "redirect_error"; redirectUri: string; state?: string; error: OAuthError }
+  | { kind: "valid"; request: AuthorizationRequest; client: ClientRecord };
+
+export async function validateAuthorizationRequest(
+  ctx: OAuthContext,
+  params: Params,
+): Promise<AuthorizationValidation> {
+  let clientId: string | undefined;
+  let redirectUri: string | undefined;
+  try {
+    clientId = params.get("client_id");
+    redirectUri = params.get("redirect_uri");
+  } catch {
+    return { kind: "page_error", message: "The request repeats client_id or redirect_uri." };
+  }
+  if (!clientId)
+    return { kind: "page_error", message: "The request does not name an application (client_id)." };
+  const client = await ctx.store.findClient(clientId);
+  if (!client)
+    return { kind: "page_error", message: "The application that sent you here is not registered." };
+  if (client.type === "m2m") {
+    return {
+      kind: "page_error",
+      message: "This application is machine-to-machine and cannot sign users in.",
+    };
+  }
+  if (!redirectUri)
+    return { kind: "page_error", message: "The request does not say where to return (redirect_uri)." };
+  if (!matchRegisteredUrl(redirectUri, client.callbackUrls)) {
+    return {
+      kind: "page_error",
+      message: "The return address (redirect_uri) is not registered for this application.",
+    };
+  }
+
+  let state: string | undefined;
+  try {
+    state = params.get("state");
+  } catch (error) {
+    return { kind: "redirect_error", redirectUri, error: error as OAuthError };
+  }
+  try {
+    return { kind: "valid", client, request: await validateRest(ctx, params, client, redirectUri, state) };
+  } catch (error) {
+    if (error instanceof OAuthError) return { kind: "redirect_error", redirectUri, state, error };
+    throw error;
+  }
+}
+
+async function validateRest(
+  ctx: OAuthContext,
+  params: Params,
+  client: ClientRecord,
+  redirectUri: string,
+  state: string | undefined,
+): Promise<AuthorizationRequest> {
+  if (params.has("request"))
+    throw new OAuthError("request_not_supported", "Request objects are not supported");
+  if (params.has("request_uri"))
+    throw new OAuthError("request_uri_not_supported", "request_uri is not supported");
+
+  const responseType = params.get("response_type");
+  if (responseType === undefined)
+    throw new OAuthError("invalid_request", "Missing required parameter response_type");
+  // RFC 9700 §2.1.2: no implicit or hybrid flow; tokens never leave through the front channel.
+  if (responseType !== "code")
+    throw new OAuthError("unsupported_response_type", "Only response_type=code is supported");
+  const responseMode = params.get("response_mode");
+  if (responseMode !== undefined && responseMode !== "query") {
+    throw new OAuthError("invalid_request", "Only response_mode=query is supported");
+  }
+
+  const codeChallenge = parseChallenge(params.get("code_challenge"), params.get("code_challenge_method"));
+  if (client.type === "spa" && !codeChallenge) {
+    throw new OAuthError(
+      "invalid_request",
+      "Code challenge required: front-end applications must use PKCE (S256)",
+    );
+  }
+
+  const prompt = splitScope(params.get("prompt"));
+  if (prompt.some((p) => !PROMPTS.has(p)))
+    throw new OAuthError("invalid_request", "Unsupported prompt value");
+  if (prompt.includes("none") && prompt.length > 1) {
+    throw new OAuthError("invalid_request", "prompt=none cannot be combined with other values");
+  }
+  // Kinde's deprecated alias (COMPAT.md §1.2).
+  if (prompt.length === 0 && params.get("start_page") === "registration") prompt.push("create");
+
+  const maxAgeRaw = params.get("max_age");
+  let maxAge: number | undefined;
+  if (maxAgeRaw !== undefined) {
+    if (!/^\d{1,10}$/.test(maxAgeRaw))
+      throw new OAuthError("invalid_request", "max_age must be a number of seconds");
+    maxAge = Number(maxAgeRaw);
+  }
+
+  const requestedAudience = params.all("audience");
+  const audience = await ctx.store.authorizedAudiences(client.id, requestedAudience);
+  const apiScopes = await ctx.store.apiScopes(audience);
+  // Scopes we do not know are dropped rather than refused (RFC 6749 §3.3 lets the server narrow).
+  const scope = splitScope(params.get("scope")).filter((s) => OIDC_SCOPES.has(s) || apiScopes.has(s));
+
+  return {
+    clientId: client.id,
+    redirectUri,
+    state,
+    nonce: params.get("nonce"),
+    scope: joinScope(scope),
+    audience,
+    codeChallenge,
+    prompt,
+    maxAge,
+    loginHint: params.get("login_hint"),
+  };
+}
+
+/** Where a validated request goes once the user is known: a fresh single-use code. */
+export async function issueAuthorizationCode(
+  ctx: OAuthContext,
+  request: AuthorizationRequest,
+  user: { id: string; sessionId: string; authTime: number },
+): Promise<string> {
+  const code = randomToken();
+  const now = ctx.clock.now();
+  await ctx.store.saveCode({
+    codeHash: sha256(code),
+    clientId: request.clientId,
+    userId: user.id,
+    sessionId: user.sessionId,
+    redirectUri: request.redirectUri,
+    scope: request.scope,
+    audience: request.audience,
+    nonce: request.nonce ?? null,
+    codeChallenge: request.codeChallenge ?? null,
+    authTime: user.authTime,
+    createdAt: now,
+    expiresAt: now + CODE_LIFETIME_SECONDS,
+    grantId: null,
+  });
+  return redirectWith(ctx.issuer, request.redirectUri, {
+    code,
+    scope: request.scope || undefined,
+    state: request.state,
+  });
+}
+
+/** An error response to the client (§4.1.2.1), with `iss` for mix-up defence (RFC 9207). */
+export function errorRedirect(
+  issuer: string,
+  redirectUri: string,
+  error: OAuthError,
+  state?: string,
+): string {
+  const body = error.toJSON();
+  return redirectWith(issuer, redirectUri, {
+    error: body.error,
+    error_description: body.error_description,
+    state,
+  });
+}
+
+function redirectWith(
+  issuer: string,
+  redirectUri: string,
+  values: Record<string, string | undefined>,
+): string {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(values))
+    if (value !== undefined) url.searchParams.append(name, value);
+  url.searchParams.append("iss", issuer);
+  return url.href;
+}

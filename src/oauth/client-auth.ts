@@ -1,0 +1,77 @@
+// Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3):
+// client_secret_basic, client_secret_post, or `none` for public clients — exactly one per request.
+import { safeEqual } from "../crypto/random.js";
+import { OAuthError } from "./errors.js";
+import type { Params } from "./params.js";
+import type { ClientRecord, OAuthStore } from "./ports.js";
+
+export interface AuthenticatedClient {
+  client: ClientRecord;
+  method: "client_secret_basic" | "client_secret_post" | "none";
+}
+
+export async function authenticateClient(
+  store: OAuthStore,
+  params: Params,
+  authorization: string | undefined,
+): Promise<AuthenticatedClient> {
+  const basic = parseBasic(authorization);
+  const bodyId = params.get("client_id");
+  const bodySecret = params.get("client_secret");
+  if (basic && bodySecret !== undefined) {
+    throw new OAuthError("invalid_request", "Use one client authentication method, not several");
+  }
+  if (basic && bodyId !== undefined && bodyId !== basic.id) {
+    throw new OAuthError("invalid_request", "client_id does not match the Authorization header");
+  }
+  const clientId = basic?.id ?? bodyId;
+  if (clientId === undefined)
+    throw invalidClient(Boolean(authorization), "Client authentication is required");
+  const secret = basic?.secret ?? bodySecret;
+  const method = basic ? "client_secret_basic" : secret !== undefined ? "client_secret_post" : "none";
+
+  const client = await store.findClient(clientId);
+  if (!client) throw invalidClient(Boolean(basic), "Client authentication failed");
+  if (client.type === "spa") {
+    // Public clients have no secret (RFC 6749 §2.1); one presented is a misconfiguration.
+    if (method !== "none") throw invalidClient(Boolean(basic), "This public client has no secret");
+    return { client, method };
+  }
+  if (secret === undefined || client.secret === undefined || !safeEqual(secret, client.secret)) {
+    throw invalidClient(Boolean(basic), "Client authentication failed");
+  }
+  return { client, method };
+}
+
+/** §5.2: 401, and a WWW-Authenticate challenge for the scheme the client tried. */
+function invalidClient(usedHeader: boolean, description: string): OAuthError {
+  return new OAuthError(
+    "invalid_client",
+    description,
+    401,
+    usedHeader ? { "www-authenticate": 'Basic realm="latchkey"' } : {},
+  );
+}
+
+/** §2.3.1: id and secret are form-urlencoded before base64. */
+function parseBasic(header: string | undefined): { id: string; secret: string } | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+  if (!match) throw new OAuthError("invalid_request", "Malformed Authorization header; use Basic");
+  const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 1)
+    throw new OAuthError("invalid_client", "Malformed Basic credentials", 401, {
+      "www-authenticate": 'Basic realm="latchkey"',
+    });
+  try {
+    return {
+      id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")),
+      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " ")),
+    };
+  } catch {
+    throw new OAuthError("invalid_client", "Malformed Basic credentials", 401, {
+      "www-authenticate": 'Basic realm="latchkey"',
+    });
+  }
+}

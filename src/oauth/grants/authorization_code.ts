@@ -1,0 +1,88 @@
+// grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6, RFC 9700 §4.2.4).
+import { randomUUID } from "node:crypto";
+import { matchRegisteredUrl } from "../../applications/urls.js";
+import { sha256 } from "../../crypto/random.js";
+import type { AuthenticatedClient } from "../client-auth.js";
+import type { OAuthContext } from "../context.js";
+import { OAuthError } from "../errors.js";
+import type { Params } from "../params.js";
+import { verifyChallenge } from "../pkce.js";
+import type { TokenResponse } from "../token-response.js";
+import { issueUserTokens } from "./issue-user-tokens.js";
+
+export async function authorizationCodeGrant(
+  ctx: OAuthContext,
+  params: Params,
+  { client }: AuthenticatedClient,
+): Promise<TokenResponse> {
+  if (client.type === "m2m") {
+    throw new OAuthError(
+      "unauthorized_client",
+      "Machine-to-machine applications may only use client_credentials",
+    );
+  }
+  const code = params.require("code");
+  const redirectUri = params.get("redirect_uri");
+  const verifier = params.get("code_verifier");
+
+  // The transaction commits the consumption (and, on replay, the revocation) even when the request
+  // then fails; a failure that must leave the code usable throws inside and rolls back.
+  const outcome = await ctx.store.transaction(async (store) => {
+    const now = ctx.clock.now();
+    const consumed = await store.consumeCode(sha256(code), now);
+    if (!consumed) return { error: new OAuthError("invalid_grant", "The authorization code is invalid") };
+    const { code: record, firstUse } = consumed;
+    if (record.clientId !== client.id) {
+      throw new OAuthError("invalid_grant", "The authorization code was issued to another client");
+    }
+    if (!firstUse) {
+      // §4.1.2: a replayed code revokes everything the first exchange produced.
+      if (record.grantId) await store.revokeGrant(record.grantId, now, "authorization code reused");
+      return { error: new OAuthError("invalid_grant", "The authorization code has already been used") };
+    }
+    if (record.expiresAt <= now)
+      return { error: new OAuthError("invalid_grant", "The authorization code has expired") };
+    // §4.1.3: the same redirect_uri as in the authorization request (one trailing-slash spelling).
+    if (
+      redirectUri === undefined ||
+      matchRegisteredUrl(redirectUri, client.callbackUrls) !==
+        matchRegisteredUrl(record.redirectUri, client.callbackUrls)
+    ) {
+      return {
+        error: new OAuthError("invalid_grant", "redirect_uri does not match the authorization request"),
+      };
+    }
+    if (record.codeChallenge) verifyChallenge(record.codeChallenge, verifier);
+    else if (verifier !== undefined) {
+      // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
+      return { error: new OAuthError("invalid_grant", "code_verifier sent but no code_challenge was used") };
+    }
+    const user = await store.findUser(record.userId);
+    if (!user || user.suspended) return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
+
+    const grant = {
+      id: randomUUID(),
+      clientId: client.id,
+      userId: user.id,
+      sessionId: record.sessionId,
+      scope: record.scope,
+      audience: record.audience,
+      authTime: record.authTime,
+      createdAt: now,
+      revokedAt: null,
+    };
+    await store.createGrant(grant);
+    await store.attachGrantToCode(record.codeHash, grant.id);
+    return {
+      response: await issueUserTokens(ctx, store, {
+        client,
+        user,
+        grant,
+        scope: record.scope,
+        nonce: record.nonce,
+      }),
+    };
+  });
+  if ("error" in outcome) throw outcome.error;
+  return outcome.response;
+}

@@ -1,0 +1,71 @@
+// grant_type=refresh_token (RFC 6749 §6) with rotation on every use and reuse detection that
+// revokes the whole family (RFC 9700 §4.14.2).
+import { sha256 } from "../../crypto/random.js";
+import type { AuthenticatedClient } from "../client-auth.js";
+import type { OAuthContext } from "../context.js";
+import { OAuthError } from "../errors.js";
+import type { Params } from "../params.js";
+import { joinScope, splitScope } from "../scopes.js";
+import type { TokenResponse } from "../token-response.js";
+import { issueUserTokens } from "./issue-user-tokens.js";
+
+export async function refreshTokenGrant(
+  ctx: OAuthContext,
+  params: Params,
+  { client }: AuthenticatedClient,
+): Promise<TokenResponse> {
+  if (client.type === "m2m") {
+    throw new OAuthError(
+      "unauthorized_client",
+      "Machine-to-machine applications may only use client_credentials",
+    );
+  }
+  const refreshToken = params.require("refresh_token");
+  const requestedScope = params.get("scope");
+
+  const outcome = await ctx.store.transaction(async (store) => {
+    const now = ctx.clock.now();
+    const consumed = await store.consumeRefreshToken(sha256(refreshToken), now);
+    if (!consumed) return { error: new OAuthError("invalid_grant", "The refresh token is invalid") };
+    const grant = await store.findGrant(consumed.token.grantId);
+    // Bound to its client: another client's token stays usable by its owner (rolled back).
+    if (!grant || grant.clientId !== client.id)
+      throw new OAuthError("invalid_grant", "The refresh token is invalid");
+    if (grant.revokedAt !== null)
+      return { error: new OAuthError("invalid_grant", "The refresh token has been revoked") };
+    if (!consumed.firstUse) {
+      await store.revokeGrant(grant.id, now, "refresh token reused");
+      return {
+        error: new OAuthError(
+          "invalid_grant",
+          "The refresh token has already been used; the session is revoked",
+        ),
+      };
+    }
+    if (consumed.token.expiresAt <= now)
+      return { error: new OAuthError("invalid_grant", "The refresh token has expired") };
+
+    // §6: a narrower scope may be asked for, never a wider one. The family keeps the original.
+    const granted = splitScope(grant.scope);
+    const scope = requestedScope === undefined ? granted : splitScope(requestedScope);
+    if (scope.some((s) => !granted.includes(s))) {
+      throw new OAuthError("invalid_scope", "The requested scope exceeds the scope originally granted");
+    }
+    const user = await store.findUser(grant.userId);
+    if (!user || user.suspended) {
+      await store.revokeGrant(grant.id, now, "user cannot sign in");
+      return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
+    }
+    return {
+      response: await issueUserTokens(ctx, store, {
+        client,
+        user,
+        grant,
+        scope: joinScope(scope),
+        nonce: null,
+      }),
+    };
+  });
+  if ("error" in outcome) throw outcome.error;
+  return outcome.response;
+}

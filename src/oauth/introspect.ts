@@ -1,0 +1,72 @@
+// Token introspection (RFC 7662). Callers authenticate as confidential clients; an inactive,
+// unknown or foreign token is `{active:false}` and nothing else (§2.2).
+import { sha256 } from "../crypto/random.js";
+import { authenticateClient } from "./client-auth.js";
+import type { OAuthContext } from "./context.js";
+import { OAuthError } from "./errors.js";
+import type { Params } from "./params.js";
+
+export type IntrospectionResponse = { active: false } | ({ active: true } & Record<string, unknown>);
+
+export async function handleIntrospection(
+  ctx: OAuthContext,
+  params: Params,
+  authorization: string | undefined,
+): Promise<IntrospectionResponse> {
+  const { client } = await authenticateClient(ctx.store, params, authorization);
+  if (client.type === "spa") {
+    throw new OAuthError("invalid_client", "Introspection requires a confidential client", 401);
+  }
+  const token = params.require("token");
+  const hint = params.get("token_type_hint") ?? params.get("token_type");
+  const inactive = { active: false } as const;
+  const now = ctx.clock.now();
+
+  const asRefresh = async (): Promise<IntrospectionResponse | undefined> => {
+    const record = await ctx.store.findRefreshToken(sha256(token));
+    if (!record) return undefined;
+    const grant = await ctx.store.findGrant(record.grantId);
+    // Refresh tokens are only ever shown to the client holding them.
+    if (!grant || grant.clientId !== client.id || grant.revokedAt !== null) return inactive;
+    if (record.consumedAt !== null || record.expiresAt <= now) return inactive;
+    return {
+      active: true,
+      token_type: "refresh_token",
+      client_id: grant.clientId,
+      sub: grant.userId,
+      scope: grant.scope,
+      aud: grant.audience,
+      iat: record.createdAt,
+      exp: record.expiresAt,
+      iss: ctx.issuer,
+    };
+  };
+  const asAccess = async (): Promise<IntrospectionResponse | undefined> => {
+    if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) return undefined;
+    let claims: Awaited<ReturnType<typeof ctx.tokens.verify>>;
+    try {
+      claims = await ctx.tokens.verify(token);
+    } catch {
+      return inactive;
+    }
+    if (claims.exp <= now || (await ctx.store.isAccessTokenRevoked(claims.jti))) return inactive;
+    return {
+      active: true,
+      token_type: "access_token",
+      client_id: claims.azp,
+      scope: (claims.scp ?? []).join(" "),
+      aud: claims.aud,
+      iat: claims.iat,
+      exp: claims.exp,
+      iss: claims.iss,
+      jti: claims.jti,
+      ...(claims.sub ? { sub: claims.sub } : {}),
+    };
+  };
+  const order = hint === "refresh_token" ? [asRefresh, asAccess] : [asAccess, asRefresh];
+  for (const attempt of order) {
+    const result = await attempt();
+    if (result) return result;
+  }
+  return inactive;
+}

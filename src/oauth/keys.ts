@@ -1,0 +1,190 @@
+// RS256 signing keys, shared by every instance through the database, private halves sealed with
+// the master key. A key is published in the JWKS from its creation, signs from `activeAt`, stops
+// signing when a newer key activates, and leaves the JWKS once every token it signed has expired.
+import { randomBytes } from "node:crypto";
+import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import type { Clock } from "../clock.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { OAuthStore, SigningKeyRecord } from "./ports.js";
+
+export const SIGNING_ALGORITHM = "RS256";
+
+export interface PublicJwk extends JWK {
+  kty: "RSA";
+  kid: string;
+  use: "sig";
+  alg: typeof SIGNING_ALGORITHM;
+  n: string;
+  e: string;
+}
+
+interface LoadedKey {
+  record: SigningKeyRecord;
+  publicJwk: PublicJwk;
+}
+
+export interface SigningKeysOptions {
+  /** How long a key list read from the database is trusted before re-reading (other instances rotate). */
+  cacheSeconds?: number;
+}
+
+export class SigningKeys {
+  private cache: { loadedAt: number; keys: LoadedKey[] } | undefined;
+  private readonly privateKeys = new Map<string, Promise<CryptoKey>>();
+  private readonly publicKeys = new Map<string, Promise<CryptoKey>>();
+  private readonly cacheMs: number;
+
+  constructor(
+    private readonly store: OAuthStore,
+    private readonly secretBox: SecretBox,
+    private readonly clock: Clock,
+    options: SigningKeysOptions = {},
+  ) {
+    this.cacheMs = (options.cacheSeconds ?? 30) * 1000;
+  }
+
+  /** Makes sure a key can sign now: generates the first key of a new installation. */
+  async ensureSigningKey(): Promise<void> {
+    const now = this.clock.now();
+    const keys = await this.load(true);
+    if (
+      !keys.some((k) => k.record.activeAt <= now && (k.record.retiredAt === null || k.record.retiredAt > now))
+    ) {
+      await this.insertNewKey(now);
+      await this.load(true);
+    }
+  }
+
+  /**
+   * Starts a rotation: the new key is published at once and signs after `activateInSeconds`;
+   * current keys stop signing then and stay published `keepSeconds` longer (the longest token
+   * lifetime), so tokens they signed keep verifying.
+   */
+  async rotate(activateInSeconds: number, keepSeconds: number): Promise<SigningKeyRecord> {
+    const now = this.clock.now();
+    const activeAt = now + activateInSeconds;
+    const record = await this.store.transaction(async (store) => {
+      const created = await this.insertNewKey(activeAt, store);
+      await store.retireSigningKeys(activeAt, activeAt + keepSeconds, created.kid);
+      return created;
+    });
+    await this.load(true);
+    return record;
+  }
+
+  /** The JWKS document: every key that is published now. */
+  async jwks(): Promise<{ keys: PublicJwk[] }> {
+    const now = this.clock.now();
+    const keys = await this.load();
+    return {
+      keys: keys
+        .filter((k) => k.record.expiresAt === null || k.record.expiresAt > now)
+        .map((k) => k.publicJwk),
+    };
+  }
+
+  /** The key that signs now: the most recently activated one that is not retired. */
+  async current(): Promise<{ kid: string; privateKey: CryptoKey }> {
+    const now = this.clock.now();
+    let keys = await this.load();
+    let signing = pickSigningKey(keys, now);
+    if (!signing) {
+      keys = await this.load(true);
+      signing = pickSigningKey(keys, now);
+    }
+    if (!signing)
+      throw new Error("No signing key is active; run `latchkey keys rotate` or restart to generate one");
+    const { kid } = signing.record;
+    let privateKey = this.privateKeys.get(kid);
+    if (!privateKey) {
+      const sealed = signing.record.privateKeySealed;
+      privateKey = importJWK(
+        JSON.parse(this.secretBox.open(sealed, `signing_key:${kid}`)) as JWK,
+        SIGNING_ALGORITHM,
+      ) as Promise<CryptoKey>;
+      this.privateKeys.set(kid, privateKey);
+    }
+    return { kid, privateKey: await privateKey };
+  }
+
+  /** The public key for `kid` if it is published now; re-reads the database once on a miss. */
+  async verificationKey(kid: string): Promise<CryptoKey | undefined> {
+    const find = (keys: LoadedKey[]) =>
+      keys.find(
+        (k) => k.record.kid === kid && (k.record.expiresAt === null || k.record.expiresAt > this.clock.now()),
+      );
+    const key = find(await this.load()) ?? find(await this.load(true));
+    if (!key) return undefined;
+    let publicKey = this.publicKeys.get(kid);
+    if (!publicKey) {
+      publicKey = importJWK(key.publicJwk, SIGNING_ALGORITHM) as Promise<CryptoKey>;
+      this.publicKeys.set(kid, publicKey);
+    }
+    return publicKey;
+  }
+
+  private async load(force = false): Promise<LoadedKey[]> {
+    if (!force && this.cache && Date.now() - this.cache.loadedAt < this.cacheMs) return this.cache.keys;
+    const records = await this.store.listSigningKeys();
+    const keys = records.map((record) => ({ record, publicJwk: JSON.parse(record.publicJwk) as PublicJwk }));
+    this.cache = { loadedAt: Date.now(), keys };
+    return keys;
+  }
+
+  private async insertNewKey(activeAt: number, store: OAuthStore = this.store): Promise<SigningKeyRecord> {
+    const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALGORITHM, {
+      modulusLength: 2048,
+      extractable: true,
+    });
+    const kid = headerSafeKid();
+    const publicJwk: PublicJwk = {
+      ...(await exportJWK(publicKey)),
+      kid,
+      use: "sig",
+      alg: SIGNING_ALGORITHM,
+    } as PublicJwk;
+    const record: SigningKeyRecord = {
+      kid,
+      algorithm: SIGNING_ALGORITHM,
+      publicJwk: JSON.stringify({
+        kty: publicJwk.kty,
+        kid,
+        use: "sig",
+        alg: SIGNING_ALGORITHM,
+        n: publicJwk.n,
+        e: publicJwk.e,
+      }),
+      privateKeySealed: this.secretBox.seal(
+        JSON.stringify(await exportJWK(privateKey)),
+        `signing_key:${kid}`,
+      ),
+      createdAt: this.clock.now(),
+      activeAt,
+      retiredAt: null,
+      expiresAt: null,
+    };
+    await store.insertSigningKey(record);
+    return record;
+  }
+}
+
+function pickSigningKey(keys: LoadedKey[], now: number): LoadedKey | undefined {
+  return keys
+    .filter((k) => k.record.activeAt <= now && (k.record.retiredAt === null || k.record.retiredAt > now))
+    .sort((a, b) => b.record.activeAt - a.record.activeAt || b.record.createdAt - a.record.createdAt)[0];
+}
+
+/** The exact protected header every token carries; the key id is chosen so it encodes safely. */
+export function jwtHeader(kid: string): { alg: typeof SIGNING_ALGORITHM; kid: string; typ: "JWT" } {
+  return { alg: SIGNING_ALGORITHM, kid, typ: "JWT" };
+}
+
+// @kinde/jwt-validator decodes the JWT header with plain atob(), which throws on the base64url
+// characters "-" and "_" (COMPAT.md §1.5): pick a hex kid whose header encodes without them.
+function headerSafeKid(): string {
+  for (;;) {
+    const kid = randomBytes(8).toString("hex");
+    const encoded = Buffer.from(JSON.stringify(jwtHeader(kid))).toString("base64url");
+    if (!/[-_]/.test(encoded)) return kid;
+  }
+}

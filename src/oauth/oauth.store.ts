@@ -1,0 +1,339 @@
+// The OAuth core's storage port over Kysely: one implementation for SQLite and PostgreSQL.
+import type { Selectable } from "kysely";
+import { ApisStore } from "../apis/apis.store.js";
+import { secretAad } from "../applications/applications.service.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import { type Db, inTransaction } from "../storage/database.js";
+import type { AuthorizationCodesTable, GrantsTable, RefreshTokensTable } from "../storage/schema.js";
+import type {
+  ClientRecord,
+  CodeRecord,
+  GrantRecord,
+  OAuthStore,
+  RefreshTokenRecord,
+  SigningKeyRecord,
+  UserRecord,
+} from "./ports.js";
+
+export class KyselyOAuthStore implements OAuthStore {
+  private readonly apis: ApisStore;
+
+  constructor(
+    private readonly db: Db,
+    private readonly secretBox: SecretBox,
+  ) {
+    this.apis = new ApisStore(db);
+  }
+
+  transaction<T>(work: (store: OAuthStore) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return work(this);
+    return inTransaction(this.db, (trx) => work(new KyselyOAuthStore(trx, this.secretBox)));
+  }
+
+  async findClient(clientId: string): Promise<ClientRecord | undefined> {
+    const row = await this.db
+      .selectFrom("applications")
+      .selectAll()
+      .where("id", "=", clientId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const urls = await this.db
+      .selectFrom("application_urls")
+      .select(["kind", "url"])
+      .where("application_id", "=", clientId)
+      .execute();
+    return {
+      id: row.id,
+      name: row.name,
+      type: row.type,
+      secret: row.client_secret_sealed
+        ? this.secretBox.open(row.client_secret_sealed, secretAad(row.id))
+        : undefined,
+      callbackUrls: urls.filter((u) => u.kind === "callback").map((u) => u.url),
+      logoutUrls: urls.filter((u) => u.kind === "logout").map((u) => u.url),
+      accessTokenLifetime: row.access_token_lifetime,
+      idTokenLifetime: row.id_token_lifetime,
+      refreshTokenLifetime: row.refresh_token_lifetime,
+    };
+  }
+
+  async findUser(userId: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      email: row.email,
+      emailVerified: row.email_verified === 1,
+      givenName: row.given_name,
+      familyName: row.family_name,
+      picture: row.picture,
+      username: row.username,
+      providedId: row.provided_id,
+      suspended: row.is_suspended === 1,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  authorizedAudiences(clientId: string, audiences: readonly string[]): Promise<string[]> {
+    return this.apis.authorizedAudiences(clientId, audiences);
+  }
+
+  apiScopes(audiences: readonly string[]): Promise<Set<string>> {
+    return this.apis.scopesOfAudiences(audiences);
+  }
+
+  grantedScopes(clientId: string, audiences: readonly string[]): Promise<Set<string>> {
+    return this.apis.grantedScopes(clientId, audiences);
+  }
+
+  async saveCode(code: CodeRecord): Promise<void> {
+    await this.db
+      .insertInto("authorization_codes")
+      .values({
+        code_hash: code.codeHash,
+        client_id: code.clientId,
+        user_id: code.userId,
+        session_id: code.sessionId,
+        redirect_uri: code.redirectUri,
+        scope: code.scope,
+        audience: JSON.stringify(code.audience),
+        nonce: code.nonce,
+        code_challenge: code.codeChallenge,
+        auth_time: code.authTime,
+        created_at: code.createdAt,
+        expires_at: code.expiresAt,
+        consumed_at: null,
+        grant_id: code.grantId,
+      })
+      .execute();
+  }
+
+  async consumeCode(codeHash: string, now: number) {
+    const won = await this.db
+      .updateTable("authorization_codes")
+      .set({ consumed_at: now })
+      .where("code_hash", "=", codeHash)
+      .where("consumed_at", "is", null)
+      .returningAll()
+      .executeTakeFirst();
+    if (won) return { code: toCode(won), firstUse: true };
+    const seen = await this.db
+      .selectFrom("authorization_codes")
+      .selectAll()
+      .where("code_hash", "=", codeHash)
+      .executeTakeFirst();
+    return seen ? { code: toCode(seen), firstUse: false } : undefined;
+  }
+
+  async attachGrantToCode(codeHash: string, grantId: string): Promise<void> {
+    await this.db
+      .updateTable("authorization_codes")
+      .set({ grant_id: grantId })
+      .where("code_hash", "=", codeHash)
+      .execute();
+  }
+
+  async createGrant(grant: GrantRecord): Promise<void> {
+    await this.db
+      .insertInto("grants")
+      .values({
+        id: grant.id,
+        client_id: grant.clientId,
+        user_id: grant.userId,
+        session_id: grant.sessionId,
+        scope: grant.scope,
+        audience: JSON.stringify(grant.audience),
+        auth_time: grant.authTime,
+        created_at: grant.createdAt,
+        revoked_at: grant.revokedAt,
+        revoked_reason: null,
+      })
+      .execute();
+  }
+
+  async findGrant(grantId: string): Promise<GrantRecord | undefined> {
+    const row = await this.db.selectFrom("grants").selectAll().where("id", "=", grantId).executeTakeFirst();
+    return row ? toGrant(row) : undefined;
+  }
+
+  async revokeGrant(grantId: string, now: number, reason: string): Promise<void> {
+    await this.db
+      .updateTable("grants")
+      .set({ revoked_at: now, revoked_reason: reason })
+      .where("id", "=", grantId)
+      .where("revoked_at", "is", null)
+      .execute();
+  }
+
+  async revokeGrantsOfSession(sessionId: string, now: number, reason: string): Promise<void> {
+    await this.db
+      .updateTable("grants")
+      .set({ revoked_at: now, revoked_reason: reason })
+      .where("session_id", "=", sessionId)
+      .where("revoked_at", "is", null)
+      .execute();
+  }
+
+  async saveRefreshToken(token: RefreshTokenRecord): Promise<void> {
+    await this.db
+      .insertInto("refresh_tokens")
+      .values({
+        token_hash: token.tokenHash,
+        grant_id: token.grantId,
+        created_at: token.createdAt,
+        expires_at: token.expiresAt,
+        consumed_at: token.consumedAt,
+      })
+      .execute();
+  }
+
+  async findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = await this.db
+      .selectFrom("refresh_tokens")
+      .selectAll()
+      .where("token_hash", "=", tokenHash)
+      .executeTakeFirst();
+    return row ? toRefreshToken(row) : undefined;
+  }
+
+  async consumeRefreshToken(tokenHash: string, now: number) {
+    const won = await this.db
+      .updateTable("refresh_tokens")
+      .set({ consumed_at: now })
+      .where("token_hash", "=", tokenHash)
+      .where("consumed_at", "is", null)
+      .returningAll()
+      .executeTakeFirst();
+    if (won) return { token: toRefreshToken(won), firstUse: true };
+    const seen = await this.findRefreshToken(tokenHash);
+    return seen ? { token: seen, firstUse: false } : undefined;
+  }
+
+  async recordAccessToken(token: {
+    jti: string;
+    clientId: string;
+    grantId: string | null;
+    expiresAt: number;
+  }) {
+    await this.db
+      .insertInto("access_tokens")
+      .values({
+        jti: token.jti,
+        client_id: token.clientId,
+        grant_id: token.grantId,
+        expires_at: token.expiresAt,
+        revoked_at: null,
+      })
+      .execute();
+  }
+
+  async revokeAccessToken(token: { jti: string; clientId: string; expiresAt: number }, now: number) {
+    await this.db
+      .insertInto("access_tokens")
+      .values({
+        jti: token.jti,
+        client_id: token.clientId,
+        grant_id: null,
+        expires_at: token.expiresAt,
+        revoked_at: now,
+      })
+      .onConflict((oc) => oc.column("jti").doUpdateSet({ revoked_at: now }))
+      .execute();
+  }
+
+  async isAccessTokenRevoked(jti: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("access_tokens")
+      .leftJoin("grants", "grants.id", "access_tokens.grant_id")
+      .select(["access_tokens.revoked_at as token_revoked", "grants.revoked_at as grant_revoked"])
+      .where("access_tokens.jti", "=", jti)
+      .executeTakeFirst();
+    return row !== undefined && (row.token_revoked !== null || row.grant_revoked !== null);
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.db
+      .selectFrom("signing_keys")
+      .selectAll()
+      .orderBy("created_at")
+      .orderBy("kid")
+      .execute();
+    return rows.map((r) => ({
+      kid: r.kid,
+      algorithm: r.algorithm,
+      publicJwk: r.public_jwk,
+      privateKeySealed: r.private_key_sealed,
+      createdAt: r.created_at,
+      activeAt: r.active_at,
+      retiredAt: r.retired_at,
+      expiresAt: r.expires_at,
+    }));
+  }
+
+  async insertSigningKey(key: SigningKeyRecord): Promise<void> {
+    await this.db
+      .insertInto("signing_keys")
+      .values({
+        kid: key.kid,
+        algorithm: key.algorithm,
+        public_jwk: key.publicJwk,
+        private_key_sealed: key.privateKeySealed,
+        created_at: key.createdAt,
+        active_at: key.activeAt,
+        retired_at: key.retiredAt,
+        expires_at: key.expiresAt,
+      })
+      .execute();
+  }
+
+  async retireSigningKeys(retiredAt: number, expiresAt: number, exceptKid: string): Promise<void> {
+    await this.db
+      .updateTable("signing_keys")
+      .set({ retired_at: retiredAt, expires_at: expiresAt })
+      .where("kid", "!=", exceptKid)
+      .where("retired_at", "is", null)
+      .execute();
+  }
+}
+
+function toCode(row: Selectable<AuthorizationCodesTable>): CodeRecord {
+  return {
+    codeHash: row.code_hash,
+    clientId: row.client_id,
+    userId: row.user_id,
+    sessionId: row.session_id,
+    redirectUri: row.redirect_uri,
+    scope: row.scope,
+    audience: JSON.parse(row.audience) as string[],
+    nonce: row.nonce,
+    codeChallenge: row.code_challenge,
+    authTime: row.auth_time,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    grantId: row.grant_id,
+  };
+}
+
+function toGrant(row: Selectable<GrantsTable>): GrantRecord {
+  return {
+    id: row.id,
+    clientId: row.client_id,
+    userId: row.user_id,
+    sessionId: row.session_id,
+    scope: row.scope,
+    audience: JSON.parse(row.audience) as string[],
+    authTime: row.auth_time,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function toRefreshToken(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
+  return {
+    tokenHash: row.token_hash,
+    grantId: row.grant_id,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    consumedAt: row.consumed_at,
+  };
+}

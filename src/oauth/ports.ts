@@ -1,0 +1,123 @@
+// What the protocol core needs from the outside world, as interfaces it owns (the adapter seam of
+// node-oidc-provider, fosite's storage interfaces). oauth.store.ts implements them over Kysely.
+import type { ApplicationType } from "../storage/schema.js";
+
+export interface ClientRecord {
+  id: string;
+  name: string;
+  type: ApplicationType;
+  /** Plaintext secret of a confidential client (reg, m2m); undefined for public clients. */
+  secret?: string;
+  callbackUrls: string[];
+  logoutUrls: string[];
+  accessTokenLifetime: number;
+  idTokenLifetime: number;
+  refreshTokenLifetime: number;
+}
+
+export interface UserRecord {
+  id: string;
+  email: string | null;
+  emailVerified: boolean;
+  givenName: string | null;
+  familyName: string | null;
+  picture: string | null;
+  username: string | null;
+  providedId: string | null;
+  suspended: boolean;
+  updatedAt: number;
+}
+
+export interface CodeRecord {
+  codeHash: string;
+  clientId: string;
+  userId: string;
+  sessionId: string | null;
+  redirectUri: string;
+  scope: string;
+  audience: string[];
+  nonce: string | null;
+  codeChallenge: string | null;
+  authTime: number;
+  createdAt: number;
+  expiresAt: number;
+  grantId: string | null;
+}
+
+export interface GrantRecord {
+  id: string;
+  clientId: string;
+  userId: string;
+  sessionId: string | null;
+  scope: string;
+  audience: string[];
+  authTime: number;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface RefreshTokenRecord {
+  tokenHash: string;
+  grantId: string;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  algorithm: string;
+  publicJwk: string;
+  privateKeySealed: string;
+  createdAt: number;
+  activeAt: number;
+  retiredAt: number | null;
+  expiresAt: number | null;
+}
+
+export interface OAuthStore {
+  /** Runs `work` in one database transaction: all its writes commit together or not at all. */
+  transaction<T>(work: (store: OAuthStore) => Promise<T>): Promise<T>;
+
+  findClient(clientId: string): Promise<ClientRecord | undefined>;
+  findUser(userId: string): Promise<UserRecord | undefined>;
+  authorizedAudiences(clientId: string, audiences: readonly string[]): Promise<string[]>;
+  apiScopes(audiences: readonly string[]): Promise<Set<string>>;
+  grantedScopes(clientId: string, audiences: readonly string[]): Promise<Set<string>>;
+
+  saveCode(code: CodeRecord): Promise<void>;
+  /**
+   * Marks the code consumed with one conditional write. `firstUse` is false when it had been
+   * consumed before (a replay); undefined means no such code.
+   */
+  consumeCode(codeHash: string, now: number): Promise<{ code: CodeRecord; firstUse: boolean } | undefined>;
+  attachGrantToCode(codeHash: string, grantId: string): Promise<void>;
+
+  createGrant(grant: GrantRecord): Promise<void>;
+  findGrant(grantId: string): Promise<GrantRecord | undefined>;
+  /** Revokes the grant and, with it, every refresh and access token it issued. */
+  revokeGrant(grantId: string, now: number, reason: string): Promise<void>;
+  revokeGrantsOfSession(sessionId: string, now: number, reason: string): Promise<void>;
+
+  saveRefreshToken(token: RefreshTokenRecord): Promise<void>;
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
+  /** Like consumeCode: one conditional write, `firstUse` false on reuse. */
+  consumeRefreshToken(
+    tokenHash: string,
+    now: number,
+  ): Promise<{ token: RefreshTokenRecord; firstUse: boolean } | undefined>;
+
+  recordAccessToken(token: {
+    jti: string;
+    clientId: string;
+    grantId: string | null;
+    expiresAt: number;
+  }): Promise<void>;
+  revokeAccessToken(token: { jti: string; clientId: string; expiresAt: number }, now: number): Promise<void>;
+  /** Whether an access token was revoked, itself or through its grant. */
+  isAccessTokenRevoked(jti: string): Promise<boolean>;
+
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  insertSigningKey(key: SigningKeyRecord): Promise<void>;
+  retireSigningKeys(retiredAt: number, expiresAt: number, exceptKid: string): Promise<void>;
+}

@@ -1,0 +1,9 @@
+/** The token endpoint's success body (RFC 6749 §5.1), `token_type` spelled as Kinde does. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: "bearer";
+  expires_in: number;
+  scope: string;
+  id_token?: string;
+  refresh_token?: string;
+}

@@ -1,0 +1,53 @@
+// Builds every service from the process's dependencies once; the server, the bootstrap and the
+// CLI share this wiring.
+import { ApisService } from "./apis/apis.service.js";
+import { ApplicationsService } from "./applications/applications.service.js";
+import { BusinessStore } from "./business/business.store.js";
+import { type Clock, systemClock } from "./clock.js";
+import type { SecretBox } from "./crypto/secret-box.js";
+import type { OAuthContext } from "./oauth/context.js";
+import { SigningKeys } from "./oauth/keys.js";
+import { KyselyOAuthStore } from "./oauth/oauth.store.js";
+import { TokenService } from "./oauth/tokens.js";
+import { PendingAuthorizations } from "./sign-in/authorization-requests.js";
+import { RateLimiter } from "./sign-in/rate-limit.js";
+import { BrowserSessions } from "./sign-in/sessions.js";
+import type { Db } from "./storage/database.js";
+import { UsersService } from "./users/users.service.js";
+
+export interface Services {
+  clock: Clock;
+  oauth: OAuthContext;
+  keys: SigningKeys;
+  sessions: BrowserSessions;
+  pending: PendingAuthorizations;
+  rateLimiter: RateLimiter;
+  business: BusinessStore;
+  users: UsersService;
+  applications: ApplicationsService;
+  apis: ApisService;
+}
+
+export function createServices(input: {
+  db: Db;
+  secretBox: SecretBox;
+  issuer: string;
+  clock?: Clock;
+  keyCacheSeconds?: number;
+}): Services {
+  const clock = input.clock ?? systemClock;
+  const store = new KyselyOAuthStore(input.db, input.secretBox);
+  const keys = new SigningKeys(store, input.secretBox, clock, { cacheSeconds: input.keyCacheSeconds });
+  return {
+    clock,
+    keys,
+    oauth: { issuer: input.issuer, store, tokens: new TokenService(input.issuer, keys, clock), clock },
+    sessions: new BrowserSessions(input.db, clock),
+    pending: new PendingAuthorizations(input.db, clock),
+    rateLimiter: new RateLimiter(input.db, clock),
+    business: new BusinessStore(input.db, clock),
+    users: new UsersService(input.db, clock),
+    applications: new ApplicationsService(input.db, input.secretBox, clock),
+    apis: new ApisService(input.db, clock),
+  };
+}

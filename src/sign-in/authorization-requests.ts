@@ -1,0 +1,58 @@
+// Authorization requests waiting for the user to sign in. Each is completed at most once, with
+// one conditional write, so a double-submitted form cannot mint two codes.
+import type { Clock } from "../clock.js";
+import { randomToken } from "../crypto/random.js";
+import type { AuthorizationRequest } from "../oauth/authorize.js";
+import { AUTHORIZATION_REQUEST_LIFETIME_SECONDS } from "../oauth/context.js";
+import type { Db } from "../storage/database.js";
+
+export class PendingAuthorizations {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(request: AuthorizationRequest): Promise<string> {
+    const id = randomToken();
+    const now = this.clock.now();
+    await this.db
+      .insertInto("authorization_requests")
+      .values({
+        id,
+        client_id: request.clientId,
+        params: JSON.stringify(request),
+        created_at: now,
+        expires_at: now + AUTHORIZATION_REQUEST_LIFETIME_SECONDS,
+        completed_at: null,
+      })
+      .execute();
+    return id;
+  }
+
+  /** The request if it is still waiting (not completed, not expired). */
+  async find(id: string | undefined): Promise<AuthorizationRequest | undefined> {
+    if (!id || id.length > 100) return undefined;
+    const row = await this.db
+      .selectFrom("authorization_requests")
+      .select("params")
+      .where("id", "=", id)
+      .where("completed_at", "is", null)
+      .where("expires_at", ">", this.clock.now())
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.params) as AuthorizationRequest) : undefined;
+  }
+
+  /** Marks the request completed; undefined when it was already completed or has expired. */
+  async complete(id: string): Promise<AuthorizationRequest | undefined> {
+    const now = this.clock.now();
+    const row = await this.db
+      .updateTable("authorization_requests")
+      .set({ completed_at: now })
+      .where("id", "=", id)
+      .where("completed_at", "is", null)
+      .where("expires_at", ">", now)
+      .returning("params")
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.params) as AuthorizationRequest) : undefined;
+  }
+}

@@ -1,0 +1,24 @@
+// Cookie names and attributes (ASVS 3.3): HttpOnly, SameSite=Lax, and on https the __Host- prefix
+// with Secure so no subdomain can set or read them.
+import type { CookieSerializeOptions } from "@fastify/cookie";
+
+export interface CookieNames {
+  session: string;
+  csrf: string;
+}
+
+export function cookieNames(https: boolean): CookieNames {
+  return https
+    ? { session: "__Host-latchkey_session", csrf: "__Host-latchkey_csrf" }
+    : { session: "latchkey_session", csrf: "latchkey_csrf" };
+}
+
+export function cookieOptions(https: boolean, maxAgeSeconds?: number): CookieSerializeOptions {
+  return {
+    httpOnly: true,
+    secure: https,
+    sameSite: "lax",
+    path: "/",
+    ...(maxAgeSeconds ? { maxAge: maxAgeSeconds } : {}),
+  };
+}

@@ -1,0 +1,97 @@
+// The hosted sign-in and sign-up pages: plain HTML forms with standard field names and
+// autocomplete attributes, so password managers (and tests) fill them, and no script at all.
+import { html, page, type SafeHtml } from "../http/html.js";
+
+export interface FormContext {
+  businessName: string;
+  applicationName: string;
+  requestId: string;
+  csrf: string;
+  email?: string;
+  error?: string;
+}
+
+function errorBlock(error: string | undefined): SafeHtml | string {
+  return error ? html`<p class="error" id="form-error" role="alert">${error}</p>` : "";
+}
+
+export function signInPage(ctx: FormContext): string {
+  const described = ctx.error ? "form-error" : undefined;
+  return page({
+    title: "Sign in",
+    businessName: ctx.businessName,
+    body: html`<h1>Sign in</h1>
+<p class="lead">to continue to ${ctx.applicationName}</p>
+${errorBlock(ctx.error)}
+<form method="post" action="/auth/sign-in" novalidate>
+  <input type="hidden" name="request" value="${ctx.requestId}">
+  <input type="hidden" name="csrf" value="${ctx.csrf}">
+  <label for="email">Email</label>
+  <input id="email" name="email" type="email" autocomplete="username" inputmode="email" required
+    value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""} autofocus>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <button type="submit">Sign in</button>
+</form>
+<p class="switch">No account? <a href="/auth/sign-up?request=${encodeURIComponent(ctx.requestId)}">Create one</a></p>`,
+  });
+}
+
+export function signUpPage(ctx: FormContext & { givenName?: string; familyName?: string }): string {
+  return page({
+    title: "Create your account",
+    businessName: ctx.businessName,
+    body: html`<h1>Create your account</h1>
+<p class="lead">to continue to ${ctx.applicationName}</p>
+${errorBlock(ctx.error)}
+<form method="post" action="/auth/sign-up" novalidate>
+  <input type="hidden" name="request" value="${ctx.requestId}">
+  <input type="hidden" name="csrf" value="${ctx.csrf}">
+  <div class="row">
+    <div><label for="given_name">First name</label>
+    <input id="given_name" name="given_name" autocomplete="given-name" value="${ctx.givenName ?? ""}"></div>
+    <div><label for="family_name">Last name</label>
+    <input id="family_name" name="family_name" autocomplete="family-name" value="${ctx.familyName ?? ""}"></div>
+  </div>
+  <label for="email">Email</label>
+  <input id="email" name="email" type="email" autocomplete="email" inputmode="email" required value="${ctx.email ?? ""}">
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required
+    aria-describedby="password-hint">
+  <p class="hint" id="password-hint">At least 8 characters.</p>
+  <button type="submit">Create account</button>
+</form>
+<p class="switch">Already have an account? <a href="/auth/sign-in?request=${encodeURIComponent(ctx.requestId)}">Sign in</a></p>`,
+  });
+}
+
+export function signedOutPage(businessName: string): string {
+  return page({
+    title: "Signed out",
+    businessName,
+    body: html`<h1>You are signed out</h1><p>You can close this window.</p>`,
+  });
+}
+
+export const STYLESHEET = `
+:root { color-scheme: light dark; --accent: #3b5bdb; --error: #c92a2a; --border: #ced4da; }
+* { box-sizing: border-box; }
+body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 1rem;
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: Canvas; color: CanvasText; }
+.card { width: 100%; max-width: 26rem; padding: 2rem; border: 1px solid var(--border); border-radius: 12px; }
+.business { margin: 0 0 1rem; font-weight: 600; color: var(--accent); }
+h1 { margin: 0 0 .25rem; font-size: 1.5rem; }
+.lead { margin: 0 0 1.5rem; opacity: .8; }
+label { display: block; margin: 1rem 0 .25rem; font-weight: 500; }
+input { width: 100%; padding: .625rem .75rem; font: inherit; border: 1px solid var(--border); border-radius: 8px;
+  background: Field; color: FieldText; }
+input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+.row { display: grid; grid-template-columns: 1fr 1fr; gap: .75rem; }
+.hint { margin: .25rem 0 0; font-size: .875rem; opacity: .8; }
+button { width: 100%; margin-top: 1.5rem; padding: .75rem; font: inherit; font-weight: 600; color: #fff;
+  background: var(--accent); border: 0; border-radius: 8px; cursor: pointer; }
+.error { padding: .75rem; border-radius: 8px; color: var(--error); border: 1px solid var(--error); }
+.switch { margin: 1.5rem 0 0; text-align: center; }
+a { color: var(--accent); }
+@media (max-width: 400px) { .card { padding: 1.25rem; border: 0; } .row { grid-template-columns: 1fr; } }
+`;

@@ -1,0 +1,45 @@
+// Fixed-window counters in the database, so every instance sees the same count (failed sign-ins
+// per account and per IP address). One upsert both increments and reads back atomically.
+import { sql } from "kysely";
+import type { Clock } from "../clock.js";
+import type { Db } from "../storage/database.js";
+
+export interface Limit {
+  max: number;
+  windowSeconds: number;
+}
+
+export class RateLimiter {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Seconds until `key` may try again, or 0 when it is under its limit. */
+  async retryAfter(key: string, limit: Limit): Promise<number> {
+    const row = await this.db.selectFrom("rate_limits").selectAll().where("key", "=", key).executeTakeFirst();
+    const now = this.clock.now();
+    if (!row || row.window_start <= now - limit.windowSeconds || row.count < limit.max) return 0;
+    return row.window_start + limit.windowSeconds - now;
+  }
+
+  /** Counts one more event for `key` in the current window. */
+  async hit(key: string, limit: Limit): Promise<void> {
+    const now = this.clock.now();
+    const windowOpen = now - limit.windowSeconds;
+    await this.db
+      .insertInto("rate_limits")
+      .values({ key, window_start: now, count: 1 })
+      .onConflict((oc) =>
+        oc.column("key").doUpdateSet({
+          count: sql<number>`case when rate_limits.window_start <= ${windowOpen} then 1 else rate_limits.count + 1 end`,
+          window_start: sql<number>`case when rate_limits.window_start <= ${windowOpen} then ${now} else rate_limits.window_start end`,
+        }),
+      )
+      .execute();
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.db.deleteFrom("rate_limits").where("key", "=", key).execute();
+  }
+}

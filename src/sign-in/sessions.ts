@@ -1,0 +1,69 @@
+// First-party browser sessions (single sign-on at Latchkey). The cookie holds a 256-bit random
+// token; the database holds only its SHA-256 (ASVS 7.2), so a database leak yields no session.
+import type { Clock } from "../clock.js";
+import { newId, randomToken, sha256 } from "../crypto/random.js";
+import type { Db } from "../storage/database.js";
+
+/** Absolute session lifetime: the user signs in again after this. */
+export const SESSION_LIFETIME_SECONDS = 14 * 86_400;
+
+export interface BrowserSession {
+  id: string;
+  userId: string;
+  authTime: number;
+}
+
+export class BrowserSessions {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(
+    userId: string,
+    meta: { ip?: string; userAgent?: string },
+  ): Promise<{ token: string; session: BrowserSession }> {
+    const token = randomToken();
+    const now = this.clock.now();
+    const id = newId.session();
+    await this.db
+      .insertInto("browser_sessions")
+      .values({
+        id,
+        token_hash: sha256(token),
+        user_id: userId,
+        auth_time: now,
+        created_at: now,
+        expires_at: now + SESSION_LIFETIME_SECONDS,
+        revoked_at: null,
+        ip_address: meta.ip?.slice(0, 100) ?? null,
+        user_agent: meta.userAgent?.slice(0, 500) ?? null,
+      })
+      .execute();
+    return { token, session: { id, userId, authTime: now } };
+  }
+
+  /** The live session behind a cookie value: not revoked, not expired, user not suspended. */
+  async find(token: string | undefined): Promise<BrowserSession | undefined> {
+    if (!token || token.length > 100) return undefined;
+    const row = await this.db
+      .selectFrom("browser_sessions")
+      .innerJoin("users", "users.id", "browser_sessions.user_id")
+      .select(["browser_sessions.id", "browser_sessions.user_id", "browser_sessions.auth_time"])
+      .where("browser_sessions.token_hash", "=", sha256(token))
+      .where("browser_sessions.revoked_at", "is", null)
+      .where("browser_sessions.expires_at", ">", this.clock.now())
+      .where("users.is_suspended", "=", 0)
+      .executeTakeFirst();
+    return row ? { id: row.id, userId: row.user_id, authTime: row.auth_time } : undefined;
+  }
+
+  async revoke(sessionId: string): Promise<void> {
+    await this.db
+      .updateTable("browser_sessions")
+      .set({ revoked_at: this.clock.now() })
+      .where("id", "=", sessionId)
+      .where("revoked_at", "is", null)
+      .execute();
+  }
+}
