@@ -42,18 +42,19 @@ export class TokenService {
 
   /** A user's access token (authorization code and refresh grants). */
   userAccessToken(input: {
+    /** Chosen before signing so the grant's transaction can record it. */
+    jti: string;
     clientId: string;
     userId: string;
     audience: string[];
     scope: string;
     lifetime: number;
   }): Promise<MintedToken> {
-    return this.mint(input.lifetime, {
-      aud: input.audience,
-      azp: input.clientId,
-      scp: splitScope(input.scope),
-      sub: input.userId,
-    });
+    return this.mint(
+      input.lifetime,
+      { aud: input.audience, azp: input.clientId, scp: splitScope(input.scope), sub: input.userId },
+      input.jti,
+    );
   }
 
   /** A machine's access token (client credentials): Kinde adds `gty`, `scope` and `v` (§1.4). */
@@ -132,11 +133,10 @@ export class TokenService {
     }
   }
 
-  private async mint(lifetime: number, claims: Record<string, unknown>): Promise<MintedToken> {
+  private async mint(lifetime: number, claims: Record<string, unknown>, jti: string = randomUUID()): Promise<MintedToken> {
     const { kid, privateKey } = await this.keys.current();
     const iat = this.clock.now();
     const exp = iat + lifetime;
-    const jti = randomUUID();
     const token = await new SignJWT({ ...claims, iss: this.issuer, iat, exp, jti })
       .setProtectedHeader(jwtHeader(kid))
       .sign(privateKey);

@@ -8,7 +8,7 @@ import { OAuthError } from "../errors.js";
 import type { Params } from "../params.js";
 import { verifyChallenge } from "../pkce.js";
 import type { TokenResponse } from "../token-response.js";
-import { issueUserTokens } from "./issue-user-tokens.js";
+import { recordUserTokens, signUserTokens } from "./issue-user-tokens.js";
 
 export async function authorizationCodeGrant(
   ctx: OAuthContext,
@@ -74,7 +74,7 @@ export async function authorizationCodeGrant(
     await store.createGrant(grant);
     await store.attachGrantToCode(record.codeHash, grant.id);
     return {
-      response: await issueUserTokens(ctx, store, {
+      recorded: await recordUserTokens(ctx, store, {
         client,
         user,
         grant,
@@ -84,5 +84,5 @@ export async function authorizationCodeGrant(
     };
   });
   if ("error" in outcome) throw outcome.error;
-  return outcome.response;
+  return signUserTokens(ctx, outcome.recorded);
 }

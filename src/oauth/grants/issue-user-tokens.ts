@@ -1,64 +1,67 @@
-// Shared by the authorization_code and refresh_token grants: mint a user's access token (recorded
-// by jti so it dies with its grant), an ID token when `openid` was granted, and a rotated refresh
-// token when `offline` was.
+// Shared by the authorization_code and refresh_token grants, in two phases. Inside the grant's
+// transaction, `recordUserTokens` writes what must be durable before anything is returned: the
+// access token's jti (so it dies with its grant) and the rotated refresh token. After the commit,
+// `signUserTokens` signs the JWTs — never inside the transaction, which must not wait on keys.
+import { randomUUID } from "node:crypto";
 import { randomToken, sha256 } from "../../crypto/random.js";
 import { type OAuthContext, REFRESH_ABSOLUTE_LIFETIME_SECONDS } from "../context.js";
 import type { ClientRecord, GrantRecord, OAuthStore, UserRecord } from "../ports.js";
 import { splitScope, wantsRefreshToken } from "../scopes.js";
 import type { TokenResponse } from "../token-response.js";
 
-export async function issueUserTokens(
+export interface RecordedUserTokens {
+  client: ClientRecord;
+  user: UserRecord;
+  grant: GrantRecord;
+  scope: string;
+  nonce: string | null;
+  jti: string;
+  refreshToken?: string;
+}
+
+export async function recordUserTokens(
   ctx: OAuthContext,
   store: OAuthStore,
-  input: { client: ClientRecord; user: UserRecord; grant: GrantRecord; scope: string; nonce: string | null },
-): Promise<TokenResponse> {
-  const { client, user, grant, scope } = input;
+  input: Omit<RecordedUserTokens, "jti" | "refreshToken">,
+): Promise<RecordedUserTokens> {
+  const { client, grant } = input;
   const now = ctx.clock.now();
+  const jti = randomUUID();
+  await store.recordAccessToken({ jti, clientId: client.id, grantId: grant.id, expiresAt: now + client.accessTokenLifetime });
+  if (!wantsRefreshToken(splitScope(grant.scope))) return { ...input, jti };
+  const refreshToken = randomToken();
+  await store.saveRefreshToken({
+    tokenHash: sha256(refreshToken),
+    grantId: grant.id,
+    createdAt: now,
+    expiresAt: Math.min(now + client.refreshTokenLifetime, grant.createdAt + REFRESH_ABSOLUTE_LIFETIME_SECONDS),
+    consumedAt: null,
+  });
+  return { ...input, jti, refreshToken };
+}
+
+export async function signUserTokens(ctx: OAuthContext, recorded: RecordedUserTokens): Promise<TokenResponse> {
+  const { client, user, grant, scope } = recorded;
   const access = await ctx.tokens.userAccessToken({
+    jti: recorded.jti,
     clientId: client.id,
     userId: user.id,
     audience: grant.audience,
     scope,
     lifetime: client.accessTokenLifetime,
   });
-  await store.recordAccessToken({
-    jti: access.jti,
-    clientId: client.id,
-    grantId: grant.id,
-    expiresAt: access.expiresAt,
-  });
-
-  const response: TokenResponse = {
-    access_token: access.token,
-    token_type: "bearer",
-    expires_in: access.expiresIn,
-    scope,
-  };
-  const scopes = splitScope(scope);
-  if (scopes.includes("openid")) {
+  const response: TokenResponse = { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn, scope };
+  if (splitScope(scope).includes("openid")) {
     response.id_token = await ctx.tokens.idToken({
       clientId: client.id,
       user,
       scope,
-      nonce: input.nonce,
+      nonce: recorded.nonce,
       authTime: grant.authTime,
       accessToken: access.token,
       lifetime: client.idTokenLifetime,
     });
   }
-  if (wantsRefreshToken(splitScope(grant.scope))) {
-    const refreshToken = randomToken();
-    await store.saveRefreshToken({
-      tokenHash: sha256(refreshToken),
-      grantId: grant.id,
-      createdAt: now,
-      expiresAt: Math.min(
-        now + client.refreshTokenLifetime,
-        grant.createdAt + REFRESH_ABSOLUTE_LIFETIME_SECONDS,
-      ),
-      consumedAt: null,
-    });
-    response.refresh_token = refreshToken;
-  }
+  if (recorded.refreshToken) response.refresh_token = recorded.refreshToken;
   return response;
 }

@@ -7,7 +7,7 @@ import { OAuthError } from "../errors.js";
 import type { Params } from "../params.js";
 import { joinScope, splitScope } from "../scopes.js";
 import type { TokenResponse } from "../token-response.js";
-import { issueUserTokens } from "./issue-user-tokens.js";
+import { recordUserTokens, signUserTokens } from "./issue-user-tokens.js";
 
 export async function refreshTokenGrant(
   ctx: OAuthContext,
@@ -57,7 +57,7 @@ export async function refreshTokenGrant(
       return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
     }
     return {
-      response: await issueUserTokens(ctx, store, {
+      recorded: await recordUserTokens(ctx, store, {
         client,
         user,
         grant,
@@ -67,5 +67,5 @@ export async function refreshTokenGrant(
     };
   });
   if ("error" in outcome) throw outcome.error;
-  return outcome.response;
+  return signUserTokens(ctx, outcome.recorded);
 }

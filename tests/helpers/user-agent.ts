@@ -1,0 +1,81 @@
+// A minimal browser stand-in for protocol tests: keeps cookies, follows nothing automatically, and
+// fills Latchkey's sign-in and sign-up forms the way a person would. Browser-level behaviour is
+// judged separately by Chromium (tests/browser).
+import assert from "node:assert/strict";
+
+export class UserAgent {
+  private readonly cookies = new Map<string, string>();
+
+  constructor(readonly baseUrl: string) {}
+
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  async request(url: string | URL, init: RequestInit = {}): Promise<Response> {
+    const target = new URL(url, this.baseUrl);
+    const headers = new Headers(init.headers);
+    if (target.origin === new URL(this.baseUrl).origin && this.cookies.size > 0) {
+      headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    }
+    const response = await fetch(target, { ...init, headers, redirect: "manual" });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(";");
+      const eq = pair!.indexOf("=");
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      const expired = attributes.some((a) => /^\s*(max-age=0|expires=thu, 01 jan 1970)/i.test(a));
+      if (expired || value === "") this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return response;
+  }
+
+  /** GET, returning the Location of the redirect it must answer with. */
+  async redirectFrom(url: string | URL, init: RequestInit = {}): Promise<URL> {
+    const response = await this.request(url, init);
+    const body = await response.text();
+    assert.ok(
+      response.status >= 300 && response.status < 400,
+      `expected a redirect from ${url}, got ${response.status}: ${body.slice(0, 300)}`,
+    );
+    return new URL(response.headers.get("location")!, this.baseUrl);
+  }
+
+  /**
+   * Opens an authorization URL and, when a sign-in page comes up, signs in (or signs up with
+   * `signUp`). Returns the URL the browser is finally sent to (the client's redirect URI).
+   */
+  async authorize(
+    authorizationUrl: string | URL,
+    credentials?: { email: string; password: string; signUp?: boolean; givenName?: string; familyName?: string },
+  ): Promise<URL> {
+    const next = await this.redirectFrom(authorizationUrl);
+    if (next.origin !== new URL(this.baseUrl).origin || !next.pathname.startsWith("/auth/")) return next;
+    assert.ok(credentials, `sign-in required (${next.pathname}) but no credentials given`);
+    const formPath = credentials.signUp ? "/auth/sign-up" : "/auth/sign-in";
+    const form = await this.openForm(new URL(`${formPath}${next.search}`, this.baseUrl));
+    const fields: Record<string, string> = { ...form, email: credentials.email, password: credentials.password };
+    if (credentials.signUp) {
+      fields.given_name = credentials.givenName ?? "";
+      fields.family_name = credentials.familyName ?? "";
+    }
+    return this.redirectFrom(formPath, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields),
+    });
+  }
+
+  /** Loads a form page and returns its hidden fields (request id and CSRF token). */
+  async openForm(url: string | URL): Promise<Record<string, string>> {
+    const response = await this.request(url);
+    const html = await response.text();
+    assert.equal(response.status, 200, `form page ${url} answered ${response.status}: ${html.slice(0, 300)}`);
+    const hidden: Record<string, string> = {};
+    for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+      hidden[match[1]!] = match[2]!;
+    }
+    return hidden;
+  }
+}
