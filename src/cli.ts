@@ -2,6 +2,7 @@
 // The `latchkey` command for operators.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { ADMIN_HELP, runAdminCommand, UsageError } from "./cli/admin-commands.js";
 import { CONFIG_KEYS, ConfigError, loadConfig } from "./config/config.js";
 import { createLogger } from "./logging.js";
 import { exitOnSignals, start } from "./main.js";
@@ -13,6 +14,7 @@ const HELP = `Usage: latchkey <command> [options]
 Commands:
   start            Apply pending migrations and serve Latchkey (default)
   migrate          Apply pending database migrations and exit
+${ADMIN_HELP}
   help             Show this help
   version          Print the version
 
@@ -58,6 +60,18 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case "apps":
+    case "apis":
+    case "users":
+    case "keys":
+      try {
+        await runAdminCommand(argv);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        process.stderr.write(`latchkey: ${error.message}\n`);
+        return 2;
+      }
+      return 0;
     default:
       process.stderr.write(`latchkey: unknown command "${command}"\n\n${HELP}`);
       return 2;

@@ -55,6 +55,18 @@ export class ApplicationsStore {
     return row !== undefined;
   }
 
+  /** The longest access or ID token lifetime of any application: how long a retired key stays published. */
+  async longestTokenLifetime(): Promise<number> {
+    const row = await this.db
+      .selectFrom("applications")
+      .select((eb) => [
+        eb.fn.max("access_token_lifetime").as("access"),
+        eb.fn.max("id_token_lifetime").as("id"),
+      ])
+      .executeTakeFirst();
+    return Math.max(Number(row?.access ?? 0), Number(row?.id ?? 0), 86_400);
+  }
+
   /** Callback URLs of front-end applications: their origins may call the token endpoint (CORS). */
   async spaCallbackUrls(): Promise<string[]> {
     const rows = await this.db

@@ -133,7 +133,11 @@ export class TokenService {
     }
   }
 
-  private async mint(lifetime: number, claims: Record<string, unknown>, jti: string = randomUUID()): Promise<MintedToken> {
+  private async mint(
+    lifetime: number,
+    claims: Record<string, unknown>,
+    jti: string = randomUUID(),
+  ): Promise<MintedToken> {
     const { kid, privateKey } = await this.keys.current();
     const iat = this.clock.now();
     const exp = iat + lifetime;

@@ -42,9 +42,13 @@ export async function createApi(
   server: TestServer,
   options: { audience: string; scopes?: string[]; authorize?: string[]; grant?: Record<string, string[]> },
 ): Promise<{ id: string }> {
-  const api = await server.services.apis.create({ name: `API ${options.audience}`, audience: options.audience });
+  const api = await server.services.apis.create({
+    name: `API ${options.audience}`,
+    audience: options.audience,
+  });
   await server.services.apis.ensureScopes(api.id, options.scopes ?? []);
-  for (const clientId of options.authorize ?? []) await server.services.apis.authorizeApplication(api.id, clientId);
+  for (const clientId of options.authorize ?? [])
+    await server.services.apis.authorizeApplication(api.id, clientId);
   for (const [clientId, scopes] of Object.entries(options.grant ?? {})) {
     await server.services.apis.authorizeApplication(api.id, clientId);
     await server.services.apis.grantScopes(api.id, clientId, scopes);

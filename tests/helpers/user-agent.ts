@@ -48,14 +48,24 @@ export class UserAgent {
    */
   async authorize(
     authorizationUrl: string | URL,
-    credentials?: { email: string; password: string; signUp?: boolean; givenName?: string; familyName?: string },
+    credentials?: {
+      email: string;
+      password: string;
+      signUp?: boolean;
+      givenName?: string;
+      familyName?: string;
+    },
   ): Promise<URL> {
     const next = await this.redirectFrom(authorizationUrl);
     if (next.origin !== new URL(this.baseUrl).origin || !next.pathname.startsWith("/auth/")) return next;
     assert.ok(credentials, `sign-in required (${next.pathname}) but no credentials given`);
     const formPath = credentials.signUp ? "/auth/sign-up" : "/auth/sign-in";
     const form = await this.openForm(new URL(`${formPath}${next.search}`, this.baseUrl));
-    const fields: Record<string, string> = { ...form, email: credentials.email, password: credentials.password };
+    const fields: Record<string, string> = {
+      ...form,
+      email: credentials.email,
+      password: credentials.password,
+    };
     if (credentials.signUp) {
       fields.given_name = credentials.givenName ?? "";
       fields.family_name = credentials.familyName ?? "";

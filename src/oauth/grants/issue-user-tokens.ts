@@ -27,20 +27,31 @@ export async function recordUserTokens(
   const { client, grant } = input;
   const now = ctx.clock.now();
   const jti = randomUUID();
-  await store.recordAccessToken({ jti, clientId: client.id, grantId: grant.id, expiresAt: now + client.accessTokenLifetime });
+  await store.recordAccessToken({
+    jti,
+    clientId: client.id,
+    grantId: grant.id,
+    expiresAt: now + client.accessTokenLifetime,
+  });
   if (!wantsRefreshToken(splitScope(grant.scope))) return { ...input, jti };
   const refreshToken = randomToken();
   await store.saveRefreshToken({
     tokenHash: sha256(refreshToken),
     grantId: grant.id,
     createdAt: now,
-    expiresAt: Math.min(now + client.refreshTokenLifetime, grant.createdAt + REFRESH_ABSOLUTE_LIFETIME_SECONDS),
+    expiresAt: Math.min(
+      now + client.refreshTokenLifetime,
+      grant.createdAt + REFRESH_ABSOLUTE_LIFETIME_SECONDS,
+    ),
     consumedAt: null,
   });
   return { ...input, jti, refreshToken };
 }
 
-export async function signUserTokens(ctx: OAuthContext, recorded: RecordedUserTokens): Promise<TokenResponse> {
+export async function signUserTokens(
+  ctx: OAuthContext,
+  recorded: RecordedUserTokens,
+): Promise<TokenResponse> {
   const { client, user, grant, scope } = recorded;
   const access = await ctx.tokens.userAccessToken({
     jti: recorded.jti,
@@ -50,7 +61,12 @@ export async function signUserTokens(ctx: OAuthContext, recorded: RecordedUserTo
     scope,
     lifetime: client.accessTokenLifetime,
   });
-  const response: TokenResponse = { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn, scope };
+  const response: TokenResponse = {
+    access_token: access.token,
+    token_type: "bearer",
+    expires_in: access.expiresIn,
+    scope,
+  };
   if (splitScope(scope).includes("openid")) {
     response.id_token = await ctx.tokens.idToken({
       clientId: client.id,
