@@ -43,6 +43,21 @@ describe("losing PostgreSQL", { skip: postgres.skip }, () => {
     const body = await (await fetch(ready)).json();
     assert.deepEqual(body, { status: "unavailable", database: "unreachable" });
     assert.equal((await fetch(`${server.url}/health/live`)).status, 200, "the process stays up");
+    // Requests that need the database answer 503 in their own vocabulary, never 500.
+    const token = await fetch(`${server.url}/oauth2/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: server.management.clientId,
+        client_secret: server.management.clientSecret,
+      }),
+    });
+    assert.equal(token.status, 503);
+    assert.equal(((await token.json()) as { error: string }).error, "temporarily_unavailable");
+    const page = await fetch(`${server.url}/oauth2/auth?client_id=x`);
+    assert.equal(page.status, 503);
+    assert.match(page.headers.get("content-type") ?? "", /text\/html/);
 
     await proxy.restore();
     const recoveredIn = await waitForStatus(ready, 200);
