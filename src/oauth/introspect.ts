@@ -52,7 +52,8 @@ export async function handleIntrospection(
     if (claims.exp <= now || (await ctx.store.isAccessTokenRevoked(claims.jti))) return inactive;
     return {
       active: true,
-      token_type: "access_token",
+      // RFC 7662 §2.2: the RFC 6749 §5.1 type of the token.
+      token_type: "bearer",
       client_id: claims.azp,
       scope: (claims.scp ?? []).join(" "),
       aud: claims.aud,

@@ -93,5 +93,6 @@ button { width: 100%; margin-top: 1.5rem; padding: .75rem; font: inherit; font-w
 .error { padding: .75rem; border-radius: 8px; color: var(--error); border: 1px solid var(--error); }
 .switch { margin: 1.5rem 0 0; text-align: center; }
 a { color: var(--accent); }
+@media (prefers-color-scheme: dark) { :root { --accent: #91a7ff; --error: #ff8787; } button { color: #10131a; } }
 @media (max-width: 400px) { .card { padding: 1.25rem; border: 0; } .row { grid-template-columns: 1fr; } }
 `;
