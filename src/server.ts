@@ -12,7 +12,9 @@ import type { Config } from "./config/config.js";
 import type { SecretBox } from "./crypto/secret-box.js";
 import { registerErrorHandling } from "./http/errors.js";
 import { registerHealthRoutes } from "./http/health.routes.js";
+import { registerInputGuard } from "./http/input-guard.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
+import { registerManagementApi } from "./management/management.plugin.js";
 import { registerOAuthRoutes } from "./oauth/oauth.routes.js";
 import { createServices, type Services } from "./services.js";
 import { registerSignInRoutes } from "./sign-in/sign-in.routes.js";
@@ -63,6 +65,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   registerSecurityHeaders(app, { https: Boolean(config.tls) });
   registerErrorHandling(app);
+  registerInputGuard(app);
   await app.register(formbody);
   await app.register(cookie);
 
@@ -78,6 +81,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, storage);
   registerOAuthRoutes(app, services, { https });
   registerSignInRoutes(app, services, { https });
+  await registerManagementApi(app, { services, secretBox: deps.secretBox, issuer: config.issuerUrl });
 
   return app;
 }

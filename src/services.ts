@@ -16,6 +16,8 @@ import type { Db } from "./storage/database.js";
 import { UsersService } from "./users/users.service.js";
 
 export interface Services {
+  /** The database (or transaction) every service below works on. */
+  db: Db;
   clock: Clock;
   oauth: OAuthContext;
   keys: SigningKeys;
@@ -39,6 +41,7 @@ export function createServices(input: {
   const store = new KyselyOAuthStore(input.db, input.secretBox);
   const keys = new SigningKeys(store, input.secretBox, clock, { cacheSeconds: input.keyCacheSeconds });
   return {
+    db: input.db,
     clock,
     keys,
     oauth: { issuer: input.issuer, store, tokens: new TokenService(input.issuer, keys, clock), clock },

@@ -66,6 +66,21 @@ export class ApplicationsService {
     return { application: (await this.store.findById(id))!, secret };
   }
 
+  /** Renames and/or replaces the URL lists, atomically. */
+  async update(
+    id: string,
+    changes: { name?: string; callbackUrls?: string[]; logoutUrls?: string[] },
+  ): Promise<void> {
+    for (const url of [...(changes.callbackUrls ?? []), ...(changes.logoutUrls ?? [])]) assertUrl(url);
+    const now = this.clock.now();
+    await inTransaction(this.db, async (trx) => {
+      const store = new ApplicationsStore(trx);
+      await store.update(id, { ...(changes.name ? { name: changes.name } : {}), updated_at: now });
+      if (changes.callbackUrls) await store.replaceUrls(id, "callback", changes.callbackUrls, now);
+      if (changes.logoutUrls) await store.replaceUrls(id, "logout", changes.logoutUrls, now);
+    });
+  }
+
   async addUrls(id: string, kind: ApplicationUrlKind, urls: readonly string[]): Promise<void> {
     for (const url of urls) assertUrl(url);
     await this.store.addUrls(id, kind, urls, this.clock.now());

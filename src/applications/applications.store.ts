@@ -35,6 +35,61 @@ export class ApplicationsStore {
     return rows.map((r) => r.url);
   }
 
+  async replaceUrls(
+    id: string,
+    kind: ApplicationUrlKind,
+    urls: readonly string[],
+    now: number,
+  ): Promise<void> {
+    await this.db
+      .deleteFrom("application_urls")
+      .where("application_id", "=", id)
+      .where("kind", "=", kind)
+      .execute();
+    await this.addUrls(id, kind, urls, now);
+  }
+
+  async removeUrls(id: string, kind: ApplicationUrlKind, urls: readonly string[]): Promise<number> {
+    if (urls.length === 0) return 0;
+    const result = await this.db
+      .deleteFrom("application_urls")
+      .where("application_id", "=", id)
+      .where("kind", "=", kind)
+      .where("url", "in", urls)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom("applications").where("id", "=", id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** One page in name or creation order, after the keyset cursor `after`. */
+  async page(options: {
+    sort: "name_asc" | "name_desc" | "created";
+    limit: number;
+    after?: { key: string | number; id: string };
+  }): Promise<ApplicationRow[]> {
+    const column = options.sort === "created" ? "created_at" : "name";
+    const descending = options.sort === "name_desc";
+    let query = this.db.selectFrom("applications").selectAll();
+    if (options.after) {
+      const { key, id } = options.after;
+      query = query.where((eb) =>
+        eb.or([
+          eb(column, descending ? "<" : ">", key as never),
+          eb.and([eb(column, "=", key as never), eb("id", descending ? "<" : ">", id)]),
+        ]),
+      );
+    }
+    return query
+      .orderBy(column, descending ? "desc" : "asc")
+      .orderBy("id", descending ? "desc" : "asc")
+      .limit(options.limit)
+      .execute();
+  }
+
   async addUrls(id: string, kind: ApplicationUrlKind, urls: readonly string[], now: number): Promise<void> {
     if (urls.length === 0) return;
     await this.db

@@ -56,22 +56,23 @@ function invalidClient(usedHeader: boolean, description: string): OAuthError {
 /** §2.3.1: id and secret are form-urlencoded before base64. */
 function parseBasic(header: string | undefined): { id: string; secret: string } | undefined {
   if (header === undefined) return undefined;
+  const malformed = (description: string) => invalidClient(true, description);
   const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
-  if (!match) throw new OAuthError("invalid_request", "Malformed Authorization header; use Basic");
+  // §5.2: a scheme we do not support is an unsupported client authentication method.
+  if (!match) throw malformed("Unsupported client authentication; use Basic or client_secret_post");
   const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
   const colon = decoded.indexOf(":");
-  if (colon < 1)
-    throw new OAuthError("invalid_client", "Malformed Basic credentials", 401, {
-      "www-authenticate": 'Basic realm="latchkey"',
-    });
+  if (colon < 1) throw malformed("Malformed Basic credentials");
+  let credentials: { id: string; secret: string };
   try {
-    return {
+    credentials = {
       id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")),
       secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " ")),
     };
   } catch {
-    throw new OAuthError("invalid_client", "Malformed Basic credentials", 401, {
-      "www-authenticate": 'Basic realm="latchkey"',
-    });
+    throw malformed("Malformed Basic credentials");
   }
+  if (`${credentials.id}${credentials.secret}`.includes("\u0000"))
+    throw malformed("Malformed Basic credentials");
+  return credentials;
 }

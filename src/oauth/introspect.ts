@@ -49,6 +49,8 @@ export async function handleIntrospection(
     } catch {
       return inactive;
     }
+    // Only access tokens: an ID token is signed by the same key but carries no `scp`.
+    if (!Array.isArray(claims.scp)) return inactive;
     if (claims.exp <= now || (await ctx.store.isAccessTokenRevoked(claims.jti))) return inactive;
     return {
       active: true,

@@ -70,6 +70,7 @@ export class KyselyOAuthStore implements OAuthStore {
       username: row.username,
       providedId: row.provided_id,
       suspended: row.is_suspended === 1,
+      isAdmin: row.is_admin === 1,
       updatedAt: row.updated_at,
     };
   }
@@ -166,6 +167,13 @@ export class KyselyOAuthStore implements OAuthStore {
   }
 
   async revokeGrantsOfSession(sessionId: string, now: number, reason: string): Promise<void> {
+    // Codes not yet exchanged die with the session too.
+    await this.db
+      .updateTable("authorization_codes")
+      .set({ consumed_at: now })
+      .where("session_id", "=", sessionId)
+      .where("consumed_at", "is", null)
+      .execute();
     await this.db
       .updateTable("grants")
       .set({ revoked_at: now, revoked_reason: reason })

@@ -25,6 +25,7 @@ export interface UserRecord {
   username: string | null;
   providedId: string | null;
   suspended: boolean;
+  isAdmin: boolean;
   updatedAt: number;
 }
 
@@ -97,6 +98,7 @@ export interface OAuthStore {
   findGrant(grantId: string): Promise<GrantRecord | undefined>;
   /** Revokes the grant and, with it, every refresh and access token it issued. */
   revokeGrant(grantId: string, now: number, reason: string): Promise<void>;
+  /** Revokes every grant of a browser session, and burns its codes not yet exchanged. */
   revokeGrantsOfSession(sessionId: string, now: number, reason: string): Promise<void>;
 
   saveRefreshToken(token: RefreshTokenRecord): Promise<void>;

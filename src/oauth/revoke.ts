@@ -36,6 +36,7 @@ export async function handleRevocation(ctx: OAuthContext, params: Params, author
     } catch {
       return false;
     }
+    if (!Array.isArray(claims.scp)) return false;
     if (claims.azp !== client.id) notYours();
     else
       await ctx.store.revokeAccessToken({ jti: claims.jti, clientId: client.id, expiresAt: claims.exp }, now);

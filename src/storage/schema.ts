@@ -26,6 +26,8 @@ export interface UsersTable {
   created_at: number;
   updated_at: number;
   last_signed_in_at: number | null;
+  total_sign_ins: Generated<number>;
+  failed_sign_ins: Generated<number>;
 }
 
 export type ApplicationType = "reg" | "spa" | "m2m";
@@ -163,7 +165,19 @@ export interface RateLimitsTable {
   count: number;
 }
 
+export interface IdempotencyKeysTable {
+  client_id: string;
+  key: string;
+  method: string;
+  path: string;
+  request_hash: string;
+  status_code: number;
+  response_body: string;
+  created_at: number;
+}
+
 export interface Schema {
+  idempotency_keys: IdempotencyKeysTable;
   business: BusinessTable;
   users: UsersTable;
   applications: ApplicationsTable;

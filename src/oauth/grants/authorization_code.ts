@@ -42,11 +42,12 @@ export async function authorizationCodeGrant(
     }
     if (record.expiresAt <= now)
       return { error: new OAuthError("invalid_grant", "The authorization code has expired") };
-    // §4.1.3: the same redirect_uri as in the authorization request (one trailing-slash spelling).
+    // §4.1.3: identical to the authorization request's redirect_uri (allowing the one trailing-slash
+    // spelling Kinde's js-utils produces), and still registered.
     if (
       redirectUri === undefined ||
-      matchRegisteredUrl(redirectUri, client.callbackUrls) !==
-        matchRegisteredUrl(record.redirectUri, client.callbackUrls)
+      !sameRedirectUri(redirectUri, record.redirectUri) ||
+      matchRegisteredUrl(redirectUri, client.callbackUrls) === undefined
     ) {
       return {
         error: new OAuthError("invalid_grant", "redirect_uri does not match the authorization request"),
@@ -85,4 +86,8 @@ export async function authorizationCodeGrant(
   });
   if ("error" in outcome) throw outcome.error;
   return signUserTokens(ctx, outcome.recorded);
+}
+
+function sameRedirectUri(a: string, b: string): boolean {
+  return a === b || a === `${b}/` || `${a}/` === b;
 }

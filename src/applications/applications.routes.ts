@@ -1,0 +1,276 @@
+// Management API: applications (Kinde's /api/v1/applications) and their callback and logout URLs
+// (/api/v1/applications/{app_id}/auth_redirect_urls and /auth_logout_urls).
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ApiError } from "../management/errors.js";
+import {
+  DEFAULT_PAGE_SIZE,
+  decodeCursor,
+  encodeCursor,
+  MAX_PAGE_SIZE,
+  success,
+} from "../management/schemas.js";
+import type { ApplicationType, ApplicationUrlKind } from "../storage/schema.js";
+import {
+  AppIdParams,
+  ApplicationIdParams,
+  CreateApplicationBody,
+  ListApplicationsQuery,
+  UpdateApplicationBody,
+  UpdateTokensBody,
+  UrlsBody,
+  UrlsQuery,
+} from "./applications.schemas.js";
+import { APPLICATION_TYPES, InvalidUrlError } from "./applications.service.js";
+import type { ApplicationRow } from "./applications.store.js";
+
+const TAG = { tags: ["Applications"] };
+const CALLBACK_TAG = { tags: ["Callbacks"] };
+
+type Cursor = { key: string | number; id: string };
+const isCursor = (v: unknown): v is Cursor =>
+  typeof v === "object" &&
+  v !== null &&
+  typeof (v as Cursor).id === "string" &&
+  ["string", "number"].includes(typeof (v as Cursor).key);
+
+async function findApplication(request: FastifyRequest, id: string): Promise<ApplicationRow> {
+  const application = await request.services.applications.store.findById(id);
+  if (!application) throw new ApiError("APPLICATION_NOT_FOUND");
+  return application;
+}
+
+function urlError(error: unknown): never {
+  if (error instanceof InvalidUrlError)
+    throw new ApiError("INVALID_URL", `Invalid URL ${error.url}: ${error.problem}`);
+  throw error;
+}
+
+export function registerApplicationsRoutes(app: FastifyInstance): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.get(
+    "/applications",
+    { schema: { ...TAG, querystring: ListApplicationsQuery }, config: { scope: "read:applications" } },
+    async (request) => {
+      const { sort, page_size, next_token } = request.query;
+      const limit = page_size ?? DEFAULT_PAGE_SIZE;
+      if (limit > MAX_PAGE_SIZE) throw new ApiError("PAGE_SIZE_LIMIT_EXCEEDED");
+      const after = decodeCursor(next_token, isCursor);
+      if (next_token && !after) throw new ApiError("INVALID_NEXT_TOKEN");
+      const order = sort ?? "created";
+      const rows = await request.services.applications.store.page({ sort: order, limit: limit + 1, after });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        ...success(),
+        applications: page.map((a) => ({ id: a.id, name: a.name, type: a.type })),
+        next_token:
+          rows.length > limit && last
+            ? encodeCursor({ key: order === "created" ? last.created_at : last.name, id: last.id })
+            : null,
+      };
+    },
+  );
+
+  api.post(
+    "/applications",
+    { schema: { ...TAG, body: CreateApplicationBody }, config: { scope: "create:applications" } },
+    async (request, reply) => {
+      const { name, type } = request.body;
+      if (!APPLICATION_TYPES.includes(type as ApplicationType)) {
+        throw new ApiError(
+          "APPLICATION_TYPE_NOT_SUPPORTED",
+          `Application type ${type.slice(0, 20)} is not supported; use reg, spa or m2m`,
+        );
+      }
+      const { application, secret } = await request.services.applications.create({
+        name: name.trim(),
+        type: type as ApplicationType,
+      });
+      return reply.code(201).send({
+        ...success("Application successfully created"),
+        application: { id: application.id, client_id: application.id, client_secret: secret ?? null },
+      });
+    },
+  );
+
+  api.get(
+    "/applications/:application_id",
+    { schema: { ...TAG, params: ApplicationIdParams }, config: { scope: "read:applications" } },
+    async (request) => {
+      const application = await findApplication(request, request.params.application_id);
+      return {
+        ...success(),
+        application: {
+          id: application.id,
+          name: application.name,
+          type: application.type,
+          client_id: application.id,
+          client_secret: request.services.applications.revealSecret(application) ?? null,
+          access_token_lifetime: application.access_token_lifetime,
+          refresh_token_lifetime: application.refresh_token_lifetime,
+          id_token_lifetime: application.id_token_lifetime,
+        },
+      };
+    },
+  );
+
+  api.patch(
+    "/applications/:application_id",
+    {
+      schema: { ...TAG, params: ApplicationIdParams, body: UpdateApplicationBody },
+      config: { scope: "update:applications" },
+    },
+    async (request) => {
+      const { services } = request;
+      const application = await findApplication(request, request.params.application_id);
+      const { name, redirect_uris, logout_uris } = request.body ?? {};
+      try {
+        await services.applications.update(application.id, {
+          name: name?.trim(),
+          callbackUrls: redirect_uris,
+          logoutUrls: logout_uris,
+        });
+      } catch (error) {
+        urlError(error);
+      }
+      return success("Application successfully updated");
+    },
+  );
+
+  api.delete(
+    "/applications/:application_id",
+    { schema: { ...TAG, params: ApplicationIdParams }, config: { scope: "delete:applications" } },
+    async (request) => {
+      const application = await findApplication(request, request.params.application_id);
+      await request.services.applications.store.delete(application.id);
+      return success("Application successfully deleted");
+    },
+  );
+
+  api.patch(
+    "/applications/:application_id/tokens",
+    {
+      schema: { ...TAG, params: ApplicationIdParams, body: UpdateTokensBody },
+      config: { scope: "update:application_tokens" },
+    },
+    async (request) => {
+      const application = await findApplication(request, request.params.application_id);
+      const { access_token_lifetime, refresh_token_lifetime, id_token_lifetime } = request.body;
+      if (
+        access_token_lifetime === undefined &&
+        refresh_token_lifetime === undefined &&
+        id_token_lifetime === undefined
+      ) {
+        throw new ApiError("NO_FIELDS_TO_UPDATE");
+      }
+      await request.services.applications.store.update(application.id, {
+        access_token_lifetime,
+        refresh_token_lifetime,
+        id_token_lifetime,
+        updated_at: request.services.clock.now(),
+      });
+      return success("Application tokens successfully updated");
+    },
+  );
+
+  // Not in Kinde's specification: Latchkey lets administrators rotate a confidential client's secret.
+  api.post(
+    "/applications/:application_id/rotate_secret",
+    { schema: { ...TAG, params: ApplicationIdParams }, config: { scope: "update:applications" } },
+    async (request) => {
+      const application = await findApplication(request, request.params.application_id);
+      if (application.type === "spa")
+        throw new ApiError("INVALID_REQUEST", "Front-end applications have no secret");
+      const secret = await request.services.applications.rotateSecret(application.id);
+      return {
+        ...success("Application secret rotated"),
+        application: { id: application.id, client_id: application.id, client_secret: secret },
+      };
+    },
+  );
+
+  registerUrlRoutes(api, "auth_redirect_urls", "callback", {
+    read: "read:applications_redirect_uris",
+    create: "create:applications_redirect_uris",
+    update: "update:applications_redirect_uris",
+    delete: "delete:applications_redirect_uris",
+  });
+  registerUrlRoutes(api, "auth_logout_urls", "logout", {
+    read: "read:application_logout_uris",
+    create: "create:application_logout_uris",
+    update: "update:application_logout_uris",
+    delete: "delete:application_logout_uris",
+  });
+}
+
+function registerUrlRoutes(
+  app: FastifyInstance,
+  path: "auth_redirect_urls" | "auth_logout_urls",
+  kind: ApplicationUrlKind,
+  scopes: { read: string; create: string; update: string; delete: string },
+): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const route = `/applications/:app_id/${path}`;
+
+  api.get(
+    route,
+    { schema: { ...CALLBACK_TAG, params: AppIdParams }, config: { scope: scopes.read } },
+    async (request) => {
+      const application = await findApplication(request, request.params.app_id);
+      const urls = await request.services.applications.store.urls(application.id, kind);
+      // Kinde's two list shapes differ: only the logout list carries code and message.
+      return kind === "callback" ? { redirect_urls: urls } : { logout_urls: urls, ...success() };
+    },
+  );
+
+  api.post(
+    route,
+    { schema: { ...CALLBACK_TAG, params: AppIdParams, body: UrlsBody }, config: { scope: scopes.create } },
+    async (request) => {
+      const application = await findApplication(request, request.params.app_id);
+      try {
+        await request.services.applications.addUrls(application.id, kind, request.body.urls);
+      } catch (error) {
+        urlError(error);
+      }
+      return success("URLs successfully added");
+    },
+  );
+
+  api.put(
+    route,
+    { schema: { ...CALLBACK_TAG, params: AppIdParams, body: UrlsBody }, config: { scope: scopes.update } },
+    async (request) => {
+      const application = await findApplication(request, request.params.app_id);
+      try {
+        await request.services.applications.update(
+          application.id,
+          kind === "callback" ? { callbackUrls: request.body.urls } : { logoutUrls: request.body.urls },
+        );
+      } catch (error) {
+        urlError(error);
+      }
+      return success("URLs successfully replaced");
+    },
+  );
+
+  api.delete(
+    route,
+    {
+      schema: { ...CALLBACK_TAG, params: AppIdParams, querystring: UrlsQuery },
+      config: { scope: scopes.delete },
+    },
+    async (request) => {
+      const application = await findApplication(request, request.params.app_id);
+      // Kinde passes the URLs comma-separated in the query string.
+      const urls = request.query.urls
+        .split(",")
+        .map((u) => u.trim())
+        .filter(Boolean);
+      await request.services.applications.store.removeUrls(application.id, kind, urls);
+      return success("URLs successfully deleted");
+    },
+  );
+}

@@ -1,0 +1,55 @@
+// Request and response schemas of the applications and callbacks operations (Kinde's shapes).
+import { type Static, Type } from "@sinclair/typebox";
+import { nullable, PageSize } from "../management/schemas.js";
+
+export const ApplicationIdParams = Type.Object({ application_id: Type.String({ maxLength: 100 }) });
+export const AppIdParams = Type.Object({ app_id: Type.String({ maxLength: 100 }) });
+
+export const ListApplicationsQuery = Type.Object({
+  sort: Type.Optional(nullable(Type.Union([Type.Literal("name_asc"), Type.Literal("name_desc")]))),
+  page_size: PageSize,
+  next_token: Type.Optional(nullable(Type.String({ maxLength: 500 }))),
+});
+
+export const CreateApplicationBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  type: Type.String({ maxLength: 20 }),
+  org_code: Type.Optional(nullable(Type.String({ maxLength: 100 }))),
+});
+
+const UrlList = Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 100 });
+
+export const UpdateApplicationBody = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  language_key: Type.Optional(Type.String({ maxLength: 20 })),
+  logout_uris: Type.Optional(UrlList),
+  redirect_uris: Type.Optional(UrlList),
+  login_uri: Type.Optional(Type.String({ maxLength: 2000 })),
+  homepage_uri: Type.Optional(Type.String({ maxLength: 2000 })),
+  is_allow_faceless_auth: Type.Optional(Type.Boolean()),
+  is_ask_for_name: Type.Optional(Type.Boolean()),
+  has_marketing_consent: Type.Optional(Type.Boolean()),
+  has_sign_in_link_on_sign_up_page: Type.Optional(Type.Boolean()),
+  has_register_link_on_sign_in_page: Type.Optional(Type.Boolean()),
+  has_sign_in_with_sso_button: Type.Optional(Type.Boolean()),
+  use_gravatar_fallback: Type.Optional(Type.Boolean()),
+  is_access_control_enabled: Type.Optional(Type.Boolean()),
+});
+
+/** Lifetimes in seconds: at least a minute, at most a year. */
+const Lifetime = Type.Integer({ minimum: 60, maximum: 31_536_000 });
+export const UpdateTokensBody = Type.Object({
+  access_token_lifetime: Type.Optional(Lifetime),
+  refresh_token_lifetime: Type.Optional(Lifetime),
+  id_token_lifetime: Type.Optional(Lifetime),
+  authenticated_session_lifetime: Type.Optional(Lifetime),
+  is_hasura_mapping_enabled: Type.Optional(Type.Boolean()),
+});
+
+export const UrlsBody = Type.Object({ urls: UrlList });
+export const UrlsQuery = Type.Object({ urls: Type.String({ minLength: 1, maxLength: 20_000 }) });
+
+export type ListApplicationsQuery = Static<typeof ListApplicationsQuery>;
+export type CreateApplicationBody = Static<typeof CreateApplicationBody>;
+export type UpdateApplicationBody = Static<typeof UpdateApplicationBody>;
+export type UpdateTokensBody = Static<typeof UpdateTokensBody>;

@@ -1,0 +1,53 @@
+// The Management API (`/api/v1`, Kinde's paths and shapes): every route behind M2M bearer
+// authentication and a per-operation scope, answers in Kinde's error shape, and POSTs honour
+// Idempotency-Key. Feature folders contribute their routes here.
+import type { FastifyInstance } from "fastify";
+import { registerApisRoutes } from "../apis/apis.routes.js";
+import { registerApplicationsRoutes } from "../applications/applications.routes.js";
+import { registerBusinessRoutes } from "../business/business.routes.js";
+import { createServices, type Services } from "../services.js";
+import { registerUsersRoutes } from "../users/users.routes.js";
+import { authenticateManagementCall } from "./auth.js";
+import { registerIdempotency } from "./idempotency.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Services for this request: bound to its transaction when the request is idempotent. */
+    services: Services;
+  }
+}
+
+export interface ManagementApiOptions {
+  services: Services;
+  secretBox: Parameters<typeof createServices>[0]["secretBox"];
+  issuer: string;
+}
+
+export async function registerManagementApi(
+  app: FastifyInstance,
+  options: ManagementApiOptions,
+): Promise<void> {
+  const { services } = options;
+  app.decorateRequest("services", null as unknown as Services);
+  await app.register(
+    async (api) => {
+      api.addHook("onRequest", async (request) => {
+        request.services = services;
+        request.caller = await authenticateManagementCall(services.oauth, request);
+      });
+      registerIdempotency(api, services, (trx) =>
+        createServices({
+          db: trx,
+          secretBox: options.secretBox,
+          issuer: options.issuer,
+          clock: services.clock,
+        }),
+      );
+      registerUsersRoutes(api);
+      registerApplicationsRoutes(api);
+      registerApisRoutes(api);
+      registerBusinessRoutes(api);
+    },
+    { prefix: "/api/v1" },
+  );
+}
