@@ -9,6 +9,7 @@ import { createServices, type Services } from "../services.js";
 import { registerUsersRoutes } from "../users/users.routes.js";
 import { authenticateManagementCall } from "./auth.js";
 import { registerIdempotency } from "./idempotency.js";
+import { registerOpenApi } from "./openapi.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -29,6 +30,7 @@ export async function registerManagementApi(
 ): Promise<void> {
   const { services } = options;
   app.decorateRequest("services", null as unknown as Services);
+  await registerOpenApi(app, options.issuer);
   await app.register(
     async (api) => {
       api.addHook("onRequest", async (request) => {
