@@ -20,8 +20,17 @@ export function runCli(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): CliProcess {
+  return runScript(CLI, options, args);
+}
+
+/** Runs a TypeScript file of the repository in its own Node process. */
+export function runScript(
+  file: string,
+  options: { env?: Record<string, string>; cwd?: string } = {},
+  args: string[] = [],
+): CliProcess {
   // Only what the test passes, plus PATH: the developer's own configuration must not leak in.
-  const child = spawn(process.execPath, ["--import", TSX, CLI, ...args], {
+  const child = spawn(process.execPath, ["--import", TSX, path.resolve(ROOT, file), ...args], {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? "", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

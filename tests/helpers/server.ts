@@ -50,6 +50,8 @@ export interface TestServerOptions {
   database?: TestDatabase;
   /** Listen on this port (0 = any free one). */
   port?: number;
+  /** Serve HTTPS with this certificate; the issuer becomes https://localhost:PORT. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export async function startTestServer(
@@ -60,7 +62,7 @@ export async function startTestServer(
   if (!database) throw new Error(`no ${kind} database available`);
   // Reserve the port first so the issuer URL (which tokens carry) matches the listening address.
   const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
+  const url = options.tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`;
   const databaseUrl =
     database.target.kind === "sqlite" ? `sqlite:${database.target.path}` : database.target.url;
   const management = { clientId: randomBytes(16).toString("hex"), clientSecret: randomAlphanumeric(52) };
@@ -73,6 +75,7 @@ export async function startTestServer(
     DATABASE_URL: databaseUrl,
     LATCHKEY_MASTER_KEY: randomBytes(32).toString("base64"),
     LOG_LEVEL: "info",
+    ...(options.tls ? { TLS_CERT_FILE: options.tls.certFile, TLS_KEY_FILE: options.tls.keyFile } : {}),
     ...options.env,
   });
   const logs = new LogCapture();
@@ -90,7 +93,8 @@ export async function startTestServer(
     keyCacheSeconds: 0,
   });
   const app = await buildServer({ config, storage, logger, secretBox, services });
-  await app.listen({ port, host: "127.0.0.1" });
+  // Fastify binds every address "localhost" resolves to (127.0.0.1 and ::1).
+  await app.listen({ port, host: options.tls ? "localhost" : "127.0.0.1" });
   return {
     app,
     storage,
