@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+
+describe("Management API OpenAPI document", () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer("sqlite");
+  });
+  after(async () => server?.close());
+
+  it("documents every /api/v1 operation with its scope, and nothing else", async () => {
+    const response = await fetch(`${server.url}/api/v1/openapi.json`);
+    assert.equal(response.status, 200);
+    const doc = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { "x-scope"?: string }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+    assert.match(doc.openapi, /^3\./);
+    assert.ok(doc.components.securitySchemes.kindeBearerAuth);
+    const paths = Object.keys(doc.paths);
+    assert.ok(paths.includes("/api/v1/applications"));
+    assert.ok(paths.includes("/api/v1/applications/{app_id}/auth_redirect_urls"));
+    assert.ok(
+      paths.every((p) => p.startsWith("/api/v1/")),
+      "OAuth and page routes are not documented here",
+    );
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      if (path === "/api/v1/openapi.json") continue;
+      for (const [method, operation] of Object.entries(operations)) {
+        assert.match(
+          operation["x-scope"] ?? "",
+          /^[a-z_]+:[a-z_]+$/,
+          `${method.toUpperCase()} ${path} names its scope`,
+        );
+      }
+    }
+    assert.equal(doc.paths["/api/v1/applications"]!.post!["x-scope"], "create:applications");
+  });
+});
