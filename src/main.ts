@@ -3,12 +3,14 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { bootstrap, managementCredentialsBanner } from "./bootstrap.js";
+import { systemClock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { loadSecretBox } from "./crypto/master-key.js";
 import { createLogger } from "./logging.js";
 import { buildServer } from "./server.js";
 import { openStorage, type Storage } from "./storage/database.js";
 import { migrateToLatest } from "./storage/migrate.js";
+import { purgeExpired } from "./storage/purge.js";
 
 export interface Running {
   app: FastifyInstance;
@@ -50,9 +52,20 @@ export async function start(
     `Latchkey is listening on ${url} (issuer ${config.issuerUrl}, ${config.database.kind})`,
   );
 
+  // Housekeeping every ten minutes; a failure (database briefly away) waits for the next round.
+  const purge = () =>
+    purgeExpired(storage.db, systemClock.now()).then(
+      (deleted) => deleted > 0 && logger.debug({ deleted }, "purged expired rows"),
+      (error: unknown) => logger.warn({ err: error }, "purging expired rows failed"),
+    );
+  void purge();
+  const purgeTimer = setInterval(purge, 10 * 60 * 1000);
+  purgeTimer.unref();
+
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      clearInterval(purgeTimer);
       await app.close(); // stops accepting; resolves once in-flight requests have been answered
       await storage.close();
     })();

@@ -1,0 +1,26 @@
+// Deletes rows that can no longer matter: expired single-use values, sessions, counters and
+// idempotency records. Every instance may run it; the deletes are idempotent.
+import type { Db } from "./database.js";
+
+/** Idempotency-Key responses are replayed for a day, as Stripe does. */
+export const IDEMPOTENCY_RETENTION_SECONDS = 86_400;
+
+export async function purgeExpired(db: Db, now: number): Promise<number> {
+  const hourAgo = now - 3_600;
+  const results = await Promise.all([
+    db.deleteFrom("authorization_requests").where("expires_at", "<", hourAgo).executeTakeFirst(),
+    db.deleteFrom("authorization_codes").where("expires_at", "<", hourAgo).executeTakeFirst(),
+    db.deleteFrom("refresh_tokens").where("expires_at", "<", now).executeTakeFirst(),
+    db.deleteFrom("access_tokens").where("expires_at", "<", now).executeTakeFirst(),
+    db.deleteFrom("browser_sessions").where("expires_at", "<", now).executeTakeFirst(),
+    db
+      .deleteFrom("rate_limits")
+      .where("window_start", "<", now - 86_400)
+      .executeTakeFirst(),
+    db
+      .deleteFrom("idempotency_keys")
+      .where("created_at", "<", now - IDEMPOTENCY_RETENTION_SECONDS)
+      .executeTakeFirst(),
+  ]);
+  return results.reduce((sum, r) => sum + Number(r.numDeletedRows), 0);
+}
