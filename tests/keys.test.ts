@@ -2,23 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { decodeProtectedHeader } from "jose";
 import { databaseKinds } from "./helpers/databases.js";
+import { managementToken } from "./helpers/management.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
-async function machineToken(server: TestServer): Promise<string> {
-  const response = await fetch(`${server.url}/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: server.management.clientId,
-      client_secret: server.management.clientSecret,
-      audience: `${server.url}/api`,
-      scope: "read:users",
-    }),
-  });
-  assert.equal(response.status, 200);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
+const machineToken = (server: TestServer) => managementToken(server, "read:users");
 
 async function introspect(server: TestServer, token: string): Promise<{ active: boolean }> {
   const response = await fetch(`${server.url}/oauth2/introspect`, {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import https from "node:https";
 import net from "node:net";
@@ -9,6 +8,7 @@ import { after, describe, it } from "node:test";
 import { postgresDatabase } from "../helpers/databases.js";
 import { type CliProcess, runCli } from "../helpers/process.js";
 import { freePort } from "../helpers/server.js";
+import { selfSignedCertificate } from "../helpers/tls.js";
 
 const running: CliProcess[] = [];
 const dirs: string[] = [];
@@ -46,29 +46,9 @@ describe("the latchkey process", () => {
 
   it("serves HTTPS directly with TLS_CERT_FILE and TLS_KEY_FILE", async () => {
     const dir = tempDir();
-    const cert = path.join(dir, "cert.pem");
-    const key = path.join(dir, "key.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-      ],
-      { stdio: "ignore" },
-    );
+    const certificate = selfSignedCertificate();
+    const cert = certificate.certFile;
+    const key = certificate.keyFile;
     const { cli, port } = await startCli({
       TLS_CERT_FILE: cert,
       TLS_KEY_FILE: key,
