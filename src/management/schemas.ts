@@ -20,7 +20,8 @@ export const ERROR_RESPONSES = {
   404: ErrorResponse,
 };
 
-export const PageSize = Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]));
+// No null branch: with type coercion, "0" would otherwise silently become null (the default page).
+export const PageSize = Type.Optional(Type.Integer({ minimum: 1 }));
 export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 10;
 

@@ -5,7 +5,7 @@ import { randomToken, safeEqual } from "../crypto/random.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
 import { issueAuthorizationCode } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
-import { passwordProblem, verifyPassword } from "../users/passwords.js";
+import { passwordProblem } from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
 import { normalizeEmail } from "../users/users.store.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
@@ -83,7 +83,7 @@ export function registerSignInRoutes(
       ip: request.ip,
       userAgent: request.headers["user-agent"],
     });
-    await services.users.store.update(userId, { last_signed_in_at: services.clock.now() });
+    await services.users.recordSignIn(userId);
     reply.setCookie(names.session, token, cookieOptions(options.https, SESSION_LIFETIME_SECONDS));
     const location = await issueAuthorizationCode(services.oauth, authorization, {
       id: userId,
@@ -143,7 +143,9 @@ export function registerSignInRoutes(
       );
     }
     const user = await services.users.store.findByEmail(email);
-    const valid = await verifyPassword(user?.password_hash, password.slice(0, 1024));
+    // Verifies argon2id and imported bcrypt hashes; a correct password upgrades an old hash.
+    const valid = await services.users.verifyPassword(user, password.slice(0, 1024));
+    if (user && !valid) await services.users.recordFailedSignIn(user.id);
     if (!user || !valid || user.is_suspended === 1) {
       await services.rateLimiter.hit(accountKey, SIGN_IN_LIMITS.perAccount);
       await services.rateLimiter.hit(ipKey, SIGN_IN_LIMITS.perIp);

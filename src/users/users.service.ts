@@ -1,68 +1,233 @@
 import type { Clock } from "../clock.js";
 import { newId } from "../crypto/random.js";
-import type { Db } from "../storage/database.js";
-import { hashPassword } from "./passwords.js";
-import { normalizeEmail, type User, UsersStore } from "./users.store.js";
+import { type Db, inTransaction } from "../storage/database.js";
+import { hashPassword, needsRehash, verifyPassword } from "./passwords.js";
+import { normalizeEmail, normalizeUsername, type User, UsersStore, uniqueViolation } from "./users.store.js";
 
 export interface NewUser {
-  email: string;
+  email?: string | null;
+  username?: string | null;
+  /** A plaintext password, hashed here with argon2id. */
   password?: string;
-  givenName?: string;
-  familyName?: string;
+  /** An already hashed password (validated by the caller), stored as it is. */
+  passwordHash?: string;
+  givenName?: string | null;
+  familyName?: string | null;
+  picture?: string | null;
+  providedId?: string | null;
   isAdmin?: boolean;
   emailVerified?: boolean;
 }
 
-export class EmailTakenError extends Error {
+export type IdentityType = "email" | "username";
+
+export interface ProfileChanges {
+  given_name?: string | null;
+  family_name?: string | null;
+  picture?: string | null;
+  provided_id?: string | null;
+}
+
+/** The email or username belongs to another user. */
+export class IdentityTakenError extends Error {
+  constructor(readonly identity: IdentityType) {
+    super(`A user with this ${identity} already exists`);
+    this.name = "IdentityTakenError";
+  }
+}
+
+export class EmailTakenError extends IdentityTakenError {
   constructor() {
-    super("A user with this email already exists");
+    super("email");
     this.name = "EmailTakenError";
   }
+}
+
+export class UsernameTakenError extends IdentityTakenError {
+  constructor() {
+    super("username");
+    this.name = "UsernameTakenError";
+  }
+}
+
+function takenError(identity: IdentityType): IdentityTakenError {
+  return identity === "email" ? new EmailTakenError() : new UsernameTakenError();
+}
+
+// Local part: 1-64 characters without whitespace, controls, quotes or separators; domain: a DNS
+// name with at least two labels (letters in any script, digits, inner hyphens), at most 253.
+const EMAIL_LOCAL = /^[^\s\p{Cc}@"(),:;<>[\]\\]{1,64}$/u;
+const DOMAIN_LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
+
+export function emailProblem(email: string): string | undefined {
+  const at = email.lastIndexOf("@");
+  const local = email.slice(0, at);
+  const domain = email.slice(at + 1);
+  const labels = domain.split(".");
+  const valid =
+    at > 0 &&
+    email.length <= 320 &&
+    EMAIL_LOCAL.test(local) &&
+    !local.startsWith(".") &&
+    !local.endsWith(".") &&
+    !local.includes("..") &&
+    domain.length <= 253 &&
+    labels.length >= 2 &&
+    labels.every((label) => DOMAIN_LABEL.test(label)) &&
+    !/^\d+$/.test(labels.at(-1)!);
+  return valid ? undefined : "is not valid";
+}
+
+const USERNAME = /^[\p{L}\p{N}._-]{1,64}$/u;
+
+export function usernameProblem(username: string): string | undefined {
+  return USERNAME.test(username) ? undefined : "must be 1-64 letters, digits, dots, hyphens or underscores";
+}
+
+/** Pictures are shown by other applications: only absolute http(s) URLs. */
+export function pictureProblem(picture: string): string | undefined {
+  try {
+    const url = new URL(picture);
+    if ((url.protocol === "https:" || url.protocol === "http:") && picture.length <= 2000) return undefined;
+  } catch {
+    // fall through
+  }
+  return "must be an absolute http or https URL of at most 2000 characters";
 }
 
 export class UsersService {
   readonly store: UsersStore;
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly clock: Clock,
   ) {
     this.store = new UsersStore(db);
   }
 
+  /** Creates a user; throws IdentityTakenError when the email or username is already in use. */
   async create(input: NewUser): Promise<User> {
-    const email = normalizeEmail(input.email);
-    if (await this.store.findByEmail(email)) throw new EmailTakenError();
+    const email = input.email ? normalizeEmail(input.email) : null;
+    const username = input.username ? normalizeUsername(input.username) : null;
+    const taken = async (): Promise<IdentityType | undefined> => {
+      if (email && (await this.store.findByEmail(email))) return "email";
+      if (username && (await this.store.findByUsername(username))) return "username";
+      return undefined;
+    };
+    const before = await taken();
+    if (before) throw takenError(before);
     const now = this.clock.now();
     const id = newId.user();
-    try {
-      await this.store.insert({
-        id,
-        email,
-        email_verified: input.emailVerified ? 1 : 0,
-        given_name: input.givenName ?? null,
-        family_name: input.familyName ?? null,
-        picture: null,
-        username: null,
-        provided_id: null,
-        password_hash: input.password ? await hashPassword(input.password) : null,
-        is_suspended: 0,
-        is_admin: input.isAdmin ? 1 : 0,
-        created_at: now,
-        updated_at: now,
-        last_signed_in_at: null,
-      });
-    } catch (error) {
-      // A concurrent sign-up with the same email lost the race on the unique index.
-      if (await this.store.findByEmail(email)) throw new EmailTakenError();
-      throw error;
+    const inserted = await this.store.insertIfFree({
+      id,
+      email,
+      email_verified: input.emailVerified ? 1 : 0,
+      given_name: input.givenName ?? null,
+      family_name: input.familyName ?? null,
+      picture: input.picture ?? null,
+      username,
+      provided_id: input.providedId ?? null,
+      password_hash: input.password ? await hashPassword(input.password) : (input.passwordHash ?? null),
+      is_suspended: 0,
+      is_admin: input.isAdmin ? 1 : 0,
+      created_at: now,
+      updated_at: now,
+      last_signed_in_at: null,
+    });
+    if (!inserted) {
+      // A concurrent create with the same email or username won the race on the unique index.
+      throw takenError((await taken()) ?? (email ? "email" : "username"));
     }
     return (await this.store.findById(id))!;
   }
 
+  /**
+   * Gives a user an email or username they do not have yet. False when the user already has one
+   * of that type; IdentityTakenError when another user has this value.
+   */
+  async addIdentity(userId: string, type: IdentityType, value: string): Promise<boolean> {
+    const normalized = type === "email" ? normalizeEmail(value) : normalizeUsername(value);
+    const owner =
+      type === "email"
+        ? await this.store.findByEmail(normalized)
+        : await this.store.findByUsername(normalized);
+    if (owner && owner.id !== userId) throw takenError(type);
+    try {
+      // A new email has not been verified by anyone.
+      const extra = type === "email" ? { email_verified: 0 } : {};
+      return await this.store.fillIfEmpty(userId, type, normalized, {
+        ...extra,
+        updated_at: this.clock.now(),
+      });
+    } catch (error) {
+      // Lost a race on the unique index (nothing more may run in an aborted PostgreSQL transaction).
+      if (uniqueViolation(error)) throw takenError(type);
+      throw error;
+    }
+  }
+
   async setPassword(userId: string, password: string): Promise<void> {
-    await this.store.update(userId, {
-      password_hash: await hashPassword(password),
-      updated_at: this.clock.now(),
+    await this.setPasswordHash(userId, await hashPassword(password));
+  }
+
+  /** Stores an already hashed (and validated) password. */
+  async setPasswordHash(userId: string, passwordHash: string): Promise<void> {
+    await this.store.update(userId, { password_hash: passwordHash, updated_at: this.clock.now() });
+  }
+
+  /**
+   * Checks a sign-in password against the user's hash (argon2id, or an imported bcrypt hash). A
+   * correct password under an outdated hash is re-hashed with argon2id on the spot. Without a user
+   * the check still costs a hash verification (no enumeration by timing).
+   */
+  async verifyPassword(user: User | undefined, password: string): Promise<boolean> {
+    const stored = user?.password_hash;
+    const valid = await verifyPassword(stored, password);
+    if (valid && user && stored && needsRehash(stored)) {
+      await this.store.replacePasswordHash(user.id, stored, await hashPassword(password), this.clock.now());
+    }
+    return valid;
+  }
+
+  async recordSignIn(userId: string): Promise<void> {
+    await this.store.recordSignIn(userId, this.clock.now());
+  }
+
+  async recordFailedSignIn(userId: string): Promise<void> {
+    await this.store.recordFailedSignIn(userId);
+  }
+
+  /**
+   * Changes profile fields (undefined leaves a field as it is) and suspends or reinstates, in one
+   * transaction. Suspending ends every session and grant at once. Returns the updated user.
+   */
+  async update(userId: string, changes: ProfileChanges, suspended?: boolean): Promise<User | undefined> {
+    return inTransaction(this.db, async (trx) => {
+      const store = new UsersStore(trx);
+      const now = this.clock.now();
+      const set = {
+        ...changes,
+        ...(suspended === undefined ? {} : { is_suspended: suspended ? 1 : 0 }),
+      };
+      if (Object.values(set).some((v) => v !== undefined))
+        await store.update(userId, { ...set, updated_at: now });
+      if (suspended) await store.revokeEverything(userId, now, "user suspended");
+      return store.findById(userId);
+    });
+  }
+
+  /** Signs a user out everywhere: sessions, unexchanged codes, grants (refresh and access tokens). */
+  async revokeSessions(userId: string): Promise<void> {
+    await inTransaction(this.db, (trx) =>
+      new UsersStore(trx).revokeEverything(userId, this.clock.now(), "user sessions deleted"),
+    );
+  }
+
+  /** Deletes a user with everything that cascades from it; their access tokens stop working too. */
+  async delete(userId: string): Promise<boolean> {
+    return inTransaction(this.db, async (trx) => {
+      const store = new UsersStore(trx);
+      await store.revokeAccessTokens(userId, this.clock.now());
+      return store.delete(userId);
     });
   }
 }

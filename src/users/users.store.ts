@@ -1,11 +1,40 @@
 import type { Insertable, Selectable } from "kysely";
 import type { Db } from "../storage/database.js";
-import type { UsersTable } from "../storage/schema.js";
+import type { BrowserSessionsTable, UsersTable } from "../storage/schema.js";
 
 export type User = Selectable<UsersTable>;
+export type BrowserSessionRow = Selectable<BrowserSessionsTable>;
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+/** Usernames are matched case-insensitively: stored lower-cased, like emails. */
+export function normalizeUsername(username: string): string {
+  return username.trim().toLowerCase();
+}
+
+export interface UserPageQuery {
+  limit: number;
+  /** Keyset cursor: the id of the last user of the previous page. */
+  afterId?: string;
+  ids?: readonly string[];
+  emails?: readonly string[];
+  usernames?: readonly string[];
+  /** Epoch seconds: only users who signed in at or after this time. */
+  activeSince?: number;
+}
+
+/** A UNIQUE violation (SQLite or PostgreSQL) and, when it can be told, the column it hit. */
+export function uniqueViolation(error: unknown): { column?: "email" | "username" } | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { code, constraint, message } = error as { code?: unknown; constraint?: unknown; message?: unknown };
+  const unique = code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE";
+  if (!unique) return undefined;
+  const text = `${typeof constraint === "string" ? constraint : ""} ${typeof message === "string" ? message : ""}`;
+  if (/username/.test(text)) return { column: "username" };
+  if (/email/.test(text)) return { column: "email" };
+  return {};
 }
 
 export class UsersStore {
@@ -23,11 +52,160 @@ export class UsersStore {
       .executeTakeFirst();
   }
 
+  findByUsername(username: string): Promise<User | undefined> {
+    return this.db
+      .selectFrom("users")
+      .selectAll()
+      .where("username", "=", normalizeUsername(username))
+      .executeTakeFirst();
+  }
+
   async insert(user: Insertable<UsersTable>): Promise<void> {
     await this.db.insertInto("users").values(user).execute();
   }
 
+  /**
+   * Inserts unless the email or username is taken (any unique index), without raising: on
+   * PostgreSQL a raised violation would abort the surrounding transaction.
+   */
+  async insertIfFree(user: Insertable<UsersTable>): Promise<boolean> {
+    const result = await this.db
+      .insertInto("users")
+      .values(user)
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
   async update(id: string, changes: Partial<Omit<Insertable<UsersTable>, "id">>): Promise<void> {
     await this.db.updateTable("users").set(changes).where("id", "=", id).execute();
+  }
+
+  /** Sets a column only while it is still empty; false when the user or the empty slot is gone. */
+  async fillIfEmpty(
+    id: string,
+    column: "email" | "username",
+    value: string,
+    changes: Partial<Omit<Insertable<UsersTable>, "id">> = {},
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable("users")
+      .set({ ...changes, [column]: value })
+      .where("id", "=", id)
+      .where(column, "is", null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Replaces a password hash only if it is still the one that was verified (no lost update). */
+  async replacePasswordHash(id: string, previous: string, next: string, now: number): Promise<void> {
+    await this.db
+      .updateTable("users")
+      .set({ password_hash: next, updated_at: now })
+      .where("id", "=", id)
+      .where("password_hash", "=", previous)
+      .execute();
+  }
+
+  async recordSignIn(id: string, now: number): Promise<void> {
+    await this.db
+      .updateTable("users")
+      .set((eb) => ({ last_signed_in_at: now, total_sign_ins: eb("total_sign_ins", "+", 1) }))
+      .where("id", "=", id)
+      .execute();
+  }
+
+  async recordFailedSignIn(id: string): Promise<void> {
+    await this.db
+      .updateTable("users")
+      .set((eb) => ({ failed_sign_ins: eb("failed_sign_ins", "+", 1) }))
+      .where("id", "=", id)
+      .execute();
+  }
+
+  /**
+   * One page in primary-key order (keyset on the primary key index: constant cost at any depth,
+   * no OFFSET, no COUNT). Filters use the primary key and the unique email/username indexes.
+   */
+  page(query: UserPageQuery): Promise<User[]> {
+    let q = this.db.selectFrom("users").selectAll();
+    if (query.ids) q = q.where("id", "in", [...query.ids]);
+    if (query.emails) q = q.where("email", "in", query.emails.map(normalizeEmail));
+    if (query.usernames) q = q.where("username", "in", query.usernames.map(normalizeUsername));
+    if (query.activeSince !== undefined) q = q.where("last_signed_in_at", ">=", query.activeSince);
+    if (query.afterId !== undefined) q = q.where("id", ">", query.afterId);
+    return q.orderBy("id").limit(query.limit).execute();
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom("users").where("id", "=", id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Live browser sessions of a user, newest first (the browser_sessions_user index). */
+  liveSessions(userId: string, now: number, limit: number): Promise<BrowserSessionRow[]> {
+    return this.db
+      .selectFrom("browser_sessions")
+      .selectAll()
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null)
+      .where("expires_at", ">", now)
+      .orderBy("created_at", "desc")
+      .orderBy("id")
+      .limit(limit)
+      .execute();
+  }
+
+  /** The application each session was first used for (from its earliest grant), by session id. */
+  async sessionClients(userId: string): Promise<Map<string, string>> {
+    const rows = await this.db
+      .selectFrom("grants")
+      .select(["session_id", "client_id", "created_at"])
+      .where("user_id", "=", userId)
+      .where("session_id", "is not", null)
+      .orderBy("created_at")
+      .execute();
+    const clients = new Map<string, string>();
+    for (const row of rows)
+      if (row.session_id && !clients.has(row.session_id)) clients.set(row.session_id, row.client_id);
+    return clients;
+  }
+
+  /**
+   * Ends everything a user is signed in with: browser sessions, unexchanged authorization codes and
+   * every grant (so refresh tokens and the access tokens recorded with them stop working).
+   */
+  async revokeEverything(userId: string, now: number, reason: string): Promise<void> {
+    await this.db
+      .updateTable("browser_sessions")
+      .set({ revoked_at: now })
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null)
+      .execute();
+    await this.db
+      .updateTable("authorization_codes")
+      .set({ consumed_at: now })
+      .where("user_id", "=", userId)
+      .where("consumed_at", "is", null)
+      .execute();
+    await this.db
+      .updateTable("grants")
+      .set({ revoked_at: now, revoked_reason: reason })
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null)
+      .execute();
+  }
+
+  /**
+   * Marks the user's recorded access tokens revoked by jti. Needed before deleting a user: the
+   * grants cascade away with the user, and a token whose grant is gone would otherwise look live.
+   */
+  async revokeAccessTokens(userId: string, now: number): Promise<void> {
+    await this.db
+      .updateTable("access_tokens")
+      .set({ revoked_at: now })
+      .where("revoked_at", "is", null)
+      .where("grant_id", "in", (eb) => eb.selectFrom("grants").select("id").where("user_id", "=", userId))
+      .execute();
   }
 }
