@@ -30,8 +30,14 @@ for (const { kind, skip } of await databaseKinds()) {
         ])
         .execute();
       assert.ok((await purgeExpired(db, now)) >= 2);
-      assert.deepEqual((await db.selectFrom("rate_limits").select("key").execute()).map((r) => r.key), ["fresh"]);
-      assert.deepEqual((await db.selectFrom("access_tokens").select("jti").execute()).map((r) => r.jti), ["live"]);
+      assert.deepEqual(
+        (await db.selectFrom("rate_limits").select("key").execute()).map((r) => r.key),
+        ["fresh"],
+      );
+      assert.deepEqual(
+        (await db.selectFrom("access_tokens").select("jti").execute()).map((r) => r.jti),
+        ["live"],
+      );
     });
   });
 }

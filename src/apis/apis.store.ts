@@ -1,9 +1,29 @@
 import type { Selectable } from "kysely";
 import type { Db } from "../storage/database.js";
-import type { ApiScopesTable, ApisTable } from "../storage/schema.js";
+import type { ApiScopesTable, ApisTable, ApplicationType } from "../storage/schema.js";
 
 export type ApiRow = Selectable<ApisTable>;
 export type ApiScopeRow = Selectable<ApiScopesTable>;
+
+/** An application as seen from one API: whether it is authorized for it. */
+export interface ApiApplicationRow {
+  id: string;
+  name: string;
+  type: ApplicationType;
+  authorized: boolean;
+}
+
+const binary = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const human = new Intl.Collator("en", { sensitivity: "base", numeric: true });
+/**
+ * Orders are decided here, not by the database: PostgreSQL sorts text by its locale's collation
+ * and SQLite byte-wise, and both dialects must answer alike. Names sort as people read them; keys
+ * byte-wise; ids break ties.
+ */
+const byName = <T extends { name: string; id: string }>(a: T, b: T) =>
+  human.compare(a.name, b.name) || binary(a.name, b.name) || binary(a.id, b.id);
+const byKey = <T extends { key: string; id: string }>(a: T, b: T) =>
+  binary(a.key, b.key) || binary(a.id, b.id);
 
 export class ApisStore {
   constructor(private readonly db: Db) {}
@@ -20,8 +40,86 @@ export class ApisStore {
     return this.db.selectFrom("apis").selectAll().where("is_management_api", "=", 1).executeTakeFirst();
   }
 
-  scopes(apiId: string): Promise<ApiScopeRow[]> {
-    return this.db.selectFrom("api_scopes").selectAll().where("api_id", "=", apiId).orderBy("key").execute();
+  /** Every API, sorted by name (Kinde's order), then id so that equal names keep one order. */
+  async list(): Promise<ApiRow[]> {
+    return (await this.db.selectFrom("apis").selectAll().execute()).sort(byName);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom("apis").where("id", "=", id).execute();
+  }
+
+  async scopes(apiId: string): Promise<ApiScopeRow[]> {
+    return (await this.db.selectFrom("api_scopes").selectAll().where("api_id", "=", apiId).execute()).sort(
+      byKey,
+    );
+  }
+
+  /** The scopes of every API, by API id (for listing APIs with expand=scopes in one query). */
+  async allScopes(): Promise<Map<string, ApiScopeRow[]>> {
+    const rows = (await this.db.selectFrom("api_scopes").selectAll().execute()).sort(byKey);
+    const byApi = new Map<string, ApiScopeRow[]>();
+    for (const row of rows) {
+      const list = byApi.get(row.api_id);
+      if (list) list.push(row);
+      else byApi.set(row.api_id, [row]);
+    }
+    return byApi;
+  }
+
+  /** A scope of this API (a scope id of another API is not found). */
+  findScope(apiId: string, scopeId: string): Promise<ApiScopeRow | undefined> {
+    return this.db
+      .selectFrom("api_scopes")
+      .selectAll()
+      .where("api_id", "=", apiId)
+      .where("id", "=", scopeId)
+      .executeTakeFirst();
+  }
+
+  async updateScope(apiId: string, scopeId: string, changes: { description: string | null }): Promise<void> {
+    await this.db
+      .updateTable("api_scopes")
+      .set(changes)
+      .where("api_id", "=", apiId)
+      .where("id", "=", scopeId)
+      .execute();
+  }
+
+  /** Deletes a scope; the database cascades its grants to applications. */
+  async deleteScope(apiId: string, scopeId: string): Promise<void> {
+    await this.db.deleteFrom("api_scopes").where("api_id", "=", apiId).where("id", "=", scopeId).execute();
+  }
+
+  /** Every application, each with whether it is authorized for this API, sorted by name. */
+  async applications(apiId: string): Promise<ApiApplicationRow[]> {
+    const rows = await this.db
+      .selectFrom("applications")
+      .leftJoin("api_applications", (join) =>
+        join
+          .onRef("api_applications.application_id", "=", "applications.id")
+          .on("api_applications.api_id", "=", apiId),
+      )
+      .select([
+        "applications.id",
+        "applications.name",
+        "applications.type",
+        "api_applications.api_id as authorized_api",
+      ])
+      .execute();
+    return rows
+      .map((r) => ({ id: r.id, name: r.name, type: r.type, authorized: r.authorized_api !== null }))
+      .sort(byName);
+  }
+
+  async isAuthorized(apiId: string, applicationId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("api_applications")
+      .select("api_id")
+      .where("api_id", "=", apiId)
+      .where("application_id", "=", applicationId)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** The requested audiences this application is authorised for. */

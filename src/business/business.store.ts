@@ -1,8 +1,13 @@
+import type { Selectable, Updateable } from "kysely";
 import type { Clock } from "../clock.js";
 import { newId } from "../crypto/random.js";
 import type { Db } from "../storage/database.js";
+import type { BusinessTable } from "../storage/schema.js";
 
 export const DEFAULT_BUSINESS_NAME = "Latchkey";
+
+export type BusinessRow = Selectable<BusinessTable>;
+export type BusinessChanges = Omit<Updateable<BusinessTable>, "id" | "created_at" | "updated_at">;
 
 export class BusinessStore {
   constructor(
@@ -13,6 +18,23 @@ export class BusinessStore {
   async name(): Promise<string> {
     const row = await this.db.selectFrom("business").select("name").executeTakeFirst();
     return row?.name ?? DEFAULT_BUSINESS_NAME;
+  }
+
+  /** The business this installation serves (created on first use if the bootstrap has not run). */
+  async get(): Promise<BusinessRow> {
+    const row = await this.db.selectFrom("business").selectAll().executeTakeFirst();
+    if (row) return row;
+    await this.ensure();
+    return this.db.selectFrom("business").selectAll().executeTakeFirstOrThrow();
+  }
+
+  async update(changes: BusinessChanges): Promise<void> {
+    const { id } = await this.get();
+    await this.db
+      .updateTable("business")
+      .set({ ...changes, updated_at: this.clock.now() })
+      .where("id", "=", id)
+      .execute();
   }
 
   /** Creates the business row of a new installation (idempotent). */

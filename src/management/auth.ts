@@ -70,6 +70,12 @@ export async function authenticateManagementCall(
     caller.userId = claims.sub;
   }
   const required = request.routeOptions.config?.scope;
+  if (required && caller.userId === undefined && caller.scopes.has(required)) {
+    // The token's scopes are a snapshot: honour only those the application still holds, so
+    // deauthorising an app or removing a scope takes effect before its tokens expire.
+    const stillGranted = await ctx.store.grantedScopes(caller.clientId, [managementAudience(ctx.issuer)]);
+    if (!stillGranted.has(required)) caller.scopes.delete(required);
+  }
   if (required && !caller.scopes.has(required)) {
     throw new ApiError("FORBIDDEN", `The token does not grant the scope ${required}`, {
       "www-authenticate": `${REALM}, error="insufficient_scope", scope="${required}"`,

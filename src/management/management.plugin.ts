@@ -10,6 +10,7 @@ import { registerUsersRoutes } from "../users/users.routes.js";
 import { authenticateManagementCall } from "./auth.js";
 import { registerIdempotency } from "./idempotency.js";
 import { registerOpenApi } from "./openapi.js";
+import { managementValidator } from "./validation.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -33,6 +34,7 @@ export async function registerManagementApi(
   await registerOpenApi(app, options.issuer);
   await app.register(
     async (api) => {
+      api.setValidatorCompiler(managementValidator);
       api.addHook("onRequest", async (request) => {
         request.services = services;
         request.caller = await authenticateManagementCall(services.oauth, request);

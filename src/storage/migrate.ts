@@ -7,12 +7,14 @@ import type { Db } from "./database.js";
 import * as m0001 from "./migrations/0001_foundation.js";
 import * as m0002 from "./migrations/0002_oauth.js";
 import * as m0003 from "./migrations/0003_management.js";
+import * as m0004 from "./migrations/0004_business.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
   "0001_foundation": m0001,
   "0002_oauth": m0002,
   "0003_management": m0003,
+  "0004_business": m0004,
 };
 
 export async function migrateToLatest(db: Db, logger?: Logger): Promise<string[]> {

@@ -9,6 +9,14 @@ export interface BusinessTable {
   name: string;
   created_at: number;
   updated_at: number;
+  phone: string | null;
+  email: string | null;
+  industry_key: string | null;
+  timezone_key: string | null;
+  privacy_url: string | null;
+  terms_url: string | null;
+  has_clickwrap: Generated<number>;
+  has_kinde_branding: Generated<number>;
 }
 
 export interface UsersTable {

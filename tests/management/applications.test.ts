@@ -198,6 +198,39 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(reused.status, 422);
     });
 
+    it("stops honouring a scope as soon as it is taken away, before the token expires", async () => {
+      const worker = await callApi<{ application: { id: string; client_secret: string } }>(
+        server,
+        "POST",
+        "/api/v1/applications",
+        {
+          token,
+          body: { name: "Ops bot", type: "m2m" },
+        },
+      );
+      const { id, client_secret } = worker.body.application;
+      const api = (await server.services.apis.store.findManagementApi())!;
+      await server.services.apis.authorizeApplication(api.id, id);
+      await server.services.apis.grantScopes(api.id, id, ["read:applications"]);
+      const issued = await fetch(`${server.url}/oauth2/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: id,
+          client_secret,
+          audience: `${server.url}/api`,
+        }),
+      });
+      const botToken = ((await issued.json()) as { access_token: string }).access_token;
+      assert.equal((await callApi(server, "GET", "/api/v1/applications", { token: botToken })).status, 200);
+      await callApi(server, "PATCH", `/api/v1/apis/${api.id}/applications`, {
+        token,
+        body: { applications: [{ id, operation: "delete" }] },
+      });
+      assert.equal((await callApi(server, "GET", "/api/v1/applications", { token: botToken })).status, 403);
+    });
+
     it("rejects missing, bad, wrong-audience and under-scoped tokens", async () => {
       const none = await fetch(`${server.url}/api/v1/applications`);
       assert.equal(none.status, 401);

@@ -1,0 +1,49 @@
+// Request schemas of the APIs operations (Kinde's /api/v1/apis…): resource servers, their scopes,
+// and which applications are authorized for them with which scopes.
+import { type Static, Type } from "@sinclair/typebox";
+import { nullable } from "../management/schemas.js";
+
+const Id = Type.String({ minLength: 1, maxLength: 100 });
+
+export const ApiIdParams = Type.Object({ api_id: Id });
+export const ApiScopeParams = Type.Object({ api_id: Id, scope_id: Id });
+export const ApiApplicationScopeParams = Type.Object({ api_id: Id, application_id: Id, scope_id: Id });
+
+export const ListApisQuery = Type.Object({
+  expand: Type.Optional(nullable(Type.Union([Type.Literal("scopes"), Type.Literal("")]))),
+});
+
+/** Kinde: name and audience are 1-64 characters each. */
+export const CreateApiBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 64 }),
+  audience: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+const Description = Type.String({ maxLength: 1000 });
+
+/** Kinde: key is 1-64 characters, no white space. */
+export const CreateScopeBody = Type.Object({
+  key: Type.String({ minLength: 1, maxLength: 64 }),
+  description: Type.Optional(nullable(Description)),
+});
+
+/** Only the description of a scope can change; its key is what tokens carry. */
+export const UpdateScopeBody = Type.Object({
+  description: Type.Optional(nullable(Description)),
+});
+
+/** Kinde's bulk limit: at most 100 objects per request. */
+export const UpdateApiApplicationsBody = Type.Object({
+  applications: Type.Array(
+    Type.Object({
+      id: Id,
+      operation: Type.Optional(nullable(Type.String({ maxLength: 20 }))),
+    }),
+    { minItems: 1, maxItems: 100 },
+  ),
+});
+
+export type CreateApiBody = Static<typeof CreateApiBody>;
+export type CreateScopeBody = Static<typeof CreateScopeBody>;
+export type UpdateScopeBody = Static<typeof UpdateScopeBody>;
+export type UpdateApiApplicationsBody = Static<typeof UpdateApiApplicationsBody>;

@@ -1,0 +1,24 @@
+// Request schemas of the business operations (Kinde's /api/v1/business). PATCH names its fields
+// differently from GET: business_name → name, industry_key → industry, timezone_key → timezone,
+// is_click_wrap → has_clickwrap, is_show_kinde_branding → has_kinde_branding.
+import { type Static, Type } from "@sinclair/typebox";
+import { nullable } from "../management/schemas.js";
+
+const Text = (maxLength: number) => Type.Optional(nullable(Type.String({ maxLength })));
+const Flag = Type.Optional(nullable(Type.Boolean()));
+
+/** Every field is optional and nullable (Kinde's spec); null or "" clears an optional detail. */
+export const UpdateBusinessBody = Type.Object({
+  business_name: Text(100),
+  email: Text(254),
+  phone: Text(50),
+  industry_key: Text(100),
+  timezone_key: Text(100),
+  privacy_url: Text(2000),
+  terms_url: Text(2000),
+  is_click_wrap: Flag,
+  is_show_kinde_branding: Flag,
+  kinde_perk_code: Text(100),
+});
+
+export type UpdateBusinessBody = Static<typeof UpdateBusinessBody>;
