@@ -69,6 +69,18 @@ export async function bootstrap(
         const created = await services.applications.create({ type: "m2m", name: BOOTSTRAP_APPLICATION_NAME });
         clientId = created.application.id;
         result.generatedManagementClient = { clientId, clientSecret: created.secret! };
+      } else {
+        // While still authorised, the generated bootstrap application keeps every scope as new
+        // versions add some (an administrator who deauthorised it is not overruled).
+        const bootstrapApp = await trx
+          .selectFrom("applications")
+          .innerJoin("api_applications", "api_applications.application_id", "applications.id")
+          .select("applications.id")
+          .where("api_applications.api_id", "=", api.id)
+          .where("applications.name", "=", BOOTSTRAP_APPLICATION_NAME)
+          .where("applications.type", "=", "m2m")
+          .executeTakeFirst();
+        clientId = bootstrapApp?.id;
       }
     }
     if (clientId) {

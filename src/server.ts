@@ -81,7 +81,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, storage);
   registerOAuthRoutes(app, services, { https });
   registerSignInRoutes(app, services, { https });
-  await registerManagementApi(app, { services, secretBox: deps.secretBox, issuer: config.issuerUrl });
+  await registerManagementApi(app, {
+    services,
+    secretBox: deps.secretBox,
+    issuer: config.issuerUrl,
+    rateLimitPerMinute: config.managementRateLimit,
+  });
 
   return app;
 }

@@ -32,6 +32,8 @@ export interface Config {
   /** Fastify `trustProxy`: false, true, a hop count or a list of addresses/CIDRs. */
   trustProxy: boolean | number | string[];
   shutdownTimeoutMs: number;
+  /** Management API requests per minute per caller (0 = unlimited). */
+  managementRateLimit: number;
   bootstrap: BootstrapConfig;
 }
 
@@ -81,6 +83,11 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     description: "trust X-Forwarded-* from: true, a hop count, or comma-separated addresses/CIDRs",
   },
   { key: "SHUTDOWN_TIMEOUT_MS", default: "10000", description: "grace period for in-flight requests" },
+  {
+    key: "MANAGEMENT_API_RATE_LIMIT",
+    default: "600",
+    description: "Management API requests per minute per caller, shared by all instances (0 = off)",
+  },
   { key: "NODE_ENV", default: "development", description: "production makes a master key mandatory" },
   {
     key: "BOOTSTRAP_ADMIN_EMAIL",
@@ -133,6 +140,14 @@ export function loadConfig(env: Env = process.env): Config {
     0,
     600_000,
     "SHUTDOWN_TIMEOUT_MS",
+    fail,
+  );
+  const managementRateLimit = parseInteger(
+    get("MANAGEMENT_API_RATE_LIMIT"),
+    600,
+    0,
+    1_000_000,
+    "MANAGEMENT_API_RATE_LIMIT",
     fail,
   );
   const dataDir = path.resolve(get("DATA_DIR") ?? "./data");
@@ -228,6 +243,7 @@ export function loadConfig(env: Env = process.env): Config {
     previousMasterKeys,
     trustProxy,
     shutdownTimeoutMs,
+    managementRateLimit,
     bootstrap,
   };
 }

@@ -7,7 +7,9 @@ import { registerApplicationsRoutes } from "../applications/applications.routes.
 import { registerBusinessRoutes } from "../business/business.routes.js";
 import { createServices, type Services } from "../services.js";
 import { registerUsersRoutes } from "../users/users.routes.js";
+import { registerAuditLog } from "./audit.js";
 import { authenticateManagementCall } from "./auth.js";
+import { ApiError } from "./errors.js";
 import { registerIdempotency } from "./idempotency.js";
 import { registerOpenApi } from "./openapi.js";
 import { managementValidator } from "./validation.js";
@@ -21,6 +23,8 @@ declare module "fastify" {
 
 export interface ManagementApiOptions {
   services: Services;
+  /** Requests per minute per caller; 0 turns the limit off. */
+  rateLimitPerMinute: number;
   secretBox: Parameters<typeof createServices>[0]["secretBox"];
   issuer: string;
 }
@@ -35,10 +39,27 @@ export async function registerManagementApi(
   await app.register(
     async (api) => {
       api.setValidatorCompiler(managementValidator);
-      api.addHook("onRequest", async (request) => {
+      api.addHook("onRequest", async (request, reply) => {
         request.services = services;
         request.caller = await authenticateManagementCall(services.oauth, request);
+        if (options.rateLimitPerMinute > 0) {
+          // Counters live in the database, so the limit holds across instances.
+          const max = options.rateLimitPerMinute;
+          const verdict = await services.rateLimiter.consume(
+            `management:${request.caller.userId ?? request.caller.clientId}`,
+            { max, windowSeconds: 60 },
+          );
+          reply.header("ratelimit-limit", String(max));
+          reply.header("ratelimit-remaining", String(verdict.remaining));
+          reply.header("ratelimit-reset", String(verdict.resetIn));
+          if (!verdict.allowed) {
+            throw new ApiError("TOO_MANY_REQUESTS", `Rate limit of ${max} requests per minute exceeded`, {
+              "retry-after": String(verdict.resetIn),
+            });
+          }
+        }
       });
+      registerAuditLog(api, services);
       registerIdempotency(api, services, (trx) =>
         createServices({
           db: trx,

@@ -1,6 +1,8 @@
 // Every scope Kinde's Management API defines (one per operation, COMPAT.md §2.4). The built-in
 // Management API registers all of them; the bootstrap M2M app is granted every one.
 export const MANAGEMENT_API_SCOPES: readonly string[] = [
+  // Latchkey's own: read the audit log of Management API writes.
+  "read:audit_log",
   "create:api_application_scopes",
   "create:api_keys",
   "create:api_scopes",

@@ -39,6 +39,35 @@ export class RateLimiter {
       .execute();
   }
 
+  /**
+   * Counts one request for `key` and says whether it is within the limit — one upsert, so
+   * concurrent requests on any instance are counted exactly once each.
+   */
+  async consume(
+    key: string,
+    limit: Limit,
+  ): Promise<{ allowed: boolean; remaining: number; resetIn: number }> {
+    const now = this.clock.now();
+    const windowOpen = now - limit.windowSeconds;
+    const row = await this.db
+      .insertInto("rate_limits")
+      .values({ key, window_start: now, count: 1 })
+      .onConflict((oc) =>
+        oc.column("key").doUpdateSet({
+          count: sql<number>`case when rate_limits.window_start <= ${windowOpen} then 1 else rate_limits.count + 1 end`,
+          window_start: sql<number>`case when rate_limits.window_start <= ${windowOpen} then ${now} else rate_limits.window_start end`,
+        }),
+      )
+      .returning(["count", "window_start"])
+      .executeTakeFirstOrThrow();
+    const count = Number(row.count);
+    return {
+      allowed: count <= limit.max,
+      remaining: Math.max(0, limit.max - count),
+      resetIn: Math.max(1, Number(row.window_start) + limit.windowSeconds - now),
+    };
+  }
+
   async reset(key: string): Promise<void> {
     await this.db.deleteFrom("rate_limits").where("key", "=", key).execute();
   }

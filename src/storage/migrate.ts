@@ -8,6 +8,7 @@ import * as m0001 from "./migrations/0001_foundation.js";
 import * as m0002 from "./migrations/0002_oauth.js";
 import * as m0003 from "./migrations/0003_management.js";
 import * as m0004 from "./migrations/0004_business.js";
+import * as m0005 from "./migrations/0005_audit_log.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -15,6 +16,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0002_oauth": m0002,
   "0003_management": m0003,
   "0004_business": m0004,
+  "0005_audit_log": m0005,
 };
 
 export async function migrateToLatest(db: Db, logger?: Logger): Promise<string[]> {

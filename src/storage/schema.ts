@@ -184,7 +184,21 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+export interface AuditLogTable {
+  id: string;
+  created_at: number;
+  actor_type: "application" | "user";
+  actor_id: string;
+  client_id: string;
+  method: string;
+  path: string;
+  status_code: number;
+  ip_address: string | null;
+  request_id: string | null;
+}
+
 export interface Schema {
+  audit_log: AuditLogTable;
   idempotency_keys: IdempotencyKeysTable;
   business: BusinessTable;
   users: UsersTable;

@@ -75,6 +75,8 @@ export async function startTestServer(
     DATABASE_URL: databaseUrl,
     LATCHKEY_MASTER_KEY: randomBytes(32).toString("base64"),
     LOG_LEVEL: "info",
+    // Suites call the Management API far faster than any customer; the limit has its own test.
+    MANAGEMENT_API_RATE_LIMIT: "0",
     ...(options.tls ? { TLS_CERT_FILE: options.tls.certFile, TLS_KEY_FILE: options.tls.keyFile } : {}),
     ...options.env,
   });

@@ -1,0 +1,114 @@
+// The audit log of Management API writes: every POST, PUT, PATCH and DELETE, whatever its outcome,
+// with the caller, the request and where it came from. Administrators read it at
+// GET /api/v1/audit_log (a Latchkey extension; scope read:audit_log).
+import { randomBytes } from "node:crypto";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../services.js";
+import { ApiError } from "./errors.js";
+import {
+  DEFAULT_PAGE_SIZE,
+  decodeCursor,
+  encodeCursor,
+  MAX_PAGE_SIZE,
+  PageSize,
+  success,
+} from "./schemas.js";
+
+const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+let sequence = 0;
+/** Ids sort by time (milliseconds, then this process's sequence), so the log reads newest first. */
+function auditId(): string {
+  sequence = (sequence + 1) % 0x10000;
+  return `${Date.now().toString(16).padStart(12, "0")}${sequence.toString(16).padStart(4, "0")}${randomBytes(6).toString("hex")}`;
+}
+
+type Cursor = { at: number; id: string };
+const isCursor = (v: unknown): v is Cursor =>
+  typeof v === "object" &&
+  v !== null &&
+  typeof (v as Cursor).at === "number" &&
+  typeof (v as Cursor).id === "string";
+
+export function registerAuditLog(api: FastifyInstance, services: Services): void {
+  api.addHook("onResponse", async (request, reply) => {
+    const caller = request.caller;
+    if (!WRITES.has(request.method) || !caller) return;
+    try {
+      // The process-wide database, not the request's transaction, which has ended by now.
+      await services.db
+        .insertInto("audit_log")
+        .values({
+          id: auditId(),
+          created_at: services.clock.now(),
+          actor_type: caller.userId ? "user" : "application",
+          actor_id: caller.userId ?? caller.clientId,
+          client_id: caller.clientId,
+          method: request.method,
+          path: request.url.slice(0, 2000),
+          status_code: reply.statusCode,
+          ip_address: request.ip,
+          request_id: request.id,
+        })
+        .execute();
+    } catch (error) {
+      request.log.error({ err: error }, "could not write the audit log entry");
+    }
+  });
+
+  const typed = api.withTypeProvider<TypeBoxTypeProvider>();
+  typed.get(
+    "/audit_log",
+    {
+      schema: {
+        tags: ["Audit log"],
+        querystring: Type.Object({
+          page_size: PageSize,
+          next_token: Type.Optional(Type.String({ maxLength: 500 })),
+        }),
+      },
+      config: { scope: "read:audit_log" },
+    },
+    async (request) => {
+      const limit = request.query.page_size ?? DEFAULT_PAGE_SIZE;
+      if (limit > MAX_PAGE_SIZE) throw new ApiError("PAGE_SIZE_LIMIT_EXCEEDED");
+      const after = decodeCursor(request.query.next_token, isCursor);
+      if (request.query.next_token && !after) throw new ApiError("INVALID_NEXT_TOKEN");
+      let query = request.services.db.selectFrom("audit_log").selectAll();
+      if (after) {
+        query = query.where((eb) =>
+          eb.or([
+            eb("created_at", "<", after.at),
+            eb.and([eb("created_at", "=", after.at), eb("id", "<", after.id)]),
+          ]),
+        );
+      }
+      // Newest first.
+      const rows = await query
+        .orderBy("created_at", "desc")
+        .orderBy("id", "desc")
+        .limit(limit + 1)
+        .execute();
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        ...success(),
+        entries: page.map((r) => ({
+          id: r.id,
+          created_on: new Date(r.created_at * 1000).toISOString(),
+          actor_type: r.actor_type,
+          actor_id: r.actor_id,
+          client_id: r.client_id,
+          method: r.method,
+          path: r.path,
+          status_code: r.status_code,
+          ip_address: r.ip_address,
+          request_id: r.request_id,
+        })),
+        next_token: rows.length > limit && last ? encodeCursor({ at: last.created_at, id: last.id }) : null,
+      };
+    },
+  );
+}
