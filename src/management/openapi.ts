@@ -1,6 +1,8 @@
 // The Management API's OpenAPI document, generated from the same TypeBox schemas that validate
-// requests, served at /api/v1/openapi.json (public: it describes, it grants nothing).
+// requests, served at /api/openapi.json (and /api/v1/openapi.json) with an interactive reference at /api/docs
+// (public: it describes, it grants nothing).
 import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 
 export async function registerOpenApi(app: FastifyInstance, issuer: string): Promise<void> {
@@ -22,6 +24,7 @@ export async function registerOpenApi(app: FastifyInstance, issuer: string): Pro
     },
     transform: ({ schema, url, route }) => {
       const documented = url.startsWith("/api/v1/") && url !== "/api/v1/openapi.json";
+      // swagger-ui's own routes and the document aliases are not API operations.
       const transformed = { ...(schema ?? {}), ...(documented ? {} : { hide: true }) } as Record<
         string,
         unknown
@@ -31,5 +34,12 @@ export async function registerOpenApi(app: FastifyInstance, issuer: string): Pro
       return { schema: transformed as typeof schema, url };
     },
   });
-  app.get("/api/v1/openapi.json", { config: { surface: "api" } }, async () => app.swagger());
+  const document = async () => app.swagger();
+  app.get("/api/openapi.json", { config: { surface: "api" } }, document);
+  app.get("/api/v1/openapi.json", { config: { surface: "api" } }, document);
+  // The interactive reference (Swagger UI, served from the package: no third-party resources).
+  await app.register(swaggerUi, {
+    routePrefix: "/api/docs",
+    uiConfig: { url: "/api/openapi.json", deepLinking: true, tryItOutEnabled: false },
+  });
 }

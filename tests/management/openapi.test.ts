@@ -37,5 +37,18 @@ describe("Management API OpenAPI document", () => {
       }
     }
     assert.equal(doc.paths["/api/v1/applications"]!.post!["x-scope"], "create:applications");
+    assert.deepEqual(
+      await (await fetch(`${server.url}/api/openapi.json`)).json(),
+      doc,
+      "served at /api/openapi.json too",
+    );
+  });
+
+  it("serves an interactive reference page from its own assets", async () => {
+    const page = await fetch(`${server.url}/api/docs/static/index.html`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+    const html = await page.text();
+    assert.doesNotMatch(html, /<script[^>]+src="https?:/, "no third-party scripts");
   });
 });
