@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { SecretBox } from "./crypto/secret-box.js";
-import { registerErrorHandling } from "./http/errors.js";
+import { frameworkErrorHandler, registerErrorHandling } from "./http/errors.js";
 import { registerHealthRoutes } from "./http/health.routes.js";
 import { registerInputGuard } from "./http/input-guard.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
@@ -51,6 +51,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       return typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   };
   // The https instance has a different server type parameter; routes only see the common surface.
   const app = (config.tls

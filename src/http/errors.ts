@@ -33,13 +33,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return sendProblem(reply, surface, 503, "SERVICE_UNAVAILABLE", "temporarily_unavailable");
     }
     const status = (error as FastifyError).statusCode;
-    if (typeof status === "number" && status >= 400 && status < 500) {
-      // Fastify's own client errors: malformed JSON or form, body too large, wrong content type,
-      // schema validation. The message names the problem and carries no secret.
-      const apiCode: ApiErrorCode =
-        status === 413 ? "PAYLOAD_TOO_LARGE" : status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "INVALID_REQUEST";
-      return sendProblem(reply, surface, status, apiCode, "invalid_request", error.message);
-    }
+    if (typeof status === "number" && status >= 400 && status < 500)
+      return sendClientError(reply, surface, status, error);
     request.log.error({ err: error }, "unhandled error");
     return sendProblem(reply, surface, 500, "INTERNAL_SERVER_ERROR", "server_error");
   });
@@ -53,6 +48,28 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     return reply.code(404).send({ error: "not_found", error_description: "No such endpoint" });
   });
+}
+
+/**
+ * Fastify's own client errors — malformed JSON or form, body too large, wrong content type, schema
+ * validation, a malformed URL — in the surface's vocabulary. The message names the problem and
+ * carries no secret.
+ */
+function sendClientError(reply: FastifyReply, surface: Surface, status: number, error: Error): FastifyReply {
+  const apiCode: ApiErrorCode =
+    status === 413 ? "PAYLOAD_TOO_LARGE" : status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "INVALID_REQUEST";
+  return sendProblem(reply, surface, status, apiCode, "invalid_request", error.message);
+}
+
+/** Errors Fastify raises before routing (bad URL encoding, over-long path parameters). */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const surface: Surface = request.url.startsWith("/api/") ? "api" : "oauth";
+  const status = typeof error.statusCode === "number" && error.statusCode < 500 ? error.statusCode : 400;
+  void sendClientError(reply, surface, status, error);
 }
 
 export function sendWireError(reply: FastifyReply, error: OAuthError | ApiError): FastifyReply {

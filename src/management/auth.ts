@@ -65,7 +65,9 @@ export async function authenticateManagementCall(
     // other user who signs in to an app authorised for this API gets nothing here.
     const user = await ctx.store.findUser(claims.sub);
     if (!user || user.suspended || !user.isAdmin) {
-      throw new ApiError("FORBIDDEN", "Only administrators may call the Management API with a user token");
+      throw new ApiError("FORBIDDEN", "Only administrators may call the Management API with a user token", {
+        "www-authenticate": `${REALM}, error="insufficient_scope"`,
+      });
     }
     caller.userId = claims.sub;
   }

@@ -39,6 +39,13 @@ export async function registerManagementApi(
   await app.register(
     async (api) => {
       api.setValidatorCompiler(managementValidator);
+      // JSON only, as Kinde: form and text bodies answer 415 rather than being read some other way.
+      api.removeAllContentTypeParsers();
+      api.addContentTypeParser(
+        "application/json",
+        { parseAs: "string" },
+        api.getDefaultJsonParser("error", "error"),
+      );
       api.addHook("onRequest", async (request, reply) => {
         request.services = services;
         request.caller = await authenticateManagementCall(services.oauth, request);

@@ -15,7 +15,8 @@ function alternatives(schema: TSchema): string[] {
 
 // Fastify types a route's compiler by the whole route schema; at run time it gets one part's schema.
 export const managementValidator: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
-  const check = TypeCompiler.Compile(schema as TSchema);
+  // Bodies name every field they accept: an unknown field is a mistake to report, not to drop.
+  const check = TypeCompiler.Compile((httpPart === "body" ? closed(schema as TSchema) : schema) as TSchema);
   const convert = httpPart !== "body";
   return (input: unknown) => {
     const data = convert ? convertText(schema as TSchema, input) : input;
@@ -56,4 +57,19 @@ function convertText(schema: TSchema, input: unknown): unknown {
     else if (types.has("boolean") && (value === "true" || value === "false")) output[name] = value === "true";
   }
   return output;
+}
+
+/** A copy of `schema` in which every object schema refuses properties it does not declare. */
+function closed(schema: TSchema): TSchema {
+  if (Array.isArray(schema)) return schema.map(closed) as unknown as TSchema;
+  if (schema === null || typeof schema !== "object") return schema;
+  const copy: Record<string | symbol, unknown> = {};
+  for (const key of Reflect.ownKeys(schema)) {
+    const value = (schema as unknown as Record<string | symbol, unknown>)[key];
+    copy[key] = value !== null && typeof value === "object" ? closed(value as TSchema) : value;
+  }
+  if (copy.type === "object" && copy.properties && copy.additionalProperties === undefined) {
+    copy.additionalProperties = false;
+  }
+  return copy as unknown as TSchema;
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { runScript } from "../helpers/process.js";
@@ -12,6 +13,11 @@ interface Step {
   error?: { status: number; body: unknown };
 }
 
+type ListedUser = { id: string; email: string | null; first_name: string | null };
+
+const USERS = 7;
+const PAGE_SIZE = 3;
+
 for (const { kind, skip } of await databaseKinds()) {
   describe(`@kinde/management-api-js against Latchkey over HTTPS (${kind})`, { skip }, () => {
     const certificate = selfSignedCertificate();
@@ -24,53 +30,142 @@ for (const { kind, skip } of await databaseKinds()) {
       certificate.remove();
     });
 
-    it("manages applications and callback URLs with one token for every call", async () => {
-      const run = runScript("tests/flows/kinde-management-client.ts", {
-        env: {
-          KINDE_DOMAIN: new URL(server.url).host,
-          KINDE_MANAGEMENT_CLIENT_ID: server.management.clientId,
-          KINDE_MANAGEMENT_CLIENT_SECRET: server.management.clientSecret,
-          NODE_EXTRA_CA_CERTS: certificate.certFile,
+    it("manages applications, callbacks, APIs and users with one token for every call", async () => {
+      const tag = randomBytes(4).toString("hex");
+      const run = runScript(
+        "tests/flows/kinde-management-client.ts",
+        {
+          env: {
+            KINDE_DOMAIN: new URL(server.url).host,
+            KINDE_MANAGEMENT_CLIENT_ID: server.management.clientId,
+            KINDE_MANAGEMENT_CLIENT_SECRET: server.management.clientSecret,
+            NODE_EXTRA_CA_CERTS: certificate.certFile,
+          },
         },
-      });
+        [tag, String(USERS)],
+      );
       const { code } = await run.exited;
       assert.equal(code, 0, run.output());
-      const steps = new Map(
-        run
-          .output()
-          .split("\n")
-          .filter((line) => line.startsWith("{"))
-          .map((line) => JSON.parse(line) as Step)
-          .map((s) => [s.step, s]),
-      );
-      for (const name of [
-        "createApplication",
-        "getApplication",
-        "addRedirectCallbackUrls",
-        "getCallbackUrls",
-        "getApplications",
-        "deleteApplication",
-      ]) {
-        assert.ok(steps.get(name)?.ok, `${name}: ${JSON.stringify(steps.get(name))}`);
-      }
-      assert.equal(
-        steps.get("getApplication")!.value!.application &&
-          (steps.get("getApplication")!.value!.application as { name: string }).name,
-        "Made by management-api-js",
-      );
-      assert.deepEqual(steps.get("getCallbackUrls")!.value, {
-        redirect_urls: ["https://app.example.com/callback"],
+      const list = run
+        .output()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Step);
+      const steps = new Map(list.map((s) => [s.step, s]));
+      const ok = (name: string): Record<string, unknown> => {
+        const s = steps.get(name);
+        assert.ok(s?.ok, `${name}: ${JSON.stringify(s) ?? "never ran"}\n${run.output()}`);
+        return s.value ?? {};
+      };
+
+      // Applications and callback URLs.
+      const application = ok("createApplication").application as { id: string };
+      assert.match(application.id, /^[0-9a-f]{32}$/);
+      assert.equal((ok("getApplication").application as { name: string }).name, "Made by management-api-js");
+      ok("addRedirectCallbackUrls");
+      assert.deepEqual(ok("getCallbackUrls"), { redirect_urls: ["https://app.example.com/callback"] });
+      assert.equal((ok("getApplications").applications as unknown[]).length, 2);
+
+      // An API, with the application authorised for it.
+      const apiId = (ok("addApis").api as { id: string }).id;
+      assert.deepEqual(ok("updateApiApplications"), {
+        code: "API_APPLICATIONS_UPDATED",
+        message: "API applications updated",
+        applications_connected: [application.id],
+        applications_disconnected: [],
       });
-      assert.equal((steps.get("getApplications")!.value!.applications as unknown[]).length, 2);
+      const readApi = ok("getApi").api as {
+        id: string;
+        audience: string;
+        applications: { id: string; is_active: boolean }[];
+      };
+      assert.equal(readApi.id, apiId);
+      assert.equal(readApi.audience, `https://orders-${tag}.example.com`);
+      const apiApps = readApi.applications;
+      assert.deepEqual(
+        apiApps.filter((a) => a.id === application.id).map((a) => a.is_active),
+        [true],
+        `the application is authorised: ${JSON.stringify(apiApps)}`,
+      );
+
+      // Users created with email identities...
+      const created: string[] = [];
+      for (let i = 0; i < USERS; i++) {
+        const user = ok(`createUser:${i}`) as { id: string; created: boolean; identities: unknown };
+        assert.match(user.id, /^kp_[0-9a-f]{32}$/);
+        assert.deepEqual(user.identities, [{ type: "email", result: { created: true } }]);
+        created.push(user.id);
+      }
+      assert.equal(new Set(created).size, USERS);
+
+      // ...listed page by page with next_token: every user once, no page larger than asked.
+      const pages = list.filter((s) => s.step.startsWith("getUsers:"));
+      assert.ok(pages.length >= Math.ceil(USERS / PAGE_SIZE), `${pages.length} pages`);
+      const seen: ListedUser[] = [];
+      pages.forEach((page, index) => {
+        const body = ok(page.step) as { users: ListedUser[]; next_token: string | null };
+        assert.ok(body.users.length <= PAGE_SIZE, `page ${index + 1} has ${body.users.length} users`);
+        if (index < pages.length - 1) {
+          assert.equal(body.users.length, PAGE_SIZE, "only the last page is short");
+          assert.equal(typeof body.next_token, "string");
+        } else assert.equal(body.next_token, null, "the last page has no next_token");
+        seen.push(...body.users);
+      });
+      const seenIds = seen.map((u) => u.id);
+      for (const [i, id] of created.entries()) {
+        assert.equal(seenIds.filter((s) => s === id).length, 1, `user ${i} (${id}) listed exactly once`);
+        const listed = seen.find((u) => u.id === id)!;
+        assert.equal(listed.email, `user${i}.${tag}@example.com`);
+        assert.equal(listed.first_name, `Given${i}`);
+      }
+      assert.equal(new Set(seenIds).size, seenIds.length, "nobody listed twice");
+      assert.equal(seenIds.length, USERS, "a fresh server has only these users: all were listed");
+      // The client really sent page_size and next_token (camelCase mapped to Kinde's query names).
+      const userListings = server.logs.lines.filter(
+        (l) => l.includes("incoming request") && l.includes('"url":"/api/v1/users?'),
+      );
+      assert.equal(userListings.length, pages.length);
+      assert.ok(userListings.every((l) => l.includes(`page_size=${PAGE_SIZE}`)));
+      assert.equal(userListings.filter((l) => l.includes("next_token=")).length, pages.length - 1);
+
+      // Update one user and delete another.
+      const [first, second] = created as [string, string];
+      const updated = ok("updateUser");
+      assert.equal(updated.id, first);
+      assert.equal(updated.given_name, "Renamed");
+      assert.equal(updated.family_name, "Person");
+      assert.equal(updated.email, `user0.${tag}@example.com`);
+      const reread = ok("getUpdatedUser");
+      assert.equal(reread.first_name, "Renamed");
+      assert.equal(reread.last_name, "Person");
+      assert.equal(ok("deleteUser").code, "OK");
+      const deletedUser = steps.get("getDeletedUser")!;
+      assert.equal(deletedUser.ok, false);
+      assert.equal(deletedUser.error!.status, 404);
+      assert.deepEqual(deletedUser.error!.body, {
+        errors: [{ code: "USER_NOT_FOUND", message: "User not found" }],
+      });
+      assert.equal(await server.services.users.store.findById(second), undefined);
+      assert.ok(await server.services.users.store.findById(first));
+
+      // Delete the application: gone, and no longer authorised for the API.
+      ok("deleteApplication");
       const deleted = steps.get("getDeletedApplication")!;
       assert.equal(deleted.ok, false);
       assert.equal(deleted.error!.status, 400);
+      assert.equal(await server.services.applications.store.findById(application.id), undefined);
+      assert.equal(ok("deleteApi").code, "API_DELETED");
+      assert.equal(await server.services.apis.store.findById(apiId), undefined);
 
       // The client reuses its token while `aud` holds <domain>/api (COMPAT.md §3.2): one fetch.
       const tokenRequests = server.logs.lines.filter(
         (l) => l.includes('"url":"/oauth2/token"') && l.includes("incoming request"),
       );
       assert.equal(tokenRequests.length, 1, "one token request served every call");
+      const apiCalls = server.logs.lines.filter(
+        (l) => l.includes('"url":"/api/v1/') && l.includes("incoming request"),
+      );
+      assert.equal(apiCalls.length, list.length, "every step was one Management API call");
     });
   });
 }

@@ -249,8 +249,13 @@ for (const { kind, skip } of await databaseKinds()) {
           .scope.description,
         "Reads every log\nincluding audit logs",
       );
-      // Only the description can change: the key is ignored, and an empty patch is refused.
-      await call("PATCH", `/api/v1/apis/${apiId}/scopes/${id}`, { description: null, key: "renamed" });
+      // Only the description can change: a key in the body is refused, and so is an empty patch.
+      const rename = await call("PATCH", `/api/v1/apis/${apiId}/scopes/${id}`, {
+        description: null,
+        key: "renamed",
+      });
+      assert.equal(rename.status, 400);
+      await call("PATCH", `/api/v1/apis/${apiId}/scopes/${id}`, { description: null });
       assert.deepEqual(
         (await call<{ scope: unknown }>("GET", `/api/v1/apis/${apiId}/scopes/${id}`)).body.scope,
         { id, key: "read:logs", description: null },
