@@ -7,16 +7,30 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApplicationRow } from "../applications/applications.store.js";
 import { ApiError } from "../management/errors.js";
-import { success } from "../management/schemas.js";
+import {
+  conflict,
+  notFound,
+  POST_ERRORS,
+  READ_ERRORS,
+  WRITE_ERRORS,
+} from "../management/responses.schemas.js";
+import { SuccessResponse, success } from "../management/schemas.js";
 import type { ApplicationType } from "../storage/schema.js";
 import {
   ApiApplicationScopeParams,
   ApiIdParams,
+  ApiResponse,
   ApiScopeParams,
+  ApisResponse,
   CreateApiBody,
+  CreateApiResponse,
   CreateScopeBody,
+  CreateScopeResponse,
   ListApisQuery,
+  ScopeResponse,
+  ScopesResponse,
   UpdateApiApplicationsBody,
+  UpdateApiApplicationsResponse,
   UpdateScopeBody,
 } from "./apis.schemas.js";
 import {
@@ -30,6 +44,8 @@ import {
 import type { ApiRow, ApiScopeRow } from "./apis.store.js";
 
 const TAG = { tags: ["APIs"] };
+const API_NOT_FOUND = notFound("API");
+const SCOPE_NOT_FOUND = notFound("API or scope");
 
 /** Kinde reports application types by their dashboard labels, not by reg/spa/m2m. */
 export const APPLICATION_TYPE_LABELS: Record<ApplicationType, string> = {
@@ -81,7 +97,10 @@ export function registerApisRoutes(app: FastifyInstance): void {
 
   api.get(
     "/apis",
-    { schema: { ...TAG, querystring: ListApisQuery }, config: { scope: "read:apis" } },
+    {
+      schema: { ...TAG, querystring: ListApisQuery, response: { 200: ApisResponse, ...READ_ERRORS } },
+      config: { scope: "read:apis" },
+    },
     async (request) => {
       const { store } = request.services.apis;
       const rows = await store.list();
@@ -104,7 +123,14 @@ export function registerApisRoutes(app: FastifyInstance): void {
 
   api.post(
     "/apis",
-    { schema: { ...TAG, body: CreateApiBody }, config: { scope: "create:apis" } },
+    {
+      schema: {
+        ...TAG,
+        body: CreateApiBody,
+        response: { 200: CreateApiResponse, ...POST_ERRORS, ...conflict("An API with this audience") },
+      },
+      config: { scope: "create:apis" },
+    },
     async (request) => {
       const name = displayText(request.body.name, "name");
       if (!name) throw new ApiError("INVALID_REQUEST", "name must not be blank");
@@ -124,7 +150,14 @@ export function registerApisRoutes(app: FastifyInstance): void {
 
   api.get(
     "/apis/:api_id",
-    { schema: { ...TAG, params: ApiIdParams }, config: { scope: "read:apis" } },
+    {
+      schema: {
+        ...TAG,
+        params: ApiIdParams,
+        response: { 200: ApiResponse, ...READ_ERRORS, ...API_NOT_FOUND },
+      },
+      config: { scope: "read:apis" },
+    },
     async (request) => {
       const found = await findApi(request, request.params.api_id);
       const { store } = request.services.apis;
@@ -155,7 +188,14 @@ export function registerApisRoutes(app: FastifyInstance): void {
 
   api.delete(
     "/apis/:api_id",
-    { schema: { ...TAG, params: ApiIdParams }, config: { scope: "delete:apis" } },
+    {
+      schema: {
+        ...TAG,
+        params: ApiIdParams,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...API_NOT_FOUND },
+      },
+      config: { scope: "delete:apis" },
+    },
     async (request) => {
       const found = await findApi(request, request.params.api_id);
       if (found.is_management_api === 1)
@@ -168,7 +208,14 @@ export function registerApisRoutes(app: FastifyInstance): void {
 
   api.get(
     "/apis/:api_id/scopes",
-    { schema: { ...TAG, params: ApiIdParams }, config: { scope: "read:api_scopes" } },
+    {
+      schema: {
+        ...TAG,
+        params: ApiIdParams,
+        response: { 200: ScopesResponse, ...READ_ERRORS, ...API_NOT_FOUND },
+      },
+      config: { scope: "read:api_scopes" },
+    },
     async (request) => {
       const found = await findApi(request, request.params.api_id);
       const scopes = await request.services.apis.store.scopes(found.id);
@@ -179,8 +226,17 @@ export function registerApisRoutes(app: FastifyInstance): void {
   api.post(
     "/apis/:api_id/scopes",
     {
-      schema: { ...TAG, params: ApiIdParams, body: CreateScopeBody },
-
+      schema: {
+        ...TAG,
+        params: ApiIdParams,
+        body: CreateScopeBody,
+        response: {
+          200: CreateScopeResponse,
+          ...POST_ERRORS,
+          ...API_NOT_FOUND,
+          ...conflict("A scope with this key"),
+        },
+      },
       config: { scope: "create:api_scopes" },
     },
     async (request) => {
@@ -203,7 +259,14 @@ export function registerApisRoutes(app: FastifyInstance): void {
 
   api.get(
     "/apis/:api_id/scopes/:scope_id",
-    { schema: { ...TAG, params: ApiScopeParams }, config: { scope: "read:api_scopes" } },
+    {
+      schema: {
+        ...TAG,
+        params: ApiScopeParams,
+        response: { 200: ScopeResponse, ...READ_ERRORS, ...SCOPE_NOT_FOUND },
+      },
+      config: { scope: "read:api_scopes" },
+    },
     async (request) => {
       const found = await findApi(request, request.params.api_id);
       const scope = await findScope(request, found, request.params.scope_id);
@@ -214,8 +277,12 @@ export function registerApisRoutes(app: FastifyInstance): void {
   api.patch(
     "/apis/:api_id/scopes/:scope_id",
     {
-      schema: { ...TAG, params: ApiScopeParams, body: UpdateScopeBody },
-
+      schema: {
+        ...TAG,
+        params: ApiScopeParams,
+        body: UpdateScopeBody,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...SCOPE_NOT_FOUND },
+      },
       config: { scope: "update:api_scopes" },
     },
     async (request) => {
@@ -233,8 +300,11 @@ export function registerApisRoutes(app: FastifyInstance): void {
     "/apis/:api_id/scopes/:scope_id",
     // Kinde's scope name is irregular here: delete:apis_scopes.
     {
-      schema: { ...TAG, params: ApiScopeParams },
-
+      schema: {
+        ...TAG,
+        params: ApiScopeParams,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...SCOPE_NOT_FOUND },
+      },
       config: { scope: "delete:apis_scopes" },
     },
     async (request) => {
@@ -250,8 +320,12 @@ export function registerApisRoutes(app: FastifyInstance): void {
   api.patch(
     "/apis/:api_id/applications",
     {
-      schema: { ...TAG, params: ApiIdParams, body: UpdateApiApplicationsBody },
-
+      schema: {
+        ...TAG,
+        params: ApiIdParams,
+        body: UpdateApiApplicationsBody,
+        response: { 200: UpdateApiApplicationsResponse, ...WRITE_ERRORS, ...API_NOT_FOUND },
+      },
       config: { scope: "update:apis" },
     },
     async (request) => {
@@ -292,8 +366,11 @@ export function registerApisRoutes(app: FastifyInstance): void {
   api.post(
     "/apis/:api_id/applications/:application_id/scopes/:scope_id",
     {
-      schema: { ...TAG, params: ApiApplicationScopeParams },
-
+      schema: {
+        ...TAG,
+        params: ApiApplicationScopeParams,
+        response: { 200: SuccessResponse, ...POST_ERRORS, ...SCOPE_NOT_FOUND },
+      },
       config: { scope: "create:api_application_scopes" },
     },
     async (request) => {
@@ -315,8 +392,11 @@ export function registerApisRoutes(app: FastifyInstance): void {
   api.delete(
     "/apis/:api_id/applications/:application_id/scopes/:scope_id",
     {
-      schema: { ...TAG, params: ApiApplicationScopeParams },
-
+      schema: {
+        ...TAG,
+        params: ApiApplicationScopeParams,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...SCOPE_NOT_FOUND },
+      },
       // Kinde's scope name is irregular here: delete:apis_application_scopes.
       config: { scope: "delete:apis_application_scopes" },
     },

@@ -1,7 +1,7 @@
-// Request schemas of the APIs operations (Kinde's /api/v1/apis…): resource servers, their scopes,
+// Request and response schemas of the APIs operations (Kinde's /api/v1/apis…): resource servers, their scopes,
 // and which applications are authorized for them with which scopes.
 import { type Static, Type } from "@sinclair/typebox";
-import { nullable } from "../management/schemas.js";
+import { nullable, SuccessResponse } from "../management/schemas.js";
 
 const Id = Type.String({ minLength: 1, maxLength: 100 });
 
@@ -41,6 +41,66 @@ export const UpdateApiApplicationsBody = Type.Object({
     }),
     { minItems: 1, maxItems: 100 },
   ),
+});
+
+// ---- responses (documentation and serialisation: a field missing here is dropped from the reply) --
+
+const Code = SuccessResponse.properties;
+
+const ScopeSummary = Type.Object({ id: Type.String(), key: Type.String() });
+const ScopeDetail = Type.Object({
+  id: Type.String(),
+  key: Type.String(),
+  description: nullable(Type.String()),
+});
+
+/** `scopes` only with expand=scopes; `next_token` is always null (every API is on the one page). */
+export const ApisResponse = Type.Object({
+  ...Code,
+  next_token: nullable(Type.String()),
+  apis: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      audience: Type.String(),
+      is_management_api: Type.Boolean(),
+      scopes: Type.Optional(Type.Array(ScopeSummary)),
+    }),
+  ),
+});
+
+export const CreateApiResponse = Type.Object({ ...Code, api: Type.Object({ id: Type.String() }) });
+
+/** Every application, each saying whether it is authorized for the API (`is_active`). */
+export const ApiResponse = Type.Object({
+  ...Code,
+  api: Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    audience: Type.String(),
+    is_management_api: Type.Boolean(),
+    scopes: Type.Array(ScopeSummary),
+    applications: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        /** Kinde's dashboard label, e.g. "Machine to machine (M2M)". */
+        type: Type.String(),
+        is_active: Type.Boolean(),
+      }),
+    ),
+  }),
+});
+
+export const ScopesResponse = Type.Object({ ...Code, scopes: Type.Array(ScopeDetail) });
+export const CreateScopeResponse = Type.Object({ ...Code, scope: Type.Object({ id: Type.String() }) });
+export const ScopeResponse = Type.Object({ ...Code, scope: ScopeDetail });
+
+/** Client ids whose authorization this request added or removed. */
+export const UpdateApiApplicationsResponse = Type.Object({
+  ...Code,
+  applications_connected: Type.Array(Type.String()),
+  applications_disconnected: Type.Array(Type.String()),
 });
 
 export type CreateApiBody = Static<typeof CreateApiBody>;

@@ -3,19 +3,27 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../management/errors.js";
+import { POST_ERRORS, READ_ERRORS, WRITE_ERRORS } from "../management/responses.schemas.js";
 import {
   DEFAULT_PAGE_SIZE,
   decodeCursor,
   encodeCursor,
   MAX_PAGE_SIZE,
+  SuccessResponse,
   success,
 } from "../management/schemas.js";
 import type { ApplicationType, ApplicationUrlKind } from "../storage/schema.js";
 import {
   AppIdParams,
   ApplicationIdParams,
+  ApplicationResponse,
+  ApplicationsResponse,
   CreateApplicationBody,
+  CreateApplicationResponse,
   ListApplicationsQuery,
+  LogoutUrlsResponse,
+  RedirectUrlsResponse,
+  RotateSecretResponse,
   UpdateApplicationBody,
   UpdateTokensBody,
   UrlsBody,
@@ -51,7 +59,14 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
 
   api.get(
     "/applications",
-    { schema: { ...TAG, querystring: ListApplicationsQuery }, config: { scope: "read:applications" } },
+    {
+      schema: {
+        ...TAG,
+        querystring: ListApplicationsQuery,
+        response: { 200: ApplicationsResponse, ...READ_ERRORS },
+      },
+      config: { scope: "read:applications" },
+    },
     async (request) => {
       const { sort, page_size, next_token } = request.query;
       const limit = page_size ?? DEFAULT_PAGE_SIZE;
@@ -75,7 +90,14 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
 
   api.post(
     "/applications",
-    { schema: { ...TAG, body: CreateApplicationBody }, config: { scope: "create:applications" } },
+    {
+      schema: {
+        ...TAG,
+        body: CreateApplicationBody,
+        response: { 201: CreateApplicationResponse, ...POST_ERRORS },
+      },
+      config: { scope: "create:applications" },
+    },
     async (request, reply) => {
       const { name, type } = request.body;
       if (!APPLICATION_TYPES.includes(type as ApplicationType)) {
@@ -97,7 +119,10 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
 
   api.get(
     "/applications/:application_id",
-    { schema: { ...TAG, params: ApplicationIdParams }, config: { scope: "read:applications" } },
+    {
+      schema: { ...TAG, params: ApplicationIdParams, response: { 200: ApplicationResponse, ...READ_ERRORS } },
+      config: { scope: "read:applications" },
+    },
     async (request) => {
       const application = await findApplication(request, request.params.application_id);
       return {
@@ -119,7 +144,12 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
   api.patch(
     "/applications/:application_id",
     {
-      schema: { ...TAG, params: ApplicationIdParams, body: UpdateApplicationBody },
+      schema: {
+        ...TAG,
+        params: ApplicationIdParams,
+        body: UpdateApplicationBody,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS },
+      },
       config: { scope: "update:applications" },
     },
     async (request) => {
@@ -141,7 +171,10 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
 
   api.delete(
     "/applications/:application_id",
-    { schema: { ...TAG, params: ApplicationIdParams }, config: { scope: "delete:applications" } },
+    {
+      schema: { ...TAG, params: ApplicationIdParams, response: { 200: SuccessResponse, ...WRITE_ERRORS } },
+      config: { scope: "delete:applications" },
+    },
     async (request) => {
       const application = await findApplication(request, request.params.application_id);
       await request.services.applications.store.delete(application.id);
@@ -152,7 +185,12 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
   api.patch(
     "/applications/:application_id/tokens",
     {
-      schema: { ...TAG, params: ApplicationIdParams, body: UpdateTokensBody },
+      schema: {
+        ...TAG,
+        params: ApplicationIdParams,
+        body: UpdateTokensBody,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS },
+      },
       config: { scope: "update:application_tokens" },
     },
     async (request) => {
@@ -178,7 +216,14 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
   // Not in Kinde's specification: Latchkey lets administrators rotate a confidential client's secret.
   api.post(
     "/applications/:application_id/rotate_secret",
-    { schema: { ...TAG, params: ApplicationIdParams }, config: { scope: "update:applications" } },
+    {
+      schema: {
+        ...TAG,
+        params: ApplicationIdParams,
+        response: { 200: RotateSecretResponse, ...POST_ERRORS },
+      },
+      config: { scope: "update:applications" },
+    },
     async (request) => {
       const application = await findApplication(request, request.params.application_id);
       if (application.type === "spa")
@@ -216,7 +261,14 @@ function registerUrlRoutes(
 
   api.get(
     route,
-    { schema: { ...CALLBACK_TAG, params: AppIdParams }, config: { scope: scopes.read } },
+    {
+      schema: {
+        ...CALLBACK_TAG,
+        params: AppIdParams,
+        response: { 200: kind === "callback" ? RedirectUrlsResponse : LogoutUrlsResponse, ...READ_ERRORS },
+      },
+      config: { scope: scopes.read },
+    },
     async (request) => {
       const application = await findApplication(request, request.params.app_id);
       const urls = await request.services.applications.store.urls(application.id, kind);
@@ -227,7 +279,15 @@ function registerUrlRoutes(
 
   api.post(
     route,
-    { schema: { ...CALLBACK_TAG, params: AppIdParams, body: UrlsBody }, config: { scope: scopes.create } },
+    {
+      schema: {
+        ...CALLBACK_TAG,
+        params: AppIdParams,
+        body: UrlsBody,
+        response: { 200: SuccessResponse, ...POST_ERRORS },
+      },
+      config: { scope: scopes.create },
+    },
     async (request) => {
       const application = await findApplication(request, request.params.app_id);
       try {
@@ -241,7 +301,15 @@ function registerUrlRoutes(
 
   api.put(
     route,
-    { schema: { ...CALLBACK_TAG, params: AppIdParams, body: UrlsBody }, config: { scope: scopes.update } },
+    {
+      schema: {
+        ...CALLBACK_TAG,
+        params: AppIdParams,
+        body: UrlsBody,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS },
+      },
+      config: { scope: scopes.update },
+    },
     async (request) => {
       const application = await findApplication(request, request.params.app_id);
       try {
@@ -259,7 +327,12 @@ function registerUrlRoutes(
   api.delete(
     route,
     {
-      schema: { ...CALLBACK_TAG, params: AppIdParams, querystring: UrlsQuery },
+      schema: {
+        ...CALLBACK_TAG,
+        params: AppIdParams,
+        querystring: UrlsQuery,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS },
+      },
       config: { scope: scopes.delete },
     },
     async (request) => {

@@ -1,6 +1,6 @@
 // Request and response schemas of the applications and callbacks operations (Kinde's shapes).
 import { type Static, Type } from "@sinclair/typebox";
-import { nullable, PageSize } from "../management/schemas.js";
+import { nullable, PageSize, SuccessResponse } from "../management/schemas.js";
 
 export const ApplicationIdParams = Type.Object({ application_id: Type.String({ maxLength: 100 }) });
 export const AppIdParams = Type.Object({ app_id: Type.String({ maxLength: 100 }) });
@@ -48,6 +48,51 @@ export const UpdateTokensBody = Type.Object({
 
 export const UrlsBody = Type.Object({ urls: UrlList });
 export const UrlsQuery = Type.Object({ urls: Type.String({ minLength: 1, maxLength: 20_000 }) });
+
+// ---- responses (documentation and serialisation: a field missing here is dropped from the reply) --
+
+const Code = SuccessResponse.properties;
+
+export const ApplicationsResponse = Type.Object({
+  ...Code,
+  applications: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), type: Type.String() })),
+  next_token: nullable(Type.String()),
+});
+
+/** The new client's credentials; the secret is null for a front-end (public) application. */
+export const CreateApplicationResponse = Type.Object({
+  ...Code,
+  application: Type.Object({
+    id: Type.String(),
+    client_id: Type.String(),
+    client_secret: nullable(Type.String()),
+  }),
+});
+
+export const ApplicationResponse = Type.Object({
+  ...Code,
+  application: Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    type: Type.String(),
+    client_id: Type.String(),
+    client_secret: nullable(Type.String()),
+    // Latchkey extension: Kinde sets these with PATCH …/tokens but has no way to read them back.
+    access_token_lifetime: Type.Integer(),
+    refresh_token_lifetime: Type.Integer(),
+    id_token_lifetime: Type.Integer(),
+  }),
+});
+
+/** Latchkey extension (POST …/rotate_secret): the new secret, shown once. */
+export const RotateSecretResponse = Type.Object({
+  ...Code,
+  application: Type.Object({ id: Type.String(), client_id: Type.String(), client_secret: Type.String() }),
+});
+
+/** Kinde's redirect_callback_urls: no code and message, unlike the logout list. */
+export const RedirectUrlsResponse = Type.Object({ redirect_urls: Type.Array(Type.String()) });
+export const LogoutUrlsResponse = Type.Object({ logout_urls: Type.Array(Type.String()), ...Code });
 
 export type ListApplicationsQuery = Static<typeof ListApplicationsQuery>;
 export type CreateApplicationBody = Static<typeof CreateApplicationBody>;

@@ -3,9 +3,10 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../management/errors.js";
-import { success } from "../management/schemas.js";
+import { READ_ERRORS, WRITE_ERRORS } from "../management/responses.schemas.js";
+import { SuccessResponse, success } from "../management/schemas.js";
 import { industryLabel, LABEL_KEY, timezoneLabel } from "./business.labels.js";
-import { UpdateBusinessBody } from "./business.schemas.js";
+import { BusinessResponse, UpdateBusinessBody } from "./business.schemas.js";
 import type { BusinessChanges, BusinessRow } from "./business.store.js";
 
 const TAG = { tags: ["Business"] };
@@ -69,16 +70,22 @@ const linkProblem = (text: string) => {
 export function registerBusinessRoutes(app: FastifyInstance): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  api.get("/business", { schema: { ...TAG }, config: { scope: "read:businesses" } }, async (request) => ({
-    ...success(),
-    business: present(await request.services.business.get()),
-  }));
+  api.get(
+    "/business",
+    {
+      schema: { ...TAG, response: { 200: BusinessResponse, ...READ_ERRORS } },
+      config: { scope: "read:businesses" },
+    },
+    async (request) => ({
+      ...success(),
+      business: present(await request.services.business.get()),
+    }),
+  );
 
   api.patch(
     "/business",
     {
-      schema: { ...TAG, body: UpdateBusinessBody },
-
+      schema: { ...TAG, body: UpdateBusinessBody, response: { 200: SuccessResponse, ...WRITE_ERRORS } },
       config: { scope: "update:businesses" },
     },
     async (request) => {

@@ -1,8 +1,8 @@
-// Request schemas of the business operations (Kinde's /api/v1/business). PATCH names its fields
+// Request and response schemas of the business operations (Kinde's /api/v1/business). PATCH names its fields
 // differently from GET: business_name → name, industry_key → industry, timezone_key → timezone,
 // is_click_wrap → has_clickwrap, is_show_kinde_branding → has_kinde_branding.
 import { type Static, Type } from "@sinclair/typebox";
-import { nullable } from "../management/schemas.js";
+import { nullable, SuccessResponse } from "../management/schemas.js";
 
 const Text = (maxLength: number) => Type.Optional(nullable(Type.String({ maxLength })));
 const Flag = Type.Optional(nullable(Type.Boolean()));
@@ -19,6 +19,28 @@ export const UpdateBusinessBody = Type.Object({
   is_click_wrap: Flag,
   is_show_kinde_branding: Flag,
   kinde_perk_code: Text(100),
+});
+
+// ---- responses (documentation and serialisation: a field missing here is dropped from the reply) --
+
+const Detail = nullable(Type.String());
+
+/** industry and timezone are display labels ("Healthcare & Medical"), not the PATCH keys. */
+export const BusinessResponse = Type.Object({
+  ...SuccessResponse.properties,
+  business: Type.Object({
+    code: Type.String(),
+    name: Type.String(),
+    phone: Detail,
+    email: Detail,
+    industry: Detail,
+    timezone: Detail,
+    privacy_url: Detail,
+    terms_url: Detail,
+    has_clickwrap: Type.Boolean(),
+    has_kinde_branding: Type.Boolean(),
+    created_on: Type.String(),
+  }),
 });
 
 export type UpdateBusinessBody = Static<typeof UpdateBusinessBody>;

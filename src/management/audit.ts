@@ -7,16 +7,38 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../services.js";
 import { ApiError } from "./errors.js";
+import { READ_ERRORS } from "./responses.schemas.js";
 import {
   DEFAULT_PAGE_SIZE,
   decodeCursor,
   encodeCursor,
   MAX_PAGE_SIZE,
+  nullable,
   PageSize,
   success,
 } from "./schemas.js";
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+const AuditLogPage = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  entries: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      created_on: Type.String({ format: "date-time" }),
+      actor_type: Type.Union([Type.Literal("application"), Type.Literal("user")]),
+      actor_id: Type.String(),
+      client_id: Type.String(),
+      method: Type.String(),
+      path: Type.String(),
+      status_code: Type.Integer(),
+      ip_address: nullable(Type.String()),
+      request_id: nullable(Type.String()),
+    }),
+  ),
+  next_token: nullable(Type.String()),
+});
 
 let sequence = 0;
 /** Ids sort by time (milliseconds, then this process's sequence), so the log reads newest first. */
@@ -68,6 +90,7 @@ export function registerAuditLog(api: FastifyInstance, services: Services): void
           page_size: PageSize,
           next_token: Type.Optional(Type.String({ maxLength: 500 })),
         }),
+        response: { 200: AuditLogPage, ...READ_ERRORS },
       },
       config: { scope: "read:audit_log" },
     },

@@ -6,10 +6,18 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../management/errors.js";
 import {
+  conflict,
+  notFound,
+  POST_ERRORS,
+  READ_ERRORS,
+  WRITE_ERRORS,
+} from "../management/responses.schemas.js";
+import {
   DEFAULT_PAGE_SIZE,
   decodeCursor,
   encodeCursor,
   MAX_PAGE_SIZE,
+  SuccessResponse,
   success,
 } from "../management/schemas.js";
 import { type PasswordHashKind, passwordHashProblem, passwordProblem } from "./passwords.js";
@@ -24,8 +32,8 @@ import {
   ListUsersQuery,
   SessionsResponse,
   SetPasswordBody,
-  SuccessBody,
   UpdateUserBody,
+  UpdateUserQuery,
   UpdateUserResponse,
   UserIdParams,
   UserIdQuery,
@@ -42,6 +50,8 @@ import {
 import { normalizeEmail, normalizeUsername, type User } from "./users.store.js";
 
 const TAG = { tags: ["Users"] };
+const USER_NOT_FOUND = notFound("User");
+const USER_EXISTS = conflict("A user with this email or username");
 
 /** Most values a comma-separated filter may list (Kinde's bulk limit). */
 const MAX_FILTER_VALUES = 100;
@@ -171,7 +181,7 @@ export function registerUsersRoutes(app: FastifyInstance): void {
   api.get(
     "/users",
     {
-      schema: { ...TAG, querystring: ListUsersQuery, response: { 200: UsersResponse } },
+      schema: { ...TAG, querystring: ListUsersQuery, response: { 200: UsersResponse, ...READ_ERRORS } },
       config: { scope: "read:users" },
     },
     async (request) => {
@@ -229,7 +239,11 @@ export function registerUsersRoutes(app: FastifyInstance): void {
   api.post(
     "/user",
     {
-      schema: { ...TAG, body: CreateUserBody, response: { 200: CreateUserResponse } },
+      schema: {
+        ...TAG,
+        body: CreateUserBody,
+        response: { 200: CreateUserResponse, ...POST_ERRORS, ...USER_EXISTS },
+      },
       config: { scope: "create:users" },
       // Kinde's request body is optional: no body creates a user with no identities.
       preValidation: async (request) => {
@@ -300,7 +314,11 @@ export function registerUsersRoutes(app: FastifyInstance): void {
   api.get(
     "/user",
     {
-      schema: { ...TAG, querystring: UserIdQuery, response: { 200: UserResponse } },
+      schema: {
+        ...TAG,
+        querystring: UserIdQuery,
+        response: { 200: UserResponse, ...READ_ERRORS, ...USER_NOT_FOUND },
+      },
       config: { scope: "read:users" },
     },
     async (request) => {
@@ -321,9 +339,9 @@ export function registerUsersRoutes(app: FastifyInstance): void {
     {
       schema: {
         ...TAG,
-        querystring: UserIdQuery,
+        querystring: UpdateUserQuery,
         body: UpdateUserBody,
-        response: { 200: UpdateUserResponse },
+        response: { 200: UpdateUserResponse, ...WRITE_ERRORS, ...USER_NOT_FOUND },
       },
       config: { scope: "update:users" },
     },
@@ -378,7 +396,11 @@ export function registerUsersRoutes(app: FastifyInstance): void {
   api.delete(
     "/user",
     {
-      schema: { ...TAG, querystring: DeleteUserQuery, response: { 200: SuccessBody } },
+      schema: {
+        ...TAG,
+        querystring: DeleteUserQuery,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...USER_NOT_FOUND },
+      },
       config: { scope: "delete:users" },
     },
     async (request) => {
@@ -391,7 +413,12 @@ export function registerUsersRoutes(app: FastifyInstance): void {
   api.put(
     "/users/:user_id/password",
     {
-      schema: { ...TAG, params: UserIdParams, body: SetPasswordBody, response: { 200: SuccessBody } },
+      schema: {
+        ...TAG,
+        params: UserIdParams,
+        body: SetPasswordBody,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...USER_NOT_FOUND },
+      },
       config: { scope: "update:user_passwords" },
     },
     async (request) => {
@@ -452,7 +479,7 @@ export function registerUsersRoutes(app: FastifyInstance): void {
         ...TAG,
         params: UserIdParams,
         querystring: IdentitiesQuery,
-        response: { 200: IdentitiesResponse },
+        response: { 200: IdentitiesResponse, ...READ_ERRORS, ...USER_NOT_FOUND },
       },
       config: { scope: "read:user_identities" },
     },
@@ -493,7 +520,12 @@ export function registerUsersRoutes(app: FastifyInstance): void {
         ...TAG,
         params: UserIdParams,
         body: CreateIdentityBody,
-        response: { 201: CreateIdentityResponse },
+        response: {
+          201: CreateIdentityResponse,
+          ...POST_ERRORS,
+          ...USER_NOT_FOUND,
+          ...conflict("The identity"),
+        },
       },
       config: { scope: "create:user_identities" },
     },
@@ -526,7 +558,11 @@ export function registerUsersRoutes(app: FastifyInstance): void {
   api.get(
     "/users/:user_id/sessions",
     {
-      schema: { ...TAG, params: UserIdParams, response: { 200: SessionsResponse } },
+      schema: {
+        ...TAG,
+        params: UserIdParams,
+        response: { 200: SessionsResponse, ...READ_ERRORS, ...USER_NOT_FOUND },
+      },
       config: { scope: "read:user_sessions" },
     },
     async (request) => {
@@ -559,7 +595,11 @@ export function registerUsersRoutes(app: FastifyInstance): void {
   api.delete(
     "/users/:user_id/sessions",
     {
-      schema: { ...TAG, params: UserIdParams, response: { 200: SuccessBody } },
+      schema: {
+        ...TAG,
+        params: UserIdParams,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...USER_NOT_FOUND },
+      },
       config: { scope: "delete:user_sessions" },
     },
     async (request) => {
@@ -572,7 +612,11 @@ export function registerUsersRoutes(app: FastifyInstance): void {
   api.post(
     "/users/:user_id/refresh_claims",
     {
-      schema: { ...TAG, params: UserIdParams, response: { 200: SuccessBody } },
+      schema: {
+        ...TAG,
+        params: UserIdParams,
+        response: { 200: SuccessResponse, ...POST_ERRORS, ...USER_NOT_FOUND },
+      },
       config: { scope: "update:user_refresh_claims" },
     },
     async (request) => {

@@ -1,7 +1,7 @@
 // Request and response schemas of the users operations (Kinde's shapes, COMPAT.md §2.5). Limits
 // that Kinde states only in prose (or not at all) are enforced here so oversized input is a 400.
 import { type Static, Type } from "@sinclair/typebox";
-import { nullable } from "../management/schemas.js";
+import { nullable, SuccessResponse } from "../management/schemas.js";
 
 const Id = Type.String({ minLength: 1, maxLength: 100 });
 const Name = Type.String({ maxLength: 100 });
@@ -29,6 +29,9 @@ export const ListUsersQuery = Type.Object({
 });
 
 export const UserIdQuery = Type.Object({ id: Id, expand: Expand });
+
+/** PATCH /user takes only the id (Kinde's updateUser has no expand). */
+export const UpdateUserQuery = Type.Object({ id: Id });
 
 export const DeleteUserQuery = Type.Object({
   id: Id,
@@ -113,7 +116,7 @@ export const CreateIdentityBody = Type.Object({
 
 // ---- responses (documentation and serialisation) -----------------------------------------------
 
-const Code = { code: Type.String(), message: Type.String() };
+const Code = SuccessResponse.properties;
 
 const ListIdentity = Type.Object({
   type: Type.String(),
@@ -172,8 +175,6 @@ export const UpdateUserResponse = Type.Object({
   is_password_reset_requested: Type.Boolean(),
   picture: nullable(Type.String()),
 });
-
-export const SuccessBody = Type.Object(Code);
 
 export const IdentitiesResponse = Type.Object({
   ...Code,

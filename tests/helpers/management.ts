@@ -1,5 +1,10 @@
 // Calls the Management API the way a customer's back end does: an M2M token for `<issuer>/api`,
-// then JSON requests with it.
+// then JSON requests with it. Every response is checked against the server's own OpenAPI document
+// (/api/v1/openapi.json): its status must be documented for the operation and its body must match
+// the documented schema, so a test fails when a route answers something its schema does not say.
+import assert from "node:assert/strict";
+import { Ajv, type ValidateFunction } from "ajv";
+import addFormatsPlugin from "ajv-formats";
 import type { TestServer } from "./server.js";
 
 export async function managementToken(server: TestServer, scope = ""): Promise<string> {
@@ -44,9 +49,106 @@ export async function callApi<T = Record<string, unknown>>(
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (text ? JSON.parse(text) : undefined) as T,
-  };
+  const body = (text ? JSON.parse(text) : undefined) as T;
+  await checkResponse(server, method, path, response.status, body);
+  return { status: response.status, headers: response.headers, body };
+}
+
+// ---- response checking against the OpenAPI document ---------------------------------------------
+
+interface OpenApiOperation {
+  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+}
+interface OpenApiDocument {
+  paths: Record<string, Record<string, OpenApiOperation>>;
+}
+
+interface Checker {
+  document: OpenApiDocument;
+  ajv: Ajv;
+  validators: Map<string, ValidateFunction>;
+  /** Document paths as patterns, most specific (fewest parameters) first. */
+  routes: { template: string; pattern: RegExp; parameters: number }[];
+}
+
+const checkers = new WeakMap<TestServer, Promise<Checker>>();
+
+/** The server's OpenAPI document, fetched once per server. */
+function checkerFor(server: TestServer): Promise<Checker> {
+  let checker = checkers.get(server);
+  if (!checker) {
+    checker = (async () => {
+      const response = await fetch(`${server.url}/api/v1/openapi.json`);
+      assert.equal(response.status, 200, "the OpenAPI document is served");
+      const document = (await response.json()) as OpenApiDocument;
+      // OpenAPI 3.0 schema objects: Ajv understands `nullable`; strict off for OpenAPI-only keywords
+      // such as `example`. The whole document is registered so `$ref`s into components resolve.
+      const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
+      addFormats(ajv);
+      ajv.addSchema(document, "openapi.json");
+      const routes = Object.keys(document.paths)
+        .map((template) => {
+          const parts = template.split(/\{[^}]+\}/);
+          const pattern = new RegExp(
+            `^${parts.map((p) => p.replace(/[.*+?^$()|[\]\\]/g, "\\$&")).join("[^/]+")}$`,
+          );
+          return { template, pattern, parameters: parts.length - 1 };
+        })
+        .sort((a, b) => a.parameters - b.parameters);
+      return { document, ajv, validators: new Map(), routes };
+    })();
+    checkers.set(server, checker);
+    // A failed fetch is not cached: the next call tries again.
+    checker.catch(() => checkers.delete(server));
+  }
+  return checker;
+}
+
+const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
+
+/** JSON Pointer escaping of one reference token (RFC 6901). */
+const pointer = (token: string) => token.replace(/~/g, "~0").replace(/\//g, "~1");
+
+async function checkResponse(
+  server: TestServer,
+  method: string,
+  path: string,
+  status: number,
+  body: unknown,
+): Promise<void> {
+  const verb = method.toLowerCase();
+  if (verb === "head" || verb === "options") return;
+  const { document, ajv, validators, routes } = await checkerFor(server);
+  const pathname = new URL(path, server.url).pathname;
+  // Not an operation of the document (an unknown route, the document itself): nothing to check.
+  const route = routes.find((r) => r.pattern.test(pathname) && document.paths[r.template]?.[verb]);
+  if (!route) return;
+  const operationName = `${method.toUpperCase()} ${route.template}`;
+  const responses = document.paths[route.template]![verb]!.responses ?? {};
+  const key = [String(status), `${String(status)[0]}XX`, "default"].find((k) => responses[k]);
+  assert.ok(
+    key,
+    `${operationName} answered ${status}, which its OpenAPI document does not list ` +
+      `(documented: ${Object.keys(responses).join(", ")}); body: ${JSON.stringify(body)?.slice(0, 500)}`,
+  );
+  const content = responses[key]!.content;
+  if (!content) {
+    assert.equal(body, undefined, `${operationName} ${status} documents no body but answered one`);
+    return;
+  }
+  const mediaType = content["application/json"] ? "application/json" : Object.keys(content)[0]!;
+  const ref =
+    `openapi.json#/paths/${pointer(route.template)}/${verb}/responses/${pointer(key)}` +
+    `/content/${pointer(mediaType)}/schema`;
+  let validate = validators.get(ref);
+  if (!validate) {
+    validate = ajv.compile({ $ref: ref });
+    validators.set(ref, validate);
+  }
+  if (!validate(body)) {
+    assert.fail(
+      `${operationName} ${status}: the body does not match the OpenAPI document's schema: ` +
+        `${ajv.errorsText(validate.errors, { dataVar: "body" })}\nbody: ${JSON.stringify(body)?.slice(0, 2000)}`,
+    );
+  }
 }

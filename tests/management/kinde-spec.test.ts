@@ -1,0 +1,328 @@
+// Conformance with Kinde's Management API specification (kinde-mgmt-api-specs.yaml, the copy
+// @kinde/management-api-js is generated from): every operation in Latchkey's OpenAPI document
+// must be one of Kinde's — same method and path (path parameter names included), same
+// query parameters, same request body properties, same success status, same scope — and every
+// property its success body declares, at the top level and one level down, must be in Kinde's
+// response schema with the same JSON type. Deliberate differences are listed in ALLOWED below, each
+// with its reason; an entry that no longer matches anything fails the test, so the list stays true.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+
+/**
+ * Kinde's published specification (management-api-js 0.19.0's copy, kept as test data in
+ * tests/fixtures); KINDE_SPEC_FILE checks against another version.
+ */
+const KINDE_SPEC =
+  process.env.KINDE_SPEC_FILE ??
+  fileURLToPath(new URL("../fixtures/kinde-mgmt-api-specs.yaml", import.meta.url));
+
+/** Latchkey's own operations, which Kinde does not have. */
+const LATCHKEY_EXTENSIONS: Record<string, string> = {
+  "POST /api/v1/applications/{application_id}/rotate_secret":
+    "rotates a confidential client's secret (Kinde cannot)",
+  "GET /api/v1/audit_log": "reads the audit log of Management API writes",
+};
+
+/**
+ * Known, deliberate differences from Kinde's operation, by operation and difference (the keys
+ * `difference` below produces), with the reason. Keep it short: a difference is more likely a
+ * bug in the route than something to allow here.
+ */
+const ALLOWED: Record<string, Record<string, string>> = {
+  "PUT /api/v1/users/{user_id}/password": {
+    "body has password": "a plaintext password, hashed with argon2id (Kinde only imports hashes)",
+  },
+  "GET /api/v1/applications/{application_id}": {
+    "response has application.access_token_lifetime":
+      "Kinde sets token lifetimes (PATCH …/tokens) but offers no way to read them back",
+    "response has application.refresh_token_lifetime": "as access_token_lifetime",
+    "response has application.id_token_lifetime": "as access_token_lifetime",
+  },
+  // Kinde documents these 200s without a body; Latchkey answers its usual success_response
+  // {code, message}, which clients that expect no body ignore.
+  ...Object.fromEntries(
+    [
+      "PATCH /api/v1/applications/{application_id}",
+      "PATCH /api/v1/apis/{api_id}/scopes/{scope_id}",
+      "DELETE /api/v1/apis/{api_id}/scopes/{scope_id}",
+      "POST /api/v1/apis/{api_id}/applications/{application_id}/scopes/{scope_id}",
+      "DELETE /api/v1/apis/{api_id}/applications/{application_id}/scopes/{scope_id}",
+    ].map((operation) => [
+      operation,
+      { "response has a body (code, message) where Kinde documents none": "success_response" },
+    ]),
+  ),
+  // Query parameters of Kinde's that Latchkey does not take would go here ("query lacks <name>").
+  // There are none: every filter Kinde lists is accepted, even where it cannot match anything yet
+  // (phone, has_organization).
+};
+
+// ---- reading OpenAPI documents -----------------------------------------------------------------
+
+type Json = Record<string, unknown>;
+interface Parameter {
+  name: string;
+  in: string;
+}
+interface Operation {
+  parameters?: Json[];
+  requestBody?: Json;
+  responses?: Record<string, Json>;
+  description?: string;
+  "x-scope"?: string;
+}
+interface Document {
+  paths: Record<string, Record<string, Operation | Json[]>>;
+}
+
+const METHODS = ["get", "put", "post", "delete", "patch"] as const;
+
+/** Follows local `$ref`s ("#/components/schemas/x") until a non-reference object. */
+function resolve(document: unknown, value: unknown): Json | undefined {
+  let current = value as Json | undefined;
+  for (let hops = 0; current && typeof current.$ref === "string"; hops++) {
+    assert.ok(hops < 20, `$ref loop at ${current.$ref}`);
+    const ref = current.$ref as string;
+    assert.ok(ref.startsWith("#/"), `only local $refs are supported: ${ref}`);
+    current = ref
+      .slice(2)
+      .split("/")
+      .map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"))
+      .reduce<unknown>((node, token) => (node as Json | undefined)?.[token], document) as Json | undefined;
+    assert.ok(current, `unresolved $ref ${ref}`);
+  }
+  return current;
+}
+
+/** Properties of a schema, looking through allOf/anyOf/oneOf; for an array, its items'. */
+function properties(document: unknown, value: unknown): Map<string, Json> {
+  const schema = resolve(document, value);
+  const found = new Map<string, Json>();
+  if (!schema) return found;
+  if (schema.type === "array") return properties(document, schema.items);
+  for (const [name, property] of Object.entries((schema.properties as Json | undefined) ?? {})) {
+    found.set(name, resolve(document, property) ?? {});
+  }
+  for (const key of ["allOf", "anyOf", "oneOf"]) {
+    for (const part of (schema[key] as unknown[] | undefined) ?? []) {
+      for (const [name, property] of properties(document, part)) found.set(name, property);
+    }
+  }
+  return found;
+}
+
+/** The JSON type a property schema declares (ignoring nullable), if it declares one. */
+function typeOf(document: unknown, schema: Json): string | undefined {
+  if (typeof schema.type === "string") return schema.type;
+  for (const key of ["allOf", "anyOf", "oneOf"]) {
+    const types = ((schema[key] as unknown[] | undefined) ?? [])
+      .map((part) => typeOf(document, resolve(document, part) ?? {}))
+      .filter((t) => t !== undefined && t !== "null");
+    if (types.length > 0 && types.every((t) => t === types[0])) return types[0];
+  }
+  return undefined;
+}
+
+/** The parameters of an operation, its path item's included. */
+function parametersOf(document: Document, path: string, method: string): Parameter[] {
+  const item = document.paths[path]!;
+  const operation = item[method] as Operation;
+  return [...((item.parameters as Json[] | undefined) ?? []), ...(operation.parameters ?? [])].map(
+    (p) => resolve(document, p) as unknown as Parameter,
+  );
+}
+
+const names = (parameters: Parameter[], where: string) =>
+  parameters.filter((p) => p.in === where).map((p) => p.name);
+
+function jsonSchemaOf(document: unknown, holder: unknown): Json | undefined {
+  const content = resolve(document, holder)?.content as Record<string, Json> | undefined;
+  if (!content) return undefined;
+  const media = content["application/json"] ?? Object.values(content)[0];
+  return media?.schema === undefined ? undefined : resolve(document, media.schema);
+}
+
+/** The 2xx statuses of an operation. */
+const successes = (operation: Operation) =>
+  Object.keys(operation.responses ?? {}).filter((status) => /^2\d\d$/.test(status));
+
+/** Kinde states the scope in x-scope, or only in the description as <code>scope</code>. */
+function kindeScope(operation: Operation): string | undefined {
+  if (operation["x-scope"]) return operation["x-scope"];
+  const scopes = [...(operation.description ?? "").matchAll(/<code>([a-z_]+:[a-z_]+)<\/code>/g)].map(
+    (m) => m[1]!,
+  );
+  return scopes[0];
+}
+
+/** "/api/v1/applications/{app_id}/x" → "/api/v1/applications/{}/x": the path without parameter names. */
+const shapeOf = (path: string) => path.replace(/\{[^}]+\}/g, "{}");
+
+// ---- comparing one operation -------------------------------------------------------------------
+
+/** The differences between Latchkey's operation and Kinde's, as stable short keys. */
+function differences(latchkey: Document, kinde: Document, path: string, method: string): string[] {
+  const ours = latchkey.paths[path]![method] as Operation;
+  const theirs = kinde.paths[path]![method] as Operation;
+  const found: string[] = [];
+  const compare = (what: string, mine: string[], kindes: string[]) => {
+    for (const name of mine) if (!kindes.includes(name)) found.push(`${what} has ${name}`);
+    for (const name of kindes) if (!mine.includes(name)) found.push(`${what} lacks ${name}`);
+  };
+
+  // Path parameters: the template names them; both documents must declare exactly those.
+  const template = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!).sort();
+  const ourParameters = parametersOf(latchkey, path, method);
+  const kindeParameters = parametersOf(kinde, path, method);
+  compare("path parameters", names(ourParameters, "path").sort(), template);
+  compare("Kinde's path parameters", names(kindeParameters, "path").sort(), template);
+  compare("query", names(ourParameters, "query"), names(kindeParameters, "query"));
+
+  const ourBody = jsonSchemaOf(latchkey, ours.requestBody);
+  const kindeBody = jsonSchemaOf(kinde, theirs.requestBody);
+  if (ourBody && !kindeBody) found.push("takes a request body where Kinde takes none");
+  compare("body", [...properties(latchkey, ourBody).keys()], [...properties(kinde, kindeBody).keys()]);
+
+  const [ourStatus, ...moreOurs] = successes(ours);
+  const kindeStatuses = successes(theirs);
+  if (moreOurs.length > 0) found.push(`documents several success statuses: ${successes(ours).join(", ")}`);
+  if (!ourStatus || !kindeStatuses.includes(ourStatus))
+    found.push(`success status ${ourStatus} where Kinde's is ${kindeStatuses.join(" or ")}`);
+
+  const scope = kindeScope(theirs);
+  assert.ok(scope, `Kinde names no scope for ${method.toUpperCase()} ${path}`);
+  if (ours["x-scope"] !== scope) found.push(`scope ${ours["x-scope"]} where Kinde's is ${scope}`);
+
+  // The success body: what Latchkey declares must be in Kinde's response, one level down too.
+  const ourResponse = ourStatus ? jsonSchemaOf(latchkey, ours.responses?.[ourStatus]) : undefined;
+  const kindeResponse = kindeStatuses[0]
+    ? jsonSchemaOf(kinde, theirs.responses?.[kindeStatuses[0]])
+    : undefined;
+  if (!ourResponse) {
+    found.push("documents no success body");
+    return found;
+  }
+  const ourFields = properties(latchkey, ourResponse);
+  if (!kindeResponse) {
+    const code = [...ourFields.keys()].sort().join(", ");
+    found.push(
+      code === "code, message"
+        ? "response has a body (code, message) where Kinde documents none"
+        : `response has a body (${code}) where Kinde documents none`,
+    );
+    return found;
+  }
+  const kindeFields = properties(kinde, kindeResponse);
+  const compareFields = (
+    prefix: string,
+    mine: Map<string, Json>,
+    kindes: Map<string, Json>,
+    depth: number,
+  ) => {
+    for (const [name, schema] of mine) {
+      const kindeSchema = kindes.get(name);
+      if (!kindeSchema) {
+        found.push(`response has ${prefix}${name}`);
+        continue;
+      }
+      const type = typeOf(latchkey, schema);
+      const kindeType = typeOf(kinde, kindeSchema);
+      if (type && kindeType && type !== kindeType)
+        found.push(`response ${prefix}${name} is ${type} where Kinde's is ${kindeType}`);
+      if (depth === 0) {
+        compareFields(
+          `${prefix}${name}.`,
+          properties(latchkey, schema),
+          properties(kinde, kindeSchema),
+          depth + 1,
+        );
+      }
+    }
+  };
+  compareFields("", ourFields, kindeFields, 0);
+  return found;
+}
+
+describe("Management API conformance with Kinde's specification", () => {
+  let server: TestServer;
+  let latchkey: Document;
+  let kinde: Document;
+  /** "METHOD /path" of every operation Latchkey documents under /api/v1. */
+  let operations: { name: string; path: string; method: string }[];
+
+  before(async () => {
+    let text: string;
+    try {
+      text = readFileSync(KINDE_SPEC, "utf8");
+    } catch (error) {
+      throw new Error(`Kinde's specification is needed at ${KINDE_SPEC} (or set KINDE_SPEC_FILE): ${error}`);
+    }
+    kinde = parse(text) as Document;
+    server = await startTestServer("sqlite");
+    const response = await fetch(`${server.url}/api/v1/openapi.json`);
+    assert.equal(response.status, 200);
+    latchkey = (await response.json()) as Document;
+    operations = Object.entries(latchkey.paths)
+      .filter(([path]) => path.startsWith("/api/v1/") && path !== "/api/v1/openapi.json")
+      .flatMap(([path, item]) =>
+        METHODS.filter((method) => item[method]).map((method) => ({
+          name: `${method.toUpperCase()} ${path}`,
+          path,
+          method,
+        })),
+      );
+  });
+  after(async () => server?.close());
+
+  it("documents the Management API (a sanity check on what is compared)", () => {
+    assert.ok(operations.length >= 40, `only ${operations.length} operations documented`);
+  });
+
+  it("has only Kinde's operations, with Kinde's path parameter names, besides its own extensions", () => {
+    const kindeOperations = new Set(
+      Object.entries(kinde.paths).flatMap(([path, item]) =>
+        METHODS.filter((method) => item[method]).map((method) => `${method.toUpperCase()} ${path}`),
+      ),
+    );
+    const unknown: string[] = [];
+    for (const { name, path, method } of operations) {
+      if (name in LATCHKEY_EXTENSIONS) {
+        assert.ok(!kindeOperations.has(name), `${name} is Kinde's now: compare it instead`);
+        continue;
+      }
+      if (kindeOperations.has(name)) continue;
+      const sameShape = [...kindeOperations].find((k) => shapeOf(k) === shapeOf(name));
+      unknown.push(
+        sameShape ? `${name} (Kinde's is ${sameShape})` : `${name} (${method} ${path} not in Kinde)`,
+      );
+    }
+    assert.deepEqual(unknown, [], "operations Kinde does not have");
+  });
+
+  it("matches Kinde's operation, operation by operation", async (t) => {
+    for (const { name, path, method } of operations) {
+      if (name in LATCHKEY_EXTENSIONS || !(kinde.paths[path]?.[method] as Operation | undefined)) continue;
+      await t.test(name, () => {
+        const allowed = ALLOWED[name] ?? {};
+        const found = differences(latchkey, kinde, path, method);
+        assert.deepEqual(
+          found.filter((d) => !(d in allowed)),
+          [],
+          `${name} differs from Kinde's operation`,
+        );
+        for (const entry of Object.keys(allowed))
+          assert.ok(found.includes(entry), `stale ALLOWED entry for ${name}: "${entry}" no longer differs`);
+      });
+    }
+  });
+
+  it("keeps its allow-lists about operations that exist", () => {
+    const documented = new Set(operations.map((o) => o.name));
+    for (const name of [...Object.keys(ALLOWED), ...Object.keys(LATCHKEY_EXTENSIONS)])
+      assert.ok(documented.has(name), `allow-listed ${name} is not an operation of Latchkey's`);
+  });
+});
