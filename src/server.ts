@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
+import { registerConnectedAppsBrowserRoutes } from "./connected-apps/connected-apps.browser.routes.js";
 import type { SecretBox } from "./crypto/secret-box.js";
 import { frameworkErrorHandler, registerErrorHandling } from "./http/errors.js";
 import { registerHealthRoutes } from "./http/health.routes.js";
@@ -16,7 +17,7 @@ import { registerInputGuard } from "./http/input-guard.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
 import { registerManagementApi } from "./management/management.plugin.js";
 import { registerOAuthRoutes } from "./oauth/oauth.routes.js";
-import { createServices, type Services } from "./services.js";
+import { connectedAppsOptions, createServices, type Services } from "./services.js";
 import { registerSignInRoutes } from "./sign-in/sign-in.routes.js";
 import type { Storage } from "./storage/database.js";
 
@@ -77,14 +78,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       secretBox: deps.secretBox,
       issuer: config.issuerUrl,
       clock: deps.clock,
+      connectedApps: connectedAppsOptions(config),
     });
   const https = config.issuerUrl.startsWith("https:");
   registerHealthRoutes(app, storage);
   registerOAuthRoutes(app, services, { https });
   registerSignInRoutes(app, services, { https });
+  registerConnectedAppsBrowserRoutes(app, services, { https });
   await registerManagementApi(app, {
     services,
-    secretBox: deps.secretBox,
     issuer: config.issuerUrl,
     rateLimitPerMinute: config.managementRateLimit,
   });

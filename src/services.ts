@@ -4,6 +4,8 @@ import { ApisService } from "./apis/apis.service.js";
 import { ApplicationsService } from "./applications/applications.service.js";
 import { BusinessStore } from "./business/business.store.js";
 import { type Clock, systemClock } from "./clock.js";
+import { loadCatalog, type ProviderDefinition } from "./connected-apps/catalog.js";
+import { ConnectedAppsService } from "./connected-apps/connected-apps.service.js";
 import type { SecretBox } from "./crypto/secret-box.js";
 import type { OAuthContext } from "./oauth/context.js";
 import { SigningKeys } from "./oauth/keys.js";
@@ -18,6 +20,8 @@ import { UsersService } from "./users/users.service.js";
 export interface Services {
   /** The database (or transaction) every service below works on. */
   db: Db;
+  /** The same services over another database handle (a request's transaction). */
+  withDb(db: Db): Services;
   clock: Clock;
   oauth: OAuthContext;
   keys: SigningKeys;
@@ -28,20 +32,26 @@ export interface Services {
   users: UsersService;
   applications: ApplicationsService;
   apis: ApisService;
+  connectedApps: ConnectedAppsService;
 }
 
-export function createServices(input: {
+export interface ServicesInput {
   db: Db;
   secretBox: SecretBox;
   issuer: string;
   clock?: Clock;
   keyCacheSeconds?: number;
-}): Services {
+  /** The provider catalog (built-in when omitted) and whether providers may live on private networks. */
+  connectedApps?: { catalog: ReadonlyMap<string, ProviderDefinition>; allowPrivateNetworks: boolean };
+}
+
+export function createServices(input: ServicesInput): Services {
   const clock = input.clock ?? systemClock;
   const store = new KyselyOAuthStore(input.db, input.secretBox);
   const keys = new SigningKeys(store, input.secretBox, clock, { cacheSeconds: input.keyCacheSeconds });
   return {
     db: input.db,
+    withDb: (db) => createServices({ ...input, db }),
     clock,
     keys,
     oauth: { issuer: input.issuer, store, tokens: new TokenService(input.issuer, keys, clock), clock },
@@ -52,5 +62,21 @@ export function createServices(input: {
     users: new UsersService(input.db, clock),
     applications: new ApplicationsService(input.db, input.secretBox, clock),
     apis: new ApisService(input.db, clock),
+    connectedApps: new ConnectedAppsService(input.db, input.secretBox, clock, {
+      issuer: input.issuer,
+      catalog: input.connectedApps?.catalog ?? loadCatalog(),
+      allowPrivateNetworks: input.connectedApps?.allowPrivateNetworks ?? false,
+    }),
+  };
+}
+
+/** The connected-apps options a configuration asks for (the catalog file is read here, once). */
+export function connectedAppsOptions(config: {
+  connectedAppsCatalogFile?: string;
+  connectedAppsAllowPrivateNetworks: boolean;
+}): NonNullable<ServicesInput["connectedApps"]> {
+  return {
+    catalog: loadCatalog(config.connectedAppsCatalogFile),
+    allowPrivateNetworks: config.connectedAppsAllowPrivateNetworks,
   };
 }

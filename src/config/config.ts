@@ -34,6 +34,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Management API requests per minute per caller (0 = unlimited). */
   managementRateLimit: number;
+  /** JSON file adding to or overriding the connected-apps provider catalog. */
+  connectedAppsCatalogFile?: string;
+  /** Let provider URLs point at loopback/private addresses (tests, on-premise providers). */
+  connectedAppsAllowPrivateNetworks: boolean;
   bootstrap: BootstrapConfig;
 }
 
@@ -89,6 +93,16 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     description: "Management API requests per minute per caller, shared by all instances (0 = off)",
   },
   { key: "NODE_ENV", default: "development", description: "production makes a master key mandatory" },
+  {
+    key: "CONNECTED_APPS_CATALOG_FILE",
+    default: "",
+    description: "JSON array adding or overriding connected-app providers (by id)",
+  },
+  {
+    key: "CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS",
+    default: "false",
+    description: "allow provider URLs on loopback/private addresses (SSRF guard off; tests only)",
+  },
   {
     key: "BOOTSTRAP_ADMIN_EMAIL",
     default: "",
@@ -195,6 +209,14 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const trustProxy = parseTrustProxy(get("TRUST_PROXY"), fail);
+  const connectedAppsCatalogFile = get("CONNECTED_APPS_CATALOG_FILE");
+  if (connectedAppsCatalogFile && !existsSync(connectedAppsCatalogFile)) {
+    fail("CONNECTED_APPS_CATALOG_FILE", `file not found: ${connectedAppsCatalogFile}`);
+  }
+  const allowPrivateRaw = get("CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS") ?? "false";
+  if (allowPrivateRaw !== "true" && allowPrivateRaw !== "false") {
+    fail("CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS", "must be true or false");
+  }
 
   const bootstrap: BootstrapConfig = {
     adminEmail: get("BOOTSTRAP_ADMIN_EMAIL"),
@@ -244,6 +266,8 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy,
     shutdownTimeoutMs,
     managementRateLimit,
+    connectedAppsCatalogFile,
+    connectedAppsAllowPrivateNetworks: allowPrivateRaw === "true",
     bootstrap,
   };
 }

@@ -5,7 +5,8 @@ import type { FastifyInstance } from "fastify";
 import { registerApisRoutes } from "../apis/apis.routes.js";
 import { registerApplicationsRoutes } from "../applications/applications.routes.js";
 import { registerBusinessRoutes } from "../business/business.routes.js";
-import { createServices, type Services } from "../services.js";
+import { registerConnectedAppsRoutes } from "../connected-apps/connected-apps.routes.js";
+import type { Services } from "../services.js";
 import { registerUsersRoutes } from "../users/users.routes.js";
 import { registerAuditLog } from "./audit.js";
 import { authenticateManagementCall } from "./auth.js";
@@ -25,7 +26,6 @@ export interface ManagementApiOptions {
   services: Services;
   /** Requests per minute per caller; 0 turns the limit off. */
   rateLimitPerMinute: number;
-  secretBox: Parameters<typeof createServices>[0]["secretBox"];
   issuer: string;
 }
 
@@ -67,18 +67,12 @@ export async function registerManagementApi(
         }
       });
       registerAuditLog(api, services);
-      registerIdempotency(api, services, (trx) =>
-        createServices({
-          db: trx,
-          secretBox: options.secretBox,
-          issuer: options.issuer,
-          clock: services.clock,
-        }),
-      );
+      registerIdempotency(api, services, (trx) => services.withDb(trx));
       registerUsersRoutes(api);
       registerApplicationsRoutes(api);
       registerApisRoutes(api);
       registerBusinessRoutes(api);
+      registerConnectedAppsRoutes(api);
     },
     { prefix: "/api/v1" },
   );

@@ -9,6 +9,7 @@ import * as m0002 from "./migrations/0002_oauth.js";
 import * as m0003 from "./migrations/0003_management.js";
 import * as m0004 from "./migrations/0004_business.js";
 import * as m0005 from "./migrations/0005_audit_log.js";
+import * as m0006 from "./migrations/0006_connected_apps.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0003_management": m0003,
   "0004_business": m0004,
   "0005_audit_log": m0005,
+  "0006_connected_apps": m0006,
 };
 
 export async function migrateToLatest(db: Db, logger?: Logger): Promise<string[]> {

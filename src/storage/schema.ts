@@ -197,7 +197,48 @@ export interface AuditLogTable {
   request_id: string | null;
 }
 
+export interface ConnectedAppsTable {
+  key_code_ref: string;
+  provider: string;
+  name: string;
+  client_id: string;
+  client_secret_sealed: string;
+  callback_url: string;
+  /** JSON array of provider scopes to request. */
+  scopes: string;
+  /** JSON object: endpoints of a generic provider, extra authorize parameters. */
+  settings: string;
+  offer_at_sign_in: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+
+export type ConnectionStatus = "pending" | "connected" | "needs_reauthorization" | "revoked" | "failed";
+
+export interface ConnectionsTable {
+  id: string;
+  key_code_ref: string;
+  user_id: string;
+  status: ConnectionStatus;
+  start_token_hash: string;
+  state_hash: string | null;
+  code_verifier_sealed: string | null;
+  callback_url: string;
+  access_token_sealed: string | null;
+  refresh_token_sealed: string | null;
+  access_token_expires_at: number | null;
+  scope: string | null;
+  refresh_locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  /** Until when the auth URL may be opened (pending connections only). */
+  expires_at: number;
+  updated_at: number;
+}
+
 export interface Schema {
+  connected_apps: ConnectedAppsTable;
+  connections: ConnectionsTable;
   audit_log: AuditLogTable;
   idempotency_keys: IdempotencyKeysTable;
   business: BusinessTable;

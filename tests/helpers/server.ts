@@ -10,7 +10,7 @@ import { randomAlphanumeric } from "../../src/crypto/random.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { createLogger } from "../../src/logging.js";
 import { buildServer } from "../../src/server.js";
-import { createServices, type Services } from "../../src/services.js";
+import { connectedAppsOptions, createServices, type Services } from "../../src/services.js";
 import { openStorage, type Storage } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { type DatabaseKind, freshDatabase, type TestDatabase } from "./databases.js";
@@ -93,6 +93,7 @@ export async function startTestServer(
     issuer: config.issuerUrl,
     clock: options.clock,
     keyCacheSeconds: 0,
+    connectedApps: connectedAppsOptions(config),
   });
   const app = await buildServer({ config, storage, logger, secretBox, services });
   // Fastify binds every address "localhost" resolves to (127.0.0.1 and ::1).

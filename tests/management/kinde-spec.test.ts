@@ -25,6 +25,14 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
   "POST /api/v1/applications/{application_id}/rotate_secret":
     "rotates a confidential client's secret (Kinde cannot)",
   "GET /api/v1/audit_log": "reads the audit log of Management API writes",
+  // Kinde configures connected apps only in its UI; Latchkey lets them be automated (issue 5).
+  "GET /api/v1/connected_apps/providers": "lists the connected-app provider catalog",
+  "GET /api/v1/connected_apps": "lists configured connected apps",
+  "POST /api/v1/connected_apps": "configures a connected app",
+  "GET /api/v1/connected_apps/{key_code_ref}": "reads a connected app's configuration",
+  "PATCH /api/v1/connected_apps/{key_code_ref}": "changes a connected app's configuration",
+  "DELETE /api/v1/connected_apps/{key_code_ref}":
+    "disconnects a connected app (does not revoke at the provider)",
 };
 
 /**

@@ -1,0 +1,636 @@
+// Connected apps: a business configures a provider once; each of its users connects through
+// `auth_url` → provider consent → callback; the business's back end then asks for a fresh provider
+// access token by session id. Tokens are sealed with the master key; the refresh token never leaves.
+import { createHash } from "node:crypto";
+import type { Selectable } from "kysely";
+import { redirectUrlProblem } from "../applications/urls.js";
+import type { Clock } from "../clock.js";
+import { randomToken, sha256 } from "../crypto/random.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { Db } from "../storage/database.js";
+import type { ConnectedAppsTable, ConnectionsTable } from "../storage/schema.js";
+import { GENERIC_PROVIDER_ID, type ProviderDefinition } from "./catalog.js";
+import {
+  authorizationUrl,
+  exchangeCode,
+  PermanentProviderError,
+  type ProviderCredentials,
+  type ProviderTokens,
+  providerUrlProblem,
+  refreshTokens,
+  revokeToken,
+} from "./provider-client.js";
+
+export type ConnectedAppRow = Selectable<ConnectedAppsTable>;
+export type ConnectionRow = Selectable<ConnectionsTable>;
+
+/** How long an auth URL may be opened, once (issue 5: 10 minutes). */
+export const AUTH_URL_LIFETIME_SECONDS = 600;
+/** A token this close to expiry is refreshed before it is handed out. */
+export const REFRESH_MARGIN_SECONDS = 60;
+/** A refresh lock older than this was left by a crashed process and may be taken over. */
+const REFRESH_LOCK_SECONDS = 30;
+
+export class ConnectedAppError extends Error {
+  constructor(
+    readonly code:
+      | "CONNECTED_APP_NOT_FOUND"
+      | "CONNECTED_APP_EXISTS"
+      | "INVALID_PROVIDER"
+      | "INVALID_URL"
+      | "USER_NOT_FOUND"
+      | "SESSION_NOT_FOUND"
+      | "CONNECTION_NOT_READY"
+      | "CONNECTION_NEEDS_REAUTHORIZATION"
+      | "CONNECTION_REVOKED"
+      | "PROVIDER_UNAVAILABLE",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ConnectedAppInput {
+  key_code_ref: string;
+  provider: string;
+  name?: string;
+  client_id: string;
+  client_secret: string;
+  callback_url: string;
+  scopes?: string[];
+  offer_at_sign_in?: boolean;
+  settings?: {
+    authorization_url?: string;
+    token_url?: string;
+    revocation_url?: string;
+    client_auth?: "basic" | "body";
+  };
+}
+
+export interface ConnectedAppsOptions {
+  issuer: string;
+  catalog: ReadonlyMap<string, ProviderDefinition>;
+  allowPrivateNetworks: boolean;
+}
+
+export class ConnectedAppsService {
+  private readonly inflight = new Map<string, Promise<ConnectionRow>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly secretBox: SecretBox,
+    private readonly clock: Clock,
+    readonly options: ConnectedAppsOptions,
+  ) {}
+
+  /** The provider-to-Latchkey callback URL administrators register at the provider. */
+  get callbackUrl(): string {
+    return `${this.options.issuer}/connected_apps/callback`;
+  }
+
+  // --- configuration -------------------------------------------------------------------------
+
+  list(): Promise<ConnectedAppRow[]> {
+    return this.db.selectFrom("connected_apps").selectAll().orderBy("key_code_ref").execute();
+  }
+
+  find(key: string): Promise<ConnectedAppRow | undefined> {
+    return this.db
+      .selectFrom("connected_apps")
+      .selectAll()
+      .where("key_code_ref", "=", key)
+      .executeTakeFirst();
+  }
+
+  async create(input: ConnectedAppInput): Promise<ConnectedAppRow> {
+    const provider = this.catalogEntry(input.provider);
+    this.validate(input, provider.id);
+    const now = this.clock.now();
+    const inserted = await this.db
+      .insertInto("connected_apps")
+      .values({
+        key_code_ref: input.key_code_ref,
+        provider: provider.id,
+        name: input.name?.trim() || provider.name,
+        client_id: input.client_id,
+        client_secret_sealed: this.secretBox.seal(input.client_secret, secretAad(input.key_code_ref)),
+        callback_url: input.callback_url,
+        scopes: JSON.stringify(input.scopes ?? []),
+        settings: JSON.stringify(input.settings ?? {}),
+        offer_at_sign_in: input.offer_at_sign_in ? 1 : 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.column("key_code_ref").doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
+      throw new ConnectedAppError(
+        "CONNECTED_APP_EXISTS",
+        "A connected app with this key_code_ref already exists",
+      );
+    }
+    return (await this.find(input.key_code_ref))!;
+  }
+
+  async update(
+    key: string,
+    changes: Partial<Omit<ConnectedAppInput, "key_code_ref" | "provider">>,
+  ): Promise<ConnectedAppRow> {
+    const app = await this.require(key);
+    this.validate({ ...this.inputOf(app), ...changes }, app.provider);
+    await this.db
+      .updateTable("connected_apps")
+      .set({
+        ...(changes.name !== undefined ? { name: changes.name.trim() || app.name } : {}),
+        ...(changes.client_id !== undefined ? { client_id: changes.client_id } : {}),
+        ...(changes.client_secret !== undefined
+          ? { client_secret_sealed: this.secretBox.seal(changes.client_secret, secretAad(key)) }
+          : {}),
+        ...(changes.callback_url !== undefined ? { callback_url: changes.callback_url } : {}),
+        ...(changes.scopes !== undefined ? { scopes: JSON.stringify(changes.scopes) } : {}),
+        ...(changes.settings !== undefined ? { settings: JSON.stringify(changes.settings) } : {}),
+        ...(changes.offer_at_sign_in !== undefined
+          ? { offer_at_sign_in: changes.offer_at_sign_in ? 1 : 0 }
+          : {}),
+        updated_at: this.clock.now(),
+      })
+      .where("key_code_ref", "=", key)
+      .execute();
+    return (await this.find(key))!;
+  }
+
+  /**
+   * Disconnects a connected app: its configuration and its users' connections are removed here.
+   * As in Kinde, this does NOT revoke what users granted at the provider — call revoke for that.
+   */
+  async delete(key: string): Promise<void> {
+    await this.require(key);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("connections").where("key_code_ref", "=", key).execute();
+      await trx.deleteFrom("connected_apps").where("key_code_ref", "=", key).execute();
+    });
+  }
+
+  // --- connecting ----------------------------------------------------------------------------
+
+  /** Kinde's auth_url: a single-use, 10-minute URL for one user, and the connection's session id. */
+  async authUrl(
+    key: string,
+    userId: string,
+    overrideCallbackUrl?: string,
+  ): Promise<{ url: string; sessionId: string }> {
+    const app = await this.require(key);
+    const user = await this.db.selectFrom("users").select("id").where("id", "=", userId).executeTakeFirst();
+    if (!user) throw new ConnectedAppError("USER_NOT_FOUND", "User not found");
+    if (overrideCallbackUrl !== undefined && !(await this.isAllowedCallback(app, overrideCallbackUrl))) {
+      throw new ConnectedAppError("INVALID_URL", "override_callback_url is not an allowed callback URL");
+    }
+    const startToken = randomToken();
+    const sessionId = randomToken();
+    const now = this.clock.now();
+    await this.db
+      .insertInto("connections")
+      .values({
+        id: sessionId,
+        key_code_ref: key,
+        user_id: userId,
+        status: "pending",
+        start_token_hash: sha256(startToken),
+        state_hash: null,
+        code_verifier_sealed: null,
+        callback_url: overrideCallbackUrl ?? app.callback_url,
+        access_token_sealed: null,
+        refresh_token_sealed: null,
+        access_token_expires_at: null,
+        scope: null,
+        refresh_locked_until: null,
+        last_error: null,
+        created_at: now,
+        expires_at: now + AUTH_URL_LIFETIME_SECONDS,
+        updated_at: now,
+      })
+      .execute();
+    return { url: `${this.options.issuer}/connected_apps/start?token=${startToken}`, sessionId };
+  }
+
+  /**
+   * The browser opened the auth URL: consume it (once), bind a fresh `state` to this browser and
+   * send it to the provider. `signedInUserId` is the Latchkey user signed in on this browser.
+   */
+  async start(
+    startToken: string,
+    signedInUserId: string | undefined,
+  ): Promise<{ redirect: string; state: string }> {
+    const now = this.clock.now();
+    const pending = await this.db
+      .selectFrom("connections")
+      .selectAll()
+      .where("start_token_hash", "=", sha256(startToken))
+      .executeTakeFirst();
+    if (pending?.status !== "pending" || pending.state_hash !== null || pending.expires_at <= now) {
+      throw new ConnectedAppError(
+        "SESSION_NOT_FOUND",
+        "This connection link has expired or was already used",
+      );
+    }
+    if (pending.user_id !== signedInUserId) {
+      throw new ConnectedAppError(
+        "USER_NOT_FOUND",
+        "Sign in as the user this connection link was created for",
+      );
+    }
+    const app = await this.require(pending.key_code_ref);
+    const provider = this.providerOf(app);
+    const state = randomToken();
+    const verifier = provider.pkce ? randomToken() : undefined;
+    const won = await this.db
+      .updateTable("connections")
+      .set({
+        state_hash: sha256(state),
+        code_verifier_sealed: verifier ? this.secretBox.seal(verifier, connectionAad(pending.id)) : null,
+        updated_at: now,
+      })
+      .where("id", "=", pending.id)
+      .where("state_hash", "is", null)
+      .executeTakeFirst();
+    if (Number(won.numUpdatedRows) === 0) {
+      throw new ConnectedAppError("SESSION_NOT_FOUND", "This connection link was already used");
+    }
+    const redirect = authorizationUrl(provider, {
+      clientId: app.client_id,
+      redirectUri: this.callbackUrl,
+      scopes: JSON.parse(app.scopes) as string[],
+      state,
+      codeChallenge: verifier ? createHash("sha256").update(verifier).digest("base64url") : undefined,
+    });
+    return { redirect, state };
+  }
+
+  /** The provider sent the browser back: exchange the code and return where the user goes next. */
+  async callback(input: {
+    state?: string;
+    code?: string;
+    error?: string;
+    browserState?: string;
+  }): Promise<string> {
+    if (!input.state) throw new ConnectedAppError("SESSION_NOT_FOUND", "The provider's answer has no state");
+    const now = this.clock.now();
+    const connection = await this.db
+      .selectFrom("connections")
+      .selectAll()
+      .where("state_hash", "=", sha256(input.state))
+      .executeTakeFirst();
+    // The state must come back to the browser that started the flow (its cookie), once, in time.
+    if (
+      connection?.status !== "pending" ||
+      input.browserState !== input.state ||
+      connection.updated_at + AUTH_URL_LIFETIME_SECONDS <= now
+    ) {
+      throw new ConnectedAppError(
+        "SESSION_NOT_FOUND",
+        "This connection attempt has expired or was started elsewhere",
+      );
+    }
+    const claimed = await this.db
+      .updateTable("connections")
+      .set({ status: "failed", updated_at: now })
+      .where("id", "=", connection.id)
+      .where("status", "=", "pending")
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) === 0)
+      throw new ConnectedAppError("SESSION_NOT_FOUND", "Already completed");
+    const back = new URL(connection.callback_url);
+    back.searchParams.set("session_id", connection.id);
+    if (input.error || !input.code) {
+      await this.setError(connection.id, input.error ?? "no code");
+      back.searchParams.set("error", input.error === "access_denied" ? "access_denied" : "connection_failed");
+      return back.href;
+    }
+    const app = await this.require(connection.key_code_ref);
+    try {
+      const tokens = await exchangeCode(
+        this.providerOf(app),
+        this.credentialsOf(app),
+        {
+          code: input.code,
+          redirectUri: this.callbackUrl,
+          codeVerifier: connection.code_verifier_sealed
+            ? this.secretBox.open(connection.code_verifier_sealed, connectionAad(connection.id))
+            : undefined,
+        },
+        now,
+      );
+      await this.storeTokens(connection.id, tokens, undefined, "connected");
+    } catch (error) {
+      await this.setError(connection.id, error instanceof Error ? error.message : String(error));
+      back.searchParams.set("error", "connection_failed");
+    }
+    return back.href;
+  }
+
+  // --- tokens --------------------------------------------------------------------------------
+
+  /** A valid provider access token for the connection, refreshed first when about to expire. */
+  async token(sessionId: string): Promise<{ accessToken: string; expiresAt: number | null }> {
+    let connection = await this.requireConnected(sessionId);
+    if (needsRefresh(connection, this.clock.now())) connection = await this.refreshOnce(sessionId);
+    return {
+      accessToken: this.secretBox.open(connection.access_token_sealed!, connectionAad(connection.id)),
+      expiresAt: connection.access_token_expires_at,
+    };
+  }
+
+  /** Revokes at the provider (where it can) and here; later token calls fail clearly. */
+  async revoke(sessionId: string): Promise<{ revokedAtProvider: boolean }> {
+    const connection = await this.db
+      .selectFrom("connections")
+      .selectAll()
+      .where("id", "=", sessionId)
+      .executeTakeFirst();
+    if (!connection) throw new ConnectedAppError("SESSION_NOT_FOUND", "No connection with this session_id");
+    await this.db
+      .updateTable("connections")
+      .set({ status: "revoked", updated_at: this.clock.now() })
+      .where("id", "=", sessionId)
+      .execute();
+    const app = await this.find(connection.key_code_ref);
+    if (!app) return { revokedAtProvider: false };
+    const provider = this.providerOf(app);
+    let revokedAtProvider = false;
+    // Revoking the refresh token ends the whole grant at most providers; the access token too.
+    for (const [sealed, hint] of [
+      [connection.refresh_token_sealed, "refresh_token"],
+      [connection.access_token_sealed, "access_token"],
+    ] as const) {
+      if (!sealed) continue;
+      try {
+        const token = this.secretBox.open(sealed, connectionAad(connection.id));
+        revokedAtProvider =
+          (await revokeToken(provider, this.credentialsOf(app), token, hint)) || revokedAtProvider;
+      } catch {
+        // Revoked here regardless; the provider's copy expires on its own.
+      }
+    }
+    await this.db
+      .updateTable("connections")
+      .set({ access_token_sealed: null, refresh_token_sealed: null })
+      .where("id", "=", sessionId)
+      .execute();
+    return { revokedAtProvider };
+  }
+
+  /** A user's connections (for listing and revoking per user). */
+  connectionsOf(userId: string): Promise<ConnectionRow[]> {
+    return this.db
+      .selectFrom("connections")
+      .selectAll()
+      .where("user_id", "=", userId)
+      .where("status", "in", ["connected", "needs_reauthorization"])
+      .orderBy("created_at")
+      .execute();
+  }
+
+  /**
+   * Exactly one refresh at the provider however many callers ask at once: concurrent calls in this
+   * process share one promise, and across processes a conditional write takes a lock that only one
+   * can win; the others wait and re-read the refreshed row.
+   */
+  private refreshOnce(sessionId: string): Promise<ConnectionRow> {
+    let running = this.inflight.get(sessionId);
+    if (!running) {
+      running = this.refreshUnderLock(sessionId).finally(() => this.inflight.delete(sessionId));
+      this.inflight.set(sessionId, running);
+    }
+    return running;
+  }
+
+  private async refreshUnderLock(sessionId: string): Promise<ConnectionRow> {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const now = this.clock.now();
+      const locked = await this.db
+        .updateTable("connections")
+        .set({ refresh_locked_until: now + REFRESH_LOCK_SECONDS })
+        .where("id", "=", sessionId)
+        .where("status", "=", "connected")
+        .where((eb) => eb.or([eb("refresh_locked_until", "is", null), eb("refresh_locked_until", "<", now)]))
+        .returningAll()
+        .executeTakeFirst();
+      if (locked) {
+        try {
+          // Another process may have refreshed between our read and the lock: use its token.
+          if (!needsRefresh(locked, now)) return locked;
+          return await this.refreshLocked(locked);
+        } finally {
+          await this.db
+            .updateTable("connections")
+            .set({ refresh_locked_until: null })
+            .where("id", "=", sessionId)
+            .execute();
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const current = await this.requireConnected(sessionId);
+      if (!needsRefresh(current, this.clock.now())) return current;
+    }
+    throw new ConnectedAppError(
+      "PROVIDER_UNAVAILABLE",
+      "Timed out waiting for another refresh of this connection",
+    );
+  }
+
+  private async refreshLocked(connection: ConnectionRow): Promise<ConnectionRow> {
+    const app = await this.require(connection.key_code_ref);
+    if (!connection.refresh_token_sealed) {
+      await this.markNeedsReauthorization(
+        connection.id,
+        "the access token expired and the provider gave no refresh token",
+      );
+      throw new ConnectedAppError("CONNECTION_NEEDS_REAUTHORIZATION", "The user must connect again");
+    }
+    const refreshToken = this.secretBox.open(connection.refresh_token_sealed, connectionAad(connection.id));
+    let tokens: ProviderTokens;
+    try {
+      tokens = await refreshTokens(
+        this.providerOf(app),
+        this.credentialsOf(app),
+        refreshToken,
+        this.clock.now(),
+      );
+    } catch (error) {
+      if (error instanceof PermanentProviderError) {
+        await this.markNeedsReauthorization(connection.id, error.message);
+        throw new ConnectedAppError(
+          "CONNECTION_NEEDS_REAUTHORIZATION",
+          `The provider refused the refresh (${error.message}); the user must connect again`,
+        );
+      }
+      await this.setError(connection.id, error instanceof Error ? error.message : String(error), "connected");
+      throw new ConnectedAppError(
+        "PROVIDER_UNAVAILABLE",
+        "The provider could not be reached; try again shortly",
+      );
+    }
+    // No refresh token in the answer (Google): keep the one we have.
+    await this.storeTokens(connection.id, tokens, refreshToken, "connected");
+    return this.requireConnected(connection.id);
+  }
+
+  // --- helpers -------------------------------------------------------------------------------
+
+  private async storeTokens(
+    id: string,
+    tokens: ProviderTokens,
+    previousRefreshToken: string | undefined,
+    status: "connected",
+  ) {
+    const refresh = tokens.refreshToken ?? previousRefreshToken;
+    await this.db
+      .updateTable("connections")
+      .set({
+        status,
+        access_token_sealed: this.secretBox.seal(tokens.accessToken, connectionAad(id)),
+        refresh_token_sealed: refresh ? this.secretBox.seal(refresh, connectionAad(id)) : null,
+        access_token_expires_at: tokens.expiresAt ?? null,
+        scope: tokens.scope ?? null,
+        last_error: null,
+        updated_at: this.clock.now(),
+      })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  private async markNeedsReauthorization(id: string, reason: string) {
+    await this.setError(id, reason, "needs_reauthorization");
+  }
+
+  private async setError(id: string, reason: string, status?: ConnectionRow["status"]) {
+    await this.db
+      .updateTable("connections")
+      .set({ last_error: reason.slice(0, 500), updated_at: this.clock.now(), ...(status ? { status } : {}) })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  private async requireConnected(sessionId: string): Promise<ConnectionRow> {
+    const connection = await this.db
+      .selectFrom("connections")
+      .selectAll()
+      .where("id", "=", sessionId)
+      .executeTakeFirst();
+    if (!connection) throw new ConnectedAppError("SESSION_NOT_FOUND", "No connection with this session_id");
+    if (connection.status === "revoked")
+      throw new ConnectedAppError("CONNECTION_REVOKED", "This connection was revoked");
+    if (connection.status === "needs_reauthorization") {
+      throw new ConnectedAppError(
+        "CONNECTION_NEEDS_REAUTHORIZATION",
+        "The provider no longer accepts this connection; the user must connect again",
+      );
+    }
+    if (connection.status !== "connected" || !connection.access_token_sealed) {
+      throw new ConnectedAppError("CONNECTION_NOT_READY", "The user has not completed this connection");
+    }
+    return connection;
+  }
+
+  private async require(key: string): Promise<ConnectedAppRow> {
+    const app = await this.find(key);
+    if (!app) throw new ConnectedAppError("CONNECTED_APP_NOT_FOUND", "Connected app not found");
+    return app;
+  }
+
+  private catalogEntry(id: string): ProviderDefinition {
+    if (id === GENERIC_PROVIDER_ID) {
+      return {
+        id,
+        name: "OAuth 2.0",
+        authorizationUrl: "",
+        tokenUrl: "",
+        clientAuth: "body",
+        bodyFormat: "form",
+        scopeSeparator: " ",
+        pkce: true,
+      };
+    }
+    const provider = this.options.catalog.get(id);
+    if (!provider) throw new ConnectedAppError("INVALID_PROVIDER", `Unknown provider ${id.slice(0, 50)}`);
+    return provider;
+  }
+
+  /** The provider definition a connected app uses (generic providers take their endpoints from settings). */
+  providerOf(app: ConnectedAppRow): ProviderDefinition {
+    const provider = this.catalogEntry(app.provider);
+    if (app.provider !== GENERIC_PROVIDER_ID) return provider;
+    const settings = JSON.parse(app.settings) as ConnectedAppInput["settings"];
+    return {
+      ...provider,
+      authorizationUrl: settings?.authorization_url ?? "",
+      tokenUrl: settings?.token_url ?? "",
+      revocationUrl: settings?.revocation_url,
+      clientAuth: settings?.client_auth ?? provider.clientAuth,
+    };
+  }
+
+  private credentialsOf(app: ConnectedAppRow): ProviderCredentials {
+    return {
+      clientId: app.client_id,
+      clientSecret: this.secretBox.open(app.client_secret_sealed, secretAad(app.key_code_ref)),
+    };
+  }
+
+  private inputOf(app: ConnectedAppRow): ConnectedAppInput {
+    return {
+      key_code_ref: app.key_code_ref,
+      provider: app.provider,
+      client_id: app.client_id,
+      client_secret: "unchanged",
+      callback_url: app.callback_url,
+      settings: JSON.parse(app.settings) as ConnectedAppInput["settings"],
+    };
+  }
+
+  private validate(input: ConnectedAppInput, providerId: string) {
+    const problem = redirectUrlProblem(input.callback_url);
+    if (problem) throw new ConnectedAppError("INVALID_URL", `callback_url ${problem}`);
+    const provider = this.providerOf({
+      provider: providerId,
+      settings: JSON.stringify(input.settings ?? {}),
+    } as ConnectedAppRow);
+    const urls = {
+      authorization_url: provider.authorizationUrl,
+      token_url: provider.tokenUrl,
+      revocation_url: provider.revocationUrl,
+    };
+    for (const [name, url] of Object.entries(urls)) {
+      if (url === undefined) continue;
+      const urlProblem = providerUrlProblem(url, this.options.allowPrivateNetworks);
+      if (urlProblem) throw new ConnectedAppError("INVALID_URL", `${name} ${urlProblem}`);
+    }
+  }
+
+  private async isAllowedCallback(app: ConnectedAppRow, url: string): Promise<boolean> {
+    if (url === app.callback_url) return true;
+    const registered = await this.db
+      .selectFrom("application_urls")
+      .select("url")
+      .where("kind", "=", "callback")
+      .where("url", "=", url)
+      .executeTakeFirst();
+    return registered !== undefined;
+  }
+}
+
+function needsRefresh(connection: ConnectionRow, now: number): boolean {
+  return (
+    connection.access_token_expires_at !== null &&
+    connection.access_token_expires_at - REFRESH_MARGIN_SECONDS <= now
+  );
+}
+
+function secretAad(key: string): string {
+  return `connected_app_secret:${key}`;
+}
+
+function connectionAad(id: string): string {
+  return `connection:${id}`;
+}

@@ -1,0 +1,237 @@
+// Connected apps end to end against a real, independent OAuth server standing in for the provider
+// (oidc-provider, with refresh-token rotation and revocation on).
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { databaseKinds } from "../helpers/databases.js";
+import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
+import { callApi, managementToken } from "../helpers/management.js";
+import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-provider.js";
+import { freePort, startTestServer, type TestServer } from "../helpers/server.js";
+import { UserAgent } from "../helpers/user-agent.js";
+
+const APP_CALLBACK = "https://app.example.com/connected";
+
+for (const { kind, skip } of await databaseKinds()) {
+  describe(`connected apps end to end (${kind})`, { skip }, () => {
+    let server: TestServer;
+    let provider: OidcProviderHandle;
+    let token: string;
+    let now = Math.floor(Date.now() / 1000);
+    let user: { id: string; email: string; password: string };
+    let browser: UserAgent;
+
+    before(async () => {
+      const port = await freePort();
+      provider = await startOidcProvider({
+        redirectUri: `http://127.0.0.1:${port}/connected_apps/callback`,
+        accessTokenTtlSeconds: 3600,
+      });
+      server = await startTestServer(kind, {
+        port,
+        clock: { now: () => now },
+        env: { CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true" },
+      });
+      token = await managementToken(server);
+      const created = await callApi(server, "POST", "/api/v1/connected_apps", {
+        token,
+        body: {
+          key_code_ref: "drive",
+          provider: "oauth2",
+          name: "Stand-in Drive",
+          client_id: provider.clientId,
+          client_secret: provider.clientSecret,
+          callback_url: APP_CALLBACK,
+          scopes: ["openid", "offline_access", "read"],
+          settings: {
+            authorization_url: provider.authorizationEndpoint,
+            token_url: provider.tokenEndpoint,
+            revocation_url: provider.revocationEndpoint,
+            client_auth: "basic",
+          },
+        },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      // The user signs in to Latchkey in this browser (through an app's ordinary sign-in).
+      user = await createUser(server);
+      const spa = await createApplication(server, "spa");
+      const verifier = randomBytes(32).toString("base64url");
+      const url = new URL("/oauth2/auth", server.url);
+      url.search = new URLSearchParams({
+        response_type: "code",
+        client_id: spa.clientId,
+        redirect_uri: CALLBACK,
+        scope: "openid",
+        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+        code_challenge_method: "S256",
+      }).toString();
+      browser = new UserAgent(server.url);
+      await browser.authorize(url, user);
+    });
+    after(async () => {
+      await server?.close();
+      await provider?.close();
+    });
+
+    /** The user opens the auth URL, consents at the provider, and lands back at the app. */
+    async function connect(): Promise<{ sessionId: string; landed: URL }> {
+      const { body } = await callApi<{ url: string; session_id: string }>(
+        server,
+        "GET",
+        `/api/v1/connected_apps/auth_url?key_code_ref=drive&user_id=${user.id}`,
+        { token },
+      );
+      const toProvider = await browser.redirectFrom(body.url);
+      assert.equal(toProvider.origin, new URL(provider.issuer).origin);
+      assert.equal(toProvider.searchParams.get("code_challenge_method"), "S256", "PKCE toward the provider");
+      const back = await provider.authorize(toProvider);
+      const landed = await browser.redirectFrom(back);
+      return { sessionId: body.session_id, landed };
+    }
+
+    const tokenOf = (sessionId: string) =>
+      callApi<{ access_token: string; access_token_expiry: string | null; errors?: { code: string }[] }>(
+        server,
+        "GET",
+        `/api/v1/connected_apps/token?session_id=${encodeURIComponent(sessionId)}`,
+        { token },
+      );
+
+    it("connects, hands out the provider's token, refreshes it once when it expires, and revokes it", async () => {
+      const { sessionId, landed } = await connect();
+      assert.equal(`${landed.origin}${landed.pathname}`, APP_CALLBACK);
+      assert.equal(landed.searchParams.get("session_id"), sessionId);
+      const debugRow = await server.storage.db
+        .selectFrom("connections")
+        .select(["status", "last_error"])
+        .where("id", "=", sessionId)
+        .executeTakeFirst();
+      assert.equal(
+        provider.stats.grants.authorization_code,
+        1,
+        `${landed.href} ${JSON.stringify(debugRow)} ${JSON.stringify(provider.stats.tokenRequests)}`,
+      );
+
+      const first = await tokenOf(sessionId);
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const userinfo = await fetch(provider.userinfoEndpoint, {
+        headers: { authorization: `Bearer ${first.body.access_token}` },
+      });
+      assert.equal(userinfo.status, 200, "the token works at the provider");
+      assert.equal(
+        (await tokenOf(sessionId)).body.access_token,
+        first.body.access_token,
+        "no refresh while fresh",
+      );
+
+      // Tokens at rest are sealed: the raw row does not contain them.
+      const row = await server.storage.db
+        .selectFrom("connections")
+        .selectAll()
+        .where("id", "=", sessionId)
+        .executeTakeFirstOrThrow();
+      assert.ok(!JSON.stringify(row).includes(first.body.access_token));
+      assert.match(row.access_token_sealed ?? "", /^v1\./);
+
+      // Past expiry, 100 concurrent calls: exactly one refresh at the provider, one token for all.
+      now += 3600;
+      const results = await Promise.all(Array.from({ length: 100 }, () => tokenOf(sessionId)));
+      assert.ok(
+        results.every((r) => r.status === 200),
+        JSON.stringify(results.find((r) => r.status !== 200)?.body),
+      );
+      const tokens = new Set(results.map((r) => r.body.access_token));
+      assert.equal(tokens.size, 1, "every caller got the same token");
+      assert.notEqual([...tokens][0], first.body.access_token, "a new token");
+      assert.equal(provider.stats.grants.refresh_token, 1, "exactly one refresh at the provider");
+      assert.deepEqual(
+        provider.stats.reusedRefreshTokens(),
+        [],
+        "the rotated refresh token was never reused",
+      );
+
+      // A second expiry uses the rotated refresh token.
+      now += 3600;
+      assert.equal((await tokenOf(sessionId)).status, 200);
+      assert.equal(provider.stats.grants.refresh_token, 2);
+      assert.deepEqual(provider.stats.reusedRefreshTokens(), []);
+
+      const revoked = await callApi(
+        server,
+        "POST",
+        `/api/v1/connected_apps/revoke?session_id=${encodeURIComponent(sessionId)}`,
+        { token },
+      );
+      assert.deepEqual(revoked.body, { code: "OK", message: "Success" });
+      assert.ok(provider.stats.revocations.length >= 1, "the provider's revocation endpoint was called");
+      const after = await tokenOf(sessionId);
+      assert.equal(after.status, 400);
+      assert.equal(after.body.errors?.[0]?.code, "CONNECTION_REVOKED");
+
+      // Re-connecting works and gives a new session.
+      const again = await connect();
+      assert.notEqual(again.sessionId, sessionId);
+      assert.equal((await tokenOf(again.sessionId)).status, 200);
+    });
+
+    it("uses an auth URL once, only for its own user, and reports a refusal at the provider", async () => {
+      const { body } = await callApi<{ url: string }>(
+        server,
+        "GET",
+        `/api/v1/connected_apps/auth_url?key_code_ref=drive&user_id=${user.id}`,
+        { token },
+      );
+      await browser.redirectFrom(body.url);
+      const reused = await browser.request(body.url);
+      assert.equal(reused.status, 400, "single use");
+
+      const stranger = new UserAgent(server.url);
+      const other = await callApi<{ url: string }>(
+        server,
+        "GET",
+        `/api/v1/connected_apps/auth_url?key_code_ref=drive&user_id=${user.id}`,
+        { token },
+      );
+      assert.equal(
+        (await stranger.request(other.body.url)).status,
+        400,
+        "a browser not signed in as the user is refused",
+      );
+
+      provider.deny = true;
+      try {
+        const { landed } = await connect();
+        assert.equal(landed.searchParams.get("error"), "access_denied");
+      } finally {
+        provider.deny = false;
+      }
+    });
+
+    it("answers clear errors for unknown sessions, apps and users", async () => {
+      assert.equal((await tokenOf("nope")).body.errors?.[0]?.code, "SESSION_NOT_FOUND");
+      const unknownApp = await callApi(
+        server,
+        "GET",
+        `/api/v1/connected_apps/auth_url?key_code_ref=missing&user_id=${user.id}`,
+        { token },
+      );
+      assert.equal(unknownApp.status, 404);
+      const unknownUser = await callApi(
+        server,
+        "GET",
+        "/api/v1/connected_apps/auth_url?key_code_ref=drive&user_id=kp_nobody",
+        { token },
+      );
+      assert.equal(unknownUser.status, 404);
+      const badOverride = await callApi(
+        server,
+        "GET",
+        `/api/v1/connected_apps/auth_url?key_code_ref=drive&user_id=${user.id}&override_callback_url=${encodeURIComponent("https://evil.example/cb")}`,
+        { token },
+      );
+      assert.equal(badOverride.status, 400);
+      const forged = await new UserAgent(server.url).request("/connected_apps/callback?state=forged&code=x");
+      assert.equal(forged.status, 400);
+    });
+  });
+}
