@@ -9,7 +9,7 @@ import * as kinde from "@kinde/management-api-js";
 // The package's .d.ts files use extension-less relative imports that NodeNext resolution cannot
 // follow, so its classes are typed here by what this script calls.
 type Call = (data?: Record<string, unknown>) => Promise<unknown>;
-const { Applications, Callbacks, Apis, Users, ApiError, init } = kinde as unknown as {
+const { Applications, Callbacks, Apis, Users, ConnectedApps, ApiError, init } = kinde as unknown as {
   Applications: Record<
     "createApplication" | "getApplication" | "getApplications" | "deleteApplication",
     Call
@@ -17,6 +17,7 @@ const { Applications, Callbacks, Apis, Users, ApiError, init } = kinde as unknow
   Callbacks: Record<"addRedirectCallbackUrls" | "getCallbackUrls", Call>;
   Apis: Record<"addApis" | "getApi" | "updateApiApplications" | "deleteApi", Call>;
   Users: Record<"createUser" | "getUsers" | "getUserData" | "updateUser" | "deleteUser", Call>;
+  ConnectedApps: Record<"getConnectedAppAuthUrl" | "getConnectedAppToken" | "revokeConnectedAppToken", Call>;
   ApiError: new (...args: never[]) => Error & { status: number; body: unknown };
   init: () => void;
 };
@@ -85,8 +86,20 @@ for (let page = 1; page <= 50; page++) {
   if (!nextToken) break;
 }
 
-// Update one user, delete another.
+// Connected apps (the test configured one with key_code_ref "drive" beforehand): an auth URL for
+// a user; its token is not ready until the user connects; revoking succeeds.
 const [first, second] = userIds;
+const auth = (await step("getConnectedAppAuthUrl", () =>
+  ConnectedApps.getConnectedAppAuthUrl({ keyCodeRef: "drive", userId: first ?? "missing" }),
+)) as { session_id?: string } | undefined;
+await step("getConnectedAppToken", () =>
+  ConnectedApps.getConnectedAppToken({ sessionId: auth?.session_id ?? "missing" }),
+);
+await step("revokeConnectedAppToken", () =>
+  ConnectedApps.revokeConnectedAppToken({ sessionId: auth?.session_id ?? "missing" }),
+);
+
+// Update one user, delete another.
 await step("updateUser", () =>
   Users.updateUser({ id: first ?? "missing", requestBody: { given_name: "Renamed", family_name: "Person" } }),
 );

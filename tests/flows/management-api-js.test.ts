@@ -24,6 +24,14 @@ for (const { kind, skip } of await databaseKinds()) {
     let server: TestServer;
     before(async () => {
       server = await startTestServer(kind, { tls: certificate });
+      // A connected app for the client's ConnectedApps calls (configured through Latchkey's own API).
+      await server.services.connectedApps.create({
+        key_code_ref: "drive",
+        provider: "google-drive",
+        client_id: "google-client",
+        client_secret: "google-secret",
+        callback_url: "https://app.example.com/connected",
+      });
     });
     after(async () => {
       await server?.close();
@@ -139,6 +147,12 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(reread.first_name, "Renamed");
       assert.equal(reread.last_name, "Person");
       assert.equal(ok("deleteUser").code, "OK");
+      const authUrl = ok("getConnectedAppAuthUrl") as { url: string; session_id: string };
+      assert.match(authUrl.url, /\/connected_apps\/start\?token=/);
+      assert.equal(typeof authUrl.session_id, "string");
+      const notReady = steps.get("getConnectedAppToken")!;
+      assert.equal(notReady.error?.status, 400, "no token before the user connects");
+      assert.deepEqual(ok("revokeConnectedAppToken"), { code: "OK", message: "Success" });
       const deletedUser = steps.get("getDeletedUser")!;
       assert.equal(deletedUser.ok, false);
       assert.equal(deletedUser.error!.status, 404);
