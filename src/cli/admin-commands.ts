@@ -5,8 +5,10 @@ import type { Logger } from "pino";
 import { APPLICATION_TYPES, InvalidUrlError } from "../applications/applications.service.js";
 import { loadConfig } from "../config/config.js";
 import { loadSecretBox } from "../crypto/master-key.js";
+import { resealAll } from "../crypto/reseal.js";
+import type { SecretBox } from "../crypto/secret-box.js";
 import { createLogger } from "../logging.js";
-import { createServices, type Services } from "../services.js";
+import { connectedAppsOptions, createServices, type Services } from "../services.js";
 import { openStorage } from "../storage/database.js";
 import { migrateToLatest } from "../storage/migrate.js";
 import type { ApplicationType } from "../storage/schema.js";
@@ -22,7 +24,9 @@ export const ADMIN_HELP = `
                    (machine-to-machine apps get the listed scopes, or all with --all-scopes)
   users create --email EMAIL (--password PASSWORD | --password-stdin) [--given-name N] [--family-name N] [--admin]
   keys list
-  keys rotate [--activate-in SECONDS]   publish a new signing key now; it signs after SECONDS (default 300)`;
+  keys rotate [--activate-in SECONDS]   publish a new signing key now; it signs after SECONDS (default 300)
+  keys rotate-master   re-encrypt every stored secret with LATCHKEY_MASTER_KEY (old keys in
+                       LATCHKEY_PREVIOUS_MASTER_KEYS); afterwards the old keys can be dropped`;
 
 export class UsageError extends Error {}
 
@@ -74,7 +78,7 @@ async function run(args: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   };
 
-  await withServices(async (services, logger) => {
+  await withServices(async (services, logger, secretBox) => {
     switch (`${group} ${action}`) {
       case "apps create": {
         const type = need("type");
@@ -158,13 +162,19 @@ async function run(args: string[]): Promise<void> {
         logger.info({ kid: key.kid }, "signing key rotation started");
         return print({ kid: key.kid, published_at: iso(key.createdAt), signs_from: iso(key.activeAt) });
       }
+      case "keys rotate-master": {
+        const counts = await resealAll(services.db, secretBox, (line) => process.stderr.write(`${line}\n`));
+        return print({ master_key_id: secretBox.currentKeyId, reencrypted: counts });
+      }
       default:
         throw new UsageError(`unknown command "${positionals.join(" ")}"`);
     }
   });
 }
 
-async function withServices(work: (services: Services, logger: Logger) => Promise<void>): Promise<void> {
+async function withServices(
+  work: (services: Services, logger: Logger, secretBox: SecretBox) => Promise<void>,
+): Promise<void> {
   const config = loadConfig();
   // Progress goes to stderr; stdout carries only the JSON result.
   const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, process.stderr);
@@ -172,7 +182,16 @@ async function withServices(work: (services: Services, logger: Logger) => Promis
   const storage = await openStorage(config.database, { logger, poolSize: 2 });
   try {
     await migrateToLatest(storage.db, logger);
-    await work(createServices({ db: storage.db, secretBox, issuer: config.issuerUrl }), logger);
+    await work(
+      createServices({
+        db: storage.db,
+        secretBox,
+        issuer: config.issuerUrl,
+        connectedApps: connectedAppsOptions(config),
+      }),
+      logger,
+      secretBox,
+    );
   } finally {
     await storage.close();
   }

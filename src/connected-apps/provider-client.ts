@@ -21,12 +21,16 @@ export class PermanentProviderError extends Error {}
 /** Network trouble, 5xx or throttling: worth retrying later. */
 export class TransientProviderError extends Error {}
 
-const PERMANENT = new Set([
-  "invalid_grant",
-  "invalid_client",
-  "unauthorized_client",
-  "access_denied",
-  "invalid_request",
+/** Error codes that mean "try again later", even inside a 200 or a 4xx. */
+const TRANSIENT = new Set([
+  "temporarily_unavailable",
+  "server_error",
+  "slow_down",
+  "ratelimited",
+  "rate_limited",
+  "internal_error",
+  "service_unavailable",
+  "request_timeout",
 ]);
 const TIMEOUT_MS = 10_000;
 
@@ -43,15 +47,16 @@ export function authorizationUrl(
 ): string {
   const url = new URL(provider.authorizationUrl);
   const scopes = [...new Set([...(provider.defaultScopes ?? []), ...input.scopes])];
+  // Catalog extras first: they can never replace the parameters that carry the flow's security.
   const params: Record<string, string | undefined> = {
+    ...provider.authorizationParams,
+    ...input.extra,
     response_type: "code",
     client_id: input.clientId,
     redirect_uri: input.redirectUri,
     scope: scopes.length ? scopes.join(provider.scopeSeparator) : undefined,
     state: input.state,
     ...(input.codeChallenge ? { code_challenge: input.codeChallenge, code_challenge_method: "S256" } : {}),
-    ...provider.authorizationParams,
-    ...input.extra,
   };
   for (const [name, value] of Object.entries(params))
     if (value !== undefined) url.searchParams.set(name, value);
@@ -121,10 +126,11 @@ async function tokenRequest(
   if (!response.ok || error) {
     const code = error ?? `http_${response.status}`;
     const message = `${code}${typeof body.error_description === "string" ? `: ${body.error_description.slice(0, 200)}` : ""}`;
-    if (response.status >= 500 || response.status === 429) throw new TransientProviderError(message);
-    if (PERMANENT.has(code) || (response.status >= 400 && response.status < 500))
-      throw new PermanentProviderError(message);
-    throw new TransientProviderError(message);
+    if (response.status >= 500 || response.status === 429 || TRANSIENT.has(code)) {
+      throw new TransientProviderError(message);
+    }
+    // Any other refusal — a 4xx, or an error inside a 200 (GitHub, Slack) — will not heal by retrying.
+    throw new PermanentProviderError(message);
   }
   const nested = provider.tokenResponse?.nestedUnder;
   const source =

@@ -1,0 +1,59 @@
+// Master-key rotation: re-encrypts every sealed value still under an older key with the current
+// one (`latchkey keys rotate-master`). Run it after setting the new LATCHKEY_MASTER_KEY and moving
+// the old one to LATCHKEY_PREVIOUS_MASTER_KEYS; once it reports nothing left, the old key can go.
+import type { Db } from "../storage/database.js";
+import type { SecretBox } from "./secret-box.js";
+
+interface SealedColumn {
+  table: "applications" | "signing_keys" | "connected_apps" | "connections";
+  key: string;
+  column: string;
+  /** The additional authenticated data each value was sealed with, from its row's key. */
+  aad: (rowKey: string) => string;
+}
+
+// Every column holding a SecretBox value, with the AAD its writer uses.
+const SEALED_COLUMNS: readonly SealedColumn[] = [
+  { table: "applications", key: "id", column: "client_secret_sealed", aad: (id) => `client_secret:${id}` },
+  { table: "signing_keys", key: "kid", column: "private_key_sealed", aad: (kid) => `signing_key:${kid}` },
+  {
+    table: "connected_apps",
+    key: "key_code_ref",
+    column: "client_secret_sealed",
+    aad: (k) => `connected_app_secret:${k}`,
+  },
+  { table: "connections", key: "id", column: "access_token_sealed", aad: (id) => `connection:${id}` },
+  { table: "connections", key: "id", column: "refresh_token_sealed", aad: (id) => `connection:${id}` },
+  { table: "connections", key: "id", column: "code_verifier_sealed", aad: (id) => `connection:${id}` },
+];
+
+/** Re-seals stale values; returns how many were re-encrypted per table.column. */
+export async function resealAll(
+  db: Db,
+  box: SecretBox,
+  onProgress?: (message: string) => void,
+): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const { table, key, column, aad } of SEALED_COLUMNS) {
+    // Dynamic table/column names: the list above is the only source, never input.
+    const rows = (await db
+      .selectFrom(table as "applications")
+      .select([`${key} as row_key`, `${column} as sealed`] as never)
+      .execute()) as unknown as { row_key: string; sealed: string | null }[];
+    let count = 0;
+    for (const row of rows) {
+      if (!row.sealed || !box.isStale(row.sealed)) continue;
+      const resealed = box.seal(box.open(row.sealed, aad(row.row_key)), aad(row.row_key));
+      await db
+        .updateTable(table as "applications")
+        .set({ [column]: resealed } as never)
+        .where(key as "id", "=", row.row_key)
+        .where(column as "client_secret_sealed", "=", row.sealed)
+        .execute();
+      count++;
+    }
+    counts[`${table}.${column}`] = count;
+    onProgress?.(`${table}.${column}: re-encrypted ${count} of ${rows.length}`);
+  }
+  return counts;
+}
