@@ -23,6 +23,8 @@ import {
   SessionQuery,
   TokenResponse,
   UpdateConnectedAppBody,
+  UserConnectionsResponse,
+  UserParams,
 } from "./connected-apps.schemas.js";
 import {
   ConnectedAppError,
@@ -111,6 +113,38 @@ export function registerConnectedAppsRoutes(app: FastifyInstance): void {
     async (request) => {
       await api(() => request.services.connectedApps.revoke(request.query.session_id));
       return success();
+    },
+  );
+
+  // Latchkey extension: a user's connections, so an administrator can see and revoke them.
+  r.get(
+    "/users/:user_id/connected_apps",
+    {
+      schema: {
+        ...TAG,
+        params: UserParams,
+        response: { 200: UserConnectionsResponse, ...READ_ERRORS, ...notFound("User") },
+      },
+      config: { scope: "read:connected_apps" },
+    },
+    async (request) => {
+      const user = await request.services.users.store.findById(request.params.user_id);
+      if (!user) throw new ApiError("USER_NOT_FOUND");
+      const connections = await request.services.connectedApps.connectionsOf(user.id);
+      return {
+        ...success(),
+        connections: connections.map((c) => ({
+          session_id: c.id,
+          key_code_ref: c.key_code_ref,
+          status: c.status,
+          scope: c.scope,
+          access_token_expiry:
+            c.access_token_expires_at === null
+              ? null
+              : new Date(c.access_token_expires_at * 1000).toISOString(),
+          created_on: new Date(c.created_at * 1000).toISOString(),
+        })),
+      };
     },
   );
 

@@ -91,3 +91,19 @@ export const TokenResponse = Type.Object({
   access_token: Type.String(),
   access_token_expiry: nullable(Type.String()),
 });
+
+export const UserParams = Type.Object({ user_id: Type.String({ minLength: 1, maxLength: 100 }) });
+export const UserConnectionsResponse = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  connections: Type.Array(
+    Type.Object({
+      session_id: Type.String(),
+      key_code_ref: Type.String(),
+      status: Type.String(),
+      scope: nullable(Type.String()),
+      access_token_expiry: nullable(Type.String()),
+      created_on: Type.String(),
+    }),
+  ),
+});

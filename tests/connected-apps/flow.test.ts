@@ -156,6 +156,13 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(provider.stats.grants.refresh_token, 2);
       assert.deepEqual(provider.stats.reusedRefreshTokens(), []);
 
+      const listed = await callApi<{ connections: { session_id: string; status: string }[] }>(
+        server,
+        "GET",
+        `/api/v1/users/${user.id}/connected_apps`,
+        { token },
+      );
+      assert.ok(listed.body.connections.some((c) => c.session_id === sessionId && c.status === "connected"));
       const revoked = await callApi(
         server,
         "POST",

@@ -27,6 +27,7 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
   "GET /api/v1/audit_log": "reads the audit log of Management API writes",
   // Kinde configures connected apps only in its UI; Latchkey lets them be automated (issue 5).
   "GET /api/v1/connected_apps/providers": "lists the connected-app provider catalog",
+  "GET /api/v1/users/{user_id}/connected_apps": "lists a user's connections, for administrators",
   "GET /api/v1/connected_apps": "lists configured connected apps",
   "POST /api/v1/connected_apps": "configures a connected app",
   "GET /api/v1/connected_apps/{key_code_ref}": "reads a connected app's configuration",
