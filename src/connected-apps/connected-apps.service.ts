@@ -30,6 +30,8 @@ export const AUTH_URL_LIFETIME_SECONDS = 600;
 export const REFRESH_MARGIN_SECONDS = 60;
 /** A refresh lock older than this was left by a crashed process and may be taken over. */
 const REFRESH_LOCK_SECONDS = 30;
+/** After a transient provider failure, token calls answer at once for this long (no hammering). */
+export const REFRESH_COOLDOWN_SECONDS = 10;
 
 export class ConnectedAppError extends Error {
   constructor(
@@ -204,6 +206,7 @@ export class ConnectedAppsService {
         access_token_expires_at: null,
         scope: null,
         refresh_locked_until: null,
+        refresh_retry_after: null,
         last_error: null,
         created_at: now,
         expires_at: now + AUTH_URL_LIFETIME_SECONDS,
@@ -333,7 +336,16 @@ export class ConnectedAppsService {
   /** A valid provider access token for the connection, refreshed first when about to expire. */
   async token(sessionId: string): Promise<{ accessToken: string; expiresAt: number | null }> {
     let connection = await this.requireConnected(sessionId);
-    if (needsRefresh(connection, this.clock.now())) connection = await this.refreshOnce(sessionId);
+    const now = this.clock.now();
+    if (needsRefresh(connection, now)) {
+      if (connection.refresh_retry_after !== null && connection.refresh_retry_after > now) {
+        throw new ConnectedAppError(
+          "PROVIDER_UNAVAILABLE",
+          `The provider failed moments ago; try again in ${connection.refresh_retry_after - now} s`,
+        );
+      }
+      connection = await this.refreshOnce(sessionId);
+    }
     return {
       accessToken: this.secretBox.open(connection.access_token_sealed!, connectionAad(connection.id)),
       expiresAt: connection.access_token_expires_at,
@@ -466,6 +478,11 @@ export class ConnectedAppsService {
         );
       }
       await this.setError(connection.id, error instanceof Error ? error.message : String(error), "connected");
+      await this.db
+        .updateTable("connections")
+        .set({ refresh_retry_after: this.clock.now() + REFRESH_COOLDOWN_SECONDS })
+        .where("id", "=", connection.id)
+        .execute();
       throw new ConnectedAppError(
         "PROVIDER_UNAVAILABLE",
         "The provider could not be reached; try again shortly",
@@ -493,6 +510,7 @@ export class ConnectedAppsService {
         refresh_token_sealed: refresh ? this.secretBox.seal(refresh, connectionAad(id)) : null,
         access_token_expires_at: tokens.expiresAt ?? null,
         scope: tokens.scope ?? null,
+        refresh_retry_after: null,
         last_error: null,
         updated_at: this.clock.now(),
       })

@@ -229,6 +229,7 @@ export interface ConnectionsTable {
   access_token_expires_at: number | null;
   scope: string | null;
   refresh_locked_until: number | null;
+  refresh_retry_after: number | null;
   last_error: string | null;
   created_at: number;
   /** Until when the auth URL may be opened (pending connections only). */

@@ -709,12 +709,20 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(errorCode(down), "PROVIDER_UNAVAILABLE");
       assert.equal(flaky.proxy.exchanges.at(-1)!.status, 503);
 
+      // Within the cooldown the provider is left alone: 502 at once, no new request.
+      const seen = flaky.proxy.exchanges.length;
+      const cooling = await token(sessionId);
+      assert.equal(cooling.status, 502);
+      assert.equal(flaky.proxy.exchanges.length, seen, "no request to the provider during the cooldown");
+      offset += 11;
+
       flaky.proxy.mode = "drop";
       const unreachable = await token(sessionId);
       assert.equal(unreachable.status, 502, JSON.stringify(unreachable.body));
       assert.equal(errorCode(unreachable), "PROVIDER_UNAVAILABLE");
       assert.equal(providerTokenRequests(flaky, "refresh_token").length, 0, "the provider saw nothing");
 
+      offset += 11;
       flaky.proxy.mode = "forward";
       const back = await okToken(sessionId);
       const refreshes = providerTokenRequests(flaky, "refresh_token");

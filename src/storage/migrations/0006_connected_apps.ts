@@ -35,6 +35,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("access_token_expires_at", "bigint")
     .addColumn("scope", "text")
     .addColumn("refresh_locked_until", "bigint")
+    // After a transient provider failure, refreshes wait until then instead of hammering it.
+    .addColumn("refresh_retry_after", "bigint")
     .addColumn("last_error", "text")
     .addColumn("created_at", "bigint", (c) => c.notNull())
     .addColumn("expires_at", "bigint", (c) => c.notNull())
