@@ -1,54 +1,124 @@
-// The browser side of connecting: the auth URL Latchkey hands out opens here, is sent on to the
-// provider, and the provider sends the user back to /connected_apps/callback.
-import type { FastifyInstance } from "fastify";
+// The browser side of connecting: the auth URL Latchkey hands out opens here (asking the user to
+// sign in first when needed), is sent on to the provider, and the provider sends the user back to
+// /connected_apps/callback.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
 import type { Services } from "../services.js";
-import { cookieNames, cookieOptions } from "../sign-in/cookies.js";
+import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
+import { cookieOptions } from "../sign-in/cookies.js";
+import { signInPage } from "../sign-in/pages.js";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "./connected-apps.service.js";
-
-type Query = Record<string, string | string[] | undefined>;
-const text = (query: Query, name: string) =>
-  typeof query[name] === "string" ? (query[name] as string) : undefined;
 
 export function registerConnectedAppsBrowserRoutes(
   app: FastifyInstance,
   services: Services,
   options: { https: boolean },
 ): void {
-  const names = cookieNames(options.https);
+  const signIn = new BrowserSignIn(services, options.https);
   // The state cookie binds the provider's answer to the browser that started (RFC 9700 §4.7).
   const stateCookie = options.https ? "__Host-latchkey_connect" : "latchkey_connect";
   const page = { config: { surface: "page" as const } };
-  const fail = async (reply: import("fastify").FastifyReply, error: unknown) => {
+  const html = (reply: FastifyReply, status: number, body: string) =>
+    reply.code(status).type("text/html; charset=utf-8").send(body);
+  const fail = async (reply: FastifyReply, error: unknown) => {
     if (!(error instanceof ConnectedAppError)) throw error;
-    return reply
-      .code(400)
-      .type("text/html; charset=utf-8")
-      .send(
-        errorPage("This connection could not be completed", error.message, await services.business.name()),
-      );
+    return html(
+      reply,
+      400,
+      errorPage("This connection could not be completed", error.message, await services.business.name()),
+    );
   };
 
-  app.get<{ Querystring: Query }>("/connected_apps/start", page, async (request, reply) => {
-    const session = await services.sessions.find(request.cookies[names.session]);
+  /** Consumes the link for the signed-in user and sends the browser to the provider. */
+  const toProvider = async (reply: FastifyReply, token: string, userId: string, status: 302 | 303) => {
+    const { redirect, state } = await services.connectedApps.start(token, userId);
+    reply.setCookie(stateCookie, state, cookieOptions(options.https, AUTH_URL_LIFETIME_SECONDS));
+    return reply.code(status).header("location", redirect).send();
+  };
+
+  const signInForm = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    token: string,
+    link: { email: string | null; appName: string },
+    status: number,
+    error?: string,
+  ) =>
+    html(
+      reply,
+      status,
+      signInPage({
+        businessName: await services.business.name(),
+        applicationName: link.appName,
+        lead: `to connect ${link.appName}`,
+        requestId: "",
+        action: "/connected_apps/start",
+        hidden: { token },
+        csrf: signIn.csrfToken(request, reply),
+        email: link.email ?? undefined,
+        error,
+      }),
+    );
+
+  app.get<{ Querystring: Form }>("/connected_apps/start", page, async (request, reply) => {
+    const token = field(request.query, "token");
     try {
-      const { redirect, state } = await services.connectedApps.start(
-        text(request.query, "token") ?? "",
-        session?.userId,
-      );
-      reply.setCookie(stateCookie, state, cookieOptions(options.https, AUTH_URL_LIFETIME_SECONDS));
-      return reply.code(302).header("location", redirect).send();
+      const link = await services.connectedApps.describeLink(token);
+      const session = await signIn.session(request);
+      if (session?.userId === link.userId) return await toProvider(reply, token, link.userId, 302);
+      // Not signed in here (or as someone else): sign in as the link's user first.
+      const error = session
+        ? "This link was created for another account. Sign in with that account."
+        : undefined;
+      return signInForm(request, reply, token, link, 200, error);
     } catch (error) {
       return fail(reply, error);
     }
   });
 
-  app.get<{ Querystring: Query }>("/connected_apps/callback", page, async (request, reply) => {
+  app.post<{ Body: Form }>("/connected_apps/start", page, async (request, reply) => {
+    const token = field(request.body, "token");
+    try {
+      const link = await services.connectedApps.describeLink(token);
+      const email = field(request.body, "email");
+      if (!signIn.csrfValid(request, request.body)) {
+        return signInForm(
+          request,
+          reply,
+          token,
+          { ...link, email },
+          403,
+          "Your session on this page expired. Please try again.",
+        );
+      }
+      const checked = await signIn.checkPassword(request, email, field(request.body, "password"));
+      if (!("user" in checked)) {
+        if (checked.retryAfter) reply.header("retry-after", String(checked.retryAfter));
+        return signInForm(request, reply, token, { ...link, email }, checked.status, checked.message);
+      }
+      if (checked.user.id !== link.userId) {
+        return signInForm(
+          request,
+          reply,
+          token,
+          link,
+          403,
+          "This link was created for another account. Sign in with that account.",
+        );
+      }
+      await signIn.startSession(request, reply, checked.user.id);
+      return await toProvider(reply, token, checked.user.id, 303);
+    } catch (error) {
+      return fail(reply, error);
+    }
+  });
+
+  app.get<{ Querystring: Form }>("/connected_apps/callback", page, async (request, reply) => {
     try {
       const location = await services.connectedApps.callback({
-        state: text(request.query, "state"),
-        code: text(request.query, "code"),
-        error: text(request.query, "error"),
+        state: field(request.query, "state") || undefined,
+        code: field(request.query, "code") || undefined,
+        error: field(request.query, "error") || undefined,
         browserState: request.cookies[stateCookie],
       });
       reply.clearCookie(stateCookie, cookieOptions(options.https));

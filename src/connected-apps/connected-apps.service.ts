@@ -216,6 +216,31 @@ export class ConnectedAppsService {
     return { url: `${this.options.issuer}/connected_apps/start?token=${startToken}`, sessionId };
   }
 
+  /** Who an unused, unexpired connect link is for and what it connects (nothing is consumed). */
+  async describeLink(startToken: string): Promise<{ userId: string; email: string | null; appName: string }> {
+    const row = await this.db
+      .selectFrom("connections")
+      .innerJoin("connected_apps", "connected_apps.key_code_ref", "connections.key_code_ref")
+      .innerJoin("users", "users.id", "connections.user_id")
+      .select([
+        "connections.user_id",
+        "connections.status",
+        "connections.state_hash",
+        "connections.expires_at",
+        "users.email",
+        "connected_apps.name",
+      ])
+      .where("connections.start_token_hash", "=", sha256(startToken))
+      .executeTakeFirst();
+    if (!row || row.status !== "pending" || row.state_hash !== null || row.expires_at <= this.clock.now()) {
+      throw new ConnectedAppError(
+        "SESSION_NOT_FOUND",
+        "This connection link has expired or was already used",
+      );
+    }
+    return { userId: row.user_id, email: row.email, appName: row.name };
+  }
+
   /**
    * The browser opened the auth URL: consume it (once), bind a fresh `state` to this browser and
    * send it to the provider. `signedInUserId` is the Latchkey user signed in on this browser.

@@ -15,17 +15,27 @@ function errorBlock(error: string | undefined): SafeHtml | string {
   return error ? html`<p class="error" id="form-error" role="alert">${error}</p>` : "";
 }
 
-export function signInPage(ctx: FormContext): string {
+/**
+ * The sign-in form. By default it resumes an OAuth authorization request; `action` and `hidden`
+ * let another flow (a connected-app link) post it to itself instead.
+ */
+export function signInPage(
+  ctx: FormContext & { action?: string; hidden?: Record<string, string>; lead?: string },
+): string {
   const described = ctx.error ? "form-error" : undefined;
+  const action = ctx.action ?? "/auth/sign-in";
+  const hidden = ctx.hidden ?? { request: ctx.requestId };
   return page({
     title: "Sign in",
     businessName: ctx.businessName,
     body: html`<h1>Sign in</h1>
-<p class="lead">to continue to ${ctx.applicationName}</p>
+<p class="lead">${ctx.lead ?? `to continue to ${ctx.applicationName}`}</p>
 ${errorBlock(ctx.error)}
-<form method="post" action="/auth/sign-in" novalidate>
-  <input type="hidden" name="request" value="${ctx.requestId}">
-  <input type="hidden" name="csrf" value="${ctx.csrf}">
+<form method="post" action="${action}" novalidate>
+  ${Object.entries(hidden).map(
+    ([name, value]) => html`<input type="hidden" name="${name}" value="${value}">
+  `,
+  )}<input type="hidden" name="csrf" value="${ctx.csrf}">
   <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="username" inputmode="email" required
     value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""} autofocus>
@@ -33,7 +43,11 @@ ${errorBlock(ctx.error)}
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">Sign in</button>
 </form>
-<p class="switch">No account? <a href="/auth/sign-up?request=${encodeURIComponent(ctx.requestId)}">Create one</a></p>`,
+${
+  ctx.action
+    ? ""
+    : html`<p class="switch">No account? <a href="/auth/sign-up?request=${encodeURIComponent(ctx.requestId)}">Create one</a></p>`
+}`,
   });
 }
 

@@ -1,31 +1,17 @@
 // HTTP for the hosted pages: sign-in, sign-up and logout. A successful form POST resumes the
 // authorization request and answers 303 to the client's redirect URI (RFC 9700 §4.12).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { randomToken, safeEqual } from "../crypto/random.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
 import { issueAuthorizationCode } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import { passwordProblem } from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
 import { normalizeEmail } from "../users/users.store.js";
+import { BrowserSignIn, type Form, field, SIGN_IN_LIMITS } from "./browser-sign-in.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
 import { STYLESHEET, signedOutPage, signInPage, signUpPage } from "./pages.js";
-import { SESSION_LIFETIME_SECONDS } from "./sessions.js";
-
-/** ASVS 6.3.1: throttle guessing per account and per address; counters live in the database. */
-export const SIGN_IN_LIMITS = {
-  perAccount: { max: 10, windowSeconds: 15 * 60 },
-  perIp: { max: 100, windowSeconds: 15 * 60 },
-} as const;
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
-
-type Form = Record<string, string | string[] | undefined>;
-
-function field(form: Form | undefined, name: string): string {
-  const value = form?.[name];
-  return typeof value === "string" ? value : "";
-}
 
 export function registerSignInRoutes(
   app: FastifyInstance,
@@ -49,19 +35,9 @@ export function registerSignInRoutes(
       ),
     );
 
-  /** Double-submit CSRF token: a cookie the form must echo (a cross-site POST cannot read it). */
-  const csrfToken = (request: FastifyRequest, reply: FastifyReply): string => {
-    const existing = request.cookies[names.csrf];
-    if (existing && /^[\w-]{43}$/.test(existing)) return existing;
-    const token = randomToken();
-    reply.setCookie(names.csrf, token, cookieOptions(options.https));
-    return token;
-  };
-  const csrfValid = (request: FastifyRequest, form: Form | undefined): boolean => {
-    const cookie = request.cookies[names.csrf];
-    const submitted = field(form, "csrf");
-    return Boolean(cookie) && submitted !== "" && safeEqual(cookie!, submitted);
-  };
+  const signIn = new BrowserSignIn(services, options.https);
+  const csrfToken = (request: FastifyRequest, reply: FastifyReply) => signIn.csrfToken(request, reply);
+  const csrfValid = (request: FastifyRequest, form: Form | undefined) => signIn.csrfValid(request, form);
 
   const formContext = async (requestId: string, clientId: string, csrf: string) => {
     const client = await services.oauth.store.findClient(clientId);
@@ -77,14 +53,7 @@ export function registerSignInRoutes(
   const finish = async (request: FastifyRequest, reply: FastifyReply, requestId: string, userId: string) => {
     const authorization = await services.pending.complete(requestId);
     if (!authorization) return expired(reply);
-    const previous = await services.sessions.find(request.cookies[names.session]);
-    if (previous) await services.sessions.revoke(previous.id);
-    const { token, session } = await services.sessions.create(userId, {
-      ip: request.ip,
-      userAgent: request.headers["user-agent"],
-    });
-    await services.users.recordSignIn(userId);
-    reply.setCookie(names.session, token, cookieOptions(options.https, SESSION_LIFETIME_SECONDS));
+    const session = await signIn.startSession(request, reply, userId);
     const location = await issueAuthorizationCode(services.oauth, authorization, {
       id: userId,
       sessionId: session.id,
@@ -120,41 +89,12 @@ export function registerSignInRoutes(
         signInPage({ ...ctx, email, error: "Your session on this page expired. Please try again." }),
       );
     }
-    if (!email || !password) {
-      return html(reply, 400, signInPage({ ...ctx, email, error: "Enter your email and password." }));
+    const checked = await signIn.checkPassword(request, email, password);
+    if (!("user" in checked)) {
+      if (checked.retryAfter) reply.header("retry-after", String(checked.retryAfter));
+      return html(reply, checked.status, signInPage({ ...ctx, email, error: checked.message }));
     }
-    const accountKey = `sign-in:account:${email}`;
-    const ipKey = `sign-in:ip:${request.ip}`;
-    const wait = Math.max(
-      await services.rateLimiter.retryAfter(accountKey, SIGN_IN_LIMITS.perAccount),
-      await services.rateLimiter.retryAfter(ipKey, SIGN_IN_LIMITS.perIp),
-    );
-    if (wait > 0) {
-      reply.header("retry-after", String(wait));
-      const minutes = Math.ceil(wait / 60);
-      return html(
-        reply,
-        429,
-        signInPage({
-          ...ctx,
-          email,
-          error: `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
-        }),
-      );
-    }
-    const user = await services.users.store.findByEmail(email);
-    // Verifies argon2id and imported bcrypt hashes; a correct password upgrades an old hash.
-    const valid = await services.users.verifyPassword(user, password.slice(0, 1024));
-    if (user && !valid) await services.users.recordFailedSignIn(user.id);
-    if (!user || !valid || user.is_suspended === 1) {
-      await services.rateLimiter.hit(accountKey, SIGN_IN_LIMITS.perAccount);
-      await services.rateLimiter.hit(ipKey, SIGN_IN_LIMITS.perIp);
-      request.log.info({ event: "sign_in_failed" }, "sign-in failed");
-      // One message for unknown email, wrong password and suspended account (ASVS 6.3.8).
-      return html(reply, 401, signInPage({ ...ctx, email, error: "Incorrect email or password." }));
-    }
-    await services.rateLimiter.reset(accountKey);
-    request.log.info({ event: "sign_in", userId: user.id }, "user signed in");
+    const { user } = checked;
     return finish(request, reply, requestId, user.id);
   });
 

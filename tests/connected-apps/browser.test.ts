@@ -276,47 +276,54 @@ for (const { kind, skip } of await databaseKinds()) {
       );
     });
 
-    it("refuses a browser not signed in to Latchkey with an error page, before the provider", async (t) => {
+    it("asks a browser not signed in to Latchkey to sign in first, then continues to the provider", async (t) => {
       const issued = await authUrl();
       assert.equal(issued.status, 200);
       const stranger = await newContext();
       const strangerPage = await stranger.newPage();
       const requested: URL[] = [];
       stranger.on("request", (request) => requested.push(new URL(request.url())));
-      const hitsBefore = rp.hits.length;
+      const providerOrigin = new URL(provider.issuer).origin;
 
       const response = await strangerPage.goto(issued.body.url);
-      assert.equal(response?.status(), 400);
-      assert.equal(strangerPage.url(), issued.body.url, "no redirect");
-      assert.match(response?.headers()["content-type"] ?? "", /^text\/html/);
-      await strangerPage.getByRole("heading", { name: "This connection could not be completed" }).waitFor();
+      assert.equal(response?.status(), 200);
+      await strangerPage.getByRole("heading", { name: "Sign in" }).waitFor();
+      assert.match(await strangerPage.locator(".lead").innerText(), /to connect/);
       assert.equal(
-        (await strangerPage.getByRole("alert").innerText()).trim(),
-        "Sign in as the user this connection link was created for",
+        await strangerPage.locator('input[name="email"]').inputValue(),
+        user.email,
+        "the link's account is suggested",
       );
-      const screenshot = path.join(tmpdir(), `latchkey-connect-refused-${kind}.png`);
+      const screenshot = path.join(tmpdir(), `latchkey-connect-sign-in-${kind}.png`);
       await strangerPage.screenshot({ path: screenshot, fullPage: true });
-      t.diagnostic(`error page screenshot: ${screenshot}`);
-
-      const providerOrigin = new URL(provider.issuer).origin;
+      t.diagnostic(`sign-in page screenshot: ${screenshot}`);
       assert.equal(
         requested.some((u) => u.origin === providerOrigin),
         false,
-        `the provider was contacted: ${requested.map((u) => u.href).join(", ")}`,
+        "the provider is not contacted before the user signs in",
       );
-      assert.deepEqual(rp.hits.slice(hitsBefore), [], "nor did it reach the app");
-      const cookies = await stranger.cookies(server.url);
-      assert.equal(
-        cookies.some((c) => c.name === "latchkey_connect"),
-        false,
-        "no state cookie for a refused browser",
-      );
-      const row = await server.storage.db
+      const pending = await server.storage.db
         .selectFrom("connections")
         .select(["status", "state_hash"])
         .where("id", "=", issued.body.session_id)
         .executeTakeFirstOrThrow();
-      assert.deepEqual(row, { status: "pending", state_hash: null }, "the refusal bound no state");
+      assert.deepEqual(
+        pending,
+        { status: "pending", state_hash: null },
+        "the link is not used up by showing the form",
+      );
+
+      await strangerPage.locator('input[name="password"]').fill(user.password);
+      await Promise.all([
+        strangerPage.waitForURL((url) => url.pathname === "/connected"),
+        strangerPage.locator('button[type="submit"]').click(),
+      ]);
+      const landed = new URL(strangerPage.url());
+      assert.equal(landed.searchParams.get("session_id"), issued.body.session_id);
+      assert.ok(
+        requested.some((u) => u.origin === providerOrigin),
+        "then it went through the provider",
+      );
     });
   });
 }

@@ -199,10 +199,26 @@ for (const { kind, skip } of await databaseKinds()) {
         `/api/v1/connected_apps/auth_url?key_code_ref=drive&user_id=${user.id}`,
         { token },
       );
+      // A browser not signed in is asked to sign in as the link's user first …
+      const form = await stranger.openForm(other.body.url);
+      assert.ok(form.token && form.csrf);
+      const somebodyElse = await createUser(server);
+      const wrong = await stranger.request("/connected_apps/start", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ ...form, email: somebodyElse.email, password: somebodyElse.password }),
+      });
+      assert.equal(wrong.status, 403, "… and another account's credentials do not use the link");
+      assert.equal(stranger.cookie("latchkey_session"), undefined, "nor sign that account in here");
+      const right = await stranger.redirectFrom("/connected_apps/start", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ ...form, email: user.email, password: user.password }),
+      });
       assert.equal(
-        (await stranger.request(other.body.url)).status,
-        400,
-        "a browser not signed in as the user is refused",
+        right.origin,
+        new URL(provider.issuer).origin,
+        "the right account continues to the provider",
       );
 
       provider.deny = true;

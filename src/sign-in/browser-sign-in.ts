@@ -1,0 +1,108 @@
+// The parts of signing a person in on this browser that every hosted form shares (the OAuth
+// sign-in page and the connected-app link): CSRF, password checking with throttling, and the
+// first-party session cookie.
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { randomToken, safeEqual } from "../crypto/random.js";
+import type { Services } from "../services.js";
+import type { User } from "../users/users.store.js";
+import { normalizeEmail } from "../users/users.store.js";
+import { cookieNames, cookieOptions } from "./cookies.js";
+import { type BrowserSession, SESSION_LIFETIME_SECONDS } from "./sessions.js";
+
+/** ASVS 6.3.1: throttle guessing per account and per address; counters live in the database. */
+export const SIGN_IN_LIMITS = {
+  perAccount: { max: 10, windowSeconds: 15 * 60 },
+  perIp: { max: 100, windowSeconds: 15 * 60 },
+} as const;
+
+export type Form = Record<string, string | string[] | undefined>;
+
+export function field(form: Form | undefined, name: string): string {
+  const value = form?.[name];
+  return typeof value === "string" ? value : "";
+}
+
+export class BrowserSignIn {
+  readonly names: ReturnType<typeof cookieNames>;
+
+  constructor(
+    private readonly services: Services,
+    private readonly https: boolean,
+  ) {
+    this.names = cookieNames(https);
+  }
+
+  /** Double-submit CSRF token: a cookie the form must echo (a cross-site POST cannot read it). */
+  csrfToken(request: FastifyRequest, reply: FastifyReply): string {
+    const existing = request.cookies[this.names.csrf];
+    if (existing && /^[\w-]{43}$/.test(existing)) return existing;
+    const token = randomToken();
+    reply.setCookie(this.names.csrf, token, cookieOptions(this.https));
+    return token;
+  }
+
+  csrfValid(request: FastifyRequest, form: Form | undefined): boolean {
+    const cookie = request.cookies[this.names.csrf];
+    const submitted = field(form, "csrf");
+    return Boolean(cookie) && submitted !== "" && safeEqual(cookie!, submitted);
+  }
+
+  /** The live session of this browser, if any. */
+  session(request: FastifyRequest): Promise<BrowserSession | undefined> {
+    return this.services.sessions.find(request.cookies[this.names.session]);
+  }
+
+  /**
+   * Checks an email and password under the throttles. One message for unknown email, wrong
+   * password and suspended account (ASVS 6.3.8).
+   */
+  async checkPassword(
+    request: FastifyRequest,
+    emailInput: string,
+    password: string,
+  ): Promise<{ user: User } | { status: number; message: string; retryAfter?: number }> {
+    const { services } = this;
+    const email = normalizeEmail(emailInput).slice(0, 320);
+    if (!email || !password) return { status: 400, message: "Enter your email and password." };
+    const accountKey = `sign-in:account:${email}`;
+    const ipKey = `sign-in:ip:${request.ip}`;
+    const wait = Math.max(
+      await services.rateLimiter.retryAfter(accountKey, SIGN_IN_LIMITS.perAccount),
+      await services.rateLimiter.retryAfter(ipKey, SIGN_IN_LIMITS.perIp),
+    );
+    if (wait > 0) {
+      const minutes = Math.ceil(wait / 60);
+      return {
+        status: 429,
+        retryAfter: wait,
+        message: `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+      };
+    }
+    const user = await services.users.store.findByEmail(email);
+    // Verifies argon2id and imported bcrypt hashes; a correct password upgrades an old hash.
+    const valid = await services.users.verifyPassword(user, password.slice(0, 1024));
+    if (user && !valid) await services.users.recordFailedSignIn(user.id);
+    if (!user || !valid || user.is_suspended === 1) {
+      await services.rateLimiter.hit(accountKey, SIGN_IN_LIMITS.perAccount);
+      await services.rateLimiter.hit(ipKey, SIGN_IN_LIMITS.perIp);
+      request.log.info({ event: "sign_in_failed" }, "sign-in failed");
+      return { status: 401, message: "Incorrect email or password." };
+    }
+    await services.rateLimiter.reset(accountKey);
+    request.log.info({ event: "sign_in", userId: user.id }, "user signed in");
+    return { user };
+  }
+
+  /** Signs `userId` in on this browser: a fresh session (never a fixated one) and its cookie. */
+  async startSession(request: FastifyRequest, reply: FastifyReply, userId: string): Promise<BrowserSession> {
+    const previous = await this.session(request);
+    if (previous) await this.services.sessions.revoke(previous.id);
+    const { token, session } = await this.services.sessions.create(userId, {
+      ip: request.ip,
+      userAgent: request.headers["user-agent"],
+    });
+    await this.services.users.recordSignIn(userId);
+    reply.setCookie(this.names.session, token, cookieOptions(this.https, SESSION_LIFETIME_SECONDS));
+    return session;
+  }
+}
