@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
-import { cookieOptions } from "../sign-in/cookies.js";
+import { connectStateCookie, cookieOptions } from "../sign-in/cookies.js";
 import { signInPage } from "../sign-in/pages.js";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "./connected-apps.service.js";
 
@@ -15,8 +15,7 @@ export function registerConnectedAppsBrowserRoutes(
   options: { https: boolean },
 ): void {
   const signIn = new BrowserSignIn(services, options.https);
-  // The state cookie binds the provider's answer to the browser that started (RFC 9700 §4.7).
-  const stateCookie = options.https ? "__Host-latchkey_connect" : "latchkey_connect";
+  const stateCookie = connectStateCookie(options.https);
   const page = { config: { surface: "page" as const } };
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type("text/html; charset=utf-8").send(body);

@@ -216,6 +216,63 @@ export class ConnectedAppsService {
     return { url: `${this.options.issuer}/connected_apps/start?token=${startToken}`, sessionId };
   }
 
+  /** Connected apps offered right after sign-in that this user has not connected yet. */
+  async offersFor(userId: string): Promise<ConnectedAppRow[]> {
+    const offered = await this.db
+      .selectFrom("connected_apps")
+      .selectAll()
+      .where("offer_at_sign_in", "=", 1)
+      .orderBy("name")
+      .execute();
+    if (offered.length === 0) return [];
+    const connected = await this.db
+      .selectFrom("connections")
+      .select("key_code_ref")
+      .where("user_id", "=", userId)
+      .where("status", "=", "connected")
+      .execute();
+    const have = new Set(connected.map((c) => c.key_code_ref));
+    return offered.filter((app) => !have.has(app.key_code_ref));
+  }
+
+  /**
+   * Connects now, for the user signed in on this browser (the offer after sign-in): a connection
+   * whose link is consumed at once, returning to `returnUrl` (Latchkey's own page) afterwards.
+   */
+  async connectNow(
+    key: string,
+    userId: string,
+    returnUrl: string,
+  ): Promise<{ redirect: string; state: string }> {
+    const app = await this.require(key);
+    const startToken = randomToken();
+    const now = this.clock.now();
+    await this.db
+      .insertInto("connections")
+      .values({
+        id: randomToken(),
+        key_code_ref: app.key_code_ref,
+        user_id: userId,
+        status: "pending",
+        start_token_hash: sha256(startToken),
+        state_hash: null,
+        code_verifier_sealed: null,
+        callback_url: returnUrl,
+        access_token_sealed: null,
+        refresh_token_sealed: null,
+        access_token_expires_at: null,
+        scope: null,
+        refresh_locked_until: null,
+        refresh_retry_after: null,
+        last_error: null,
+        created_at: now,
+        expires_at: now + AUTH_URL_LIFETIME_SECONDS,
+        updated_at: now,
+      })
+      .execute();
+    return this.start(startToken, userId);
+  }
+
   /** Who an unused, unexpired connect link is for and what it connects (nothing is consumed). */
   async describeLink(startToken: string): Promise<{ userId: string; email: string | null; appName: string }> {
     const row = await this.db

@@ -22,3 +22,8 @@ export function cookieOptions(https: boolean, maxAgeSeconds?: number): CookieSer
     ...(maxAgeSeconds ? { maxAge: maxAgeSeconds } : {}),
   };
 }
+
+/** Binds a provider's answer to the browser that started a connected-app flow (RFC 9700 §4.7). */
+export function connectStateCookie(https: boolean): string {
+  return https ? "__Host-latchkey_connect" : "latchkey_connect";
+}

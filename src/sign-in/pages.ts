@@ -79,6 +79,35 @@ ${errorBlock(ctx.error)}
   });
 }
 
+/** Right after sign-in: connect the apps the business offers, or skip. */
+export function connectOfferPage(ctx: {
+  businessName: string;
+  applicationName: string;
+  requestId: string;
+  csrf: string;
+  offers: { key: string; name: string }[];
+}): string {
+  return page({
+    title: "Connect your accounts",
+    businessName: ctx.businessName,
+    body: html`<h1>Connect your accounts</h1>
+<p class="lead">${ctx.applicationName} can work with these services. You can connect them now or later.</p>
+${ctx.offers.map(
+  (offer) => html`<form method="post" action="/auth/connect">
+  <input type="hidden" name="request" value="${ctx.requestId}">
+  <input type="hidden" name="csrf" value="${ctx.csrf}">
+  <input type="hidden" name="key_code_ref" value="${offer.key}">
+  <button type="submit">Connect ${offer.name}</button>
+</form>`,
+)}
+<form method="post" action="/auth/continue">
+  <input type="hidden" name="request" value="${ctx.requestId}">
+  <input type="hidden" name="csrf" value="${ctx.csrf}">
+  <button type="submit" class="secondary">Skip for now</button>
+</form>`,
+  });
+}
+
 export function signedOutPage(businessName: string): string {
   return page({
     title: "Signed out",
@@ -104,6 +133,7 @@ input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid 
 .hint { margin: .25rem 0 0; font-size: .875rem; opacity: .8; }
 button { width: 100%; margin-top: 1.5rem; padding: .75rem; font: inherit; font-weight: 600; color: #fff;
   background: var(--accent); border: 0; border-radius: 8px; cursor: pointer; }
+button.secondary { color: var(--accent); background: transparent; border: 1px solid var(--border); }
 .error { padding: .75rem; border-radius: 8px; color: var(--error); border: 1px solid var(--error); }
 .switch { margin: 1.5rem 0 0; text-align: center; }
 a { color: var(--accent); }

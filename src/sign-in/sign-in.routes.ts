@@ -1,6 +1,7 @@
 // HTTP for the hosted pages: sign-in, sign-up and logout. A successful form POST resumes the
 // authorization request and answers 303 to the client's redirect URI (RFC 9700 §4.12).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "../connected-apps/connected-apps.service.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
 import { issueAuthorizationCode } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
@@ -8,8 +9,9 @@ import { passwordProblem } from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
 import { normalizeEmail } from "../users/users.store.js";
 import { BrowserSignIn, type Form, field, SIGN_IN_LIMITS } from "./browser-sign-in.js";
-import { cookieNames, cookieOptions } from "./cookies.js";
-import { STYLESHEET, signedOutPage, signInPage, signUpPage } from "./pages.js";
+import { connectStateCookie, cookieNames, cookieOptions } from "./cookies.js";
+import { connectOfferPage, STYLESHEET, signedOutPage, signInPage, signUpPage } from "./pages.js";
+import type { BrowserSession } from "./sessions.js";
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
@@ -50,17 +52,84 @@ export function registerSignInRoutes(
   };
 
   /** Signs the user in on this browser and sends them back to the application with a code. */
-  const finish = async (request: FastifyRequest, reply: FastifyReply, requestId: string, userId: string) => {
+  /** Completes the authorization request for this browser's session: the code goes to the client. */
+  const complete = async (
+    reply: FastifyReply,
+    requestId: string,
+    session: BrowserSession,
+    status: 302 | 303,
+  ) => {
     const authorization = await services.pending.complete(requestId);
     if (!authorization) return expired(reply);
-    const session = await signIn.startSession(request, reply, userId);
     const location = await issueAuthorizationCode(services.oauth, authorization, {
-      id: userId,
+      id: session.userId,
       sessionId: session.id,
       authTime: session.authTime,
     });
-    return reply.code(303).header("location", location).send();
+    return reply.code(status).header("location", location).send();
   };
+
+  /**
+   * Signs the user in on this browser, offers the connected apps the business marked for sign-in
+   * (Kinde prompts for them; the user may connect or skip), then sends them back with a code.
+   */
+  const finish = async (request: FastifyRequest, reply: FastifyReply, requestId: string, userId: string) => {
+    const authorization = await services.pending.find(requestId);
+    if (!authorization) return expired(reply);
+    const session = await signIn.startSession(request, reply, userId);
+    const offers = await services.connectedApps.offersFor(userId);
+    if (offers.length === 0) return complete(reply, requestId, session, 303);
+    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    return html(
+      reply,
+      200,
+      connectOfferPage({ ...ctx, offers: offers.map((o) => ({ key: o.key_code_ref, name: o.name })) }),
+    );
+  };
+
+  // After the offer: skip (POST), or back from the provider (GET, with the connection's session_id).
+  const resume = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    status: 302 | 303,
+  ) => {
+    const session = await signIn.session(request);
+    if (!session) return expired(reply);
+    return complete(reply, requestId, session, status);
+  };
+  app.post<{ Body: Form }>("/auth/continue", pageConfig, async (request, reply) => {
+    if (!csrfValid(request, request.body)) return expired(reply);
+    return resume(request, reply, field(request.body, "request"), 303);
+  });
+  app.get<{ Querystring: Form }>("/auth/continue", pageConfig, async (request, reply) =>
+    resume(request, reply, field(request.query, "request"), 302),
+  );
+
+  app.post<{ Body: Form }>("/auth/connect", pageConfig, async (request, reply) => {
+    const requestId = field(request.body, "request");
+    const session = await signIn.session(request);
+    if (!session || !csrfValid(request, request.body) || !(await services.pending.find(requestId)))
+      return expired(reply);
+    const returnUrl = `${services.connectedApps.options.issuer}/auth/continue?request=${encodeURIComponent(requestId)}`;
+    try {
+      const { redirect, state } = await services.connectedApps.connectNow(
+        field(request.body, "key_code_ref"),
+        session.userId,
+        returnUrl,
+      );
+      reply.setCookie(
+        connectStateCookie(options.https),
+        state,
+        cookieOptions(options.https, AUTH_URL_LIFETIME_SECONDS),
+      );
+      return reply.code(303).header("location", redirect).send();
+    } catch (error) {
+      if (!(error instanceof ConnectedAppError)) throw error;
+      // The offer cannot be honoured (e.g. just removed): carry on to the application.
+      return complete(reply, requestId, session, 303);
+    }
+  });
 
   app.get(STYLESHEET_PATH, async (_request, reply) =>
     reply.type("text/css; charset=utf-8").header("cache-control", "public, max-age=3600").send(STYLESHEET),

@@ -230,6 +230,87 @@ for (const { kind, skip } of await databaseKinds()) {
       }
     });
 
+    it("offers marked connected apps right after sign-in: connect, or skip", async () => {
+      const offered = await callApi(server, "PATCH", "/api/v1/connected_apps/drive", {
+        token,
+        body: { offer_at_sign_in: true },
+      });
+      assert.equal(offered.status, 200, JSON.stringify(offered.body));
+      try {
+        const spa = await createApplication(server, "spa");
+        const signInThroughApp = async (who: { email: string; password: string }) => {
+          const agent = new UserAgent(server.url);
+          const verifier = randomBytes(32).toString("base64url");
+          const url = new URL("/oauth2/auth", server.url);
+          url.search = new URLSearchParams({
+            response_type: "code",
+            client_id: spa.clientId,
+            redirect_uri: CALLBACK,
+            scope: "openid",
+            state: "st",
+            code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+            code_challenge_method: "S256",
+          }).toString();
+          const signInPage = await agent.redirectFrom(url);
+          const form = await agent.openForm(signInPage);
+          const offer = await agent.request("/auth/sign-in", {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ ...form, email: who.email, password: who.password }),
+          });
+          const html = await offer.text();
+          assert.equal(offer.status, 200, "the offer page instead of going straight back");
+          assert.match(html, /Connect Stand-in Drive/);
+          assert.match(html, /Skip for now/);
+          return {
+            agent,
+            hidden: Object.fromEntries(
+              [...html.matchAll(/name="(request|csrf)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+            ),
+          };
+        };
+        const post = (agent: UserAgent, path: string, fields: Record<string, string>) =>
+          agent.redirectFrom(path, {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams(fields),
+          });
+
+        // Connect: through the provider and back, then on to the application with a code.
+        const connecting = await createUser(server);
+        const first = await signInThroughApp(connecting);
+        const toProvider = await post(first.agent, "/auth/connect", {
+          ...first.hidden,
+          key_code_ref: "drive",
+        } as Record<string, string>);
+        assert.equal(toProvider.origin, new URL(provider.issuer).origin);
+        const backAtLatchkey = await first.agent.redirectFrom(await provider.authorize(toProvider));
+        assert.equal(backAtLatchkey.pathname, "/auth/continue");
+        const atApp = await first.agent.redirectFrom(backAtLatchkey);
+        assert.equal(`${atApp.origin}${atApp.pathname}`, CALLBACK);
+        assert.ok(atApp.searchParams.get("code"));
+        assert.equal(atApp.searchParams.get("state"), "st");
+        const connections = await server.services.connectedApps.connectionsOf(connecting.id);
+        assert.deepEqual(
+          connections.map((c) => [c.key_code_ref, c.status]),
+          [["drive", "connected"]],
+        );
+
+        // Skip: straight on to the application.
+        const skipping = await createUser(server);
+        const second = await signInThroughApp(skipping);
+        const skipped = await post(second.agent, "/auth/continue", second.hidden as Record<string, string>);
+        assert.equal(`${skipped.origin}${skipped.pathname}`, CALLBACK);
+        assert.ok(skipped.searchParams.get("code"));
+        assert.deepEqual(await server.services.connectedApps.connectionsOf(skipping.id), []);
+      } finally {
+        await callApi(server, "PATCH", "/api/v1/connected_apps/drive", {
+          token,
+          body: { offer_at_sign_in: false },
+        });
+      }
+    });
+
     it("answers clear errors for unknown sessions, apps and users", async () => {
       assert.equal((await tokenOf("nope")).body.errors?.[0]?.code, "SESSION_NOT_FOUND");
       const unknownApp = await callApi(
