@@ -6,6 +6,7 @@ const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: 200, pattern: "
   maxItems: 100,
 });
 const Settings = Type.Object({
+  issuer: Type.Optional(Url),
   authorization_url: Type.Optional(Url),
   token_url: Type.Optional(Url),
   revocation_url: Type.Optional(Url),

@@ -62,6 +62,8 @@ export interface ConnectedAppInput {
   scopes?: string[];
   offer_at_sign_in?: boolean;
   settings?: {
+    /** An OpenID Connect issuer: its discovery document supplies the endpoints not given. */
+    issuer?: string;
     authorization_url?: string;
     token_url?: string;
     revocation_url?: string;
@@ -106,6 +108,9 @@ export class ConnectedAppsService {
 
   async create(input: ConnectedAppInput): Promise<ConnectedAppRow> {
     const provider = this.catalogEntry(input.provider);
+    if (provider.id === GENERIC_PROVIDER_ID && input.settings?.issuer) {
+      input = { ...input, settings: await this.discover(input.settings) };
+    }
     this.validate(input, provider.id);
     const now = this.clock.now();
     const inserted = await this.db
@@ -706,6 +711,41 @@ export class ConnectedAppsService {
       const urlProblem = providerUrlProblem(url, this.options.allowPrivateNetworks);
       if (urlProblem) throw new ConnectedAppError("INVALID_URL", `${name} ${urlProblem}`);
     }
+  }
+
+  /** Fills a generic provider's missing endpoints from its issuer's OIDC discovery document. */
+  private async discover(
+    settings: NonNullable<ConnectedAppInput["settings"]>,
+  ): Promise<ConnectedAppInput["settings"]> {
+    const issuer = settings.issuer!.replace(/\/+$/, "");
+    const problem = providerUrlProblem(issuer, this.options.allowPrivateNetworks);
+    if (problem) throw new ConnectedAppError("INVALID_URL", `issuer ${problem}`);
+    let metadata: Record<string, unknown>;
+    try {
+      const response = await fetch(`${issuer}/.well-known/openid-configuration`, {
+        headers: { accept: "application/json" },
+        redirect: "error",
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!response.ok) throw new Error(`answered ${response.status}`);
+      metadata = (await response.json()) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConnectedAppError(
+        "INVALID_PROVIDER",
+        `Could not read ${issuer}'s discovery document: ${String(error)}`,
+      );
+    }
+    // OIDC Discovery §4.3: the document must be about the issuer we asked.
+    if (typeof metadata.issuer !== "string" || metadata.issuer.replace(/\/+$/, "") !== issuer) {
+      throw new ConnectedAppError("INVALID_PROVIDER", "The discovery document names another issuer");
+    }
+    const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+    return {
+      ...settings,
+      authorization_url: settings.authorization_url ?? text(metadata.authorization_endpoint),
+      token_url: settings.token_url ?? text(metadata.token_endpoint),
+      revocation_url: settings.revocation_url ?? text(metadata.revocation_endpoint),
+    };
   }
 
   private async isAllowedCallback(app: ConnectedAppRow, url: string): Promise<boolean> {

@@ -311,6 +311,43 @@ for (const { kind, skip } of await databaseKinds()) {
       }
     });
 
+    it("configures a generic OpenID Connect provider from its issuer's discovery document", async () => {
+      const created = await callApi<{ connected_app: { settings: Record<string, string> } }>(
+        server,
+        "POST",
+        "/api/v1/connected_apps",
+        {
+          token,
+          body: {
+            key_code_ref: "by-issuer",
+            provider: "oauth2",
+            client_id: provider.clientId,
+            client_secret: provider.clientSecret,
+            callback_url: APP_CALLBACK,
+            settings: { issuer: provider.issuer, client_auth: "basic" },
+          },
+        },
+      );
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const { settings } = created.body.connected_app;
+      assert.equal(settings.authorization_url, provider.authorizationEndpoint);
+      assert.equal(settings.token_url, provider.tokenEndpoint);
+      assert.equal(settings.revocation_url, provider.revocationEndpoint);
+      const wrongIssuer = await callApi(server, "POST", "/api/v1/connected_apps", {
+        token,
+        body: {
+          key_code_ref: "not-an-issuer",
+          provider: "oauth2",
+          client_id: "x",
+          client_secret: "y",
+          callback_url: APP_CALLBACK,
+          settings: { issuer: `${server.url}/nowhere` },
+        },
+      });
+      assert.equal(wrongIssuer.status, 400);
+      await callApi(server, "DELETE", "/api/v1/connected_apps/by-issuer", { token });
+    });
+
     it("answers clear errors for unknown sessions, apps and users", async () => {
       assert.equal((await tokenOf("nope")).body.errors?.[0]?.code, "SESSION_NOT_FOUND");
       const unknownApp = await callApi(
