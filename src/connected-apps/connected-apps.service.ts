@@ -192,32 +192,11 @@ export class ConnectedAppsService {
     if (overrideCallbackUrl !== undefined && !(await this.isAllowedCallback(app, overrideCallbackUrl))) {
       throw new ConnectedAppError("INVALID_URL", "override_callback_url is not an allowed callback URL");
     }
-    const startToken = randomToken();
-    const sessionId = randomToken();
-    const now = this.clock.now();
-    await this.db
-      .insertInto("connections")
-      .values({
-        id: sessionId,
-        key_code_ref: key,
-        user_id: userId,
-        status: "pending",
-        start_token_hash: sha256(startToken),
-        state_hash: null,
-        code_verifier_sealed: null,
-        callback_url: overrideCallbackUrl ?? app.callback_url,
-        access_token_sealed: null,
-        refresh_token_sealed: null,
-        access_token_expires_at: null,
-        scope: null,
-        refresh_locked_until: null,
-        refresh_retry_after: null,
-        last_error: null,
-        created_at: now,
-        expires_at: now + AUTH_URL_LIFETIME_SECONDS,
-        updated_at: now,
-      })
-      .execute();
+    const { startToken, sessionId } = await this.createPending(
+      key,
+      userId,
+      overrideCallbackUrl ?? app.callback_url,
+    );
     return { url: `${this.options.issuer}/connected_apps/start?token=${startToken}`, sessionId };
   }
 
@@ -249,32 +228,8 @@ export class ConnectedAppsService {
     userId: string,
     returnUrl: string,
   ): Promise<{ redirect: string; state: string }> {
-    const app = await this.require(key);
-    const startToken = randomToken();
-    const now = this.clock.now();
-    await this.db
-      .insertInto("connections")
-      .values({
-        id: randomToken(),
-        key_code_ref: app.key_code_ref,
-        user_id: userId,
-        status: "pending",
-        start_token_hash: sha256(startToken),
-        state_hash: null,
-        code_verifier_sealed: null,
-        callback_url: returnUrl,
-        access_token_sealed: null,
-        refresh_token_sealed: null,
-        access_token_expires_at: null,
-        scope: null,
-        refresh_locked_until: null,
-        refresh_retry_after: null,
-        last_error: null,
-        created_at: now,
-        expires_at: now + AUTH_URL_LIFETIME_SECONDS,
-        updated_at: now,
-      })
-      .execute();
+    await this.require(key);
+    const { startToken } = await this.createPending(key, userId, returnUrl);
     return this.start(startToken, userId);
   }
 
@@ -581,6 +536,37 @@ export class ConnectedAppsService {
   }
 
   // --- helpers -------------------------------------------------------------------------------
+
+  /** A pending connection and the single-use token of its connect link. */
+  private async createPending(key: string, userId: string, callbackUrl: string) {
+    const startToken = randomToken();
+    const sessionId = randomToken();
+    const now = this.clock.now();
+    await this.db
+      .insertInto("connections")
+      .values({
+        id: sessionId,
+        key_code_ref: key,
+        user_id: userId,
+        status: "pending",
+        start_token_hash: sha256(startToken),
+        state_hash: null,
+        code_verifier_sealed: null,
+        callback_url: callbackUrl,
+        access_token_sealed: null,
+        refresh_token_sealed: null,
+        access_token_expires_at: null,
+        scope: null,
+        refresh_locked_until: null,
+        refresh_retry_after: null,
+        last_error: null,
+        created_at: now,
+        expires_at: now + AUTH_URL_LIFETIME_SECONDS,
+        updated_at: now,
+      })
+      .execute();
+    return { startToken, sessionId };
+  }
 
   private async storeTokens(
     id: string,

@@ -8,7 +8,7 @@ import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js"
 import { callApi, managementToken } from "../helpers/management.js";
 import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-provider.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/server.js";
-import { UserAgent } from "../helpers/user-agent.js";
+import { signedInUserAgent, UserAgent } from "../helpers/user-agent.js";
 
 const APP_CALLBACK = "https://app.example.com/connected";
 
@@ -55,18 +55,7 @@ for (const { kind, skip } of await databaseKinds()) {
       // The user signs in to Latchkey in this browser (through an app's ordinary sign-in).
       user = await createUser(server);
       const spa = await createApplication(server, "spa");
-      const verifier = randomBytes(32).toString("base64url");
-      const url = new URL("/oauth2/auth", server.url);
-      url.search = new URLSearchParams({
-        response_type: "code",
-        client_id: spa.clientId,
-        redirect_uri: CALLBACK,
-        scope: "openid",
-        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-        code_challenge_method: "S256",
-      }).toString();
-      browser = new UserAgent(server.url);
-      await browser.authorize(url, user);
+      browser = await signedInUserAgent(server, spa.clientId, CALLBACK, user);
     });
     after(async () => {
       await server?.close();

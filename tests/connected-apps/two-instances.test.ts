@@ -8,7 +8,7 @@ import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js"
 import { callApi, managementToken } from "../helpers/management.js";
 import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-provider.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/server.js";
-import { UserAgent } from "../helpers/user-agent.js";
+import { signedInUserAgent } from "../helpers/user-agent.js";
 
 const postgres = (await databaseKinds()).find((k) => k.kind === "postgres")!;
 
@@ -57,18 +57,7 @@ describe("connected-app refresh across two instances on PostgreSQL", { skip: pos
     });
     const user = await createUser(first);
     const spa = await createApplication(first, "spa");
-    const browser = new UserAgent(first.url);
-    const verifier = randomBytes(32).toString("base64url");
-    const signIn = new URL("/oauth2/auth", first.url);
-    signIn.search = new URLSearchParams({
-      response_type: "code",
-      client_id: spa.clientId,
-      redirect_uri: CALLBACK,
-      scope: "openid",
-      code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-      code_challenge_method: "S256",
-    }).toString();
-    await browser.authorize(signIn, user);
+    const browser = await signedInUserAgent(first, spa.clientId, CALLBACK, user);
     const { body } = await callApi<{ url: string; session_id: string }>(
       first,
       "GET",

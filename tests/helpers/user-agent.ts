@@ -2,6 +2,7 @@
 // fills Latchkey's sign-in and sign-up forms the way a person would. Browser-level behaviour is
 // judged separately by Chromium (tests/browser).
 import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
 
 export class UserAgent {
   private readonly cookies = new Map<string, string>();
@@ -88,4 +89,29 @@ export class UserAgent {
     }
     return hidden;
   }
+}
+
+/**
+ * A user agent already signed in to Latchkey as `user` (through an ordinary sign-in to a
+ * front-end application), holding the session cookie — for flows that need a signed-in browser.
+ */
+export async function signedInUserAgent(
+  server: { url: string },
+  clientId: string,
+  redirectUri: string,
+  user: { email: string; password: string },
+): Promise<UserAgent> {
+  const verifier = randomBytes(32).toString("base64url");
+  const url = new URL("/oauth2/auth", server.url);
+  url.search = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    scope: "openid",
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge_method: "S256",
+  }).toString();
+  const agent = new UserAgent(server.url);
+  await agent.authorize(url, user);
+  return agent;
 }
