@@ -71,9 +71,12 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       const { sort, page_size, next_token } = request.query;
       const limit = page_size ?? DEFAULT_PAGE_SIZE;
       if (limit > MAX_PAGE_SIZE) throw new ApiError("PAGE_SIZE_LIMIT_EXCEEDED");
-      const after = decodeCursor(next_token, isCursor);
-      if (next_token && !after) throw new ApiError("INVALID_NEXT_TOKEN");
       const order = sort ?? "created";
+      const after = decodeCursor(next_token, isCursor);
+      // The cursor's key must have the sort column's type: whole seconds or a name.
+      const fits =
+        after && (order === "created" ? Number.isSafeInteger(after.key) : typeof after.key === "string");
+      if (next_token && !fits) throw new ApiError("INVALID_NEXT_TOKEN");
       const rows = await request.services.applications.store.page({ sort: order, limit: limit + 1, after });
       const page = rows.slice(0, limit);
       const last = page.at(-1);

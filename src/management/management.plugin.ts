@@ -47,6 +47,8 @@ export async function registerManagementApi(
         api.getDefaultJsonParser("error", "error"),
       );
       api.addHook("onRequest", async (request, reply) => {
+        // Responses may carry client secrets and provider tokens (ASVS 14.3.2).
+        reply.header("cache-control", "no-store").header("pragma", "no-cache");
         request.services = services;
         request.caller = await authenticateManagementCall(services.oauth, request);
         if (options.rateLimitPerMinute > 0) {

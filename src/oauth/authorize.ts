@@ -24,6 +24,8 @@ export interface AuthorizationRequest {
   prompt: string[];
   maxAge?: number;
   loginHint?: string;
+  /** The browser session that signed in for this request (set by the sign-in pages). */
+  signedInSession?: string;
 }
 
 export type AuthorizationValidation =
@@ -133,17 +135,24 @@ async function validateRest(
   // Scopes we do not know are dropped rather than refused (RFC 6749 §3.3 lets the server narrow).
   const scope = splitScope(params.get("scope")).filter((s) => OIDC_SCOPES.has(s) || apiScopes.has(s));
 
+  // Kept while the user signs in: bounded so one request cannot store kilobytes of junk.
+  const nonce = params.get("nonce");
+  const loginHint = params.get("login_hint");
+  if ((state?.length ?? 0) > 2048 || (nonce?.length ?? 0) > 512 || (loginHint?.length ?? 0) > 320) {
+    throw new OAuthError("invalid_request", "state, nonce or login_hint is too long");
+  }
+
   return {
     clientId: client.id,
     redirectUri,
     state,
-    nonce: params.get("nonce"),
+    nonce,
     scope: joinScope(scope),
     audience,
     codeChallenge,
     prompt,
     maxAge,
-    loginHint: params.get("login_hint"),
+    loginHint,
   };
 }
 

@@ -43,7 +43,8 @@ export function registerOAuthRoutes(
     const tooOld =
       session !== undefined &&
       authorization.maxAge !== undefined &&
-      ctx.clock.now() - session.authTime > authorization.maxAge;
+      // max_age=0 demands a fresh sign-in every time (OIDC Core §3.1.2.1).
+      (authorization.maxAge === 0 || ctx.clock.now() - session.authTime > authorization.maxAge);
     const forceSignIn =
       authorization.prompt.includes("login") || authorization.prompt.includes("create") || tooOld;
     if (session && !forceSignIn) {
@@ -82,7 +83,8 @@ export function registerOAuthRoutes(
   };
   const allowOrigin = async (request: FastifyRequest, reply: FastifyReply) => {
     const origin = request.headers.origin;
-    if (!origin) return;
+    // Opaque origins ("null": sandboxed frames, custom-scheme apps) are never trusted.
+    if (!origin || origin === "null") return;
     const origins = new Set(
       (await services.applications.store.spaCallbackUrls()).flatMap((url) => {
         try {

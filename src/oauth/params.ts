@@ -6,6 +6,8 @@ export type RawParams = Readonly<Record<string, unknown>>;
 
 /** Upper bound for any single parameter value; longer values are refused, not truncated. */
 export const MAX_PARAM_LENGTH = 4096;
+/** Upper bound for the values of a repeatable parameter (audiences). */
+export const MAX_REPEATED_VALUES = 20;
 
 export class Params {
   constructor(private readonly raw: RawParams) {}
@@ -32,10 +34,12 @@ export class Params {
   all(name: string): string[] {
     const value = this.raw[name];
     const values = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
-    return values
+    const all = values
       .map((v) => this.checked(name, v))
       .flatMap((v) => (v ?? "").split(" "))
       .filter((v) => v !== "" && v !== "undefined");
+    if (all.length > MAX_REPEATED_VALUES) throw new OAuthError("invalid_request", `Too many ${name} values`);
+    return all;
   }
 
   has(name: string): boolean {

@@ -42,6 +42,22 @@ export class PendingAuthorizations {
     return row ? (JSON.parse(row.params) as AuthorizationRequest) : undefined;
   }
 
+  /**
+   * Records which browser session signed in for this request. Only that session may then complete
+   * it (after the connected-app offer), so a request that demanded a fresh sign-in (prompt=login,
+   * max_age) cannot be completed with an older session.
+   */
+  async attachSession(id: string, sessionId: string): Promise<void> {
+    const request = await this.find(id);
+    if (!request) return;
+    await this.db
+      .updateTable("authorization_requests")
+      .set({ params: JSON.stringify({ ...request, signedInSession: sessionId }) })
+      .where("id", "=", id)
+      .where("completed_at", "is", null)
+      .execute();
+  }
+
   /** Marks the request completed; undefined when it was already completed or has expired. */
   async complete(id: string): Promise<AuthorizationRequest | undefined> {
     const now = this.clock.now();

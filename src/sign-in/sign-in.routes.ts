@@ -77,6 +77,7 @@ export function registerSignInRoutes(
     const authorization = await services.pending.find(requestId);
     if (!authorization) return expired(reply);
     const session = await signIn.startSession(request, reply, userId);
+    await services.pending.attachSession(requestId, session.id);
     const offers = await services.connectedApps.offersFor(userId);
     if (offers.length === 0) return complete(reply, requestId, session, 303);
     const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
@@ -95,7 +96,9 @@ export function registerSignInRoutes(
     status: 302 | 303,
   ) => {
     const session = await signIn.session(request);
-    if (!session) return expired(reply);
+    const pending = await services.pending.find(requestId);
+    // Only the session that just signed in for this request may complete it.
+    if (!session || !pending || pending.signedInSession !== session.id) return expired(reply);
     return complete(reply, requestId, session, status);
   };
   app.post<{ Body: Form }>("/auth/continue", pageConfig, async (request, reply) => {
@@ -109,8 +112,10 @@ export function registerSignInRoutes(
   app.post<{ Body: Form }>("/auth/connect", pageConfig, async (request, reply) => {
     const requestId = field(request.body, "request");
     const session = await signIn.session(request);
-    if (!session || !csrfValid(request, request.body) || !(await services.pending.find(requestId)))
+    const pending = await services.pending.find(requestId);
+    if (!session || !csrfValid(request, request.body) || pending?.signedInSession !== session.id) {
       return expired(reply);
+    }
     const returnUrl = `${services.connectedApps.options.issuer}/auth/continue?request=${encodeURIComponent(requestId)}`;
     try {
       const { redirect, state } = await services.connectedApps.connectNow(

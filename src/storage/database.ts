@@ -134,7 +134,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (UNAVAILABLE_SQLITE_CODES.some((prefix) => code.startsWith(prefix))) return true;
     // PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources),
     // 57P0x (admin/crash shutdown, cannot connect now), 40001/40P01 would be retryable too.
-    if (/^(08|53)/.test(code) || /^57P0[1-4]$/.test(code)) return true;
+    // 08P01 (protocol violation) is a malformed request, not an outage.
+    if ((/^(08|53)/.test(code) && code !== "08P01") || /^57P0[1-4]$/.test(code)) return true;
   }
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(
     error.message,
