@@ -27,7 +27,8 @@ export const SECRET_FIELDS = [
 
 // Authorization codes travel in query strings (redirects, provider callbacks); the field name `code`
 // is not redacted in objects because error codes use it too.
-const SECRET_QUERY_PARAMS: ReadonlySet<string> = new Set([...SECRET_FIELDS, "code"]);
+// A connected-app session_id lets its holder fetch a user's provider token: as secret as a token.
+const SECRET_QUERY_PARAMS: ReadonlySet<string> = new Set([...SECRET_FIELDS, "code", "session_id"]);
 
 const REDACT_PATHS = [
   'req.headers["proxy-authorization"]',

@@ -338,7 +338,7 @@ export class ConnectedAppsService {
     }
     const claimed = await this.db
       .updateTable("connections")
-      .set({ status: "failed", updated_at: now })
+      .set({ status: "exchanging", updated_at: now })
       .where("id", "=", connection.id)
       .where("status", "=", "pending")
       .executeTakeFirst();
@@ -347,7 +347,7 @@ export class ConnectedAppsService {
     const back = new URL(connection.callback_url);
     back.searchParams.set("session_id", connection.id);
     if (input.error || !input.code) {
-      await this.setError(connection.id, input.error ?? "no code");
+      await this.setError(connection.id, input.error ?? "no code", "failed", "exchanging");
       back.searchParams.set("error", input.error === "access_denied" ? "access_denied" : "connection_failed");
       return back.href;
     }
@@ -365,9 +365,18 @@ export class ConnectedAppsService {
         },
         now,
       );
-      await this.storeTokens(connection.id, tokens, undefined, "connected");
+      if (!(await this.storeTokens(connection.id, tokens, undefined, "exchanging"))) {
+        // Revoked while the code was being exchanged: the new tokens must not outlive that.
+        await this.revokeAtProvider(app, tokens);
+        back.searchParams.set("error", "connection_revoked");
+      }
     } catch (error) {
-      await this.setError(connection.id, error instanceof Error ? error.message : String(error));
+      await this.setError(
+        connection.id,
+        error instanceof Error ? error.message : String(error),
+        "failed",
+        "exchanging",
+      );
       back.searchParams.set("error", "connection_failed");
     }
     return back.href;
@@ -514,12 +523,21 @@ export class ConnectedAppsService {
     } catch (error) {
       if (error instanceof PermanentProviderError) {
         await this.markNeedsReauthorization(connection.id, error.message);
+        // A revoke that landed meanwhile explains the refusal better than "connect again".
+        await this.requireConnected(connection.id).catch((current: unknown) => {
+          if (current instanceof ConnectedAppError && current.code === "CONNECTION_REVOKED") throw current;
+        });
         throw new ConnectedAppError(
           "CONNECTION_NEEDS_REAUTHORIZATION",
           `The provider refused the refresh (${error.message}); the user must connect again`,
         );
       }
-      await this.setError(connection.id, error instanceof Error ? error.message : String(error), "connected");
+      await this.setError(
+        connection.id,
+        error instanceof Error ? error.message : String(error),
+        undefined,
+        "connected",
+      );
       await this.db
         .updateTable("connections")
         .set({ refresh_retry_after: this.clock.now() + REFRESH_COOLDOWN_SECONDS })
@@ -531,7 +549,11 @@ export class ConnectedAppsService {
       );
     }
     // No refresh token in the answer (Google): keep the one we have.
-    await this.storeTokens(connection.id, tokens, refreshToken, "connected");
+    if (!(await this.storeTokens(connection.id, tokens, refreshToken, "connected"))) {
+      // Revoked while we refreshed: revoke what the provider just issued too.
+      await this.revokeAtProvider(app, tokens);
+      throw new ConnectedAppError("CONNECTION_REVOKED", "This connection was revoked");
+    }
     return this.requireConnected(connection.id);
   }
 
@@ -568,17 +590,21 @@ export class ConnectedAppsService {
     return { startToken, sessionId };
   }
 
+  /**
+   * Stores fresh tokens — only while the connection is still in `expected` state, so a revoke that
+   * landed meanwhile is never undone. False when the row had moved on.
+   */
   private async storeTokens(
     id: string,
     tokens: ProviderTokens,
     previousRefreshToken: string | undefined,
-    status: "connected",
-  ) {
+    expected: "exchanging" | "connected",
+  ): Promise<boolean> {
     const refresh = tokens.refreshToken ?? previousRefreshToken;
-    await this.db
+    const result = await this.db
       .updateTable("connections")
       .set({
-        status,
+        status: "connected",
         access_token_sealed: this.secretBox.seal(tokens.accessToken, connectionAad(id)),
         refresh_token_sealed: refresh ? this.secretBox.seal(refresh, connectionAad(id)) : null,
         access_token_expires_at: tokens.expiresAt ?? null,
@@ -588,18 +614,39 @@ export class ConnectedAppsService {
         updated_at: this.clock.now(),
       })
       .where("id", "=", id)
-      .execute();
+      .where("status", "=", expected)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Best-effort revocation of tokens the provider issued to a connection that was revoked meanwhile. */
+  private async revokeAtProvider(app: ConnectedAppRow, tokens: ProviderTokens): Promise<void> {
+    const provider = this.providerOf(app);
+    for (const [token, hint] of [
+      [tokens.refreshToken, "refresh_token"],
+      [tokens.accessToken, "access_token"],
+    ] as const) {
+      if (!token) continue;
+      await revokeToken(provider, this.credentialsOf(app), token, hint).catch(() => false);
+    }
   }
 
   private async markNeedsReauthorization(id: string, reason: string) {
-    await this.setError(id, reason, "needs_reauthorization");
+    await this.setError(id, reason, "needs_reauthorization", "connected");
   }
 
-  private async setError(id: string, reason: string, status?: ConnectionRow["status"]) {
+  /** Records a failure (and a new status) only while the row is still `onlyIf`: never over a revoke. */
+  private async setError(
+    id: string,
+    reason: string,
+    status: ConnectionRow["status"] | undefined,
+    onlyIf: ConnectionRow["status"],
+  ) {
     await this.db
       .updateTable("connections")
       .set({ last_error: reason.slice(0, 500), updated_at: this.clock.now(), ...(status ? { status } : {}) })
       .where("id", "=", id)
+      .where("status", "=", onlyIf)
       .execute();
   }
 

@@ -213,7 +213,13 @@ export interface ConnectedAppsTable {
   updated_at: number;
 }
 
-export type ConnectionStatus = "pending" | "connected" | "needs_reauthorization" | "revoked" | "failed";
+export type ConnectionStatus =
+  | "pending"
+  | "exchanging"
+  | "connected"
+  | "needs_reauthorization"
+  | "revoked"
+  | "failed";
 
 export interface ConnectionsTable {
   id: string;

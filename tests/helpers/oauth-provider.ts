@@ -396,6 +396,8 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
 
 /** What the token endpoint does. Mutable: change it between requests within a test. */
 export interface ProviderBehaviour {
+  /** Milliseconds /token waits before answering (a slow provider, to open race windows). */
+  tokenDelayMs?: number;
   /** How the client must authenticate at /token and /revoke; the other way is rejected. */
   clientAuth: "basic" | "body" | "any";
   /** The request body /token accepts: form (RFC 6749), JSON (Atlassian, Notion), or either. */
@@ -569,6 +571,7 @@ export async function startProgrammableProvider(
         return;
       }
       if (url.pathname !== "/token" || request.method !== "POST") throw new OAuthError("not_found", 404);
+      if (b.tokenDelayMs) await new Promise((resolve) => setTimeout(resolve, b.tokenDelayMs));
       if ((b.requestBody === "json" && !json) || (b.requestBody === "form" && json))
         throw new OAuthError("invalid_request");
       if (b.failNextToken) {
