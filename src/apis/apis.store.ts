@@ -148,6 +148,37 @@ export class ApisStore {
     return new Set(rows.map((r) => r.key));
   }
 
+  /**
+   * Per audience: the scope keys its API defines and those it granted this application. Keeps
+   * audiences apart so a scope granted on one API is never read as granted on another.
+   */
+  async scopeGrantsByAudience(
+    applicationId: string,
+    audiences: readonly string[],
+  ): Promise<Map<string, { defined: Set<string>; granted: Set<string> }>> {
+    const result = new Map(
+      audiences.map((a) => [a, { defined: new Set<string>(), granted: new Set<string>() }]),
+    );
+    if (audiences.length === 0) return result;
+    const rows = await this.db
+      .selectFrom("api_scopes")
+      .innerJoin("apis", "apis.id", "api_scopes.api_id")
+      .leftJoin("api_application_scopes", (join) =>
+        join
+          .onRef("api_application_scopes.scope_id", "=", "api_scopes.id")
+          .on("api_application_scopes.application_id", "=", applicationId),
+      )
+      .select(["apis.audience", "api_scopes.key", "api_application_scopes.scope_id as granted"])
+      .where("apis.audience", "in", audiences)
+      .execute();
+    for (const row of rows) {
+      const entry = result.get(row.audience)!;
+      entry.defined.add(row.key);
+      if (row.granted) entry.granted.add(row.key);
+    }
+    return result;
+  }
+
   /** Scope keys granted to an application on the APIs behind these audiences (machine-to-machine). */
   async grantedScopes(applicationId: string, audiences: readonly string[]): Promise<Set<string>> {
     if (audiences.length === 0) return new Set();

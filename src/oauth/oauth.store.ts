@@ -87,6 +87,10 @@ export class KyselyOAuthStore implements OAuthStore {
     return this.apis.grantedScopes(clientId, audiences);
   }
 
+  scopeGrantsByAudience(clientId: string, audiences: readonly string[]) {
+    return this.apis.scopeGrantsByAudience(clientId, audiences);
+  }
+
   async saveCode(code: CodeRecord): Promise<void> {
     await this.db
       .insertInto("authorization_codes")

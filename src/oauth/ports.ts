@@ -85,6 +85,11 @@ export interface OAuthStore {
   authorizedAudiences(clientId: string, audiences: readonly string[]): Promise<string[]>;
   apiScopes(audiences: readonly string[]): Promise<Set<string>>;
   grantedScopes(clientId: string, audiences: readonly string[]): Promise<Set<string>>;
+  /** Per audience, the scopes its API defines and those granted to the client. */
+  scopeGrantsByAudience(
+    clientId: string,
+    audiences: readonly string[],
+  ): Promise<Map<string, { defined: Set<string>; granted: Set<string> }>>;
 
   saveCode(code: CodeRecord): Promise<void>;
   /**

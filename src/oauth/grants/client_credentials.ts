@@ -25,15 +25,24 @@ export async function clientCredentialsGrant(
     // RFC 8707 §2: the application is not authorised for this API.
     throw new OAuthError("invalid_target", `The application is not authorised for the API ${refused[0]}`);
   }
-  const granted = await ctx.store.grantedScopes(client.id, audience);
+  // A token names all its audiences, so each scope in it must hold for every one of them: a scope
+  // is usable only if granted on at least one requested API and on every requested API that
+  // defines it (never "granted on A" read as "granted on B").
+  const grants = [...(await ctx.store.scopeGrantsByAudience(client.id, audience)).values()];
+  const usable = (key: string) =>
+    grants.some((g) => g.granted.has(key)) && grants.every((g) => !g.defined.has(key) || g.granted.has(key));
   const requested = params.get("scope");
   if (requested !== undefined && !isValidScopeString(requested))
     throw new OAuthError("invalid_scope", "Malformed scope");
   // Kinde: an empty scope means "everything this application was granted" (COMPAT.md §0.7).
-  const scope = requested === undefined ? [...granted].sort() : splitScope(requested);
-  const missing = scope.filter((s) => !granted.has(s));
+  const everything = [...new Set(grants.flatMap((g) => [...g.granted]))].filter(usable).sort();
+  const scope = requested === undefined ? everything : splitScope(requested);
+  const missing = scope.filter((s) => !usable(s));
   if (missing.length > 0)
-    throw new OAuthError("invalid_scope", `The application was not granted the scope ${missing[0]}`);
+    throw new OAuthError(
+      "invalid_scope",
+      `The application was not granted the scope ${missing[0]} on every requested API`,
+    );
 
   const token = await ctx.tokens.machineAccessToken({
     clientId: client.id,
