@@ -9,10 +9,16 @@ import { normalizeEmail } from "../users/users.store.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
 import { type BrowserSession, SESSION_LIFETIME_SECONDS } from "./sessions.js";
 
-/** ASVS 6.3.1: throttle guessing per account and per address; counters live in the database. */
+/**
+ * ASVS 6.3.1: throttle guessing; counters live in the database so they hold across instances.
+ * Every attempt is counted before the password is checked (one atomic upsert each), so parallel
+ * guesses cannot slip past. Per account *and address* a handful; per account from anywhere more,
+ * so a stranger cannot lock a user out with ten wrong guesses; per address a ceiling on hashing.
+ */
 export const SIGN_IN_LIMITS = {
-  perAccount: { max: 10, windowSeconds: 15 * 60 },
-  perIp: { max: 100, windowSeconds: 15 * 60 },
+  perAccountAndIp: { max: 10, windowSeconds: 15 * 60 },
+  perAccount: { max: 100, windowSeconds: 15 * 60 },
+  perIp: { max: 300, windowSeconds: 15 * 60 },
 } as const;
 
 export type Form = Record<string, string | string[] | undefined>;
@@ -64,13 +70,15 @@ export class BrowserSignIn {
     const { services } = this;
     const email = normalizeEmail(emailInput).slice(0, 320);
     if (!email || !password) return { status: 400, message: "Enter your email and password." };
-    const accountKey = `sign-in:account:${email}`;
-    const ipKey = `sign-in:ip:${request.ip}`;
-    const wait = Math.max(
-      await services.rateLimiter.retryAfter(accountKey, SIGN_IN_LIMITS.perAccount),
-      await services.rateLimiter.retryAfter(ipKey, SIGN_IN_LIMITS.perIp),
-    );
-    if (wait > 0) {
+    const accountIpKey = `sign-in:account-ip:${email}:${request.ip}`;
+    const verdicts = await Promise.all([
+      services.rateLimiter.consume(accountIpKey, SIGN_IN_LIMITS.perAccountAndIp),
+      services.rateLimiter.consume(`sign-in:account:${email}`, SIGN_IN_LIMITS.perAccount),
+      services.rateLimiter.consume(`sign-in:ip:${request.ip}`, SIGN_IN_LIMITS.perIp),
+    ]);
+    const blocked = verdicts.filter((v) => !v.allowed);
+    if (blocked.length > 0) {
+      const wait = Math.max(...blocked.map((v) => v.resetIn));
       const minutes = Math.ceil(wait / 60);
       return {
         status: 429,
@@ -83,12 +91,10 @@ export class BrowserSignIn {
     const valid = await services.users.verifyPassword(user, password.slice(0, 1024));
     if (user && !valid) await services.users.recordFailedSignIn(user.id);
     if (!user || !valid || user.is_suspended === 1) {
-      await services.rateLimiter.hit(accountKey, SIGN_IN_LIMITS.perAccount);
-      await services.rateLimiter.hit(ipKey, SIGN_IN_LIMITS.perIp);
       request.log.info({ event: "sign_in_failed" }, "sign-in failed");
       return { status: 401, message: "Incorrect email or password." };
     }
-    await services.rateLimiter.reset(accountKey);
+    await services.rateLimiter.reset(accountIpKey);
     request.log.info({ event: "sign_in", userId: user.id }, "user signed in");
     return { user };
   }

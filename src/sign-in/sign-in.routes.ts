@@ -8,7 +8,7 @@ import type { Services } from "../services.js";
 import { passwordProblem } from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
 import { normalizeEmail } from "../users/users.store.js";
-import { BrowserSignIn, type Form, field, SIGN_IN_LIMITS } from "./browser-sign-in.js";
+import { BrowserSignIn, type Form, field } from "./browser-sign-in.js";
 import { connectStateCookie, cookieNames, cookieOptions } from "./cookies.js";
 import { connectOfferPage, STYLESHEET, signedOutPage, signInPage, signUpPage } from "./pages.js";
 import type { BrowserSession } from "./sessions.js";
@@ -197,10 +197,10 @@ export function registerSignInRoutes(
     const problem = passwordProblem(password);
     if (problem) return again(400, `Choose another password. ${problem}`);
     const ipKey = `sign-up:ip:${request.ip}`;
-    if ((await services.rateLimiter.retryAfter(ipKey, SIGN_IN_LIMITS.perIp)) > 0) {
+    // Sign-ups hash a password and create a row: at most 100 per address per 15 minutes.
+    if (!(await services.rateLimiter.consume(ipKey, { max: 100, windowSeconds: 15 * 60 })).allowed) {
       return again(429, "Too many attempts from your network. Try again later.");
     }
-    await services.rateLimiter.hit(ipKey, SIGN_IN_LIMITS.perIp);
     try {
       const user = await services.users.create({
         email,
