@@ -5,11 +5,12 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { postgresDatabase } from "../helpers/databases.js";
+import { databaseKinds, postgresDatabase } from "../helpers/databases.js";
 import { type CliProcess, runCli } from "../helpers/process.js";
 import { freePort } from "../helpers/server.js";
 import { selfSignedCertificate } from "../helpers/tls.js";
 
+const postgresSkip = (await databaseKinds()).find((k) => k.kind === "postgres")!.skip;
 const running: CliProcess[] = [];
 const dirs: string[] = [];
 after(() => {
@@ -134,9 +135,8 @@ describe("the latchkey process", () => {
     assert.match(unknown.output(), /unknown command "frobnicate"/);
   });
 
-  it("starts on PostgreSQL from DATABASE_URL", async (t) => {
-    const database = await postgresDatabase();
-    if (!database) return t.skip("PostgreSQL unreachable");
+  it("starts on PostgreSQL from DATABASE_URL", { skip: postgresSkip }, async () => {
+    const database = (await postgresDatabase())!;
     try {
       const dir = tempDir();
       const { cli, port } = await startCli({
