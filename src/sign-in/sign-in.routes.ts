@@ -52,6 +52,14 @@ export function registerSignInRoutes(
   };
 
   /** Signs the user in on this browser and sends them back to the application with a code. */
+  /** The waiting authorization request behind a form and what its page shows, or undefined. */
+  const openRequest = async (request: FastifyRequest, reply: FastifyReply, requestId: string) => {
+    const authorization = await services.pending.find(requestId);
+    if (!authorization) return undefined;
+    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    return { authorization, ctx };
+  };
+
   /** Completes the authorization request for this browser's session: the code goes to the client. */
   const complete = async (
     reply: FastifyReply,
@@ -142,18 +150,18 @@ export function registerSignInRoutes(
 
   app.get<{ Querystring: Form }>("/auth/sign-in", pageConfig, async (request, reply) => {
     const requestId = field(request.query, "request");
-    const authorization = await services.pending.find(requestId);
-    if (!authorization) return expired(reply);
-    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    const opened = await openRequest(request, reply, requestId);
+    if (!opened) return expired(reply);
+    const { authorization, ctx } = opened;
     return html(reply, 200, signInPage({ ...ctx, email: authorization.loginHint }));
   });
 
   app.post<{ Body: Form }>("/auth/sign-in", pageConfig, async (request, reply) => {
     const form = request.body;
     const requestId = field(form, "request");
-    const authorization = await services.pending.find(requestId);
-    if (!authorization) return expired(reply);
-    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    const opened = await openRequest(request, reply, requestId);
+    if (!opened) return expired(reply);
+    const { ctx } = opened;
     const email = normalizeEmail(field(form, "email")).slice(0, 320);
     const password = field(form, "password");
     if (!csrfValid(request, form)) {
@@ -174,18 +182,18 @@ export function registerSignInRoutes(
 
   app.get<{ Querystring: Form }>("/auth/sign-up", pageConfig, async (request, reply) => {
     const requestId = field(request.query, "request");
-    const authorization = await services.pending.find(requestId);
-    if (!authorization) return expired(reply);
-    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    const opened = await openRequest(request, reply, requestId);
+    if (!opened) return expired(reply);
+    const { authorization, ctx } = opened;
     return html(reply, 200, signUpPage({ ...ctx, email: authorization.loginHint }));
   });
 
   app.post<{ Body: Form }>("/auth/sign-up", pageConfig, async (request, reply) => {
     const form = request.body;
     const requestId = field(form, "request");
-    const authorization = await services.pending.find(requestId);
-    if (!authorization) return expired(reply);
-    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    const opened = await openRequest(request, reply, requestId);
+    if (!opened) return expired(reply);
+    const { ctx } = opened;
     const email = normalizeEmail(field(form, "email")).slice(0, 320);
     const password = field(form, "password");
     const givenName = field(form, "given_name").trim().slice(0, 100);
