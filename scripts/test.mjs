@@ -21,6 +21,12 @@ const files = (paths.length ? paths : ["tests"])
   .flatMap((p) => (statSync(p).isDirectory() ? collect(p) : [p]))
   .sort();
 
+// The admin dashboard's browser code is compiled (not run through tsx): build it first so the
+// browser tests always exercise the current source.
+const tsc = path.join("node_modules", "typescript", "bin", "tsc");
+const built = spawnSync(process.execPath, [tsc, "-p", "dashboard/tsconfig.json"], { stdio: "inherit" });
+if (built.status !== 0) process.exit(built.status ?? 1);
+
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", ...flags, ...files],

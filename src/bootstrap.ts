@@ -1,10 +1,12 @@
 // Makes a fresh installation usable and scriptable (idempotent, run at every start): the business,
 // a signing key, the Management API with every Kinde scope, an M2M application authorised for it,
-// and an administrator. Instances starting together serialise on an advisory lock.
+// the admin dashboard's front-end application, and an administrator. Instances starting together
+// serialise on an advisory lock.
 import { sql } from "kysely";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import type { SecretBox } from "./crypto/secret-box.js";
+import { ensureDashboardApplication } from "./dashboard/dashboard-app.js";
 import { MANAGEMENT_API_SCOPES } from "./management/scopes.js";
 import { createServices } from "./services.js";
 import type { Storage } from "./storage/database.js";
@@ -41,6 +43,8 @@ export async function bootstrap(
       await trx.updateTable("apis").set({ audience }).where("id", "=", api.id).execute();
     }
     await services.apis.ensureScopes(api.id, MANAGEMENT_API_SCOPES);
+    // The admin dashboard at /admin signs administrators in as a front-end application.
+    await ensureDashboardApplication(services, config.issuerUrl, api.id);
 
     const { m2mClientId, m2mClientSecret, adminEmail, adminPassword } = config.bootstrap;
     let clientId: string | undefined;

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The `latchkey` command for operators.
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { ADMIN_HELP, runAdminCommand, UsageError } from "./cli/admin-commands.js";
 import { CONFIG_KEYS, ConfigError, loadConfig } from "./config/config.js";
 import { createLogger } from "./logging.js";
-import { exitOnSignals, start } from "./main.js";
+import { exitOnSignals, start, startCluster } from "./main.js";
 import { openStorage } from "./storage/database.js";
 import { migrateToLatest } from "./storage/migrate.js";
 
@@ -13,6 +15,7 @@ const HELP = `Usage: latchkey <command> [options]
 
 Commands:
   start            Apply pending migrations and serve Latchkey (default)
+    --workers N    N processes sharing the port and the database (node:cluster); "auto" = one per core
   migrate          Apply pending database migrations and exit
 ${ADMIN_HELP}
   help             Show this help
@@ -27,7 +30,11 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
+    options: {
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+      workers: { type: "string" },
+    },
   });
   const command = values.help ? "help" : values.version ? "version" : (positionals[0] ?? "start");
 
@@ -43,8 +50,21 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "start": {
+      const workers = parseWorkers(values.workers);
+      if (workers === undefined) {
+        process.stderr.write('latchkey: --workers takes a number from 1 to 256, or "auto" (one per core)\n');
+        return 2;
+      }
       const config = loadConfig();
-      const running = await start(config);
+      if (workers > 1 && cluster.isPrimary) {
+        await startCluster(config, workers);
+        return -1; // the workers serve; the primary supervises
+      }
+      // A cluster worker (the primary migrated and bootstrapped) or a single process.
+      const running = await start(config, undefined, {
+        setup: cluster.isPrimary,
+        processes: workers,
+      });
       exitOnSignals(running, config.shutdownTimeoutMs);
       return -1; // keep running
     }
@@ -76,6 +96,15 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`latchkey: unknown command "${command}"\n\n${HELP}`);
       return 2;
   }
+}
+
+/** `--workers N` or `auto` (one per core); 1 without the option; undefined when invalid. */
+function parseWorkers(raw: string | boolean | undefined): number | undefined {
+  if (raw === undefined) return 1;
+  if (raw === "auto") return availableParallelism();
+  if (typeof raw !== "string" || !/^\d+$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n >= 1 && n <= 256 ? n : undefined;
 }
 
 main(process.argv.slice(2)).then(

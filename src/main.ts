@@ -1,16 +1,19 @@
 // Process entry: config → logger → database → migrations → server → listen, and a graceful
 // shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database.
+import cluster from "node:cluster";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { bootstrap, managementCredentialsBanner } from "./bootstrap.js";
 import { systemClock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { loadSecretBox } from "./crypto/master-key.js";
+import type { SecretBox } from "./crypto/secret-box.js";
 import { createLogger } from "./logging.js";
 import { buildServer } from "./server.js";
 import { openStorage, type Storage } from "./storage/database.js";
 import { migrateToLatest } from "./storage/migrate.js";
 import { purgeExpired } from "./storage/purge.js";
+import { configurePasswordHashing } from "./users/passwords.js";
 
 export interface Running {
   app: FastifyInstance;
@@ -20,21 +23,42 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Migrate and bootstrap first; false in cluster workers, whose primary did it once. */
+  setup?: boolean;
+  /** How many processes share this machine's limits (cluster workers): each takes 1/n. */
+  processes?: number;
+}
+
+/** Migrations and bootstrap: what must happen once, before any process serves. */
+async function prepareDatabase(config: Config, logger: Logger, storage: Storage, secretBox: SecretBox) {
+  await migrateToLatest(storage.db, logger);
+  const { generatedManagementClient } = await bootstrap(storage, secretBox, config);
+  // Printed to the terminal, deliberately not through the logger: secrets never reach logs.
+  if (generatedManagementClient)
+    process.stdout.write(managementCredentialsBanner(config.issuerUrl, generatedManagementClient));
+}
+
 export async function start(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
+  options: StartOptions = {},
 ): Promise<Running> {
+  const processes = options.processes ?? 1;
+  // The hashing limits protect the machine's cores, which the processes share.
+  configurePasswordHashing({
+    concurrency: Math.ceil(config.passwordHashConcurrency / processes),
+    queue: Math.ceil(config.passwordHashQueue / processes),
+  });
   const secretBox = loadSecretBox(config, logger);
   const storage = await openStorage(config.database, { poolSize: config.databasePoolSize, logger });
-  try {
-    await migrateToLatest(storage.db, logger);
-    const { generatedManagementClient } = await bootstrap(storage, secretBox, config);
-    // Printed to the terminal, deliberately not through the logger: secrets never reach logs.
-    if (generatedManagementClient)
-      process.stdout.write(managementCredentialsBanner(config.issuerUrl, generatedManagementClient));
-  } catch (error) {
-    await storage.close();
-    throw error;
+  if (options.setup !== false) {
+    try {
+      await prepareDatabase(config, logger, storage, secretBox);
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
   }
   const app = await buildServer({ config, storage, logger, secretBox });
   try {
@@ -74,10 +98,82 @@ export async function start(
   return { app, storage, logger, url, stop };
 }
 
+/**
+ * `latchkey start --workers N`, the cluster primary: migrates and bootstraps once, then forks N
+ * workers (node:cluster) that share the listening port — the kernel's accept queue, handed out
+ * round-robin by the primary — and the database, each a full Latchkey instance (all state is in
+ * the database, DESIGN.md "Scale"). A worker that dies is replaced; SIGTERM/SIGINT drains every
+ * worker and exits 0 once all have finished, 1 if one failed or overran the grace period.
+ */
+export async function startCluster(
+  config: Config,
+  workers: number,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<void> {
+  const secretBox = loadSecretBox(config, logger);
+  const storage = await openStorage(config.database, { poolSize: 1, logger });
+  try {
+    await prepareDatabase(config, logger, storage, secretBox);
+  } finally {
+    await storage.close();
+  }
+
+  let stopping = false;
+  let failed = false;
+  const restarts: number[] = [];
+  cluster.on("exit", (worker, code, signal) => {
+    if (stopping) {
+      if (code !== 0) failed = true;
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        logger.info("all workers stopped; shutdown complete");
+        process.exit(failed ? 1 : 0);
+      }
+      return;
+    }
+    // A crash loop (bad configuration, database gone for good) must not fork forever.
+    const now = Date.now();
+    restarts.push(now);
+    while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
+    if (restarts.length > 5 * workers) {
+      logger.fatal({ pid: worker.process.pid, code, signal }, "workers keep exiting; giving up");
+      process.exit(1);
+    }
+    logger.error({ pid: worker.process.pid, code, signal }, "worker exited unexpectedly; starting another");
+    cluster.fork();
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(
+      { signal, workers: Object.keys(cluster.workers ?? {}).length },
+      "shutting down: draining workers",
+    );
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+    // Each worker has its own grace period; this one only catches a worker that hangs past it.
+    setTimeout(() => {
+      logger.error("workers did not stop in time; exiting");
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGKILL");
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5_000).unref();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  for (let i = 0; i < workers; i++) cluster.fork();
+  logger.info({ workers, pid: process.pid }, `Latchkey primary started ${workers} workers`);
+}
+
 /** Installs SIGTERM/SIGINT handlers that drain and exit 0, or exit 1 past the grace period. */
 export function exitOnSignals(running: Running, timeoutMs: number): void {
+  let draining = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    running.logger.info({ signal }, "shutting down: finishing in-flight requests");
+    // A repeated signal while draining: a cluster worker gets SIGTERM from its primary and often
+    // from its process group too, so a second SIGTERM is ignored; a second Ctrl-C means "now".
+    if (draining) {
+      if (signal === "SIGINT") process.exit(1);
+      return;
+    }
+    draining = true;
+    running.logger.info({ signal, pid: process.pid }, "shutting down: finishing in-flight requests");
     const force = setTimeout(() => {
       running.logger.error({ timeoutMs }, "in-flight requests did not finish in time; exiting");
       process.exit(1);
@@ -85,7 +181,7 @@ export function exitOnSignals(running: Running, timeoutMs: number): void {
     force.unref();
     running.stop().then(
       () => {
-        running.logger.info("shutdown complete");
+        running.logger.info({ pid: process.pid }, "shutdown complete");
         process.exit(0);
       },
       (error: unknown) => {
@@ -94,6 +190,6 @@ export function exitOnSignals(running: Running, timeoutMs: number): void {
       },
     );
   };
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
 }

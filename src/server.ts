@@ -7,13 +7,16 @@ import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { registerAccountApiRoutes } from "./account-api/account-api.routes.js";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { registerConnectedAppsBrowserRoutes } from "./connected-apps/connected-apps.browser.routes.js";
 import type { SecretBox } from "./crypto/secret-box.js";
-import { frameworkErrorHandler, registerErrorHandling } from "./http/errors.js";
+import { registerDashboardRoutes } from "./dashboard/dashboard.routes.js";
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/errors.js";
 import { registerHealthRoutes } from "./http/health.routes.js";
 import { registerInputGuard } from "./http/input-guard.js";
+import { lazySerializers } from "./http/lazy-serializers.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
 import { registerManagementApi } from "./management/management.plugin.js";
 import { registerOAuthRoutes } from "./oauth/oauth.routes.js";
@@ -51,8 +54,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const incoming = req.headers["x-request-id"];
       return typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    return503OnClosing: true,
+    // registerErrorHandling answers requests during shutdown in each surface's vocabulary.
+    return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+    schemaController: lazySerializers,
   };
   // The https instance has a different server type parameter; routes only see the common surface.
   const app = (config.tls
@@ -62,6 +68,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       })
     : Fastify(options)) as unknown as FastifyInstance;
 
+  if (config.trustProxy === true) {
+    app.log.warn(
+      "TRUST_PROXY=true believes every X-Forwarded-For entry: clients can forge their address and evade per-address throttles. Set the proxy's addresses or a hop count.",
+    );
+  }
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
@@ -78,15 +89,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       secretBox: deps.secretBox,
       issuer: config.issuerUrl,
       clock: deps.clock,
-      connectedApps: connectedAppsOptions(config),
+      connectedApps: connectedAppsOptions(config, deps.logger),
     });
   const https = config.issuerUrl.startsWith("https:");
   registerHealthRoutes(app, storage);
-  registerOAuthRoutes(app, services, { https });
-  registerSignInRoutes(app, services, { https });
+  registerOAuthRoutes(app, services, { https, refreshCookieDomain: config.refreshCookieDomain });
+  registerAccountApiRoutes(app, services);
+  registerSignInRoutes(app, services, { https, refreshCookieDomain: config.refreshCookieDomain });
   registerConnectedAppsBrowserRoutes(app, services, { https });
+  registerDashboardRoutes(app, services);
   await registerManagementApi(app, {
     services,
+    secretBox: deps.secretBox,
     issuer: config.issuerUrl,
     rateLimitPerMinute: config.managementRateLimit,
   });

@@ -1,16 +1,21 @@
 // Builds every service from the process's dependencies once; the server, the bootstrap and the
 // CLI share this wiring.
+import type { Logger } from "pino";
 import { ApisService } from "./apis/apis.service.js";
 import { ApplicationsService } from "./applications/applications.service.js";
 import { BusinessStore } from "./business/business.store.js";
 import { type Clock, systemClock } from "./clock.js";
-import { loadCatalog, type ProviderDefinition } from "./connected-apps/catalog.js";
-import { ConnectedAppsService } from "./connected-apps/connected-apps.service.js";
+import { loadCatalog } from "./connected-apps/catalog.js";
+import { type ConnectedAppsOptions, ConnectedAppsService } from "./connected-apps/connected-apps.service.js";
 import type { SecretBox } from "./crypto/secret-box.js";
+import { FeatureFlagsService } from "./feature-flags/feature-flags.service.js";
+import { withConfigCache } from "./oauth/config-cache.js";
 import type { OAuthContext } from "./oauth/context.js";
 import { SigningKeys } from "./oauth/keys.js";
 import { KyselyOAuthStore } from "./oauth/oauth.store.js";
 import { TokenService } from "./oauth/tokens.js";
+import { OrganizationsService } from "./organizations/organizations.service.js";
+import { RolesService } from "./roles/roles.service.js";
 import { PendingAuthorizations } from "./sign-in/authorization-requests.js";
 import { RateLimiter } from "./sign-in/rate-limit.js";
 import { BrowserSessions } from "./sign-in/sessions.js";
@@ -33,6 +38,9 @@ export interface Services {
   applications: ApplicationsService;
   apis: ApisService;
   connectedApps: ConnectedAppsService;
+  organizations: OrganizationsService;
+  roles: RolesService;
+  featureFlags: FeatureFlagsService;
 }
 
 export interface ServicesInput {
@@ -42,12 +50,12 @@ export interface ServicesInput {
   clock?: Clock;
   keyCacheSeconds?: number;
   /** The provider catalog (built-in when omitted) and whether providers may live on private networks. */
-  connectedApps?: { catalog: ReadonlyMap<string, ProviderDefinition>; allowPrivateNetworks: boolean };
+  connectedApps?: Omit<ConnectedAppsOptions, "issuer">;
 }
 
 export function createServices(input: ServicesInput): Services {
   const clock = input.clock ?? systemClock;
-  const store = new KyselyOAuthStore(input.db, input.secretBox);
+  const store = withConfigCache(new KyselyOAuthStore(input.db, input.secretBox, clock), input.db);
   const keys = new SigningKeys(store, input.secretBox, clock, { cacheSeconds: input.keyCacheSeconds });
   return {
     db: input.db,
@@ -63,20 +71,28 @@ export function createServices(input: ServicesInput): Services {
     applications: new ApplicationsService(input.db, input.secretBox, clock),
     apis: new ApisService(input.db, clock),
     connectedApps: new ConnectedAppsService(input.db, input.secretBox, clock, {
+      ...input.connectedApps,
       issuer: input.issuer,
       catalog: input.connectedApps?.catalog ?? loadCatalog(),
       allowPrivateNetworks: input.connectedApps?.allowPrivateNetworks ?? false,
     }),
+    organizations: new OrganizationsService(input.db, clock),
+    roles: new RolesService(input.db, clock),
+    featureFlags: new FeatureFlagsService(input.db, clock),
   };
 }
 
 /** The connected-apps options a configuration asks for (the catalog file is read here, once). */
-export function connectedAppsOptions(config: {
-  connectedAppsCatalogFile?: string;
-  connectedAppsAllowPrivateNetworks: boolean;
-}): NonNullable<ServicesInput["connectedApps"]> {
+export function connectedAppsOptions(
+  config: {
+    connectedAppsCatalogFile?: string;
+    connectedAppsAllowPrivateNetworks: boolean;
+  },
+  logger?: Logger,
+): NonNullable<ServicesInput["connectedApps"]> {
   return {
     catalog: loadCatalog(config.connectedAppsCatalogFile),
     allowPrivateNetworks: config.connectedAppsAllowPrivateNetworks,
+    logger,
   };
 }

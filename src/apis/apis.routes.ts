@@ -42,6 +42,7 @@ import {
   UnknownApplicationError,
 } from "./apis.service.js";
 import type { ApiRow, ApiScopeRow } from "./apis.store.js";
+import { registerApplicationScopesRoutes } from "./application-scopes.routes.js";
 
 const TAG = { tags: ["APIs"] };
 const API_NOT_FOUND = notFound("API");
@@ -94,6 +95,7 @@ function displayText(value: string | null | undefined, field: "name" | "descript
 
 export function registerApisRoutes(app: FastifyInstance): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  registerApplicationScopesRoutes(app);
 
   api.get(
     "/apis",

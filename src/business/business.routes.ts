@@ -8,6 +8,7 @@ import { SuccessResponse, success } from "../management/schemas.js";
 import { industryLabel, LABEL_KEY, timezoneLabel } from "./business.labels.js";
 import { BusinessResponse, UpdateBusinessBody } from "./business.schemas.js";
 import type { BusinessChanges, BusinessRow } from "./business.store.js";
+import { registerSigningKeysRoutes } from "./keys.routes.js";
 
 const TAG = { tags: ["Business"] };
 
@@ -69,6 +70,7 @@ const linkProblem = (text: string) => {
 
 export function registerBusinessRoutes(app: FastifyInstance): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  registerSigningKeysRoutes(app);
 
   api.get(
     "/business",

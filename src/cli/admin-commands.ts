@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import type { Logger } from "pino";
 import { APPLICATION_TYPES, InvalidUrlError } from "../applications/applications.service.js";
+import { rotateSigningKey } from "../business/signing-keys.js";
 import { loadConfig } from "../config/config.js";
 import { loadSecretBox } from "../crypto/master-key.js";
 import { resealAll } from "../crypto/reseal.js";
@@ -157,8 +158,7 @@ async function run(args: string[]): Promise<void> {
         const activateIn = Number(values["activate-in"] ?? 300);
         if (!Number.isInteger(activateIn) || activateIn < 0)
           throw new UsageError("--activate-in must be whole seconds");
-        const keep = await services.applications.store.longestTokenLifetime();
-        const key = await services.keys.rotate(activateIn, keep);
+        const key = await rotateSigningKey(services, activateIn);
         logger.info({ kid: key.kid }, "signing key rotation started");
         return print({ kid: key.kid, published_at: iso(key.createdAt), signs_from: iso(key.activeAt) });
       }

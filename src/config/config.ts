@@ -2,6 +2,7 @@
 // default and validation; an invalid configuration stops start-up with one message that names
 // every bad key (see ConfigError).
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 
 export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
@@ -34,11 +35,17 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Management API requests per minute per caller (0 = unlimited). */
   managementRateLimit: number;
+  /** Domain attribute for the js-utils refresh cookies; undefined = host-only. */
+  refreshCookieDomain?: string;
   /** JSON file adding to or overriding the connected-apps provider catalog. */
   connectedAppsCatalogFile?: string;
   /** Let provider URLs point at loopback/private addresses (tests, on-premise providers). */
   connectedAppsAllowPrivateNetworks: boolean;
   bootstrap: BootstrapConfig;
+  /** Password hashes computed at once (argon2id, ~19 MiB and ~20 ms of a core each). */
+  passwordHashConcurrency: number;
+  /** Password hashes waiting for a slot; beyond them, sign-ins are answered 503 + Retry-After. */
+  passwordHashQueue: number;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -92,6 +99,12 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     default: "600",
     description: "Management API requests per minute per caller, shared by all instances (0 = off)",
   },
+  {
+    key: "REFRESH_COOKIE_DOMAIN",
+    default: "",
+    description:
+      "Domain attribute of the refresh-token cookies for Kinde's browser SDKs (e.g. example.com when Latchkey is auth.example.com)",
+  },
   { key: "NODE_ENV", default: "development", description: "production makes a master key mandatory" },
   {
     key: "CONNECTED_APPS_CATALOG_FILE",
@@ -118,6 +131,16 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     key: "BOOTSTRAP_M2M_CLIENT_SECRET",
     default: "(generated)",
     description: "its secret (40-60 alphanumerics)",
+  },
+  {
+    key: "PASSWORD_HASH_CONCURRENCY",
+    default: "(cores − 1, at least 1)",
+    description: "password hashes computed at once per instance",
+  },
+  {
+    key: "PASSWORD_HASH_QUEUE",
+    default: "(4 × concurrency, at least 16)",
+    description: "password hashes waiting; more are answered 503 with Retry-After",
   },
 ];
 
@@ -165,6 +188,13 @@ export function loadConfig(env: Env = process.env): Config {
     fail,
   );
   const dataDir = path.resolve(get("DATA_DIR") ?? "./data");
+  const refreshCookieDomain = get("REFRESH_COOKIE_DOMAIN") || undefined;
+  if (
+    refreshCookieDomain !== undefined &&
+    !/^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(refreshCookieDomain)
+  ) {
+    fail("REFRESH_COOKIE_DOMAIN", "must be a domain name such as example.com");
+  }
 
   let tls: Config["tls"];
   const certFile = get("TLS_CERT_FILE");
@@ -248,6 +278,23 @@ export function loadConfig(env: Env = process.env): Config {
       "must be 40-60 letters and digits (Kinde's SDKs refuse other shapes)",
     );
   }
+  const passwordHashConcurrency = parseInteger(
+    get("PASSWORD_HASH_CONCURRENCY"),
+    // One core fewer than the machine has: hashing never takes every core (users/passwords.ts).
+    Math.max(1, availableParallelism() - 1),
+    1,
+    1024,
+    "PASSWORD_HASH_CONCURRENCY",
+    fail,
+  );
+  const passwordHashQueue = parseInteger(
+    get("PASSWORD_HASH_QUEUE"),
+    Math.max(16, 4 * passwordHashConcurrency),
+    0,
+    100_000,
+    "PASSWORD_HASH_QUEUE",
+    fail,
+  );
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -266,9 +313,12 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy,
     shutdownTimeoutMs,
     managementRateLimit,
+    refreshCookieDomain,
     connectedAppsCatalogFile,
     connectedAppsAllowPrivateNetworks: allowPrivateRaw === "true",
     bootstrap,
+    passwordHashConcurrency,
+    passwordHashQueue,
   };
 }
 

@@ -28,6 +28,13 @@ export interface ProviderDefinition {
     /** Errors arrive as HTTP 200 with `error` (GitHub) or `ok:false` (Slack). */
     errorsIn200?: boolean;
   };
+  /**
+   * Revoking one token at this provider leaves the rest of its grant alone. Only then are the
+   * tokens of a refresh whose result was discarded (its lease had passed to another instance)
+   * revoked: RFC 7009 §2.1 lets a provider end the whole grant on revocation — Google and
+   * oidc-provider do — which would also end the live connection. Off unless known.
+   */
+  revokesSingleToken?: boolean;
   /** Where the provider documents its scopes, for administrators choosing permissions. */
   docs?: string;
 }

@@ -64,8 +64,10 @@ export function registerConnectedAppsBrowserRoutes(
     try {
       const link = await services.connectedApps.describeLink(token);
       const session = await signIn.session(request);
-      if (session?.userId === link.userId) return await toProvider(reply, token, link.userId, 302);
-      // Not signed in here (or as someone else): sign in as the link's user first.
+      if (session && (await services.connectedApps.mayConsent(link, session.userId))) {
+        return await toProvider(reply, token, session.userId, 302);
+      }
+      // Not signed in here (or as someone else): sign in as the link's user (or a member) first.
       const error = session
         ? "This link was created for another account. Sign in with that account."
         : undefined;
@@ -95,7 +97,7 @@ export function registerConnectedAppsBrowserRoutes(
         if (checked.retryAfter) reply.header("retry-after", String(checked.retryAfter));
         return signInForm(request, reply, token, { ...link, email }, checked.status, checked.message);
       }
-      if (checked.user.id !== link.userId) {
+      if (!(await services.connectedApps.mayConsent(link, checked.user.id))) {
         return signInForm(
           request,
           reply,

@@ -70,14 +70,22 @@ export function registerConnectedAppsRoutes(app: FastifyInstance): void {
       schema: {
         ...TAG,
         querystring: AuthUrlQuery,
-        response: { 200: AuthUrlResponse, ...READ_ERRORS, ...notFound("Connected app or user") },
+        response: {
+          200: AuthUrlResponse,
+          ...READ_ERRORS,
+          ...notFound("Connected app, user or organization"),
+        },
       },
       config: { scope: "read:connected_apps" },
     },
     async (request) => {
-      const { key_code_ref, user_id, override_callback_url } = request.query;
+      const { key_code_ref, user_id, org_code, override_callback_url } = request.query;
       const { url, sessionId } = await api(() =>
-        request.services.connectedApps.authUrl(key_code_ref, user_id, override_callback_url),
+        request.services.connectedApps.authUrl(
+          key_code_ref,
+          { userId: user_id || undefined, orgCode: org_code || undefined },
+          override_callback_url,
+        ),
       );
       return { url, session_id: sessionId };
     },
@@ -108,7 +116,8 @@ export function registerConnectedAppsRoutes(app: FastifyInstance): void {
     "/connected_apps/revoke",
     {
       schema: { ...TAG, querystring: SessionQuery, response: { 200: SuccessResponse, ...POST_ERRORS } },
-      config: { scope: "create:connected_apps" },
+      // Calls the provider's revocation endpoint: no Idempotency-Key transaction may be open.
+      config: { scope: "create:connected_apps", outboundCalls: true },
     },
     async (request) => {
       await api(() => request.services.connectedApps.revoke(request.query.session_id));
@@ -192,7 +201,8 @@ export function registerConnectedAppsRoutes(app: FastifyInstance): void {
         body: CreateConnectedAppBody,
         response: { 201: ConnectedAppResponse, ...POST_ERRORS, ...conflict("Connected app") },
       },
-      config: { scope: "create:connected_apps" },
+      // A generic provider's issuer is asked for its discovery document (OIDC Discovery §4).
+      config: { scope: "create:connected_apps", outboundCalls: true },
     },
     async (request, reply) => {
       if (RESERVED_KEYS.has(request.body.key_code_ref)) {

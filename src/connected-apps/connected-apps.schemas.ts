@@ -43,7 +43,8 @@ export const KeyParams = Type.Object({ key_code_ref: KeyCodeRef });
 
 export const AuthUrlQuery = Type.Object({
   key_code_ref: KeyCodeRef,
-  user_id: Type.String({ minLength: 1, maxLength: 100 }),
+  // Kinde: whose connection it is — a user's, or an organization's (either or both).
+  user_id: Type.Optional(Type.String({ maxLength: 100 })),
   org_code: Type.Optional(Type.String({ maxLength: 100 })),
   override_callback_url: Type.Optional(Url),
 });

@@ -3,6 +3,7 @@
 // access token by session id. Tokens are sealed with the master key; the refresh token never leaves.
 import { createHash } from "node:crypto";
 import type { Selectable } from "kysely";
+import type { Logger } from "pino";
 import { redirectUrlProblem } from "../applications/urls.js";
 import type { Clock } from "../clock.js";
 import { randomToken, sha256 } from "../crypto/random.js";
@@ -10,6 +11,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import type { Db } from "../storage/database.js";
 import type { ConnectedAppsTable, ConnectionsTable } from "../storage/schema.js";
 import { GENERIC_PROVIDER_ID, type ProviderDefinition } from "./catalog.js";
+import { type HostResolver, type OutboundOptions, outboundRequest } from "./outbound.js";
 import {
   authorizationUrl,
   exchangeCode,
@@ -28,8 +30,13 @@ export type ConnectionRow = Selectable<ConnectionsTable>;
 export const AUTH_URL_LIFETIME_SECONDS = 600;
 /** A token this close to expiry is refreshed before it is handed out. */
 export const REFRESH_MARGIN_SECONDS = 60;
-/** A refresh lock older than this was left by a crashed process and may be taken over. */
-const REFRESH_LOCK_SECONDS = 30;
+/** A refresh lease older than this was left by a crashed process and may be taken over. */
+export const REFRESH_LEASE_SECONDS = 30;
+/**
+ * Every request to a provider, DNS to last body byte, ends by then: well inside the lease, so a
+ * holder normally finishes before anyone may take over. Fencing covers the rest (pauses, skew).
+ */
+export const PROVIDER_DEADLINE_MS = 10_000;
 /** After a transient provider failure, token calls answer at once for this long (no hammering). */
 export const REFRESH_COOLDOWN_SECONDS = 10;
 
@@ -41,6 +48,8 @@ export class ConnectedAppError extends Error {
       | "INVALID_PROVIDER"
       | "INVALID_URL"
       | "USER_NOT_FOUND"
+      | "ORGANIZATION_NOT_FOUND"
+      | "INVALID_REQUEST"
       | "SESSION_NOT_FOUND"
       | "CONNECTION_NOT_READY"
       | "CONNECTION_NEEDS_REAUTHORIZATION"
@@ -75,17 +84,47 @@ export interface ConnectedAppsOptions {
   issuer: string;
   catalog: ReadonlyMap<string, ProviderDefinition>;
   allowPrivateNetworks: boolean;
+  /** Where provider failures are logged (never with tokens, secrets or session ids). */
+  logger?: Logger;
+  /** The refresh lease (default REFRESH_LEASE_SECONDS), in the service clock's seconds. */
+  refreshLeaseSeconds?: number;
+  /** The deadline of each provider request (default PROVIDER_DEADLINE_MS); must be shorter than the lease. */
+  providerDeadlineMs?: number;
+  /** Resolves provider host names (default: the system resolver). */
+  resolveHost?: HostResolver;
+}
+
+/** The row moved on under a refresh: revoked, or the lease passed to another holder. */
+type Fenced = { fenced: true };
+
+/** Whose connection it is: a user's, an organization's, or a member's within an organization. */
+export interface ConnectionOwner {
+  userId?: string;
+  orgCode?: string;
 }
 
 export class ConnectedAppsService {
   private readonly inflight = new Map<string, Promise<ConnectionRow>>();
+  private readonly leaseSeconds: number;
+  private readonly http: OutboundOptions;
 
   constructor(
     private readonly db: Db,
     private readonly secretBox: SecretBox,
     private readonly clock: Clock,
     readonly options: ConnectedAppsOptions,
-  ) {}
+  ) {
+    this.leaseSeconds = options.refreshLeaseSeconds ?? REFRESH_LEASE_SECONDS;
+    const deadlineMs = options.providerDeadlineMs ?? PROVIDER_DEADLINE_MS;
+    if (!(deadlineMs > 0 && deadlineMs < this.leaseSeconds * 1000)) {
+      throw new Error("the provider deadline must be positive and shorter than the refresh lease");
+    }
+    this.http = {
+      allowPrivateNetworks: options.allowPrivateNetworks,
+      deadlineMs,
+      resolveHost: options.resolveHost,
+    };
+  }
 
   /** The provider-to-Latchkey callback URL administrators register at the provider. */
   get callbackUrl(): string {
@@ -180,24 +219,67 @@ export class ConnectedAppsService {
 
   // --- connecting ----------------------------------------------------------------------------
 
-  /** Kinde's auth_url: a single-use, 10-minute URL for one user, and the connection's session id. */
+  /**
+   * Kinde's auth_url: a single-use, 10-minute URL and the connection's session id. The connection
+   * belongs to a user, or to an organization (any member may consent — or only `userId`, who must
+   * then be a member, when both are given).
+   */
   async authUrl(
     key: string,
-    userId: string,
+    owner: ConnectionOwner,
     overrideCallbackUrl?: string,
   ): Promise<{ url: string; sessionId: string }> {
     const app = await this.require(key);
-    const user = await this.db.selectFrom("users").select("id").where("id", "=", userId).executeTakeFirst();
-    if (!user) throw new ConnectedAppError("USER_NOT_FOUND", "User not found");
+    if (owner.userId === undefined && owner.orgCode === undefined) {
+      throw new ConnectedAppError("INVALID_REQUEST", "user_id or org_code is required");
+    }
+    if (owner.userId !== undefined) {
+      const user = await this.db
+        .selectFrom("users")
+        .select("id")
+        .where("id", "=", owner.userId)
+        .executeTakeFirst();
+      if (!user) throw new ConnectedAppError("USER_NOT_FOUND", "User not found");
+    }
+    if (owner.orgCode !== undefined) {
+      const org = await this.db
+        .selectFrom("organizations")
+        .select("code")
+        .where("code", "=", owner.orgCode)
+        .executeTakeFirst();
+      if (!org) throw new ConnectedAppError("ORGANIZATION_NOT_FOUND", "Organization not found");
+      if (owner.userId !== undefined && !(await this.isMember(owner.orgCode, owner.userId))) {
+        throw new ConnectedAppError("USER_NOT_FOUND", "The user is not a member of this organization");
+      }
+    }
     if (overrideCallbackUrl !== undefined && !(await this.isAllowedCallback(app, overrideCallbackUrl))) {
       throw new ConnectedAppError("INVALID_URL", "override_callback_url is not an allowed callback URL");
     }
     const { startToken, sessionId } = await this.createPending(
       key,
-      userId,
+      owner,
       overrideCallbackUrl ?? app.callback_url,
     );
     return { url: `${this.options.issuer}/connected_apps/start?token=${startToken}`, sessionId };
+  }
+
+  private async isMember(orgCode: string, userId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("organization_users")
+      .select("user_id")
+      .where("org_code", "=", orgCode)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Whether the user signed in on a browser may consent for this connection. */
+  async mayConsent(
+    owner: { userId: string | null; orgCode: string | null },
+    signedInUserId: string,
+  ): Promise<boolean> {
+    if (owner.userId !== null) return owner.userId === signedInUserId;
+    return owner.orgCode !== null && (await this.isMember(owner.orgCode, signedInUserId));
   }
 
   /** Connected apps offered right after sign-in that this user has not connected yet. */
@@ -213,6 +295,7 @@ export class ConnectedAppsService {
       .selectFrom("connections")
       .select("key_code_ref")
       .where("user_id", "=", userId)
+      .where("org_code", "is", null)
       .where("status", "=", "connected")
       .execute();
     const have = new Set(connected.map((c) => c.key_code_ref));
@@ -229,18 +312,24 @@ export class ConnectedAppsService {
     returnUrl: string,
   ): Promise<{ redirect: string; state: string }> {
     await this.require(key);
-    const { startToken } = await this.createPending(key, userId, returnUrl);
+    const { startToken } = await this.createPending(key, { userId }, returnUrl);
     return this.start(startToken, userId);
   }
 
   /** Who an unused, unexpired connect link is for and what it connects (nothing is consumed). */
-  async describeLink(startToken: string): Promise<{ userId: string; email: string | null; appName: string }> {
+  async describeLink(startToken: string): Promise<{
+    userId: string | null;
+    orgCode: string | null;
+    email: string | null;
+    appName: string;
+  }> {
     const row = await this.db
       .selectFrom("connections")
       .innerJoin("connected_apps", "connected_apps.key_code_ref", "connections.key_code_ref")
-      .innerJoin("users", "users.id", "connections.user_id")
+      .leftJoin("users", "users.id", "connections.user_id")
       .select([
         "connections.user_id",
+        "connections.org_code",
         "connections.status",
         "connections.state_hash",
         "connections.expires_at",
@@ -249,13 +338,13 @@ export class ConnectedAppsService {
       ])
       .where("connections.start_token_hash", "=", sha256(startToken))
       .executeTakeFirst();
-    if (!row || row.status !== "pending" || row.state_hash !== null || row.expires_at <= this.clock.now()) {
+    if (row?.status !== "pending" || row.state_hash !== null || row.expires_at <= this.clock.now()) {
       throw new ConnectedAppError(
         "SESSION_NOT_FOUND",
         "This connection link has expired or was already used",
       );
     }
-    return { userId: row.user_id, email: row.email, appName: row.name };
+    return { userId: row.user_id, orgCode: row.org_code, email: row.email, appName: row.name };
   }
 
   /**
@@ -278,10 +367,13 @@ export class ConnectedAppsService {
         "This connection link has expired or was already used",
       );
     }
-    if (pending.user_id !== signedInUserId) {
+    if (
+      signedInUserId === undefined ||
+      !(await this.mayConsent({ userId: pending.user_id, orgCode: pending.org_code }, signedInUserId))
+    ) {
       throw new ConnectedAppError(
         "USER_NOT_FOUND",
-        "Sign in as the user this connection link was created for",
+        "Sign in as the user (or a member of the organization) this connection link was created for",
       );
     }
     const app = await this.require(pending.key_code_ref);
@@ -347,7 +439,11 @@ export class ConnectedAppsService {
     const back = new URL(connection.callback_url);
     back.searchParams.set("session_id", connection.id);
     if (input.error || !input.code) {
-      await this.setError(connection.id, input.error ?? "no code", "failed", "exchanging");
+      await this.setError(connection.id, {
+        reason: input.error ?? "no code",
+        status: "failed",
+        onlyIf: "exchanging",
+      });
       back.searchParams.set("error", input.error === "access_denied" ? "access_denied" : "connection_failed");
       return back.href;
     }
@@ -364,6 +460,7 @@ export class ConnectedAppsService {
             : undefined,
         },
         now,
+        this.http,
       );
       if (!(await this.storeTokens(connection.id, tokens, undefined, "exchanging"))) {
         // Revoked while the code was being exchanged: the new tokens must not outlive that.
@@ -371,12 +468,9 @@ export class ConnectedAppsService {
         back.searchParams.set("error", "connection_revoked");
       }
     } catch (error) {
-      await this.setError(
-        connection.id,
-        error instanceof Error ? error.message : String(error),
-        "failed",
-        "exchanging",
-      );
+      const reason = describeFailure(error, [input.code, this.credentialsOf(app).clientSecret]);
+      this.logProviderFailure("connected_app_exchange_failed", app, error, reason);
+      await this.setError(connection.id, { reason, status: "failed", onlyIf: "exchanging" });
       back.searchParams.set("error", "connection_failed");
     }
     return back.href;
@@ -426,12 +520,15 @@ export class ConnectedAppsService {
       [connection.access_token_sealed, "access_token"],
     ] as const) {
       if (!sealed) continue;
+      let token: string | undefined;
       try {
-        const token = this.secretBox.open(sealed, connectionAad(connection.id));
+        token = this.secretBox.open(sealed, connectionAad(connection.id));
         revokedAtProvider =
-          (await revokeToken(provider, this.credentialsOf(app), token, hint)) || revokedAtProvider;
-      } catch {
+          (await revokeToken(provider, this.credentialsOf(app), token, hint, this.http)) || revokedAtProvider;
+      } catch (error) {
         // Revoked here regardless; the provider's copy expires on its own.
+        const reason = describeFailure(error, [token, this.credentialsOf(app).clientSecret]);
+        this.logProviderFailure("connected_app_revocation_failed", app, error, reason);
       }
     }
     await this.db
@@ -442,12 +539,13 @@ export class ConnectedAppsService {
     return { revokedAtProvider };
   }
 
-  /** A user's connections (for listing and revoking per user). */
+  /** A user's own connections (for listing and revoking per user; an organization's are not). */
   connectionsOf(userId: string): Promise<ConnectionRow[]> {
     return this.db
       .selectFrom("connections")
       .selectAll()
       .where("user_id", "=", userId)
+      .where("org_code", "is", null)
       .where("status", "in", ["connected", "needs_reauthorization"])
       .orderBy("created_at")
       .execute();
@@ -455,7 +553,7 @@ export class ConnectedAppsService {
 
   /**
    * Exactly one refresh at the provider however many callers ask at once: concurrent calls in this
-   * process share one promise, and across processes a conditional write takes a lock that only one
+   * process share one promise, and across processes a conditional write takes a lease that only one
    * can win; the others wait and re-read the refreshed row.
    */
   private refreshOnce(sessionId: string): Promise<ConnectionRow> {
@@ -468,12 +566,17 @@ export class ConnectedAppsService {
   }
 
   private async refreshUnderLock(sessionId: string): Promise<ConnectionRow> {
-    const deadline = Date.now() + 15_000;
+    // Waiters give up a little after the holder's provider request must have ended.
+    const deadline = Date.now() + this.http.deadlineMs + 5_000;
     while (Date.now() < deadline) {
       const now = this.clock.now();
+      // A lease alone is not enough: a holder can outlive it (a paused process, a clock behind the
+      // others') while a successor presents the same refresh token. The owner id fences every write
+      // the refresh makes, so only the current holder's result lands.
+      const owner = randomToken();
       const locked = await this.db
         .updateTable("connections")
-        .set({ refresh_locked_until: now + REFRESH_LOCK_SECONDS })
+        .set({ refresh_locked_until: now + this.leaseSeconds, refresh_lock_owner: owner })
         .where("id", "=", sessionId)
         .where("status", "=", "connected")
         .where((eb) => eb.or([eb("refresh_locked_until", "is", null), eb("refresh_locked_until", "<", now)]))
@@ -483,12 +586,15 @@ export class ConnectedAppsService {
         try {
           // Another process may have refreshed between our read and the lock: use its token.
           if (!needsRefresh(locked, now)) return locked;
-          return await this.refreshLocked(locked);
+          const refreshed = await this.refreshLocked(locked, owner);
+          return "fenced" in refreshed ? await this.afterLostLease(sessionId) : refreshed;
         } finally {
+          // Only our own lease: a successor's must survive our late release.
           await this.db
             .updateTable("connections")
-            .set({ refresh_locked_until: null })
+            .set({ refresh_locked_until: null, refresh_lock_owner: null })
             .where("id", "=", sessionId)
+            .where("refresh_lock_owner", "=", owner)
             .execute();
         }
       }
@@ -502,13 +608,17 @@ export class ConnectedAppsService {
     );
   }
 
-  private async refreshLocked(connection: ConnectionRow): Promise<ConnectionRow> {
+  /** Refreshes under the lease `owner`; Fenced when the row was revoked or the lease passed on. */
+  private async refreshLocked(connection: ConnectionRow, owner: string): Promise<ConnectionRow | Fenced> {
     const app = await this.require(connection.key_code_ref);
     if (!connection.refresh_token_sealed) {
-      await this.markNeedsReauthorization(
-        connection.id,
-        "the access token expired and the provider gave no refresh token",
-      );
+      const marked = await this.setError(connection.id, {
+        reason: "the access token expired and the provider gave no refresh token",
+        status: "needs_reauthorization",
+        onlyIf: "connected",
+        owner,
+      });
+      if (!marked) return { fenced: true };
       throw new ConnectedAppError("CONNECTION_NEEDS_REAUTHORIZATION", "The user must connect again");
     }
     const refreshToken = this.secretBox.open(connection.refresh_token_sealed, connectionAad(connection.id));
@@ -519,48 +629,110 @@ export class ConnectedAppsService {
         this.credentialsOf(app),
         refreshToken,
         this.clock.now(),
+        this.http,
       );
     } catch (error) {
+      // A provider's error_description may quote what it was sent.
+      const reason = describeFailure(error, [refreshToken, this.credentialsOf(app).clientSecret]);
+      this.logProviderFailure("connected_app_refresh_failed", app, error, reason);
       if (error instanceof PermanentProviderError) {
-        await this.markNeedsReauthorization(connection.id, error.message);
-        // A revoke that landed meanwhile explains the refusal better than "connect again".
-        await this.requireConnected(connection.id).catch((current: unknown) => {
-          if (current instanceof ConnectedAppError && current.code === "CONNECTION_REVOKED") throw current;
+        // A stale holder's refusal (its refresh token was already rotated by the successor) says
+        // nothing about the connection: fenced, it cannot mark it for reauthorization.
+        const marked = await this.setError(connection.id, {
+          reason,
+          status: "needs_reauthorization",
+          onlyIf: "connected",
+          owner,
         });
+        if (!marked) return { fenced: true };
+        // Only the provider's error code reaches the caller, never its free text (an SSRF read-back).
         throw new ConnectedAppError(
           "CONNECTION_NEEDS_REAUTHORIZATION",
-          `The provider refused the refresh (${error.message}); the user must connect again`,
+          `The provider refused the refresh${error.code ? ` (${error.code})` : ""}; the user must connect again`,
         );
       }
-      await this.setError(
-        connection.id,
-        error instanceof Error ? error.message : String(error),
-        undefined,
-        "connected",
-      );
-      await this.db
-        .updateTable("connections")
-        .set({ refresh_retry_after: this.clock.now() + REFRESH_COOLDOWN_SECONDS })
-        .where("id", "=", connection.id)
-        .execute();
+      const recorded = await this.setError(connection.id, {
+        reason,
+        onlyIf: "connected",
+        owner,
+        retryAfter: this.clock.now() + REFRESH_COOLDOWN_SECONDS,
+      });
+      if (!recorded) return { fenced: true };
       throw new ConnectedAppError(
         "PROVIDER_UNAVAILABLE",
         "The provider could not be reached; try again shortly",
       );
     }
     // No refresh token in the answer (Google): keep the one we have.
-    if (!(await this.storeTokens(connection.id, tokens, refreshToken, "connected"))) {
-      // Revoked while we refreshed: revoke what the provider just issued too.
-      await this.revokeAtProvider(app, tokens);
-      throw new ConnectedAppError("CONNECTION_REVOKED", "This connection was revoked");
+    if (await this.storeTokens(connection.id, tokens, refreshToken, "connected", owner)) {
+      return this.requireConnected(connection.id);
     }
-    return this.requireConnected(connection.id);
+    const current = await this.db
+      .selectFrom("connections")
+      .selectAll()
+      .where("id", "=", connection.id)
+      .executeTakeFirst();
+    if (current && current.status !== "revoked") {
+      await this.discardStaleRefresh(app, tokens, refreshToken, current);
+      return { fenced: true };
+    }
+    // Revoked while we refreshed: revoke what the provider just issued too.
+    await this.revokeAtProvider(app, tokens);
+    throw new ConnectedAppError("CONNECTION_REVOKED", "This connection was revoked");
+  }
+
+  /**
+   * Our lease passed to another holder while our refresh was at the provider: its result is
+   * dropped, never stored. Revoking it could end the successor's grant too (RFC 7009 §2.1), so only
+   * providers known to revoke single tokens get the discarded tokens revoked.
+   */
+  private async discardStaleRefresh(
+    app: ConnectedAppRow,
+    tokens: ProviderTokens,
+    presentedRefreshToken: string,
+    current: ConnectionRow,
+  ): Promise<void> {
+    const provider = this.providerOf(app);
+    const revoke = provider.revokesSingleToken === true && provider.revocationUrl !== undefined;
+    this.options.logger?.warn(
+      { event: "connected_app_stale_refresh_discarded", keyCodeRef: app.key_code_ref, revoke },
+      "connected app: a refresh finished after its lease passed to another holder; its tokens were not stored",
+    );
+    if (!revoke) return;
+    const live = new Set(
+      [current.access_token_sealed, current.refresh_token_sealed]
+        .filter((sealed): sealed is string => sealed !== null)
+        .map((sealed) => this.secretBox.open(sealed, connectionAad(current.id))),
+    );
+    live.add(presentedRefreshToken);
+    await this.revokeAtProvider(app, {
+      accessToken: live.has(tokens.accessToken) ? undefined : tokens.accessToken,
+      refreshToken: tokens.refreshToken && !live.has(tokens.refreshToken) ? tokens.refreshToken : undefined,
+    });
+  }
+
+  /** After losing the lease: the successor's token if it has one already, else "try again". */
+  private async afterLostLease(sessionId: string): Promise<ConnectionRow> {
+    const current = await this.requireConnected(sessionId);
+    if (!needsRefresh(current, this.clock.now())) return current;
+    throw new ConnectedAppError(
+      "PROVIDER_UNAVAILABLE",
+      "Another refresh of this connection is under way; try again shortly",
+    );
+  }
+
+  /** `reason` names hosts, addresses and OAuth error codes; it is scrubbed of what was sent. */
+  private logProviderFailure(event: string, app: ConnectedAppRow, error: unknown, reason: string): void {
+    this.options.logger?.warn(
+      { event, keyCodeRef: app.key_code_ref, permanent: error instanceof PermanentProviderError, reason },
+      "connected app: provider request failed",
+    );
   }
 
   // --- helpers -------------------------------------------------------------------------------
 
   /** A pending connection and the single-use token of its connect link. */
-  private async createPending(key: string, userId: string, callbackUrl: string) {
+  private async createPending(key: string, owner: ConnectionOwner, callbackUrl: string) {
     const startToken = randomToken();
     const sessionId = randomToken();
     const now = this.clock.now();
@@ -569,7 +741,8 @@ export class ConnectedAppsService {
       .values({
         id: sessionId,
         key_code_ref: key,
-        user_id: userId,
+        user_id: owner.userId ?? null,
+        org_code: owner.orgCode ?? null,
         status: "pending",
         start_token_hash: sha256(startToken),
         state_hash: null,
@@ -580,6 +753,7 @@ export class ConnectedAppsService {
         access_token_expires_at: null,
         scope: null,
         refresh_locked_until: null,
+        refresh_lock_owner: null,
         refresh_retry_after: null,
         last_error: null,
         created_at: now,
@@ -599,9 +773,10 @@ export class ConnectedAppsService {
     tokens: ProviderTokens,
     previousRefreshToken: string | undefined,
     expected: "exchanging" | "connected",
+    owner?: string,
   ): Promise<boolean> {
     const refresh = tokens.refreshToken ?? previousRefreshToken;
-    const result = await this.db
+    let update = this.db
       .updateTable("connections")
       .set({
         status: "connected",
@@ -614,40 +789,58 @@ export class ConnectedAppsService {
         updated_at: this.clock.now(),
       })
       .where("id", "=", id)
-      .where("status", "=", expected)
-      .executeTakeFirst();
+      .where("status", "=", expected);
+    if (owner !== undefined) update = update.where("refresh_lock_owner", "=", owner);
+    const result = await update.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
   /** Best-effort revocation of tokens the provider issued to a connection that was revoked meanwhile. */
-  private async revokeAtProvider(app: ConnectedAppRow, tokens: ProviderTokens): Promise<void> {
+  private async revokeAtProvider(
+    app: ConnectedAppRow,
+    tokens: { accessToken?: string; refreshToken?: string },
+  ): Promise<void> {
     const provider = this.providerOf(app);
     for (const [token, hint] of [
       [tokens.refreshToken, "refresh_token"],
       [tokens.accessToken, "access_token"],
     ] as const) {
       if (!token) continue;
-      await revokeToken(provider, this.credentialsOf(app), token, hint).catch(() => false);
+      await revokeToken(provider, this.credentialsOf(app), token, hint, this.http).catch((error: unknown) => {
+        const reason = describeFailure(error, [token, this.credentialsOf(app).clientSecret]);
+        this.logProviderFailure("connected_app_revocation_failed", app, error, reason);
+        return false;
+      });
     }
   }
 
-  private async markNeedsReauthorization(id: string, reason: string) {
-    await this.setError(id, reason, "needs_reauthorization", "connected");
-  }
-
-  /** Records a failure (and a new status) only while the row is still `onlyIf`: never over a revoke. */
+  /**
+   * Records a failure (a new status, a cooldown) only while the row is still `onlyIf` — never over
+   * a revoke — and, during a refresh, only while `owner` still holds the lease. False when refused.
+   */
   private async setError(
     id: string,
-    reason: string,
-    status: ConnectionRow["status"] | undefined,
-    onlyIf: ConnectionRow["status"],
-  ) {
-    await this.db
+    change: {
+      reason: string;
+      status?: ConnectionRow["status"];
+      onlyIf: ConnectionRow["status"];
+      owner?: string;
+      retryAfter?: number;
+    },
+  ): Promise<boolean> {
+    let update = this.db
       .updateTable("connections")
-      .set({ last_error: reason.slice(0, 500), updated_at: this.clock.now(), ...(status ? { status } : {}) })
+      .set({
+        last_error: change.reason.slice(0, 500),
+        updated_at: this.clock.now(),
+        ...(change.status ? { status: change.status } : {}),
+        ...(change.retryAfter !== undefined ? { refresh_retry_after: change.retryAfter } : {}),
+      })
       .where("id", "=", id)
-      .where("status", "=", onlyIf)
-      .execute();
+      .where("status", "=", change.onlyIf);
+    if (change.owner !== undefined) update = update.where("refresh_lock_owner", "=", change.owner);
+    const result = await update.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   private async requireConnected(sessionId: string): Promise<ConnectionRow> {
@@ -755,18 +948,27 @@ export class ConnectedAppsService {
     if (problem) throw new ConnectedAppError("INVALID_URL", `issuer ${problem}`);
     let metadata: Record<string, unknown>;
     try {
-      const response = await fetch(`${issuer}/.well-known/openid-configuration`, {
-        headers: { accept: "application/json" },
-        redirect: "error",
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (!response.ok) throw new Error(`answered ${response.status}`);
-      metadata = (await response.json()) as Record<string, unknown>;
-    } catch (error) {
-      throw new ConnectedAppError(
-        "INVALID_PROVIDER",
-        `Could not read ${issuer}'s discovery document: ${String(error)}`,
+      const response = await outboundRequest(
+        `${issuer}/.well-known/openid-configuration`,
+        { method: "GET", headers: { accept: "application/json" } },
+        this.http,
       );
+      if (response.status !== 200) throw new Error(`answered HTTP ${response.status}`);
+      const parsed: unknown = JSON.parse(response.body);
+      if (typeof parsed !== "object" || parsed === null) throw new Error("not a JSON object");
+      metadata = parsed as Record<string, unknown>;
+    } catch (error) {
+      // The detail (refused addresses, connection errors, status codes) stays in the log: shown to
+      // the caller it would map Latchkey's network for them.
+      this.options.logger?.warn(
+        {
+          event: "connected_app_discovery_failed",
+          issuer,
+          reason: error instanceof Error ? error.message : String(error),
+        },
+        "connected app: the issuer's discovery document could not be read",
+      );
+      throw new ConnectedAppError("INVALID_PROVIDER", "Could not read the issuer's discovery document");
     }
     // OIDC Discovery §4.3: the document must be about the issuer we asked.
     if (typeof metadata.issuer !== "string" || metadata.issuer.replace(/\/+$/, "") !== issuer) {
@@ -798,6 +1000,13 @@ function needsRefresh(connection: ConnectionRow, now: number): boolean {
     connection.access_token_expires_at !== null &&
     connection.access_token_expires_at - REFRESH_MARGIN_SECONDS <= now
   );
+}
+
+/** An error's message with every occurrence of `secrets` blanked out. */
+function describeFailure(error: unknown, secrets: (string | undefined)[]): string {
+  let text = error instanceof Error ? error.message : String(error);
+  for (const secret of secrets) if (secret) text = text.split(secret).join("[REDACTED]");
+  return text;
 }
 
 function secretAad(key: string): string {

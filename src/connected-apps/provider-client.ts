@@ -1,7 +1,9 @@
 // Latchkey as an OAuth 2.0 client of a provider: the authorization URL, the code exchange, refresh
 // and revocation, with each provider's quirks taken from its catalog entry.
-import { isIP } from "node:net";
 import type { ProviderDefinition } from "./catalog.js";
+import { type OutboundOptions, type OutboundResponse, outboundRequest } from "./outbound.js";
+
+export { providerUrlProblem } from "./outbound.js";
 
 export interface ProviderCredentials {
   clientId: string;
@@ -17,7 +19,15 @@ export interface ProviderTokens {
 }
 
 /** A provider refused for good (invalid_grant…): the user must connect again. */
-export class PermanentProviderError extends Error {}
+export class PermanentProviderError extends Error {
+  constructor(
+    message: string,
+    /** The OAuth error code, when it is a plain token safe to show API callers (RFC 6749 §5.2). */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
 /** Network trouble, 5xx or throttling: worth retrying later. */
 export class TransientProviderError extends Error {}
 
@@ -32,7 +42,6 @@ const TRANSIENT = new Set([
   "service_unavailable",
   "request_timeout",
 ]);
-const TIMEOUT_MS = 10_000;
 
 export function authorizationUrl(
   provider: ProviderDefinition,
@@ -68,6 +77,7 @@ export function exchangeCode(
   credentials: ProviderCredentials,
   input: { code: string; redirectUri: string; codeVerifier?: string },
   now: number,
+  http: OutboundOptions,
 ): Promise<ProviderTokens> {
   return tokenRequest(
     provider,
@@ -79,6 +89,7 @@ export function exchangeCode(
       ...(input.codeVerifier ? { code_verifier: input.codeVerifier } : {}),
     },
     now,
+    http,
   );
 }
 
@@ -87,12 +98,14 @@ export function refreshTokens(
   credentials: ProviderCredentials,
   refreshToken: string,
   now: number,
+  http: OutboundOptions,
 ): Promise<ProviderTokens> {
   return tokenRequest(
     provider,
     credentials,
     { grant_type: "refresh_token", refresh_token: refreshToken },
     now,
+    http,
   );
 }
 
@@ -102,14 +115,18 @@ export async function revokeToken(
   credentials: ProviderCredentials,
   token: string,
   hint: "access_token" | "refresh_token",
+  http: OutboundOptions,
 ): Promise<boolean> {
   if (!provider.revocationUrl) return false;
-  const response = await send(provider, provider.revocationUrl, credentials, {
-    token,
-    token_type_hint: hint,
-  });
-  await response.arrayBuffer();
-  if (!response.ok) throw new TransientProviderError(`revocation answered ${response.status}`);
+  const response = await send(
+    provider,
+    provider.revocationUrl,
+    credentials,
+    { token, token_type_hint: hint },
+    http,
+  );
+  if (response.status < 200 || response.status > 299)
+    throw new TransientProviderError(`revocation answered ${response.status}`);
   return true;
 }
 
@@ -118,19 +135,21 @@ async function tokenRequest(
   credentials: ProviderCredentials,
   params: Record<string, string>,
   now: number,
+  http: OutboundOptions,
 ): Promise<ProviderTokens> {
-  const response = await send(provider, provider.tokenUrl, credentials, params);
-  const body = await parseBody(response);
+  const response = await send(provider, provider.tokenUrl, credentials, params, http);
+  const body = parseBody(response);
   const error =
     typeof body.error === "string" ? body.error : body.ok === false ? "provider_error" : undefined;
-  if (!response.ok || error) {
+  const ok = response.status >= 200 && response.status <= 299;
+  if (!ok || error) {
     const code = error ?? `http_${response.status}`;
     const message = `${code}${typeof body.error_description === "string" ? `: ${body.error_description.slice(0, 200)}` : ""}`;
     if (response.status >= 500 || response.status === 429 || TRANSIENT.has(code)) {
       throw new TransientProviderError(message);
     }
     // Any other refusal — a 4xx, or an error inside a 200 (GitHub, Slack) — will not heal by retrying.
-    throw new PermanentProviderError(message);
+    throw new PermanentProviderError(message, /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined);
   }
   const nested = provider.tokenResponse?.nestedUnder;
   const source =
@@ -155,7 +174,8 @@ async function send(
   url: string,
   credentials: ProviderCredentials,
   params: Record<string, string>,
-): Promise<Response> {
+  http: OutboundOptions,
+): Promise<OutboundResponse> {
   const headers: Record<string, string> = { accept: "application/json" };
   const fields = { ...params };
   if (provider.clientAuth === "basic") {
@@ -176,14 +196,10 @@ async function send(
     body = new URLSearchParams(fields).toString();
   }
   try {
-    return await fetch(url, {
-      method: "POST",
-      headers,
-      body,
-      redirect: "error",
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
+    return await outboundRequest(url, { method: "POST", headers, body }, http);
   } catch (error) {
+    // Unreachable, too slow, refused by the SSRF guard: none of it is the grant's fault, so the
+    // connection survives (a rebinding attacker must not be able to force users to reconnect).
     throw new TransientProviderError(
       `could not reach the provider: ${error instanceof Error ? error.message : String(error)}`,
     );
@@ -191,10 +207,9 @@ async function send(
 }
 
 /** JSON, or form-encoded (GitHub without Accept: application/json). */
-async function parseBody(response: Response): Promise<Record<string, unknown>> {
-  const text = (await response.text()).slice(0, 100_000);
-  const type = response.headers.get("content-type") ?? "";
-  if (type.includes("application/x-www-form-urlencoded"))
+function parseBody(response: OutboundResponse): Record<string, unknown> {
+  const text = response.body;
+  if (response.contentType.includes("application/x-www-form-urlencoded"))
     return Object.fromEntries(new URLSearchParams(text));
   try {
     const parsed: unknown = JSON.parse(text);
@@ -202,40 +217,4 @@ async function parseBody(response: Response): Promise<Record<string, unknown>> {
   } catch {
     return Object.fromEntries(new URLSearchParams(text));
   }
-}
-
-/**
- * SSRF guard for provider URLs (templated or configured): https only, and no loopback or private
- * address literal — unless the operator allows private networks (tests, on-premise providers).
- */
-export function providerUrlProblem(value: string, allowPrivateNetworks: boolean): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return "is not a URL";
-  }
-  if (allowPrivateNetworks)
-    return url.protocol === "https:" || url.protocol === "http:" ? undefined : "must be http(s)";
-  if (url.protocol !== "https:") return "must use https";
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal"))
-    return "must not be a local host";
-  if (isIP(host) && isPrivateAddress(host)) return "must not be a private or loopback address";
-  return undefined;
-}
-
-function isPrivateAddress(ip: string): boolean {
-  if (ip.includes(":"))
-    return ip === "::1" || /^(fc|fd|fe80)/i.test(ip) || ip.startsWith("::ffff:") || ip === "::";
-  const [a, b] = ip.split(".").map(Number) as [number, number];
-  return (
-    a === 10 ||
-    a === 127 ||
-    a === 0 ||
-    (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 100 && b >= 64 && b <= 127)
-  );
 }

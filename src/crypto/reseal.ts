@@ -55,5 +55,39 @@ export async function resealAll(
     counts[`${table}.${column}`] = count;
     onProgress?.(`${table}.${column}: re-encrypted ${count} of ${rows.length}`);
   }
+  counts["idempotency_keys.response_body_sealed"] = await resealIdempotencyRecords(db, box, onProgress);
   return counts;
+}
+
+/**
+ * Recorded Idempotency-Key responses (they can carry client secrets) are re-sealed too, so a retry
+ * still replays after the old key is gone. Their key is (client_id, key), hence a loop of its own;
+ * the AAD is management/idempotency.ts's idempotencyAad. In-progress claims hold nothing sealed.
+ */
+async function resealIdempotencyRecords(
+  db: Db,
+  box: SecretBox,
+  onProgress?: (message: string) => void,
+): Promise<number> {
+  const rows = await db
+    .selectFrom("idempotency_keys")
+    .select(["client_id", "key", "response_body_sealed"])
+    .where("response_body_sealed", "is not", null)
+    .execute();
+  let count = 0;
+  for (const row of rows) {
+    const sealed = row.response_body_sealed!;
+    if (!box.isStale(sealed)) continue;
+    const aad = `idempotency:${JSON.stringify([row.client_id, row.key])}`;
+    await db
+      .updateTable("idempotency_keys")
+      .set({ response_body_sealed: box.seal(box.open(sealed, aad), aad) })
+      .where("client_id", "=", row.client_id)
+      .where("key", "=", row.key)
+      .where("response_body_sealed", "=", sealed)
+      .execute();
+    count++;
+  }
+  onProgress?.(`idempotency_keys.response_body_sealed: re-encrypted ${count} of ${rows.length}`);
+  return count;
 }

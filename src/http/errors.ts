@@ -1,10 +1,12 @@
 // One error handler for every surface, each answered in its own vocabulary and never mixed:
 // OAuth JSON (RFC 6749 §5.2), the Management API's Kinde shape, or an HTML page for browsers.
 // Anything unexpected becomes a generic 500 logged with the request id — never a stack trace.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Socket } from "node:net";
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, type ApiErrorCode } from "../management/errors.js";
 import { OAuthError } from "../oauth/errors.js";
 import { isDatabaseUnavailable } from "../storage/database.js";
+import { PasswordHashingBusyError } from "../users/passwords.js";
 import { errorPage } from "./html.js";
 
 export type Surface = "oauth" | "api" | "page";
@@ -23,10 +25,27 @@ export function surfaceOf(request: FastifyRequest): Surface {
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
+  // While draining for shutdown, requests on kept-alive connections are answered 503 in their
+  // surface's vocabulary (Fastify's own 503 body is neither OAuth's nor Kinde's), and told to
+  // reconnect elsewhere.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async (request, reply) => {
+    if (!closing) return;
+    reply.header("connection", "close").header("retry-after", "1");
+    return sendProblem(reply, surfaceOf(request), 503, "SERVICE_UNAVAILABLE", "temporarily_unavailable");
+  });
+
   app.setErrorHandler(async (error: FastifyError | Error, request, reply) => {
     if (error instanceof OAuthError || error instanceof ApiError) return sendWireError(reply, error);
 
     const surface = surfaceOf(request);
+    if (error instanceof PasswordHashingBusyError) {
+      reply.header("retry-after", String(error.retryAfterSeconds));
+      return sendProblem(reply, surface, 503, "SERVICE_UNAVAILABLE", "temporarily_unavailable");
+    }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, "database unavailable");
       reply.header("retry-after", "1");
@@ -45,6 +64,21 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply
         .code(404)
         .send({ errors: { code: "ROUTE_NOT_FOUND", message: "The requested API route does not exist" } });
+    }
+    // A known endpoint asked with the wrong method (e.g. GET /oauth2/token, which RFC 6749 §3.2
+    // requires to be POST) is a 405 naming the allowed methods (RFC 9110 §15.5.6), not a 404.
+    const path = request.url.split("?")[0] ?? "";
+    const allowed = ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((method) =>
+      app.hasRoute({ method: method as "GET", url: path }),
+    );
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header("allow", allowed.join(", "))
+        .send({
+          error: "invalid_request",
+          error_description: `Use ${allowed.join(" or ")} for this endpoint`,
+        });
     }
     return reply.code(404).send({ error: "not_found", error_description: "No such endpoint" });
   });
@@ -103,4 +137,29 @@ function sendProblem(
       ? "The service is temporarily unavailable; retry shortly"
       : "An unexpected error occurred");
   return reply.code(status).send({ error: oauthCode, error_description: description });
+}
+
+/**
+ * Requests Node's HTTP parser rejects before Fastify sees them (headers over 16 KiB, malformed
+ * request lines): answered in the vocabulary of the surface the request line names, then closed.
+ */
+export function clientErrorHandler(error: ConnectionError, socket: Socket): void {
+  if (!socket.writable) return;
+  const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+  const status = tooLarge ? 431 : 400;
+  const reason = tooLarge ? "Request Header Fields Too Large" : "Bad Request";
+  const detail = tooLarge ? "The request headers are too large" : "The request could not be parsed";
+  // Typed as a JSON-ified Buffer, but Node hands over the Buffer itself.
+  const raw: unknown = error.rawPacket;
+  const requestLine = Buffer.isBuffer(raw) ? raw.toString("latin1", 0, 64) : "";
+  const api = /^[A-Z]{3,7} \/api\//.test(requestLine);
+  const body = JSON.stringify(
+    api
+      ? { errors: [{ code: "INVALID_REQUEST", message: detail }] }
+      : { error: "invalid_request", error_description: detail },
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -6,6 +6,10 @@ import { registerApisRoutes } from "../apis/apis.routes.js";
 import { registerApplicationsRoutes } from "../applications/applications.routes.js";
 import { registerBusinessRoutes } from "../business/business.routes.js";
 import { registerConnectedAppsRoutes } from "../connected-apps/connected-apps.routes.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import { registerFeatureFlagsRoutes } from "../feature-flags/feature-flags.routes.js";
+import { registerOrganizationsRoutes } from "../organizations/organizations.routes.js";
+import { registerRolesRoutes } from "../roles/roles.routes.js";
 import type { Services } from "../services.js";
 import { registerUsersRoutes } from "../users/users.routes.js";
 import { registerAuditLog } from "./audit.js";
@@ -24,6 +28,8 @@ declare module "fastify" {
 
 export interface ManagementApiOptions {
   services: Services;
+  /** Seals the responses Idempotency-Key records keep (they can carry client secrets). */
+  secretBox: SecretBox;
   /** Requests per minute per caller; 0 turns the limit off. */
   rateLimitPerMinute: number;
   issuer: string;
@@ -69,12 +75,19 @@ export async function registerManagementApi(
         }
       });
       registerAuditLog(api, services);
-      registerIdempotency(api, services, (trx) => services.withDb(trx));
+      registerIdempotency(api, {
+        services,
+        secretBox: options.secretBox,
+        servicesFor: (trx) => services.withDb(trx),
+      });
       registerUsersRoutes(api);
       registerApplicationsRoutes(api);
       registerApisRoutes(api);
       registerBusinessRoutes(api);
       registerConnectedAppsRoutes(api);
+      registerOrganizationsRoutes(api);
+      registerRolesRoutes(api);
+      registerFeatureFlagsRoutes(api);
     },
     { prefix: "/api/v1" },
   );

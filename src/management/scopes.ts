@@ -3,6 +3,9 @@
 export const MANAGEMENT_API_SCOPES: readonly string[] = [
   // Latchkey's own: read the audit log of Management API writes.
   "read:audit_log",
+  // Latchkey's own: list signing keys and start a rotation (the dashboard's Business settings).
+  "read:signing_keys",
+  "create:signing_keys",
   "create:api_application_scopes",
   "create:api_keys",
   "create:api_scopes",

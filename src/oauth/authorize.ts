@@ -26,6 +26,10 @@ export interface AuthorizationRequest {
   loginHint?: string;
   /** The browser session that signed in for this request (set by the sign-in pages). */
   signedInSession?: string;
+  /** Kinde's org_code: sign the user into this organization (they must be a member). */
+  orgCode?: string;
+  /** Kinde's is_create_org (+ org_name): create an organization for the user; "" = name it for them. */
+  createOrgName?: string;
 }
 
 export type AuthorizationValidation =
@@ -142,6 +146,20 @@ async function validateRest(
     throw new OAuthError("invalid_request", "state, nonce or login_hint is too long");
   }
 
+  // Kinde's organization parameters (COMPAT.md §1.2). The TS SDK may send the text "undefined".
+  const orgCode = params.get("org_code");
+  if (orgCode !== undefined && orgCode !== "undefined") {
+    if (!/^org_[0-9a-z_]{1,60}$/i.test(orgCode) || !(await ctx.store.organizationExists(orgCode)))
+      throw new OAuthError("invalid_request", "org_code does not name an organization");
+  }
+  let createOrgName: string | undefined;
+  if (params.get("is_create_org") === "true") {
+    const name = params.get("org_name");
+    createOrgName = name === undefined || name === "undefined" ? "" : name.trim();
+    if (createOrgName.length > 128 || /\p{Cc}/u.test(createOrgName))
+      throw new OAuthError("invalid_request", "org_name must be at most 128 characters of text");
+  }
+
   return {
     clientId: client.id,
     redirectUri,
@@ -153,7 +171,24 @@ async function validateRest(
     prompt,
     maxAge,
     loginHint,
+    ...(orgCode !== undefined && orgCode !== "undefined" ? { orgCode } : {}),
+    ...(createOrgName !== undefined ? { createOrgName } : {}),
   };
+}
+
+/**
+ * Why this user cannot be signed in for the request's organization (a page can show it), or
+ * undefined when they can. Kinde refuses a user who is not a member of the org_code asked for.
+ */
+export async function organizationRefusal(
+  ctx: OAuthContext,
+  request: AuthorizationRequest,
+  userId: string,
+): Promise<string | undefined> {
+  if (request.orgCode === undefined || request.createOrgName !== undefined) return undefined;
+  const memberships = (await ctx.store.userClaims(userId, null)).id.org_codes;
+  if (Array.isArray(memberships) && memberships.includes(request.orgCode)) return undefined;
+  return "This account is not a member of the organization you are signing in to.";
 }
 
 /** Where a validated request goes once the user is known: a fresh single-use code. */
@@ -162,6 +197,25 @@ export async function issueAuthorizationCode(
   request: AuthorizationRequest,
   user: { id: string; sessionId: string; authTime: number },
 ): Promise<string> {
+  let createName = request.createOrgName;
+  if (createName === "") {
+    const person = await ctx.store.findUser(user.id);
+    const who = [person?.givenName, person?.familyName].filter(Boolean).join(" ") || person?.email;
+    createName = who ? `${who}'s organization` : "My organization";
+  }
+  const entered = await ctx.store.enterOrganization(user.id, { requested: request.orgCode, createName });
+  if ("refused" in entered) {
+    const reason =
+      entered.refused === "suspended"
+        ? "The organization is suspended"
+        : "The user is not a member of the organization";
+    return errorRedirect(
+      ctx.issuer,
+      request.redirectUri,
+      new OAuthError("access_denied", reason),
+      request.state,
+    );
+  }
   const code = randomToken();
   const now = ctx.clock.now();
   await ctx.store.saveCode({
@@ -178,6 +232,7 @@ export async function issueAuthorizationCode(
     createdAt: now,
     expiresAt: now + CODE_LIFETIME_SECONDS,
     grantId: null,
+    orgCode: entered.orgCode,
   });
   return redirectWith(ctx.issuer, request.redirectUri, {
     code,

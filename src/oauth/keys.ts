@@ -1,8 +1,15 @@
 // RS256 signing keys, shared by every instance through the database, private halves sealed with
 // the master key. A key is published in the JWKS from its creation, signs from `activeAt`, stops
 // signing when a newer key activates, and leaves the JWKS once every token it signed has expired.
-import { randomBytes } from "node:crypto";
-import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  type JsonWebKey,
+  type KeyObject,
+  randomBytes,
+} from "node:crypto";
+import { exportJWK, generateKeyPair, type JWK } from "jose";
 import type { Clock } from "../clock.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { OAuthStore, SigningKeyRecord } from "./ports.js";
@@ -23,6 +30,17 @@ interface LoadedKey {
   publicJwk: PublicJwk;
 }
 
+/** A public document as sent: serialized once, with its strong validator (RFC 9110 §8.8.3). */
+export interface CachedDocument {
+  body: string;
+  etag: string;
+}
+
+/** A strong ETag for a serialized body: a digest of the bytes, so any change changes it. */
+export function documentFor(body: string): CachedDocument {
+  return { body, etag: `"${createHash("sha256").update(body).digest("base64url")}"` };
+}
+
 export interface SigningKeysOptions {
   /** How long a key list read from the database is trusted before re-reading (other instances rotate). */
   cacheSeconds?: number;
@@ -30,9 +48,12 @@ export interface SigningKeysOptions {
 
 export class SigningKeys {
   private cache: { loadedAt: number; keys: LoadedKey[] } | undefined;
-  private readonly privateKeys = new Map<string, Promise<CryptoKey>>();
-  private readonly publicKeys = new Map<string, Promise<CryptoKey>>();
+  // Node KeyObjects, imported once per key: node:crypto signs and verifies with them without the
+  // per-call overhead of WebCrypto (algorithm normalisation, key usage checks, buffer copies).
+  private readonly privateKeys = new Map<string, KeyObject>();
+  private readonly publicKeys = new Map<string, KeyObject>();
   private readonly cacheMs: number;
+  private jwksCache: (CachedDocument & { kids: string }) | undefined;
 
   constructor(
     private readonly store: OAuthStore,
@@ -83,8 +104,19 @@ export class SigningKeys {
     };
   }
 
+  /**
+   * The JWKS serialized, re-serialized only when the set of published keys changes (a rotation
+   * here or on another instance, seen when the key list is re-read, or a retired key expiring).
+   */
+  async jwksDocument(): Promise<CachedDocument> {
+    const { keys } = await this.jwks();
+    const kids = keys.map((k) => k.kid).join(",");
+    if (this.jwksCache?.kids !== kids) this.jwksCache = { ...documentFor(JSON.stringify({ keys })), kids };
+    return this.jwksCache;
+  }
+
   /** The key that signs now: the most recently activated one that is not retired. */
-  async current(): Promise<{ kid: string; privateKey: CryptoKey }> {
+  async current(): Promise<{ kid: string; privateKey: KeyObject }> {
     const now = this.clock.now();
     let keys = await this.load();
     let signing = pickSigningKey(keys, now);
@@ -98,17 +130,17 @@ export class SigningKeys {
     let privateKey = this.privateKeys.get(kid);
     if (!privateKey) {
       const sealed = signing.record.privateKeySealed;
-      privateKey = importJWK(
-        JSON.parse(this.secretBox.open(sealed, `signing_key:${kid}`)) as JWK,
-        SIGNING_ALGORITHM,
-      ) as Promise<CryptoKey>;
+      privateKey = createPrivateKey({
+        key: JSON.parse(this.secretBox.open(sealed, `signing_key:${kid}`)) as JsonWebKey,
+        format: "jwk",
+      });
       this.privateKeys.set(kid, privateKey);
     }
-    return { kid, privateKey: await privateKey };
+    return { kid, privateKey };
   }
 
   /** The public key for `kid` if it is published now; re-reads the database once on a miss. */
-  async verificationKey(kid: string): Promise<CryptoKey | undefined> {
+  async verificationKey(kid: string): Promise<KeyObject | undefined> {
     const find = (keys: LoadedKey[]) =>
       keys.find(
         (k) => k.record.kid === kid && (k.record.expiresAt === null || k.record.expiresAt > this.clock.now()),
@@ -117,7 +149,10 @@ export class SigningKeys {
     if (!key) return undefined;
     let publicKey = this.publicKeys.get(kid);
     if (!publicKey) {
-      publicKey = importJWK(key.publicJwk, SIGNING_ALGORITHM) as Promise<CryptoKey>;
+      publicKey = createPublicKey({
+        key: { kty: "RSA", n: key.publicJwk.n, e: key.publicJwk.e },
+        format: "jwk",
+      });
       this.publicKeys.set(kid, publicKey);
     }
     return publicKey;

@@ -4,11 +4,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
 import type { Services } from "../services.js";
 import { cookieNames } from "../sign-in/cookies.js";
-import { errorRedirect, issueAuthorizationCode, validateAuthorizationRequest } from "./authorize.js";
+import {
+  errorRedirect,
+  issueAuthorizationCode,
+  organizationRefusal,
+  validateAuthorizationRequest,
+} from "./authorize.js";
 import { discoveryDocument } from "./discovery.js";
 import { OAuthError } from "./errors.js";
 import { handleIntrospection } from "./introspect.js";
+import { type CachedDocument, documentFor } from "./keys.js";
 import { Params, type RawParams } from "./params.js";
+import { clearRefreshCookies, setRefreshCookies, withCookieRefreshToken } from "./refresh-cookie.js";
 import { handleRevocation } from "./revoke.js";
 import { handleTokenRequest } from "./token.js";
 import { userFromBearer, userProfileV1, userProfileV2 } from "./userinfo.js";
@@ -16,9 +23,10 @@ import { userFromBearer, userProfileV1, userProfileV2 } from "./userinfo.js";
 export function registerOAuthRoutes(
   app: FastifyInstance,
   services: Services,
-  options: { https: boolean },
+  options: { https: boolean; refreshCookieDomain?: string },
 ): void {
   const ctx = services.oauth;
+  const cookieOptions = { https: options.https, domain: options.refreshCookieDomain };
   const sessionCookie = cookieNames(options.https).session;
 
   // --- Authorization endpoint (GET, and POST per OIDC Core §3.1.2.1). Never CORS (RFC 9700 §2.6).
@@ -47,7 +55,9 @@ export function registerOAuthRoutes(
       (authorization.maxAge === 0 || ctx.clock.now() - session.authTime > authorization.maxAge);
     const forceSignIn =
       authorization.prompt.includes("login") || authorization.prompt.includes("create") || tooOld;
-    if (session && !forceSignIn) {
+    // A session of someone outside the organization asked for (org_code) does not sign in silently:
+    // the sign-in page lets another account sign in, and refuses this one.
+    if (session && !forceSignIn && !(await organizationRefusal(ctx, authorization, session.userId))) {
       const location = await issueAuthorizationCode(ctx, authorization, {
         id: session.userId,
         sessionId: session.id,
@@ -113,9 +123,28 @@ export function registerOAuthRoutes(
     );
   }
 
-  app.post("/oauth2/token", backChannel, async (request) =>
-    handleTokenRequest(ctx, new Params(formBody(request)), request.headers.authorization),
-  );
+  app.post("/oauth2/token", backChannel, async (request, reply) => {
+    // Set by allowOrigin: a credentialed request from a registered front-end origin.
+    const fromFrontEnd = reply.hasHeader("access-control-allow-origin");
+    const body = formBody(request);
+    const raw = fromFrontEnd ? withCookieRefreshToken(body, request) : body;
+    const usedCookie = raw !== body;
+    try {
+      const response = await handleTokenRequest(ctx, new Params(raw), request.headers.authorization);
+      if (fromFrontEnd && response.refresh_token) {
+        const client = await ctx.store.findClient(String(raw.client_id ?? ""));
+        if (client)
+          setRefreshCookies(reply, response.refresh_token, client.refreshTokenLifetime, cookieOptions);
+      }
+      return response;
+    } catch (error) {
+      // A refresh token from the cookie that no longer works: forget it, so js-utils stops using it.
+      if (usedCookie && error instanceof OAuthError) {
+        clearRefreshCookies(reply, cookieOptions);
+      }
+      throw error;
+    }
+  });
 
   app.post("/oauth2/revoke", backChannel, async (request, reply) => {
     await handleRevocation(ctx, new Params(formBody(request)), request.headers.authorization);
@@ -136,16 +165,41 @@ export function registerOAuthRoutes(
   app.post("/oauth2/v2/user_profile", backChannel, profile(userProfileV2));
   app.get("/oauth2/user_profile", backChannel, profile(userProfileV1));
 
-  // --- Public metadata: cacheable, readable from any origin.
-  const publicJson = async (_request: FastifyRequest, reply: FastifyReply) => {
-    reply.header("access-control-allow-origin", "*").header("cache-control", "public, max-age=300");
+  // --- Public metadata: serialized once, readable from any origin, cacheable by anyone (RFC 9111
+  // §5.2.2.9), with a strong ETag so a client revalidates with If-None-Match and gets a 304.
+  const sendDocument = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    document: CachedDocument,
+    maxAge: number,
+  ) => {
+    reply
+      .header("access-control-allow-origin", "*")
+      .header("cache-control", `public, max-age=${maxAge}`)
+      .header("etag", document.etag);
+    if (notModified(request.headers["if-none-match"], document.etag)) return reply.code(304).send();
+    return reply.type("application/json; charset=utf-8").send(document.body);
   };
-  const discovery = discoveryDocument(ctx.issuer);
-  app.get("/.well-known/openid-configuration", { onRequest: publicJson }, async () => discovery);
-  app.get("/.well-known/oauth-authorization-server", { onRequest: publicJson }, async () => discovery);
-  const jwks = async () => services.keys.jwks();
-  app.get("/.well-known/jwks.json", { onRequest: publicJson }, jwks);
-  app.get("/.well-known/jwks", { onRequest: publicJson }, jwks);
+  const discovery = documentFor(JSON.stringify(discoveryDocument(ctx.issuer)));
+  for (const path of ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]) {
+    app.get(path, async (request, reply) => sendDocument(request, reply, discovery, 300));
+  }
+  // A new key is published `keys rotate --activate-in` seconds (default 300) before it signs, and
+  // instances re-read the key list every 30 s: a JWKS cached 120 s names every key before it signs.
+  for (const path of ["/.well-known/jwks.json", "/.well-known/jwks"]) {
+    app.get(path, async (request, reply) =>
+      sendDocument(request, reply, await services.keys.jwksDocument(), 120),
+    );
+  }
+}
+
+/** RFC 9110 §13.1.2: `*` or a list of entity tags, compared weakly (a W/ prefix is ignored). */
+function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(",").some((tag) => {
+    const candidate = tag.trim();
+    return candidate === "*" || candidate.replace(/^W\//, "") === etag;
+  });
 }
 
 /** The form body of a back-channel POST (RFC 6749 §3.2 requires application/x-www-form-urlencoded). */

@@ -2,7 +2,10 @@
 import type { Selectable } from "kysely";
 import { ApisStore } from "../apis/apis.store.js";
 import { secretAad } from "../applications/applications.service.js";
+import { type Clock, systemClock } from "../clock.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { chooseOrganization, userClaims } from "../organizations/claims.js";
+import { OrganizationsService } from "../organizations/organizations.service.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import type { AuthorizationCodesTable, GrantsTable, RefreshTokensTable } from "../storage/schema.js";
 import type {
@@ -10,8 +13,10 @@ import type {
   CodeRecord,
   GrantRecord,
   OAuthStore,
+  OrganizationChoice,
   RefreshTokenRecord,
   SigningKeyRecord,
+  UserClaimSet,
   UserRecord,
 } from "./ports.js";
 
@@ -21,13 +26,14 @@ export class KyselyOAuthStore implements OAuthStore {
   constructor(
     private readonly db: Db,
     private readonly secretBox: SecretBox,
+    private readonly clock: Clock = systemClock,
   ) {
     this.apis = new ApisStore(db);
   }
 
   transaction<T>(work: (store: OAuthStore) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return work(this);
-    return inTransaction(this.db, (trx) => work(new KyselyOAuthStore(trx, this.secretBox)));
+    return inTransaction(this.db, (trx) => work(new KyselyOAuthStore(trx, this.secretBox, this.clock)));
   }
 
   async findClient(clientId: string): Promise<ClientRecord | undefined> {
@@ -109,6 +115,7 @@ export class KyselyOAuthStore implements OAuthStore {
         expires_at: code.expiresAt,
         consumed_at: null,
         grant_id: code.grantId,
+        org_code: code.orgCode ?? null,
       })
       .execute();
   }
@@ -152,6 +159,7 @@ export class KyselyOAuthStore implements OAuthStore {
         created_at: grant.createdAt,
         revoked_at: grant.revokedAt,
         revoked_reason: null,
+        org_code: grant.orgCode ?? null,
       })
       .execute();
   }
@@ -263,6 +271,35 @@ export class KyselyOAuthStore implements OAuthStore {
     return row !== undefined && (row.token_revoked !== null || row.grant_revoked !== null);
   }
 
+  async organizationExists(orgCode: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("organizations")
+      .select("code")
+      .where("code", "=", orgCode)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  enterOrganization(
+    userId: string,
+    options: { requested?: string; createName?: string },
+  ): Promise<OrganizationChoice> {
+    return inTransaction(this.db, async (trx) => {
+      if (options.createName !== undefined) {
+        // Kinde's is_create_org: the new organization's first member is the one who created it.
+        const organizations = new OrganizationsService(trx, this.clock);
+        const created = await organizations.create({ name: options.createName });
+        await organizations.join(created.code, userId);
+        return chooseOrganization(trx, this.clock, userId, created.code);
+      }
+      return chooseOrganization(trx, this.clock, userId, options.requested);
+    });
+  }
+
+  userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet> {
+    return userClaims(this.db, this.clock, userId, orgCode);
+  }
+
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     const rows = await this.db
       .selectFrom("signing_keys")
@@ -323,6 +360,7 @@ function toCode(row: Selectable<AuthorizationCodesTable>): CodeRecord {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     grantId: row.grant_id,
+    orgCode: row.org_code,
   };
 }
 
@@ -337,6 +375,7 @@ function toGrant(row: Selectable<GrantsTable>): GrantRecord {
     authTime: row.auth_time,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    orgCode: row.org_code,
   };
 }
 

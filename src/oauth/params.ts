@@ -6,6 +6,13 @@ export type RawParams = Readonly<Record<string, unknown>>;
 
 /** Upper bound for any single parameter value; longer values are refused, not truncated. */
 export const MAX_PARAM_LENGTH = 4096;
+/**
+ * Upper bound for a token presented for revocation or introspection (RFC 7009 §2.1, RFC 7662 §2.1):
+ * our own access tokens are JWTs that grow with their scopes, and a Management API token carrying
+ * every scope is longer than MAX_PARAM_LENGTH.
+ */
+export const MAX_TOKEN_PARAM_LENGTH = 16_384;
+const TOKEN_PARAMS: ReadonlySet<string> = new Set(["token"]);
 /** Upper bound for the values of a repeatable parameter (audiences). */
 export const MAX_REPEATED_VALUES = 20;
 
@@ -48,7 +55,7 @@ export class Params {
 
   private checked(name: string, value: unknown): string | undefined {
     if (typeof value !== "string") throw new OAuthError("invalid_request", `Parameter ${name} must be text`);
-    if (value.length > MAX_PARAM_LENGTH)
+    if (value.length > (TOKEN_PARAMS.has(name) ? MAX_TOKEN_PARAM_LENGTH : MAX_PARAM_LENGTH))
       throw new OAuthError("invalid_request", `Parameter ${name} is too long`);
     return value === "" ? undefined : value;
   }

@@ -43,6 +43,8 @@ export interface CodeRecord {
   createdAt: number;
   expiresAt: number;
   grantId: string | null;
+  /** The organization the user signs into with this code (null: none). */
+  orgCode?: string | null;
 }
 
 export interface GrantRecord {
@@ -55,6 +57,8 @@ export interface GrantRecord {
   authTime: number;
   createdAt: number;
   revokedAt: number | null;
+  /** The organization the grant's tokens are for (null: none). */
+  orgCode?: string | null;
 }
 
 export interface RefreshTokenRecord {
@@ -75,6 +79,17 @@ export interface SigningKeyRecord {
   retiredAt: number | null;
   expiresAt: number | null;
 }
+
+/** Claims a user's tokens carry beyond the protocol's own (organizations, permissions, flags). */
+export interface UserClaimSet {
+  /** Merged into the access token. */
+  access: Record<string, unknown>;
+  /** Merged into the ID token. */
+  id: Record<string, unknown>;
+}
+
+/** The organization a sign-in enters, or why the user may not enter the one asked for. */
+export type OrganizationChoice = { orgCode: string | null } | { refused: "not_member" | "suspended" };
 
 export interface OAuthStore {
   /** Runs `work` in one database transaction: all its writes commit together or not at all. */
@@ -123,6 +138,19 @@ export interface OAuthStore {
   revokeAccessToken(token: { jti: string; clientId: string; expiresAt: number }, now: number): Promise<void>;
   /** Whether an access token was revoked, itself or through its grant. */
   isAccessTokenRevoked(jti: string): Promise<boolean>;
+
+  /** Whether an organization with this code exists (Kinde's `org_code` on /oauth2/auth). */
+  organizationExists(orgCode: string): Promise<boolean>;
+  /**
+   * The organization a user signs into: `requested` (they must be a member), or one created for
+   * them (`createName`, Kinde's is_create_org), or their usual one.
+   */
+  enterOrganization(
+    userId: string,
+    options: { requested?: string; createName?: string },
+  ): Promise<OrganizationChoice>;
+  /** The organization claims of a user's tokens, computed now (so changes show on refresh). */
+  userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   insertSigningKey(key: SigningKeyRecord): Promise<void>;

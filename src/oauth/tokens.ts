@@ -1,8 +1,8 @@
 // JWTs in Kinde's shapes (COMPAT.md §1.4): RS256 access tokens for users and for machines, and
 // OIDC ID tokens. Verification pins the algorithm and issuer and takes keys only from our own
 // key table — never from `jku`, `x5u` or an embedded `jwk` (ASVS 9.1).
-import { createHash, randomUUID } from "node:crypto";
-import { decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { createHash, type KeyObject, randomUUID, sign, verify } from "node:crypto";
+import type { JWTPayload } from "jose";
 import type { Clock } from "../clock.js";
 import { OAuthError } from "./errors.js";
 import { jwtHeader, SIGNING_ALGORITHM, type SigningKeys } from "./keys.js";
@@ -33,7 +33,44 @@ export interface MintedToken {
   expiresIn: number;
 }
 
+/** A compact-serialization segment: unpadded base64url (RFC 7515 §2, §7.1). */
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/** RS256 = RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3), off the event loop (libuv's pool). */
+function rs256(input: string, key: KeyObject): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    sign("sha256", Buffer.from(input), key, (error, signature) =>
+      error ? reject(error) : resolve(signature),
+    ),
+  );
+}
+
+function decodeJson(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many verified tokens each instance remembers (a client reuses one token for many calls). */
+const VERIFIED_TOKENS = 1000;
+/** Longer tokens are verified every time rather than kept. */
+const VERIFIED_TOKEN_MAX_LENGTH = 16_384;
+
 export class TokenService {
+  /** The encoded protected header per key id: the same bytes for every token a key signs. */
+  private readonly headers = new Map<string, string>();
+  /**
+   * Tokens whose signature was checked, by their exact text (so nothing about them can differ),
+   * with the key that checked it. Times and the key's publication are re-checked at every use;
+   * revocation is the callers' check, as for any token.
+   */
+  private readonly verified = new Map<string, { kid: string; claims: AccessTokenClaims }>();
+
   constructor(
     private readonly issuer: string,
     private readonly keys: SigningKeys,
@@ -49,10 +86,18 @@ export class TokenService {
     audience: string[];
     scope: string;
     lifetime: number;
+    /** Further claims (org_code, permissions, roles, feature_flags); never override the above. */
+    claims?: Record<string, unknown>;
   }): Promise<MintedToken> {
     return this.mint(
       input.lifetime,
-      { aud: input.audience, azp: input.clientId, scp: splitScope(input.scope), sub: input.userId },
+      {
+        ...input.claims,
+        aud: input.audience,
+        azp: input.clientId,
+        scp: splitScope(input.scope),
+        sub: input.userId,
+      },
       input.jti,
     );
   }
@@ -62,6 +107,8 @@ export class TokenService {
     clientId: string;
     audience: string[];
     scope: string;
+    /** `scope` already split, when the caller has it. */
+    scopes?: readonly string[];
     lifetime: number;
   }): Promise<MintedToken> {
     return this.mint(input.lifetime, {
@@ -69,7 +116,7 @@ export class TokenService {
       azp: input.clientId,
       gty: ["client_credentials"],
       scope: input.scope,
-      scp: splitScope(input.scope),
+      scp: input.scopes ?? splitScope(input.scope),
       v: "2",
     });
   }
@@ -83,10 +130,13 @@ export class TokenService {
     authTime: number;
     accessToken: string;
     lifetime: number;
+    /** Further claims (org_codes, organizations); never override the above. */
+    claims?: Record<string, unknown>;
   }): Promise<string> {
     const scopes = new Set(splitScope(input.scope));
     const { user } = input;
     const claims: Record<string, unknown> = {
+      ...input.claims,
       sub: user.id,
       aud: [input.clientId],
       azp: input.clientId,
@@ -115,22 +165,72 @@ export class TokenService {
    * expired. Throws invalid_token (RFC 6750 §3.1) otherwise.
    */
   async verify(token: string): Promise<AccessTokenClaims> {
-    try {
-      const { kid, alg } = decodeProtectedHeader(token);
-      if (alg !== SIGNING_ALGORITHM || typeof kid !== "string") throw new Error("unexpected header");
-      const key = await this.keys.verificationKey(kid);
-      if (!key) throw new Error("unknown key");
-      const { payload } = await jwtVerify(token, key, {
-        issuer: this.issuer,
-        algorithms: [SIGNING_ALGORITHM],
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        currentDate: new Date(this.clock.now() * 1000),
-        requiredClaims: ["exp", "iat", "jti", "azp"],
-      });
-      return payload as AccessTokenClaims;
-    } catch {
-      throw new OAuthError("invalid_token", "The access token is invalid or has expired");
+    const claims = await this.verifiedClaims(token);
+    if (!claims) throw new OAuthError("invalid_token", "The access token is invalid or has expired");
+    return claims;
+  }
+
+  /**
+   * RFC 7519 §7.2 for the one shape we issue, checked in this order: three base64url segments; a
+   * header naming RS256 and a key id and nothing we would have to understand (`crit`, RFC 7515
+   * §4.1.11); a key we published; the signature; then the claims — our `iss`, `exp` not past and
+   * `nbf` not ahead (both with CLOCK_TOLERANCE_SECONDS), and `exp`, `iat`, `jti`, `azp` present.
+   */
+  private async verifiedClaims(token: string): Promise<AccessTokenClaims | undefined> {
+    const known = this.verified.get(token);
+    if (known) {
+      if ((await this.keys.verificationKey(known.kid)) && this.timely(known.claims)) return known.claims;
+      this.verified.delete(token);
+      return undefined;
     }
+    const segments = token.split(".");
+    if (segments.length !== 3 || !segments.every((segment) => SEGMENT.test(segment))) return undefined;
+    const [encodedHeader, encodedPayload, encodedSignature] = segments as [string, string, string];
+    const header = decodeJson(encodedHeader);
+    if (!header || header.alg !== SIGNING_ALGORITHM || typeof header.kid !== "string" || "crit" in header)
+      return undefined;
+    const key = await this.keys.verificationKey(header.kid);
+    if (!key) return undefined;
+    let valid: boolean;
+    try {
+      valid = verify(
+        "sha256",
+        Buffer.from(`${encodedHeader}.${encodedPayload}`),
+        key,
+        Buffer.from(encodedSignature, "base64url"),
+      );
+    } catch {
+      return undefined;
+    }
+    if (!valid) return undefined;
+    const claims = decodeJson(encodedPayload);
+    if (!claims || claims.iss !== this.issuer) return undefined;
+    const { exp, iat, nbf, jti, azp } = claims;
+    if (
+      typeof exp !== "number" ||
+      typeof iat !== "number" ||
+      typeof jti !== "string" ||
+      typeof azp !== "string"
+    )
+      return undefined;
+    if (nbf !== undefined && typeof nbf !== "number") return undefined;
+    const verified = Object.freeze(claims) as AccessTokenClaims;
+    if (!this.timely(verified)) return undefined;
+    if (token.length <= VERIFIED_TOKEN_MAX_LENGTH) {
+      // Oldest out first: a Map iterates in insertion order.
+      if (this.verified.size >= VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { kid: header.kid, claims: verified });
+    }
+    return verified;
+  }
+
+  /** `exp` not past and `nbf` not ahead, both with CLOCK_TOLERANCE_SECONDS. */
+  private timely(claims: AccessTokenClaims): boolean {
+    const now = this.clock.now();
+    return (
+      claims.exp > now - CLOCK_TOLERANCE_SECONDS &&
+      (claims.nbf === undefined || claims.nbf <= now + CLOCK_TOLERANCE_SECONDS)
+    );
   }
 
   private async mint(
@@ -141,10 +241,18 @@ export class TokenService {
     const { kid, privateKey } = await this.keys.current();
     const iat = this.clock.now();
     const exp = iat + lifetime;
-    const token = await new SignJWT({ ...claims, iss: this.issuer, iat, exp, jti })
-      .setProtectedHeader(jwtHeader(kid))
-      .sign(privateKey);
-    return { token, jti, expiresAt: exp, expiresIn: lifetime };
+    let header = this.headers.get(kid);
+    if (!header) {
+      header = Buffer.from(JSON.stringify(jwtHeader(kid))).toString("base64url");
+      this.headers.set(kid, header);
+    }
+    // RFC 7515 §7.1 compact serialization; the signature is the only costly step.
+    const payload = Buffer.from(JSON.stringify({ ...claims, iss: this.issuer, iat, exp, jti })).toString(
+      "base64url",
+    );
+    const input = `${header}.${payload}`;
+    const signature = await rs256(input, privateKey);
+    return { token: `${input}.${signature.toString("base64url")}`, jti, expiresAt: exp, expiresIn: lifetime };
   }
 }
 

@@ -4,6 +4,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { randomToken, safeEqual } from "../crypto/random.js";
 import type { Services } from "../services.js";
+import { assertPasswordHashingAvailable } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
 import { normalizeEmail } from "../users/users.store.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
@@ -70,6 +71,8 @@ export class BrowserSignIn {
     const { services } = this;
     const email = normalizeEmail(emailInput).slice(0, 320);
     if (!email || !password) return { status: 400, message: "Enter your email and password." };
+    // Saturated hashing answers 503 before the attempt is counted or anything is written.
+    assertPasswordHashingAvailable();
     const accountIpKey = `sign-in:account-ip:${email}:${request.ip}`;
     const verdicts = await Promise.all([
       services.rateLimiter.consume(accountIpKey, SIGN_IN_LIMITS.perAccountAndIp),

@@ -108,6 +108,31 @@ ${ctx.offers.map(
   });
 }
 
+/**
+ * Asked when a sign-out request cannot prove it came from an application the user uses
+ * (RP-Initiated Logout §2): one button that POSTs with the CSRF token.
+ */
+export function logoutConfirmPage(ctx: {
+  businessName: string;
+  csrf: string;
+  redirect: string;
+  state: string;
+}): string {
+  return page({
+    title: "Sign out?",
+    businessName: ctx.businessName,
+    body: html`<h1>Sign out?</h1>
+<p class="lead">You are about to sign out of ${ctx.businessName} on this browser.</p>
+<form method="post" action="/logout">
+  <input type="hidden" name="csrf" value="${ctx.csrf}">
+  ${ctx.redirect ? html`<input type="hidden" name="redirect" value="${ctx.redirect}">` : ""}
+  ${ctx.state ? html`<input type="hidden" name="state" value="${ctx.state}">` : ""}
+  <button type="submit" autofocus>Sign out</button>
+</form>
+${ctx.redirect ? html`<p class="switch"><a href="${ctx.redirect}">Stay signed in</a></p>` : ""}`,
+  });
+}
+
 export function signedOutPage(businessName: string): string {
   return page({
     title: "Signed out",

@@ -1,16 +1,17 @@
-// HTTP for the hosted pages: sign-in, sign-up and logout. A successful form POST resumes the
+// HTTP for the hosted pages: sign-in, sign-up and logout (logout.ts). A successful form POST resumes the
 // authorization request and answers 303 to the client's redirect URI (RFC 9700 §4.12).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "../connected-apps/connected-apps.service.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
-import { issueAuthorizationCode } from "../oauth/authorize.js";
+import { issueAuthorizationCode, organizationRefusal } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import { passwordProblem } from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
 import { normalizeEmail } from "../users/users.store.js";
 import { BrowserSignIn, type Form, field } from "./browser-sign-in.js";
-import { connectStateCookie, cookieNames, cookieOptions } from "./cookies.js";
-import { connectOfferPage, STYLESHEET, signedOutPage, signInPage, signUpPage } from "./pages.js";
+import { connectStateCookie, cookieOptions } from "./cookies.js";
+import { registerLogoutRoutes } from "./logout.js";
+import { connectOfferPage, STYLESHEET, signInPage, signUpPage } from "./pages.js";
 import type { BrowserSession } from "./sessions.js";
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -18,9 +19,8 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 export function registerSignInRoutes(
   app: FastifyInstance,
   services: Services,
-  options: { https: boolean },
+  options: { https: boolean; refreshCookieDomain?: string },
 ): void {
-  const names = cookieNames(options.https);
   const pageConfig = { config: { surface: "page" as const } };
 
   const html = (reply: FastifyReply, status: number, body: string) =>
@@ -177,6 +177,9 @@ export function registerSignInRoutes(
       return html(reply, checked.status, signInPage({ ...ctx, email, error: checked.message }));
     }
     const { user } = checked;
+    // Kinde's org_code: only the organization's members may sign into it.
+    const refusal = await organizationRefusal(services.oauth, opened.authorization, user.id);
+    if (refusal) return html(reply, 403, signInPage({ ...ctx, email, error: refusal }));
     return finish(request, reply, requestId, user.id);
   });
 
@@ -193,7 +196,7 @@ export function registerSignInRoutes(
     const requestId = field(form, "request");
     const opened = await openRequest(request, reply, requestId);
     if (!opened) return expired(reply);
-    const { ctx } = opened;
+    const { ctx, authorization } = opened;
     const email = normalizeEmail(field(form, "email")).slice(0, 320);
     const password = field(form, "password");
     const givenName = field(form, "given_name").trim().slice(0, 100);
@@ -204,6 +207,10 @@ export function registerSignInRoutes(
     if (!EMAIL.test(email)) return again(400, "Enter a valid email address.");
     const problem = passwordProblem(password);
     if (problem) return again(400, `Choose another password. ${problem}`);
+    // Signing up into an organization (org_code) needs it to take registrations (Kinde's setting).
+    const orgCode = authorization.createOrgName === undefined ? authorization.orgCode : undefined;
+    if (orgCode && (await services.organizations.store.find(orgCode))?.is_allow_registrations !== 1)
+      return again(403, "This organization does not accept new accounts. Ask its administrator to add you.");
     const ipKey = `sign-up:ip:${request.ip}`;
     // Sign-ups hash a password and create a row: at most 100 per address per 15 minutes.
     if (!(await services.rateLimiter.consume(ipKey, { max: 100, windowSeconds: 15 * 60 })).allowed) {
@@ -215,6 +222,7 @@ export function registerSignInRoutes(
         password,
         givenName: givenName || undefined,
         familyName: familyName || undefined,
+        organizationCode: orgCode,
       });
       request.log.info({ event: "sign_up", userId: user.id }, "user signed up");
       return finish(request, reply, requestId, user.id);
@@ -227,33 +235,5 @@ export function registerSignInRoutes(
     }
   });
 
-  // Kinde's logout (COMPAT.md §1.6) and OIDC RP-initiated logout: end the session and its grants,
-  // then return only to a registered logout URL — never an open redirect.
-  app.get<{ Querystring: Form }>("/logout", pageConfig, async (request, reply) => {
-    const redirect = field(request.query, "redirect") || field(request.query, "post_logout_redirect_uri");
-    const state = field(request.query, "state");
-    const businessName = await services.business.name();
-    if (redirect && !(await services.applications.store.isAnyLogoutUrl(redirect))) {
-      return html(
-        reply,
-        400,
-        errorPage(
-          "Cannot return to that address",
-          "The logout redirect URL is not registered for any application.",
-          businessName,
-        ),
-      );
-    }
-    const session = await services.sessions.find(request.cookies[names.session]);
-    if (session) {
-      await services.sessions.revoke(session.id);
-      await services.oauth.store.revokeGrantsOfSession(session.id, services.clock.now(), "signed out");
-      request.log.info({ event: "sign_out", userId: session.userId }, "user signed out");
-    }
-    reply.clearCookie(names.session, cookieOptions(options.https));
-    if (!redirect) return html(reply, 200, signedOutPage(businessName));
-    const target = new URL(redirect);
-    if (state) target.searchParams.append("state", state);
-    return reply.code(302).header("location", target.href).send();
-  });
+  registerLogoutRoutes(app, services, signIn, options);
 }

@@ -10,6 +10,11 @@ import * as m0003 from "./migrations/0003_management.js";
 import * as m0004 from "./migrations/0004_business.js";
 import * as m0005 from "./migrations/0005_audit_log.js";
 import * as m0006 from "./migrations/0006_connected_apps.js";
+import * as m0007 from "./migrations/0007_idempotency_sealed.js";
+import * as m0008 from "./migrations/0008_connected_app_lock_owner.js";
+import * as m0009 from "./migrations/0009_config_generation.js";
+import * as m0010 from "./migrations/0010_organizations.js";
+import * as m0011 from "./migrations/0011_organization_connections.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +24,11 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0004_business": m0004,
   "0005_audit_log": m0005,
   "0006_connected_apps": m0006,
+  "0007_idempotency_sealed": m0007,
+  "0008_connected_app_lock_owner": m0008,
+  "0009_config_generation": m0009,
+  "0010_organizations": m0010,
+  "0011_organization_connections": m0011,
 };
 
 export async function migrateToLatest(db: Db, logger?: Logger): Promise<string[]> {

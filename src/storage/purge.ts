@@ -11,7 +11,9 @@ export async function purgeExpired(db: Db, now: number): Promise<number> {
     db.deleteFrom("authorization_requests").where("expires_at", "<", hourAgo).executeTakeFirst(),
     db.deleteFrom("authorization_codes").where("expires_at", "<", hourAgo).executeTakeFirst(),
     db.deleteFrom("refresh_tokens").where("expires_at", "<", now).executeTakeFirst(),
-    db.deleteFrom("access_tokens").where("expires_at", "<", now).executeTakeFirst(),
+    // A revoked JWT stays refusable while verifiers still accept it: they allow clock skew past
+    // `exp`, so its revocation row must outlive `exp` by more than that (an hour here).
+    db.deleteFrom("access_tokens").where("expires_at", "<", hourAgo).executeTakeFirst(),
     db.deleteFrom("browser_sessions").where("expires_at", "<", now).executeTakeFirst(),
     db
       .deleteFrom("rate_limits")

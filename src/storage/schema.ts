@@ -132,6 +132,8 @@ export interface GrantsTable {
   created_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** The organization the user signed into (0010). */
+  org_code: Generated<string | null>;
 }
 
 export interface AuthorizationCodesTable {
@@ -149,6 +151,8 @@ export interface AuthorizationCodesTable {
   expires_at: number;
   consumed_at: number | null;
   grant_id: string | null;
+  /** The organization the user signed into (0010). */
+  org_code: Generated<string | null>;
 }
 
 export interface RefreshTokensTable {
@@ -179,8 +183,12 @@ export interface IdempotencyKeysTable {
   method: string;
   path: string;
   request_hash: string;
+  /** 0 while the request is in progress (a claim); the response's status once recorded. */
   status_code: number;
-  response_body: string;
+  /** The recorded response body, sealed with the master key; null while in progress. */
+  response_body_sealed: string | null;
+  /** The owner of an in-progress claim: only it may complete or release the record. */
+  lock_token: string | null;
   created_at: number;
 }
 
@@ -224,7 +232,8 @@ export type ConnectionStatus =
 export interface ConnectionsTable {
   id: string;
   key_code_ref: string;
-  user_id: string;
+  /** The user who owns the connection; null for an organization's connection. */
+  user_id: string | null;
   status: ConnectionStatus;
   start_token_hash: string;
   state_hash: string | null;
@@ -235,15 +244,117 @@ export interface ConnectionsTable {
   access_token_expires_at: number | null;
   scope: string | null;
   refresh_locked_until: number | null;
+  /** Who holds the refresh lease (random per acquisition): refresh writes are fenced on it. */
+  refresh_lock_owner: string | null;
   refresh_retry_after: number | null;
   last_error: string | null;
   created_at: number;
   /** Until when the auth URL may be opened (pending connections only). */
   expires_at: number;
   updated_at: number;
+  /** The organization that owns the connection (0011); with a user_id, that member's connection in it. */
+  org_code: string | null;
+}
+
+export interface OrganizationsTable {
+  code: string;
+  name: string;
+  handle: string | null;
+  external_id: string | null;
+  is_default: Generated<number>;
+  is_auto_membership_enabled: Generated<number>;
+  is_allow_registrations: Generated<number>;
+  is_suspended: Generated<number>;
+  suspended_at: number | null;
+  sender_name: string | null;
+  sender_email: string | null;
+  /** JSON object: colours and theme_code as Kinde takes them. */
+  branding: Generated<string>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OrganizationUsersTable {
+  org_code: string;
+  user_id: string;
+  joined_at: number;
+  last_accessed_at: number | null;
+}
+
+export interface PermissionsTable {
+  id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  created_at: number;
+}
+
+export interface RolesTable {
+  id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  is_default_role: Generated<number>;
+  assignment_permission_id: string | null;
+  created_at: number;
+}
+
+export interface RolePermissionsTable {
+  role_id: string;
+  permission_id: string;
+}
+
+export interface OrganizationUserRolesTable {
+  org_code: string;
+  user_id: string;
+  role_id: string;
+}
+
+export interface OrganizationUserPermissionsTable {
+  org_code: string;
+  user_id: string;
+  permission_id: string;
+}
+
+export type FeatureFlagType = "str" | "int" | "bool";
+export type FeatureFlagOverrideLevel = "env" | "org" | "usr";
+
+export interface FeatureFlagsTable {
+  key: string;
+  id: string;
+  name: string;
+  description: string | null;
+  type: FeatureFlagType;
+  allow_override_level: FeatureFlagOverrideLevel;
+  default_value: string;
+  environment_value: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OrganizationFeatureFlagsTable {
+  org_code: string;
+  flag_key: string;
+  value: string;
+}
+
+export interface UserFeatureFlagsTable {
+  user_id: string;
+  flag_key: string;
+  value: string;
 }
 
 export interface Schema {
+  organizations: OrganizationsTable;
+  organization_users: OrganizationUsersTable;
+  permissions: PermissionsTable;
+  roles: RolesTable;
+  role_permissions: RolePermissionsTable;
+  organization_user_roles: OrganizationUserRolesTable;
+  organization_user_permissions: OrganizationUserPermissionsTable;
+  feature_flags: FeatureFlagsTable;
+  organization_feature_flags: OrganizationFeatureFlagsTable;
+  user_feature_flags: UserFeatureFlagsTable;
   connected_apps: ConnectedAppsTable;
   connections: ConnectionsTable;
   audit_log: AuditLogTable;

@@ -1,6 +1,7 @@
 // Password hashing: argon2id with OWASP's minimum cost (m=19 MiB, t=2, p=1; ASVS 11.4.2).
 // Imported hashes (Kinde's PUT /users/{id}/password) may also be bcrypt or argon2id with other
 // parameters; they verify as they are and are re-hashed with ours at the next successful sign-in.
+import { availableParallelism } from "node:os";
 import { hash, verify } from "@node-rs/argon2";
 import bcrypt from "bcryptjs";
 
@@ -26,8 +27,83 @@ const ARGON2ID_HASH =
 
 export type PasswordHashKind = "argon2id" | "bcrypt";
 
+// ---- Bounded hashing -------------------------------------------------------------------------------
+// One argon2id computation takes ~19 MiB and ~15-20 ms of a core, on libuv's thread pool (shared
+// with signing and file I/O). Unbounded, a flood of sign-in forms queues thousands of them: memory
+// grows, every sign-in waits behind the flood, and the pool starves token signing. So at most
+// `concurrency` hashes run at once (one per core but one), at most `queue` more wait, and anything
+// beyond is refused at once with PasswordHashingBusyError — answered 503 with Retry-After
+// (RFC 9110 §15.6.4, §10.2.3) — before it costs memory or CPU.
+
+export interface PasswordHashingLimits {
+  /** Hashes computed at the same time. */
+  concurrency: number;
+  /** Hashes waiting for a free slot; more are refused. */
+  queue: number;
+}
+
+/**
+ * One core fewer than the machine has (at least one): hashing never takes every core, so the
+ * event loop and token signing keep one however hard sign-ins are pushed.
+ */
+const DEFAULT_CONCURRENCY = Math.max(1, availableParallelism() - 1);
+export const DEFAULT_PASSWORD_HASHING_LIMITS: PasswordHashingLimits = {
+  concurrency: DEFAULT_CONCURRENCY,
+  // Enough for a burst of sign-ins to wait (~20 ms each) rather than be refused: at least 16.
+  queue: Math.max(16, 4 * DEFAULT_CONCURRENCY),
+};
+
+/** Hashing is saturated: ask the caller to come back after `retryAfterSeconds`. */
+export class PasswordHashingBusyError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super("Too many password checks in progress; try again shortly");
+    this.name = "PasswordHashingBusyError";
+  }
+}
+
+let limits = DEFAULT_PASSWORD_HASHING_LIMITS;
+let active = 0;
+const waiting: (() => void)[] = [];
+/** Running average of one hash's duration, for Retry-After. */
+let averageMs = 20;
+
+/** Sets the process-wide limits (the CPU they protect belongs to the process). */
+export function configurePasswordHashing(next: PasswordHashingLimits): void {
+  limits = { concurrency: Math.max(1, next.concurrency), queue: Math.max(0, next.queue) };
+}
+
+function busy(): PasswordHashingBusyError {
+  const drainMs = ((waiting.length + active) / limits.concurrency) * averageMs;
+  return new PasswordHashingBusyError(Math.max(1, Math.ceil(drainMs / 1000)));
+}
+
+/**
+ * Throws PasswordHashingBusyError when a password check would be refused now. Callers run it
+ * before the work that precedes hashing (throttle counters, lookups), so a flood is turned away
+ * before it writes anything.
+ */
+export function assertPasswordHashingAvailable(): void {
+  if (active >= limits.concurrency && waiting.length >= limits.queue) throw busy();
+}
+
+async function bounded<T>(work: () => Promise<T>): Promise<T> {
+  if (active < limits.concurrency) active++;
+  else if (waiting.length < limits.queue) await new Promise<void>((resolve) => waiting.push(resolve));
+  else throw busy();
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    averageMs = averageMs * 0.9 + (performance.now() - started) * 0.1;
+    // Hand the slot straight to the next waiter, so a newcomer cannot jump the queue.
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_OPTIONS);
+  return bounded(() => hash(password, ARGON2_OPTIONS));
 }
 
 /** Why an imported hash cannot be stored as `kind`, or undefined when it can. */
@@ -72,16 +148,20 @@ export async function verifyPassword(
   password: string,
 ): Promise<boolean> {
   if (!passwordHash) {
-    dummyHash ??= hashPassword(`dummy-${Math.random()}`);
-    await verify(await dummyHash, password).catch(() => false);
+    dummyHash ??= hash(`dummy-${Math.random()}`, ARGON2_OPTIONS);
+    const dummy = await dummyHash;
+    await bounded(() => verify(dummy, password).catch(() => false));
     return false;
   }
-  try {
-    if (BCRYPT_HASH.test(passwordHash)) return await bcrypt.compare(password, passwordHash);
-    return await verify(passwordHash, password);
-  } catch {
-    return false;
-  }
+  const stored = passwordHash;
+  return bounded(async () => {
+    try {
+      if (BCRYPT_HASH.test(stored)) return await bcrypt.compare(password, stored);
+      return await verify(stored, password);
+    } catch {
+      return false;
+    }
+  });
 }
 
 export function passwordProblem(password: string): string | undefined {

@@ -122,7 +122,7 @@ function identityId(userId: string, type: IdentityType, value: string): string {
   return `identity_${createHash("sha256").update(`${userId}\n${type}\n${value}`).digest("hex").slice(0, 32)}`;
 }
 
-function userFields(user: User, expand: Set<string>) {
+function userFields(user: User, expand: Set<string>, organizations: readonly string[] = []) {
   return {
     id: user.id,
     provided_id: user.provided_id,
@@ -136,9 +136,8 @@ function userFields(user: User, expand: Set<string>) {
     failed_sign_ins: user.failed_sign_ins,
     last_signed_in: iso(user.last_signed_in_at),
     created_on: iso(user.created_at),
-    // Latchkey has no organizations yet, so every user belongs to none. Billing is not expanded:
-    // there is no billing customer to show.
-    ...(expand.has("organizations") ? { organizations: [] as string[] } : {}),
+    // Billing is not expanded: there is no billing customer to show.
+    ...(expand.has("organizations") ? { organizations: [...organizations] } : {}),
   };
 }
 
@@ -202,8 +201,8 @@ export function registerUsersRoutes(app: FastifyInstance): void {
       const emails = commaList("email", query.email);
       const usernames = commaList("username", query.username);
       const phones = commaList("phone", query.phone);
-      // No user has a phone number or an organization in Latchkey: those filters match nobody.
-      const nobody = phones !== undefined || query.has_organization === true;
+      // No user has a phone number in Latchkey: that filter matches nobody.
+      const nobody = phones !== undefined;
       const rows = nobody
         ? []
         : await request.services.users.store.page({
@@ -213,13 +212,17 @@ export function registerUsersRoutes(app: FastifyInstance): void {
             emails,
             usernames,
             activeSince,
+            hasOrganization: query.has_organization ?? undefined,
           });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
+      const organizations = expand.has("organizations")
+        ? await request.services.users.store.organizationCodes(page.map((user) => user.id))
+        : new Map<string, string[]>();
       return {
         ...success(),
         users: page.map((user) => ({
-          ...userFields(user, expand),
+          ...userFields(user, expand, organizations.get(user.id)),
           email: user.email,
           ...(expand.has("identities")
             ? {
@@ -252,11 +255,10 @@ export function registerUsersRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const body = request.body ?? {};
-      if (body.organization_code) {
-        throw new ApiError(
-          "INVALID_REQUEST",
-          "Organizations are not supported yet; create the user without organization_code",
-        );
+      // Kinde adds the new user to this organization (besides the default one).
+      const organizationCode = body.organization_code ?? undefined;
+      if (organizationCode && !(await request.services.organizations.store.find(organizationCode))) {
+        throw new ApiError("INVALID_REQUEST", "organization_code names no organization");
       }
       const profile = body.profile ?? {};
       if (profile.picture) {
@@ -299,6 +301,7 @@ export function registerUsersRoutes(app: FastifyInstance): void {
           familyName: blank(profile.family_name),
           picture: blank(profile.picture),
           providedId: blank(body.provided_id),
+          organizationCode,
         });
       } catch (error) {
         takenConflict(error);
@@ -324,8 +327,11 @@ export function registerUsersRoutes(app: FastifyInstance): void {
     async (request) => {
       const user = await findUser(request, request.query.id);
       const expand = expansions(request.query.expand);
+      const organizations = expand.has("organizations")
+        ? await request.services.users.store.organizationCodes([user.id])
+        : undefined;
       return {
-        ...userFields(user, expand),
+        ...userFields(user, expand, organizations?.get(user.id)),
         preferred_email: user.email,
         ...(expand.has("identities")
           ? { identities: identitiesOf(user).map((i) => ({ type: i.type, identity: i.value })) }

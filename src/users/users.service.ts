@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import { newId } from "../crypto/random.js";
+import { OrganizationsService } from "../organizations/organizations.service.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import { hashPassword, needsRehash, verifyPassword } from "./passwords.js";
 import { normalizeEmail, normalizeUsername, type User, UsersStore, uniqueViolation } from "./users.store.js";
@@ -17,6 +18,8 @@ export interface NewUser {
   providedId?: string | null;
   isAdmin?: boolean;
   emailVerified?: boolean;
+  /** An organization to join besides the default one (Kinde's organization_code). */
+  organizationCode?: string;
 }
 
 export type IdentityType = "email" | "username";
@@ -137,6 +140,8 @@ export class UsersService {
       // A concurrent create with the same email or username won the race on the unique index.
       throw takenError((await taken()) ?? (email ? "email" : "username"));
     }
+    // As in Kinde, every new user joins the default organization (with its default roles).
+    await new OrganizationsService(this.db, this.clock).joinNewUser(id, input.organizationCode);
     return (await this.store.findById(id))!;
   }
 
@@ -169,9 +174,18 @@ export class UsersService {
     await this.setPasswordHash(userId, await hashPassword(password));
   }
 
-  /** Stores an already hashed (and validated) password. */
+  /**
+   * Stores an already hashed (and validated) password. A password set by an administrator is
+   * usually a reset after a suspected compromise, so whoever held the old one is signed out
+   * everywhere in the same transaction (ASVS 3.3.3).
+   */
   async setPasswordHash(userId: string, passwordHash: string): Promise<void> {
-    await this.store.update(userId, { password_hash: passwordHash, updated_at: this.clock.now() });
+    await inTransaction(this.db, async (trx) => {
+      const store = new UsersStore(trx);
+      const now = this.clock.now();
+      await store.update(userId, { password_hash: passwordHash, updated_at: now });
+      await store.revokeEverything(userId, now, "password set");
+    });
   }
 
   /**

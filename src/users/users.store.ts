@@ -23,6 +23,8 @@ export interface UserPageQuery {
   usernames?: readonly string[];
   /** Epoch seconds: only users who signed in at or after this time. */
   activeSince?: number;
+  /** Only users who belong (true) or do not belong (false) to some organization. */
+  hasOrganization?: boolean;
 }
 
 /** A UNIQUE violation (SQLite or PostgreSQL) and, when it can be told, the column it hit. */
@@ -134,7 +136,33 @@ export class UsersStore {
     if (query.usernames) q = q.where("username", "in", query.usernames.map(normalizeUsername));
     if (query.activeSince !== undefined) q = q.where("last_signed_in_at", ">=", query.activeSince);
     if (query.afterId !== undefined) q = q.where("id", ">", query.afterId);
+    if (query.hasOrganization !== undefined) {
+      const wanted = query.hasOrganization;
+      q = q.where((eb) => {
+        const member = eb.exists(
+          eb
+            .selectFrom("organization_users")
+            .select("organization_users.user_id")
+            .whereRef("organization_users.user_id", "=", "users.id"),
+        );
+        return wanted ? member : eb.not(member);
+      });
+    }
     return q.orderBy("id").limit(query.limit).execute();
+  }
+
+  /** The organization codes of each of these users (for `expand=organizations`), sorted. */
+  async organizationCodes(userIds: readonly string[]): Promise<Map<string, string[]>> {
+    const codes = new Map<string, string[]>(userIds.map((id) => [id, []]));
+    if (userIds.length === 0) return codes;
+    const rows = await this.db
+      .selectFrom("organization_users")
+      .select(["user_id", "org_code"])
+      .where("user_id", "in", [...userIds])
+      .orderBy("org_code")
+      .execute();
+    for (const row of rows) codes.get(row.user_id)?.push(row.org_code);
+    return codes;
   }
 
   async delete(id: string): Promise<boolean> {

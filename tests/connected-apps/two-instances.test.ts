@@ -1,7 +1,6 @@
 // Two Latchkey instances on one PostgreSQL database (how production scales out): concurrent token
 // calls for an expired connection, split across both, cause exactly one refresh at the provider.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";

@@ -47,6 +47,32 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(((await other.json()) as { error: string }).error, "not_found");
     });
 
+    it("answers a known endpoint asked with the wrong method with 405 and Allow", async () => {
+      for (const [method, path, allow] of [
+        ["GET", "/oauth2/token", "POST"],
+        ["PUT", "/oauth2/revoke", "POST"],
+        ["DELETE", "/oauth2/introspect", "POST"],
+        ["POST", "/.well-known/jwks.json", "GET"],
+        ["PATCH", "/.well-known/openid-configuration?x=1", "GET"],
+      ] as const) {
+        const response = await fetch(`${server.url}${path}`, { method });
+        assert.equal(response.status, 405, `${method} ${path}`);
+        assert.equal(response.headers.get("allow"), allow, `${method} ${path}`);
+        assert.equal(((await response.json()) as { error: string }).error, "invalid_request");
+      }
+    });
+
+    it("answers headers too large for Node's parser with 431 in the surface's vocabulary", async () => {
+      const huge = { "x-filler": "a".repeat(20_000) };
+      const oauth = await fetch(`${server.url}/oauth2/token`, { method: "POST", headers: huge });
+      assert.equal(oauth.status, 431);
+      assert.equal(((await oauth.json()) as { error: string }).error, "invalid_request");
+      const api = await fetch(`${server.url}/api/v1/users`, { headers: huge });
+      assert.equal(api.status, 431);
+      assert.equal(((await api.json()) as { errors: { code: string }[] }).errors[0]?.code, "INVALID_REQUEST");
+      assert.equal((await fetch(`${server.url}/health/live`)).status, 200, "the server carries on");
+    });
+
     it("rejects malformed and oversized bodies with a 4xx, never a 500", async () => {
       const badJson = await fetch(`${server.url}/api/v1/does-not-exist`, {
         method: "POST",

@@ -99,7 +99,7 @@ describe("the latchkey process", () => {
 
     socket.write(body.slice(5));
     await new Promise((resolve) => socket.once("end", resolve));
-    assert.match(response, /^HTTP\/1\.1 404/, "the in-flight request got its answer");
+    assert.match(response, /^HTTP\/1\.1 405/, "the in-flight request got its answer (POST on a GET route)");
     assert.deepEqual(await cli.exited, { code: 0, signal: null });
     assert.match(cli.output(), /shutdown complete/);
   });

@@ -398,6 +398,16 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
 export interface ProviderBehaviour {
   /** Milliseconds /token waits before answering (a slow provider, to open race windows). */
   tokenDelayMs?: number;
+  /**
+   * Milliseconds /token waits AFTER processing the grant, before answering: the tokens are issued
+   * (a rotated refresh token already spent) while the client still waits — a late answer.
+   */
+  responseDelayMs?: number;
+  /**
+   * /token sends its headers at once, then `paddingBytes` spaces one per `intervalMs`, then the
+   * JSON (leading whitespace is valid JSON): a provider that drips its answer.
+   */
+  drip?: { intervalMs: number; paddingBytes: number };
   /** How the client must authenticate at /token and /revoke; the other way is rejected. */
   clientAuth: "basic" | "body" | "any";
   /** The request body /token accepts: form (RFC 6749), JSON (Atlassian, Notion), or either. */
@@ -440,6 +450,8 @@ export interface ProgrammableProvider {
   behaviour: ProviderBehaviour;
   /** Every request, in order. */
   requests: RecordedRequest[];
+  /** Every token the token endpoint issued, in order (whether or not its answer was delivered). */
+  issued: { grantType: string; accessToken: string; refreshToken?: string }[];
   /** The last request to a path ("/authorize", "/token", "/revoke", "/user"). */
   last(path: string): RecordedRequest | undefined;
   close(): Promise<void>;
@@ -475,6 +487,7 @@ export async function startProgrammableProvider(
   const refreshTokens = new Map<string, string>(); // refresh token → scope
   const accessTokens = new Map<string, number>(); // access token → expiry (ms)
   const requests: RecordedRequest[] = [];
+  const issued: ProgrammableProvider["issued"] = [];
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       response.writeHead(500, { "content-type": "text/plain" }).end(String(error));
@@ -491,6 +504,7 @@ export async function startProgrammableProvider(
     clientSecret,
     behaviour: { ...DEFAULT_BEHAVIOUR, ...rest },
     requests,
+    issued,
     last: (path) => requests.findLast((r) => r.path === path),
     close: () => closeServer(server),
   };
@@ -536,19 +550,33 @@ export async function startProgrammableProvider(
       return;
     }
 
-    const send = (status: number, body: Record<string, unknown>) => {
+    const send = async (status: number, body: Record<string, unknown>) => {
       const form = b.responseFormat === "github" && !/application\/json/.test(request.headers.accept ?? "");
       const flat = Object.entries(body).map(([k, v]): [string, string] => [k, String(v)]);
       response.writeHead(status, {
         "content-type": form ? "application/x-www-form-urlencoded; charset=utf-8" : "application/json",
         "cache-control": "no-store",
       });
-      response.end(form ? new URLSearchParams(flat).toString() : JSON.stringify(body));
+      const text = form ? new URLSearchParams(flat).toString() : JSON.stringify(body);
+      const drip = url.pathname === "/token" ? b.drip : undefined;
+      if (drip) {
+        let closed = false;
+        response.once("close", () => {
+          closed = true;
+        });
+        response.flushHeaders();
+        for (let i = 0; i < drip.paddingBytes && !closed; i++) {
+          response.write(" ");
+          await new Promise((resolve) => setTimeout(resolve, drip.intervalMs));
+        }
+        if (closed) return;
+      }
+      response.end(text);
     };
     const sendError = (error: OAuthError) => {
       if (b.errorStyle === "slack") return send(200, { ok: false, error: error.error });
       const body = { error: error.error, error_description: error.description };
-      send(b.errorStyle === "github" ? 200 : error.status, body);
+      return send(b.errorStyle === "github" ? 200 : error.status, body);
     };
 
     try {
@@ -609,6 +637,8 @@ export async function startProgrammableProvider(
       const accessToken = randomToken("access");
       accessTokens.set(accessToken, b.expiresIn === null ? Infinity : Date.now() + b.expiresIn * 1000);
       if (refreshToken) refreshTokens.set(refreshToken, scope);
+      issued.push({ grantType, accessToken, ...(refreshToken ? { refreshToken } : {}) });
+      if (b.responseDelayMs) await new Promise((resolve) => setTimeout(resolve, b.responseDelayMs));
       const tokens = {
         access_token: accessToken,
         token_type: "bearer",
@@ -617,18 +647,21 @@ export async function startProgrammableProvider(
         ...(refreshToken ? { refresh_token: refreshToken } : {}),
       };
       if (b.tokenShape === "slack-v2" && grantType === "authorization_code") {
-        send(200, {
+        await send(200, {
           ok: true,
           app_id: "A0PROGRAMMABLE",
           team: { id: "T0PROGRAMMABLE", name: "Test team" },
           authed_user: { id: "provider-user-1", ...tokens, token_type: "user" },
         });
       } else {
-        send(200, b.tokenShape === "slack-v2" || b.errorStyle === "slack" ? { ok: true, ...tokens } : tokens);
+        await send(
+          200,
+          b.tokenShape === "slack-v2" || b.errorStyle === "slack" ? { ok: true, ...tokens } : tokens,
+        );
       }
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;
-      sendError(error);
+      await sendError(error);
     }
   }
 

@@ -93,7 +93,7 @@ export async function startTestServer(
     issuer: config.issuerUrl,
     clock: options.clock,
     keyCacheSeconds: 0,
-    connectedApps: connectedAppsOptions(config),
+    connectedApps: connectedAppsOptions(config, logger),
   });
   const app = await buildServer({ config, storage, logger, secretBox, services });
   // Fastify binds every address "localhost" resolves to (127.0.0.1 and ::1).

@@ -34,6 +34,12 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
   "PATCH /api/v1/connected_apps/{key_code_ref}": "changes a connected app's configuration",
   "DELETE /api/v1/connected_apps/{key_code_ref}":
     "disconnects a connected app (does not revoke at the provider)",
+  // Issue 6: what the admin dashboard needs that Kinde's API cannot express.
+  "GET /api/v1/apis/{api_id}/applications/{application_id}/scopes":
+    "reads the scopes of an API an application holds (Kinde can only add and remove them)",
+  "GET /api/v1/signing_keys": "lists the signing keys and where each is in its life",
+  "POST /api/v1/signing_keys/rotate": "starts a signing-key rotation, as `latchkey keys rotate`",
+  "GET /api/v1/feature_flags": "lists feature flag definitions (Kinde's API can only write them)",
 };
 
 /**
@@ -67,7 +73,7 @@ const ALLOWED: Record<string, Record<string, string>> = {
   ),
   // Query parameters of Kinde's that Latchkey does not take would go here ("query lacks <name>").
   // There are none: every filter Kinde lists is accepted, even where it cannot match anything yet
-  // (phone, has_organization).
+  // (phone).
 };
 
 // ---- reading OpenAPI documents -----------------------------------------------------------------

@@ -192,7 +192,12 @@ for (const { kind, skip } of await databaseKinds()) {
         { type: "email", identity: email.toLowerCase() },
         { type: "username", identity: username },
       ]);
-      assert.deepEqual(expanded.body.organizations, []);
+      const defaultOrg = (await server.services.organizations.store.findDefault())!;
+      assert.deepEqual(
+        expanded.body.organizations,
+        [defaultOrg.code],
+        "new users join the default organization",
+      );
     });
 
     it("creates a user without a body or identities (Kinde's body is optional)", async () => {
@@ -336,8 +341,17 @@ for (const { kind, skip } of await databaseKinds()) {
 
       const nobody = await api<UsersPage>("GET", `/api/v1/users?phone=%2B61426148233`);
       assert.deepEqual(nobody.body.users, [], "no user has a phone number");
-      const noOrg = await api<UsersPage>("GET", `/api/v1/users?has_organization=true`);
-      assert.deepEqual(noOrg.body.users, [], "no user has an organization");
+      // has_organization: every new user is in the default organization until removed from it.
+      const member = await createUser(`member.${tag}@example.com`);
+      const withOrg = (has: boolean) =>
+        api<UsersPage>("GET", `/api/v1/users?has_organization=${has}&user_id=${member.id}`).then((r) =>
+          r.body.users.map((u) => u.id),
+        );
+      assert.deepEqual(await withOrg(true), [member.id]);
+      assert.deepEqual(await withOrg(false), []);
+      await server.services.db.deleteFrom("organization_users").where("user_id", "=", member.id).execute();
+      assert.deepEqual(await withOrg(true), []);
+      assert.deepEqual(await withOrg(false), [member.id]);
     });
 
     it("refuses bad paging: page_size over 500, zero or text, and invalid next_token", async () => {
@@ -681,6 +695,27 @@ for (const { kind, skip } of await databaseKinds()) {
       await signIn(email, password);
     });
 
+    it("setting a password (plaintext or hash) signs the user out everywhere; the new one works", async () => {
+      const old = `old ${unique()} pw`;
+      const { id, email } = await createUser(`reset.${unique()}@example.com`);
+      await api("PUT", `/api/v1/users/${id}/password`, { body: { password: old } });
+      for (const body of [
+        { password: `new ${unique()} pw` },
+        { hashed_password: await hashPassword(`hashed ${unique()} pw`), hashing_method: "argon2id" },
+      ]) {
+        const tokens = await signIn(email, old);
+        const set = await api("PUT", `/api/v1/users/${id}/password`, { body });
+        assert.equal(set.status, 200, JSON.stringify(set.body));
+        assert.deepEqual((await api("GET", `/api/v1/users/${id}/sessions`)).body.sessions, []);
+        const refreshed = await refresh(tokens.refresh_token);
+        assert.equal(refreshed.status, 400);
+        assert.equal(refreshed.body.error, "invalid_grant");
+        assert.equal(await userinfoStatus(tokens.access_token), 401);
+        assert.equal(await signInStatus(email, old), 401, "the old password no longer signs in");
+        await api("PUT", `/api/v1/users/${id}/password`, { body: { password: old } });
+      }
+    });
+
     it("refreshes claims (no cache to clear) and deletes users, whose tokens die with them", async () => {
       const password = `delete ${unique()} pw`;
       const { id, email } = await createUser(`delete.${unique()}@example.com`);
@@ -760,7 +795,6 @@ for (const { kind, skip } of await databaseKinds()) {
             details: { username: `u${i}` },
           })),
         },
-        { organization_code: "org_d2d85014942" },
         { profile: { given_name: "nul\u0000" } },
         [],
         "just a string",
@@ -774,6 +808,25 @@ for (const { kind, skip } of await databaseKinds()) {
         );
         assert.ok(Array.isArray((response.body as unknown as Errors).errors));
       }
+      // organization_code: an unknown organization is refused (and no user is made); a known one is joined.
+      const before = (await server.services.db.selectFrom("users").select("id").execute()).length;
+      const unknownOrg = await api("POST", "/api/v1/user", {
+        body: { organization_code: "org_d2d85014942" },
+      });
+      assert.equal(unknownOrg.status, 400);
+      assert.match(JSON.stringify(unknownOrg.body), /organization_code names no organization/);
+      assert.equal((await server.services.db.selectFrom("users").select("id").execute()).length, before);
+      const org = await server.services.organizations.create({ name: `Org ${unique()}` });
+      const joined = await api<{ id: string }>("POST", "/api/v1/user", {
+        body: { organization_code: org.code },
+      });
+      assert.equal(joined.status, 200, JSON.stringify(joined.body));
+      const expanded = await api<{ organizations: string[] }>(
+        "GET",
+        `/api/v1/user?id=${joined.body.id}&expand=organizations`,
+      );
+      assert.ok(expanded.body.organizations.includes(org.code), JSON.stringify(expanded.body));
+
       const phone = await api("POST", "/api/v1/user", {
         body: { identities: [{ type: "phone", details: { phone: "+61426148233" } }] },
       });

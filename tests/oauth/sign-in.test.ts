@@ -421,9 +421,16 @@ for (const { kind, skip } of await databaseKinds()) {
       });
       assert.equal(rotated.status, 200);
 
-      const logout = await browser.request(`/logout?redirect=${encodeURIComponent(LOGOUT)}`);
+      // From the application's page the browser marks the navigation cross-site: confirm, then out.
+      const form = await browser.openForm(`/logout?redirect=${encodeURIComponent(LOGOUT)}`);
+      const logout = await browser.request("/logout", {
+        method: "POST",
+        headers: FORM,
+        body: new URLSearchParams(form),
+      });
       await logout.text();
       assert.equal(logout.status, 302);
+      assert.equal(logout.headers.get("location"), LOGOUT);
       assert.equal(browser.cookie(SESSION_COOKIE), undefined, "session cookie cleared");
 
       for (const refreshToken of [tokens.json.refresh_token, rotated.json.refresh_token]) {
@@ -447,13 +454,117 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(silent.searchParams.get("error"), "login_required");
     });
 
+    /** Signs `user` in on a new browser through the SPA and returns the browser and its ID token. */
+    async function signedInWithIdToken(user: { email: string; password: string }) {
+      const browser = new UserAgent(server.url);
+      const { url, verifier } = authUrl();
+      const callback = await browser.authorize(url, user);
+      const tokens = await token({
+        grant_type: "authorization_code",
+        client_id: spa.clientId,
+        code: callback.searchParams.get("code") ?? "",
+        redirect_uri: CALLBACK,
+        code_verifier: verifier,
+      });
+      assert.equal(tokens.status, 200, JSON.stringify(tokens.json));
+      return { browser, idToken: String(tokens.json.id_token) };
+    }
+
+    async function stillSignedIn(browser: UserAgent): Promise<boolean> {
+      const silent = await browser.redirectFrom(authUrl({ prompt: "none" }).url);
+      return silent.searchParams.get("code") !== null;
+    }
+
+    it("logout CSRF: a cross-site or unmarked GET /logout only asks, and the POST needs the CSRF token", async () => {
+      const user = await createUser(server);
+      const { browser } = await signedInWithIdToken(user);
+      const query = `/logout?redirect=${encodeURIComponent(LOGOUT)}&state=s1`;
+      for (const headers of [
+        { "sec-fetch-site": "cross-site" },
+        { "sec-fetch-site": "same-site" },
+        {},
+      ] as Record<string, string>[]) {
+        const asked = await browser.request(query, { headers });
+        const html = await asked.text();
+        assert.equal(asked.status, 200, JSON.stringify(headers));
+        assert.match(html, /<h1>Sign out\?<\/h1>/);
+        assert.equal(asked.headers.get("location"), null);
+        assert.ok(browser.cookie(SESSION_COOKIE), "the session cookie is not cleared by asking");
+      }
+      assert.ok(await stillSignedIn(browser), "asking did not sign the user out");
+
+      const form = await browser.openForm(query);
+      assert.equal(form.redirect, LOGOUT);
+      assert.equal(form.state, "s1");
+      for (const csrf of [undefined, "", "x".repeat(43)]) {
+        const fields = new URLSearchParams({ ...form });
+        if (csrf === undefined) fields.delete("csrf");
+        else fields.set("csrf", csrf);
+        const forged = await browser.request("/logout", { method: "POST", headers: FORM, body: fields });
+        await forged.text();
+        assert.equal(forged.status, 403, `csrf=${csrf}`);
+      }
+      assert.ok(await stillSignedIn(browser), "a forged confirmation did not sign the user out");
+
+      // The confirmation still refuses an unregistered redirect (no open redirect through POST).
+      const evil = await browser.request("/logout", {
+        method: "POST",
+        headers: FORM,
+        body: new URLSearchParams({ ...form, redirect: "https://evil.example/" }),
+      });
+      await evil.text();
+      assert.equal(evil.status, 400);
+
+      const confirmed = await browser.request("/logout", {
+        method: "POST",
+        headers: FORM,
+        body: new URLSearchParams(form),
+      });
+      await confirmed.text();
+      assert.equal(confirmed.status, 302);
+      assert.equal(confirmed.headers.get("location"), `${LOGOUT}?state=s1`);
+      assert.equal(await stillSignedIn(browser), false);
+    });
+
+    it("an id_token_hint for the signed-in user signs out at once; another user's or a forged one only asks", async () => {
+      const alice = await createUser(server);
+      const bob = await createUser(server);
+      const { browser, idToken: aliceIdToken } = await signedInWithIdToken(alice);
+      const { idToken: bobIdToken } = await signedInWithIdToken(bob);
+      const [header, payload, signature] = aliceIdToken.split(".");
+      const claims = JSON.parse(Buffer.from(payload!, "base64url").toString());
+      const forged = [
+        header,
+        Buffer.from(JSON.stringify({ ...claims, sub: "kp_forged" })).toString("base64url"),
+        signature,
+      ].join(".");
+      for (const hint of [bobIdToken, forged, "not-a-jwt", `${aliceIdToken}x`]) {
+        const asked = await browser.request(
+          `/logout?id_token_hint=${encodeURIComponent(hint)}&post_logout_redirect_uri=${encodeURIComponent(LOGOUT)}`,
+          { headers: { "sec-fetch-site": "cross-site" } },
+        );
+        assert.match(await asked.text(), /<h1>Sign out\?<\/h1>/, hint.slice(0, 20));
+        assert.equal(asked.status, 200);
+      }
+      assert.ok(await stillSignedIn(browser));
+
+      const out = await browser.request(
+        `/logout?id_token_hint=${encodeURIComponent(aliceIdToken)}&post_logout_redirect_uri=${encodeURIComponent(LOGOUT)}`,
+        { headers: { "sec-fetch-site": "cross-site" } },
+      );
+      await out.text();
+      assert.equal(out.status, 302);
+      assert.equal(out.headers.get("location"), LOGOUT);
+      assert.equal(await stillSignedIn(browser), false);
+    });
+
     it("a session cookie kept after logout (stolen or replayed) no longer works", async () => {
       const user = await createUser(server);
       const browser = new UserAgent(server.url);
       await browser.authorize(authUrl().url, user);
       const stolen = browser.cookie(SESSION_COOKIE)!;
-      const logout = await browser.request("/logout");
-      await logout.text();
+      const logout = await browser.request("/logout", { headers: { "sec-fetch-site": "same-origin" } });
+      assert.match(await logout.text(), /You are signed out/);
       assert.equal(logout.status, 200);
       const replay = await fetch(authUrl({ prompt: "none" }).url, {
         redirect: "manual",

@@ -71,6 +71,7 @@ export async function authorizationCodeGrant(
       authTime: record.authTime,
       createdAt: now,
       revokedAt: null,
+      orgCode: record.orgCode ?? null,
     };
     await store.createGrant(grant);
     await store.attachGrantToCode(record.codeHash, grant.id);

@@ -7,6 +7,36 @@ import type { Params } from "../params.js";
 import { isValidScopeString, joinScope, splitScope } from "../scopes.js";
 import type { TokenResponse } from "../token-response.js";
 
+/** What a client may be given on a set of audiences, worked out once per configuration. */
+interface ScopePolicy {
+  /** Scopes usable on every requested API, sorted: Kinde's answer to an empty request. */
+  everything: string[];
+  everythingJoined: string;
+  usable: Set<string>;
+}
+
+// Keyed by the grants map the store returned: a cached store hands out the same map until the
+// configuration changes (src/oauth/config-cache.ts), so the policy is recomputed exactly then.
+const policies = new WeakMap<object, ScopePolicy>();
+
+function scopePolicy(byAudience: Map<string, { defined: Set<string>; granted: Set<string> }>): ScopePolicy {
+  let policy = policies.get(byAudience);
+  if (policy) return policy;
+  const grants = [...byAudience.values()];
+  // A token names all its audiences, so each scope in it must hold for every one of them: a
+  // scope is usable only if granted on at least one requested API and on every requested API
+  // that defines it (never "granted on A" read as "granted on B").
+  const usable = new Set(
+    grants
+      .flatMap((g) => [...g.granted])
+      .filter((key) => grants.every((g) => !g.defined.has(key) || g.granted.has(key))),
+  );
+  const everything = [...usable].sort();
+  policy = { everything, everythingJoined: joinScope(everything), usable };
+  policies.set(byAudience, policy);
+  return policy;
+}
+
 export async function clientCredentialsGrant(
   ctx: OAuthContext,
   params: Params,
@@ -25,35 +55,31 @@ export async function clientCredentialsGrant(
     // RFC 8707 §2: the application is not authorised for this API.
     throw new OAuthError("invalid_target", `The application is not authorised for the API ${refused[0]}`);
   }
-  // A token names all its audiences, so each scope in it must hold for every one of them: a scope
-  // is usable only if granted on at least one requested API and on every requested API that
-  // defines it (never "granted on A" read as "granted on B").
-  const grants = [...(await ctx.store.scopeGrantsByAudience(client.id, audience)).values()];
-  const usable = (key: string) =>
-    grants.some((g) => g.granted.has(key)) && grants.every((g) => !g.defined.has(key) || g.granted.has(key));
+  const policy = scopePolicy(await ctx.store.scopeGrantsByAudience(client.id, audience));
   const requested = params.get("scope");
   if (requested !== undefined && !isValidScopeString(requested))
     throw new OAuthError("invalid_scope", "Malformed scope");
   // Kinde: an empty scope means "everything this application was granted" (COMPAT.md §0.7).
-  const everything = [...new Set(grants.flatMap((g) => [...g.granted]))].filter(usable).sort();
-  const scope = requested === undefined ? everything : splitScope(requested);
-  const missing = scope.filter((s) => !usable(s));
-  if (missing.length > 0)
+  const scopes = requested === undefined ? policy.everything : splitScope(requested);
+  const missing = scopes.find((s) => !policy.usable.has(s));
+  if (missing !== undefined)
     throw new OAuthError(
       "invalid_scope",
-      `The application was not granted the scope ${missing[0]} on every requested API`,
+      `The application was not granted the scope ${missing} on every requested API`,
     );
+  const scope = requested === undefined ? policy.everythingJoined : joinScope(scopes);
 
   const token = await ctx.tokens.machineAccessToken({
     clientId: client.id,
     audience,
-    scope: joinScope(scope),
+    scope,
+    scopes,
     lifetime: client.accessTokenLifetime,
   });
   return {
     access_token: token.token,
     token_type: "bearer",
     expires_in: token.expiresIn,
-    scope: joinScope(scope),
+    scope,
   };
 }

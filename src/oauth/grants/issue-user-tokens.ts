@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { randomToken, sha256 } from "../../crypto/random.js";
 import { type OAuthContext, REFRESH_ABSOLUTE_LIFETIME_SECONDS } from "../context.js";
-import type { ClientRecord, GrantRecord, OAuthStore, UserRecord } from "../ports.js";
+import type { ClientRecord, GrantRecord, OAuthStore, UserClaimSet, UserRecord } from "../ports.js";
 import { splitScope, wantsRefreshToken } from "../scopes.js";
 import type { TokenResponse } from "../token-response.js";
 
@@ -17,16 +17,20 @@ export interface RecordedUserTokens {
   nonce: string | null;
   jti: string;
   refreshToken?: string;
+  /** Organization, permission and flag claims, read in the grant's transaction. */
+  claims: UserClaimSet;
 }
 
 export async function recordUserTokens(
   ctx: OAuthContext,
   store: OAuthStore,
-  input: Omit<RecordedUserTokens, "jti" | "refreshToken">,
+  fields: Omit<RecordedUserTokens, "jti" | "refreshToken" | "claims">,
 ): Promise<RecordedUserTokens> {
-  const { client, grant } = input;
+  const { client, grant } = fields;
   const now = ctx.clock.now();
   const jti = randomUUID();
+  // Computed at every issue and refresh, so role, permission and flag changes show on refresh.
+  const input = { ...fields, claims: await store.userClaims(grant.userId, grant.orgCode ?? null) };
   await store.recordAccessToken({
     jti,
     clientId: client.id,
@@ -60,6 +64,7 @@ export async function signUserTokens(
     audience: grant.audience,
     scope,
     lifetime: client.accessTokenLifetime,
+    claims: recorded.claims.access,
   });
   const response: TokenResponse = {
     access_token: access.token,
@@ -76,6 +81,7 @@ export async function signUserTokens(
       authTime: grant.authTime,
       accessToken: access.token,
       lifetime: client.idTokenLifetime,
+      claims: recorded.claims.id,
     });
   }
   if (recorded.refreshToken) response.refresh_token = recorded.refreshToken;

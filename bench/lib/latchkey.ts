@@ -1,0 +1,121 @@
+// Latchkey as operators run it: compiled JavaScript (`node dist/cli.js start`), in its own process,
+// on a real database. The benchmark prepares data through the same services the CLI uses, over its
+// own connection to that database — never inside the server process.
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { randomAlphanumeric } from "../../src/crypto/random.js";
+import { SecretBox } from "../../src/crypto/secret-box.js";
+import { connectedAppsOptions, createServices, type Services } from "../../src/services.js";
+import { openStorage, type Storage } from "../../src/storage/database.js";
+import { type DatabaseKind, freshDatabase, type TestDatabase } from "../../tests/helpers/databases.js";
+import { freePort } from "../../tests/helpers/server.js";
+import { ROOT, type ServerProcess, spawnServer } from "./proc.js";
+
+/** Where the compiled server goes: under node_modules so its imports resolve, outside git. */
+export const BUILD_DIR = path.join(ROOT, "node_modules/.cache/latchkey-bench");
+
+/** Compiles src/ the way `npm run build` does, into BUILD_DIR (dist/ is left alone). */
+export function buildLatchkey(): string {
+  mkdirSync(BUILD_DIR, { recursive: true });
+  // Files under node_modules are outside the repository's package scope: declare ESM again.
+  writeFileSync(path.join(BUILD_DIR, "package.json"), '{ "type": "module" }\n');
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        path.join(ROOT, "node_modules/typescript/bin/tsc"),
+        "-p",
+        "tsconfig.build.json",
+        "--outDir",
+        BUILD_DIR,
+        "--tsBuildInfoFile",
+        path.join(BUILD_DIR, ".tsbuildinfo"),
+        "--sourceMap",
+        "false",
+      ],
+      { cwd: ROOT, stdio: "pipe" },
+    );
+  } catch (error) {
+    // tsc still emits on type errors (someone else's work in progress); only a missing entry fails.
+    const output = (error as { stdout?: Buffer }).stdout?.toString() ?? "";
+    process.stderr.write(`  (tsc reported problems; using what it emitted)\n${output.slice(0, 2000)}\n`);
+  }
+  return path.join(BUILD_DIR, "cli.js");
+}
+
+export interface LatchkeyDeployment {
+  kind: DatabaseKind;
+  database: TestDatabase;
+  port: number;
+  issuer: string;
+  env: Record<string, string>;
+  management: { clientId: string; clientSecret: string };
+}
+
+/** A fresh database and the configuration a Latchkey process will run with on it. */
+export async function prepareDeployment(
+  kind: DatabaseKind,
+  extraEnv: Record<string, string> = {},
+): Promise<LatchkeyDeployment | undefined> {
+  const database = await freshDatabase(kind);
+  if (!database) return undefined;
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const management = { clientId: randomBytes(16).toString("hex"), clientSecret: randomAlphanumeric(52) };
+  const env: Record<string, string> = {
+    NODE_ENV: "production",
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    ISSUER_URL: issuer,
+    DATABASE_URL: database.target.kind === "sqlite" ? `sqlite:${database.target.path}` : database.target.url,
+    LATCHKEY_MASTER_KEY: randomBytes(32).toString("base64"),
+    BOOTSTRAP_M2M_CLIENT_ID: management.clientId,
+    BOOTSTRAP_M2M_CLIENT_SECRET: management.clientSecret,
+    // The benchmark calls the Management API far faster than the default per-caller limit.
+    MANAGEMENT_API_RATE_LIMIT: "0",
+    // Sign-in scenarios come from many simulated addresses (X-Forwarded-For from loopback).
+    TRUST_PROXY: "127.0.0.1",
+    // The connected-app scenario's provider runs on loopback.
+    CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true",
+    // Access logs off, like the ceiling and oidc-provider; run.ts measures their cost separately.
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+    ...extraEnv,
+  };
+  return { kind, database, port, issuer, env, management };
+}
+
+export function startLatchkey(
+  cli: string,
+  deployment: LatchkeyDeployment,
+  options: { args?: string[]; name?: string; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
+  return spawnServer({
+    name: options.name ?? `latchkey-${deployment.kind}`,
+    script: cli,
+    args: ["start", ...(options.args ?? [])],
+    env: { ...deployment.env, ...options.env },
+    port: deployment.port,
+    readyPath: "/health/ready",
+  });
+}
+
+/** The benchmark's own connection to the deployment's database, with the same master key. */
+export async function openServices(
+  deployment: LatchkeyDeployment,
+): Promise<{ storage: Storage; services: Services }> {
+  const storage = await openStorage(
+    deployment.database.target.kind === "sqlite"
+      ? deployment.database.target
+      : { kind: "postgres", url: deployment.database.target.url },
+    { poolSize: 4 },
+  );
+  const services = createServices({
+    db: storage.db,
+    secretBox: new SecretBox(Buffer.from(deployment.env.LATCHKEY_MASTER_KEY!, "base64")),
+    issuer: deployment.issuer,
+    connectedApps: connectedAppsOptions({ connectedAppsAllowPrivateNetworks: true }),
+  });
+  return { storage, services };
+}

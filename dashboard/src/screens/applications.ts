@@ -1,0 +1,684 @@
+// Applications: the list, creating one (choosing its kind), and one application's details —
+// credentials, URLs, token lifetimes, authorised APIs, quick-start code and deletion.
+import { api, query } from "../api.js";
+import {
+  checkbox,
+  confirmAction,
+  copyable,
+  copyButton,
+  emptyState,
+  field,
+  h,
+  notify,
+  openDialog,
+  uid,
+} from "../dom.js";
+import { urlLines, urlListProblem } from "../urls.js";
+import { attempt, load, navigate, pageHeader, type Screen, section, type View } from "../view.js";
+import { scopeGrants } from "./apis.js";
+
+export type ApplicationType = "reg" | "spa" | "m2m";
+
+export const KINDS: { type: ApplicationType; label: string; sentence: string }[] = [
+  {
+    type: "reg",
+    label: "Back-end web",
+    sentence:
+      "A web app whose server renders pages or handles the sign-in callback (Node, Python, PHP…) and can keep a secret.",
+  },
+  {
+    type: "spa",
+    label: "Front-end and mobile",
+    sentence:
+      "Code that runs in the browser or on a phone (React, Vue, native apps): signs in with PKCE and holds no secret.",
+  },
+  {
+    type: "m2m",
+    label: "Machine to machine",
+    sentence:
+      "A service, script or cron job that calls your APIs on its own behalf, with no person signing in.",
+  },
+];
+
+export function kindLabel(type: string): string {
+  return KINDS.find((k) => k.type === type)?.label ?? type;
+}
+
+interface ApplicationSummary {
+  id: string;
+  name: string;
+  type: string;
+}
+
+interface Application extends ApplicationSummary {
+  client_id: string;
+  client_secret: string | null;
+  access_token_lifetime: number;
+  refresh_token_lifetime: number;
+  id_token_lifetime: number;
+}
+
+interface ApiSummary {
+  id: string;
+  name: string;
+  audience: string;
+  is_management_api: boolean;
+  scopes?: { id: string; key: string }[];
+}
+
+interface ApiDetails extends ApiSummary {
+  scopes: { id: string; key: string }[];
+  applications: { id: string; name: string; type: string; is_active: boolean }[];
+}
+
+export const listApplications: Screen = async (view) => {
+  await load(view, async () => {
+    const applications: ApplicationSummary[] = [];
+    let next: string | undefined;
+    do {
+      const page = await api<{ applications: ApplicationSummary[]; next_token: string | null }>(
+        "GET",
+        `/applications${query({ sort: "name_asc", page_size: 100, next_token: next })}`,
+      );
+      applications.push(...page.applications);
+      next = page.next_token ?? undefined;
+    } while (next && applications.length < 1000);
+
+    const add = h(
+      "button",
+      { type: "button", class: "primary", onclick: () => createDialog() },
+      "Add application",
+    );
+    const header = pageHeader("Applications", {
+      lead: "The apps people sign in to, and the services that call your APIs.",
+      actions: [add],
+    });
+    if (applications.length === 0) {
+      return [
+        header,
+        emptyState(
+          "No applications yet",
+          "Add an application to get a client ID, then point your app or SDK at Latchkey.",
+          h(
+            "button",
+            { type: "button", class: "primary", onclick: () => createDialog() },
+            "Add your first application",
+          ),
+        ),
+      ];
+    }
+    return [
+      header,
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          null,
+          h("caption", { class: "visually-hidden" }, "Applications"),
+          h(
+            "thead",
+            null,
+            h(
+              "tr",
+              null,
+              h("th", { scope: "col" }, "Name"),
+              h("th", { scope: "col" }, "Kind"),
+              h("th", { scope: "col" }, "Client ID"),
+            ),
+          ),
+          h(
+            "tbody",
+            null,
+            applications.map((a) =>
+              h(
+                "tr",
+                null,
+                h(
+                  "td",
+                  null,
+                  h("a", { href: `/admin/applications/${a.id}` }, a.name),
+                  a.id === view.config.clientId ? h("span", { class: "badge" }, "This dashboard") : null,
+                ),
+                h("td", null, kindLabel(a.type)),
+                h("td", { class: "mono" }, a.id),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ];
+  });
+};
+
+function createDialog(): void {
+  const name = field({
+    label: "Name",
+    name: "name",
+    required: true,
+    placeholder: "e.g. Customer portal",
+    validate: (v) => (v.trim().length > 200 ? "Use at most 200 characters" : undefined),
+  });
+  const legendId = uid("kind");
+  const kinds = h(
+    "fieldset",
+    { class: "kinds" },
+    h("legend", { id: legendId }, "Kind of application"),
+    KINDS.map((kind, index) => {
+      const id = uid(`kind-${kind.type}`);
+      return h(
+        "div",
+        { class: "kind" },
+        h("input", {
+          type: "radio",
+          name: "type",
+          id,
+          value: kind.type,
+          checked: index === 0,
+          "aria-describedby": `${id}-text`,
+        }),
+        h("label", { for: id }, kind.label),
+        h("p", { id: `${id}-text`, class: "hint" }, kind.sentence),
+      );
+    }),
+  );
+  const failure = h("div");
+  const form = h(
+    "form",
+    { novalidate: true },
+    name.element,
+    kinds,
+    failure,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
+      h("button", { type: "submit", class: "primary" }, "Save"),
+    ),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!name.check()) return name.input.focus();
+    const type = (form.querySelector<HTMLInputElement>('input[name="type"]:checked')?.value ??
+      "reg") as ApplicationType;
+    await attempt(failure, async () => {
+      const created = await api<{ application: { id: string } }>("POST", "/applications", {
+        name: name.input.value.trim(),
+        type,
+      });
+      dialog.close();
+      notify("Application created");
+      navigate(`/admin/applications/${created.application.id}`);
+    });
+  });
+  const dialog = openDialog({ title: "Add an application", content: [form] });
+}
+
+export const applicationDetails: Screen = async (view) => {
+  const id = view.params[0]!;
+  await load(view, async () => {
+    const { application } = await api<{ application: Application }>(
+      "GET",
+      `/applications/${encodeURIComponent(id)}`,
+    );
+    const userFacing = application.type !== "m2m";
+    const [callbacks, logouts, apis] = await Promise.all([
+      userFacing
+        ? api<{ redirect_urls: string[] }>("GET", `/applications/${id}/auth_redirect_urls`).then(
+            (r) => r.redirect_urls,
+          )
+        : Promise.resolve([]),
+      userFacing
+        ? api<{ logout_urls: string[] }>("GET", `/applications/${id}/auth_logout_urls`).then(
+            (r) => r.logout_urls,
+          )
+        : Promise.resolve([]),
+      loadApis(),
+    ]);
+    const isDashboard = application.id === view.config.clientId;
+    let quickStart = quickStartSection(view, application, callbacks, logouts);
+    return [
+      pageHeader(application.name, {
+        back: { href: "/admin/applications", label: "Applications" },
+        lead: [
+          kindLabel(application.type),
+          isDashboard ? " · the application this dashboard signs in with" : "",
+        ],
+      }),
+      credentialsSection(view, application),
+      userFacing
+        ? urlsSection(application, callbacks, logouts, (saved, savedLogouts) => {
+            const updated = quickStartSection(view, application, saved, savedLogouts);
+            quickStart.replaceWith(updated);
+            quickStart = updated;
+          })
+        : null,
+      apisSection(application, apis),
+      tokensSection(application),
+      quickStart,
+      generalSection(application, isDashboard),
+    ];
+  });
+};
+
+async function loadApis(): Promise<ApiDetails[]> {
+  const { apis } = await api<{ apis: ApiSummary[] }>("GET", "/apis");
+  return Promise.all(apis.map((a) => api<{ api: ApiDetails }>("GET", `/apis/${a.id}`).then((r) => r.api)));
+}
+
+function credentialsSection(view: View, application: Application): HTMLElement {
+  const rows: HTMLElement[] = [
+    copyable("Domain", view.config.issuer),
+    copyable("Client ID", application.client_id),
+  ];
+  if (application.client_secret !== null) {
+    let secret = application.client_secret;
+    const inputId = uid("secret");
+    const input = h("input", { id: inputId, type: "password", readonly: true, class: "mono", value: secret });
+    const reveal = h("button", { type: "button", class: "secondary small" }, "Show");
+    reveal.addEventListener("click", () => {
+      const shown = input.type === "text";
+      input.type = shown ? "password" : "text";
+      reveal.textContent = shown ? "Show" : "Hide";
+    });
+    const failure = h("div");
+    const rotate = h("button", { type: "button", class: "secondary small" }, "Rotate");
+    rotate.addEventListener("click", async () => {
+      const ok = await confirmAction({
+        title: "Rotate the client secret?",
+        message:
+          "A new secret is generated and the current one stops working at once. Update every server that uses it right away.",
+        confirmLabel: "Rotate secret",
+        danger: true,
+      });
+      if (!ok) return;
+      await attempt(failure, async () => {
+        const rotated = await api<{ application: { client_secret: string } }>(
+          "POST",
+          `/applications/${application.id}/rotate_secret`,
+        );
+        secret = rotated.application.client_secret;
+        input.value = secret;
+        notify("Client secret rotated. The old secret no longer works.");
+      });
+    });
+    rows.push(
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: inputId }, "Client secret"),
+        h(
+          "p",
+          { class: "hint", id: `${inputId}-hint` },
+          "Keep it on your server only. Rotating it replaces it at once.",
+        ),
+        h(
+          "div",
+          { class: "copy-row" },
+          input,
+          reveal,
+          copyButton("Client secret", () => secret),
+          rotate,
+        ),
+        failure,
+      ),
+    );
+  }
+  return section("Credentials", rows);
+}
+
+function urlsSection(
+  application: Application,
+  callbacks: string[],
+  logouts: string[],
+  onSaved: (callbacks: string[], logouts: string[]) => void,
+): HTMLElement {
+  const callback = field({
+    label: "Allowed callback URLs",
+    name: "redirect_uris",
+    multiline: 3,
+    value: callbacks.join("\n"),
+    hint: "Where Latchkey may send people back after they sign in. One URL a line; https, or http only on localhost.",
+    validate: urlListProblem,
+  });
+  const logout = field({
+    label: "Allowed logout redirect URLs",
+    name: "logout_uris",
+    multiline: 2,
+    value: logouts.join("\n"),
+    hint: "Where people may land after signing out. One URL a line.",
+    validate: urlListProblem,
+  });
+  const failure = h("div");
+  const form = h(
+    "form",
+    { novalidate: true },
+    callbacks.length === 0
+      ? h("p", { class: "alert info" }, "Add a callback URL so people can sign in to this application.")
+      : null,
+    callback.element,
+    logout.element,
+    failure,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save URLs")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const ok = [callback, logout].map((f) => f.check());
+    if (ok.includes(false)) return (ok[0] ? logout : callback).input.focus();
+    await attempt(failure, async () => {
+      const saved = urlLines(callback.input.value);
+      const savedLogouts = urlLines(logout.input.value);
+      await api("PUT", `/applications/${application.id}/auth_redirect_urls`, { urls: saved });
+      await api("PUT", `/applications/${application.id}/auth_logout_urls`, { urls: savedLogouts });
+      form.querySelector(".alert.info")?.remove();
+      onSaved(saved, savedLogouts);
+      notify("URLs saved");
+    });
+  });
+  return section("Callback and logout URLs", form);
+}
+
+const DURATION_UNITS: [number, string][] = [
+  [86_400, "day"],
+  [3_600, "hour"],
+  [60, "minute"],
+];
+
+function duration(seconds: number): string {
+  for (const [size, unit] of DURATION_UNITS) {
+    if (seconds >= size && seconds % size === 0) {
+      const n = seconds / size;
+      return `${n} ${unit}${n === 1 ? "" : "s"}`;
+    }
+  }
+  return `${seconds} seconds`;
+}
+
+function lifetimeProblem(value: string): string | undefined {
+  if (!/^\d+$/.test(value.trim())) return "Enter a whole number of seconds";
+  const n = Number(value);
+  if (n < 60 || n > 31_536_000) return "Between 60 seconds and 365 days (31536000)";
+  return undefined;
+}
+
+function tokensSection(application: Application): HTMLElement {
+  const make = (label: string, name: string, value: number) => {
+    const f = field({
+      label,
+      name,
+      type: "number",
+      min: 60,
+      max: 31_536_000,
+      value: String(value),
+      hint: `In seconds (now ${duration(value)}).`,
+      validate: lifetimeProblem,
+    });
+    return f;
+  };
+  const access = make("Access token lifetime", "access_token_lifetime", application.access_token_lifetime);
+  const idToken = make("ID token lifetime", "id_token_lifetime", application.id_token_lifetime);
+  const refresh = make(
+    "Refresh token lifetime",
+    "refresh_token_lifetime",
+    application.refresh_token_lifetime,
+  );
+  const fields = application.type === "m2m" ? [access] : [access, idToken, refresh];
+  const failure = h("div");
+  const form = h(
+    "form",
+    { novalidate: true },
+    h(
+      "div",
+      { class: "grid-3" },
+      fields.map((f) => f.element),
+    ),
+    failure,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save lifetimes")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const bad = fields.find((f) => !f.check());
+    if (bad) return bad.input.focus();
+    const body: Record<string, number> = {};
+    for (const f of fields) body[f.input.name] = Number(f.input.value);
+    await attempt(failure, async () => {
+      await api("PATCH", `/applications/${application.id}/tokens`, body);
+      notify("Token lifetimes saved");
+    });
+  });
+  return section(
+    "Tokens",
+    h("p", { class: "muted" }, "How long tokens issued to this application stay valid."),
+    form,
+  );
+}
+
+function apisSection(application: Application, apis: ApiDetails[]): HTMLElement {
+  if (apis.length === 0) {
+    return section(
+      "APIs",
+      emptyState(
+        "No APIs yet",
+        "Register an API to let this application ask for tokens for it.",
+        h("a", { href: "/admin/apis", class: "button secondary" }, "Go to APIs"),
+      ),
+    );
+  }
+  const list = h(
+    "ul",
+    { class: "rows" },
+    apis.map((a) => {
+      const authorized = a.applications.some((app) => app.id === application.id && app.is_active);
+      const toggle = checkbox({
+        label: `Authorised for ${a.name}`,
+        name: `api-${a.id}`,
+        checked: authorized,
+        hint: a.audience,
+      });
+      const failure = h("div");
+      toggle.input.addEventListener("change", async () => {
+        const wanted = toggle.input.checked;
+        const ok = await attempt(failure, async () => {
+          await api("PATCH", `/apis/${a.id}/applications`, {
+            applications: [{ id: application.id, ...(wanted ? {} : { operation: "delete" }) }],
+          });
+          notify(wanted ? `Authorised for ${a.name}` : `No longer authorised for ${a.name}`);
+        });
+        if (!ok) toggle.input.checked = !wanted;
+      });
+      const grants = h("div");
+      const showGrants = () => {
+        grants.replaceChildren();
+        if (toggle.input.checked && application.type === "m2m")
+          grants.appendChild(
+            scopeGrants(`Scopes of ${a.name} granted to ${application.name}`, a.id, application.id, a.scopes),
+          );
+      };
+      showGrants();
+      toggle.input.addEventListener("change", showGrants);
+      const keys = a.scopes.map((s) => s.key);
+      const shown =
+        keys.length > 6 ? `${keys.slice(0, 6).join(", ")} and ${keys.length - 6} more` : keys.join(", ");
+      return h(
+        "li",
+        null,
+        toggle.element,
+        application.type !== "m2m" && keys.length
+          ? h(
+              "p",
+              { class: "hint" },
+              `Scopes: ${shown} — `,
+              h("a", { href: `/admin/apis/${a.id}` }, "manage"),
+            )
+          : null,
+        grants,
+        failure,
+      );
+    }),
+  );
+  return section(
+    "APIs",
+    h(
+      "p",
+      { class: "muted" },
+      application.type === "m2m"
+        ? "An authorised machine-to-machine app gets tokens for the API with the scopes granted to it on the API's page."
+        : "An authorised app may ask for tokens for the API (audience); people's tokens carry the API scopes the app requests.",
+    ),
+    list,
+  );
+}
+
+function snippet(label: string, code: string): HTMLElement {
+  return h(
+    "div",
+    { class: "snippet" },
+    h(
+      "div",
+      { class: "snippet-head" },
+      h("h3", null, label),
+      copyButton(`${label} snippet`, () => code),
+    ),
+    h("pre", { tabindex: "0", "aria-label": `${label} code` }, h("code", null, code)),
+  );
+}
+
+function quickStartSection(
+  view: View,
+  application: Application,
+  callbacks: string[],
+  logouts: string[],
+): HTMLElement {
+  const domain = view.config.issuer;
+  const clientId = application.client_id;
+  const callback = callbacks[0] ?? "https://app.example.com/callback";
+  const logout = logouts[0] ?? "https://app.example.com/";
+  const insecure = domain.startsWith("http:");
+  let kinde: string;
+  let openid: string;
+  if (application.type === "m2m") {
+    kinde = `import { createKindeServerClient, GrantType } from "@kinde-oss/kinde-typescript-sdk";
+
+const client = createKindeServerClient(GrantType.CLIENT_CREDENTIALS, {
+  authDomain: "${domain}",
+  clientId: "${clientId}",
+  clientSecret: process.env.LATCHKEY_CLIENT_SECRET,
+  logoutRedirectURL: "${domain}",
+  audience: "https://api.example.com", // an API this app is authorised for
+});
+
+const token = await client.getToken(sessionManager);`;
+    openid = `import * as client from "openid-client";
+
+const config = await client.discovery(
+  new URL("${domain}"),
+  "${clientId}",
+  process.env.LATCHKEY_CLIENT_SECRET,${insecure ? "\n  undefined,\n  { execute: [client.allowInsecureRequests] }, // http: local development only" : ""}
+);
+const tokens = await client.clientCredentialsGrant(config, {
+  audience: "https://api.example.com",
+});`;
+  } else {
+    const grant = application.type === "spa" ? "PKCE" : "AUTHORIZATION_CODE";
+    kinde = `import { createKindeServerClient, GrantType } from "@kinde-oss/kinde-typescript-sdk";
+
+const kinde = createKindeServerClient(GrantType.${grant}, {
+  authDomain: "${domain}",
+  clientId: "${clientId}",${application.type === "reg" ? "\n  clientSecret: process.env.LATCHKEY_CLIENT_SECRET," : ""}
+  redirectURL: "${callback}",
+  logoutRedirectURL: "${logout}",
+});
+
+// Send people to sign in, then finish on your callback route:
+const signInUrl = await kinde.login(sessionManager);
+await kinde.handleRedirectToApp(sessionManager, new URL(requestUrl));`;
+    openid = `import * as client from "openid-client";
+
+const config = await client.discovery(
+  new URL("${domain}"),
+  "${clientId}",${application.type === "reg" ? "\n  process.env.LATCHKEY_CLIENT_SECRET," : "\n  undefined,\n  client.None(),"}${insecure ? `${application.type === "reg" ? "\n  undefined," : ""}\n  { execute: [client.allowInsecureRequests] }, // http: local development only` : ""}
+);
+const verifier = client.randomPKCECodeVerifier();
+const signInUrl = client.buildAuthorizationUrl(config, {
+  redirect_uri: "${callback}",
+  scope: "openid profile email offline",
+  code_challenge: await client.calculatePKCECodeChallenge(verifier),
+  code_challenge_method: "S256",
+});
+// On ${callback}:
+const tokens = await client.authorizationCodeGrant(config, new URL(requestUrl), {
+  pkceCodeVerifier: verifier,
+});`;
+  }
+  return section(
+    "Quick start",
+    h(
+      "p",
+      { class: "muted" },
+      "Copy one of these into your app. The values are this application's; keep the secret in an environment variable.",
+    ),
+    snippet("Kinde TypeScript SDK", kinde),
+    snippet("openid-client", openid),
+  );
+}
+
+function generalSection(application: Application, isDashboard: boolean): HTMLElement {
+  const name = field({
+    label: "Name",
+    name: "name",
+    required: true,
+    value: application.name,
+    validate: (v) => (v.trim().length > 200 ? "Use at most 200 characters" : undefined),
+  });
+  const failure = h("div");
+  const form = h(
+    "form",
+    { novalidate: true },
+    name.element,
+    failure,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save name")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!name.check()) return name.input.focus();
+    await attempt(failure, async () => {
+      await api("PATCH", `/applications/${application.id}`, { name: name.input.value.trim() });
+      const heading = document.querySelector("h1");
+      if (heading) heading.textContent = name.input.value.trim();
+      notify("Name saved");
+    });
+  });
+  const deleteFailure = h("div");
+  const remove = h("button", { type: "button", class: "danger" }, "Delete application");
+  remove.addEventListener("click", async () => {
+    const ok = await confirmAction({
+      title: `Delete ${application.name}?`,
+      message:
+        "People can no longer sign in to it, and its tokens stop working with the Management API at once. This cannot be undone.",
+      confirmLabel: "Delete application",
+      danger: true,
+    });
+    if (!ok) return;
+    await attempt(deleteFailure, async () => {
+      await api("DELETE", `/applications/${application.id}`);
+      notify(`${application.name} deleted`);
+      navigate("/admin/applications");
+    });
+  });
+  return section(
+    "Settings",
+    form,
+    h(
+      "div",
+      { class: "danger-zone" },
+      h("h3", null, "Delete this application"),
+      isDashboard
+        ? h(
+            "p",
+            { class: "muted" },
+            "This dashboard signs in with this application, so it cannot be deleted here.",
+          )
+        : [h("p", { class: "muted" }, "Everything configured for it is removed."), remove, deleteFailure],
+    ),
+  );
+}

@@ -1,0 +1,478 @@
+// Roles & permissions: permissions are the keys access tokens carry in `permissions` for the
+// organization signed into; roles bundle them and are given to members per organization. List and
+// create both, edit a role (key, name, description, whether new members get it) and tick the
+// permissions it grants; delete either behind a confirmation.
+import { api, query } from "../api.js";
+import { checkbox, confirmAction, emptyState, field, h, notify, openDialog, replace } from "../dom.js";
+import { attempt, load, navigate, pageHeader, type Screen, section } from "../view.js";
+
+export interface Role {
+  id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  is_default_role: boolean;
+}
+
+export interface Permission {
+  id: string;
+  key: string;
+  name: string;
+  description: string | null;
+}
+
+/** The server's key rule (src/roles/roles.routes.ts): keys travel in tokens and filters. */
+export function keyProblem(value: string): string | undefined {
+  return /^[A-Za-z0-9_:.\-/]{1,128}$/.test(value.trim())
+    ? undefined
+    : "Use 1-128 letters, digits or _ : . - / (no spaces or commas)";
+}
+
+const nameProblem = (v: string) => (v.trim().length > 128 ? "Use at most 128 characters" : undefined);
+const descriptionProblem = (v: string) =>
+  v.trim().length > 1000 ? "Use at most 1000 characters" : undefined;
+
+/** A key suggested from a name while the key field is untouched. */
+function suggestKey(
+  name: HTMLInputElement | HTMLTextAreaElement,
+  key: { input: HTMLInputElement | HTMLTextAreaElement; check(): boolean },
+  separator: string,
+): void {
+  let edited = false;
+  key.input.addEventListener("input", () => {
+    edited = key.input.value !== "";
+  });
+  name.addEventListener("input", () => {
+    if (edited) return;
+    key.input.value = name.value
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, separator)
+      .replace(new RegExp(`^\\${separator}+|\\${separator}+$`, "g"), "")
+      .slice(0, 128);
+    if (key.input.value) key.check();
+  });
+}
+
+/** Every item of a paged Kinde list (page_size + next_token), up to a sane bound. */
+async function everything<T>(path: string, property: string): Promise<T[]> {
+  const items: T[] = [];
+  let next: string | undefined;
+  do {
+    const page = await api<Record<string, unknown>>(
+      "GET",
+      `${path}${query({ page_size: 100, next_token: next })}`,
+    );
+    items.push(...((page[property] as T[] | undefined) ?? []));
+    next = typeof page.next_token === "string" ? page.next_token : undefined;
+  } while (next && items.length < 2000);
+  return items;
+}
+
+export const loadRoles = (): Promise<Role[]> => everything<Role>("/roles", "roles");
+export const loadPermissions = (): Promise<Permission[]> =>
+  everything<Permission>("/permissions", "permissions");
+
+export const listRoles: Screen = async (view) => {
+  await load(view, async () => {
+    const [roles, permissions] = await Promise.all([loadRoles(), loadPermissions()]);
+    return [
+      pageHeader("Roles & permissions", {
+        lead: "Permissions are what your APIs check; roles bundle them. Give roles to members on an organization's page.",
+        actions: [h("button", { type: "button", class: "primary", onclick: () => roleDialog() }, "Add role")],
+      }),
+      rolesSection(roles),
+      permissionsSection(permissions),
+    ];
+  });
+};
+
+function rolesSection(roles: Role[]): HTMLElement {
+  if (roles.length === 0) {
+    return section(
+      "Roles",
+      emptyState(
+        "No roles yet",
+        "Add a role such as Admin or Viewer, tick the permissions it grants, then give it to members of an organization.",
+        h("button", { type: "button", class: "primary", onclick: () => roleDialog() }, "Add your first role"),
+      ),
+    );
+  }
+  return section(
+    "Roles",
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        null,
+        h("caption", { class: "visually-hidden" }, "Roles"),
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            h("th", { scope: "col" }, "Name"),
+            h("th", { scope: "col" }, "Key"),
+            h("th", { scope: "col" }, "Description"),
+          ),
+        ),
+        h(
+          "tbody",
+          null,
+          roles.map((role) =>
+            h(
+              "tr",
+              null,
+              h(
+                "td",
+                null,
+                h("a", { href: `/admin/roles/${role.id}` }, role.name),
+                role.is_default_role ? h("span", { class: "badge" }, "Default") : null,
+              ),
+              h("td", { class: "mono" }, role.key),
+              h("td", null, role.description ?? ""),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function permissionsSection(initial: Permission[]): HTMLElement {
+  const permissions = [...initial];
+  const failure = h("div");
+  const body = h("div");
+  const render = () => {
+    if (permissions.length === 0) {
+      replace(
+        body,
+        h(
+          "p",
+          { class: "muted" },
+          "No permissions yet. Add one for each thing your APIs check, e.g. read:invoices.",
+        ),
+      );
+      return;
+    }
+    replace(
+      body,
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          null,
+          h("caption", { class: "visually-hidden" }, "Permissions"),
+          h(
+            "thead",
+            null,
+            h(
+              "tr",
+              null,
+              h("th", { scope: "col" }, "Key"),
+              h("th", { scope: "col" }, "Name"),
+              h("th", { scope: "col" }, "Description"),
+              h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
+            ),
+          ),
+          h(
+            "tbody",
+            null,
+            permissions.map((permission) => {
+              const remove = h(
+                "button",
+                {
+                  type: "button",
+                  class: "secondary small",
+                  "aria-label": `Delete permission ${permission.key}`,
+                },
+                "Delete",
+              );
+              remove.addEventListener("click", async () => {
+                const ok = await confirmAction({
+                  title: `Delete the permission ${permission.key}?`,
+                  message:
+                    "Roles and members holding it lose it, and new tokens no longer carry it. Tokens already issued keep it until they expire.",
+                  confirmLabel: "Delete permission",
+                  danger: true,
+                });
+                if (!ok) return;
+                await attempt(failure, async () => {
+                  await api("DELETE", `/permissions/${encodeURIComponent(permission.id)}`);
+                  permissions.splice(permissions.indexOf(permission), 1);
+                  render();
+                  notify(`Permission ${permission.key} deleted`);
+                });
+              });
+              return h(
+                "tr",
+                null,
+                h("td", { class: "mono" }, permission.key),
+                h("td", null, permission.name),
+                h("td", null, permission.description ?? ""),
+                h("td", null, remove),
+              );
+            }),
+          ),
+        ),
+      ),
+    );
+  };
+  render();
+  const name = field({
+    label: "Name",
+    name: "permission_name",
+    required: true,
+    placeholder: "Read invoices",
+    validate: nameProblem,
+  });
+  const key = field({
+    label: "Key",
+    name: "permission_key",
+    required: true,
+    placeholder: "read:invoices",
+    validate: keyProblem,
+  });
+  suggestKey(name.input, key, ":");
+  const description = field({
+    label: "Description (optional)",
+    name: "permission_description",
+    validate: descriptionProblem,
+  });
+  const form = h(
+    "form",
+    { novalidate: true, class: "inline-form", "aria-label": "Add a permission" },
+    name.element,
+    key.element,
+    description.element,
+    h("button", { type: "submit", class: "primary" }, "Add permission"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const bad = [name, key, description].find((f) => !f.check());
+    if (bad) return bad.input.focus();
+    await attempt(failure, async () => {
+      const wanted = key.input.value.trim();
+      const text = description.input.value.trim();
+      await api("POST", "/permissions", {
+        key: wanted,
+        name: name.input.value.trim(),
+        ...(text ? { description: text } : {}),
+      });
+      // Kinde's create answers without the new permission's id: read the list to find it.
+      const fresh = await loadPermissions();
+      permissions.splice(0, permissions.length, ...fresh);
+      render();
+      for (const f of [name, key, description]) f.input.value = "";
+      name.input.focus();
+      notify(`Permission ${wanted} added`);
+    });
+  });
+  return section("Permissions", body, h("h3", { class: "form-heading" }, "Add a permission"), form, failure);
+}
+
+/** Creates a role, then opens it to choose its permissions. */
+function roleDialog(): void {
+  const fields = roleFields();
+  const failure = h("div");
+  const form = h(
+    "form",
+    { novalidate: true },
+    fields.elements,
+    failure,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
+      h("button", { type: "submit", class: "primary" }, "Save"),
+    ),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!fields.check()) return;
+    await attempt(failure, async () => {
+      const created = await api<{ role: { id: string } }>("POST", "/roles", fields.body());
+      dialog.close();
+      notify("Role created");
+      navigate(`/admin/roles/${created.role.id}`);
+    });
+  });
+  const dialog = openDialog({ title: "Add a role", content: [form] });
+}
+
+function roleFields(role?: Role) {
+  const name = field({
+    label: "Name",
+    name: "name",
+    required: true,
+    value: role?.name,
+    placeholder: "e.g. Billing admin",
+    validate: nameProblem,
+  });
+  const key = field({
+    label: "Key",
+    name: "key",
+    required: true,
+    value: role?.key,
+    placeholder: "billing-admin",
+    hint: "Tokens carry it in their roles claim; your code may check it.",
+    validate: keyProblem,
+  });
+  if (!role) suggestKey(name.input, key, "-");
+  const description = field({
+    label: "Description (optional)",
+    name: "description",
+    value: role?.description ?? "",
+    multiline: 2,
+    validate: descriptionProblem,
+  });
+  const isDefault = checkbox({
+    label: "Give this role to new members",
+    name: "is_default_role",
+    checked: role?.is_default_role,
+    hint: "People joining an organization get it automatically; existing members keep what they have.",
+  });
+  const all = [name, key, description];
+  return {
+    elements: [name.element, key.element, description.element, isDefault.element],
+    check(): boolean {
+      const bad = all.find((f) => !f.check());
+      bad?.input.focus();
+      return !bad;
+    },
+    body() {
+      return {
+        name: name.input.value.trim(),
+        key: key.input.value.trim(),
+        description: description.input.value.trim() || null,
+        is_default_role: isDefault.input.checked,
+      };
+    },
+  };
+}
+
+export const roleDetails: Screen = async (view) => {
+  const id = view.params[0]!;
+  await load(view, async () => {
+    const [{ role }, held, permissions] = await Promise.all([
+      api<{ role: Role }>("GET", `/roles/${encodeURIComponent(id)}`),
+      everything<Permission>(`/roles/${encodeURIComponent(id)}/permissions`, "permissions"),
+      loadPermissions(),
+    ]);
+    return [
+      pageHeader(role.name, {
+        back: { href: "/admin/roles", label: "Roles & permissions" },
+        lead: ["Key ", h("code", null, role.key), role.is_default_role ? " · given to new members" : ""],
+      }),
+      detailsSection(role),
+      grantsSection(role, permissions, new Set(held.map((p) => p.id))),
+      deleteSection(role),
+    ];
+  });
+};
+
+function detailsSection(role: Role): HTMLElement {
+  const fields = roleFields(role);
+  const failure = h("div");
+  const form = h(
+    "form",
+    { novalidate: true },
+    fields.elements,
+    failure,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save role")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!fields.check()) return;
+    await attempt(failure, async () => {
+      const body = fields.body();
+      await api("PATCH", `/roles/${encodeURIComponent(role.id)}`, body);
+      Object.assign(role, body);
+      const heading = document.querySelector("h1");
+      if (heading) heading.textContent = body.name;
+      document.title = `${body.name} · Latchkey`;
+      notify("Role saved");
+    });
+  });
+  return section("Details", form);
+}
+
+function grantsSection(role: Role, permissions: Permission[], held: Set<string>): HTMLElement {
+  if (permissions.length === 0) {
+    return section(
+      "Permissions",
+      emptyState(
+        "No permissions yet",
+        "Add permissions on the Roles & permissions page, then come back to choose the ones this role grants.",
+        h("a", { href: "/admin/roles", class: "button secondary" }, "Go to roles & permissions"),
+      ),
+    );
+  }
+  const failure = h("div");
+  const list = h(
+    "div",
+    { class: "grants", role: "group", "aria-label": `Permissions of ${role.name}` },
+    permissions.map((permission) => {
+      const box = checkbox({
+        label: permission.name,
+        name: `permission-${permission.id}`,
+        checked: held.has(permission.id),
+        hint: permission.key,
+      });
+      box.input.addEventListener("change", async () => {
+        const wanted = box.input.checked;
+        const ok = await attempt(failure, async () => {
+          await api("PATCH", `/roles/${encodeURIComponent(role.id)}/permissions`, {
+            permissions: [{ id: permission.id, ...(wanted ? {} : { operation: "delete" }) }],
+          });
+          notify(
+            wanted
+              ? `${role.name} grants ${permission.key}`
+              : `${role.name} no longer grants ${permission.key}`,
+          );
+        });
+        if (!ok) box.input.checked = !wanted;
+      });
+      return box.element;
+    }),
+  );
+  return section(
+    "Permissions",
+    h(
+      "p",
+      { class: "muted" },
+      "Members holding this role get the permissions ticked here in the organizations where they hold it. Changes reach tokens at their next refresh.",
+    ),
+    list,
+    failure,
+  );
+}
+
+function deleteSection(role: Role): HTMLElement {
+  const failure = h("div");
+  const remove = h("button", { type: "button", class: "danger" }, "Delete role");
+  remove.addEventListener("click", async () => {
+    const ok = await confirmAction({
+      title: `Delete ${role.name}?`,
+      message:
+        "Members holding it lose it, and the permissions it gave them, in every organization. This cannot be undone.",
+      confirmLabel: "Delete role",
+      danger: true,
+    });
+    if (!ok) return;
+    await attempt(failure, async () => {
+      await api("DELETE", `/roles/${encodeURIComponent(role.id)}`);
+      notify(`${role.name} deleted`);
+      navigate("/admin/roles");
+    });
+  });
+  return section(
+    "Delete this role",
+    h("p", { class: "muted" }, "Tokens already issued keep its permissions until they expire."),
+    remove,
+    failure,
+  );
+}

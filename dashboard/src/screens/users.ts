@@ -1,0 +1,495 @@
+// Users: a paged list (keyset pagination with next_token, so page 4 000 costs what page 1 does),
+// an exact search by email, username or ID, creating a user, and one user's details with their
+// identities, sessions and connected apps — suspend, set a password, revoke sessions, delete.
+import { api, query } from "../api.js";
+import { confirmAction, emptyState, field, formatDate, h, notify, openDialog, replace } from "../dom.js";
+import { attempt, errorBox, leftScreen, load, navigate, pageHeader, type Screen, section } from "../view.js";
+
+const PAGE_SIZE = 25;
+
+interface UserRow {
+  id: string;
+  email: string | null;
+  username: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  is_suspended: boolean;
+  last_signed_in: string | null;
+  created_on: string | null;
+  total_sign_ins: number | null;
+}
+
+interface User extends Omit<UserRow, "email"> {
+  preferred_email: string | null;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function displayName(user: { first_name: string | null; last_name: string | null }): string {
+  return [user.first_name, user.last_name].filter(Boolean).join(" ");
+}
+
+function status(suspended: boolean): HTMLElement {
+  return h("span", { class: suspended ? "status-bad" : "status-ok" }, suspended ? "Suspended" : "Active");
+}
+
+/** What the search box holds, as the list operation's exact filters. */
+function filterOf(text: string): Record<string, string> {
+  const value = text.trim();
+  if (!value) return {};
+  if (value.includes("@")) return { email: value };
+  if (/^kp_[A-Za-z0-9]+$/.test(value)) return { user_id: value };
+  return { username: value };
+}
+
+export const listUsers: Screen = async (view) => {
+  const add = h("button", { type: "button", class: "primary", onclick: () => createDialog() }, "Add user");
+  const header = pageHeader("Users", {
+    lead: "Everyone who can sign in to your applications.",
+    actions: [add],
+  });
+  const search = field({
+    label: "Find a user",
+    name: "search",
+    type: "search",
+    hint: "Exact email address, username or user ID (kp_…).",
+  });
+  const searchForm = h(
+    "form",
+    { class: "toolbar", role: "search" },
+    search.element,
+    h("button", { type: "submit", class: "secondary" }, "Search"),
+  );
+  const results = h("div", { "aria-live": "polite" });
+  let filter: Record<string, string> = {};
+  /** Tokens of the pages before this one, for "Previous". */
+  const previous: (string | undefined)[] = [];
+  let current: string | undefined;
+
+  const show = async (token: string | undefined) => {
+    results.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading…"));
+    try {
+      const page = await api<{ users: UserRow[]; next_token: string | null }>(
+        "GET",
+        `/users${query({ page_size: PAGE_SIZE, next_token: token, ...filter })}`,
+      );
+      current = token;
+      if (page.users.length === 0) {
+        replace(
+          results,
+          Object.keys(filter).length
+            ? emptyState(
+                "No user matches",
+                "Search for an exact email address, username or user ID, or clear the search.",
+              )
+            : emptyState(
+                "No users yet",
+                "People appear here when they sign up on your sign-in page, or add one yourself.",
+                h(
+                  "button",
+                  { type: "button", class: "primary", onclick: () => createDialog() },
+                  "Add your first user",
+                ),
+              ),
+        );
+        return;
+      }
+      const prev = h(
+        "button",
+        { type: "button", class: "secondary", disabled: previous.length === 0 },
+        "Previous page",
+      );
+      const next = h(
+        "button",
+        { type: "button", class: "secondary", disabled: !page.next_token },
+        "Next page",
+      );
+      prev.addEventListener("click", () => void show(previous.pop()));
+      next.addEventListener("click", () => {
+        previous.push(current);
+        void show(page.next_token ?? undefined);
+      });
+      replace(
+        results,
+        h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            null,
+            h("caption", { class: "visually-hidden" }, "Users"),
+            h(
+              "thead",
+              null,
+              h(
+                "tr",
+                null,
+                h("th", { scope: "col" }, "Name"),
+                h("th", { scope: "col" }, "Email"),
+                h("th", { scope: "col" }, "Status"),
+                h("th", { scope: "col" }, "Last sign-in"),
+              ),
+            ),
+            h(
+              "tbody",
+              null,
+              page.users.map((u) =>
+                h(
+                  "tr",
+                  null,
+                  h(
+                    "td",
+                    null,
+                    h("a", { href: `/admin/users/${u.id}` }, displayName(u) || u.email || u.username || u.id),
+                  ),
+                  h("td", null, u.email ?? "—"),
+                  h("td", null, status(u.is_suspended)),
+                  h("td", null, formatDate(u.last_signed_in)),
+                ),
+              ),
+            ),
+          ),
+        ),
+        h(
+          "div",
+          { class: "pager" },
+          prev,
+          h("span", { class: "muted small" }, `Page ${previous.length + 1}`),
+          next,
+        ),
+      );
+    } catch (error) {
+      if (!leftScreen(error)) replace(results, errorBox(error));
+    }
+  };
+
+  searchForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    filter = filterOf(search.input.value);
+    previous.length = 0;
+    void show(undefined);
+  });
+  view.main.replaceChildren(header, searchForm, results);
+  await show(undefined);
+};
+
+function createDialog(): void {
+  const given = field({ label: "First name", name: "given_name", autocomplete: "off" });
+  const family = field({ label: "Last name", name: "family_name", autocomplete: "off" });
+  const email = field({
+    label: "Email",
+    name: "email",
+    type: "email",
+    required: true,
+    validate: (v) => (EMAIL.test(v.trim()) ? undefined : "Enter an email address like name@example.com"),
+  });
+  const password = field({
+    label: "Password (optional)",
+    name: "password",
+    type: "password",
+    autocomplete: "new-password",
+    hint: "At least 8 characters. Leave empty to let them set one when they sign up.",
+    validate: (v) => (v && v.length < 8 ? "Use at least 8 characters" : undefined),
+  });
+  const failure = h("div");
+  const form = h(
+    "form",
+    { novalidate: true },
+    h("div", { class: "grid-2" }, given.element, family.element),
+    email.element,
+    password.element,
+    failure,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
+      h("button", { type: "submit", class: "primary" }, "Save"),
+    ),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const bad = [email, password].find((f) => !f.check());
+    if (bad) return bad.input.focus();
+    await attempt(failure, async () => {
+      const profile: Record<string, string> = {};
+      if (given.input.value.trim()) profile.given_name = given.input.value.trim();
+      if (family.input.value.trim()) profile.family_name = family.input.value.trim();
+      const created = await api<{ id: string }>("POST", "/user", {
+        profile,
+        identities: [{ type: "email", is_verified: true, details: { email: email.input.value.trim() } }],
+      });
+      if (password.input.value) {
+        await api("PUT", `/users/${created.id}/password`, { password: password.input.value });
+      }
+      dialog.close();
+      notify("User created");
+      navigate(`/admin/users/${created.id}`);
+    });
+  });
+  const dialog = openDialog({ title: "Add a user", content: [form] });
+}
+
+interface Identity {
+  id: string;
+  type: string;
+  name: string;
+  is_confirmed: boolean;
+  last_login_on: string | null;
+}
+
+interface Session {
+  session_id: string;
+  client_id: string | null;
+  started_on: string;
+  updated_on: string;
+  expires_on: string;
+  last_ip_address: string | null;
+  last_user_agent: string | null;
+}
+
+interface Connection {
+  session_id: string;
+  key_code_ref: string;
+  status: string;
+  scope: string | null;
+  created_on: string;
+}
+
+export const userDetails: Screen = async (view) => {
+  const id = view.params[0]!;
+  await load(view, async () => {
+    const user = await api<User>("GET", `/user${query({ id })}`);
+    const [{ identities }, { sessions }, { connections }] = await Promise.all([
+      api<{ identities: Identity[] }>("GET", `/users/${id}/identities`),
+      api<{ sessions: Session[] }>("GET", `/users/${id}/sessions`),
+      api<{ connections: Connection[] }>("GET", `/users/${id}/connected_apps`),
+    ]);
+    const title = displayName(user) || user.preferred_email || user.username || user.id;
+    const badge = h("span", null, status(user.is_suspended));
+    return [
+      pageHeader(title, {
+        back: { href: "/admin/users", label: "Users" },
+        lead: [user.preferred_email ?? "", " · ", badge],
+      }),
+      section(
+        "Profile",
+        h(
+          "dl",
+          { class: "facts" },
+          h("dt", null, "User ID"),
+          h("dd", { class: "mono" }, user.id),
+          h("dt", null, "Email"),
+          h("dd", null, user.preferred_email ?? "—"),
+          h("dt", null, "Username"),
+          h("dd", null, user.username ?? "—"),
+          h("dt", null, "Created"),
+          h("dd", null, formatDate(user.created_on)),
+          h("dt", null, "Last sign-in"),
+          h("dd", null, formatDate(user.last_signed_in)),
+          h("dt", null, "Sign-ins"),
+          h("dd", null, String(user.total_sign_ins ?? 0)),
+        ),
+      ),
+      section(
+        "Identities",
+        identities.length === 0
+          ? h("p", { class: "muted" }, "No identities: this user cannot sign in until one is added.")
+          : table(
+              "Identities",
+              ["Type", "Identity", "Confirmed", "Last used"],
+              identities.map((i) => [
+                i.type,
+                i.name,
+                i.is_confirmed ? "Yes" : "No",
+                formatDate(i.last_login_on),
+              ]),
+            ),
+      ),
+      sessionsSection(user, sessions),
+      section(
+        "Connected apps",
+        connections.length === 0
+          ? h("p", { class: "muted" }, "This user has not connected any app yet.")
+          : table(
+              "Connected apps",
+              ["Connected app", "Status", "Scopes", "Connected"],
+              connections.map((c) => [c.key_code_ref, c.status, c.scope ?? "—", formatDate(c.created_on)]),
+            ),
+      ),
+      actionsSection(user, title, badge),
+    ];
+  });
+};
+
+function table(caption: string, columns: string[], rows: string[][]): HTMLElement {
+  return h(
+    "div",
+    { class: "table-wrap flat" },
+    h(
+      "table",
+      null,
+      h("caption", { class: "visually-hidden" }, caption),
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          columns.map((c) => h("th", { scope: "col" }, c)),
+        ),
+      ),
+      h(
+        "tbody",
+        null,
+        rows.map((r) =>
+          h(
+            "tr",
+            null,
+            r.map((cell) => h("td", null, cell)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function sessionsSection(user: User, sessions: Session[]): HTMLElement {
+  const failure = h("div");
+  const body = h("div");
+  const render = (list: Session[]) => {
+    if (list.length === 0) {
+      replace(body, h("p", { class: "muted" }, "No active sessions."));
+      return;
+    }
+    const revoke = h("button", { type: "button", class: "secondary" }, "Sign out everywhere");
+    revoke.addEventListener("click", async () => {
+      const ok = await confirmAction({
+        title: "Sign this user out everywhere?",
+        message:
+          "Every Latchkey session of this user ends and the refresh tokens issued through them stop working. Access tokens already issued stay valid until they expire.",
+        confirmLabel: "Revoke sessions",
+        danger: true,
+      });
+      if (!ok) return;
+      await attempt(failure, async () => {
+        await api("DELETE", `/users/${user.id}/sessions`);
+        render([]);
+        notify("Sessions revoked");
+      });
+    });
+    replace(
+      body,
+      table(
+        "Sessions",
+        ["Started", "Last active", "Expires", "Address", "Browser"],
+        list.map((s) => [
+          formatDate(s.started_on),
+          formatDate(s.updated_on),
+          formatDate(s.expires_on),
+          s.last_ip_address ?? "—",
+          s.last_user_agent ?? "—",
+        ]),
+      ),
+      h("div", { class: "actions" }, revoke),
+    );
+  };
+  render(sessions);
+  return section("Sessions", body, failure);
+}
+
+function actionsSection(user: User, title: string, badge: HTMLElement): HTMLElement {
+  const failure = h("div");
+  let suspended = user.is_suspended;
+  const suspend = h("button", { type: "button", class: "secondary" });
+  const label = () => {
+    suspend.textContent = suspended ? "Unsuspend user" : "Suspend user";
+  };
+  label();
+  suspend.addEventListener("click", async () => {
+    if (!suspended) {
+      const ok = await confirmAction({
+        title: `Suspend ${title}?`,
+        message:
+          "They can no longer sign in, and their sessions and tokens stop working. You can unsuspend them later.",
+        confirmLabel: "Suspend user",
+        danger: true,
+      });
+      if (!ok) return;
+    }
+    await attempt(failure, async () => {
+      await api("PATCH", `/user${query({ id: user.id })}`, { is_suspended: !suspended });
+      suspended = !suspended;
+      label();
+      replace(badge, status(suspended));
+      notify(suspended ? "User suspended" : "User unsuspended");
+    });
+  });
+  const setPassword = h(
+    "button",
+    { type: "button", class: "secondary", onclick: () => passwordDialog(user, title) },
+    "Set password",
+  );
+  const remove = h("button", { type: "button", class: "danger" }, "Delete user");
+  remove.addEventListener("click", async () => {
+    const ok = await confirmAction({
+      title: `Delete ${title}?`,
+      message:
+        "Their account, sessions and connections are removed and they can no longer sign in. This cannot be undone.",
+      confirmLabel: "Delete user",
+      danger: true,
+    });
+    if (!ok) return;
+    await attempt(failure, async () => {
+      await api("DELETE", `/user${query({ id: user.id })}`);
+      notify("User deleted");
+      navigate("/admin/users");
+    });
+  });
+  return section("Manage", h("div", { class: "page-actions" }, suspend, setPassword, remove), failure);
+}
+
+function passwordDialog(user: User, title: string): void {
+  const password = field({
+    label: "New password",
+    name: "password",
+    type: "password",
+    required: true,
+    autocomplete: "new-password",
+    hint: "At least 8 characters.",
+    validate: (v) =>
+      v.length < 8 ? "Use at least 8 characters" : v.length > 256 ? "Use at most 256 characters" : undefined,
+  });
+  const repeat = field({
+    label: "Repeat the password",
+    name: "repeat",
+    type: "password",
+    required: true,
+    autocomplete: "new-password",
+    validate: (v) => (v === password.input.value ? undefined : "The passwords do not match"),
+  });
+  const failure = h("div");
+  const form = h(
+    "form",
+    { novalidate: true },
+    password.element,
+    repeat.element,
+    failure,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
+      h("button", { type: "submit", class: "primary" }, "Set password"),
+    ),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const bad = [password, repeat].find((f) => !f.check());
+    if (bad) return bad.input.focus();
+    await attempt(failure, async () => {
+      await api("PUT", `/users/${user.id}/password`, { password: password.input.value });
+      dialog.close();
+      notify("Password set");
+    });
+  });
+  const dialog = openDialog({ title: `Set a password for ${title}`, content: [form] });
+}

@@ -1,0 +1,97 @@
+// What every screen shares: navigation, page headings, error boxes and the handling of the two
+// errors that leave the screen (sign-in needed, not an administrator).
+import { describeError, NotAdministrator, SignInRequired } from "./api.js";
+import type { DashboardConfig } from "./auth.js";
+import { append, type Child, h } from "./dom.js";
+
+export interface View {
+  main: HTMLElement;
+  params: string[];
+  config: DashboardConfig;
+}
+
+export type Screen = (view: View) => Promise<void>;
+
+interface Shell {
+  navigate(path: string, options?: { replace?: boolean }): void;
+  signInAgain(): void;
+  notAdministrator(): void;
+}
+
+let shell: Shell | undefined;
+
+export function setShell(value: Shell): void {
+  shell = value;
+}
+
+export function navigate(path: string, options?: { replace?: boolean }): void {
+  shell?.navigate(path, options);
+}
+
+/** True when the error took the user elsewhere (sign-in, or the not-an-administrator page). */
+export function leftScreen(error: unknown): boolean {
+  if (error instanceof SignInRequired) {
+    shell?.signInAgain();
+    return true;
+  }
+  if (error instanceof NotAdministrator) {
+    shell?.notAdministrator();
+    return true;
+  }
+  return false;
+}
+
+export function errorBox(error: unknown): HTMLElement {
+  return h("div", { class: "alert error", role: "alert" }, describeError(error));
+}
+
+/** Runs an action of a form or button, showing its failure in `slot` (cleared first). */
+export async function attempt(slot: HTMLElement, work: () => Promise<void>): Promise<boolean> {
+  slot.replaceChildren();
+  try {
+    await work();
+    return true;
+  } catch (error) {
+    if (!leftScreen(error)) slot.appendChild(errorBox(error));
+    return false;
+  }
+}
+
+export function pageHeader(
+  title: string,
+  options: { lead?: Child; actions?: Child[]; back?: { href: string; label: string } } = {},
+): HTMLElement {
+  document.title = `${title} · Latchkey`;
+  return h(
+    "header",
+    { class: "page-header" },
+    options.back ? h("a", { href: options.back.href, class: "back" }, `← ${options.back.label}`) : null,
+    h(
+      "div",
+      { class: "page-title" },
+      h(
+        "div",
+        null,
+        h("h1", { tabindex: "-1" }, title),
+        options.lead ? h("p", { class: "lead" }, options.lead) : null,
+      ),
+      options.actions ? h("div", { class: "page-actions" }, options.actions) : null,
+    ),
+  );
+}
+
+export function section(title: string, ...children: Child[]): HTMLElement {
+  return h("section", { class: "panel" }, h("h2", null, title), children);
+}
+
+/** Renders a screen's first load: the spinner, then its content, or its failure in words. */
+export async function load(view: View, work: () => Promise<Child[]>): Promise<void> {
+  try {
+    const content = await work();
+    view.main.replaceChildren();
+    append(view.main, content);
+  } catch (error) {
+    if (leftScreen(error)) return;
+    view.main.replaceChildren(pageHeader("Something went wrong"), errorBox(error));
+  }
+}

@@ -1,0 +1,113 @@
+// Every token request needs the same few facts: who the client is (and its secret), which APIs it
+// may ask for, which scopes it holds there. They change a few times a day and are read thousands
+// of times a second, so each instance keeps what it read in memory — but never on a timer: the
+// database keeps a generation counter that triggers bump on every change to those tables
+// (migration 0009), each request reads it (one primary-key row, shared by every request arriving
+// in the same event-loop turn), and a cache entry is used only under the generation it was read
+// at. A secret rotated, an application deleted or a scope withdrawn by any instance, the CLI or
+// plain SQL is honoured by the very next request on every instance; there is no stale window.
+//
+// Client secrets needed no faster hash: slow hashing exists to slow offline guessing of
+// low-entropy passwords (NIST SP 800-63B §5.1.1.2), while client secrets are 40+ random characters
+// (unguessable, RFC 6749 §10.10), sealed with AES-256-GCM and compared in constant time. What cost
+// time per request were the database reads around that comparison, which this cache removes. The
+// plaintext it keeps lives in the process that holds the master key, which can open every stored
+// secret anyway.
+import { sql } from "kysely";
+import type { Db } from "../storage/database.js";
+import type { ClientRecord, OAuthStore } from "./ports.js";
+
+/** Entries per instance before the cache starts over (a bound on memory, not a policy). */
+const MAX_ENTRIES = 10_000;
+
+export class ConfigCache {
+  private generation = -1;
+  private readonly entries = new Map<string, Promise<unknown>>();
+  private pendingRead: Promise<number> | undefined;
+
+  constructor(private readonly db: Db) {}
+
+  /**
+   * The configuration generation, read after the caller arrived. Callers arriving before the read
+   * starts share it (one query per event-loop turn under load, never an answer older than the
+   * caller).
+   */
+  currentGeneration(): Promise<number> {
+    this.pendingRead ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.pendingRead = undefined;
+      return sql<{ generation: number | string }>`select generation from config_generation where id = 1`
+        .execute(this.db)
+        .then((result) => Number(result.rows[0]?.generation ?? 0));
+    });
+    return this.pendingRead;
+  }
+
+  /** `load()`'s result, reused while the generation it was read under is current. */
+  async memo<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const generation = await this.currentGeneration();
+    // An older reading than one already seen (a slow read overtaken): serve it uncached.
+    if (generation < this.generation) return load();
+    if (generation > this.generation) {
+      this.entries.clear();
+      this.generation = generation;
+    }
+    let entry = this.entries.get(key) as Promise<T> | undefined;
+    if (!entry) {
+      if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+      // Read strictly after the generation: the entry holds at least every change it counts.
+      entry = load();
+      this.entries.set(key, entry);
+      // A failed read (database briefly away) is not remembered.
+      entry.catch(() => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      });
+    }
+    return entry;
+  }
+}
+
+const caches = new WeakMap<Db, ConfigCache>();
+
+/** The one cache of a database handle, shared by every service built over it. */
+export function configCacheFor(db: Db): ConfigCache {
+  let cache = caches.get(db);
+  if (!cache) {
+    cache = new ConfigCache(db);
+    caches.set(db, cache);
+  }
+  return cache;
+}
+
+/**
+ * `store` with its configuration reads served from the cache. Inside a transaction nothing is
+ * cached: the transaction must see its own writes and the rows it locks.
+ */
+export function withConfigCache(store: OAuthStore, db: Db): OAuthStore {
+  if (db.isTransaction) return store;
+  const cache = configCacheFor(db);
+  const key = (...parts: readonly unknown[]) => JSON.stringify(parts);
+  // Everything else (transactions, codes, tokens, keys) goes to `store` through the prototype.
+  const cached = Object.create(store) as OAuthStore;
+  cached.findClient = (clientId) =>
+    cache.memo(key("client", clientId), async () => freezeClient(await store.findClient(clientId)));
+  // Sets and maps are shared, read-only, with every caller until the configuration changes (the
+  // client-credentials grant memoizes its scope policy on the map's identity); arrays are copied.
+  cached.authorizedAudiences = async (clientId, audiences) => [
+    ...(await cache.memo(key("audiences", clientId, audiences), () =>
+      store.authorizedAudiences(clientId, audiences),
+    )),
+  ];
+  cached.apiScopes = (audiences) => cache.memo(key("apiScopes", audiences), () => store.apiScopes(audiences));
+  cached.grantedScopes = (clientId, audiences) =>
+    cache.memo(key("granted", clientId, audiences), () => store.grantedScopes(clientId, audiences));
+  cached.scopeGrantsByAudience = (clientId, audiences) =>
+    cache.memo(key("grants", clientId, audiences), () => store.scopeGrantsByAudience(clientId, audiences));
+  return cached;
+}
+
+function freezeClient(client: ClientRecord | undefined): ClientRecord | undefined {
+  if (!client) return undefined;
+  Object.freeze(client.callbackUrls);
+  Object.freeze(client.logoutUrls);
+  return Object.freeze(client);
+}

@@ -1,0 +1,613 @@
+// Management API: organizations (Kinde's /api/v1/organization and /api/v1/organizations), their
+// members, and each member's roles and permissions in that organization. Every member route
+// checks that the user belongs to the organization in the path: a role or permission given in one
+// organization is never visible or changeable through another. Kinde's quirks are kept: singular
+// /organization for create/get/update/delete, the organization itself (unwrapped) as the GET body.
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { overridable, valueProblem } from "../feature-flags/feature-flags.service.js";
+import { ApiError } from "../management/errors.js";
+import {
+  conflict,
+  notFound,
+  POST_ERRORS,
+  READ_ERRORS,
+  WRITE_ERRORS,
+} from "../management/responses.schemas.js";
+import { SuccessResponse, success } from "../management/schemas.js";
+import { binary } from "../roles/roles.store.js";
+import {
+  AddOrganizationUserPermissionBody,
+  AddOrganizationUserRoleBody,
+  AddOrganizationUsersBody,
+  AddOrganizationUsersResponse,
+  COLOUR_FIELDS,
+  CreateOrganizationBody,
+  CreateOrganizationResponse,
+  GetOrganizationQuery,
+  ListOrganizationsQuery,
+  ListOrganizationUsersQuery,
+  OrganizationResponse,
+  OrganizationsResponse,
+  OrganizationUserPermissionsQuery,
+  OrganizationUserPermissionsResponse,
+  OrganizationUserRolesResponse,
+  OrganizationUsersResponse,
+  OrgCodeParams,
+  OrgUserParams,
+  OrgUserPermissionParams,
+  OrgUserRoleParams,
+  UpdateOrganizationBody,
+  UpdateOrganizationQuery,
+  UpdateOrganizationUsersBody,
+  UpdateOrganizationUsersResponse,
+} from "./organizations.schemas.js";
+import {
+  type OrganizationFields,
+  OrganizationTakenError,
+  UnknownReferenceError,
+} from "./organizations.service.js";
+import type { OrganizationRow } from "./organizations.store.js";
+import { pageOf } from "./paging.js";
+
+const TAG = { tags: ["Organizations"] };
+const ORGANIZATION_NOT_FOUND = notFound("Organization");
+const MEMBER_NOT_FOUND = notFound("Organization, member, role or permission");
+const ORGANIZATION_EXISTS = conflict("An organization with this handle or external_id");
+
+const iso = (seconds: number | null | undefined): string | null =>
+  seconds === null || seconds === undefined ? null : new Date(seconds * 1000).toISOString();
+
+const CONTROL = /\p{Cc}/u;
+const HEX_COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+
+export async function findOrganization(request: FastifyRequest, code: string): Promise<OrganizationRow> {
+  const org = await request.services.organizations.store.find(code);
+  if (!org) throw new ApiError("ORGANIZATION_NOT_FOUND");
+  return org;
+}
+
+/** The organization in the path, and the user in the path as one of its members. */
+async function findMember(
+  request: FastifyRequest,
+  orgCode: string,
+  userId: string,
+): Promise<OrganizationRow> {
+  const org = await findOrganization(request, orgCode);
+  if (!(await request.services.organizations.store.isMember(org.code, userId)))
+    throw new ApiError("ORGANIZATION_USER_NOT_FOUND");
+  return org;
+}
+
+/** A hex colour as Kinde reports it: raw, hex and hsl. */
+function colourValue(raw: string | undefined): { raw: string; hex: string; hsl: string } | null {
+  if (!raw) return null;
+  let hex = raw.slice(1).toLowerCase();
+  if (hex.length === 3) hex = [...hex].map((c) => c + c).join("");
+  const [r, g, b] = [0, 2, 4].map((i) => Number.parseInt(hex.slice(i, i + 2), 16) / 255) as [
+    number,
+    number,
+    number,
+  ];
+  const max = Math.max(r, g, b);
+  const min = Math.min(r, g, b);
+  const l = (max + min) / 2;
+  const d = max - min;
+  const s = d === 0 ? 0 : d / (1 - Math.abs(2 * l - 1));
+  let h = 0;
+  if (d !== 0) {
+    if (max === r) h = ((g - b) / d) % 6;
+    else if (max === g) h = (b - r) / d + 2;
+    else h = (r - g) / d + 4;
+  }
+  const hue = Math.round((h * 60 + 360) % 360);
+  return { raw, hex: `#${hex}`, hsl: `hsl(${hue}, ${Math.round(s * 100)}%, ${Math.round(l * 100)}%)` };
+}
+
+function text(value: string | null | undefined, field: string): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  const trimmed = value.trim();
+  if (CONTROL.test(trimmed))
+    throw new ApiError("INVALID_REQUEST", `${field} must not contain control characters`);
+  return trimmed === "" ? null : trimmed;
+}
+
+/** The fields of a create or update body that Latchkey stores, checked. */
+function organizationFields(body: CreateOrganizationBody | UpdateOrganizationBody): OrganizationFields {
+  const branding: Record<string, string> = {};
+  for (const field of COLOUR_FIELDS) {
+    const value = body[field];
+    if (value === undefined) continue;
+    if (!HEX_COLOUR.test(value))
+      throw new ApiError("INVALID_REQUEST", `${field} must be a hex colour such as #0055ff`);
+    branding[field] = value;
+  }
+  if (body.theme_code !== undefined) branding.theme_code = body.theme_code;
+  if ("allowed_domains" in body && body.allowed_domains !== undefined) {
+    for (const domain of body.allowed_domains) {
+      if (!/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(domain))
+        throw new ApiError("INVALID_REQUEST", `allowed_domains: ${JSON.stringify(domain)} is not a domain`);
+    }
+    branding.allowed_domains = JSON.stringify(body.allowed_domains.map((d) => d.toLowerCase()));
+  }
+  if ("is_auto_join_domain_list" in body && body.is_auto_join_domain_list !== undefined)
+    branding.is_auto_join_domain_list = String(body.is_auto_join_domain_list);
+  if ("is_enable_advanced_orgs" in body && body.is_enable_advanced_orgs !== undefined)
+    branding.is_enable_advanced_orgs = String(body.is_enable_advanced_orgs);
+  // Latchkey has no multi-factor authentication to enforce: saying it is on would be a lie.
+  if ("is_enforce_mfa" in body && body.is_enforce_mfa === true)
+    throw new ApiError(
+      "INVALID_REQUEST",
+      "Multi-factor authentication is not supported; is_enforce_mfa must be false",
+    );
+  const name = body.name === undefined ? undefined : text(body.name, "name");
+  if (body.name !== undefined && !name) throw new ApiError("INVALID_REQUEST", "name must not be blank");
+  const senderEmail = text(body.sender_email, "sender_email");
+  if (senderEmail && !/^[^\s@]{1,64}@[^\s@]{1,255}$/.test(senderEmail))
+    throw new ApiError("INVALID_EMAIL", "sender_email is not a valid email address");
+  return {
+    name: name ?? undefined,
+    handle: text(body.handle, "handle"),
+    external_id: text(body.external_id, "external_id"),
+    is_auto_membership_enabled: body.is_auto_membership_enabled,
+    is_allow_registrations: body.is_allow_registrations,
+    sender_name: text(body.sender_name, "sender_name"),
+    sender_email: senderEmail,
+    ...("is_suspended" in body ? { is_suspended: body.is_suspended } : {}),
+    ...(Object.keys(branding).length > 0 ? { branding } : {}),
+  };
+}
+
+const summary = (org: OrganizationRow) => ({
+  code: org.code,
+  name: org.name,
+  handle: org.handle,
+  is_default: org.is_default === 1,
+  external_id: org.external_id,
+  is_auto_membership_enabled: org.is_auto_membership_enabled === 1,
+});
+
+function taken(error: unknown): never {
+  if (error instanceof OrganizationTakenError)
+    throw new ApiError("ORGANIZATION_EXISTS", `An organization with this ${error.field} already exists`);
+  throw error;
+}
+
+function unknownReference(error: unknown): never {
+  if (error instanceof UnknownReferenceError) {
+    if (error.what === "user") throw new ApiError("USER_NOT_FOUND", `User ${error.value} not found`);
+    if (error.what === "role") throw new ApiError("ROLE_NOT_FOUND", `No role has the key ${error.value}`);
+    throw new ApiError("PERMISSION_NOT_FOUND", `No permission has the key ${error.value}`);
+  }
+  throw error;
+}
+
+const commaList = (value: string | null | undefined) =>
+  value
+    ? [
+        ...new Set(
+          value
+            .split(",")
+            .map((v) => v.trim())
+            .filter(Boolean),
+        ),
+      ]
+    : [];
+
+export function registerOrganizationsRoutes(app: FastifyInstance): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.post(
+    "/organization",
+    {
+      schema: {
+        ...TAG,
+        body: CreateOrganizationBody,
+        response: { 200: CreateOrganizationResponse, ...POST_ERRORS, ...ORGANIZATION_EXISTS },
+      },
+      config: { scope: "create:organizations" },
+    },
+    async (request) => {
+      const { body, services } = request;
+      if (body.is_create_billing_customer || body.billing_email || body.billing_plan_code)
+        throw new ApiError("INVALID_REQUEST", "Billing is not supported; leave out the billing fields");
+      const fields = organizationFields(body);
+      // Initial feature flag overrides: every key must be a flag overridable per organization.
+      const flags = Object.entries(body.feature_flags ?? {});
+      for (const [key, value] of flags) {
+        const flag = await services.featureFlags.find(key);
+        if (!flag) throw new ApiError("FEATURE_FLAG_NOT_FOUND", `No feature flag has the key ${key}`);
+        if (!overridable(flag, "org")) throw new ApiError("FEATURE_FLAG_OVERRIDE_NOT_ALLOWED");
+        const problem = valueProblem(flag.type, value);
+        if (problem) throw new ApiError("INVALID_FEATURE_FLAG_VALUE", `feature_flags.${key} ${problem}`);
+      }
+      let org: OrganizationRow;
+      try {
+        org = await services.organizations.create({ ...fields, name: fields.name! });
+      } catch (error) {
+        taken(error);
+      }
+      for (const [key, value] of flags)
+        await services.featureFlags.setOrganizationValue(org.code, key, value);
+      return { ...success(), organization: { code: org.code } };
+    },
+  );
+
+  api.get(
+    "/organization",
+    {
+      schema: {
+        ...TAG,
+        querystring: GetOrganizationQuery,
+        response: { 200: OrganizationResponse, ...READ_ERRORS, ...ORGANIZATION_NOT_FOUND },
+      },
+      config: { scope: "read:organizations" },
+    },
+    async (request) => {
+      const org = await findOrganization(request, request.query.code);
+      const branding = JSON.parse(org.branding) as Record<string, string>;
+      const theme = (branding.theme_code ?? "light") as "light" | "dark" | "user_preference";
+      return {
+        ...summary(org),
+        allowed_domains: branding.allowed_domains ? (JSON.parse(branding.allowed_domains) as string[]) : [],
+        ...Object.fromEntries(COLOUR_FIELDS.map((field) => [field, colourValue(branding[field])])),
+        theme_code: theme,
+        color_scheme: theme === "user_preference" ? "light dark" : theme,
+        created_on: iso(org.created_at)!,
+        is_allow_registrations: org.is_allow_registrations === 1,
+        sender_name: org.sender_name,
+        sender_email: org.sender_email,
+        is_suspended: org.is_suspended === 1,
+        suspended_on: iso(org.suspended_at),
+      } as never;
+    },
+  );
+
+  api.get(
+    "/organizations",
+    {
+      schema: {
+        ...TAG,
+        querystring: ListOrganizationsQuery,
+        response: { 200: OrganizationsResponse, ...READ_ERRORS },
+      },
+      config: { scope: "read:organizations" },
+    },
+    async (request) => {
+      const { sort, page_size, next_token } = request.query;
+      const byEmail = sort === "email_asc" || sort === "email_desc";
+      const { page, nextToken } = pageOf(await request.services.organizations.store.all(), {
+        // Organizations have no email of their own; Kinde's email sort uses the sender email.
+        key: (org) => [byEmail ? (org.sender_email ?? "") : org.name, org.code],
+        descending: sort === "name_desc" || sort === "email_desc",
+        pageSize: page_size,
+        nextToken: next_token,
+      });
+      return { ...success(), organizations: page.map(summary), next_token: nextToken };
+    },
+  );
+
+  api.patch(
+    "/organization/:org_code",
+    {
+      schema: {
+        ...TAG,
+        params: OrgCodeParams,
+        querystring: UpdateOrganizationQuery,
+        body: UpdateOrganizationBody,
+        response: {
+          200: SuccessResponse,
+          ...WRITE_ERRORS,
+          ...ORGANIZATION_NOT_FOUND,
+          ...ORGANIZATION_EXISTS,
+        },
+      },
+      config: { scope: "update:organizations" },
+    },
+    async (request) => {
+      const org = await findOrganization(request, request.params.org_code);
+      if (Object.keys(request.body).length === 0) throw new ApiError("NO_FIELDS_TO_UPDATE");
+      if (request.body.is_suspended === true && org.is_default === 1)
+        throw new ApiError("DEFAULT_ORGANIZATION_PROTECTED", "The default organization cannot be suspended");
+      try {
+        await request.services.organizations.update(org, organizationFields(request.body));
+      } catch (error) {
+        taken(error);
+      }
+      return success("Organization successfully updated");
+    },
+  );
+
+  api.delete(
+    "/organization/:org_code",
+    {
+      schema: {
+        ...TAG,
+        params: OrgCodeParams,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...ORGANIZATION_NOT_FOUND },
+      },
+      config: { scope: "delete:organizations" },
+    },
+    async (request) => {
+      const org = await findOrganization(request, request.params.org_code);
+      if (org.is_default === 1) throw new ApiError("DEFAULT_ORGANIZATION_PROTECTED");
+      await request.services.organizations.delete(org.code);
+      return success("Organization successfully deleted");
+    },
+  );
+
+  // ---- members ----------------------------------------------------------------------------------
+
+  api.get(
+    "/organizations/:org_code/users",
+    {
+      schema: {
+        ...TAG,
+        params: OrgCodeParams,
+        querystring: ListOrganizationUsersQuery,
+        response: { 200: OrganizationUsersResponse, ...READ_ERRORS, ...ORGANIZATION_NOT_FOUND },
+      },
+      config: { scope: "read:organization_users" },
+    },
+    async (request) => {
+      const { services, query } = request;
+      const org = await findOrganization(request, request.params.org_code);
+      let members = await services.organizations.store.members(org.code, { limit: 1_000_000 });
+      const ids = members.map((m) => m.user.id);
+      const roleKeys = await services.roles.store.memberRoleKeys(org.code, ids);
+      const wantedRoles = commaList(query.roles);
+      if (wantedRoles.length > 0)
+        members = members.filter((m) => wantedRoles.every((k) => roleKeys.get(m.user.id)?.includes(k)));
+      const wantedPermissions = commaList(query.permissions);
+      if (wantedPermissions.length > 0) {
+        const holding = await Promise.all(
+          members.map(async (m) =>
+            (await services.roles.store.memberPermissions(org.code, m.user.id)).map((p) => p.permission.key),
+          ),
+        );
+        members = members.filter((_, i) => wantedPermissions.every((k) => holding[i]!.includes(k)));
+      }
+      const fullName = (m: (typeof members)[number]) =>
+        [m.user.given_name, m.user.family_name].filter(Boolean).join(" ");
+      const byEmail = query.sort === "email_asc" || query.sort === "email_desc";
+      const { page, nextToken } = pageOf(members, {
+        key: (m) => [byEmail ? (m.user.email ?? "") : fullName(m), m.user.id],
+        descending: query.sort === "name_desc" || query.sort === "email_desc",
+        pageSize: query.page_size,
+        nextToken: query.next_token,
+      });
+      return {
+        ...success(),
+        organization_users: page.map((m) => ({
+          id: m.user.id,
+          email: m.user.email,
+          full_name: fullName(m),
+          last_name: m.user.family_name,
+          first_name: m.user.given_name,
+          picture: m.user.picture,
+          joined_on: iso(m.joinedAt)!,
+          last_accessed_on: iso(m.lastAccessedAt),
+          is_suspended: m.user.is_suspended === 1,
+          roles: roleKeys.get(m.user.id) ?? [],
+        })),
+        next_token: nextToken,
+      };
+    },
+  );
+
+  api.post(
+    "/organizations/:org_code/users",
+    {
+      schema: {
+        ...TAG,
+        params: OrgCodeParams,
+        body: AddOrganizationUsersBody,
+        response: { 200: AddOrganizationUsersResponse, ...POST_ERRORS, ...MEMBER_NOT_FOUND },
+      },
+      config: { scope: "create:organization_users" },
+    },
+    async (request) => {
+      const org = await findOrganization(request, request.params.org_code);
+      try {
+        const added = await request.services.organizations.addMembers(org.code, request.body.users);
+        return { ...success("Users successfully added"), users_added: added };
+      } catch (error) {
+        unknownReference(error);
+      }
+    },
+  );
+
+  api.patch(
+    "/organizations/:org_code/users",
+    {
+      schema: {
+        ...TAG,
+        params: OrgCodeParams,
+        body: UpdateOrganizationUsersBody,
+        response: { 200: UpdateOrganizationUsersResponse, ...WRITE_ERRORS, ...MEMBER_NOT_FOUND },
+      },
+      config: { scope: "update:organization_users" },
+    },
+    async (request) => {
+      const org = await findOrganization(request, request.params.org_code);
+      const seen = new Set<string>();
+      const changes = request.body.users.map((user) => {
+        if (user.operation !== undefined && user.operation !== null && user.operation !== "delete") {
+          throw new ApiError(
+            "INVALID_REQUEST",
+            `operation must be "delete" (remove) or absent (add or update), not ${JSON.stringify(user.operation)}`,
+          );
+        }
+        if (seen.has(user.id)) throw new ApiError("INVALID_REQUEST", `User ${user.id} is listed twice`);
+        seen.add(user.id);
+        return { ...user, remove: user.operation === "delete" };
+      });
+      try {
+        const outcome = await request.services.organizations.updateMembers(org.code, changes);
+        return {
+          ...success("Users successfully updated"),
+          users_added: outcome.added,
+          users_updated: outcome.updated,
+          users_removed: outcome.removed,
+        };
+      } catch (error) {
+        unknownReference(error);
+      }
+    },
+  );
+
+  api.delete(
+    "/organizations/:org_code/users/:user_id",
+    {
+      schema: {
+        ...TAG,
+        params: OrgUserParams,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...MEMBER_NOT_FOUND },
+      },
+      config: { scope: "delete:organization_users" },
+    },
+    async (request) => {
+      const { org_code, user_id } = request.params;
+      const org = await findMember(request, org_code, user_id);
+      await request.services.organizations.removeMember(org.code, user_id);
+      return success("User successfully removed from organization");
+    },
+  );
+
+  // ---- a member's roles and permissions in this organization ------------------------------------
+
+  api.get(
+    "/organizations/:org_code/users/:user_id/roles",
+    {
+      schema: {
+        ...TAG,
+        params: OrgUserParams,
+        response: { 200: OrganizationUserRolesResponse, ...READ_ERRORS, ...MEMBER_NOT_FOUND },
+      },
+      config: { scope: "read:organization_user_roles" },
+    },
+    async (request) => {
+      const { org_code, user_id } = request.params;
+      const org = await findMember(request, org_code, user_id);
+      const roles = await request.services.roles.store.memberRoles(org.code, user_id);
+      return {
+        ...success(),
+        roles: roles
+          .sort((a, b) => binary(a.key, b.key))
+          .map((r) => ({ id: r.id, key: r.key, name: r.name })),
+        next_token: null,
+      };
+    },
+  );
+
+  api.post(
+    "/organizations/:org_code/users/:user_id/roles",
+    {
+      schema: {
+        ...TAG,
+        params: OrgUserParams,
+        body: AddOrganizationUserRoleBody,
+        response: { 200: SuccessResponse, ...POST_ERRORS, ...MEMBER_NOT_FOUND },
+      },
+      config: { scope: "create:organization_user_roles" },
+    },
+    async (request) => {
+      const { org_code, user_id } = request.params;
+      const org = await findMember(request, org_code, user_id);
+      const role = await request.services.roles.store.findRole(request.body.role_id);
+      if (!role) throw new ApiError("ROLE_NOT_FOUND");
+      await request.services.organizations.grant(org.code, user_id, [role.id], []);
+      return success("Role successfully added");
+    },
+  );
+
+  api.delete(
+    "/organizations/:org_code/users/:user_id/roles/:role_id",
+    {
+      schema: {
+        ...TAG,
+        params: OrgUserRoleParams,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...MEMBER_NOT_FOUND },
+      },
+      config: { scope: "delete:organization_user_roles" },
+    },
+    async (request) => {
+      const { org_code, user_id, role_id } = request.params;
+      const org = await findMember(request, org_code, user_id);
+      const role = await request.services.roles.store.findRole(role_id);
+      if (!role) throw new ApiError("ROLE_NOT_FOUND");
+      await request.services.roles.removeMemberRole(org.code, user_id, role.id);
+      return success("User successfully removed from role");
+    },
+  );
+
+  api.get(
+    "/organizations/:org_code/users/:user_id/permissions",
+    {
+      schema: {
+        ...TAG,
+        params: OrgUserParams,
+        querystring: OrganizationUserPermissionsQuery,
+        response: { 200: OrganizationUserPermissionsResponse, ...READ_ERRORS, ...MEMBER_NOT_FOUND },
+      },
+      config: { scope: "read:organization_user_permissions" },
+    },
+    async (request) => {
+      const { org_code, user_id } = request.params;
+      const org = await findMember(request, org_code, user_id);
+      const permissions = await request.services.roles.store.memberPermissions(org.code, user_id);
+      const withRoles = request.query.expand === "roles";
+      return {
+        ...success(),
+        permissions: permissions.map(({ permission, roles }) => ({
+          id: permission.id,
+          key: permission.key,
+          name: permission.name,
+          description: permission.description,
+          ...(withRoles ? { roles } : {}),
+        })),
+      };
+    },
+  );
+
+  api.post(
+    "/organizations/:org_code/users/:user_id/permissions",
+    {
+      schema: {
+        ...TAG,
+        params: OrgUserParams,
+        body: AddOrganizationUserPermissionBody,
+        response: { 200: SuccessResponse, ...POST_ERRORS, ...MEMBER_NOT_FOUND },
+      },
+      config: { scope: "create:organization_user_permissions" },
+    },
+    async (request) => {
+      const { org_code, user_id } = request.params;
+      const org = await findMember(request, org_code, user_id);
+      const permission = await request.services.roles.store.findPermission(request.body.permission_id);
+      if (!permission) throw new ApiError("PERMISSION_NOT_FOUND");
+      await request.services.organizations.grant(org.code, user_id, [], [permission.id]);
+      return success("Permission successfully added");
+    },
+  );
+
+  api.delete(
+    "/organizations/:org_code/users/:user_id/permissions/:permission_id",
+    {
+      schema: {
+        ...TAG,
+        params: OrgUserPermissionParams,
+        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...MEMBER_NOT_FOUND },
+      },
+      config: { scope: "delete:organization_user_permissions" },
+    },
+    async (request) => {
+      const { org_code, user_id, permission_id } = request.params;
+      const org = await findMember(request, org_code, user_id);
+      const permission = await request.services.roles.store.findPermission(permission_id);
+      if (!permission) throw new ApiError("PERMISSION_NOT_FOUND");
+      await request.services.roles.removeMemberPermission(org.code, user_id, permission.id);
+      return success("Permission successfully removed");
+    },
+  );
+}

@@ -1,0 +1,297 @@
+import type { Clock } from "../clock.js";
+import { newId } from "../crypto/random.js";
+import { type Db, inTransaction } from "../storage/database.js";
+import { type OrganizationRow, OrganizationsStore } from "./organizations.store.js";
+
+/** Another organization already has this handle or external_id (both name one organization). */
+export class OrganizationTakenError extends Error {
+  constructor(readonly field: "handle" | "external_id") {
+    super(`An organization with this ${field} already exists`);
+    this.name = "OrganizationTakenError";
+  }
+}
+
+/** A role or permission key (or a user id) that does not exist, named by what it is. */
+export class UnknownReferenceError extends Error {
+  constructor(
+    readonly what: "user" | "role" | "permission",
+    readonly value: string,
+  ) {
+    super(`Unknown ${what} ${value}`);
+    this.name = "UnknownReferenceError";
+  }
+}
+
+export interface OrganizationFields {
+  name?: string;
+  handle?: string | null;
+  external_id?: string | null;
+  is_auto_membership_enabled?: boolean;
+  is_allow_registrations?: boolean;
+  is_suspended?: boolean;
+  sender_name?: string | null;
+  sender_email?: string | null;
+  /** Colours and theme_code, merged into what is stored. */
+  branding?: Record<string, string>;
+}
+
+/** A member to add or change: roles and permissions by key. */
+export interface MemberChange {
+  id: string;
+  roles?: readonly string[];
+  permissions?: readonly string[];
+}
+
+export class OrganizationsService {
+  readonly store: OrganizationsStore;
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {
+    this.store = new OrganizationsStore(db);
+  }
+
+  private async checkFree(fields: OrganizationFields, except?: string): Promise<void> {
+    for (const field of ["handle", "external_id"] as const) {
+      const value = fields[field];
+      if (!value) continue;
+      const owner = await this.db
+        .selectFrom("organizations")
+        .select("code")
+        .where(field, "=", value)
+        .executeTakeFirst();
+      if (owner && owner.code !== except) throw new OrganizationTakenError(field);
+    }
+  }
+
+  /** Creates an organization (never the default one); throws OrganizationTakenError. */
+  async create(fields: OrganizationFields & { name: string }): Promise<OrganizationRow> {
+    await this.checkFree(fields);
+    const now = this.clock.now();
+    const code = newId.organization();
+    // ON CONFLICT DO NOTHING, not a caught violation: on PostgreSQL a failed statement would
+    // poison the Idempotency-Key transaction around it.
+    const result = await this.db
+      .insertInto("organizations")
+      .values({
+        code,
+        name: fields.name,
+        handle: fields.handle ?? null,
+        external_id: fields.external_id ?? null,
+        is_auto_membership_enabled: fields.is_auto_membership_enabled ? 1 : 0,
+        is_allow_registrations: fields.is_allow_registrations ? 1 : 0,
+        sender_name: fields.sender_name ?? null,
+        sender_email: fields.sender_email ?? null,
+        branding: JSON.stringify(fields.branding ?? {}),
+        suspended_at: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0)
+      throw new OrganizationTakenError(fields.handle ? "handle" : "external_id");
+    return (await this.store.find(code))!;
+  }
+
+  async update(org: OrganizationRow, fields: OrganizationFields): Promise<void> {
+    await this.checkFree(fields, org.code);
+    const now = this.clock.now();
+    const { branding, is_auto_membership_enabled, is_allow_registrations, is_suspended, ...text } = fields;
+    const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0);
+    await this.db
+      .updateTable("organizations")
+      .set({
+        ...text,
+        is_auto_membership_enabled: flag(is_auto_membership_enabled),
+        is_allow_registrations: flag(is_allow_registrations),
+        ...(is_suspended === undefined
+          ? {}
+          : { is_suspended: is_suspended ? 1 : 0, suspended_at: is_suspended ? now : null }),
+        ...(branding ? { branding: JSON.stringify({ ...JSON.parse(org.branding), ...branding }) } : {}),
+        updated_at: now,
+      })
+      .where("code", "=", org.code)
+      .execute();
+    // A suspended organization cannot be signed into: its live grants end now.
+    if (is_suspended) await this.revokeGrants({ orgCode: org.code }, "organization suspended");
+  }
+
+  /** Deletes an organization, its memberships and overrides, and ends the grants signed into it. */
+  async delete(code: string): Promise<void> {
+    await inTransaction(this.db, async (trx) => {
+      const service = new OrganizationsService(trx, this.clock);
+      await service.revokeGrants({ orgCode: code }, "organization deleted");
+      await trx.deleteFrom("organizations").where("code", "=", code).execute();
+    });
+  }
+
+  /**
+   * Ends the grants (refresh and access tokens) signed into an organization, for one member or
+   * all: a token must not keep an organization's permissions once its holder has left it.
+   */
+  private async revokeGrants(target: { orgCode: string; userId?: string }, reason: string): Promise<void> {
+    const now = this.clock.now();
+    let grants = this.db
+      .selectFrom("grants")
+      .select("id")
+      .where("org_code", "=", target.orgCode)
+      .where("revoked_at", "is", null);
+    if (target.userId) grants = grants.where("user_id", "=", target.userId);
+    const ids = (await grants.execute()).map((g) => g.id);
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable("grants")
+      .set({ revoked_at: now, revoked_reason: reason })
+      .where("id", "in", ids)
+      .execute();
+    // Recorded access tokens die with their grant (isAccessTokenRevoked joins on it).
+  }
+
+  /**
+   * Adds users to an organization (members already there are left as they are, apart from the
+   * roles and permissions given here), all or nothing: an unknown user, role or permission key
+   * throws UnknownReferenceError before anything changes. New members get the default roles.
+   * Returns the ids of users who were not members before.
+   */
+  async addMembers(orgCode: string, members: readonly MemberChange[]): Promise<string[]> {
+    return inTransaction(this.db, async (trx) => {
+      const service = new OrganizationsService(trx, this.clock);
+      const resolved = await service.resolve(members);
+      const added: string[] = [];
+      for (const member of resolved) {
+        if (await service.join(orgCode, member.id)) added.push(member.id);
+        await service.grant(orgCode, member.id, member.roleIds, member.permissionIds);
+      }
+      return added;
+    });
+  }
+
+  /**
+   * Kinde's PATCH of members: operation "delete" removes, otherwise the member is added if needed
+   * and given the roles and permissions listed (existing ones stay).
+   */
+  async updateMembers(
+    orgCode: string,
+    members: readonly (MemberChange & { remove: boolean })[],
+  ): Promise<{ added: string[]; updated: string[]; removed: string[] }> {
+    return inTransaction(this.db, async (trx) => {
+      const service = new OrganizationsService(trx, this.clock);
+      const resolved = await service.resolve(members);
+      const outcome = { added: [] as string[], updated: [] as string[], removed: [] as string[] };
+      for (const [index, member] of resolved.entries()) {
+        if (members[index]!.remove) {
+          if (await service.removeMember(orgCode, member.id)) outcome.removed.push(member.id);
+          continue;
+        }
+        if (await service.join(orgCode, member.id)) outcome.added.push(member.id);
+        else outcome.updated.push(member.id);
+        await service.grant(orgCode, member.id, member.roleIds, member.permissionIds);
+      }
+      return outcome;
+    });
+  }
+
+  /** Removes a member (their roles and permissions in it go too); false if they were not one. */
+  async removeMember(orgCode: string, userId: string): Promise<boolean> {
+    return inTransaction(this.db, async (trx) => {
+      const result = await trx
+        .deleteFrom("organization_users")
+        .where("org_code", "=", orgCode)
+        .where("user_id", "=", userId)
+        .executeTakeFirst();
+      await new OrganizationsService(trx, this.clock).revokeGrants(
+        { orgCode, userId },
+        "removed from organization",
+      );
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  /** Makes the user a member with the default roles; false when they already were one. */
+  async join(orgCode: string, userId: string): Promise<boolean> {
+    const result = await this.db
+      .insertInto("organization_users")
+      .values({ org_code: orgCode, user_id: userId, joined_at: this.clock.now(), last_accessed_at: null })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    const defaults = await this.db
+      .selectFrom("roles")
+      .select("id")
+      .where("is_default_role", "=", 1)
+      .execute();
+    await this.grant(
+      orgCode,
+      userId,
+      defaults.map((r) => r.id),
+      [],
+    );
+    return true;
+  }
+
+  /** New users join the default organization (as in Kinde), and any organization named. */
+  async joinNewUser(userId: string, orgCode?: string): Promise<void> {
+    const fallback = await this.store.findDefault();
+    if (fallback) await this.join(fallback.code, userId);
+    if (orgCode && orgCode !== fallback?.code) await this.join(orgCode, userId);
+  }
+
+  async grant(
+    orgCode: string,
+    userId: string,
+    roleIds: readonly string[],
+    permissionIds: readonly string[],
+  ): Promise<void> {
+    if (roleIds.length > 0) {
+      await this.db
+        .insertInto("organization_user_roles")
+        .values(roleIds.map((role_id) => ({ org_code: orgCode, user_id: userId, role_id })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+    if (permissionIds.length > 0) {
+      await this.db
+        .insertInto("organization_user_permissions")
+        .values(permissionIds.map((permission_id) => ({ org_code: orgCode, user_id: userId, permission_id })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+  }
+
+  /** Checks every user id, role key and permission key; throws UnknownReferenceError. */
+  private async resolve(
+    members: readonly MemberChange[],
+  ): Promise<{ id: string; roleIds: string[]; permissionIds: string[] }[]> {
+    const ids = [...new Set(members.map((m) => m.id))];
+    const users = ids.length
+      ? await this.db.selectFrom("users").select("id").where("id", "in", ids).execute()
+      : [];
+    const knownUsers = new Set(users.map((u) => u.id));
+    const missingUser = ids.find((id) => !knownUsers.has(id));
+    if (missingUser !== undefined) throw new UnknownReferenceError("user", missingUser);
+    const roleKeys = [...new Set(members.flatMap((m) => m.roles ?? []))];
+    const permissionKeys = [...new Set(members.flatMap((m) => m.permissions ?? []))];
+    const roles = roleKeys.length
+      ? await this.db.selectFrom("roles").select(["id", "key"]).where("key", "in", roleKeys).execute()
+      : [];
+    const permissions = permissionKeys.length
+      ? await this.db
+          .selectFrom("permissions")
+          .select(["id", "key"])
+          .where("key", "in", permissionKeys)
+          .execute()
+      : [];
+    const roleId = new Map(roles.map((r) => [r.key, r.id]));
+    const permissionId = new Map(permissions.map((p) => [p.key, p.id]));
+    const missingRole = roleKeys.find((k) => !roleId.has(k));
+    if (missingRole !== undefined) throw new UnknownReferenceError("role", missingRole);
+    const missingPermission = permissionKeys.find((k) => !permissionId.has(k));
+    if (missingPermission !== undefined) throw new UnknownReferenceError("permission", missingPermission);
+    return members.map((m) => ({
+      id: m.id,
+      roleIds: (m.roles ?? []).map((k) => roleId.get(k)!),
+      permissionIds: (m.permissions ?? []).map((k) => permissionId.get(k)!),
+    }));
+  }
+}

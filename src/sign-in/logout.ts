@@ -1,0 +1,135 @@
+// Kinde's logout (COMPAT.md §1.6) and OIDC RP-Initiated Logout 1.0: end the browser session and
+// the grants made through it, then return only to a registered logout URL — never an open
+// redirect (RFC 9700 §4.11.2).
+//
+// A plain GET that signs people out can be triggered by any web page (an <img> or a link on
+// another site: "logout CSRF"). RP-Initiated Logout §2 says the OP SHOULD ask the user when it
+// cannot tell the request came from the RP the user signed in to. So the session ends at once only
+// when the request proves itself — an `id_token_hint` we issued to this user, or a navigation
+// the browser marks as not cross-site (`Sec-Fetch-Site: same-origin` or `none`, i.e. typed or
+// bookmarked). Anything else gets a confirmation page whose button POSTs with a CSRF token.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { decodeProtectedHeader, jwtVerify } from "jose";
+import { errorPage } from "../http/html.js";
+import { SIGNING_ALGORITHM } from "../oauth/keys.js";
+import { clearRefreshCookies } from "../oauth/refresh-cookie.js";
+import type { Services } from "../services.js";
+import { type BrowserSignIn, type Form, field } from "./browser-sign-in.js";
+import { cookieNames, cookieOptions } from "./cookies.js";
+import { logoutConfirmPage, signedOutPage } from "./pages.js";
+
+/** Browser-set values that mean "not started by another site" (Fetch Metadata). */
+const TRUSTED_FETCH_SITES = new Set(["same-origin", "none"]);
+
+export function registerLogoutRoutes(
+  app: FastifyInstance,
+  services: Services,
+  signIn: BrowserSignIn,
+  options: { https: boolean; refreshCookieDomain?: string },
+): void {
+  const names = cookieNames(options.https);
+  const pageConfig = { config: { surface: "page" as const } };
+  const html = (reply: FastifyReply, status: number, body: string) =>
+    reply.code(status).type("text/html; charset=utf-8").send(body);
+
+  /** The registered logout URL to return to, "" for none, or undefined when it is not registered. */
+  const redirectOf = async (params: Form | undefined): Promise<string | undefined> => {
+    const redirect = field(params, "redirect") || field(params, "post_logout_redirect_uri");
+    if (!redirect) return "";
+    return (await services.applications.store.isAnyLogoutUrl(redirect)) ? redirect : undefined;
+  };
+
+  const unregistered = async (reply: FastifyReply) =>
+    html(
+      reply,
+      400,
+      errorPage(
+        "Cannot return to that address",
+        "The logout redirect URL is not registered for any application.",
+        await services.business.name(),
+      ),
+    );
+
+  const signOutAndReturn = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    redirect: string,
+    state: string,
+  ) => {
+    const session = await signIn.session(request);
+    if (session) {
+      await services.sessions.revoke(session.id);
+      await services.oauth.store.revokeGrantsOfSession(session.id, services.clock.now(), "signed out");
+      request.log.info({ event: "sign_out", userId: session.userId }, "user signed out");
+    }
+    reply.clearCookie(names.session, cookieOptions(options.https));
+    // Kinde's browser SDKs keep the refresh token in a cookie too (refresh-cookie.ts).
+    clearRefreshCookies(reply, { https: options.https, domain: options.refreshCookieDomain });
+    if (!redirect) return html(reply, 200, signedOutPage(await services.business.name()));
+    const target = new URL(redirect);
+    if (state) target.searchParams.append("state", state);
+    return reply.code(302).header("location", target.href).send();
+  };
+
+  /**
+   * RP-Initiated Logout §2: an ID token we issued to the signed-in user. An expired one still
+   * identifies the user (the spec allows it), so only the signature, issuer and subject count.
+   */
+  const hintNamesUser = async (hint: string, userId: string): Promise<boolean> => {
+    if (!hint || hint.length > 8192) return false;
+    try {
+      const { kid, alg } = decodeProtectedHeader(hint);
+      if (alg !== SIGNING_ALGORITHM || typeof kid !== "string") return false;
+      const key = await services.keys.verificationKey(kid);
+      if (!key) return false;
+      const { payload } = await jwtVerify(hint, key, {
+        issuer: services.oauth.issuer,
+        algorithms: [SIGNING_ALGORITHM],
+        currentDate: new Date(0),
+      });
+      return payload.sub === userId;
+    } catch {
+      return false;
+    }
+  };
+
+  app.get<{ Querystring: Form }>("/logout", pageConfig, async (request, reply) => {
+    const redirect = await redirectOf(request.query);
+    if (redirect === undefined) return unregistered(reply);
+    const state = field(request.query, "state");
+    const session = await signIn.session(request);
+    const fetchSite = request.headers["sec-fetch-site"];
+    const trusted =
+      !session ||
+      (typeof fetchSite === "string" && TRUSTED_FETCH_SITES.has(fetchSite)) ||
+      (await hintNamesUser(field(request.query, "id_token_hint"), session.userId));
+    if (trusted) return signOutAndReturn(request, reply, redirect, state);
+    return html(
+      reply,
+      200,
+      logoutConfirmPage({
+        businessName: await services.business.name(),
+        csrf: signIn.csrfToken(request, reply),
+        redirect,
+        state,
+      }),
+    );
+  });
+
+  app.post<{ Body: Form }>("/logout", pageConfig, async (request, reply) => {
+    const redirect = await redirectOf(request.body);
+    if (redirect === undefined) return unregistered(reply);
+    if (!signIn.csrfValid(request, request.body)) {
+      return html(
+        reply,
+        403,
+        errorPage(
+          "This page has expired",
+          "You are still signed in. Go back to the application and sign out again.",
+          await services.business.name(),
+        ),
+      );
+    }
+    return signOutAndReturn(request, reply, redirect, field(request.body, "state"));
+  });
+}

@@ -1,0 +1,423 @@
+// Outbound requests to providers (src/connected-apps/outbound.ts): the SSRF guard judges the
+// addresses a host resolves to — not just literal hosts — in every IPv4 and IPv6 spelling, connects
+// only to the address it checked, and one deadline bounds the whole exchange, body included.
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { after, before, describe, it } from "node:test";
+import {
+  type HostResolver,
+  isPublicAddress,
+  OutboundError,
+  outboundRequest,
+  providerUrlProblem,
+  type ResolvedAddress,
+} from "../../src/connected-apps/outbound.js";
+
+interface LocalServer {
+  port: number;
+  requests: IncomingMessage[];
+  close(): Promise<void>;
+}
+
+/** A loopback server on 127.0.0.1 only, answering with `handler`. */
+async function startLocalServer(
+  handler: (request: IncomingMessage, response: ServerResponse) => void = (_request, response) =>
+    response.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}'),
+): Promise<LocalServer> {
+  const requests: IncomingMessage[] = [];
+  const server: Server = createServer((request, response) => {
+    requests.push(request);
+    handler(request, response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (!address || typeof address !== "object") throw new Error("no address");
+  return {
+    port: address.port,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A resolver answering from a table, counting its calls. */
+function tableResolver(table: Record<string, ResolvedAddress[] | (() => ResolvedAddress[])>) {
+  const calls: string[] = [];
+  const resolve: HostResolver = async (hostname) => {
+    calls.push(hostname);
+    const entry = table[hostname];
+    if (!entry) throw new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+    return typeof entry === "function" ? entry() : entry;
+  };
+  return { resolve, calls };
+}
+
+const v4 = (address: string): ResolvedAddress => ({ address, family: 4 });
+const v6 = (address: string): ResolvedAddress => ({ address, family: 6 });
+
+async function refusal(promise: Promise<unknown>): Promise<OutboundError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof OutboundError, `expected an OutboundError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail("the request was not refused");
+}
+
+const GET = { method: "GET" as const, headers: { accept: "application/json" } };
+
+describe("address classification", () => {
+  it("refuses every private, loopback, link-local, shared and reserved IPv4 range", () => {
+    for (const ip of [
+      "0.0.0.0",
+      "0.1.2.3",
+      "10.0.0.1",
+      "100.64.0.1",
+      "100.127.255.254",
+      "127.0.0.1",
+      "127.255.255.255",
+      "169.254.169.254",
+      "172.16.0.1",
+      "172.31.255.255",
+      "192.0.0.8",
+      "192.0.2.1",
+      "192.88.99.1",
+      "192.168.1.1",
+      "198.18.0.1",
+      "198.19.255.255",
+      "198.51.100.7",
+      "203.0.113.9",
+      "224.0.0.1",
+      "239.255.255.250",
+      "240.0.0.1",
+      "255.255.255.255",
+    ]) {
+      assert.equal(isPublicAddress(ip), false, ip);
+    }
+  });
+
+  it("accepts public IPv4 addresses next to those ranges", () => {
+    for (const ip of [
+      "8.8.8.8",
+      "1.1.1.1",
+      "9.255.255.255",
+      "11.0.0.0",
+      "100.63.255.255",
+      "100.128.0.0",
+      "126.255.255.255",
+      "128.0.0.1",
+      "169.253.255.255",
+      "172.15.255.255",
+      "172.32.0.0",
+      "192.167.255.255",
+      "192.169.0.0",
+      "198.17.255.255",
+      "198.20.0.0",
+      "223.255.255.255",
+    ]) {
+      assert.equal(isPublicAddress(ip), true, ip);
+    }
+  });
+
+  it("refuses non-global IPv6, and judges IPv4 embedded in IPv6 as IPv4", () => {
+    for (const ip of [
+      "::",
+      "::1",
+      "0:0:0:0:0:0:0:1",
+      "::ffff:127.0.0.1",
+      "::ffff:7f00:1",
+      "::ffff:10.1.2.3",
+      "::ffff:169.254.169.254",
+      "::ffff:0.0.0.0",
+      "::127.0.0.1", // IPv4-compatible (deprecated)
+      "64:ff9b::127.0.0.1", // NAT64
+      "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+      "2002:7f00:1::1", // 6to4 of 127.0.0.1
+      "2002:c0a8:101::", // 6to4 of 192.168.1.1
+      "fc00::1",
+      "fd12:3456:789a::1",
+      "fe80::1",
+      "fe80::1%eth0",
+      "febf::1",
+      "fec0::1",
+      "ff02::1",
+      "100::1",
+      "2001::1", // Teredo
+      "2001:db8::1",
+      "3fff::1",
+      "[::1]",
+    ]) {
+      assert.equal(isPublicAddress(ip), false, ip);
+    }
+  });
+
+  it("accepts global unicast IPv6, and IPv6 forms embedding a public IPv4 address", () => {
+    for (const ip of [
+      "2606:4700:4700::1111",
+      "2a00:1450:4001:82a::200e",
+      "::ffff:8.8.8.8",
+      "::ffff:808:808",
+      "64:ff9b::8.8.8.8",
+      "2002:808:808::1",
+      "2001:4860:4860::8888",
+    ]) {
+      assert.equal(isPublicAddress(ip), true, ip);
+    }
+  });
+
+  it("treats anything that is not an address as not public", () => {
+    for (const text of ["", "localhost", "127.1", "1.2.3", "256.1.1.1", "::g", "1::2::3", "example.com"]) {
+      assert.equal(isPublicAddress(text), false, text);
+    }
+  });
+});
+
+describe("configuration-time URL check", () => {
+  it("refuses private literals however they are spelled (URL parsing canonicalises them)", () => {
+    for (const url of [
+      "https://127.0.0.1/token",
+      "https://2130706433/token", // decimal
+      "https://0177.0.0.1/token", // octal
+      "https://0x7f.0.0.1/token", // hex
+      "https://0x7f000001/token",
+      "https://127.1/token", // short form
+      "https://017700000001/token", // octal, whole
+      "https://0/token",
+      "https://[::1]/token",
+      "https://[::ffff:127.0.0.1]/token",
+      "https://[::ffff:a9fe:a9fe]/token",
+      "https://[0:0:0:0:0:0:0:1]/token",
+      "https://[fe80::1]/token",
+      "https://[fd00::1]/token",
+      "https://[::]/token",
+      "https://169.254.169.254/latest/meta-data",
+      "https://100.64.0.1/token",
+      "https://localhost/token",
+      "https://api.localhost/token",
+      "https://metadata.google.internal/token",
+      "https://printer.local/token",
+    ]) {
+      assert.ok(providerUrlProblem(url, false), url);
+    }
+    assert.equal(providerUrlProblem("https://oauth2.googleapis.com/token", false), undefined);
+    assert.equal(providerUrlProblem("https://8.8.8.8/token", false), undefined);
+    assert.equal(providerUrlProblem("https://[2606:4700:4700::1111]/token", false), undefined);
+    assert.equal(providerUrlProblem("http://provider.example/token", false), "must use https");
+    assert.equal(providerUrlProblem("http://127.0.0.1/token", true), undefined);
+    assert.equal(providerUrlProblem("ftp://127.0.0.1/token", true), "must be http(s)");
+  });
+});
+
+describe("outbound requests", () => {
+  let local: LocalServer;
+  before(async () => {
+    local = await startLocalServer();
+  });
+  after(() => local.close());
+
+  it("refuses a name that resolves to a private address, without connecting", async () => {
+    const { resolve, calls } = tableResolver({ "provider.test": [v4("127.0.0.1")] });
+    const before = local.requests.length;
+    const error = await refusal(
+      outboundRequest(`https://provider.test:${local.port}/token`, GET, {
+        allowPrivateNetworks: false,
+        deadlineMs: 2000,
+        resolveHost: resolve,
+      }),
+    );
+    assert.equal(error.reason, "refused_address");
+    assert.match(error.message, /127\.0\.0\.1/);
+    assert.deepEqual(calls, ["provider.test"], "the name was resolved here");
+    assert.equal(local.requests.length, before, "nothing was sent");
+  });
+
+  it("refuses when any of a name's addresses is private, whatever the order", async () => {
+    for (const answers of [
+      [v4("8.8.8.8"), v4("10.0.0.5")],
+      [v6("2606:4700:4700::1111"), v6("::ffff:127.0.0.1")],
+      [v6("fd00::1"), v4("1.1.1.1")],
+    ]) {
+      const { resolve } = tableResolver({ "mixed.test": answers });
+      const error = await refusal(
+        outboundRequest("https://mixed.test/token", GET, {
+          allowPrivateNetworks: false,
+          deadlineMs: 2000,
+          resolveHost: resolve,
+        }),
+      );
+      assert.equal(error.reason, "refused_address", JSON.stringify(answers));
+    }
+  });
+
+  it("refuses `localhost` through the system resolver (resolution, not the name, decides)", async () => {
+    const before = local.requests.length;
+    const error = await refusal(
+      outboundRequest(`https://localhost:${local.port}/token`, GET, {
+        allowPrivateNetworks: false,
+        deadlineMs: 5000,
+      }),
+    );
+    assert.equal(error.reason, "refused_address");
+    assert.equal(local.requests.length, before);
+  });
+
+  it("refuses private literals in every spelling without resolving anything", async () => {
+    const { resolve, calls } = tableResolver({});
+    for (const url of [
+      "https://2130706433/",
+      "https://0177.0.0.1/",
+      "https://0x7f.1/",
+      "https://0.0.0.0/",
+      "https://169.254.169.254/",
+      "https://100.64.0.1/",
+      "https://[::1]/",
+      "https://[::]/",
+      "https://[::ffff:127.0.0.1]/",
+      "https://[::ffff:7f00:1]/",
+      "https://[64:ff9b::7f00:1]/",
+      "https://[2002:7f00:1::]/",
+      "https://[fe80::1]/",
+      "https://[fc00::1]/",
+    ]) {
+      const error = await refusal(
+        outboundRequest(url, GET, { allowPrivateNetworks: false, deadlineMs: 2000, resolveHost: resolve }),
+      );
+      assert.equal(error.reason, "refused_address", url);
+    }
+    assert.deepEqual(calls, []);
+  });
+
+  it("refuses plain http unless private networks are allowed", async () => {
+    const error = await refusal(
+      outboundRequest("http://provider.example/token", GET, {
+        allowPrivateNetworks: false,
+        deadlineMs: 2000,
+      }),
+    );
+    assert.equal(error.reason, "invalid_url");
+  });
+
+  it("connects to the checked address, keeping the name in the Host header", async () => {
+    const { resolve, calls } = tableResolver({ "provider.test": [v4("127.0.0.1")] });
+    const answer = await outboundRequest(`http://provider.test:${local.port}/token?x=1`, GET, {
+      allowPrivateNetworks: true,
+      deadlineMs: 2000,
+      resolveHost: resolve,
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body, '{"ok":true}');
+    assert.equal(local.requests.at(-1)!.headers.host, `provider.test:${local.port}`);
+    assert.equal(local.requests.at(-1)!.url, "/token?x=1");
+    assert.deepEqual(calls, ["provider.test"], "resolved once, by the guard");
+  });
+
+  it("does not re-resolve at connect time (DNS rebinding gains nothing)", async () => {
+    // The first answer is what the guard checks; a rebinding server would then answer the address
+    // that reaches the victim. 127.0.0.2 has no listener; 127.0.0.1 is the local server.
+    let answers = 0;
+    const { resolve, calls } = tableResolver({
+      "rebind.test": () => (answers++ === 0 ? [v4("127.0.0.2")] : [v4("127.0.0.1")]),
+    });
+    const before = local.requests.length;
+    const error = await refusal(
+      outboundRequest(`http://rebind.test:${local.port}/`, GET, {
+        allowPrivateNetworks: true,
+        deadlineMs: 2000,
+        resolveHost: resolve,
+      }),
+    );
+    assert.equal(error.reason, "network");
+    assert.match(error.message, /ECONNREFUSED 127\.0\.0\.2/);
+    assert.equal(calls.length, 1);
+    assert.equal(local.requests.length, before, "the re-resolved address was never reached");
+  });
+
+  it("an unresolvable name fails as such", async () => {
+    const { resolve } = tableResolver({});
+    const error = await refusal(
+      outboundRequest("https://nowhere.test/", GET, {
+        allowPrivateNetworks: false,
+        deadlineMs: 2000,
+        resolveHost: resolve,
+      }),
+    );
+    assert.equal(error.reason, "unresolvable");
+  });
+});
+
+describe("the outbound deadline", () => {
+  const servers: LocalServer[] = [];
+  after(async () => {
+    for (const server of servers) await server.close();
+  });
+  async function serve(handler: (request: IncomingMessage, response: ServerResponse) => void) {
+    const server = await startLocalServer(handler);
+    servers.push(server);
+    return `http://127.0.0.1:${server.port}/`;
+  }
+  const options = (deadlineMs: number) => ({ allowPrivateNetworks: true, deadlineMs });
+
+  it("cuts a body that drips in past the deadline", async () => {
+    let written = 0;
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.flushHeaders();
+      const timer = setInterval(() => {
+        if (response.destroyed) return clearInterval(timer);
+        response.write(" ");
+        written++;
+      }, 20);
+      response.on("close", () => clearInterval(timer));
+    });
+    const started = Date.now();
+    const error = await refusal(outboundRequest(url, GET, options(400)));
+    const elapsed = Date.now() - started;
+    assert.equal(error.reason, "timeout");
+    assert.ok(written > 3, "headers and some body arrived before the cut");
+    assert.ok(elapsed >= 380 && elapsed < 1200, `cut after ${elapsed} ms`);
+  });
+
+  it("cuts a provider that never sends its headers", async () => {
+    const url = await serve(() => {});
+    const started = Date.now();
+    const error = await refusal(outboundRequest(url, GET, options(300)));
+    assert.equal(error.reason, "timeout");
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  it("counts name resolution inside the deadline", async () => {
+    const started = Date.now();
+    const error = await refusal(
+      outboundRequest("http://slow-dns.test/", GET, {
+        ...options(300),
+        resolveHost: () => new Promise<ResolvedAddress[]>(() => {}),
+      }),
+    );
+    assert.equal(error.reason, "timeout");
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  it("refuses an answer beyond the byte limit", async () => {
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(`"${"x".repeat(200_000)}"`);
+    });
+    const error = await refusal(outboundRequest(url, GET, { ...options(2000), maxResponseBytes: 100_000 }));
+    assert.equal(error.reason, "too_large");
+  });
+
+  it("reads a slow but complete answer that ends within the deadline", async () => {
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.write(" ");
+      setTimeout(() => response.end('{"access_token":"a"}'), 100);
+    });
+    const answer = await outboundRequest(url, GET, options(2000));
+    assert.equal(answer.status, 200);
+    assert.equal(JSON.parse(answer.body).access_token, "a");
+  });
+});

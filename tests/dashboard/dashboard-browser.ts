@@ -1,0 +1,87 @@
+// Helpers for driving the admin dashboard in Chromium: sign in through the hosted page, check a
+// screen with axe-core, save a screenshot, and collect what the browser complained about.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+
+const REPOSITORY = fileURLToPath(new URL("../../", import.meta.url));
+/** Kept by CI for review (see README); not committed. */
+export const SCREENSHOTS = path.join(REPOSITORY, "artifacts", "screenshots");
+const AXE_SOURCE = readFileSync(path.join(REPOSITORY, "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 390, height: 844 };
+
+export interface DashboardPage {
+  context: BrowserContext;
+  page: Page;
+  /** CSP violations, uncaught errors and failed responses the page saw. */
+  problems: string[];
+}
+
+export async function openDashboardPage(
+  browser: Browser,
+  viewport: { width: number; height: number } = DESKTOP,
+): Promise<DashboardPage> {
+  const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    // Failed loads are judged by status below (Chromium's /favicon.ico probe is not a problem).
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource"))
+      problems.push(`console: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("response", (response) => {
+    // 401/403 are part of flows under test; anything else at 400+ (the favicon probe aside) is not.
+    const status = response.status();
+    if (status >= 400 && status !== 401 && status !== 403 && !response.url().endsWith("/favicon.ico"))
+      problems.push(`${status} ${response.request().method()} ${response.url()}`);
+  });
+  return { context, page, problems };
+}
+
+/** Opens /admin/, signs in on Latchkey's hosted page and waits for the first dashboard screen. */
+export async function signInToDashboard(
+  page: Page,
+  issuer: string,
+  credentials: { email: string; password: string },
+): Promise<void> {
+  await page.goto(`${issuer}/admin/`);
+  await page.waitForURL((url) => url.pathname === "/auth/sign-in");
+  await page.locator('input[name="email"]').fill(credentials.email);
+  await page.locator('input[name="password"]').fill(credentials.password);
+  await Promise.all([
+    page.waitForURL((url) => url.origin === issuer && url.pathname.startsWith("/admin/") && !url.search),
+    page.getByRole("button", { name: "Sign in" }).click(),
+  ]);
+}
+
+export async function heading(page: Page, name: string | RegExp): Promise<void> {
+  await page.getByRole("heading", { level: 1, name }).waitFor();
+}
+
+/** axe-core on the current screen: no serious or critical violation (WCAG 2.x A/AA rules). */
+export async function assertAccessible(page: Page, screen: string): Promise<void> {
+  // Evaluated through the DevTools protocol, so the page's CSP (script-src 'self') stays on.
+  await page.evaluate(`${AXE_SOURCE}\n;0`);
+  type Violation = { id: string; impact: string | null; help: string; targets: string[] };
+  const violations = (await page.evaluate(`axe.run(document, { resultTypes: ["violations"] }).then((result) =>
+    result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)),
+    })))`)) as Violation[];
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(serious, [], `${screen}: accessibility violations`);
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  // Screenshots show the screen itself, not a passing notice.
+  await page.evaluate('document.getElementById("notice")?.classList.remove("visible")');
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
