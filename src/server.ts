@@ -40,8 +40,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, storage } = deps;
   const options = {
     loggerInstance: deps.logger,
-    // Fastify accepts a hop count at run time (proxy-addr) although its types omit it.
-    trustProxy: config.trustProxy as boolean | string[],
+    trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     // Slow-loris and stuck clients: a request must arrive whole within 30 s.
     requestTimeout: 30_000,

@@ -30,8 +30,8 @@ export interface Config {
   masterKey?: Buffer;
   /** Keys that may still decrypt older ciphertexts during a master-key rotation. */
   previousMasterKeys: Buffer[];
-  /** Fastify `trustProxy`: false, true, a hop count or a list of addresses/CIDRs. */
-  trustProxy: boolean | number | string[];
+  /** Fastify `trustProxy`: false, true or a list of addresses/CIDRs. */
+  trustProxy: boolean | string[];
   shutdownTimeoutMs: number;
   /** Management API requests per minute per caller (0 = unlimited). */
   managementRateLimit: number;
@@ -91,7 +91,7 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
   {
     key: "TRUST_PROXY",
     default: "false",
-    description: "trust X-Forwarded-* from: true, a hop count, or comma-separated addresses/CIDRs",
+    description: "trust X-Forwarded-* from: true, loopback, or comma-separated addresses/CIDRs",
   },
   { key: "SHUTDOWN_TIMEOUT_MS", default: "10000", description: "grace period for in-flight requests" },
   {
@@ -391,13 +391,18 @@ export function parseKey(raw: string): Buffer | undefined {
 function parseTrustProxy(raw: string | undefined, fail: Fail): Config["trustProxy"] {
   if (raw === undefined || raw === "false") return false;
   if (raw === "true") return true;
-  if (/^\d+$/.test(raw)) return Number(raw);
+  // Fastify 5 ignores a hop count (it cannot tell whether the immediate peer is the proxy), so a
+  // count would silently read every client as the proxy's address: refuse it rather than mislead.
+  if (/^\d+$/.test(raw)) {
+    fail("TRUST_PROXY", "a hop count is not supported; give the proxy's addresses/CIDRs (or loopback)");
+    return false;
+  }
   const entries = raw
     .split(",")
     .map((e) => e.trim())
     .filter(Boolean);
   if (entries.some((e) => !/^[0-9a-fA-F.:/]+$/.test(e) && e !== "loopback")) {
-    fail("TRUST_PROXY", "must be true, false, a hop count or comma-separated IP addresses/CIDRs");
+    fail("TRUST_PROXY", "must be true, false, loopback or comma-separated IP addresses/CIDRs");
     return false;
   }
   return entries;

@@ -132,7 +132,7 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
         MANAGEMENT_API_RATE_LIMIT: "0",
         // Every simulated person comes from their own address (X-Forwarded-For), so the per-address
         // sign-in and sign-up throttles see a crowd, not one machine.
-        TRUST_PROXY: "1",
+        TRUST_PROXY: "loopback",
         LOG_LEVEL: "warn",
       };
       const start = async () => {
