@@ -102,16 +102,22 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       config: { scope: "create:applications" },
     },
     async (request, reply) => {
-      const { name, type } = request.body;
+      const { name, type, org_code } = request.body;
       if (!APPLICATION_TYPES.includes(type as ApplicationType)) {
         throw new ApiError(
           "APPLICATION_TYPE_NOT_SUPPORTED",
           `Application type ${type.slice(0, 20)} is not supported; use reg, spa or m2m`,
         );
       }
+      // Kinde scopes only machine-to-machine applications to an organization.
+      if (org_code != null) {
+        if (type !== "m2m") throw new ApiError("INVALID_REQUEST", "Only m2m applications can have an org_code");
+        if (!(await request.services.organizations.store.find(org_code))) throw new ApiError("ORGANIZATION_INVALID");
+      }
       const { application, secret } = await request.services.applications.create({
         name: name.trim(),
         type: type as ApplicationType,
+        orgCode: org_code ?? undefined,
       });
       return reply.code(201).send({
         ...success("Application successfully created"),

@@ -19,6 +19,8 @@ export interface NewApplication {
   secret?: string;
   callbackUrls?: string[];
   logoutUrls?: string[];
+  /** m2m only: the organization the application acts for (checked by the caller). */
+  orgCode?: string;
 }
 
 export class InvalidUrlError extends Error {
@@ -59,6 +61,7 @@ export class ApplicationsService {
         id_token_lifetime: DEFAULT_LIFETIMES.id,
         created_at: now,
         updated_at: now,
+        org_code: input.orgCode ?? null,
       });
       await store.addUrls(id, "callback", input.callbackUrls ?? [], now);
       await store.addUrls(id, "logout", input.logoutUrls ?? [], now);

@@ -58,7 +58,15 @@ export async function authenticateManagementCall(
   if (!Array.isArray(claims.aud) || !claims.aud.includes(managementAudience(ctx.issuer))) throw invalid();
   if (await ctx.store.isAccessTokenRevoked(claims.jti)) throw invalid();
   // Deleting an application ends its access at once, not when its tokens expire.
-  if (!(await ctx.store.findClient(claims.azp))) throw invalid();
+  const client = await ctx.store.findClient(claims.azp);
+  if (!client) throw invalid();
+  // An organization's machine app acts for that organization only; the Management API spans the
+  // whole environment, so its tokens are refused here whatever scopes it was granted.
+  if (client.orgCode !== null && claims.gty !== undefined) {
+    throw new ApiError("FORBIDDEN", "An organization's application cannot call the Management API", {
+      "www-authenticate": `${REALM}, error="insufficient_scope"`,
+    });
+  }
   const caller: ManagementCaller = { clientId: claims.azp, scopes: new Set(claims.scp ?? []) };
   if (claims.sub && claims.gty === undefined) {
     // A user's token reaches the Management API only for an administrator (the dashboard): any

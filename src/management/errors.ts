@@ -50,6 +50,7 @@ export const API_ERRORS = {
   CONNECTION_REVOKED: { status: 400, message: "This connection was revoked" },
   PROVIDER_UNAVAILABLE: { status: 502, message: "The provider could not be reached; try again shortly" },
   ORGANIZATION_NOT_FOUND: { status: 404, message: "Organization not found" },
+  ORGANIZATION_INVALID: { status: 400, message: "No organization has this org_code" },
   ORGANIZATION_EXISTS: {
     status: 409,
     message: "An organization with this handle or external_id already exists",

@@ -60,6 +60,7 @@ export class KyselyOAuthStore implements OAuthStore {
       accessTokenLifetime: row.access_token_lifetime,
       idTokenLifetime: row.id_token_lifetime,
       refreshTokenLifetime: row.refresh_token_lifetime,
+      orgCode: row.org_code,
     };
   }
 

@@ -13,6 +13,8 @@ export interface ClientRecord {
   accessTokenLifetime: number;
   idTokenLifetime: number;
   refreshTokenLifetime: number;
+  /** An m2m application scoped to an organization: its tokens carry `org_code`. */
+  orgCode: string | null;
 }
 
 export interface UserRecord {

@@ -110,11 +110,14 @@ export class TokenService {
     /** `scope` already split, when the caller has it. */
     scopes?: readonly string[];
     lifetime: number;
+    /** Kinde's org-scoped M2M applications (COMPAT.md §1.4). */
+    orgCode?: string | null;
   }): Promise<MintedToken> {
     return this.mint(input.lifetime, {
       aud: input.audience,
       azp: input.clientId,
       gty: ["client_credentials"],
+      ...(input.orgCode ? { org_code: input.orgCode } : {}),
       scope: input.scope,
       scp: input.scopes ?? splitScope(input.scope),
       v: "2",

@@ -15,6 +15,7 @@ import * as m0008 from "./migrations/0008_connected_app_lock_owner.js";
 import * as m0009 from "./migrations/0009_config_generation.js";
 import * as m0010 from "./migrations/0010_organizations.js";
 import * as m0011 from "./migrations/0011_organization_connections.js";
+import * as m0012 from "./migrations/0012_application_org_code.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -29,6 +30,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0009_config_generation": m0009,
   "0010_organizations": m0010,
   "0011_organization_connections": m0011,
+  "0012_application_org_code": m0012,
 };
 
 export async function migrateToLatest(db: Db, logger?: Logger): Promise<string[]> {

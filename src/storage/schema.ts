@@ -50,6 +50,8 @@ export interface ApplicationsTable {
   id_token_lifetime: number;
   created_at: number;
   updated_at: number;
+  /** An m2m application scoped to one organization (its tokens carry `org_code`). */
+  org_code: string | null;
 }
 
 export type ApplicationUrlKind = "callback" | "logout";

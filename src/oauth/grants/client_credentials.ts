@@ -75,6 +75,7 @@ export async function clientCredentialsGrant(
     scope,
     scopes,
     lifetime: client.accessTokenLifetime,
+    orgCode: client.orgCode,
   });
   return {
     access_token: token.token,
