@@ -111,8 +111,10 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       }
       // Kinde scopes only machine-to-machine applications to an organization.
       if (org_code != null) {
-        if (type !== "m2m") throw new ApiError("INVALID_REQUEST", "Only m2m applications can have an org_code");
-        if (!(await request.services.organizations.store.find(org_code))) throw new ApiError("ORGANIZATION_INVALID");
+        if (type !== "m2m")
+          throw new ApiError("INVALID_REQUEST", "Only m2m applications can have an org_code");
+        if (!(await request.services.organizations.store.find(org_code)))
+          throw new ApiError("ORGANIZATION_INVALID");
       }
       const { application, secret } = await request.services.applications.create({
         name: name.trim(),

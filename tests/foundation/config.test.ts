@@ -75,7 +75,10 @@ describe("configuration", () => {
 
   it("refuses a TRUST_PROXY hop count (Fastify would ignore it and read every client as the proxy)", () => {
     assert.match(problemsOf({ TRUST_PROXY: "1" }).get("TRUST_PROXY")!, /hop count is not supported/);
-    assert.deepEqual(loadConfig({ TRUST_PROXY: "loopback, 10.0.0.0/8" }).trustProxy, ["loopback", "10.0.0.0/8"]);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: "loopback, 10.0.0.0/8" }).trustProxy, [
+      "loopback",
+      "10.0.0.0/8",
+    ]);
   });
 
   it("refuses to start in production without a master key", () => {
