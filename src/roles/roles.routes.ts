@@ -92,6 +92,9 @@ function keyTaken(error: unknown): never {
   throw error;
 }
 
+/** Kinde's value of assignment_permission_id that removes the requirement on update. */
+const NO_PERMISSION_REQUIRED = "NO_PERMISSION_REQUIRED";
+
 async function roleInput(request: FastifyRequest, body: CreateRoleBody) {
   const name = displayText(body.name, "name");
   if (!name) throw new ApiError("INVALID_REQUEST", "name must not be blank");
@@ -103,6 +106,25 @@ async function roleInput(request: FastifyRequest, body: CreateRoleBody) {
     description: displayText(body.description, "description"),
     isDefault: body.is_default_role ?? false,
     assignmentPermissionId: assignment,
+  };
+}
+
+/**
+ * An update changes only what it names (Kinde: a null or absent assignment_permission_id makes no
+ * change; NO_PERMISSION_REQUIRED removes the requirement).
+ */
+async function roleChanges(request: FastifyRequest, body: CreateRoleBody) {
+  const name = displayText(body.name, "name");
+  if (!name) throw new ApiError("INVALID_REQUEST", "name must not be blank");
+  const assignment = body.assignment_permission_id;
+  if (assignment != null && assignment !== NO_PERMISSION_REQUIRED) await findPermission(request, assignment);
+  return {
+    key: checkKey(body.key),
+    name,
+    description: body.description === undefined ? undefined : displayText(body.description, "description"),
+    isDefault: body.is_default_role,
+    assignmentPermissionId:
+      assignment == null ? undefined : assignment === NO_PERMISSION_REQUIRED ? null : assignment,
   };
 }
 
@@ -185,7 +207,7 @@ export function registerRolesRoutes(app: FastifyInstance): void {
     },
     async (request, reply) => {
       const role = await findRole(request, request.params.role_id);
-      const input = await roleInput(request, request.body);
+      const input = await roleChanges(request, request.body);
       try {
         await request.services.roles.updateRole(role, input);
       } catch (error) {

@@ -202,6 +202,42 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(renamed.status, 201, "Kinde answers 201 to a role update");
       assert.equal((await api<{ role: Json }>("GET", `/api/v1/roles/${role}`)).body.role.name, "Analyst");
 
+      // An update changes only what it names; NO_PERMISSION_REQUIRED lifts the assignment permission.
+      const guarded = await createRole("guarded", {
+        description: "Needs a permission to assign",
+        is_default_role: true,
+        assignment_permission_id: write,
+      });
+      assert.equal(
+        (await api("PATCH", `/api/v1/roles/${guarded}`, { key: "guarded", name: "Guarded" })).status,
+        201,
+      );
+      let stored = (await server.services.roles.store.findRole(guarded))!;
+      assert.equal(stored.name, "Guarded");
+      assert.equal(stored.description, "Needs a permission to assign");
+      assert.equal(stored.is_default_role, 1);
+      assert.equal(stored.assignment_permission_id, write);
+      const lifted = await api("PATCH", `/api/v1/roles/${guarded}`, {
+        key: "guarded",
+        name: "Guarded",
+        is_default_role: false,
+        assignment_permission_id: "NO_PERMISSION_REQUIRED",
+      });
+      assert.equal(lifted.status, 201);
+      stored = (await server.services.roles.store.findRole(guarded))!;
+      assert.equal(stored.is_default_role, 0);
+      assert.equal(stored.assignment_permission_id, null);
+      assert.equal(
+        (
+          await api("PATCH", `/api/v1/roles/${guarded}`, {
+            key: "guarded",
+            name: "G",
+            assignment_permission_id: "perm_nope",
+          })
+        ).status,
+        404,
+      );
+
       const permission = await api("PATCH", `/api/v1/permissions/${write}`, { name: "Writes reports" });
       assert.equal(permission.status, 200);
 
