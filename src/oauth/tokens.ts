@@ -177,7 +177,7 @@ export class TokenService {
    * RFC 7519 §7.2 for the one shape we issue, checked in this order: three base64url segments; a
    * header naming RS256 and a key id and nothing we would have to understand (`crit`, RFC 7515
    * §4.1.11); a key we published; the signature; then the claims — our `iss`, `exp` not past and
-   * `nbf` not ahead (both with CLOCK_TOLERANCE_SECONDS), and `exp`, `iat`, `jti`, `azp` present.
+   * `nbf` and `iat` not ahead (with CLOCK_TOLERANCE_SECONDS), and `exp`, `iat`, `jti`, `azp` present.
    */
   private async verifiedClaims(token: string): Promise<AccessTokenClaims | undefined> {
     const known = this.verified.get(token);
@@ -227,11 +227,15 @@ export class TokenService {
     return verified;
   }
 
-  /** `exp` not past and `nbf` not ahead, both with CLOCK_TOLERANCE_SECONDS. */
+  /**
+   * `exp` not past, `nbf` and `iat` not ahead, all with CLOCK_TOLERANCE_SECONDS: a token issued
+   * "in the future" comes from an instance whose clock is outside the leeway (RFC 7519 §4.1.6).
+   */
   private timely(claims: AccessTokenClaims): boolean {
     const now = this.clock.now();
     return (
       claims.exp > now - CLOCK_TOLERANCE_SECONDS &&
+      claims.iat <= now + CLOCK_TOLERANCE_SECONDS &&
       (claims.nbf === undefined || claims.nbf <= now + CLOCK_TOLERANCE_SECONDS)
     );
   }

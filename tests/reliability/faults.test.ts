@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
+import { sql } from "kysely";
 import type { Clock } from "../../src/clock.js";
 import { CLOCK_TOLERANCE_SECONDS } from "../../src/oauth/tokens.js";
 import { databaseKinds } from "../helpers/databases.js";
@@ -63,8 +64,79 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(introspected.status, 200, introspected.text);
       assert.deepEqual(introspected.json, { active: false });
     });
+
+    it(`accepts a token issued by a clock up to ${CLOCK_TOLERANCE_SECONDS} s ahead, refuses one from further ahead`, async () => {
+      const masterKey = randomBytes(32).toString("base64");
+      let skew = 0;
+      const ahead: Clock = { now: () => Math.floor(Date.now() / 1000) + skew };
+      // Instance A's clock runs ahead and issues; instance B (true time) verifies.
+      const a = await startTestServer(kind, { clock: ahead, env: { LATCHKEY_MASTER_KEY: masterKey } });
+      servers.push(a);
+      const b = await startTestServer(kind, {
+        database: a.database,
+        env: { ISSUER_URL: a.url, LATCHKEY_MASTER_KEY: masterKey },
+      });
+      servers.push(b);
+      skew = CLOCK_TOLERANCE_SECONDS - 10;
+      const within = await managementToken(a);
+      assert.equal((await callApi(b, "GET", "/api/v1/business", { token: within })).status, 200);
+      skew = CLOCK_TOLERANCE_SECONDS + 60;
+      const beyond = await managementToken(a);
+      const refused = await callApi(b, "GET", "/api/v1/business", { token: beyond });
+      assert.equal(refused.status, 401, "iat too far in the future: refused");
+      // The issuing instance itself, whose clock agrees with the token, still accepts it.
+      assert.equal((await callApi(a, "GET", "/api/v1/business", { token: beyond })).status, 200);
+    });
   });
 }
+
+describe("SQLite database turned read-only", () => {
+  let server: TestServer | undefined;
+  after(async () => server?.close());
+
+  it("answers writes 503 in each surface's vocabulary (not 500), keeps serving, and recovers", async () => {
+    server = await startTestServer("sqlite");
+    const token = await managementToken(server);
+    const before = await callApi(server, "GET", "/api/v1/apis", { token });
+    assert.equal(before.status, 200);
+    // query_only makes every write on the server's own connection fail with SQLITE_READONLY, as a
+    // read-only file or a file system remounted read-only would (root ignores file permissions,
+    // so chmod cannot show it in a test).
+    await sql`pragma query_only = on`.execute(server.storage.db);
+    try {
+      const write = await callApi(server, "POST", "/api/v1/apis", {
+        token,
+        body: { name: "Read-only", audience: `https://ro-${randomBytes(3).toString("hex")}.example` },
+      });
+      assert.equal(write.status, 503, JSON.stringify(write.body));
+      assert.equal((write.body as { errors: { code: string }[] }).errors[0]!.code, "SERVICE_UNAVAILABLE");
+      assert.ok(Number(write.headers.get("retry-after")) >= 1, "Retry-After");
+      // Reads may need a write (the per-caller rate-limit counter): 200 or 503, never 500.
+      const read = await callApi(server, "GET", "/api/v1/apis", { token });
+      assert.ok(read.status === 200 || read.status === 503, JSON.stringify(read.body));
+      // Revocation writes: the OAuth surface answers temporarily_unavailable.
+      const revoke = await send(`${server.url}/oauth2/revoke`, {
+        ...form({ token }),
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: `Basic ${Buffer.from(`${server.management.clientId}:${server.management.clientSecret}`).toString("base64")}`,
+        },
+      });
+      assert.equal(revoke.status, 503, revoke.text);
+      assert.equal((revoke.json as { error: string }).error, "temporarily_unavailable");
+      const live = await fetch(`${server.url}/health/live`);
+      assert.equal(live.status, 200, "the process stays up");
+    } finally {
+      await sql`pragma query_only = off`.execute(server.storage.db);
+    }
+    const recovered = await callApi(server, "POST", "/api/v1/apis", {
+      token,
+      body: { name: "Writable again", audience: `https://rw-${randomBytes(3).toString("hex")}.example` },
+    });
+    assert.ok(recovered.status === 200 || recovered.status === 201, JSON.stringify(recovered.body));
+    assert.doesNotMatch(server.logs.text, /"unhandled error"/);
+  });
+});
 
 describe("SQLite write lock held past busy_timeout", () => {
   let server: TestServer | undefined;
