@@ -52,6 +52,8 @@ export interface TestServerOptions {
   port?: number;
   /** Serve HTTPS with this certificate; the issuer becomes https://localhost:PORT. */
   tls?: { certFile: string; keyFile: string };
+  /** Seconds the signing-key list is cached, as in production (default 0: rotations show at once). */
+  keyCacheSeconds?: number;
 }
 
 export async function startTestServer(
@@ -86,13 +88,13 @@ export async function startTestServer(
   await migrateToLatest(storage.db, logger);
   const secretBox = new SecretBox(config.masterKey!);
   await bootstrap(storage, secretBox, config, options.clock);
-  // Tests read keys straight from the database (no cache) so rotations show at once.
+  // Tests read keys straight from the database (no cache) unless asked, so rotations show at once.
   const services = createServices({
     db: storage.db,
     secretBox,
     issuer: config.issuerUrl,
     clock: options.clock,
-    keyCacheSeconds: 0,
+    keyCacheSeconds: options.keyCacheSeconds ?? 0,
     connectedApps: connectedAppsOptions(config, logger),
   });
   const app = await buildServer({ config, storage, logger, secretBox, services });
