@@ -2,6 +2,7 @@
 // (/api/v1/applications/{app_id}/auth_redirect_urls and /auth_logout_urls).
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { findDashboardClientId } from "../dashboard/dashboard-app.js";
 import { ApiError } from "../management/errors.js";
 import { POST_ERRORS, READ_ERRORS, WRITE_ERRORS } from "../management/responses.schemas.js";
 import {
@@ -45,6 +46,18 @@ const isCursor = (v: unknown): v is Cursor =>
 async function findApplication(request: FastifyRequest, id: string): Promise<ApplicationRow> {
   const application = await request.services.applications.store.findById(id);
   if (!application) throw new ApiError("APPLICATION_NOT_FOUND");
+  return application;
+}
+
+/**
+ * An application whose callback or logout URLs, or existence, may be changed. The admin dashboard's
+ * are Latchkey's own: whoever could add a callback URL to it could have an administrator's code sent
+ * to their site and hold a token for the whole Management API.
+ */
+async function findChangeableApplication(request: FastifyRequest, id: string): Promise<ApplicationRow> {
+  const application = await findApplication(request, id);
+  if (application.id === (await findDashboardClientId(request.services.db, request.services.oauth.issuer)))
+    throw new ApiError("DASHBOARD_APPLICATION_PROTECTED");
   return application;
 }
 
@@ -165,8 +178,11 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const { services } = request;
-      const application = await findApplication(request, request.params.application_id);
       const { name, redirect_uris, logout_uris } = request.body ?? {};
+      const application =
+        redirect_uris === undefined && logout_uris === undefined
+          ? await findApplication(request, request.params.application_id)
+          : await findChangeableApplication(request, request.params.application_id);
       try {
         await services.applications.update(application.id, {
           name: name?.trim(),
@@ -187,7 +203,7 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       config: { scope: "delete:applications" },
     },
     async (request) => {
-      const application = await findApplication(request, request.params.application_id);
+      const application = await findChangeableApplication(request, request.params.application_id);
       await request.services.applications.store.delete(application.id);
       return success("Application successfully deleted");
     },
@@ -300,7 +316,7 @@ function registerUrlRoutes(
       config: { scope: scopes.create },
     },
     async (request) => {
-      const application = await findApplication(request, request.params.app_id);
+      const application = await findChangeableApplication(request, request.params.app_id);
       try {
         await request.services.applications.addUrls(application.id, kind, request.body.urls);
       } catch (error) {
@@ -322,7 +338,7 @@ function registerUrlRoutes(
       config: { scope: scopes.update },
     },
     async (request) => {
-      const application = await findApplication(request, request.params.app_id);
+      const application = await findChangeableApplication(request, request.params.app_id);
       try {
         await request.services.applications.update(
           application.id,
@@ -347,7 +363,7 @@ function registerUrlRoutes(
       config: { scope: scopes.delete },
     },
     async (request) => {
-      const application = await findApplication(request, request.params.app_id);
+      const application = await findChangeableApplication(request, request.params.app_id);
       // Kinde passes the URLs comma-separated in the query string.
       const urls = request.query.urls
         .split(",")

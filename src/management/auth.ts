@@ -2,6 +2,7 @@
 // `<ISSUER_URL>/api`, verified (signature, RS256 only, iss, exp with small leeway, not revoked), and
 // a per-operation scope as Kinde's spec names it. Tokens in the query string are refused.
 import type { FastifyRequest } from "fastify";
+import { findDashboardClientId } from "../dashboard/dashboard-app.js";
 import type { OAuthContext } from "../oauth/context.js";
 import { ApiError } from "./errors.js";
 
@@ -72,10 +73,18 @@ export async function authenticateManagementCall(
     // A user's token reaches the Management API only for an administrator (the dashboard): any
     // other user who signs in to an app authorised for this API gets nothing here.
     const user = await ctx.store.findUser(claims.sub);
-    if (!user || user.suspended || !user.isAdmin) {
-      throw new ApiError("FORBIDDEN", "Only administrators may call the Management API with a user token", {
-        "www-authenticate": `${REALM}, error="insufficient_scope"`,
-      });
+    // …and only through the dashboard itself: another front-end app authorised for this API (or one
+    // whose callback URL an integration could add) must not turn an administrator's sign-in into a
+    // Management API token it holds.
+    const viaDashboard = claims.azp === (await findDashboardClientId(request.services.db, ctx.issuer));
+    if (!user || user.suspended || !user.isAdmin || !viaDashboard) {
+      throw new ApiError(
+        "FORBIDDEN",
+        "Only administrators, through the admin dashboard, may call the Management API with a user token",
+        {
+          "www-authenticate": `${REALM}, error="insufficient_scope"`,
+        },
+      );
     }
     caller.userId = claims.sub;
   }

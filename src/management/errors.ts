@@ -40,6 +40,11 @@ export const API_ERRORS = {
   },
   INVALID_AUDIENCE: { status: 400, message: "The audience is not valid" },
   INVALID_SCOPE_KEY: { status: 400, message: "The scope key is not valid" },
+  DASHBOARD_APPLICATION_PROTECTED: {
+    status: 400,
+    message:
+      "The admin dashboard's URLs are set by Latchkey from ISSUER_URL and cannot be changed or deleted",
+  },
   MANAGEMENT_API_PROTECTED: { status: 400, message: "The Management API cannot be changed this way" },
   CONNECTED_APP_NOT_FOUND: { status: 404, message: "Connected app not found" },
   CONNECTED_APP_EXISTS: { status: 409, message: "A connected app with this key_code_ref already exists" },

@@ -16,18 +16,28 @@ import { UserAgent } from "../helpers/user-agent.js";
 
 const ADMIN = { email: "root@example.com", password: "root-password-123" };
 
-/** What the dashboard does in the browser: PKCE sign-in through its own client, then the token. */
-async function dashboardToken(server: TestServer, user: { email: string; password: string }, scope: string) {
-  const config = (await (await fetch(`${server.url}/admin/config.json`)).json()) as {
+/**
+ * What the dashboard does in the browser: PKCE sign-in through its own client, then the token
+ * (or, with `client`, the same through another front-end application).
+ */
+async function dashboardToken(
+  server: TestServer,
+  user: { email: string; password: string },
+  scope: string,
+  client?: { clientId: string; redirectUri: string },
+) {
+  const dashboard = (await (await fetch(`${server.url}/admin/config.json`)).json()) as {
     clientId: string;
     audience: string;
   };
+  const config = { ...dashboard, ...client };
+  const redirectUri = client?.redirectUri ?? `${server.url}/admin/callback`;
   const verifier = randomBytes(32).toString("base64url");
   const url = new URL("/oauth2/auth", server.url);
   url.search = new URLSearchParams({
     response_type: "code",
     client_id: config.clientId,
-    redirect_uri: `${server.url}/admin/callback`,
+    redirect_uri: redirectUri,
     scope,
     audience: config.audience,
     state: "s",
@@ -35,14 +45,14 @@ async function dashboardToken(server: TestServer, user: { email: string; passwor
     code_challenge_method: "S256",
   }).toString();
   const callback = await new UserAgent(server.url).authorize(url, user);
-  assert.equal(`${callback.origin}${callback.pathname}`, `${server.url}/admin/callback`);
+  assert.equal(`${callback.origin}${callback.pathname}`, redirectUri);
   const response = await fetch(`${server.url}/oauth2/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({
       grant_type: "authorization_code",
       code: callback.searchParams.get("code")!,
-      redirect_uri: `${server.url}/admin/callback`,
+      redirect_uri: redirectUri,
       client_id: config.clientId,
       code_verifier: verifier,
     }),
@@ -82,13 +92,31 @@ for (const { kind, skip } of await databaseKinds()) {
       );
       assert.deepEqual(urls.body.redirect_urls, [`${server.url}/admin/callback`]);
 
-      // Renamed by an administrator, and its logout URL removed: the next start keeps the same
-      // application and puts the logout URL back.
-      await callApi(server, "PATCH", `/api/v1/applications/${clientId}`, { token, body: { name: "Admin" } });
-      await callApi(server, "PUT", `/api/v1/applications/${clientId}/auth_logout_urls`, {
+      // Renamed by an administrator: the next start keeps the same application. Its URLs are
+      // Latchkey's own and cannot be changed (nor can it be deleted) through the Management API.
+      const renamed = await callApi(server, "PATCH", `/api/v1/applications/${clientId}`, {
         token,
-        body: { urls: [] },
+        body: { name: "Admin" },
       });
+      assert.equal(renamed.status, 200);
+      for (const [method, path, body] of [
+        ["PUT", `/api/v1/applications/${clientId}/auth_logout_urls`, { urls: [] }],
+        [
+          "POST",
+          `/api/v1/applications/${clientId}/auth_redirect_urls`,
+          { urls: ["https://evil.example/cb"] },
+        ],
+        ["PATCH", `/api/v1/applications/${clientId}`, { redirect_uris: ["https://evil.example/cb"] }],
+        ["DELETE", `/api/v1/applications/${clientId}/auth_redirect_urls?urls=${server.url}/admin/callback`],
+        ["DELETE", `/api/v1/applications/${clientId}`],
+      ] as const) {
+        const refused = await callApi<{ errors: { code: string }[] }>(server, method, path, {
+          token,
+          ...(body ? { body } : {}),
+        });
+        assert.equal(refused.status, 400, `${method} ${path}`);
+        assert.equal(refused.body.errors[0]!.code, "DASHBOARD_APPLICATION_PROTECTED");
+      }
       await bootstrap(server.storage, server.secretBox, server.config);
       await bootstrap(server.storage, server.secretBox, server.config);
       assert.equal(await findDashboardClientId(server.storage.db, server.url), clientId);
@@ -136,6 +164,25 @@ for (const { kind, skip } of await databaseKinds()) {
       );
       assert.equal(refused.status, 403);
       assert.match(refused.body.errors[0]!.message, /administrators/);
+    });
+
+    it("refuses an administrator's token obtained through any application but the dashboard", async () => {
+      // A front-end app authorised for the Management API (say, by mistake or by an integration
+      // that may edit applications): an administrator signing in to it must not hand it the API.
+      const redirectUri = "https://tools.example.com/callback";
+      const spa = await createApplication(server, "spa", { callbackUrls: [redirectUri] });
+      const managementApi = (await server.services.apis.store.findManagementApi())!;
+      await server.services.apis.authorizeApplication(managementApi.id, spa.clientId);
+      await server.services.apis.grantScopes(managementApi.id, spa.clientId);
+      const stolen = await dashboardToken(server, ADMIN, "openid read:users", {
+        clientId: spa.clientId,
+        redirectUri,
+      });
+      const refused = await callApi<{ errors: { code: string }[] }>(server, "GET", "/api/v1/users", {
+        token: stolen.access_token,
+      });
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.errors[0]!.code, "FORBIDDEN");
     });
 
     it("reads which scopes of an API an application holds", async () => {
