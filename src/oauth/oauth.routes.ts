@@ -91,6 +91,8 @@ export function registerOAuthRoutes(
   const noStore = async (_request: FastifyRequest, reply: FastifyReply) => {
     reply.header("cache-control", "no-store").header("pragma", "no-cache");
   };
+  const ownsOrigin = (callbackUrls: readonly string[], origin: string | undefined) =>
+    origin !== undefined && callbackUrls.some((url) => URL.canParse(url) && new URL(url).origin === origin);
   const allowOrigin = async (request: FastifyRequest, reply: FastifyReply) => {
     const origin = request.headers.origin;
     // Opaque origins ("null": sandboxed frames, custom-scheme apps) are never trusted.
@@ -124,17 +126,20 @@ export function registerOAuthRoutes(
   }
 
   app.post("/oauth2/token", backChannel, async (request, reply) => {
-    // Set by allowOrigin: a credentialed request from a registered front-end origin.
-    const fromFrontEnd = reply.hasHeader("access-control-allow-origin");
+    // allowOrigin admitted any registered front-end origin; the refresh cookie is used and set only
+    // for the requesting client's own origins, so a page of app B cannot spend app A's session.
     const body = formBody(request);
-    const raw = fromFrontEnd ? withCookieRefreshToken(body, request) : body;
+    const client = reply.hasHeader("access-control-allow-origin")
+      ? await ctx.store.findClient(typeof body.client_id === "string" ? body.client_id : "")
+      : undefined;
+    const cookieClient =
+      client && ownsOrigin(client.callbackUrls, request.headers.origin) ? client : undefined;
+    const raw = cookieClient ? withCookieRefreshToken(body, request) : body;
     const usedCookie = raw !== body;
     try {
       const response = await handleTokenRequest(ctx, new Params(raw), request.headers.authorization);
-      if (fromFrontEnd && response.refresh_token) {
-        const client = await ctx.store.findClient(String(raw.client_id ?? ""));
-        if (client)
-          setRefreshCookies(reply, response.refresh_token, client.refreshTokenLifetime, cookieOptions);
+      if (cookieClient && response.refresh_token) {
+        setRefreshCookies(reply, response.refresh_token, cookieClient.refreshTokenLifetime, cookieOptions);
       }
       return response;
     } catch (error) {

@@ -188,6 +188,12 @@ for (const { kind, skip } of await databaseKinds()) {
           assert.equal(refused.status, 400);
           assert.equal(((await refused.json()) as { error: string }).error, "invalid_request");
         }
+        // Another registered front end (allowed for CORS) cannot spend this app's cookie either.
+        await createApplication(server, "spa", { callbackUrls: ["https://other-app.example/callback"] });
+        const sibling = await post({ origin: "https://other-app.example" }, form());
+        assert.equal(sibling.status, 400);
+        assert.equal(sibling.headers.get("access-control-allow-origin"), "https://other-app.example");
+        assert.equal(((await sibling.json()) as { error: string }).error, "invalid_request");
         // A refresh token in the body is used even when a cookie is present (js-utils'
         // useInsecureForRefreshToken); a bogus one fails without touching the cookie's.
         const bogus = await post({ origin: spa.origin }, form({ refresh_token: "bogus" }));
