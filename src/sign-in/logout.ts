@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { decodeProtectedHeader, jwtVerify } from "jose";
 import { errorPage } from "../http/html.js";
 import { SIGNING_ALGORITHM } from "../oauth/keys.js";
-import { clearRefreshCookies } from "../oauth/refresh-cookie.js";
+import { clearRefreshCookies, REFRESH_FLAG_COOKIE } from "../oauth/refresh-cookie.js";
 import type { Services } from "../services.js";
 import { type BrowserSignIn, type Form, field } from "./browser-sign-in.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
@@ -55,6 +55,7 @@ export function registerLogoutRoutes(
     reply: FastifyReply,
     redirect: string,
     state: string,
+    status: 302 | 303,
   ) => {
     const session = await signIn.session(request);
     if (session) {
@@ -68,7 +69,7 @@ export function registerLogoutRoutes(
     if (!redirect) return html(reply, 200, signedOutPage(await services.business.name()));
     const target = new URL(redirect);
     if (state) target.searchParams.append("state", state);
-    return reply.code(302).header("location", target.href).send();
+    return reply.code(status).header("location", target.href).send();
   };
 
   /**
@@ -99,11 +100,14 @@ export function registerLogoutRoutes(
     const state = field(request.query, "state");
     const session = await signIn.session(request);
     const fetchSite = request.headers["sec-fetch-site"];
+    // Without a session there may still be a cookie refresh session (js-utils; its flag cookie is
+    // sent cross-site): another site must not end that one silently either.
     const trusted =
-      !session ||
       (typeof fetchSite === "string" && TRUSTED_FETCH_SITES.has(fetchSite)) ||
-      (await hintNamesUser(field(request.query, "id_token_hint"), session.userId));
-    if (trusted) return signOutAndReturn(request, reply, redirect, state);
+      (session
+        ? await hintNamesUser(field(request.query, "id_token_hint"), session.userId)
+        : request.cookies[REFRESH_FLAG_COOKIE] === undefined);
+    if (trusted) return signOutAndReturn(request, reply, redirect, state, 302);
     return html(
       reply,
       200,
@@ -130,6 +134,7 @@ export function registerLogoutRoutes(
         ),
       );
     }
-    return signOutAndReturn(request, reply, redirect, field(request.body, "state"));
+    // The confirmation was a POST: See Other, so the browser GETs the logout URL (RFC 9110 §15.4.4).
+    return signOutAndReturn(request, reply, redirect, field(request.body, "state"), 303);
   });
 }

@@ -429,7 +429,7 @@ for (const { kind, skip } of await databaseKinds()) {
         body: new URLSearchParams(form),
       });
       await logout.text();
-      assert.equal(logout.status, 302);
+      assert.equal(logout.status, 303);
       assert.equal(logout.headers.get("location"), LOGOUT);
       assert.equal(browser.cookie(SESSION_COOKIE), undefined, "session cookie cleared");
 
@@ -521,9 +521,22 @@ for (const { kind, skip } of await databaseKinds()) {
         body: new URLSearchParams(form),
       });
       await confirmed.text();
-      assert.equal(confirmed.status, 302);
+      assert.equal(confirmed.status, 303, "after a POST, See Other (RFC 9110 §15.4.4)");
       assert.equal(confirmed.headers.get("location"), `${LOGOUT}?state=s1`);
       assert.equal(await stillSignedIn(browser), false);
+
+      // No session, but a js-utils cookie session (its flag cookie is sent cross-site): another
+      // site's GET only asks, and clears nothing.
+      const flagged = await fetch(`${server.url}${query}`, {
+        redirect: "manual",
+        headers: { "sec-fetch-site": "cross-site", cookie: "_kbrte=1" },
+      });
+      assert.equal(flagged.status, 200);
+      assert.match(await flagged.text(), /<h1>Sign out\?<\/h1>/);
+      assert.deepEqual(
+        flagged.headers.getSetCookie().filter((c) => /^(_kbrte|refresh_token)=;/.test(c)),
+        [],
+      );
     });
 
     it("an id_token_hint for the signed-in user signs out at once; another user's or a forged one only asks", async () => {
