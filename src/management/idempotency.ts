@@ -330,12 +330,18 @@ export function registerIdempotency(api: FastifyInstance, options: IdempotencyOp
           .where("lock_token", "=", state.lockToken)
           .execute();
       } else {
+        // The answer is already an error, often a 503 because the database went away. If the
+        // release fails too it must not throw: the error handler has run for this reply, so Fastify
+        // would replace the answer with its default 500. The claim then lapses after claimTimeout.
         await services.db
           .deleteFrom("idempotency_keys")
           .where("client_id", "=", state.clientId)
           .where("key", "=", state.key)
           .where("lock_token", "=", state.lockToken)
-          .execute();
+          .execute()
+          .catch((error: unknown) => {
+            request.log.warn({ err: error }, "could not release an Idempotency-Key claim");
+          });
       }
       return payload;
     }
@@ -349,21 +355,34 @@ export function registerIdempotency(api: FastifyInstance, options: IdempotencyOp
     }
     state.ended = "recording";
     clearTimeout(state.timer);
+    if (!ok) {
+      // Not a success: undo everything, key included, so a retry runs again. The answer is already
+      // an error, often a 503 because the database went away. A rollback that fails then means the
+      // connection is gone (PostgreSQL discards an uncommitted transaction with its connection, and
+      // Kysely releases the connection either way); throwing here would replace the 503 with
+      // Fastify's default 500, since the error handler has already run for this reply.
+      await state.trx
+        .rollback()
+        .execute()
+        .catch((error: unknown) => {
+          request.log.warn(
+            { err: error },
+            "could not roll back the Idempotency-Key transaction of an error answer",
+          );
+        });
+      return payload;
+    }
     try {
-      if (ok) {
-        await state.trx
-          .updateTable("idempotency_keys")
-          .set({
-            status_code: reply.statusCode,
-            response_body_sealed: secretBox.seal(body, idempotencyAad(state.clientId, state.key)),
-          })
-          .where("client_id", "=", state.clientId)
-          .where("key", "=", state.key)
-          .execute();
-        await state.trx.commit().execute();
-      } else {
-        await state.trx.rollback().execute();
-      }
+      await state.trx
+        .updateTable("idempotency_keys")
+        .set({
+          status_code: reply.statusCode,
+          response_body_sealed: secretBox.seal(body, idempotencyAad(state.clientId, state.key)),
+        })
+        .where("client_id", "=", state.clientId)
+        .where("key", "=", state.key)
+        .execute();
+      await state.trx.commit().execute();
     } catch (error) {
       if (!state.trx.isCommitted && !state.trx.isRolledBack) {
         await state.trx

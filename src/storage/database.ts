@@ -73,6 +73,22 @@ function openPostgres(url: string, options: OpenOptions): Storage {
   pool.on("error", (error) => {
     options.logger?.warn({ err: error }, "PostgreSQL connection lost; it will be re-established on demand");
   });
+  // The pool listens for 'error' only on idle clients: it removes its listener while a client is
+  // checked out. A checked-out client (between the queries of a transaction, or even mid-query: pg
+  // emits 'error' when the socket ends) that loses its server — PostgreSQL restarted (57P01
+  // "terminating connection due to administrator command") or gone — emits 'error' with no
+  // listener, and Node crashes the process.
+  // Every client gets its own listener for its whole life: the client stays marked not queryable,
+  // its next query fails (→ 503) and the pool discards it when it is released. (An idle client's
+  // loss is already logged by the pool's 'error' event above.)
+  const inUse = new WeakSet<pg.PoolClient>();
+  pool.on("acquire", (client) => inUse.add(client));
+  pool.on("release", (_error, client) => inUse.delete(client));
+  pool.on("connect", (client) => {
+    client.on("error", (error) => {
+      if (inUse.has(client)) options.logger?.warn({ err: error }, "PostgreSQL connection lost while in use");
+    });
+  });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
