@@ -88,7 +88,8 @@ export function registerLogoutRoutes(
         algorithms: [SIGNING_ALGORITHM],
         currentDate: new Date(0),
       });
-      return payload.sub === userId;
+      // An ID token only: access tokens (which APIs hold) carry `scp`, ID tokens never do.
+      return payload.sub === userId && payload.scp === undefined;
     } catch {
       return false;
     }

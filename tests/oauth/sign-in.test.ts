@@ -467,7 +467,11 @@ for (const { kind, skip } of await databaseKinds()) {
         code_verifier: verifier,
       });
       assert.equal(tokens.status, 200, JSON.stringify(tokens.json));
-      return { browser, idToken: String(tokens.json.id_token) };
+      return {
+        browser,
+        idToken: String(tokens.json.id_token),
+        accessToken: String(tokens.json.access_token),
+      };
     }
 
     async function stillSignedIn(browser: UserAgent): Promise<boolean> {
@@ -542,7 +546,11 @@ for (const { kind, skip } of await databaseKinds()) {
     it("an id_token_hint for the signed-in user signs out at once; another user's or a forged one only asks", async () => {
       const alice = await createUser(server);
       const bob = await createUser(server);
-      const { browser, idToken: aliceIdToken } = await signedInWithIdToken(alice);
+      const {
+        browser,
+        idToken: aliceIdToken,
+        accessToken: aliceAccessToken,
+      } = await signedInWithIdToken(alice);
       const { idToken: bobIdToken } = await signedInWithIdToken(bob);
       const [header, payload, signature] = aliceIdToken.split(".");
       const claims = JSON.parse(Buffer.from(payload!, "base64url").toString());
@@ -551,7 +559,8 @@ for (const { kind, skip } of await databaseKinds()) {
         Buffer.from(JSON.stringify({ ...claims, sub: "kp_forged" })).toString("base64url"),
         signature,
       ].join(".");
-      for (const hint of [bobIdToken, forged, "not-a-jwt", `${aliceIdToken}x`]) {
+      // Alice's access token names her too, but APIs hold it: it is not an ID token hint.
+      for (const hint of [bobIdToken, forged, "not-a-jwt", `${aliceIdToken}x`, aliceAccessToken]) {
         const asked = await browser.request(
           `/logout?id_token_hint=${encodeURIComponent(hint)}&post_logout_redirect_uri=${encodeURIComponent(LOGOUT)}`,
           { headers: { "sec-fetch-site": "cross-site" } },
