@@ -1,8 +1,18 @@
 // APIs: the resource servers tokens are issued for. Create one (name and audience), define its
 // scopes, authorise applications and choose which scopes each machine-to-machine app holds.
 import { api } from "../api.js";
-import { checkbox, confirmAction, copyable, emptyState, field, h, notify, openDialog } from "../dom.js";
+import { checkbox, copyable, emptyState, field, h, notify } from "../dom.js";
 import { attempt, load, navigate, pageHeader, type Screen, section } from "../view.js";
+import {
+  deleteSection,
+  formDialog,
+  linkCell,
+  listTable,
+  saveOnToggle,
+  tableHead,
+  visuallyHidden,
+  whenConfirmed,
+} from "../widgets.js";
 
 interface ApiSummary {
   id: string;
@@ -77,37 +87,14 @@ export const listApis: Screen = async (view) => {
             ),
           )
         : null,
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          null,
-          h("caption", { class: "visually-hidden" }, "APIs"),
-          h(
-            "thead",
-            null,
-            h("tr", null, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Audience")),
-          ),
-          h(
-            "tbody",
-            null,
-            apis.map((a) =>
-              h(
-                "tr",
-                null,
-                h(
-                  "td",
-                  null,
-                  h("a", { href: `/admin/apis/${a.id}` }, a.name),
-                  a.is_management_api ? h("span", { class: "badge" }, "Built in") : null,
-                ),
-                h("td", { class: "mono" }, a.audience),
-              ),
-            ),
-          ),
+      listTable("APIs", ["Name", "Audience"], apis, (a) => [
+        linkCell(
+          `/admin/apis/${a.id}`,
+          a.name,
+          a.is_management_api ? h("span", { class: "badge" }, "Built in") : null,
         ),
-      ),
+        h("td", { class: "mono" }, a.audience),
+      ]),
     ];
   });
 };
@@ -128,25 +115,11 @@ function createDialog(): void {
     hint: "A unique identifier, usually the API's URL. Tokens for this API carry it in their aud claim; it cannot be changed later.",
     validate: audienceProblem,
   });
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    name.element,
-    audience.element,
-    failure,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Save"),
-    ),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const bad = [name, audience].find((f) => !f.check());
-    if (bad) return bad.input.focus();
-    await attempt(failure, async () => {
+  formDialog({
+    title: "Add an API",
+    content: [name.element, audience.element],
+    fields: [name, audience],
+    submit: async (dialog) => {
       const created = await api<{ api: { id: string } }>("POST", "/apis", {
         name: name.input.value.trim(),
         audience: audience.input.value.trim(),
@@ -154,9 +127,8 @@ function createDialog(): void {
       dialog.close();
       notify("API created");
       navigate(`/admin/apis/${created.api.id}`);
-    });
+    },
   });
-  const dialog = openDialog({ title: "Add an API", content: [form] });
 }
 
 export const apiDetails: Screen = async (view) => {
@@ -176,7 +148,7 @@ export const apiDetails: Screen = async (view) => {
       section("Identifier", copyable("Audience", details.audience)),
       scopesSection(details, scopes),
       applicationsSection(details),
-      details.is_management_api ? null : deleteSection(details),
+      details.is_management_api ? null : apiDeleteSection(details),
     ];
   });
 };
@@ -186,19 +158,11 @@ function scopesSection(details: ApiDetails, scopes: Scope[]): HTMLElement {
   const table = h(
     "table",
     null,
-    h("caption", { class: "visually-hidden" }, "Scopes"),
-    h(
-      "thead",
-      null,
-      h(
-        "tr",
-        null,
-        h("th", { scope: "col" }, "Scope"),
-        h("th", { scope: "col" }, "Description"),
-        details.is_management_api
-          ? null
-          : h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
-      ),
+    tableHead(
+      "Scopes",
+      details.is_management_api
+        ? ["Scope", "Description"]
+        : ["Scope", "Description", visuallyHidden("Actions")],
     ),
     rows,
   );
@@ -223,22 +187,25 @@ function scopesSection(details: ApiDetails, scopes: Scope[]): HTMLElement {
       h("td", null, scope.description ?? ""),
       remove ? h("td", null, remove) : null,
     );
-    remove?.addEventListener("click", async () => {
-      const ok = await confirmAction({
-        title: `Delete the scope ${scope.key}?`,
-        message:
-          "Applications lose it, and new tokens no longer carry it. Tokens already issued keep it until they expire.",
-        confirmLabel: "Delete scope",
-        danger: true,
-      });
-      if (!ok) return;
-      await attempt(failure, async () => {
-        await api("DELETE", `/apis/${details.id}/scopes/${scope.id}`);
-        row.remove();
-        if (!rows.firstChild) empty.hidden = false;
-        notify(`Scope ${scope.key} deleted`);
-      });
-    });
+    if (remove) {
+      whenConfirmed(
+        remove,
+        {
+          title: `Delete the scope ${scope.key}?`,
+          message:
+            "Applications lose it, and new tokens no longer carry it. Tokens already issued keep it until they expire.",
+          confirmLabel: "Delete scope",
+          danger: true,
+        },
+        failure,
+        async () => {
+          await api("DELETE", `/apis/${details.id}/scopes/${scope.id}`);
+          row.remove();
+          if (!rows.firstChild) empty.hidden = false;
+          notify(`Scope ${scope.key} deleted`);
+        },
+      );
+    }
     rows.appendChild(row);
   };
   for (const scope of scopes) addRow(scope);
@@ -323,16 +290,12 @@ export function scopeGrants(
       if (scopes.length === 0) list.appendChild(h("p", { class: "muted" }, "This API has no scopes yet."));
       for (const scope of scopes) {
         const box = checkbox({ label: scope.key, name: `scope-${scope.id}`, checked: granted.has(scope.id) });
-        box.input.addEventListener("change", async () => {
-          const wanted = box.input.checked;
-          const ok = await attempt(failure, async () => {
-            await api(
-              wanted ? "POST" : "DELETE",
-              `/apis/${apiId}/applications/${applicationId}/scopes/${scope.id}`,
-            );
-            notify(wanted ? `Granted ${scope.key}` : `Withdrew ${scope.key}`);
-          });
-          if (!ok) box.input.checked = !wanted;
+        saveOnToggle(box.input, failure, async (wanted) => {
+          await api(
+            wanted ? "POST" : "DELETE",
+            `/apis/${apiId}/applications/${applicationId}/scopes/${scope.id}`,
+          );
+          notify(wanted ? `Granted ${scope.key}` : `Withdrew ${scope.key}`);
         });
         list.appendChild(box.element);
       }
@@ -377,6 +340,7 @@ function applicationsSection(details: ApiDetails): HTMLElement {
           );
       };
       showGrants();
+      // Not saveOnToggle: the grants follow the box only once saving has settled.
       toggle.input.addEventListener("change", async () => {
         const wanted = toggle.input.checked;
         const ok = await attempt(failure, async () => {
@@ -402,28 +366,18 @@ function applicationsSection(details: ApiDetails): HTMLElement {
   );
 }
 
-function deleteSection(details: ApiDetails): HTMLElement {
-  const failure = h("div");
-  const remove = h("button", { type: "button", class: "danger" }, "Delete API");
-  remove.addEventListener("click", async () => {
-    const ok = await confirmAction({
-      title: `Delete ${details.name}?`,
-      message:
-        "Applications can no longer get tokens for it, and its scopes are removed. This cannot be undone.",
-      confirmLabel: "Delete API",
-      danger: true,
-    });
-    if (!ok) return;
-    await attempt(failure, async () => {
+function apiDeleteSection(details: ApiDetails): HTMLElement {
+  return deleteSection({
+    heading: "Delete this API",
+    note: "Tokens already issued stay valid until they expire.",
+    label: "Delete API",
+    title: `Delete ${details.name}?`,
+    message:
+      "Applications can no longer get tokens for it, and its scopes are removed. This cannot be undone.",
+    work: async () => {
       await api("DELETE", `/apis/${details.id}`);
       notify(`${details.name} deleted`);
       navigate("/admin/apis");
-    });
+    },
   });
-  return section(
-    "Delete this API",
-    h("p", { class: "muted" }, "Tokens already issued stay valid until they expire."),
-    remove,
-    failure,
-  );
 }

@@ -1,20 +1,19 @@
 // Applications: the list, creating one (choosing its kind), and one application's details —
 // credentials, URLs, token lifetimes, authorised APIs, quick-start code and deletion.
 import { api, query } from "../api.js";
-import {
-  checkbox,
-  confirmAction,
-  copyable,
-  copyButton,
-  emptyState,
-  field,
-  h,
-  notify,
-  openDialog,
-  uid,
-} from "../dom.js";
+import { checkbox, copyable, copyButton, emptyState, field, h, notify, uid } from "../dom.js";
 import { urlLines, urlListProblem } from "../urls.js";
 import { attempt, load, navigate, pageHeader, type Screen, section, type View } from "../view.js";
+import {
+  deleteButton,
+  formDialog,
+  kindChoice,
+  linkCell,
+  listTable,
+  pageForm,
+  saveOnToggle,
+  whenConfirmed,
+} from "../widgets.js";
 import { scopeGrants } from "./apis.js";
 
 export type ApplicationType = "reg" | "spa" | "m2m";
@@ -109,44 +108,15 @@ export const listApplications: Screen = async (view) => {
     }
     return [
       header,
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          null,
-          h("caption", { class: "visually-hidden" }, "Applications"),
-          h(
-            "thead",
-            null,
-            h(
-              "tr",
-              null,
-              h("th", { scope: "col" }, "Name"),
-              h("th", { scope: "col" }, "Kind"),
-              h("th", { scope: "col" }, "Client ID"),
-            ),
-          ),
-          h(
-            "tbody",
-            null,
-            applications.map((a) =>
-              h(
-                "tr",
-                null,
-                h(
-                  "td",
-                  null,
-                  h("a", { href: `/admin/applications/${a.id}` }, a.name),
-                  a.id === view.config.clientId ? h("span", { class: "badge" }, "This dashboard") : null,
-                ),
-                h("td", null, kindLabel(a.type)),
-                h("td", { class: "mono" }, a.id),
-              ),
-            ),
-          ),
+      listTable("Applications", ["Name", "Kind", "Client ID"], applications, (a) => [
+        linkCell(
+          `/admin/applications/${a.id}`,
+          a.name,
+          a.id === view.config.clientId ? h("span", { class: "badge" }, "This dashboard") : null,
         ),
-      ),
+        h("td", null, kindLabel(a.type)),
+        h("td", { class: "mono" }, a.id),
+      ]),
     ];
   });
 };
@@ -159,59 +129,21 @@ function createDialog(): void {
     placeholder: "e.g. Customer portal",
     validate: (v) => (v.trim().length > 200 ? "Use at most 200 characters" : undefined),
   });
-  const legendId = uid("kind");
-  const kinds = h(
-    "fieldset",
-    { class: "kinds" },
-    h("legend", { id: legendId }, "Kind of application"),
-    KINDS.map((kind, index) => {
-      const id = uid(`kind-${kind.type}`);
-      return h(
-        "div",
-        { class: "kind" },
-        h("input", {
-          type: "radio",
-          name: "type",
-          id,
-          value: kind.type,
-          checked: index === 0,
-          "aria-describedby": `${id}-text`,
-        }),
-        h("label", { for: id }, kind.label),
-        h("p", { id: `${id}-text`, class: "hint" }, kind.sentence),
-      );
-    }),
-  );
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    name.element,
-    kinds,
-    failure,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Save"),
-    ),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!name.check()) return name.input.focus();
-    const type = (form.querySelector<HTMLInputElement>('input[name="type"]:checked')?.value ??
-      "reg") as ApplicationType;
-    await attempt(failure, async () => {
+  const kinds = kindChoice({ legend: "Kind of application", id: "kind", kinds: KINDS });
+  formDialog({
+    title: "Add an application",
+    content: [name.element, kinds.element],
+    fields: [name],
+    submit: async (dialog) => {
       const created = await api<{ application: { id: string } }>("POST", "/applications", {
         name: name.input.value.trim(),
-        type,
+        type: kinds.value() as ApplicationType,
       });
       dialog.close();
       notify("Application created");
       navigate(`/admin/applications/${created.application.id}`);
-    });
+    },
   });
-  const dialog = openDialog({ title: "Add an application", content: [form] });
 }
 
 export const applicationDetails: Screen = async (view) => {
@@ -283,16 +215,17 @@ function credentialsSection(view: View, application: Application): HTMLElement {
     });
     const failure = h("div");
     const rotate = h("button", { type: "button", class: "secondary small" }, "Rotate");
-    rotate.addEventListener("click", async () => {
-      const ok = await confirmAction({
+    whenConfirmed(
+      rotate,
+      {
         title: "Rotate the client secret?",
         message:
           "A new secret is generated and the current one stops working at once. Update every server that uses it right away.",
         confirmLabel: "Rotate secret",
         danger: true,
-      });
-      if (!ok) return;
-      await attempt(failure, async () => {
+      },
+      failure,
+      async () => {
         const rotated = await api<{ application: { client_secret: string } }>(
           "POST",
           `/applications/${application.id}/rotate_secret`,
@@ -300,8 +233,8 @@ function credentialsSection(view: View, application: Application): HTMLElement {
         secret = rotated.application.client_secret;
         input.value = secret;
         notify("Client secret rotated. The old secret no longer works.");
-      });
-    });
+      },
+    );
     rows.push(
       h(
         "div",
@@ -423,28 +356,22 @@ function tokensSection(application: Application): HTMLElement {
     application.refresh_token_lifetime,
   );
   const fields = application.type === "m2m" ? [access] : [access, idToken, refresh];
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    h(
-      "div",
-      { class: "grid-3" },
-      fields.map((f) => f.element),
-    ),
-    failure,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save lifetimes")),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const bad = fields.find((f) => !f.check());
-    if (bad) return bad.input.focus();
-    const body: Record<string, number> = {};
-    for (const f of fields) body[f.input.name] = Number(f.input.value);
-    await attempt(failure, async () => {
+  const form = pageForm({
+    content: [
+      h(
+        "div",
+        { class: "grid-3" },
+        fields.map((f) => f.element),
+      ),
+    ],
+    fields,
+    submitLabel: "Save lifetimes",
+    submit: async () => {
+      const body: Record<string, number> = {};
+      for (const f of fields) body[f.input.name] = Number(f.input.value);
       await api("PATCH", `/applications/${application.id}/tokens`, body);
       notify("Token lifetimes saved");
-    });
+    },
   });
   return section(
     "Tokens",
@@ -476,15 +403,11 @@ function apisSection(application: Application, apis: ApiDetails[]): HTMLElement 
         hint: a.audience,
       });
       const failure = h("div");
-      toggle.input.addEventListener("change", async () => {
-        const wanted = toggle.input.checked;
-        const ok = await attempt(failure, async () => {
-          await api("PATCH", `/apis/${a.id}/applications`, {
-            applications: [{ id: application.id, ...(wanted ? {} : { operation: "delete" }) }],
-          });
-          notify(wanted ? `Authorised for ${a.name}` : `No longer authorised for ${a.name}`);
+      saveOnToggle(toggle.input, failure, async (wanted) => {
+        await api("PATCH", `/apis/${a.id}/applications`, {
+          applications: [{ id: application.id, ...(wanted ? {} : { operation: "delete" }) }],
         });
-        if (!ok) toggle.input.checked = !wanted;
+        notify(wanted ? `Authorised for ${a.name}` : `No longer authorised for ${a.name}`);
       });
       const grants = h("div");
       const showGrants = () => {
@@ -630,40 +553,29 @@ function generalSection(application: Application, isDashboard: boolean): HTMLEle
     value: application.name,
     validate: (v) => (v.trim().length > 200 ? "Use at most 200 characters" : undefined),
   });
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    name.element,
-    failure,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save name")),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!name.check()) return name.input.focus();
-    await attempt(failure, async () => {
+  const form = pageForm({
+    content: [name.element],
+    fields: [name],
+    submitLabel: "Save name",
+    submit: async () => {
       await api("PATCH", `/applications/${application.id}`, { name: name.input.value.trim() });
       const heading = document.querySelector("h1");
       if (heading) heading.textContent = name.input.value.trim();
       notify("Name saved");
-    });
+    },
   });
   const deleteFailure = h("div");
-  const remove = h("button", { type: "button", class: "danger" }, "Delete application");
-  remove.addEventListener("click", async () => {
-    const ok = await confirmAction({
-      title: `Delete ${application.name}?`,
-      message:
-        "People can no longer sign in to it, and its tokens stop working with the Management API at once. This cannot be undone.",
-      confirmLabel: "Delete application",
-      danger: true,
-    });
-    if (!ok) return;
-    await attempt(deleteFailure, async () => {
+  const remove = deleteButton({
+    label: "Delete application",
+    title: `Delete ${application.name}?`,
+    message:
+      "People can no longer sign in to it, and its tokens stop working with the Management API at once. This cannot be undone.",
+    failure: deleteFailure,
+    work: async () => {
       await api("DELETE", `/applications/${application.id}`);
       notify(`${application.name} deleted`);
       navigate("/admin/applications");
-    });
+    },
   });
   return section(
     "Settings",

@@ -2,8 +2,9 @@
 // (publish a new key now, sign with it a few minutes later) and the audit log of Management API
 // writes, newest first.
 import { api, query } from "../api.js";
-import { confirmAction, field, formatDate, h, notify, replace } from "../dom.js";
-import { attempt, errorBox, leftScreen, load, pageHeader, type Screen, section } from "../view.js";
+import { field, formatDate, h, notify, replace } from "../dom.js";
+import { errorBox, leftScreen, load, pageHeader, type Screen, section } from "../view.js";
+import { listTable, pageForm, whenConfirmed } from "../widgets.js";
 
 interface Business {
   name: string;
@@ -89,27 +90,17 @@ function businessSection(business: Business): HTMLElement {
     value: business.terms_url ?? "",
     validate: optionalLink,
   });
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    name.element,
-    h("div", { class: "grid-2" }, privacy.element, terms.element),
-    failure,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save")),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const bad = [name, privacy, terms].find((f) => !f.check());
-    if (bad) return bad.input.focus();
-    await attempt(failure, async () => {
+  const form = pageForm({
+    content: [name.element, h("div", { class: "grid-2" }, privacy.element, terms.element)],
+    fields: [name, privacy, terms],
+    submit: async () => {
       await api("PATCH", "/business", {
         business_name: name.input.value.trim(),
         privacy_url: privacy.input.value.trim() || null,
         terms_url: terms.input.value.trim() || null,
       });
       notify("Business details saved");
-    });
+    },
   });
   return section("Business details", form);
 }
@@ -120,61 +111,38 @@ function keysSection(initial: SigningKey[]): HTMLElement {
   const render = (keys: SigningKey[]) => {
     replace(
       body,
-      h(
-        "div",
-        { class: "table-wrap flat" },
-        h(
-          "table",
-          null,
-          h("caption", { class: "visually-hidden" }, "Signing keys"),
-          h(
-            "thead",
-            null,
-            h(
-              "tr",
-              null,
-              h("th", { scope: "col" }, "Key ID"),
-              h("th", { scope: "col" }, "Status"),
-              h("th", { scope: "col" }, "Signs from"),
-              h("th", { scope: "col" }, "Stops signing"),
-              h("th", { scope: "col" }, "Leaves the JWKS"),
-            ),
-          ),
-          h(
-            "tbody",
-            null,
-            keys.map((k) =>
-              h(
-                "tr",
-                null,
-                h("td", { class: "mono" }, k.kid),
-                h("td", null, STATUS_WORDS[k.status]),
-                h("td", null, formatDate(k.signs_from)),
-                h("td", null, formatDate(k.retired_on)),
-                h("td", null, formatDate(k.expires_on)),
-              ),
-            ),
-          ),
-        ),
+      listTable(
+        "Signing keys",
+        ["Key ID", "Status", "Signs from", "Stops signing", "Leaves the JWKS"],
+        keys,
+        (k) => [
+          h("td", { class: "mono" }, k.kid),
+          h("td", null, STATUS_WORDS[k.status]),
+          h("td", null, formatDate(k.signs_from)),
+          h("td", null, formatDate(k.retired_on)),
+          h("td", null, formatDate(k.expires_on)),
+        ],
+        { flat: true },
       ),
     );
   };
   render(initial);
   const rotate = h("button", { type: "button", class: "secondary" }, "Rotate signing key");
-  rotate.addEventListener("click", async () => {
-    const ok = await confirmAction({
+  whenConfirmed(
+    rotate,
+    {
       title: "Rotate the signing key?",
       message:
         "A new key is published in the JWKS now and starts signing tokens in 5 minutes, so apps that cache the JWKS pick it up first. The current key keeps verifying the tokens it signed until they expire.",
       confirmLabel: "Rotate key",
-    });
-    if (!ok) return;
-    await attempt(failure, async () => {
+    },
+    failure,
+    async () => {
       await api("POST", "/signing_keys/rotate");
       render((await api<{ signing_keys: SigningKey[] }>("GET", "/signing_keys")).signing_keys);
       notify("New signing key published");
-    });
-  });
+    },
+  );
   return section(
     "Signing keys",
     h(
@@ -223,45 +191,22 @@ function auditSection(): HTMLElement {
       });
       replace(
         body,
-        h(
-          "div",
-          { class: "table-wrap flat" },
-          h(
-            "table",
-            null,
-            h("caption", { class: "visually-hidden" }, "Audit log"),
+        listTable(
+          "Audit log",
+          ["When", "Who", "Request", "Result"],
+          page.entries,
+          (e) => [
+            h("td", null, formatDate(e.created_on)),
             h(
-              "thead",
+              "td",
               null,
-              h(
-                "tr",
-                null,
-                h("th", { scope: "col" }, "When"),
-                h("th", { scope: "col" }, "Who"),
-                h("th", { scope: "col" }, "Request"),
-                h("th", { scope: "col" }, "Result"),
-              ),
+              e.actor_type === "user" ? "Administrator " : "Application ",
+              h("span", { class: "mono" }, e.actor_id),
             ),
-            h(
-              "tbody",
-              null,
-              page.entries.map((e) =>
-                h(
-                  "tr",
-                  null,
-                  h("td", null, formatDate(e.created_on)),
-                  h(
-                    "td",
-                    null,
-                    e.actor_type === "user" ? "Administrator " : "Application ",
-                    h("span", { class: "mono" }, e.actor_id),
-                  ),
-                  h("td", { class: "mono" }, `${e.method} ${e.path}`),
-                  h("td", null, String(e.status_code)),
-                ),
-              ),
-            ),
-          ),
+            h("td", { class: "mono" }, `${e.method} ${e.path}`),
+            h("td", null, String(e.status_code)),
+          ],
+          { flat: true },
         ),
         h("div", { class: "pager" }, prev, next),
       );

@@ -18,6 +18,7 @@ import {
 } from "../dom.js";
 import { urlProblem } from "../urls.js";
 import { attempt, load, pageHeader, type Screen } from "../view.js";
+import { formDialog } from "../widgets.js";
 
 interface Provider {
   id: string;
@@ -504,50 +505,38 @@ export const connectedApps: Screen = async (view) => {
           select(to);
         });
       });
-      const formFailure = h("div");
-      const form = h(
-        "form",
-        { novalidate: true },
-        h("div", { role: "tablist", "aria-label": `${app.name} settings` }, tabButtons),
-        panels,
-        formFailure,
-        h(
-          "div",
-          { class: "actions" },
-          h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
-          h("button", { type: "submit", class: "primary" }, "Save"),
-        ),
-      );
-      form.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        const all = [...detailFields, ...settingFields, scopes];
-        const bad = all.find((f) => !f.check());
-        if (bad) {
-          // Show the tab holding the problem.
-          const panelIndex = panels.findIndex((p) => p.contains(bad.input));
-          if (panelIndex >= 0) select(panelIndex);
-          bad.input.focus();
-          return;
-        }
-        const body: Record<string, unknown> = {
-          name: name.input.value.trim(),
-          client_id: clientId.input.value.trim(),
-          callback_url: callback.input.value.trim(),
-          scopes: splitScopes(scopes.input.value),
-          offer_at_sign_in: offer.input.checked,
-        };
-        if (secret.input.value) body.client_secret = secret.input.value;
-        if (settingFields.length) {
-          const settings: Settings = { ...app.settings };
-          for (const f of settingFields) {
-            const key = f.input.name as "authorization_url" | "token_url" | "revocation_url";
-            const value = f.input.value.trim();
-            if (value) settings[key] = value;
-            else delete settings[key];
+      formDialog({
+        title: `Configure ${app.name}`,
+        wide: true,
+        content: [h("div", { role: "tablist", "aria-label": `${app.name} settings` }, tabButtons), panels],
+        fields: [...detailFields, ...settingFields, scopes].map((f) => ({
+          check: () => f.check(),
+          focus: () => {
+            // Show the tab holding the problem.
+            const panelIndex = panels.findIndex((p) => p.contains(f.input));
+            if (panelIndex >= 0) select(panelIndex);
+            f.input.focus();
+          },
+        })),
+        submit: async (dialog) => {
+          const body: Record<string, unknown> = {
+            name: name.input.value.trim(),
+            client_id: clientId.input.value.trim(),
+            callback_url: callback.input.value.trim(),
+            scopes: splitScopes(scopes.input.value),
+            offer_at_sign_in: offer.input.checked,
+          };
+          if (secret.input.value) body.client_secret = secret.input.value;
+          if (settingFields.length) {
+            const settings: Settings = { ...app.settings };
+            for (const f of settingFields) {
+              const key = f.input.name as "authorization_url" | "token_url" | "revocation_url";
+              const value = f.input.value.trim();
+              if (value) settings[key] = value;
+              else delete settings[key];
+            }
+            body.settings = settings;
           }
-          body.settings = settings;
-        }
-        await attempt(formFailure, async () => {
           const updated = await api<{ connected_app: ConnectedApp }>(
             "PATCH",
             `/connected_apps/${encodeURIComponent(app.key_code_ref)}`,
@@ -557,9 +546,8 @@ export const connectedApps: Screen = async (view) => {
           dialog.close();
           render();
           notify(`${app.name} saved`);
-        });
+        },
       });
-      const dialog = openDialog({ title: `Configure ${app.name}`, wide: true, content: [form] });
     };
 
     render();

@@ -2,18 +2,9 @@
 // carry in feature_flags ({t, v}); create one, change its default, name or how far it may be
 // overridden, delete it. Organization overrides live on the organization's page.
 import { api, query } from "../api.js";
-import {
-  confirmAction,
-  emptyState,
-  field,
-  h,
-  notify,
-  openDialog,
-  replace,
-  selectField,
-  uid,
-} from "../dom.js";
-import { attempt, load, pageHeader, type Screen } from "../view.js";
+import { emptyState, field, h, notify, replace, selectField } from "../dom.js";
+import { load, pageHeader, type Screen } from "../view.js";
+import { formDialog, kindChoice, listTable, suggestKey, visuallyHidden, whenConfirmed } from "../widgets.js";
 
 export type FlagType = "bool" | "str" | "int";
 export type OverrideLevel = "env" | "org" | "usr";
@@ -165,36 +156,15 @@ export const listFeatureFlags: Screen = async (view) => {
       }
       replace(
         body,
-        h(
-          "div",
-          { class: "table-wrap" },
-          h(
-            "table",
-            null,
-            h("caption", { class: "visually-hidden" }, "Feature flags"),
-            h(
-              "thead",
-              null,
-              h(
-                "tr",
-                null,
-                h("th", { scope: "col" }, "Flag"),
-                h("th", { scope: "col" }, "Type"),
-                h("th", { scope: "col" }, "Default value"),
-                h("th", { scope: "col" }, "Overridable"),
-                h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
-              ),
-            ),
-            h(
-              "tbody",
-              null,
-              flags.map((flag) => row(flag)),
-            ),
-          ),
+        listTable(
+          "Feature flags",
+          ["Flag", "Type", "Default value", "Overridable", visuallyHidden("Actions")],
+          flags,
+          cells,
         ),
       );
     };
-    const row = (flag: FeatureFlag) => {
+    const cells = (flag: FeatureFlag) => {
       const edit = h(
         "button",
         {
@@ -210,25 +180,24 @@ export const listFeatureFlags: Screen = async (view) => {
         { type: "button", class: "secondary small", "aria-label": `Delete ${flag.key}` },
         "Delete",
       );
-      remove.addEventListener("click", async () => {
-        const ok = await confirmAction({
+      whenConfirmed(
+        remove,
+        {
           title: `Delete the flag ${flag.key}?`,
           message:
             "Its organization and user overrides go with it, and new tokens no longer carry it. Code reading it gets its own fallback value.",
           confirmLabel: "Delete flag",
           danger: true,
-        });
-        if (!ok) return;
-        await attempt(failure, async () => {
+        },
+        failure,
+        async () => {
           await api("DELETE", `/feature_flags/${encodeURIComponent(flag.key)}`);
           flags.splice(flags.indexOf(flag), 1);
           render();
           notify(`Feature flag ${flag.key} deleted`);
-        });
-      });
-      return h(
-        "tr",
-        null,
+        },
+      );
+      return [
         h(
           "td",
           null,
@@ -252,7 +221,7 @@ export const listFeatureFlags: Screen = async (view) => {
         ),
         h("td", null, LEVEL_WORDS[flag.allow_override_level]),
         h("td", null, h("div", { class: "row-actions" }, edit, remove)),
-      );
+      ];
     };
     const created = (flag: FeatureFlag) => {
       flags.push(flag);
@@ -303,46 +272,10 @@ function createDialog(onCreated: (flag: FeatureFlag) => void): void {
     hint: 'What your code asks for, e.g. getBooleanFlag("new_billing"). It cannot be changed later.',
     validate: keyProblem,
   });
-  let keyEdited = false;
-  key.input.addEventListener("input", () => {
-    keyEdited = key.input.value !== "";
-  });
-  name.input.addEventListener("input", () => {
-    if (keyEdited) return;
-    key.input.value = name.input.value
-      .trim()
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "_")
-      .replace(/^_+|_+$/g, "")
-      .slice(0, 128);
-    if (key.input.value) key.check();
-  });
+  suggestKey(name.input, key, "_");
   const description = field({ label: "Description (optional)", name: "description" });
-  const legendId = uid("flag-type");
-  const types = h(
-    "fieldset",
-    { class: "kinds compact" },
-    h("legend", { id: legendId }, "Type"),
-    TYPES.map((t, index) => {
-      const id = uid(`type-${t.type}`);
-      return h(
-        "div",
-        { class: "kind" },
-        h("input", {
-          type: "radio",
-          name: "type",
-          id,
-          value: t.type,
-          checked: index === 0,
-          "aria-describedby": `${id}-text`,
-        }),
-        h("label", { for: id }, t.label),
-        h("p", { id: `${id}-text`, class: "hint" }, t.sentence),
-      );
-    }),
-  );
-  const chosenType = () =>
-    (types.querySelector<HTMLInputElement>('input[name="type"]:checked')?.value ?? "bool") as FlagType;
+  const types = kindChoice({ legend: "Type", id: "type", kinds: TYPES, compact: true });
+  const chosenType = () => types.value() as FlagType;
   const valueSlot = h("div");
   let value: ValueControl;
   const showValue = () => {
@@ -350,32 +283,14 @@ function createDialog(onCreated: (flag: FeatureFlag) => void): void {
     replace(valueSlot, value.element);
   };
   showValue();
-  types.addEventListener("change", showValue);
+  types.element.addEventListener("change", showValue);
   const level = levelSelect("org");
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    name.element,
-    key.element,
-    description.element,
-    types,
-    valueSlot,
-    level.element,
-    failure,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Save"),
-    ),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const bad = [name, key].find((f) => !f.check());
-    if (bad) return bad.input.focus();
-    if (!value.check()) return value.focus();
-    await attempt(failure, async () => {
+  formDialog({
+    title: "Add a feature flag",
+    content: [name.element, key.element, description.element, types.element, valueSlot, level.element],
+    // The value's control is replaced when the type changes: check whichever is shown.
+    fields: [name, key, { check: () => value.check(), focus: () => value.focus() }],
+    submit: async (dialog) => {
       const flag: FeatureFlag = {
         id: "",
         key: key.input.value.trim(),
@@ -397,9 +312,8 @@ function createDialog(onCreated: (flag: FeatureFlag) => void): void {
       dialog.close();
       onCreated(flag);
       notify(`Feature flag ${flag.key} created`);
-    });
+    },
   });
-  const dialog = openDialog({ title: "Add a feature flag", content: [form] });
 }
 
 function editDialog(flag: FeatureFlag, onSaved: () => void): void {
@@ -422,27 +336,12 @@ function editDialog(flag: FeatureFlag, onSaved: () => void): void {
     hint: `${typeLabel(flag.type)}. Everyone without an override gets it on their next token.`,
   });
   const level = levelSelect(flag.allow_override_level);
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    name.element,
-    description.element,
-    value.element,
-    level.element,
-    failure,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Save"),
-    ),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!name.check()) return name.input.focus();
-    if (!value.check()) return value.focus();
-    await attempt(failure, async () => {
+  formDialog({
+    title: `Edit ${flag.key}`,
+    description: `A ${typeLabel(flag.type).toLowerCase()} flag; its key and type cannot change.`,
+    content: [name.element, description.element, value.element, level.element],
+    fields: [name, value],
+    submit: async (dialog) => {
       const changed = {
         name: name.input.value.trim(),
         description: description.input.value.trim() || null,
@@ -464,11 +363,6 @@ function editDialog(flag: FeatureFlag, onSaved: () => void): void {
       dialog.close();
       onSaved();
       notify(`Feature flag ${flag.key} saved`);
-    });
-  });
-  const dialog = openDialog({
-    title: `Edit ${flag.key}`,
-    description: `A ${typeLabel(flag.type).toLowerCase()} flag; its key and type cannot change.`,
-    content: [form],
+    },
   });
 }

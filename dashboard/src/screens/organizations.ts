@@ -4,17 +4,27 @@
 import { api, query } from "../api.js";
 import {
   checkbox,
-  confirmAction,
   copyable,
   emptyState,
   field,
   formatDate,
   h,
+  loading,
   notify,
   openDialog,
   replace,
 } from "../dom.js";
 import { attempt, errorBox, leftScreen, load, navigate, pageHeader, type Screen, section } from "../view.js";
+import {
+  deleteSection,
+  formDialog,
+  linkCell,
+  listTable,
+  pageForm,
+  saveOnToggle,
+  visuallyHidden,
+  whenConfirmed,
+} from "../widgets.js";
 import {
   type FeatureFlag,
   type FlagType,
@@ -130,47 +140,18 @@ export const listOrganizations: Screen = async (view) => {
         ),
       ),
     render: (organizations) =>
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          null,
-          h("caption", { class: "visually-hidden" }, "Organizations"),
-          h(
-            "thead",
-            null,
-            h(
-              "tr",
-              null,
-              h("th", { scope: "col" }, "Name"),
-              h("th", { scope: "col" }, "Code"),
-              h("th", { scope: "col" }, "Handle"),
-            ),
-          ),
-          h(
-            "tbody",
-            null,
-            organizations.map((org) =>
-              h(
-                "tr",
-                null,
-                h(
-                  "td",
-                  null,
-                  h("a", { href: `/admin/organizations/${org.code}` }, org.name),
-                  org.is_default ? h("span", { class: "badge" }, "Default") : null,
-                ),
-                h("td", { class: "mono" }, org.code),
-                h("td", null, org.handle ?? "—"),
-              ),
-            ),
-          ),
+      listTable("Organizations", ["Name", "Code", "Handle"], organizations, (org) => [
+        linkCell(
+          `/admin/organizations/${org.code}`,
+          org.name,
+          org.is_default ? h("span", { class: "badge" }, "Default") : null,
         ),
-      ),
+        h("td", { class: "mono" }, org.code),
+        h("td", null, org.handle ?? "—"),
+      ]),
   });
   view.main.replaceChildren(header, list.element);
-  list.element.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading…"));
+  list.element.replaceChildren(loading());
   await list.show();
 };
 
@@ -189,25 +170,11 @@ function createDialog(): void {
     hint: "A unique short name for the organization.",
     validate: handleProblem,
   });
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    name.element,
-    handle.element,
-    failure,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Save"),
-    ),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const bad = [name, handle].find((f) => !f.check());
-    if (bad) return bad.input.focus();
-    await attempt(failure, async () => {
+  formDialog({
+    title: "Add an organization",
+    content: [name.element, handle.element],
+    fields: [name, handle],
+    submit: async (dialog) => {
       const text = handle.input.value.trim();
       const created = await api<{ organization: { code: string } }>("POST", "/organization", {
         name: name.input.value.trim(),
@@ -216,9 +183,8 @@ function createDialog(): void {
       dialog.close();
       notify("Organization created");
       navigate(`/admin/organizations/${created.organization.code}`);
-    });
+    },
   });
-  const dialog = openDialog({ title: "Add an organization", content: [form] });
 }
 
 export const organizationDetails: Screen = async (view) => {
@@ -247,7 +213,7 @@ export const organizationDetails: Screen = async (view) => {
       detailsSection(org),
       members.element,
       flagsSection(org, flags, values),
-      deleteSection(org),
+      organizationDeleteSection(org),
     ];
   });
 };
@@ -267,19 +233,11 @@ function detailsSection(org: Organization): HTMLElement {
     hint: "A unique short name for the organization. Leave empty for none.",
     validate: handleProblem,
   });
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    h("div", { class: "grid-2" }, name.element, handle.element),
-    failure,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save details")),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const bad = [name, handle].find((f) => !f.check());
-    if (bad) return bad.input.focus();
-    await attempt(failure, async () => {
+  const form = pageForm({
+    content: [h("div", { class: "grid-2" }, name.element, handle.element)],
+    fields: [name, handle],
+    submitLabel: "Save details",
+    submit: async () => {
       const saved = { name: name.input.value.trim(), handle: handle.input.value.trim() };
       // An empty handle removes it (the server stores blank text as none).
       await api("PATCH", `/organization/${encodeURIComponent(org.code)}`, saved);
@@ -289,7 +247,7 @@ function detailsSection(org: Organization): HTMLElement {
       if (heading) heading.textContent = saved.name;
       document.title = `${saved.name} · Latchkey`;
       notify("Organization saved");
-    });
+    },
   });
   return section(
     "Details",
@@ -323,78 +281,55 @@ function membersSection(org: Organization, roles: Role[]): { element: HTMLElemen
         "No members yet. Add people by their user ID or email address below; they can then sign in to this organization.",
       ),
     render: (members) =>
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          null,
-          h("caption", { class: "visually-hidden" }, "Members"),
-          h(
-            "thead",
-            null,
-            h(
-              "tr",
-              null,
-              h("th", { scope: "col" }, "Name"),
-              h("th", { scope: "col" }, "Email"),
-              h("th", { scope: "col" }, "Roles"),
-              h("th", { scope: "col" }, "Joined"),
-              h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
+      listTable(
+        "Members",
+        ["Name", "Email", "Roles", "Joined", visuallyHidden("Actions")],
+        members,
+        (member) => {
+          const name = memberName(member);
+          const editRoles = h(
+            "button",
+            {
+              type: "button",
+              class: "secondary small",
+              "aria-label": `Roles of ${name}`,
+              onclick: () => memberRolesDialog(org, member, roles, () => void list.refresh()),
+            },
+            "Roles",
+          );
+          const remove = h(
+            "button",
+            { type: "button", class: "secondary small", "aria-label": `Remove ${name}` },
+            "Remove",
+          );
+          whenConfirmed(
+            remove,
+            {
+              title: `Remove ${name} from ${org.name}?`,
+              message:
+                "They lose their roles and permissions in this organization, and tokens signed into it stop working. Their user account stays.",
+              confirmLabel: "Remove member",
+              danger: true,
+            },
+            failure,
+            async () => {
+              await api("DELETE", `${base}/${encodeURIComponent(member.id)}`);
+              notify(`${name} removed from ${org.name}`);
+              await list.refresh();
+            },
+          );
+          return [
+            linkCell(
+              `/admin/users/${member.id}`,
+              name,
+              member.is_suspended ? h("span", { class: "badge warn" }, "Suspended") : null,
             ),
-          ),
-          h(
-            "tbody",
-            null,
-            members.map((member) => {
-              const name = memberName(member);
-              const editRoles = h(
-                "button",
-                {
-                  type: "button",
-                  class: "secondary small",
-                  "aria-label": `Roles of ${name}`,
-                  onclick: () => memberRolesDialog(org, member, roles, () => void list.refresh()),
-                },
-                "Roles",
-              );
-              const remove = h(
-                "button",
-                { type: "button", class: "secondary small", "aria-label": `Remove ${name}` },
-                "Remove",
-              );
-              remove.addEventListener("click", async () => {
-                const ok = await confirmAction({
-                  title: `Remove ${name} from ${org.name}?`,
-                  message:
-                    "They lose their roles and permissions in this organization, and tokens signed into it stop working. Their user account stays.",
-                  confirmLabel: "Remove member",
-                  danger: true,
-                });
-                if (!ok) return;
-                await attempt(failure, async () => {
-                  await api("DELETE", `${base}/${encodeURIComponent(member.id)}`);
-                  notify(`${name} removed from ${org.name}`);
-                  await list.refresh();
-                });
-              });
-              return h(
-                "tr",
-                null,
-                h(
-                  "td",
-                  null,
-                  h("a", { href: `/admin/users/${member.id}` }, name),
-                  member.is_suspended ? h("span", { class: "badge warn" }, "Suspended") : null,
-                ),
-                h("td", null, member.email ?? "—"),
-                h("td", null, member.roles.length ? member.roles.map(roleName).join(", ") : "—"),
-                h("td", null, formatDate(member.joined_on)),
-                h("td", null, h("div", { class: "row-actions" }, editRoles, remove)),
-              );
-            }),
-          ),
-        ),
+            h("td", null, member.email ?? "—"),
+            h("td", null, member.roles.length ? member.roles.map(roleName).join(", ") : "—"),
+            h("td", null, formatDate(member.joined_on)),
+            h("td", null, h("div", { class: "row-actions" }, editRoles, remove)),
+          ];
+        },
       ),
   });
 
@@ -488,16 +423,12 @@ function memberRolesDialog(org: Organization, member: Member, roles: Role[], onC
                 checked: held.has(role.key),
                 hint: role.key,
               });
-              box.input.addEventListener("change", async () => {
-                const wanted = box.input.checked;
-                const ok = await attempt(failure, async () => {
-                  if (wanted) await api("POST", base, { role_id: role.id });
-                  else await api("DELETE", `${base}/${encodeURIComponent(role.id)}`);
-                  notify(
-                    wanted ? `${name} now has the role ${role.name}` : `${name} no longer has ${role.name}`,
-                  );
-                });
-                if (!ok) box.input.checked = !wanted;
+              saveOnToggle(box.input, failure, async (wanted) => {
+                if (wanted) await api("POST", base, { role_id: role.id });
+                else await api("DELETE", `${base}/${encodeURIComponent(role.id)}`);
+                notify(
+                  wanted ? `${name} now has the role ${role.name}` : `${name} no longer has ${role.name}`,
+                );
               });
               return box.element;
             }),
@@ -616,7 +547,7 @@ function flagsSection(
   );
 }
 
-function deleteSection(org: Organization): HTMLElement {
+function organizationDeleteSection(org: Organization): HTMLElement {
   if (org.is_default) {
     return section(
       "Delete this organization",
@@ -627,27 +558,17 @@ function deleteSection(org: Organization): HTMLElement {
       ),
     );
   }
-  const failure = h("div");
-  const remove = h("button", { type: "button", class: "danger" }, "Delete organization");
-  remove.addEventListener("click", async () => {
-    const ok = await confirmAction({
-      title: `Delete ${org.name}?`,
-      message:
-        "Its members leave it (their user accounts stay), their roles, permissions and flag values in it are removed, and tokens signed into it stop working. This cannot be undone.",
-      confirmLabel: "Delete organization",
-      danger: true,
-    });
-    if (!ok) return;
-    await attempt(failure, async () => {
+  return deleteSection({
+    heading: "Delete this organization",
+    note: "Its members keep their user accounts; only their membership of it goes.",
+    label: "Delete organization",
+    title: `Delete ${org.name}?`,
+    message:
+      "Its members leave it (their user accounts stay), their roles, permissions and flag values in it are removed, and tokens signed into it stop working. This cannot be undone.",
+    work: async () => {
       await api("DELETE", `/organization/${encodeURIComponent(org.code)}`);
       notify(`${org.name} deleted`);
       navigate("/admin/organizations");
-    });
+    },
   });
-  return section(
-    "Delete this organization",
-    h("p", { class: "muted" }, "Its members keep their user accounts; only their membership of it goes."),
-    remove,
-    failure,
-  );
 }

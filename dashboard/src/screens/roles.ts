@@ -3,8 +3,20 @@
 // create both, edit a role (key, name, description, whether new members get it) and tick the
 // permissions it grants; delete either behind a confirmation.
 import { api, query } from "../api.js";
-import { checkbox, confirmAction, emptyState, field, h, notify, openDialog, replace } from "../dom.js";
+import { checkbox, emptyState, field, h, notify, replace } from "../dom.js";
 import { attempt, load, navigate, pageHeader, type Screen, section } from "../view.js";
+import {
+  checkFields,
+  deleteSection,
+  formDialog,
+  linkCell,
+  listTable,
+  pageForm,
+  saveOnToggle,
+  suggestKey,
+  visuallyHidden,
+  whenConfirmed,
+} from "../widgets.js";
 
 export interface Role {
   id: string;
@@ -31,28 +43,6 @@ export function keyProblem(value: string): string | undefined {
 const nameProblem = (v: string) => (v.trim().length > 128 ? "Use at most 128 characters" : undefined);
 const descriptionProblem = (v: string) =>
   v.trim().length > 1000 ? "Use at most 1000 characters" : undefined;
-
-/** A key suggested from a name while the key field is untouched. */
-function suggestKey(
-  name: HTMLInputElement | HTMLTextAreaElement,
-  key: { input: HTMLInputElement | HTMLTextAreaElement; check(): boolean },
-  separator: string,
-): void {
-  let edited = false;
-  key.input.addEventListener("input", () => {
-    edited = key.input.value !== "";
-  });
-  name.addEventListener("input", () => {
-    if (edited) return;
-    key.input.value = name.value
-      .trim()
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, separator)
-      .replace(new RegExp(`^\\${separator}+|\\${separator}+$`, "g"), "")
-      .slice(0, 128);
-    if (key.input.value) key.check();
-  });
-}
 
 /** Every item of a paged Kinde list (page_size + next_token), up to a sane bound. */
 async function everything<T>(path: string, property: string): Promise<T[]> {
@@ -100,44 +90,15 @@ function rolesSection(roles: Role[]): HTMLElement {
   }
   return section(
     "Roles",
-    h(
-      "div",
-      { class: "table-wrap" },
-      h(
-        "table",
-        null,
-        h("caption", { class: "visually-hidden" }, "Roles"),
-        h(
-          "thead",
-          null,
-          h(
-            "tr",
-            null,
-            h("th", { scope: "col" }, "Name"),
-            h("th", { scope: "col" }, "Key"),
-            h("th", { scope: "col" }, "Description"),
-          ),
-        ),
-        h(
-          "tbody",
-          null,
-          roles.map((role) =>
-            h(
-              "tr",
-              null,
-              h(
-                "td",
-                null,
-                h("a", { href: `/admin/roles/${role.id}` }, role.name),
-                role.is_default_role ? h("span", { class: "badge" }, "Default") : null,
-              ),
-              h("td", { class: "mono" }, role.key),
-              h("td", null, role.description ?? ""),
-            ),
-          ),
-        ),
+    listTable("Roles", ["Name", "Key", "Description"], roles, (role) => [
+      linkCell(
+        `/admin/roles/${role.id}`,
+        role.name,
+        role.is_default_role ? h("span", { class: "badge" }, "Default") : null,
       ),
-    ),
+      h("td", { class: "mono" }, role.key),
+      h("td", null, role.description ?? ""),
+    ]),
   );
 }
 
@@ -159,65 +120,40 @@ function permissionsSection(initial: Permission[]): HTMLElement {
     }
     replace(
       body,
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          null,
-          h("caption", { class: "visually-hidden" }, "Permissions"),
-          h(
-            "thead",
-            null,
-            h(
-              "tr",
-              null,
-              h("th", { scope: "col" }, "Key"),
-              h("th", { scope: "col" }, "Name"),
-              h("th", { scope: "col" }, "Description"),
-              h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
-            ),
-          ),
-          h(
-            "tbody",
-            null,
-            permissions.map((permission) => {
-              const remove = h(
-                "button",
-                {
-                  type: "button",
-                  class: "secondary small",
-                  "aria-label": `Delete permission ${permission.key}`,
-                },
-                "Delete",
-              );
-              remove.addEventListener("click", async () => {
-                const ok = await confirmAction({
-                  title: `Delete the permission ${permission.key}?`,
-                  message:
-                    "Roles and members holding it lose it, and new tokens no longer carry it. Tokens already issued keep it until they expire.",
-                  confirmLabel: "Delete permission",
-                  danger: true,
-                });
-                if (!ok) return;
-                await attempt(failure, async () => {
-                  await api("DELETE", `/permissions/${encodeURIComponent(permission.id)}`);
-                  permissions.splice(permissions.indexOf(permission), 1);
-                  render();
-                  notify(`Permission ${permission.key} deleted`);
-                });
-              });
-              return h(
-                "tr",
-                null,
-                h("td", { class: "mono" }, permission.key),
-                h("td", null, permission.name),
-                h("td", null, permission.description ?? ""),
-                h("td", null, remove),
-              );
-            }),
-          ),
-        ),
+      listTable(
+        "Permissions",
+        ["Key", "Name", "Description", visuallyHidden("Actions")],
+        permissions,
+        (permission) => {
+          const remove = h(
+            "button",
+            { type: "button", class: "secondary small", "aria-label": `Delete permission ${permission.key}` },
+            "Delete",
+          );
+          whenConfirmed(
+            remove,
+            {
+              title: `Delete the permission ${permission.key}?`,
+              message:
+                "Roles and members holding it lose it, and new tokens no longer carry it. Tokens already issued keep it until they expire.",
+              confirmLabel: "Delete permission",
+              danger: true,
+            },
+            failure,
+            async () => {
+              await api("DELETE", `/permissions/${encodeURIComponent(permission.id)}`);
+              permissions.splice(permissions.indexOf(permission), 1);
+              render();
+              notify(`Permission ${permission.key} deleted`);
+            },
+          );
+          return [
+            h("td", { class: "mono" }, permission.key),
+            h("td", null, permission.name),
+            h("td", null, permission.description ?? ""),
+            h("td", null, remove),
+          ];
+        },
       ),
     );
   };
@@ -252,8 +188,7 @@ function permissionsSection(initial: Permission[]): HTMLElement {
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const bad = [name, key, description].find((f) => !f.check());
-    if (bad) return bad.input.focus();
+    if (!checkFields([name, key, description])) return;
     await attempt(failure, async () => {
       const wanted = key.input.value.trim();
       const text = description.input.value.trim();
@@ -277,30 +212,17 @@ function permissionsSection(initial: Permission[]): HTMLElement {
 /** Creates a role, then opens it to choose its permissions. */
 function roleDialog(): void {
   const fields = roleFields();
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    fields.elements,
-    failure,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Save"),
-    ),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!fields.check()) return;
-    await attempt(failure, async () => {
+  formDialog({
+    title: "Add a role",
+    content: fields.elements,
+    fields: fields.checked,
+    submit: async (dialog) => {
       const created = await api<{ role: { id: string } }>("POST", "/roles", fields.body());
       dialog.close();
       notify("Role created");
       navigate(`/admin/roles/${created.role.id}`);
-    });
+    },
   });
-  const dialog = openDialog({ title: "Add a role", content: [form] });
 }
 
 function roleFields(role?: Role) {
@@ -335,14 +257,9 @@ function roleFields(role?: Role) {
     checked: role?.is_default_role,
     hint: "People joining an organization get it automatically; existing members keep what they have.",
   });
-  const all = [name, key, description];
   return {
     elements: [name.element, key.element, description.element, isDefault.element],
-    check(): boolean {
-      const bad = all.find((f) => !f.check());
-      bad?.input.focus();
-      return !bad;
-    },
+    checked: [name, key, description],
     body() {
       return {
         name: name.input.value.trim(),
@@ -369,25 +286,18 @@ export const roleDetails: Screen = async (view) => {
       }),
       detailsSection(role),
       grantsSection(role, permissions, new Set(held.map((p) => p.id))),
-      deleteSection(role),
+      roleDeleteSection(role),
     ];
   });
 };
 
 function detailsSection(role: Role): HTMLElement {
   const fields = roleFields(role);
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    fields.elements,
-    failure,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save role")),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!fields.check()) return;
-    await attempt(failure, async () => {
+  const form = pageForm({
+    content: fields.elements,
+    fields: fields.checked,
+    submitLabel: "Save role",
+    submit: async () => {
       const body = fields.body();
       await api("PATCH", `/roles/${encodeURIComponent(role.id)}`, body);
       Object.assign(role, body);
@@ -395,7 +305,7 @@ function detailsSection(role: Role): HTMLElement {
       if (heading) heading.textContent = body.name;
       document.title = `${body.name} · Latchkey`;
       notify("Role saved");
-    });
+    },
   });
   return section("Details", form);
 }
@@ -422,19 +332,15 @@ function grantsSection(role: Role, permissions: Permission[], held: Set<string>)
         checked: held.has(permission.id),
         hint: permission.key,
       });
-      box.input.addEventListener("change", async () => {
-        const wanted = box.input.checked;
-        const ok = await attempt(failure, async () => {
-          await api("PATCH", `/roles/${encodeURIComponent(role.id)}/permissions`, {
-            permissions: [{ id: permission.id, ...(wanted ? {} : { operation: "delete" }) }],
-          });
-          notify(
-            wanted
-              ? `${role.name} grants ${permission.key}`
-              : `${role.name} no longer grants ${permission.key}`,
-          );
+      saveOnToggle(box.input, failure, async (wanted) => {
+        await api("PATCH", `/roles/${encodeURIComponent(role.id)}/permissions`, {
+          permissions: [{ id: permission.id, ...(wanted ? {} : { operation: "delete" }) }],
         });
-        if (!ok) box.input.checked = !wanted;
+        notify(
+          wanted
+            ? `${role.name} grants ${permission.key}`
+            : `${role.name} no longer grants ${permission.key}`,
+        );
       });
       return box.element;
     }),
@@ -451,28 +357,18 @@ function grantsSection(role: Role, permissions: Permission[], held: Set<string>)
   );
 }
 
-function deleteSection(role: Role): HTMLElement {
-  const failure = h("div");
-  const remove = h("button", { type: "button", class: "danger" }, "Delete role");
-  remove.addEventListener("click", async () => {
-    const ok = await confirmAction({
-      title: `Delete ${role.name}?`,
-      message:
-        "Members holding it lose it, and the permissions it gave them, in every organization. This cannot be undone.",
-      confirmLabel: "Delete role",
-      danger: true,
-    });
-    if (!ok) return;
-    await attempt(failure, async () => {
+function roleDeleteSection(role: Role): HTMLElement {
+  return deleteSection({
+    heading: "Delete this role",
+    note: "Tokens already issued keep its permissions until they expire.",
+    label: "Delete role",
+    title: `Delete ${role.name}?`,
+    message:
+      "Members holding it lose it, and the permissions it gave them, in every organization. This cannot be undone.",
+    work: async () => {
       await api("DELETE", `/roles/${encodeURIComponent(role.id)}`);
       notify(`${role.name} deleted`);
       navigate("/admin/roles");
-    });
+    },
   });
-  return section(
-    "Delete this role",
-    h("p", { class: "muted" }, "Tokens already issued keep its permissions until they expire."),
-    remove,
-    failure,
-  );
 }

@@ -2,8 +2,9 @@
 // an exact search by email, username or ID, creating a user, and one user's details with their
 // identities, sessions and connected apps — suspend, set a password, revoke sessions, delete.
 import { api, query } from "../api.js";
-import { confirmAction, emptyState, field, formatDate, h, notify, openDialog, replace } from "../dom.js";
+import { confirmAction, emptyState, field, formatDate, h, notify, replace } from "../dom.js";
 import { attempt, errorBox, leftScreen, load, navigate, pageHeader, type Screen, section } from "../view.js";
+import { deleteButton, formDialog, linkCell, listTable, whenConfirmed } from "../widgets.js";
 
 const PAGE_SIZE = 25;
 
@@ -111,45 +112,12 @@ export const listUsers: Screen = async (view) => {
       });
       replace(
         results,
-        h(
-          "div",
-          { class: "table-wrap" },
-          h(
-            "table",
-            null,
-            h("caption", { class: "visually-hidden" }, "Users"),
-            h(
-              "thead",
-              null,
-              h(
-                "tr",
-                null,
-                h("th", { scope: "col" }, "Name"),
-                h("th", { scope: "col" }, "Email"),
-                h("th", { scope: "col" }, "Status"),
-                h("th", { scope: "col" }, "Last sign-in"),
-              ),
-            ),
-            h(
-              "tbody",
-              null,
-              page.users.map((u) =>
-                h(
-                  "tr",
-                  null,
-                  h(
-                    "td",
-                    null,
-                    h("a", { href: `/admin/users/${u.id}` }, displayName(u) || u.email || u.username || u.id),
-                  ),
-                  h("td", null, u.email ?? "—"),
-                  h("td", null, status(u.is_suspended)),
-                  h("td", null, formatDate(u.last_signed_in)),
-                ),
-              ),
-            ),
-          ),
-        ),
+        listTable("Users", ["Name", "Email", "Status", "Last sign-in"], page.users, (u) => [
+          linkCell(`/admin/users/${u.id}`, displayName(u) || u.email || u.username || u.id),
+          h("td", null, u.email ?? "—"),
+          h("td", null, status(u.is_suspended)),
+          h("td", null, formatDate(u.last_signed_in)),
+        ]),
         h(
           "div",
           { class: "pager" },
@@ -191,26 +159,11 @@ function createDialog(): void {
     hint: "At least 8 characters. Leave empty to let them set one when they sign up.",
     validate: (v) => (v && v.length < 8 ? "Use at least 8 characters" : undefined),
   });
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    h("div", { class: "grid-2" }, given.element, family.element),
-    email.element,
-    password.element,
-    failure,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Save"),
-    ),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const bad = [email, password].find((f) => !f.check());
-    if (bad) return bad.input.focus();
-    await attempt(failure, async () => {
+  formDialog({
+    title: "Add a user",
+    content: [h("div", { class: "grid-2" }, given.element, family.element), email.element, password.element],
+    fields: [email, password],
+    submit: async (dialog) => {
       const profile: Record<string, string> = {};
       if (given.input.value.trim()) profile.given_name = given.input.value.trim();
       if (family.input.value.trim()) profile.family_name = family.input.value.trim();
@@ -224,9 +177,8 @@ function createDialog(): void {
       dialog.close();
       notify("User created");
       navigate(`/admin/users/${created.id}`);
-    });
+    },
   });
-  const dialog = openDialog({ title: "Add a user", content: [form] });
 }
 
 interface Identity {
@@ -322,35 +274,7 @@ export const userDetails: Screen = async (view) => {
 };
 
 function table(caption: string, columns: string[], rows: string[][]): HTMLElement {
-  return h(
-    "div",
-    { class: "table-wrap flat" },
-    h(
-      "table",
-      null,
-      h("caption", { class: "visually-hidden" }, caption),
-      h(
-        "thead",
-        null,
-        h(
-          "tr",
-          null,
-          columns.map((c) => h("th", { scope: "col" }, c)),
-        ),
-      ),
-      h(
-        "tbody",
-        null,
-        rows.map((r) =>
-          h(
-            "tr",
-            null,
-            r.map((cell) => h("td", null, cell)),
-          ),
-        ),
-      ),
-    ),
-  );
+  return listTable(caption, columns, rows, (r) => r.map((cell) => h("td", null, cell)), { flat: true });
 }
 
 function sessionsSection(user: User, sessions: Session[]): HTMLElement {
@@ -362,21 +286,22 @@ function sessionsSection(user: User, sessions: Session[]): HTMLElement {
       return;
     }
     const revoke = h("button", { type: "button", class: "secondary" }, "Sign out everywhere");
-    revoke.addEventListener("click", async () => {
-      const ok = await confirmAction({
+    whenConfirmed(
+      revoke,
+      {
         title: "Sign this user out everywhere?",
         message:
           "Every Latchkey session of this user ends and the refresh tokens issued through them stop working. Access tokens already issued stay valid until they expire.",
         confirmLabel: "Revoke sessions",
         danger: true,
-      });
-      if (!ok) return;
-      await attempt(failure, async () => {
+      },
+      failure,
+      async () => {
         await api("DELETE", `/users/${user.id}/sessions`);
         render([]);
         notify("Sessions revoked");
-      });
-    });
+      },
+    );
     replace(
       body,
       table(
@@ -429,21 +354,17 @@ function actionsSection(user: User, title: string, badge: HTMLElement): HTMLElem
     { type: "button", class: "secondary", onclick: () => passwordDialog(user, title) },
     "Set password",
   );
-  const remove = h("button", { type: "button", class: "danger" }, "Delete user");
-  remove.addEventListener("click", async () => {
-    const ok = await confirmAction({
-      title: `Delete ${title}?`,
-      message:
-        "Their account, sessions and connections are removed and they can no longer sign in. This cannot be undone.",
-      confirmLabel: "Delete user",
-      danger: true,
-    });
-    if (!ok) return;
-    await attempt(failure, async () => {
+  const remove = deleteButton({
+    label: "Delete user",
+    title: `Delete ${title}?`,
+    message:
+      "Their account, sessions and connections are removed and they can no longer sign in. This cannot be undone.",
+    failure,
+    work: async () => {
       await api("DELETE", `/user${query({ id: user.id })}`);
       notify("User deleted");
       navigate("/admin/users");
-    });
+    },
   });
   return section("Manage", h("div", { class: "page-actions" }, suspend, setPassword, remove), failure);
 }
@@ -467,29 +388,15 @@ function passwordDialog(user: User, title: string): void {
     autocomplete: "new-password",
     validate: (v) => (v === password.input.value ? undefined : "The passwords do not match"),
   });
-  const failure = h("div");
-  const form = h(
-    "form",
-    { novalidate: true },
-    password.element,
-    repeat.element,
-    failure,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Set password"),
-    ),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const bad = [password, repeat].find((f) => !f.check());
-    if (bad) return bad.input.focus();
-    await attempt(failure, async () => {
+  formDialog({
+    title: `Set a password for ${title}`,
+    content: [password.element, repeat.element],
+    fields: [password, repeat],
+    submitLabel: "Set password",
+    submit: async (dialog) => {
       await api("PUT", `/users/${user.id}/password`, { password: password.input.value });
       dialog.close();
       notify("Password set");
-    });
+    },
   });
-  const dialog = openDialog({ title: `Set a password for ${title}`, content: [form] });
 }
