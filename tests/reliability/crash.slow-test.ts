@@ -1,13 +1,18 @@
 // Crash under load (security.md §3.1 guarantees 1-4, §3.2): a real `latchkey start` child process
-// takes a mixed workload — sign-ups, sign-ins, code flows, refreshes, client credentials and
-// Management API writes with Idempotency-Key — and is killed with SIGKILL at a random moment, then
-// restarted on the same database, round after round, on SQLite and on PostgreSQL. The harness (this
-// process, never killed) remembers everything the server acknowledged and checks after each restart:
+// takes a mixed workload — sign-ups, sign-ins, code flows, refreshes, client credentials,
+// Management API writes with Idempotency-Key and connected-app token calls (Latchkey as the OAuth
+// client of a stand-in provider, oidc-provider with refresh-token rotation) — and is killed with
+// SIGKILL at a random moment, then restarted on the same database, round after round, on SQLite and
+// on PostgreSQL. The harness (this process, never killed) remembers everything the server
+// acknowledged and checks after each restart:
 //   - every acknowledged user can sign in;
 //   - every acknowledged refresh token refreshes, and every rotated one is refused (invalid_grant);
 //   - no authorization code yields two grants;
 //   - SQLite's `PRAGMA integrity_check` is ok;
-//   - a retried Idempotency-Key gives the same resource.
+//   - a retried Idempotency-Key gives the same resource;
+//   - every connected-app connection still yields a provider token that works at the provider —
+//     or, only when a kill landed inside a refresh, answers CONNECTION_NEEDS_REAUTHORIZATION (400)
+//     after at most the refresh lease (see checkConnections for the hazard).
 // Seeded (CRASH_SEED=<n>, printed); CRASH_ROUNDS sets the rounds. Slow by design: run with
 // `npm run test:reliability`.
 import assert from "node:assert/strict";
@@ -17,9 +22,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
+import pg from "pg";
+import { REFRESH_LEASE_SECONDS } from "../../src/connected-apps/connected-apps.service.js";
 import { randomAlphanumeric } from "../../src/crypto/random.js";
 import { type DatabaseKind, databaseKinds, freshDatabase, type TestDatabase } from "../helpers/databases.js";
 import { CALLBACK } from "../helpers/fixtures.js";
+import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-provider.js";
 import { type CliProcess, runCli } from "../helpers/process.js";
 import { freePort } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
@@ -28,6 +36,15 @@ import { form, pkce, type Reply, send } from "./support.js";
 const SEED = Number(process.env.CRASH_SEED ?? "") || Math.floor(Math.random() * 2 ** 31);
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? "5");
 const CONCURRENCY = 8;
+/** Connected-app connections (one user each) the workload asks tokens for. */
+const CONNECTIONS = 4;
+/**
+ * The provider's access-token lifetime. Below Latchkey's 60 s refresh margin, so every token call
+ * refreshes at the provider (rotating its refresh token): the kills land inside refreshes often.
+ */
+const PROVIDER_TOKEN_TTL_SECONDS = 4;
+const APP_KEY = "crash-drive";
+const APP_CALLBACK = "https://app.example.com/connected";
 
 /** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
 function prng(seed: number): () => number {
@@ -81,6 +98,16 @@ interface Family {
   unknown: boolean;
 }
 
+/** A connected-app connection the workload uses, and the Latchkey user who made it. */
+interface Connection {
+  person: { email: string; password: string; ip: string; userId: string };
+  sessionId: string;
+  /** A token call was in flight at a kill: whether its refresh rotated at the provider is unknown. */
+  unknown: boolean;
+  /** The killed server left the refresh lease held: not checked (nor used) before this time (ms). */
+  leasedUntil: number;
+}
+
 interface Figures {
   rounds: number;
   requests: number;
@@ -90,6 +117,18 @@ interface Figures {
   refreshChecked: number;
   codesChecked: number;
   idempotencyChecked: number;
+  /** Acknowledged connected-app token calls (each token also accepted by the provider). */
+  connectedTokens: number;
+  /** Connections verified after a restart (a token that works at the provider, or a documented error). */
+  connectionsChecked: number;
+  /** Refresh leases a kill left held: those connections were checked once the lease had run out. */
+  leasesLeftByKill: number;
+  /** Of those, leases taken over after they ran out (the rest were still running at the end). */
+  leasesTakenOver: number;
+  /** Connections lost to the rotation hazard (CONNECTION_NEEDS_REAUTHORIZATION), then reconnected. */
+  connectionsLost: number;
+  /** Refreshes the provider granted (token calls refresh every time: lifetimes under the margin). */
+  providerRefreshes: number;
   failures: string[];
 }
 
@@ -98,8 +137,10 @@ export const crashFigures: Record<string, Figures> = {};
 const postgresSkip = (await databaseKinds()).find((k) => k.kind === "postgres")!.skip;
 const children: CliProcess[] = [];
 const dirs: string[] = [];
-after(() => {
+const providers: OidcProviderHandle[] = [];
+after(async () => {
   for (const child of children) child.kill("SIGKILL");
+  for (const provider of providers) await provider.close();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -112,12 +153,19 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
       t.diagnostic(`seed ${SEED} (replay with CRASH_SEED=${SEED}), ${ROUNDS} rounds`);
       const random = prng(SEED + (kind === "sqlite" ? 0 : 1));
       const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+      const began = Date.now();
       database = await freshDatabase(kind);
       assert.ok(database);
       const dataDir = mkdtempSync(path.join(tmpdir(), "latchkey-crash-"));
       dirs.push(dataDir);
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
+      // The third-party provider Latchkey is the OAuth client of, in this (never killed) process.
+      const provider = await startOidcProvider({
+        redirectUri: `${url}/connected_apps/callback`,
+        accessTokenTtlSeconds: PROVIDER_TOKEN_TTL_SECONDS,
+      });
+      providers.push(provider);
       const m2m = { clientId: randomBytes(16).toString("hex"), clientSecret: randomAlphanumeric(52) };
       const env = {
         PORT: String(port),
@@ -133,6 +181,8 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
         // Every simulated person comes from their own address (X-Forwarded-For), so the per-address
         // sign-in and sign-up throttles see a crowd, not one machine.
         TRUST_PROXY: "loopback",
+        // The stand-in provider listens on loopback.
+        CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true",
         LOG_LEVEL: "warn",
       };
       const start = async () => {
@@ -151,6 +201,12 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
         refreshChecked: 0,
         codesChecked: 0,
         idempotencyChecked: 0,
+        connectedTokens: 0,
+        connectionsChecked: 0,
+        leasesLeftByKill: 0,
+        leasesTakenOver: 0,
+        connectionsLost: 0,
+        providerRefreshes: 0,
         failures: [],
       };
       crashFigures[kind] = figures;
@@ -188,6 +244,8 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
           headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json", ...headers },
           body: JSON.stringify(body),
         });
+      const apiGet = (target: string) =>
+        counted(target, { headers: { authorization: `Bearer ${apiToken}` } });
       const created = await api("POST", "/api/v1/applications", { name: "Crash SPA", type: "spa" });
       assert.ok(created.status === 200 || created.status === 201, created.text);
       const spaId = (created.json as { application: { client_id: string } }).application.client_id;
@@ -271,6 +329,202 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
         );
       }
 
+      // ---- connected apps ------------------------------------------------------------------------
+      const app = await api("POST", "/api/v1/connected_apps", {
+        key_code_ref: APP_KEY,
+        provider: "oauth2",
+        name: "Crash Drive",
+        client_id: provider.clientId,
+        client_secret: provider.clientSecret,
+        callback_url: APP_CALLBACK,
+        scopes: ["openid", "offline_access"],
+        settings: {
+          authorization_url: provider.authorizationEndpoint,
+          token_url: provider.tokenEndpoint,
+          revocation_url: provider.revocationEndpoint,
+          client_auth: "basic",
+        },
+      });
+      assert.equal(app.status, 201, app.text);
+
+      /**
+       * The browser side of connecting, as a person does it: the auth URL opens Latchkey's sign-in
+       * form (a fresh browser), the person signs in, consents at the provider and lands back on the
+       * app's callback with the session id. Only while the server is up (setup and checks).
+       */
+      async function connect(person: Connection["person"]): Promise<string> {
+        const link = await apiGet(
+          `/api/v1/connected_apps/auth_url?key_code_ref=${APP_KEY}&user_id=${encodeURIComponent(person.userId)}`,
+        );
+        assert.equal(link.status, 200, link.text);
+        const { url: authUrl, session_id: sessionId } = link.json as { url: string; session_id: string };
+        const agent = new UserAgent(url);
+        figures.requests += 3;
+        const hidden = await agent.openForm(authUrl);
+        const toProvider = await agent.redirectFrom("/connected_apps/start", {
+          method: "POST",
+          headers: { "x-forwarded-for": person.ip, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ ...hidden, email: person.email, password: person.password }),
+        });
+        assert.equal(toProvider.origin, new URL(provider.issuer).origin, toProvider.href);
+        const landed = await agent.redirectFrom(await provider.authorize(toProvider));
+        assert.equal(`${landed.origin}${landed.pathname}`, APP_CALLBACK, landed.href);
+        assert.equal(landed.searchParams.get("error"), null, landed.href);
+        assert.equal(landed.searchParams.get("session_id"), sessionId);
+        return sessionId;
+      }
+
+      const connectedToken = (sessionId: string) =>
+        apiGet(`/api/v1/connected_apps/token?session_id=${encodeURIComponent(sessionId)}`);
+
+      /** Whether the provider accepts the access token Latchkey handed out (its userinfo endpoint). */
+      async function worksAtProvider(accessToken: string): Promise<boolean> {
+        const reply = await send(provider.userinfoEndpoint, {
+          headers: { authorization: `Bearer ${accessToken}` },
+        });
+        return reply.status === 200;
+      }
+
+      const connections: Connection[] = [];
+      for (let i = 0; i < CONNECTIONS; i++) {
+        const person = {
+          email: `crash-connect-${randomBytes(6).toString("hex")}@example.com`,
+          password: `pw-${randomBytes(9).toString("hex")}`,
+          ip: nextIp(),
+        };
+        const grant = await codeFlow(person, true);
+        const exchanged = await exchange(grant.code, grant.verifier);
+        assert.equal(exchanged.status, 200, exchanged.text);
+        const idToken = (exchanged.json as { id_token: string }).id_token;
+        const { sub } = JSON.parse(Buffer.from(idToken.split(".")[1]!, "base64url").toString()) as {
+          sub: string;
+        };
+        const withId = { ...person, userId: sub };
+        connections.push({
+          person: withId,
+          sessionId: await connect(withId),
+          unknown: false,
+          leasedUntil: 0,
+        });
+      }
+
+      /** Each connection's status and refresh lease, read from the database (the server is down). */
+      async function connectionRows(): Promise<Map<string, { status: string; lockedUntil: number | null }>> {
+        const ids = connections.map((c) => c.sessionId);
+        const sql = `select id, status, refresh_locked_until from connections where id in (${ids
+          .map((_, i) => (database!.target.kind === "sqlite" ? "?" : `$${i + 1}`))
+          .join(", ")})`;
+        let rows: { id: string; status: string; refresh_locked_until: number | string | null }[];
+        if (database!.target.kind === "sqlite") {
+          const db = new Database(database!.target.path, { readonly: true });
+          try {
+            rows = db.prepare(sql).all(...ids) as typeof rows;
+          } finally {
+            db.close();
+          }
+        } else {
+          const client = new pg.Client({ connectionString: database!.target.url });
+          await client.connect();
+          try {
+            rows = (await client.query(sql, ids)).rows as typeof rows;
+          } finally {
+            await client.end();
+          }
+        }
+        return new Map(
+          rows.map((r) => [
+            r.id,
+            {
+              status: r.status,
+              lockedUntil: r.refresh_locked_until === null ? null : Number(r.refresh_locked_until),
+            },
+          ]),
+        );
+      }
+
+      /**
+       * After a kill (server down): a connection whose token call was in flight may have been left
+       * with its refresh lease held by the dead process. Nobody can refresh it before the lease runs
+       * out (REFRESH_LEASE_SECONDS — the lease is how a crashed holder is survived), so it is checked
+       * once the lease has passed. Meanwhile a token call for it waits for the dead "holder" (the
+       * provider deadline + 5 s) and answers 502 PROVIDER_UNAVAILABLE; the workload leaves it alone
+       * (15 s is over this suite's 10 s hang limit). A lease past kill time + REFRESH_LEASE_SECONDS,
+       * or one held with no token call in flight, is a bug.
+       */
+      async function noteLeases(killedAt: number): Promise<void> {
+        const rows = await connectionRows();
+        for (const connection of connections) {
+          const row = rows.get(connection.sessionId);
+          assert.ok(row, "the connection survived the kill");
+          if (!connection.unknown) {
+            assert.equal(row.lockedUntil, null, "no lease held on a connection with no token call in flight");
+            continue;
+          }
+          if (row.lockedUntil === null || connection.leasedUntil > 0) continue;
+          assert.ok(
+            row.lockedUntil <= Math.ceil(killedAt / 1000) + REFRESH_LEASE_SECONDS,
+            `a refresh lease beyond REFRESH_LEASE_SECONDS: until ${row.lockedUntil}, killed at ${killedAt}`,
+          );
+          // The lease may be taken over once the clock (whole seconds) passes it.
+          connection.leasedUntil = (row.lockedUntil + 1) * 1000 + 100;
+          figures.leasesLeftByKill += 1;
+        }
+      }
+
+      /**
+       * After a restart: every connection yields a fresh token that works at the provider — except
+       * in one window. The provider rotates the refresh token on every refresh (the old one is
+       * consumed, and presenting it again revokes the whole grant: reuse detection). If the SIGKILL
+       * lands after the provider rotated and before Latchkey committed the new refresh token, the
+       * only copy of the new token died with the process and Latchkey still holds the consumed one.
+       * No OAuth client can close that window (the provider's step and ours are two systems'
+       * commits); Latchkey keeps it as short as it can — nothing but the row update runs between the
+       * provider's answer and the commit, and its lease means it never presents a rotated token
+       * outside that window — and, when the provider then refuses the stale token (invalid_grant),
+       * marks the connection needs_reauthorization and answers 400 CONNECTION_NEEDS_REAUTHORIZATION
+       * (README, connected apps step 4), so the customer's back end sends the user through auth_url
+       * again. So: a connection with a token call in flight at the kill may answer that, once its
+       * lease (if the dead process held it) has passed; any other connection must answer 200; never
+       * a 5xx or a hang. A lost connection is reconnected so later rounds keep exercising it.
+       *
+       * A connection under a lease the kill left is checked at a later restart, once the lease has
+       * run out. After the last round it is waited for only if no lease has been seen taken over yet
+       * in this run (waiting costs up to REFRESH_LEASE_SECONDS; noteLeases has bounded it anyway).
+       */
+      async function checkConnections(final: boolean): Promise<void> {
+        // Soonest lease first: after waiting for it, the others that have run out are checked too.
+        for (const connection of [...connections].sort((a, b) => a.leasedUntil - b.leasedUntil)) {
+          const wait = connection.leasedUntil - Date.now();
+          if (wait > 0) {
+            if (!final || figures.leasesTakenOver > 0) continue;
+            await new Promise((resolve) => setTimeout(resolve, wait));
+          }
+          if (connection.leasedUntil > 0) figures.leasesTakenOver += 1;
+          const reply = await connectedToken(connection.sessionId);
+          figures.connectionsChecked += 1;
+          const code = (reply.json as { errors?: { code: string }[] } | undefined)?.errors?.[0]?.code;
+          if (reply.status === 200) {
+            const accessToken = (reply.json as { access_token: string }).access_token;
+            assert.ok(
+              await worksAtProvider(accessToken),
+              `the provider refused the token Latchkey handed out after the restart`,
+            );
+          } else {
+            assert.ok(
+              connection.unknown && reply.status === 400 && code === "CONNECTION_NEEDS_REAUTHORIZATION",
+              `connection ${connection.unknown ? "in doubt" : "with no call in flight"} after a restart: ` +
+                `${reply.status} ${reply.text.slice(0, 300)}`,
+            );
+            figures.connectionsLost += 1;
+            connection.sessionId = await connect(connection.person);
+          }
+          connection.unknown = false;
+          connection.leasedUntil = 0;
+        }
+      }
+
+      t.diagnostic(`set up in ${Math.round((Date.now() - began) / 1000)} s (server, provider, connections)`);
+
       // ---- the workload ---------------------------------------------------------------------------
       const operations: Record<string, (round: number) => Promise<void>> = {
         async signUp(round) {
@@ -342,6 +596,22 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
           figures.acknowledged += 1;
           entry.id = (reply.json as { api: { id: string } }).api.id;
         },
+        async connectedAppToken() {
+          const ready = connections.filter((c) => !c.unknown);
+          if (ready.length === 0) return;
+          const connection = pick(ready);
+          const reply = await connectedToken(connection.sessionId).catch((error) => {
+            connection.unknown = true;
+            throw error;
+          });
+          if (reply.status !== 200) return unexpected("connected-app token", reply);
+          figures.acknowledged += 1;
+          figures.connectedTokens += 1;
+          const accessToken = (reply.json as { access_token?: string }).access_token;
+          if (!accessToken || !(await worksAtProvider(accessToken))) {
+            unexpected("connected-app token refused by the provider", reply);
+          }
+        },
       };
       const weighted = [
         ...Array(2).fill("signUp"),
@@ -349,6 +619,7 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
         ...Array(4).fill("refresh"),
         ...Array(3).fill("clientCredentials"),
         ...Array(3).fill("managementWrite"),
+        ...Array(3).fill("connectedAppToken"),
       ] as string[];
 
       for (let round = 1; round <= ROUNDS; round++) {
@@ -369,9 +640,11 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
         await new Promise((resolve) => setTimeout(resolve, 1000 + Math.floor(random() * 3000)));
         // Stop issuing, then kill while requests are in flight.
         running = false;
+        const killedAt = Date.now();
         server.kill("SIGKILL");
         await server.exited;
         await Promise.all(workers);
+        await noteLeases(killedAt);
 
         if (database.target.kind === "sqlite") {
           const db: Database.Database = new Database(database.target.path);
@@ -445,16 +718,33 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
           assert.equal((again.json as { api?: { id: string } }).api?.id, id, "a second retry returns it too");
           figures.idempotencyChecked += 1;
         }
+        await checkConnections(round === ROUNDS);
+        figures.providerRefreshes = provider.stats.grants.refresh_token;
         figures.rounds = round;
-        t.diagnostic(`round ${round}: ${JSON.stringify({ ...figures, failures: figures.failures.length })}`);
+        t.diagnostic(
+          `round ${round} (${Math.round((Date.now() - began) / 1000)} s): ` +
+            JSON.stringify({ ...figures, failures: figures.failures.length }),
+        );
       }
       server.kill("SIGTERM");
       await server.exited;
       process.stdout.write(`# crash (${kind}): ${JSON.stringify(figures)}\n`);
       assert.deepEqual(figures.failures, [], "no unexpected answer while the server was up");
       assert.ok(
-        figures.usersChecked > 0 && figures.refreshChecked > 0 && figures.codesChecked > 0,
+        figures.usersChecked > 0 &&
+          figures.refreshChecked > 0 &&
+          figures.codesChecked > 0 &&
+          figures.connectedTokens > 0 &&
+          figures.connectionsChecked > 0 &&
+          figures.leasesTakenOver >= Math.min(1, figures.leasesLeftByKill),
         "the checks ran",
+      );
+      // Latchkey presented a consumed refresh token to the provider only in the crash window: once
+      // per connection lost to it, never in ordinary operation.
+      assert.equal(
+        provider.stats.reusedRefreshTokens().length,
+        figures.connectionsLost,
+        "refresh tokens presented twice at the provider",
       );
     });
   });
