@@ -6,7 +6,7 @@ import { CODE_LIFETIME_SECONDS, type OAuthContext } from "./context.js";
 import { OAuthError } from "./errors.js";
 import type { Params } from "./params.js";
 import { parseChallenge } from "./pkce.js";
-import type { ClientRecord } from "./ports.js";
+import type { ClientRecord, OrganizationChoice } from "./ports.js";
 import { joinScope, OIDC_SCOPES, splitScope } from "./scopes.js";
 
 const PROMPTS = new Set(["none", "login", "create", "consent", "select_account"]);
@@ -158,6 +158,11 @@ async function validateRest(
     createOrgName = name === undefined || name === "undefined" ? "" : name.trim();
     if (createOrgName.length > 128 || /\p{Cc}/u.test(createOrgName))
       throw new OAuthError("invalid_request", "org_name must be at most 128 characters of text");
+    // Never silently (a signed-in browser sent here by any site): an organization is created only
+    // by someone completing the sign-up (or sign-in) page, as Kinde's createOrg starts on it.
+    if (prompt.includes("none"))
+      throw new OAuthError("login_required", "Creating an organization requires the user to sign in");
+    if (!prompt.includes("login") && !prompt.includes("create")) prompt.push("create");
   }
 
   return {
@@ -203,7 +208,14 @@ export async function issueAuthorizationCode(
     const who = [person?.givenName, person?.familyName].filter(Boolean).join(" ") || person?.email;
     createName = who ? `${who}'s organization` : "My organization";
   }
-  const entered = await ctx.store.enterOrganization(user.id, { requested: request.orgCode, createName });
+  let entered: OrganizationChoice;
+  try {
+    entered = await ctx.store.enterOrganization(user.id, { requested: request.orgCode, createName });
+  } catch (error) {
+    // E.g. the user has created too many organizations today: the client hears why.
+    if (!(error instanceof OAuthError)) throw error;
+    return errorRedirect(ctx.issuer, request.redirectUri, error, request.state);
+  }
   if ("refused" in entered) {
     const reason =
       entered.refused === "suspended"

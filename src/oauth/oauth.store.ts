@@ -5,9 +5,10 @@ import { secretAad } from "../applications/applications.service.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { chooseOrganization, userClaims } from "../organizations/claims.js";
-import { OrganizationsService } from "../organizations/organizations.service.js";
+import { OrganizationLimitError, OrganizationsService } from "../organizations/organizations.service.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import type { AuthorizationCodesTable, GrantsTable, RefreshTokensTable } from "../storage/schema.js";
+import { OAuthError } from "./errors.js";
 import type {
   ClientRecord,
   CodeRecord,
@@ -281,6 +282,15 @@ export class KyselyOAuthStore implements OAuthStore {
     return row !== undefined;
   }
 
+  async organizationSuspended(orgCode: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("organizations")
+      .select("is_suspended")
+      .where("code", "=", orgCode)
+      .executeTakeFirst();
+    return row?.is_suspended === 1;
+  }
+
   enterOrganization(
     userId: string,
     options: { requested?: string; createName?: string },
@@ -289,8 +299,14 @@ export class KyselyOAuthStore implements OAuthStore {
       if (options.createName !== undefined) {
         // Kinde's is_create_org: the new organization's first member is the one who created it.
         const organizations = new OrganizationsService(trx, this.clock);
-        const created = await organizations.create({ name: options.createName });
-        await organizations.join(created.code, userId);
+        const created = await organizations.createForUser(userId, options.createName).catch((error) => {
+          if (!(error instanceof OrganizationLimitError)) throw error;
+          const hours = Math.ceil(error.retryAfter / 3600);
+          throw new OAuthError(
+            "access_denied",
+            `${error.message}; try again in ${hours} hour${hours === 1 ? "" : "s"}`,
+          );
+        });
         return chooseOrganization(trx, this.clock, userId, created.code);
       }
       return chooseOrganization(trx, this.clock, userId, options.requested);

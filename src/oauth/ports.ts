@@ -94,6 +94,8 @@ export interface UserClaimSet {
 export type OrganizationChoice = { orgCode: string | null } | { refused: "not_member" | "suspended" };
 
 export interface OAuthStore {
+  /** Whether the organization is suspended, read now (organizations are not cached). */
+  organizationSuspended(orgCode: string): Promise<boolean>;
   /** Runs `work` in one database transaction: all its writes commit together or not at all. */
   transaction<T>(work: (store: OAuthStore) => Promise<T>): Promise<T>;
 

@@ -22,13 +22,14 @@ export async function userClaims(
   const organizations = new OrganizationsStore(db);
   const roles = new RolesStore(db);
   const memberships = await organizations.ofUser(userId);
-  // Only an organization the user still belongs to counts (leaving revokes its grants; this is
-  // the second fence): otherwise the token names it but carries nothing from it.
-  const member = orgCode !== null && memberships.some((m) => m.code === orgCode);
+  // Only an organization the user still belongs to, and which is not suspended, counts (leaving
+  // or suspension revokes its grants; this is the second fence): otherwise the token carries
+  // nothing from it, not even its org_code — which the code and refresh grants check before issuing.
+  const entered = orgCode === null ? undefined : memberships.find((m) => m.code === orgCode && !m.suspended);
   const [permissions, memberRoles, flags] = await Promise.all([
-    member ? roles.memberPermissions(orgCode, userId) : Promise.resolve([]),
-    member ? roles.memberRoles(orgCode, userId) : Promise.resolve([]),
-    new FeatureFlagsService(db, clock).resolve(userId, member ? orgCode : null),
+    entered ? roles.memberPermissions(entered.code, userId) : Promise.resolve([]),
+    entered ? roles.memberRoles(entered.code, userId) : Promise.resolve([]),
+    new FeatureFlagsService(db, clock).resolve(userId, entered ? entered.code : null),
   ]);
   const access: Record<string, unknown> = {
     permissions: permissions.map((p) => p.permission.key),
@@ -37,10 +38,9 @@ export async function userClaims(
       .map((r) => ({ id: r.id, key: r.key, name: r.name })),
     feature_flags: flagsClaim(flags),
   };
-  if (orgCode !== null) {
-    access.org_code = orgCode;
-    const name = memberships.find((m) => m.code === orgCode)?.name;
-    if (name !== undefined) access.org_name = name;
+  if (entered) {
+    access.org_code = entered.code;
+    access.org_name = entered.name;
   }
   return {
     access,
@@ -56,7 +56,8 @@ export type OrganizationRefusal = "not_member" | "suspended";
 
 /**
  * The organization a user signs into: the one asked for (they must be a member), else the one
- * they last signed into, else the default one, else their first; null when they belong to none.
+ * they last signed into, else the default one, else their first — never a suspended one, which is
+ * skipped; null when they belong to none, refused when every one they belong to is suspended.
  */
 export async function chooseOrganization(
   db: Db,
@@ -71,15 +72,17 @@ export async function chooseOrganization(
     if (!memberships.some((m) => m.code === requested)) return { refused: "not_member" };
     chosen = requested;
   } else {
-    const last = [...memberships]
+    // A suspended organization must not lock its members out of their other ones.
+    const open = memberships.filter((m) => !m.suspended);
+    const last = open
       .filter((m) => m.lastAccessedAt !== null)
       .sort((a, b) => b.lastAccessedAt! - a.lastAccessedAt!)[0];
     const fallback = await store.findDefault();
-    chosen = last?.code ?? memberships.find((m) => m.code === fallback?.code)?.code ?? memberships[0]?.code;
+    chosen = last?.code ?? open.find((m) => m.code === fallback?.code)?.code ?? open[0]?.code;
+    if (chosen === undefined && memberships.length > 0) return { refused: "suspended" };
   }
   if (chosen === undefined) return { orgCode: null };
-  const org = await store.find(chosen);
-  if (org?.is_suspended === 1) return { refused: "suspended" };
+  if (memberships.find((m) => m.code === chosen)?.suspended) return { refused: "suspended" };
   await store.touchMembership(chosen, userId, clock.now());
   return { orgCode: chosen };
 }

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import { newId } from "../crypto/random.js";
+import { RateLimiter } from "../sign-in/rate-limit.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import { type OrganizationRow, OrganizationsStore } from "./organizations.store.js";
 
@@ -19,6 +20,17 @@ export class UnknownReferenceError extends Error {
   ) {
     super(`Unknown ${what} ${value}`);
     this.name = "UnknownReferenceError";
+  }
+}
+
+/** How many organizations one user may create for themselves (Kinde's is_create_org). */
+export const USER_ORGANIZATION_LIMIT = { max: 10, windowSeconds: 86_400 } as const;
+
+/** The user has created all the organizations USER_ORGANIZATION_LIMIT allows for now. */
+export class OrganizationLimitError extends Error {
+  constructor(readonly retryAfter: number) {
+    super(`At most ${USER_ORGANIZATION_LIMIT.max} organizations can be created per user per day`);
+    this.name = "OrganizationLimitError";
   }
 }
 
@@ -94,6 +106,21 @@ export class OrganizationsService {
     return (await this.store.find(code))!;
   }
 
+  /**
+   * Creates an organization for a user, who becomes its first member (Kinde's is_create_org): at
+   * most USER_ORGANIZATION_LIMIT each, counted in the database; throws OrganizationLimitError.
+   */
+  async createForUser(userId: string, name: string): Promise<OrganizationRow> {
+    const limit = await new RateLimiter(this.db, this.clock).consume(
+      `create-org:user:${userId}`,
+      USER_ORGANIZATION_LIMIT,
+    );
+    if (!limit.allowed) throw new OrganizationLimitError(limit.resetIn);
+    const created = await this.create({ name });
+    await this.join(created.code, userId);
+    return created;
+  }
+
   async update(org: OrganizationRow, fields: OrganizationFields): Promise<void> {
     await this.checkFree(fields, org.code);
     const now = this.clock.now();
@@ -128,10 +155,18 @@ export class OrganizationsService {
 
   /**
    * Ends the grants (refresh and access tokens) signed into an organization, for one member or
-   * all: a token must not keep an organization's permissions once its holder has left it.
+   * all, and burns their authorization codes not yet exchanged: a token must not keep (or get) an
+   * organization's permissions once its holder has left it.
    */
   private async revokeGrants(target: { orgCode: string; userId?: string }, reason: string): Promise<void> {
     const now = this.clock.now();
+    let codes = this.db
+      .updateTable("authorization_codes")
+      .set({ consumed_at: now })
+      .where("org_code", "=", target.orgCode)
+      .where("consumed_at", "is", null);
+    if (target.userId) codes = codes.where("user_id", "=", target.userId);
+    await codes.execute();
     let grants = this.db
       .selectFrom("grants")
       .select("id")

@@ -39,13 +39,16 @@ export class OrganizationsStore {
   }
 
   /** The organizations a user belongs to, oldest membership first. */
-  async ofUser(userId: string): Promise<{ code: string; name: string; lastAccessedAt: number | null }[]> {
+  async ofUser(
+    userId: string,
+  ): Promise<{ code: string; name: string; lastAccessedAt: number | null; suspended: boolean }[]> {
     const rows = await this.db
       .selectFrom("organization_users")
       .innerJoin("organizations", "organizations.code", "organization_users.org_code")
       .select([
         "organizations.code",
         "organizations.name",
+        "organizations.is_suspended",
         "organization_users.joined_at",
         "organization_users.last_accessed_at",
       ])
@@ -53,7 +56,12 @@ export class OrganizationsStore {
       .orderBy("organization_users.joined_at")
       .orderBy("organizations.code")
       .execute();
-    return rows.map((r) => ({ code: r.code, name: r.name, lastAccessedAt: r.last_accessed_at }));
+    return rows.map((r) => ({
+      code: r.code,
+      name: r.name,
+      lastAccessedAt: r.last_accessed_at,
+      suspended: r.is_suspended === 1,
+    }));
   }
 
   /** The members, one page in user id order. */

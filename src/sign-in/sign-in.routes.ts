@@ -207,10 +207,14 @@ export function registerSignInRoutes(
     if (!EMAIL.test(email)) return again(400, "Enter a valid email address.");
     const problem = passwordProblem(password);
     if (problem) return again(400, `Choose another password. ${problem}`);
-    // Signing up into an organization (org_code) needs it to take registrations (Kinde's setting).
+    // Signing up into an organization (org_code) needs it to take registrations (Kinde's setting)
+    // and not to be suspended.
     const orgCode = authorization.createOrgName === undefined ? authorization.orgCode : undefined;
-    if (orgCode && (await services.organizations.store.find(orgCode))?.is_allow_registrations !== 1)
+    const org = orgCode ? await services.organizations.store.find(orgCode) : undefined;
+    if (orgCode && org?.is_allow_registrations !== 1)
       return again(403, "This organization does not accept new accounts. Ask its administrator to add you.");
+    if (org?.is_suspended === 1)
+      return again(403, "This organization is suspended and does not accept new accounts.");
     const ipKey = `sign-up:ip:${request.ip}`;
     // Sign-ups hash a password and create a row: at most 100 per address per 15 minutes.
     if (!(await services.rateLimiter.consume(ipKey, { max: 100, windowSeconds: 15 * 60 })).allowed) {

@@ -75,15 +75,20 @@ export async function authorizationCodeGrant(
     };
     await store.createGrant(grant);
     await store.attachGrantToCode(record.codeHash, grant.id);
-    return {
-      recorded: await recordUserTokens(ctx, store, {
-        client,
-        user,
-        grant,
-        scope: record.scope,
-        nonce: record.nonce,
-      }),
-    };
+    const recorded = await recordUserTokens(ctx, store, {
+      client,
+      user,
+      grant,
+      scope: record.scope,
+      nonce: record.nonce,
+    });
+    // The organization must still take the user now, not only when the code was minted: the
+    // claims name it only for a member of it while it is not suspended.
+    if (grant.orgCode && recorded.claims.access.org_code !== grant.orgCode) {
+      await store.revokeGrant(grant.id, now, "organization not available");
+      return { error: new OAuthError("invalid_grant", "The user can no longer sign into this organization") };
+    }
+    return { recorded };
   });
   if ("error" in outcome) throw outcome.error;
   return signUserTokens(ctx, outcome.recorded);

@@ -48,6 +48,10 @@ export async function clientCredentialsGrant(
       "Only machine-to-machine applications may use client_credentials",
     );
   }
+  // An organization's application acts for it only while it is not suspended — read now: the
+  // client record is cached, and suspending an organization does not move the cache's generation.
+  if (client.orgCode !== null && (await ctx.store.organizationSuspended(client.orgCode)))
+    throw new OAuthError("unauthorized_client", "The application's organization is suspended");
   const audience = [...new Set(params.all("audience"))];
   const authorized = await ctx.store.authorizedAudiences(client.id, audience);
   const refused = audience.filter((a) => !authorized.includes(a));

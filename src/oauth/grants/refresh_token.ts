@@ -56,15 +56,19 @@ export async function refreshTokenGrant(
       await store.revokeGrant(grant.id, now, "user cannot sign in");
       return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
     }
-    return {
-      recorded: await recordUserTokens(ctx, store, {
-        client,
-        user,
-        grant,
-        scope: joinScope(scope),
-        nonce: null,
-      }),
-    };
+    const recorded = await recordUserTokens(ctx, store, {
+      client,
+      user,
+      grant,
+      scope: joinScope(scope),
+      nonce: null,
+    });
+    // Left or suspended since (normally the grant was revoked then; this closes the races).
+    if (grant.orgCode && recorded.claims.access.org_code !== grant.orgCode) {
+      await store.revokeGrant(grant.id, now, "organization not available");
+      return { error: new OAuthError("invalid_grant", "The user can no longer sign into this organization") };
+    }
+    return { recorded };
   });
   if ("error" in outcome) throw outcome.error;
   return signUserTokens(ctx, outcome.recorded);
