@@ -2,7 +2,7 @@
 // on a real database. The benchmark prepares data through the same services the CLI uses, over its
 // own connection to that database — never inside the server process.
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { randomAlphanumeric } from "../../src/crypto/random.js";
@@ -10,7 +10,10 @@ import { SecretBox } from "../../src/crypto/secret-box.js";
 import { connectedAppsOptions, createServices, type Services } from "../../src/services.js";
 import { openStorage, type Storage } from "../../src/storage/database.js";
 import { type DatabaseKind, freshDatabase, type TestDatabase } from "../../tests/helpers/databases.js";
+import { CALLBACK, LOGOUT } from "../../tests/helpers/fixtures.js";
 import { freePort } from "../../tests/helpers/server.js";
+import { signedInUserAgent } from "../../tests/helpers/user-agent.js";
+import type { LoadSpec } from "./load.js";
 import { ROOT, type ServerProcess, spawnServer } from "./proc.js";
 
 /** Where the compiled server goes: under node_modules so its imports resolve, outside git. */
@@ -118,4 +121,79 @@ export async function openServices(
     connectedApps: connectedAppsOptions({ connectedAppsAllowPrivateNetworks: true }),
   });
   return { storage, services };
+}
+
+/**
+ * Refresh token rotation against a running deployment: `count` refresh tokens obtained through the
+ * real flow (a web app, a signed-in browser, code exchanges), each answer's rotated token feeding
+ * the next request.
+ */
+export async function refreshSpec(
+  deployment: LatchkeyDeployment,
+  count: number,
+): Promise<Omit<LoadSpec, "url" | "seconds"> & { path: string }> {
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+  const FORM = { "content-type": "application/x-www-form-urlencoded" };
+  const { storage, services } = await openServices(deployment);
+  const created = await services.applications.create({
+    name: `Refresh web app ${randomBytes(4).toString("hex")}`,
+    type: "reg",
+    callbackUrls: [CALLBACK],
+    logoutUrls: [LOGOUT],
+  });
+  const webApp = { clientId: created.application.id, clientSecret: created.secret! };
+  const user = {
+    email: `refresh-${randomBytes(6).toString("hex")}@example.com`,
+    password: randomAlphanumeric(24),
+  };
+  await services.users.create({ ...user, givenName: "Refresh", emailVerified: true });
+  await storage.close();
+  const browser = await signedInUserAgent({ url: deployment.issuer }, webApp.clientId, CALLBACK, user);
+  const verifier = randomBytes(32).toString("base64url");
+  const authorizeUrl = new URL("/oauth2/auth", deployment.issuer);
+  authorizeUrl.search = form({
+    response_type: "code",
+    client_id: webApp.clientId,
+    redirect_uri: CALLBACK,
+    scope: "openid profile email offline",
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge_method: "S256",
+  });
+  const pool: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const code = (await browser.redirectFrom(authorizeUrl)).searchParams.get("code");
+    if (!code) throw new Error("no authorization code");
+    const response = await fetch(`${deployment.issuer}/oauth2/token`, {
+      method: "POST",
+      headers: FORM,
+      body: form({
+        grant_type: "authorization_code",
+        code,
+        redirect_uri: CALLBACK,
+        code_verifier: verifier,
+        client_id: webApp.clientId,
+        client_secret: webApp.clientSecret,
+      }),
+    });
+    const tokens = (await response.json()) as { refresh_token?: string };
+    if (!tokens.refresh_token) throw new Error(`no refresh token: ${JSON.stringify(tokens)}`);
+    pool.push(tokens.refresh_token);
+  }
+  return {
+    path: "/oauth2/token",
+    method: "POST",
+    headers: FORM,
+    setupRequest: (request) => ({
+      ...request,
+      body: form({
+        grant_type: "refresh_token",
+        refresh_token: pool.shift() ?? "exhausted",
+        client_id: webApp.clientId,
+        client_secret: webApp.clientSecret,
+      }),
+    }),
+    onResponse: (status, body) => {
+      if (status === 200) pool.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
+    },
+  };
 }

@@ -54,6 +54,11 @@ export class SigningKeys {
   private readonly publicKeys = new Map<string, KeyObject>();
   private readonly cacheMs: number;
   private jwksCache: (CachedDocument & { kids: string }) | undefined;
+  /**
+   * jwksCache is the answer without looking while Date.now() is before `untilMs` (the key list is
+   * re-read then) and the clock before `untilSeconds` (the first published key's expiry).
+   */
+  private jwksFresh = { untilMs: 0, untilSeconds: 0 };
 
   constructor(
     private readonly store: OAuthStore,
@@ -109,10 +114,42 @@ export class SigningKeys {
    * here or on another instance, seen when the key list is re-read, or a retired key expiring).
    */
   async jwksDocument(): Promise<CachedDocument> {
-    const { keys } = await this.jwks();
+    const known = this.publishedJwks();
+    if (known) return known;
+    const loaded = await this.load();
+    const loadedAt = this.cache?.keys === loaded ? this.cache.loadedAt : 0;
+    const now = this.clock.now();
+    const keys = loaded
+      .filter((k) => k.record.expiresAt === null || k.record.expiresAt > now)
+      .map((k) => k.publicJwk);
     const kids = keys.map((k) => k.kid).join(",");
     if (this.jwksCache?.kids !== kids) this.jwksCache = { ...documentFor(JSON.stringify({ keys })), kids };
+    // The same answer until this key list is re-read or a published key expires, whichever is first.
+    if (this.cacheMs > 0 && loadedAt > 0) {
+      this.jwksFresh = {
+        untilMs: loadedAt + this.cacheMs,
+        untilSeconds: Math.min(
+          ...loaded.map((k) =>
+            k.record.expiresAt === null || k.record.expiresAt <= now
+              ? Number.POSITIVE_INFINITY
+              : k.record.expiresAt,
+          ),
+        ),
+      };
+    }
     return this.jwksCache;
+  }
+
+  /**
+   * The JWKS document without a turn of the event loop while nothing can have changed it (the key
+   * list is fresh and no published key has expired since); undefined when it must be worked out.
+   */
+  publishedJwks(): CachedDocument | undefined {
+    return this.jwksCache &&
+      Date.now() < this.jwksFresh.untilMs &&
+      this.clock.now() < this.jwksFresh.untilSeconds
+      ? this.jwksCache
+      : undefined;
   }
 
   /** The key that signs now: the most recently activated one that is not retired. */
@@ -163,6 +200,8 @@ export class SigningKeys {
     const records = await this.store.listSigningKeys();
     const keys = records.map((record) => ({ record, publicJwk: JSON.parse(record.publicJwk) as PublicJwk }));
     this.cache = { loadedAt: Date.now(), keys };
+    // A list read anew (a rotation here, or the periodic re-read) is looked at by the next JWKS.
+    this.jwksFresh = { untilMs: 0, untilSeconds: 0 };
     return keys;
   }
 

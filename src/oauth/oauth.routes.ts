@@ -187,14 +187,17 @@ export function registerOAuthRoutes(
   };
   const discovery = documentFor(JSON.stringify(discoveryDocument(ctx.issuer)));
   for (const path of ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]) {
-    app.get(path, async (request, reply) => sendDocument(request, reply, discovery, 300));
+    app.get(path, (request, reply) => sendDocument(request, reply, discovery, 300));
   }
   // A new key is published `keys rotate --activate-in` seconds (default 300) before it signs, and
   // instances re-read the key list every 30 s: a JWKS cached 120 s names every key before it signs.
   for (const path of ["/.well-known/jwks.json", "/.well-known/jwks"]) {
-    app.get(path, async (request, reply) =>
-      sendDocument(request, reply, await services.keys.jwksDocument(), 120),
-    );
+    app.get(path, (request, reply) => {
+      // Answered in the same turn while the published keys cannot have changed.
+      const known = services.keys.publishedJwks();
+      if (known) return sendDocument(request, reply, known, 120);
+      return services.keys.jwksDocument().then((document) => sendDocument(request, reply, document, 120));
+    });
   }
 }
 
