@@ -10,17 +10,11 @@ import { systemClock } from "../../src/clock.js";
 import { userClaims } from "../../src/organizations/claims.js";
 import { USER_ORGANIZATION_LIMIT } from "../../src/organizations/organizations.service.js";
 import { databaseKinds } from "../helpers/databases.js";
-import { CALLBACK, createApi, createApplication, createUser } from "../helpers/fixtures.js";
+import { createApi, createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
-
-type Json = Record<string, unknown>;
-interface Tokens {
-  access_token: string;
-  id_token: string;
-  refresh_token: string;
-}
+import { backEndClient, type Json, type Tokens } from "./client.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`Organization security fixes (${kind})`, { skip }, () => {
@@ -35,39 +29,10 @@ for (const { kind, skip } of await databaseKinds()) {
     const api = <T = Json>(method: string, path: string, body?: unknown) =>
       callApi<T>(server, method, path, body === undefined ? {} : { body });
 
-    function authorizeUrl(extra: Record<string, string> = {}): URL {
-      const url = new URL("/oauth2/auth", server.url);
-      url.search = new URLSearchParams({
-        response_type: "code",
-        client_id: app.clientId,
-        redirect_uri: CALLBACK,
-        scope: "openid profile email offline",
-        state: randomBytes(8).toString("hex"),
-        ...extra,
-      }).toString();
-      return url;
-    }
-
-    async function token(form: Record<string, string>): Promise<{ status: number; body: Json }> {
-      const response = await fetch(`${server.url}/oauth2/token`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ client_id: app.clientId, client_secret: app.clientSecret!, ...form }),
-      });
-      return { status: response.status, body: (await response.json()) as Json };
-    }
-
-    const exchangeCode = (callback: URL) => {
-      const code = callback.searchParams.get("code");
-      assert.ok(code, `no code: ${callback.href}`);
-      return token({ grant_type: "authorization_code", code, redirect_uri: CALLBACK });
-    };
-
-    async function exchange(callback: URL): Promise<Tokens> {
-      const { status, body } = await exchangeCode(callback);
-      assert.equal(status, 200, JSON.stringify(body));
-      return body as unknown as Tokens;
-    }
+    const { authorizeUrl, token, exchangeCode, exchange } = backEndClient(
+      () => server,
+      () => app,
+    );
 
     const refresh = (tokens: Tokens) =>
       token({ grant_type: "refresh_token", refresh_token: tokens.refresh_token });

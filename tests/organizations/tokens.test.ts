@@ -7,17 +7,11 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { decodeJwt } from "jose";
 import { databaseKinds } from "../helpers/databases.js";
-import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
+import { createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
-
-type Json = Record<string, unknown>;
-interface Tokens {
-  access_token: string;
-  id_token: string;
-  refresh_token: string;
-}
+import { backEndClient, type Json, type Tokens } from "./client.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`Organizations in tokens and the Account API (${kind})`, { skip }, () => {
@@ -32,39 +26,10 @@ for (const { kind, skip } of await databaseKinds()) {
     const api = <T = Json>(method: string, path: string, body?: unknown) =>
       callApi<T>(server, method, path, body === undefined ? {} : { body });
 
-    function authorizeUrl(extra: Record<string, string> = {}): URL {
-      const url = new URL("/oauth2/auth", server.url);
-      url.search = new URLSearchParams({
-        response_type: "code",
-        client_id: app.clientId,
-        redirect_uri: CALLBACK,
-        scope: "openid profile email offline",
-        state: randomBytes(8).toString("hex"),
-        ...extra,
-      }).toString();
-      return url;
-    }
-
-    async function token(form: Record<string, string>): Promise<{ status: number; body: Json }> {
-      const response = await fetch(`${server.url}/oauth2/token`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ client_id: app.clientId, client_secret: app.clientSecret!, ...form }),
-      });
-      return { status: response.status, body: (await response.json()) as Json };
-    }
-
-    async function exchange(callback: URL): Promise<Tokens> {
-      const code = callback.searchParams.get("code");
-      assert.ok(code, `no code: ${callback.href}`);
-      const { status, body } = await token({
-        grant_type: "authorization_code",
-        code,
-        redirect_uri: CALLBACK,
-      });
-      assert.equal(status, 200, JSON.stringify(body));
-      return body as unknown as Tokens;
-    }
+    const { authorizeUrl, token, exchange } = backEndClient(
+      () => server,
+      () => app,
+    );
 
     const refresh = async (tokens: Tokens) => {
       const { status, body } = await token({
