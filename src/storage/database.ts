@@ -4,11 +4,13 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from "kysely";
+import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Logger } from "pino";
 import type { DatabaseTarget } from "../config/config.js";
+import { DatabaseUnavailableError } from "./errors.js";
 import type { Schema } from "./schema.js";
+import { DurableSqliteDialect, GroupCommit, type WalFlush, walFlush } from "./sqlite-driver.js";
 
 export type Db = Kysely<Schema>;
 
@@ -23,55 +25,44 @@ export interface Storage {
 export interface OpenOptions {
   poolSize?: number;
   logger?: Logger;
+  /** Tests only: wraps the SQLite -wal flush, to watch or hold it. */
+  walFlush?: (flush: WalFlush) => WalFlush;
 }
 
 export async function openStorage(target: DatabaseTarget, options: OpenOptions = {}): Promise<Storage> {
-  return target.kind === "sqlite" ? openSqlite(target.path) : openPostgres(target.url, options);
+  return target.kind === "sqlite" ? openSqlite(target.path, options) : openPostgres(target.url, options);
 }
 
-function openSqlite(file: string): Storage {
+function openSqlite(file: string, options: OpenOptions): Storage {
   if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
   const database = new BetterSqlite3(file);
-  database.pragma("journal_mode = WAL");
+  const journal = database.pragma("journal_mode = WAL", { simple: true });
   // A writer waits for another writer instead of failing at once with SQLITE_BUSY.
   database.pragma("busy_timeout = 5000");
-  // FULL: a transaction acknowledged to a client survives a power loss, not only a crash.
-  database.pragma("synchronous = FULL");
   database.pragma("foreign_keys = ON");
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  // A transaction acknowledged to a client survives a power loss, not only a crash: in WAL mode by
+  // the driver's group commit (sqlite-driver.ts), otherwise by SQLite's own fsync at each commit.
+  let groupCommit: GroupCommit | undefined;
+  let flush: ReturnType<typeof walFlush> | undefined;
+  if (journal === "wal") {
+    database.pragma("synchronous = NORMAL");
+    flush = walFlush(file);
+    groupCommit = new GroupCommit(options.walFlush?.(flush) ?? flush);
+  } else {
+    database.pragma("synchronous = FULL");
+  }
+  const db = new Kysely<Schema>({ dialect: new DurableSqliteDialect({ database, groupCommit }) });
   return {
     db,
     dialect: "sqlite",
     async ping() {
+      if (groupCommit?.failure) throw groupCommit.failure;
       await sql`select 1`.execute(db);
     },
     async close() {
       await db.destroy();
+      flush?.close();
     },
-  };
-}
-
-/** Compiled statements kept per SQL text; the application sends a few hundred distinct texts. */
-const STATEMENT_CACHE_SIZE = 1000;
-
-/**
- * Kysely asks better-sqlite3 to prepare (compile) every query afresh, which was a sixth of a token
- * refresh's main-thread time; the same SQL texts repeat, so compiled statements are reused, least
- * recently used out first. Safe because Kysely runs one query at a time on this single connection,
- * and SQLite recompiles a kept statement by itself after a schema change (migrations).
- */
-function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  return {
-    prepare(text) {
-      let statement = statements.get(text);
-      if (statement) statements.delete(text);
-      else statement = database.prepare(text);
-      statements.set(text, statement);
-      if (statements.size > STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
-      return statement;
-    },
-    close: () => database.close(),
   };
 }
 
@@ -138,12 +129,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   }
 }
 
-export class DatabaseUnavailableError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "DatabaseUnavailableError";
-  }
-}
+export { DatabaseUnavailableError };
 
 const UNAVAILABLE_NODE_CODES = new Set([
   "ECONNREFUSED",
