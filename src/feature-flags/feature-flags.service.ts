@@ -171,23 +171,25 @@ export class FeatureFlagsService {
    * organization's overrides never apply.
    */
   async resolve(userId: string, orgCode: string | null): Promise<ResolvedFlag[]> {
-    const [flags, orgValues, userRows] = await Promise.all([
-      this.all(),
-      orgCode ? this.organizationValues(orgCode) : Promise.resolve(new Map<string, string>()),
-      this.db
-        .selectFrom("user_feature_flags")
-        .select(["flag_key", "value"])
-        .where("user_id", "=", userId)
-        .execute(),
-    ]);
-    const userValues = new Map(userRows.map((r) => [r.flag_key, r.value]));
-    return flags.map((flag) => {
+    // One query (it runs at every token issue and refresh): each flag with this organization's and
+    // this user's overrides beside it.
+    const rows = await this.db
+      .selectFrom("feature_flags")
+      .leftJoin("organization_feature_flags as org", (join) =>
+        join.onRef("org.flag_key", "=", "feature_flags.key").on("org.org_code", "=", orgCode ?? ""),
+      )
+      .leftJoin("user_feature_flags as usr", (join) =>
+        join.onRef("usr.flag_key", "=", "feature_flags.key").on("usr.user_id", "=", userId),
+      )
+      .selectAll("feature_flags")
+      .select(["org.value as org_value", "usr.value as user_value"])
+      .orderBy("feature_flags.key")
+      .execute();
+    return rows.map(({ org_value, user_value, ...flag }) => {
       let text = flag.default_value;
       if (flag.environment_value !== null) text = flag.environment_value;
-      const org = orgValues.get(flag.key);
-      if (org !== undefined && overridable(flag, "org")) text = org;
-      const user = userValues.get(flag.key);
-      if (user !== undefined && overridable(flag, "usr")) text = user;
+      if (orgCode !== null && org_value !== null && overridable(flag, "org")) text = org_value;
+      if (user_value !== null && overridable(flag, "usr")) text = user_value;
       return { flag, value: typedValue(flag.type, text) };
     });
   }

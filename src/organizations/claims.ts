@@ -27,12 +27,12 @@ export async function userClaims(
   // nothing from it, not even its org_code — which the code and refresh grants check before issuing.
   const entered = orgCode === null ? undefined : memberships.find((m) => m.code === orgCode && !m.suspended);
   const [permissions, memberRoles, flags] = await Promise.all([
-    entered ? roles.memberPermissions(entered.code, userId) : Promise.resolve([]),
+    entered ? roles.memberPermissionKeys(entered.code, userId) : Promise.resolve([]),
     entered ? roles.memberRoles(entered.code, userId) : Promise.resolve([]),
     new FeatureFlagsService(db, clock).resolve(userId, entered ? entered.code : null),
   ]);
   const access: Record<string, unknown> = {
-    permissions: permissions.map((p) => p.permission.key),
+    permissions,
     roles: memberRoles
       .sort((a, b) => binary(a.key, b.key))
       .map((r) => ({ id: r.id, key: r.key, name: r.name })),

@@ -86,6 +86,38 @@ export class RolesStore {
       .execute();
   }
 
+  /** Keys of every permission a member has in one organization (directly or by role), in one query. */
+  async memberPermissionKeys(orgCode: string, userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("permissions")
+      .select("key")
+      .where((eb) =>
+        eb.or([
+          eb(
+            "id",
+            "in",
+            eb
+              .selectFrom("organization_user_permissions")
+              .select("permission_id")
+              .where("org_code", "=", orgCode)
+              .where("user_id", "=", userId),
+          ),
+          eb(
+            "id",
+            "in",
+            eb
+              .selectFrom("organization_user_roles")
+              .innerJoin("role_permissions", "role_permissions.role_id", "organization_user_roles.role_id")
+              .select("role_permissions.permission_id")
+              .where("organization_user_roles.org_code", "=", orgCode)
+              .where("organization_user_roles.user_id", "=", userId),
+          ),
+        ]),
+      )
+      .execute();
+    return rows.map((row) => row.key).sort(binary);
+  }
+
   /**
    * Every permission a member has in one organization, each with the roles that give it (none
    * when it was given directly). Only this organization's grants count: the same user's roles in
