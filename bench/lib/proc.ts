@@ -157,9 +157,11 @@ export function machineDescription(): string {
 }
 
 /**
- * Milliseconds one SQLite autocommit write takes in WAL mode with synchronous=FULL (what Latchkey
- * runs) and NORMAL, on the filesystem holding the benchmark's databases: with FULL every commit
- * waits for the disk's fsync, and better-sqlite3 waits on the event loop.
+ * Milliseconds one SQLite autocommit write takes in WAL mode with synchronous=FULL and NORMAL, on
+ * the filesystem holding the benchmark's databases: with FULL every commit waits for the disk's
+ * fsync on the calling thread. Latchkey runs NORMAL and fsyncs the WAL itself, once per group of
+ * commits, off the event loop (src/storage/sqlite-driver.ts): the FULL figure is what that saves
+ * the event loop per transaction.
  */
 export async function sqliteCommitMs(): Promise<{ full: number; normal: number }> {
   const { default: Database } = await import("better-sqlite3");

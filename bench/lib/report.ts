@@ -179,7 +179,7 @@ export function renderMarkdown(
   const lines = [
     `Run ${meta.date} on ${meta.machine}; ${meta.seconds} s per scenario, ${meta.connections} connections unless noted, ${meta.users.toLocaleString("en")} users loaded; whole run ${meta.minutes} min.`,
     "",
-    `One SQLite write transaction (WAL) on this disk: ${meta.sqliteCommitMs.full} ms with synchronous=FULL (Latchkey's setting: it waits for fsync), ${meta.sqliteCommitMs.normal} ms with NORMAL.`,
+    `One SQLite write transaction (WAL) on this disk: ${meta.sqliteCommitMs.full} ms with synchronous=FULL (the fsync on the calling thread), ${meta.sqliteCommitMs.normal} ms with NORMAL (Latchkey: NORMAL, plus one fsync per group of commits off the event loop, so acknowledged writes are as durable as with FULL).`,
     "",
     "| scenario | server | req/s | p50 ms | p99 ms | errors | server CPU ms/req | × ceiling | × oidc-provider | conns | note |",
     "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
