@@ -3,25 +3,43 @@
 // while the load ran, the functions with the most self time and the inclusive time of our own
 // code and of Fastify, pino and Kysely, as a share and in main-thread µs per request. The
 // .cpuprofile (open it in Chrome DevTools or speedscope for a flame graph) stays in
-// $TMPDIR/latchkey-profiles/. Run: npx tsx bench/profile.ts [cc|jwks|discovery|api|refresh]
+// $TMPDIR/latchkey-profiles/<run>/. Run: npx tsx bench/profile.ts [cc|jwks|discovery|api|users|connected|refresh]
+// (`users`: pages of 100 with BENCH_USERS users loaded, 10 connections as in bench/run.ts;
+// `connected`: the connected-app token of a connection made through the real flow against
+// oidc-provider). PROFILE_DATABASE=postgres profiles on PostgreSQL instead of SQLite.
 // `npx tsx bench/profile.ts cc ceiling` profiles the reference ceiling (bench/servers/ceiling.ts)
 // on the same scenario instead, to see which costs are Latchkey's own. LOG_LEVEL defaults to warn,
-// as in bench/run.ts; LOG_LEVEL=info profiles the access log too.
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+// as in bench/run.ts; LOG_LEVEL=info profiles the access log too. PROFILE=0 runs the same load
+// without the profiler (figures without its overhead; writes nothing, unlike bench/run.ts).
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { MANAGEMENT_API_SCOPES } from "../src/management/scopes.js";
+import type { DatabaseKind } from "../tests/helpers/databases.js";
+import { CALLBACK, LOGOUT } from "../tests/helpers/fixtures.js";
+import { startOidcProvider } from "../tests/helpers/oauth-provider.js";
 import { freePort } from "../tests/helpers/server.js";
-import { buildLatchkey, prepareDeployment, refreshSpec } from "./lib/latchkey.js";
+import { signedInUserAgent } from "../tests/helpers/user-agent.js";
+import {
+  buildLatchkey,
+  type LatchkeyDeployment,
+  openServices,
+  prepareDeployment,
+  refreshSpec,
+} from "./lib/latchkey.js";
 import { type LoadSpec, load } from "./lib/load.js";
 import { ROOT, spawnServer } from "./lib/proc.js";
 
 const scenario = process.argv[2] ?? "cc";
 const target = process.argv[3] ?? "latchkey";
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
-const dir = path.join(tmpdir(), "latchkey-profiles");
-rmSync(dir, { recursive: true, force: true });
-const profileFlags = ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=500"];
+// A directory per run: profiles run at the same time (several people on one machine) must not
+// read or delete each other's files.
+mkdirSync(path.join(tmpdir(), "latchkey-profiles"), { recursive: true });
+const dir = mkdtempSync(path.join(tmpdir(), "latchkey-profiles", `${scenario}-`));
+const profiling = process.env.PROFILE !== "0";
+const profileFlags = profiling ? ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=500"] : [];
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 type Spec = Omit<LoadSpec, "url" | "seconds"> & { path: string };
@@ -50,10 +68,15 @@ if (target === "ceiling") {
   specs.discovery = { path: "/.well-known/openid-configuration" };
   specs.json = { path: "/json" };
 } else {
-  const cli = process.env.BENCH_NO_BUILD
-    ? path.join(ROOT, "node_modules/.cache/latchkey-bench/cli.js")
-    : buildLatchkey();
-  const deployment = (await prepareDeployment("sqlite", { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }))!;
+  // BENCH_CLI: a server compiled elsewhere (e.g. a copy of an earlier build, to compare).
+  const cli =
+    process.env.BENCH_CLI ??
+    (process.env.BENCH_NO_BUILD
+      ? path.join(ROOT, "node_modules/.cache/latchkey-bench/cli.js")
+      : buildLatchkey());
+  const kind = (process.env.PROFILE_DATABASE ?? "sqlite") as DatabaseKind;
+  const deployment = await prepareDeployment(kind, { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" });
+  if (!deployment) throw new Error(`no ${kind} database reachable`);
   proc = await spawnServer({
     name: "latchkey",
     script: cli,
@@ -84,7 +107,137 @@ if (target === "ceiling") {
     specs.api = { path: "/api/v1/users?page_size=1", headers: { authorization: `Bearer ${access_token}` } };
   }
   if (scenario === "refresh") specs.refresh = await refreshSpec(deployment, 200);
+  if (scenario === "users") specs.users = await usersSpec(deployment);
+  if (scenario === "connected") {
+    const provider = await startOidcProvider({
+      redirectUri: `${deployment.issuer}/connected_apps/callback`,
+      accessTokenTtlSeconds: 3600,
+    });
+    const dropDatabase = cleanup;
+    cleanup = async () => {
+      await provider.close();
+      await dropDatabase();
+    };
+    specs.connected = await connectedSpec(deployment, provider);
+  }
 }
+async function managementToken(deployment: LatchkeyDeployment): Promise<string> {
+  const response = await fetch(`${deployment.issuer}/oauth2/token`, {
+    method: "POST",
+    headers: FORM,
+    body: form({
+      grant_type: "client_credentials",
+      client_id: deployment.management.clientId,
+      client_secret: deployment.management.clientSecret,
+      audience: `${deployment.issuer}/api`,
+    }),
+  });
+  const { access_token } = (await response.json()) as { access_token: string };
+  return access_token;
+}
+
+/** Pages of 100 over BENCH_USERS users inserted straight into the table, as bench/run.ts does. */
+async function usersSpec(deployment: LatchkeyDeployment): Promise<Spec> {
+  const count = Number(process.env.BENCH_USERS ?? 100_000);
+  const { storage } = await openServices(deployment);
+  const now = Math.floor(Date.now() / 1000);
+  try {
+    await storage.db.transaction().execute(async (trx) => {
+      for (let start = 0; start < count; start += 1000) {
+        await trx
+          .insertInto("users")
+          .values(
+            Array.from({ length: Math.min(1000, count - start) }, (_, i) => ({
+              id: `kp_${randomBytes(16).toString("hex")}`,
+              email: `bench${start + i}@example.com`,
+              given_name: "Bench",
+              created_at: now,
+              updated_at: now,
+            })),
+          )
+          .execute();
+      }
+    });
+  } finally {
+    await storage.close();
+  }
+  const deep = process.env.PROFILE_DEEP
+    ? `&next_token=${Buffer.from(JSON.stringify({ id: "kp_c" })).toString("base64url")}`
+    : "";
+  return {
+    path: `/api/v1/users?page_size=100${deep}`,
+    headers: { authorization: `Bearer ${await managementToken(deployment)}` },
+    connections: 10,
+  };
+}
+
+/** The connected-app token of one connection made through the real flow (as bench/run.ts). */
+async function connectedSpec(
+  deployment: LatchkeyDeployment,
+  provider: Awaited<ReturnType<typeof startOidcProvider>>,
+): Promise<Spec> {
+  const { storage, services } = await openServices(deployment);
+  let user: { id: string; email: string; password: string };
+  let webApp: string;
+  try {
+    webApp = (
+      await services.applications.create({
+        name: "Profile web app",
+        type: "reg",
+        callbackUrls: [CALLBACK],
+        logoutUrls: [LOGOUT],
+      })
+    ).application.id;
+    const credentials = {
+      email: "profile-user@example.com",
+      password: randomBytes(18).toString("base64url"),
+    };
+    const { id } = await services.users.create({ ...credentials, givenName: "Profile", emailVerified: true });
+    user = { id, ...credentials };
+  } finally {
+    await storage.close();
+  }
+  const browser = await signedInUserAgent({ url: deployment.issuer }, webApp, CALLBACK, user);
+  const token = await managementToken(deployment);
+  const api = async <T>(method: string, apiPath: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${deployment.issuer}${apiPath}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await response.json()) as T;
+    if (!response.ok) throw new Error(`${method} ${apiPath}: ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  await api("POST", "/api/v1/connected_apps", {
+    key_code_ref: "drive",
+    provider: "oauth2",
+    name: "Stand-in Drive",
+    client_id: provider.clientId,
+    client_secret: provider.clientSecret,
+    callback_url: "https://app.example.com/connected",
+    scopes: ["openid", "offline_access", "read"],
+    settings: {
+      authorization_url: provider.authorizationEndpoint,
+      token_url: provider.tokenEndpoint,
+      revocation_url: provider.revocationEndpoint,
+      client_auth: "basic",
+    },
+  });
+  const { url, session_id } = await api<{ url: string; session_id: string }>(
+    "GET",
+    `/api/v1/connected_apps/auth_url?key_code_ref=drive&user_id=${user.id}`,
+  );
+  await browser.redirectFrom(await provider.authorize(await browser.redirectFrom(url)));
+  return {
+    path: `/api/v1/connected_apps/token?session_id=${encodeURIComponent(session_id)}`,
+    headers: { authorization: `Bearer ${token}` },
+  };
+}
+
 const spec = specs[scenario];
 // Only samples taken while the load runs are counted (start-up is not the hot path). V8's profile
 // clock and process.hrtime are both CLOCK_MONOTONIC, so the two processes' times compare.
@@ -99,20 +252,25 @@ try {
   window = { from, to: Number(process.hrtime.bigint() / 1000n) };
   requests = result.total;
   console.log(
-    `${target} ${scenario}: ${result.requestsPerSecond} req/s, cpu ${result.cpuMsPerRequest} ms/req`,
+    `${target} ${scenario}: ${result.requestsPerSecond} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, cpu ${result.cpuMsPerRequest} ms/req`,
     result.statusCodes,
   );
 } finally {
   await proc.stop();
   await cleanup();
 }
+if (!profiling) process.exit(0);
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+// CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (the SQLite
+// commit worker, if any, writes its own).
+const file = readdirSync(dir)
+  .filter((f) => f.endsWith(".cpuprofile"))
+  .sort((a, b) => Number(a.split(".")[4]) - Number(b.split(".")[4]))[0];
 if (!file) throw new Error("no profile written");
 const profile = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as {
   nodes: ProfileNode[];

@@ -2,7 +2,7 @@
 // `auth_url` → provider consent → callback; the business's back end then asks for a fresh provider
 // access token by session id. Tokens are sealed with the master key; the refresh token never leaves.
 import { createHash } from "node:crypto";
-import type { Selectable } from "kysely";
+import type { CompiledQuery, Selectable } from "kysely";
 import type { Logger } from "pino";
 import { redirectUrlProblem } from "../applications/urls.js";
 import type { Clock } from "../clock.js";
@@ -97,6 +97,19 @@ export interface ConnectedAppsOptions {
 /** The row moved on under a refresh: revoked, or the lease passed to another holder. */
 type Fenced = { fenced: true };
 
+/** What a token call reads of its connection (not the refresh token, lease or history). */
+const TOKEN_STATE_COLUMNS = [
+  "id",
+  "status",
+  "access_token_sealed",
+  "access_token_expires_at",
+  "refresh_retry_after",
+] as const;
+type TokenState = Pick<ConnectionRow, (typeof TOKEN_STATE_COLUMNS)[number]>;
+
+/** Opened access tokens kept per instance (one per connection), a bound on memory. */
+const OPENED_TOKENS = 1000;
+
 /** Whose connection it is: a user's, an organization's, or a member's within an organization. */
 export interface ConnectionOwner {
   userId?: string;
@@ -104,7 +117,15 @@ export interface ConnectionOwner {
 }
 
 export class ConnectedAppsService {
-  private readonly inflight = new Map<string, Promise<ConnectionRow>>();
+  private readonly inflight = new Map<string, Promise<TokenState>>();
+  /**
+   * Access tokens already opened, by connection, with the sealed text they came from: a token call
+   * reads the row every time (status, expiry) and only skips the AES-GCM open while the row still
+   * holds the same ciphertext — a refresh, a reconnect or a revocation anywhere changes or clears it.
+   * The plaintext stays in the process that holds the master key and can open every row anyway.
+   */
+  private readonly opened = new Map<string, { sealed: string; token: string }>();
+  private tokenStateQuery: CompiledQuery<TokenState> | undefined;
   private readonly leaseSeconds: number;
   private readonly http: OutboundOptions;
 
@@ -491,10 +512,18 @@ export class ConnectedAppsService {
       }
       connection = await this.refreshOnce(sessionId);
     }
-    return {
-      accessToken: this.secretBox.open(connection.access_token_sealed!, connectionAad(connection.id)),
-      expiresAt: connection.access_token_expires_at,
-    };
+    return { accessToken: this.openAccessToken(connection), expiresAt: connection.access_token_expires_at };
+  }
+
+  private openAccessToken(connection: TokenState): string {
+    const sealed = connection.access_token_sealed!;
+    const known = this.opened.get(connection.id);
+    if (known?.sealed === sealed) return known.token;
+    const token = this.secretBox.open(sealed, connectionAad(connection.id));
+    this.opened.delete(connection.id);
+    if (this.opened.size >= OPENED_TOKENS) this.opened.delete(this.opened.keys().next().value!);
+    this.opened.set(connection.id, { sealed, token });
+    return token;
   }
 
   /** Revokes at the provider (where it can) and here; later token calls fail clearly. */
@@ -510,6 +539,7 @@ export class ConnectedAppsService {
       .set({ status: "revoked", updated_at: this.clock.now() })
       .where("id", "=", sessionId)
       .execute();
+    this.opened.delete(sessionId);
     const app = await this.find(connection.key_code_ref);
     if (!app) return { revokedAtProvider: false };
     const provider = this.providerOf(app);
@@ -556,7 +586,7 @@ export class ConnectedAppsService {
    * process share one promise, and across processes a conditional write takes a lease that only one
    * can win; the others wait and re-read the refreshed row.
    */
-  private refreshOnce(sessionId: string): Promise<ConnectionRow> {
+  private refreshOnce(sessionId: string): Promise<TokenState> {
     let running = this.inflight.get(sessionId);
     if (!running) {
       running = this.refreshUnderLock(sessionId).finally(() => this.inflight.delete(sessionId));
@@ -565,7 +595,7 @@ export class ConnectedAppsService {
     return running;
   }
 
-  private async refreshUnderLock(sessionId: string): Promise<ConnectionRow> {
+  private async refreshUnderLock(sessionId: string): Promise<TokenState> {
     // Waiters give up a little after the holder's provider request must have ended.
     const deadline = Date.now() + this.http.deadlineMs + 5_000;
     while (Date.now() < deadline) {
@@ -609,7 +639,7 @@ export class ConnectedAppsService {
   }
 
   /** Refreshes under the lease `owner`; Fenced when the row was revoked or the lease passed on. */
-  private async refreshLocked(connection: ConnectionRow, owner: string): Promise<ConnectionRow | Fenced> {
+  private async refreshLocked(connection: ConnectionRow, owner: string): Promise<TokenState | Fenced> {
     const app = await this.require(connection.key_code_ref);
     if (!connection.refresh_token_sealed) {
       const marked = await this.setError(connection.id, {
@@ -712,7 +742,7 @@ export class ConnectedAppsService {
   }
 
   /** After losing the lease: the successor's token if it has one already, else "try again". */
-  private async afterLostLease(sessionId: string): Promise<ConnectionRow> {
+  private async afterLostLease(sessionId: string): Promise<TokenState> {
     const current = await this.requireConnected(sessionId);
     if (!needsRefresh(current, this.clock.now())) return current;
     throw new ConnectedAppError(
@@ -843,12 +873,19 @@ export class ConnectedAppsService {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  private async requireConnected(sessionId: string): Promise<ConnectionRow> {
-    const connection = await this.db
+  private async requireConnected(sessionId: string): Promise<TokenState> {
+    // Every token call runs this one statement: built and compiled once (~15 µs a call otherwise),
+    // then run with the session id as its one parameter.
+    this.tokenStateQuery ??= this.db
       .selectFrom("connections")
-      .selectAll()
-      .where("id", "=", sessionId)
-      .executeTakeFirst();
+      .select(TOKEN_STATE_COLUMNS)
+      .where("id", "=", "")
+      .compile();
+    const { rows } = await this.db.executeQuery<TokenState>({
+      ...this.tokenStateQuery,
+      parameters: [sessionId],
+    });
+    const connection = rows[0];
     if (!connection) throw new ConnectedAppError("SESSION_NOT_FOUND", "No connection with this session_id");
     if (connection.status === "revoked")
       throw new ConnectedAppError("CONNECTION_REVOKED", "This connection was revoked");
@@ -995,7 +1032,7 @@ export class ConnectedAppsService {
   }
 }
 
-function needsRefresh(connection: ConnectionRow, now: number): boolean {
+function needsRefresh(connection: Pick<ConnectionRow, "access_token_expires_at">, now: number): boolean {
   return (
     connection.access_token_expires_at !== null &&
     connection.access_token_expires_at - REFRESH_MARGIN_SECONDS <= now
