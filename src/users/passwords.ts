@@ -2,11 +2,17 @@
 // Imported hashes (Kinde's PUT /users/{id}/password) may also be bcrypt or argon2id with other
 // parameters; they verify as they are and are re-hashed with ours at the next successful sign-in.
 import { availableParallelism } from "node:os";
-import { hash, verify } from "@node-rs/argon2";
-import bcrypt from "bcryptjs";
+import path from "node:path";
+import type { Argon2Parameters, PasswordJob, PasswordJobResult } from "./password-jobs.js";
+import { PasswordWorkerPool } from "./password-pool.js";
 
 // algorithm 2 is Algorithm.Argon2id (a const enum, which verbatimModuleSyntax cannot import).
-const ARGON2_OPTIONS = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+const ARGON2_OPTIONS: Readonly<Argon2Parameters> = {
+  algorithm: 2,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+};
 
 /** ASVS 6.2.1/6.2.9: at least 8 characters, up to 256 accepted, no composition rules, no truncation. */
 export const PASSWORD_MIN_LENGTH = 8;
@@ -28,30 +34,35 @@ const ARGON2ID_HASH =
 export type PasswordHashKind = "argon2id" | "bcrypt";
 
 // ---- Bounded hashing -------------------------------------------------------------------------------
-// One argon2id computation takes ~19 MiB and ~15-20 ms of a core, on libuv's thread pool (shared
-// with signing and file I/O). Unbounded, a flood of sign-in forms queues thousands of them: memory
-// grows, every sign-in waits behind the flood, and the pool starves token signing. So at most
-// `concurrency` hashes run at once (one per core but one), at most `queue` more wait, and anything
-// beyond is refused at once with PasswordHashingBusyError — answered 503 with Retry-After
-// (RFC 9110 §15.6.4, §10.2.3) — before it costs memory or CPU.
+// One argon2id computation takes ~19 MiB and ~15-25 ms of a core. It runs on a pool of worker
+// threads (password-pool.ts), one per core by default, each at the lowest scheduling priority
+// (nice 19, its own thread only: password-worker.ts). So an idle machine gives sign-ins every core,
+// while token traffic — the event loop and libuv's pool, where RS256 signing runs — always comes
+// first: the kernel only hands hashing the CPU time they leave. (Not libuv's pool: there a hash
+// holds one of the threads signing needs, at the same priority.) The flip side: anything else busy
+// on the machine (a co-located database, other tenants) also comes before sign-ins.
+// Unbounded, a flood of sign-in forms would queue thousands of hashes: memory grows and every
+// sign-in waits behind the flood. So at most `concurrency` hashes run at once, at most `queue` more
+// wait, and anything beyond is refused at once with PasswordHashingBusyError — answered 503 with
+// Retry-After (RFC 9110 §15.6.4, §10.2.3) — before it costs memory or CPU.
 
 export interface PasswordHashingLimits {
-  /** Hashes computed at the same time. */
+  /** Hashes computed at the same time (one worker thread each). */
   concurrency: number;
   /** Hashes waiting for a free slot; more are refused. */
   queue: number;
 }
 
-/**
- * One core fewer than the machine has (at least one): hashing never takes every core, so the
- * event loop and token signing keep one however hard sign-ins are pushed.
- */
-const DEFAULT_CONCURRENCY = Math.max(1, availableParallelism() - 1);
+/** One per core: the workers' low priority, not a spare core, is what keeps token traffic fast. */
+const DEFAULT_CONCURRENCY = availableParallelism();
 export const DEFAULT_PASSWORD_HASHING_LIMITS: PasswordHashingLimits = {
   concurrency: DEFAULT_CONCURRENCY,
   // Enough for a burst of sign-ins to wait (~20 ms each) rather than be refused: at least 16.
   queue: Math.max(16, 4 * DEFAULT_CONCURRENCY),
 };
+
+/** Nice value of the hashing threads: the lowest priority there is (weight 15 against 1024). */
+const WORKER_NICE = 19;
 
 /** Hashing is saturated: ask the caller to come back after `retryAfterSeconds`. */
 export class PasswordHashingBusyError extends Error {
@@ -62,18 +73,39 @@ export class PasswordHashingBusyError extends Error {
 }
 
 let limits = DEFAULT_PASSWORD_HASHING_LIMITS;
-let active = 0;
-const waiting: (() => void)[] = [];
+/** Checks admitted and not finished: running, or queued in the pool (which keeps them in order). */
+let admitted = 0;
 /** Running average of one hash's duration, for Retry-After. */
 let averageMs = 20;
+
+// The worker sits next to this module: .js once compiled, .ts under tsx (tests, `npm run dev`).
+const pool = new PasswordWorkerPool({
+  script: new URL(`./password-worker${path.extname(new URL(import.meta.url).pathname)}`, import.meta.url),
+  size: limits.concurrency,
+  nice: WORKER_NICE,
+});
 
 /** Sets the process-wide limits (the CPU they protect belongs to the process). */
 export function configurePasswordHashing(next: PasswordHashingLimits): void {
   limits = { concurrency: Math.max(1, next.concurrency), queue: Math.max(0, next.queue) };
+  pool.resize(limits.concurrency);
+}
+
+/**
+ * Terminates the hashing threads; checks in progress are rejected. Not needed at shutdown (idle
+ * threads do not hold the process open); the next check starts them again.
+ */
+export function stopPasswordHashing(): Promise<void> {
+  return pool.stop();
+}
+
+/** Hashing threads currently started (they start on first use). */
+export function passwordHashingThreads(): number {
+  return pool.threads;
 }
 
 function busy(): PasswordHashingBusyError {
-  const drainMs = ((waiting.length + active) / limits.concurrency) * averageMs;
+  const drainMs = (admitted / limits.concurrency) * averageMs;
   return new PasswordHashingBusyError(Math.max(1, Math.ceil(drainMs / 1000)));
 }
 
@@ -83,27 +115,39 @@ function busy(): PasswordHashingBusyError {
  * before it writes anything.
  */
 export function assertPasswordHashingAvailable(): void {
-  if (active >= limits.concurrency && waiting.length >= limits.queue) throw busy();
+  if (admitted >= limits.concurrency + limits.queue) throw busy();
 }
 
-async function bounded<T>(work: () => Promise<T>): Promise<T> {
-  if (active < limits.concurrency) active++;
-  else if (waiting.length < limits.queue) await new Promise<void>((resolve) => waiting.push(resolve));
-  else throw busy();
-  const started = performance.now();
+/** Runs a job if `concurrency` running plus `queue` waiting leaves room for it, else refuses it. */
+async function bounded(job: PasswordJob): Promise<PasswordJobResult> {
+  assertPasswordHashingAvailable();
+  admitted++;
   try {
-    return await work();
+    const result = await pool.run(job);
+    averageMs = averageMs * 0.9 + result.ms * 0.1;
+    return result;
   } finally {
-    averageMs = averageMs * 0.9 + (performance.now() - started) * 0.1;
-    // Hand the slot straight to the next waiter, so a newcomer cannot jump the queue.
-    const next = waiting.shift();
-    if (next) next();
-    else active--;
+    admitted--;
   }
 }
 
+/** A hash; a refusal by the library (which ours never provoke) is an error. */
+function argon2Hash(result: Promise<PasswordJobResult>): Promise<string> {
+  return result.then((r) => {
+    if (!r.ok || typeof r.value !== "string") throw new Error(r.ok ? "no hash" : r.message);
+    return r.value;
+  });
+}
+
+/** False also when the stored hash is unusable; a worker that died still rejects (never a silent "no"). */
+function matched(result: Promise<PasswordJobResult>): Promise<boolean> {
+  return result.then((r) => r.ok && r.value === true);
+}
+
+const hashJob = (password: string): PasswordJob => ({ op: "argon2-hash", password, options: ARGON2_OPTIONS });
+
 export function hashPassword(password: string): Promise<string> {
-  return bounded(() => hash(password, ARGON2_OPTIONS));
+  return argon2Hash(bounded(hashJob(password)));
 }
 
 /** Why an imported hash cannot be stored as `kind`, or undefined when it can. */
@@ -148,20 +192,16 @@ export async function verifyPassword(
   password: string,
 ): Promise<boolean> {
   if (!passwordHash) {
-    dummyHash ??= hash(`dummy-${Math.random()}`, ARGON2_OPTIONS);
+    dummyHash ??= argon2Hash(pool.run(hashJob(`dummy-${Math.random()}`))).catch((error: unknown) => {
+      dummyHash = undefined; // a worker that died must not leave every later unknown email failing
+      throw error;
+    });
     const dummy = await dummyHash;
-    await bounded(() => verify(dummy, password).catch(() => false));
+    await matched(bounded({ op: "argon2-verify", hash: dummy, password }));
     return false;
   }
-  const stored = passwordHash;
-  return bounded(async () => {
-    try {
-      if (BCRYPT_HASH.test(stored)) return await bcrypt.compare(password, stored);
-      return await verify(stored, password);
-    } catch {
-      return false;
-    }
-  });
+  const op = BCRYPT_HASH.test(passwordHash) ? "bcrypt-verify" : "argon2-verify";
+  return matched(bounded({ op, hash: passwordHash, password }));
 }
 
 export function passwordProblem(password: string): string | undefined {
