@@ -32,10 +32,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onRequest", async (request, reply) => {
-    if (!closing) return;
+  // A callback hook: an async one costs every request a promise and a microtask turn.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (!closing) return done();
     reply.header("connection", "close").header("retry-after", "1");
-    return sendProblem(reply, surfaceOf(request), 503, "SERVICE_UNAVAILABLE", "temporarily_unavailable");
+    // Answered here, so the chain stops: `done` is not called (Fastify's "respond from a hook").
+    sendProblem(reply, surfaceOf(request), 503, "SERVICE_UNAVAILABLE", "temporarily_unavailable");
   });
 
   app.setErrorHandler(async (error: FastifyError | Error, request, reply) => {

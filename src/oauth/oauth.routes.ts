@@ -172,31 +172,41 @@ export function registerOAuthRoutes(
 
   // --- Public metadata: serialized once, readable from any origin, cacheable by anyone (RFC 9111
   // §5.2.2.9), with a strong ETag so a client revalidates with If-None-Match and gets a 304.
+  // The handlers send and return nothing: a returned reply is a thenable Fastify would wait on.
   const sendDocument = (
     request: FastifyRequest,
     reply: FastifyReply,
     document: CachedDocument,
-    maxAge: number,
-  ) => {
+    cacheControl: string,
+  ): void => {
     reply
       .header("access-control-allow-origin", "*")
-      .header("cache-control", `public, max-age=${maxAge}`)
+      .header("cache-control", cacheControl)
       .header("etag", document.etag);
-    if (notModified(request.headers["if-none-match"], document.etag)) return reply.code(304).send();
-    return reply.type("application/json; charset=utf-8").send(document.body);
+    if (notModified(request.headers["if-none-match"], document.etag)) reply.code(304).send();
+    else reply.header("content-type", "application/json; charset=utf-8").send(document.body);
   };
   const discovery = documentFor(JSON.stringify(discoveryDocument(ctx.issuer)));
+  const discoveryCaching = "public, max-age=300";
   for (const path of ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]) {
-    app.get(path, (request, reply) => sendDocument(request, reply, discovery, 300));
+    app.get(path, (request, reply) => {
+      sendDocument(request, reply, discovery, discoveryCaching);
+    });
   }
   // A new key is published `keys rotate --activate-in` seconds (default 300) before it signs, and
   // instances re-read the key list every 30 s: a JWKS cached 120 s names every key before it signs.
+  const jwksCaching = "public, max-age=120";
   for (const path of ["/.well-known/jwks.json", "/.well-known/jwks"]) {
     app.get(path, (request, reply) => {
       // Answered in the same turn while the published keys cannot have changed.
       const known = services.keys.publishedJwks();
-      if (known) return sendDocument(request, reply, known, 120);
-      return services.keys.jwksDocument().then((document) => sendDocument(request, reply, document, 120));
+      if (known) {
+        sendDocument(request, reply, known, jwksCaching);
+        return;
+      }
+      return services.keys.jwksDocument().then((document) => {
+        sendDocument(request, reply, document, jwksCaching);
+      });
     });
   }
 }
