@@ -5,7 +5,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, sql } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import type { Logger } from "pino";
 import type { DatabaseTarget } from "../config/config.js";
 import { DatabaseUnavailableError } from "./errors.js";
@@ -30,7 +30,10 @@ export interface OpenOptions {
 }
 
 export async function openStorage(target: DatabaseTarget, options: OpenOptions = {}): Promise<Storage> {
-  return target.kind === "sqlite" ? openSqlite(target.path, options) : openPostgres(target.url, options);
+  if (target.kind === "sqlite") return openSqlite(target.path, options);
+  // Loaded only when used: pg costs ~100 ms of every SQLite start-up.
+  const { default: driver } = await import("pg");
+  return openPostgres(driver, target.url, options);
 }
 
 function openSqlite(file: string, options: OpenOptions): Storage {
@@ -66,22 +69,21 @@ function openSqlite(file: string, options: OpenOptions): Storage {
   };
 }
 
-// int8 (COUNT, bigint epoch columns) as JS numbers: every value we store fits in 2^53.
-const pgTypes = {
-  getTypeParser(oid: number, format?: "text" | "binary") {
-    if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
-  },
-};
-
-function openPostgres(url: string, options: OpenOptions): Storage {
-  const pool = new pg.Pool({
+function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Storage {
+  // int8 (COUNT, bigint epoch columns) as JS numbers: every value we store fits in 2^53.
+  const types = {
+    getTypeParser(oid: number, format?: "text" | "binary") {
+      if (oid === driver.types.builtins.INT8) return (value: string) => Number(value);
+      return driver.types.getTypeParser(oid, format);
+    },
+  };
+  const pool = new driver.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     statement_timeout: 30_000,
-    types: pgTypes,
+    types,
   });
   // An idle client whose server went away emits 'error' on the pool; without a listener Node would
   // crash the process. The pool drops that client; the next query opens a new connection.
