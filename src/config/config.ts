@@ -134,8 +134,8 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
   },
   {
     key: "PASSWORD_HASH_CONCURRENCY",
-    default: "(cores − 1, at least 1)",
-    description: "password hashes computed at once per instance",
+    default: "(cores)",
+    description: "password hashes computed at once per instance (in low-priority worker threads)",
   },
   {
     key: "PASSWORD_HASH_QUEUE",
@@ -280,8 +280,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const passwordHashConcurrency = parseInteger(
     get("PASSWORD_HASH_CONCURRENCY"),
-    // One core fewer than the machine has: hashing never takes every core (users/passwords.ts).
-    Math.max(1, availableParallelism() - 1),
+    // Every core: the hashing threads run at the lowest priority, so they only take CPU that token
+    // traffic leaves idle (users/passwords.ts).
+    availableParallelism(),
     1,
     1024,
     "PASSWORD_HASH_CONCURRENCY",
