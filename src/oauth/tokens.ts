@@ -65,11 +65,13 @@ export class TokenService {
   /** The encoded protected header per key id: the same bytes for every token a key signs. */
   private readonly headers = new Map<string, string>();
   /**
-   * Tokens whose signature was checked, by their exact text (so nothing about them can differ),
-   * with the key that checked it. Times and the key's publication are re-checked at every use;
-   * revocation is the callers' check, as for any token.
+   * Tokens whose signature was checked, with the key that checked it, found by their signature
+   * segment and used only when the whole text is the same (so nothing about them can differ):
+   * hashing a 342-character key instead of a Management API token's 10 KB is most of a lookup.
+   * Times and the key's publication are re-checked at every use; revocation is the callers'
+   * check, as for any token.
    */
-  private readonly verified = new Map<string, { kid: string; claims: AccessTokenClaims }>();
+  private readonly verified = new Map<string, { token: string; kid: string; claims: AccessTokenClaims }>();
 
   constructor(
     private readonly issuer: string,
@@ -180,10 +182,11 @@ export class TokenService {
    * `nbf` and `iat` not ahead (with CLOCK_TOLERANCE_SECONDS), and `exp`, `iat`, `jti`, `azp` present.
    */
   private async verifiedClaims(token: string): Promise<AccessTokenClaims | undefined> {
-    const known = this.verified.get(token);
-    if (known) {
+    const signature = token.slice(token.lastIndexOf(".") + 1);
+    const known = this.verified.get(signature);
+    if (known && known.token === token) {
       if ((await this.keys.verificationKey(known.kid)) && this.timely(known.claims)) return known.claims;
-      this.verified.delete(token);
+      this.verified.delete(signature);
       return undefined;
     }
     const segments = token.split(".");
@@ -222,7 +225,7 @@ export class TokenService {
     if (token.length <= VERIFIED_TOKEN_MAX_LENGTH) {
       // Oldest out first: a Map iterates in insertion order.
       if (this.verified.size >= VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(token, { kid: header.kid, claims: verified });
+      this.verified.set(signature, { token, kid: header.kid, claims: verified });
     }
     return verified;
   }

@@ -75,10 +75,18 @@ for (const { kind, skip } of await databaseKinds()) {
     it("refuses tampered, malformed and non-compact tokens", async () => {
       const good = await token();
       const [h, p, s] = good.split(".") as [string, string, string];
+      // Verified (and so remembered, by its signature) first: another payload or header under the
+      // same signature must not borrow it.
+      await verify(good);
       await refused(
         `${h}.${b64({ ...JSON.parse(Buffer.from(p, "base64url").toString()), azp: "x" })}.${s}`,
         "tampered",
       );
+      await refused(
+        `${b64({ ...JSON.parse(Buffer.from(h, "base64url").toString()), x: 1 })}.${p}.${s}`,
+        "header",
+      );
+      assert.equal((await verify(good)).azp, "client", "the genuine token still verifies");
       await refused(`${h}.${p}.${s.slice(0, -4)}`, "truncated signature");
       await refused(`${h}.${p}.${s}=`, "padding");
       await refused(`${h}.${p}.${s.replace(/^./, "+")}`, "base64 (not base64url) character");
