@@ -8,6 +8,7 @@ import { ADMIN_HELP, runAdminCommand, UsageError } from "./cli/admin-commands.js
 import { CONFIG_KEYS, ConfigError, loadConfig } from "./config/config.js";
 import { createLogger } from "./logging.js";
 import { exitOnSignals, start, startCluster } from "./main.js";
+import { PACKAGE_JSON } from "./paths.js";
 import { openStorage } from "./storage/database.js";
 import { migrateToLatest } from "./storage/migrate.js";
 
@@ -43,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     case "version": {
-      const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      const pkg = JSON.parse(readFileSync(PACKAGE_JSON, "utf8")) as {
         version: string;
       };
       process.stdout.write(`latchkey ${pkg.version}\n`);

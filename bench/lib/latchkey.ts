@@ -19,7 +19,7 @@ import { ROOT, type ServerProcess, spawnServer } from "./proc.js";
 /** Where the compiled server goes: under node_modules so its imports resolve, outside git. */
 export const BUILD_DIR = path.join(ROOT, "node_modules/.cache/latchkey-bench");
 
-/** Compiles src/ the way `npm run build` does, into BUILD_DIR (dist/ is left alone). */
+/** Builds src/ the way `npm run build` does, into BUILD_DIR (dist/ is left alone). */
 export function buildLatchkey(): string {
   mkdirSync(BUILD_DIR, { recursive: true });
   // Files under node_modules are outside the repository's package scope: declare ESM again.
@@ -45,6 +45,11 @@ export function buildLatchkey(): string {
     const output = (error as { stdout?: Buffer }).stdout?.toString() ?? "";
     process.stderr.write(`  (tsc reported problems; using what it emitted)\n${output.slice(0, 2000)}\n`);
   }
+  // …and bundles the server over tsc's cli.js, as `npm run build` does (scripts/bundle.mjs).
+  execFileSync(process.execPath, [path.join(ROOT, "scripts/bundle.mjs"), BUILD_DIR], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
   return path.join(BUILD_DIR, "cli.js");
 }
 

@@ -4,16 +4,14 @@
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { managementAudience } from "../management/auth.js";
+import { DASHBOARD_DIRECTORY } from "../paths.js";
 import type { Services } from "../services.js";
 import { findDashboardClientId } from "./dashboard-app.js";
 
-/** src/dashboard/ (tsx) and dist/dashboard/ (built) are both two levels below the repository root. */
-const ROOT = fileURLToPath(new URL("../../dashboard/", import.meta.url));
-const PUBLIC_DIR = path.join(ROOT, "public");
-const CODE_DIR = path.join(ROOT, "dist");
+const PUBLIC_DIR = path.join(DASHBOARD_DIRECTORY, "public");
+const CODE_DIR = path.join(DASHBOARD_DIRECTORY, "dist");
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

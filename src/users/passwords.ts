@@ -2,7 +2,7 @@
 // Imported hashes (Kinde's PUT /users/{id}/password) may also be bcrypt or argon2id with other
 // parameters; they verify as they are and are re-hashed with ours at the next successful sign-in.
 import { availableParallelism } from "node:os";
-import path from "node:path";
+import { PASSWORD_WORKER_SCRIPT } from "../paths.js";
 import type { Argon2Parameters, PasswordJob, PasswordJobResult } from "./password-jobs.js";
 import { PasswordWorkerPool } from "./password-pool.js";
 
@@ -78,9 +78,8 @@ let admitted = 0;
 /** Running average of one hash's duration, for Retry-After. */
 let averageMs = 20;
 
-// The worker sits next to this module: .js once compiled, .ts under tsx (tests, `npm run dev`).
 const pool = new PasswordWorkerPool({
-  script: new URL(`./password-worker${path.extname(new URL(import.meta.url).pathname)}`, import.meta.url),
+  script: PASSWORD_WORKER_SCRIPT,
   size: limits.concurrency,
   nice: WORKER_NICE,
 });

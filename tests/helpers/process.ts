@@ -1,4 +1,4 @@
-// Runs the real `latchkey` command (TypeScript source through tsx) as a child process.
+// Runs the real `latchkey` command (TypeScript source through tsx, or as built) as a child process.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,14 +23,18 @@ export function runCli(
   return runScript(CLI, options, args);
 }
 
-/** Runs a TypeScript file of the repository in its own Node process. */
+/**
+ * Runs a file of the repository in its own Node process: TypeScript through tsx, or, with
+ * `tsx: false`, as plain Node runs it (built output).
+ */
 export function runScript(
   file: string,
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; tsx?: boolean } = {},
   args: string[] = [],
 ): CliProcess {
+  const loader = options.tsx === false ? [] : ["--import", TSX];
   // Only what the test passes, plus PATH: the developer's own configuration must not leak in.
-  const child = spawn(process.execPath, ["--import", TSX, path.resolve(ROOT, file), ...args], {
+  const child = spawn(process.execPath, [...loader, path.resolve(ROOT, file), ...args], {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? "", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
