@@ -22,6 +22,7 @@ import { startOidcProvider } from "../tests/helpers/oauth-provider.js";
 import { freePort } from "../tests/helpers/server.js";
 import { signedInUserAgent } from "../tests/helpers/user-agent.js";
 import {
+  BUILD_DIR,
   buildLatchkey,
   type LatchkeyDeployment,
   openServices,
@@ -291,13 +292,33 @@ for (const [i, id] of profile.samples.entries()) {
 const loadSeconds = (window.to - window.from) / 1e6;
 /** Main-thread microseconds per request spent in `hits` samples. */
 const perRequest = (hits: number) => ((hits / total) * loadSeconds * 1e6) / Math.max(1, requests);
+// Latchkey runs bundled (scripts/bundle.mjs): every frame is in cli.js. esbuild heads each module's
+// part of the bundle with a `// <path>` comment line, which gives each line back its module.
+const bundleModules: { line: number; module: string }[] = [];
+for (const [index, text] of readFileSync(path.join(BUILD_DIR, "cli.js"), "utf8").split("\n").entries()) {
+  const module = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(text)?.[1];
+  if (module) bundleModules.push({ line: index, module: module.replace(/^node_modules\//, "") });
+}
+/** The module a zero-based line of the bundle belongs to (binary search over the headings). */
+const bundleModule = (line: number): string => {
+  let [low, high] = [0, bundleModules.length - 1];
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (bundleModules[middle]!.line <= line) low = middle;
+    else high = middle - 1;
+  }
+  const heading = bundleModules[low];
+  return heading && heading.line <= line ? heading.module : "cli.js";
+};
 const label = (node: ProfileNode) => {
   const { functionName, url, lineNumber } = node.callFrame;
-  const where = url
-    .replace(/^file:\/\/.*latchkey-bench\//, "src/")
-    .replace(/^.*node_modules\//, "")
-    .replace(/^file:\/\/.*\/bench\//, "bench/");
-  return `${functionName || "(anonymous)"} ${where}:${lineNumber + 1}`;
+  const where = /latchkey-bench\/cli\.js$/.test(url)
+    ? `${bundleModule(lineNumber)} (cli.js`
+    : url
+        .replace(/^file:\/\/.*latchkey-bench\//, "src/")
+        .replace(/^.*node_modules\//, "")
+        .replace(/^file:\/\/.*\/bench\//, "bench/");
+  return `${functionName || "(anonymous)"} ${where}:${lineNumber + 1}${where.endsWith("(cli.js") ? ")" : ""}`;
 };
 const show = (title: string, counts: Map<string, number>, top: number) => {
   console.log(`\n${title}`);
