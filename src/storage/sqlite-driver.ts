@@ -9,8 +9,11 @@
 // on libuv's pool: a write's promise resolves only once a flush that began after its COMMIT has
 // finished. Every transaction committed while one flush runs shares the next one, and the single
 // connection is released as soon as COMMIT returns, so other queries run during the flush. The
-// guarantee a caller sees is FULL's: when a write resolves, it survives a power loss.
-import { close, fdatasync, fsync, open } from "node:fs";
+// guarantee a caller sees is FULL's: when a write resolves, it survives a power loss. Reads follow
+// PostgreSQL's rule (a commit is seen once its log is flushed): a statement outside a transaction,
+// or the end of a read-only transaction, resolves only once every commit before it is durable, so
+// nothing answered can rest on data a power loss would take back.
+import { close, fdatasync, fsync, open, realpath } from "node:fs";
 import path from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import {
@@ -89,19 +92,29 @@ export class GroupCommit {
   }
 }
 
-/** fdatasync of `<database>-wal` (opened once: SQLite keeps it while our connection is open). */
+/**
+ * fdatasync of `<database>-wal` (opened once: SQLite keeps it while our connection is open). SQLite
+ * puts the -wal file next to the database file a symbolic link points to, so the path is resolved
+ * first.
+ */
 export function walFlush(databaseFile: string): WalFlush & { close(): void } {
   let fd: number | undefined;
   let directorySynced = false;
   const flush = (done: (error: Error | null) => void) => {
     if (fd !== undefined) return fdatasync(fd, (error) => done(error));
-    open(`${databaseFile}-wal`, "r", (error, opened) => {
+    realpath(databaseFile, (resolveError, resolved) => {
+      if (resolveError) return done(resolveError);
+      openAndFlush(resolved, done);
+    });
+  };
+  const openAndFlush = (file: string, done: (error: Error | null) => void) => {
+    open(`${file}-wal`, "r", (error, opened) => {
       if (error) return done(error);
       fd = opened;
       fdatasync(opened, (syncError) => {
         if (syncError || directorySynced) return done(syncError);
         // The -wal file's directory entry must be durable too, once, after it was created.
-        open(path.dirname(databaseFile), "r", (dirError, dir) => {
+        open(path.dirname(file), "r", (dirError, dir) => {
           if (dirError) return done(dirError);
           fsync(dir, (dirSyncError) => {
             close(dir, () => {
@@ -181,6 +194,10 @@ class DurableSqliteDriver implements Driver {
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    // Kysely also rolls back when COMMIT itself went through but its flush failed: the transaction
+    // is over and the lease gave the connection up, so there is nothing to undo — and the flush's
+    // DatabaseUnavailableError (503) must reach the caller, not "no transaction is active" (500).
+    if (!(connection as Lease).holding || !this.#database.inTransaction) return;
     await connection.executeQuery(CompiledQuery.raw("rollback"));
   }
 
@@ -208,8 +225,12 @@ class DurableSqliteDriver implements Driver {
     return statement;
   }
 
-  /** Runs one statement; says whether it ended with a commit that must be made durable. */
-  run(query: CompiledQuery): { result: QueryResult<unknown>; committed: boolean } {
+  /** Runs one statement, noting a commit that must be made durable. */
+  run(query: CompiledQuery): QueryResult<unknown> {
+    // After a failed flush nothing runs (a write must not be applied while being refused, a read
+    // must not serve what may not be on disk) except ROLLBACK, which leaves the connection clean.
+    const failure = this.#groupCommit?.failure;
+    if (failure && query.sql !== "rollback") throw failure;
     const statement = this.#prepare(query.sql);
     const parameters = query.parameters as unknown[];
     let result: QueryResult<unknown>;
@@ -226,11 +247,16 @@ class DurableSqliteDriver implements Driver {
     // BEGIN/COMMIT/ROLLBACK count as read-only statements (sqlite3_stmt_readonly), so a commit is
     // recognised as the first statement after some write that leaves no transaction open.
     if (!statement.readonly) this.#writePending = true;
-    if (!this.#writePending || this.#database.inTransaction) return { result, committed: false };
-    this.#writePending = false;
-    const committed = query.sql !== "rollback";
-    if (committed) this.#groupCommit?.noteCommit();
-    return { result, committed: committed && this.#groupCommit !== undefined };
+    if (this.#writePending && !this.#database.inTransaction) {
+      this.#writePending = false;
+      if (query.sql !== "rollback") this.#groupCommit?.noteCommit();
+    }
+    return result;
+  }
+
+  /** A transaction is open on the connection. */
+  get inTransaction(): boolean {
+    return this.#database.inTransaction;
   }
 
   durable(): Promise<void> {
@@ -255,14 +281,27 @@ class Lease implements DatabaseConnection {
     unlock?.();
   }
 
+  /** This lease has the connection (it gives it up after each statement outside a transaction). */
+  get holding(): boolean {
+    return this.#unlock !== undefined;
+  }
+
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     // A holder that goes on after its commit (Kysely's db.connection()) queues for the connection
     // again rather than run inside whatever the next holder has begun.
     if (!this.#unlock) this.#unlock = await this.driver.lock();
-    const { result, committed } = this.driver.run(query);
-    if (committed) {
-      // The connection goes to the next holder while this one waits for its flush; Kysely's
-      // releaseConnection after a commit then has nothing left to release.
+    let result: QueryResult<unknown>;
+    try {
+      result = this.driver.run(query);
+    } catch (error) {
+      if (!this.driver.inTransaction) this.release();
+      throw error;
+    }
+    if (!this.driver.inTransaction) {
+      // Outside a transaction (an autocommit statement, or just after COMMIT or ROLLBACK) the
+      // connection goes to the next holder while this one waits until everything committed so far
+      // — its own commit, or the commits its read saw — is durable. Kysely's releaseConnection then
+      // has nothing left to release. Nothing pending: resolves at once.
       this.release();
       await this.driver.durable();
     }

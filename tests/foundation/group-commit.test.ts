@@ -1,14 +1,16 @@
 // SQLite durability by group commit (src/storage/sqlite-driver.ts): a write resolves only after a
-// flush of the -wal file that began after its COMMIT, commits made during a flush share the next
-// one, the connection serves other queries while a flush runs, and a failed flush refuses every
-// later write. The flush is the real fdatasync, watched or held by the test.
+// flush of the -wal file that began after its COMMIT, a read only once what it could see is
+// durable, commits made during a flush share the next one, the connection serves other queries
+// while a flush runs, and a failed flush refuses everything after it without applying it. The
+// flush is the real fdatasync, watched, held or failed by the test.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { sql } from "kysely";
-import { openStorage, type Storage } from "../../src/storage/database.js";
+import { isDatabaseUnavailable, openStorage, type Storage } from "../../src/storage/database.js";
 import { GroupCommit, type WalFlush } from "../../src/storage/sqlite-driver.js";
 
 const dirs: string[] = [];
@@ -26,15 +28,16 @@ interface Watched {
   flushes(): number;
 }
 
-async function openWatched(): Promise<Watched> {
+async function openWatched(file?: string): Promise<Watched & { file: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), "latchkey-group-commit-"));
   dirs.push(dir);
+  const databaseFile = file ?? path.join(dir, "db.sqlite");
   const events: string[] = [];
   let held: (() => void)[] | undefined;
   let failure: Error | undefined;
   let count = 0;
   const storage = await openStorage(
-    { kind: "sqlite", path: path.join(dir, "db.sqlite") },
+    { kind: "sqlite", path: databaseFile },
     {
       walFlush:
         (real: WalFlush): WalFlush =>
@@ -58,10 +61,11 @@ async function openWatched(): Promise<Watched> {
         },
     },
   );
-  await sql`create table t (id integer primary key, v text)`.execute(storage.db);
+  await sql`create table if not exists t (id integer primary key, v text)`.execute(storage.db);
   count = 0;
   events.length = 0;
   return {
+    file: databaseFile,
     storage,
     events,
     hold: () => {
@@ -163,11 +167,6 @@ describe("SQLite group commit", () => {
     // The held flush has the first commit; the connection is already free for reads and writes.
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(firstResolved, false, "a write must not resolve before its flush");
-    const seen = await sql<{ v: string }>`select v from t`.execute(storage.db);
-    assert.deepEqual(
-      seen.rows.map((row) => row.v),
-      ["first"],
-    );
     let laterResolved = 0;
     const later = Array.from({ length: 5 }, (_, i) =>
       insert(storage, `later ${i}`).then(() => {
@@ -187,14 +186,82 @@ describe("SQLite group commit", () => {
     await storage.close();
   });
 
-  test("a failed flush refuses its waiters and every later write as unavailable, and fails readiness", async () => {
+  test("a read resolves only once the commits it could see are durable", async () => {
+    const watched = await openWatched();
+    const { storage } = watched;
+    watched.hold();
+    const written = insert(storage, "not yet durable");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let seen: string[] | undefined;
+    const read = sql<{ v: string }>`select v from t`.execute(storage.db).then((result) => {
+      seen = result.rows.map((row) => row.v);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(seen, undefined, "nothing answered may rest on a commit a power loss could take back");
+    watched.release();
+    await Promise.all([written, read]);
+    assert.deepEqual(seen, ["not yet durable"]);
+    await storage.close();
+  });
+
+  test("a failed flush refuses its waiters and everything after it, applies nothing more, and fails readiness", async () => {
+    const watched = await openWatched();
+    const { storage, file } = watched;
+    await insert(storage, "durable");
+    watched.failNext(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+    await assert.rejects(insert(storage, "lost?"), { name: "DatabaseUnavailableError" });
+    await assert.rejects(insert(storage, "refused"), { name: "DatabaseUnavailableError" });
+    await assert.rejects(sql`select v from t`.execute(storage.db), { name: "DatabaseUnavailableError" });
+    await assert.rejects(
+      storage.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto("t" as never)
+          .values({ v: "refused in a transaction" } as never)
+          .execute();
+      }),
+      { name: "DatabaseUnavailableError" },
+    );
+    await assert.rejects(storage.ping(), { name: "DatabaseUnavailableError" });
+    await storage.close();
+    // What a refused write would have left, seen through a connection of its own.
+    const direct = new Database(file, { readonly: true });
+    const rows = direct.prepare("select v from t order by id").pluck().all();
+    direct.close();
+    assert.deepEqual(rows, ["durable", "lost?"]);
+  });
+
+  test("a transaction whose own flush fails is refused as unavailable (503), not as a SQLite error", async () => {
     const watched = await openWatched();
     const { storage } = watched;
     watched.failNext(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
-    await assert.rejects(insert(storage, "lost?"), { name: "DatabaseUnavailableError" });
-    await assert.rejects(insert(storage, "after"), { name: "DatabaseUnavailableError" });
-    await assert.rejects(storage.ping(), { name: "DatabaseUnavailableError" });
+    let caught: unknown;
+    await storage.db
+      .transaction()
+      .execute(async (trx) => {
+        await trx
+          .insertInto("t" as never)
+          .values({ v: "in transaction" } as never)
+          .execute();
+      })
+      .catch((error: unknown) => {
+        caught = error;
+      });
+    assert.equal(isDatabaseUnavailable(caught), true, `refused with ${String(caught)}`);
     await storage.close();
+  });
+
+  test("a database file reached through a symbolic link: the -wal file beside the real file is flushed", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "latchkey-group-commit-link-"));
+    dirs.push(dir);
+    mkdirSync(path.join(dir, "real"));
+    mkdirSync(path.join(dir, "link"));
+    const real = path.join(dir, "real", "db.sqlite");
+    new Database(real).close();
+    symlinkSync(real, path.join(dir, "link", "db.sqlite"));
+    const watched = await openWatched(path.join(dir, "link", "db.sqlite"));
+    await insert(watched.storage, "through the link");
+    assert.equal(watched.flushes(), 1);
+    await watched.storage.close();
   });
 });
 
