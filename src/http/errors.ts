@@ -8,6 +8,7 @@ import { OAuthError } from "../oauth/errors.js";
 import { isDatabaseUnavailable } from "../storage/database.js";
 import { PasswordHashingBusyError } from "../users/passwords.js";
 import { errorPage } from "./html.js";
+import { EVERY_RESPONSE_HEADERS } from "./security-headers.js";
 
 export type Surface = "oauth" | "api" | "page";
 
@@ -105,6 +106,9 @@ export function frameworkErrorHandler(
 ): void {
   const surface: Surface = request.url.startsWith("/api/") ? "api" : "oauth";
   const status = typeof error.statusCode === "number" && error.statusCode < 500 ? error.statusCode : 400;
+  // Raised before routing, so the onRequest and onSend hooks that set these never run.
+  reply.headers(EVERY_RESPONSE_HEADERS);
+  reply.header("x-request-id", request.id);
   void sendClientError(reply, surface, status, error);
 }
 

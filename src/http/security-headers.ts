@@ -14,13 +14,17 @@ const PAGE_CSP = [
 ].join("; ");
 
 /** Headers every response carries (RFC 9700 §4.16 clickjacking, §4.2.4 Referer leakage). */
+export const EVERY_RESPONSE_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cross-origin-opener-policy": "same-origin",
+} as const;
+
 export function registerSecurityHeaders(app: FastifyInstance, options: { https: boolean }): void {
   // A callback hook: an async one costs every response a promise and a microtask turn.
   app.addHook("onSend", (_request, reply, _payload, done) => {
-    reply.header("x-content-type-options", "nosniff");
-    reply.header("referrer-policy", "no-referrer");
-    reply.header("x-frame-options", "DENY");
-    reply.header("cross-origin-opener-policy", "same-origin");
+    reply.headers(EVERY_RESPONSE_HEADERS);
     if (options.https) reply.header("strict-transport-security", "max-age=31536000; includeSubDomains");
     const type = reply.getHeader("content-type");
     if (typeof type === "string" && type.startsWith("text/html")) {

@@ -55,6 +55,19 @@ describe("request-wide hooks and lazily built documentation (sqlite)", () => {
     await page.arrayBuffer();
   });
 
+  it("puts them on the errors Fastify raises before routing too (a malformed URL)", async () => {
+    for (const path of ["/api/v1/users/%E0%A4%A", "/oauth2/v2/user_profile/%E0%A4%A"]) {
+      const response = await get(path, { headers: { "x-request-id": "trace-456" } });
+      assert.equal(response.status, 400, path);
+      assert.equal(response.headers.get("x-content-type-options"), "nosniff", path);
+      assert.equal(response.headers.get("referrer-policy"), "no-referrer", path);
+      assert.equal(response.headers.get("x-frame-options"), "DENY", path);
+      assert.equal(response.headers.get("cross-origin-opener-policy"), "same-origin", path);
+      assert.equal(response.headers.get("x-request-id"), "trace-456", path);
+      await response.arrayBuffer();
+    }
+  });
+
   it("serves the API reference as the plugin did: HEAD sized like GET, own 404s, redirects, 304s", async () => {
     const [document, referenceJson] = await Promise.all([
       get("/api/openapi.json").then((r) => r.json()),
