@@ -65,7 +65,11 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     default: "sqlite:./data/latchkey.db",
     description: "sqlite:<path> or postgres://user:pass@host:port/db",
   },
-  { key: "DATABASE_POOL_SIZE", default: "10", description: "PostgreSQL connections per instance" },
+  {
+    key: "DATABASE_POOL_SIZE",
+    default: "10",
+    description: "PostgreSQL connections per instance (plus one for the configuration-generation read)",
+  },
   {
     key: "DATA_DIR",
     default: "./data",

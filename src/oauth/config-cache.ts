@@ -14,7 +14,7 @@
 // plaintext it keeps lives in the process that holds the master key, which can open every stored
 // secret anyway.
 import { sql } from "kysely";
-import type { Db } from "../storage/database.js";
+import { type Db, dedicatedReader, isConnectionLost, isDatabaseUnavailable } from "../storage/database.js";
 import type { ClientRecord, OAuthStore } from "./ports.js";
 
 /** Entries per instance before the cache starts over (a bound on memory, not a policy). */
@@ -23,23 +23,54 @@ const MAX_ENTRIES = 10_000;
 export class ConfigCache {
   private generation = -1;
   private readonly entries = new Map<string, Promise<unknown>>();
+  /** The read callers wait for: not yet sent, so it starts after each of them arrived. */
   private pendingRead: Promise<number> | undefined;
+  /** The read sent last, until it answers. */
+  private inFlight: Promise<unknown> | undefined;
 
   constructor(private readonly db: Db) {}
 
   /**
    * The configuration generation, read after the caller arrived. Callers arriving before the read
    * starts share it (one query per event-loop turn under load, never an answer older than the
-   * caller).
+   * caller). On PostgreSQL it runs on a connection of its own (storage/database.ts), so a pool
+   * busy with other work (a sign-in flood) never delays it; one read at a time there, so callers
+   * arriving while one is in flight share the next, which starts when it answers.
    */
   currentGeneration(): Promise<number> {
-    this.pendingRead ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      this.pendingRead = undefined;
-      return sql<{ generation: number | string }>`select generation from config_generation where id = 1`
-        .execute(this.db)
-        .then((result) => Number(result.rows[0]?.generation ?? 0));
-    });
+    this.pendingRead ??= this.nextRead();
     return this.pendingRead;
+  }
+
+  private async nextRead(): Promise<number> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const failure = await this.inFlight?.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    this.pendingRead = undefined;
+    // The read before failed for want of a database, after these callers arrived: they are
+    // answered the same (503) rather than made to wait for a connection once more.
+    if (failure !== undefined && isDatabaseUnavailable(failure)) throw failure;
+    // Its connection found lost (an operator ended it, PostgreSQL restarted while it sat idle):
+    // once more on a new one — still a read that starts after every caller sharing it arrived.
+    const read = this.readGeneration().catch((error: unknown) => {
+      if (isConnectionLost(error)) return this.readGeneration();
+      throw error;
+    });
+    this.inFlight = read;
+    const settled = () => {
+      if (this.inFlight === read) this.inFlight = undefined;
+    };
+    read.then(settled, settled);
+    return read;
+  }
+
+  private async readGeneration(): Promise<number> {
+    const result = await sql<{ generation: number | string }>`
+      select generation from config_generation where id = 1
+    `.execute(dedicatedReader(this.db));
+    return Number(result.rows[0]?.generation ?? 0);
   }
 
   /** `load()`'s result, reused while the generation it was read under is current. */

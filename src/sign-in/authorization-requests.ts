@@ -45,11 +45,10 @@ export class PendingAuthorizations {
   /**
    * Records which browser session signed in for this request. Only that session may then complete
    * it (after the connected-app offer), so a request that demanded a fresh sign-in (prompt=login,
-   * max_age) cannot be completed with an older session.
+   * max_age) cannot be completed with an older session. `request` is the request as found
+   * (`find`): nothing else changes its parameters, so it is not read again.
    */
-  async attachSession(id: string, sessionId: string): Promise<void> {
-    const request = await this.find(id);
-    if (!request) return;
+  async attachSession(id: string, request: AuthorizationRequest, sessionId: string): Promise<void> {
     await this.db
       .updateTable("authorization_requests")
       .set({ params: JSON.stringify({ ...request, signedInSession: sessionId }) })

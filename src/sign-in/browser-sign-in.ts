@@ -4,7 +4,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { randomToken, safeEqual } from "../crypto/random.js";
 import type { Services } from "../services.js";
-import { assertPasswordHashingAvailable } from "../users/passwords.js";
+import { assertPasswordHashingAvailable, type ReservedPasswordCheck } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
 import { normalizeEmail } from "../users/users.store.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
@@ -61,18 +61,20 @@ export class BrowserSignIn {
 
   /**
    * Checks an email and password under the throttles. One message for unknown email, wrong
-   * password and suspended account (ASVS 6.3.8).
+   * password and suspended account (ASVS 6.3.8). With `place`, the check was admitted already
+   * (withPasswordCheckReserved).
    */
   async checkPassword(
     request: FastifyRequest,
     emailInput: string,
     password: string,
+    place?: ReservedPasswordCheck,
   ): Promise<{ user: User } | { status: number; message: string; retryAfter?: number }> {
     const { services } = this;
     const email = normalizeEmail(emailInput).slice(0, 320);
     if (!email || !password) return { status: 400, message: "Enter your email and password." };
     // Saturated hashing answers 503 before the attempt is counted or anything is written.
-    assertPasswordHashingAvailable();
+    if (!place?.held) assertPasswordHashingAvailable();
     const accountIpKey = `sign-in:account-ip:${email}:${request.ip}`;
     const verdicts = await Promise.all([
       services.rateLimiter.consume(accountIpKey, SIGN_IN_LIMITS.perAccountAndIp),
@@ -91,7 +93,7 @@ export class BrowserSignIn {
     }
     const user = await services.users.store.findByEmail(email);
     // Verifies argon2id and imported bcrypt hashes; a correct password upgrades an old hash.
-    const valid = await services.users.verifyPassword(user, password.slice(0, 1024));
+    const valid = await services.users.verifyPassword(user, password.slice(0, 1024), place);
     if (user && !valid) await services.users.recordFailedSignIn(user.id);
     if (!user || !valid || user.is_suspended === 1) {
       request.log.info({ event: "sign_in_failed" }, "sign-in failed");

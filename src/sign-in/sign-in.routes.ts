@@ -5,7 +5,11 @@ import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "../connected-apps/
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
 import { issueAuthorizationCode, organizationRefusal } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
-import { passwordProblem } from "../users/passwords.js";
+import {
+  passwordProblem,
+  type ReservedPasswordCheck,
+  withPasswordCheckReserved,
+} from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
 import { normalizeEmail } from "../users/users.store.js";
 import { BrowserSignIn, type Form, field } from "./browser-sign-in.js";
@@ -85,7 +89,7 @@ export function registerSignInRoutes(
     const authorization = await services.pending.find(requestId);
     if (!authorization) return expired(reply);
     const session = await signIn.startSession(request, reply, userId);
-    await services.pending.attachSession(requestId, session.id);
+    await services.pending.attachSession(requestId, authorization, session.id);
     const offers = await services.connectedApps.offersFor(userId);
     if (offers.length === 0) return complete(reply, requestId, session, 303);
     const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
@@ -158,30 +162,49 @@ export function registerSignInRoutes(
 
   app.post<{ Body: Form }>("/auth/sign-in", pageConfig, async (request, reply) => {
     const form = request.body;
-    const requestId = field(form, "request");
-    const opened = await openRequest(request, reply, requestId);
-    if (!opened) return expired(reply);
-    const { ctx } = opened;
     const email = normalizeEmail(field(form, "email")).slice(0, 320);
     const password = field(form, "password");
-    if (!csrfValid(request, form)) {
-      return html(
+    if (!email || !password || !csrfValid(request, form))
+      return signInPost(request, reply, form, email, password);
+    // A form that will reach the password check takes its place among the admitted checks now, or
+    // is refused now (503, Retry-After) while hashing is saturated — before any database work: a
+    // flood must not hold the connections every other request needs, nor write throttle rows,
+    // only to be refused at the hash.
+    return withPasswordCheckReserved((place) => signInPost(request, reply, form, email, password, place));
+  });
+
+  const signInPost = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    form: Form | undefined,
+    email: string,
+    password: string,
+    place?: ReservedPasswordCheck,
+  ) => {
+    const requestId = field(form, "request");
+    const authorization = await services.pending.find(requestId);
+    if (!authorization) return expired(reply);
+    const csrf = csrfToken(request, reply);
+    // The page's names (application, business) are read only when the page is shown again: a
+    // sign-in that succeeds goes on without those reads.
+    const again = async (status: number, error: string) =>
+      html(
         reply,
-        403,
-        signInPage({ ...ctx, email, error: "Your session on this page expired. Please try again." }),
+        status,
+        signInPage({ ...(await formContext(requestId, authorization.clientId, csrf)), email, error }),
       );
-    }
-    const checked = await signIn.checkPassword(request, email, password);
+    if (!csrfValid(request, form)) return again(403, "Your session on this page expired. Please try again.");
+    const checked = await signIn.checkPassword(request, email, password, place);
     if (!("user" in checked)) {
       if (checked.retryAfter) reply.header("retry-after", String(checked.retryAfter));
-      return html(reply, checked.status, signInPage({ ...ctx, email, error: checked.message }));
+      return again(checked.status, checked.message);
     }
     const { user } = checked;
     // Kinde's org_code: only the organization's members may sign into it.
-    const refusal = await organizationRefusal(services.oauth, opened.authorization, user.id);
-    if (refusal) return html(reply, 403, signInPage({ ...ctx, email, error: refusal }));
+    const refusal = await organizationRefusal(services.oauth, authorization, user.id);
+    if (refusal) return again(403, refusal);
     return finish(request, reply, requestId, user.id);
-  });
+  };
 
   app.get<{ Querystring: Form }>("/auth/sign-up", pageConfig, async (request, reply) => {
     const requestId = field(request.query, "request");

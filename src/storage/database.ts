@@ -77,36 +77,46 @@ function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Sto
       return driver.types.getTypeParser(oid, format);
     },
   };
-  const pool = new driver.Pool({
-    connectionString: url,
-    max: options.poolSize ?? 10,
-    connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 30_000,
-    statement_timeout: 30_000,
-    types,
-  });
-  // An idle client whose server went away emits 'error' on the pool; without a listener Node would
-  // crash the process. The pool drops that client; the next query opens a new connection.
-  pool.on("error", (error) => {
-    options.logger?.warn({ err: error }, "PostgreSQL connection lost; it will be re-established on demand");
-  });
-  // The pool listens for 'error' only on idle clients: it removes its listener while a client is
-  // checked out. A checked-out client (between the queries of a transaction, or even mid-query: pg
-  // emits 'error' when the socket ends) that loses its server — PostgreSQL restarted (57P01
-  // "terminating connection due to administrator command") or gone — emits 'error' with no
-  // listener, and Node crashes the process.
-  // Every client gets its own listener for its whole life: the client stays marked not queryable,
-  // its next query fails (→ 503) and the pool discards it when it is released. (An idle client's
-  // loss is already logged by the pool's 'error' event above.)
-  const inUse = new WeakSet<pg.PoolClient>();
-  pool.on("acquire", (client) => inUse.add(client));
-  pool.on("release", (_error, client) => inUse.delete(client));
-  pool.on("connect", (client) => {
-    client.on("error", (error) => {
-      if (inUse.has(client)) options.logger?.warn({ err: error }, "PostgreSQL connection lost while in use");
+  const openPool = (settings: { max: number; application_name?: string }) => {
+    const pool = new driver.Pool({
+      connectionString: url,
+      ...settings,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: 30_000,
+      types,
     });
-  });
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+    // An idle client whose server went away emits 'error' on the pool; without a listener Node would
+    // crash the process. The pool drops that client; the next query opens a new connection.
+    pool.on("error", (error) => {
+      options.logger?.warn({ err: error }, "PostgreSQL connection lost; it will be re-established on demand");
+    });
+    // The pool listens for 'error' only on idle clients: it removes its listener while a client is
+    // checked out. A checked-out client (between the queries of a transaction, or even mid-query: pg
+    // emits 'error' when the socket ends) that loses its server — PostgreSQL restarted (57P01
+    // "terminating connection due to administrator command") or gone — emits 'error' with no
+    // listener, and Node crashes the process.
+    // Every client gets its own listener for its whole life: the client stays marked not queryable,
+    // its next query fails (→ 503) and the pool discards it when it is released. (An idle client's
+    // loss is already logged by the pool's 'error' event above.)
+    const inUse = new WeakSet<pg.PoolClient>();
+    pool.on("acquire", (client) => inUse.add(client));
+    pool.on("release", (_error, client) => inUse.delete(client));
+    pool.on("connect", (client) => {
+      client.on("error", (error) => {
+        if (inUse.has(client))
+          options.logger?.warn({ err: error }, "PostgreSQL connection lost while in use");
+      });
+    });
+    return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  };
+  const db = openPool({ max: options.poolSize ?? 10 });
+  // One more connection, outside the pool, for the configuration-generation read every token
+  // request waits for (config-cache.ts): behind a pool busy with sign-ins (a flood of them holds
+  // every connection) that one-row read would queue for tens of milliseconds. Lost, it is opened
+  // again by the next read, like a pooled one.
+  const reader = openPool({ max: 1, application_name: GENERATION_READER_NAME });
+  dedicatedReaders.set(db, reader);
   return {
     db,
     dialect: "postgres",
@@ -114,9 +124,22 @@ function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Sto
       await withTimeout(sql`select 1`.execute(db), timeoutMs, "database ping timed out");
     },
     async close() {
-      await db.destroy();
+      await Promise.all([db.destroy(), reader.destroy()]);
     },
   };
+}
+
+/** application_name of the generation reader's connection (visible in pg_stat_activity). */
+export const GENERATION_READER_NAME = "latchkey-config-generation";
+
+const dedicatedReaders = new WeakMap<Db, Db>();
+
+/**
+ * Where to run a short read that must not wait behind other work: on PostgreSQL a connection of
+ * its own, outside `db`'s pool; otherwise (SQLite, a transaction, a handle not opened here) `db`.
+ */
+export function dedicatedReader(db: Db): Db {
+  return dedicatedReaders.get(db) ?? db;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
@@ -168,6 +191,18 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(
     error.message,
   );
+}
+
+/**
+ * True when a query failed because its connection, once open, was lost (PostgreSQL ended it or
+ * went away): an idempotent read may be retried on a new connection. Not a database that cannot
+ * be reached at all (that retry would only double the wait).
+ */
+export function isConnectionLost(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && /^57P0[1-3]$/.test(code)) return true;
+  return /Connection terminated unexpectedly|not queryable/i.test(error.message);
 }
 
 /** Runs `work` in a transaction, joining the caller's transaction when `db` already is one. */

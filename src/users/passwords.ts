@@ -117,10 +117,47 @@ export function assertPasswordHashingAvailable(): void {
   if (admitted >= limits.concurrency + limits.queue) throw busy();
 }
 
-/** Runs a job if `concurrency` running plus `queue` waiting leaves room for it, else refuses it. */
-async function bounded(job: PasswordJob): Promise<PasswordJobResult> {
+/** A place among the admitted checks, taken before the work that leads to the check. */
+export interface ReservedPasswordCheck {
+  held: boolean;
+}
+
+/**
+ * Runs `work` (the database work before a password check, then the check) holding a place among
+ * the admitted checks, taken now — or throws PasswordHashingBusyError now, before any of that work.
+ * Checking availability alone leaves a gap: under a flood every attempt that passes it goes on to
+ * the database (throttle counters, lookups) and many are refused only at the hash, having held
+ * connections and written rows for nothing. The first check given the place uses it; an unused
+ * one is given back when `work` ends. (Passed explicitly: an AsyncLocalStorage would turn on
+ * promise hooks for the whole process on Node 20, slowing every request.)
+ */
+export async function withPasswordCheckReserved<T>(
+  work: (place: ReservedPasswordCheck) => Promise<T>,
+): Promise<T> {
   assertPasswordHashingAvailable();
   admitted++;
+  const place: ReservedPasswordCheck = { held: true };
+  try {
+    return await work(place);
+  } finally {
+    if (place.held) {
+      place.held = false;
+      admitted--;
+    }
+  }
+}
+
+/**
+ * Runs a job if `concurrency` running plus `queue` waiting leaves room for it, else refuses it —
+ * unless it comes with a place reserved for it, which it takes over (and gives back below).
+ */
+async function bounded(job: PasswordJob, place?: ReservedPasswordCheck): Promise<PasswordJobResult> {
+  if (place?.held) {
+    place.held = false;
+  } else {
+    assertPasswordHashingAvailable();
+    admitted++;
+  }
   try {
     const result = await pool.run(job);
     averageMs = averageMs * 0.9 + result.ms * 0.1;
@@ -189,6 +226,7 @@ let dummyHash: Promise<string> | undefined;
 export async function verifyPassword(
   passwordHash: string | null | undefined,
   password: string,
+  place?: ReservedPasswordCheck,
 ): Promise<boolean> {
   if (!passwordHash) {
     dummyHash ??= argon2Hash(pool.run(hashJob(`dummy-${Math.random()}`))).catch((error: unknown) => {
@@ -196,11 +234,11 @@ export async function verifyPassword(
       throw error;
     });
     const dummy = await dummyHash;
-    await matched(bounded({ op: "argon2-verify", hash: dummy, password }));
+    await matched(bounded({ op: "argon2-verify", hash: dummy, password }, place));
     return false;
   }
   const op = BCRYPT_HASH.test(passwordHash) ? "bcrypt-verify" : "argon2-verify";
-  return matched(bounded({ op, hash: passwordHash, password }));
+  return matched(bounded({ op, hash: passwordHash, password }, place));
 }
 
 export function passwordProblem(password: string): string | undefined {

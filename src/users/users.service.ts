@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import { newId } from "../crypto/random.js";
 import { OrganizationsService } from "../organizations/organizations.service.js";
 import { type Db, inTransaction } from "../storage/database.js";
-import { hashPassword, needsRehash, verifyPassword } from "./passwords.js";
+import { hashPassword, needsRehash, type ReservedPasswordCheck, verifyPassword } from "./passwords.js";
 import { normalizeEmail, normalizeUsername, type User, UsersStore, uniqueViolation } from "./users.store.js";
 
 export interface NewUser {
@@ -193,9 +193,13 @@ export class UsersService {
    * correct password under an outdated hash is re-hashed with argon2id on the spot. Without a user
    * the check still costs a hash verification (no enumeration by timing).
    */
-  async verifyPassword(user: User | undefined, password: string): Promise<boolean> {
+  async verifyPassword(
+    user: User | undefined,
+    password: string,
+    place?: ReservedPasswordCheck,
+  ): Promise<boolean> {
     const stored = user?.password_hash;
-    const valid = await verifyPassword(stored, password);
+    const valid = await verifyPassword(stored, password, place);
     if (valid && user && stored && needsRehash(stored)) {
       await this.store.replacePasswordHash(user.id, stored, await hashPassword(password), this.clock.now());
     }

@@ -13,6 +13,7 @@ import {
   hashPassword,
   PasswordHashingBusyError,
   verifyPassword,
+  withPasswordCheckReserved,
 } from "../../src/users/passwords.js";
 import { databaseKinds, freshDatabase, type TestDatabase } from "../helpers/databases.js";
 import { CALLBACK } from "../helpers/fixtures.js";
@@ -44,6 +45,38 @@ describe("password hashing limits (in process)", () => {
     assert.equal(await verifyPassword(stored, "wrong password here"), false);
     const again = await Promise.allSettled([hashPassword("a-password"), hashPassword("b-password")]);
     assert.ok(again.every((r) => r.status === "fulfilled"));
+  });
+
+  it("reserves a place before the work that precedes a check, and gives an unused one back", async () => {
+    configurePasswordHashing({ concurrency: 1, queue: 0 });
+    const stored = await hashPassword("correct horse battery");
+    let proceed!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      proceed = resolve;
+    });
+    // The database work of a sign-in (here: waiting on `gate`), then its check.
+    const reserved = withPasswordCheckReserved(async (place) => {
+      await gate;
+      return verifyPassword(stored, "correct horse battery", place);
+    });
+    // The only place is taken: others are refused before their own work, and direct checks too.
+    await assert.rejects(
+      withPasswordCheckReserved(async () => "never runs"),
+      PasswordHashingBusyError,
+    );
+    await assert.rejects(hashPassword("another-password"), PasswordHashingBusyError);
+    proceed();
+    assert.equal(await reserved, true, "the reserved attempt is checked, not refused at the hash");
+    // Work that ends before any check (throttled, expired page) or fails gives its place back.
+    assert.equal(await withPasswordCheckReserved(async () => "throttled"), "throttled");
+    await assert.rejects(
+      withPasswordCheckReserved(async () => {
+        throw new Error("database away");
+      }),
+      /database away/,
+    );
+    assert.equal(await verifyPassword(stored, "correct horse battery"), true);
+    configurePasswordHashing(DEFAULT_PASSWORD_HASHING_LIMITS);
   });
 });
 
