@@ -349,6 +349,7 @@ async function scenariosOnOAuth(
   if (needsCodes) await mint(Math.max(CONNECTIONS * 2, Math.ceil(signPerSecond * 0.6 * SECONDS)));
   const refreshTokens: string[] = [];
   let accessToken: string | undefined;
+  let nextCode = 0;
   const exchange = {
     path: "/oauth2/token",
     method: "POST" as const,
@@ -357,7 +358,9 @@ async function scenariosOnOAuth(
       ...request,
       body: form({
         grant_type: "authorization_code",
-        code: codes.pop() ?? "exhausted",
+        // Oldest first: at PostgreSQL's pace the run outlasts the minting, and the newest-first
+        // order left the first codes minted to expire (60 s) before their turn.
+        code: codes[nextCode++] ?? "exhausted",
         redirect_uri: CALLBACK,
         code_verifier: verifier,
         client_id: webApp.clientId,
