@@ -24,7 +24,9 @@ import { signedInUserAgent } from "../tests/helpers/user-agent.js";
 import {
   BUILD_DIR,
   buildLatchkey,
+  connectedAppTokenSpec,
   type LatchkeyDeployment,
+  managementToken,
   openServices,
   prepareDeployment,
   refreshSpec,
@@ -122,21 +124,6 @@ if (target === "ceiling") {
     specs.connected = await connectedSpec(deployment, provider);
   }
 }
-async function managementToken(deployment: LatchkeyDeployment): Promise<string> {
-  const response = await fetch(`${deployment.issuer}/oauth2/token`, {
-    method: "POST",
-    headers: FORM,
-    body: form({
-      grant_type: "client_credentials",
-      client_id: deployment.management.clientId,
-      client_secret: deployment.management.clientSecret,
-      audience: `${deployment.issuer}/api`,
-    }),
-  });
-  const { access_token } = (await response.json()) as { access_token: string };
-  return access_token;
-}
-
 /** Pages of 100 over BENCH_USERS users inserted straight into the table, as bench/run.ts does. */
 async function usersSpec(deployment: LatchkeyDeployment): Promise<Spec> {
   const count = Number(process.env.BENCH_USERS ?? 100_000);
@@ -199,44 +186,7 @@ async function connectedSpec(
     await storage.close();
   }
   const browser = await signedInUserAgent({ url: deployment.issuer }, webApp, CALLBACK, user);
-  const token = await managementToken(deployment);
-  const api = async <T>(method: string, apiPath: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${deployment.issuer}${apiPath}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = (await response.json()) as T;
-    if (!response.ok) throw new Error(`${method} ${apiPath}: ${response.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  await api("POST", "/api/v1/connected_apps", {
-    key_code_ref: "drive",
-    provider: "oauth2",
-    name: "Stand-in Drive",
-    client_id: provider.clientId,
-    client_secret: provider.clientSecret,
-    callback_url: "https://app.example.com/connected",
-    scopes: ["openid", "offline_access", "read"],
-    settings: {
-      authorization_url: provider.authorizationEndpoint,
-      token_url: provider.tokenEndpoint,
-      revocation_url: provider.revocationEndpoint,
-      client_auth: "basic",
-    },
-  });
-  const { url, session_id } = await api<{ url: string; session_id: string }>(
-    "GET",
-    `/api/v1/connected_apps/auth_url?key_code_ref=drive&user_id=${user.id}`,
-  );
-  await browser.redirectFrom(await provider.authorize(await browser.redirectFrom(url)));
-  return {
-    path: `/api/v1/connected_apps/token?session_id=${encodeURIComponent(session_id)}`,
-    headers: { authorization: `Bearer ${token}` },
-  };
+  return connectedAppTokenSpec(deployment, provider, browser, user.id);
 }
 
 const spec = specs[scenario];

@@ -20,7 +20,9 @@ import { freePort } from "../tests/helpers/server.js";
 import { signedInUserAgent, type UserAgent } from "../tests/helpers/user-agent.js";
 import {
   buildLatchkey,
+  connectedAppTokenSpec,
   type LatchkeyDeployment,
+  managementToken,
   openServices,
   prepareDeployment,
   startLatchkey,
@@ -416,18 +418,6 @@ async function scenariosOnOAuth(
   }
 }
 
-async function managementToken(deployment: LatchkeyDeployment): Promise<string> {
-  const cc = clientCredentialsSpec(deployment);
-  const response = await fetch(`${deployment.issuer}${cc.path}`, {
-    method: "POST",
-    headers: FORM,
-    body: cc.body,
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`no management token: ${JSON.stringify(body)}`);
-  return body.access_token;
-}
-
 async function scenarioUsersPage(
   proc: ServerProcess,
   deployment: LatchkeyDeployment,
@@ -473,46 +463,7 @@ async function scenarioConnectedApp(
   prepared: Prepared,
   provider: Awaited<ReturnType<typeof startOidcProvider>>,
 ): Promise<void> {
-  const token = await managementToken(deployment);
-  const api = async <T>(method: string, apiPath: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${deployment.issuer}${apiPath}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = (await response.json()) as T;
-    if (!response.ok) throw new Error(`${method} ${apiPath}: ${response.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  await api("POST", "/api/v1/connected_apps", {
-    key_code_ref: "drive",
-    provider: "oauth2",
-    name: "Stand-in Drive",
-    client_id: provider.clientId,
-    client_secret: provider.clientSecret,
-    callback_url: "https://app.example.com/connected",
-    scopes: ["openid", "offline_access", "read"],
-    settings: {
-      authorization_url: provider.authorizationEndpoint,
-      token_url: provider.tokenEndpoint,
-      revocation_url: provider.revocationEndpoint,
-      client_auth: "basic",
-    },
-  });
-  const { url, session_id } = await api<{ url: string; session_id: string }>(
-    "GET",
-    `/api/v1/connected_apps/auth_url?key_code_ref=drive&user_id=${prepared.user.id}`,
-  );
-  const toProvider = await prepared.browser.redirectFrom(url);
-  const back = await provider.authorize(toProvider);
-  await prepared.browser.redirectFrom(back);
-  const spec = {
-    path: `/api/v1/connected_apps/token?session_id=${encodeURIComponent(session_id)}`,
-    headers: { authorization: `Bearer ${token}` },
-  };
+  const spec = await connectedAppTokenSpec(deployment, provider, prepared.browser, prepared.user.id);
   await warmUp(proc, spec);
   await measure("connected-app token (fresh)", label, proc, spec);
 }

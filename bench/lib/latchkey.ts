@@ -11,8 +11,9 @@ import { connectedAppsOptions, createServices, type Services } from "../../src/s
 import { openStorage, type Storage } from "../../src/storage/database.js";
 import { type DatabaseKind, freshDatabase, type TestDatabase } from "../../tests/helpers/databases.js";
 import { CALLBACK, LOGOUT } from "../../tests/helpers/fixtures.js";
+import type { OidcProviderHandle } from "../../tests/helpers/oauth-provider.js";
 import { freePort } from "../../tests/helpers/server.js";
-import { signedInUserAgent } from "../../tests/helpers/user-agent.js";
+import { signedInUserAgent, type UserAgent } from "../../tests/helpers/user-agent.js";
 import type { LoadSpec } from "./load.js";
 import { ROOT, type ServerProcess, spawnServer } from "./proc.js";
 
@@ -200,5 +201,73 @@ export async function refreshSpec(
     onResponse: (status, body) => {
       if (status === 200) pool.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
     },
+  };
+}
+
+/** A Management API token for the deployment's bootstrap M2M application (client credentials). */
+export async function managementToken(deployment: LatchkeyDeployment): Promise<string> {
+  const response = await fetch(`${deployment.issuer}/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: deployment.management.clientId,
+      client_secret: deployment.management.clientSecret,
+      audience: `${deployment.issuer}/api`,
+    }).toString(),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`no management token: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+/**
+ * The connected-app `token` call for one connection made through the real flow: a "drive"
+ * connected app at `provider` (oidc-provider), the auth URL asked for `userId`, and the signed-in
+ * `browser`'s consent at the provider and return to Latchkey.
+ */
+export async function connectedAppTokenSpec(
+  deployment: LatchkeyDeployment,
+  provider: OidcProviderHandle,
+  browser: UserAgent,
+  userId: string,
+): Promise<{ path: string; headers: Record<string, string> }> {
+  const token = await managementToken(deployment);
+  const api = async <T>(method: string, apiPath: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${deployment.issuer}${apiPath}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await response.json()) as T;
+    if (!response.ok) throw new Error(`${method} ${apiPath}: ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  await api("POST", "/api/v1/connected_apps", {
+    key_code_ref: "drive",
+    provider: "oauth2",
+    name: "Stand-in Drive",
+    client_id: provider.clientId,
+    client_secret: provider.clientSecret,
+    callback_url: "https://app.example.com/connected",
+    scopes: ["openid", "offline_access", "read"],
+    settings: {
+      authorization_url: provider.authorizationEndpoint,
+      token_url: provider.tokenEndpoint,
+      revocation_url: provider.revocationEndpoint,
+      client_auth: "basic",
+    },
+  });
+  const { url, session_id } = await api<{ url: string; session_id: string }>(
+    "GET",
+    `/api/v1/connected_apps/auth_url?key_code_ref=drive&user_id=${userId}`,
+  );
+  await browser.redirectFrom(await provider.authorize(await browser.redirectFrom(url)));
+  return {
+    path: `/api/v1/connected_apps/token?session_id=${encodeURIComponent(session_id)}`,
+    headers: { authorization: `Bearer ${token}` },
   };
 }
