@@ -7,7 +7,7 @@ import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
 import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-provider.js";
-import { freePort, startTestServer, type TestServer } from "../helpers/server.js";
+import { freePort, startSecondInstance, startTestServer, type TestServer } from "../helpers/server.js";
 import { signedInUserAgent } from "../helpers/user-agent.js";
 
 for (const { kind, skip } of await databaseKinds()) {
@@ -23,11 +23,7 @@ for (const { kind, skip } of await databaseKinds()) {
       provider = await startOidcProvider({ redirectUri: `http://127.0.0.1:${port}/connected_apps/callback` });
       const env = { CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true" };
       a = await startTestServer(kind, { port, clock, env });
-      b = await startTestServer(kind, {
-        clock,
-        database: { target: a.database.target, drop: async () => {} },
-        env: { ...env, ISSUER_URL: a.url, LATCHKEY_MASTER_KEY: a.config.masterKey!.toString("base64") },
-      });
+      b = await startSecondInstance(a, { clock, env });
     });
     after(async () => {
       await b?.close();

@@ -7,7 +7,7 @@ import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
 import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-provider.js";
-import { freePort, startTestServer, type TestServer } from "../helpers/server.js";
+import { freePort, startSecondInstance, startTestServer, type TestServer } from "../helpers/server.js";
 import { signedInUserAgent } from "../helpers/user-agent.js";
 
 const postgres = (await databaseKinds()).find((k) => k.kind === "postgres")!;
@@ -25,11 +25,7 @@ describe("connected-app refresh across two instances on PostgreSQL", { skip: pos
     const env = { CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true" };
     first = await startTestServer("postgres", { port, clock, env });
     // The same database and master key: a second instance behind the same issuer.
-    second = await startTestServer("postgres", {
-      clock,
-      database: { target: first.database.target, drop: async () => {} },
-      env: { ...env, ISSUER_URL: first.url, LATCHKEY_MASTER_KEY: first.config.masterKey!.toString("base64") },
-    });
+    second = await startSecondInstance(first, { clock, env });
   });
   after(async () => {
     await second?.close();

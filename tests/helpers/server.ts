@@ -56,6 +56,22 @@ export interface TestServerOptions {
   keyCacheSeconds?: number;
 }
 
+/**
+ * A second instance behind the same public URL: the same database (not dropped when it closes),
+ * issuer and master key as `first`, unless `options.env` says otherwise.
+ */
+export function startSecondInstance(first: TestServer, options: TestServerOptions = {}): Promise<TestServer> {
+  return startTestServer(first.database.target.kind, {
+    ...options,
+    database: { target: first.database.target, drop: async () => {} },
+    env: {
+      ISSUER_URL: first.url,
+      LATCHKEY_MASTER_KEY: first.config.masterKey!.toString("base64"),
+      ...options.env,
+    },
+  });
+}
+
 export async function startTestServer(
   kind: DatabaseKind,
   options: TestServerOptions = {},

@@ -18,7 +18,7 @@ import { CLAIM_TIMEOUT_SECONDS, registerIdempotency } from "../../src/management
 import { databaseKinds } from "../helpers/databases.js";
 import { createUser } from "../helpers/fixtures.js";
 import { type ApiResponse, callApi, managementToken } from "../helpers/management.js";
-import { LogCapture, startTestServer, type TestServer } from "../helpers/server.js";
+import { LogCapture, startSecondInstance, startTestServer, type TestServer } from "../helpers/server.js";
 
 type Errors = { errors: { code: string; message: string }[] };
 type AppCreated = { application: { id: string; client_secret: string | null } };
@@ -429,10 +429,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.notEqual(sealedAfter.split(".")[1], sealedBefore.split(".")[1], "sealed under the new key's id");
 
       // Another instance on the same data that knows only the new key.
-      second = await startTestServer(kind, {
-        database: { target: first.database.target, drop: async () => {} },
-        env: { ISSUER_URL: first.url, LATCHKEY_MASTER_KEY: newKey.toString("base64") },
-      });
+      second = await startSecondInstance(first, { env: { LATCHKEY_MASTER_KEY: newKey.toString("base64") } });
       const replayed = await request(second);
       assert.equal(replayed.status, 201);
       assert.deepEqual(replayed.body, created.body);

@@ -7,7 +7,7 @@ import { sql } from "kysely";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApi, createApplication } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startSecondInstance, startTestServer, type TestServer } from "../helpers/server.js";
 
 const AUDIENCE = "https://orders.example.com";
 
@@ -17,11 +17,7 @@ for (const { kind, skip } of await databaseKinds()) {
     let second: TestServer;
     before(async () => {
       first = await startTestServer(kind);
-      second = await startTestServer(kind, {
-        database: { target: first.database.target, drop: async () => {} },
-        // The same master key and issuer: a second instance behind the same public URL.
-        env: { ISSUER_URL: first.url, LATCHKEY_MASTER_KEY: first.config.masterKey!.toString("base64") },
-      });
+      second = await startSecondInstance(first);
     });
     after(async () => {
       await second?.close();
