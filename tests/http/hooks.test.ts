@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Fastify from "fastify";
 import { lazySerializers } from "../../src/http/lazy-serializers.js";
+import { managementToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 describe("request-wide hooks and lazily built documentation (sqlite)", () => {
@@ -135,17 +136,3 @@ describe("lazily loaded schema compilers", () => {
     await app.close();
   });
 });
-
-async function managementToken(server: TestServer): Promise<string> {
-  const response = await fetch(`${server.url}/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: server.management.clientId,
-      client_secret: server.management.clientSecret,
-      audience: `${server.url}/api`,
-    }),
-  });
-  return ((await response.json()) as { access_token: string }).access_token;
-}
