@@ -26,6 +26,7 @@ import {
   buildLatchkey,
   connectedAppTokenSpec,
   type LatchkeyDeployment,
+  loadUsers,
   managementToken,
   openServices,
   prepareDeployment,
@@ -128,24 +129,8 @@ if (target === "ceiling") {
 async function usersSpec(deployment: LatchkeyDeployment): Promise<Spec> {
   const count = Number(process.env.BENCH_USERS ?? 100_000);
   const { storage } = await openServices(deployment);
-  const now = Math.floor(Date.now() / 1000);
   try {
-    await storage.db.transaction().execute(async (trx) => {
-      for (let start = 0; start < count; start += 1000) {
-        await trx
-          .insertInto("users")
-          .values(
-            Array.from({ length: Math.min(1000, count - start) }, (_, i) => ({
-              id: `kp_${randomBytes(16).toString("hex")}`,
-              email: `bench${start + i}@example.com`,
-              given_name: "Bench",
-              created_at: now,
-              updated_at: now,
-            })),
-          )
-          .execute();
-      }
-    });
+    await loadUsers(storage, count);
   } finally {
     await storage.close();
   }

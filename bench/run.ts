@@ -22,6 +22,7 @@ import {
   buildLatchkey,
   connectedAppTokenSpec,
   type LatchkeyDeployment,
+  loadUsers,
   managementToken,
   openServices,
   prepareDeployment,
@@ -424,26 +425,8 @@ async function scenarioUsersPage(
   label: string,
   storage: Awaited<ReturnType<typeof openServices>>["storage"],
 ): Promise<void> {
-  // Rows go straight into the table: creating 100 000 users through the API would hash nothing
-  // (no passwords) but still take minutes.
   const started = performance.now();
-  const now = Math.floor(Date.now() / 1000);
-  await storage.db.transaction().execute(async (trx) => {
-    for (let start = 0; start < USERS; start += 1000) {
-      await trx
-        .insertInto("users")
-        .values(
-          Array.from({ length: Math.min(1000, USERS - start) }, (_, i) => ({
-            id: `kp_${randomBytes(16).toString("hex")}`,
-            email: `bench${start + i}@example.com`,
-            given_name: "Bench",
-            created_at: now,
-            updated_at: now,
-          })),
-        )
-        .execute();
-    }
-  });
+  await loadUsers(storage, USERS);
   log(`  (loaded ${USERS.toLocaleString("en")} users in ${Math.round(performance.now() - started)} ms)`);
   const headers = { authorization: `Bearer ${await managementToken(deployment)}` };
   const deep = Buffer.from(JSON.stringify({ id: "kp_c" })).toString("base64url");
