@@ -3,7 +3,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "../connected-apps/connected-apps.service.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
-import { issueAuthorizationCode, organizationRefusal } from "../oauth/authorize.js";
+import {
+  type AuthorizationRequest,
+  issueAuthorizationCode,
+  organizationRefusal,
+} from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import {
   passwordProblem,
@@ -85,9 +89,13 @@ export function registerSignInRoutes(
    * Signs the user in on this browser, offers the connected apps the business marked for sign-in
    * (Kinde prompts for them; the user may connect or skip), then sends them back with a code.
    */
-  const finish = async (request: FastifyRequest, reply: FastifyReply, requestId: string, userId: string) => {
-    const authorization = await services.pending.find(requestId);
-    if (!authorization) return expired(reply);
+  const finish = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    userId: string,
+  ) => {
     const session = await signIn.startSession(request, reply, userId);
     await services.pending.attachSession(requestId, authorization, session.id);
     const offers = await services.connectedApps.offersFor(userId);
@@ -203,7 +211,7 @@ export function registerSignInRoutes(
     // Kinde's org_code: only the organization's members may sign into it.
     const refusal = await organizationRefusal(services.oauth, authorization, user.id);
     if (refusal) return again(403, refusal);
-    return finish(request, reply, requestId, user.id);
+    return finish(request, reply, requestId, authorization, user.id);
   };
 
   app.get<{ Querystring: Form }>("/auth/sign-up", pageConfig, async (request, reply) => {
@@ -252,7 +260,7 @@ export function registerSignInRoutes(
         organizationCode: orgCode,
       });
       request.log.info({ event: "sign_up", userId: user.id }, "user signed up");
-      return finish(request, reply, requestId, user.id);
+      return finish(request, reply, requestId, authorization, user.id);
     } catch (error) {
       if (!(error instanceof EmailTakenError)) throw error;
       return again(
