@@ -1,5 +1,9 @@
 // Token introspection (RFC 7662). Callers authenticate as confidential clients; an inactive,
-// unknown or foreign token is `{active:false}` and nothing else (§2.2).
+// unknown or foreign token is `{active:false}` and nothing else (§2.2). RFC 7662 §2.1 and §4 leave
+// to the server which protected resources may learn about a token: here only its own parties —
+// the client it was issued to, and for an access token a resource server, i.e. an application
+// authorised for an API in the token's audience. Anyone else could otherwise probe tokens it
+// found for their client, subject and scopes.
 import { sha256 } from "../crypto/random.js";
 import { authenticateClient } from "./client-auth.js";
 import type { OAuthContext } from "./context.js";
@@ -51,7 +55,10 @@ export async function handleIntrospection(
     }
     // Only access tokens: an ID token is signed by the same key but carries no `scp`.
     if (!Array.isArray(claims.scp)) return inactive;
-    if (claims.exp <= now || (await ctx.store.isAccessTokenRevoked(claims.jti))) return inactive;
+    if (claims.exp <= now) return inactive;
+    // A stranger gets the answer an unknown token gets (§2.2): it cannot tell the token exists.
+    if (!(await isParty(ctx, client.id, claims))) return inactive;
+    if (await ctx.store.isAccessTokenRevoked(claims.jti)) return inactive;
     return {
       active: true,
       // RFC 7662 §2.2: the RFC 6749 §5.1 type of the token.
@@ -72,4 +79,15 @@ export async function handleIntrospection(
     if (result) return result;
   }
   return inactive;
+}
+
+/** The client the access token was issued to, or one authorised for an API in its audience. */
+async function isParty(
+  ctx: OAuthContext,
+  clientId: string,
+  claims: { azp: string; aud: readonly string[] },
+): Promise<boolean> {
+  if (claims.azp === clientId) return true;
+  const audience = Array.isArray(claims.aud) ? claims.aud : [];
+  return (await ctx.store.authorizedAudiences(clientId, audience)).length > 0;
 }

@@ -258,7 +258,11 @@ for (const { kind, skip } of await databaseKinds()) {
       expectError(await refreshWorks(spa, tokens.refresh), 400, "invalid_grant");
       const info = await userinfo(tokens.access);
       expectError(info, 401, "invalid_token");
-      assert.deepEqual((await introspect(regA, tokens.access)).json, { active: false });
+      // Only a confidential client may introspect, and only its own tokens (RFC 7662 §4).
+      const own = await tokensFor(regA);
+      assert.equal((await introspect(regA, own.access)).json.active, true, "control");
+      assert.equal((await revoke(regA, own.refresh)).status, 200);
+      assert.deepEqual((await introspect(regA, own.access)).json, { active: false });
     });
 
     it("revoking an access token: userinfo 401, introspection inactive", async () => {
@@ -347,7 +351,7 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("a live access token is active with its claims; revoked, forged and expired ones are {active:false}", async () => {
       const tokens = await tokensFor(regA);
-      const active = await introspect(m2m, tokens.access);
+      const active = await introspect(regA, tokens.access);
       assert.equal(active.json.active, true, active.text);
       assert.equal(active.json.client_id, regA.clientId);
       assert.equal(active.json.sub, user.id);

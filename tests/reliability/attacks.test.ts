@@ -595,9 +595,12 @@ for (const { kind, skip } of await databaseKinds()) {
         "a suspended user's access token is inactive at introspection",
         async () => {
           const { user, browser } = await freshUser();
-          const tokens = await userTokens(server, browser, world.spa);
+          // A confidential client's token, so the caller is a party to it (RFC 7662 §4).
+          const tokens = await userTokens(server, browser, world.reg);
+          const control = await introspect(tokens.access, world.reg);
+          assert.equal((control.json as { active: boolean }).active, true, show(control));
           await suspend(user.id);
-          const reply = await introspect(tokens.access);
+          const reply = await introspect(tokens.access, world.reg);
           assert.equal(reply.status, 200, show(reply));
           assert.deepEqual(reply.json, { active: false });
         },
@@ -606,9 +609,12 @@ for (const { kind, skip } of await databaseKinds()) {
         "a deleted user's access token is inactive at introspection",
         async () => {
           const { user, browser } = await freshUser();
-          const tokens = await userTokens(server, browser, world.spa);
+          // A confidential client's token, so the caller is a party to it (RFC 7662 §4).
+          const tokens = await userTokens(server, browser, world.reg);
+          const control = await introspect(tokens.access, world.reg);
+          assert.equal((control.json as { active: boolean }).active, true, show(control));
           await deleteUser(user.id);
-          const reply = await introspect(tokens.access);
+          const reply = await introspect(tokens.access, world.reg);
           assert.equal(reply.status, 200, show(reply));
           assert.deepEqual(reply.json, { active: false });
         },
@@ -629,7 +635,7 @@ for (const { kind, skip } of await databaseKinds()) {
       [
         "introspecting a Management API token (longer than 4 KiB with every scope) works: active",
         async () => {
-          const reply = await introspect(world.managementToken);
+          const reply = await introspect(world.managementToken, server.management);
           assert.equal(reply.status, 200, show(reply));
           assert.equal((reply.json as { active: boolean }).active, true, show(reply));
         },

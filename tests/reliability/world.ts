@@ -82,18 +82,19 @@ export async function codeFrom(
   return { code, verifier };
 }
 
-/** Code flow to tokens for a public client. */
+/** Code flow (with PKCE) to tokens for `client`, public or confidential. */
 export async function userTokens(
   server: { url: string },
   browser: UserAgent,
-  spa: Client,
+  client: Client,
 ): Promise<UserTokens> {
-  const { code, verifier } = await codeFrom(server, browser, spa.clientId);
+  const { code, verifier } = await codeFrom(server, browser, client.clientId);
   const reply = await send(
     `${server.url}/oauth2/token`,
     form({
       grant_type: "authorization_code",
-      client_id: spa.clientId,
+      client_id: client.clientId,
+      ...(client.clientSecret ? { client_secret: client.clientSecret } : {}),
       code,
       redirect_uri: CALLBACK,
       code_verifier: verifier,
