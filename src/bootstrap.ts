@@ -14,6 +14,11 @@ import type { Storage } from "./storage/database.js";
 export interface BootstrapResult {
   /** Set only when this start generated the Management API credentials: print them once. */
   generatedManagementClient?: { clientId: string; clientSecret: string };
+  /**
+   * Set when BOOTSTRAP_ADMIN_EMAIL names an account that exists and is not an administrator: it was
+   * left as it is (the operator promotes it with `latchkey admins grant`), and the start says why.
+   */
+  adminNotCreated?: { userId: string };
 }
 
 export const MANAGEMENT_API_NAME = "Latchkey Management API";
@@ -92,16 +97,19 @@ export async function bootstrap(
       await services.apis.grantScopes(api.id, clientId);
     }
 
+    // Bootstrap creates the administrator; it never promotes an account it did not create. Whoever
+    // signed up with this address (after the administrator was deleted, or before the variable was
+    // set) chose the password, so promoting it would hand them the installation.
     if (adminEmail && adminPassword) {
-      const admin = await services.users.store.findByEmail(adminEmail);
-      if (!admin)
+      const existing = await services.users.store.findByEmail(adminEmail);
+      if (!existing)
         await services.users.create({
           email: adminEmail,
           password: adminPassword,
           isAdmin: true,
           emailVerified: true,
         });
-      else if (admin.is_admin !== 1) await services.users.store.update(admin.id, { is_admin: 1 });
+      else if (existing.is_admin !== 1) result.adminNotCreated = { userId: existing.id };
     }
     return result;
   });

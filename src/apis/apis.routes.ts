@@ -5,7 +5,7 @@
 // authorizing applications answers API_APPLICATIONS_UPDATED.
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { ApplicationRow } from "../applications/applications.store.js";
+import { findChangeableApplication, refuseDashboardApplication } from "../applications/find-application.js";
 import { ApiError } from "../management/errors.js";
 import {
   conflict,
@@ -69,12 +69,6 @@ async function findScope(request: FastifyRequest, api: ApiRow, scopeId: string):
   const scope = await request.services.apis.store.findScope(api.id, scopeId);
   if (!scope) throw new ApiError("SCOPE_NOT_FOUND");
   return scope;
-}
-
-async function findApplication(request: FastifyRequest, id: string): Promise<ApplicationRow> {
-  const application = await request.services.applications.store.findById(id);
-  if (!application) throw new ApiError("APPLICATION_NOT_FOUND");
-  return application;
 }
 
 function protectManagementApi(api: ApiRow, what: string): void {
@@ -345,6 +339,7 @@ export function registerApisRoutes(app: FastifyInstance): void {
         if (wanted.get(id) === !authorize)
           throw new ApiError("INVALID_REQUEST", `Application ${id} is both authorized and deauthorized`);
         wanted.set(id, authorize);
+        await refuseDashboardApplication(request, id);
       }
       const changes = [...wanted].map(([applicationId, authorize]) => ({ applicationId, authorize }));
       let outcome: ApplicationChanges;
@@ -378,7 +373,7 @@ export function registerApisRoutes(app: FastifyInstance): void {
     async (request) => {
       const { api_id, application_id, scope_id } = request.params;
       const found = await findApi(request, api_id);
-      const application = await findApplication(request, application_id);
+      const application = await findChangeableApplication(request, application_id);
       const scope = await findScope(request, found, scope_id);
       if (!(await request.services.apis.store.isAuthorized(found.id, application.id))) {
         throw new ApiError(
@@ -405,7 +400,7 @@ export function registerApisRoutes(app: FastifyInstance): void {
     async (request) => {
       const { api_id, application_id, scope_id } = request.params;
       const found = await findApi(request, api_id);
-      const application = await findApplication(request, application_id);
+      const application = await findChangeableApplication(request, application_id);
       const scope = await findScope(request, found, scope_id);
       await request.services.apis.revokeScope(found.id, application.id, scope.id);
       return success("API scope successfully deleted from API application");

@@ -1,8 +1,7 @@
 // Management API: applications (Kinde's /api/v1/applications) and their callback and logout URLs
 // (/api/v1/applications/{app_id}/auth_redirect_urls and /auth_logout_urls).
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { findDashboardClientId } from "../dashboard/dashboard-app.js";
+import type { FastifyInstance } from "fastify";
 import { ApiError } from "../management/errors.js";
 import { POST_ERRORS, READ_ERRORS, WRITE_ERRORS } from "../management/responses.schemas.js";
 import {
@@ -31,7 +30,7 @@ import {
   UrlsQuery,
 } from "./applications.schemas.js";
 import { APPLICATION_TYPES, InvalidUrlError } from "./applications.service.js";
-import type { ApplicationRow } from "./applications.store.js";
+import { findApplication, findChangeableApplication } from "./find-application.js";
 
 const TAG = { tags: ["Applications"] };
 const CALLBACK_TAG = { tags: ["Callbacks"] };
@@ -42,24 +41,6 @@ const isCursor = (v: unknown): v is Cursor =>
   v !== null &&
   typeof (v as Cursor).id === "string" &&
   ["string", "number"].includes(typeof (v as Cursor).key);
-
-async function findApplication(request: FastifyRequest, id: string): Promise<ApplicationRow> {
-  const application = await request.services.applications.store.findById(id);
-  if (!application) throw new ApiError("APPLICATION_NOT_FOUND");
-  return application;
-}
-
-/**
- * An application whose callback or logout URLs, or existence, may be changed. The admin dashboard's
- * are Latchkey's own: whoever could add a callback URL to it could have an administrator's code sent
- * to their site and hold a token for the whole Management API.
- */
-async function findChangeableApplication(request: FastifyRequest, id: string): Promise<ApplicationRow> {
-  const application = await findApplication(request, id);
-  if (application.id === (await findDashboardClientId(request.services.db, request.services.oauth.issuer)))
-    throw new ApiError("DASHBOARD_APPLICATION_PROTECTED");
-  return application;
-}
 
 function urlError(error: unknown): never {
   if (error instanceof InvalidUrlError)
@@ -179,10 +160,7 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
     async (request) => {
       const { services } = request;
       const { name, redirect_uris, logout_uris } = request.body ?? {};
-      const application =
-        redirect_uris === undefined && logout_uris === undefined
-          ? await findApplication(request, request.params.application_id)
-          : await findChangeableApplication(request, request.params.application_id);
+      const application = await findChangeableApplication(request, request.params.application_id);
       try {
         await services.applications.update(application.id, {
           name: name?.trim(),
@@ -221,7 +199,7 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       config: { scope: "update:application_tokens" },
     },
     async (request) => {
-      const application = await findApplication(request, request.params.application_id);
+      const application = await findChangeableApplication(request, request.params.application_id);
       const { access_token_lifetime, refresh_token_lifetime, id_token_lifetime } = request.body;
       if (
         access_token_lifetime === undefined &&
@@ -252,7 +230,7 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       config: { scope: "update:applications" },
     },
     async (request) => {
-      const application = await findApplication(request, request.params.application_id);
+      const application = await findChangeableApplication(request, request.params.application_id);
       if (application.type === "spa")
         throw new ApiError("INVALID_REQUEST", "Front-end applications have no secret");
       const secret = await request.services.applications.rotateSecret(application.id);

@@ -24,6 +24,10 @@ export const ADMIN_HELP = `
   apis authorize --audience AUDIENCE --client-id CLIENT_ID [--scope KEY]...
                    (machine-to-machine apps get the listed scopes, or all with --all-scopes)
   users create --email EMAIL (--password PASSWORD | --password-stdin) [--given-name N] [--family-name N] [--admin]
+  admins list
+  admins grant --email EMAIL [--force]    make an existing account an administrator (an address
+                                          nobody verified is refused unless --force)
+  admins revoke --email EMAIL [--force]   (the last administrator only with --force)
   keys list
   keys rotate [--activate-in SECONDS]   publish a new signing key now; it signs after SECONDS (default 300)
   keys rotate-master   re-encrypt every stored secret with LATCHKEY_MASTER_KEY (old keys in
@@ -48,6 +52,7 @@ const OPTIONS = {
   "family-name": { type: "string" },
   admin: { type: "boolean" },
   "activate-in": { type: "string" },
+  force: { type: "boolean" },
 } as const;
 
 export async function runAdminCommand(args: string[]): Promise<void> {
@@ -141,6 +146,33 @@ async function run(args: string[]): Promise<void> {
           emailVerified: true,
         });
         return print({ id: user.id, email: user.email, is_admin: user.is_admin === 1 });
+      }
+      case "admins list": {
+        const admins = await services.users.store.listAdmins();
+        return print(admins.map((u) => ({ id: u.id, email: u.email, is_suspended: u.is_suspended === 1 })));
+      }
+      case "admins grant":
+      case "admins revoke": {
+        const grant = action === "grant";
+        const user = await services.users.store.findByEmail(need("email"));
+        if (!user) throw new UsageError("no account has that email address");
+        // An address nobody proved is anyone's: whoever signed up with it chose the password.
+        if (grant && user.email_verified !== 1 && !values.force)
+          throw new UsageError(
+            "that account's email address is not verified, so anyone could have signed up with it; " +
+              "check who owns the account, then run again with --force",
+          );
+        if (!grant && user.is_admin === 1 && !values.force) {
+          const admins = await services.users.store.listAdmins();
+          if (admins.length <= 1)
+            throw new UsageError("that is the last administrator; run again with --force to leave none");
+        }
+        await services.users.setAdmin(user.id, grant);
+        logger.warn(
+          { event: grant ? "admin_granted" : "admin_revoked", userId: user.id },
+          "administrator changed",
+        );
+        return print({ id: user.id, email: user.email, is_admin: grant });
       }
       case "keys list": {
         const keys = await services.oauth.store.listSigningKeys();

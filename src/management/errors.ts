@@ -41,9 +41,14 @@ export const API_ERRORS = {
   INVALID_AUDIENCE: { status: 400, message: "The audience is not valid" },
   INVALID_SCOPE_KEY: { status: 400, message: "The scope key is not valid" },
   DASHBOARD_APPLICATION_PROTECTED: {
-    status: 400,
+    status: 403,
     message:
-      "The admin dashboard's URLs are set by Latchkey from ISSUER_URL and cannot be changed or deleted",
+      "The admin dashboard's application is managed by Latchkey from ISSUER_URL and cannot be changed or deleted through the API",
+  },
+  ADMINISTRATOR_PROTECTED: {
+    status: 403,
+    message:
+      "Administrator accounts can be changed only by an administrator in the admin dashboard, or with the latchkey CLI",
   },
   MANAGEMENT_API_PROTECTED: { status: 400, message: "The Management API cannot be changed this way" },
   CONNECTED_APP_NOT_FOUND: { status: 404, message: "Connected app not found" },

@@ -4,10 +4,11 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { randomToken, safeEqual } from "../crypto/random.js";
 import type { Services } from "../services.js";
+import { canonicalEmail } from "../users/email.js";
 import { assertPasswordHashingAvailable, type ReservedPasswordCheck } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
-import { normalizeEmail } from "../users/users.store.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
+import type { Limit } from "./rate-limit.js";
 import { type BrowserSession, SESSION_LIFETIME_SECONDS } from "./sessions.js";
 
 /**
@@ -22,6 +23,22 @@ export const SIGN_IN_LIMITS = {
   perIp: { max: 300, windowSeconds: 15 * 60 },
 } as const;
 
+/**
+ * Password spraying (a few common passwords tried against many accounts) stays under every counter
+ * above, so an address also has a daily budget of *failed* sign-ins across all accounts
+ * (SIGN_IN_DAILY_LIMIT_PER_ADDRESS, 0 = off). Like the others it is counted before the password is
+ * checked (parallel guesses cannot slip past), and a sign-in that succeeds gives its unit back: an
+ * office behind one NAT signing in all day uses none of it.
+ */
+export const DEFAULT_SIGN_IN_DAILY_LIMIT_PER_ADDRESS = 100;
+const DAY_SECONDS = 24 * 60 * 60;
+
+export interface BrowserSignInOptions {
+  https: boolean;
+  /** Failed sign-ins per address per day (0 = no daily limit). */
+  signInDailyLimitPerAddress?: number;
+}
+
 export type Form = Record<string, string | string[] | undefined>;
 
 export function field(form: Form | undefined, name: string): string {
@@ -31,12 +48,17 @@ export function field(form: Form | undefined, name: string): string {
 
 export class BrowserSignIn {
   readonly names: ReturnType<typeof cookieNames>;
+  private readonly https: boolean;
+  private readonly dailyLimit: Limit | undefined;
 
   constructor(
     private readonly services: Services,
-    private readonly https: boolean,
+    options: BrowserSignInOptions,
   ) {
-    this.names = cookieNames(https);
+    this.https = options.https;
+    this.names = cookieNames(options.https);
+    const perDay = options.signInDailyLimitPerAddress ?? DEFAULT_SIGN_IN_DAILY_LIMIT_PER_ADDRESS;
+    this.dailyLimit = perDay > 0 ? { max: perDay, windowSeconds: DAY_SECONDS } : undefined;
   }
 
   /** Double-submit CSRF token: a cookie the form must echo (a cross-site POST cannot read it). */
@@ -71,25 +93,28 @@ export class BrowserSignIn {
     place?: ReservedPasswordCheck,
   ): Promise<{ user: User } | { status: number; message: string; retryAfter?: number }> {
     const { services } = this;
-    const email = normalizeEmail(emailInput).slice(0, 320);
+    const email = canonicalEmail(emailInput).slice(0, 320);
     if (!email || !password) return { status: 400, message: "Enter your email and password." };
     // Saturated hashing answers 503 before the attempt is counted or anything is written.
     if (!place?.held) assertPasswordHashingAvailable();
     const accountIpKey = `sign-in:account-ip:${email}:${request.ip}`;
-    const verdicts = await Promise.all([
+    const dailyKey = `sign-in:ip-day:${request.ip}`;
+    const { dailyLimit } = this;
+    const [daily, ...verdicts] = await Promise.all([
+      dailyLimit ? services.rateLimiter.consume(dailyKey, dailyLimit) : undefined,
       services.rateLimiter.consume(accountIpKey, SIGN_IN_LIMITS.perAccountAndIp),
       services.rateLimiter.consume(`sign-in:account:${email}`, SIGN_IN_LIMITS.perAccount),
       services.rateLimiter.consume(`sign-in:ip:${request.ip}`, SIGN_IN_LIMITS.perIp),
     ]);
-    const blocked = verdicts.filter((v) => !v.allowed);
+    const blocked = [daily, ...verdicts].filter((v) => v !== undefined && !v.allowed);
     if (blocked.length > 0) {
-      const wait = Math.max(...blocked.map((v) => v.resetIn));
-      const minutes = Math.ceil(wait / 60);
-      return {
-        status: 429,
-        retryAfter: wait,
-        message: `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
-      };
+      // RFC 6585 §4: 429 with Retry-After (RFC 9110 §10.2.3), the longest of the waits.
+      const wait = Math.max(...blocked.map((v) => v!.resetIn));
+      const message =
+        daily && !daily.allowed
+          ? `Too many failed sign-ins from your network today. Try again in ${duration(wait)}.`
+          : `Too many sign-in attempts. Try again in ${duration(wait)}.`;
+      return { status: 429, retryAfter: wait, message };
     }
     const user = await services.users.store.findByEmail(email);
     // Verifies argon2id and imported bcrypt hashes; a correct password upgrades an old hash.
@@ -99,7 +124,10 @@ export class BrowserSignIn {
       request.log.info({ event: "sign_in_failed" }, "sign-in failed");
       return { status: 401, message: "Incorrect email or password." };
     }
-    await services.rateLimiter.reset(accountIpKey);
+    await Promise.all([
+      services.rateLimiter.reset(accountIpKey),
+      daily ? services.rateLimiter.refund(dailyKey) : undefined,
+    ]);
     request.log.info({ event: "sign_in", userId: user.id }, "user signed in");
     return { user };
   }
@@ -116,4 +144,11 @@ export class BrowserSignIn {
     reply.setCookie(this.names.session, token, cookieOptions(this.https, SESSION_LIFETIME_SECONDS));
     return session;
   }
+}
+
+/** "12 minutes", "3 hours": a wait as a person reads it. */
+function duration(seconds: number): string {
+  const [amount, unit] =
+    seconds > 90 * 60 ? [Math.ceil(seconds / 3600), "hour"] : [Math.ceil(seconds / 60), "minute"];
+  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
 }

@@ -1,9 +1,5 @@
-// Management API: users (Kinde's /api/v1/users, /api/v1/user?id= and /api/v1/users/{user_id}/…).
-// Latchkey keeps one email and one username per user (no phone yet); Kinde's identities are derived
-// from them.
-import { createHash } from "node:crypto";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { ApiError } from "../management/errors.js";
 import {
   conflict,
@@ -20,18 +16,21 @@ import {
   SuccessResponse,
   success,
 } from "../management/schemas.js";
-import { type PasswordHashKind, passwordHashProblem, passwordProblem } from "./passwords.js";
+import { registerUserCredentialsRoutes } from "./user-credentials.routes.js";
 import {
-  CreateIdentityBody,
-  CreateIdentityResponse,
+  findChangeableUser,
+  findUser,
+  identitiesOf,
+  identityValue,
+  iso,
+  takenConflict,
+  unsupportedIdentity,
+} from "./users.http.js";
+import {
   CreateUserBody,
   CreateUserResponse,
   DeleteUserQuery,
-  IdentitiesQuery,
-  IdentitiesResponse,
   ListUsersQuery,
-  SessionsResponse,
-  SetPasswordBody,
   UpdateUserBody,
   UpdateUserQuery,
   UpdateUserResponse,
@@ -40,14 +39,8 @@ import {
   UserResponse,
   UsersResponse,
 } from "./users.schemas.js";
-import {
-  emailProblem,
-  IdentityTakenError,
-  type IdentityType,
-  pictureProblem,
-  usernameProblem,
-} from "./users.service.js";
-import { normalizeEmail, normalizeUsername, type User } from "./users.store.js";
+import { pictureProblem } from "./users.service.js";
+import type { User } from "./users.store.js";
 
 const TAG = { tags: ["Users"] };
 const USER_NOT_FOUND = notFound("User");
@@ -55,20 +48,6 @@ const USER_EXISTS = conflict("A user with this email or username");
 
 /** Most values a comma-separated filter may list (Kinde's bulk limit). */
 const MAX_FILTER_VALUES = 100;
-/** Sessions listed per user; beyond this `has_more` is true (Kinde's operation has no paging). */
-const MAX_SESSIONS = 500;
-
-/** Hashing methods in Kinde's enum that Latchkey cannot verify (yet). */
-const KINDE_HASHING_METHODS = [
-  "bcrypt",
-  "crypt",
-  "md5",
-  "sha256",
-  "wordpress",
-  "pbkdf2",
-  "firebase-scrypt",
-  "aspnet-identity-v2",
-];
 
 type Cursor = { id: string };
 const isCursor = (v: unknown): v is Cursor =>
@@ -77,41 +56,6 @@ const isCursor = (v: unknown): v is Cursor =>
   typeof (v as Cursor).id === "string" &&
   (v as Cursor).id.length > 0 &&
   (v as Cursor).id.length <= 100;
-
-/** 9999-12-31T23:59:59Z: past it toISOString writes six-digit years. */
-const LAST_FOUR_DIGIT_SECOND = 253_402_300_799;
-const twoDigits = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-
-/**
- * `new Date(seconds * 1000).toISOString()`, worked out arithmetically for whole seconds from 1970 to
- * 9999 (a page of 100 users formats 200 of them; a Date and its toISOString each were most of that).
- * Days to a civil date: Howard Hinnant's days_from_civil inverse (proleptic Gregorian, as Date).
- */
-export function iso(seconds: number | null | undefined): string | null {
-  if (seconds === null || seconds === undefined) return null;
-  if (!Number.isInteger(seconds) || seconds < 0 || seconds > LAST_FOUR_DIGIT_SECOND)
-    return new Date(seconds * 1000).toISOString();
-  const days = Math.floor(seconds / 86_400);
-  const time = seconds - days * 86_400;
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor(
-    (dayOfEra -
-      Math.floor(dayOfEra / 1460) +
-      Math.floor(dayOfEra / 36_524) -
-      Math.floor(dayOfEra / 146_096)) /
-      365,
-  );
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const monthIndex = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * monthIndex + 2) / 5) + 1;
-  const month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
-  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-  const hours = Math.floor(time / 3600);
-  const minutes = Math.floor((time - hours * 3600) / 60);
-  return `${year}-${twoDigits(month)}-${twoDigits(day)}T${twoDigits(hours)}:${twoDigits(minutes)}:${twoDigits(time % 60)}.000Z`;
-}
 
 function expansions(expand: string | null | undefined): Set<string> {
   return new Set(
@@ -138,22 +82,6 @@ function commaList(name: string, value: string | null | undefined): string[] | u
   return items.length > 0 ? items : undefined;
 }
 
-/** Kinde's identities of a user: its email and its username, in that order. */
-function identitiesOf(user: Pick<User, "email" | "username">): { type: IdentityType; value: string }[] {
-  const list: { type: IdentityType; value: string }[] = [];
-  if (user.email) list.push({ type: "email", value: user.email });
-  if (user.username) list.push({ type: "username", value: user.username });
-  return list;
-}
-
-/**
- * Latchkey has no identities table: an identity's id is derived from its user, type and value, so
- * it is stable for as long as the identity exists and new when the value changes.
- */
-function identityId(userId: string, type: IdentityType, value: string): string {
-  return `identity_${createHash("sha256").update(`${userId}\n${type}\n${value}`).digest("hex").slice(0, 32)}`;
-}
-
 function userFields(user: User, expand: Set<string>, organizations: readonly string[] = []) {
   return {
     id: user.id,
@@ -171,39 +99,6 @@ function userFields(user: User, expand: Set<string>, organizations: readonly str
     // Billing is not expanded: there is no billing customer to show.
     ...(expand.has("organizations") ? { organizations: [...organizations] } : {}),
   };
-}
-
-async function findUser(request: FastifyRequest, id: string): Promise<User> {
-  const user = await request.services.users.store.findById(id);
-  if (!user) throw new ApiError("USER_NOT_FOUND");
-  return user;
-}
-
-/** Throws a 400 naming the problem when the value is not a valid email or username. */
-function checkIdentity(type: IdentityType, value: string): void {
-  const problem = type === "email" ? emailProblem(value) : usernameProblem(value);
-  if (problem) {
-    throw new ApiError(
-      type === "email" ? "INVALID_EMAIL" : "INVALID_USERNAME",
-      `The ${type === "email" ? "email address" : "username"} ${problem}`,
-    );
-  }
-}
-
-function takenConflict(error: unknown): never {
-  if (error instanceof IdentityTakenError) {
-    throw new ApiError("USER_EXISTS", `A user with this ${error.identity} already exists`);
-  }
-  throw error;
-}
-
-function unsupportedIdentity(type: string): ApiError {
-  return new ApiError(
-    "IDENTITY_TYPE_NOT_SUPPORTED",
-    type === "phone"
-      ? "Phone identities are not supported yet; use an email or username identity"
-      : `Identities of type ${type} are not supported yet; use an email or username identity`,
-  );
 }
 
 export function registerUsersRoutes(app: FastifyInstance): void {
@@ -333,12 +228,10 @@ export function registerUsersRoutes(app: FastifyInstance): void {
           throw new ApiError("INVALID_REQUEST", `A user can have only one ${identity.type} identity`);
         }
         if (identity.type === "email") {
-          email = normalizeEmail(value);
-          checkIdentity("email", email);
+          email = identityValue("email", value);
           emailVerified = identity.is_verified === true;
         } else {
-          username = normalizeUsername(value);
-          checkIdentity("username", username);
+          username = identityValue("username", value);
         }
       }
       const blank = (v: string | null | undefined) => (v?.trim() ? v.trim() : null);
@@ -403,7 +296,7 @@ export function registerUsersRoutes(app: FastifyInstance): void {
       config: { scope: "update:users" },
     },
     async (request) => {
-      const user = await findUser(request, request.query.id);
+      const user = await findChangeableUser(request, request.query.id);
       const body = request.body ?? {};
       const { given_name, family_name, picture, is_suspended, is_password_reset_requested, provided_id } =
         body;
@@ -462,207 +355,9 @@ export function registerUsersRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       // Latchkey keeps no separate profile or subscriber list: is_delete_profile changes nothing.
-      if (!(await request.services.users.delete(request.query.id))) throw new ApiError("USER_NOT_FOUND");
+      const user = await findChangeableUser(request, request.query.id);
+      if (!(await request.services.users.delete(user.id))) throw new ApiError("USER_NOT_FOUND");
       return success("User successfully deleted");
-    },
-  );
-
-  api.put(
-    "/users/:user_id/password",
-    {
-      schema: {
-        ...TAG,
-        params: UserIdParams,
-        body: SetPasswordBody,
-        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...USER_NOT_FOUND },
-      },
-      config: { scope: "update:user_passwords" },
-    },
-    async (request) => {
-      const { users } = request.services;
-      const user = await findUser(request, request.params.user_id);
-      const body = request.body;
-      if (body.is_temporary_password === true) {
-        throw new ApiError("INVALID_REQUEST", "Temporary passwords are not supported yet");
-      }
-      if (body.password !== undefined) {
-        if (body.hashed_password !== undefined)
-          throw new ApiError("INVALID_REQUEST", "Send either password or hashed_password, not both");
-        const problem = passwordProblem(body.password);
-        if (problem)
-          throw new ApiError("INVALID_PASSWORD", `The password does not meet the requirements. ${problem}`);
-        await users.setPassword(user.id, body.password);
-        return success("User password successfully set");
-      }
-      const hashed = body.hashed_password;
-      if (hashed === undefined)
-        throw new ApiError("INVALID_REQUEST", "hashed_password (or password) is required");
-      // Kinde's default is bcrypt; a Latchkey argon2id PHC string is recognised without a method.
-      const method = (
-        body.hashing_method ?? (hashed.startsWith("$argon2id$") ? "argon2id" : "bcrypt")
-      ).toLowerCase();
-      if (method !== "bcrypt" && method !== "argon2id") {
-        const known = KINDE_HASHING_METHODS.includes(method);
-        throw new ApiError(
-          "HASHING_METHOD_NOT_SUPPORTED",
-          `${known ? "Hashing method" : "Unknown hashing method"} ${method.slice(0, 50)} is not supported; ` +
-            "use bcrypt, argon2id (a PHC string) or a plaintext password",
-        );
-      }
-      const extra = (
-        [
-          "salt",
-          "salt_position",
-          "iterations",
-          "variant",
-          "signer_key",
-          "salt_separator",
-          "rounds",
-          "mem_cost",
-        ] as const
-      ).find((name) => body[name] !== undefined && body[name] !== null && body[name] !== "");
-      if (extra) throw new ApiError("INVALID_REQUEST", `${extra} is not used with hashing_method ${method}`);
-      const problem = passwordHashProblem(hashed, method as PasswordHashKind);
-      if (problem) throw new ApiError("INVALID_PASSWORD_HASH", problem);
-      await users.setPasswordHash(user.id, hashed);
-      return success("User password successfully set");
-    },
-  );
-
-  api.get(
-    "/users/:user_id/identities",
-    {
-      schema: {
-        ...TAG,
-        params: UserIdParams,
-        querystring: IdentitiesQuery,
-        response: { 200: IdentitiesResponse, ...READ_ERRORS, ...USER_NOT_FOUND },
-      },
-      config: { scope: "read:user_identities" },
-    },
-    async (request) => {
-      const user = await findUser(request, request.params.user_id);
-      const { starting_after, ending_before } = request.query;
-      if (starting_after && ending_before) {
-        throw new ApiError("INVALID_REQUEST", "Only one of starting_after or ending_before may be specified");
-      }
-      let identities = identitiesOf(user).map((i) => ({
-        id: identityId(user.id, i.type, i.value),
-        type: i.type,
-        // A username needs no confirmation; an email is confirmed when it was verified.
-        is_confirmed: i.type === "email" ? user.email_verified === 1 : true,
-        created_on: iso(user.created_at),
-        // Latchkey signs in with email and password only: the email identity carries the sign-ins.
-        last_login_on: i.type === "email" ? iso(user.last_signed_in_at) : null,
-        total_logins: i.type === "email" ? user.total_sign_ins : 0,
-        name: i.value,
-        email: i.type === "email" ? i.value : null,
-        connection_id: null,
-        is_primary: true,
-      }));
-      const cursor = starting_after ?? ending_before;
-      if (cursor) {
-        const at = identities.findIndex((i) => i.id === cursor);
-        if (at < 0) throw new ApiError("INVALID_REQUEST", "No identity of this user has that id");
-        identities = starting_after ? identities.slice(at + 1) : identities.slice(0, at);
-      }
-      return { ...success(), identities, has_more: false };
-    },
-  );
-
-  api.post(
-    "/users/:user_id/identities",
-    {
-      schema: {
-        ...TAG,
-        params: UserIdParams,
-        body: CreateIdentityBody,
-        response: {
-          201: CreateIdentityResponse,
-          ...POST_ERRORS,
-          ...USER_NOT_FOUND,
-          ...conflict("The identity"),
-        },
-      },
-      config: { scope: "create:user_identities" },
-    },
-    async (request, reply) => {
-      const user = await findUser(request, request.params.user_id);
-      const { type } = request.body;
-      if (type !== "email" && type !== "username") throw unsupportedIdentity(type);
-      const value =
-        type === "email" ? normalizeEmail(request.body.value) : normalizeUsername(request.body.value);
-      checkIdentity(type, value);
-      let added: boolean;
-      try {
-        added = await request.services.users.addIdentity(user.id, type, value);
-      } catch (error) {
-        takenConflict(error);
-      }
-      if (!added) {
-        throw new ApiError(
-          "IDENTITY_EXISTS",
-          `This user already has an ${type} identity; Latchkey keeps one ${type} per user`,
-        );
-      }
-      return reply.code(201).send({
-        ...success("Identity successfully created"),
-        identity: { id: identityId(user.id, type, value) },
-      });
-    },
-  );
-
-  api.get(
-    "/users/:user_id/sessions",
-    {
-      schema: {
-        ...TAG,
-        params: UserIdParams,
-        response: { 200: SessionsResponse, ...READ_ERRORS, ...USER_NOT_FOUND },
-      },
-      config: { scope: "read:user_sessions" },
-    },
-    async (request) => {
-      const { users, clock } = request.services;
-      const user = await findUser(request, request.params.user_id);
-      const rows = await users.store.liveSessions(user.id, clock.now(), MAX_SESSIONS + 1);
-      const clients = rows.length > 0 ? await users.store.sessionClients(user.id) : new Map<string, string>();
-      return {
-        ...success(),
-        has_more: rows.length > MAX_SESSIONS,
-        sessions: rows.slice(0, MAX_SESSIONS).map((s) => ({
-          user_id: s.user_id,
-          org_code: null,
-          client_id: clients.get(s.id) ?? null,
-          expires_on: iso(s.expires_at)!,
-          session_id: s.id,
-          started_on: iso(s.created_at)!,
-          // Sessions are not re-authenticated in place: last seen = started, same address and agent.
-          updated_on: iso(s.auth_time)!,
-          connection_id: null,
-          last_ip_address: s.ip_address,
-          last_user_agent: s.user_agent,
-          initial_ip_address: s.ip_address,
-          initial_user_agent: s.user_agent,
-        })),
-      };
-    },
-  );
-
-  api.delete(
-    "/users/:user_id/sessions",
-    {
-      schema: {
-        ...TAG,
-        params: UserIdParams,
-        response: { 200: SuccessResponse, ...WRITE_ERRORS, ...USER_NOT_FOUND },
-      },
-      config: { scope: "delete:user_sessions" },
-    },
-    async (request) => {
-      const user = await findUser(request, request.params.user_id);
-      await request.services.users.revokeSessions(user.id);
-      return success("User sessions successfully invalidated");
     },
   );
 
@@ -682,4 +377,6 @@ export function registerUsersRoutes(app: FastifyInstance): void {
       return success("Claims successfully refreshed");
     },
   );
+
+  registerUserCredentialsRoutes(app);
 }

@@ -2,8 +2,9 @@ import type { Clock } from "../clock.js";
 import { newId } from "../crypto/random.js";
 import { OrganizationsService } from "../organizations/organizations.service.js";
 import { type Db, inTransaction } from "../storage/database.js";
+import { canonicalEmail, emailProblem } from "./email.js";
 import { hashPassword, needsRehash, type ReservedPasswordCheck, verifyPassword } from "./passwords.js";
-import { normalizeEmail, normalizeUsername, type User, UsersStore, uniqueViolation } from "./users.store.js";
+import { normalizeUsername, type User, UsersStore, uniqueViolation } from "./users.store.js";
 
 export interface NewUser {
   email?: string | null;
@@ -53,32 +54,16 @@ export class UsernameTakenError extends IdentityTakenError {
   }
 }
 
-function takenError(identity: IdentityType): IdentityTakenError {
-  return identity === "email" ? new EmailTakenError() : new UsernameTakenError();
+/** The address cannot be stored (callers check emailProblem first to word their own answer). */
+export class InvalidEmailError extends Error {
+  constructor(readonly problem: string) {
+    super(`The email address ${problem}`);
+    this.name = "InvalidEmailError";
+  }
 }
 
-// Local part: 1-64 characters without whitespace, controls, quotes or separators; domain: a DNS
-// name with at least two labels (letters in any script, digits, inner hyphens), at most 253.
-const EMAIL_LOCAL = /^[^\s\p{Cc}@"(),:;<>[\]\\]{1,64}$/u;
-const DOMAIN_LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
-
-export function emailProblem(email: string): string | undefined {
-  const at = email.lastIndexOf("@");
-  const local = email.slice(0, at);
-  const domain = email.slice(at + 1);
-  const labels = domain.split(".");
-  const valid =
-    at > 0 &&
-    email.length <= 320 &&
-    EMAIL_LOCAL.test(local) &&
-    !local.startsWith(".") &&
-    !local.endsWith(".") &&
-    !local.includes("..") &&
-    domain.length <= 253 &&
-    labels.length >= 2 &&
-    labels.every((label) => DOMAIN_LABEL.test(label)) &&
-    !/^\d+$/.test(labels.at(-1)!);
-  return valid ? undefined : "is not valid";
+function takenError(identity: IdentityType): IdentityTakenError {
+  return identity === "email" ? new EmailTakenError() : new UsernameTakenError();
 }
 
 const USERNAME = /^[\p{L}\p{N}._-]{1,64}$/u;
@@ -109,7 +94,9 @@ export class UsersService {
 
   /** Creates a user; throws IdentityTakenError when the email or username is already in use. */
   async create(input: NewUser): Promise<User> {
-    const email = input.email ? normalizeEmail(input.email) : null;
+    const problem = input.email ? emailProblem(input.email) : undefined;
+    if (problem) throw new InvalidEmailError(problem);
+    const email = input.email ? canonicalEmail(input.email) : null;
     const username = input.username ? normalizeUsername(input.username) : null;
     const taken = async (): Promise<IdentityType | undefined> => {
       if (email && (await this.store.findByEmail(email))) return "email";
@@ -150,7 +137,9 @@ export class UsersService {
    * of that type; IdentityTakenError when another user has this value.
    */
   async addIdentity(userId: string, type: IdentityType, value: string): Promise<boolean> {
-    const normalized = type === "email" ? normalizeEmail(value) : normalizeUsername(value);
+    const problem = type === "email" ? emailProblem(value) : undefined;
+    if (problem) throw new InvalidEmailError(problem);
+    const normalized = type === "email" ? canonicalEmail(value) : normalizeUsername(value);
     const owner =
       type === "email"
         ? await this.store.findByEmail(normalized)
@@ -168,6 +157,14 @@ export class UsersService {
       if (uniqueViolation(error)) throw takenError(type);
       throw error;
     }
+  }
+
+  /**
+   * Grants or revokes administrator. Only operators reach this (`latchkey admins`): no Management
+   * API operation and no machine token can change who is an administrator.
+   */
+  async setAdmin(userId: string, isAdmin: boolean): Promise<void> {
+    await this.store.update(userId, { is_admin: isAdmin ? 1 : 0, updated_at: this.clock.now() });
   }
 
   async setPassword(userId: string, password: string): Promise<void> {

@@ -1,13 +1,10 @@
 import type { Insertable, Selectable } from "kysely";
 import type { Db } from "../storage/database.js";
 import type { BrowserSessionsTable, UsersTable } from "../storage/schema.js";
+import { canonicalEmail } from "./email.js";
 
 export type User = Selectable<UsersTable>;
 export type BrowserSessionRow = Selectable<BrowserSessionsTable>;
-
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
 
 /** Usernames are matched case-insensitively: stored lower-cased, like emails. */
 export function normalizeUsername(username: string): string {
@@ -70,7 +67,7 @@ export class UsersStore {
     return this.db
       .selectFrom("users")
       .selectAll()
-      .where("email", "=", normalizeEmail(email))
+      .where("email", "=", canonicalEmail(email))
       .executeTakeFirst();
   }
 
@@ -97,6 +94,17 @@ export class UsersStore {
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  /** Every administrator, oldest first. */
+  listAdmins(): Promise<User[]> {
+    return this.db
+      .selectFrom("users")
+      .selectAll()
+      .where("is_admin", "=", 1)
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
   }
 
   async update(id: string, changes: Partial<Omit<Insertable<UsersTable>, "id">>): Promise<void> {
@@ -152,7 +160,7 @@ export class UsersStore {
   page(query: UserPageQuery): Promise<ListedUser[]> {
     let q = this.db.selectFrom("users").select(LISTED_USER_COLUMNS);
     if (query.ids) q = q.where("id", "in", [...query.ids]);
-    if (query.emails) q = q.where("email", "in", query.emails.map(normalizeEmail));
+    if (query.emails) q = q.where("email", "in", query.emails.map(canonicalEmail));
     if (query.usernames) q = q.where("username", "in", query.usernames.map(normalizeUsername));
     if (query.activeSince !== undefined) q = q.where("last_signed_in_at", ">=", query.activeSince);
     if (query.afterId !== undefined) q = q.where("id", ">", query.afterId);

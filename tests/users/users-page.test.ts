@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it, test } from "node:test";
 import fc from "fast-check";
-import { iso } from "../../src/users/users.routes.js";
+import { iso } from "../../src/users/users.http.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
