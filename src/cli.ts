@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { ADMIN_HELP, runAdminCommand, UsageError } from "./cli/admin-commands.js";
 import { CONFIG_KEYS, ConfigError, loadConfig } from "./config/config.js";
+import { MasterKeyMismatchError } from "./crypto/verify-master-key.js";
 import { createLogger } from "./logging.js";
 import { exitOnSignals, start, startCluster } from "./main.js";
 import { PACKAGE_JSON } from "./paths.js";
@@ -84,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
     case "apps":
     case "apis":
     case "users":
+    case "admins":
     case "keys":
       try {
         await runAdminCommand(argv);
@@ -113,7 +115,8 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof ConfigError) {
+    // A configuration the operator must correct: the message says how; a stack would bury it.
+    if (error instanceof ConfigError || error instanceof MasterKeyMismatchError) {
       process.stderr.write(`latchkey: ${error.message}\n`);
       process.exitCode = 78; // EX_CONFIG
     } else {

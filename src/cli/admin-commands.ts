@@ -5,16 +5,17 @@ import type { Logger } from "pino";
 import { APPLICATION_TYPES, InvalidUrlError } from "../applications/applications.service.js";
 import { rotateSigningKey } from "../business/signing-keys.js";
 import { loadConfig } from "../config/config.js";
-import { loadSecretBox } from "../crypto/master-key.js";
+import { loadMasterKey } from "../crypto/master-key.js";
 import { resealAll } from "../crypto/reseal.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { verifyMasterKey } from "../crypto/verify-master-key.js";
 import { createLogger } from "../logging.js";
 import { connectedAppsOptions, createServices, type Services } from "../services.js";
 import { openStorage } from "../storage/database.js";
 import { migrateToLatest } from "../storage/migrate.js";
 import type { ApplicationType } from "../storage/schema.js";
 import { passwordProblem } from "../users/passwords.js";
-import { EmailTakenError } from "../users/users.service.js";
+import { EmailTakenError, InvalidEmailError } from "../users/users.service.js";
 
 export const ADMIN_HELP = `
   apps create --type reg|spa|m2m --name NAME [--callback URL]... [--logout URL]...
@@ -28,6 +29,8 @@ export const ADMIN_HELP = `
   admins grant --email EMAIL [--force]    make an existing account an administrator (an address
                                           nobody verified is refused unless --force)
   admins revoke --email EMAIL [--force]   (the last administrator only with --force)
+  users duplicates      accounts whose e-mail addresses are one mailbox (reported once by the
+                        migration that made addresses canonical; merge or delete them by hand)
   keys list
   keys rotate [--activate-in SECONDS]   publish a new signing key now; it signs after SECONDS (default 300)
   keys rotate-master   re-encrypt every stored secret with LATCHKEY_MASTER_KEY (old keys in
@@ -60,7 +63,11 @@ export async function runAdminCommand(args: string[]): Promise<void> {
     await run(args);
   } catch (error) {
     // Mistakes in the command line or its values are usage errors, not crashes.
-    if (error instanceof InvalidUrlError || error instanceof EmailTakenError)
+    if (
+      error instanceof InvalidUrlError ||
+      error instanceof EmailTakenError ||
+      error instanceof InvalidEmailError
+    )
       throw new UsageError(error.message);
     if (
       error instanceof TypeError &&
@@ -147,6 +154,9 @@ async function run(args: string[]): Promise<void> {
         });
         return print({ id: user.id, email: user.email, is_admin: user.is_admin === 1 });
       }
+      case "users duplicates": {
+        return print(await services.users.store.emailDuplicates());
+      }
       case "admins list": {
         const admins = await services.users.store.listAdmins();
         return print(admins.map((u) => ({ id: u.id, email: u.email, is_suspended: u.is_suspended === 1 })));
@@ -210,10 +220,13 @@ async function withServices(
   const config = loadConfig();
   // Progress goes to stderr; stdout carries only the JSON result.
   const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, process.stderr);
-  const secretBox = loadSecretBox(config, logger);
+  const masterKey = loadMasterKey(config, logger);
+  const { secretBox } = masterKey;
   const storage = await openStorage(config.database, { logger, poolSize: 2 });
   try {
     await migrateToLatest(storage.db, logger);
+    // A command run with the wrong key would fail half-way or seal new secrets under a foreign key.
+    await verifyMasterKey(storage.db, masterKey, Math.floor(Date.now() / 1000));
     await work(
       createServices({
         db: storage.db,

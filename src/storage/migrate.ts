@@ -3,6 +3,7 @@
 // once; the others wait and then find nothing left to do.
 import { type Migration, Migrator } from "kysely";
 import type { Logger } from "pino";
+import { UsersStore } from "../users/users.store.js";
 import type { Db } from "./database.js";
 import * as m0001 from "./migrations/0001_foundation.js";
 import * as m0002 from "./migrations/0002_oauth.js";
@@ -16,6 +17,8 @@ import * as m0009 from "./migrations/0009_config_generation.js";
 import * as m0010 from "./migrations/0010_organizations.js";
 import * as m0011 from "./migrations/0011_organization_connections.js";
 import * as m0012 from "./migrations/0012_application_org_code.js";
+import * as m0013 from "./migrations/0013_canonical_emails.js";
+import * as m0014 from "./migrations/0014_role_and_user_api_scopes.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -31,7 +34,21 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0010_organizations": m0010,
   "0011_organization_connections": m0011,
   "0012_application_org_code": m0012,
+  "0013_canonical_emails": m0013,
+  "0014_role_and_user_api_scopes": m0014,
 };
+
+/** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */
+async function reportEmailDuplicates(db: Db, logger?: Logger): Promise<void> {
+  const duplicates = await new UsersStore(db).emailDuplicates();
+  if (duplicates.length === 0) return;
+  logger?.warn(
+    { event: "email_duplicates", accounts: duplicates.map((d) => d.userIds) },
+    `${duplicates.length} e-mail address(es) belong to more than one account once written canonically ` +
+      "(Unicode forms, internationalised domains, a trailing dot or letter case). Sign-in finds the account " +
+      "holding the canonical form. List them with `latchkey users duplicates`, then merge or delete by hand.",
+  );
+}
 
 export async function migrateToLatest(db: Db, logger?: Logger): Promise<string[]> {
   const migrator = new Migrator({
@@ -51,5 +68,6 @@ export async function migrateToLatest(db: Db, logger?: Logger): Promise<string[]
     }
   }
   if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (applied.includes("0013_canonical_emails")) await reportEmailDuplicates(db, logger);
   return applied;
 }

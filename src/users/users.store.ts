@@ -96,6 +96,40 @@ export class UsersStore {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
+  /**
+   * Accounts whose addresses are one mailbox (migration 0013 could not merge them: that is the
+   * operator's call). Every address written since is canonical, so a duplicate is a stored address
+   * that is not, beside the account holding its canonical form. Read in pages: memory stays flat.
+   */
+  async emailDuplicates(): Promise<{ email: string; userIds: string[] }[]> {
+    const groups = new Map<string, string[]>();
+    let after = "";
+    for (;;) {
+      const rows = await this.db
+        .selectFrom("users")
+        .select(["id", "email"])
+        .where("email", "is not", null)
+        .where("id", ">", after)
+        .orderBy("id")
+        .limit(1000)
+        .execute();
+      for (const { id, email } of rows) {
+        const canonical = canonicalEmail(email!);
+        if (canonical === email) continue;
+        let group = groups.get(canonical);
+        if (!group) {
+          const owner = await this.findByEmail(canonical);
+          group = owner ? [owner.id] : [];
+          groups.set(canonical, group);
+        }
+        group.push(id);
+      }
+      if (rows.length < 1000) break;
+      after = rows.at(-1)!.id;
+    }
+    return [...groups].filter(([, ids]) => ids.length > 1).map(([email, userIds]) => ({ email, userIds }));
+  }
+
   /** Every administrator, oldest first. */
   listAdmins(): Promise<User[]> {
     return this.db

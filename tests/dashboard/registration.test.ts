@@ -8,59 +8,13 @@ import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { bootstrap } from "../../src/bootstrap.js";
 import { DASHBOARD_APPLICATION_NAME, findDashboardClientId } from "../../src/dashboard/dashboard-app.js";
+import { dashboardToken } from "../helpers/dashboard.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApi, createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { UserAgent } from "../helpers/user-agent.js";
 
 const ADMIN = { email: "root@example.com", password: "root-password-123" };
-
-/**
- * What the dashboard does in the browser: PKCE sign-in through its own client, then the token
- * (or, with `client`, the same through another front-end application).
- */
-async function dashboardToken(
-  server: TestServer,
-  user: { email: string; password: string },
-  scope: string,
-  client?: { clientId: string; redirectUri: string },
-) {
-  const dashboard = (await (await fetch(`${server.url}/admin/config.json`)).json()) as {
-    clientId: string;
-    audience: string;
-  };
-  const config = { ...dashboard, ...client };
-  const redirectUri = client?.redirectUri ?? `${server.url}/admin/callback`;
-  const verifier = randomBytes(32).toString("base64url");
-  const url = new URL("/oauth2/auth", server.url);
-  url.search = new URLSearchParams({
-    response_type: "code",
-    client_id: config.clientId,
-    redirect_uri: redirectUri,
-    scope,
-    audience: config.audience,
-    state: "s",
-    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-    code_challenge_method: "S256",
-  }).toString();
-  const callback = await new UserAgent(server.url).authorize(url, user);
-  assert.equal(`${callback.origin}${callback.pathname}`, redirectUri);
-  const response = await fetch(`${server.url}/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "authorization_code",
-      code: callback.searchParams.get("code")!,
-      redirect_uri: redirectUri,
-      client_id: config.clientId,
-      code_verifier: verifier,
-    }),
-  });
-  const body = (await response.json()) as { access_token: string; scope: string };
-  assert.equal(response.status, 200, JSON.stringify(body));
-  return body;
-}
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard registration and extensions (${kind})`, { skip }, () => {
@@ -92,14 +46,11 @@ for (const { kind, skip } of await databaseKinds()) {
       );
       assert.deepEqual(urls.body.redirect_urls, [`${server.url}/admin/callback`]);
 
-      // Renamed by an administrator: the next start keeps the same application. Its URLs are
-      // Latchkey's own and cannot be changed (nor can it be deleted) through the Management API.
-      const renamed = await callApi(server, "PATCH", `/api/v1/applications/${clientId}`, {
-        token,
-        body: { name: "Admin" },
-      });
-      assert.equal(renamed.status, 200);
+      // Latchkey's own: no change through the Management API (not its name, URLs, token lifetimes
+      // or API grants, nor its deletion), and restarts keep the same application.
       for (const [method, path, body] of [
+        ["PATCH", `/api/v1/applications/${clientId}`, { name: "Admin" }],
+        ["PATCH", `/api/v1/applications/${clientId}/tokens`, { access_token_lifetime: 31_536_000 }],
         ["PUT", `/api/v1/applications/${clientId}/auth_logout_urls`, { urls: [] }],
         [
           "POST",
@@ -114,7 +65,7 @@ for (const { kind, skip } of await databaseKinds()) {
           token,
           ...(body ? { body } : {}),
         });
-        assert.equal(refused.status, 400, `${method} ${path}`);
+        assert.equal(refused.status, 403, `${method} ${path}`);
         assert.equal(refused.body.errors[0]!.code, "DASHBOARD_APPLICATION_PROTECTED");
       }
       await bootstrap(server.storage, server.secretBox, server.config);

@@ -1,0 +1,233 @@
+// Issue 15 §1–2, on SQLite and PostgreSQL: no machine scope, however it is combined, reaches
+// administrator power. A machine token cannot re-password, suspend, delete, give identities to or
+// sign out an administrator; an administrator in the dashboard can. The dashboard's application
+// refuses every change through the API. Bootstrap never promotes an account it did not create, and
+// promoting one is an operator's command that refuses an address nobody verified.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { bootstrap } from "../../src/bootstrap.js";
+import { findDashboardClientId } from "../../src/dashboard/dashboard-app.js";
+import { dashboardToken } from "../helpers/dashboard.js";
+import { databaseKinds } from "../helpers/databases.js";
+import { createApplication, createUser } from "../helpers/fixtures.js";
+import { callApi } from "../helpers/management.js";
+import { runCli } from "../helpers/process.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+
+const ADMIN = { email: "root@example.com", password: "a root password nobody guesses" };
+
+type Errors = { errors: { code: string; message: string }[] };
+
+/** A machine-to-machine application holding only `scopes` of the Management API, and its token. */
+async function narrowMachineToken(server: TestServer, scopes: string[]): Promise<string> {
+  const app = await createApplication(server, "m2m");
+  const api = (await server.services.apis.store.findManagementApi())!;
+  await server.services.apis.authorizeApplication(api.id, app.clientId);
+  await server.services.apis.grantScopes(api.id, app.clientId, scopes);
+  const response = await fetch(`${server.url}/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: app.clientId,
+      client_secret: app.clientSecret!,
+      audience: `${server.url}/api`,
+    }),
+  });
+  const body = (await response.json()) as { access_token: string; scope: string };
+  assert.equal(response.status, 200, JSON.stringify(body));
+  assert.deepEqual(body.scope.split(" ").sort(), [...scopes].sort());
+  return body.access_token;
+}
+
+/** Whether the dashboard still signs the administrator in with this password. */
+async function adminSignsIn(server: TestServer, password: string): Promise<boolean> {
+  try {
+    await dashboardToken(server, { email: ADMIN.email, password }, "openid read:users");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+for (const { kind, skip } of await databaseKinds()) {
+  describe(`administrator power stays with administrators (${kind})`, { skip }, () => {
+    let server: TestServer;
+    let adminId: string;
+
+    before(async () => {
+      server = await startTestServer(kind, {
+        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
+      });
+      adminId = (await server.services.users.store.findByEmail(ADMIN.email))!.id;
+    });
+    after(async () => server?.close());
+
+    it("refuses every change to an administrator through a machine token, whatever its scopes", async () => {
+      const token = await narrowMachineToken(server, [
+        "read:users",
+        "update:users",
+        "delete:users",
+        "update:user_passwords",
+        "create:user_identities",
+        "delete:user_sessions",
+      ]);
+      const attempts: [string, string, unknown?][] = [
+        ["PUT", `/api/v1/users/${adminId}/password`, { password: "the attacker's own password" }],
+        ["PATCH", `/api/v1/user?id=${adminId}`, { is_suspended: true }],
+        ["PATCH", `/api/v1/user?id=${adminId}`, { given_name: "Mallory" }],
+        ["POST", `/api/v1/users/${adminId}/identities`, { type: "username", value: "mallory" }],
+        ["DELETE", `/api/v1/users/${adminId}/sessions`],
+        ["DELETE", `/api/v1/user?id=${adminId}`],
+      ];
+      for (const [method, path, body] of attempts) {
+        const refused = await callApi<Errors>(server, method, path, { token, body });
+        assert.equal(refused.status, 403, `${method} ${path}: ${JSON.stringify(refused.body)}`);
+        assert.equal(refused.body.errors[0]!.code, "ADMINISTRATOR_PROTECTED");
+      }
+      // Nothing changed: the administrator exists, is not suspended, and signs in as before.
+      const admin = (await server.services.users.store.findById(adminId))!;
+      assert.equal(admin.is_suspended, 0);
+      assert.equal(admin.given_name, null);
+      assert.equal(admin.username, null);
+      assert.ok(await adminSignsIn(server, ADMIN.password));
+      assert.ok(!(await adminSignsIn(server, "the attacker's own password")));
+
+      // The same token still does its job on everyone else.
+      const person = await createUser(server);
+      const set = await callApi(server, "PUT", `/api/v1/users/${person.id}/password`, {
+        token,
+        body: { password: "another long passphrase" },
+      });
+      assert.equal(set.status, 200);
+      const suspended = await callApi(server, "PATCH", `/api/v1/user?id=${person.id}`, {
+        token,
+        body: { is_suspended: true },
+      });
+      assert.equal(suspended.status, 200);
+    });
+
+    it("lets an administrator in the dashboard change an administrator account", async () => {
+      const { access_token } = await dashboardToken(server, ADMIN, "openid update:users");
+      const renamed = await callApi(server, "PATCH", `/api/v1/user?id=${adminId}`, {
+        token: access_token,
+        body: { given_name: "Grace" },
+      });
+      assert.equal(renamed.status, 200);
+      assert.equal((await server.services.users.store.findById(adminId))!.given_name, "Grace");
+    });
+
+    it("refuses every change to the dashboard's application, even token lifetimes", async () => {
+      const clientId = (await findDashboardClientId(server.storage.db, server.url))!;
+      const before = (await server.services.applications.store.findById(clientId))!;
+      const token = await narrowMachineToken(server, [
+        "update:application_tokens",
+        "update:applications",
+        "update:apis",
+      ]);
+      const managementApi = (await server.services.apis.store.findManagementApi())!;
+      for (const [method, path, body] of [
+        ["PATCH", `/api/v1/applications/${clientId}/tokens`, { access_token_lifetime: 31_536_000 }],
+        ["PATCH", `/api/v1/applications/${clientId}`, { name: "Not the dashboard" }],
+        [
+          "PATCH",
+          `/api/v1/apis/${managementApi.id}/applications`,
+          { applications: [{ id: clientId, operation: "delete" }] },
+        ],
+      ] as const) {
+        const refused = await callApi<Errors>(server, method, path, { token, body });
+        assert.equal(refused.status, 403, `${method} ${path}: ${JSON.stringify(refused.body)}`);
+        assert.equal(refused.body.errors[0]!.code, "DASHBOARD_APPLICATION_PROTECTED");
+      }
+      const after = (await server.services.applications.store.findById(clientId))!;
+      assert.equal(after.access_token_lifetime, before.access_token_lifetime);
+      assert.equal(after.name, before.name);
+      assert.ok(await server.services.apis.store.isAuthorized(managementApi.id, clientId));
+    });
+
+    it("bootstrap creates the administrator only when nobody has the address", async () => {
+      // A stranger signed up with the address (spelled differently) before the variable was set.
+      const stranger = await server.services.users.create({
+        email: "Boss@Example.COM.",
+        password: "the stranger's password",
+      });
+      const config = {
+        ...server.config,
+        bootstrap: {
+          ...server.config.bootstrap,
+          adminEmail: "boss@example.com",
+          adminPassword: "whatever it is",
+        },
+      };
+      const first = await bootstrap(server.storage, server.secretBox, config);
+      const second = await bootstrap(server.storage, server.secretBox, config);
+      assert.deepEqual(first.adminNotCreated, { userId: stranger.id });
+      assert.deepEqual(second.adminNotCreated, { userId: stranger.id });
+      const after = (await server.services.users.store.findById(stranger.id))!;
+      assert.equal(after.is_admin, 0);
+      assert.equal(after.password_hash, stranger.password_hash);
+      assert.equal((await server.services.users.store.listAdmins()).length, 1);
+    });
+  });
+}
+
+describe("latchkey admins grant / revoke", () => {
+  it("promotes only verified addresses unless forced, and never leaves no administrator unasked", async () => {
+    const server = await startTestServer("sqlite", {
+      env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
+    });
+    const unverified = await server.services.users.create({
+      email: "new@example.com",
+      password: "pass phrase one",
+    });
+    const verified = await createUser(server);
+    const env = {
+      DATABASE_URL: `sqlite:${server.database.target.kind === "sqlite" ? server.database.target.path : ""}`,
+      LATCHKEY_MASTER_KEY: server.config.masterKey!.toString("base64"),
+      ISSUER_URL: server.url,
+    };
+    await server.app.close();
+    const cli = async (...args: string[]) => {
+      const run = runCli(args, { env });
+      const { code } = await run.exited;
+      return { code, output: run.output() };
+    };
+    try {
+      const refused = await cli("admins", "grant", "--email", "NEW@example.com");
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.output, /not verified/);
+      assert.equal((await server.services.users.store.findById(unverified.id))!.is_admin, 0);
+
+      const forced = await cli("admins", "grant", "--email", "new@example.com", "--force");
+      assert.equal(forced.code, 0, forced.output);
+      assert.equal((await server.services.users.store.findById(unverified.id))!.is_admin, 1);
+      const granted = await cli("admins", "grant", "--email", verified.email);
+      assert.equal(granted.code, 0, granted.output);
+
+      const listed = await cli("admins", "list");
+      assert.equal(listed.code, 0, listed.output);
+      assert.equal(JSON.parse(listed.output.slice(listed.output.indexOf("["))).length, 3);
+
+      for (const email of ["new@example.com", verified.email]) {
+        const revoked = await cli("admins", "revoke", "--email", email);
+        assert.equal(revoked.code, 0, revoked.output);
+      }
+      const last = await cli("admins", "revoke", "--email", ADMIN.email);
+      assert.notEqual(last.code, 0);
+      assert.match(last.output, /last administrator/);
+      assert.equal((await server.services.users.store.listAdmins()).length, 1);
+      const nobody = await cli(
+        "admins",
+        "grant",
+        "--email",
+        `nobody-${randomBytes(4).toString("hex")}@example.com`,
+      );
+      assert.notEqual(nobody.code, 0);
+      assert.match(nobody.output, /no account/);
+    } finally {
+      await server.storage.close();
+      await server.database.drop();
+    }
+  });
+});
