@@ -6,8 +6,8 @@ import type { Logger } from "pino";
 import { bootstrap, managementCredentialsBanner } from "./bootstrap.js";
 import { systemClock } from "./clock.js";
 import type { Config } from "./config/config.js";
-import { loadSecretBox } from "./crypto/master-key.js";
-import type { SecretBox } from "./crypto/secret-box.js";
+import { type LoadedMasterKey, loadMasterKey } from "./crypto/master-key.js";
+import { verifyMasterKey } from "./crypto/verify-master-key.js";
 import { createLogger } from "./logging.js";
 import { openStorage, type Storage } from "./storage/database.js";
 import { migrateToLatest } from "./storage/migrate.js";
@@ -30,8 +30,11 @@ export interface StartOptions {
 }
 
 /** Migrations and bootstrap: what must happen once, before any process serves. */
-async function prepareDatabase(config: Config, logger: Logger, storage: Storage, secretBox: SecretBox) {
+async function prepareDatabase(config: Config, logger: Logger, storage: Storage, masterKey: LoadedMasterKey) {
+  const { secretBox } = masterKey;
   await migrateToLatest(storage.db, logger);
+  // Before bootstrap, which opens secrets and could seal new ones under a key foreign to the rest.
+  await verifyMasterKey(storage.db, masterKey, systemClock.now());
   const { generatedManagementClient } = await bootstrap(storage, secretBox, config);
   // Printed to the terminal, deliberately not through the logger: secrets never reach logs.
   if (generatedManagementClient)
@@ -53,11 +56,12 @@ export async function start(
     concurrency: Math.ceil(config.passwordHashConcurrency / processes),
     queue: Math.ceil(config.passwordHashQueue / processes),
   });
-  const secretBox = loadSecretBox(config, logger);
+  const masterKey = loadMasterKey(config, logger);
+  const { secretBox } = masterKey;
   const storage = await openStorage(config.database, { poolSize: config.databasePoolSize, logger });
   if (options.setup !== false) {
     try {
-      await prepareDatabase(config, logger, storage, secretBox);
+      await prepareDatabase(config, logger, storage, masterKey);
     } catch (error) {
       await storage.close();
       throw error;
@@ -120,10 +124,10 @@ export async function startCluster(
   workers: number,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<void> {
-  const secretBox = loadSecretBox(config, logger);
+  const masterKey = loadMasterKey(config, logger);
   const storage = await openStorage(config.database, { poolSize: 1, logger });
   try {
-    await prepareDatabase(config, logger, storage, secretBox);
+    await prepareDatabase(config, logger, storage, masterKey);
   } finally {
     await storage.close();
   }

@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { resealAll } from "../src/crypto/reseal.js";
-import { SecretBox } from "../src/crypto/secret-box.js";
+import { parseKey } from "../src/config/config.js";
+import { idempotencyRowAad, resealAll } from "../src/crypto/reseal.js";
+import { keyId, SecretBox } from "../src/crypto/secret-box.js";
+import { idempotencyAad } from "../src/management/idempotency.js";
 import { createServices } from "../src/services.js";
-import { databaseKinds } from "./helpers/databases.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { databaseKinds, freshDatabase } from "./helpers/databases.js";
+import { type CliProcess, runCli, startOutcome } from "./helpers/process.js";
+import { freePort, startTestServer, type TestServer } from "./helpers/server.js";
 
 describe("SecretBox", () => {
   const box = new SecretBox(randomBytes(32));
@@ -18,6 +24,9 @@ describe("SecretBox", () => {
     flipped[0]! ^= 1;
     assert.throws(() => box.open([v, id, iv, tag, flipped.toString("base64url")].join("."), "row:1"));
     assert.notEqual(box.seal("s3cret", "row:1"), sealed, "a fresh IV every time");
+  });
+  it("re-seals Idempotency-Key records with the additional data the Management API opens them with", () => {
+    assert.equal(idempotencyRowAad("client", 'key "1"'), idempotencyAad("client", 'key "1"'));
   });
   it("names an unknown key clearly", () => {
     assert.throws(() => new SecretBox(randomBytes(32)).open(box.seal("x"), ""), /unknown master key/);
@@ -64,6 +73,121 @@ for (const { kind, skip } of await databaseKinds()) {
       const rotating = apps.find((a) => a.name === "Rotating")!;
       assert.equal(onlyNew.applications.revealSecret(rotating), secret);
       await onlyNew.keys.current();
+    });
+  });
+}
+
+/** Every text form a key could be printed in. */
+function keyForms(key: Buffer): string[] {
+  return [key.toString("base64"), key.toString("base64url"), key.toString("hex")];
+}
+
+for (const { kind, skip } of await databaseKinds()) {
+  describe(`start-up on a database the master key cannot open (${kind})`, { skip }, () => {
+    const running: CliProcess[] = [];
+    const cleanup: (() => Promise<void> | void)[] = [];
+    after(async () => {
+      for (const cli of running) cli.kill();
+      await Promise.all(running.map((cli) => cli.exited));
+      for (const step of cleanup.reverse()) await step();
+    });
+
+    it("stops at once with a clear message naming where the key came from, prints no key, and still starts mid-rotation", async () => {
+      const database = (await freshDatabase(kind))!;
+      const dir = mkdtempSync(path.join(tmpdir(), "latchkey-wrong-key-"));
+      cleanup.push(
+        () => database.drop(),
+        () => rmSync(dir, { recursive: true, force: true }),
+      );
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      // No BOOTSTRAP_M2M_* (a start with them opens the bootstrap client's secret, which fails
+      // loudly already): the credentials are the ones the first start prints.
+      const base = {
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        ISSUER_URL: url,
+        DATABASE_URL:
+          database.target.kind === "sqlite" ? `sqlite:${database.target.path}` : database.target.url,
+      };
+      const launch = (env: Record<string, string>, args = ["start"]) => {
+        const cli = runCli(args, { env: { ...base, ...env } });
+        running.push(cli);
+        return cli;
+      };
+
+      // The database is created under a master key generated into DATA_DIR.
+      const dataDir = path.join(dir, "data");
+      const first = launch({ DATA_DIR: dataDir });
+      await first.waitFor(/Latchkey is listening/, 60_000);
+      first.kill("SIGTERM");
+      assert.equal((await first.exited).code, 0, first.output());
+      const m2m = {
+        clientId: /client id: +(\S+)/.exec(first.output())![1]!,
+        clientSecret: /client secret: +(\S+)/.exec(first.output())![1]!,
+      };
+      const original = parseKey(readFileSync(path.join(dataDir, "master.key"), "utf8").trim())!;
+      const other = randomBytes(32);
+      const allKeyText = [...keyForms(original), ...keyForms(other)];
+
+      // Another key in LATCHKEY_MASTER_KEY: exits before listening, EX_CONFIG, one clear message.
+      const started = Date.now();
+      const wrong = launch({ DATA_DIR: dataDir, LATCHKEY_MASTER_KEY: other.toString("base64") });
+      const outcome = await startOutcome(wrong);
+      assert.deepEqual(outcome, { listening: false, code: 78 }, wrong.output());
+      assert.ok(Date.now() - started < 30_000, "it stops at start, not after a timeout");
+      const message = wrong.output();
+      assert.match(
+        message,
+        new RegExp(
+          `the master key in LATCHKEY_MASTER_KEY \\(key id ${keyId(other)}\\) cannot decrypt this database's secrets \\(sealed under key id ${keyId(original)}\\b`,
+        ),
+      );
+      assert.match(message, /start with the key this database was created with, or restore it from backup/);
+      assert.doesNotMatch(message, /at .*\.ts:\d+/, "a message, not a stack trace");
+      for (const text of allKeyText) assert.ok(!message.includes(text), "no key material in the output");
+
+      // Operator commands that open secrets stop the same way (rather than mixing keys in one database).
+      const command = launch({ DATA_DIR: dataDir, LATCHKEY_MASTER_KEY: other.toString("base64") }, [
+        "keys",
+        "rotate-master",
+      ]);
+      assert.equal((await command.exited).code, 78, command.output());
+      assert.match(command.output(), /cannot decrypt this database's secrets/);
+      for (const text of allKeyText) assert.ok(!command.output().includes(text));
+
+      // A new DATA_DIR generates a new key file: the message names that file.
+      const newDir = path.join(dir, "elsewhere");
+      const moved = launch({ DATA_DIR: newDir });
+      assert.deepEqual(await startOutcome(moved), { listening: false, code: 78 }, moved.output());
+      assert.ok(
+        moved.output().includes(`the master key in ${path.join(newDir, "master.key")} (generated just now`),
+        moved.output(),
+      );
+      const generated = parseKey(readFileSync(path.join(newDir, "master.key"), "utf8").trim())!;
+      for (const text of [...allKeyText, ...keyForms(generated)]) assert.ok(!moved.output().includes(text));
+
+      // Mid-rotation (new key current, the old one among the previous keys) every secret still
+      // opens: the process starts and signs tokens.
+      const rotating = launch({
+        DATA_DIR: dataDir,
+        LATCHKEY_MASTER_KEY: other.toString("base64"),
+        LATCHKEY_PREVIOUS_MASTER_KEYS: `${randomBytes(32).toString("hex")},${original.toString("base64")}`,
+      });
+      assert.deepEqual(await startOutcome(rotating), { listening: true, code: null }, rotating.output());
+      const token = await fetch(`${url}/oauth2/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: m2m.clientId,
+          client_secret: m2m.clientSecret,
+          audience: `${url}/api`,
+        }),
+      });
+      assert.equal(token.status, 200, await token.clone().text());
+      rotating.kill("SIGTERM");
+      assert.equal((await rotating.exited).code, 0);
     });
   });
 }

@@ -62,8 +62,8 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
   },
   {
     key: "DATABASE_URL",
-    default: "sqlite:./data/latchkey.db",
-    description: "sqlite:<path> or postgres://user:pass@host:port/db",
+    default: "sqlite:$DATA_DIR/latchkey.db",
+    description: "sqlite:<path> or postgres://user:pass@host:port/db; when set, it always wins over DATA_DIR",
   },
   {
     key: "DATABASE_POOL_SIZE",
@@ -73,7 +73,8 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
   {
     key: "DATA_DIR",
     default: "./data",
-    description: "where a generated master key is kept (embedded default)",
+    description:
+      "where the generated master key (master.key) and, unless DATABASE_URL is set, the SQLite database (latchkey.db) live",
   },
   {
     key: "TLS_CERT_FILE",
@@ -212,7 +213,14 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const issuerUrl = parseIssuer(get("ISSUER_URL"), `${tls ? "https" : "http"}://localhost:${port}`, fail);
-  const database = parseDatabaseUrl(get("DATABASE_URL") ?? "sqlite:./data/latchkey.db", fail);
+  const databaseUrl = get("DATABASE_URL");
+  // The embedded default lives beside the generated master key, so one directory (one volume, one
+  // backup) holds everything a database needs to be opened again.
+  const database = parseDatabaseUrl(
+    databaseUrl ?? `sqlite:${path.join(dataDir, DEFAULT_DATABASE_FILE)}`,
+    fail,
+  );
+  if (databaseUrl === undefined) checkNoLegacyDatabase(path.join(dataDir, DEFAULT_DATABASE_FILE), fail);
 
   const logLevelRaw = get("LOG_LEVEL") ?? "info";
   const logLevel = (LOG_LEVELS as readonly string[]).includes(logLevelRaw)
@@ -328,6 +336,24 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 type Fail = (key: string, problem: string) => void;
+
+const DEFAULT_DATABASE_FILE = "latchkey.db";
+
+/**
+ * Earlier versions kept the default database in ./data whatever DATA_DIR said. Starting a new,
+ * empty database in DATA_DIR beside that one would look like a fresh installation (a new
+ * administrator, new signing keys, every client gone): the operator chooses instead.
+ */
+function checkNoLegacyDatabase(file: string, fail: Fail): void {
+  const legacy = path.resolve("data", DEFAULT_DATABASE_FILE);
+  if (legacy === file || existsSync(file) || !existsSync(legacy)) return;
+  fail(
+    "DATABASE_URL",
+    `is not set, so the database is ${file} (in DATA_DIR), which does not exist yet, while ${legacy} ` +
+      "does (earlier versions kept the database there when DATA_DIR was set): move it into DATA_DIR " +
+      `(with any -wal and -shm file beside it), or set DATABASE_URL=sqlite:${legacy} to keep it where it is`,
+  );
+}
 
 function parseInteger(
   raw: string | undefined,

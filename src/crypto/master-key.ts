@@ -7,11 +7,29 @@ import type { Logger } from "pino";
 import { type Config, parseKey } from "../config/config.js";
 import { SecretBox } from "./secret-box.js";
 
-export function loadSecretBox(config: Config, logger: Logger): SecretBox {
-  return new SecretBox(config.masterKey ?? readOrGenerateKeyFile(config, logger), config.previousMasterKeys);
+export interface LoadedMasterKey {
+  secretBox: SecretBox;
+  /** Where the key came from, for messages: LATCHKEY_MASTER_KEY or the key file (never the key). */
+  source: string;
+  /** The key file was written by this start: a key that opens nothing usually means DATA_DIR moved. */
+  generated: boolean;
 }
 
-function readOrGenerateKeyFile(config: Config, logger: Logger): Buffer {
+export function loadMasterKey(config: Config, logger: Logger): LoadedMasterKey {
+  if (config.masterKey)
+    return {
+      secretBox: new SecretBox(config.masterKey, config.previousMasterKeys),
+      source: "LATCHKEY_MASTER_KEY",
+      generated: false,
+    };
+  const { key, file, generated } = readOrGenerateKeyFile(config, logger);
+  return { secretBox: new SecretBox(key, config.previousMasterKeys), source: file, generated };
+}
+
+function readOrGenerateKeyFile(
+  config: Config,
+  logger: Logger,
+): { key: Buffer; file: string; generated: boolean } {
   const file = path.join(config.dataDir, "master.key");
   let existing: string | undefined;
   try {
@@ -27,7 +45,7 @@ function readOrGenerateKeyFile(config: Config, logger: Logger): Buffer {
       { file },
       "Using the master key generated into the data directory; set LATCHKEY_MASTER_KEY in production",
     );
-    return key;
+    return { key, file, generated: false };
   }
   const key = randomBytes(32);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -43,5 +61,5 @@ function readOrGenerateKeyFile(config: Config, logger: Logger): Buffer {
     "!!! No LATCHKEY_MASTER_KEY set: generated a new master key into the data directory. Back it up — " +
       "without it, stored secrets cannot be decrypted. Set LATCHKEY_MASTER_KEY in production. !!!",
   );
-  return key;
+  return { key, file, generated: true };
 }

@@ -4,7 +4,7 @@
 import type { Db } from "../storage/database.js";
 import type { SecretBox } from "./secret-box.js";
 
-interface SealedColumn {
+export interface SealedColumn {
   table: "applications" | "signing_keys" | "connected_apps" | "connections";
   key: string;
   column: string;
@@ -12,8 +12,9 @@ interface SealedColumn {
   aad: (rowKey: string) => string;
 }
 
-// Every column holding a SecretBox value, with the AAD its writer uses.
-const SEALED_COLUMNS: readonly SealedColumn[] = [
+// Every column holding a SecretBox value, with the AAD its writer uses (crypto/verify-master-key.ts
+// samples each at start-up).
+export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: "applications", key: "id", column: "client_secret_sealed", aad: (id) => `client_secret:${id}` },
   { table: "signing_keys", key: "kid", column: "private_key_sealed", aad: (kid) => `signing_key:${kid}` },
   {
@@ -60,9 +61,17 @@ export async function resealAll(
 }
 
 /**
+ * management/idempotency.ts's idempotencyAad, repeated so that the command line and start-up need
+ * not load the Management API's modules; tests/master-key.test.ts re-seals and opens through both.
+ */
+export function idempotencyRowAad(clientId: string, key: string): string {
+  return `idempotency:${JSON.stringify([clientId, key])}`;
+}
+
+/**
  * Recorded Idempotency-Key responses (they can carry client secrets) are re-sealed too, so a retry
- * still replays after the old key is gone. Their key is (client_id, key), hence a loop of its own;
- * the AAD is management/idempotency.ts's idempotencyAad. In-progress claims hold nothing sealed.
+ * still replays after the old key is gone. Their key is (client_id, key), hence a loop of its own.
+ * In-progress claims hold nothing sealed.
  */
 async function resealIdempotencyRecords(
   db: Db,
@@ -78,7 +87,7 @@ async function resealIdempotencyRecords(
   for (const row of rows) {
     const sealed = row.response_body_sealed!;
     if (!box.isStale(sealed)) continue;
-    const aad = `idempotency:${JSON.stringify([row.client_id, row.key])}`;
+    const aad = idempotencyRowAad(row.client_id, row.key);
     await db
       .updateTable("idempotency_keys")
       .set({ response_body_sealed: box.seal(box.open(sealed, aad), aad) })

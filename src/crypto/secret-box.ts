@@ -21,6 +21,11 @@ export class SecretBox {
     return this.current.id;
   }
 
+  /** The ids of every key this box opens with: the current one first, then the previous ones. */
+  get keyIds(): string[] {
+    return [...this.keys.keys()];
+  }
+
   /**
    * `aad` binds a ciphertext to its row (e.g. a client id) so a ciphertext copied into another row
    * does not decrypt there.
@@ -52,6 +57,12 @@ export class SecretBox {
   isStale(sealed: string): boolean {
     return sealed.split(".")[1] !== this.current.id;
   }
+}
+
+/** The id of the key a sealed value names (undefined when it is not a sealed value at all). */
+export function sealedKeyId(sealed: string): string | undefined {
+  const [version, id] = sealed.split(".", 2);
+  return version === VERSION && id ? id : undefined;
 }
 
 /** A public, non-secret fingerprint of a key: 8 hex characters of its SHA-256. */

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config/config.js";
 
@@ -24,6 +26,26 @@ describe("configuration", () => {
     assert.equal(config.logLevel, "info");
     assert.equal(config.masterKey, undefined);
     assert.equal(config.trustProxy, false);
+  });
+
+  it("keeps the default SQLite database in DATA_DIR, beside the master key; DATABASE_URL wins", () => {
+    const dataDir = path.join(tmpdir(), "latchkey-config-data-dir");
+    const config = loadConfig({ DATA_DIR: dataDir });
+    assert.equal(config.dataDir, dataDir);
+    assert.deepEqual(config.database, { kind: "sqlite", path: path.join(dataDir, "latchkey.db") });
+    assert.deepEqual(
+      loadConfig({ DATA_DIR: dataDir, DATABASE_URL: "sqlite:/srv/elsewhere.db" }).database,
+      { kind: "sqlite", path: "/srv/elsewhere.db" },
+      "an explicit DATABASE_URL always wins",
+    );
+    assert.equal(
+      loadConfig({ DATA_DIR: dataDir, DATABASE_URL: "postgres://db/x" }).database.kind,
+      "postgres",
+    );
+    assert.equal(
+      (loadConfig({ DATA_DIR: "relative/dir" }).database as { path: string }).path,
+      path.resolve("relative/dir/latchkey.db"),
+    );
   });
 
   it("derives the issuer from PORT and strips a trailing slash from ISSUER_URL", () => {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { databaseKinds, postgresDatabase } from "../helpers/databases.js";
-import { type CliProcess, runCli } from "../helpers/process.js";
+import { type CliProcess, runCli, startOutcome } from "../helpers/process.js";
 import { freePort } from "../helpers/server.js";
 import { selfSignedCertificate } from "../helpers/tls.js";
 
@@ -43,6 +43,36 @@ describe("the latchkey process", () => {
     assert.match(cli.output(), /generated a new master key/);
     cli.kill("SIGTERM");
     assert.deepEqual(await cli.exited, { code: 0, signal: null });
+  });
+
+  it("keeps the default database in DATA_DIR beside the master key", async () => {
+    const cwd = tempDir();
+    const dataDir = path.join(tempDir(), "state");
+    const { cli, port } = await startCli({ DATA_DIR: dataDir }, cwd);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/health/ready`)).status, 200);
+    assert.ok(existsSync(path.join(dataDir, "latchkey.db")), "the database is in DATA_DIR");
+    assert.ok(existsSync(path.join(dataDir, "master.key")), "so is the master key");
+    assert.ok(!existsSync(path.join(cwd, "data")), "nothing under ./data");
+    cli.kill("SIGTERM");
+    assert.deepEqual(await cli.exited, { code: 0, signal: null });
+  });
+
+  it("refuses to start an empty database in DATA_DIR while the one earlier versions used sits in ./data", async () => {
+    // Earlier versions kept the default database in ./data even when DATA_DIR (and the master
+    // key) was elsewhere: an upgrade must not silently begin a new, empty installation.
+    const cwd = tempDir();
+    const dataDir = path.join(tempDir(), "state");
+    const legacy = await startCli({ DATA_DIR: dataDir, DATABASE_URL: "sqlite:./data/latchkey.db" }, cwd);
+    legacy.cli.kill("SIGTERM");
+    assert.equal((await legacy.cli.exited).code, 0);
+    assert.ok(existsSync(path.join(cwd, "data/latchkey.db")));
+
+    const cli = runCli(["start"], { env: { PORT: String(await freePort()), DATA_DIR: dataDir }, cwd });
+    running.push(cli);
+    assert.deepEqual(await startOutcome(cli), { listening: false, code: 78 }, cli.output());
+    assert.ok(cli.output().includes(path.join(cwd, "data/latchkey.db")), cli.output());
+    assert.match(cli.output(), /set DATABASE_URL/);
+    assert.ok(!existsSync(path.join(dataDir, "latchkey.db")), "no empty database was created");
   });
 
   it("serves HTTPS directly with TLS_CERT_FILE and TLS_KEY_FILE", async () => {

@@ -83,3 +83,21 @@ export function runScript(
     },
   };
 }
+
+/**
+ * How a `latchkey start` ended up: listening (and still running), or exited before it listened —
+ * for tests of starts that must stop, which would otherwise wait forever on a process that serves.
+ */
+export async function startOutcome(
+  cli: CliProcess,
+  timeoutMs = 60_000,
+): Promise<{ listening: boolean; code: number | null }> {
+  return Promise.race([
+    cli.exited.then(({ code }) => ({ listening: false, code })),
+    cli.waitFor(/Latchkey is listening/, timeoutMs).then(
+      () => ({ listening: true, code: null }),
+      // Exited first (the branch above answers) or timed out: neither is listening.
+      () => ({ listening: false, code: null }),
+    ),
+  ]);
+}
