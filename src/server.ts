@@ -20,6 +20,7 @@ import { registerConnectedAppsBrowserRoutes } from "./connected-apps/connected-a
 import type { SecretBox } from "./crypto/secret-box.js";
 import { registerDashboardRoutes } from "./dashboard/dashboard.routes.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/errors.js";
+import { parseFormBody } from "./http/form-body.js";
 import { registerHealthRoutes } from "./http/health.routes.js";
 import { registerInputGuard } from "./http/input-guard.js";
 import { lazySerializers } from "./http/lazy-serializers.js";
@@ -114,7 +115,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerSecurityHeaders(app, { https: Boolean(config.tls) });
   registerErrorHandling(app);
   registerInputGuard(app);
-  await app.register(formbody);
+  // Every surface that takes forms parses them here, with the parameter limit (src/http/form-body.ts).
+  await app.register(formbody, { parser: parseFormBody });
   await app.register(cookie);
 
   const services =
