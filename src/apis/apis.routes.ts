@@ -375,6 +375,16 @@ export function registerApisRoutes(app: FastifyInstance): void {
       const found = await findApi(request, api_id);
       const application = await findChangeableApplication(request, application_id);
       const scope = await findScope(request, found, scope_id);
+      // No escalation: a machine grants a Management API scope only when its own token holds it, so
+      // create:api_application_scopes alone cannot hand itself (or a twin) every scope. Kinde lets
+      // it; an administrator in the dashboard still grants any scope.
+      const caller = request.caller;
+      if (found.is_management_api === 1 && caller?.userId === undefined && !caller?.scopes.has(scope.key)) {
+        throw new ApiError(
+          "FORBIDDEN",
+          `Only a caller holding ${scope.key} itself (or an administrator) may grant it to an application`,
+        );
+      }
       if (!(await request.services.apis.store.isAuthorized(found.id, application.id))) {
         throw new ApiError(
           "APPLICATION_NOT_AUTHORIZED",

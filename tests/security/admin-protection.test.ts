@@ -20,7 +20,10 @@ const ADMIN = { email: "root@example.com", password: "a root password nobody gue
 type Errors = { errors: { code: string; message: string }[] };
 
 /** A machine-to-machine application holding only `scopes` of the Management API, and its token. */
-async function narrowMachineToken(server: TestServer, scopes: string[]): Promise<string> {
+async function narrowMachine(
+  server: TestServer,
+  scopes: string[],
+): Promise<{ token: string; clientId: string }> {
   const app = await createApplication(server, "m2m");
   const api = (await server.services.apis.store.findManagementApi())!;
   await server.services.apis.authorizeApplication(api.id, app.clientId);
@@ -38,7 +41,7 @@ async function narrowMachineToken(server: TestServer, scopes: string[]): Promise
   const body = (await response.json()) as { access_token: string; scope: string };
   assert.equal(response.status, 200, JSON.stringify(body));
   assert.deepEqual(body.scope.split(" ").sort(), [...scopes].sort());
-  return body.access_token;
+  return { token: body.access_token, clientId: app.clientId };
 }
 
 /** Whether the dashboard still signs the administrator in with this password. */
@@ -65,7 +68,7 @@ for (const { kind, skip } of await databaseKinds()) {
     after(async () => server?.close());
 
     it("refuses every change to an administrator through a machine token, whatever its scopes", async () => {
-      const token = await narrowMachineToken(server, [
+      const { token } = await narrowMachine(server, [
         "read:users",
         "update:users",
         "delete:users",
@@ -121,7 +124,7 @@ for (const { kind, skip } of await databaseKinds()) {
     it("refuses every change to the dashboard's application, even token lifetimes", async () => {
       const clientId = (await findDashboardClientId(server.storage.db, server.url))!;
       const before = (await server.services.applications.store.findById(clientId))!;
-      const token = await narrowMachineToken(server, [
+      const { token } = await narrowMachine(server, [
         "update:application_tokens",
         "update:applications",
         "update:apis",
@@ -144,6 +147,43 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(after.access_token_lifetime, before.access_token_lifetime);
       assert.equal(after.name, before.name);
       assert.ok(await server.services.apis.store.isAuthorized(managementApi.id, clientId));
+    });
+
+    it("a machine grants Management API scopes only among those it holds", async () => {
+      const api = (await server.services.apis.store.findManagementApi())!;
+      const { token, clientId } = await narrowMachine(server, [
+        "create:api_application_scopes",
+        "update:apis",
+      ]);
+      const scopeId = async (key: string) =>
+        (await server.services.apis.store.scopes(api.id)).find((s) => s.key === key)!.id;
+      const grant = (key: string) =>
+        scopeId(key).then((id) =>
+          callApi<Errors>(server, "POST", `/api/v1/apis/${api.id}/applications/${clientId}/scopes/${id}`, {
+            token,
+          }),
+        );
+      const refused = await grant("read:applications");
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      assert.equal(refused.body.errors[0]!.code, "FORBIDDEN");
+      assert.ok(
+        !(await server.services.apis.store.grantedScopes(clientId, [api.audience])).has("read:applications"),
+      );
+      // A twin it authorises gets nothing beyond what it holds either.
+      const twin = await createApplication(server, "m2m");
+      const authorized = await callApi(server, "PATCH", `/api/v1/apis/${api.id}/applications`, {
+        token,
+        body: { applications: [{ id: twin.clientId }] },
+      });
+      assert.equal(authorized.status, 200);
+      assert.equal((await server.services.apis.store.grantedScopes(twin.clientId, [api.audience])).size, 0);
+      const held = await callApi(
+        server,
+        "POST",
+        `/api/v1/apis/${api.id}/applications/${twin.clientId}/scopes/${await scopeId("update:apis")}`,
+        { token },
+      );
+      assert.equal(held.status, 200);
     });
 
     it("bootstrap creates the administrator only when nobody has the address", async () => {
