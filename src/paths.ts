@@ -15,3 +15,6 @@ export const DASHBOARD_DIRECTORY = fileURLToPath(new URL("../dashboard/", import
 
 /** The password-hashing worker thread's script (a file of its own, never inlined). */
 export const PASSWORD_WORKER_SCRIPT = new URL(`./users/password-worker${extension}`, import.meta.url);
+
+/** The sorted list of common passwords new passwords are checked against (resources/README.md). */
+export const COMMON_PASSWORDS_FILE = new URL("../resources/common-passwords.txt", import.meta.url);

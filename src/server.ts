@@ -132,8 +132,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, storage);
   registerOAuthRoutes(app, services, { https, refreshCookieDomain: config.refreshCookieDomain });
   registerAccountApiRoutes(app, services);
-  registerSignInRoutes(app, services, { https, refreshCookieDomain: config.refreshCookieDomain });
-  registerConnectedAppsBrowserRoutes(app, services, { https });
+  const { signInDailyLimitPerAddress } = config;
+  registerSignInRoutes(app, services, {
+    https,
+    refreshCookieDomain: config.refreshCookieDomain,
+    signInDailyLimitPerAddress,
+  });
+  registerConnectedAppsBrowserRoutes(app, services, { https, signInDailyLimitPerAddress });
   registerDashboardRoutes(app, services);
   await registerManagementApi(app, {
     services,

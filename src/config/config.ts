@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
+import { passwordProblem } from "../users/password-policy.js";
 
 export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
 
@@ -46,6 +47,8 @@ export interface Config {
   passwordHashConcurrency: number;
   /** Password hashes waiting for a slot; beyond them, sign-ins are answered 503 + Retry-After. */
   passwordHashQueue: number;
+  /** Failed sign-ins per client address per day, across all accounts (0 = no daily limit). */
+  signInDailyLimitPerAddress: number;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -146,6 +149,12 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     key: "PASSWORD_HASH_QUEUE",
     default: "(4 × concurrency, at least 16)",
     description: "password hashes waiting; more are answered 503 with Retry-After",
+  },
+  {
+    key: "SIGN_IN_DAILY_LIMIT_PER_ADDRESS",
+    default: "100",
+    description:
+      "failed sign-ins per client address per day, across all accounts (password spraying), answered 429 with Retry-After beyond it; successful sign-ins do not count (0 = off)",
   },
 ];
 
@@ -272,9 +281,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (bootstrap.adminEmail && !/^[^\s@]+@[^\s@]+$/.test(bootstrap.adminEmail)) {
     fail("BOOTSTRAP_ADMIN_EMAIL", "is not an email address");
   }
-  if (bootstrap.adminPassword !== undefined && bootstrap.adminPassword.length < 8) {
-    fail("BOOTSTRAP_ADMIN_PASSWORD", "must be at least 8 characters");
-  }
+  // The same rules as every other chosen password (length, not a common password): an
+  // administrator's password is the last one that should be on a breach list.
+  const adminPasswordProblem =
+    bootstrap.adminPassword === undefined ? undefined : passwordProblem(bootstrap.adminPassword);
+  if (adminPasswordProblem) fail("BOOTSTRAP_ADMIN_PASSWORD", adminPasswordProblem);
   if (Boolean(bootstrap.m2mClientId) !== Boolean(bootstrap.m2mClientSecret)) {
     fail(
       "BOOTSTRAP_M2M_CLIENT_ID",
@@ -308,6 +319,14 @@ export function loadConfig(env: Env = process.env): Config {
     "PASSWORD_HASH_QUEUE",
     fail,
   );
+  const signInDailyLimitPerAddress = parseInteger(
+    get("SIGN_IN_DAILY_LIMIT_PER_ADDRESS"),
+    100,
+    0,
+    1_000_000,
+    "SIGN_IN_DAILY_LIMIT_PER_ADDRESS",
+    fail,
+  );
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -332,6 +351,7 @@ export function loadConfig(env: Env = process.env): Config {
     bootstrap,
     passwordHashConcurrency,
     passwordHashQueue,
+    signInDailyLimitPerAddress,
   };
 }
 

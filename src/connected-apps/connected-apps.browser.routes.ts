@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
 import type { Services } from "../services.js";
-import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
+import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "../sign-in/browser-sign-in.js";
 import { connectStateCookie, cookieOptions } from "../sign-in/cookies.js";
 import { signInPage } from "../sign-in/pages.js";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "./connected-apps.service.js";
@@ -12,9 +12,9 @@ import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "./connected-apps.s
 export function registerConnectedAppsBrowserRoutes(
   app: FastifyInstance,
   services: Services,
-  options: { https: boolean },
+  options: BrowserSignInOptions,
 ): void {
-  const signIn = new BrowserSignIn(services, options.https);
+  const signIn = new BrowserSignIn(services, options);
   const stateCookie = connectStateCookie(options.https);
   const page = { config: { surface: "page" as const } };
   const html = (reply: FastifyReply, status: number, body: string) =>

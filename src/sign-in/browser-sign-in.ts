@@ -106,10 +106,10 @@ export class BrowserSignIn {
       services.rateLimiter.consume(`sign-in:account:${email}`, SIGN_IN_LIMITS.perAccount),
       services.rateLimiter.consume(`sign-in:ip:${request.ip}`, SIGN_IN_LIMITS.perIp),
     ]);
-    const blocked = [daily, ...verdicts].filter((v) => v !== undefined && !v.allowed);
+    const blocked = [...verdicts, ...(daily ? [daily] : [])].filter((v) => !v.allowed);
     if (blocked.length > 0) {
       // RFC 6585 §4: 429 with Retry-After (RFC 9110 §10.2.3), the longest of the waits.
-      const wait = Math.max(...blocked.map((v) => v!.resetIn));
+      const wait = Math.max(...blocked.map((v) => v.resetIn));
       const message =
         daily && !daily.allowed
           ? `Too many failed sign-ins from your network today. Try again in ${duration(wait)}.`

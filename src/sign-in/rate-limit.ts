@@ -68,6 +68,20 @@ export class RateLimiter {
     };
   }
 
+  /**
+   * Gives back one event counted by consume() that turned out not to count (a sign-in that
+   * succeeded, for a counter of failures). Never below zero; in the rare case that the window
+   * turned over in between, the new window is one lower, which errs on the user's side.
+   */
+  async refund(key: string): Promise<void> {
+    await this.db
+      .updateTable("rate_limits")
+      .set({ count: sql<number>`count - 1` })
+      .where("key", "=", key)
+      .where("count", ">", 0)
+      .execute();
+  }
+
   async reset(key: string): Promise<void> {
     await this.db.deleteFrom("rate_limits").where("key", "=", key).execute();
   }

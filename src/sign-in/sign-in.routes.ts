@@ -16,7 +16,7 @@ import {
 } from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
 import { normalizeEmail } from "../users/users.store.js";
-import { BrowserSignIn, type Form, field } from "./browser-sign-in.js";
+import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
 import { connectStateCookie, cookieOptions } from "./cookies.js";
 import { registerLogoutRoutes } from "./logout.js";
 import { connectOfferPage, STYLESHEET, signInPage, signUpPage } from "./pages.js";
@@ -27,7 +27,7 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 export function registerSignInRoutes(
   app: FastifyInstance,
   services: Services,
-  options: { https: boolean; refreshCookieDomain?: string },
+  options: BrowserSignInOptions & { refreshCookieDomain?: string },
 ): void {
   const pageConfig = { config: { surface: "page" as const } };
 
@@ -45,7 +45,7 @@ export function registerSignInRoutes(
       ),
     );
 
-  const signIn = new BrowserSignIn(services, options.https);
+  const signIn = new BrowserSignIn(services, options);
   const csrfToken = (request: FastifyRequest, reply: FastifyReply) => signIn.csrfToken(request, reply);
   const csrfValid = (request: FastifyRequest, form: Form | undefined) => signIn.csrfValid(request, form);
 

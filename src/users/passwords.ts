@@ -14,9 +14,9 @@ const ARGON2_OPTIONS: Readonly<Argon2Parameters> = {
   parallelism: 1,
 };
 
-/** ASVS 6.2.1/6.2.9: at least 8 characters, up to 256 accepted, no composition rules, no truncation. */
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 256;
+// The rules for a chosen password are in password-policy.ts (the configuration checks them without
+// loading the hashing pool); re-exported for the callers that import them from here.
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from "./password-policy.js";
 
 /**
  * Limits on imported hashes: verifying one runs at every sign-in until it is upgraded, so a hash
@@ -239,10 +239,4 @@ export async function verifyPassword(
   }
   const op = BCRYPT_HASH.test(passwordHash) ? "bcrypt-verify" : "argon2-verify";
   return matched(bounded({ op, hash: passwordHash, password }, place));
-}
-
-export function passwordProblem(password: string): string | undefined {
-  if (password.length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters.`;
-  if (password.length > PASSWORD_MAX_LENGTH) return `Use at most ${PASSWORD_MAX_LENGTH} characters.`;
-  return undefined;
 }

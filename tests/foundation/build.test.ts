@@ -1,7 +1,8 @@
 // What `npm start` and the `latchkey` binary run: dist/cli.js, the server bundled into one file
 // (scripts/bundle.mjs). Every other test runs the TypeScript source; this one checks that the
 // bundle still finds what it loads at run time — the password-hashing worker, the dashboard's
-// files, package.json, the OpenAPI UI and pg left outside it — and behaves as the source does.
+// files, package.json, the list of common passwords, the OpenAPI UI and pg left outside it — and
+// behaves as the source does.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -48,6 +49,21 @@ describe("the built server (dist/cli.js)", { timeout: 240_000 }, () => {
       version: string;
     };
     assert.equal(cli.output().trim(), `latchkey ${version}`);
+  });
+
+  it("finds the list of common passwords (resources/) and refuses a common administrator password", async () => {
+    const cli = runScript(
+      BUILT_CLI,
+      {
+        tsx: false,
+        cwd: dir,
+        env: { BOOTSTRAP_ADMIN_EMAIL: "admin@example.com", BOOTSTRAP_ADMIN_PASSWORD: "password123" },
+      },
+      ["start"],
+    );
+    running.push(cli);
+    assert.deepEqual(await cli.exited, { code: 78, signal: null }, cli.output());
+    assert.match(cli.output(), /BOOTSTRAP_ADMIN_PASSWORD: This password is too common/);
   });
 
   it("starts, hashes a password in its worker, serves the dashboard and API docs, logs, and stops", async () => {
