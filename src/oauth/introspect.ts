@@ -81,13 +81,20 @@ export async function handleIntrospection(
   return inactive;
 }
 
-/** The client the access token was issued to, or one authorised for an API in its audience. */
+/**
+ * The client the access token was issued to, or one authorised for an API in its audience (a
+ * resource server). The Management API's own audience does not count: Latchkey itself is its only
+ * resource server, and an application authorised for it is a caller, not a validator of others'
+ * tokens (an administrator's dashboard token among them).
+ */
 async function isParty(
   ctx: OAuthContext,
   clientId: string,
   claims: { azp: string; aud: readonly string[] },
 ): Promise<boolean> {
   if (claims.azp === clientId) return true;
-  const audience = Array.isArray(claims.aud) ? claims.aud : [];
+  const management = `${ctx.issuer}/api`;
+  const audience = Array.isArray(claims.aud) ? claims.aud.filter((a) => a !== management) : [];
+  if (audience.length === 0) return false;
   return (await ctx.store.authorizedAudiences(clientId, audience)).length > 0;
 }

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import * as oauth from "oauth4webapi";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApi, createApplication, createUser } from "../helpers/fixtures.js";
+import { managementToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
 
@@ -174,6 +175,13 @@ for (const { kind, skip } of await databaseKinds()) {
       const machine = await introspect(resource, await machineToken());
       assert.equal(machine.active, true);
       assert.equal(machine.client_id, m2mA.clientId);
+    });
+
+    it("an application authorised for the Management API learns nothing about others' Management API tokens", async () => {
+      const managementApi = (await server.services.apis.store.findManagementApi())!;
+      await server.services.apis.authorizeApplication(managementApi.id, resource.clientId);
+      await server.services.apis.grantScopes(managementApi.id, resource.clientId, ["read:users"]);
+      await assertInactive(resource, await managementToken(server), "the bootstrap application's token");
     });
 
     it("a refresh token is only ever shown to the client holding it", async () => {
