@@ -77,6 +77,11 @@ export class ApisStore {
       .executeTakeFirst();
   }
 
+  /** A scope of any API, by its id alone (Kinde's role scopes name only the scope). */
+  findScopeById(scopeId: string): Promise<ApiScopeRow | undefined> {
+    return this.db.selectFrom("api_scopes").selectAll().where("id", "=", scopeId).executeTakeFirst();
+  }
+
   async updateScope(apiId: string, scopeId: string, changes: { description: string | null }): Promise<void> {
     await this.db
       .updateTable("api_scopes")

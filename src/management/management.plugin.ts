@@ -9,6 +9,8 @@ import { registerConnectedAppsRoutes } from "../connected-apps/connected-apps.ro
 import type { SecretBox } from "../crypto/secret-box.js";
 import { registerFeatureFlagsRoutes } from "../feature-flags/feature-flags.routes.js";
 import { registerOrganizationsRoutes } from "../organizations/organizations.routes.js";
+import { registerUserApiScopesRoutes } from "../organizations/user-api-scopes.routes.js";
+import { registerRoleScopesRoutes } from "../roles/role-scopes.routes.js";
 import { registerRolesRoutes } from "../roles/roles.routes.js";
 import type { Services } from "../services.js";
 import { registerUsersRoutes } from "../users/users.routes.js";
@@ -86,7 +88,9 @@ export async function registerManagementApi(
       registerBusinessRoutes(api);
       registerConnectedAppsRoutes(api);
       registerOrganizationsRoutes(api);
+      registerUserApiScopesRoutes(api);
       registerRolesRoutes(api);
+      registerRoleScopesRoutes(api);
       registerFeatureFlagsRoutes(api);
     },
     { prefix: "/api/v1" },

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "../clock.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { chooseOrganization, userClaims } from "../organizations/claims.js";
 import { OrganizationLimitError, OrganizationsService } from "../organizations/organizations.service.js";
+import { RolesStore } from "../roles/roles.store.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import type { AuthorizationCodesTable, GrantsTable, RefreshTokensTable } from "../storage/schema.js";
 import { OAuthError } from "./errors.js";
@@ -315,6 +316,10 @@ export class KyselyOAuthStore implements OAuthStore {
 
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet> {
     return userClaims(this.db, this.clock, userId, orgCode);
+  }
+
+  heldScopes(input: Parameters<OAuthStore["heldScopes"]>[0]) {
+    return new RolesStore(this.db).heldScopes(input);
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {

@@ -155,6 +155,18 @@ export interface OAuthStore {
   ): Promise<OrganizationChoice>;
   /** The organization claims of a user's tokens, computed now (so changes show on refresh). */
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet>;
+  /**
+   * Per audience: which of `keys` its API defines and which of them the user holds (through a role
+   * or directly in `orgCode`; an administrator also through `adminClientId`'s Management API
+   * grants). Read now, never cached: it decides what a user's token may carry.
+   */
+  heldScopes(input: {
+    userId: string;
+    orgCode: string | null;
+    audiences: readonly string[];
+    keys: readonly string[];
+    adminClientId?: string;
+  }): Promise<Map<string, { defined: Set<string>; held: Set<string> }>>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   insertSigningKey(key: SigningKeyRecord): Promise<void>;

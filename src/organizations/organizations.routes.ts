@@ -68,7 +68,7 @@ export async function findOrganization(request: FastifyRequest, code: string): P
 }
 
 /** The organization in the path, and the user in the path as one of its members. */
-async function findMember(
+export async function findMember(
   request: FastifyRequest,
   orgCode: string,
   userId: string,

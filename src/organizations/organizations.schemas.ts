@@ -13,6 +13,7 @@ export const OrgCodeParams = Type.Object({ org_code: Id });
 export const OrgUserParams = Type.Object({ org_code: Id, user_id: Id });
 export const OrgUserRoleParams = Type.Object({ org_code: Id, user_id: Id, role_id: Id });
 export const OrgUserPermissionParams = Type.Object({ org_code: Id, user_id: Id, permission_id: Id });
+export const OrgUserApiScopeParams = Type.Object({ org_code: Id, user_id: Id, api_id: Id, scope_id: Id });
 
 export const GetOrganizationQuery = Type.Object({
   code: Id,

@@ -60,7 +60,7 @@ function displayText(value: string | null | undefined, field: "name" | "descript
   return text || null;
 }
 
-async function findRole(request: FastifyRequest, id: string): Promise<RoleRow> {
+export async function findRole(request: FastifyRequest, id: string): Promise<RoleRow> {
   const role = await request.services.roles.store.findRole(id);
   if (!role) throw new ApiError("ROLE_NOT_FOUND");
   return role;

@@ -12,6 +12,7 @@ const NextToken = Type.Optional(nullable(Type.String({ maxLength: 1000 })));
 export const RoleIdParams = Type.Object({ role_id: Id });
 export const RolePermissionParams = Type.Object({ role_id: Id, permission_id: Id });
 export const PermissionIdParams = Type.Object({ permission_id: Id });
+export const RoleScopeParams = Type.Object({ role_id: Id, scope_id: Id });
 
 const sort = (...values: string[]) => Type.Optional(nullable(Type.Union(values.map((v) => Type.Literal(v)))));
 
@@ -45,6 +46,8 @@ export const UpdateRolePermissionsBody = Type.Object({
     { minItems: 1, maxItems: 100 },
   ),
 });
+
+export const AddRoleScopeBody = Type.Object({ scope_id: Id });
 
 export const CreatePermissionBody = Type.Object({
   name: Type.Optional(Name),
@@ -97,6 +100,19 @@ export const RoleUsersResponse = Type.Object({
   ...Code,
   users: Type.Array(Type.Object({ id: Type.String(), org_codes: Type.Array(Type.String()) })),
   next_token: nullable(Type.String()),
+});
+
+/** Kinde's role_scopes_response: each scope with the API it belongs to. */
+export const RoleScopesResponse = Type.Object({
+  ...Code,
+  scopes: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      key: Type.String(),
+      description: nullable(Type.String()),
+      api_id: Type.String(),
+    }),
+  ),
 });
 
 export type CreateRoleBody = Static<typeof CreateRoleBody>;

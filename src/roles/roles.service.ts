@@ -143,6 +143,41 @@ export class RolesService {
       .execute();
   }
 
+  /** Gives a role an API scope (Kinde's role scopes); adding one it has changes nothing. */
+  async addRoleScope(roleId: string, scopeId: string): Promise<void> {
+    await this.db
+      .insertInto("role_scopes")
+      .values({ role_id: roleId, scope_id: scopeId })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async removeRoleScope(roleId: string, scopeId: string): Promise<void> {
+    await this.db
+      .deleteFrom("role_scopes")
+      .where("role_id", "=", roleId)
+      .where("scope_id", "=", scopeId)
+      .execute();
+  }
+
+  /** Gives a member an API scope directly, in one organization (Kinde's organization-user API scopes). */
+  async addMemberApiScope(orgCode: string, userId: string, scopeId: string): Promise<void> {
+    await this.db
+      .insertInto("organization_user_api_scopes")
+      .values({ org_code: orgCode, user_id: userId, scope_id: scopeId })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async removeMemberApiScope(orgCode: string, userId: string, scopeId: string): Promise<void> {
+    await this.db
+      .deleteFrom("organization_user_api_scopes")
+      .where("org_code", "=", orgCode)
+      .where("user_id", "=", userId)
+      .where("scope_id", "=", scopeId)
+      .execute();
+  }
+
   async createPermission(input: PermissionInput): Promise<PermissionRow> {
     const id = `perm_${randomHex(16)}`;
     const result = await this.db

@@ -1,9 +1,12 @@
 import type { Selectable } from "kysely";
 import type { Db } from "../storage/database.js";
-import type { PermissionsTable, RolesTable } from "../storage/schema.js";
+import type { ApiScopesTable, PermissionsTable, RolesTable } from "../storage/schema.js";
 
 export type RoleRow = Selectable<RolesTable>;
 export type PermissionRow = Selectable<PermissionsTable>;
+
+/** Which of the scope keys asked about each audience's API defines, and which the user holds. */
+export type HeldScopes = Map<string, { defined: Set<string>; held: Set<string> }>;
 
 export class RolesStore {
   constructor(private readonly db: Db) {}
@@ -148,6 +151,95 @@ export class RolesStore {
       result.set(permission.id, entry);
     }
     return [...result.values()].sort((a, b) => binary(a.permission.key, b.permission.key));
+  }
+
+  /** The API scopes a role gives, sorted by key (byte-wise, alike on both dialects), then API. */
+  async roleScopes(roleId: string): Promise<Selectable<ApiScopesTable>[]> {
+    const rows = await this.db
+      .selectFrom("role_scopes")
+      .innerJoin("api_scopes", "api_scopes.id", "role_scopes.scope_id")
+      .selectAll("api_scopes")
+      .where("role_scopes.role_id", "=", roleId)
+      .execute();
+    return rows.sort((a, b) => binary(a.key, b.key) || binary(a.api_id, b.api_id) || binary(a.id, b.id));
+  }
+
+  /**
+   * Per audience: which of `keys` its API defines, and which of those the user holds — through a
+   * role they have in `orgCode`, given to them directly in it, or, for an administrator
+   * (`adminClientId` set), granted to that application on the Management API. One statement:
+   * token issuance runs it at most once (docs/performance.md counts the refresh path's statements).
+   */
+  async heldScopes(input: {
+    userId: string;
+    orgCode: string | null;
+    audiences: readonly string[];
+    keys: readonly string[];
+    adminClientId?: string;
+  }): Promise<HeldScopes> {
+    const { userId, orgCode, audiences, keys, adminClientId } = input;
+    const result: HeldScopes = new Map(
+      audiences.map((a) => [a, { defined: new Set<string>(), held: new Set<string>() }]),
+    );
+    if (audiences.length === 0 || keys.length === 0 || (orgCode === null && adminClientId === undefined))
+      return result;
+    const rows = await this.db
+      .selectFrom("api_scopes")
+      .innerJoin("apis", "apis.id", "api_scopes.api_id")
+      .select(["apis.audience", "api_scopes.key"])
+      .select((eb) => {
+        const sources = [];
+        if (orgCode !== null) {
+          sources.push(
+            eb(
+              "api_scopes.id",
+              "in",
+              eb
+                .selectFrom("organization_user_roles")
+                .innerJoin("role_scopes", "role_scopes.role_id", "organization_user_roles.role_id")
+                .select("role_scopes.scope_id")
+                .where("organization_user_roles.org_code", "=", orgCode)
+                .where("organization_user_roles.user_id", "=", userId),
+            ),
+            eb(
+              "api_scopes.id",
+              "in",
+              eb
+                .selectFrom("organization_user_api_scopes")
+                .select("organization_user_api_scopes.scope_id")
+                .where("organization_user_api_scopes.org_code", "=", orgCode)
+                .where("organization_user_api_scopes.user_id", "=", userId),
+            ),
+          );
+        }
+        if (adminClientId !== undefined) {
+          sources.push(
+            eb.and([
+              eb("apis.is_management_api", "=", 1),
+              eb(
+                "api_scopes.id",
+                "in",
+                eb
+                  .selectFrom("api_application_scopes")
+                  .select("api_application_scopes.scope_id")
+                  .where("api_application_scopes.application_id", "=", adminClientId),
+              ),
+            ]),
+          );
+        }
+        // An integer on both dialects (PostgreSQL would answer a bare condition as a boolean).
+        return eb.case().when(eb.or(sources)).then(1).else(0).end().as("held");
+      })
+      .where("apis.audience", "in", audiences)
+      .where("api_scopes.key", "in", keys)
+      .execute();
+    for (const row of rows) {
+      const entry = result.get(row.audience);
+      if (!entry) continue;
+      entry.defined.add(row.key);
+      if (Number(row.held) === 1) entry.held.add(row.key);
+    }
+    return result;
   }
 
   /** Users holding a role, with the organizations they hold it in. */

@@ -318,6 +318,19 @@ export interface OrganizationUserPermissionsTable {
   permission_id: string;
 }
 
+/** Kinde's role scopes: API scopes a role gives to whoever holds it in an organization. */
+export interface RoleScopesTable {
+  role_id: string;
+  scope_id: string;
+}
+
+/** Kinde's organization-user API scopes: API scopes given to a member directly. */
+export interface OrganizationUserApiScopesTable {
+  org_code: string;
+  user_id: string;
+  scope_id: string;
+}
+
 export type FeatureFlagType = "str" | "int" | "bool";
 export type FeatureFlagOverrideLevel = "env" | "org" | "usr";
 
@@ -354,6 +367,8 @@ export interface Schema {
   role_permissions: RolePermissionsTable;
   organization_user_roles: OrganizationUserRolesTable;
   organization_user_permissions: OrganizationUserPermissionsTable;
+  role_scopes: RoleScopesTable;
+  organization_user_api_scopes: OrganizationUserApiScopesTable;
   feature_flags: FeatureFlagsTable;
   organization_feature_flags: OrganizationFeatureFlagsTable;
   user_feature_flags: UserFeatureFlagsTable;

@@ -380,8 +380,18 @@ for (const { kind, skip } of await databaseKinds()) {
       const user = await createUser(server);
       const audience = `https://orders-${randomBytes(3).toString("hex")}.example.com`;
       const foreign = `https://foreign-${randomBytes(3).toString("hex")}.example.com`;
-      await createApi(server, { audience, scopes: ["read:orders"], authorize: [app.clientId] });
-      await createApi(server, { audience: foreign, scopes: ["read:foreign"] });
+      // The user holds both scopes through a role; only the authorised API's reaches the token.
+      await createApi(server, {
+        audience,
+        scopes: ["read:orders"],
+        authorize: [app.clientId],
+        holders: { [user.id]: ["read:orders"] },
+      });
+      await createApi(server, {
+        audience: foreign,
+        scopes: ["read:foreign"],
+        holders: { [user.id]: ["read:foreign"] },
+      });
       const client = createKindeServerClient(GrantType.AUTHORIZATION_CODE, {
         authDomain: server.url,
         clientId: app.clientId,

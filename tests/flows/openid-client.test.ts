@@ -271,7 +271,13 @@ for (const { kind, skip } of await databaseKinds()) {
     it("code flow, confidential client, client_secret_basic with PKCE and an API audience", async () => {
       const app = await createApplication(server, "reg");
       const audience = `https://things-${randomBytes(4).toString("hex")}.example.com`;
-      await createApi(server, { audience, scopes: ["read:things"], authorize: [app.clientId] });
+      // The user holds read:things through a role (user tokens carry only the API scopes held).
+      await createApi(server, {
+        audience,
+        scopes: ["read:things"],
+        authorize: [app.clientId],
+        holders: { [user.id]: ["read:things"] },
+      });
       const config = await discover(app.clientId, client.ClientSecretBasic(app.clientSecret!));
       const scope = `${USER_SCOPE} read:things`;
       const { callback, state, nonce, pkceCodeVerifier } = await authorize(config, {

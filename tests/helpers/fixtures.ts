@@ -37,10 +37,20 @@ export async function createUser(
   return { id: user.id, email, password };
 }
 
-/** Registers an API (audience) with scopes and authorises the application for it. */
+/**
+ * Registers an API (audience) with scopes and authorises the application for it. `grant` gives
+ * applications scopes (what machine tokens carry); `holders` gives users scopes through a role in
+ * the default organization (what user tokens may carry, src/oauth/user-scopes.ts).
+ */
 export async function createApi(
   server: TestServer,
-  options: { audience: string; scopes?: string[]; authorize?: string[]; grant?: Record<string, string[]> },
+  options: {
+    audience: string;
+    scopes?: string[];
+    authorize?: string[];
+    grant?: Record<string, string[]>;
+    holders?: Record<string, string[]>;
+  },
 ): Promise<{ id: string }> {
   const api = await server.services.apis.create({
     name: `API ${options.audience}`,
@@ -53,5 +63,30 @@ export async function createApi(
     await server.services.apis.authorizeApplication(api.id, clientId);
     await server.services.apis.grantScopes(api.id, clientId, scopes);
   }
+  for (const [userId, scopes] of Object.entries(options.holders ?? {}))
+    await giveUserScopes(server, { userId, apiId: api.id, scopes });
   return { id: api.id };
+}
+
+/**
+ * Gives a user these scopes of an API through a new role they get in an organization (the
+ * default one unless named; they must be a member of it).
+ */
+export async function giveUserScopes(
+  server: TestServer,
+  options: { userId: string; apiId: string; scopes: string[]; orgCode?: string },
+): Promise<{ roleId: string }> {
+  const tag = randomBytes(4).toString("hex");
+  const role = await server.services.roles.createRole({
+    key: `scopes-${tag}`,
+    name: `Scopes ${tag}`,
+    description: null,
+    isDefault: false,
+    assignmentPermissionId: null,
+  });
+  for (const scope of await server.services.apis.store.scopes(options.apiId))
+    if (options.scopes.includes(scope.key)) await server.services.roles.addRoleScope(role.id, scope.id);
+  const orgCode = options.orgCode ?? (await server.services.organizations.store.findDefault())!.code;
+  await server.services.organizations.grant(orgCode, options.userId, [role.id], []);
+  return { roleId: role.id };
 }

@@ -66,6 +66,8 @@ const ALLOWED: Record<string, Record<string, string>> = {
       "DELETE /api/v1/apis/{api_id}/scopes/{scope_id}",
       "POST /api/v1/apis/{api_id}/applications/{application_id}/scopes/{scope_id}",
       "DELETE /api/v1/apis/{api_id}/applications/{application_id}/scopes/{scope_id}",
+      "POST /api/v1/organizations/{org_code}/users/{user_id}/apis/{api_id}/scopes/{scope_id}",
+      "DELETE /api/v1/organizations/{org_code}/users/{user_id}/apis/{api_id}/scopes/{scope_id}",
     ].map((operation) => [
       operation,
       { "response has a body (code, message) where Kinde documents none": "success_response" },

@@ -446,7 +446,7 @@ function apisSection(application: Application, apis: ApiDetails[]): HTMLElement 
       { class: "muted" },
       application.type === "m2m"
         ? "An authorised machine-to-machine app gets tokens for the API with the scopes granted to it on the API's page."
-        : "An authorised app may ask for tokens for the API (audience); people's tokens carry the API scopes the app requests.",
+        : "An authorised app may ask for tokens for the API (audience); people's tokens carry the requested API scopes they hold through a role, or directly, in the organization they sign into.",
     ),
     list,
   );

@@ -7,7 +7,9 @@ import type { OAuthContext } from "../context.js";
 import { OAuthError } from "../errors.js";
 import type { Params } from "../params.js";
 import { verifyChallenge } from "../pkce.js";
+import { joinScope, splitScope } from "../scopes.js";
 import type { TokenResponse } from "../token-response.js";
+import { heldUserScopes } from "../user-scopes.js";
 import { recordUserTokens, signUserTokens } from "./issue-user-tokens.js";
 
 export async function authorizationCodeGrant(
@@ -61,12 +63,23 @@ export async function authorizationCodeGrant(
     const user = await store.findUser(record.userId);
     if (!user || user.suspended) return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
 
+    // Only the API scopes the user holds in the organization signed into; the grant keeps this
+    // narrowed set as the most its refreshes may carry (user-scopes.ts).
+    const scope = joinScope(
+      await heldUserScopes(store, {
+        user,
+        clientId: client.id,
+        orgCode: record.orgCode ?? null,
+        audience: record.audience,
+        scopes: splitScope(record.scope),
+      }),
+    );
     const grant = {
       id: randomUUID(),
       clientId: client.id,
       userId: user.id,
       sessionId: record.sessionId,
-      scope: record.scope,
+      scope,
       audience: record.audience,
       authTime: record.authTime,
       createdAt: now,
@@ -79,7 +92,7 @@ export async function authorizationCodeGrant(
       client,
       user,
       grant,
-      scope: record.scope,
+      scope,
       nonce: record.nonce,
     });
     // The organization must still take the user now, not only when the code was minted: the

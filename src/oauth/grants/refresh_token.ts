@@ -7,6 +7,7 @@ import { OAuthError } from "../errors.js";
 import type { Params } from "../params.js";
 import { joinScope, splitScope } from "../scopes.js";
 import type { TokenResponse } from "../token-response.js";
+import { heldUserScopes } from "../user-scopes.js";
 import { recordUserTokens, signUserTokens } from "./issue-user-tokens.js";
 
 export async function refreshTokenGrant(
@@ -56,11 +57,19 @@ export async function refreshTokenGrant(
       await store.revokeGrant(grant.id, now, "user cannot sign in");
       return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
     }
+    // Re-evaluated within the grant's scope: a role or scope taken away since shows now.
+    const held = await heldUserScopes(store, {
+      user,
+      clientId: client.id,
+      orgCode: grant.orgCode ?? null,
+      audience: grant.audience,
+      scopes: scope,
+    });
     const recorded = await recordUserTokens(ctx, store, {
       client,
       user,
       grant,
-      scope: joinScope(scope),
+      scope: joinScope(held),
       nonce: null,
     });
     // Left or suspended since (normally the grant was revoked then; this closes the races).
