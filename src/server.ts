@@ -21,6 +21,7 @@ import type { SecretBox } from "./crypto/secret-box.js";
 import { registerDashboardRoutes } from "./dashboard/dashboard.routes.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/errors.js";
 import { parseFormBody } from "./http/form-body.js";
+import { registerFormOriginCheck } from "./http/form-origin.js";
 import { registerHealthRoutes } from "./http/health.routes.js";
 import { registerInputGuard } from "./http/input-guard.js";
 import { lazySerializers } from "./http/lazy-serializers.js";
@@ -129,6 +130,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       connectedApps: connectedAppsOptions(config, deps.logger),
     });
   const https = config.issuerUrl.startsWith("https:");
+  // Before any route: it attaches itself to every form route as the route is registered.
+  registerFormOriginCheck(app, {
+    issuer: services.oauth.issuer,
+    businessName: () => services.business.name(),
+  });
   registerHealthRoutes(app, storage);
   registerOAuthRoutes(app, services, { https, refreshCookieDomain: config.refreshCookieDomain });
   registerAccountApiRoutes(app, services);

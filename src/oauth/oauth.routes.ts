@@ -83,7 +83,9 @@ export function registerOAuthRoutes(
   app.get<{ Querystring: RawParams }>("/oauth2/auth", pageConfig, (request, reply) =>
     authorize(request, reply, request.query),
   );
-  app.post<{ Body: RawParams }>("/oauth2/auth", pageConfig, (request, reply) =>
+  // Relying parties may POST the authorization request from their own site (OIDC Core §3.1.2.1).
+  const postedByOtherSites = { config: { ...pageConfig.config, acceptsCrossSitePosts: true } };
+  app.post<{ Body: RawParams }>("/oauth2/auth", postedByOtherSites, (request, reply) =>
     authorize(request, reply, formBody(request)),
   );
 

@@ -28,12 +28,19 @@ export async function launchChromium(): Promise<Browser> {
 export interface AppServer {
   /** http://localhost:PORT — a different site from the issuer on 127.0.0.1, as in production. */
   origin: string;
+  /** http://127.0.0.1:PORT, the same server — the issuer's site (a port is not part of a site). */
+  sameSiteOrigin: string;
   /** Every URL requested so far, absolute. */
   hits: URL[];
   close(): Promise<void>;
 }
 
-export async function startAppServer(): Promise<AppServer> {
+export async function startAppServer(
+  options: {
+    /** Pages of the test's own making by path (e.g. one that posts a form to Latchkey). */
+    pages?: Record<string, string>;
+  } = {},
+): Promise<AppServer> {
   const hits: URL[] = [];
   let origin = "";
   const server: Server = createServer((request, response) => {
@@ -41,7 +48,8 @@ export async function startAppServer(): Promise<AppServer> {
     hits.push(url);
     response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
     response.end(
-      `<!doctype html><title>App</title><h1>App page ${url.pathname.replace(/[<>&"']/g, "")}</h1>`,
+      options.pages?.[url.pathname] ??
+        `<!doctype html><title>App</title><h1>App page ${url.pathname.replace(/[<>&"']/g, "")}</h1>`,
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -53,6 +61,7 @@ export async function startAppServer(): Promise<AppServer> {
   origin = `http://localhost:${port}`;
   return {
     origin,
+    sameSiteOrigin: `http://127.0.0.1:${port}`,
     hits,
     close: () =>
       new Promise<void>((resolve) => {

@@ -92,15 +92,15 @@ export class UserAgent {
 }
 
 /**
- * A user agent already signed in to Latchkey as `user` (through an ordinary sign-in to a
- * front-end application), holding the session cookie — for flows that need a signed-in browser.
+ * An authorization request for `clientId` (code flow, S256 challenge of a verifier nobody keeps:
+ * for tests that need a sign-in or a silent `prompt=none` probe, not the tokens).
  */
-export async function signedInUserAgent(
+export function authorizationUrl(
   server: { url: string },
   clientId: string,
   redirectUri: string,
-  user: { email: string; password: string },
-): Promise<UserAgent> {
+  extra: Record<string, string> = {},
+): URL {
   const verifier = randomBytes(32).toString("base64url");
   const url = new URL("/oauth2/auth", server.url);
   url.search = new URLSearchParams({
@@ -110,8 +110,22 @@ export async function signedInUserAgent(
     scope: "openid",
     code_challenge: createHash("sha256").update(verifier).digest("base64url"),
     code_challenge_method: "S256",
+    ...extra,
   }).toString();
+  return url;
+}
+
+/**
+ * A user agent already signed in to Latchkey as `user` (through an ordinary sign-in to a
+ * front-end application), holding the session cookie — for flows that need a signed-in browser.
+ */
+export async function signedInUserAgent(
+  server: { url: string },
+  clientId: string,
+  redirectUri: string,
+  user: { email: string; password: string },
+): Promise<UserAgent> {
   const agent = new UserAgent(server.url);
-  await agent.authorize(url, user);
+  await agent.authorize(authorizationUrl(server, clientId, redirectUri), user);
   return agent;
 }
