@@ -5,9 +5,20 @@
 // A plain GET that signs people out can be triggered by any web page (an <img> or a link on
 // another site: "logout CSRF"). RP-Initiated Logout §2 says the OP SHOULD ask the user when it
 // cannot tell the request came from the RP the user signed in to. So the session ends at once only
-// when the request proves itself — an `id_token_hint` we issued to this user, or a navigation
-// the browser marks as not cross-site (`Sec-Fetch-Site: same-origin` or `none`, i.e. typed or
-// bookmarked). Anything else gets a confirmation page whose button POSTs with a CSRF token.
+// when the request proves itself:
+// - an `id_token_hint` we issued to this user (§2; Kinde's SDKs do not send one);
+// - `Sec-Fetch-Site: same-origin` or `none` (our own pages; typed or bookmarked);
+// - `Sec-Fetch-Site: same-site` *with a registered logout URL*: Kinde's browser SDKs (React, JS,
+//   Next.js) send the browser to `/logout?redirect=…` from the app, which usually runs on a sibling
+//   host of the same site (app.example.com beside auth.example.com). We cannot see which sibling
+//   started it, and on shared hosting a sibling may be a stranger's; but the most it can do is end
+//   the session and send the browser to a URL an administrator registered — the same harm as any
+//   link to that app's own sign-out, none of login CSRF's (forms refuse same-site posts). A
+//   same-site request without a redirect proves no app at all, so it is asked. Checking that the
+//   registered URL is on the request's site would need the Public Suffix List and would not stop a
+//   sibling, who can name any registered URL on its own site; the registration is what counts.
+// Anything else — every cross-site request — gets a confirmation page whose button POSTs with a
+// CSRF token (and only from our own page: http/form-origin.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { decodeProtectedHeader, jwtVerify } from "jose";
 import { errorPage } from "../http/html.js";
@@ -18,8 +29,14 @@ import { type BrowserSignIn, type Form, field } from "./browser-sign-in.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
 import { logoutConfirmPage, signedOutPage } from "./pages.js";
 
-/** Browser-set values that mean "not started by another site" (Fetch Metadata). */
+/** Browser-set values that mean "not started by another origin" (Fetch Metadata). */
 const TRUSTED_FETCH_SITES = new Set(["same-origin", "none"]);
+
+/** Whether the browser marks this navigation as coming from Latchkey's own site (see above). */
+function trustedNavigation(fetchSite: string | string[] | undefined, redirect: string): boolean {
+  if (typeof fetchSite !== "string") return false;
+  return TRUSTED_FETCH_SITES.has(fetchSite) || (fetchSite === "same-site" && redirect !== "");
+}
 
 export function registerLogoutRoutes(
   app: FastifyInstance,
@@ -100,11 +117,10 @@ export function registerLogoutRoutes(
     if (redirect === undefined) return unregistered(reply);
     const state = field(request.query, "state");
     const session = await signIn.session(request);
-    const fetchSite = request.headers["sec-fetch-site"];
     // Without a session there may still be a cookie refresh session (js-utils; its flag cookie is
     // sent cross-site): another site must not end that one silently either.
     const trusted =
-      (typeof fetchSite === "string" && TRUSTED_FETCH_SITES.has(fetchSite)) ||
+      trustedNavigation(request.headers["sec-fetch-site"], redirect) ||
       (session
         ? await hintNamesUser(field(request.query, "id_token_hint"), session.userId)
         : request.cookies[REFRESH_FLAG_COOKIE] === undefined);
