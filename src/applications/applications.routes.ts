@@ -30,7 +30,7 @@ import {
   UrlsQuery,
 } from "./applications.schemas.js";
 import { APPLICATION_TYPES, InvalidUrlError } from "./applications.service.js";
-import { findApplication, findChangeableApplication } from "./find-application.js";
+import { findApplication, findChangeableApplication, mayLearnSecret } from "./find-application.js";
 
 const TAG = { tags: ["Applications"] };
 const CALLBACK_TAG = { tags: ["Callbacks"] };
@@ -130,6 +130,9 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const application = await findApplication(request, request.params.application_id);
+      const revealed = (await mayLearnSecret(request, application.id))
+        ? request.services.applications.revealSecret(application)
+        : undefined;
       return {
         ...success(),
         application: {
@@ -137,7 +140,8 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
           name: application.name,
           type: application.type,
           client_id: application.id,
-          client_secret: request.services.applications.revealSecret(application) ?? null,
+          // null, as for a front-end application, when the caller may not learn it (mayLearnSecret).
+          client_secret: revealed ?? null,
           access_token_lifetime: application.access_token_lifetime,
           refresh_token_lifetime: application.refresh_token_lifetime,
           id_token_lifetime: application.id_token_lifetime,
@@ -233,6 +237,11 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       const application = await findChangeableApplication(request, request.params.application_id);
       if (application.type === "spa")
         throw new ApiError("INVALID_REQUEST", "Front-end applications have no secret");
+      if (!(await mayLearnSecret(request, application.id)))
+        throw new ApiError(
+          "FORBIDDEN",
+          "This application holds Management API scopes your token does not: only a caller holding them (or an administrator) may rotate its secret",
+        );
       const secret = await request.services.applications.rotateSecret(application.id);
       return {
         ...success("Application secret rotated"),

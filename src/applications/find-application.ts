@@ -1,6 +1,7 @@
 // Looking up the application a Management API operation names, for the routes of every feature.
 import type { FastifyRequest } from "fastify";
 import { findDashboardClientId } from "../dashboard/dashboard-app.js";
+import { managementAudience } from "../management/auth.js";
 import { ApiError } from "../management/errors.js";
 import type { ApplicationRow } from "./applications.store.js";
 
@@ -29,4 +30,21 @@ export async function findChangeableApplication(
   const application = await findApplication(request, id);
   await refuseDashboardApplication(request, application.id);
   return application;
+}
+
+/**
+ * Whether the caller may learn this application's client secret. A secret carries all of its
+ * application's power, so it goes only to a caller at least as strong: an administrator, or a
+ * machine whose own token holds every Management API scope the application was granted. Without
+ * this, read:applications would read the bootstrap application's secret and become everything.
+ */
+export async function mayLearnSecret(request: FastifyRequest, applicationId: string): Promise<boolean> {
+  const caller = request.caller;
+  if (!caller) return false;
+  if (caller.userId !== undefined) return true;
+  const granted = await request.services.apis.store.grantedScopes(applicationId, [
+    managementAudience(request.services.oauth.issuer),
+  ]);
+  for (const scope of granted) if (!caller.scopes.has(scope)) return false;
+  return true;
 }

@@ -186,6 +186,39 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(held.status, 200);
     });
 
+    it("a machine learns or rotates only the secrets of applications no stronger than itself", async () => {
+      const { token } = await narrowMachine(server, ["read:applications", "update:applications"]);
+      const bootstrapApp = server.management.clientId;
+      type Read = { application: { client_secret: string | null } };
+      const hidden = await callApi<Read>(server, "GET", `/api/v1/applications/${bootstrapApp}`, { token });
+      assert.equal(hidden.status, 200);
+      assert.equal(hidden.body.application.client_secret, null);
+      const rotated = await callApi<Errors>(
+        server,
+        "POST",
+        `/api/v1/applications/${bootstrapApp}/rotate_secret`,
+        {
+          token,
+        },
+      );
+      assert.equal(rotated.status, 403, JSON.stringify(rotated.body));
+      assert.equal(
+        server.services.applications.revealSecret(
+          (await server.services.applications.store.findById(bootstrapApp))!,
+        ),
+        server.management.clientSecret,
+      );
+      // An application without Management API grants is no stronger: its secret reads as in Kinde.
+      const ordinary = await createApplication(server, "reg");
+      const shown = await callApi<Read>(server, "GET", `/api/v1/applications/${ordinary.clientId}`, {
+        token,
+      });
+      assert.equal(shown.body.application.client_secret, ordinary.clientSecret);
+      // The bootstrap application holds every scope, so it sees every secret.
+      const all = await callApi<Read>(server, "GET", `/api/v1/applications/${bootstrapApp}`);
+      assert.equal(all.body.application.client_secret, server.management.clientSecret);
+    });
+
     it("bootstrap creates the administrator only when nobody has the address", async () => {
       // A stranger signed up with the address (spelled differently) before the variable was set.
       const stranger = await server.services.users.create({
