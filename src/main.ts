@@ -35,7 +35,14 @@ async function prepareDatabase(config: Config, logger: Logger, storage: Storage,
   await migrateToLatest(storage.db, logger);
   // Before bootstrap, which opens secrets and could seal new ones under a key foreign to the rest.
   await verifyMasterKey(storage.db, masterKey, systemClock.now());
-  const { generatedManagementClient } = await bootstrap(storage, secretBox, config);
+  const { generatedManagementClient, adminNotCreated } = await bootstrap(storage, secretBox, config);
+  if (adminNotCreated)
+    logger.warn(
+      { event: "bootstrap_admin_skipped", userId: adminNotCreated.userId },
+      "BOOTSTRAP_ADMIN_EMAIL belongs to an existing account that is not an administrator: it was left unchanged " +
+        "and no administrator was created. If that account is yours, promote it with " +
+        "`latchkey admins grant --email <address>`; otherwise delete it or choose another BOOTSTRAP_ADMIN_EMAIL.",
+    );
   // Printed to the terminal, deliberately not through the logger: secrets never reach logs.
   if (generatedManagementClient)
     process.stdout.write(managementCredentialsBanner(config.issuerUrl, generatedManagementClient));

@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
+import { emailProblem } from "../users/email.js";
 import { passwordProblem } from "../users/password-policy.js";
 
 export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
@@ -278,9 +279,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (Boolean(bootstrap.adminEmail) !== Boolean(bootstrap.adminPassword)) {
     fail("BOOTSTRAP_ADMIN_EMAIL", "BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together");
   }
-  if (bootstrap.adminEmail && !/^[^\s@]+@[^\s@]+$/.test(bootstrap.adminEmail)) {
-    fail("BOOTSTRAP_ADMIN_EMAIL", "is not an email address");
-  }
+  const adminEmailProblem = bootstrap.adminEmail ? emailProblem(bootstrap.adminEmail) : undefined;
+  if (adminEmailProblem) fail("BOOTSTRAP_ADMIN_EMAIL", `is not a usable email address: it ${adminEmailProblem}`);
   // The same rules as every other chosen password (length, not a common password): an
   // administrator's password is the last one that should be on a breach list.
   const adminPasswordProblem =

@@ -9,20 +9,18 @@ import {
   organizationRefusal,
 } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
+import { canonicalEmail, emailProblem } from "../users/email.js";
 import {
   passwordProblem,
   type ReservedPasswordCheck,
   withPasswordCheckReserved,
 } from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
-import { normalizeEmail } from "../users/users.store.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
 import { connectStateCookie, cookieOptions } from "./cookies.js";
 import { registerLogoutRoutes } from "./logout.js";
 import { connectOfferPage, STYLESHEET, signInPage, signUpPage } from "./pages.js";
 import type { BrowserSession } from "./sessions.js";
-
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 export function registerSignInRoutes(
   app: FastifyInstance,
@@ -170,7 +168,7 @@ export function registerSignInRoutes(
 
   app.post<{ Body: Form }>("/auth/sign-in", pageConfig, async (request, reply) => {
     const form = request.body;
-    const email = normalizeEmail(field(form, "email")).slice(0, 320);
+    const email = canonicalEmail(field(form, "email")).slice(0, 320);
     const password = field(form, "password");
     if (!email || !password || !csrfValid(request, form))
       return signInPost(request, reply, form, email, password);
@@ -228,14 +226,16 @@ export function registerSignInRoutes(
     const opened = await openRequest(request, reply, requestId);
     if (!opened) return expired(reply);
     const { ctx, authorization } = opened;
-    const email = normalizeEmail(field(form, "email")).slice(0, 320);
+    const typedEmail = field(form, "email").slice(0, 320);
+    const email = canonicalEmail(typedEmail);
     const password = field(form, "password");
     const givenName = field(form, "given_name").trim().slice(0, 100);
     const familyName = field(form, "family_name").trim().slice(0, 100);
     const again = (status: number, error: string) =>
       html(reply, status, signUpPage({ ...ctx, email, givenName, familyName, error }));
     if (!csrfValid(request, form)) return again(403, "Your session on this page expired. Please try again.");
-    if (!EMAIL.test(email)) return again(400, "Enter a valid email address.");
+    const emailIssue = emailProblem(typedEmail);
+    if (emailIssue) return again(400, `Enter a valid email address: this one ${emailIssue}.`);
     const problem = passwordProblem(password);
     if (problem) return again(400, `Choose another password. ${problem}`);
     // Signing up into an organization (org_code) needs it to take registrations (Kinde's setting)
