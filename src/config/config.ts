@@ -280,7 +280,8 @@ export function loadConfig(env: Env = process.env): Config {
     fail("BOOTSTRAP_ADMIN_EMAIL", "BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together");
   }
   const adminEmailProblem = bootstrap.adminEmail ? emailProblem(bootstrap.adminEmail) : undefined;
-  if (adminEmailProblem) fail("BOOTSTRAP_ADMIN_EMAIL", `is not a usable email address: it ${adminEmailProblem}`);
+  if (adminEmailProblem)
+    fail("BOOTSTRAP_ADMIN_EMAIL", `is not a usable email address: it ${adminEmailProblem}`);
   // The same rules as every other chosen password (length, not a common password): an
   // administrator's password is the last one that should be on a breach list.
   const adminPasswordProblem =

@@ -4,7 +4,6 @@
 // Management API extensions the dashboard needs (granted scopes of an application, signing keys)
 // answer as documented.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { bootstrap } from "../../src/bootstrap.js";
 import { DASHBOARD_APPLICATION_NAME, findDashboardClientId } from "../../src/dashboard/dashboard-app.js";
