@@ -5,7 +5,7 @@
 // authorizing applications answers API_APPLICATIONS_UPDATED.
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { findChangeableApplication, refuseDashboardApplication } from "../applications/find-application.js";
+import { findChangeableApplication, refuseProtectedApplication } from "../applications/find-application.js";
 import { ApiError } from "../management/errors.js";
 import {
   conflict,
@@ -339,7 +339,7 @@ export function registerApisRoutes(app: FastifyInstance): void {
         if (wanted.get(id) === !authorize)
           throw new ApiError("INVALID_REQUEST", `Application ${id} is both authorized and deauthorized`);
         wanted.set(id, authorize);
-        await refuseDashboardApplication(request, id);
+        await refuseProtectedApplication(request, id);
       }
       const changes = [...wanted].map(([applicationId, authorize]) => ({ applicationId, authorize }));
       let outcome: ApplicationChanges;

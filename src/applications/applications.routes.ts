@@ -30,7 +30,7 @@ import {
   UrlsQuery,
 } from "./applications.schemas.js";
 import { APPLICATION_TYPES, InvalidUrlError } from "./applications.service.js";
-import { findApplication, findChangeableApplication, mayLearnSecret } from "./find-application.js";
+import { callerCovers, findApplication, findChangeableApplication } from "./find-application.js";
 
 const TAG = { tags: ["Applications"] };
 const CALLBACK_TAG = { tags: ["Callbacks"] };
@@ -130,7 +130,7 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const application = await findApplication(request, request.params.application_id);
-      const revealed = (await mayLearnSecret(request, application.id))
+      const revealed = (await callerCovers(request, application.id))
         ? request.services.applications.revealSecret(application)
         : undefined;
       return {
@@ -140,7 +140,7 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
           name: application.name,
           type: application.type,
           client_id: application.id,
-          // null, as for a front-end application, when the caller may not learn it (mayLearnSecret).
+          // null, as for a front-end application, when the caller may not learn it (callerCovers).
           client_secret: revealed ?? null,
           access_token_lifetime: application.access_token_lifetime,
           refresh_token_lifetime: application.refresh_token_lifetime,
@@ -237,11 +237,6 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       const application = await findChangeableApplication(request, request.params.application_id);
       if (application.type === "spa")
         throw new ApiError("INVALID_REQUEST", "Front-end applications have no secret");
-      if (!(await mayLearnSecret(request, application.id)))
-        throw new ApiError(
-          "FORBIDDEN",
-          "This application holds Management API scopes your token does not: only a caller holding them (or an administrator) may rotate its secret",
-        );
       const secret = await request.services.applications.rotateSecret(application.id);
       return {
         ...success("Application secret rotated"),

@@ -1,4 +1,5 @@
-// Looking up the application a Management API operation names, for the routes of every feature.
+// Looking up the application a Management API operation names, for the routes of every feature,
+// and the rules on which applications a caller may change or learn the secret of.
 import type { FastifyRequest } from "fastify";
 import { findDashboardClientId } from "../dashboard/dashboard-app.js";
 import { managementAudience } from "../management/auth.js";
@@ -11,34 +12,40 @@ export async function findApplication(request: FastifyRequest, id: string): Prom
   return application;
 }
 
-/** Throws DASHBOARD_APPLICATION_PROTECTED when the id is the admin dashboard's application. */
-export async function refuseDashboardApplication(request: FastifyRequest, id: string): Promise<void> {
+/**
+ * Refuses a change to an application the caller may not change: the admin dashboard's (Latchkey's
+ * own, whoever calls: a callback URL added to it would send an administrator's code to another site,
+ * a longer token lifetime would stretch every administrator's session, a new API grant would widen
+ * what the dashboard's tokens carry), and one stronger than the caller (callerCovers).
+ */
+export async function refuseProtectedApplication(request: FastifyRequest, id: string): Promise<void> {
   if (id === (await findDashboardClientId(request.services.db, request.services.oauth.issuer)))
     throw new ApiError("DASHBOARD_APPLICATION_PROTECTED");
+  if (!(await callerCovers(request, id)))
+    throw new ApiError(
+      "FORBIDDEN",
+      "This application holds Management API scopes your token does not: only a caller holding them, or an administrator, may change it",
+    );
 }
 
-/**
- * An application that a Management API call may change. The admin dashboard's is Latchkey's own and
- * changes with no call, whoever makes it: a callback URL added to it would send an administrator's
- * code to another site, a longer token lifetime would stretch every administrator's session, a new
- * API grant would widen what the dashboard's tokens carry. Latchkey keeps it as ISSUER_URL says.
- */
+/** An application that a Management API call may change (refuseProtectedApplication). */
 export async function findChangeableApplication(
   request: FastifyRequest,
   id: string,
 ): Promise<ApplicationRow> {
   const application = await findApplication(request, id);
-  await refuseDashboardApplication(request, application.id);
+  await refuseProtectedApplication(request, application.id);
   return application;
 }
 
 /**
- * Whether the caller may learn this application's client secret. A secret carries all of its
- * application's power, so it goes only to a caller at least as strong: an administrator, or a
- * machine whose own token holds every Management API scope the application was granted. Without
- * this, read:applications would read the bootstrap application's secret and become everything.
+ * Whether the caller is at least as strong as the application: an administrator, or a machine whose
+ * token still holds every Management API scope the application was granted. Only such a caller may
+ * learn its secret (which carries all of its power: read:applications would otherwise read the
+ * bootstrap application's secret and become everything) or change it (delete it, strip its grants,
+ * stretch its tokens, move its URLs).
  */
-export async function mayLearnSecret(request: FastifyRequest, applicationId: string): Promise<boolean> {
+export async function callerCovers(request: FastifyRequest, applicationId: string): Promise<boolean> {
   const caller = request.caller;
   if (!caller) return false;
   if (caller.userId !== undefined) return true;

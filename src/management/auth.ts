@@ -85,6 +85,14 @@ function scopesOf(claims: AccessTokenClaims): ReadonlySet<string> {
   return scopes;
 }
 
+/** The token's scopes the application still holds (the token's own set when nothing was removed). */
+function stillHeld(tokenScopes: ReadonlySet<string>, granted: ReadonlySet<string>): ReadonlySet<string> {
+  for (const scope of tokenScopes) {
+    if (!granted.has(scope)) return new Set([...tokenScopes].filter((s) => granted.has(s)));
+  }
+  return tokenScopes;
+}
+
 const BEARER = "bearer ";
 
 export async function authenticateManagementCall(
@@ -129,10 +137,10 @@ export async function authenticateManagementCall(
     // Deleting an application ends its access at once, not when its tokens expire.
     ctx.store.findClient(claims.azp),
     // The token's scopes are a snapshot: honour only those the application still holds, so
-    // deauthorising an app or removing a scope takes effect before its tokens expire.
-    required && machine && tokenScopes.has(required)
-      ? ctx.store.grantedScopes(claims.azp, [managementAudience(ctx.issuer)])
-      : undefined,
+    // deauthorising an app or removing a scope takes effect before its tokens expire — for the
+    // operation's own scope and for every rule that weighs the caller's scopes (what it may grant,
+    // whose secret it may learn).
+    machine ? ctx.store.grantedScopes(claims.azp, [managementAudience(ctx.issuer)]) : undefined,
   ]);
   if (revoked || !client) throw invalid();
   // An organization's machine app acts for that organization only; the Management API spans the
@@ -142,7 +150,10 @@ export async function authenticateManagementCall(
       "www-authenticate": `${REALM}, error="insufficient_scope"`,
     });
   }
-  const caller: ManagementCaller = { clientId: claims.azp, scopes: tokenScopes };
+  const caller: ManagementCaller = {
+    clientId: claims.azp,
+    scopes: stillGranted ? stillHeld(tokenScopes, stillGranted) : tokenScopes,
+  };
   if (!machine) {
     // A user's token reaches the Management API only for an administrator (the dashboard): any
     // other user who signs in to an app authorised for this API gets nothing here.
@@ -162,10 +173,7 @@ export async function authenticateManagementCall(
     }
     caller.userId = claims.sub;
   }
-  if (
-    required &&
-    !(tokenScopes.has(required) && (stillGranted === undefined || stillGranted.has(required)))
-  ) {
+  if (required && !caller.scopes.has(required)) {
     throw new ApiError("FORBIDDEN", `The token does not grant the scope ${required}`, {
       "www-authenticate": `${REALM}, error="insufficient_scope", scope="${required}"`,
     });

@@ -13,9 +13,12 @@
 // the receiving server tells apart.
 import { domainToASCII } from "node:url";
 
-// Local part: 1-64 characters without whitespace, controls, quotes or separators; domain: a DNS
-// name with at least two labels (ASCII letters, digits, inner hyphens, after IDNA), at most 253.
-const EMAIL_LOCAL = /^[^\s\p{Cc}@"(),:;<>[\]\\]{1,64}$/u;
+// Local part: 1-64 characters without whitespace, quotes or separators, and without any character
+// that does not show — controls, format characters (zero-width space, soft hyphen, bidirectional
+// overrides), private-use, unassigned or lone surrogate code points (stored, a surrogate would become U+FFFD) — so no account can look exactly like
+// another on a screen; domain: a DNS name with at least two labels (ASCII letters, digits, inner
+// hyphens, after IDNA), at most 253.
+const EMAIL_LOCAL = /^[^\s\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}@"(),:;<>[\]\\]{1,64}$/u;
 const DOMAIN_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** RFC 5321 §4.5.3.1.3: a path holds at most 256 octets, so an address at most 254 characters. */
 export const MAX_EMAIL_LENGTH = 254;

@@ -219,6 +219,66 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(all.body.application.client_secret, server.management.clientSecret);
     });
 
+    it("a scope taken from a machine stops counting at once, in every rule that weighs its scopes", async () => {
+      const api = (await server.services.apis.store.findManagementApi())!;
+      const { token, clientId } = await narrowMachine(server, [
+        "create:api_application_scopes",
+        "delete:users",
+      ]);
+      const deleteUsers = (await server.services.apis.store.scopes(api.id)).find(
+        (s) => s.key === "delete:users",
+      )!;
+      // The administrator takes delete:users away; the machine's token still lists it.
+      await server.services.apis.revokeScope(api.id, clientId, deleteUsers.id);
+      const twin = await createApplication(server, "m2m");
+      await server.services.apis.authorizeApplication(api.id, twin.clientId);
+      const regranted = await callApi<Errors>(
+        server,
+        "POST",
+        `/api/v1/apis/${api.id}/applications/${twin.clientId}/scopes/${deleteUsers.id}`,
+        { token },
+      );
+      assert.equal(regranted.status, 403, JSON.stringify(regranted.body));
+      assert.equal((await server.services.apis.store.grantedScopes(twin.clientId, [api.audience])).size, 0);
+    });
+
+    it("a machine cannot change an application stronger than itself", async () => {
+      const { token } = await narrowMachine(server, [
+        "delete:applications",
+        "update:application_tokens",
+        "update:apis",
+        "delete:apis_application_scopes",
+      ]);
+      const bootstrapApp = server.management.clientId;
+      const api = (await server.services.apis.store.findManagementApi())!;
+      const scope = (await server.services.apis.store.scopes(api.id))[0]!;
+      for (const [method, path, body] of [
+        ["PATCH", `/api/v1/applications/${bootstrapApp}/tokens`, { access_token_lifetime: 31_536_000 }],
+        [
+          "PATCH",
+          `/api/v1/apis/${api.id}/applications`,
+          { applications: [{ id: bootstrapApp, operation: "delete" }] },
+        ],
+        ["DELETE", `/api/v1/apis/${api.id}/applications/${bootstrapApp}/scopes/${scope.id}`],
+        ["DELETE", `/api/v1/applications/${bootstrapApp}`],
+      ] as const) {
+        const refused = await callApi<Errors>(server, method, path, { token, ...(body ? { body } : {}) });
+        assert.equal(refused.status, 403, `${method} ${path}: ${JSON.stringify(refused.body)}`);
+        assert.equal(refused.body.errors[0]!.code, "FORBIDDEN");
+      }
+      assert.ok(await server.services.applications.store.findById(bootstrapApp));
+      assert.ok(
+        (await server.services.apis.store.grantedScopes(bootstrapApp, [api.audience])).has(scope.key),
+      );
+      // An ordinary application it may still change.
+      const ordinary = await createApplication(server, "reg");
+      const changed = await callApi(server, "PATCH", `/api/v1/applications/${ordinary.clientId}/tokens`, {
+        token,
+        body: { access_token_lifetime: 3600 },
+      });
+      assert.equal(changed.status, 200);
+    });
+
     it("bootstrap creates the administrator only when nobody has the address", async () => {
       // A stranger signed up with the address (spelled differently) before the variable was set.
       const stranger = await server.services.users.create({

@@ -41,6 +41,9 @@ describe("canonical e-mail addresses", () => {
     assert.match(emailProblem("\uff41\uff44\uff4d\uff49\uff4e@example.com")!, /full-width/);
     assert.match(emailProblem("ada@xn--zz.com")!, /internationalised domain/);
     assert.match(emailProblem("ada@exa mple.com")!, /domain/);
+    // Characters that do not show: look-alikes of another account on every screen.
+    for (const invisible of ["\u200b", "\u00ad", "\u202e", "\ufeff", "\ue000", "\ud800"])
+      assert.ok(emailProblem(`admin${invisible}@example.com`), JSON.stringify(invisible));
     for (const bad of [
       "ada",
       "@example.com",
