@@ -68,7 +68,7 @@ export function createServices(input: ServicesInput): Services {
     rateLimiter: new RateLimiter(input.db, clock),
     business: new BusinessStore(input.db, clock),
     users: new UsersService(input.db, clock),
-    applications: new ApplicationsService(input.db, input.secretBox, clock),
+    applications: new ApplicationsService(input.db, input.secretBox, clock, input.issuer),
     apis: new ApisService(input.db, clock),
     connectedApps: new ConnectedAppsService(input.db, input.secretBox, clock, {
       ...input.connectedApps,

@@ -4,7 +4,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import type { ApplicationType, ApplicationUrlKind } from "../storage/schema.js";
 import { type ApplicationRow, ApplicationsStore } from "./applications.store.js";
-import { redirectUrlProblem } from "./urls.js";
+import { issuerSpaceProblem, redirectUrlProblem } from "./urls.js";
 
 /** Kinde's defaults (COMPAT.md §1.3): access 1 day, ID 1 hour, refresh 15 days. */
 export const DEFAULT_LIFETIMES = { access: 86_400, id: 3_600, refresh: 1_296_000 } as const;
@@ -39,13 +39,15 @@ export class ApplicationsService {
     private readonly db: Db,
     private readonly secretBox: SecretBox,
     private readonly clock: Clock,
+    /** ISSUER_URL: no application registers URLs in Latchkey's own space (the dashboard's are set by bootstrap). */
+    private readonly issuer: string,
   ) {
     this.store = new ApplicationsStore(db);
   }
 
   /** Creates an application; returns it with its plaintext secret (confidential kinds only). */
   async create(input: NewApplication): Promise<{ application: ApplicationRow; secret?: string }> {
-    for (const url of [...(input.callbackUrls ?? []), ...(input.logoutUrls ?? [])]) assertUrl(url);
+    for (const url of [...(input.callbackUrls ?? []), ...(input.logoutUrls ?? [])]) this.assertUrl(url);
     const id = input.id ?? newId.clientId();
     const secret = input.type === "spa" ? undefined : (input.secret ?? newId.clientSecret());
     const now = this.clock.now();
@@ -74,7 +76,7 @@ export class ApplicationsService {
     id: string,
     changes: { name?: string; callbackUrls?: string[]; logoutUrls?: string[] },
   ): Promise<void> {
-    for (const url of [...(changes.callbackUrls ?? []), ...(changes.logoutUrls ?? [])]) assertUrl(url);
+    for (const url of [...(changes.callbackUrls ?? []), ...(changes.logoutUrls ?? [])]) this.assertUrl(url);
     const now = this.clock.now();
     await inTransaction(this.db, async (trx) => {
       const store = new ApplicationsStore(trx);
@@ -85,8 +87,13 @@ export class ApplicationsService {
   }
 
   async addUrls(id: string, kind: ApplicationUrlKind, urls: readonly string[]): Promise<void> {
-    for (const url of urls) assertUrl(url);
+    for (const url of urls) this.assertUrl(url);
     await this.store.addUrls(id, kind, urls, this.clock.now());
+  }
+
+  private assertUrl(url: string): void {
+    const problem = redirectUrlProblem(url) ?? issuerSpaceProblem(url, this.issuer);
+    if (problem) throw new InvalidUrlError(url, problem);
   }
 
   /** The plaintext secret, for administrators (Kinde returns it) and client authentication. */
@@ -109,9 +116,4 @@ export class ApplicationsService {
 /** Binds a sealed secret to its application, so a ciphertext moved to another row does not open. */
 export function secretAad(applicationId: string): string {
   return `client_secret:${applicationId}`;
-}
-
-function assertUrl(url: string): void {
-  const problem = redirectUrlProblem(url);
-  if (problem) throw new InvalidUrlError(url, problem);
 }

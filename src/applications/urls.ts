@@ -35,3 +35,54 @@ export function matchRegisteredUrl(value: string, registered: readonly string[])
   const withSlash = `${value}/`;
   return registered.includes(withSlash) ? withSlash : undefined;
 }
+
+/**
+ * Why a URL cannot be registered by an application other than Latchkey's admin dashboard, or
+ * undefined when it can: it lies in Latchkey's own URL space — the issuer's origin, or beneath the
+ * issuer's path when ISSUER_URL has one (a proxy mounting Latchkey at https://example.com/auth
+ * leaves the rest of that origin to the business's apps). Every page there is Latchkey's: a code or
+ * logout redirect sent to one lands in Latchkey's hands (RFC 9700 §4.1: a redirect URI is only as safe
+ * as the page it names) (the dashboard's callback runs the
+ * dashboard's code exchange), and an application holding the dashboard's callback is one step from
+ * being taken for it. The same server is matched whatever name or port spelling reaches it: host
+ * case, a trailing dot, loopback aliases, dot segments and percent-encoding in the path.
+ */
+export function issuerSpaceProblem(value: string, issuer: string): string | undefined {
+  let url: URL;
+  let base: URL;
+  try {
+    url = new URL(value);
+    base = new URL(issuer);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  if (serverOf(url) !== serverOf(base)) return undefined;
+  const prefix = decodedPath(base).replace(/\/+$/, "");
+  const path = decodedPath(url);
+  if (prefix && path !== prefix && !path.startsWith(`${prefix}/`)) return undefined;
+  return `is Latchkey's own URL (under ${issuer}); only Latchkey's admin dashboard is registered there`;
+}
+
+/** Host and effective port, with the spellings that reach the same listener made one. */
+function serverOf(url: URL): string {
+  const host = url.hostname.replace(/\.$/, "");
+  const loopback =
+    host === "localhost" ||
+    host.endsWith(".localhost") ||
+    host === "[::1]" ||
+    /^127\.\d+\.\d+\.\d+$/.test(host);
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  return `${loopback ? "loopback" : host}:${port}`;
+}
+
+/** The path as a server behind a decoding proxy may see it: percent-decoded, case folded. */
+function decodedPath(url: URL): string {
+  let path = url.pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // Malformed escapes: compare the path as written.
+  }
+  return path.toLowerCase();
+}

@@ -7,7 +7,11 @@ import type { BusinessTable } from "../storage/schema.js";
 export const DEFAULT_BUSINESS_NAME = "Latchkey";
 
 export type BusinessRow = Selectable<BusinessTable>;
-export type BusinessChanges = Omit<Updateable<BusinessTable>, "id" | "created_at" | "updated_at">;
+// The dashboard's application is set by bootstrap alone (src/dashboard/dashboard-app.ts).
+export type BusinessChanges = Omit<
+  Updateable<BusinessTable>,
+  "id" | "created_at" | "updated_at" | "dashboard_client_id"
+>;
 
 export class BusinessStore {
   constructor(

@@ -17,6 +17,8 @@ export interface BusinessTable {
   terms_url: string | null;
   has_clickwrap: Generated<number>;
   has_kinde_branding: Generated<number>;
+  /** The admin dashboard's application (migration 0015); never set through the Management API. */
+  dashboard_client_id: string | null;
 }
 
 export interface UsersTable {
