@@ -29,6 +29,11 @@ function canSignIn(issuer: string): boolean {
  */
 export async function findDashboardClientId(db: Db, issuer: string): Promise<string | undefined> {
   if (!canSignIn(issuer)) return undefined;
+  return storedDashboardClientId(db);
+}
+
+/** The application bootstrap registered as the dashboard, whether or not ISSUER_URL lets it sign in. */
+export async function storedDashboardClientId(db: Db): Promise<string | undefined> {
   const row = await db.selectFrom("business").select("dashboard_client_id").executeTakeFirst();
   return row?.dashboard_client_id ?? undefined;
 }

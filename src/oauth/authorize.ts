@@ -210,7 +210,12 @@ export async function issueAuthorizationCode(
   }
   let entered: OrganizationChoice;
   try {
-    entered = await ctx.store.enterOrganization(user.id, { requested: request.orgCode, createName });
+    // The admin dashboard acts for the whole environment: its sign-in enters no organization, so no
+    // organization's suspension, deletion or membership change can refuse an administrator or end
+    // the dashboard's grants (they carry no org_code to revoke by).
+    entered = (await ctx.store.isEnvironmentClient(request.clientId))
+      ? { orgCode: null }
+      : await ctx.store.enterOrganization(user.id, { requested: request.orgCode, createName });
   } catch (error) {
     // E.g. the user has created too many organizations today: the client hears why.
     if (!(error instanceof OAuthError)) throw error;

@@ -1,9 +1,11 @@
 // The OAuth core's storage port over Kysely: one implementation for SQLite and PostgreSQL.
+
 import type { Selectable } from "kysely";
 import { ApisStore } from "../apis/apis.store.js";
 import { secretAad } from "../applications/applications.service.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
 import { chooseOrganization, userClaims } from "../organizations/claims.js";
 import { OrganizationLimitError, OrganizationsService } from "../organizations/organizations.service.js";
 import { RolesStore } from "../roles/roles.store.js";
@@ -290,6 +292,10 @@ export class KyselyOAuthStore implements OAuthStore {
       .where("code", "=", orgCode)
       .executeTakeFirst();
     return row?.is_suspended === 1;
+  }
+
+  async isEnvironmentClient(clientId: string): Promise<boolean> {
+    return clientId === (await storedDashboardClientId(this.db));
   }
 
   enterOrganization(

@@ -143,6 +143,11 @@ export interface OAuthStore {
   /** Whether an access token was revoked, itself or through its grant. */
   isAccessTokenRevoked(jti: string): Promise<boolean>;
 
+  /**
+   * Whether the client acts for the whole environment rather than for an organization (the admin
+   * dashboard): its sign-ins enter no organization.
+   */
+  isEnvironmentClient(clientId: string): Promise<boolean>;
   /** Whether an organization with this code exists (Kinde's `org_code` on /oauth2/auth). */
   organizationExists(orgCode: string): Promise<boolean>;
   /**

@@ -279,6 +279,40 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(changed.status, 200);
     });
 
+    it("no organization change locks an administrator out of the dashboard or ends its session", async () => {
+      const { token } = await narrowMachine(server, [
+        "create:organizations",
+        "create:organization_users",
+        "delete:organization_users",
+        "update:organizations",
+      ]);
+      const dashboard = await dashboardToken(server, ADMIN, "openid read:users");
+      const created = await callApi<{ organization: { code: string } }>(
+        server,
+        "POST",
+        "/api/v1/organization",
+        {
+          token,
+          body: { name: "Trap" },
+        },
+      );
+      const trap = created.body.organization.code;
+      const defaultOrg = (await server.services.organizations.store.findDefault())!.code;
+      const steps: [string, string, unknown?][] = [
+        ["POST", `/api/v1/organizations/${trap}/users`, { users: [{ id: adminId }] }],
+        ["DELETE", `/api/v1/organizations/${defaultOrg}/users/${adminId}`],
+        ["PATCH", `/api/v1/organization/${trap}`, { is_suspended: true }],
+      ];
+      for (const [method, path, body] of steps) {
+        const done = await callApi(server, method, path, { token, body });
+        assert.ok(done.status < 300, `${method} ${path}: ${done.status} ${JSON.stringify(done.body)}`);
+      }
+      // The session signed in before still works, and a new dashboard sign-in succeeds.
+      const users = await callApi(server, "GET", "/api/v1/users", { token: dashboard.access_token });
+      assert.equal(users.status, 200);
+      assert.ok(await adminSignsIn(server, ADMIN.password));
+    });
+
     it("bootstrap creates the administrator only when nobody has the address", async () => {
       // A stranger signed up with the address (spelled differently) before the variable was set.
       const stranger = await server.services.users.create({
