@@ -139,12 +139,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerOAuthRoutes(app, services, { https, refreshCookieDomain: config.refreshCookieDomain });
   registerAccountApiRoutes(app, services);
   const { signInDailyLimitPerAddress } = config;
+  const { secretBox } = deps;
   registerSignInRoutes(app, services, {
     https,
+    secretBox,
     refreshCookieDomain: config.refreshCookieDomain,
     signInDailyLimitPerAddress,
   });
-  registerConnectedAppsBrowserRoutes(app, services, { https, signInDailyLimitPerAddress });
+  registerConnectedAppsBrowserRoutes(app, services, { https, secretBox, signInDailyLimitPerAddress });
   registerDashboardRoutes(app, services);
   await registerManagementApi(app, {
     services,

@@ -3,12 +3,13 @@
 // first-party session cookie.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { randomToken, safeEqual } from "../crypto/random.js";
+import type { SecretBox } from "../crypto/secret-box.js";
 import type { Services } from "../services.js";
 import { canonicalEmail } from "../users/email.js";
 import { assertPasswordHashingAvailable, type ReservedPasswordCheck } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
-import type { Limit } from "./rate-limit.js";
+import { clientNetwork, type Limit } from "./rate-limit.js";
 import { type BrowserSession, SESSION_LIFETIME_SECONDS } from "./sessions.js";
 
 /**
@@ -16,6 +17,7 @@ import { type BrowserSession, SESSION_LIFETIME_SECONDS } from "./sessions.js";
  * Every attempt is counted before the password is checked (one atomic upsert each), so parallel
  * guesses cannot slip past. Per account *and address* a handful; per account from anywhere more,
  * so a stranger cannot lock a user out with ten wrong guesses; per address a ceiling on hashing.
+ * "Address" is the client's network (clientNetwork: an IPv6 client's whole /64).
  */
 export const SIGN_IN_LIMITS = {
   perAccountAndIp: { max: 10, windowSeconds: 15 * 60 },
@@ -29,15 +31,38 @@ export const SIGN_IN_LIMITS = {
  * (SIGN_IN_DAILY_LIMIT_PER_ADDRESS, 0 = off). Like the others it is counted before the password is
  * checked (parallel guesses cannot slip past), and a sign-in that succeeds gives its unit back: an
  * office behind one NAT signing in all day uses none of it.
+ *
+ * Failures count whoever made them, so one guesser behind a NAT (or every client, when the server
+ * cannot see addresses behind an untrusted proxy) would lock the whole address out for the day,
+ * right password or not. So the daily budget does not apply to a browser that holds a *device
+ * cookie* for the account it signs in to (OWASP, "Slow down online guessing attacks with device
+ * cookies"): set at every successful sign-in, naming the accounts signed in to on this browser (at
+ * most DEVICE_COOKIE_ACCOUNTS) and when, sealed with the master key (AES-256-GCM: only the server
+ * makes or reads one) and honoured for DEVICE_COOKIE_LIFETIME_SECONDS after that sign-in. A sprayer
+ * holds no such cookie for its victims, so spraying stays limited; the 15-minute limits still
+ * apply to the cookie's holder (ten guesses per account and address), so a stolen cookie buys
+ * little. A cookie rather than a remembered (account, address) pair: at a shared address the
+ * guesser and the account's owner look the same, and remembering the pair would exempt the
+ * guesser too. The 15-minute per-address ceiling stays for everyone: it bounds the hashing one
+ * address can cause, and an attacker could otherwise mint cookies for accounts of its own.
  */
 export const DEFAULT_SIGN_IN_DAILY_LIMIT_PER_ADDRESS = 100;
 const DAY_SECONDS = 24 * 60 * 60;
+export const DEVICE_COOKIE_LIFETIME_SECONDS = 30 * DAY_SECONDS;
+const DEVICE_COOKIE_ACCOUNTS = 5;
+/** Binds the sealed value to its use (no other sealed value opens as a device cookie). */
+const DEVICE_COOKIE_AAD = "latchkey-device-cookie";
 
 export interface BrowserSignInOptions {
   https: boolean;
+  /** Seals and opens device cookies (the master key's box). */
+  secretBox: SecretBox;
   /** Failed sign-ins per address per day (0 = no daily limit). */
   signInDailyLimitPerAddress?: number;
 }
+
+/** [user id, time of the last successful sign-in on this browser], newest first. */
+type DeviceAccounts = [string, number][];
 
 export type Form = Record<string, string | string[] | undefined>;
 
@@ -49,6 +74,7 @@ export function field(form: Form | undefined, name: string): string {
 export class BrowserSignIn {
   readonly names: ReturnType<typeof cookieNames>;
   private readonly https: boolean;
+  private readonly secretBox: SecretBox;
   private readonly dailyLimit: Limit | undefined;
 
   constructor(
@@ -56,6 +82,7 @@ export class BrowserSignIn {
     options: BrowserSignInOptions,
   ) {
     this.https = options.https;
+    this.secretBox = options.secretBox;
     this.names = cookieNames(options.https);
     const perDay = options.signInDailyLimitPerAddress ?? DEFAULT_SIGN_IN_DAILY_LIMIT_PER_ADDRESS;
     this.dailyLimit = perDay > 0 ? { max: perDay, windowSeconds: DAY_SECONDS } : undefined;
@@ -93,20 +120,29 @@ export class BrowserSignIn {
     place?: ReservedPasswordCheck,
   ): Promise<{ user: User } | { status: number; message: string; retryAfter?: number }> {
     const { services } = this;
-    const email = canonicalEmail(emailInput).slice(0, 320);
+    // Cut before canonicalising: NFC and IDNA over unbounded text cost CPU before any limit (a run
+    // of combining marks is quadratic to reorder: seconds for a megabyte).
+    const email = canonicalEmail(emailInput.slice(0, 320)).slice(0, 320);
     if (!email || !password) return { status: 400, message: "Enter your email and password." };
     // Saturated hashing answers 503 before the attempt is counted or anything is written.
     if (!place?.held) assertPasswordHashingAvailable();
-    const accountIpKey = `sign-in:account-ip:${email}:${request.ip}`;
-    const dailyKey = `sign-in:ip-day:${request.ip}`;
-    const { dailyLimit } = this;
+    const network = clientNetwork(request.ip);
+    const accountIpKey = `sign-in:account-ip:${email}:${network}`;
+    const dailyKey = `sign-in:ip-day:${network}`;
+    // A device cookie naming this account lifts the daily budget (see DEVICE_COOKIE_…); only a
+    // browser that presents one pays for reading the account before the counters.
+    const deviceAccounts = this.deviceAccounts(request);
+    const early = deviceAccounts.length > 0 ? await services.users.store.findByEmail(email) : undefined;
+    const knownDevice = early !== undefined && deviceAccounts.some(([id]) => id === early.id);
+    const dailyLimit = knownDevice ? undefined : this.dailyLimit;
+    const limiter = services.rateLimiter;
     const [daily, ...verdicts] = await Promise.all([
-      dailyLimit ? services.rateLimiter.consume(dailyKey, dailyLimit) : undefined,
-      services.rateLimiter.consume(accountIpKey, SIGN_IN_LIMITS.perAccountAndIp),
-      services.rateLimiter.consume(`sign-in:account:${email}`, SIGN_IN_LIMITS.perAccount),
-      services.rateLimiter.consume(`sign-in:ip:${request.ip}`, SIGN_IN_LIMITS.perIp),
+      dailyLimit ? limiter.consume(dailyKey, dailyLimit) : undefined,
+      limiter.consume(accountIpKey, SIGN_IN_LIMITS.perAccountAndIp),
+      limiter.consume(`sign-in:account:${email}`, SIGN_IN_LIMITS.perAccount),
+      limiter.consume(`sign-in:ip:${network}`, SIGN_IN_LIMITS.perIp),
     ]);
-    const blocked = [...verdicts, ...(daily ? [daily] : [])].filter((v) => !v.allowed);
+    const blocked = [daily, ...verdicts].flatMap((v) => (v && !v.allowed ? [v] : []));
     if (blocked.length > 0) {
       // RFC 6585 §4: 429 with Retry-After (RFC 9110 §10.2.3), the longest of the waits.
       const wait = Math.max(...blocked.map((v) => v.resetIn));
@@ -116,7 +152,7 @@ export class BrowserSignIn {
           : `Too many sign-in attempts. Try again in ${duration(wait)}.`;
       return { status: 429, retryAfter: wait, message };
     }
-    const user = await services.users.store.findByEmail(email);
+    const user = deviceAccounts.length > 0 ? early : await services.users.store.findByEmail(email);
     // Verifies argon2id and imported bcrypt hashes; a correct password upgrades an old hash.
     const valid = await services.users.verifyPassword(user, password.slice(0, 1024), place);
     if (user && !valid) await services.users.recordFailedSignIn(user.id);
@@ -124,15 +160,15 @@ export class BrowserSignIn {
       request.log.info({ event: "sign_in_failed" }, "sign-in failed");
       return { status: 401, message: "Incorrect email or password." };
     }
-    await Promise.all([
-      services.rateLimiter.reset(accountIpKey),
-      daily ? services.rateLimiter.refund(dailyKey) : undefined,
-    ]);
+    await Promise.all([limiter.reset(accountIpKey), daily ? limiter.refund(dailyKey) : undefined]);
     request.log.info({ event: "sign_in", userId: user.id }, "user signed in");
     return { user };
   }
 
-  /** Signs `userId` in on this browser: a fresh session (never a fixated one) and its cookie. */
+  /**
+   * Signs `userId` in on this browser: a fresh session (never a fixated one) and its cookie, and
+   * the device cookie renewed with this account first.
+   */
   async startSession(request: FastifyRequest, reply: FastifyReply, userId: string): Promise<BrowserSession> {
     const previous = await this.session(request);
     if (previous) await this.services.sessions.revoke(previous.id);
@@ -142,7 +178,40 @@ export class BrowserSignIn {
     });
     await this.services.users.recordSignIn(userId);
     reply.setCookie(this.names.session, token, cookieOptions(this.https, SESSION_LIFETIME_SECONDS));
+    const now: [string, number] = [userId, this.services.clock.now()];
+    const others = this.deviceAccounts(request).filter(([id]) => id !== userId);
+    const accounts: DeviceAccounts = [now, ...others].slice(0, DEVICE_COOKIE_ACCOUNTS);
+    reply.setCookie(
+      this.names.device,
+      this.secretBox.seal(JSON.stringify(accounts), DEVICE_COOKIE_AAD),
+      cookieOptions(this.https, DEVICE_COOKIE_LIFETIME_SECONDS),
+    );
     return session;
+  }
+
+  /**
+   * The accounts this browser's device cookie vouches for (signed in to here within the last
+   * DEVICE_COOKIE_LIFETIME_SECONDS); none when it has no cookie, or one that does not open under
+   * this server's keys (forged, altered, or sealed under a master key since retired).
+   */
+  private deviceAccounts(request: FastifyRequest): DeviceAccounts {
+    const sealed = request.cookies[this.names.device];
+    if (!sealed || sealed.length > 2048) return [];
+    let accounts: unknown;
+    try {
+      accounts = JSON.parse(this.secretBox.open(sealed, DEVICE_COOKIE_AAD));
+    } catch {
+      return [];
+    }
+    if (!Array.isArray(accounts)) return [];
+    const since = this.services.clock.now() - DEVICE_COOKIE_LIFETIME_SECONDS;
+    return accounts.filter(
+      (entry): entry is [string, number] =>
+        Array.isArray(entry) &&
+        typeof entry[0] === "string" &&
+        typeof entry[1] === "number" &&
+        entry[1] > since,
+    );
   }
 }
 

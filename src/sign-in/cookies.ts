@@ -5,12 +5,14 @@ import type { CookieSerializeOptions } from "@fastify/cookie";
 export interface CookieNames {
   session: string;
   csrf: string;
+  /** Accounts signed in to on this browser (browser-sign-in.ts, device cookies). */
+  device: string;
 }
 
 export function cookieNames(https: boolean): CookieNames {
   return https
-    ? { session: "__Host-latchkey_session", csrf: "__Host-latchkey_csrf" }
-    : { session: "latchkey_session", csrf: "latchkey_csrf" };
+    ? { session: "__Host-latchkey_session", csrf: "__Host-latchkey_csrf", device: "__Host-latchkey_device" }
+    : { session: "latchkey_session", csrf: "latchkey_csrf", device: "latchkey_device" };
 }
 
 export function cookieOptions(https: boolean, maxAgeSeconds?: number): CookieSerializeOptions {

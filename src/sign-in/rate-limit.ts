@@ -1,8 +1,51 @@
 // Fixed-window counters in the database, so every instance sees the same count (failed sign-ins
-// per account and per IP address). One upsert both increments and reads back atomically.
+// per account and per client network). One upsert both increments and reads back atomically.
+import { isIPv4, isIPv6 } from "node:net";
 import { sql } from "kysely";
 import type { Clock } from "../clock.js";
 import type { Db } from "../storage/database.js";
+
+/**
+ * What a per-address limit counts, for `ip` as Fastify reports it (`request.ip`): an IPv4 address
+ * as it is, an IPv6 address by its /64. A /64 is the smallest block a network hands one subscriber
+ * or LAN (RFC 7421: 64 bits are the interface identifier; RFC 6177 assigns sites /48 to /56), and a
+ * host in it may use any of its 2^64 addresses (SLAAC privacy addresses, RFC 8981), so counting
+ * addresses would give one attacker 2^64 budgets. An IPv4-mapped address (::ffff:a.b.c.d, RFC 4291
+ * §2.5.5.2: a dual-stack socket's view of an IPv4 client) is that IPv4 client, one address.
+ * Anything else (a forwarded entry that is no address) is its own key, bounded in length.
+ */
+export function clientNetwork(ip: string): string {
+  // A zone index (fe80::1%eth0, RFC 4007 §11) names the local interface, not the client.
+  const address = ip.split("%", 1)[0]!;
+  if (isIPv4(address)) return address;
+  if (!isIPv6(address)) return ip.slice(0, 100);
+  const groups = ipv6Groups(address);
+  if (groups.slice(0, 6).join(":") === "0:0:0:0:0:65535") {
+    const [high, low] = [groups[6]!, groups[7]!];
+    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join(".");
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toString(16))
+    .join(":")}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address in any of RFC 4291 §2.2's text forms. */
+function ipv6Groups(address: string): number[] {
+  let text = address;
+  // Form 3: the last 32 bits written as a dotted IPv4 address.
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const parse = (part: string) =>
+    part === "" ? [] : part.split(":").map((group) => Number.parseInt(group, 16));
+  const [head = "", tail] = text.split("::");
+  if (tail === undefined) return parse(head);
+  const [before, after] = [parse(head), parse(tail)];
+  return [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
+}
 
 export interface Limit {
   max: number;

@@ -20,6 +20,7 @@ import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./br
 import { connectStateCookie, cookieOptions } from "./cookies.js";
 import { registerLogoutRoutes } from "./logout.js";
 import { connectOfferPage, STYLESHEET, signInPage, signUpPage } from "./pages.js";
+import { clientNetwork } from "./rate-limit.js";
 import type { BrowserSession } from "./sessions.js";
 
 export function registerSignInRoutes(
@@ -168,7 +169,8 @@ export function registerSignInRoutes(
 
   app.post<{ Body: Form }>("/auth/sign-in", pageConfig, async (request, reply) => {
     const form = request.body;
-    const email = canonicalEmail(field(form, "email")).slice(0, 320);
+    // Cut before canonicalising (browser-sign-in.ts checkPassword says why).
+    const email = canonicalEmail(field(form, "email").slice(0, 320)).slice(0, 320);
     const password = field(form, "password");
     if (!email || !password || !csrfValid(request, form))
       return signInPost(request, reply, form, email, password);
@@ -246,7 +248,7 @@ export function registerSignInRoutes(
       return again(403, "This organization does not accept new accounts. Ask its administrator to add you.");
     if (org?.is_suspended === 1)
       return again(403, "This organization is suspended and does not accept new accounts.");
-    const ipKey = `sign-up:ip:${request.ip}`;
+    const ipKey = `sign-up:ip:${clientNetwork(request.ip)}`;
     // Sign-ups hash a password and create a row: at most 100 per address per 15 minutes.
     if (!(await services.rateLimiter.consume(ipKey, { max: 100, windowSeconds: 15 * 60 })).allowed) {
       return again(429, "Too many attempts from your network. Try again later.");

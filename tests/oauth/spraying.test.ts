@@ -1,38 +1,38 @@
 // Password spraying: one address trying a few passwords against many accounts stays under every
 // per-account and 15-minute counter, so failed sign-ins per address are also limited per day
 // (SIGN_IN_DAILY_LIMIT_PER_ADDRESS). Successful sign-ins do not use that budget, so many people
-// behind one NAT can still sign in all day.
+// behind one NAT can still sign in all day; and a browser holding a device cookie for an account
+// (a successful sign-in there within 30 days) is not held back by its address's daily budget.
+// An IPv6 client is counted by its /64, the block one subscriber picks addresses from.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { Clock } from "../../src/clock.js";
+import { clientNetwork } from "../../src/sign-in/rate-limit.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { UserAgent } from "../helpers/user-agent.js";
+import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
 const DAY = 24 * 60 * 60;
 
-/** One sign-in from a fresh browser, from `address` (X-Forwarded-For; the proxy is trusted). */
+/**
+ * One sign-in from `address` (X-Forwarded-For; the proxy is trusted), from a fresh browser or the
+ * given one (prompt=login, so a browser already signed in still gets the form).
+ */
 async function signIn(
   server: TestServer,
   clientId: string,
   email: string,
   password: string,
   address: string,
+  browser = new UserAgent(server.url),
 ) {
-  const browser = new UserAgent(server.url);
   const headers = { "x-forwarded-for": address };
-  const url = new URL("/oauth2/auth", server.url);
-  url.search = new URLSearchParams({
-    response_type: "code",
-    client_id: clientId,
-    redirect_uri: CALLBACK,
-    code_challenge: createHash("sha256").update(randomBytes(32).toString("base64url")).digest("base64url"),
-    code_challenge_method: "S256",
-  }).toString();
-  const next = await browser.redirectFrom(url, { headers });
+  const next = await browser.redirectFrom(authorizationUrl(server, clientId, CALLBACK, { prompt: "login" }), {
+    headers,
+  });
   const form = await browser.openForm(new URL(`/auth/sign-in${next.search}`, server.url));
+  const started = performance.now();
   const response = await browser.request("/auth/sign-in", {
     method: "POST",
     headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
@@ -42,8 +42,42 @@ async function signIn(
     status: response.status,
     retryAfter: response.headers.get("retry-after"),
     html: await response.text(),
+    milliseconds: performance.now() - started,
   };
 }
+
+describe("clientNetwork: the unit a per-address limit counts", () => {
+  it("is the address for IPv4, and for an IPv4-mapped IPv6 address the IPv4 address it maps", () => {
+    assert.equal(clientNetwork("203.0.113.7"), "203.0.113.7");
+    assert.equal(clientNetwork("::ffff:203.0.113.7"), "203.0.113.7");
+    assert.equal(clientNetwork("::FFFF:cb00:7107"), "203.0.113.7");
+    assert.notEqual(clientNetwork("203.0.113.7"), clientNetwork("203.0.113.8"));
+  });
+
+  it("is the /64 for IPv6, however the address is written", () => {
+    const network = clientNetwork("2001:db8::1");
+    for (const same of [
+      "2001:db8::",
+      "2001:db8::2",
+      "2001:0db8:0000:0000:ffff:ffff:ffff:ffff",
+      "2001:DB8:0:0:1:2:3:4",
+      "2001:db8::a:b:c:d",
+      "2001:db8::192.0.2.1",
+      "2001:db8::1%eth0",
+    ]) {
+      assert.equal(clientNetwork(same), network, same);
+    }
+    for (const other of ["2001:db8:0:1::1", "2001:db9::1", "::1"]) {
+      assert.notEqual(clientNetwork(other), network, other);
+    }
+    assert.equal(clientNetwork("fe80::1%eth0"), clientNetwork("fe80::2"));
+  });
+
+  it("keeps anything else as it came (bounded), apart from every address", () => {
+    assert.equal(clientNetwork("unknown"), "unknown");
+    assert.equal(clientNetwork("x".repeat(1000)).length, 100);
+  });
+});
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`password spraying from one address (${kind})`, { skip }, () => {
@@ -100,6 +134,127 @@ for (const { kind, skip } of await databaseKinds()) {
       offset += DAY;
       const nextDay = await signIn(server, clientId, last.email, last.password, sprayer);
       assert.equal(nextDay.status, 303, nextDay.html.slice(0, 200));
+    });
+
+    it("counts an IPv6 client by its /64: every address in it shares one daily budget", async () => {
+      const users = await Promise.all(Array.from({ length: 6 }, () => createUser(server)));
+      for (const [i, user] of users.slice(0, 5).entries()) {
+        const failed = await signIn(server, clientId, user.email, "Spring2024!", `2001:db8::${i + 1}`);
+        assert.equal(failed.status, 401, `failure ${i + 1}: ${failed.html.slice(0, 200)}`);
+      }
+      const last = users[5]!;
+      const refused = await signIn(server, clientId, last.email, last.password, "2001:db8::a:b:c:d");
+      assert.equal(refused.status, 429, refused.html.slice(0, 300));
+      assert.match(refused.html, /Too many failed sign-ins from your network/);
+      const otherNetwork = await signIn(server, clientId, last.email, last.password, "2001:db8:0:1::1");
+      assert.equal(otherNetwork.status, 303, otherNetwork.html.slice(0, 200));
+    });
+
+    it("a browser that signed in to an account in the last 30 days is not held back by its address's daily budget", async () => {
+      const office = "192.0.2.44";
+      const [colleague, other, ...victims] = await Promise.all(
+        Array.from({ length: 13 }, () => createUser(server)),
+      );
+      const laptop = new UserAgent(server.url);
+      const first = await signIn(server, clientId, colleague!.email, colleague!.password, office, laptop);
+      assert.equal(first.status, 303, first.html.slice(0, 200));
+
+      // Someone else behind the same address (an office NAT) sprays until its budget is spent.
+      const spray = async (targets: typeof victims) => {
+        for (const victim of targets) {
+          const failed = await signIn(server, clientId, victim.email, "Spring2024!", office);
+          assert.equal(failed.status, 401, failed.html.slice(0, 200));
+        }
+      };
+      await spray(victims.slice(0, 5));
+      const blocked = await signIn(server, clientId, colleague!.email, colleague!.password, office);
+      assert.equal(
+        blocked.status,
+        429,
+        "a browser without the device cookie is held back, right password or not",
+      );
+
+      // The colleague's own browser still signs in to the colleague's account …
+      const known = await signIn(server, clientId, colleague!.email, colleague!.password, office, laptop);
+      assert.equal(known.status, 303, known.html.slice(0, 300));
+      // … but its device cookie vouches for that account only.
+      const otherAccount = await signIn(server, clientId, other!.email, other!.password, office, laptop);
+      assert.equal(otherAccount.status, 429, otherAccount.html.slice(0, 300));
+
+      // The 15-minute limits per account still apply to it: ten wrong guesses, then refused.
+      for (let i = 0; i < 10; i++) {
+        const wrong = await signIn(server, clientId, colleague!.email, `wrong-${i}`, office, laptop);
+        assert.equal(wrong.status, 401, `guess ${i + 1}: ${wrong.html.slice(0, 200)}`);
+      }
+      const throttled = await signIn(server, clientId, colleague!.email, colleague!.password, office, laptop);
+      assert.equal(throttled.status, 429, throttled.html.slice(0, 300));
+      assert.match(throttled.html, /Too many sign-in attempts/);
+
+      // Thirty days after its last successful sign-in the cookie vouches no more.
+      offset += 31 * DAY;
+      await spray(victims.slice(5, 10));
+      const stale = await signIn(server, clientId, colleague!.email, colleague!.password, office, laptop);
+      assert.equal(stale.status, 429, stale.html.slice(0, 300));
+      assert.match(stale.html, /Too many failed sign-ins from your network/);
+    });
+
+    it("cuts the e-mail field to 320 characters before reading it: a megabyte of it is a quick 401", async () => {
+      // Canonical ordering (NFC) of one long run of combining marks is quadratic: normalising the
+      // whole field took seconds of the event loop before any limit was consulted.
+      const email = `a${"\u0301\u0316".repeat(85_000)}@example.com`;
+      const answer = await signIn(server, clientId, email, "Spring2024!", "198.51.100.99");
+      assert.equal(answer.status, 401, answer.html.slice(0, 200));
+      assert.match(answer.html, /Incorrect email or password/);
+      assert.ok(answer.milliseconds < 1500, `answered in ${Math.round(answer.milliseconds)} ms`);
+    });
+  });
+
+  describe(`per-address limits count an IPv6 client by its /64 (${kind})`, { skip }, () => {
+    let server: TestServer;
+    let clientId: string;
+    before(async () => {
+      // No daily budget here, so each 15-minute limit is seen on its own.
+      server = await startTestServer(kind, {
+        env: { SIGN_IN_DAILY_LIMIT_PER_ADDRESS: "0", TRUST_PROXY: "loopback" },
+      });
+      ({ clientId } = await createApplication(server, "spa"));
+    });
+    after(async () => server?.close());
+
+    it("guesses at one account from anywhere in a /64 share its ten per 15 minutes", async () => {
+      const user = await createUser(server);
+      for (let i = 1; i <= 10; i++) {
+        const wrong = await signIn(server, clientId, user.email, `wrong-${i}`, `2001:db8:1::${i}`);
+        assert.equal(wrong.status, 401, `guess ${i}: ${wrong.html.slice(0, 200)}`);
+      }
+      const refused = await signIn(server, clientId, user.email, user.password, "2001:db8:1::ff");
+      assert.equal(refused.status, 429, refused.html.slice(0, 300));
+      assert.match(refused.html, /Too many sign-in attempts/);
+      const otherNetwork = await signIn(server, clientId, user.email, user.password, "2001:db8:1:1::1");
+      assert.equal(otherNetwork.status, 303, otherNetwork.html.slice(0, 200));
+    });
+
+    it("sign-ups from anywhere in a /64 share its 100 per 15 minutes", async () => {
+      const existing = await createUser(server);
+      const browser = new UserAgent(server.url);
+      const next = await browser.redirectFrom(
+        authorizationUrl(server, clientId, CALLBACK, { prompt: "create" }),
+      );
+      const form = await browser.openForm(new URL(`/auth/sign-up${next.search}`, server.url));
+      // An address already taken is refused after the throttle counts it, without hashing.
+      const signUp = async (address: string) => {
+        const response = await browser.request("/auth/sign-up", {
+          method: "POST",
+          headers: { "x-forwarded-for": address, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ ...form, email: existing.email, password: "a long enough passphrase" }),
+        });
+        await response.text();
+        return response.status;
+      };
+      for (let i = 1; i <= 100; i++)
+        assert.equal(await signUp(`2001:db8:2::${i.toString(16)}`), 400, `sign-up ${i}`);
+      assert.equal(await signUp("2001:db8:2::ffff"), 429);
+      assert.equal(await signUp("2001:db8:2:1::1"), 400, "another /64 has its own budget");
     });
   });
 
