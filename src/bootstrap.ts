@@ -4,12 +4,13 @@
 // serialise on an advisory lock.
 import { sql } from "kysely";
 import type { Clock } from "./clock.js";
-import type { Config } from "./config/config.js";
+import { type Config, ConfigError } from "./config/config.js";
 import type { SecretBox } from "./crypto/secret-box.js";
 import { ensureDashboardApplication } from "./dashboard/dashboard-app.js";
 import { MANAGEMENT_API_SCOPES } from "./management/scopes.js";
 import { createServices } from "./services.js";
 import type { Storage } from "./storage/database.js";
+import { passwordProblem } from "./users/password-policy.js";
 
 export interface BootstrapResult {
   /** Set only when this start generated the Management API credentials: print them once. */
@@ -102,6 +103,19 @@ export async function bootstrap(
     // set) chose the password, so promoting it would hand them the installation.
     if (adminEmail && adminPassword) {
       const existing = await services.users.store.findByEmail(adminEmail);
+      // The same rules as every other chosen password (long enough, not on the breach list), judged
+      // only when the password is about to become the administrator's: when the account exists the
+      // variable is unused, and a stale value must not stop an upgrade. Thrown, the error rolls
+      // back this transaction and stops the start (exit 78, src/cli.ts), naming only the problem.
+      const problem = existing ? undefined : passwordProblem(adminPassword);
+      if (problem) {
+        throw new ConfigError([
+          {
+            key: "BOOTSTRAP_ADMIN_PASSWORD",
+            problem: `${problem} It would create the administrator ${adminEmail}: choose another.`,
+          },
+        ]);
+      }
       if (!existing)
         await services.users.create({
           email: adminEmail,

@@ -5,7 +5,6 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { emailProblem } from "../users/email.js";
-import { passwordProblem } from "../users/password-policy.js";
 
 export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
 
@@ -282,11 +281,9 @@ export function loadConfig(env: Env = process.env): Config {
   const adminEmailProblem = bootstrap.adminEmail ? emailProblem(bootstrap.adminEmail) : undefined;
   if (adminEmailProblem)
     fail("BOOTSTRAP_ADMIN_EMAIL", `is not a usable email address: it ${adminEmailProblem}`);
-  // The same rules as every other chosen password (length, not a common password): an
-  // administrator's password is the last one that should be on a breach list.
-  const adminPasswordProblem =
-    bootstrap.adminPassword === undefined ? undefined : passwordProblem(bootstrap.adminPassword);
-  if (adminPasswordProblem) fail("BOOTSTRAP_ADMIN_PASSWORD", adminPasswordProblem);
+  // BOOTSTRAP_ADMIN_PASSWORD is judged by bootstrap (src/bootstrap.ts), which alone knows whether
+  // it will be used: once the administrator exists the variable is unused, and a stale value must
+  // not stop a deployment from starting.
   if (Boolean(bootstrap.m2mClientId) !== Boolean(bootstrap.m2mClientSecret)) {
     fail(
       "BOOTSTRAP_M2M_CLIENT_ID",

@@ -1,7 +1,9 @@
 // NIST SP 800-63B §3.1.1.2: a chosen password is refused when it is on a list of commonly used or
 // breached passwords — here the 100 000 most common of a 10-million-password corpus
 // (resources/README.md) — wherever a password is chosen: sign-up, the Management API, the CLI and
-// BOOTSTRAP_ADMIN_PASSWORD. Hashed imports cannot be checked and are not.
+// BOOTSTRAP_ADMIN_PASSWORD when bootstrap creates the administrator with it (once the administrator
+// exists the variable is unused, and a stale value does not stop an upgrade). Hashed imports cannot
+// be checked and are not.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -9,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { bootstrap } from "../../src/bootstrap.js";
 import { ConfigError, loadConfig } from "../../src/config/config.js";
 import { COMMON_PASSWORDS_FILE } from "../../src/paths.js";
 import {
@@ -79,14 +82,12 @@ describe("BOOTSTRAP_ADMIN_PASSWORD", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("a common one is a configuration error that names the key", () => {
-    assert.throws(
-      () =>
-        loadConfig({ BOOTSTRAP_ADMIN_EMAIL: "admin@example.com", BOOTSTRAP_ADMIN_PASSWORD: "Password123" }),
-      (error: unknown) =>
-        error instanceof ConfigError &&
-        error.problems.some((p) => p.key === "BOOTSTRAP_ADMIN_PASSWORD" && /too common/.test(p.problem)),
-    );
+  it("is not judged by the configuration alone: only bootstrap knows whether it will be used", () => {
+    const config = loadConfig({
+      BOOTSTRAP_ADMIN_EMAIL: "admin@example.com",
+      BOOTSTRAP_ADMIN_PASSWORD: "Password123",
+    });
+    assert.equal(config.bootstrap.adminPassword, "Password123");
   });
 
   it("`latchkey start` stops with a clear message, before it serves", async () => {
@@ -107,6 +108,30 @@ describe("BOOTSTRAP_ADMIN_PASSWORD", () => {
     assert.doesNotMatch(start.output(), /qwertyuiop/, "the password itself is not echoed");
   });
 
+  it("`latchkey start` with a stale common password and the administrator already there starts", async () => {
+    const upgraded = mkdtempSync(path.join(dir, "upgrade-"));
+    const env = {
+      DATA_DIR: upgraded,
+      DATABASE_URL: `sqlite:${upgraded}/latchkey.db`,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      BOOTSTRAP_ADMIN_EMAIL: "admin@example.com",
+    };
+    // An earlier version created the administrator with this password, which it did not judge.
+    const first = runCli(["start"], { cwd: upgraded, env: { ...env, BOOTSTRAP_ADMIN_PASSWORD: strong() } });
+    running.push(first);
+    assert.deepEqual(await startOutcome(first), { listening: true, code: null }, first.output());
+    first.kill("SIGTERM");
+    await first.exited;
+    const next = runCli(["start"], {
+      cwd: upgraded,
+      env: { ...env, BOOTSTRAP_ADMIN_PASSWORD: "qwertyuiop" },
+    });
+    running.push(next);
+    assert.deepEqual(await startOutcome(next), { listening: true, code: null }, next.output());
+    assert.doesNotMatch(next.output(), /qwertyuiop/, "the unused password is not logged");
+  });
+
   it("`latchkey users create` refuses a common password", async () => {
     const create = runCli(["users", "create", "--email", "ops@example.com", "--password", "password123"], {
       cwd: dir,
@@ -118,6 +143,56 @@ describe("BOOTSTRAP_ADMIN_PASSWORD", () => {
 });
 
 for (const { kind, skip } of await databaseKinds()) {
+  describe(`BOOTSTRAP_ADMIN_PASSWORD is judged when it would create the administrator (${kind})`, {
+    skip,
+  }, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer(kind);
+    });
+    after(async () => server?.close());
+
+    const run = (adminEmail: string, adminPassword: string) =>
+      bootstrap(server.storage, server.secretBox, {
+        ...server.config,
+        bootstrap: { ...server.config.bootstrap, adminEmail, adminPassword },
+      });
+
+    it("no account has the address: a short or common password stops the start, and nobody is created", async () => {
+      const email = `admin-${randomBytes(4).toString("hex")}@example.com`;
+      for (const [password, problem] of [
+        ["qwertyuiop", /too common/],
+        ["Password1", /too common/],
+        ["short", /at least 8 characters/],
+      ] as const) {
+        await assert.rejects(run(email, password), (error: unknown) => {
+          assert.ok(error instanceof ConfigError, String(error));
+          assert.equal(error.problems[0]?.key, "BOOTSTRAP_ADMIN_PASSWORD");
+          assert.match(error.problems[0]!.problem, problem);
+          assert.match(error.message, /would create the administrator/);
+          assert.doesNotMatch(error.message, new RegExp(password), "the password itself is not echoed");
+          return true;
+        });
+        assert.equal(await server.services.users.store.findByEmail(email), undefined, password);
+      }
+      await run(email, strong());
+      assert.equal((await server.services.users.store.findByEmail(email))?.is_admin, 1);
+    });
+
+    it("the account exists: the password is unused, so a stale common one changes nothing and stops nothing", async () => {
+      const adminPassword = strong();
+      const email = `admin-${randomBytes(4).toString("hex")}@example.com`;
+      await run(email, adminPassword);
+      const admin = (await server.services.users.store.findByEmail(email))!;
+      assert.deepEqual(await run(email, "qwertyuiop"), {});
+      const after = (await server.services.users.store.findByEmail(email))!;
+      assert.equal(after.password_hash, admin.password_hash, "the administrator's password is unchanged");
+
+      const member = await createUser(server);
+      assert.deepEqual(await run(member.email, "password"), { adminNotCreated: { userId: member.id } });
+    });
+  });
+
   describe(`common passwords refused over HTTP (${kind})`, { skip }, () => {
     let server: TestServer;
     let clientId: string;
