@@ -61,10 +61,11 @@ export async function resealAll(
 }
 
 /**
- * management/idempotency.ts's idempotencyAad, repeated so that the command line and start-up need
- * not load the Management API's modules; tests/master-key.test.ts re-seals and opens through both.
+ * Additional authenticated data of a recorded Idempotency-Key response: it opens only in its own
+ * (caller, key) row. Here, not in management/idempotency.ts, so that the command line and start-up
+ * need not load the Management API's modules to re-seal or check these rows.
  */
-export function idempotencyRowAad(clientId: string, key: string): string {
+export function idempotencyAad(clientId: string, key: string): string {
   return `idempotency:${JSON.stringify([clientId, key])}`;
 }
 
@@ -87,7 +88,7 @@ async function resealIdempotencyRecords(
   for (const row of rows) {
     const sealed = row.response_body_sealed!;
     if (!box.isStale(sealed)) continue;
-    const aad = idempotencyRowAad(row.client_id, row.key);
+    const aad = idempotencyAad(row.client_id, row.key);
     await db
       .updateTable("idempotency_keys")
       .set({ response_body_sealed: box.seal(box.open(sealed, aad), aad) })

@@ -4,7 +4,7 @@
 // worse, seals new secrets under a key the rest of the database does not use.
 import type { Db } from "../storage/database.js";
 import type { LoadedMasterKey } from "./master-key.js";
-import { idempotencyRowAad, SEALED_COLUMNS } from "./reseal.js";
+import { idempotencyAad, SEALED_COLUMNS } from "./reseal.js";
 import { sealedKeyId } from "./secret-box.js";
 
 /** A few rows of each kind: enough to tell a wrong key, cheap on any database size. */
@@ -63,7 +63,7 @@ export async function verifyMasterKey(db: Db, masterKey: LoadedMasterKey, now: n
     samples.push({
       where: "idempotency_keys.response_body_sealed",
       sealed: row.response_body_sealed!,
-      aad: idempotencyRowAad(row.client_id, row.key),
+      aad: idempotencyAad(row.client_id, row.key),
     });
 
   const failed = samples.filter(({ sealed, aad }) => {

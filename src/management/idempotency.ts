@@ -22,11 +22,13 @@
 //   The price: a crash after the handler's write but before the record leaves the write unrecorded,
 //   so a retry after the timeout runs again (harmless for the flagged routes: a connected-app create
 //   then answers "already exists", a revoke revokes nothing more).
+
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash, randomBytes } from "node:crypto";
 import diagnostics from "node:diagnostics_channel";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import type { ControlledTransaction, KyselyPlugin, Selectable } from "kysely";
+import { idempotencyAad } from "../crypto/reseal.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Services } from "../services.js";
 import type { IdempotencyKeysTable, Schema } from "../storage/schema.js";
@@ -86,14 +88,6 @@ export interface IdempotencyOptions {
   servicesFor: (trx: ControlledTransaction<Schema>) => Services;
   transactionLimitMs?: number;
   claimTimeoutSeconds?: number;
-}
-
-/**
- * Additional authenticated data of a recorded body: it opens only in its own (caller, key) row.
- * crypto/reseal.ts re-seals these bodies with the same AAD when the master key rotates.
- */
-export function idempotencyAad(clientId: string, key: string): string {
-  return `idempotency:${JSON.stringify([clientId, key])}`;
 }
 
 /** The 409 a flagged route answers while its key is in progress (documented on those routes). */
