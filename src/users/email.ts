@@ -29,7 +29,14 @@ interface Parts {
   domain: string | undefined;
 }
 
+/**
+ * Longer text is no address (254 at most) and is not normalised: NFC reorders runs of combining
+ * marks in quadratic time, so a megabyte of them would hold the event loop for seconds.
+ */
+const MAX_TYPED_LENGTH = 1024;
+
 function split(input: string): Parts | undefined {
+  if (input.length > MAX_TYPED_LENGTH) return undefined;
   const text = input.trim().normalize("NFC");
   const at = text.lastIndexOf("@");
   if (at <= 0) return undefined;
@@ -46,6 +53,7 @@ function split(input: string): Parts | undefined {
  * (stored addresses passed emailProblem).
  */
 export function canonicalEmail(input: string): string {
+  if (input.length > MAX_TYPED_LENGTH) return input.slice(0, MAX_TYPED_LENGTH).toLowerCase();
   const parts = split(input);
   if (!parts || parts.domain === undefined) return input.trim().normalize("NFC").toLowerCase();
   return `${parts.local.toLowerCase()}@${parts.domain}`;

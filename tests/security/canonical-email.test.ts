@@ -41,6 +41,12 @@ describe("canonical e-mail addresses", () => {
     assert.match(emailProblem("\uff41\uff44\uff4d\uff49\uff4e@example.com")!, /full-width/);
     assert.match(emailProblem("ada@xn--zz.com")!, /internationalised domain/);
     assert.match(emailProblem("ada@exa mple.com")!, /domain/);
+    // A megabyte of combining marks is answered at once (NFC on it would take seconds).
+    const started = performance.now();
+    const huge = `a${"\u0301\u0300".repeat(500_000)}@example.com`;
+    assert.ok(emailProblem(huge));
+    assert.notEqual(canonicalEmail(huge), canonicalEmail("a@example.com"));
+    assert.ok(performance.now() - started < 5000, "a hang guard, not a speed target");
     // Characters that do not show: look-alikes of another account on every screen.
     for (const invisible of ["\u200b", "\u00ad", "\u202e", "\ufeff", "\ue000", "\ud800"])
       assert.ok(emailProblem(`admin${invisible}@example.com`), JSON.stringify(invisible));
