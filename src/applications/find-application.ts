@@ -1,7 +1,7 @@
 // Looking up the application a Management API operation names, for the routes of every feature,
 // and the rules on which applications a caller may change or learn the secret of.
 import type { FastifyRequest } from "fastify";
-import { findDashboardClientId } from "../dashboard/dashboard-app.js";
+import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
 import { managementAudience } from "../management/auth.js";
 import { ApiError } from "../management/errors.js";
 import type { ApplicationRow } from "./applications.store.js";
@@ -19,7 +19,9 @@ export async function findApplication(request: FastifyRequest, id: string): Prom
  * what the dashboard's tokens carry), and one stronger than the caller (callerCovers).
  */
 export async function refuseProtectedApplication(request: FastifyRequest, id: string): Promise<void> {
-  if (id === (await findDashboardClientId(request.services.db, request.services.oauth.issuer)))
+  // The stored id, even while ISSUER_URL cannot carry the dashboard's callback: it still holds
+  // every Management API grant.
+  if (id === (await storedDashboardClientId(request.services.db)))
     throw new ApiError("DASHBOARD_APPLICATION_PROTECTED");
   if (!(await callerCovers(request, id)))
     throw new ApiError(

@@ -364,7 +364,7 @@ const DEFAULT_DATABASE_FILE = "latchkey.db";
  */
 function checkNoLegacyDatabase(file: string, fail: Fail): void {
   const legacy = path.resolve("data", DEFAULT_DATABASE_FILE);
-  if (legacy === file || existsSync(file) || !existsSync(legacy)) return;
+  if (legacy === path.resolve(file) || existsSync(file) || !existsSync(legacy)) return;
   fail(
     "DATABASE_URL",
     `is not set, so the database is ${file} (in DATA_DIR), which does not exist yet, while ${legacy} ` +

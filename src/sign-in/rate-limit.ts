@@ -20,7 +20,10 @@ export function clientNetwork(ip: string): string {
   if (isIPv4(address)) return address;
   if (!isIPv6(address)) return ip.slice(0, 100);
   const groups = ipv6Groups(address);
-  if (groups.slice(0, 6).join(":") === "0:0:0:0:0:65535") {
+  // IPv4-mapped (::ffff:0:0/96) and the NAT64 well-known prefix (64:ff9b::/96, RFC 6052): behind a
+  // NAT64 translator every IPv4 client arrives in one /64, so it is keyed by its own IPv4 address.
+  const prefix = groups.slice(0, 6).join(":");
+  if (prefix === "0:0:0:0:0:65535" || prefix === "100:65435:0:0:0:0") {
     const [high, low] = [groups[6]!, groups[7]!];
     return [high >> 8, high & 0xff, low >> 8, low & 0xff].join(".");
   }

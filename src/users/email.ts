@@ -53,7 +53,7 @@ function split(input: string): Parts | undefined {
  * (stored addresses passed emailProblem).
  */
 export function canonicalEmail(input: string): string {
-  if (input.length > MAX_TYPED_LENGTH) return input.slice(0, MAX_TYPED_LENGTH).toLowerCase();
+  if (input.length > MAX_TYPED_LENGTH) return input.toLowerCase();
   const parts = split(input);
   if (!parts || parts.domain === undefined) return input.trim().normalize("NFC").toLowerCase();
   return `${parts.local.toLowerCase()}@${parts.domain}`;

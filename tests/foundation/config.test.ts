@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
@@ -29,7 +30,10 @@ describe("configuration", () => {
   });
 
   it("keeps the default SQLite database in DATA_DIR, beside the master key; DATABASE_URL wins", () => {
-    const dataDir = path.join(tmpdir(), "latchkey-config-data-dir");
+    const dataDir = mkdtempSync(path.join(tmpdir(), "latchkey-config-data-dir-"));
+    // An existing database there: the check for one left in ./data (a developer's `npm start` in this
+    // checkout) has its own test and must not decide this one.
+    writeFileSync(path.join(dataDir, "latchkey.db"), "");
     const config = loadConfig({ DATA_DIR: dataDir });
     assert.equal(config.dataDir, dataDir);
     assert.deepEqual(config.database, { kind: "sqlite", path: path.join(dataDir, "latchkey.db") });

@@ -50,6 +50,9 @@ describe("clientNetwork: the unit a per-address limit counts", () => {
   it("is the address for IPv4, and for an IPv4-mapped IPv6 address the IPv4 address it maps", () => {
     assert.equal(clientNetwork("203.0.113.7"), "203.0.113.7");
     assert.equal(clientNetwork("::ffff:203.0.113.7"), "203.0.113.7");
+    // Behind a NAT64 translator (RFC 6052 well-known prefix) each IPv4 client keeps its own budget.
+    assert.equal(clientNetwork("64:ff9b::203.0.113.7"), "203.0.113.7");
+    assert.equal(clientNetwork("64:ff9b::cb00:7109"), "203.0.113.9");
     assert.equal(clientNetwork("::FFFF:cb00:7107"), "203.0.113.7");
     assert.notEqual(clientNetwork("203.0.113.7"), clientNetwork("203.0.113.8"));
   });
