@@ -19,8 +19,10 @@ import type BetterSqlite3 from "better-sqlite3";
 import {
   CompiledQuery,
   type DatabaseConnection,
+  type DialectAdapter,
   type Driver,
   type QueryResult,
+  SqliteAdapter,
   type SqliteDatabase,
   SqliteDialect,
 } from "kysely";
@@ -151,6 +153,22 @@ export class DurableSqliteDialect extends SqliteDialect {
 
   override createDriver(): Driver {
     return new DurableSqliteDriver(this.options);
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+/**
+ * SQLite's DDL is transactional, but Kysely's adapter says it is not, so its migrator ran each
+ * migration statement by statement: a crash inside a migration left it half applied and unrecorded,
+ * and every later start failed on "table already exists". Declared transactional, the pending
+ * migrations and their records commit together or not at all, as on PostgreSQL.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
   }
 }
 

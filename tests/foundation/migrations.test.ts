@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { sql } from "kysely";
+import { Migrator, sql } from "kysely";
 import { type Db, openStorage } from "../../src/storage/database.js";
 import { MIGRATIONS, migrateToLatest } from "../../src/storage/migrate.js";
 import { databaseKinds, postgresDatabase, sqliteDatabase, type TestDatabase } from "../helpers/databases.js";
@@ -93,6 +93,38 @@ describe("migrations", () => {
     try {
       assert.deepEqual(await migrateToLatest(storage.db), Object.keys(MIGRATIONS));
       assert.deepEqual(await migrateToLatest(storage.db), []);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("a migration that fails part-way leaves nothing behind on SQLite, so the next start can retry it", async () => {
+    const database = sqliteDatabase();
+    cleanup.push(database);
+    const storage = await openStorage(database.target);
+    try {
+      const failing = new Migrator({
+        db: storage.db,
+        provider: {
+          getMigrations: async () => ({
+            ...MIGRATIONS,
+            "9999_fails_half_way": {
+              async up(db) {
+                await db.schema.createTable("half_done").addColumn("id", "text").execute();
+                throw new Error("crashed half-way");
+              },
+            },
+          }),
+        },
+        migrationTableName: "latchkey_migration",
+        migrationLockTableName: "latchkey_migration_lock",
+      });
+      const { error } = await failing.migrateToLatest();
+      assert.match(String(error), /crashed half-way/);
+      const tables = (await storage.db.introspection.getTables()).map((t) => t.name);
+      assert.ok(!tables.includes("half_done"), "the failed migration's table was rolled back");
+      // The batch is one transaction: the migrations before it are retried whole too.
+      assert.deepEqual(await migrateToLatest(storage.db), Object.keys(MIGRATIONS));
     } finally {
       await storage.close();
     }
