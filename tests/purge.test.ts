@@ -37,7 +37,27 @@ for (const { kind, skip } of await databaseKinds()) {
           { jti: "live", client_id: "c", grant_id: null, expires_at: now + 100, revoked_at: now - 100 },
         ])
         .execute();
+      const code = (id: string, expires_at: number) => ({
+        id,
+        purpose: "verify_email" as const,
+        email: "a@example.com",
+        user_id: null,
+        request_id: null,
+        code_mac: "mac",
+        created_at: now - 7_200,
+        expires_at,
+        consumed_at: null,
+      });
+      await db
+        .insertInto("one_time_codes")
+        .values([code("otc_old", now - 1), code("otc_live", now + 60)])
+        .execute();
       assert.ok((await purgeExpired(db, now)) >= 2);
+      const codes = await db.selectFrom("one_time_codes").select("id").execute();
+      assert.deepEqual(
+        codes.map((c) => c.id),
+        ["otc_live"],
+      );
       assert.deepEqual(
         (await db.selectFrom("rate_limits").select("key").execute()).map((r) => r.key),
         ["fresh"],

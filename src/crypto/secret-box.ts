@@ -1,7 +1,15 @@
 // AES-256-GCM for secrets we must replay (client secrets shown to administrators, private signing
 // keys, third-party tokens). Each ciphertext names the key that sealed it, so the master key can
 // rotate: new data is sealed with the current key, old data still opens with a previous one.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from "node:crypto";
 
 const VERSION = "v1";
 
@@ -53,10 +61,36 @@ export class SecretBox {
     );
   }
 
+  /**
+   * A keyed hash (HMAC-SHA-256 under a key derived from the current master key for `purpose`), for
+   * values we only verify but whose space is small — a 6-digit code's plain SHA-256 is reversed by
+   * trying all million: without the master key, a copy of the database does not reveal the codes.
+   */
+  mac(value: string, purpose: string): string {
+    return macWith(this.current.key, value, purpose);
+  }
+
+  /** Whether `mac` is `value`'s under any key of this box (a rotation keeps recent values valid). */
+  macMatches(value: string, purpose: string, mac: string): boolean {
+    const expected = Buffer.from(mac, "base64url");
+    let matches = false;
+    for (const key of this.keys.values()) {
+      const actual = Buffer.from(macWith(key, value, purpose), "base64url");
+      // Every key is tried, in constant time each: the answer's timing names no key.
+      if (actual.length === expected.length && timingSafeEqual(actual, expected)) matches = true;
+    }
+    return matches;
+  }
+
   /** True when the value was sealed with an older key and should be re-sealed. */
   isStale(sealed: string): boolean {
     return sealed.split(".")[1] !== this.current.id;
   }
+}
+
+function macWith(masterKey: Buffer, value: string, purpose: string): string {
+  const key = Buffer.from(hkdfSync("sha256", masterKey, "", `latchkey-mac:${purpose}`, 32));
+  return createHmac("sha256", key).update(value, "utf8").digest("base64url");
 }
 
 /** The id of the key a sealed value names (undefined when it is not a sealed value at all). */

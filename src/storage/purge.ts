@@ -15,6 +15,7 @@ export async function purgeExpired(db: Db, now: number): Promise<number> {
     // `exp`, so its revocation row must outlive `exp` by more than that (an hour here).
     db.deleteFrom("access_tokens").where("expires_at", "<", hourAgo).executeTakeFirst(),
     db.deleteFrom("browser_sessions").where("expires_at", "<", now).executeTakeFirst(),
+    db.deleteFrom("one_time_codes").where("expires_at", "<", now).executeTakeFirst(),
     db
       .deleteFrom("rate_limits")
       .where("window_start", "<", now - 86_400)

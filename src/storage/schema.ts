@@ -361,6 +361,21 @@ export interface UserFeatureFlagsTable {
   value: string;
 }
 
+export type OneTimeCodePurpose = "verify_email" | "sign_in" | "reset_password";
+
+export interface OneTimeCodesTable {
+  id: string;
+  purpose: OneTimeCodePurpose;
+  email: string;
+  user_id: string | null;
+  request_id: string | null;
+  code_mac: string;
+  attempts: Generated<number>;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
 export interface Schema {
   organizations: OrganizationsTable;
   organization_users: OrganizationUsersTable;
@@ -394,4 +409,5 @@ export interface Schema {
   refresh_tokens: RefreshTokensTable;
   access_tokens: AccessTokensTable;
   rate_limits: RateLimitsTable;
+  one_time_codes: OneTimeCodesTable;
 }
