@@ -12,6 +12,19 @@ import { joinScope, OIDC_SCOPES, splitScope } from "./scopes.js";
 const PROMPTS = new Set(["none", "login", "create", "consent", "select_account"]);
 
 /** A validated authorization request, as stored while the user signs in. */
+/**
+ * A sign-in under way (DESIGN.md: a sign-in is a sequence of steps kept with its authorization
+ * request): who has been identified, what they proved (RFC 8176 `amr` values), and the browser
+ * doing it (the SHA-256 of its CSRF cookie: another browser holding the request id cannot continue).
+ */
+export interface SignInProgress {
+  userId: string;
+  amr: string[];
+  browser: string;
+  /** The one-time code the current step waits for. */
+  codeId?: string;
+}
+
 export interface AuthorizationRequest {
   clientId: string;
   /** The redirect_uri exactly as the client sent it (the token request must repeat it). */
@@ -26,6 +39,8 @@ export interface AuthorizationRequest {
   loginHint?: string;
   /** The browser session that signed in for this request (set by the sign-in pages). */
   signedInSession?: string;
+  /** What the sign-in pages proved so far, while a step remains (src/sign-in/steps.ts). */
+  signInProgress?: SignInProgress;
   /** Kinde's org_code: sign the user into this organization (they must be a member). */
   orgCode?: string;
   /** Kinde's is_create_org (+ org_name): create an organization for the user; "" = name it for them. */

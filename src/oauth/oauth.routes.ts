@@ -1,9 +1,11 @@
 // HTTP for the OAuth 2.0 / OIDC endpoints: translate requests into the protocol core's plain values
 // and its results or OAuthErrors back into responses. No protocol rule lives here.
+
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
 import type { Services } from "../services.js";
 import { cookieNames } from "../sign-in/cookies.js";
+import { nextStep, type SignInPolicy } from "../sign-in/steps.js";
 import {
   errorRedirect,
   issueAuthorizationCode,
@@ -23,7 +25,7 @@ import { userFromBearer, userProfileV1, userProfileV2 } from "./userinfo.js";
 export function registerOAuthRoutes(
   app: FastifyInstance,
   services: Services,
-  options: { https: boolean; refreshCookieDomain?: string },
+  options: { https: boolean; refreshCookieDomain?: string; policy: SignInPolicy },
 ): void {
   const ctx = services.oauth;
   const cookieOptions = { https: options.https, domain: options.refreshCookieDomain };
@@ -57,7 +59,14 @@ export function registerOAuthRoutes(
       authorization.prompt.includes("login") || authorization.prompt.includes("create") || tooOld;
     // A session of someone outside the organization asked for (org_code) does not sign in silently:
     // the sign-in page lets another account sign in, and refuses this one.
-    if (session && !forceSignIn && !(await organizationRefusal(ctx, authorization, session.userId))) {
+    // …nor does a session whose account the sign-in policy now asks more of (an address to verify):
+    // the pages take it through the missing step (steps.ts).
+    if (
+      session &&
+      !forceSignIn &&
+      !(await organizationRefusal(ctx, authorization, session.userId)) &&
+      (await policySatisfied(services, session.userId, options.policy))
+    ) {
       const location = await issueAuthorizationCode(ctx, authorization, {
         id: session.userId,
         sessionId: session.id,
@@ -230,4 +239,10 @@ function formBody(request: FastifyRequest): RawParams {
   }
   const body = request.body;
   return body && typeof body === "object" ? (body as RawParams) : {};
+}
+
+/** Whether the account behind a browser session may sign in without another step now. */
+async function policySatisfied(services: Services, userId: string, policy: SignInPolicy): Promise<boolean> {
+  const user = await services.users.store.findById(userId);
+  return user !== undefined && nextStep(user, policy).kind === "done";
 }

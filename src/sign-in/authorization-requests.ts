@@ -2,7 +2,7 @@
 // one conditional write, so a double-submitted form cannot mint two codes.
 import type { Clock } from "../clock.js";
 import { randomToken } from "../crypto/random.js";
-import type { AuthorizationRequest } from "../oauth/authorize.js";
+import type { AuthorizationRequest, SignInProgress } from "../oauth/authorize.js";
 import { AUTHORIZATION_REQUEST_LIFETIME_SECONDS } from "../oauth/context.js";
 import type { Db } from "../storage/database.js";
 
@@ -55,6 +55,22 @@ export class PendingAuthorizations {
       .where("id", "=", id)
       .where("completed_at", "is", null)
       .execute();
+  }
+
+  /** Records a sign-in under way (steps.ts); `request` is the request as found, as for attachSession. */
+  async recordProgress(
+    id: string,
+    request: AuthorizationRequest,
+    progress: SignInProgress | undefined,
+  ): Promise<AuthorizationRequest> {
+    const updated = { ...request, signInProgress: progress };
+    await this.db
+      .updateTable("authorization_requests")
+      .set({ params: JSON.stringify(updated) })
+      .where("id", "=", id)
+      .where("completed_at", "is", null)
+      .execute();
+    return updated;
   }
 
   /** Marks the request completed; undefined when it was already completed or has expired. */

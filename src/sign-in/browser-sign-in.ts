@@ -2,7 +2,7 @@
 // sign-in page and the connected-app link): CSRF, password checking with throttling, and the
 // first-party session cookie.
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { randomToken, safeEqual } from "../crypto/random.js";
+import { randomToken, safeEqual, sha256 } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Services } from "../services.js";
 import { canonicalEmail } from "../users/email.js";
@@ -101,6 +101,14 @@ export class BrowserSignIn {
     const cookie = request.cookies[this.names.csrf];
     const submitted = field(form, "csrf");
     return Boolean(cookie) && submitted !== "" && safeEqual(cookie!, submitted);
+  }
+
+  /**
+   * What binds a sign-in under way to this browser (SignInProgress.browser): the hash of its CSRF
+   * cookie, which only this browser holds; another browser with the request id cannot continue it.
+   */
+  browserBinding(request: FastifyRequest): string {
+    return sha256(`sign-in-progress:${request.cookies[this.names.csrf] ?? ""}`);
   }
 
   /** The live session of this browser, if any. */

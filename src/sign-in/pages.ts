@@ -79,6 +79,36 @@ ${errorBlock(ctx.error)}
   });
 }
 
+/**
+ * The code-entry page (NIST SP 800-63B §5.1.3): one numeric field the browser can fill from the
+ * message (autocomplete="one-time-code"), working without JavaScript; "send a new code" is a second
+ * form so it never submits the code.
+ */
+export function emailCodePage(ctx: FormContext & { email: string; notice?: string }): string {
+  const described = ctx.error ? "form-error code-hint" : "code-hint";
+  return page({
+    title: "Check your email",
+    businessName: ctx.businessName,
+    body: html`<h1>Check your email</h1>
+<p class="lead">We sent a 6-digit code to <strong>${ctx.email}</strong>. Enter it to continue to ${ctx.applicationName}.</p>
+${errorBlock(ctx.error)}${ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : ""}
+<form method="post" action="/auth/verify-email" novalidate>
+  <input type="hidden" name="request" value="${ctx.requestId}">
+  <input type="hidden" name="csrf" value="${ctx.csrf}">
+  <label for="code">Code</label>
+  <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 -]*"
+    maxlength="12" required aria-describedby="${described}" autofocus>
+  <p class="hint" id="code-hint">The code is valid for 2 hours. Check your spam folder if it has not arrived.</p>
+  <button type="submit">Continue</button>
+</form>
+<form method="post" action="/auth/verify-email/resend">
+  <input type="hidden" name="request" value="${ctx.requestId}">
+  <input type="hidden" name="csrf" value="${ctx.csrf}">
+  <button type="submit" class="secondary">Send a new code</button>
+</form>`,
+  });
+}
+
 /** Right after sign-in: connect the apps the business offers, or skip. */
 export function connectOfferPage(ctx: {
   businessName: string;
@@ -160,6 +190,7 @@ button { width: 100%; margin-top: 1.5rem; padding: .75rem; font: inherit; font-w
   background: var(--accent); border: 0; border-radius: 8px; cursor: pointer; }
 button.secondary { color: var(--accent); background: transparent; border: 1px solid var(--border); }
 .error { padding: .75rem; border-radius: 8px; color: var(--error); border: 1px solid var(--error); }
+.notice { padding: .75rem; border-radius: 8px; border: 1px solid var(--border); }
 .switch { margin: 1.5rem 0 0; text-align: center; }
 a { color: var(--accent); }
 @media (prefers-color-scheme: dark) { :root { --accent: #91a7ff; --error: #ff8787; } button { color: #10131a; } }

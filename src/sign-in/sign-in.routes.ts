@@ -7,6 +7,7 @@ import {
   type AuthorizationRequest,
   issueAuthorizationCode,
   organizationRefusal,
+  type SignInProgress,
 } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import { canonicalEmail, emailProblem } from "../users/email.js";
@@ -16,17 +17,20 @@ import {
   withPasswordCheckReserved,
 } from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
+import type { User } from "../users/users.store.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
 import { connectStateCookie, cookieOptions } from "./cookies.js";
+import { EmailCodeStep } from "./email-code-step.js";
 import { registerLogoutRoutes } from "./logout.js";
-import { connectOfferPage, STYLESHEET, signInPage, signUpPage } from "./pages.js";
+import { connectOfferPage, emailCodePage, STYLESHEET, signInPage, signUpPage } from "./pages.js";
 import { clientNetwork } from "./rate-limit.js";
 import type { BrowserSession } from "./sessions.js";
+import { nextStep, type SignInPolicy } from "./steps.js";
 
 export function registerSignInRoutes(
   app: FastifyInstance,
   services: Services,
-  options: BrowserSignInOptions & { refreshCookieDomain?: string },
+  options: BrowserSignInOptions & { refreshCookieDomain?: string; policy: SignInPolicy },
 ): void {
   const pageConfig = { config: { surface: "page" as const } };
 
@@ -106,6 +110,95 @@ export function registerSignInRoutes(
       connectOfferPage({ ...ctx, offers: offers.map((o) => ({ key: o.key_code_ref, name: o.name })) }),
     );
   };
+
+  const emailCode = new EmailCodeStep(services, options.secretBox);
+
+  /**
+   * After a proof (`amr`, RFC 8176): the next step the sign-in policy demands (steps.ts), or the end
+   * of the sign-in. Every way of proving who one is comes through here, so none skips a step.
+   */
+  const proceed = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    user: User,
+    amr: string[],
+  ) => {
+    const step = nextStep(user, options.policy);
+    if (step.kind === "done") {
+      if (authorization.signInProgress)
+        await services.pending.recordProgress(requestId, authorization, undefined);
+      return finish(request, reply, requestId, authorization, user.id);
+    }
+    const progress = { userId: user.id, amr, browser: signIn.browserBinding(request) };
+    return sendEmailCode(request, reply, requestId, authorization, progress, step.email);
+  };
+
+  /** Sends a code to `email` for this sign-in and shows where to type it. */
+  const sendEmailCode = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    progress: SignInProgress,
+    email: string,
+    notice?: string,
+  ) => {
+    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    const sent = await emailCode.send({ email, userId: progress.userId, requestId });
+    if ("refused" in sent) {
+      reply.header("retry-after", String(sent.retryAfter));
+      // A code sent a moment ago still works: say when another can come.
+      return html(reply, 429, emailCodePage({ ...ctx, email, error: sent.message }));
+    }
+    await services.pending.recordProgress(requestId, authorization, { ...progress, codeId: sent.codeId });
+    return html(reply, 200, emailCodePage({ ...ctx, email, notice }));
+  };
+
+  /** The sign-in under way behind a code form, when this browser is the one doing it. */
+  const openProgress = async (request: FastifyRequest, form: Form | undefined) => {
+    const requestId = field(form, "request");
+    const authorization = await services.pending.find(requestId);
+    const progress = authorization?.signInProgress;
+    if (!authorization || !progress || !csrfValid(request, form)) return undefined;
+    if (progress.browser !== signIn.browserBinding(request)) return undefined;
+    const user = await services.users.store.findById(progress.userId);
+    if (!user?.email || user.is_suspended === 1) return undefined;
+    return { requestId, authorization, progress, user, email: user.email };
+  };
+
+  app.post<{ Body: Form }>("/auth/verify-email", pageConfig, async (request, reply) => {
+    const opened = await openProgress(request, request.body);
+    const codeId = opened?.progress.codeId;
+    if (!opened || !codeId) return expired(reply);
+    const { requestId, authorization, progress, user, email } = opened;
+    const checked = await emailCode.verify(codeId, field(request.body, "code"));
+    if (!checked.ok) {
+      const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+      return html(reply, 400, emailCodePage({ ...ctx, email, error: checked.message }));
+    }
+    // The code proves the address it was sent to, and only while the account still has it.
+    const verified = await services.users.markEmailVerified(user.id, checked.email);
+    if (!verified) return expired(reply);
+    request.log.info({ event: "email_verified", userId: user.id }, "email address verified");
+    return proceed(request, reply, requestId, authorization, verified, progress.amr);
+  });
+
+  app.post<{ Body: Form }>("/auth/verify-email/resend", pageConfig, async (request, reply) => {
+    const opened = await openProgress(request, request.body);
+    if (!opened) return expired(reply);
+    const { requestId, authorization, progress, email } = opened;
+    return sendEmailCode(
+      request,
+      reply,
+      requestId,
+      authorization,
+      progress,
+      email,
+      "We sent you a new code.",
+    );
+  });
 
   // After the offer: skip (POST), or back from the provider (GET, with the connection's session_id).
   const resume = async (
@@ -211,7 +304,7 @@ export function registerSignInRoutes(
     // Kinde's org_code: only the organization's members may sign into it.
     const refusal = await organizationRefusal(services.oauth, authorization, user.id);
     if (refusal) return again(403, refusal);
-    return finish(request, reply, requestId, authorization, user.id);
+    return proceed(request, reply, requestId, authorization, user, ["pwd"]);
   };
 
   app.get<{ Querystring: Form }>("/auth/sign-up", pageConfig, async (request, reply) => {
@@ -262,7 +355,7 @@ export function registerSignInRoutes(
         organizationCode: orgCode,
       });
       request.log.info({ event: "sign_up", userId: user.id }, "user signed up");
-      return finish(request, reply, requestId, authorization, user.id);
+      return proceed(request, reply, requestId, authorization, user, ["pwd"]);
     } catch (error) {
       if (!(error instanceof EmailTakenError)) throw error;
       return again(

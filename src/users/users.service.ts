@@ -167,6 +167,21 @@ export class UsersService {
     await this.store.update(userId, { is_admin: isAdmin ? 1 : 0, updated_at: this.clock.now() });
   }
 
+  /**
+   * Marks `email` proved (a one-time code sent to it came back), while it is still the account's
+   * address; the account as it now is, or undefined when the address changed meanwhile.
+   */
+  async markEmailVerified(userId: string, email: string): Promise<User | undefined> {
+    await this.db
+      .updateTable("users")
+      .set({ email_verified: 1, updated_at: this.clock.now() })
+      .where("id", "=", userId)
+      .where("email", "=", email)
+      .execute();
+    const user = await this.store.findById(userId);
+    return user?.email === email && user.email_verified === 1 ? user : undefined;
+  }
+
   async setPassword(userId: string, password: string): Promise<void> {
     await this.setPasswordHash(userId, await hashPassword(password));
   }

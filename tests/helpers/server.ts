@@ -10,7 +10,7 @@ import { randomAlphanumeric } from "../../src/crypto/random.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { createLogger } from "../../src/logging.js";
 import { buildServer } from "../../src/server.js";
-import { connectedAppsOptions, createServices, type Services } from "../../src/services.js";
+import { connectedAppsOptions, createServices, mailOptions, type Services } from "../../src/services.js";
 import { openStorage, type Storage } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { type DatabaseKind, freshDatabase, type TestDatabase } from "./databases.js";
@@ -95,6 +95,9 @@ export async function startTestServer(
     LOG_LEVEL: "info",
     // Suites call the Management API far faster than any customer; the limit has its own test.
     MANAGEMENT_API_RATE_LIMIT: "0",
+    // Suites sign people up to test everything else; verifying addresses by e-mail code (the
+    // default, EMAIL_VERIFICATION=required) has its own tests, which ask for it.
+    EMAIL_VERIFICATION: "optional",
     ...(options.tls ? { TLS_CERT_FILE: options.tls.certFile, TLS_KEY_FILE: options.tls.keyFile } : {}),
     ...options.env,
   });
@@ -112,6 +115,7 @@ export async function startTestServer(
     clock: options.clock,
     keyCacheSeconds: options.keyCacheSeconds ?? 0,
     connectedApps: connectedAppsOptions(config, logger),
+    mail: mailOptions(config, logger),
   });
   const app = await buildServer({ config, storage, logger, secretBox, services });
   // Fastify binds every address "localhost" resolves to (127.0.0.1 and ::1).

@@ -178,6 +178,8 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
         BOOTSTRAP_M2M_CLIENT_ID: m2m.clientId,
         BOOTSTRAP_M2M_CLIENT_SECRET: m2m.clientSecret,
         MANAGEMENT_API_RATE_LIMIT: "0",
+        // The simulated people sign up and in without reading mail (verification has its own tests).
+        EMAIL_VERIFICATION: "optional",
         // Every simulated person comes from their own address (X-Forwarded-For), so the per-address
         // sign-in and sign-up throttles see a crowd, not one machine.
         TRUST_PROXY: "loopback",

@@ -1,0 +1,21 @@
+// A sign-in is a sequence of steps (DESIGN.md): identify the person, prove it (password, e-mail
+// code …), then whatever the policy still demands, and only then mint the code. What the policy
+// demands is decided here, in one place, from the account and the settings — never from which page
+// the browser came from — and the pages call it again after every step until it says "done".
+import type { User } from "../users/users.store.js";
+
+export type EmailVerificationPolicy = "required" | "optional";
+
+export type NextStep =
+  /** The account's address has not been proved: a code goes to it and must come back. */
+  { kind: "verify_email"; email: string } | { kind: "done" };
+
+export interface SignInPolicy {
+  emailVerification: EmailVerificationPolicy;
+}
+
+export function nextStep(user: Pick<User, "email" | "email_verified">, policy: SignInPolicy): NextStep {
+  if (policy.emailVerification === "required" && user.email && user.email_verified !== 1)
+    return { kind: "verify_email", email: user.email };
+  return { kind: "done" };
+}
