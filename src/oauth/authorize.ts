@@ -18,11 +18,15 @@ const PROMPTS = new Set(["none", "login", "create", "consent", "select_account"]
  * doing it (the SHA-256 of its CSRF cookie: another browser holding the request id cannot continue).
  */
 export interface SignInProgress {
+  /** The identified account; "" while a code goes to an address no account has (never sent). */
   userId: string;
   amr: string[];
   browser: string;
   /** The one-time code the current step waits for. */
   codeId?: string;
+  /** What that code is for, and where it went (passwordless sign-in, password reset). */
+  purpose?: "verify_email" | "sign_in" | "reset_password";
+  email?: string;
 }
 
 export interface AuthorizationRequest {

@@ -2,9 +2,17 @@
 // transaction — the code exists exactly when its e-mail will be sent, and a crash loses neither
 // (DESIGN.md, outbox) — then checked when the person types it.
 import type { SecretBox } from "../crypto/secret-box.js";
+import type { MailTemplate } from "../mail/templates.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
+import type { OneTimeCodePurpose } from "../storage/schema.js";
 import { CODE_LIFETIME_SECONDS, OneTimeCodes } from "./one-time-codes.js";
+
+const TEMPLATES: Record<OneTimeCodePurpose, "verification_code" | "sign_in_code" | "password_reset_code"> = {
+  verify_email: "verification_code",
+  sign_in: "sign_in_code",
+  reset_password: "password_reset_code",
+};
 
 export type Sent = { codeId: string } | { refused: true; retryAfter: number; message: string };
 export type Checked = { ok: true; email: string } | { ok: false; message: string };
@@ -15,20 +23,28 @@ export class EmailCodeStep {
     private readonly secretBox: SecretBox,
   ) {}
 
-  /** A new verification code to `email` for the sign-in `requestId`, or why not yet. */
-  async send(input: { email: string; userId: string; requestId: string }): Promise<Sent> {
+  /**
+   * A new code for `purpose` to `email` for the sign-in `requestId`, or why not yet. Without a
+   * `userId` (nobody has the address) a code is issued all the same but never sent: the page, its
+   * limits and a wrong guess look the same whether or not the address has an account.
+   */
+  async send(input: {
+    purpose: OneTimeCodePurpose;
+    email: string;
+    userId: string | undefined;
+    requestId: string;
+  }): Promise<Sent> {
     const { services } = this;
     const issued = await inTransaction(services.db, async (trx) => {
-      const issued = await new OneTimeCodes(trx, services.clock, this.secretBox).issue({
-        purpose: "verify_email",
-        ...input,
-      });
-      if ("code" in issued)
-        await services.mail.enqueue(trx, {
-          idempotencyKey: `verify:${issued.id}`,
-          to: input.email,
-          template: { kind: "verification_code", code: issued.code, expiresInSeconds: CODE_LIFETIME_SECONDS },
-        });
+      const issued = await new OneTimeCodes(trx, services.clock, this.secretBox).issue(input);
+      if ("code" in issued && input.userId !== undefined) {
+        const template: MailTemplate = {
+          kind: TEMPLATES[input.purpose],
+          code: issued.code,
+          expiresInSeconds: CODE_LIFETIME_SECONDS,
+        };
+        await services.mail.enqueue(trx, { idempotencyKey: `code:${issued.id}`, to: input.email, template });
+      }
       return issued;
     });
     if ("code" in issued) {
@@ -47,11 +63,11 @@ export class EmailCodeStep {
     };
   }
 
-  async verify(codeId: string, typed: string): Promise<Checked> {
+  async verify(codeId: string, purpose: OneTimeCodePurpose, typed: string): Promise<Checked> {
     const { services } = this;
     const result = await new OneTimeCodes(services.db, services.clock, this.secretBox).verify(
       codeId,
-      "verify_email",
+      purpose,
       typed.slice(0, 20),
     );
     if (result.ok) return { ok: true, email: result.email };

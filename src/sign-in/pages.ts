@@ -46,7 +46,9 @@ ${errorBlock(ctx.error)}
 ${
   ctx.action
     ? ""
-    : html`<p class="switch">No account? <a href="/auth/sign-up?request=${encodeURIComponent(ctx.requestId)}">Create one</a></p>`
+    : html`<p class="switch"><a href="/auth/forgot-password?request=${encodeURIComponent(ctx.requestId)}">Forgot your password?</a>
+  · <a href="/auth/email-code?request=${encodeURIComponent(ctx.requestId)}">Email me a sign-in code</a></p>
+<p class="switch">No account? <a href="/auth/sign-up?request=${encodeURIComponent(ctx.requestId)}">Create one</a></p>`
 }`,
   });
 }
@@ -82,30 +84,73 @@ ${errorBlock(ctx.error)}
 /**
  * The code-entry page (NIST SP 800-63B §5.1.3): one numeric field the browser can fill from the
  * message (autocomplete="one-time-code"), working without JavaScript; "send a new code" is a second
- * form so it never submits the code.
+ * form so it never submits the code. The address-verification step by default; `action`,
+ * `resendAction`, `lead` and `newPassword` make it the passwordless and password-reset step.
  */
-export function emailCodePage(ctx: FormContext & { email: string; notice?: string }): string {
+export function emailCodePage(
+  ctx: FormContext & {
+    email: string;
+    notice?: string;
+    action?: string;
+    resendAction?: string;
+    lead?: string;
+    newPassword?: boolean;
+  },
+): string {
   const described = ctx.error ? "form-error code-hint" : "code-hint";
+  const action = ctx.action ?? "/auth/verify-email";
+  const resendAction = ctx.resendAction ?? `${action}/resend`;
   return page({
     title: "Check your email",
     businessName: ctx.businessName,
     body: html`<h1>Check your email</h1>
-<p class="lead">We sent a 6-digit code to <strong>${ctx.email}</strong>. Enter it to continue to ${ctx.applicationName}.</p>
+<p class="lead">${ctx.lead ?? html`We sent a 6-digit code to <strong>${ctx.email}</strong>. Enter it to continue to ${ctx.applicationName}.`}</p>
 ${errorBlock(ctx.error)}${ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : ""}
-<form method="post" action="/auth/verify-email" novalidate>
+<form method="post" action="${action}" novalidate>
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
   <label for="code">Code</label>
   <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 -]*"
     maxlength="12" required aria-describedby="${described}" autofocus>
   <p class="hint" id="code-hint">The code is valid for 2 hours. Check your spam folder if it has not arrived.</p>
+  ${
+    ctx.newPassword
+      ? html`<label for="password">New password</label>
+  <input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required
+    aria-describedby="password-hint">
+  <p class="hint" id="password-hint">At least 8 characters.</p>`
+      : ""
+  }
   <button type="submit">Continue</button>
 </form>
-<form method="post" action="/auth/verify-email/resend">
+<form method="post" action="${resendAction}">
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
   <button type="submit" class="secondary">Send a new code</button>
 </form>`,
+  });
+}
+
+/** Asks for the address a code goes to: passwordless sign-in, or a forgotten password. */
+export function emailCodeRequestPage(
+  ctx: FormContext & { title: string; lead: string; action: string; button: string },
+): string {
+  const described = ctx.error ? "form-error" : undefined;
+  return page({
+    title: ctx.title,
+    businessName: ctx.businessName,
+    body: html`<h1>${ctx.title}</h1>
+<p class="lead">${ctx.lead}</p>
+${errorBlock(ctx.error)}
+<form method="post" action="${ctx.action}" novalidate>
+  <input type="hidden" name="request" value="${ctx.requestId}">
+  <input type="hidden" name="csrf" value="${ctx.csrf}">
+  <label for="email">Email</label>
+  <input id="email" name="email" type="email" autocomplete="username" inputmode="email" required
+    value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""} autofocus>
+  <button type="submit">${ctx.button}</button>
+</form>
+<p class="switch"><a href="/auth/sign-in?request=${encodeURIComponent(ctx.requestId)}">Back to sign in</a></p>`,
   });
 }
 

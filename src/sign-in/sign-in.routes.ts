@@ -20,6 +20,7 @@ import { EmailTakenError } from "../users/users.service.js";
 import type { User } from "../users/users.store.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
 import { connectStateCookie, cookieOptions } from "./cookies.js";
+import { registerEmailCodeRoutes } from "./email-code.routes.js";
 import { EmailCodeStep } from "./email-code-step.js";
 import { registerLogoutRoutes } from "./logout.js";
 import { connectOfferPage, emailCodePage, STYLESHEET, signInPage, signUpPage } from "./pages.js";
@@ -146,7 +147,7 @@ export function registerSignInRoutes(
     notice?: string,
   ) => {
     const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
-    const sent = await emailCode.send({ email, userId: progress.userId, requestId });
+    const sent = await emailCode.send({ purpose: "verify_email", email, userId: progress.userId, requestId });
     if ("refused" in sent) {
       reply.header("retry-after", String(sent.retryAfter));
       // A code sent a moment ago still works: say when another can come.
@@ -173,7 +174,7 @@ export function registerSignInRoutes(
     const codeId = opened?.progress.codeId;
     if (!opened || !codeId) return expired(reply);
     const { requestId, authorization, progress, user, email } = opened;
-    const checked = await emailCode.verify(codeId, field(request.body, "code"));
+    const checked = await emailCode.verify(codeId, "verify_email", field(request.body, "code"));
     if (!checked.ok) {
       const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
       return html(reply, 400, emailCodePage({ ...ctx, email, error: checked.message }));
@@ -183,6 +184,18 @@ export function registerSignInRoutes(
     if (!verified) return expired(reply);
     request.log.info({ event: "email_verified", userId: user.id }, "email address verified");
     return proceed(request, reply, requestId, authorization, verified, progress.amr);
+  });
+
+  registerEmailCodeRoutes(app, services, {
+    pageConfig,
+    html,
+    expired,
+    formContext,
+    csrfToken,
+    csrfValid,
+    proceed,
+    signIn,
+    emailCode,
   });
 
   app.post<{ Body: Form }>("/auth/verify-email/resend", pageConfig, async (request, reply) => {

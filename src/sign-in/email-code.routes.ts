@@ -1,0 +1,231 @@
+// Signing in with a code sent by e-mail (Kinde's "email + code"), and resetting a forgotten
+// password with one. Both ask for an address, send a code to it — or, when no account has it, issue
+// a code that is never sent, so the pages, limits and wrong guesses say nothing about which addresses
+// have accounts (ASVS 2.2.x, OWASP Forgot Password) — and resume the sign-in through the one policy
+// check (steps.ts via `proceed`) once the code comes back from the browser that asked for it.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { AuthorizationRequest, SignInProgress } from "../oauth/authorize.js";
+import type { Services } from "../services.js";
+import { inTransaction } from "../storage/database.js";
+import { canonicalEmail, emailProblem } from "../users/email.js";
+import { hashPassword, passwordProblem } from "../users/passwords.js";
+import type { User } from "../users/users.store.js";
+import type { BrowserSignIn, Form } from "./browser-sign-in.js";
+import { field } from "./browser-sign-in.js";
+import type { EmailCodeStep } from "./email-code-step.js";
+import { emailCodePage, emailCodeRequestPage, type FormContext } from "./pages.js";
+
+/** What the sign-in routes share with these (sign-in.routes.ts). */
+export interface SignInKit {
+  pageConfig: { config: { surface: "page" } };
+  html(reply: FastifyReply, status: number, body: string): FastifyReply;
+  expired(reply: FastifyReply): Promise<FastifyReply>;
+  formContext(requestId: string, clientId: string, csrf: string): Promise<FormContext>;
+  csrfToken(request: FastifyRequest, reply: FastifyReply): string;
+  csrfValid(request: FastifyRequest, form: Form | undefined): boolean;
+  proceed(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    user: User,
+    amr: string[],
+  ): Promise<FastifyReply>;
+  signIn: BrowserSignIn;
+  emailCode: EmailCodeStep;
+}
+
+type Purpose = "sign_in" | "reset_password";
+
+const FLOWS: Record<Purpose, { path: string; title: string; lead: string; button: string }> = {
+  sign_in: {
+    path: "/auth/email-code",
+    title: "Sign in with a code",
+    lead: "We will email you a 6-digit code to sign in with, no password needed.",
+    button: "Email me a code",
+  },
+  reset_password: {
+    path: "/auth/forgot-password",
+    title: "Reset your password",
+    lead: "We will email you a 6-digit code to choose a new password with.",
+    button: "Email me a code",
+  },
+};
+
+export function registerEmailCodeRoutes(app: FastifyInstance, services: Services, kit: SignInKit): void {
+  const { pageConfig, html, expired } = kit;
+
+  const context = async (request: FastifyRequest, reply: FastifyReply, requestId: string, clientId: string) =>
+    kit.formContext(requestId, clientId, kit.csrfToken(request, reply));
+
+  /** The code page; the lead never says whether the address has an account. */
+  const codePage = (
+    ctx: FormContext,
+    purpose: Purpose,
+    email: string,
+    extra: { error?: string; notice?: string },
+  ) =>
+    emailCodePage({
+      ...ctx,
+      email,
+      ...extra,
+      action: `${FLOWS[purpose].path}/verify`,
+      resendAction: `${FLOWS[purpose].path}/resend`,
+      lead: `If an account uses ${email}, we sent it a 6-digit code. Enter it to continue.`,
+      newPassword: purpose === "reset_password",
+    });
+
+  /** Sends (or, for an address without an account, pretends to send) a code and shows its page. */
+  const sendCode = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    purpose: Purpose,
+    email: string,
+    notice?: string,
+  ) => {
+    const ctx = await context(request, reply, requestId, authorization.clientId);
+    const user = await services.users.store.findByEmail(email);
+    const account = user && user.is_suspended !== 1 ? user : undefined;
+    const sent = await kit.emailCode.send({ purpose, email, userId: account?.id, requestId });
+    if ("refused" in sent) {
+      reply.header("retry-after", String(sent.retryAfter));
+      return html(reply, 429, codePage(ctx, purpose, email, { error: sent.message }));
+    }
+    const progress: SignInProgress = {
+      userId: account?.id ?? "",
+      amr: [],
+      browser: kit.signIn.browserBinding(request),
+      codeId: sent.codeId,
+      purpose,
+      email,
+    };
+    await services.pending.recordProgress(requestId, authorization, progress);
+    return html(reply, 200, codePage(ctx, purpose, email, { notice }));
+  };
+
+  /** The code step under way behind a form, when this browser asked for it. */
+  const openStep = async (request: FastifyRequest, purpose: Purpose) => {
+    const form = request.body as Form | undefined;
+    const requestId = field(form, "request");
+    const authorization = await services.pending.find(requestId);
+    const progress = authorization?.signInProgress;
+    if (!authorization || !progress?.codeId || !progress.email || progress.purpose !== purpose)
+      return undefined;
+    if (!kit.csrfValid(request, form) || progress.browser !== kit.signIn.browserBinding(request))
+      return undefined;
+    return { form, requestId, authorization, progress, codeId: progress.codeId, email: progress.email };
+  };
+
+  for (const purpose of ["sign_in", "reset_password"] as const) {
+    const flow = FLOWS[purpose];
+
+    app.get<{ Querystring: Form }>(flow.path, pageConfig, async (request, reply) => {
+      const requestId = field(request.query, "request");
+      const authorization = await services.pending.find(requestId);
+      if (!authorization) return expired(reply);
+      const ctx = await context(request, reply, requestId, authorization.clientId);
+      return html(
+        reply,
+        200,
+        emailCodeRequestPage({ ...ctx, ...flow, action: flow.path, email: authorization.loginHint }),
+      );
+    });
+
+    app.post<{ Body: Form }>(flow.path, pageConfig, async (request, reply) => {
+      const form = request.body;
+      const requestId = field(form, "request");
+      const authorization = await services.pending.find(requestId);
+      if (!authorization || !kit.csrfValid(request, form)) return expired(reply);
+      // Cut before canonicalising (browser-sign-in.ts checkPassword says why).
+      const typed = field(form, "email").slice(0, 320);
+      const problem = emailProblem(typed);
+      if (problem) {
+        const ctx = await context(request, reply, requestId, authorization.clientId);
+        return html(
+          reply,
+          400,
+          emailCodeRequestPage({
+            ...ctx,
+            ...flow,
+            action: flow.path,
+            email: typed,
+            error: `Enter a valid email address: this one ${problem}.`,
+          }),
+        );
+      }
+      return sendCode(request, reply, requestId, authorization, purpose, canonicalEmail(typed));
+    });
+
+    app.post<{ Body: Form }>(`${flow.path}/resend`, pageConfig, async (request, reply) => {
+      const step = await openStep(request, purpose);
+      if (!step) return expired(reply);
+      return sendCode(
+        request,
+        reply,
+        step.requestId,
+        step.authorization,
+        purpose,
+        step.email,
+        "We sent you a new code.",
+      );
+    });
+
+    app.post<{ Body: Form }>(`${flow.path}/verify`, pageConfig, async (request, reply) => {
+      const step = await openStep(request, purpose);
+      if (!step) return expired(reply);
+      const again = async (status: number, error: string) =>
+        html(
+          reply,
+          status,
+          codePage(
+            await context(request, reply, step.requestId, step.authorization.clientId),
+            purpose,
+            step.email,
+            { error },
+          ),
+        );
+      const password = field(step.form, "password");
+      // The new password is judged before the code is spent on it.
+      if (purpose === "reset_password") {
+        const problem = passwordProblem(password);
+        if (problem) return again(400, `Choose another password. ${problem}`);
+      }
+      const checked = await kit.emailCode.verify(step.codeId, purpose, field(step.form, "code"));
+      if (!checked.ok) return again(400, checked.message);
+      // A right code for an address without an account cannot happen (it was never sent): the same
+      // answer as an expired page. The account must still have the address the code went to.
+      const user = step.progress.userId
+        ? await services.users.store.findById(step.progress.userId)
+        : undefined;
+      if (!user || user.email !== checked.email || user.is_suspended === 1) return expired(reply);
+      // The code proves the mailbox: the address is verified by it.
+      let signedIn = await services.users.markEmailVerified(user.id, checked.email);
+      if (!signedIn) return expired(reply);
+      if (purpose === "reset_password") {
+        const hash = await hashPassword(password);
+        // Everyone holding the old password is signed out with it (every session and refresh token,
+        // setPasswordHash), and the owner is told, in the same transaction (ASVS 2.5.x, 3.3.3).
+        await inTransaction(services.db, async (trx) => {
+          const scoped = services.withDb(trx);
+          await scoped.users.setPasswordHash(user.id, hash);
+          await services.mail.enqueue(trx, {
+            idempotencyKey: `password-changed:${step.codeId}`,
+            to: checked.email,
+            template: { kind: "password_changed" },
+          });
+        });
+        services.mail.wake();
+        request.log.info({ event: "password_reset", userId: user.id }, "password reset by e-mail code");
+        signedIn = (await services.users.store.findById(user.id)) ?? signedIn;
+      } else {
+        request.log.info(
+          { event: "sign_in", method: "email_code", userId: user.id },
+          "user signed in with an e-mail code",
+        );
+      }
+      return kit.proceed(request, reply, step.requestId, step.authorization, signedIn, ["otp"]);
+    });
+  }
+}
