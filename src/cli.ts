@@ -8,6 +8,7 @@ import { ADMIN_HELP, runAdminCommand, UsageError } from "./cli/admin-commands.js
 import { CONFIG_KEYS, ConfigError, loadConfig } from "./config/config.js";
 import { MasterKeyMismatchError } from "./crypto/verify-master-key.js";
 import { createLogger } from "./logging.js";
+import { MAIL_HELP, runMailCommand } from "./mail/mail.command.js";
 import { exitOnSignals, start, startCluster } from "./main.js";
 import { PACKAGE_JSON } from "./paths.js";
 import { openStorage } from "./storage/database.js";
@@ -20,6 +21,7 @@ Commands:
     --workers N    N processes sharing the port and the database (node:cluster); "auto" = one per core
   migrate          Apply pending database migrations and exit
 ${ADMIN_HELP}
+${MAIL_HELP}
   help             Show this help
   version          Print the version
 
@@ -95,6 +97,14 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return 0;
+    case "mail":
+      try {
+        return await runMailCommand(argv);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        process.stderr.write(`latchkey: ${error.message}\n`);
+        return 2;
+      }
     default:
       process.stderr.write(`latchkey: unknown command "${command}"\n\n${HELP}`);
       return 2;

@@ -27,9 +27,10 @@ import { registerInputGuard } from "./http/input-guard.js";
 import { lazySerializers } from "./http/lazy-serializers.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
 import { type AccessLog, createAccessLog, requestLogger } from "./logging.js";
+import { registerMailWorker } from "./mail/worker.js";
 import { registerManagementApi } from "./management/management.plugin.js";
 import { registerOAuthRoutes } from "./oauth/oauth.routes.js";
-import { connectedAppsOptions, createServices, type Services } from "./services.js";
+import { connectedAppsOptions, createServices, mailOptions, type Services } from "./services.js";
 import { registerSignInRoutes } from "./sign-in/sign-in.routes.js";
 import type { Storage } from "./storage/database.js";
 
@@ -128,6 +129,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       issuer: config.issuerUrl,
       clock: deps.clock,
       connectedApps: connectedAppsOptions(config, deps.logger),
+      mail: mailOptions(config, deps.logger),
     });
   const https = config.issuerUrl.startsWith("https:");
   // Before any route: it attaches itself to every form route as the route is registered.
@@ -136,6 +138,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     businessName: () => services.business.name(),
   });
   registerHealthRoutes(app, storage);
+  // Delivers the outbox while the server runs (MAIL_TRANSPORT=smtp); stops with it.
+  registerMailWorker(app, {
+    config,
+    db: storage.db,
+    mail: services.mail,
+    logger: deps.logger,
+    clock: services.clock,
+  });
   registerOAuthRoutes(app, services, { https, refreshCookieDomain: config.refreshCookieDomain });
   registerAccountApiRoutes(app, services);
   const { signInDailyLimitPerAddress } = config;

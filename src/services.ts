@@ -9,6 +9,7 @@ import { loadCatalog } from "./connected-apps/catalog.js";
 import { type ConnectedAppsOptions, ConnectedAppsService } from "./connected-apps/connected-apps.service.js";
 import type { SecretBox } from "./crypto/secret-box.js";
 import { FeatureFlagsService } from "./feature-flags/feature-flags.service.js";
+import { type MailOptions, MailService } from "./mail/mail.service.js";
 import { withConfigCache } from "./oauth/config-cache.js";
 import type { OAuthContext } from "./oauth/context.js";
 import { SigningKeys } from "./oauth/keys.js";
@@ -41,6 +42,8 @@ export interface Services {
   organizations: OrganizationsService;
   roles: RolesService;
   featureFlags: FeatureFlagsService;
+  /** E-mail: enqueue in the caller's transaction; the worker delivers (src/mail/). */
+  mail: MailService;
 }
 
 export interface ServicesInput {
@@ -51,15 +54,27 @@ export interface ServicesInput {
   keyCacheSeconds?: number;
   /** The provider catalog (built-in when omitted) and whether providers may live on private networks. */
   connectedApps?: Omit<ConnectedAppsOptions, "issuer">;
+  /** How mail leaves (default: kept in the outbox, never sent). */
+  mail?: MailOptions;
+  /** The mail service to share (withDb: one wake-up signal for the process's worker). */
+  mailService?: MailService;
 }
 
 export function createServices(input: ServicesInput): Services {
   const clock = input.clock ?? systemClock;
   const store = withConfigCache(new KyselyOAuthStore(input.db, input.secretBox, clock), input.db);
   const keys = new SigningKeys(store, input.secretBox, clock, { cacheSeconds: input.keyCacheSeconds });
+  const mail =
+    input.mailService ??
+    new MailService({
+      db: input.db,
+      secretBox: input.secretBox,
+      clock,
+      options: input.mail ?? { transport: "outbox" },
+    });
   return {
     db: input.db,
-    withDb: (db) => createServices({ ...input, db }),
+    withDb: (db) => createServices({ ...input, db, mailService: mail }),
     clock,
     keys,
     oauth: { issuer: input.issuer, store, tokens: new TokenService(input.issuer, keys, clock), clock },
@@ -79,7 +94,16 @@ export function createServices(input: ServicesInput): Services {
     organizations: new OrganizationsService(input.db, clock),
     roles: new RolesService(input.db, clock),
     featureFlags: new FeatureFlagsService(input.db, clock),
+    mail,
   };
+}
+
+/** The mail options a configuration asks for. */
+export function mailOptions(
+  config: { mail: { transport: MailOptions["transport"] } },
+  logger?: Logger,
+): MailOptions {
+  return { transport: config.mail.transport, logger };
 }
 
 /** The connected-apps options a configuration asks for (the catalog file is read here, once). */

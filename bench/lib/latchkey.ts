@@ -88,6 +88,8 @@ export async function prepareDeployment(
     TRUST_PROXY: "127.0.0.1",
     // The connected-app scenario's provider runs on loopback.
     CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true",
+    // No scenario sends mail; production refuses to start without SMTP_URL unless told so.
+    MAIL_TRANSPORT: "outbox",
     // Access logs off, like the ceiling and oidc-provider; run.ts measures their cost separately.
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
     ...extraEnv,

@@ -4,13 +4,13 @@ import { parseArgs } from "node:util";
 import type { Logger } from "pino";
 import { APPLICATION_TYPES, InvalidUrlError } from "../applications/applications.service.js";
 import { rotateSigningKey } from "../business/signing-keys.js";
-import { loadConfig } from "../config/config.js";
+import { type Config, loadConfig } from "../config/config.js";
 import { loadMasterKey } from "../crypto/master-key.js";
 import { resealAll } from "../crypto/reseal.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { verifyMasterKey } from "../crypto/verify-master-key.js";
 import { createLogger } from "../logging.js";
-import { connectedAppsOptions, createServices, type Services } from "../services.js";
+import { connectedAppsOptions, createServices, mailOptions, type Services } from "../services.js";
 import { openStorage } from "../storage/database.js";
 import { migrateToLatest } from "../storage/migrate.js";
 import type { ApplicationType } from "../storage/schema.js";
@@ -214,8 +214,8 @@ async function run(args: string[]): Promise<void> {
   });
 }
 
-async function withServices(
-  work: (services: Services, logger: Logger, secretBox: SecretBox) => Promise<void>,
+export async function withServices(
+  work: (services: Services, logger: Logger, secretBox: SecretBox, config: Config) => Promise<void>,
 ): Promise<void> {
   const config = loadConfig();
   // Progress goes to stderr; stdout carries only the JSON result.
@@ -233,9 +233,11 @@ async function withServices(
         secretBox,
         issuer: config.issuerUrl,
         connectedApps: connectedAppsOptions(config),
+        mail: mailOptions(config, logger),
       }),
       logger,
       secretBox,
+      config,
     );
   } finally {
     await storage.close();

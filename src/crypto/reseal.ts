@@ -1,11 +1,12 @@
 // Master-key rotation: re-encrypts every sealed value still under an older key with the current
 // one (`latchkey keys rotate-master`). Run it after setting the new LATCHKEY_MASTER_KEY and moving
 // the old one to LATCHKEY_PREVIOUS_MASTER_KEYS; once it reports nothing left, the old key can go.
+import { mailBodyAad } from "../mail/mail.store.js";
 import type { Db } from "../storage/database.js";
 import type { SecretBox } from "./secret-box.js";
 
 export interface SealedColumn {
-  table: "applications" | "signing_keys" | "connected_apps" | "connections";
+  table: "applications" | "signing_keys" | "connected_apps" | "connections" | "mail_messages";
   key: string;
   column: string;
   /** The additional authenticated data each value was sealed with, from its row's key. */
@@ -26,6 +27,8 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: "connections", key: "id", column: "access_token_sealed", aad: (id) => `connection:${id}` },
   { table: "connections", key: "id", column: "refresh_token_sealed", aad: (id) => `connection:${id}` },
   { table: "connections", key: "id", column: "code_verifier_sealed", aad: (id) => `connection:${id}` },
+  // Messages waiting to be sent or kept in the outbox (delivered ones hold no body).
+  { table: "mail_messages", key: "id", column: "body_sealed", aad: mailBodyAad },
 ];
 
 /** Re-seals stale values; returns how many were re-encrypted per table.column. */

@@ -8,6 +8,7 @@ import { registerBusinessRoutes } from "../business/business.routes.js";
 import { registerConnectedAppsRoutes } from "../connected-apps/connected-apps.routes.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { registerFeatureFlagsRoutes } from "../feature-flags/feature-flags.routes.js";
+import { registerMailRoutes } from "../mail/mail.routes.js";
 import { registerOrganizationsRoutes } from "../organizations/organizations.routes.js";
 import { registerUserApiScopesRoutes } from "../organizations/user-api-scopes.routes.js";
 import { registerRoleScopesRoutes } from "../roles/role-scopes.routes.js";
@@ -92,6 +93,7 @@ export async function registerManagementApi(
       registerRolesRoutes(api);
       registerRoleScopesRoutes(api);
       registerFeatureFlagsRoutes(api);
+      registerMailRoutes(api);
     },
     { prefix: "/api/v1" },
   );

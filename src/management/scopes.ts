@@ -6,6 +6,8 @@ export const MANAGEMENT_API_SCOPES: readonly string[] = [
   // Latchkey's own: list signing keys and start a rotation (the dashboard's Business settings).
   "read:signing_keys",
   "create:signing_keys",
+  // Latchkey's own: the mail outbox (the dashboard's Settings › E-mail › Outbox).
+  "read:mail",
   "create:api_application_scopes",
   "create:api_keys",
   "create:api_scopes",

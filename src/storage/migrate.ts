@@ -20,6 +20,7 @@ import * as m0012 from "./migrations/0012_application_org_code.js";
 import * as m0013 from "./migrations/0013_canonical_emails.js";
 import * as m0014 from "./migrations/0014_role_and_user_api_scopes.js";
 import * as m0015 from "./migrations/0015_dashboard_client_id.js";
+import * as m0016 from "./migrations/0016_mail_outbox.js";
 import * as m0017 from "./migrations/0017_one_time_codes.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
@@ -39,6 +40,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0013_canonical_emails": m0013,
   "0014_role_and_user_api_scopes": m0014,
   "0015_dashboard_client_id": m0015,
+  "0016_mail_outbox": m0016,
   "0017_one_time_codes": m0017,
 };
 

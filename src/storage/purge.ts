@@ -4,6 +4,10 @@ import type { Db } from "./database.js";
 
 /** Idempotency-Key responses are replayed for a day, as Stripe does. */
 export const IDEMPOTENCY_RETENTION_SECONDS = 86_400;
+/** Sent and failed messages (metadata only; their bodies went when they did) are kept for a month. */
+export const MAIL_RETENTION_SECONDS = 30 * 86_400;
+/** Outbox messages (bodies with codes, long expired) are kept for a week. */
+export const OUTBOX_RETENTION_SECONDS = 7 * 86_400;
 
 export async function purgeExpired(db: Db, now: number): Promise<number> {
   const hourAgo = now - 3_600;
@@ -23,6 +27,17 @@ export async function purgeExpired(db: Db, now: number): Promise<number> {
     db
       .deleteFrom("idempotency_keys")
       .where("created_at", "<", now - IDEMPOTENCY_RETENTION_SECONDS)
+      .executeTakeFirst(),
+    // Pending messages stay until delivered or given up (a day), whatever their age.
+    db
+      .deleteFrom("mail_messages")
+      .where("status", "in", ["sent", "failed"])
+      .where("created_at", "<", now - MAIL_RETENTION_SECONDS)
+      .executeTakeFirst(),
+    db
+      .deleteFrom("mail_messages")
+      .where("status", "=", "outbox")
+      .where("created_at", "<", now - OUTBOX_RETENTION_SECONDS)
       .executeTakeFirst(),
   ]);
   return results.reduce((sum, r) => sum + Number(r.numDeletedRows), 0);

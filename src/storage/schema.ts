@@ -376,6 +376,30 @@ export interface OneTimeCodesTable {
   consumed_at: number | null;
 }
 
+export type MailStatus = "pending" | "sent" | "failed" | "outbox";
+
+export interface MailMessagesTable {
+  id: string;
+  /** The cause's own key (e.g. `verify:<code id>`): one message per cause, however often it is retried. */
+  idempotency_key: string;
+  /** The template (src/mail/templates.ts). */
+  kind: string;
+  to_address: string;
+  /** Never carries a code or link: it is stored and listed in clear. */
+  subject: string;
+  /** JSON {text, html}, sealed with the master key (AAD mailBodyAad(id)); null once delivered or given up. */
+  body_sealed: string | null;
+  status: MailStatus;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  /** A short reason for the last failed attempt, never a secret. */
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
 export interface Schema {
   organizations: OrganizationsTable;
   organization_users: OrganizationUsersTable;
@@ -409,5 +433,6 @@ export interface Schema {
   refresh_tokens: RefreshTokensTable;
   access_tokens: AccessTokensTable;
   rate_limits: RateLimitsTable;
+  mail_messages: MailMessagesTable;
   one_time_codes: OneTimeCodesTable;
 }

@@ -110,7 +110,10 @@ describe("configuration", () => {
   it("refuses to start in production without a master key", () => {
     const problems = problemsOf({ NODE_ENV: "production" });
     assert.match(problems.get("LATCHKEY_MASTER_KEY")!, /required when NODE_ENV=production/);
-    assert.equal(loadConfig({ NODE_ENV: "production", LATCHKEY_MASTER_KEY: KEY }).production, true);
+    assert.equal(
+      loadConfig({ NODE_ENV: "production", LATCHKEY_MASTER_KEY: KEY, MAIL_TRANSPORT: "outbox" }).production,
+      true,
+    );
   });
 
   it("rejects issuers with a query, fragment or credentials", () => {

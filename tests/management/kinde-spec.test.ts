@@ -40,6 +40,8 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
   "GET /api/v1/signing_keys": "lists the signing keys and where each is in its life",
   "POST /api/v1/signing_keys/rotate": "starts a signing-key rotation, as `latchkey keys rotate`",
   "GET /api/v1/feature_flags": "lists feature flag definitions (Kinde's API can only write them)",
+  // Issue 16: Kinde sends its own mail; a self-hosted server shows what it sent or kept.
+  "GET /api/v1/mail/outbox": "lists the mail outbox, newest first (the dashboard's Settings › E-mail)",
 };
 
 /**
