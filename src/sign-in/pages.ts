@@ -131,6 +131,26 @@ ${errorBlock(ctx.error)}${ctx.notice ? html`<p class="notice" role="status">${ct
   });
 }
 
+/** A new password the account must choose before its sign-in finishes (steps.ts). */
+export function choosePasswordPage(ctx: FormContext): string {
+  return page({
+    title: "Choose a new password",
+    businessName: ctx.businessName,
+    body: html`<h1>Choose a new password</h1>
+<p class="lead">Your account needs a new password before you continue to ${ctx.applicationName}.</p>
+${errorBlock(ctx.error)}
+<form method="post" action="/auth/choose-password" novalidate>
+  <input type="hidden" name="request" value="${ctx.requestId}">
+  <input type="hidden" name="csrf" value="${ctx.csrf}">
+  <label for="password">New password</label>
+  <input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required
+    aria-describedby="password-hint" autofocus>
+  <p class="hint" id="password-hint">At least 8 characters.</p>
+  <button type="submit">Continue</button>
+</form>`,
+  });
+}
+
 /** Asks for the address a code goes to: passwordless sign-in, or a forgotten password. */
 export function emailCodeRequestPage(
   ctx: FormContext & { title: string; lead: string; action: string; button: string },

@@ -23,7 +23,14 @@ import { connectStateCookie, cookieOptions } from "./cookies.js";
 import { registerEmailCodeRoutes } from "./email-code.routes.js";
 import { EmailCodeStep } from "./email-code-step.js";
 import { registerLogoutRoutes } from "./logout.js";
-import { connectOfferPage, emailCodePage, STYLESHEET, signInPage, signUpPage } from "./pages.js";
+import {
+  choosePasswordPage,
+  connectOfferPage,
+  emailCodePage,
+  STYLESHEET,
+  signInPage,
+  signUpPage,
+} from "./pages.js";
 import { clientNetwork } from "./rate-limit.js";
 import type { BrowserSession } from "./sessions.js";
 import { nextStep, type SignInPolicy } from "./steps.js";
@@ -133,7 +140,11 @@ export function registerSignInRoutes(
       return finish(request, reply, requestId, authorization, user.id);
     }
     const progress = { userId: user.id, amr, browser: signIn.browserBinding(request) };
-    return sendEmailCode(request, reply, requestId, authorization, progress, step.email);
+    if (step.kind === "verify_email")
+      return sendEmailCode(request, reply, requestId, authorization, progress, step.email);
+    const updated = await services.pending.recordProgress(requestId, authorization, progress);
+    const ctx = await formContext(requestId, updated.clientId, csrfToken(request, reply));
+    return html(reply, 200, choosePasswordPage(ctx));
   };
 
   /** Sends a code to `email` for this sign-in and shows where to type it. */
@@ -196,6 +207,25 @@ export function registerSignInRoutes(
     proceed,
     signIn,
     emailCode,
+  });
+
+  // The choose-a-password step (steps.ts): only for the browser that proved who it is just now.
+  app.post<{ Body: Form }>("/auth/choose-password", pageConfig, async (request, reply) => {
+    const opened = await openProgress(request, request.body);
+    if (!opened || opened.user.password_change_required !== 1) return expired(reply);
+    const { requestId, authorization, progress, user } = opened;
+    const password = field(request.body, "password");
+    const problem = passwordProblem(password);
+    if (problem) {
+      const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+      return html(reply, 400, choosePasswordPage({ ...ctx, error: `Choose another password. ${problem}` }));
+    }
+    // Whoever held the temporary or old password is signed out everywhere (setPasswordHash).
+    await services.users.setPassword(user.id, password);
+    request.log.info({ event: "password_changed", userId: user.id }, "password chosen at sign-in");
+    const changed = await services.users.store.findById(user.id);
+    if (!changed) return expired(reply);
+    return proceed(request, reply, requestId, authorization, changed, progress.amr);
   });
 
   app.post<{ Body: Form }>("/auth/verify-email/resend", pageConfig, async (request, reply) => {

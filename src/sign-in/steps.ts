@@ -8,14 +8,21 @@ export type EmailVerificationPolicy = "required" | "optional";
 
 export type NextStep =
   /** The account's address has not been proved: a code goes to it and must come back. */
-  { kind: "verify_email"; email: string } | { kind: "done" };
+  | { kind: "verify_email"; email: string }
+  /** An administrator asked for a new password, or set a temporary one: the person chooses one. */
+  | { kind: "choose_password" }
+  | { kind: "done" };
 
 export interface SignInPolicy {
   emailVerification: EmailVerificationPolicy;
 }
 
-export function nextStep(user: Pick<User, "email" | "email_verified">, policy: SignInPolicy): NextStep {
+export function nextStep(
+  user: Pick<User, "email" | "email_verified" | "password_change_required">,
+  policy: SignInPolicy,
+): NextStep {
   if (policy.emailVerification === "required" && user.email && user.email_verified !== 1)
     return { kind: "verify_email", email: user.email };
+  if (user.password_change_required === 1) return { kind: "choose_password" };
   return { kind: "done" };
 }

@@ -69,16 +69,15 @@ export function registerUserCredentialsRoutes(app: FastifyInstance): void {
       const { users } = request.services;
       const user = await findChangeableUser(request, request.params.user_id);
       const body = request.body;
-      if (body.is_temporary_password === true) {
-        throw new ApiError("INVALID_REQUEST", "Temporary passwords are not supported yet");
-      }
+      // Kinde's is_temporary_password: the user must choose their own at the next sign-in.
+      const temporary = body.is_temporary_password === true;
       if (body.password !== undefined) {
         if (body.hashed_password !== undefined)
           throw new ApiError("INVALID_REQUEST", "Send either password or hashed_password, not both");
         const problem = passwordProblem(body.password);
         if (problem)
           throw new ApiError("INVALID_PASSWORD", `The password does not meet the requirements. ${problem}`);
-        await users.setPassword(user.id, body.password);
+        await users.setPassword(user.id, body.password, { temporary });
         return success("User password successfully set");
       }
       const hashed = body.hashed_password;
@@ -111,7 +110,7 @@ export function registerUserCredentialsRoutes(app: FastifyInstance): void {
       if (extra) throw new ApiError("INVALID_REQUEST", `${extra} is not used with hashing_method ${method}`);
       const problem = passwordHashProblem(hashed, method as PasswordHashKind);
       if (problem) throw new ApiError("INVALID_PASSWORD_HASH", problem);
-      await users.setPasswordHash(user.id, hashed);
+      await users.setPasswordHash(user.id, hashed, { temporary });
       return success("User password successfully set");
     },
   );

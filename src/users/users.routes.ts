@@ -310,12 +310,6 @@ export function registerUsersRoutes(app: FastifyInstance): void {
       ) {
         throw new ApiError("NO_FIELDS_TO_UPDATE");
       }
-      if (is_password_reset_requested === true) {
-        throw new ApiError(
-          "INVALID_REQUEST",
-          "Password reset requests are not supported yet; set a password with PUT /api/v1/users/{user_id}/password",
-        );
-      }
       if (picture) {
         const problem = pictureProblem(picture);
         if (problem) throw new ApiError("INVALID_REQUEST", `picture ${problem}`);
@@ -329,7 +323,12 @@ export function registerUsersRoutes(app: FastifyInstance): void {
         picture: clean(picture),
         provided_id: clean(provided_id),
       };
-      const updated = await request.services.users.update(user.id, changes, is_suspended);
+      const updated = await request.services.users.update(
+        user.id,
+        changes,
+        is_suspended,
+        is_password_reset_requested ?? undefined,
+      );
       if (!updated) throw new ApiError("USER_NOT_FOUND");
       return {
         id: updated.id,
@@ -337,7 +336,7 @@ export function registerUsersRoutes(app: FastifyInstance): void {
         family_name: updated.family_name,
         email: updated.email,
         is_suspended: updated.is_suspended === 1,
-        is_password_reset_requested: false,
+        is_password_reset_requested: updated.password_change_required === 1,
         picture: updated.picture,
       };
     },

@@ -182,8 +182,8 @@ export class UsersService {
     return user?.email === email && user.email_verified === 1 ? user : undefined;
   }
 
-  async setPassword(userId: string, password: string): Promise<void> {
-    await this.setPasswordHash(userId, await hashPassword(password));
+  async setPassword(userId: string, password: string, options: { temporary?: boolean } = {}): Promise<void> {
+    await this.setPasswordHash(userId, await hashPassword(password), options);
   }
 
   /**
@@ -191,11 +191,21 @@ export class UsersService {
    * usually a reset after a suspected compromise, so whoever held the old one is signed out
    * everywhere in the same transaction (ASVS 3.3.3).
    */
-  async setPasswordHash(userId: string, passwordHash: string): Promise<void> {
+  async setPasswordHash(
+    userId: string,
+    passwordHash: string,
+    options: { temporary?: boolean } = {},
+  ): Promise<void> {
     await inTransaction(this.db, async (trx) => {
       const store = new UsersStore(trx);
       const now = this.clock.now();
-      await store.update(userId, { password_hash: passwordHash, updated_at: now });
+      // A temporary password (Kinde's is_temporary_password) must be replaced at the next sign-in;
+      // any other new password ends such a demand.
+      await store.update(userId, {
+        password_hash: passwordHash,
+        password_change_required: options.temporary ? 1 : 0,
+        updated_at: now,
+      });
       await store.revokeEverything(userId, now, "password set");
     });
   }
@@ -230,13 +240,22 @@ export class UsersService {
    * Changes profile fields (undefined leaves a field as it is) and suspends or reinstates, in one
    * transaction. Suspending ends every session and grant at once. Returns the updated user.
    */
-  async update(userId: string, changes: ProfileChanges, suspended?: boolean): Promise<User | undefined> {
+  async update(
+    userId: string,
+    changes: ProfileChanges,
+    suspended?: boolean,
+    passwordResetRequested?: boolean,
+  ): Promise<User | undefined> {
     return inTransaction(this.db, async (trx) => {
       const store = new UsersStore(trx);
       const now = this.clock.now();
       const set = {
         ...changes,
         ...(suspended === undefined ? {} : { is_suspended: suspended ? 1 : 0 }),
+        // Kinde's is_password_reset_requested: a new password at the next sign-in (steps.ts).
+        ...(passwordResetRequested === undefined
+          ? {}
+          : { password_change_required: passwordResetRequested ? 1 : 0 }),
       };
       if (Object.values(set).some((v) => v !== undefined))
         await store.update(userId, { ...set, updated_at: now });
