@@ -146,7 +146,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     clock: services.clock,
   });
-  registerOAuthRoutes(app, services, { https, refreshCookieDomain: config.refreshCookieDomain });
+  const signInPolicy = { emailVerification: config.emailVerification };
+  registerOAuthRoutes(app, services, {
+    https,
+    refreshCookieDomain: config.refreshCookieDomain,
+    policy: signInPolicy,
+  });
   registerAccountApiRoutes(app, services);
   const { signInDailyLimitPerAddress } = config;
   const { secretBox } = deps;
@@ -155,6 +160,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     secretBox,
     refreshCookieDomain: config.refreshCookieDomain,
     signInDailyLimitPerAddress,
+    policy: signInPolicy,
   });
   registerConnectedAppsBrowserRoutes(app, services, { https, secretBox, signInDailyLimitPerAddress });
   registerDashboardRoutes(app, services);

@@ -49,6 +49,8 @@ export interface Config {
   passwordHashQueue: number;
   /** Failed sign-ins per client address per day, across all accounts (0 = no daily limit). */
   signInDailyLimitPerAddress: number;
+  /** Whether an account must prove its e-mail address (a code) before its sign-in finishes. */
+  emailVerification: "required" | "optional";
   mail: MailConfig;
 }
 
@@ -173,6 +175,12 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     key: "PASSWORD_HASH_QUEUE",
     default: "(4 × concurrency, at least 16)",
     description: "password hashes waiting; more are answered 503 with Retry-After",
+  },
+  {
+    key: "EMAIL_VERIFICATION",
+    default: "required",
+    description:
+      "required: an account whose e-mail address was never proved gets a 6-digit code by e-mail at sign-up and sign-in, and signs in only with it; optional: it signs in without",
   },
   {
     key: "SIGN_IN_DAILY_LIMIT_PER_ADDRESS",
@@ -369,6 +377,10 @@ export function loadConfig(env: Env = process.env): Config {
     "PASSWORD_HASH_QUEUE",
     fail,
   );
+  const emailVerificationRaw = get("EMAIL_VERIFICATION") ?? "required";
+  if (emailVerificationRaw !== "required" && emailVerificationRaw !== "optional")
+    fail("EMAIL_VERIFICATION", "must be required or optional");
+  const emailVerification = emailVerificationRaw === "optional" ? "optional" : "required";
   const signInDailyLimitPerAddress = parseInteger(
     get("SIGN_IN_DAILY_LIMIT_PER_ADDRESS"),
     100,
@@ -404,6 +416,7 @@ export function loadConfig(env: Env = process.env): Config {
     passwordHashConcurrency,
     passwordHashQueue,
     signInDailyLimitPerAddress,
+    emailVerification,
     mail,
   };
 }

@@ -22,6 +22,7 @@ import * as m0014 from "./migrations/0014_role_and_user_api_scopes.js";
 import * as m0015 from "./migrations/0015_dashboard_client_id.js";
 import * as m0016 from "./migrations/0016_mail_outbox.js";
 import * as m0017 from "./migrations/0017_one_time_codes.js";
+import * as m0018 from "./migrations/0018_password_change_required.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -42,6 +43,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0015_dashboard_client_id": m0015,
   "0016_mail_outbox": m0016,
   "0017_one_time_codes": m0017,
+  "0018_password_change_required": m0018,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */

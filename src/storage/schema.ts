@@ -38,6 +38,8 @@ export interface UsersTable {
   last_signed_in_at: number | null;
   total_sign_ins: Generated<number>;
   failed_sign_ins: Generated<number>;
+  /** 1: a new password must be chosen at the next sign-in (reset requested, or a temporary one). */
+  password_change_required: Generated<number>;
 }
 
 export type ApplicationType = "reg" | "spa" | "m2m";
