@@ -1,6 +1,7 @@
 // No secret in logs (security.md §3.1 guarantee 11, ASVS 7.1): a `latchkey start` child process at
 // LOG_LEVEL=trace goes through a full run — bootstrap, sign-up, a failed and a good sign-in, code
-// flows with PKCE (client_secret_post and Basic), refresh, revoke, introspection, userinfo, the
+// flows with PKCE (client_secret_post and Basic), e-mail codes over SMTP with a password (sign-up
+// verification, a password reset), refresh, revoke, introspection, userinfo, the
 // Management API (tokens in the header and, refused, in the query string; secrets created and
 // rotated; Idempotency-Key replays), a connected app against a real provider (code, access and
 // refresh tokens, a refresh and a revocation) and logout — then every secret the run used or saw
@@ -17,6 +18,7 @@ import { CALLBACK } from "../helpers/fixtures.js";
 import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-provider.js";
 import { type CliProcess, runCli } from "../helpers/process.js";
 import { freePort } from "../helpers/server.js";
+import { type SmtpPeer, startSmtpPeer } from "../helpers/smtp.js";
 import { UserAgent } from "../helpers/user-agent.js";
 import { basic, form, pkce, type Reply, send } from "./support.js";
 
@@ -30,7 +32,11 @@ after(() => {
 for (const { kind, skip } of await databaseKinds()) {
   describe(`no secret in the logs (${kind})`, { skip }, () => {
     let provider: OidcProviderHandle | undefined;
-    after(async () => provider?.close());
+    let smtp: SmtpPeer | undefined;
+    after(async () => {
+      await provider?.close();
+      await smtp?.close();
+    });
 
     it("a full run at LOG_LEVEL=trace logs none of the secrets it used", async (t) => {
       const database = (await freshDatabase(kind))!;
@@ -47,6 +53,8 @@ for (const { kind, skip } of await databaseKinds()) {
         if (value) secrets.set(`${name}#${secrets.size}`, value);
         return value ?? "";
       };
+      const smtpPassword = keep("SMTP password", randomAlphanumeric(24));
+      smtp = await startSmtpPeer({ tls: "none", auth: { user: "latchkey", pass: smtpPassword } });
       const masterKey = randomBytes(32);
       keep("master key (base64)", masterKey.toString("base64"));
       keep("master key (hex)", masterKey.toString("hex"));
@@ -73,6 +81,9 @@ for (const { kind, skip } of await databaseKinds()) {
           CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true",
           MANAGEMENT_API_RATE_LIMIT: "0",
           LOG_LEVEL: "trace",
+          EMAIL_VERIFICATION: "required",
+          SMTP_URL: `smtp://latchkey:${smtpPassword}@127.0.0.1:${smtp.port}`,
+          SMTP_ALLOW_INSECURE: "true",
         },
       });
       children.push(child);
@@ -176,14 +187,22 @@ for (const { kind, skip } of await databaseKinds()) {
         const browser = new UserAgent(url);
         const signUp = pkce();
         keep("code verifier", signUp.verifier);
-        const firstCallback = await browser.authorize(
-          authorizeUrl(spa, signUp.challenge, { prompt: "create" }),
-          {
-            email,
-            password,
-            signUp: true,
-          },
-        );
+        // Sign-up, then the verification code that arrives by mail (SMTP with a password).
+        const start = await browser.redirectFrom(authorizeUrl(spa, signUp.challenge, { prompt: "create" }));
+        const signUpForm = await browser.openForm(new URL(`/auth/sign-up${start.search}`, url));
+        const formPost = (target: string, fields: Record<string, string>) =>
+          browser.request(target, {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams(fields),
+          });
+        const codePage = await formPost("/auth/sign-up", { ...signUpForm, email, password });
+        assert.equal(codePage.status, 200, (await codePage.text()).slice(0, 300));
+        await smtp.waitFor(1, 15_000);
+        const mailed = keep("e-mail verification code", /\b(\d{6})\b/.exec(smtp.received[0]!.text)![1]);
+        const verified = await formPost("/auth/verify-email", { ...signUpForm, code: mailed });
+        assert.equal(verified.status, 303);
+        const firstCallback = new URL(verified.headers.get("location")!);
         keep("session cookie", browser.cookie("latchkey_session"));
         keep("CSRF token", browser.cookie("latchkey_csrf"));
         const code = keep("authorization code", firstCallback.searchParams.get("code"));
