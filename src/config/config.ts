@@ -589,7 +589,8 @@ function parseMail(
   }
 
   const transportRaw = get("MAIL_TRANSPORT");
-  let transport: MailConfig["transport"] = raw !== undefined ? "smtp" : "outbox";
+  // The outbox is a default only in development: production sends, or says it will not.
+  let transport: MailConfig["transport"] = raw !== undefined || production ? "smtp" : "outbox";
   if (transportRaw !== undefined) {
     if (transportRaw !== "smtp" && transportRaw !== "outbox")
       fail("MAIL_TRANSPORT", "must be smtp or outbox");

@@ -14,7 +14,7 @@ import { type DatabaseKind, freshDatabase, type TestDatabase } from "../helpers/
 import { LogCapture } from "../helpers/server.js";
 
 export class TestClock {
-  constructor(public seconds = 1_900_000_000) {}
+  constructor(public seconds = Math.floor(Date.now() / 1000)) {}
   now(): number {
     return this.seconds;
   }
