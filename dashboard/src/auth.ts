@@ -69,6 +69,7 @@ export const MANAGEMENT_SCOPES = [
   "read:audit_log",
   "read:signing_keys",
   "create:signing_keys",
+  "read:mail",
   "read:organizations",
   "create:organizations",
   "update:organizations",

@@ -18,6 +18,7 @@ import { applicationDetails, listApplications } from "./screens/applications.js"
 import { businessSettings } from "./screens/business.js";
 import { connectedApps } from "./screens/connected-apps.js";
 import { listFeatureFlags } from "./screens/feature-flags.js";
+import { mailSettings } from "./screens/mail.js";
 import { listOrganizations, organizationDetails } from "./screens/organizations.js";
 import { listRoles, roleDetails } from "./screens/roles.js";
 import { listUsers, userDetails } from "./screens/users.js";
@@ -47,6 +48,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/admin\/feature-flags\/?$/, screen: listFeatureFlags, nav: "feature-flags" },
   { pattern: /^\/admin\/settings\/connected-apps\/?$/, screen: connectedApps, nav: "connected-apps" },
   { pattern: /^\/admin\/settings\/business\/?$/, screen: businessSettings, nav: "business" },
+  { pattern: /^\/admin\/settings\/email\/?$/, screen: mailSettings, nav: "email" },
 ];
 
 const NAV: { id: string; label: string; href: string; group?: string }[] = [
@@ -63,6 +65,7 @@ const NAV: { id: string; label: string; href: string; group?: string }[] = [
     group: "Settings",
   },
   { id: "business", label: "Business", href: "/admin/settings/business", group: "Settings" },
+  { id: "email", label: "E-mail", href: "/admin/settings/email", group: "Settings" },
 ];
 
 const root = document.getElementById("app")!;
