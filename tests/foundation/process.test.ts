@@ -142,10 +142,11 @@ describe("the latchkey process", () => {
     const { code } = await cli.exited;
     assert.equal(code, 78);
     const output = cli.output();
-    assert.match(output, /Invalid configuration \(3 problems\)/);
+    assert.match(output, /Invalid configuration \(4 problems\)/);
     assert.match(output, /PORT: must be an integer/);
     assert.match(output, /DATABASE_URL: must start with sqlite: or postgres:\/\//);
     assert.match(output, /LATCHKEY_MASTER_KEY: is required when NODE_ENV=production/);
+    assert.match(output, /SMTP_URL: is required when NODE_ENV=production/);
     assert.doesNotMatch(output, /at .*\.ts:\d+/, "no stack trace for a configuration error");
   });
 
