@@ -280,6 +280,32 @@ for (const { kind, skip } of await databaseKinds()) {
       }
     });
 
+    it("instances claiming at the same moment take different messages", async () => {
+      const mail = await openMailDb(kind);
+      try {
+        for (let i = 0; i < 30; i++)
+          await mail.enqueue(`share:${i}`, `u${i}@example.com`, CODE_TEMPLATE("999999"));
+        const now = mail.clock.now();
+        // Separate stores over one pool: on PostgreSQL each claim is its own transaction on its own
+        // connection, FOR UPDATE SKIP LOCKED passing over the rows another claim holds.
+        const claims = await Promise.all(
+          ["a", "b", "c", "d"].map((owner) =>
+            new MailStore(mail.db).claim({ owner, now, leaseUntil: now + LEASE_SECONDS, limit: 10 }),
+          ),
+        );
+        const ids = claims.flatMap((rows) => rows.map((r) => r.id));
+        assert.equal(new Set(ids).size, ids.length, "no message claimed twice");
+        assert.equal(ids.length, 30, "every due message claimed by someone");
+        const rows = await mail.db.selectFrom("mail_messages").select(["id", "lease_owner"]).execute();
+        const owners = new Map(
+          claims.flatMap((claimed, i) => claimed.map((r) => [r.id, "abcd"[i]!] as const)),
+        );
+        for (const row of rows) assert.equal(row.lease_owner, owners.get(row.id));
+      } finally {
+        await mail.close();
+      }
+    });
+
     it("one message per idempotency key, however often its transaction is retried", async () => {
       const mail = await openMailDb(kind);
       try {
