@@ -139,7 +139,11 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     description:
       "Domain attribute of the refresh-token cookies for Kinde's browser SDKs (e.g. example.com when Latchkey is auth.example.com)",
   },
-  { key: "NODE_ENV", default: "development", description: "production makes a master key mandatory" },
+  {
+    key: "NODE_ENV",
+    default: "development",
+    description: "production makes a master key mandatory, and SMTP_URL unless MAIL_TRANSPORT=outbox",
+  },
   {
     key: "CONNECTED_APPS_CATALOG_FILE",
     default: "",
