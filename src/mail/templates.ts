@@ -137,7 +137,7 @@ function compose(template: MailTemplate, business: string, to: string): { subjec
           { type: "heading", text: `Test message from ${business}` },
           {
             type: "paragraph",
-            text: "Latchkey can send e-mail: this message came through the configured SMTP relay (`latchkey mail test`).",
+            text: `${business}'s sign-in service sent this message to check its e-mail settings (\`latchkey mail test\`). If it reached your mailbox, they work.`,
           },
           { type: "footer", text: "No action is needed." },
         ],
