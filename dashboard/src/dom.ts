@@ -344,6 +344,23 @@ export function formatDate(value: string | null | undefined): string {
   return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+const DURATION_UNITS: [number, string][] = [
+  [86_400, "day"],
+  [3_600, "hour"],
+  [60, "minute"],
+];
+
+/** A number of seconds in the largest unit that divides it, e.g. "2 hours". */
+export function formatDuration(seconds: number): string {
+  for (const [size, unit] of DURATION_UNITS) {
+    if (seconds >= size && seconds % size === 0) {
+      const n = seconds / size;
+      return `${n} ${unit}${n === 1 ? "" : "s"}`;
+    }
+  }
+  return `${seconds} seconds`;
+}
+
 export function emptyState(title: string, text: string, action?: HTMLElement): HTMLElement {
   return h("div", { class: "empty" }, h("h3", null, title), h("p", null, text), action ?? null);
 }

@@ -1,6 +1,7 @@
 // APIs: the resource servers tokens are issued for. Create one (name and audience), define its
 // scopes, authorise applications and choose which scopes each machine-to-machine app holds.
 import { api } from "../api.js";
+import type { DashboardConfig } from "../auth.js";
 import { checkbox, copyable, emptyState, field, h, notify } from "../dom.js";
 import { attempt, load, navigate, pageHeader, type Screen, section } from "../view.js";
 import {
@@ -13,6 +14,7 @@ import {
   visuallyHidden,
   whenConfirmed,
 } from "../widgets.js";
+import { managedSentence } from "./dashboard-application.js";
 
 interface ApiSummary {
   id: string;
@@ -147,7 +149,7 @@ export const apiDetails: Screen = async (view) => {
       }),
       section("Identifier", copyable("Audience", details.audience)),
       scopesSection(details, scopes),
-      applicationsSection(details),
+      applicationsSection(details, view.config),
       details.is_management_api ? null : apiDeleteSection(details),
     ];
   });
@@ -304,8 +306,11 @@ export function scopeGrants(
   return details;
 }
 
-function applicationsSection(details: ApiDetails): HTMLElement {
-  if (details.applications.length === 0) {
+function applicationsSection(details: ApiDetails, config: DashboardConfig): HTMLElement {
+  // The dashboard's own application has no switch: the API refuses every change to it
+  // (dashboard-application.ts). It is listed only where it is authorised, to say so.
+  const applications = details.applications.filter((app) => app.id !== config.clientId || app.is_active);
+  if (applications.length === 0) {
     return section(
       "Applications",
       emptyState(
@@ -318,7 +323,14 @@ function applicationsSection(details: ApiDetails): HTMLElement {
   const list = h(
     "ul",
     { class: "rows" },
-    details.applications.map((app) => {
+    applications.map((app) => {
+      if (app.id === config.clientId)
+        return h(
+          "li",
+          null,
+          h("p", null, h("strong", null, app.name), " ", h("span", { class: "badge" }, "This dashboard")),
+          h("p", { class: "hint" }, `Authorised. ${managedSentence(config.issuer)}`),
+        );
       const toggle = checkbox({
         label: app.name,
         name: `app-${app.id}`,

@@ -1,7 +1,8 @@
 // Applications: the list, creating one (choosing its kind), and one application's details —
-// credentials, URLs, token lifetimes, authorised APIs, quick-start code and deletion.
+// credentials, URLs, token lifetimes, authorised APIs, quick-start code and deletion. The
+// dashboard's own application is shown read-only instead (dashboard-application.ts).
 import { api, query } from "../api.js";
-import { checkbox, copyable, copyButton, emptyState, field, h, notify, uid } from "../dom.js";
+import { checkbox, copyable, copyButton, emptyState, field, formatDuration, h, notify, uid } from "../dom.js";
 import { urlLines, urlListProblem } from "../urls.js";
 import { attempt, load, navigate, pageHeader, type Screen, section, type View } from "../view.js";
 import {
@@ -15,6 +16,7 @@ import {
   whenConfirmed,
 } from "../widgets.js";
 import { scopeGrants } from "./apis.js";
+import { managedNote, managedSections } from "./dashboard-application.js";
 
 export type ApplicationType = "reg" | "spa" | "m2m";
 
@@ -168,15 +170,27 @@ export const applicationDetails: Screen = async (view) => {
       loadApis(),
     ]);
     const isDashboard = application.id === view.config.clientId;
+    const header = pageHeader(application.name, {
+      back: { href: "/admin/applications", label: "Applications" },
+      lead: [
+        kindLabel(application.type),
+        isDashboard ? " · the application this dashboard signs in with" : "",
+      ],
+    });
+    if (isDashboard) {
+      const authorised = apis.filter((a) =>
+        a.applications.some((app) => app.id === application.id && app.is_active),
+      );
+      return [
+        header,
+        managedNote(view.config.issuer),
+        credentialsSection(view, application),
+        ...managedSections(application, callbacks, logouts, authorised),
+      ];
+    }
     let quickStart = quickStartSection(view, application, callbacks, logouts);
     return [
-      pageHeader(application.name, {
-        back: { href: "/admin/applications", label: "Applications" },
-        lead: [
-          kindLabel(application.type),
-          isDashboard ? " · the application this dashboard signs in with" : "",
-        ],
-      }),
+      header,
       credentialsSection(view, application),
       userFacing
         ? urlsSection(application, callbacks, logouts, (saved, savedLogouts) => {
@@ -188,7 +202,7 @@ export const applicationDetails: Screen = async (view) => {
       apisSection(application, apis),
       tokensSection(application),
       quickStart,
-      generalSection(application, isDashboard),
+      generalSection(application),
     ];
   });
 };
@@ -311,22 +325,6 @@ function urlsSection(
   return section("Callback and logout URLs", form);
 }
 
-const DURATION_UNITS: [number, string][] = [
-  [86_400, "day"],
-  [3_600, "hour"],
-  [60, "minute"],
-];
-
-function duration(seconds: number): string {
-  for (const [size, unit] of DURATION_UNITS) {
-    if (seconds >= size && seconds % size === 0) {
-      const n = seconds / size;
-      return `${n} ${unit}${n === 1 ? "" : "s"}`;
-    }
-  }
-  return `${seconds} seconds`;
-}
-
 function lifetimeProblem(value: string): string | undefined {
   if (!/^\d+$/.test(value.trim())) return "Enter a whole number of seconds";
   const n = Number(value);
@@ -343,7 +341,7 @@ function tokensSection(application: Application): HTMLElement {
       min: 60,
       max: 31_536_000,
       value: String(value),
-      hint: `In seconds (now ${duration(value)}).`,
+      hint: `In seconds (now ${formatDuration(value)}).`,
       validate: lifetimeProblem,
     });
     return f;
@@ -545,7 +543,7 @@ const tokens = await client.authorizationCodeGrant(config, new URL(requestUrl), 
   );
 }
 
-function generalSection(application: Application, isDashboard: boolean): HTMLElement {
+function generalSection(application: Application): HTMLElement {
   const name = field({
     label: "Name",
     name: "name",
@@ -584,13 +582,9 @@ function generalSection(application: Application, isDashboard: boolean): HTMLEle
       "div",
       { class: "danger-zone" },
       h("h3", null, "Delete this application"),
-      isDashboard
-        ? h(
-            "p",
-            { class: "muted" },
-            "This dashboard signs in with this application, so it cannot be deleted here.",
-          )
-        : [h("p", { class: "muted" }, "Everything configured for it is removed."), remove, deleteFailure],
+      h("p", { class: "muted" }, "Everything configured for it is removed."),
+      remove,
+      deleteFailure,
     ),
   );
 }

@@ -1,7 +1,8 @@
 // Roles & permissions: permissions are the keys access tokens carry in `permissions` for the
 // organization signed into; roles bundle them and are given to members per organization. List and
-// create both, edit a role (key, name, description, whether new members get it) and tick the
-// permissions it grants; delete either behind a confirmation.
+// create both, edit a role (key, name, description, whether new members get it), tick the
+// permissions it grants and choose the API scopes it holds (role-scopes.ts); delete either behind a
+// confirmation.
 import { api, query } from "../api.js";
 import { checkbox, emptyState, field, h, notify, replace } from "../dom.js";
 import { attempt, load, navigate, pageHeader, type Screen, section } from "../view.js";
@@ -17,6 +18,7 @@ import {
   visuallyHidden,
   whenConfirmed,
 } from "../widgets.js";
+import { loadApisWithScopes, loadRoleScopes, roleScopesSection } from "./role-scopes.js";
 
 export interface Role {
   id: string;
@@ -274,10 +276,12 @@ function roleFields(role?: Role) {
 export const roleDetails: Screen = async (view) => {
   const id = view.params[0]!;
   await load(view, async () => {
-    const [{ role }, held, permissions] = await Promise.all([
+    const [{ role }, held, permissions, scopes, apis] = await Promise.all([
       api<{ role: Role }>("GET", `/roles/${encodeURIComponent(id)}`),
       everything<Permission>(`/roles/${encodeURIComponent(id)}/permissions`, "permissions"),
       loadPermissions(),
+      loadRoleScopes(id),
+      loadApisWithScopes(),
     ]);
     return [
       pageHeader(role.name, {
@@ -286,6 +290,7 @@ export const roleDetails: Screen = async (view) => {
       }),
       detailsSection(role),
       grantsSection(role, permissions, new Set(held.map((p) => p.id))),
+      roleScopesSection(role, scopes, apis),
       roleDeleteSection(role),
     ];
   });

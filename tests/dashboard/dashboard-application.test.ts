@@ -1,0 +1,118 @@
+// Issue 15 follow-up, in Chromium on SQLite and PostgreSQL: the Management API refuses every change
+// to the dashboard's own application (403 DASHBOARD_APPLICATION_PROTECTED, administrators
+// included), so the dashboard shows that application read-only — its URLs, APIs, token lifetimes
+// and name as text, with one sentence saying why — and offers no switch for it on an API's page,
+// while an ordinary application keeps every control.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../helpers/browser.js";
+import { databaseKinds } from "../helpers/databases.js";
+import { CALLBACK, createApplication } from "../helpers/fixtures.js";
+import { callApi, managementToken } from "../helpers/management.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import {
+  assertAccessible,
+  type DashboardPage,
+  heading,
+  openDashboardPage,
+  screenshot,
+  signInToDashboard,
+} from "./dashboard-browser.js";
+
+const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+const MANAGED = /Latchkey manages this application from ISSUER_URL .*; it cannot be changed here\./;
+
+/** Controls in the page's main area that change something (copy buttons and read-only boxes do not). */
+async function changingControls(page: Page): Promise<string[]> {
+  const main = page.locator("main");
+  const fields = await main
+    .locator('input:not([readonly]):not([type="hidden"]), textarea:not([readonly]), select')
+    .evaluateAll((elements) =>
+      elements.map((e) => `${e.tagName.toLowerCase()}[name=${e.getAttribute("name")}]`),
+    );
+  const buttons = await main
+    .locator("button")
+    .evaluateAll((elements) =>
+      elements
+        .map((e) => e.getAttribute("aria-label") ?? e.textContent ?? "")
+        .filter((label) => !label.startsWith("Copy")),
+    );
+  return [...fields, ...buttons.map((b) => `button ${b}`)];
+}
+
+for (const { kind, skip } of await databaseKinds()) {
+  describe(`admin dashboard: its own application is read-only (${kind})`, { skip }, () => {
+    let server: TestServer;
+    let browser: Browser;
+    let admin: DashboardPage;
+    let page: Page;
+    let token: string;
+    let dashboardId: string;
+    let portal: { clientId: string };
+
+    before(async () => {
+      server = await startTestServer(kind, {
+        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
+      });
+      browser = await launchChromium();
+      token = await managementToken(server);
+      portal = await createApplication(server, "spa", { name: "Customer portal" });
+      const config = (await (await fetch(`${server.url}/admin/config.json`)).json()) as { clientId: string };
+      dashboardId = config.clientId;
+      admin = await openDashboardPage(browser);
+      page = admin.page;
+      await signInToDashboard(page, server.url, ADMIN);
+    });
+
+    after(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    it("shows the dashboard's application without controls that would change it, saying why", async () => {
+      await page.getByRole("link", { name: /Latchkey dashboard/ }).click();
+      await heading(page, "Latchkey dashboard");
+      await page.getByText(MANAGED).waitFor();
+      assert.deepEqual(await changingControls(page), []);
+      assert.equal(await page.getByRole("checkbox").count(), 0);
+      // What it holds is still shown, as text.
+      await page.getByRole("cell", { name: `${server.url}/admin/callback`, exact: true }).waitFor();
+      await page.getByRole("cell", { name: `${server.url}/admin/`, exact: true }).waitFor();
+      await page.getByRole("cell", { name: "Latchkey Management API", exact: true }).waitFor();
+      await page.getByRole("cell", { name: "Access token lifetime", exact: true }).waitFor();
+      assert.equal(await page.getByLabel("Client ID", { exact: true }).inputValue(), dashboardId);
+      await assertAccessible(page, "the dashboard's own application");
+      await screenshot(page, "application-dashboard-read-only");
+    });
+
+    it("keeps every control for an ordinary application", async () => {
+      await page.goto(`${server.url}/admin/applications/${portal.clientId}`);
+      await heading(page, "Customer portal");
+      assert.equal(await page.getByText(MANAGED).count(), 0);
+      assert.equal(await page.getByLabel("Allowed callback URLs").inputValue(), CALLBACK);
+      for (const name of ["Save URLs", "Save lifetimes", "Save name", "Delete application"])
+        await page.getByRole("button", { name }).waitFor();
+      await page.getByRole("checkbox", { name: "Authorised for Latchkey Management API" }).waitFor();
+    });
+
+    it("offers no switch for the dashboard on the Management API's page", async () => {
+      const { body } = await callApi<{ apis: { id: string; is_management_api: boolean }[] }>(
+        server,
+        "GET",
+        "/api/v1/apis",
+        { token },
+      );
+      const managementApi = body.apis.find((a) => a.is_management_api)!;
+      await page.goto(`${server.url}/admin/apis/${managementApi.id}`);
+      await heading(page, "Latchkey Management API");
+      await page.getByRole("checkbox", { name: "Customer portal" }).waitFor();
+      assert.equal(await page.getByRole("checkbox", { name: /Latchkey dashboard/ }).count(), 0);
+      await page.getByText("Latchkey dashboard", { exact: true }).waitFor();
+      await page.getByText(MANAGED).waitFor();
+      await assertAccessible(page, "the Management API's applications");
+      // Nothing was refused along the way: the dashboard sent no change the API would refuse.
+      assert.deepEqual(admin.problems, []);
+    });
+  });
+}
