@@ -162,7 +162,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     signInDailyLimitPerAddress,
     policy: signInPolicy,
   });
-  registerConnectedAppsBrowserRoutes(app, services, { https, secretBox, signInDailyLimitPerAddress });
+  registerConnectedAppsBrowserRoutes(app, services, {
+    https,
+    secretBox,
+    signInDailyLimitPerAddress,
+    policy: signInPolicy,
+  });
   registerDashboardRoutes(app, services);
   await registerManagementApi(app, {
     services,

@@ -1,6 +1,7 @@
 // The browser side of connecting: the auth URL Latchkey hands out opens here (asking the user to
 // sign in first when needed), is sent on to the provider, and the provider sends the user back to
 // /connected_apps/callback.
+import { nextStep, type SignInPolicy } from "../sign-in/steps.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
 import type { Services } from "../services.js";
@@ -12,7 +13,7 @@ import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "./connected-apps.s
 export function registerConnectedAppsBrowserRoutes(
   app: FastifyInstance,
   services: Services,
-  options: BrowserSignInOptions,
+  options: BrowserSignInOptions & { policy: SignInPolicy },
 ): void {
   const signIn = new BrowserSignIn(services, options);
   const stateCookie = connectStateCookie(options.https);
@@ -105,6 +106,18 @@ export function registerConnectedAppsBrowserRoutes(
           link,
           403,
           "This link was created for another account. Sign in with that account.",
+        );
+      }
+      // No session for an account the sign-in policy still asks something of (an address to verify,
+      // a new password): those steps live in the application's sign-in (steps.ts).
+      if (nextStep(checked.user, options.policy).kind !== "done") {
+        return signInForm(
+          request,
+          reply,
+          token,
+          link,
+          403,
+          "Your account needs attention first: sign in to the application, then use this link again.",
         );
       }
       await signIn.startSession(request, reply, checked.user.id);

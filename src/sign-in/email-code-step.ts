@@ -14,8 +14,22 @@ const TEMPLATES: Record<OneTimeCodePurpose, "verification_code" | "sign_in_code"
   reset_password: "password_reset_code",
 };
 
+const CODES_PER_NETWORK = { max: 30, windowSeconds: 60 * 60 };
+const FAILURES_PER_ADDRESS = { max: 20, windowSeconds: 24 * 60 * 60 };
+
+function refusal(wait: number, why: string): Sent {
+  const when =
+    wait > 90 * 60
+      ? `${Math.ceil(wait / 3600)} hours`
+      : wait > 90
+        ? `${Math.ceil(wait / 60)} minutes`
+        : `${wait} seconds`;
+  return { refused: true, retryAfter: wait, message: `${why} You can ask for another code in ${when}.` };
+}
+
 export type Sent = { codeId: string } | { refused: true; retryAfter: number; message: string };
-export type Checked = { ok: true; email: string } | { ok: false; message: string };
+/** A right code: the address it went to and the account it was issued for (none: never sent). */
+export type Checked = { ok: true; email: string; userId: string | null } | { ok: false; message: string };
 
 export class EmailCodeStep {
   constructor(
@@ -33,10 +47,22 @@ export class EmailCodeStep {
     email: string;
     userId: string | undefined;
     requestId: string;
+    /** The asking client's network (clientNetwork): codes it may ask for, across all addresses. */
+    network: string;
   }): Promise<Sent> {
     const { services } = this;
+    const limiter = services.rateLimiter;
+    // Guessing across many accounts: one network asks for at most so many codes an hour, whatever
+    // the addresses; and an address that drew FAILURES_PER_ADDRESS wrong codes today gets no more
+    // (NIST SP 800-63B §5.2.2 caps consecutive failures; 20 guesses at 10^-6 each stay negligible).
+    const failures = await limiter.retryAfter(`code:failures:${input.email}`, FAILURES_PER_ADDRESS);
+    if (failures > 0) return refusal(failures, "Too many wrong codes were entered for this address today.");
+    const perNetwork = await limiter.consume(`code:network:${input.network}`, CODES_PER_NETWORK);
+    if (!perNetwork.allowed)
+      return refusal(perNetwork.resetIn, "Too many codes were asked for from your network.");
     const issued = await inTransaction(services.db, async (trx) => {
-      const issued = await new OneTimeCodes(trx, services.clock, this.secretBox).issue(input);
+      const { network: _network, ...code } = input;
+      const issued = await new OneTimeCodes(trx, services.clock, this.secretBox).issue(code);
       if ("code" in issued && input.userId !== undefined) {
         const template: MailTemplate = {
           kind: TEMPLATES[input.purpose],
@@ -51,16 +77,12 @@ export class EmailCodeStep {
       services.mail.wake();
       return { codeId: issued.id };
     }
-    const wait = issued.retryAfter;
-    const when = wait > 90 ? `${Math.ceil(wait / 60)} minutes` : `${wait} seconds`;
-    return {
-      refused: true,
-      retryAfter: wait,
-      message:
-        issued.refused === "cool_down"
-          ? `We sent a code a moment ago. You can ask for another in ${when}.`
-          : `We have sent several codes to this address in the last hour. You can ask for another in ${when}.`,
-    };
+    return refusal(
+      issued.retryAfter,
+      issued.refused === "cool_down"
+        ? "We sent a code a moment ago."
+        : "We have sent several codes to this address in the last hour.",
+    );
   }
 
   async verify(codeId: string, purpose: OneTimeCodePurpose, typed: string): Promise<Checked> {
@@ -70,12 +92,14 @@ export class EmailCodeStep {
       purpose,
       typed.slice(0, 20),
     );
-    if (result.ok) return { ok: true, email: result.email };
-    if (result.reason === "wrong")
+    if (result.ok) return { ok: true, email: result.email, userId: result.userId };
+    if (result.reason === "wrong") {
+      await services.rateLimiter.hit(`code:failures:${result.email}`, FAILURES_PER_ADDRESS);
       return {
         ok: false,
         message: `That code is not right. You can try ${result.attemptsLeft} more time${result.attemptsLeft === 1 ? "" : "s"}.`,
       };
+    }
     return { ok: false, message: "This code can no longer be used. Ask for a new code below." };
   }
 }

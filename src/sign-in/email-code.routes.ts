@@ -4,7 +4,7 @@
 // have accounts (ASVS 2.2.x, OWASP Forgot Password) — and resume the sign-in through the one policy
 // check (steps.ts via `proceed`) once the code comes back from the browser that asked for it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { AuthorizationRequest, SignInProgress } from "../oauth/authorize.js";
+import { type AuthorizationRequest, organizationRefusal, type SignInProgress } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
 import { canonicalEmail, emailProblem } from "../users/email.js";
@@ -14,6 +14,7 @@ import type { BrowserSignIn, Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
 import type { EmailCodeStep } from "./email-code-step.js";
 import { emailCodePage, emailCodeRequestPage, type FormContext } from "./pages.js";
+import { clientNetwork } from "./rate-limit.js";
 
 /** What the sign-in routes share with these (sign-in.routes.ts). */
 export interface SignInKit {
@@ -88,13 +89,17 @@ export function registerEmailCodeRoutes(app: FastifyInstance, services: Services
     const ctx = await context(request, reply, requestId, authorization.clientId);
     const user = await services.users.store.findByEmail(email);
     const account = user && user.is_suspended !== 1 ? user : undefined;
-    const sent = await kit.emailCode.send({ purpose, email, userId: account?.id, requestId });
+    const network = clientNetwork(request.ip);
+    const sent = await kit.emailCode.send({ purpose, email, userId: account?.id, requestId, network });
     if ("refused" in sent) {
       reply.header("retry-after", String(sent.retryAfter));
       return html(reply, 429, codePage(ctx, purpose, email, { error: sent.message }));
     }
+    // Nobody is identified yet: only the code, once it comes back, names the account (the code row
+    // records it). A progress with a userId would let the other steps act for whoever owns the
+    // address typed here (openProgress in sign-in.routes.ts refuses progress without a proof).
     const progress: SignInProgress = {
-      userId: account?.id ?? "",
+      userId: "",
       amr: [],
       browser: kit.signIn.browserBinding(request),
       codeId: sent.codeId,
@@ -192,24 +197,37 @@ export function registerEmailCodeRoutes(app: FastifyInstance, services: Services
         const problem = passwordProblem(password);
         if (problem) return again(400, `Choose another password. ${problem}`);
       }
+      // Hashed before the code is spent: a busy hasher (503) must not cost the person their code.
+      const hash = purpose === "reset_password" ? await hashPassword(password) : undefined;
       const checked = await kit.emailCode.verify(step.codeId, purpose, field(step.form, "code"));
       if (!checked.ok) return again(400, checked.message);
       // A right code for an address without an account cannot happen (it was never sent): the same
       // answer as an expired page. The account must still have the address the code went to.
-      const user = step.progress.userId
-        ? await services.users.store.findById(step.progress.userId)
-        : undefined;
+      const user = checked.userId ? await services.users.store.findById(checked.userId) : undefined;
       if (!user || user.email !== checked.email || user.is_suspended === 1) return expired(reply);
+      const refusal = await organizationRefusal(services.oauth, step.authorization, user.id);
+      if (refusal) return expired(reply);
+      // An address never proved before may have been claimed by someone else first, with a password
+      // of their own (sign-up with another person's address): the mailbox's owner signing in by code
+      // ends that password and every session made with it, or it would stay a way in.
+      if (purpose === "sign_in" && user.email_verified !== 1 && user.password_hash !== null)
+        await services.users.dropUnprovenPassword(user.id);
       // The code proves the mailbox: the address is verified by it.
       let signedIn = await services.users.markEmailVerified(user.id, checked.email);
       if (!signedIn) return expired(reply);
-      if (purpose === "reset_password") {
-        const hash = await hashPassword(password);
+      if (hash !== undefined) {
         // Everyone holding the old password is signed out with it (every session and refresh token,
-        // setPasswordHash), and the owner is told, in the same transaction (ASVS 2.5.x, 3.3.3).
+        // setPasswordHash), other codes for the address end, and the owner is told, in the same
+        // transaction (ASVS 2.5.x, 3.3.3).
         await inTransaction(services.db, async (trx) => {
           const scoped = services.withDb(trx);
           await scoped.users.setPasswordHash(user.id, hash);
+          await trx
+            .updateTable("one_time_codes")
+            .set({ consumed_at: services.clock.now() })
+            .where("email", "=", checked.email)
+            .where("consumed_at", "is", null)
+            .execute();
           await services.mail.enqueue(trx, {
             idempotencyKey: `password-changed:${step.codeId}`,
             to: checked.email,

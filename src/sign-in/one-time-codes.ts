@@ -36,7 +36,7 @@ export type Issued =
 
 export type Verified =
   | { ok: true; email: string; userId: string | null; requestId: string | null }
-  | { ok: false; reason: "wrong"; attemptsLeft: number }
+  | { ok: false; reason: "wrong"; attemptsLeft: number; email: string }
   | { ok: false; reason: "dead" };
 
 export class OneTimeCodes {
@@ -118,7 +118,9 @@ export class OneTimeCodes {
       /^\d{6}$/.test(code) && this.secretBox.macMatches(`${id}:${code}`, "one-time-code", row.code_mac);
     if (!right) {
       const attemptsLeft = MAX_ATTEMPTS - row.attempts;
-      return attemptsLeft > 0 ? { ok: false, reason: "wrong", attemptsLeft } : { ok: false, reason: "dead" };
+      return attemptsLeft > 0
+        ? { ok: false, reason: "wrong", attemptsLeft, email: row.email }
+        : { ok: false, reason: "dead" };
     }
     const consumed = await this.db
       .updateTable("one_time_codes")

@@ -135,9 +135,11 @@ export function registerSignInRoutes(
   ) => {
     const step = nextStep(user, options.policy);
     if (step.kind === "done") {
-      if (authorization.signInProgress)
-        await services.pending.recordProgress(requestId, authorization, undefined);
-      return finish(request, reply, requestId, authorization, user.id);
+      // The request as stored from here on: finish() writes it back with the session attached.
+      const settled = authorization.signInProgress
+        ? await services.pending.recordProgress(requestId, authorization, undefined)
+        : authorization;
+      return finish(request, reply, requestId, settled, user.id);
     }
     const progress = { userId: user.id, amr, browser: signIn.browserBinding(request) };
     if (step.kind === "verify_email")
@@ -158,7 +160,13 @@ export function registerSignInRoutes(
     notice?: string,
   ) => {
     const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
-    const sent = await emailCode.send({ purpose: "verify_email", email, userId: progress.userId, requestId });
+    const sent = await emailCode.send({
+      purpose: "verify_email",
+      email,
+      userId: progress.userId,
+      requestId,
+      network: clientNetwork(request.ip),
+    });
     if ("refused" in sent) {
       reply.header("retry-after", String(sent.retryAfter));
       // A code sent a moment ago still works: say when another can come.
@@ -175,6 +183,9 @@ export function registerSignInRoutes(
     const progress = authorization?.signInProgress;
     if (!authorization || !progress || !csrfValid(request, form)) return undefined;
     if (progress.browser !== signIn.browserBinding(request)) return undefined;
+    // Only a sign-in that proved who it is (a password, a returned code) reaches the steps after:
+    // a code merely sent to an address (passwordless, reset: `purpose`) identifies nobody.
+    if (progress.amr.length === 0 || progress.purpose !== undefined || !progress.userId) return undefined;
     const user = await services.users.store.findById(progress.userId);
     if (!user?.email || user.is_suspended === 1) return undefined;
     return { requestId, authorization, progress, user, email: user.email };

@@ -168,6 +168,19 @@ export class UsersService {
   }
 
   /**
+   * Ends a password nobody proved the address for (set at a sign-up with an unverified address),
+   * with every session and grant made with it: the mailbox's owner just proved the address by code.
+   */
+  async dropUnprovenPassword(userId: string): Promise<void> {
+    await inTransaction(this.db, async (trx) => {
+      const store = new UsersStore(trx);
+      const now = this.clock.now();
+      await store.update(userId, { password_hash: null, updated_at: now });
+      await store.revokeEverything(userId, now, "unproven password dropped");
+    });
+  }
+
+  /**
    * Marks `email` proved (a one-time code sent to it came back), while it is still the account's
    * address; the account as it now is, or undefined when the address changed meanwhile.
    */
@@ -260,6 +273,8 @@ export class UsersService {
       if (Object.values(set).some((v) => v !== undefined))
         await store.update(userId, { ...set, updated_at: now });
       if (suspended) await store.revokeEverything(userId, now, "user suspended");
+      // A reset is requested after a suspected compromise: whoever holds the account now is out.
+      else if (passwordResetRequested) await store.revokeEverything(userId, now, "password reset requested");
       return store.findById(userId);
     });
   }

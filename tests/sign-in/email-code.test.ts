@@ -173,6 +173,69 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.ok(fresh.searchParams.get("code"));
     });
 
+    it("identifies nobody by sending a code: the later steps refuse a sign-in that proved nothing", async () => {
+      // The victim must choose a new password at the next sign-in (an administrator asked).
+      const email = address();
+      const victim = await server.services.users.create({ email, password: PASSWORD, emailVerified: true });
+      await server.services.users.update(victim.id, {}, undefined, true);
+      const before = (await server.services.users.store.findById(victim.id))!.password_hash;
+      const attacker = new UserAgent(server.url);
+      const { hidden } = await askForCode(attacker, "/auth/email-code", email);
+      for (const [path, fields] of [
+        ["/auth/choose-password", { password: "the attacker's own passphrase" }],
+        ["/auth/verify-email/resend", {}],
+        ["/auth/verify-email", { code: "123456" }],
+      ] as const) {
+        const reply = await post(attacker, path, { ...hidden, ...fields });
+        assert.equal(reply.status, 400, path);
+      }
+      assert.equal((await server.services.users.store.findById(victim.id))!.password_hash, before);
+      assert.equal(attacker.cookie("latchkey_session"), undefined);
+    });
+
+    it("ends a password set by whoever claimed an address first, when its owner signs in by code", async () => {
+      const email = address();
+      // Someone signs up with another person's address and a password of their own; unverified.
+      const squatter = new UserAgent(server.url);
+      const start = await squatter.redirectFrom(
+        authorizationUrl(server, spa.clientId, CALLBACK, { prompt: "create" }),
+      );
+      const signUpForm = await squatter.openForm(new URL(`/auth/sign-up${start.search}`, server.url));
+      const signedUp = await post(squatter, "/auth/sign-up", { ...signUpForm, email, password: PASSWORD });
+      assert.equal(signedUp.status, 200);
+      // A minute later (the cool-down per address), the mailbox's owner signs in with a code.
+      await server.storage.db
+        .deleteFrom("rate_limits")
+        .where("key", "=", `code:cool-down:${email}`)
+        .execute();
+      const owner = new UserAgent(server.url);
+      const { hidden } = await askForCode(owner, "/auth/email-code", email);
+      const code = codeIn((await messagesTo(email)).find((m) => m.kind === "sign_in_code")!.text);
+      const done = await post(owner, "/auth/email-code/verify", { ...hidden, code });
+      assert.equal(done.status, 303);
+      // The squatter's password opens nothing any more.
+      await assert.rejects(
+        new UserAgent(server.url).authorize(authorizationUrl(server, spa.clientId, CALLBACK), {
+          email,
+          password: PASSWORD,
+        }),
+        /expected a redirect/,
+      );
+    });
+
+    it("limits the codes one network may ask for, across addresses", async () => {
+      const browser = new UserAgent(server.url);
+      const start = await browser.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK));
+      const hidden = await browser.openForm(new URL(`/auth/email-code${start.search}`, server.url));
+      await server.storage.db.deleteFrom("rate_limits").where("key", "like", "code:network:%").execute();
+      const statuses: number[] = [];
+      for (let i = 0; i < 31; i++)
+        statuses.push((await post(browser, "/auth/email-code", { ...hidden, email: address() })).status);
+      assert.deepEqual(statuses.slice(0, 30), Array(30).fill(200));
+      assert.equal(statuses[30], 429);
+      await server.storage.db.deleteFrom("rate_limits").where("key", "like", "code:network:%").execute();
+    });
+
     it("belongs to the browser that asked: another one with the request id and the code gets nothing", async () => {
       const email = address();
       await server.services.users.create({ email, password: PASSWORD, emailVerified: true });

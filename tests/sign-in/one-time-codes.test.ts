@@ -56,13 +56,15 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("takes five guesses, then refuses even the right code", async () => {
-      const { id, code } = await issue(address());
+      const email = address();
+      const { id, code } = await issue(email);
       const wrong = code === "000000" ? "111111" : "000000";
       for (let left = MAX_ATTEMPTS - 1; left > 0; left--)
         assert.deepEqual(await codes.verify(id, "verify_email", wrong), {
           ok: false,
           reason: "wrong",
           attemptsLeft: left,
+          email,
         });
       assert.deepEqual(await codes.verify(id, "verify_email", wrong), { ok: false, reason: "dead" });
       assert.deepEqual(await codes.verify(id, "verify_email", code), { ok: false, reason: "dead" });
