@@ -161,6 +161,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     refreshCookieDomain: config.refreshCookieDomain,
     signInDailyLimitPerAddress,
     policy: signInPolicy,
+    emailCodeLifetimeSeconds: config.emailCodeLifetimeSeconds,
   });
   registerConnectedAppsBrowserRoutes(app, services, {
     https,

@@ -51,6 +51,8 @@ export interface Config {
   signInDailyLimitPerAddress: number;
   /** Whether an account must prove its e-mail address (a code) before its sign-in finishes. */
   emailVerification: "required" | "optional";
+  /** How long an e-mailed one-time code stays valid. */
+  emailCodeLifetimeSeconds: number;
   mail: MailConfig;
 }
 
@@ -185,6 +187,12 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     default: "required",
     description:
       "required: an account whose e-mail address was never proved gets a 6-digit code by e-mail at sign-up and sign-in, and signs in only with it; optional: it signs in without",
+  },
+  {
+    key: "EMAIL_CODE_LIFETIME_SECONDS",
+    default: "7200",
+    description:
+      "how long an e-mailed one-time code (verification, sign-in, password reset) stays valid, 300-86400",
   },
   {
     key: "SIGN_IN_DAILY_LIMIT_PER_ADDRESS",
@@ -385,6 +393,14 @@ export function loadConfig(env: Env = process.env): Config {
   if (emailVerificationRaw !== "required" && emailVerificationRaw !== "optional")
     fail("EMAIL_VERIFICATION", "must be required or optional");
   const emailVerification = emailVerificationRaw === "optional" ? "optional" : "required";
+  const emailCodeLifetimeSeconds = parseInteger(
+    get("EMAIL_CODE_LIFETIME_SECONDS"),
+    7200,
+    300,
+    86_400,
+    "EMAIL_CODE_LIFETIME_SECONDS",
+    fail,
+  );
   const signInDailyLimitPerAddress = parseInteger(
     get("SIGN_IN_DAILY_LIMIT_PER_ADDRESS"),
     100,
@@ -421,6 +437,7 @@ export function loadConfig(env: Env = process.env): Config {
     passwordHashQueue,
     signInDailyLimitPerAddress,
     emailVerification,
+    emailCodeLifetimeSeconds,
     mail,
   };
 }
@@ -579,7 +596,10 @@ function parseMail(
       else {
         // RFC 6409 §3.1: message submission on 587 with STARTTLS; RFC 8314 §3.3: 465 with implicit TLS.
         const port = url.port ? Number(url.port) : implicitTls ? 465 : 587;
-        smtp = { host: url.hostname, port, implicitTls, allowInsecure, user, password, caFile };
+        if (port === 0) fail("SMTP_URL", "names port 0");
+        // An IPv6 literal comes bracketed out of the URL; the socket wants the bare address.
+        const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+        smtp = { host, port, implicitTls, allowInsecure, user, password, caFile };
       }
     }
   }

@@ -35,6 +35,7 @@ export class EmailCodeStep {
   constructor(
     private readonly services: Services,
     private readonly secretBox: SecretBox,
+    readonly lifetimeSeconds = CODE_LIFETIME_SECONDS,
   ) {}
 
   /**
@@ -62,12 +63,14 @@ export class EmailCodeStep {
       return refusal(perNetwork.resetIn, "Too many codes were asked for from your network.");
     const issued = await inTransaction(services.db, async (trx) => {
       const { network: _network, ...code } = input;
-      const issued = await new OneTimeCodes(trx, services.clock, this.secretBox).issue(code);
+      const issued = await new OneTimeCodes(trx, services.clock, this.secretBox, this.lifetimeSeconds).issue(
+        code,
+      );
       if ("code" in issued && input.userId !== undefined) {
         const template: MailTemplate = {
           kind: TEMPLATES[input.purpose],
           code: issued.code,
-          expiresInSeconds: CODE_LIFETIME_SECONDS,
+          expiresInSeconds: this.lifetimeSeconds,
         };
         await services.mail.enqueue(trx, { idempotencyKey: `code:${issued.id}`, to: input.email, template });
       }

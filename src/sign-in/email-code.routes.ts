@@ -74,6 +74,7 @@ export function registerEmailCodeRoutes(app: FastifyInstance, services: Services
       resendAction: `${FLOWS[purpose].path}/resend`,
       lead: `If an account uses ${email}, we sent it a 6-digit code. Enter it to continue.`,
       newPassword: purpose === "reset_password",
+      lifetimeSeconds: kit.emailCode.lifetimeSeconds,
     });
 
   /** Sends (or, for an address without an account, pretends to send) a code and shows its page. */

@@ -95,6 +95,8 @@ export function emailCodePage(
     resendAction?: string;
     lead?: string;
     newPassword?: boolean;
+    /** How long the code stays valid, for the hint. */
+    lifetimeSeconds?: number;
   },
 ): string {
   const described = ctx.error ? "form-error code-hint" : "code-hint";
@@ -112,7 +114,7 @@ ${errorBlock(ctx.error)}${ctx.notice ? html`<p class="notice" role="status">${ct
   <label for="code">Code</label>
   <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 -]*"
     maxlength="12" required aria-describedby="${described}" autofocus>
-  <p class="hint" id="code-hint">The code is valid for 2 hours. Check your spam folder if it has not arrived.</p>
+  <p class="hint" id="code-hint">The code is valid for ${validFor(ctx.lifetimeSeconds ?? 7200)}. Check your spam folder if it has not arrived.</p>
   ${
     ctx.newPassword
       ? html`<label for="password">New password</label>
@@ -129,6 +131,13 @@ ${errorBlock(ctx.error)}${ctx.notice ? html`<p class="notice" role="status">${ct
   <button type="submit" class="secondary">Send a new code</button>
 </form>`,
   });
+}
+
+/** "2 hours", "30 minutes": a code's life as a person reads it. */
+function validFor(seconds: number): string {
+  const [amount, unit] =
+    seconds % 3600 === 0 ? [seconds / 3600, "hour"] : [Math.ceil(seconds / 60), "minute"];
+  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
 }
 
 /** A new password the account must choose before its sign-in finishes (steps.ts). */

@@ -38,7 +38,12 @@ import { nextStep, type SignInPolicy } from "./steps.js";
 export function registerSignInRoutes(
   app: FastifyInstance,
   services: Services,
-  options: BrowserSignInOptions & { refreshCookieDomain?: string; policy: SignInPolicy },
+  options: BrowserSignInOptions & {
+    refreshCookieDomain?: string;
+    policy: SignInPolicy;
+    /** How long an e-mailed code stays valid (EMAIL_CODE_LIFETIME_SECONDS). */
+    emailCodeLifetimeSeconds?: number;
+  },
 ): void {
   const pageConfig = { config: { surface: "page" as const } };
 
@@ -119,7 +124,7 @@ export function registerSignInRoutes(
     );
   };
 
-  const emailCode = new EmailCodeStep(services, options.secretBox);
+  const emailCode = new EmailCodeStep(services, options.secretBox, options.emailCodeLifetimeSeconds);
 
   /**
    * After a proof (`amr`, RFC 8176): the next step the sign-in policy demands (steps.ts), or the end
@@ -170,10 +175,18 @@ export function registerSignInRoutes(
     if ("refused" in sent) {
       reply.header("retry-after", String(sent.retryAfter));
       // A code sent a moment ago still works: say when another can come.
-      return html(reply, 429, emailCodePage({ ...ctx, email, error: sent.message }));
+      return html(
+        reply,
+        429,
+        emailCodePage({ ...ctx, email, error: sent.message, lifetimeSeconds: emailCode.lifetimeSeconds }),
+      );
     }
     await services.pending.recordProgress(requestId, authorization, { ...progress, codeId: sent.codeId });
-    return html(reply, 200, emailCodePage({ ...ctx, email, notice }));
+    return html(
+      reply,
+      200,
+      emailCodePage({ ...ctx, email, notice, lifetimeSeconds: emailCode.lifetimeSeconds }),
+    );
   };
 
   /** The sign-in under way behind a code form, when this browser is the one doing it. */
@@ -199,7 +212,11 @@ export function registerSignInRoutes(
     const checked = await emailCode.verify(codeId, "verify_email", field(request.body, "code"));
     if (!checked.ok) {
       const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
-      return html(reply, 400, emailCodePage({ ...ctx, email, error: checked.message }));
+      return html(
+        reply,
+        400,
+        emailCodePage({ ...ctx, email, error: checked.message, lifetimeSeconds: emailCode.lifetimeSeconds }),
+      );
     }
     // The code proves the address it was sent to, and only while the account still has it.
     const verified = await services.users.markEmailVerified(user.id, checked.email);

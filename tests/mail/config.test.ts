@@ -105,6 +105,15 @@ describe("mail configuration", () => {
     );
   });
 
+  it("takes an IPv6 relay without its URL brackets, and refuses port 0", () => {
+    const config = loadConfig({ SMTP_URL: "smtp://[::1]:2525", SMTP_ALLOW_INSECURE: "true" });
+    assert.equal(config.mail.smtp?.host, "::1");
+    assert.throws(
+      () => loadConfig({ SMTP_URL: "smtp://127.0.0.1:0", SMTP_ALLOW_INSECURE: "true" }),
+      /port 0/,
+    );
+  });
+
   it("never repeats the relay's password in an error", () => {
     const bad = [
       `ftp://user:${PASSWORD}@mail.acme.example`,

@@ -184,3 +184,43 @@ for (const { kind, skip } of await databaseKinds()) {
     });
   });
 }
+
+describe("EMAIL_CODE_LIFETIME_SECONDS", () => {
+  it("sets how long a code lives, as the page and the message say", async () => {
+    const server = await startTestServer("sqlite", {
+      env: { EMAIL_VERIFICATION: "required", EMAIL_CODE_LIFETIME_SECONDS: "600" },
+    });
+    try {
+      const spa = await createApplication(server, "spa");
+      const browser = new UserAgent(server.url);
+      const start = await browser.redirectFrom(
+        authorizationUrl(server, spa.clientId, CALLBACK, { prompt: "create" }),
+      );
+      const hidden = await browser.openForm(new URL(`/auth/sign-up${start.search}`, server.url));
+      const email = `short-${randomBytes(4).toString("hex")}@example.com`;
+      const reply = await browser.request("/auth/sign-up", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ ...hidden, email, password: PASSWORD }),
+      });
+      assert.match(await reply.text(), /valid for 10 minutes/);
+      const code = await server.storage.db
+        .selectFrom("one_time_codes")
+        .select(["created_at", "expires_at"])
+        .where("email", "=", email)
+        .executeTakeFirstOrThrow();
+      assert.equal(code.expires_at - code.created_at, 600);
+      const row = await server.storage.db
+        .selectFrom("mail_messages")
+        .select(["id", "body_sealed"])
+        .where("to_address", "=", email)
+        .executeTakeFirstOrThrow();
+      const { text } = JSON.parse(server.secretBox.open(row.body_sealed!, mailBodyAad(row.id))) as {
+        text: string;
+      };
+      assert.match(text, /10 minutes/);
+    } finally {
+      await server.close();
+    }
+  });
+});
