@@ -1,13 +1,14 @@
 // The browser side of connecting: the auth URL Latchkey hands out opens here (asking the user to
 // sign in first when needed), is sent on to the provider, and the provider sends the user back to
 // /connected_apps/callback.
-import { nextStep, type SignInPolicy } from "../sign-in/steps.js";
+
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "../sign-in/browser-sign-in.js";
 import { connectStateCookie, cookieOptions } from "../sign-in/cookies.js";
 import { signInPage } from "../sign-in/pages.js";
+import { nextStep, type SignInPolicy } from "../sign-in/steps.js";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "./connected-apps.service.js";
 
 export function registerConnectedAppsBrowserRoutes(
