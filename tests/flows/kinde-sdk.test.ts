@@ -5,37 +5,14 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import {
-  type ACClient,
-  createKindeServerClient,
-  GrantType,
-  type SessionManager,
-} from "@kinde-oss/kinde-typescript-sdk";
+import { type ACClient, createKindeServerClient, GrantType } from "@kinde-oss/kinde-typescript-sdk";
 import { decodeJwt } from "jose";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { type AppServer, launchChromium, recordNavigations, startAppServer } from "../helpers/browser.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApi, createApplication, createUser } from "../helpers/fixtures.js";
+import { MapSessionManager } from "../helpers/kinde-session.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-
-/** The application's server-side session, as the SDK's README asks an app to provide. */
-class MapSessionManager implements SessionManager {
-  readonly items = new Map<string, unknown>();
-  persistent?: boolean;
-
-  async getSessionItem(key: string): Promise<unknown> {
-    return this.items.get(key) ?? null;
-  }
-  async setSessionItem(key: string, value: unknown): Promise<void> {
-    this.items.set(key, value);
-  }
-  async removeSessionItem(key: string): Promise<void> {
-    this.items.delete(key);
-  }
-  async destroySession(): Promise<void> {
-    this.items.clear();
-  }
-}
 
 /** The little of the page's `window` used here (this project's TypeScript has no DOM library). */
 interface PageWindow {

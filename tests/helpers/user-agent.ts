@@ -32,6 +32,15 @@ export class UserAgent {
     return response;
   }
 
+  /** POSTs a form (application/x-www-form-urlencoded); the response, not followed. */
+  postForm(url: string | URL, fields: Record<string, string>): Promise<Response> {
+    return this.request(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields),
+    });
+  }
+
   /** GET, returning the Location of the redirect it must answer with. */
   async redirectFrom(url: string | URL, init: RequestInit = {}): Promise<URL> {
     const response = await this.request(url, init);

@@ -5,30 +5,14 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { createKindeServerClient, GrantType, type SessionManager } from "@kinde-oss/kinde-typescript-sdk";
+import { createKindeServerClient, GrantType } from "@kinde-oss/kinde-typescript-sdk";
 import type { Browser } from "playwright-core";
 import { type AppServer, launchChromium, startAppServer } from "../helpers/browser.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
+import { MapSessionManager } from "../helpers/kinde-session.js";
 import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-
-class MapSessionManager implements SessionManager {
-  readonly items = new Map<string, unknown>();
-  persistent?: boolean;
-  async getSessionItem(key: string): Promise<unknown> {
-    return this.items.get(key) ?? null;
-  }
-  async setSessionItem(key: string, value: unknown): Promise<void> {
-    this.items.set(key, value);
-  }
-  async removeSessionItem(key: string): Promise<void> {
-    this.items.delete(key);
-  }
-  async destroySession(): Promise<void> {
-    this.items.clear();
-  }
-}
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`Kinde TypeScript SDK helpers for organizations, permissions, flags, roles (${kind})`, {

@@ -21,18 +21,11 @@ for (const { kind, skip } of await databaseKinds()) {
     });
     after(async () => server?.close());
 
-    const post = (browser: UserAgent, path: string, fields: Record<string, string>) =>
-      browser.request(path, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(fields),
-      });
-
     /** Signs in on the hosted page; the reply to the password form and the form's hidden fields. */
     async function signIn(browser: UserAgent, email: string, password: string) {
       const start = await browser.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK));
       const hidden = await browser.openForm(new URL(`/auth/sign-in${start.search}`, server.url));
-      return { reply: await post(browser, "/auth/sign-in", { ...hidden, email, password }), hidden };
+      return { reply: await browser.postForm("/auth/sign-in", { ...hidden, email, password }), hidden };
     }
 
     it("makes a temporary password be replaced before the sign-in finishes", async () => {
@@ -48,10 +41,10 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.match(await reply.text(), /Choose a new password/);
       assert.equal(browser.cookie("latchkey_session"), undefined);
 
-      const weak = await post(browser, "/auth/choose-password", { ...hidden, password: "password123" });
+      const weak = await browser.postForm("/auth/choose-password", { ...hidden, password: "password123" });
       assert.equal(weak.status, 400);
       const chosen = `chosen-${randomBytes(6).toString("hex")}`;
-      const done = await post(browser, "/auth/choose-password", { ...hidden, password: chosen });
+      const done = await browser.postForm("/auth/choose-password", { ...hidden, password: chosen });
       assert.equal(done.status, 303, await done.text());
       assert.ok(new URL(done.headers.get("location")!).searchParams.get("code"));
 
@@ -98,7 +91,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const { hidden } = await signIn(new UserAgent(server.url), user.email, user.password);
       const other = new UserAgent(server.url);
       await other.openForm(new URL(`/auth/sign-in?request=${hidden.request}`, server.url));
-      const reply = await post(other, "/auth/choose-password", {
+      const reply = await other.postForm("/auth/choose-password", {
         request: hidden.request!,
         csrf: other.cookie("latchkey_csrf")!,
         password: `mine-${randomBytes(6).toString("hex")}`,

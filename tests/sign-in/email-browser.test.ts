@@ -6,32 +6,17 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { createKindeServerClient, GrantType, type SessionManager } from "@kinde-oss/kinde-typescript-sdk";
+import { createKindeServerClient, GrantType } from "@kinde-oss/kinde-typescript-sdk";
 import { decodeJwt } from "jose";
 import type { Browser, Page } from "playwright-core";
 import { assertAccessible } from "../dashboard/dashboard-browser.js";
 import { type AppServer, launchChromium, startAppServer } from "../helpers/browser.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication } from "../helpers/fixtures.js";
+import { MapSessionManager } from "../helpers/kinde-session.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { type SmtpPeer, startSmtpPeer } from "../helpers/smtp.js";
 import { selfSignedCertificate, type TestCertificate } from "../helpers/tls.js";
-
-class MapSessionManager implements SessionManager {
-  readonly items = new Map<string, unknown>();
-  async getSessionItem(key: string): Promise<unknown> {
-    return this.items.get(key) ?? null;
-  }
-  async setSessionItem(key: string, value: unknown): Promise<void> {
-    this.items.set(key, value);
-  }
-  async removeSessionItem(key: string): Promise<void> {
-    this.items.delete(key);
-  }
-  async destroySession(): Promise<void> {
-    this.items.clear();
-  }
-}
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`e-mail codes in Chromium over real SMTP with STARTTLS (${kind})`, { skip }, () => {

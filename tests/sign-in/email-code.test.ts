@@ -42,13 +42,6 @@ for (const { kind, skip } of await databaseKinds()) {
     }
     const codeIn = (text: string) => /\b(\d{6})\b/.exec(text)![1]!;
 
-    const post = (browser: UserAgent, path: string, fields: Record<string, string>) =>
-      browser.request(path, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(fields),
-      });
-
     /** Opens `flow` (/auth/email-code or /auth/forgot-password) and asks for a code to `email`. */
     async function askForCode(
       browser: UserAgent,
@@ -58,7 +51,7 @@ for (const { kind, skip } of await databaseKinds()) {
     ) {
       const start = await browser.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK, extra));
       const hidden = await browser.openForm(new URL(`${flow}${start.search}`, server.url));
-      const reply = await post(browser, flow, { ...hidden, email });
+      const reply = await browser.postForm(flow, { ...hidden, email });
       const page = await reply.text();
       assert.equal(reply.status, 200, page.slice(0, 300));
       return { hidden, page };
@@ -72,7 +65,10 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.match(page, /autocomplete="one-time-code"/);
       const [message] = await messagesTo(email);
       assert.equal(message!.kind, "sign_in_code");
-      const done = await post(browser, "/auth/email-code/verify", { ...hidden, code: codeIn(message!.text) });
+      const done = await browser.postForm("/auth/email-code/verify", {
+        ...hidden,
+        code: codeIn(message!.text),
+      });
       assert.equal(done.status, 303, await done.text());
       assert.ok(new URL(done.headers.get("location")!).searchParams.get("code"));
       assert.equal((await server.services.users.store.findById(user.id))!.email_verified, 1);
@@ -88,7 +84,7 @@ for (const { kind, skip } of await databaseKinds()) {
         const browser = new UserAgent(server.url);
         const { hidden, page } = await askForCode(browser, "/auth/forgot-password", email);
         pages.push(page.replaceAll(email, "EMAIL").replace(/value="[^"]*"/g, 'value=""'));
-        const wrong = await post(browser, "/auth/forgot-password/verify", {
+        const wrong = await browser.postForm("/auth/forgot-password/verify", {
           ...hidden,
           code: "000000",
           password: "a new long passphrase",
@@ -130,14 +126,14 @@ for (const { kind, skip } of await databaseKinds()) {
       const { hidden } = await askForCode(browser, "/auth/forgot-password", email);
       const code = codeIn((await messagesTo(email))[0]!.text);
       // A common password is refused before the code is spent.
-      const weak = await post(browser, "/auth/forgot-password/verify", {
+      const weak = await browser.postForm("/auth/forgot-password/verify", {
         ...hidden,
         code,
         password: "password123",
       });
       assert.equal(weak.status, 400);
       assert.match(await weak.text(), /too common/);
-      const done = await post(browser, "/auth/forgot-password/verify", {
+      const done = await browser.postForm("/auth/forgot-password/verify", {
         ...hidden,
         code,
         password: "a brand new passphrase",
@@ -186,7 +182,7 @@ for (const { kind, skip } of await databaseKinds()) {
         ["/auth/verify-email/resend", {}],
         ["/auth/verify-email", { code: "123456" }],
       ] as const) {
-        const reply = await post(attacker, path, { ...hidden, ...fields });
+        const reply = await attacker.postForm(path, { ...hidden, ...fields });
         assert.equal(reply.status, 400, path);
       }
       assert.equal((await server.services.users.store.findById(victim.id))!.password_hash, before);
@@ -201,7 +197,7 @@ for (const { kind, skip } of await databaseKinds()) {
         authorizationUrl(server, spa.clientId, CALLBACK, { prompt: "create" }),
       );
       const signUpForm = await squatter.openForm(new URL(`/auth/sign-up${start.search}`, server.url));
-      const signedUp = await post(squatter, "/auth/sign-up", { ...signUpForm, email, password: PASSWORD });
+      const signedUp = await squatter.postForm("/auth/sign-up", { ...signUpForm, email, password: PASSWORD });
       assert.equal(signedUp.status, 200);
       // A minute later (the cool-down per address), the mailbox's owner signs in with a code.
       await server.storage.db
@@ -211,7 +207,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const owner = new UserAgent(server.url);
       const { hidden } = await askForCode(owner, "/auth/email-code", email);
       const code = codeIn((await messagesTo(email)).find((m) => m.kind === "sign_in_code")!.text);
-      const done = await post(owner, "/auth/email-code/verify", { ...hidden, code });
+      const done = await owner.postForm("/auth/email-code/verify", { ...hidden, code });
       assert.equal(done.status, 303);
       // The squatter's password opens nothing any more.
       await assert.rejects(
@@ -230,7 +226,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await server.storage.db.deleteFrom("rate_limits").where("key", "like", "code:network:%").execute();
       const statuses: number[] = [];
       for (let i = 0; i < 31; i++)
-        statuses.push((await post(browser, "/auth/email-code", { ...hidden, email: address() })).status);
+        statuses.push((await browser.postForm("/auth/email-code", { ...hidden, email: address() })).status);
       assert.deepEqual(statuses.slice(0, 30), Array(30).fill(200));
       assert.equal(statuses[30], 429);
       await server.storage.db.deleteFrom("rate_limits").where("key", "like", "code:network:%").execute();
@@ -243,7 +239,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const other = new UserAgent(server.url);
       await other.openForm(new URL(`/auth/sign-in?request=${hidden.request}`, server.url));
       const code = codeIn((await messagesTo(email))[0]!.text);
-      const reply = await post(other, "/auth/email-code/verify", {
+      const reply = await other.postForm("/auth/email-code/verify", {
         request: hidden.request!,
         csrf: other.cookie("latchkey_csrf")!,
         code,

@@ -50,22 +50,13 @@ for (const { kind, skip } of await databaseKinds()) {
       return codes[0]!;
     }
 
-    /** Posts a form of the page the browser is on; the response, not followed. */
-    async function post(browser: UserAgent, path: string, fields: Record<string, string>) {
-      return browser.request(path, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(fields),
-      });
-    }
-
     /** Signs up through the hosted page; the code page's hidden fields. */
     async function signUp(browser: UserAgent, email: string) {
       const start = await browser.redirectFrom(
         authorizationUrl(server, spa.clientId, CALLBACK, { prompt: "create" }),
       );
       const hidden = await browser.openForm(new URL(`/auth/sign-up${start.search}`, server.url));
-      const reply = await post(browser, "/auth/sign-up", { ...hidden, email, password: PASSWORD });
+      const reply = await browser.postForm("/auth/sign-up", { ...hidden, email, password: PASSWORD });
       const page = await reply.text();
       assert.equal(reply.status, 200, page.slice(0, 300));
       assert.match(page, /autocomplete="one-time-code"/);
@@ -86,7 +77,7 @@ for (const { kind, skip } of await databaseKinds()) {
       );
       assert.equal(silent.searchParams.get("error"), "login_required");
 
-      const done = await post(browser, "/auth/verify-email", { ...form, code: await codeSentTo(email) });
+      const done = await browser.postForm("/auth/verify-email", { ...form, code: await codeSentTo(email) });
       assert.equal(done.status, 303, await done.text());
       const callback = new URL(done.headers.get("location")!);
       assert.equal(`${callback.origin}${callback.pathname}`, CALLBACK);
@@ -102,25 +93,25 @@ for (const { kind, skip } of await databaseKinds()) {
       const code = await codeSentTo(email);
       const wrong = code === "000000" ? "111111" : "000000";
       for (let i = 0; i < 5; i++) {
-        const reply = await post(browser, "/auth/verify-email", { ...form, code: wrong });
+        const reply = await browser.postForm("/auth/verify-email", { ...form, code: wrong });
         assert.equal(reply.status, 400);
         assert.match(await reply.text(), i < 4 ? /not right/ : /can no longer be used/);
       }
-      const dead = await post(browser, "/auth/verify-email", { ...form, code });
+      const dead = await browser.postForm("/auth/verify-email", { ...form, code });
       assert.equal(dead.status, 400);
       assert.match(await dead.text(), /can no longer be used/);
       // A new code needs the cool-down to pass; it is then the only one that works.
-      const tooSoon = await post(browser, "/auth/verify-email/resend", form);
+      const tooSoon = await browser.postForm("/auth/verify-email/resend", form);
       assert.equal(tooSoon.status, 429);
       assert.ok(Number(tooSoon.headers.get("retry-after")) > 0);
       await server.storage.db.deleteFrom("rate_limits").where("key", "like", `code:cool-down:%`).execute();
-      const resent = await post(browser, "/auth/verify-email/resend", form);
+      const resent = await browser.postForm("/auth/verify-email/resend", form);
       assert.equal(resent.status, 200);
       assert.match(await resent.text(), /new code/);
       const codes = await codesSentTo(email);
       assert.equal(codes.length, 2);
       const fresh = codes.find((c) => c !== code)!;
-      const done = await post(browser, "/auth/verify-email", { ...form, code: fresh });
+      const done = await browser.postForm("/auth/verify-email", { ...form, code: fresh });
       assert.equal(done.status, 303);
     });
 
@@ -130,7 +121,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const other = new UserAgent(server.url);
       await other.openForm(new URL(`/auth/sign-in?request=${form.request}`, server.url));
       const csrf = other.cookie("latchkey_csrf")!;
-      const reply = await post(other, "/auth/verify-email", {
+      const reply = await other.postForm("/auth/verify-email", {
         request: form.request,
         csrf,
         code: await codeSentTo(email),
@@ -146,10 +137,10 @@ for (const { kind, skip } of await databaseKinds()) {
       const browser = new UserAgent(server.url);
       const start = await browser.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK));
       const hidden = await browser.openForm(new URL(`/auth/sign-in${start.search}`, server.url));
-      const reply = await post(browser, "/auth/sign-in", { ...hidden, email, password: PASSWORD });
+      const reply = await browser.postForm("/auth/sign-in", { ...hidden, email, password: PASSWORD });
       assert.equal(reply.status, 200);
       assert.match(await reply.text(), /Check your email/);
-      const done = await post(browser, "/auth/verify-email", { ...hidden, code: await codeSentTo(email) });
+      const done = await browser.postForm("/auth/verify-email", { ...hidden, code: await codeSentTo(email) });
       assert.equal(done.status, 303);
 
       const verified = address();
