@@ -31,7 +31,7 @@ import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-pro
 import { type CliProcess, runCli } from "../helpers/process.js";
 import { freePort } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
-import { form, pkce, type Reply, send } from "./support.js";
+import { form, pkce, prng, type Reply, send, waitReady } from "./support.js";
 
 const SEED = Number(process.env.CRASH_SEED ?? "") || Math.floor(Math.random() * 2 ** 31);
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? "5");
@@ -46,18 +46,6 @@ const PROVIDER_TOKEN_TTL_SECONDS = 4;
 const APP_KEY = "crash-drive";
 const APP_CALLBACK = "https://app.example.com/connected";
 
-/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ok = (reply: Reply) => reply.status >= 200 && reply.status < 300;
 
 /** A request that failed without an answer (the server died under it): its effect is unknown. */
@@ -68,24 +56,6 @@ async function call(url: string, init: RequestInit): Promise<Reply> {
     return await send(url, init);
   } catch (error) {
     throw new Unanswered(String(error));
-  }
-}
-
-/** Polls readiness until 200; fails if the process exits first or after `timeoutMs`. */
-async function waitReady(child: CliProcess, readyUrl: string, timeoutMs = 60_000): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    if (child.child.exitCode !== null || child.child.signalCode !== null) {
-      throw new Error(`the server exited before it was ready:\n${child.output()}`);
-    }
-    const status = await fetch(readyUrl).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    if (Date.now() - started > timeoutMs)
-      throw new Error(`not ready after ${timeoutMs} ms:\n${child.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

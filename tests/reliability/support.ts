@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
+import type { CliProcess } from "../helpers/process.js";
 
 /** Any single request taking longer than this counts as a hang. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -339,4 +340,36 @@ export function form(fields: Record<string, string> | [string, string][]): Reque
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams(fields).toString(),
   };
+}
+
+// ---- crash harnesses ----------------------------------------------------------------------------
+
+/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Polls readiness until 200; fails if the process exits first or after `timeoutMs`. */
+export async function waitReady(child: CliProcess, readyUrl: string, timeoutMs = 60_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    if (child.child.exitCode !== null || child.child.signalCode !== null) {
+      throw new Error(`the server exited before it was ready:\n${child.output()}`);
+    }
+    const status = await fetch(readyUrl).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`not ready after ${timeoutMs} ms:\n${child.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
