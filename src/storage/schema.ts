@@ -19,6 +19,9 @@ export interface BusinessTable {
   has_kinde_branding: Generated<number>;
   /** The admin dashboard's application (migration 0015); never set through the Management API. */
   dashboard_client_id: string | null;
+  /** Which ways of signing in the hosted pages offer (migration 0019; 1 = offered). */
+  sign_in_password: Generated<number>;
+  sign_in_email_code: Generated<number>;
 }
 
 export interface UsersTable {
