@@ -29,10 +29,14 @@ import { registerSecurityHeaders } from "./http/security-headers.js";
 import { type AccessLog, createAccessLog, requestLogger } from "./logging.js";
 import { registerMailWorker } from "./mail/worker.js";
 import { registerManagementApi } from "./management/management.plugin.js";
+import { metricsFor } from "./metrics/metrics.js";
+import { registerMetrics } from "./metrics/metrics.routes.js";
 import { registerOAuthRoutes } from "./oauth/oauth.routes.js";
 import { connectedAppsOptions, createServices, mailOptions, type Services } from "./services.js";
 import { registerSignInRoutes } from "./sign-in/sign-in.routes.js";
 import type { Storage } from "./storage/database.js";
+import { WebhooksStore } from "./webhooks/webhooks.store.js";
+import { registerWebhookWorker } from "./webhooks/worker.js";
 
 export interface ServerDeps {
   config: Config;
@@ -130,7 +134,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       clock: deps.clock,
       connectedApps: connectedAppsOptions(config, deps.logger),
       mail: mailOptions(config, deps.logger),
+      metrics: metricsFor(config, {
+        poolStats: storage.poolStats,
+        queueDepth: () => new WebhooksStore(storage.db).pendingCount(),
+        logger: deps.logger,
+      }),
+      webhooks: { allowPrivateNetworks: config.webhooksAllowPrivateNetworks },
     });
+  // Before any route, so its response hook counts them all; GET /metrics only when METRICS=on.
+  registerMetrics(app, services.metrics, config.metrics);
   const https = config.issuerUrl.startsWith("https:");
   // Before any route: it attaches itself to every form route as the route is registered.
   registerFormOriginCheck(app, {
@@ -145,6 +157,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     mail: services.mail,
     logger: deps.logger,
     clock: services.clock,
+  });
+  // Delivers webhook events while the server runs, in every instance (each endpoint has one sender).
+  registerWebhookWorker(app, {
+    db: storage.db,
+    keys: services.keys,
+    logger: deps.logger,
+    clock: services.clock,
+    allowPrivateNetworks: config.webhooksAllowPrivateNetworks,
+    onOutcome: (result) => services.metrics.webhookDelivery(result),
   });
   const signInPolicy = { emailVerification: config.emailVerification };
   registerOAuthRoutes(app, services, {

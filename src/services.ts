@@ -10,6 +10,7 @@ import { type ConnectedAppsOptions, ConnectedAppsService } from "./connected-app
 import type { SecretBox } from "./crypto/secret-box.js";
 import { FeatureFlagsService } from "./feature-flags/feature-flags.service.js";
 import { type MailOptions, MailService } from "./mail/mail.service.js";
+import { type Metrics, noMetrics } from "./metrics/metrics.js";
 import { withConfigCache } from "./oauth/config-cache.js";
 import type { OAuthContext } from "./oauth/context.js";
 import { SigningKeys } from "./oauth/keys.js";
@@ -22,6 +23,7 @@ import { RateLimiter } from "./sign-in/rate-limit.js";
 import { BrowserSessions } from "./sign-in/sessions.js";
 import type { Db } from "./storage/database.js";
 import { UsersService } from "./users/users.service.js";
+import { WebhooksService } from "./webhooks/webhooks.service.js";
 
 export interface Services {
   /** The database (or transaction) every service below works on. */
@@ -44,6 +46,10 @@ export interface Services {
   featureFlags: FeatureFlagsService;
   /** E-mail: enqueue in the caller's transaction; the worker delivers (src/mail/). */
   mail: MailService;
+  /** Webhook endpoints and their delivery log; the worker delivers (src/webhooks/). */
+  webhooks: WebhooksService;
+  /** Counters for /metrics (src/metrics/); a no-op object when metrics are off. */
+  metrics: Metrics;
 }
 
 export interface ServicesInput {
@@ -58,6 +64,10 @@ export interface ServicesInput {
   mail?: MailOptions;
   /** The mail service to share (withDb: one wake-up signal for the process's worker). */
   mailService?: MailService;
+  /** This server's metrics (metricsFor); none by default. */
+  metrics?: Metrics;
+  /** Whether webhook endpoints may be on private networks (WEBHOOKS_ALLOW_PRIVATE_NETWORKS). */
+  webhooks?: { allowPrivateNetworks: boolean };
 }
 
 export function createServices(input: ServicesInput): Services {
@@ -95,6 +105,10 @@ export function createServices(input: ServicesInput): Services {
     roles: new RolesService(input.db, clock),
     featureFlags: new FeatureFlagsService(input.db, clock),
     mail,
+    webhooks: new WebhooksService(input.db, clock, {
+      allowPrivateNetworks: input.webhooks?.allowPrivateNetworks ?? false,
+    }),
+    metrics: input.metrics ?? noMetrics,
   };
 }
 

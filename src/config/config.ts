@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { emailProblem } from "../users/email.js";
 import { type MailConfig, parseMail } from "./mail-config.js";
+import { type MetricsConfig, parseMetrics } from "./metrics-config.js";
 
 export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
 
@@ -43,6 +44,8 @@ export interface Config {
   connectedAppsCatalogFile?: string;
   /** Let provider URLs point at loopback/private addresses (tests, on-premise providers). */
   connectedAppsAllowPrivateNetworks: boolean;
+  /** Webhook endpoints may be on loopback/private addresses. */
+  webhooksAllowPrivateNetworks: boolean;
   bootstrap: BootstrapConfig;
   /** Password hashes computed at once (argon2id, ~19 MiB and ~20 ms of a core each). */
   passwordHashConcurrency: number;
@@ -55,9 +58,12 @@ export interface Config {
   /** How long an e-mailed one-time code stays valid. */
   emailCodeLifetimeSeconds: number;
   mail: MailConfig;
+  /** GET /metrics (Prometheus): off, or on behind a bearer token or for loopback clients only. */
+  metrics: MetricsConfig;
 }
 
 export type { MailConfig, SmtpConfig } from "./mail-config.js";
+export type { MetricsConfig } from "./metrics-config.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -137,6 +143,12 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     description: "allow provider URLs on loopback/private addresses (SSRF guard off; tests only)",
   },
   {
+    key: "WEBHOOKS_ALLOW_PRIVATE_NETWORKS",
+    default: "false",
+    description:
+      "allow webhook endpoints on loopback/private addresses (SSRF guard off; on-premise receivers, tests)",
+  },
+  {
     key: "BOOTSTRAP_ADMIN_EMAIL",
     default: "",
     description: "administrator ensured at start (with password)",
@@ -207,6 +219,17 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     default: "smtp with SMTP_URL, else outbox",
     description:
       "smtp|outbox: outbox keeps messages in the database (shown in the dashboard), sending nothing",
+  },
+  {
+    key: "METRICS",
+    default: "off",
+    description:
+      "on|off: GET /metrics in Prometheus format; without METRICS_TOKEN it answers loopback clients only",
+  },
+  {
+    key: "METRICS_TOKEN",
+    default: "",
+    description: "bearer token /metrics requires (at least 32 characters: `openssl rand -hex 32`)",
   },
 ];
 
@@ -320,6 +343,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (allowPrivateRaw !== "true" && allowPrivateRaw !== "false") {
     fail("CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS", "must be true or false");
   }
+  const webhooksPrivateRaw = get("WEBHOOKS_ALLOW_PRIVATE_NETWORKS") ?? "false";
+  if (webhooksPrivateRaw !== "true" && webhooksPrivateRaw !== "false") {
+    fail("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "must be true or false");
+  }
 
   const bootstrap: BootstrapConfig = {
     adminEmail: get("BOOTSTRAP_ADMIN_EMAIL"),
@@ -391,6 +418,7 @@ export function loadConfig(env: Env = process.env): Config {
   );
 
   const mail = parseMail(get, production, issuerUrl, fail);
+  const metrics = parseMetrics(get, fail);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -412,6 +440,7 @@ export function loadConfig(env: Env = process.env): Config {
     refreshCookieDomain,
     connectedAppsCatalogFile,
     connectedAppsAllowPrivateNetworks: allowPrivateRaw === "true",
+    webhooksAllowPrivateNetworks: webhooksPrivateRaw === "true",
     bootstrap,
     passwordHashConcurrency,
     passwordHashQueue,
@@ -419,6 +448,7 @@ export function loadConfig(env: Env = process.env): Config {
     emailVerification,
     emailCodeLifetimeSeconds,
     mail,
+    metrics,
   };
 }
 

@@ -29,6 +29,11 @@ export interface OutboundOptions {
   deadlineMs: number;
   /** The response body is refused beyond this many bytes. */
   maxResponseBytes?: number;
+  /**
+   * Beyond maxResponseBytes, keep the status and the first bytes and close the connection instead
+   * of failing (a webhook receiver's answer matters by its status alone).
+   */
+  truncateResponse?: boolean;
   resolveHost?: HostResolver;
 }
 
@@ -82,6 +87,7 @@ export async function outboundRequest(
     const pinned = await untilAborted(pickAddress(target.hostname, options), controller.signal);
     return await exchange(target, init, pinned, options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, {
       signal: controller.signal,
+      truncate: options.truncateResponse === true,
     });
   } finally {
     clearTimeout(timer);
@@ -122,7 +128,7 @@ function exchange(
   init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string },
   pinned: ResolvedAddress,
   maxBytes: number,
-  { signal }: { signal: AbortSignal },
+  { signal, truncate }: { signal: AbortSignal; truncate: boolean },
 ): Promise<OutboundResponse> {
   const headers: OutgoingHttpHeaders = { ...init.headers };
   if (init.body !== undefined) headers["content-length"] = Buffer.byteLength(init.body);
@@ -156,17 +162,7 @@ function exchange(
     request.on("response", (response: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      response.on("data", (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) {
-          fail(new OutboundError("too_large", `the answer exceeds ${maxBytes} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      response.on("error", fail);
-      response.on("aborted", () => fail(new OutboundError("network", "the connection closed mid-answer")));
-      response.on("end", () => {
+      const finish = () => {
         if (settled) return;
         settle();
         resolve({
@@ -174,7 +170,25 @@ function exchange(
           contentType: String(response.headers["content-type"] ?? ""),
           body: Buffer.concat(chunks).toString("utf8"),
         });
+      };
+      response.on("data", (chunk: Buffer) => {
+        if (settled) return;
+        size += chunk.length;
+        if (size > maxBytes) {
+          if (!truncate) {
+            fail(new OutboundError("too_large", `the answer exceeds ${maxBytes} bytes`));
+            return;
+          }
+          chunks.push(chunk.subarray(0, chunk.length - (size - maxBytes)));
+          finish();
+          request.destroy();
+          return;
+        }
+        chunks.push(chunk);
       });
+      response.on("error", fail);
+      response.on("aborted", () => fail(new OutboundError("network", "the connection closed mid-answer")));
+      response.on("end", finish);
     });
     request.end(init.body);
   });

@@ -79,6 +79,10 @@ export const API_ERRORS = {
     status: 400,
     message: "The feature flag cannot be overridden at this level",
   },
+  WEBHOOK_NOT_FOUND: { status: 404, message: "Webhook not found" },
+  WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, message: "This webhook has no such delivery" },
+  EVENT_NOT_FOUND: { status: 404, message: "Event not found" },
+  INVALID_EVENT_TYPE: { status: 400, message: "An event type is not valid" },
   INTERNAL_SERVER_ERROR: { status: 500, message: "An unexpected error occurred" },
   SERVICE_UNAVAILABLE: { status: 503, message: "The service is temporarily unavailable; retry shortly" },
 } as const satisfies Record<string, { status: number; message: string }>;

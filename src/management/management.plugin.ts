@@ -15,6 +15,7 @@ import { registerRoleScopesRoutes } from "../roles/role-scopes.routes.js";
 import { registerRolesRoutes } from "../roles/roles.routes.js";
 import type { Services } from "../services.js";
 import { registerUsersRoutes } from "../users/users.routes.js";
+import { registerWebhooksRoutes } from "../webhooks/webhooks.routes.js";
 import { registerAuditLog } from "./audit.js";
 import { authenticateManagementCall } from "./auth.js";
 import { ApiError } from "./errors.js";
@@ -94,6 +95,7 @@ export async function registerManagementApi(
       registerRoleScopesRoutes(api);
       registerFeatureFlagsRoutes(api);
       registerMailRoutes(api);
+      registerWebhooksRoutes(api);
     },
     { prefix: "/api/v1" },
   );

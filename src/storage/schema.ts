@@ -405,6 +405,62 @@ export interface MailMessagesTable {
   sent_at: number | null;
 }
 
+/** Kinde's event sources: the dashboard (an administrator), a machine token, the user themself. */
+export type EventSource = "admin" | "api" | "user";
+
+export interface EventsTable {
+  /** `event_` + 32 hex; the first 12 are the time in milliseconds, so ids sort by time. */
+  id: string;
+  type: string;
+  source: EventSource;
+  /** JSON: Kinde's `data` object for the type. */
+  data: string;
+  occurred_at_ms: number;
+  /** The user the event is about, when there is one. */
+  user_id: string | null;
+  created_at: number;
+}
+
+export interface WebhooksTable {
+  /** `webhook_` + 32 hex. */
+  id: string;
+  name: string;
+  description: string | null;
+  endpoint: string;
+  created_at: number;
+  updated_at: number;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  next_attempt_at: Generated<number>;
+  failing_since: number | null;
+  consecutive_failures: Generated<number>;
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
+export interface WebhookEventTypesTable {
+  webhook_id: string;
+  event_type: string;
+}
+
+export type WebhookDeliveryStatus = "pending" | "delivered" | "failed";
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  occurred_at_ms: number;
+  status: WebhookDeliveryStatus;
+  attempts: Generated<number>;
+  last_attempt_at: number | null;
+  last_status_code: number | null;
+  last_duration_ms: number | null;
+  /** A short reason for the last failed attempt: never a response body or a secret. */
+  last_error: string | null;
+  delivered_at: number | null;
+  created_at: number;
+}
+
 export interface Schema {
   organizations: OrganizationsTable;
   organization_users: OrganizationUsersTable;
@@ -440,4 +496,8 @@ export interface Schema {
   rate_limits: RateLimitsTable;
   mail_messages: MailMessagesTable;
   one_time_codes: OneTimeCodesTable;
+  events: EventsTable;
+  webhooks: WebhooksTable;
+  webhook_event_types: WebhookEventTypesTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

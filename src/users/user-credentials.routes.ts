@@ -3,6 +3,7 @@
 // findChangeableUser: an administrator's credentials are out of reach of machine tokens.
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
+import { sourceOfCaller } from "../events/events.js";
 import { ApiError } from "../management/errors.js";
 import {
   conflict,
@@ -179,7 +180,12 @@ export function registerUserCredentialsRoutes(app: FastifyInstance): void {
       const value = identityValue(type, request.body.value);
       let added: boolean;
       try {
-        added = await request.services.users.addIdentity(user.id, type, value);
+        added = await request.services.users.addIdentity(
+          user.id,
+          type,
+          value,
+          sourceOfCaller(request.caller),
+        );
       } catch (error) {
         takenConflict(error);
       }

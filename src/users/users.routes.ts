@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
+import { sourceOfCaller } from "../events/events.js";
 import { ApiError } from "../management/errors.js";
 import {
   conflict,
@@ -246,6 +247,7 @@ export function registerUsersRoutes(app: FastifyInstance): void {
           picture: blank(profile.picture),
           providedId: blank(body.provided_id),
           organizationCode,
+          source: sourceOfCaller(request.caller),
         });
       } catch (error) {
         takenConflict(error);
@@ -328,6 +330,7 @@ export function registerUsersRoutes(app: FastifyInstance): void {
         changes,
         is_suspended,
         is_password_reset_requested ?? undefined,
+        sourceOfCaller(request.caller),
       );
       if (!updated) throw new ApiError("USER_NOT_FOUND");
       return {
@@ -355,7 +358,8 @@ export function registerUsersRoutes(app: FastifyInstance): void {
     async (request) => {
       // Latchkey keeps no separate profile or subscriber list: is_delete_profile changes nothing.
       const user = await findChangeableUser(request, request.query.id);
-      if (!(await request.services.users.delete(user.id))) throw new ApiError("USER_NOT_FOUND");
+      if (!(await request.services.users.delete(user.id, sourceOfCaller(request.caller))))
+        throw new ApiError("USER_NOT_FOUND");
       return success("User successfully deleted");
     },
   );

@@ -1,5 +1,7 @@
 import type { Clock } from "../clock.js";
 import { newId } from "../crypto/random.js";
+import { type EventSource, recordEvent } from "../events/events.js";
+import { userData, userIdData } from "../events/payloads.js";
 import { OrganizationsService } from "../organizations/organizations.service.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import { canonicalEmail, emailProblem } from "./email.js";
@@ -21,6 +23,8 @@ export interface NewUser {
   emailVerified?: boolean;
   /** An organization to join besides the default one (Kinde's organization_code). */
   organizationCode?: string;
+  /** Who creates the account (the user.created event's source); operators' tools by default. */
+  source?: EventSource;
 }
 
 export type IdentityType = "email" | "username";
@@ -107,36 +111,69 @@ export class UsersService {
     if (before) throw takenError(before);
     const now = this.clock.now();
     const id = newId.user();
-    const inserted = await this.store.insertIfFree({
-      id,
-      email,
-      email_verified: input.emailVerified ? 1 : 0,
-      given_name: input.givenName ?? null,
-      family_name: input.familyName ?? null,
-      picture: input.picture ?? null,
-      username,
-      provided_id: input.providedId ?? null,
-      password_hash: input.password ? await hashPassword(input.password) : (input.passwordHash ?? null),
-      is_suspended: 0,
-      is_admin: input.isAdmin ? 1 : 0,
-      created_at: now,
-      updated_at: now,
-      last_signed_in_at: null,
+    const passwordHash = input.password ? await hashPassword(input.password) : (input.passwordHash ?? null);
+    // The account, its default organization and its user.created event commit together.
+    const created = await inTransaction(this.db, async (trx) => {
+      const store = new UsersStore(trx);
+      const inserted = await store.insertIfFree({
+        id,
+        email,
+        email_verified: input.emailVerified ? 1 : 0,
+        given_name: input.givenName ?? null,
+        family_name: input.familyName ?? null,
+        picture: input.picture ?? null,
+        username,
+        provided_id: input.providedId ?? null,
+        password_hash: passwordHash,
+        is_suspended: 0,
+        is_admin: input.isAdmin ? 1 : 0,
+        created_at: now,
+        updated_at: now,
+        last_signed_in_at: null,
+      });
+      if (!inserted) return undefined;
+      // As in Kinde, every new user joins the default organization (with its default roles).
+      await new OrganizationsService(trx, this.clock).joinNewUser(id, input.organizationCode);
+      const user = (await store.findById(id))!;
+      await this.record(trx, "user.created", input.source ?? "admin", user.id, await userData(trx, user));
+      return user;
     });
-    if (!inserted) {
-      // A concurrent create with the same email or username won the race on the unique index.
-      throw takenError((await taken()) ?? (email ? "email" : "username"));
-    }
-    // As in Kinde, every new user joins the default organization (with its default roles).
-    await new OrganizationsService(this.db, this.clock).joinNewUser(id, input.organizationCode);
-    return (await this.store.findById(id))!;
+    // A concurrent create with the same email or username won the race on the unique index.
+    if (!created) throw takenError((await taken()) ?? (email ? "email" : "username"));
+    return created;
+  }
+
+  private record(
+    trx: Db,
+    type:
+      | "user.created"
+      | "user.updated"
+      | "user.deleted"
+      | "user.authenticated"
+      | "user.authentication_failed",
+    source: EventSource,
+    userId: string,
+    data: Record<string, unknown>,
+  ): Promise<string> {
+    return recordEvent(trx, this.clock, { type, source, data, userId });
+  }
+
+  /** user.updated with the account as it now is (inside the transaction that changed it). */
+  private async recordUpdated(trx: Db, userId: string, source: EventSource): Promise<void> {
+    const user = await new UsersStore(trx).findById(userId);
+    if (user) await this.record(trx, "user.updated", source, userId, await userData(trx, user));
   }
 
   /**
    * Gives a user an email or username they do not have yet. False when the user already has one
    * of that type; IdentityTakenError when another user has this value.
    */
-  async addIdentity(userId: string, type: IdentityType, value: string): Promise<boolean> {
+  async addIdentity(
+    userId: string,
+    type: IdentityType,
+    value: string,
+    source: EventSource = "admin",
+  ): Promise<boolean> {
     const problem = type === "email" ? emailProblem(value) : undefined;
     if (problem) throw new InvalidEmailError(problem);
     const normalized = type === "email" ? canonicalEmail(value) : normalizeUsername(value);
@@ -148,9 +185,13 @@ export class UsersService {
     try {
       // A new email has not been verified by anyone.
       const extra = type === "email" ? { email_verified: 0 } : {};
-      return await this.store.fillIfEmpty(userId, type, normalized, {
-        ...extra,
-        updated_at: this.clock.now(),
+      return await inTransaction(this.db, async (trx) => {
+        const filled = await new UsersStore(trx).fillIfEmpty(userId, type, normalized, {
+          ...extra,
+          updated_at: this.clock.now(),
+        });
+        if (filled) await this.recordUpdated(trx, userId, source);
+        return filled;
       });
     } catch (error) {
       // Lost a race on the unique index (nothing more may run in an aborted PostgreSQL transaction).
@@ -185,14 +226,21 @@ export class UsersService {
    * address; the account as it now is, or undefined when the address changed meanwhile.
    */
   async markEmailVerified(userId: string, email: string): Promise<User | undefined> {
-    await this.db
-      .updateTable("users")
-      .set({ email_verified: 1, updated_at: this.clock.now() })
-      .where("id", "=", userId)
-      .where("email", "=", email)
-      .execute();
-    const user = await this.store.findById(userId);
-    return user?.email === email && user.email_verified === 1 ? user : undefined;
+    return inTransaction(this.db, async (trx) => {
+      const result = await trx
+        .updateTable("users")
+        .set({ email_verified: 1, updated_at: this.clock.now() })
+        .where("id", "=", userId)
+        .where("email", "=", email)
+        .where("email_verified", "=", 0)
+        .executeTakeFirst();
+      const user = await new UsersStore(trx).findById(userId);
+      if (user?.email !== email || user.email_verified !== 1) return undefined;
+      // The user proved their own address: user.updated, once (not again for an address already proved).
+      if (result.numUpdatedRows > 0n)
+        await this.record(trx, "user.updated", "user", userId, await userData(trx, user));
+      return user;
+    });
   }
 
   async setPassword(userId: string, password: string, options: { temporary?: boolean } = {}): Promise<void> {
@@ -241,12 +289,20 @@ export class UsersService {
     return valid;
   }
 
+  /** A completed sign-in: the counters and user.authenticated, in one transaction. */
   async recordSignIn(userId: string): Promise<void> {
-    await this.store.recordSignIn(userId, this.clock.now());
+    await inTransaction(this.db, async (trx) => {
+      await new UsersStore(trx).recordSignIn(userId, this.clock.now());
+      await this.record(trx, "user.authenticated", "user", userId, userIdData(userId));
+    });
   }
 
+  /** A wrong password for an existing account: the counter and user.authentication_failed. */
   async recordFailedSignIn(userId: string): Promise<void> {
-    await this.store.recordFailedSignIn(userId);
+    await inTransaction(this.db, async (trx) => {
+      await new UsersStore(trx).recordFailedSignIn(userId);
+      await this.record(trx, "user.authentication_failed", "user", userId, userIdData(userId));
+    });
   }
 
   /**
@@ -258,6 +314,7 @@ export class UsersService {
     changes: ProfileChanges,
     suspended?: boolean,
     passwordResetRequested?: boolean,
+    source: EventSource = "admin",
   ): Promise<User | undefined> {
     return inTransaction(this.db, async (trx) => {
       const store = new UsersStore(trx);
@@ -270,12 +327,14 @@ export class UsersService {
           ? {}
           : { password_change_required: passwordResetRequested ? 1 : 0 }),
       };
-      if (Object.values(set).some((v) => v !== undefined))
-        await store.update(userId, { ...set, updated_at: now });
+      const changing = Object.values(set).some((v) => v !== undefined);
+      if (changing) await store.update(userId, { ...set, updated_at: now });
       if (suspended) await store.revokeEverything(userId, now, "user suspended");
       // A reset is requested after a suspected compromise: whoever holds the account now is out.
       else if (passwordResetRequested) await store.revokeEverything(userId, now, "password reset requested");
-      return store.findById(userId);
+      const user = await store.findById(userId);
+      if (user && changing) await this.record(trx, "user.updated", source, userId, await userData(trx, user));
+      return user;
     });
   }
 
@@ -287,11 +346,13 @@ export class UsersService {
   }
 
   /** Deletes a user with everything that cascades from it; their access tokens stop working too. */
-  async delete(userId: string): Promise<boolean> {
+  async delete(userId: string, source: EventSource = "admin"): Promise<boolean> {
     return inTransaction(this.db, async (trx) => {
       const store = new UsersStore(trx);
       await store.revokeAccessTokens(userId, this.clock.now());
-      return store.delete(userId);
+      const deleted = await store.delete(userId);
+      if (deleted) await this.record(trx, "user.deleted", source, userId, userIdData(userId));
+      return deleted;
     });
   }
 }

@@ -9,6 +9,7 @@ import { type Config, loadConfig } from "../../src/config/config.js";
 import { randomAlphanumeric } from "../../src/crypto/random.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { createLogger } from "../../src/logging.js";
+import { metricsFor } from "../../src/metrics/metrics.js";
 import { buildServer } from "../../src/server.js";
 import { connectedAppsOptions, createServices, mailOptions, type Services } from "../../src/services.js";
 import { openStorage, type Storage } from "../../src/storage/database.js";
@@ -116,6 +117,8 @@ export async function startTestServer(
     keyCacheSeconds: options.keyCacheSeconds ?? 0,
     connectedApps: connectedAppsOptions(config, logger),
     mail: mailOptions(config, logger),
+    metrics: metricsFor(config, { poolStats: storage.poolStats, logger }),
+    webhooks: { allowPrivateNetworks: config.webhooksAllowPrivateNetworks },
   });
   const app = await buildServer({ config, storage, logger, secretBox, services });
   // Fastify binds every address "localhost" resolves to (127.0.0.1 and ::1).
