@@ -41,6 +41,12 @@ export interface SmtpPeerOptions {
   acceptDelayMs?: number;
   /** Recipients refused with 550 (RFC 5321 §4.2.2: mailbox unavailable, a permanent failure). */
   refuse?: RegExp;
+  /**
+   * How long close() lets open sessions (a client's pooled connection) run before it answers them
+   * 421 and drops them (smtp-server's default: 30 s). A short one stops the relay at once, as a
+   * relay going down would.
+   */
+  closeTimeoutMs?: number;
 }
 
 export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer> {
@@ -50,6 +56,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions): Promise<SmtpPeer>
     logger: false,
     secure: options.tls === "implicit",
     disabledCommands: options.tls === "none" ? ["STARTTLS"] : [],
+    ...(options.closeTimeoutMs ? { closeTimeout: options.closeTimeoutMs } : {}),
     ...(options.certificate
       ? { key: readFileSync(options.certificate.keyFile), cert: readFileSync(options.certificate.certFile) }
       : {}),
