@@ -9,6 +9,7 @@ import { industryLabel, LABEL_KEY, timezoneLabel } from "./business.labels.js";
 import { BusinessResponse, UpdateBusinessBody } from "./business.schemas.js";
 import type { BusinessChanges, BusinessRow } from "./business.store.js";
 import { registerSigningKeysRoutes } from "./keys.routes.js";
+import { registerSignInMethodsRoutes } from "./sign-in-methods.routes.js";
 
 const TAG = { tags: ["Business"] };
 
@@ -71,6 +72,7 @@ const linkProblem = (text: string) => {
 export function registerBusinessRoutes(app: FastifyInstance): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   registerSigningKeysRoutes(app);
+  registerSignInMethodsRoutes(app);
 
   api.get(
     "/business",

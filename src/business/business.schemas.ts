@@ -44,3 +44,23 @@ export const BusinessResponse = Type.Object({
 });
 
 export type UpdateBusinessBody = Static<typeof UpdateBusinessBody>;
+
+// ---- sign-in methods (a Latchkey extension: Kinde sets these in its dashboard only) ------------
+
+const SignInMethods = Type.Object({
+  password: Type.Boolean({ description: "The sign-in page takes an email address and a password." }),
+  email_code: Type.Boolean({
+    description:
+      "The sign-in page offers a 6-digit code by email instead of a password (Kinde's email + code); accounts without a password sign in this way.",
+  }),
+});
+
+/** PUT replaces the setting: both fields, nothing else; at least one must be true. */
+export const SignInMethodsBody = SignInMethods;
+
+export const SignInMethodsResponse = Type.Object({
+  ...SuccessResponse.properties,
+  sign_in_methods: SignInMethods,
+});
+
+export type SignInMethodsBody = Static<typeof SignInMethodsBody>;

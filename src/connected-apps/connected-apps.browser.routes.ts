@@ -58,6 +58,7 @@ export function registerConnectedAppsBrowserRoutes(
         csrf: signIn.csrfToken(request, reply),
         email: link.email ?? undefined,
         error,
+        methods: await services.business.signInMethods(),
       }),
     );
 
@@ -92,6 +93,17 @@ export function registerConnectedAppsBrowserRoutes(
           { ...link, email },
           403,
           "Your session on this page expired. Please try again.",
+        );
+      }
+      // The business turned passwords off: nothing is checked (the page says to sign in by code first).
+      if (!(await services.business.signInMethods()).password) {
+        return signInForm(
+          request,
+          reply,
+          token,
+          { ...link, email },
+          403,
+          "Signing in with a password is turned off here.",
         );
       }
       const checked = await signIn.checkPassword(request, email, field(request.body, "password"));

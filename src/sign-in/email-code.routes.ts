@@ -4,6 +4,7 @@
 // have accounts (ASVS 2.2.x, OWASP Forgot Password) — and resume the sign-in through the one policy
 // check (steps.ts via `proceed`) once the code comes back from the browser that asked for it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { SignInMethods } from "../business/business.store.js";
 import { type AuthorizationRequest, organizationRefusal, type SignInProgress } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
@@ -34,6 +35,27 @@ export interface SignInKit {
   ): Promise<FastifyReply>;
   signIn: BrowserSignIn;
   emailCode: EmailCodeStep;
+  /** Which methods the sign-in page offers (the business's setting). */
+  methods(): Promise<Readonly<SignInMethods>>;
+  /** The sign-in page, saying the method asked for is turned off (403; nothing checked). */
+  methodOff(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    clientId: string,
+    why: "email_code" | "reset_password",
+  ): Promise<FastifyReply>;
+}
+
+/** What the sign-in routes use of these: a sign-up with passwords off ends in a sign-in code. */
+export interface EmailCodeRoutes {
+  sendSignInCode(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    email: string,
+  ): Promise<FastifyReply>;
 }
 
 type Purpose = "sign_in" | "reset_password";
@@ -53,8 +75,36 @@ const FLOWS: Record<Purpose, { path: string; title: string; lead: string; button
   },
 };
 
-export function registerEmailCodeRoutes(app: FastifyInstance, services: Services, kit: SignInKit): void {
+export function registerEmailCodeRoutes(
+  app: FastifyInstance,
+  services: Services,
+  kit: SignInKit,
+): EmailCodeRoutes {
   const { pageConfig, html, expired } = kit;
+
+  /**
+   * Whether the business offers this flow: a sign-in code only while e-mail codes are a sign-in
+   * method; a password reset only while passwords are (a code that verifies an address or resets
+   * a password is no way of signing in, so turning codes off leaves the reset working).
+   */
+  const offered = async (purpose: Purpose) => {
+    const methods = await kit.methods();
+    return purpose === "sign_in" ? methods.email_code : methods.password;
+  };
+  const refused = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    purpose: Purpose,
+  ) =>
+    kit.methodOff(
+      request,
+      reply,
+      requestId,
+      authorization.clientId,
+      purpose === "sign_in" ? "email_code" : "reset_password",
+    );
 
   const context = async (request: FastifyRequest, reply: FastifyReply, requestId: string, clientId: string) =>
     kit.formContext(requestId, clientId, kit.csrfToken(request, reply));
@@ -131,6 +181,7 @@ export function registerEmailCodeRoutes(app: FastifyInstance, services: Services
       const requestId = field(request.query, "request");
       const authorization = await services.pending.find(requestId);
       if (!authorization) return expired(reply);
+      if (!(await offered(purpose))) return refused(request, reply, requestId, authorization, purpose);
       const ctx = await context(request, reply, requestId, authorization.clientId);
       return html(
         reply,
@@ -144,6 +195,7 @@ export function registerEmailCodeRoutes(app: FastifyInstance, services: Services
       const requestId = field(form, "request");
       const authorization = await services.pending.find(requestId);
       if (!authorization || !kit.csrfValid(request, form)) return expired(reply);
+      if (!(await offered(purpose))) return refused(request, reply, requestId, authorization, purpose);
       // Cut before canonicalising (browser-sign-in.ts checkPassword says why).
       const typed = field(form, "email").slice(0, 320);
       const problem = emailProblem(typed);
@@ -167,6 +219,8 @@ export function registerEmailCodeRoutes(app: FastifyInstance, services: Services
     app.post<{ Body: Form }>(`${flow.path}/resend`, pageConfig, async (request, reply) => {
       const step = await openStep(request, purpose);
       if (!step) return expired(reply);
+      if (!(await offered(purpose)))
+        return refused(request, reply, step.requestId, step.authorization, purpose);
       return sendCode(
         request,
         reply,
@@ -181,6 +235,9 @@ export function registerEmailCodeRoutes(app: FastifyInstance, services: Services
     app.post<{ Body: Form }>(`${flow.path}/verify`, pageConfig, async (request, reply) => {
       const step = await openStep(request, purpose);
       if (!step) return expired(reply);
+      // Turned off since the code was sent: the code is not even checked.
+      if (!(await offered(purpose)))
+        return refused(request, reply, step.requestId, step.authorization, purpose);
       const again = async (status: number, error: string) =>
         html(
           reply,
@@ -247,4 +304,9 @@ export function registerEmailCodeRoutes(app: FastifyInstance, services: Services
       return kit.proceed(request, reply, step.requestId, step.authorization, signedIn, ["otp"]);
     });
   }
+
+  return {
+    sendSignInCode: (request, reply, requestId, authorization, email) =>
+      sendCode(request, reply, requestId, authorization, "sign_in", email),
+  };
 }

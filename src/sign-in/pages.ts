@@ -1,5 +1,6 @@
 // The hosted sign-in and sign-up pages: plain HTML forms with standard field names and
 // autocomplete attributes, so password managers (and tests) fill them, and no script at all.
+import { DEFAULT_SIGN_IN_METHODS, type SignInMethods } from "../business/business.store.js";
 import { html, page, type SafeHtml } from "../http/html.js";
 
 export interface FormContext {
@@ -17,28 +18,35 @@ function errorBlock(error: string | undefined): SafeHtml | string {
 
 /**
  * The sign-in form. By default it resumes an OAuth authorization request; `action` and `hidden`
- * let another flow (a connected-app link) post it to itself instead.
+ * let another flow (a connected-app link) post it to itself instead. `methods` (the business's
+ * setting, both by default) decides what it offers: the password form, a code by e-mail, or — with
+ * passwords off — only the address a code goes to.
  */
 export function signInPage(
-  ctx: FormContext & { action?: string; hidden?: Record<string, string>; lead?: string },
+  ctx: FormContext & {
+    action?: string;
+    hidden?: Record<string, string>;
+    lead?: string;
+    methods?: Readonly<SignInMethods>;
+  },
 ): string {
+  const methods = ctx.methods ?? DEFAULT_SIGN_IN_METHODS;
   const described = ctx.error ? "form-error" : undefined;
   const action = ctx.action ?? "/auth/sign-in";
   const hidden = ctx.hidden ?? { request: ctx.requestId };
-  return page({
-    title: "Sign in",
-    businessName: ctx.businessName,
-    body: html`<h1>Sign in</h1>
-<p class="lead">${ctx.lead ?? `to continue to ${ctx.applicationName}`}</p>
-${errorBlock(ctx.error)}
-<form method="post" action="${action}" novalidate>
+  const request = encodeURIComponent(ctx.requestId);
+  const emailField = html`<label for="email">Email</label>
+  <input id="email" name="email" type="email" autocomplete="username" inputmode="email" required
+    value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""} autofocus>`;
+  const signUpLink = html`<p class="switch">No account? <a href="/auth/sign-up?request=${request}">Create one</a></p>`;
+  let body: SafeHtml;
+  if (methods.password) {
+    body = html`<form method="post" action="${action}" novalidate>
   ${Object.entries(hidden).map(
     ([name, value]) => html`<input type="hidden" name="${name}" value="${value}">
   `,
   )}<input type="hidden" name="csrf" value="${ctx.csrf}">
-  <label for="email">Email</label>
-  <input id="email" name="email" type="email" autocomplete="username" inputmode="email" required
-    value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""} autofocus>
+  ${emailField}
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">Sign in</button>
@@ -46,14 +54,49 @@ ${errorBlock(ctx.error)}
 ${
   ctx.action
     ? ""
-    : html`<p class="switch"><a href="/auth/forgot-password?request=${encodeURIComponent(ctx.requestId)}">Forgot your password?</a>
-  · <a href="/auth/email-code?request=${encodeURIComponent(ctx.requestId)}">Email me a sign-in code</a></p>
-<p class="switch">No account? <a href="/auth/sign-up?request=${encodeURIComponent(ctx.requestId)}">Create one</a></p>`
-}`,
+    : html`<p class="switch"><a href="/auth/forgot-password?request=${request}">Forgot your password?</a>${
+        methods.email_code
+          ? html`
+  · <a href="/auth/email-code?request=${request}">Email me a sign-in code</a>`
+          : ""
+      }</p>
+${
+  // Without codes, an account made without a password (Management API, CLI) gets one by the reset.
+  methods.email_code
+    ? ""
+    : html`<p class="hint">No password yet, because someone made your account for you? Choose one with “Forgot your password?”.</p>
+`
+}${signUpLink}`
+}`;
+  } else if (ctx.action) {
+    // Only a password signs in on this page; with passwords off, the person signs in to the
+    // application (by code) first and comes back to the link with that session.
+    body = html`<p class="notice" role="status">Sign in to ${ctx.applicationName} with a code sent to your email first, then open this link again.</p>`;
+  } else {
+    // Passwords off: the page asks for the address a sign-in code goes to (email-code.routes.ts).
+    body = html`<form method="post" action="/auth/email-code" novalidate>
+  <input type="hidden" name="request" value="${ctx.requestId}">
+  <input type="hidden" name="csrf" value="${ctx.csrf}">
+  ${emailField}
+  <p class="hint">We will email you a 6-digit code to sign in with, no password needed.</p>
+  <button type="submit">Email me a sign-in code</button>
+</form>
+${signUpLink}`;
+  }
+  return page({
+    title: "Sign in",
+    businessName: ctx.businessName,
+    body: html`<h1>Sign in</h1>
+<p class="lead">${ctx.lead ?? `to continue to ${ctx.applicationName}`}</p>
+${errorBlock(ctx.error)}
+${body}`,
   });
 }
 
-export function signUpPage(ctx: FormContext & { givenName?: string; familyName?: string }): string {
+/** The sign-up form; `passwordless` (passwords off) asks for no password: a code proves the address. */
+export function signUpPage(
+  ctx: FormContext & { givenName?: string; familyName?: string; passwordless?: boolean },
+): string {
   return page({
     title: "Create your account",
     businessName: ctx.businessName,
@@ -71,10 +114,14 @@ ${errorBlock(ctx.error)}
   </div>
   <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="email" inputmode="email" required value="${ctx.email ?? ""}">
-  <label for="password">Password</label>
+  ${
+    ctx.passwordless
+      ? html`<p class="hint">We will email you a 6-digit code to confirm the address, no password needed.</p>`
+      : html`<label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required
     aria-describedby="password-hint">
-  <p class="hint" id="password-hint">At least 8 characters.</p>
+  <p class="hint" id="password-hint">At least 8 characters.</p>`
+  }
   <button type="submit">Create account</button>
 </form>
 <p class="switch">Already have an account? <a href="/auth/sign-in?request=${encodeURIComponent(ctx.requestId)}">Sign in</a></p>`,

@@ -65,6 +65,25 @@ export function registerSignInRoutes(
   const csrfToken = (request: FastifyRequest, reply: FastifyReply) => signIn.csrfToken(request, reply);
   const csrfValid = (request: FastifyRequest, form: Form | undefined) => signIn.csrfValid(request, form);
 
+  /** Which methods the page offers (the business's setting, served from the configuration cache). */
+  const methods = () => services.business.signInMethods();
+
+  /**
+   * A method the business turned off was asked for (a page loaded before the change, or a crafted
+   * request): nothing is checked, and the sign-in page shows what is offered instead and why.
+   */
+  const methodOff = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    clientId: string,
+    why: MethodOff,
+    email?: string,
+  ) => {
+    const ctx = await formContext(requestId, clientId, csrfToken(request, reply));
+    return html(reply, 403, signInPage({ ...ctx, email, error: METHOD_OFF[why], methods: await methods() }));
+  };
+
   const formContext = async (requestId: string, clientId: string, csrf: string) => {
     const client = await services.oauth.store.findClient(clientId);
     return {
@@ -138,7 +157,8 @@ export function registerSignInRoutes(
     user: User,
     amr: string[],
   ) => {
-    const step = nextStep(user, options.policy);
+    // With passwords off, a new password the account was asked for waits until they are back on.
+    const step = nextStep(user, { ...options.policy, passwordSignIn: (await methods()).password });
     if (step.kind === "done") {
       // The request as stored from here on: finish() writes it back with the session attached.
       const settled = authorization.signInProgress
@@ -225,7 +245,7 @@ export function registerSignInRoutes(
     return proceed(request, reply, requestId, authorization, verified, progress.amr);
   });
 
-  registerEmailCodeRoutes(app, services, {
+  const emailCodes = registerEmailCodeRoutes(app, services, {
     pageConfig,
     html,
     expired,
@@ -235,6 +255,8 @@ export function registerSignInRoutes(
     proceed,
     signIn,
     emailCode,
+    methods,
+    methodOff,
   });
 
   // The choose-a-password step (steps.ts): only for the browser that proved who it is just now.
@@ -242,6 +264,9 @@ export function registerSignInRoutes(
     const opened = await openProgress(request, request.body);
     if (!opened || opened.user.password_change_required !== 1) return expired(reply);
     const { requestId, authorization, progress, user } = opened;
+    // Passwords turned off since this page was shown: the step is no longer asked (proceed).
+    if (!(await methods()).password)
+      return proceed(request, reply, requestId, authorization, user, progress.amr);
     const password = field(request.body, "password");
     const problem = passwordProblem(password);
     if (problem) {
@@ -328,7 +353,7 @@ export function registerSignInRoutes(
     const opened = await openRequest(request, reply, requestId);
     if (!opened) return expired(reply);
     const { authorization, ctx } = opened;
-    return html(reply, 200, signInPage({ ...ctx, email: authorization.loginHint }));
+    return html(reply, 200, signInPage({ ...ctx, email: authorization.loginHint, methods: await methods() }));
   });
 
   app.post<{ Body: Form }>("/auth/sign-in", pageConfig, async (request, reply) => {
@@ -336,6 +361,13 @@ export function registerSignInRoutes(
     // Cut before canonicalising (browser-sign-in.ts checkPassword says why).
     const email = canonicalEmail(field(form, "email").slice(0, 320)).slice(0, 320);
     const password = field(form, "password");
+    // Passwords turned off: refused before anything is counted, hashed or looked up.
+    if (!(await methods()).password) {
+      const requestId = field(form, "request");
+      const authorization = await services.pending.find(requestId);
+      if (!authorization) return expired(reply);
+      return methodOff(request, reply, requestId, authorization.clientId, "password", email);
+    }
     if (!email || !password || !csrfValid(request, form))
       return signInPost(request, reply, form, email, password);
     // A form that will reach the password check takes its place among the admitted checks now, or
@@ -363,13 +395,24 @@ export function registerSignInRoutes(
       html(
         reply,
         status,
-        signInPage({ ...(await formContext(requestId, authorization.clientId, csrf)), email, error }),
+        signInPage({
+          ...(await formContext(requestId, authorization.clientId, csrf)),
+          email,
+          error,
+          methods: await methods(),
+        }),
       );
     if (!csrfValid(request, form)) return again(403, "Your session on this page expired. Please try again.");
     const checked = await signIn.checkPassword(request, email, password, place);
     if (!("user" in checked)) {
       if (checked.retryAfter) reply.header("retry-after", String(checked.retryAfter));
-      return again(checked.status, checked.message);
+      // Without e-mail codes, an account made without a password (Management API, CLI) can only
+      // choose one by the reset; said to everyone, so it tells nobody which accounts have none.
+      const hint =
+        checked.status === 401 && !(await methods()).email_code
+          ? " If you have no password yet, choose one with “Forgot your password?”."
+          : "";
+      return again(checked.status, checked.message + hint);
     }
     const { user } = checked;
     // Kinde's org_code: only the organization's members may sign into it.
@@ -383,7 +426,8 @@ export function registerSignInRoutes(
     const opened = await openRequest(request, reply, requestId);
     if (!opened) return expired(reply);
     const { authorization, ctx } = opened;
-    return html(reply, 200, signUpPage({ ...ctx, email: authorization.loginHint }));
+    const passwordless = !(await methods()).password;
+    return html(reply, 200, signUpPage({ ...ctx, email: authorization.loginHint, passwordless }));
   });
 
   app.post<{ Body: Form }>("/auth/sign-up", pageConfig, async (request, reply) => {
@@ -397,12 +441,18 @@ export function registerSignInRoutes(
     const password = field(form, "password");
     const givenName = field(form, "given_name").trim().slice(0, 100);
     const familyName = field(form, "family_name").trim().slice(0, 100);
+    const passwordless = !(await methods()).password;
     const again = (status: number, error: string) =>
-      html(reply, status, signUpPage({ ...ctx, email, givenName, familyName, error }));
+      html(reply, status, signUpPage({ ...ctx, email, givenName, familyName, error, passwordless }));
     if (!csrfValid(request, form)) return again(403, "Your session on this page expired. Please try again.");
     const emailIssue = emailProblem(typedEmail);
     if (emailIssue) return again(400, `Enter a valid email address: this one ${emailIssue}.`);
-    const problem = passwordProblem(password);
+    if (passwordless && password)
+      return again(
+        403,
+        "Passwords are turned off here. Create your account without one: we will email you a code instead.",
+      );
+    const problem = passwordless ? undefined : passwordProblem(password);
     if (problem) return again(400, `Choose another password. ${problem}`);
     // Signing up into an organization (org_code) needs it to take registrations (Kinde's setting)
     // and not to be suspended.
@@ -417,6 +467,13 @@ export function registerSignInRoutes(
     if (!(await services.rateLimiter.consume(ipKey, { max: 100, windowSeconds: 15 * 60 })).allowed) {
       return again(429, "Too many attempts from your network. Try again later.");
     }
+    if (passwordless)
+      return signUpByCode(request, reply, requestId, authorization, {
+        email,
+        givenName,
+        familyName,
+        orgCode,
+      });
     try {
       const user = await services.users.create({
         email,
@@ -436,5 +493,42 @@ export function registerSignInRoutes(
     }
   });
 
+  /**
+   * Sign-up with passwords off: the account is made without one and a sign-in code goes to the
+   * address, which proves it (email-code.routes.ts). An address that has an account already gets the
+   * same page and its owner a code, so the page tells nobody which addresses have accounts.
+   */
+  const signUpByCode = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    input: { email: string; givenName: string; familyName: string; orgCode: string | undefined },
+  ) => {
+    const { email, givenName, familyName, orgCode } = input;
+    try {
+      const user = await services.users.create({
+        email,
+        givenName: givenName || undefined,
+        familyName: familyName || undefined,
+        organizationCode: orgCode,
+      });
+      request.log.info({ event: "sign_up", method: "email_code", userId: user.id }, "user signed up");
+    } catch (error) {
+      if (!(error instanceof EmailTakenError)) throw error;
+    }
+    return emailCodes.sendSignInCode(request, reply, requestId, authorization, email);
+  };
+
   registerLogoutRoutes(app, services, signIn, options);
 }
+
+type MethodOff = "password" | "email_code" | "reset_password";
+
+const METHOD_OFF: Record<MethodOff, string> = {
+  password:
+    "Signing in with a password is turned off here. We can email you a 6-digit code to sign in with instead.",
+  email_code: "Signing in with a code by email is turned off here. Sign in with your password.",
+  reset_password:
+    "Passwords are not used to sign in here, so there is none to reset. We can email you a 6-digit code to sign in with instead.",
+};

@@ -15,6 +15,12 @@ export type NextStep =
 
 export interface SignInPolicy {
   emailVerification: EmailVerificationPolicy;
+  /**
+   * Whether passwords sign in here (the business's sign-in methods; on unless said). Off, a new
+   * password the account was asked to choose is not asked for — it could not be used — and is
+   * asked for again at the first sign-in after passwords are back on.
+   */
+  passwordSignIn?: boolean;
 }
 
 export function nextStep(
@@ -23,6 +29,7 @@ export function nextStep(
 ): NextStep {
   if (policy.emailVerification === "required" && user.email && user.email_verified !== 1)
     return { kind: "verify_email", email: user.email };
-  if (user.password_change_required === 1) return { kind: "choose_password" };
+  if (user.password_change_required === 1 && policy.passwordSignIn !== false)
+    return { kind: "choose_password" };
   return { kind: "done" };
 }

@@ -42,6 +42,9 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
   "GET /api/v1/feature_flags": "lists feature flag definitions (Kinde's API can only write them)",
   // Issue 16: Kinde sends its own mail; a self-hosted server shows what it sent or kept.
   "GET /api/v1/mail/outbox": "lists the mail outbox, newest first (the dashboard's Settings › E-mail)",
+  // Issue 16: Kinde picks its built-in sign-in methods in its dashboard; its API has no field for them.
+  "GET /api/v1/business/sign_in_methods": "reads which methods the sign-in page offers",
+  "PUT /api/v1/business/sign_in_methods": "sets which methods the sign-in page offers",
 };
 
 /**
