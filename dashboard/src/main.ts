@@ -15,6 +15,7 @@ import {
 import { h, replace } from "./dom.js";
 import { apiDetails, listApis } from "./screens/apis.js";
 import { applicationDetails, listApplications } from "./screens/applications.js";
+import { authenticationSettings } from "./screens/authentication.js";
 import { businessSettings } from "./screens/business.js";
 import { connectedApps } from "./screens/connected-apps.js";
 import { listFeatureFlags } from "./screens/feature-flags.js";
@@ -49,6 +50,11 @@ const ROUTES: Route[] = [
   { pattern: /^\/admin\/settings\/connected-apps\/?$/, screen: connectedApps, nav: "connected-apps" },
   { pattern: /^\/admin\/settings\/business\/?$/, screen: businessSettings, nav: "business" },
   { pattern: /^\/admin\/settings\/email\/?$/, screen: mailSettings, nav: "email" },
+  {
+    pattern: /^\/admin\/settings\/authentication\/?$/,
+    screen: authenticationSettings,
+    nav: "authentication",
+  },
 ];
 
 const NAV: { id: string; label: string; href: string; group?: string }[] = [
@@ -62,6 +68,12 @@ const NAV: { id: string; label: string; href: string; group?: string }[] = [
     id: "connected-apps",
     label: "Connected apps",
     href: "/admin/settings/connected-apps",
+    group: "Settings",
+  },
+  {
+    id: "authentication",
+    label: "Authentication",
+    href: "/admin/settings/authentication",
     group: "Settings",
   },
   { id: "business", label: "Business", href: "/admin/settings/business", group: "Settings" },
