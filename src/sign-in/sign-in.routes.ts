@@ -481,6 +481,7 @@ export function registerSignInRoutes(
         givenName: givenName || undefined,
         familyName: familyName || undefined,
         organizationCode: orgCode,
+        source: "user",
       });
       request.log.info({ event: "sign_up", userId: user.id }, "user signed up");
       return proceed(request, reply, requestId, authorization, user, ["pwd"]);
@@ -512,6 +513,7 @@ export function registerSignInRoutes(
         givenName: givenName || undefined,
         familyName: familyName || undefined,
         organizationCode: orgCode,
+        source: "user",
       });
       request.log.info({ event: "sign_up", method: "email_code", userId: user.id }, "user signed up");
     } catch (error) {
