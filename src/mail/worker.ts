@@ -13,6 +13,7 @@ import { type Clock, systemClock } from "../clock.js";
 import type { Config } from "../config/config.js";
 import { randomHex } from "../crypto/random.js";
 import type { Db } from "../storage/database.js";
+import { backoffSeconds as exponentialBackoff, PollingLoop } from "../storage/polling-loop.js";
 import { domainOf, type MailService } from "./mail.service.js";
 import { type MailRow, MailStore } from "./mail.store.js";
 import { type MailTransport, SendError, smtpTransport } from "./transport.js";
@@ -42,8 +43,7 @@ export const GIVE_UP_AFTER_SECONDS = 86_400;
 
 /** 15 s · 2^(n-1) after the n-th failure, capped at an hour; "equal jitter" spreads a burst's retries. */
 export function backoffSeconds(failures: number, random: () => number = Math.random): number {
-  const base = Math.min(3_600, 15 * 2 ** Math.max(0, failures - 1));
-  return Math.ceil(base / 2 + (random() * base) / 2);
+  return exponentialBackoff(failures, { baseSeconds: 15, capSeconds: 3_600 }, random);
 }
 
 export class MailWorker {
@@ -52,39 +52,40 @@ export class MailWorker {
   private readonly store: MailStore;
   private readonly clock: Clock;
   private readonly messageIdHost: string;
-  private running: Promise<void> | undefined;
-  private stopping = false;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
+  private readonly loop: PollingLoop;
   private unsubscribe: (() => void) | undefined;
-  private lastTroubleLog = 0;
 
   constructor(private readonly options: MailWorkerOptions) {
     this.store = new MailStore(options.db);
     this.clock = options.clock ?? systemClock;
     this.messageIdHost = new URL(options.issuer).hostname;
+    const batchSize = options.batchSize ?? 10;
+    this.loop = new PollingLoop({
+      // A full batch: more may be due at once.
+      round: async () => (await this.runOnce()) >= batchSize,
+      intervalMs: options.pollIntervalMs ?? 1_000,
+      // The database (or the business row) briefly away: said once a minute, retried each poll.
+      onTrouble: (error) =>
+        options.logger.warn({ err: error }, "the mail worker cannot reach the outbox; it keeps trying"),
+    });
   }
 
   start(): void {
-    if (this.running) return;
-    this.stopping = false;
+    this.unsubscribe?.();
     this.unsubscribe = this.options.mail.onWake(() => this.wake());
-    this.running = this.loop();
+    this.loop.start();
   }
 
   /** Finishes the message being sent, hands the rest of the batch back, and closes the connection. */
   async stop(): Promise<void> {
-    this.stopping = true;
     this.unsubscribe?.();
-    this.wake();
-    await this.running;
-    this.running = undefined;
+    this.unsubscribe = undefined;
+    await this.loop.stop();
     this.options.transport.close();
   }
 
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   /** One claim and its deliveries; the number of messages claimed. */
@@ -128,7 +129,7 @@ export class MailWorker {
     try {
       for (const row of rows) {
         // Stopping, or the lease too short for a whole attempt: the rest is handed back untouched.
-        if (this.stopping || this.clock.now() + ATTEMPT_SECONDS > (row.lease_until ?? 0)) break;
+        if (this.loop.isStopping || this.clock.now() + ATTEMPT_SECONDS > (row.lease_until ?? 0)) break;
         left.shift();
         await this.attempt(row, from);
       }
@@ -186,38 +187,6 @@ export class MailWorker {
     }
     await this.store.markSent(row.id, this.owner, this.clock.now(), attempts);
     logger.info({ event: "mail_sent", ...fields }, "e-mail sent");
-  }
-
-  private async loop(): Promise<void> {
-    const interval = this.options.pollIntervalMs ?? 1_000;
-    while (!this.stopping) {
-      let claimed = 0;
-      this.woken = false;
-      try {
-        claimed = await this.runOnce();
-      } catch (error) {
-        // The database (or the business row) briefly away: said once a minute, retried each poll.
-        if (Date.now() - this.lastTroubleLog > 60_000) {
-          this.lastTroubleLog = Date.now();
-          this.options.logger.warn(
-            { err: error },
-            "the mail worker cannot reach the outbox; it keeps trying",
-          );
-        }
-      }
-      if (this.stopping) break;
-      // A full batch: more may be due at once.
-      if (claimed >= (this.options.batchSize ?? 10) || this.woken) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, interval);
-        timer.unref();
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeUp = undefined;
-    }
   }
 }
 
