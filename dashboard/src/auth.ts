@@ -100,6 +100,13 @@ export const MANAGEMENT_SCOPES = [
   "create:feature_flags",
   "update:feature_flags",
   "delete:feature_flags",
+  // Settings › Webhooks (issue 18).
+  "read:webhooks",
+  "create:webhooks",
+  "update:webhooks",
+  "delete:webhooks",
+  "read:event_types",
+  "read:events",
 ];
 
 export function callbackUrl(config: DashboardConfig): string {

@@ -23,6 +23,7 @@ import { mailSettings } from "./screens/mail.js";
 import { listOrganizations, organizationDetails } from "./screens/organizations.js";
 import { listRoles, roleDetails } from "./screens/roles.js";
 import { listUsers, userDetails } from "./screens/users.js";
+import { webhookAlert, webhooksSettings } from "./screens/webhooks.js";
 import { type Screen, setShell } from "./view.js";
 
 interface Route {
@@ -50,6 +51,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/admin\/settings\/connected-apps\/?$/, screen: connectedApps, nav: "connected-apps" },
   { pattern: /^\/admin\/settings\/business\/?$/, screen: businessSettings, nav: "business" },
   { pattern: /^\/admin\/settings\/email\/?$/, screen: mailSettings, nav: "email" },
+  { pattern: /^\/admin\/settings\/webhooks\/?$/, screen: webhooksSettings, nav: "webhooks" },
   {
     pattern: /^\/admin\/settings\/authentication\/?$/,
     screen: authenticationSettings,
@@ -78,6 +80,7 @@ const NAV: { id: string; label: string; href: string; group?: string }[] = [
   },
   { id: "business", label: "Business", href: "/admin/settings/business", group: "Settings" },
   { id: "email", label: "E-mail", href: "/admin/settings/email", group: "Settings" },
+  { id: "webhooks", label: "Webhooks", href: "/admin/settings/webhooks", group: "Settings" },
 ];
 
 const root = document.getElementById("app")!;
@@ -220,6 +223,8 @@ async function render(): Promise<void> {
   await route.r.screen({ main: target, params: route.match!.slice(1), config });
   // Move focus to the new page's heading so keyboard and screen-reader users start there.
   if (current === renderCount && target.isConnected) target.querySelector<HTMLElement>("h1")?.focus();
+  // Endpoints disabled after 72 hours of failed deliveries are named on every screen (issue 18).
+  void webhookAlert(target, () => current === renderCount && target.isConnected);
 }
 
 function navigate(path: string, options: { replace?: boolean } = {}): void {

@@ -1,0 +1,902 @@
+// Settings › Webhooks (issue 18): the endpoints Latchkey POSTs events to, each event a JWT signed
+// with the business's signing keys (body application/jwt, Kinde's format; receivers verify it with
+// @kinde/webhooks against /.well-known/jwks.json). Add an endpoint and choose its events, edit
+// them, disable, enable or delete it, send it a test event, and read its recent deliveries (status,
+// attempts, the receiver's last answer) with "Resend" per row and "Load more". An endpoint whose
+// deliveries failed for 72 hours is disabled by the worker (src/webhooks/worker.ts); this screen
+// says so on the endpoint, and webhookAlert() says so on every other screen.
+//
+// Management API: GET/POST /webhooks, PATCH/DELETE /webhooks/{id}, GET /event_types, and
+// Latchkey's GET /webhooks/{id}/deliveries, POST …/deliveries/{id}/resend, POST /webhooks/{id}/test.
+import { ApiFailure, api, query } from "../api.js";
+import { type Child, emptyState, field, formatDate, h, notify, replace, uid } from "../dom.js";
+import { attempt, load, navigate, pageHeader, type Screen } from "../view.js";
+import { type Checkable, formDialog, tableHead, visuallyHidden, whenConfirmed } from "../widgets.js";
+
+interface Webhook {
+  id: string;
+  name: string;
+  endpoint: string;
+  description: string | null;
+  event_types: string[];
+  created_on: string;
+  is_enabled: boolean;
+  disabled_on: string | null;
+  disabled_reason: string | null;
+  /** Set while deliveries are failing: when the worker tries again. */
+  next_attempt_on: string | null;
+}
+
+interface EventType {
+  id: string;
+  code: string;
+  name: string;
+}
+
+interface Delivery {
+  id: string;
+  event_id: string;
+  event_type: string;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  last_attempt_on: string | null;
+  last_status_code: number | null;
+  last_duration_ms: number | null;
+  last_error: string | null;
+  delivered_on: string | null;
+  created_on: string;
+}
+
+interface DeliveriesPage {
+  deliveries: Delivery[];
+  next_token: string | null;
+}
+
+const PATH = "/admin/settings/webhooks";
+const PAGE_SIZE = 10;
+/** The server's largest page (src/management/schemas.ts MAX_PAGE_SIZE). */
+const MAX_PAGE_SIZE = 500;
+/** How long the screen follows a test event or a resend before leaving it to "Refresh". */
+const WATCH_MS = 20_000;
+const WATCH_STEP_MS = 1_000;
+
+const FAILED_WARNING =
+  "Deliveries to this endpoint failed for 72 hours; it receives nothing until you re-enable it.";
+
+/** Headings of the event groups, by the part of the code before the dot. */
+const GROUP_WORDS: Record<string, string> = {
+  user: "User events",
+  organization: "Organization events",
+  role: "Role events",
+  permission: "Permission events",
+};
+
+/**
+ * Whether the worker disabled the endpoint after its deliveries failed for too long (its reason
+ * is "deliveries failed for 72 hours"; an administrator's is "disabled by an administrator").
+ */
+export function disabledByFailures(webhook: Pick<Webhook, "is_enabled" | "disabled_reason">): boolean {
+  return !webhook.is_enabled && /^deliveries failed/i.test(webhook.disabled_reason ?? "");
+}
+
+async function loadWebhooks(): Promise<Webhook[]> {
+  return (await api<{ webhooks: Webhook[] }>("GET", "/webhooks")).webhooks;
+}
+
+// ---- the alert on other screens -----------------------------------------------------------------
+
+/** How long one count of failed endpoints is reused across screens (one GET per minute at most). */
+const ALERT_CACHE_MS = 60_000;
+let alertCount: { at: number; count: Promise<number> } | undefined;
+
+/** Forgets the cached count, after a change on this screen. */
+export function forgetWebhookAlert(): void {
+  alertCount = undefined;
+}
+
+function failedEndpointCount(): Promise<number> {
+  if (!alertCount || Date.now() - alertCount.at > ALERT_CACHE_MS) {
+    alertCount = {
+      at: Date.now(),
+      // A hint, not the screen's content: a token without read:webhooks (a tab signed in before
+      // the dashboard asked for it) or any other failure shows no alert, and the screen itself
+      // still reports its own errors.
+      count: loadWebhooks().then(
+        (webhooks) => webhooks.filter(disabledByFailures).length,
+        () => 0,
+      ),
+    };
+  }
+  return alertCount.count;
+}
+
+/**
+ * Puts a warning under the page heading of any screen but this one while an endpoint is disabled
+ * after 72 hours of failures, so an administrator hears of it wherever they are (issue 18).
+ * `current` tells whether the screen is still the one shown when the answer arrives.
+ */
+export async function webhookAlert(main: HTMLElement, current: () => boolean): Promise<void> {
+  if (location.pathname.startsWith(PATH)) return;
+  const count = await failedEndpointCount();
+  if (count === 0 || !current() || main.querySelector(".webhook-alert")) return;
+  const banner = h(
+    "div",
+    { class: "alert warning webhook-alert" },
+    h(
+      "p",
+      null,
+      count === 1
+        ? "A webhook endpoint is disabled: its deliveries failed for 72 hours, and it receives nothing until you re-enable it. "
+        : `${count} webhook endpoints are disabled: their deliveries failed for 72 hours, and they receive nothing until you re-enable them. `,
+      h("a", { href: PATH }, "Review webhooks"),
+    ),
+  );
+  // After the heading and its lead, where focus lands and reading goes on.
+  const header = main.querySelector(".page-header");
+  if (header) header.after(banner);
+  else main.prepend(banner);
+}
+
+// ---- the screen ---------------------------------------------------------------------------------
+
+export const webhooksSettings: Screen = async (view) => {
+  await load(view, async () => {
+    const header = pageHeader("Webhooks", {
+      lead: "Latchkey POSTs each event to the endpoints subscribed to it, as a JWT signed with your signing keys (body application/jwt; verify it with @kinde/webhooks). Failed deliveries are retried with growing gaps for 72 hours.",
+      actions: [
+        h(
+          "button",
+          { type: "button", class: "secondary", onclick: () => navigate(PATH, { replace: true }) },
+          "Refresh",
+        ),
+      ],
+    });
+    let loaded: [Webhook[], EventType[]];
+    try {
+      loaded = await Promise.all([
+        loadWebhooks(),
+        api<{ event_types: EventType[] }>("GET", "/event_types").then((r) => r.event_types),
+      ]);
+    } catch (error) {
+      // Scopes are fixed when the administrator signs in: a tab signed in before the dashboard
+      // asked for the webhook scopes is refused until it signs in again.
+      if (error instanceof ApiFailure && error.code === "FORBIDDEN")
+        return [
+          header,
+          h(
+            "div",
+            { class: "alert error", role: "alert" },
+            "This sign-in does not allow managing webhooks yet. Sign out and sign in again, then come back here.",
+          ),
+        ];
+      throw error;
+    }
+    const [webhooks, types] = loaded;
+    return [header, new WebhooksList(webhooks, types).element];
+  });
+};
+
+/** The endpoints: a summary of disabled ones, a panel for each, and the button that adds one. */
+class WebhooksList {
+  readonly element = h("div");
+  private readonly summary = h("div");
+  private readonly panels = h("div");
+  private readonly failure = h("div");
+  private readonly addButton = h(
+    "button",
+    { type: "button", class: "primary", onclick: () => this.openAdd() },
+    "Add endpoint",
+  );
+
+  constructor(
+    private webhooks: Webhook[],
+    private readonly types: EventType[],
+  ) {
+    replace(
+      this.element,
+      this.summary,
+      h("div", { class: "actions webhooks-add" }, this.addButton),
+      this.failure,
+      this.panels,
+    );
+    this.render();
+  }
+
+  private render(): void {
+    const failed = this.webhooks.filter(disabledByFailures);
+    replace(
+      this.summary,
+      failed.length > 0
+        ? h(
+            "div",
+            { class: "alert warning" },
+            h(
+              "p",
+              null,
+              failed.length === 1
+                ? `${failed[0]!.name} is disabled: its deliveries failed for 72 hours. Fix the receiver, then choose Enable on it.`
+                : `${failed.length} endpoints are disabled: their deliveries failed for 72 hours. Fix the receivers, then choose Enable on each.`,
+            ),
+          )
+        : null,
+    );
+    this.addButton.hidden = this.webhooks.length === 0;
+    if (this.webhooks.length === 0) {
+      replace(
+        this.panels,
+        emptyState(
+          "No endpoints yet",
+          "Add the URL of your app's webhook receiver and choose the events it wants: users, organizations, roles and permissions created, changed or deleted, and sign-ins.",
+          h("button", { type: "button", class: "primary", onclick: () => this.openAdd() }, "Add endpoint"),
+        ),
+      );
+      return;
+    }
+    replace(
+      this.panels,
+      this.webhooks.map((webhook) => this.panel(webhook)),
+    );
+  }
+
+  /** Reads the endpoints again (the server's word on their state) and redraws. */
+  private async reload(): Promise<void> {
+    this.webhooks = await loadWebhooks();
+    forgetWebhookAlert();
+    this.render();
+  }
+
+  private panelOf(id: string): HTMLElement | null {
+    return this.panels.querySelector<HTMLElement>(`section[data-webhook="${CSS.escape(id)}"]`);
+  }
+
+  /** Moves focus to `selector` inside the endpoint's panel, or its heading. */
+  private focusIn(id: string, selector?: string): void {
+    const panel = this.panelOf(id);
+    const target =
+      (selector ? panel?.querySelector<HTMLElement>(selector) : null) ??
+      panel?.querySelector<HTMLElement>("h2");
+    target?.focus();
+  }
+
+  private openAdd(): void {
+    const form = endpointForm(this.types, undefined);
+    formDialog({
+      title: "Add an endpoint",
+      description: "Latchkey sends the chosen events to this URL as they happen.",
+      wide: true,
+      content: form.content,
+      fields: form.fields,
+      submitLabel: "Add endpoint",
+      submit: async (dialog) => {
+        const body = {
+          name: form.name.input.value.trim(),
+          endpoint: form.url.input.value.trim(),
+          event_types: form.events.chosen(),
+          ...(form.description.input.value.trim()
+            ? { description: form.description.input.value.trim() }
+            : {}),
+        };
+        let created: { webhook: { id: string } };
+        try {
+          created = await api<{ webhook: { id: string } }>("POST", "/webhooks", body);
+        } catch (error) {
+          if (form.showProblem(error)) return;
+          throw error;
+        }
+        dialog.close();
+        await attempt(this.failure, () => this.reload());
+        notify(`Endpoint ${body.name} added`);
+        this.focusIn(created.webhook.id);
+      },
+    });
+  }
+
+  private openEdit(webhook: Webhook): void {
+    const form = endpointForm(this.types, webhook);
+    formDialog({
+      title: `Edit ${webhook.name}`,
+      description: "The URL cannot change: add a new endpoint for another URL.",
+      wide: true,
+      content: form.content,
+      fields: form.fields,
+      submit: async (dialog) => {
+        try {
+          await api("PATCH", `/webhooks/${encodeURIComponent(webhook.id)}`, {
+            name: form.name.input.value.trim(),
+            description: form.description.input.value.trim() || null,
+            event_types: form.events.chosen(),
+          });
+        } catch (error) {
+          if (form.showProblem(error)) return;
+          throw error;
+        }
+        dialog.close();
+        await attempt(this.failure, () => this.reload());
+        notify(`Endpoint ${form.name.input.value.trim()} saved`);
+        this.focusIn(webhook.id, '[data-action="edit"]');
+      },
+    });
+  }
+
+  private panel(webhook: Webhook): HTMLElement {
+    const headingId = uid("webhook");
+    const failure = h("div");
+    const deliveries = new DeliveriesTable(webhook);
+
+    const test = h(
+      "button",
+      { type: "button", class: "secondary", "data-action": "test" },
+      "Send test event",
+    );
+    test.addEventListener("click", async () => {
+      test.disabled = true;
+      await attempt(failure, async () => {
+        const { event_id } = await api<{ event_id: string }>(
+          "POST",
+          `/webhooks/${encodeURIComponent(webhook.id)}/test`,
+        );
+        notify(
+          webhook.is_enabled
+            ? "Test event queued"
+            : "Test event queued; it is sent when the endpoint is enabled again",
+        );
+        await deliveries.refresh();
+        if (webhook.is_enabled) void deliveries.watch((d) => d.event_id === event_id, 0, "The test event");
+      });
+      test.disabled = false;
+      // The button stays where it was: focus stays on it.
+      test.focus();
+    });
+
+    const edit = h(
+      "button",
+      { type: "button", class: "secondary", "data-action": "edit", onclick: () => this.openEdit(webhook) },
+      "Edit",
+    );
+
+    const toggle = h(
+      "button",
+      { type: "button", class: "secondary", "data-action": "toggle" },
+      webhook.is_enabled ? "Disable" : "Enable",
+    );
+    const setEnabled = async (enabled: boolean) => {
+      await api("PATCH", `/webhooks/${encodeURIComponent(webhook.id)}`, { is_enabled: enabled });
+      await this.reload();
+      notify(
+        enabled ? `${webhook.name} enabled; its waiting deliveries are sent now` : `${webhook.name} disabled`,
+      );
+      this.focusIn(webhook.id, '[data-action="toggle"]');
+    };
+    if (webhook.is_enabled) {
+      whenConfirmed(
+        toggle,
+        {
+          title: `Disable ${webhook.name}?`,
+          message:
+            "Events that happen while it is disabled are not sent to it, even after you enable it again. Deliveries already waiting are kept and go when it is enabled.",
+          confirmLabel: "Disable endpoint",
+        },
+        failure,
+        () => setEnabled(false),
+      );
+    } else {
+      toggle.addEventListener("click", () => void attempt(failure, () => setEnabled(true)));
+    }
+
+    const remove = h("button", { type: "button", class: "danger", "data-action": "delete" }, "Delete");
+    whenConfirmed(
+      remove,
+      {
+        title: `Delete ${webhook.name}?`,
+        message:
+          "Latchkey stops sending events to it at once, and its delivery log is deleted with it. This cannot be undone.",
+        confirmLabel: "Delete endpoint",
+        danger: true,
+      },
+      failure,
+      async () => {
+        await api("DELETE", `/webhooks/${encodeURIComponent(webhook.id)}`);
+        await this.reload();
+        notify(`Endpoint ${webhook.name} deleted`);
+        // The heading of the next endpoint, or the page's when none is left.
+        (
+          this.panels.querySelector<HTMLElement>("section[data-webhook] h2") ??
+          document.querySelector<HTMLElement>("main h1")
+        )?.focus();
+      },
+    );
+
+    const typeName = (code: string) => this.types.find((t) => t.code === code)?.name ?? code;
+    const facts: [string, Child][] = [
+      ["URL", h("span", { class: "mono" }, webhook.endpoint)],
+      [
+        "Events",
+        h(
+          "ul",
+          { class: "event-list" },
+          webhook.event_types.map((code) =>
+            h(
+              "li",
+              null,
+              h("code", null, code),
+              h("span", { class: "visually-hidden" }, ` (${typeName(code)})`),
+            ),
+          ),
+        ),
+      ],
+    ];
+    if (webhook.description) facts.push(["Description", webhook.description]);
+    facts.push(["Added", h("time", { datetime: webhook.created_on }, formatDate(webhook.created_on))]);
+
+    return h(
+      "section",
+      { class: "panel webhook", "data-webhook": webhook.id, "aria-labelledby": headingId },
+      h(
+        "div",
+        { class: "webhook-head" },
+        h(
+          "h2",
+          { id: headingId, tabindex: "-1" },
+          webhook.name,
+          webhook.is_enabled ? null : h("span", { class: "badge warn" }, "Disabled"),
+        ),
+      ),
+      stateNote(webhook),
+      h(
+        "dl",
+        { class: "facts" },
+        facts.map(([term, value]) => [h("dt", null, term), h("dd", null, value)]),
+      ),
+      h("div", { class: "actions webhook-actions" }, test, edit, toggle, remove),
+      failure,
+      h("h3", { class: "form-heading" }, "Recent deliveries"),
+      deliveries.element,
+    );
+  }
+}
+
+/** What the endpoint's state means for its events: disabled (and why), failing, or nothing. */
+function stateNote(webhook: Webhook): HTMLElement | null {
+  const since = webhook.disabled_on ? ` Disabled on ${formatDate(webhook.disabled_on)}.` : "";
+  if (disabledByFailures(webhook))
+    return h(
+      "div",
+      { class: "alert warning" },
+      h("p", { class: "strong" }, FAILED_WARNING),
+      h(
+        "p",
+        null,
+        `${since.trim()} Check the last error below and fix the receiver, then choose Enable: the deliveries waiting for it are sent at once.`,
+      ),
+    );
+  if (!webhook.is_enabled)
+    return h(
+      "div",
+      { class: "alert info" },
+      h("p", null, `Disabled by an administrator: it receives nothing until you enable it again.${since}`),
+    );
+  if (webhook.next_attempt_on)
+    return h(
+      "div",
+      { class: "alert warning" },
+      h(
+        "p",
+        null,
+        `Deliveries to this endpoint are failing. The next attempt is at ${formatDate(webhook.next_attempt_on)}; after 72 hours of failures the endpoint is disabled.`,
+      ),
+    );
+  return null;
+}
+
+// ---- the add and edit form ------------------------------------------------------------------------
+
+interface EventPicker {
+  element: HTMLElement;
+  check(): boolean;
+  chosen(): string[];
+  focus(): void;
+  setError(message: string | undefined): void;
+}
+
+/** Checkboxes of the event types, grouped by what they are about; at least one must be ticked. */
+function eventPicker(types: EventType[], chosen: readonly string[]): EventPicker {
+  const errorId = uid("events-error");
+  const error = h("p", { id: errorId, class: "field-error" });
+  const boxes: HTMLInputElement[] = [];
+  const groups = new Map<string, EventType[]>();
+  for (const type of types) {
+    const prefix = type.code.split(".")[0] ?? type.code;
+    groups.set(prefix, [...(groups.get(prefix) ?? []), type]);
+  }
+  const setError = (message: string | undefined) => {
+    error.textContent = message ?? "";
+    for (const box of boxes) {
+      if (message) box.setAttribute("aria-invalid", "true");
+      else box.removeAttribute("aria-invalid");
+    }
+  };
+  const element = h(
+    "fieldset",
+    { class: "event-types", "aria-describedby": errorId },
+    h("legend", null, "Events"),
+    h("p", { class: "hint" }, "The endpoint receives only the events ticked here."),
+    [...groups].map(([prefix, list]) =>
+      h(
+        "fieldset",
+        { class: "event-group" },
+        h(
+          "legend",
+          null,
+          GROUP_WORDS[prefix] ?? `${prefix.charAt(0).toUpperCase()}${prefix.slice(1)} events`,
+        ),
+        h(
+          "div",
+          { class: "event-checks" },
+          list.map((type) => {
+            const id = uid("event");
+            const box = h("input", {
+              type: "checkbox",
+              id,
+              name: "event_types",
+              value: type.code,
+              checked: chosen.includes(type.code),
+              "aria-describedby": `${id}-code`,
+            });
+            box.addEventListener("change", () => {
+              if (error.textContent && boxes.some((b) => b.checked)) setError(undefined);
+            });
+            boxes.push(box);
+            return h(
+              "div",
+              { class: "check" },
+              box,
+              h("label", { for: id }, type.name),
+              h("p", { id: `${id}-code`, class: "hint mono" }, type.code),
+            );
+          }),
+        ),
+      ),
+    ),
+    error,
+  );
+  const picked = () => boxes.filter((b) => b.checked).map((b) => b.value);
+  return {
+    element,
+    chosen: picked,
+    setError,
+    check: () => {
+      const ok = picked().length > 0;
+      setError(ok ? undefined : "Choose at least one event");
+      return ok;
+    },
+    focus: () => boxes[0]?.focus(),
+  };
+}
+
+/** A URL the server may take: absolute http(s). The server checks the rest (https, addresses). */
+function endpointProblem(value: string): string | undefined {
+  if (value.trim().length > 2000) return "Use at most 2000 characters";
+  try {
+    const url = new URL(value.trim());
+    if (url.protocol !== "https:" && url.protocol !== "http:") return "Must be an https URL";
+    return undefined;
+  } catch {
+    return "Must be an absolute URL, e.g. https://app.example.com/webhooks";
+  }
+}
+
+/** The fields of the add form (`webhook` undefined) or the edit form (no URL: it cannot change). */
+function endpointForm(types: EventType[], webhook: Webhook | undefined) {
+  const name = field({
+    label: "Name",
+    name: "name",
+    required: true,
+    value: webhook?.name,
+    placeholder: "e.g. Billing service",
+    validate: (v) => (v.trim().length > 100 ? "Use at most 100 characters" : undefined),
+  });
+  const url = field({
+    label: "Endpoint URL",
+    name: "endpoint",
+    type: "url",
+    required: true,
+    placeholder: "https://app.example.com/api/webhooks",
+    hint: "Your app's receiver. It answers 2xx to acknowledge an event; anything else is retried.",
+    validate: endpointProblem,
+  });
+  const events = eventPicker(types, webhook?.event_types ?? []);
+  const description = field({
+    label: "Description (optional)",
+    name: "description",
+    value: webhook?.description ?? "",
+    validate: (v) => (v.trim().length > 1000 ? "Use at most 1000 characters" : undefined),
+  });
+  return {
+    name,
+    url,
+    events,
+    description,
+    content: [name.element, webhook ? null : url.element, events.element, description.element],
+    fields: [name, ...(webhook ? [] : [url]), events, description] as Checkable[],
+    /**
+     * Shows a refusal about one field next to that field and moves focus there; false for any
+     * other error (the form shows it above its buttons).
+     */
+    showProblem(error: unknown): boolean {
+      if (!(error instanceof ApiFailure)) return false;
+      if (error.code === "INVALID_URL" && !webhook) {
+        url.setError(error.message);
+        url.input.focus();
+        return true;
+      }
+      if (error.code === "INVALID_EVENT_TYPE") {
+        events.setError(error.message);
+        events.focus();
+        return true;
+      }
+      return false;
+    },
+  };
+}
+
+// ---- recent deliveries ------------------------------------------------------------------------------
+
+function statusWords(delivery: Delivery): HTMLElement {
+  if (delivery.status === "delivered") return h("span", { class: "status-ok" }, "Delivered");
+  if (delivery.status === "failed") return h("span", { class: "status-bad" }, "Failed");
+  return delivery.attempts > 0 ? h("span", { class: "status-bad" }, "Retrying") : h("span", null, "Pending");
+}
+
+function when(value: string): HTMLElement {
+  return h("time", { datetime: value }, formatDate(value));
+}
+
+/**
+ * An endpoint's deliveries, newest first: Show event (the event as sent) and Resend per row, Load
+ * more and Refresh.
+ */
+class DeliveriesTable {
+  readonly element: HTMLElement;
+  private readonly body = h("div", null, h("p", { class: "loading", role: "status" }, "Loading…"));
+  private readonly failure = h("div");
+  private readonly more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  private readonly path: string;
+  private rows: Delivery[] = [];
+  private next: string | null = null;
+  /** Deliveries whose event is shown, and the events read so far (kept across redraws). */
+  private readonly open = new Set<string>();
+  private readonly events = new Map<string, string>();
+
+  constructor(private readonly webhook: Webhook) {
+    this.path = `/webhooks/${encodeURIComponent(webhook.id)}/deliveries`;
+    const refresh = h("button", { type: "button", class: "secondary" }, "Refresh deliveries");
+    refresh.addEventListener("click", async () => {
+      if (await attempt(this.failure, () => this.refresh())) notify("Deliveries refreshed");
+    });
+    this.more.addEventListener("click", () => void this.loadMore());
+    this.element = h(
+      "div",
+      { class: "deliveries" },
+      this.body,
+      h("div", { class: "pager deliveries-pager" }, this.more, refresh),
+      this.failure,
+    );
+    void attempt(this.failure, () => this.refresh()).then((ok) => {
+      if (!ok) replace(this.body);
+    });
+  }
+
+  /** Reads the newest deliveries again, as many as are shown (at least a page). */
+  async refresh(): Promise<void> {
+    const size = Math.min(MAX_PAGE_SIZE, Math.max(PAGE_SIZE, this.rows.length));
+    const page = await api<DeliveriesPage>("GET", `${this.path}${query({ page_size: size })}`);
+    this.rows = page.deliveries;
+    this.next = page.next_token;
+    this.render();
+  }
+
+  private async loadMore(): Promise<void> {
+    this.more.disabled = true;
+    await attempt(this.failure, async () => {
+      const page = await api<DeliveriesPage>(
+        "GET",
+        `${this.path}${query({ page_size: PAGE_SIZE, next_token: this.next ?? undefined })}`,
+      );
+      const firstNew = this.rows.length;
+      this.rows.push(...page.deliveries);
+      this.next = page.next_token;
+      this.render();
+      notify(
+        `${page.deliveries.length} older ${page.deliveries.length === 1 ? "delivery" : "deliveries"} loaded`,
+      );
+      // Once everything is listed the button goes: focus the first row it brought instead.
+      if (this.next === null)
+        this.body.querySelectorAll<HTMLElement>('[data-action="show"]')[firstNew]?.focus();
+    });
+    this.more.disabled = false;
+  }
+
+  private render(): void {
+    // Redrawing replaces the rows: the button that had focus gets it back on its new row.
+    const focused = document.activeElement;
+    const had =
+      focused instanceof HTMLElement && this.body.contains(focused) && focused.dataset.delivery
+        ? { delivery: focused.dataset.delivery, action: focused.dataset.action ?? "" }
+        : undefined;
+    this.more.hidden = this.next === null;
+    if (this.rows.length === 0) {
+      replace(
+        this.body,
+        h("p", { class: "muted" }, "No deliveries yet. Send a test event to try the endpoint."),
+      );
+      return;
+    }
+    replace(
+      this.body,
+      h(
+        "div",
+        { class: "table-wrap flat" },
+        h(
+          "table",
+          { class: "deliveries" },
+          tableHead(`Recent deliveries to ${this.webhook.name}`, [
+            "Event",
+            "Status",
+            "Attempts",
+            "Response",
+            "Duration",
+            "Last error",
+            "Time",
+            visuallyHidden("Actions"),
+          ]),
+          h(
+            "tbody",
+            null,
+            this.rows.map((delivery) => this.row(delivery)),
+          ),
+        ),
+      ),
+    );
+    if (had)
+      this.body
+        .querySelector<HTMLElement>(
+          `[data-action="${CSS.escape(had.action)}"][data-delivery="${CSS.escape(had.delivery)}"]`,
+        )
+        ?.focus();
+  }
+
+  /** A delivery's row, and the row below it that "Show event" opens (hidden until then). */
+  private row(delivery: Delivery): HTMLTableRowElement[] {
+    const sent = formatDate(delivery.created_on);
+    const resend = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        "data-action": "resend",
+        "data-delivery": delivery.id,
+        "aria-label": `Resend ${delivery.event_type} of ${sent}`,
+      },
+      "Resend",
+    );
+    resend.addEventListener("click", async () => {
+      resend.disabled = true;
+      const ok = await attempt(this.failure, async () => {
+        await api(
+          "POST",
+          `/webhooks/${encodeURIComponent(this.webhook.id)}/deliveries/${encodeURIComponent(delivery.id)}/resend`,
+        );
+        notify(
+          this.webhook.is_enabled
+            ? `${delivery.event_type} queued again`
+            : `${delivery.event_type} queued again; it is sent when the endpoint is enabled`,
+        );
+        resend.disabled = false;
+        resend.focus();
+        await this.refresh();
+      });
+      if (!ok) resend.disabled = false;
+      if (ok && this.webhook.is_enabled)
+        void this.watch((d) => d.id === delivery.id, delivery.attempts, `The ${delivery.event_type} event`);
+    });
+
+    const detailId = uid("delivery-detail");
+    const detail = h(
+      "tr",
+      { id: detailId, class: "delivery-detail", hidden: !this.open.has(delivery.id) },
+      h("td", { colspan: 8 }),
+    );
+    const cell = detail.firstElementChild as HTMLElement;
+    const show = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        "data-action": "show",
+        "data-delivery": delivery.id,
+        "aria-expanded": String(this.open.has(delivery.id)),
+        "aria-controls": detailId,
+        "aria-label": `Show the ${delivery.event_type} event of ${sent}`,
+      },
+      "Show event",
+    );
+    const fill = async () => {
+      const cached = this.events.get(delivery.event_id);
+      if (cached !== undefined) {
+        replace(cell, h("pre", { class: "event-body" }, cached));
+        return;
+      }
+      replace(cell, h("p", { class: "loading", role: "status" }, "Loading…"));
+      const ok = await attempt(cell, async () => {
+        const { event } = await api<{ event: Record<string, unknown> }>(
+          "GET",
+          `/events/${encodeURIComponent(delivery.event_id)}`,
+        );
+        // As text (a text node), never parsed as HTML: the data holds what users typed.
+        const text = JSON.stringify(event, null, 2);
+        this.events.set(delivery.event_id, text);
+        replace(cell, h("pre", { class: "event-body" }, text));
+      });
+      if (!ok && !cell.querySelector(".alert")) replace(cell);
+    };
+    if (this.open.has(delivery.id)) void fill();
+    show.addEventListener("click", () => {
+      const open = show.getAttribute("aria-expanded") !== "true";
+      show.setAttribute("aria-expanded", String(open));
+      show.textContent = open ? "Hide event" : "Show event";
+      show.setAttribute(
+        "aria-label",
+        `${open ? "Hide" : "Show"} the ${delivery.event_type} event of ${sent}`,
+      );
+      detail.hidden = !open;
+      if (open) {
+        this.open.add(delivery.id);
+        void fill();
+      } else this.open.delete(delivery.id);
+    });
+    if (this.open.has(delivery.id)) {
+      show.textContent = "Hide event";
+      show.setAttribute("aria-label", `Hide the ${delivery.event_type} event of ${sent}`);
+    }
+
+    const time = delivery.delivered_on ?? delivery.last_attempt_on ?? delivery.created_on;
+    const row = h(
+      "tr",
+      { "data-delivery": delivery.id },
+      h("td", null, h("code", null, delivery.event_type)),
+      h("td", null, statusWords(delivery)),
+      h("td", null, String(delivery.attempts)),
+      h("td", null, delivery.last_status_code === null ? "—" : String(delivery.last_status_code)),
+      h("td", null, delivery.last_duration_ms === null ? "—" : `${delivery.last_duration_ms} ms`),
+      h("td", { class: "mono delivery-error" }, delivery.last_error ?? "—"),
+      h("td", null, when(time)),
+      h("td", null, h("div", { class: "row-actions" }, show, resend)),
+    );
+    return [row, detail];
+  }
+
+  /**
+   * Refreshes the table every second for a while after a test event or a resend, until the
+   * delivery `found` picks has had an attempt beyond its `attempts` ones, then says how it went.
+   */
+  async watch(found: (delivery: Delivery) => boolean, attempts: number, label: string): Promise<void> {
+    try {
+      const deadline = Date.now() + WATCH_MS;
+      while (Date.now() < deadline && this.element.isConnected) {
+        await new Promise((resolve) => window.setTimeout(resolve, WATCH_STEP_MS));
+        if (!this.element.isConnected) return;
+        await this.refresh();
+        const delivery = this.rows.find(found);
+        if (!delivery || delivery.attempts <= attempts) continue;
+        notify(
+          delivery.status === "delivered"
+            ? `${label} was delivered (HTTP ${delivery.last_status_code ?? "2xx"})`
+            : `${label} was not delivered: ${delivery.last_error ?? "no answer"}. Latchkey retries it.`,
+        );
+        return;
+      }
+    } catch {
+      // Following is a courtesy; "Refresh deliveries" reports its own errors.
+    }
+  }
+}
