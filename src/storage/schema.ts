@@ -214,6 +214,21 @@ export interface AuditLogTable {
   request_id: string | null;
 }
 
+/** What the authentication log records (src/audit/authentication-log.ts). */
+export type AuthenticationLogType = "sign_in" | "sign_in_failed" | "sign_out" | "token_issued";
+
+export interface AuthenticationLogTable {
+  id: string;
+  created_at: number;
+  type: AuthenticationLogType;
+  user_id: string | null;
+  client_id: string | null;
+  grant_type: string | null;
+  method: string | null;
+  ip_address: string | null;
+  request_id: string | null;
+}
+
 export interface ConnectedAppsTable {
   key_code_ref: string;
   provider: string;
@@ -477,6 +492,7 @@ export interface Schema {
   connected_apps: ConnectedAppsTable;
   connections: ConnectionsTable;
   audit_log: AuditLogTable;
+  authentication_log: AuthenticationLogTable;
   idempotency_keys: IdempotencyKeysTable;
   business: BusinessTable;
   users: UsersTable;
