@@ -8,6 +8,12 @@ export const IDEMPOTENCY_RETENTION_SECONDS = 86_400;
 export const MAIL_RETENTION_SECONDS = 30 * 86_400;
 /** Outbox messages (bodies with codes, long expired) are kept for a week. */
 export const OUTBOX_RETENTION_SECONDS = 7 * 86_400;
+/**
+ * Events and finished webhook deliveries are kept for a month (GET /api/v1/events/{id}, the
+ * delivery log). An event still pending for some endpoint (a disabled one waits for its
+ * administrator) stays until delivered, whatever its age.
+ */
+export const EVENT_RETENTION_SECONDS = 30 * 86_400;
 
 export async function purgeExpired(db: Db, now: number): Promise<number> {
   const hourAgo = now - 3_600;
@@ -39,6 +45,27 @@ export async function purgeExpired(db: Db, now: number): Promise<number> {
       .where("status", "=", "outbox")
       .where("created_at", "<", now - OUTBOX_RETENTION_SECONDS)
       .executeTakeFirst(),
+    db
+      .deleteFrom("webhook_deliveries")
+      .where("status", "in", ["delivered", "failed"])
+      .where("created_at", "<", now - EVENT_RETENTION_SECONDS)
+      .executeTakeFirst(),
   ]);
+  // After the deliveries: an old event goes once no delivery of it is left.
+  const events = await db
+    .deleteFrom("events")
+    .where("created_at", "<", now - EVENT_RETENTION_SECONDS)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom("webhook_deliveries")
+            .select("id")
+            .whereRef("webhook_deliveries.event_id", "=", "events.id"),
+        ),
+      ),
+    )
+    .executeTakeFirst();
+  results.push(events);
   return results.reduce((sum, r) => sum + Number(r.numDeletedRows), 0);
 }

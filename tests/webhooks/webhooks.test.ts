@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { decodeWebhook } from "@kinde/webhooks";
 import type { Clock } from "../../src/clock.js";
 import { EVENT_TYPES } from "../../src/events/event-types.js";
+import { EVENT_RETENTION_SECONDS, purgeExpired } from "../../src/storage/purge.js";
 import { WebhooksService } from "../../src/webhooks/webhooks.service.js";
 import { WEBHOOK_GIVE_UP_SECONDS } from "../../src/webhooks/worker.js";
 import { databaseKinds } from "../helpers/databases.js";
@@ -385,6 +386,55 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal((await callApi(server, "POST", "/api/v1/webhooks/webhook_nope/test")).status, 404);
       await unsubscribe(webhookId);
       await unsubscribe(other);
+    });
+
+    it("purges events a month old once no delivery of them is pending", async () => {
+      const { db } = server.storage;
+      const { id: webhookId } = await subscribe(["user.deleted"]);
+      await db
+        .updateTable("webhooks")
+        .set({ disabled_at: clock.now() })
+        .where("id", "=", webhookId)
+        .execute();
+      const old = clock.now() - EVENT_RETENTION_SECONDS - 10;
+      const event = (id: string) => ({
+        id,
+        type: "user.deleted",
+        source: "api" as const,
+        data: "{}",
+        occurred_at_ms: old * 1000,
+        user_id: null,
+        created_at: old,
+      });
+      const ids = ["delivered", "waiting", "unsent"].map((k) => `event_0000000000000000${k}`);
+      await db.insertInto("events").values(ids.map(event)).execute();
+      const delivery = (eventId: string, status: "delivered" | "pending") => ({
+        id: `delivery_${eventId}`,
+        webhook_id: webhookId,
+        event_id: eventId,
+        occurred_at_ms: old * 1000,
+        status,
+        attempts: 1,
+        last_attempt_at: null,
+        last_status_code: null,
+        last_duration_ms: null,
+        last_error: null,
+        delivered_at: null,
+        created_at: old,
+      });
+      await db
+        .insertInto("webhook_deliveries")
+        .values([delivery(ids[0]!, "delivered"), delivery(ids[1]!, "pending")])
+        .execute();
+      await purgeExpired(db, clock.now());
+      const left = await db.selectFrom("events").select("id").where("id", "in", ids).execute();
+      // The delivered one and the one nobody subscribed to go; the one a disabled endpoint still
+      // waits for stays, with its delivery.
+      assert.deepEqual(
+        left.map((r) => r.id),
+        [ids[1]],
+      );
+      await unsubscribe(webhookId);
     });
 
     it("records no event for a change that rolls back", async () => {
