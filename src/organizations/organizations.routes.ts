@@ -5,6 +5,7 @@
 // /organization for create/get/update/delete, the organization itself (unwrapped) as the GET body.
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { sourceOfCaller } from "../events/events.js";
 import { overridable, valueProblem } from "../feature-flags/feature-flags.service.js";
 import { ApiError } from "../management/errors.js";
 import {
@@ -223,7 +224,10 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
       }
       let org: OrganizationRow;
       try {
-        org = await services.organizations.create({ ...fields, name: fields.name! });
+        org = await services.organizations.create(
+          { ...fields, name: fields.name! },
+          sourceOfCaller(request.caller),
+        );
       } catch (error) {
         taken(error);
       }
@@ -310,7 +314,11 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
       if (request.body.is_suspended === true && org.is_default === 1)
         throw new ApiError("DEFAULT_ORGANIZATION_PROTECTED", "The default organization cannot be suspended");
       try {
-        await request.services.organizations.update(org, organizationFields(request.body));
+        await request.services.organizations.update(
+          org,
+          organizationFields(request.body),
+          sourceOfCaller(request.caller),
+        );
       } catch (error) {
         taken(error);
       }
@@ -331,7 +339,7 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
     async (request) => {
       const org = await findOrganization(request, request.params.org_code);
       if (org.is_default === 1) throw new ApiError("DEFAULT_ORGANIZATION_PROTECTED");
-      await request.services.organizations.delete(org.code);
+      await request.services.organizations.delete(org.code, sourceOfCaller(request.caller));
       return success("Organization successfully deleted");
     },
   );
@@ -409,7 +417,11 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
     async (request) => {
       const org = await findOrganization(request, request.params.org_code);
       try {
-        const added = await request.services.organizations.addMembers(org.code, request.body.users);
+        const added = await request.services.organizations.addMembers(
+          org.code,
+          request.body.users,
+          sourceOfCaller(request.caller),
+        );
         return { ...success("Users successfully added"), users_added: added };
       } catch (error) {
         unknownReference(error);
@@ -443,7 +455,11 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
         return { ...user, remove: user.operation === "delete" };
       });
       try {
-        const outcome = await request.services.organizations.updateMembers(org.code, changes);
+        const outcome = await request.services.organizations.updateMembers(
+          org.code,
+          changes,
+          sourceOfCaller(request.caller),
+        );
         return {
           ...success("Users successfully updated"),
           users_added: outcome.added,
@@ -469,7 +485,7 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
     async (request) => {
       const { org_code, user_id } = request.params;
       const org = await findMember(request, org_code, user_id);
-      await request.services.organizations.removeMember(org.code, user_id);
+      await request.services.organizations.removeMember(org.code, user_id, sourceOfCaller(request.caller));
       return success("User successfully removed from organization");
     },
   );
@@ -516,7 +532,13 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
       const org = await findMember(request, org_code, user_id);
       const role = await request.services.roles.store.findRole(request.body.role_id);
       if (!role) throw new ApiError("ROLE_NOT_FOUND");
-      await request.services.organizations.grant(org.code, user_id, [role.id], []);
+      await request.services.organizations.grantMember(
+        org.code,
+        user_id,
+        [role.id],
+        [],
+        sourceOfCaller(request.caller),
+      );
       return success("Role successfully added");
     },
   );
@@ -536,7 +558,12 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
       const org = await findMember(request, org_code, user_id);
       const role = await request.services.roles.store.findRole(role_id);
       if (!role) throw new ApiError("ROLE_NOT_FOUND");
-      await request.services.roles.removeMemberRole(org.code, user_id, role.id);
+      await request.services.roles.removeMemberRole(
+        org.code,
+        user_id,
+        role.id,
+        sourceOfCaller(request.caller),
+      );
       return success("User successfully removed from role");
     },
   );
@@ -586,7 +613,13 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
       const org = await findMember(request, org_code, user_id);
       const permission = await request.services.roles.store.findPermission(request.body.permission_id);
       if (!permission) throw new ApiError("PERMISSION_NOT_FOUND");
-      await request.services.organizations.grant(org.code, user_id, [], [permission.id]);
+      await request.services.organizations.grantMember(
+        org.code,
+        user_id,
+        [],
+        [permission.id],
+        sourceOfCaller(request.caller),
+      );
       return success("Permission successfully added");
     },
   );
@@ -606,7 +639,12 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
       const org = await findMember(request, org_code, user_id);
       const permission = await request.services.roles.store.findPermission(permission_id);
       if (!permission) throw new ApiError("PERMISSION_NOT_FOUND");
-      await request.services.roles.removeMemberPermission(org.code, user_id, permission.id);
+      await request.services.roles.removeMemberPermission(
+        org.code,
+        user_id,
+        permission.id,
+        sourceOfCaller(request.caller),
+      );
       return success("Permission successfully removed");
     },
   );

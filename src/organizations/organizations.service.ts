@@ -1,7 +1,11 @@
 import type { Clock } from "../clock.js";
 import { newId } from "../crypto/random.js";
+import { type EventSource, recordEvent } from "../events/events.js";
+import { organizationCodeData, organizationData } from "../events/payloads.js";
 import { RateLimiter } from "../sign-in/rate-limit.js";
 import { type Db, inTransaction } from "../storage/database.js";
+import { uniqueViolation } from "../users/users.store.js";
+import { recordMemberUpdated } from "./member-events.js";
 import { type OrganizationRow, OrganizationsStore } from "./organizations.store.js";
 
 /** Another organization already has this handle or external_id (both name one organization). */
@@ -47,6 +51,19 @@ export interface OrganizationFields {
   branding?: Record<string, string>;
 }
 
+/**
+ * The field a unique violation on organizations names (a write that lost a race to checkFree), or
+ * undefined when `error` is no unique violation.
+ */
+function takenField(error: unknown, fields: OrganizationFields): "handle" | "external_id" | undefined {
+  if (!uniqueViolation(error)) return undefined;
+  const { constraint, message } = error as { constraint?: unknown; message?: unknown };
+  const text = `${typeof constraint === "string" ? constraint : ""} ${typeof message === "string" ? message : ""}`;
+  if (/external_id/.test(text)) return "external_id";
+  if (/handle/.test(text)) return "handle";
+  return fields.handle ? "handle" : "external_id";
+}
+
 /** A member to add or change: roles and permissions by key. */
 export interface MemberChange {
   id: string;
@@ -76,34 +93,48 @@ export class OrganizationsService {
     }
   }
 
-  /** Creates an organization (never the default one); throws OrganizationTakenError. */
-  async create(fields: OrganizationFields & { name: string }): Promise<OrganizationRow> {
+  /**
+   * Creates an organization (never the default one) with its organization.created event; throws
+   * OrganizationTakenError. `source`: who asked (operators' tools and tests by default).
+   */
+  async create(
+    fields: OrganizationFields & { name: string },
+    source: EventSource = "admin",
+  ): Promise<OrganizationRow> {
     await this.checkFree(fields);
     const now = this.clock.now();
     const code = newId.organization();
-    // ON CONFLICT DO NOTHING, not a caught violation: on PostgreSQL a failed statement would
-    // poison the Idempotency-Key transaction around it.
-    const result = await this.db
-      .insertInto("organizations")
-      .values({
-        code,
-        name: fields.name,
-        handle: fields.handle ?? null,
-        external_id: fields.external_id ?? null,
-        is_auto_membership_enabled: fields.is_auto_membership_enabled ? 1 : 0,
-        is_allow_registrations: fields.is_allow_registrations ? 1 : 0,
-        sender_name: fields.sender_name ?? null,
-        sender_email: fields.sender_email ?? null,
-        branding: JSON.stringify(fields.branding ?? {}),
-        suspended_at: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0)
-      throw new OrganizationTakenError(fields.handle ? "handle" : "external_id");
-    return (await this.store.find(code))!;
+    return inTransaction(this.db, async (trx) => {
+      // ON CONFLICT DO NOTHING, not a caught violation: on PostgreSQL a failed statement would
+      // poison this transaction (and the Idempotency-Key transaction around it).
+      const result = await trx
+        .insertInto("organizations")
+        .values({
+          code,
+          name: fields.name,
+          handle: fields.handle ?? null,
+          external_id: fields.external_id ?? null,
+          is_auto_membership_enabled: fields.is_auto_membership_enabled ? 1 : 0,
+          is_allow_registrations: fields.is_allow_registrations ? 1 : 0,
+          sender_name: fields.sender_name ?? null,
+          sender_email: fields.sender_email ?? null,
+          branding: JSON.stringify(fields.branding ?? {}),
+          suspended_at: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0)
+        throw new OrganizationTakenError(fields.handle ? "handle" : "external_id");
+      const org = (await new OrganizationsStore(trx).find(code))!;
+      await recordEvent(trx, this.clock, {
+        type: "organization.created",
+        source,
+        data: organizationData(org),
+      });
+      return org;
+    });
   }
 
   /**
@@ -116,40 +147,83 @@ export class OrganizationsService {
       USER_ORGANIZATION_LIMIT,
     );
     if (!limit.allowed) throw new OrganizationLimitError(limit.resetIn);
-    const created = await this.create({ name });
-    await this.join(created.code, userId);
-    return created;
+    // The organization, its first member and both events (organization.created, and user.updated
+    // for the new membership) commit together; the user asked for it at sign-in.
+    return inTransaction(this.db, async (trx) => {
+      const service = new OrganizationsService(trx, this.clock);
+      const created = await service.create({ name }, "user");
+      await service.join(created.code, userId);
+      await recordMemberUpdated(trx, this.clock, userId, "user");
+      return created;
+    });
   }
 
-  async update(org: OrganizationRow, fields: OrganizationFields): Promise<void> {
+  /** Changes an organization and records organization.updated; throws OrganizationTakenError. */
+  async update(
+    org: OrganizationRow,
+    fields: OrganizationFields,
+    source: EventSource = "admin",
+  ): Promise<void> {
     await this.checkFree(fields, org.code);
     const now = this.clock.now();
     const { branding, is_auto_membership_enabled, is_allow_registrations, is_suspended, ...text } = fields;
     const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0);
-    await this.db
-      .updateTable("organizations")
-      .set({
-        ...text,
-        is_auto_membership_enabled: flag(is_auto_membership_enabled),
-        is_allow_registrations: flag(is_allow_registrations),
-        ...(is_suspended === undefined
-          ? {}
-          : { is_suspended: is_suspended ? 1 : 0, suspended_at: is_suspended ? now : null }),
-        ...(branding ? { branding: JSON.stringify({ ...JSON.parse(org.branding), ...branding }) } : {}),
-        updated_at: now,
-      })
-      .where("code", "=", org.code)
-      .execute();
-    // A suspended organization cannot be signed into: its live grants end now.
-    if (is_suspended) await this.revokeGrants({ orgCode: org.code }, "organization suspended");
+    try {
+      await inTransaction(this.db, async (trx) => {
+        await trx
+          .updateTable("organizations")
+          .set({
+            ...text,
+            is_auto_membership_enabled: flag(is_auto_membership_enabled),
+            is_allow_registrations: flag(is_allow_registrations),
+            ...(is_suspended === undefined
+              ? {}
+              : { is_suspended: is_suspended ? 1 : 0, suspended_at: is_suspended ? now : null }),
+            ...(branding ? { branding: JSON.stringify({ ...JSON.parse(org.branding), ...branding }) } : {}),
+            updated_at: now,
+          })
+          .where("code", "=", org.code)
+          .execute();
+        // A suspended organization cannot be signed into: its live grants end now.
+        if (is_suspended)
+          await new OrganizationsService(trx, this.clock).revokeGrants(
+            { orgCode: org.code },
+            "organization suspended",
+          );
+        const updated = await new OrganizationsStore(trx).find(org.code);
+        if (updated)
+          await recordEvent(trx, this.clock, {
+            type: "organization.updated",
+            source,
+            data: organizationData(updated),
+          });
+      });
+    } catch (error) {
+      // Lost a race to checkFree on a unique index: the same 409 (nothing more runs in the
+      // transaction, which PostgreSQL has aborted).
+      const field = takenField(error, fields);
+      if (field) throw new OrganizationTakenError(field);
+      throw error;
+    }
   }
 
-  /** Deletes an organization, its memberships and overrides, and ends the grants signed into it. */
-  async delete(code: string): Promise<void> {
-    await inTransaction(this.db, async (trx) => {
+  /**
+   * Deletes an organization, its memberships and overrides, and ends the grants signed into it;
+   * organization.deleted with it. False when there was no such organization.
+   */
+  async delete(code: string, source: EventSource = "admin"): Promise<boolean> {
+    return inTransaction(this.db, async (trx) => {
       const service = new OrganizationsService(trx, this.clock);
       await service.revokeGrants({ orgCode: code }, "organization deleted");
-      await trx.deleteFrom("organizations").where("code", "=", code).execute();
+      const result = await trx.deleteFrom("organizations").where("code", "=", code).executeTakeFirst();
+      const deleted = Number(result.numDeletedRows) > 0;
+      if (deleted)
+        await recordEvent(trx, this.clock, {
+          type: "organization.deleted",
+          source,
+          data: organizationCodeData(code),
+        });
+      return deleted;
     });
   }
 
@@ -187,60 +261,85 @@ export class OrganizationsService {
    * Adds users to an organization (members already there are left as they are, apart from the
    * roles and permissions given here), all or nothing: an unknown user, role or permission key
    * throws UnknownReferenceError before anything changes. New members get the default roles.
-   * Returns the ids of users who were not members before.
+   * Returns the ids of users who were not members before. Each user whose membership, roles or
+   * permissions changed gets one user.updated (with the state after every change).
    */
-  async addMembers(orgCode: string, members: readonly MemberChange[]): Promise<string[]> {
+  async addMembers(
+    orgCode: string,
+    members: readonly MemberChange[],
+    source: EventSource = "admin",
+  ): Promise<string[]> {
     return inTransaction(this.db, async (trx) => {
       const service = new OrganizationsService(trx, this.clock);
       const resolved = await service.resolve(members);
       const added: string[] = [];
+      const changed = new Set<string>();
       for (const member of resolved) {
-        if (await service.join(orgCode, member.id)) added.push(member.id);
-        await service.grant(orgCode, member.id, member.roleIds, member.permissionIds);
+        const joined = await service.join(orgCode, member.id);
+        if (joined) added.push(member.id);
+        const granted = await service.grant(orgCode, member.id, member.roleIds, member.permissionIds);
+        if (joined || granted) changed.add(member.id);
       }
+      for (const userId of changed) await recordMemberUpdated(trx, this.clock, userId, source);
       return added;
     });
   }
 
   /**
    * Kinde's PATCH of members: operation "delete" removes, otherwise the member is added if needed
-   * and given the roles and permissions listed (existing ones stay).
+   * and given the roles and permissions listed (existing ones stay). One user.updated per user
+   * whose membership, roles or permissions changed.
    */
   async updateMembers(
     orgCode: string,
     members: readonly (MemberChange & { remove: boolean })[],
+    source: EventSource = "admin",
   ): Promise<{ added: string[]; updated: string[]; removed: string[] }> {
     return inTransaction(this.db, async (trx) => {
       const service = new OrganizationsService(trx, this.clock);
       const resolved = await service.resolve(members);
       const outcome = { added: [] as string[], updated: [] as string[], removed: [] as string[] };
+      const changed = new Set<string>();
       for (const [index, member] of resolved.entries()) {
         if (members[index]!.remove) {
-          if (await service.removeMember(orgCode, member.id)) outcome.removed.push(member.id);
+          if (await service.leave(orgCode, member.id)) {
+            outcome.removed.push(member.id);
+            changed.add(member.id);
+          }
           continue;
         }
-        if (await service.join(orgCode, member.id)) outcome.added.push(member.id);
+        const joined = await service.join(orgCode, member.id);
+        if (joined) outcome.added.push(member.id);
         else outcome.updated.push(member.id);
-        await service.grant(orgCode, member.id, member.roleIds, member.permissionIds);
+        const granted = await service.grant(orgCode, member.id, member.roleIds, member.permissionIds);
+        if (joined || granted) changed.add(member.id);
       }
+      for (const userId of changed) await recordMemberUpdated(trx, this.clock, userId, source);
       return outcome;
     });
   }
 
-  /** Removes a member (their roles and permissions in it go too); false if they were not one. */
-  async removeMember(orgCode: string, userId: string): Promise<boolean> {
+  /**
+   * Removes a member (their roles and permissions in it go too), with user.updated; false if they
+   * were not one.
+   */
+  async removeMember(orgCode: string, userId: string, source: EventSource = "admin"): Promise<boolean> {
     return inTransaction(this.db, async (trx) => {
-      const result = await trx
-        .deleteFrom("organization_users")
-        .where("org_code", "=", orgCode)
-        .where("user_id", "=", userId)
-        .executeTakeFirst();
-      await new OrganizationsService(trx, this.clock).revokeGrants(
-        { orgCode, userId },
-        "removed from organization",
-      );
-      return Number(result.numDeletedRows) > 0;
+      const removed = await new OrganizationsService(trx, this.clock).leave(orgCode, userId);
+      if (removed) await recordMemberUpdated(trx, this.clock, userId, source);
+      return removed;
     });
+  }
+
+  /** The removal itself (no event: callers record one per user); run inside a transaction. */
+  private async leave(orgCode: string, userId: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom("organization_users")
+      .where("org_code", "=", orgCode)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    await this.revokeGrants({ orgCode, userId }, "removed from organization");
+    return Number(result.numDeletedRows) > 0;
   }
 
   /** Makes the user a member with the default roles; false when they already were one. */
@@ -272,26 +371,57 @@ export class OrganizationsService {
     if (orgCode && orgCode !== fallback?.code) await this.join(orgCode, userId);
   }
 
+  /**
+   * Gives a member roles and permissions (those held already stay, once), recording nothing: the
+   * caller records the user's event. True when any was new.
+   */
   async grant(
     orgCode: string,
     userId: string,
     roleIds: readonly string[],
     permissionIds: readonly string[],
-  ): Promise<void> {
+  ): Promise<boolean> {
+    let inserted = 0;
     if (roleIds.length > 0) {
-      await this.db
+      const result = await this.db
         .insertInto("organization_user_roles")
         .values(roleIds.map((role_id) => ({ org_code: orgCode, user_id: userId, role_id })))
         .onConflict((oc) => oc.doNothing())
-        .execute();
+        .executeTakeFirst();
+      inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
     }
     if (permissionIds.length > 0) {
-      await this.db
+      const result = await this.db
         .insertInto("organization_user_permissions")
         .values(permissionIds.map((permission_id) => ({ org_code: orgCode, user_id: userId, permission_id })))
         .onConflict((oc) => oc.doNothing())
-        .execute();
+        .executeTakeFirst();
+      inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
     }
+    return inserted > 0;
+  }
+
+  /**
+   * grant through the Management API: the member's new roles and permissions and their
+   * user.updated commit together (none when nothing was new). True when any was new.
+   */
+  async grantMember(
+    orgCode: string,
+    userId: string,
+    roleIds: readonly string[],
+    permissionIds: readonly string[],
+    source: EventSource = "admin",
+  ): Promise<boolean> {
+    return inTransaction(this.db, async (trx) => {
+      const granted = await new OrganizationsService(trx, this.clock).grant(
+        orgCode,
+        userId,
+        roleIds,
+        permissionIds,
+      );
+      if (granted) await recordMemberUpdated(trx, this.clock, userId, source);
+      return granted;
+    });
   }
 
   /** Checks every user id, role key and permission key; throws UnknownReferenceError. */

@@ -5,6 +5,7 @@
 // returns no id.
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { sourceOfCaller } from "../events/events.js";
 import { ApiError } from "../management/errors.js";
 import {
   conflict,
@@ -168,7 +169,7 @@ export function registerRolesRoutes(app: FastifyInstance): void {
     async (request, reply) => {
       const input = await roleInput(request, request.body);
       try {
-        const role = await request.services.roles.createRole(input);
+        const role = await request.services.roles.createRole(input, sourceOfCaller(request.caller));
         return reply.code(201).send({ ...success("Role successfully created"), role: { id: role.id } });
       } catch (error) {
         keyTaken(error);
@@ -209,7 +210,7 @@ export function registerRolesRoutes(app: FastifyInstance): void {
       const role = await findRole(request, request.params.role_id);
       const input = await roleChanges(request, request.body);
       try {
-        await request.services.roles.updateRole(role, input);
+        await request.services.roles.updateRole(role, input, sourceOfCaller(request.caller));
       } catch (error) {
         keyTaken(error);
       }
@@ -231,7 +232,7 @@ export function registerRolesRoutes(app: FastifyInstance): void {
     async (request) => {
       const role = await findRole(request, request.params.role_id);
       // Members holding it lose it, and the permissions it gave (foreign keys cascade).
-      await request.services.roles.deleteRole(role.id);
+      await request.services.roles.deleteRole(role.id, sourceOfCaller(request.caller));
       return success("Role successfully deleted");
     },
   );
@@ -384,11 +385,10 @@ export function registerRolesRoutes(app: FastifyInstance): void {
       const key = checkKey(request.body.key);
       const name = displayText(request.body.name, "name") ?? key;
       try {
-        await request.services.roles.createPermission({
-          key,
-          name,
-          description: displayText(request.body.description, "description"),
-        });
+        await request.services.roles.createPermission(
+          { key, name, description: displayText(request.body.description, "description") },
+          sourceOfCaller(request.caller),
+        );
       } catch (error) {
         keyTaken(error);
       }
@@ -420,11 +420,15 @@ export function registerRolesRoutes(app: FastifyInstance): void {
       const name = body.name === undefined ? undefined : displayText(body.name, "name");
       if (body.name !== undefined && !name) throw new ApiError("INVALID_REQUEST", "name must not be blank");
       try {
-        await request.services.roles.updatePermission(permission, {
-          key: body.key === undefined ? undefined : checkKey(body.key),
-          name: name ?? undefined,
-          description: "description" in body ? displayText(body.description, "description") : undefined,
-        });
+        await request.services.roles.updatePermission(
+          permission,
+          {
+            key: body.key === undefined ? undefined : checkKey(body.key),
+            name: name ?? undefined,
+            description: "description" in body ? displayText(body.description, "description") : undefined,
+          },
+          sourceOfCaller(request.caller),
+        );
       } catch (error) {
         keyTaken(error);
       }
@@ -445,7 +449,7 @@ export function registerRolesRoutes(app: FastifyInstance): void {
     async (request) => {
       const permission = await findPermission(request, request.params.permission_id);
       // Roles and members holding it lose it (foreign keys cascade).
-      await request.services.roles.deletePermission(permission.id);
+      await request.services.roles.deletePermission(permission.id, sourceOfCaller(request.caller));
       return success("Permission successfully deleted");
     },
   );

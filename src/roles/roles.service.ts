@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { randomHex } from "../crypto/random.js";
+import { type EventSource, recordEvent } from "../events/events.js";
+import { permissionData, permissionIdData, roleData, roleIdData } from "../events/payloads.js";
+import { recordMemberUpdated } from "../organizations/member-events.js";
 import { type Db, inTransaction } from "../storage/database.js";
+import { uniqueViolation } from "../users/users.store.js";
 import { type PermissionRow, type RoleRow, RolesStore } from "./roles.store.js";
 
 /** Another role or permission already has this key (keys are what tokens carry). */
@@ -36,6 +40,24 @@ export interface PermissionInput {
   description: string | null;
 }
 
+/**
+ * Runs a write that checked its key was free beforehand; a unique violation (a concurrent write
+ * took the key in between) becomes the same KeyTakenError. Only around a whole transaction:
+ * PostgreSQL has aborted it by then, so nothing more may run in it.
+ */
+async function keyRace<T>(
+  what: "role" | "permission",
+  key: string | undefined,
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (key !== undefined && uniqueViolation(error)) throw new KeyTakenError(what, key);
+    throw error;
+  }
+}
+
 export class RolesService {
   readonly store: RolesStore;
   constructor(
@@ -45,28 +67,37 @@ export class RolesService {
     this.store = new RolesStore(db);
   }
 
-  async createRole(input: RoleInput): Promise<RoleRow> {
+  /**
+   * Creates a role with its role.created event; throws KeyTakenError. `source`: who asked
+   * (operators' tools and tests by default).
+   */
+  async createRole(input: RoleInput, source: EventSource = "admin"): Promise<RoleRow> {
     const id = randomUUID();
-    // ON CONFLICT DO NOTHING rather than a caught violation (an Idempotency-Key transaction on
-    // PostgreSQL must not see a failed statement).
-    const result = await this.db
-      .insertInto("roles")
-      .values({
-        id,
-        key: input.key,
-        name: input.name,
-        description: input.description,
-        is_default_role: input.isDefault ? 1 : 0,
-        assignment_permission_id: input.assignmentPermissionId,
-        created_at: this.clock.now(),
-      })
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) throw new KeyTakenError("role", input.key);
-    return (await this.store.findRole(id))!;
+    return inTransaction(this.db, async (trx) => {
+      // ON CONFLICT DO NOTHING rather than a caught violation (a transaction on PostgreSQL — this
+      // one, or an Idempotency-Key one around it — must not see a failed statement).
+      const result = await trx
+        .insertInto("roles")
+        .values({
+          id,
+          key: input.key,
+          name: input.name,
+          description: input.description,
+          is_default_role: input.isDefault ? 1 : 0,
+          assignment_permission_id: input.assignmentPermissionId,
+          created_at: this.clock.now(),
+        })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) throw new KeyTakenError("role", input.key);
+      const role = (await new RolesStore(trx).findRole(id))!;
+      await recordEvent(trx, this.clock, { type: "role.created", source, data: roleData(role) });
+      return role;
+    });
   }
 
-  async updateRole(role: RoleRow, input: Partial<RoleInput>): Promise<void> {
+  /** Changes a role and records role.updated; throws KeyTakenError. */
+  async updateRole(role: RoleRow, input: Partial<RoleInput>, source: EventSource = "admin"): Promise<void> {
     if (input.key !== undefined && input.key !== role.key) {
       const owner = await this.db
         .selectFrom("roles")
@@ -75,22 +106,37 @@ export class RolesService {
         .executeTakeFirst();
       if (owner) throw new KeyTakenError("role", input.key);
     }
-    await this.db
-      .updateTable("roles")
-      .set({
-        key: input.key,
-        name: input.name,
-        description: input.description,
-        is_default_role: input.isDefault === undefined ? undefined : input.isDefault ? 1 : 0,
-        assignment_permission_id: input.assignmentPermissionId,
-      })
-      .where("id", "=", role.id)
-      .execute();
+    await keyRace("role", input.key, () =>
+      inTransaction(this.db, async (trx) => {
+        await trx
+          .updateTable("roles")
+          .set({
+            key: input.key,
+            name: input.name,
+            description: input.description,
+            is_default_role: input.isDefault === undefined ? undefined : input.isDefault ? 1 : 0,
+            assignment_permission_id: input.assignmentPermissionId,
+          })
+          .where("id", "=", role.id)
+          .execute();
+        const updated = await new RolesStore(trx).findRole(role.id);
+        if (updated)
+          await recordEvent(trx, this.clock, { type: "role.updated", source, data: roleData(updated) });
+      }),
+    );
   }
 
-  /** Deletes a role; members holding it lose it (and its permissions) with it. */
-  async deleteRole(id: string): Promise<void> {
-    await this.db.deleteFrom("roles").where("id", "=", id).execute();
+  /**
+   * Deletes a role, with role.deleted; members holding it lose it (and its permissions) with it.
+   * False when there was no such role.
+   */
+  async deleteRole(id: string, source: EventSource = "admin"): Promise<boolean> {
+    return inTransaction(this.db, async (trx) => {
+      const result = await trx.deleteFrom("roles").where("id", "=", id).executeTakeFirst();
+      const deleted = Number(result.numDeletedRows) > 0;
+      if (deleted) await recordEvent(trx, this.clock, { type: "role.deleted", source, data: roleIdData(id) });
+      return deleted;
+    });
   }
 
   /**
@@ -178,18 +224,34 @@ export class RolesService {
       .execute();
   }
 
-  async createPermission(input: PermissionInput): Promise<PermissionRow> {
+  /** Creates a permission with its permission.created event; throws KeyTakenError. */
+  async createPermission(input: PermissionInput, source: EventSource = "admin"): Promise<PermissionRow> {
     const id = `perm_${randomHex(16)}`;
-    const result = await this.db
-      .insertInto("permissions")
-      .values({ id, ...input, created_at: this.clock.now() })
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) throw new KeyTakenError("permission", input.key);
-    return (await this.store.findPermission(id))!;
+    return inTransaction(this.db, async (trx) => {
+      // ON CONFLICT DO NOTHING, as in createRole.
+      const result = await trx
+        .insertInto("permissions")
+        .values({ id, ...input, created_at: this.clock.now() })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0)
+        throw new KeyTakenError("permission", input.key);
+      const permission = (await new RolesStore(trx).findPermission(id))!;
+      await recordEvent(trx, this.clock, {
+        type: "permission.created",
+        source,
+        data: permissionData(permission),
+      });
+      return permission;
+    });
   }
 
-  async updatePermission(permission: PermissionRow, input: Partial<PermissionInput>): Promise<void> {
+  /** Changes a permission and records permission.updated; throws KeyTakenError. */
+  async updatePermission(
+    permission: PermissionRow,
+    input: Partial<PermissionInput>,
+    source: EventSource = "admin",
+  ): Promise<void> {
     if (input.key !== undefined && input.key !== permission.key) {
       const owner = await this.db
         .selectFrom("permissions")
@@ -198,28 +260,78 @@ export class RolesService {
         .executeTakeFirst();
       if (owner) throw new KeyTakenError("permission", input.key);
     }
-    await this.db.updateTable("permissions").set(input).where("id", "=", permission.id).execute();
+    await keyRace("permission", input.key, () =>
+      inTransaction(this.db, async (trx) => {
+        await trx.updateTable("permissions").set(input).where("id", "=", permission.id).execute();
+        const updated = await new RolesStore(trx).findPermission(permission.id);
+        if (updated)
+          await recordEvent(trx, this.clock, {
+            type: "permission.updated",
+            source,
+            data: permissionData(updated),
+          });
+      }),
+    );
   }
 
-  async deletePermission(id: string): Promise<void> {
-    await this.db.deleteFrom("permissions").where("id", "=", id).execute();
+  /**
+   * Deletes a permission, with permission.deleted; roles and members holding it lose it. False
+   * when there was no such permission.
+   */
+  async deletePermission(id: string, source: EventSource = "admin"): Promise<boolean> {
+    return inTransaction(this.db, async (trx) => {
+      const result = await trx.deleteFrom("permissions").where("id", "=", id).executeTakeFirst();
+      const deleted = Number(result.numDeletedRows) > 0;
+      if (deleted)
+        await recordEvent(trx, this.clock, {
+          type: "permission.deleted",
+          source,
+          data: permissionIdData(id),
+        });
+      return deleted;
+    });
   }
 
-  async removeMemberRole(orgCode: string, userId: string, roleId: string): Promise<void> {
-    await this.db
-      .deleteFrom("organization_user_roles")
-      .where("org_code", "=", orgCode)
-      .where("user_id", "=", userId)
-      .where("role_id", "=", roleId)
-      .execute();
+  /** Takes a role from a member in one organization, with user.updated; false if they did not have it. */
+  async removeMemberRole(
+    orgCode: string,
+    userId: string,
+    roleId: string,
+    source: EventSource = "admin",
+  ): Promise<boolean> {
+    return inTransaction(this.db, async (trx) => {
+      const result = await trx
+        .deleteFrom("organization_user_roles")
+        .where("org_code", "=", orgCode)
+        .where("user_id", "=", userId)
+        .where("role_id", "=", roleId)
+        .executeTakeFirst();
+      const removed = Number(result.numDeletedRows) > 0;
+      if (removed) await recordMemberUpdated(trx, this.clock, userId, source);
+      return removed;
+    });
   }
 
-  async removeMemberPermission(orgCode: string, userId: string, permissionId: string): Promise<void> {
-    await this.db
-      .deleteFrom("organization_user_permissions")
-      .where("org_code", "=", orgCode)
-      .where("user_id", "=", userId)
-      .where("permission_id", "=", permissionId)
-      .execute();
+  /**
+   * Takes a directly given permission from a member in one organization, with user.updated; false
+   * if they did not have it.
+   */
+  async removeMemberPermission(
+    orgCode: string,
+    userId: string,
+    permissionId: string,
+    source: EventSource = "admin",
+  ): Promise<boolean> {
+    return inTransaction(this.db, async (trx) => {
+      const result = await trx
+        .deleteFrom("organization_user_permissions")
+        .where("org_code", "=", orgCode)
+        .where("user_id", "=", userId)
+        .where("permission_id", "=", permissionId)
+        .executeTakeFirst();
+      const removed = Number(result.numDeletedRows) > 0;
+      if (removed) await recordMemberUpdated(trx, this.clock, userId, source);
+      return removed;
+    });
   }
 }
