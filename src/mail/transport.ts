@@ -39,9 +39,13 @@ export class SendError extends Error {
 const SEND_DEADLINE_MS = 60_000;
 
 export function smtpTransport(config: SmtpConfig, options: { pool?: boolean } = {}): MailTransport {
-  const secrets = [config.password, config.user && config.password ? plainAuth(config) : undefined].filter(
-    (s): s is string => Boolean(s),
-  );
+  // The password as it may appear in a relay's echo: plain, AUTH PLAIN's argument, and AUTH LOGIN's
+  // (RFC 4954 / draft-murchison-sasl-login: the password alone, base64-encoded).
+  const secrets = [
+    config.password,
+    config.user && config.password ? plainAuth(config) : undefined,
+    config.password ? Buffer.from(config.password).toString("base64") : undefined,
+  ].filter((s): s is string => Boolean(s));
   // nodemailer is loaded on first send: a process that never sends (outbox mode) does not pay for it.
   let transporter: Promise<import("nodemailer").Transporter> | undefined;
   const open = () => {
