@@ -9,6 +9,7 @@ import { registerConnectedAppsRoutes } from "../connected-apps/connected-apps.ro
 import type { SecretBox } from "../crypto/secret-box.js";
 import { registerFeatureFlagsRoutes } from "../feature-flags/feature-flags.routes.js";
 import { registerMailRoutes } from "../mail/mail.routes.js";
+import { registerOrganizationUsersRoutes } from "../organizations/organization-users.routes.js";
 import { registerOrganizationsRoutes } from "../organizations/organizations.routes.js";
 import { registerUserApiScopesRoutes } from "../organizations/user-api-scopes.routes.js";
 import { registerRoleScopesRoutes } from "../roles/role-scopes.routes.js";
@@ -90,6 +91,7 @@ export async function registerManagementApi(
       registerBusinessRoutes(api);
       registerConnectedAppsRoutes(api);
       registerOrganizationsRoutes(api);
+      registerOrganizationUsersRoutes(api);
       registerUserApiScopesRoutes(api);
       registerRolesRoutes(api);
       registerRoleScopesRoutes(api);

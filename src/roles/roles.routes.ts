@@ -1,8 +1,8 @@
 // Management API: roles and permissions (Kinde's /api/v1/roles and /api/v1/permissions). Roles
-// bundle permissions; members hold roles and permissions per organization (organizations.routes.ts),
-// and access tokens carry the keys of those in the organization signed into. Kinde's quirks are kept:
-// creating a role, updating a role and creating a permission answer 201; creating a permission
-// returns no id.
+// bundle permissions; members hold roles and permissions per organization
+// (organizations/organization-users.routes.ts), and access tokens carry the keys of those in the
+// organization signed into. Kinde's quirks are kept: creating a role, updating a role and creating
+// a permission answer 201; creating a permission returns no id.
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { sourceOfCaller } from "../events/events.js";
