@@ -66,6 +66,13 @@ function listed(webhook: Webhook) {
   };
 }
 
+/** A name as stored: trimmed, and not blank (a list of endpoints named "   " tells nobody anything). */
+function webhookName(name: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) throw new ApiError("INVALID_REQUEST", "name must not be blank");
+  return trimmed;
+}
+
 async function findWebhook(request: FastifyRequest, id: string): Promise<Webhook> {
   const webhook = await request.services.webhooks.find(id);
   if (!webhook) throw new ApiError("WEBHOOK_NOT_FOUND");
@@ -98,7 +105,7 @@ export function registerWebhooksRoutes(app: FastifyInstance): void {
       const created = await request.services.webhooks.create({
         endpoint,
         eventTypes: event_types,
-        name: name.trim() || name,
+        name: webhookName(name),
         description: description?.trim() ? description.trim() : null,
       });
       if ("kind" in created) throw problemError(created);
@@ -123,7 +130,7 @@ export function registerWebhooksRoutes(app: FastifyInstance): void {
         throw new ApiError("NO_FIELDS_TO_UPDATE");
       const outcome = await request.services.webhooks.update(request.params.webhook_id, {
         eventTypes: event_types,
-        name,
+        name: name === undefined ? undefined : webhookName(name),
         description: description === undefined ? undefined : description?.trim() ? description.trim() : null,
         enabled: is_enabled,
       });
