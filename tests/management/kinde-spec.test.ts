@@ -45,6 +45,10 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
   // Issue 16: Kinde picks its built-in sign-in methods in its dashboard; its API has no field for them.
   "GET /api/v1/business/sign_in_methods": "reads which methods the sign-in page offers",
   "PUT /api/v1/business/sign_in_methods": "sets which methods the sign-in page offers",
+  // Webhooks: the delivery log beside Kinde's webhook operations (the dashboard's webhook screen).
+  "GET /api/v1/webhooks/{webhook_id}/deliveries": "lists an endpoint's delivery log, newest first",
+  "POST /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend": "queues a delivery again",
+  "POST /api/v1/webhooks/{webhook_id}/test": "queues a test event for one endpoint",
 };
 
 /**
@@ -61,6 +65,22 @@ const ALLOWED: Record<string, Record<string, string>> = {
       "Kinde sets token lifetimes (PATCH …/tokens) but offers no way to read them back",
     "response has application.refresh_token_lifetime": "as access_token_lifetime",
     "response has application.id_token_lifetime": "as access_token_lifetime",
+  },
+  // The worker disables an endpoint whose deliveries failed for 72 hours; the list says so and
+  // PATCH turns it back on (or off), as the dashboard's webhook screen does.
+  "GET /api/v1/webhooks": {
+    "response has webhooks.is_enabled": "whether events are sent to the endpoint",
+    "response has webhooks.disabled_on": "when it was disabled",
+    "response has webhooks.disabled_reason": "why (deliveries failed for 72 hours, or an administrator)",
+    "response has webhooks.next_attempt_on": "when a failing endpoint is tried next",
+  },
+  "PATCH /api/v1/webhooks/{webhook_id}": {
+    "body has is_enabled": "disables an endpoint, or re-enables a disabled one",
+  },
+  "GET /api/v1/events/{event_id}": {
+    "response event.timestamp is string where Kinde's is integer":
+      "Kinde's spec describes it as ISO 8601 (a string) and the webhook body carries the string " +
+      "(@kinde/webhooks types it so); GetEvent answers the same event the same way",
   },
   // Kinde documents these 200s without a body; Latchkey answers its usual success_response
   // {code, message}, which clients that expect no body ignore.

@@ -193,7 +193,7 @@ for (const { kind, skip } of await databaseKinds()) {
       );
 
       // A wrong password, then the right one, on the hosted sign-in page.
-      const app = await createApplication(server, "spa", CALLBACK);
+      const app = await createApplication(server, "spa");
       await failSignIn(app.clientId, email);
       const right = new UserAgent(server.url);
       const signedIn = await right.authorize(authorizationUrl(server, app.clientId, CALLBACK), {
