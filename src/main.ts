@@ -99,7 +99,9 @@ export async function start(
 
   // Housekeeping every ten minutes; a failure (database briefly away) waits for the next round.
   const purge = () =>
-    purgeExpired(storage.db, systemClock.now()).then(
+    purgeExpired(storage.db, systemClock.now(), {
+      auditLogRetentionSeconds: config.auditLogRetentionDays * 86_400,
+    }).then(
       (deleted) => deleted > 0 && logger.debug({ deleted }, "purged expired rows"),
       (error: unknown) => logger.warn({ err: error }, "purging expired rows failed"),
     );

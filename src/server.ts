@@ -14,7 +14,8 @@ import Fastify, {
 } from "fastify";
 import type { Bindings, ChildLoggerOptions, Logger } from "pino";
 import { registerAccountApiRoutes } from "./account-api/account-api.routes.js";
-import type { Clock } from "./clock.js";
+import { AuthenticationLog } from "./audit/authentication-log.js";
+import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { registerConnectedAppsBrowserRoutes } from "./connected-apps/connected-apps.browser.routes.js";
 import type { SecretBox } from "./crypto/secret-box.js";
@@ -140,7 +141,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         logger: deps.logger,
       }),
       webhooks: { allowPrivateNetworks: config.webhooksAllowPrivateNetworks },
+      authenticationLog: new AuthenticationLog(storage.db, {
+        clock: deps.clock ?? systemClock,
+        logger: deps.logger,
+      }),
     });
+  // After the in-flight requests (Fastify runs onClose then): their entries are written, not lost.
+  app.addHook("onClose", () => services.authenticationLog.close());
   // Before any route, so its response hook counts them all; GET /metrics only when METRICS=on.
   registerMetrics(app, services.metrics, config.metrics);
   const https = config.issuerUrl.startsWith("https:");

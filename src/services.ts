@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import { ApisService } from "./apis/apis.service.js";
 import { ApplicationsService } from "./applications/applications.service.js";
+import { AuthenticationLog } from "./audit/authentication-log.js";
 import { BusinessStore } from "./business/business.store.js";
 import { type Clock, systemClock } from "./clock.js";
 import { loadCatalog } from "./connected-apps/catalog.js";
@@ -50,6 +51,8 @@ export interface Services {
   webhooks: WebhooksService;
   /** Counters for /metrics (src/metrics/); a no-op object when metrics are off. */
   metrics: Metrics;
+  /** Sign-ins, sign-outs and token grants, written in batches behind the requests (src/audit/). */
+  authenticationLog: AuthenticationLog;
 }
 
 export interface ServicesInput {
@@ -68,6 +71,8 @@ export interface ServicesInput {
   metrics?: Metrics;
   /** Whether webhook endpoints may be on private networks (WEBHOOKS_ALLOW_PRIVATE_NETWORKS). */
   webhooks?: { allowPrivateNetworks: boolean };
+  /** The process's authentication log writer (one buffer on the process-wide database). */
+  authenticationLog?: AuthenticationLog;
 }
 
 export function createServices(input: ServicesInput): Services {
@@ -82,9 +87,11 @@ export function createServices(input: ServicesInput): Services {
       clock,
       options: input.mail ?? { transport: "outbox" },
     });
+  // Shared by withDb's copies: its entries outlive any request transaction.
+  const authenticationLog = input.authenticationLog ?? new AuthenticationLog(input.db, { clock });
   return {
     db: input.db,
-    withDb: (db) => createServices({ ...input, db, mailService: mail }),
+    withDb: (db) => createServices({ ...input, db, mailService: mail, authenticationLog }),
     clock,
     keys,
     oauth: { issuer: input.issuer, store, tokens: new TokenService(input.issuer, keys, clock), clock },
@@ -109,6 +116,7 @@ export function createServices(input: ServicesInput): Services {
       allowPrivateNetworks: input.webhooks?.allowPrivateNetworks ?? false,
     }),
     metrics: input.metrics ?? noMetrics,
+    authenticationLog,
   };
 }
 

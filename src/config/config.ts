@@ -60,6 +60,8 @@ export interface Config {
   mail: MailConfig;
   /** GET /metrics (Prometheus): off, or on behind a bearer token or for loopback clients only. */
   metrics: MetricsConfig;
+  /** Days the audit log and the authentication log keep an entry before the purge deletes it. */
+  auditLogRetentionDays: number;
 }
 
 export type { MailConfig, SmtpConfig } from "./mail-config.js";
@@ -219,6 +221,12 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     default: "smtp with SMTP_URL, else outbox",
     description:
       "smtp|outbox: outbox keeps messages in the database (shown in the dashboard), sending nothing",
+  },
+  {
+    key: "AUDIT_LOG_RETENTION_DAYS",
+    default: "30",
+    description:
+      "days the audit log (Management API writes) and the authentication log (sign-ins, sign-outs, token grants) keep an entry, 1-3650",
   },
   {
     key: "METRICS",
@@ -417,6 +425,15 @@ export function loadConfig(env: Env = process.env): Config {
     fail,
   );
 
+  const auditLogRetentionDays = parseInteger(
+    get("AUDIT_LOG_RETENTION_DAYS"),
+    30,
+    1,
+    3650,
+    "AUDIT_LOG_RETENTION_DAYS",
+    fail,
+  );
+
   const mail = parseMail(get, production, issuerUrl, fail);
   const metrics = parseMetrics(get, fail);
 
@@ -449,6 +466,7 @@ export function loadConfig(env: Env = process.env): Config {
     emailCodeLifetimeSeconds,
     mail,
     metrics,
+    auditLogRetentionDays,
   };
 }
 

@@ -133,7 +133,7 @@ export function registerConnectedAppsBrowserRoutes(
           "Your account needs attention first: sign in to the application, then use this link again.",
         );
       }
-      await signIn.startSession(request, reply, checked.user.id);
+      await signIn.startSession(request, reply, checked.user.id, { amr: ["pwd"] });
       return await toProvider(reply, token, checked.user.id, 303);
     } catch (error) {
       return fail(reply, error);

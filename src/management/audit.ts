@@ -1,11 +1,13 @@
 // The audit log of Management API writes: every POST, PUT, PATCH and DELETE, whatever its outcome,
 // with the caller, the request and where it came from. Administrators read it at
-// GET /api/v1/audit_log (a Latchkey extension; scope read:audit_log).
-import { randomBytes } from "node:crypto";
+// GET /api/v1/audit_log (a Latchkey extension; scope read:audit_log). Sign-ins, sign-outs and token
+// grants are in the authentication log beside it (GET /api/v1/audit_log/authentication).
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { timeSortableId } from "../audit/authentication-log.js";
 import type { Services } from "../services.js";
+import { registerAuthenticationLogRoute } from "./authentication-log.routes.js";
 import { ApiError } from "./errors.js";
 import { READ_ERRORS } from "./responses.schemas.js";
 import {
@@ -40,13 +42,6 @@ const AuditLogPage = Type.Object({
   next_token: nullable(Type.String()),
 });
 
-let sequence = 0;
-/** Ids sort by time (milliseconds, then this process's sequence), so the log reads newest first. */
-function auditId(): string {
-  sequence = (sequence + 1) % 0x10000;
-  return `${Date.now().toString(16).padStart(12, "0")}${sequence.toString(16).padStart(4, "0")}${randomBytes(6).toString("hex")}`;
-}
-
 type Cursor = { at: number; id: string };
 const isCursor = (v: unknown): v is Cursor =>
   typeof v === "object" &&
@@ -63,7 +58,8 @@ export function registerAuditLog(api: FastifyInstance, services: Services): void
       await services.db
         .insertInto("audit_log")
         .values({
-          id: auditId(),
+          // Sorts by time, so the log reads newest first.
+          id: timeSortableId(),
           created_at: services.clock.now(),
           actor_type: caller.userId ? "user" : "application",
           actor_id: caller.userId ?? caller.clientId,
@@ -79,6 +75,8 @@ export function registerAuditLog(api: FastifyInstance, services: Services): void
       request.log.error({ err: error }, "could not write the audit log entry");
     }
   });
+
+  registerAuthenticationLogRoute(api);
 
   const typed = api.withTypeProvider<TypeBoxTypeProvider>();
   typed.get(

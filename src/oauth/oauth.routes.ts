@@ -148,7 +148,12 @@ export function registerOAuthRoutes(
     const raw = cookieClient ? withCookieRefreshToken(body, request) : body;
     const usedCookie = raw !== body;
     try {
-      const response = await handleTokenRequest(ctx, new Params(raw), request.headers.authorization);
+      const response = await handleTokenRequest(
+        ctx,
+        new Params(raw),
+        request.headers.authorization,
+        (issued) => services.authenticationLog.record(request, { type: "token_issued", ...issued }),
+      );
       if (cookieClient && response.refresh_token) {
         setRefreshCookies(reply, response.refresh_token, cookieClient.refreshTokenLifetime, cookieOptions);
       }

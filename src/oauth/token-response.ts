@@ -7,3 +7,10 @@ export interface TokenResponse {
   id_token?: string;
   refresh_token?: string;
 }
+
+/** A grant's outcome: the response, and whose tokens they are (the authentication log's user). */
+export interface GrantResult {
+  response: TokenResponse;
+  /** null for client_credentials: the application acts for itself. */
+  userId: string | null;
+}

@@ -8,16 +8,28 @@ import { refreshTokenGrant } from "./grants/refresh_token.js";
 import type { Params } from "./params.js";
 import type { TokenResponse } from "./token-response.js";
 
+export type GrantType = keyof typeof GRANTS;
+
 const GRANTS = {
   authorization_code: authorizationCodeGrant,
   refresh_token: refreshTokenGrant,
   client_credentials: clientCredentialsGrant,
 } as const;
 
+/** What a successful token request issued, for the authentication log: whose, never the tokens. */
+export interface IssuedGrant {
+  grantType: GrantType;
+  clientId: string;
+  /** null for client_credentials. */
+  userId: string | null;
+}
+
+/** `onIssued` hears of each success (after the grant's transaction has committed), never of a failure. */
 export async function handleTokenRequest(
   ctx: OAuthContext,
   params: Params,
   authorization: string | undefined,
+  onIssued?: (issued: IssuedGrant) => void,
 ): Promise<TokenResponse> {
   const grantType = params.require("grant_type");
   if (!Object.hasOwn(GRANTS, grantType)) {
@@ -27,5 +39,7 @@ export async function handleTokenRequest(
     );
   }
   const client = await authenticateClient(ctx.store, params, authorization);
-  return GRANTS[grantType as keyof typeof GRANTS](ctx, params, client);
+  const { response, userId } = await GRANTS[grantType as GrantType](ctx, params, client);
+  onIssued?.({ grantType: grantType as GrantType, clientId: client.client.id, userId });
+  return response;
 }

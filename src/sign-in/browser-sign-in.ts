@@ -2,6 +2,7 @@
 // sign-in page and the connected-app link): CSRF, password checking with throttling, and the
 // first-party session cookie.
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { signInMethod } from "../audit/authentication-log.js";
 import { randomToken, safeEqual, sha256 } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Services } from "../services.js";
@@ -166,6 +167,11 @@ export class BrowserSignIn {
     if (user && !valid) await services.users.recordFailedSignIn(user.id);
     if (!user || !valid || user.is_suspended === 1) {
       request.log.info({ event: "sign_in_failed" }, "sign-in failed");
+      services.authenticationLog.record(request, {
+        type: "sign_in_failed",
+        userId: user?.id,
+        method: "password",
+      });
       return { status: 401, message: "Incorrect email or password." };
     }
     await Promise.all([limiter.reset(accountIpKey), daily ? limiter.refund(dailyKey) : undefined]);
@@ -175,9 +181,15 @@ export class BrowserSignIn {
 
   /**
    * Signs `userId` in on this browser: a fresh session (never a fixated one) and its cookie, and
-   * the device cookie renewed with this account first.
+   * the device cookie renewed with this account first. `proof` is what the sign-in proved (RFC 8176
+   * `amr`) and for which application, for the authentication log.
    */
-  async startSession(request: FastifyRequest, reply: FastifyReply, userId: string): Promise<BrowserSession> {
+  async startSession(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    userId: string,
+    proof: { amr: readonly string[]; clientId?: string },
+  ): Promise<BrowserSession> {
     const previous = await this.session(request);
     if (previous) await this.services.sessions.revoke(previous.id);
     const { token, session } = await this.services.sessions.create(userId, {
@@ -185,6 +197,13 @@ export class BrowserSignIn {
       userAgent: request.headers["user-agent"],
     });
     await this.services.users.recordSignIn(userId);
+    const { amr, clientId } = proof;
+    this.services.authenticationLog.record(request, {
+      type: "sign_in",
+      userId,
+      clientId,
+      method: signInMethod(amr),
+    });
     reply.setCookie(this.names.session, token, cookieOptions(this.https, SESSION_LIFETIME_SECONDS));
     const now: [string, number] = [userId, this.services.clock.now()];
     const others = this.deviceAccounts(request).filter(([id]) => id !== userId);

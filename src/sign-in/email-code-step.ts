@@ -29,7 +29,10 @@ function refusal(wait: number, why: string): Sent {
 
 export type Sent = { codeId: string } | { refused: true; retryAfter: number; message: string };
 /** A right code: the address it went to and the account it was issued for (none: never sent). */
-export type Checked = { ok: true; email: string; userId: string | null } | { ok: false; message: string };
+/** A failure names the account only when the code was a live one for it (for the authentication log). */
+export type Checked =
+  | { ok: true; email: string; userId: string | null }
+  | { ok: false; message: string; userId?: string | null };
 
 export class EmailCodeStep {
   constructor(
@@ -100,6 +103,7 @@ export class EmailCodeStep {
       await services.rateLimiter.hit(`code:failures:${result.email}`, FAILURES_PER_ADDRESS);
       return {
         ok: false,
+        userId: result.userId,
         message: `That code is not right. You can try ${result.attemptsLeft} more time${result.attemptsLeft === 1 ? "" : "s"}.`,
       };
     }

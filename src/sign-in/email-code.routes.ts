@@ -258,7 +258,16 @@ export function registerEmailCodeRoutes(
       // Hashed before the code is spent: a busy hasher (503) must not cost the person their code.
       const hash = purpose === "reset_password" ? await hashPassword(password) : undefined;
       const checked = await kit.emailCode.verify(step.codeId, purpose, field(step.form, "code"));
-      if (!checked.ok) return again(400, checked.message);
+      if (!checked.ok) {
+        if (purpose === "sign_in")
+          services.authenticationLog.record(request, {
+            type: "sign_in_failed",
+            userId: checked.userId,
+            clientId: step.authorization.clientId,
+            method: "email_code",
+          });
+        return again(400, checked.message);
+      }
       // A right code for an address without an account cannot happen (it was never sent): the same
       // answer as an expired page. The account must still have the address the code went to.
       const user = checked.userId ? await services.users.store.findById(checked.userId) : undefined;

@@ -79,6 +79,7 @@ export function registerLogoutRoutes(
       await services.sessions.revoke(session.id);
       await services.oauth.store.revokeGrantsOfSession(session.id, services.clock.now(), "signed out");
       request.log.info({ event: "sign_out", userId: session.userId }, "user signed out");
+      services.authenticationLog.record(request, { type: "sign_out", userId: session.userId });
     }
     reply.clearCookie(names.session, cookieOptions(options.https));
     // Kinde's browser SDKs keep the refresh token in a cookie too (refresh-cookie.ts).

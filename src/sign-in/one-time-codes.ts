@@ -36,7 +36,7 @@ export type Issued =
 
 export type Verified =
   | { ok: true; email: string; userId: string | null; requestId: string | null }
-  | { ok: false; reason: "wrong"; attemptsLeft: number; email: string }
+  | { ok: false; reason: "wrong"; attemptsLeft: number; email: string; userId: string | null }
   | { ok: false; reason: "dead" };
 
 export class OneTimeCodes {
@@ -119,7 +119,7 @@ export class OneTimeCodes {
     if (!right) {
       const attemptsLeft = MAX_ATTEMPTS - row.attempts;
       return attemptsLeft > 0
-        ? { ok: false, reason: "wrong", attemptsLeft, email: row.email }
+        ? { ok: false, reason: "wrong", attemptsLeft, email: row.email, userId: row.user_id }
         : { ok: false, reason: "dead" };
     }
     const consumed = await this.db

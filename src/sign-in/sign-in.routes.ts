@@ -130,8 +130,12 @@ export function registerSignInRoutes(
     requestId: string,
     authorization: AuthorizationRequest,
     userId: string,
+    amr: readonly string[],
   ) => {
-    const session = await signIn.startSession(request, reply, userId);
+    const session = await signIn.startSession(request, reply, userId, {
+      amr,
+      clientId: authorization.clientId,
+    });
     await services.pending.attachSession(requestId, authorization, session.id);
     const offers = await services.connectedApps.offersFor(userId);
     if (offers.length === 0) return complete(reply, requestId, session, 303);
@@ -164,7 +168,7 @@ export function registerSignInRoutes(
       const settled = authorization.signInProgress
         ? await services.pending.recordProgress(requestId, authorization, undefined)
         : authorization;
-      return finish(request, reply, requestId, settled, user.id);
+      return finish(request, reply, requestId, settled, user.id, amr);
     }
     const progress = { userId: user.id, amr, browser: signIn.browserBinding(request) };
     if (step.kind === "verify_email")

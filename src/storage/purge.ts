@@ -15,8 +15,19 @@ export const OUTBOX_RETENTION_SECONDS = 7 * 86_400;
  */
 export const EVENT_RETENTION_SECONDS = 30 * 86_400;
 
-export async function purgeExpired(db: Db, now: number): Promise<number> {
+/** AUDIT_LOG_RETENTION_DAYS' default: the audit log and the authentication log keep 30 days. */
+export const AUDIT_LOG_RETENTION_SECONDS = 30 * 86_400;
+/** Rows per DELETE of old log entries (see purgeAuditLogs). */
+export const AUDIT_PURGE_BATCH_SIZE = 1_000;
+
+export interface PurgeOptions {
+  /** How long audit_log and authentication_log entries are kept (AUDIT_LOG_RETENTION_DAYS). */
+  auditLogRetentionSeconds?: number;
+}
+
+export async function purgeExpired(db: Db, now: number, options: PurgeOptions = {}): Promise<number> {
   const hourAgo = now - 3_600;
+  const audited = await purgeAuditLogs(db, now, options.auditLogRetentionSeconds);
   const results = await Promise.all([
     db.deleteFrom("authorization_requests").where("expires_at", "<", hourAgo).executeTakeFirst(),
     db.deleteFrom("authorization_codes").where("expires_at", "<", hourAgo).executeTakeFirst(),
@@ -67,5 +78,45 @@ export async function purgeExpired(db: Db, now: number): Promise<number> {
     )
     .executeTakeFirst();
   results.push(events);
-  return results.reduce((sum, r) => sum + Number(r.numDeletedRows), 0);
+  return audited.deleted + results.reduce((sum, r) => sum + Number(r.numDeletedRows), 0);
+}
+
+/**
+ * Deletes audit_log and authentication_log entries older than the retention, AUDIT_PURGE_BATCH_SIZE
+ * rows per statement, one statement after another until one deletes fewer. A busy server writes
+ * thousands of authentication entries an hour: a month's backlog (a first start with the setting
+ * lowered, or the purge off for a while) removed in one DELETE would hold SQLite's write lock, or
+ * PostgreSQL's row locks and WAL, for the whole of it; small statements let sign-ins and the log's
+ * own INSERTs through between them. The oldest first, found on the (created_at, id) index.
+ */
+export async function purgeAuditLogs(
+  db: Db,
+  now: number,
+  retentionSeconds = AUDIT_LOG_RETENTION_SECONDS,
+  batchSize = AUDIT_PURGE_BATCH_SIZE,
+): Promise<{ deleted: number; statements: number }> {
+  const before = now - retentionSeconds;
+  let deleted = 0;
+  let statements = 0;
+  for (const table of ["audit_log", "authentication_log"] as const) {
+    for (;;) {
+      const result = await db
+        .deleteFrom(table)
+        .where("id", "in", (eb) =>
+          eb
+            .selectFrom(table)
+            .select("id")
+            .where("created_at", "<", before)
+            .orderBy("created_at")
+            .orderBy("id")
+            .limit(batchSize),
+        )
+        .executeTakeFirst();
+      const count = Number(result.numDeletedRows);
+      deleted += count;
+      statements += 1;
+      if (count < batchSize) break;
+    }
+  }
+  return { deleted, statements };
 }

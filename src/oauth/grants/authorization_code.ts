@@ -8,7 +8,7 @@ import { OAuthError } from "../errors.js";
 import type { Params } from "../params.js";
 import { verifyChallenge } from "../pkce.js";
 import { joinScope, splitScope } from "../scopes.js";
-import type { TokenResponse } from "../token-response.js";
+import type { GrantResult } from "../token-response.js";
 import { heldUserScopes } from "../user-scopes.js";
 import { recordUserTokens, signUserTokens } from "./issue-user-tokens.js";
 
@@ -16,7 +16,7 @@ export async function authorizationCodeGrant(
   ctx: OAuthContext,
   params: Params,
   { client }: AuthenticatedClient,
-): Promise<TokenResponse> {
+): Promise<GrantResult> {
   if (client.type === "m2m") {
     throw new OAuthError(
       "unauthorized_client",

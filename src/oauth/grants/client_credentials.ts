@@ -5,7 +5,7 @@ import type { OAuthContext } from "../context.js";
 import { OAuthError } from "../errors.js";
 import type { Params } from "../params.js";
 import { isValidScopeString, joinScope, splitScope } from "../scopes.js";
-import type { TokenResponse } from "../token-response.js";
+import type { GrantResult } from "../token-response.js";
 
 /** What a client may be given on a set of audiences, worked out once per configuration. */
 interface ScopePolicy {
@@ -41,7 +41,7 @@ export async function clientCredentialsGrant(
   ctx: OAuthContext,
   params: Params,
   { client }: AuthenticatedClient,
-): Promise<TokenResponse> {
+): Promise<GrantResult> {
   if (client.type !== "m2m") {
     throw new OAuthError(
       "unauthorized_client",
@@ -82,9 +82,7 @@ export async function clientCredentialsGrant(
     orgCode: client.orgCode,
   });
   return {
-    access_token: token.token,
-    token_type: "bearer",
-    expires_in: token.expiresIn,
-    scope,
+    response: { access_token: token.token, token_type: "bearer", expires_in: token.expiresIn, scope },
+    userId: null,
   };
 }

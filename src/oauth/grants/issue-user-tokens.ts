@@ -7,7 +7,7 @@ import { randomToken, sha256 } from "../../crypto/random.js";
 import { type OAuthContext, REFRESH_ABSOLUTE_LIFETIME_SECONDS } from "../context.js";
 import type { ClientRecord, GrantRecord, OAuthStore, UserClaimSet, UserRecord } from "../ports.js";
 import { splitScope, wantsRefreshToken } from "../scopes.js";
-import type { TokenResponse } from "../token-response.js";
+import type { GrantResult, TokenResponse } from "../token-response.js";
 
 export interface RecordedUserTokens {
   client: ClientRecord;
@@ -52,10 +52,7 @@ export async function recordUserTokens(
   return { ...input, jti, refreshToken };
 }
 
-export async function signUserTokens(
-  ctx: OAuthContext,
-  recorded: RecordedUserTokens,
-): Promise<TokenResponse> {
+export async function signUserTokens(ctx: OAuthContext, recorded: RecordedUserTokens): Promise<GrantResult> {
   const { client, user, grant, scope } = recorded;
   const access = await ctx.tokens.userAccessToken({
     jti: recorded.jti,
@@ -85,5 +82,5 @@ export async function signUserTokens(
     });
   }
   if (recorded.refreshToken) response.refresh_token = recorded.refreshToken;
-  return response;
+  return { response, userId: user.id };
 }

@@ -6,7 +6,7 @@ import type { OAuthContext } from "../context.js";
 import { OAuthError } from "../errors.js";
 import type { Params } from "../params.js";
 import { joinScope, splitScope } from "../scopes.js";
-import type { TokenResponse } from "../token-response.js";
+import type { GrantResult } from "../token-response.js";
 import { heldUserScopes } from "../user-scopes.js";
 import { recordUserTokens, signUserTokens } from "./issue-user-tokens.js";
 
@@ -14,7 +14,7 @@ export async function refreshTokenGrant(
   ctx: OAuthContext,
   params: Params,
   { client }: AuthenticatedClient,
-): Promise<TokenResponse> {
+): Promise<GrantResult> {
   if (client.type === "m2m") {
     throw new OAuthError(
       "unauthorized_client",
