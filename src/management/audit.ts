@@ -99,12 +99,9 @@ export function registerAuditLog(api: FastifyInstance, services: Services): void
       if (request.query.next_token && !after) throw new ApiError("INVALID_NEXT_TOKEN");
       let query = request.services.db.selectFrom("audit_log").selectAll();
       if (after) {
-        query = query.where((eb) =>
-          eb.or([
-            eb("created_at", "<", after.at),
-            eb.and([eb("created_at", "=", after.at), eb("id", "<", after.id)]),
-          ]),
-        );
+        // A row-value comparison: PostgreSQL starts the index read at the cursor (the OR form
+        // became a filter over everything newer, so deep pages got slower).
+        query = query.where((eb) => eb(eb.refTuple("created_at", "id"), "<", eb.tuple(after.at, after.id)));
       }
       // Newest first.
       const rows = await query

@@ -341,10 +341,7 @@ export class WebhooksStore {
       .where("d.webhook_id", "=", webhookId);
     if (after) {
       query = query.where((eb) =>
-        eb.or([
-          eb("d.occurred_at_ms", "<", after.at),
-          eb.and([eb("d.occurred_at_ms", "=", after.at), eb("d.id", "<", after.id)]),
-        ]),
+        eb(eb.refTuple("d.occurred_at_ms", "d.id"), "<", eb.tuple(after.at, after.id)),
       );
     }
     return query.orderBy("d.occurred_at_ms", "desc").orderBy("d.id", "desc").limit(limit).execute();
