@@ -139,6 +139,22 @@ export const EVENT_TYPES: readonly EventTypeEntry[] = DEFINITIONS.map((d) => ({
 
 const CODES = new Set<string>(EVENT_TYPES.map((t) => t.code));
 
+/**
+ * The Management API scope that reads what an event of this type carries. Subscribing to an event
+ * (or reading one) hands its data to the caller, so a machine must hold this scope too: otherwise
+ * `create:webhooks` alone would read every user's profile — a narrow scope reaching past itself,
+ * the class of bug the security review closed elsewhere.
+ */
+export function readScopeOf(type: string): string | undefined {
+  const prefix = type.slice(0, type.indexOf("."));
+  return {
+    user: "read:users",
+    organization: "read:organizations",
+    role: "read:roles",
+    permission: "read:permissions",
+  }[prefix];
+}
+
 export function isEventType(value: string): value is EventType {
   return CODES.has(value);
 }

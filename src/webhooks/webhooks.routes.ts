@@ -4,7 +4,7 @@
 // POST /webhooks/{id}/test (scopes read:webhooks and update:webhooks).
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { EVENT_TYPES } from "../events/event-types.js";
+import { EVENT_TYPES, readScopeOf } from "../events/event-types.js";
 import { ApiError } from "../management/errors.js";
 import { notFound, POST_ERRORS, READ_ERRORS, WRITE_ERRORS } from "../management/responses.schemas.js";
 import {
@@ -73,6 +73,20 @@ function webhookName(name: string): string {
   return trimmed;
 }
 
+/** The caller must be able to read what the events carry (event-types.ts readScopeOf). */
+function requireReadScopes(request: FastifyRequest, eventTypes: readonly string[]): void {
+  const caller = request.caller;
+  if (!caller) return;
+  for (const type of eventTypes) {
+    const scope = readScopeOf(type);
+    if (scope && !caller.scopes.has(scope))
+      throw new ApiError(
+        "FORBIDDEN",
+        `${type.slice(0, 100)} events carry what ${scope} reads; the token does not grant ${scope}`,
+      );
+  }
+}
+
 async function findWebhook(request: FastifyRequest, id: string): Promise<Webhook> {
   const webhook = await request.services.webhooks.find(id);
   if (!webhook) throw new ApiError("WEBHOOK_NOT_FOUND");
@@ -102,6 +116,7 @@ export function registerWebhooksRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const { endpoint, event_types, name, description } = request.body;
+      requireReadScopes(request, event_types);
       const created = await request.services.webhooks.create({
         endpoint,
         eventTypes: event_types,
@@ -126,6 +141,7 @@ export function registerWebhooksRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const { event_types, name, description, is_enabled } = request.body;
+      if (event_types) requireReadScopes(request, event_types);
       if ([event_types, name, description, is_enabled].every((v) => v === undefined))
         throw new ApiError("NO_FIELDS_TO_UPDATE");
       const outcome = await request.services.webhooks.update(request.params.webhook_id, {
@@ -179,6 +195,7 @@ export function registerWebhooksRoutes(app: FastifyInstance): void {
     async (request) => {
       const event = await request.services.webhooks.store.findEvent(request.params.event_id);
       if (!event) throw new ApiError("EVENT_NOT_FOUND");
+      requireReadScopes(request, [event.type]);
       return {
         ...success(),
         event: {

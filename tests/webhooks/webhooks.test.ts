@@ -15,7 +15,7 @@ import { WebhooksService } from "../../src/webhooks/webhooks.service.js";
 import { WEBHOOK_GIVE_UP_SECONDS } from "../../src/webhooks/worker.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication } from "../helpers/fixtures.js";
-import { callApi } from "../helpers/management.js";
+import { callApi, managementToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
@@ -498,9 +498,38 @@ for (const { kind, skip } of await databaseKinds()) {
         assert.ok("kind" in outcome && outcome.kind === "invalid_endpoint", `${endpoint} was accepted`);
       }
       const scoped = await callApi(server, "GET", "/api/v1/webhooks", {
-        token: await import("../helpers/management.js").then((m) => m.managementToken(server, "read:users")),
+        token: await managementToken(server, "read:users"),
       });
       assert.equal(scoped.status, 403);
+      // Subscribing to (or reading) events hands over their data: the caller must be able to read it.
+      const hooksOnly = await managementToken(server, "create:webhooks update:webhooks read:events");
+      const body = { endpoint: receiver.url, event_types: ["user.created"], name: "Narrow" };
+      const narrow = await callApi<{ errors: { code: string }[] }>(server, "POST", "/api/v1/webhooks", {
+        body,
+        token: hooksOnly,
+      });
+      assert.equal(narrow.status, 403);
+      assert.equal(narrow.body.errors[0]!.code, "FORBIDDEN");
+      const allowed = await callApi<{ webhook: { id: string } }>(server, "POST", "/api/v1/webhooks", {
+        body: { ...body, event_types: ["organization.created"] },
+        token: await managementToken(server, "create:webhooks update:webhooks read:organizations"),
+      });
+      assert.equal(allowed.status, 200);
+      const widened = await callApi(server, "PATCH", `/api/v1/webhooks/${allowed.body.webhook.id}`, {
+        body: { event_types: ["organization.created", "user.created"] },
+        token: await managementToken(server, "update:webhooks read:organizations"),
+      });
+      assert.equal(widened.status, 403);
+      await createUserByApi(`read-scope-${randomBytes(3).toString("hex")}@example.com`);
+      const [userEvent] = await server.storage.db
+        .selectFrom("events")
+        .select("id")
+        .where("type", "=", "user.created")
+        .limit(1)
+        .execute();
+      const read = await callApi(server, "GET", `/api/v1/events/${userEvent!.id}`, { token: hooksOnly });
+      assert.equal(read.status, 403);
+      await unsubscribe(allowed.body.webhook.id);
       const types = await callApi<{ event_types: { code: string; schema: unknown }[] }>(
         server,
         "GET",
