@@ -89,9 +89,9 @@ async function loadWebhooks(): Promise<Webhook[]> {
 const ALERT_CACHE_MS = 60_000;
 let alertCount: { at: number; count: Promise<number> } | undefined;
 
-/** Forgets the cached count, after a change on this screen. */
-export function forgetWebhookAlert(): void {
-  alertCount = undefined;
+/** Keeps the count this screen has just read, so other screens say what it showed. */
+function rememberFailures(webhooks: Webhook[]): void {
+  alertCount = { at: Date.now(), count: Promise.resolve(webhooks.filter(disabledByFailures).length) };
 }
 
 function failedEndpointCount(): Promise<number> {
@@ -172,6 +172,7 @@ export const webhooksSettings: Screen = async (view) => {
       throw error;
     }
     const [webhooks, types] = loaded;
+    rememberFailures(webhooks);
     return [header, new WebhooksList(webhooks, types).element];
   });
 };
@@ -241,7 +242,7 @@ class WebhooksList {
   /** Reads the endpoints again (the server's word on their state) and redraws. */
   private async reload(): Promise<void> {
     this.webhooks = await loadWebhooks();
-    forgetWebhookAlert();
+    rememberFailures(this.webhooks);
     this.render();
   }
 
@@ -438,7 +439,7 @@ class WebhooksList {
           "h2",
           { id: headingId, tabindex: "-1" },
           webhook.name,
-          webhook.is_enabled ? null : h("span", { class: "badge warn" }, "Disabled"),
+          webhook.is_enabled ? null : [" ", h("span", { class: "badge warn" }, "Disabled")],
         ),
       ),
       stateNote(webhook),
@@ -647,8 +648,17 @@ function statusWords(delivery: Delivery): HTMLElement {
   return delivery.attempts > 0 ? h("span", { class: "status-bad" }, "Retrying") : h("span", null, "Pending");
 }
 
+/** A date over a time, each kept on one line (the log has many columns to fit). */
 function when(value: string): HTMLElement {
-  return h("time", { datetime: value }, formatDate(value));
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return h("time", null, value);
+  return h(
+    "time",
+    { datetime: value },
+    h("span", null, date.toLocaleDateString(undefined, { dateStyle: "medium" })),
+    " ",
+    h("span", null, date.toLocaleTimeString(undefined, { timeStyle: "short" })),
+  );
 }
 
 /**
@@ -816,7 +826,7 @@ class DeliveriesTable {
         "data-delivery": delivery.id,
         "aria-expanded": String(this.open.has(delivery.id)),
         "aria-controls": detailId,
-        "aria-label": `Show the ${delivery.event_type} event of ${sent}`,
+        "aria-label": `Show event ${delivery.event_type} of ${sent}`,
       },
       "Show event",
     );
@@ -844,10 +854,7 @@ class DeliveriesTable {
       const open = show.getAttribute("aria-expanded") !== "true";
       show.setAttribute("aria-expanded", String(open));
       show.textContent = open ? "Hide event" : "Show event";
-      show.setAttribute(
-        "aria-label",
-        `${open ? "Hide" : "Show"} the ${delivery.event_type} event of ${sent}`,
-      );
+      show.setAttribute("aria-label", `${open ? "Hide" : "Show"} event ${delivery.event_type} of ${sent}`);
       detail.hidden = !open;
       if (open) {
         this.open.add(delivery.id);
@@ -856,7 +863,7 @@ class DeliveriesTable {
     });
     if (this.open.has(delivery.id)) {
       show.textContent = "Hide event";
-      show.setAttribute("aria-label", `Hide the ${delivery.event_type} event of ${sent}`);
+      show.setAttribute("aria-label", `Hide event ${delivery.event_type} of ${sent}`);
     }
 
     const time = delivery.delivered_on ?? delivery.last_attempt_on ?? delivery.created_on;
