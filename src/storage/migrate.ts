@@ -26,6 +26,7 @@ import * as m0018 from "./migrations/0018_password_change_required.js";
 import * as m0019 from "./migrations/0019_sign_in_methods.js";
 import * as m0020 from "./migrations/0020_events_and_webhooks.js";
 import * as m0021 from "./migrations/0021_authentication_log.js";
+import * as m0022 from "./migrations/0022_sign_in_connections.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -50,6 +51,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0019_sign_in_methods": m0019,
   "0020_events_and_webhooks": m0020,
   "0021_authentication_log": m0021,
+  "0022_sign_in_connections": m0022,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */

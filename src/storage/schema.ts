@@ -476,6 +476,41 @@ export interface WebhookDeliveriesTable {
   created_at: number;
 }
 
+/** Kinde's connections (issue 17; migration 0022): upstream providers people sign in through. */
+export interface SignInConnectionsTable {
+  /** `conn_` + 32 hex; the first 12 are the creation time in milliseconds. */
+  id: string;
+  name: string;
+  display_name: string;
+  strategy: string;
+  /** JSON: the strategy's options, without the client secret and the home-realm domains. */
+  options: string;
+  /** SecretBox, AAD `sign_in_connection_secret:<id>`. */
+  client_secret_sealed: string | null;
+  /** An enterprise connection managed by this organization. */
+  organization_code: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SignInConnectionDomainsTable {
+  /** Canonical: IDNA A-labels, lower case, no trailing dot. */
+  domain: string;
+  connection_id: string;
+}
+
+export interface ApplicationSignInConnectionsTable {
+  application_id: string;
+  connection_id: string;
+  created_at: number;
+}
+
+export interface OrganizationSignInConnectionsTable {
+  org_code: string;
+  connection_id: string;
+  created_at: number;
+}
+
 export interface Schema {
   organizations: OrganizationsTable;
   organization_users: OrganizationUsersTable;
@@ -516,4 +551,8 @@ export interface Schema {
   webhooks: WebhooksTable;
   webhook_event_types: WebhookEventTypesTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  sign_in_connections: SignInConnectionsTable;
+  sign_in_connection_domains: SignInConnectionDomainsTable;
+  application_sign_in_connections: ApplicationSignInConnectionsTable;
+  organization_sign_in_connections: OrganizationSignInConnectionsTable;
 }
