@@ -8,10 +8,7 @@ import { redirectUrlProblem } from "../applications/urls.js";
 import type { Clock } from "../clock.js";
 import { randomToken, sha256 } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
-import type { Db } from "../storage/database.js";
-import type { ConnectedAppsTable, ConnectionsTable } from "../storage/schema.js";
-import { GENERIC_PROVIDER_ID, type ProviderDefinition } from "./catalog.js";
-import { type HostResolver, type OutboundOptions, outboundRequest } from "./outbound.js";
+import { type HostResolver, type OutboundOptions, outboundRequest } from "../outbound/http.js";
 import {
   authorizationUrl,
   exchangeCode,
@@ -21,7 +18,10 @@ import {
   providerUrlProblem,
   refreshTokens,
   revokeToken,
-} from "./provider-client.js";
+} from "../outbound/oauth-client.js";
+import type { Db } from "../storage/database.js";
+import type { ConnectedAppsTable, ConnectionsTable } from "../storage/schema.js";
+import { GENERIC_PROVIDER_ID, type ProviderDefinition } from "./catalog.js";
 
 export type ConnectedAppRow = Selectable<ConnectedAppsTable>;
 export type ConnectionRow = Selectable<ConnectionsTable>;

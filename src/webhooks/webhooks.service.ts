@@ -3,9 +3,9 @@
 // rules as connected-app providers (https, no private or local address unless the operator allows
 // private networks) at registration and again, with the address pinned, at every delivery.
 import type { Clock } from "../clock.js";
-import { providerUrlProblem } from "../connected-apps/outbound.js";
 import { isEventType } from "../events/event-types.js";
 import { recordTestEvent } from "../events/events.js";
+import { providerUrlProblem } from "../outbound/http.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import { newWebhookId, type Webhook, WebhooksStore } from "./webhooks.store.js";
 

@@ -8,7 +8,7 @@ import {
   ConnectedAppsService,
   REFRESH_COOLDOWN_SECONDS,
 } from "../../src/connected-apps/connected-apps.service.js";
-import type { HostResolver } from "../../src/connected-apps/outbound.js";
+import type { HostResolver } from "../../src/outbound/http.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";

@@ -1,9 +1,9 @@
 // Latchkey as an OAuth 2.0 client of a provider: the authorization URL, the code exchange, refresh
 // and revocation, with each provider's quirks taken from its catalog entry.
-import type { ProviderDefinition } from "./catalog.js";
-import { type OutboundOptions, type OutboundResponse, outboundRequest } from "./outbound.js";
+import type { ProviderDefinition } from "../connected-apps/catalog.js";
+import { type OutboundOptions, type OutboundResponse, outboundRequest } from "./http.js";
 
-export { providerUrlProblem } from "./outbound.js";
+export { providerUrlProblem } from "./http.js";
 
 export interface ProviderCredentials {
   clientId: string;

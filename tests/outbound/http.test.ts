@@ -1,4 +1,4 @@
-// Outbound requests to providers (src/connected-apps/outbound.ts): the SSRF guard judges the
+// Outbound requests to providers (src/outbound/http.ts): the SSRF guard judges the
 // addresses a host resolves to — not just literal hosts — in every IPv4 and IPv6 spelling, connects
 // only to the address it checked, and one deadline bounds the whole exchange, body included.
 import assert from "node:assert/strict";
@@ -11,7 +11,7 @@ import {
   outboundRequest,
   providerUrlProblem,
   type ResolvedAddress,
-} from "../../src/connected-apps/outbound.js";
+} from "../../src/outbound/http.js";
 
 interface LocalServer {
   port: number;
