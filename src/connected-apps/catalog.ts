@@ -2,32 +2,12 @@
 // are validated data, not a class each; a JSON file (CONNECTED_APPS_CATALOG_FILE) can add providers
 // or override fields of these, which is also how tests point a provider at a local server.
 import { readFileSync } from "node:fs";
+import type { OAuthProvider } from "../outbound/oauth-client.js";
 
-export interface ProviderDefinition {
+/** A catalog entry: the OAuth client's view of the provider plus what connected apps need. */
+export interface ProviderDefinition extends OAuthProvider {
   id: string;
   name: string;
-  authorizationUrl: string;
-  tokenUrl: string;
-  /** RFC 7009 revocation endpoint (POST token=…); absent when the provider offers none. */
-  revocationUrl?: string;
-  /** How the client authenticates at the token endpoint: HTTP Basic or client_id/secret fields. */
-  clientAuth: "basic" | "body";
-  /** Token request body format. */
-  bodyFormat: "form" | "json";
-  scopeSeparator: " " | ",";
-  /** Sent on every authorization request (e.g. Google's access_type=offline + prompt=consent). */
-  authorizationParams?: Record<string, string>;
-  /** Scopes always requested in addition to the connected app's own (e.g. offline_access). */
-  defaultScopes?: string[];
-  /** PKCE S256 toward the provider (on unless the provider rejects it). */
-  pkce: boolean;
-  /** Token response quirks. */
-  tokenResponse?: {
-    /** The user's token lives under this key (Slack v2: authed_user). */
-    nestedUnder?: string;
-    /** Errors arrive as HTTP 200 with `error` (GitHub) or `ok:false` (Slack). */
-    errorsIn200?: boolean;
-  };
   /**
    * Revoking one token at this provider leaves the rest of its grant alone. Only then are the
    * tokens of a refresh whose result was discarded (its lease had passed to another instance)

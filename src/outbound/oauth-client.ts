@@ -1,9 +1,48 @@
-// Latchkey as an OAuth 2.0 client of a provider: the authorization URL, the code exchange, refresh
-// and revocation, with each provider's quirks taken from its catalog entry.
-import type { ProviderDefinition } from "../connected-apps/catalog.js";
+// Latchkey as an OAuth 2.0 client of a provider (RFC 6749): the authorization URL with PKCE S256
+// (RFC 7636) and state, the code exchange, refresh and revocation (RFC 7009), with each provider's
+// quirks described by an OAuthProvider. Connected apps and connections both call out through this
+// file; every request goes through the SSRF guard in ./http.ts.
+//
+// Exported (stable names; connected apps and connections import them):
+//   OAuthProvider           endpoints and quirk flags of one provider (catalog entries extend it)
+//   ProviderCredentials     client id and secret
+//   ProviderTokens          a token response, normalised
+//   PermanentProviderError  the grant is dead (invalid_grant…): connect again
+//   TransientProviderError  network, 5xx, throttling: try later
+//   authorizationUrl        the URL the browser is sent to
+//   newCodeVerifier, codeChallengeS256   PKCE (RFC 7636 §4.1, §4.2)
+//   exchangeCode, refreshTokens, revokeToken
+//   providerUrlProblem      configuration-time URL check (re-exported from ./http.ts)
+import { createHash, randomBytes } from "node:crypto";
 import { type OutboundOptions, type OutboundResponse, outboundRequest } from "./http.js";
 
 export { providerUrlProblem } from "./http.js";
+
+/** What the OAuth client must know of a provider: its endpoints and how it departs from RFC 6749. */
+export interface OAuthProvider {
+  authorizationUrl: string;
+  tokenUrl: string;
+  /** RFC 7009 revocation endpoint (POST token=…); absent when the provider offers none. */
+  revocationUrl?: string;
+  /** How the client authenticates at the token endpoint: HTTP Basic or client_id/secret fields. */
+  clientAuth: "basic" | "body";
+  /** Token request body format. */
+  bodyFormat: "form" | "json";
+  scopeSeparator: " " | ",";
+  /** Sent on every authorization request (e.g. Google's access_type=offline + prompt=consent). */
+  authorizationParams?: Record<string, string>;
+  /** Scopes always requested in addition to the caller's own (e.g. offline_access). */
+  defaultScopes?: string[];
+  /** PKCE S256 toward the provider (on unless the provider rejects it). */
+  pkce: boolean;
+  /** Token response quirks. */
+  tokenResponse?: {
+    /** The user's token lives under this key (Slack v2: authed_user). */
+    nestedUnder?: string;
+    /** Errors arrive as HTTP 200 with `error` (GitHub) or `ok:false` (Slack). */
+    errorsIn200?: boolean;
+  };
+}
 
 export interface ProviderCredentials {
   clientId: string;
@@ -16,6 +55,8 @@ export interface ProviderTokens {
   /** Epoch seconds, or undefined when the provider says nothing (token assumed long-lived). */
   expiresAt?: number;
   scope?: string;
+  /** The OpenID Connect ID token, when the provider sent one (validate it with ./oidc.ts). */
+  idToken?: string;
 }
 
 /** A provider refused for good (invalid_grant…): the user must connect again. */
@@ -43,14 +84,26 @@ const TRANSIENT = new Set([
   "request_timeout",
 ]);
 
+/** A PKCE code verifier: 32 random octets, base64url (43 characters, RFC 7636 §4.1). */
+export function newCodeVerifier(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** The S256 code challenge of a verifier (RFC 7636 §4.2); `plain` is never used. */
+export function codeChallengeS256(verifier: string): string {
+  return createHash("sha256").update(verifier).digest("base64url");
+}
+
 export function authorizationUrl(
-  provider: ProviderDefinition,
+  provider: OAuthProvider,
   input: {
     clientId: string;
     redirectUri: string;
     scopes: string[];
     state: string;
     codeChallenge?: string;
+    /** OIDC Core §3.1.2.1: binds the ID token to this authorization request. */
+    nonce?: string;
     extra?: Record<string, string>;
   },
 ): string {
@@ -65,6 +118,7 @@ export function authorizationUrl(
     redirect_uri: input.redirectUri,
     scope: scopes.length ? scopes.join(provider.scopeSeparator) : undefined,
     state: input.state,
+    nonce: input.nonce,
     ...(input.codeChallenge ? { code_challenge: input.codeChallenge, code_challenge_method: "S256" } : {}),
   };
   for (const [name, value] of Object.entries(params))
@@ -73,7 +127,7 @@ export function authorizationUrl(
 }
 
 export function exchangeCode(
-  provider: ProviderDefinition,
+  provider: OAuthProvider,
   credentials: ProviderCredentials,
   input: { code: string; redirectUri: string; codeVerifier?: string },
   now: number,
@@ -94,7 +148,7 @@ export function exchangeCode(
 }
 
 export function refreshTokens(
-  provider: ProviderDefinition,
+  provider: OAuthProvider,
   credentials: ProviderCredentials,
   refreshToken: string,
   now: number,
@@ -111,7 +165,7 @@ export function refreshTokens(
 
 /** RFC 7009 revocation; resolves false when the provider has no revocation endpoint. */
 export async function revokeToken(
-  provider: ProviderDefinition,
+  provider: OAuthProvider,
   credentials: ProviderCredentials,
   token: string,
   hint: "access_token" | "refresh_token",
@@ -131,7 +185,7 @@ export async function revokeToken(
 }
 
 async function tokenRequest(
-  provider: ProviderDefinition,
+  provider: OAuthProvider,
   credentials: ProviderCredentials,
   params: Record<string, string>,
   now: number,
@@ -166,11 +220,12 @@ async function tokenRequest(
       typeof source.refresh_token === "string" && source.refresh_token ? source.refresh_token : undefined,
     expiresAt: Number.isFinite(expiresIn) && expiresIn > 0 ? now + Math.floor(expiresIn) : undefined,
     scope: typeof source.scope === "string" ? source.scope : undefined,
+    idToken: typeof source.id_token === "string" && source.id_token ? source.id_token : undefined,
   };
 }
 
 async function send(
-  provider: ProviderDefinition,
+  provider: OAuthProvider,
   url: string,
   credentials: ProviderCredentials,
   params: Record<string, string>,
