@@ -154,6 +154,7 @@ export function registerOAuthRoutes(
         request.headers.authorization,
         (issued) => services.authenticationLog.record(request, { type: "token_issued", ...issued }),
       );
+      services.metrics.tokenIssued(String(raw.grant_type));
       if (cookieClient && response.refresh_token) {
         setRefreshCookies(reply, response.refresh_token, cookieClient.refreshTokenLifetime, cookieOptions);
       }

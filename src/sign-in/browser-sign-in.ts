@@ -172,10 +172,12 @@ export class BrowserSignIn {
         userId: user?.id,
         method: "password",
       });
+      services.metrics.signIn("failure");
       return { status: 401, message: "Incorrect email or password." };
     }
     await Promise.all([limiter.reset(accountIpKey), daily ? limiter.refund(dailyKey) : undefined]);
     request.log.info({ event: "sign_in", userId: user.id }, "user signed in");
+    services.metrics.signIn("success");
     return { user };
   }
 

@@ -20,6 +20,17 @@ export interface Storage {
   /** Resolves when the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+  /** PostgreSQL only: the connection pool's use now (for /metrics; SQLite has no pool). */
+  poolStats?: () => PoolStats;
+}
+
+export interface PoolStats {
+  /** Connections open (idle or checked out); at most `max`. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection: the pool is exhausted while this is above zero. */
+  waiting: number;
+  max: number;
 }
 
 export interface OpenOptions {
@@ -108,14 +119,15 @@ function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Sto
           options.logger?.warn({ err: error }, "PostgreSQL connection lost while in use");
       });
     });
-    return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+    return { pool, db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }) };
   };
-  const db = openPool({ max: options.poolSize ?? 10 });
+  const poolSize = options.poolSize ?? 10;
+  const { db, pool } = openPool({ max: poolSize });
   // One more connection, outside the pool, for the configuration-generation read every token
   // request waits for (config-cache.ts): behind a pool busy with sign-ins (a flood of them holds
   // every connection) that one-row read would queue for tens of milliseconds. Lost, it is opened
   // again by the next read, like a pooled one.
-  const reader = openPool({ max: 1, application_name: GENERATION_READER_NAME });
+  const reader = openPool({ max: 1, application_name: GENERATION_READER_NAME }).db;
   dedicatedReaders.set(db, reader);
   return {
     db,
@@ -126,6 +138,12 @@ function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Sto
     async close() {
       await Promise.all([db.destroy(), reader.destroy()]);
     },
+    poolStats: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max: poolSize,
+    }),
   };
 }
 

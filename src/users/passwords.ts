@@ -103,6 +103,20 @@ export function passwordHashingThreads(): number {
   return pool.threads;
 }
 
+/** What /metrics reports of hashing: the process's state, shared by every server in it. */
+export interface PasswordHashingLoad {
+  /** Checks admitted and not finished: running, waiting for a thread, or reserved before one. */
+  admitted: number;
+  /** Hashes computed at once. */
+  concurrency: number;
+  /** Admitted checks beyond which new ones are refused (503): concurrency + queue. */
+  capacity: number;
+}
+
+export function passwordHashingLoad(): PasswordHashingLoad {
+  return { admitted, concurrency: limits.concurrency, capacity: limits.concurrency + limits.queue };
+}
+
 function busy(): PasswordHashingBusyError {
   const drainMs = (admitted / limits.concurrency) * averageMs;
   return new PasswordHashingBusyError(Math.max(1, Math.ceil(drainMs / 1000)));
