@@ -8,6 +8,7 @@ import { BusinessStore } from "./business/business.store.js";
 import { type Clock, systemClock } from "./clock.js";
 import { loadCatalog } from "./connected-apps/catalog.js";
 import { type ConnectedAppsOptions, ConnectedAppsService } from "./connected-apps/connected-apps.service.js";
+import { ConnectionsService } from "./connections/connections.service.js";
 import type { SecretBox } from "./crypto/secret-box.js";
 import { FeatureFlagsService } from "./feature-flags/feature-flags.service.js";
 import { type MailOptions, MailService } from "./mail/mail.service.js";
@@ -42,6 +43,8 @@ export interface Services {
   applications: ApplicationsService;
   apis: ApisService;
   connectedApps: ConnectedAppsService;
+  /** Sign-in connections (Kinde's connections: Google, GitHub, any OpenID provider …; src/connections/). */
+  connections: ConnectionsService;
   organizations: OrganizationsService;
   roles: RolesService;
   featureFlags: FeatureFlagsService;
@@ -106,6 +109,10 @@ export function createServices(input: ServicesInput): Services {
       ...input.connectedApps,
       issuer: input.issuer,
       catalog: input.connectedApps?.catalog ?? loadCatalog(),
+      allowPrivateNetworks: input.connectedApps?.allowPrivateNetworks ?? false,
+    }),
+    // Providers on private networks are allowed where connected apps' are (one outbound policy).
+    connections: new ConnectionsService(input.db, input.secretBox, clock, {
       allowPrivateNetworks: input.connectedApps?.allowPrivateNetworks ?? false,
     }),
     organizations: new OrganizationsService(input.db, clock),

@@ -6,7 +6,13 @@ import type { Db } from "../storage/database.js";
 import type { SecretBox } from "./secret-box.js";
 
 export interface SealedColumn {
-  table: "applications" | "signing_keys" | "connected_apps" | "connections" | "mail_messages";
+  table:
+    | "applications"
+    | "signing_keys"
+    | "connected_apps"
+    | "connections"
+    | "mail_messages"
+    | "sign_in_connections";
   key: string;
   column: string;
   /** The additional authenticated data each value was sealed with, from its row's key. */
@@ -29,6 +35,13 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: "connections", key: "id", column: "code_verifier_sealed", aad: (id) => `connection:${id}` },
   // Messages waiting to be sent or kept in the outbox (delivered ones hold no body).
   { table: "mail_messages", key: "id", column: "body_sealed", aad: mailBodyAad },
+  // Sign-in connections' client secrets (src/connections/connections.service.ts secretAad).
+  {
+    table: "sign_in_connections",
+    key: "id",
+    column: "client_secret_sealed",
+    aad: (id) => `sign_in_connection_secret:${id}`,
+  },
 ];
 
 /** Re-seals stale values; returns how many were re-encrypted per table.column. */

@@ -83,6 +83,16 @@ export const API_ERRORS = {
   WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, message: "This webhook has no such delivery" },
   EVENT_NOT_FOUND: { status: 404, message: "Event not found" },
   INVALID_EVENT_TYPE: { status: 400, message: "An event type is not valid" },
+  // Sign-in connections (/api/v1/connections, issue 17). Not the CONNECTION_* codes above, which
+  // are about a user's connected-app connection.
+  CONNECTION_NOT_FOUND: { status: 404, message: "Connection not found" },
+  INVALID_STRATEGY: { status: 400, message: "Unknown connection strategy" },
+  STRATEGY_NOT_SUPPORTED: { status: 400, message: "This connection strategy is not supported yet" },
+  INVALID_CONNECTION_OPTIONS: { status: 400, message: "The connection options are not valid" },
+  HOME_REALM_DOMAIN_TAKEN: {
+    status: 409,
+    message: "A home realm domain already belongs to another connection",
+  },
   INTERNAL_SERVER_ERROR: { status: 500, message: "An unexpected error occurred" },
   SERVICE_UNAVAILABLE: { status: 503, message: "The service is temporarily unavailable; retry shortly" },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -6,6 +6,9 @@ import { registerApisRoutes } from "../apis/apis.routes.js";
 import { registerApplicationsRoutes } from "../applications/applications.routes.js";
 import { registerBusinessRoutes } from "../business/business.routes.js";
 import { registerConnectedAppsRoutes } from "../connected-apps/connected-apps.routes.js";
+import { registerApplicationConnectionsRoutes } from "../connections/application-connections.routes.js";
+import { registerConnectionsRoutes } from "../connections/connections.routes.js";
+import { registerOrganizationConnectionsRoutes } from "../connections/organization-connections.routes.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { registerFeatureFlagsRoutes } from "../feature-flags/feature-flags.routes.js";
 import { registerMailRoutes } from "../mail/mail.routes.js";
@@ -98,6 +101,9 @@ export async function registerManagementApi(
       registerFeatureFlagsRoutes(api);
       registerMailRoutes(api);
       registerWebhooksRoutes(api);
+      registerConnectionsRoutes(api);
+      registerApplicationConnectionsRoutes(api);
+      registerOrganizationConnectionsRoutes(api);
     },
     { prefix: "/api/v1" },
   );
