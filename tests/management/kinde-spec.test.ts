@@ -82,6 +82,33 @@ const ALLOWED: Record<string, Record<string, string>> = {
       "Kinde's spec describes it as ISO 8601 (a string) and the webhook body carries the string " +
       "(@kinde/webhooks types it so); GetEvent answers the same event the same way",
   },
+  // Kinde's get_connections_response gives each item the schema of GetConnection's whole answer
+  // ({code, message, connection: {…}}), an envelope per list item that no list of Kinde's has;
+  // Latchkey's items are the connection itself, {id, name, display_name, strategy}.
+  ...Object.fromEntries(
+    [
+      "GET /api/v1/connections",
+      "GET /api/v1/applications/{application_id}/connections",
+      "GET /api/v1/organizations/{organization_code}/connections",
+    ].map((operation) => [
+      operation,
+      Object.fromEntries(
+        ["id", "name", "display_name", "strategy"].map((field) => [
+          `response has connections.${field}`,
+          "the connection's own field, where Kinde's schema nests it in a per-item envelope",
+        ]),
+      ),
+    ]),
+  ),
+  // Kinde answers a connection's id, names and strategy only, so nothing that was configured can be
+  // read back; the client secret stays write-only (only whether one is set).
+  "GET /api/v1/connections/{connection_id}": {
+    "response has connection.options": "the options as configured, without the client secret",
+    "response has connection.has_client_secret": "whether a client secret is set",
+    "response has connection.organization_code": "the organization managing an enterprise connection",
+    "response has connection.enabled_applications":
+      "the applications it is enabled for (Kinde's write field, read back)",
+  },
   // Kinde documents these 200s without a body; Latchkey answers its usual success_response
   // {code, message}, which clients that expect no body ignore.
   ...Object.fromEntries(
@@ -93,6 +120,8 @@ const ALLOWED: Record<string, Record<string, string>> = {
       "DELETE /api/v1/apis/{api_id}/applications/{application_id}/scopes/{scope_id}",
       "POST /api/v1/organizations/{org_code}/users/{user_id}/apis/{api_id}/scopes/{scope_id}",
       "DELETE /api/v1/organizations/{org_code}/users/{user_id}/apis/{api_id}/scopes/{scope_id}",
+      "POST /api/v1/applications/{application_id}/connections/{connection_id}",
+      "POST /api/v1/organizations/{organization_code}/connections/{connection_id}",
     ].map((operation) => [
       operation,
       { "response has a body (code, message) where Kinde documents none": "success_response" },
