@@ -1,16 +1,16 @@
 // Connected apps: a business configures a provider once; each of its users connects through
 // `auth_url` → provider consent → callback; the business's back end then asks for a fresh provider
 // access token by session id. Tokens are sealed with the master key; the refresh token never leaves.
-import { createHash } from "node:crypto";
 import type { CompiledQuery, Selectable } from "kysely";
 import type { Logger } from "pino";
 import { redirectUrlProblem } from "../applications/urls.js";
 import type { Clock } from "../clock.js";
 import { randomToken, sha256 } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
-import { type HostResolver, type OutboundOptions, outboundRequest } from "../outbound/http.js";
+import type { HostResolver, OutboundOptions } from "../outbound/http.js";
 import {
   authorizationUrl,
+  codeChallengeS256,
   exchangeCode,
   PermanentProviderError,
   type ProviderCredentials,
@@ -19,6 +19,7 @@ import {
   refreshTokens,
   revokeToken,
 } from "../outbound/oauth-client.js";
+import { type DiscoveryDocument, fetchDiscoveryDocument, OidcError } from "../outbound/oidc.js";
 import type { Db } from "../storage/database.js";
 import type { ConnectedAppsTable, ConnectionsTable } from "../storage/schema.js";
 import { GENERIC_PROVIDER_ID, type ProviderDefinition } from "./catalog.js";
@@ -419,7 +420,7 @@ export class ConnectedAppsService {
       redirectUri: this.callbackUrl,
       scopes: JSON.parse(app.scopes) as string[],
       state,
-      codeChallenge: verifier ? createHash("sha256").update(verifier).digest("base64url") : undefined,
+      codeChallenge: verifier ? codeChallengeS256(verifier) : undefined,
     });
     return { redirect, state };
   }
@@ -976,25 +977,25 @@ export class ConnectedAppsService {
     }
   }
 
-  /** Fills a generic provider's missing endpoints from its issuer's OIDC discovery document. */
+  /**
+   * Fills a generic provider's missing endpoints from its issuer's OIDC discovery document (read
+   * afresh: an administrator configuring a provider wants what it publishes now). Only the issuer
+   * is required of the document: the endpoints it lacks may be in the settings.
+   */
   private async discover(
     settings: NonNullable<ConnectedAppInput["settings"]>,
   ): Promise<ConnectedAppInput["settings"]> {
     const issuer = settings.issuer!.replace(/\/+$/, "");
     const problem = providerUrlProblem(issuer, this.options.allowPrivateNetworks);
     if (problem) throw new ConnectedAppError("INVALID_URL", `issuer ${problem}`);
-    let metadata: Record<string, unknown>;
+    let metadata: DiscoveryDocument;
     try {
-      const response = await outboundRequest(
-        `${issuer}/.well-known/openid-configuration`,
-        { method: "GET", headers: { accept: "application/json" } },
-        this.http,
-      );
-      if (response.status !== 200) throw new Error(`answered HTTP ${response.status}`);
-      const parsed: unknown = JSON.parse(response.body);
-      if (typeof parsed !== "object" || parsed === null) throw new Error("not a JSON object");
-      metadata = parsed as Record<string, unknown>;
+      metadata = await fetchDiscoveryDocument(issuer, { http: this.http, cache: false });
     } catch (error) {
+      // OIDC Discovery §4.3: the document must be about the issuer we asked.
+      if (error instanceof OidcError && error.reason === "issuer_mismatch") {
+        throw new ConnectedAppError("INVALID_PROVIDER", "The discovery document names another issuer");
+      }
       // The detail (refused addresses, connection errors, status codes) stays in the log: shown to
       // the caller it would map Latchkey's network for them.
       this.options.logger?.warn(
@@ -1007,16 +1008,11 @@ export class ConnectedAppsService {
       );
       throw new ConnectedAppError("INVALID_PROVIDER", "Could not read the issuer's discovery document");
     }
-    // OIDC Discovery §4.3: the document must be about the issuer we asked.
-    if (typeof metadata.issuer !== "string" || metadata.issuer.replace(/\/+$/, "") !== issuer) {
-      throw new ConnectedAppError("INVALID_PROVIDER", "The discovery document names another issuer");
-    }
-    const text = (value: unknown) => (typeof value === "string" ? value : undefined);
     return {
       ...settings,
-      authorization_url: settings.authorization_url ?? text(metadata.authorization_endpoint),
-      token_url: settings.token_url ?? text(metadata.token_endpoint),
-      revocation_url: settings.revocation_url ?? text(metadata.revocation_endpoint),
+      authorization_url: settings.authorization_url ?? metadata.authorization_endpoint,
+      token_url: settings.token_url ?? metadata.token_endpoint,
+      revocation_url: settings.revocation_url ?? metadata.revocation_endpoint,
     };
   }
 
