@@ -416,11 +416,12 @@ for (const { kind, skip } of await databaseKinds()) {
         assert.ok(!remote.body.includes("latchkey_"), "no figures for another machine");
 
         // A reverse proxy on this machine, passing on someone else's request.
-        for (const headers of [
-          { "x-forwarded-for": "203.0.113.9" },
-          { forwarded: "for=203.0.113.9" },
-          { "x-real-ip": "203.0.113.9" },
-        ]) {
+        for (const [name, value] of [
+          ["x-forwarded-for", "203.0.113.9"],
+          ["forwarded", "for=203.0.113.9"],
+          ["x-real-ip", "203.0.113.9"],
+        ] as const) {
+          const headers = { [name]: value };
           const proxied = await fetch(`${server.url}/metrics`, { headers });
           assert.equal(proxied.status, 403, JSON.stringify(headers));
           await proxied.arrayBuffer();
