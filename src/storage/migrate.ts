@@ -27,6 +27,7 @@ import * as m0019 from "./migrations/0019_sign_in_methods.js";
 import * as m0020 from "./migrations/0020_events_and_webhooks.js";
 import * as m0021 from "./migrations/0021_authentication_log.js";
 import * as m0022 from "./migrations/0022_sign_in_connections.js";
+import * as m0023 from "./migrations/0023_external_identities.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -52,6 +53,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0020_events_and_webhooks": m0020,
   "0021_authentication_log": m0021,
   "0022_sign_in_connections": m0022,
+  "0023_external_identities": m0023,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */

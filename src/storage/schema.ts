@@ -119,6 +119,8 @@ export interface BrowserSessionsTable {
   revoked_at: number | null;
   ip_address: string | null;
   user_agent: string | null;
+  /** The external identity this session signed in with (tokens carry ext_provider), if any. */
+  external_identity_id: string | null;
 }
 
 export interface AuthorizationRequestsTable {
@@ -511,6 +513,34 @@ export interface OrganizationSignInConnectionsTable {
   created_at: number;
 }
 
+/** An account at a connection's provider linked to a user (migration 0023). */
+export interface ExternalIdentitiesTable {
+  id: string;
+  user_id: string;
+  connection_id: string;
+  provider_subject: string;
+  email: string | null;
+  email_verified_by_provider: number;
+  /** JSON object: a bounded copy of the provider's profile claims. */
+  claims: string;
+  total_logins: number;
+  created_at: number;
+  last_signed_in_at: number | null;
+}
+
+/** A sign-in sent to a provider, keyed by the SHA-256 of its `state` (single use). */
+export interface UpstreamSignInStatesTable {
+  state_hash: string;
+  request_id: string;
+  connection_id: string;
+  issuer: string;
+  nonce: string;
+  code_verifier_sealed: string;
+  browser: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Schema {
   organizations: OrganizationsTable;
   organization_users: OrganizationUsersTable;
@@ -555,4 +585,6 @@ export interface Schema {
   sign_in_connection_domains: SignInConnectionDomainsTable;
   application_sign_in_connections: ApplicationSignInConnectionsTable;
   organization_sign_in_connections: OrganizationSignInConnectionsTable;
+  external_identities: ExternalIdentitiesTable;
+  upstream_sign_in_states: UpstreamSignInStatesTable;
 }
