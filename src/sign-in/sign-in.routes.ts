@@ -266,7 +266,7 @@ export function registerSignInRoutes(
   // The choose-a-password step (steps.ts): only for the browser that proved who it is just now.
   app.post<{ Body: Form }>("/auth/choose-password", pageConfig, async (request, reply) => {
     const opened = await openProgress(request, request.body);
-    if (!opened || opened.user.password_change_required !== 1) return expired(reply);
+    if (opened?.user.password_change_required !== 1) return expired(reply);
     const { requestId, authorization, progress, user } = opened;
     // Passwords turned off since this page was shown: the step is no longer asked (proceed).
     if (!(await methods()).password)
