@@ -26,6 +26,7 @@ export const API_ERRORS = {
   INVALID_EMAIL: { status: 400, message: "The email address is not valid" },
   INVALID_USERNAME: { status: 400, message: "The username is not valid" },
   IDENTITY_EXISTS: { status: 409, message: "The user already has an identity of this type" },
+  IDENTITY_NOT_FOUND: { status: 404, message: "Identity not found" },
   IDENTITY_TYPE_NOT_SUPPORTED: { status: 400, message: "This identity type is not supported" },
   HASHING_METHOD_NOT_SUPPORTED: { status: 400, message: "This password hashing method is not supported" },
   INVALID_PASSWORD_HASH: { status: 400, message: "The password hash is not valid for its hashing method" },

@@ -13,6 +13,8 @@ import {
   WRITE_ERRORS,
 } from "../management/responses.schemas.js";
 import { SuccessResponse, success } from "../management/schemas.js";
+import { ExternalIdentitiesStore } from "./external-identities.store.js";
+import { externalIdentityView, registerIdentitiesRoutes } from "./identities.routes.js";
 import { type PasswordHashKind, passwordHashProblem, passwordProblem } from "./passwords.js";
 import {
   findChangeableUser,
@@ -54,6 +56,7 @@ const KINDE_HASHING_METHODS = [
 
 export function registerUserCredentialsRoutes(app: FastifyInstance): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  registerIdentitiesRoutes(app);
 
   api.put(
     "/users/:user_id/password",
@@ -144,9 +147,12 @@ export function registerUserCredentialsRoutes(app: FastifyInstance): void {
         total_logins: i.type === "email" ? user.total_sign_ins : 0,
         name: i.value,
         email: i.type === "email" ? i.value : null,
-        connection_id: null,
+        connection_id: null as string | null,
         is_primary: true,
       }));
+      // Then the accounts at connections' providers, oldest first (external-identities.store.ts).
+      const external = await new ExternalIdentitiesStore(request.services.db).ofUser(user.id);
+      identities = [...identities, ...external.map(externalIdentityView)];
       const cursor = starting_after ?? ending_before;
       if (cursor) {
         const at = identities.findIndex((i) => i.id === cursor);
