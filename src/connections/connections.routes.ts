@@ -50,12 +50,9 @@ function trimmed(field: string, value: string): string {
   return text;
 }
 
-/** The body's options with the JSON nulls Kinde's clients may send for "not set" left out. */
-function optionsOf(options: Record<string, unknown> | undefined): ConnectionOptionsInput {
-  return Object.fromEntries(
-    Object.entries(options ?? {}).filter(([, value]) => value !== null),
-  ) as ConnectionOptionsInput;
-}
+/** The body's options as the service takes them (the request schema checked every field's type). */
+const optionsOf = (options: object | undefined): ConnectionOptionsInput =>
+  ({ ...options }) as ConnectionOptionsInput;
 
 function cursor(name: string, value: string | null | undefined): string | undefined {
   if (value === undefined || value === null || value === "") return undefined;

@@ -94,7 +94,7 @@ async function refused(
   path: string,
   status: number,
   code: string,
-  options: { body?: unknown; token?: string } = {},
+  options: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
 ): Promise<string> {
   const response = await callApi<Errors>(server, method, path, options);
   assert.equal(
@@ -499,6 +499,37 @@ for (const { kind, skip } of await databaseKinds()) {
         "CONNECTION_NOT_FOUND",
       );
       await refused(server, "GET", `/api/v1/connections/${"x".repeat(101)}`, 400, "INVALID_REQUEST");
+    });
+
+    it("replays a create retried with the same Idempotency-Key, enablement included", async () => {
+      const app = await createApplication(server, "spa");
+      const key = `create-${tag()}`;
+      const body = { ...google({ client_secret: "s" }), enabled_applications: [app.clientId] };
+      const first = await callApi<{ connection: { id: string } }>(server, "POST", "/api/v1/connections", {
+        body,
+        headers: { "idempotency-key": key },
+      });
+      assert.equal(first.status, 201, JSON.stringify(first.body));
+      const count = await rowCount(server);
+      const again = await callApi<{ connection: { id: string } }>(server, "POST", "/api/v1/connections", {
+        body,
+        headers: { "idempotency-key": key },
+      });
+      assert.equal(again.status, 201);
+      assert.equal(again.headers.get("idempotent-replayed"), "true");
+      assert.equal(again.body.connection.id, first.body.connection.id);
+      assert.equal(await rowCount(server), count, "one connection");
+      assert.deepEqual(
+        (await server.services.connections.forApplication(app.clientId)).map((c) => c.id),
+        [first.body.connection.id],
+      );
+      // A refused create under a key commits nothing, and the key may not be reused for another body.
+      const refusedKey = `refused-${tag()}`;
+      await refused(server, "POST", "/api/v1/connections", 400, "APPLICATION_NOT_FOUND", {
+        body: { ...google(), enabled_applications: ["0".repeat(32)] },
+        headers: { "idempotency-key": refusedKey },
+      });
+      assert.equal(await rowCount(server), count);
     });
 
     it("takes Latchkey's oidc:custom and oauth2:custom and Kinde's enterprise options", async () => {
