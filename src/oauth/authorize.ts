@@ -49,6 +49,10 @@ export interface AuthorizationRequest {
   orgCode?: string;
   /** Kinde's is_create_org (+ org_name): create an organization for the user; "" = name it for them. */
   createOrgName?: string;
+  /** Kinde's connection_id: go straight to this connection's provider (src/sign-in/connection-sign-in.routes.ts). */
+  connectionId?: string;
+  /** The external identity this sign-in proved (a connection); its session carries ext_provider. */
+  externalIdentityId?: string;
 }
 
 export type AuthorizationValidation =
@@ -184,6 +188,12 @@ async function validateRest(
     if (!prompt.includes("login") && !prompt.includes("create")) prompt.push("create");
   }
 
+  // Kinde's connection_id (COMPAT.md §1.2): only the shape is checked here; whether the connection
+  // exists and is enabled for this client is the sign-in pages' question (they show an error).
+  const connectionId = params.get("connection_id");
+  if (connectionId !== undefined && !/^conn_[0-9a-f]{32}$/.test(connectionId))
+    throw new OAuthError("invalid_request", "connection_id is not a connection id");
+
   return {
     clientId: client.id,
     redirectUri,
@@ -197,6 +207,7 @@ async function validateRest(
     loginHint,
     ...(orgCode !== undefined && orgCode !== "undefined" ? { orgCode } : {}),
     ...(createOrgName !== undefined ? { createOrgName } : {}),
+    ...(connectionId !== undefined ? { connectionId } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
 import type { Services } from "../services.js";
+import { upstreamShortcut } from "../sign-in/connection-sign-in.routes.js";
 import { cookieNames } from "../sign-in/cookies.js";
 import { nextStep, type SignInPolicy } from "../sign-in/steps.js";
 import {
@@ -83,9 +84,11 @@ export function registerOAuthRoutes(
     }
     const pendingId = await services.pending.create(authorization);
     const page = authorization.prompt.includes("create") ? "/auth/sign-up" : "/auth/sign-in";
+    // connection_id, or login_hint's domain owned by a connection: straight to that provider.
+    const shortcut = await upstreamShortcut(services, authorization, pendingId);
     return reply
       .code(redirectStatus)
-      .header("location", `${page}?request=${encodeURIComponent(pendingId)}`)
+      .header("location", shortcut ?? `${page}?request=${encodeURIComponent(pendingId)}`)
       .send();
   };
   const pageConfig = { config: { surface: "page" as const } };

@@ -109,7 +109,12 @@ export class BrowserSignIn {
    * cookie, which only this browser holds; another browser with the request id cannot continue it.
    */
   browserBinding(request: FastifyRequest): string {
-    return sha256(`sign-in-progress:${request.cookies[this.names.csrf] ?? ""}`);
+    return this.browserBindingOf(request.cookies[this.names.csrf] ?? "");
+  }
+
+  /** The binding of the browser holding this CSRF cookie (csrfToken's answer, set or found). */
+  browserBindingOf(csrfCookie: string): string {
+    return sha256(`sign-in-progress:${csrfCookie}`);
   }
 
   /** The live session of this browser, if any. */

@@ -28,6 +28,7 @@ export function signInPage(
     hidden?: Record<string, string>;
     lead?: string;
     methods?: Readonly<SignInMethods>;
+    connections?: readonly ConnectionButton[];
   },
 ): string {
   const methods = ctx.methods ?? DEFAULT_SIGN_IN_METHODS;
@@ -89,13 +90,43 @@ ${signUpLink}`;
     body: html`<h1>Sign in</h1>
 <p class="lead">${ctx.lead ?? `to continue to ${ctx.applicationName}`}</p>
 ${errorBlock(ctx.error)}
-${body}`,
+${ctx.action ? "" : connectionButtons(ctx.requestId, ctx.connections)}${body}`,
   });
+}
+
+/** A connection the page offers (connection-sign-in.routes.ts). */
+export interface ConnectionButton {
+  id: string;
+  displayName: string;
+}
+
+/**
+ * "Continue with …" per connection: links to our own start route, so the page itself makes no
+ * request to any provider. The names only for now (a neutral mark, no logos: shipping providers'
+ * logos locally is a later step).
+ */
+function connectionButtons(requestId: string, connections: readonly ConnectionButton[] | undefined) {
+  if (!connections || connections.length === 0) return "";
+  const request = encodeURIComponent(requestId);
+  return html`<ul class="connections">
+${connections.map(
+  (
+    c,
+  ) => html`  <li><a class="connection" href="/auth/connections/${c.id}?request=${request}"><span class="mark" aria-hidden="true">→</span> Continue with ${c.displayName}</a></li>
+`,
+)}</ul>
+<p class="divider"><span>or</span></p>
+`;
 }
 
 /** The sign-up form; `passwordless` (passwords off) asks for no password: a code proves the address. */
 export function signUpPage(
-  ctx: FormContext & { givenName?: string; familyName?: string; passwordless?: boolean },
+  ctx: FormContext & {
+    givenName?: string;
+    familyName?: string;
+    passwordless?: boolean;
+    connections?: readonly ConnectionButton[];
+  },
 ): string {
   return page({
     title: "Create your account",
@@ -103,7 +134,7 @@ export function signUpPage(
     body: html`<h1>Create your account</h1>
 <p class="lead">to continue to ${ctx.applicationName}</p>
 ${errorBlock(ctx.error)}
-<form method="post" action="/auth/sign-up" novalidate>
+${connectionButtons(ctx.requestId, ctx.connections)}<form method="post" action="/auth/sign-up" novalidate>
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
   <div class="row">
@@ -314,6 +345,10 @@ button.secondary { color: var(--accent); background: transparent; border: 1px so
 .notice { padding: .75rem; border-radius: 8px; border: 1px solid var(--border); }
 .switch { margin: 1.5rem 0 0; text-align: center; }
 a { color: var(--accent); }
+.connections { list-style: none; margin: 0; padding: 0; display: grid; gap: .5rem; }
+a.connection { display: flex; gap: .5rem; align-items: center; justify-content: center; padding: .75rem;
+  font-weight: 600; text-decoration: none; border: 1px solid var(--border); border-radius: 8px; }
+.divider { margin: 1.25rem 0 0; text-align: center; font-size: .875rem; opacity: .8; }
 @media (prefers-color-scheme: dark) { :root { --accent: #91a7ff; --error: #ff8787; } button { color: #10131a; } }
 @media (max-width: 400px) { .card { padding: 1.25rem; border: 0; } .row { grid-template-columns: 1fr; } }
 `;

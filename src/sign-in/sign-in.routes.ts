@@ -19,6 +19,7 @@ import {
 import { EmailTakenError } from "../users/users.service.js";
 import type { User } from "../users/users.store.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
+import { offeredConnections, registerConnectionSignInRoutes } from "./connection-sign-in.routes.js";
 import { connectStateCookie, cookieOptions } from "./cookies.js";
 import { registerEmailCodeRoutes } from "./email-code.routes.js";
 import { EmailCodeStep } from "./email-code-step.js";
@@ -93,6 +94,13 @@ export function registerSignInRoutes(
       csrf,
     };
   };
+
+  /** The connection buttons of the sign-in and sign-up pages (connection-sign-in.routes.ts). */
+  const connectionButtons = async (authorization: AuthorizationRequest) =>
+    (await offeredConnections(services, authorization)).map((c) => ({
+      id: c.id,
+      displayName: c.displayName,
+    }));
 
   /** Signs the user in on this browser and sends them back to the application with a code. */
   /** The waiting authorization request behind a form and what its page shows, or undefined. */
@@ -249,6 +257,20 @@ export function registerSignInRoutes(
     return proceed(request, reply, requestId, authorization, verified, progress.amr);
   });
 
+  registerConnectionSignInRoutes(app, services, {
+    pageConfig,
+    html,
+    expired,
+    signIn,
+    secretBox: options.secretBox,
+    proceed,
+    signInPageWithError: async (request, reply, requestId, authorization, status, error) => {
+      const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+      const connections = await connectionButtons(authorization);
+      return html(reply, status, signInPage({ ...ctx, error, methods: await methods(), connections }));
+    },
+  });
+
   const emailCodes = registerEmailCodeRoutes(app, services, {
     pageConfig,
     html,
@@ -357,7 +379,12 @@ export function registerSignInRoutes(
     const opened = await openRequest(request, reply, requestId);
     if (!opened) return expired(reply);
     const { authorization, ctx } = opened;
-    return html(reply, 200, signInPage({ ...ctx, email: authorization.loginHint, methods: await methods() }));
+    const connections = await connectionButtons(authorization);
+    return html(
+      reply,
+      200,
+      signInPage({ ...ctx, email: authorization.loginHint, methods: await methods(), connections }),
+    );
   });
 
   app.post<{ Body: Form }>("/auth/sign-in", pageConfig, async (request, reply) => {
@@ -431,7 +458,12 @@ export function registerSignInRoutes(
     if (!opened) return expired(reply);
     const { authorization, ctx } = opened;
     const passwordless = !(await methods()).password;
-    return html(reply, 200, signUpPage({ ...ctx, email: authorization.loginHint, passwordless }));
+    const connections = await connectionButtons(authorization);
+    return html(
+      reply,
+      200,
+      signUpPage({ ...ctx, email: authorization.loginHint, passwordless, connections }),
+    );
   });
 
   app.post<{ Body: Form }>("/auth/sign-up", pageConfig, async (request, reply) => {

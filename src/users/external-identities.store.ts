@@ -147,13 +147,4 @@ export class ExternalIdentitiesStore {
       claims: { connection_id: row.connection_id, ...(JSON.parse(row.claims) as Record<string, unknown>) },
     };
   }
-
-  /** Marks a browser session as signed in through an external identity (ext_provider). */
-  async attachToSession(sessionId: string, identityId: string): Promise<void> {
-    await this.db
-      .updateTable("browser_sessions")
-      .set({ external_identity_id: identityId })
-      .where("id", "=", sessionId)
-      .execute();
-  }
 }

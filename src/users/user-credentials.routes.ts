@@ -138,7 +138,7 @@ export function registerUserCredentialsRoutes(app: FastifyInstance): void {
       }
       let identities = identitiesOf(user).map((i) => ({
         id: identityId(user.id, i.type, i.value),
-        type: i.type,
+        type: i.type as string,
         // A username needs no confirmation; an email is confirmed when it was verified.
         is_confirmed: i.type === "email" ? user.email_verified === 1 : true,
         created_on: iso(user.created_at),

@@ -1,0 +1,713 @@
+// Signing in through a connection (issue 17): the browser goes to the connection's provider and
+// comes back to one callback for all connections; what the provider proves (a validated ID token,
+// or for plain OAuth 2.0 the userinfo answer) identifies an external identity, which finds, links or
+// creates the user, and the sign-in continues through proceed() like every other proof (steps.ts).
+//
+//   GET  /auth/connections/{connection_id}?request=…   start (state, nonce, PKCE; see upstream-state.ts)
+//   GET  /auth/connections/callback                     the provider's answer (RFC 6749 §4.1.2)
+//   POST /auth/connections/callback                     the same, response_mode=form_post
+//
+// Accounts (docs/security.md, "One mailbox, one account"):
+// - (connection, sub) already linked → that user.
+// - Otherwise an address the provider vouches for (email_verified AND the connection is_trusted)
+//   that an account already has, verified → linked; never an administrator's (issue 15), never an
+//   account whose own address was never proved (someone could have signed up with another's
+//   address and a password of their own: linking would hand them the provider user's sign-ins).
+// - An address not vouched for that an account has → refused with a page: the person signs in
+//   with their usual method. (Proving it with an e-mail code first, then linking, is not built yet.)
+// - A new address (or none) → a new user, just in time, where self sign-up is allowed.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { SignInConnection } from "../connections/connections.service.js";
+import { randomToken } from "../crypto/random.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import { page, html as safe } from "../http/html.js";
+import { type AuthorizationRequest, organizationRefusal } from "../oauth/authorize.js";
+import { OutboundError, type OutboundOptions, outboundRequest } from "../outbound/http.js";
+import {
+  authorizationUrl,
+  codeChallengeS256,
+  exchangeCode,
+  newCodeVerifier,
+  type OAuthProvider,
+  PermanentProviderError,
+  TransientProviderError,
+} from "../outbound/oauth-client.js";
+import {
+  checkAuthorizationResponseIssuer,
+  discover,
+  OidcError,
+  type OidcMetadata,
+  validateIdToken,
+} from "../outbound/oidc.js";
+import type { Services } from "../services.js";
+import { inTransaction } from "../storage/database.js";
+import { canonicalEmail, emailProblem } from "../users/email.js";
+import { ExternalIdentitiesStore, type ExternalIdentityRow } from "../users/external-identities.store.js";
+import { EmailTakenError, pictureProblem, UsersService } from "../users/users.service.js";
+import { type User, uniqueViolation } from "../users/users.store.js";
+import type { BrowserSignIn, Form } from "./browser-sign-in.js";
+import { field } from "./browser-sign-in.js";
+import { UpstreamStates } from "./upstream-state.js";
+
+/** Every call to a provider (discovery, keys, token, userinfo) ends within this (http.ts deadline). */
+export const UPSTREAM_DEADLINE_MS = 10_000;
+/** RFC 8176 lists no value for "signed in at another provider"; Latchkey's own, as Kinde has none. */
+export const EXTERNAL_AMR = "ext";
+const CONNECTION_ID = /^conn_[0-9a-f]{32}$/;
+/** Strategies whose sign-in is built: any OpenID provider, and OAuth 2.0 with a userinfo mapping. */
+const SIGN_IN_STRATEGIES: ReadonlySet<string> = new Set(["oidc:custom", "oauth2:custom"]);
+
+/** The callback URL every provider is registered with (one for all connections). */
+export const connectionCallbackUrl = (issuer: string) => `${issuer}/auth/connections/callback`;
+
+/** The connections the sign-in pages offer for this request (those whose sign-in is built). */
+export async function offeredConnections(
+  services: Services,
+  authorization: Pick<AuthorizationRequest, "clientId" | "orgCode">,
+): Promise<SignInConnection[]> {
+  const enabled = await services.connections.enabledFor(
+    authorization.clientId,
+    authorization.orgCode ?? null,
+  );
+  return enabled.filter((c) => SIGN_IN_STRATEGIES.has(c.strategy));
+}
+
+/**
+ * Where /oauth2/auth sends the browser instead of the sign-in page, if anywhere: the connection
+ * named by Kinde's connection_id (the start route refuses one not enabled for the app, showing the
+ * sign-in page: only our own path is ever the target, so no id opens a redirect elsewhere), or the
+ * connection owning login_hint's domain (home-realm discovery) when it is offered to this app.
+ */
+export async function upstreamShortcut(
+  services: Services,
+  authorization: AuthorizationRequest,
+  requestId: string,
+): Promise<string | undefined> {
+  const start = (id: string) => `/auth/connections/${id}?request=${encodeURIComponent(requestId)}`;
+  if (authorization.connectionId) return start(authorization.connectionId);
+  const hint = authorization.loginHint;
+  const at = hint?.lastIndexOf("@") ?? -1;
+  if (!hint || at < 1 || hint.startsWith("phone:") || hint.startsWith("username:")) return undefined;
+  const owner = await services.connections.byHomeRealmDomain(hint.slice(at + 1));
+  if (!owner) return undefined;
+  const offered = await offeredConnections(services, authorization);
+  return offered.some((c) => c.id === owner.id) ? start(owner.id) : undefined;
+}
+
+/** What the provider said about the person, whichever way it said it. */
+interface UpstreamProfile {
+  subject: string;
+  email: string | null;
+  emailVerified: boolean;
+  claims: Record<string, unknown>;
+}
+
+/** A sign-in through a connection that cannot go on: shown as a page, nothing stored. */
+class UpstreamRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+  ) {
+    super(title);
+  }
+}
+
+export interface ConnectionSignInDeps {
+  pageConfig: { config: { surface: "page" } };
+  html: (reply: FastifyReply, status: number, body: string) => FastifyReply;
+  expired: (reply: FastifyReply) => Promise<FastifyReply>;
+  signIn: BrowserSignIn;
+  secretBox: SecretBox;
+  proceed: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    user: User,
+    amr: string[],
+  ) => Promise<unknown>;
+  /** The sign-in page again, with an error (a connection that cannot be used for this request). */
+  signInPageWithError: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    status: number,
+    error: string,
+  ) => Promise<unknown>;
+}
+
+export function registerConnectionSignInRoutes(
+  app: FastifyInstance,
+  services: Services,
+  deps: ConnectionSignInDeps,
+): void {
+  const { pageConfig, html, signIn } = deps;
+  const states = new UpstreamStates(services.db, deps.secretBox, services.clock);
+  const issuer = services.oauth.issuer;
+  const callbackUrl = connectionCallbackUrl(issuer);
+  const http = (): OutboundOptions => ({
+    allowPrivateNetworks: services.connectedApps.options.allowPrivateNetworks,
+    deadlineMs: UPSTREAM_DEADLINE_MS,
+  });
+
+  const refusalPage = async (reply: FastifyReply, refusal: UpstreamRefusal, requestId?: string) => {
+    const back = requestId
+      ? safe`<p class="switch"><a href="/auth/sign-in?request=${encodeURIComponent(requestId)}">Back to sign in</a></p>`
+      : safe`<p class="switch">Go back to the application and start signing in again.</p>`;
+    return html(
+      reply,
+      refusal.status,
+      page({
+        title: refusal.title,
+        businessName: await services.business.name(),
+        body: safe`<h1>${refusal.title}</h1><p class="error" role="alert">${refusal.detail}</p>${back}`,
+      }),
+    );
+  };
+
+  /** The provider's endpoints and issuer for a connection, discovered for oidc:custom. */
+  const providerOf = async (
+    connection: SignInConnection,
+  ): Promise<{ provider: OAuthProvider; issuer: string; metadata?: OidcMetadata }> => {
+    const { options } = connection;
+    if (connection.strategy === "oidc:custom") {
+      const metadata = await discover(options.issuer!, { http: http() });
+      const methods = metadata.token_endpoint_auth_methods_supported;
+      // OIDC Discovery §3: client_secret_basic when the provider lists nothing.
+      const clientAuth =
+        !methods || methods.includes("client_secret_basic") || !methods.includes("client_secret_post")
+          ? "basic"
+          : "body";
+      return {
+        metadata,
+        issuer: metadata.issuer,
+        provider: {
+          authorizationUrl: metadata.authorization_endpoint,
+          tokenUrl: metadata.token_endpoint,
+          clientAuth,
+          bodyFormat: "form",
+          scopeSeparator: " ",
+          pkce: true,
+        },
+      };
+    }
+    return {
+      issuer: options.issuer ?? "",
+      provider: {
+        authorizationUrl: options.authorization_endpoint!,
+        tokenUrl: options.token_endpoint!,
+        clientAuth: "basic",
+        bodyFormat: "form",
+        scopeSeparator: " ",
+        pkce: true,
+      },
+    };
+  };
+
+  /** The connection, when this request may use it (enabled for its app and org, sign-in built). */
+  const usable = async (id: string, authorization: AuthorizationRequest) => {
+    if (!CONNECTION_ID.test(id)) return undefined;
+    const offered = await offeredConnections(services, authorization);
+    return offered.find((c) => c.id === id);
+  };
+
+  // ---- start ------------------------------------------------------------------------------------
+
+  app.get<{ Params: { connection_id: string }; Querystring: Form }>(
+    "/auth/connections/:connection_id",
+    pageConfig,
+    async (request, reply) => {
+      const requestId = field(request.query, "request");
+      const authorization = await services.pending.find(requestId);
+      if (!authorization) return deps.expired(reply);
+      const connection = await usable(request.params.connection_id, authorization);
+      if (!connection) {
+        return deps.signInPageWithError(
+          request,
+          reply,
+          requestId,
+          authorization,
+          400,
+          "That sign-in option is not available for this application. Choose another way to sign in.",
+        );
+      }
+      let resolved: Awaited<ReturnType<typeof providerOf>>;
+      try {
+        resolved = await providerOf(connection);
+      } catch (error) {
+        logFailure(request, connection, "discovery", error);
+        return refusalPage(reply, unreachable(connection), requestId);
+      }
+      // The CSRF cookie is what binds the state to this browser (set now if it has none).
+      const browser = signIn.browserBindingOf(signIn.csrfToken(request, reply));
+      const nonce = randomToken();
+      const codeVerifier = newCodeVerifier();
+      const state = await states.create({
+        requestId,
+        connectionId: connection.id,
+        issuer: resolved.issuer,
+        nonce,
+        codeVerifier,
+        browser,
+      });
+      const extra = Object.fromEntries(
+        Object.entries(connection.options.upstream_params ?? {}).map(([k, v]) => [k, v.value]),
+      );
+      const location = authorizationUrl(resolved.provider, {
+        clientId: connection.options.client_id ?? "",
+        redirectUri: callbackUrl,
+        scopes: connection.options.scopes ?? [],
+        state,
+        nonce,
+        codeChallenge: codeChallengeS256(codeVerifier),
+        extra,
+      });
+      request.log.info(
+        { event: "connection_sign_in_started", connectionId: connection.id },
+        "sign-in sent to provider",
+      );
+      return reply.code(302).header("location", location).send();
+    },
+  );
+
+  // ---- callback ---------------------------------------------------------------------------------
+
+  app.get<{ Querystring: Form }>("/auth/connections/callback", pageConfig, (request, reply) =>
+    callback(request, reply, request.query ?? {}),
+  );
+
+  // response_mode=form_post (Apple and others): the provider's page posts here from its own origin,
+  // so this route alone is exempt from the same-origin form rule (form-origin.ts) — and only with a
+  // live state of ours. SameSite=Lax cookies do not come with that cross-site POST, so the answer is
+  // carried to the GET above by a 303 (a top-level GET carries them), where the state is used up
+  // and the browser checked as for any callback.
+  app.post<{ Body: Form }>(
+    "/auth/connections/callback",
+    { config: { ...pageConfig.config, acceptsCrossSitePosts: true } },
+    async (request, reply) => {
+      const body = request.body ?? {};
+      const state = field(body, "state");
+      if (!state || !(await states.isLive(state))) {
+        return refusalPage(
+          reply,
+          new UpstreamRefusal(
+            400,
+            "This sign-in has expired",
+            "Go back to the application and sign in again.",
+          ),
+        );
+      }
+      const query = new URLSearchParams();
+      for (const name of ["state", "code", "error", "error_description", "iss"]) {
+        const value = field(body, name);
+        if (value) query.set(name, value.slice(0, 4096));
+      }
+      return reply.code(303).header("location", `/auth/connections/callback?${query}`).send();
+    },
+  );
+
+  const callback = async (request: FastifyRequest, reply: FastifyReply, params: Form) => {
+    const state = field(params, "state");
+    // Used up first, whatever follows: a state answers one callback, good or bad (RFC 9700 §4.7).
+    const minted = state ? await states.consume(state) : undefined;
+    if (!minted) {
+      return refusalPage(
+        reply,
+        new UpstreamRefusal(
+          400,
+          "This sign-in has expired or was already used",
+          "Go back to the application and sign in again.",
+        ),
+      );
+    }
+    const { requestId } = minted;
+    // Only the browser that started this sign-in may finish it (RFC 9700 §4.7.1: CSRF on the callback).
+    if (minted.browser !== signIn.browserBinding(request)) {
+      request.log.info(
+        { event: "connection_sign_in_refused", reason: "browser" },
+        "callback from another browser",
+      );
+      return refusalPage(
+        reply,
+        new UpstreamRefusal(
+          403,
+          "This sign-in was started in another browser",
+          "Start signing in again from this browser.",
+        ),
+      );
+    }
+    const authorization = await services.pending.find(requestId);
+    if (!authorization) return deps.expired(reply);
+    const connection = await usable(minted.connectionId, authorization);
+    if (!connection) {
+      return refusalPage(
+        reply,
+        new UpstreamRefusal(
+          403,
+          "This sign-in option is no longer available",
+          "Choose another way to sign in.",
+        ),
+        requestId,
+      );
+    }
+    try {
+      const profile = await upstreamProfile(request, connection, minted, params);
+      const { user, identity } = await accountFor(request, connection, authorization, profile);
+      // Kept with the request so the session it ends in is marked (attachSession): ext_provider.
+      const through = { ...authorization, externalIdentityId: identity.id };
+      await services.pending.recordProgress(requestId, through, authorization.signInProgress);
+      request.log.info(
+        { event: "connection_sign_in", connectionId: connection.id, userId: user.id },
+        "signed in through a connection",
+      );
+      return deps.proceed(request, reply, requestId, through, user, [EXTERNAL_AMR]);
+    } catch (error) {
+      if (error instanceof UpstreamRefusal) return refusalPage(reply, error, requestId);
+      throw error;
+    }
+  };
+
+  /** Checks the provider's answer and returns who it says the person is; UpstreamRefusal otherwise. */
+  const upstreamProfile = async (
+    request: FastifyRequest,
+    connection: SignInConnection,
+    minted: { issuer: string; nonce: string; codeVerifier: string },
+    params: Form,
+  ): Promise<UpstreamProfile> => {
+    const providerError = field(params, "error");
+    if (providerError) {
+      request.log.info(
+        {
+          event: "connection_sign_in_failed",
+          connectionId: connection.id,
+          reason: providerError.slice(0, 64),
+        },
+        "provider answered with an error",
+      );
+      const cancelled = providerError === "access_denied";
+      throw new UpstreamRefusal(
+        cancelled ? 401 : 400,
+        cancelled ? "Sign-in was cancelled" : `${connection.displayName} could not sign you in`,
+        cancelled
+          ? `${connection.displayName} did not sign you in. You can try again or choose another way to sign in.`
+          : `${connection.displayName} answered with an error. Try again, or choose another way to sign in.`,
+      );
+    }
+    let resolved: Awaited<ReturnType<typeof providerOf>>;
+    try {
+      resolved = await providerOf(connection);
+    } catch (error) {
+      logFailure(request, connection, "discovery", error);
+      throw unreachable(connection);
+    }
+    try {
+      // The issuer the request went to is the one that must answer (mix-up, RFC 9207 §2.4): also
+      // when the connection was re-pointed at another provider while the person was away.
+      if (resolved.issuer !== minted.issuer)
+        throw new OidcError("authorization_response_issuer", "the connection's issuer changed");
+      if (minted.issuer) checkAuthorizationResponseIssuer(params, minted.issuer, resolved.metadata);
+      const code = field(params, "code");
+      if (!code || code.length > 4096) throw new OidcError("invalid_id_token", "the answer carries no code");
+      const credentials = {
+        clientId: connection.options.client_id ?? "",
+        clientSecret: services.connections.openClientSecret(connection) ?? "",
+      };
+      const tokens = await exchangeCode(
+        resolved.provider,
+        credentials,
+        { code, redirectUri: callbackUrl, codeVerifier: minted.codeVerifier },
+        services.clock.now(),
+        http(),
+      );
+      if (resolved.metadata) {
+        // OIDC Core §3.1.3.3: the token response of an OpenID provider carries the ID token.
+        if (!tokens.idToken) throw new OidcError("invalid_id_token", "the token response has no id_token");
+        const claims = await validateIdToken(tokens.idToken, {
+          metadata: resolved.metadata,
+          clientId: credentials.clientId,
+          nonce: minted.nonce,
+          http: http(),
+        });
+        // Many providers put profile claims only at userinfo when an access token is issued (OIDC
+        // Core §5.4): read it then, and use it only for the same subject (§5.3.2).
+        if (claims.email === undefined && resolved.metadata.userinfo_endpoint && tokens.accessToken) {
+          const info = await userinfo(resolved.metadata.userinfo_endpoint, tokens.accessToken);
+          if (info.sub !== claims.sub)
+            throw new OidcError("invalid_id_token", "userinfo is about another subject");
+          return profileFromClaims(claims.sub, { ...info, ...claims });
+        }
+        return profileFromClaims(claims.sub, claims);
+      }
+      return await userinfoProfile(connection, tokens.accessToken);
+    } catch (error) {
+      logFailure(request, connection, "callback", error);
+      if (error instanceof OutboundError || error instanceof TransientProviderError)
+        throw unreachable(connection);
+      if (
+        error instanceof OidcError ||
+        error instanceof PermanentProviderError ||
+        error instanceof UpstreamRefusal
+      ) {
+        throw new UpstreamRefusal(
+          400,
+          `${connection.displayName} could not sign you in`,
+          "The answer from the sign-in provider could not be verified. Try again, or choose another way to sign in.",
+        );
+      }
+      throw error;
+    }
+  };
+
+  /** The userinfo endpoint's JSON object, read with the access token (RFC 6750 §2.1). */
+  const userinfo = async (endpoint: string, accessToken: string): Promise<Record<string, unknown>> => {
+    const response = await outboundRequest(
+      endpoint,
+      { method: "GET", headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } },
+      { ...http(), maxResponseBytes: 100_000 },
+    );
+    if (response.status !== 200) throw new TransientProviderError(`userinfo answered ${response.status}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(response.body);
+    } catch {
+      throw new OidcError("invalid_id_token", "userinfo is not JSON");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw new OidcError("invalid_id_token", "userinfo is not a JSON object");
+    return body as Record<string, unknown>;
+  };
+
+  /** oauth2:custom: the userinfo endpoint read with the access token, through the mapping. */
+  const userinfoProfile = async (connection: SignInConnection, accessToken: string) => {
+    const { userinfo_endpoint: endpoint, userinfo_mapping: mapping } = connection.options;
+    if (!endpoint || !mapping) throw new OidcError("invalid_metadata", "no userinfo endpoint or mapping");
+    const body = await userinfo(endpoint, accessToken);
+    const read = (path: string | undefined) => (path ? readPath(body, path) : undefined);
+    const subject = read(mapping.sub);
+    if (typeof subject !== "string" && typeof subject !== "number")
+      throw new OidcError("invalid_id_token", "userinfo has no subject at the mapped path");
+    const claims: Record<string, unknown> = {};
+    for (const name of ["email", "email_verified", "given_name", "family_name", "picture"] as const)
+      claims[name] = read(mapping[name]);
+    return profileFromClaims(String(subject), claims);
+  };
+
+  /** The user this profile signs in (found, linked or created), and its external identity. */
+  const accountFor = async (
+    request: FastifyRequest,
+    connection: SignInConnection,
+    authorization: AuthorizationRequest,
+    profile: UpstreamProfile,
+  ): Promise<{ user: User; identity: ExternalIdentityRow }> => {
+    const identities = new ExternalIdentitiesStore(services.db);
+    const now = services.clock.now();
+    const known = await identities.bySubject(connection.id, profile.subject);
+    if (known) return signInKnown(request, connection, authorization, profile, known);
+
+    const vouched = profile.emailVerified && connection.options.is_trusted === true;
+    const email = profile.email && !emailProblem(profile.email) ? canonicalEmail(profile.email) : null;
+    const existing = email ? await services.users.store.findByEmail(email) : undefined;
+    if (existing) {
+      // Issue 15: an administrator's account is never taken over by a provider's word, vouched or not.
+      if (existing.is_admin === 1) {
+        throw new UpstreamRefusal(
+          403,
+          "Sign in with your password",
+          "This address belongs to an administrator account, which is never linked to a sign-in provider automatically. Sign in with your password; an administrator can link the provider from the dashboard.",
+        );
+      }
+      if (!vouched || existing.email_verified !== 1 || existing.is_suspended === 1) {
+        throw new UpstreamRefusal(
+          409,
+          "You already have an account",
+          `An account with this email address already exists. Sign in the way you usually do; ${connection.displayName} is not linked to it.`,
+        );
+      }
+      const refusal = await organizationRefusal(services.oauth, authorization, existing.id);
+      if (refusal) throw new UpstreamRefusal(403, "You cannot sign in here", refusal);
+      const identity = await insertIdentity(existing.id, connection, profile, now);
+      if (!identity) return retryKnown(request, connection, authorization, profile);
+      request.log.info(
+        { event: "identity_linked", connectionId: connection.id, userId: existing.id },
+        "provider account linked by verified email",
+      );
+      return { user: existing, identity };
+    }
+
+    // A new person: self sign-up rules as on the sign-up page (sign-in.routes.ts).
+    const orgCode = authorization.createOrgName === undefined ? authorization.orgCode : undefined;
+    if (orgCode) {
+      const org = await services.organizations.store.find(orgCode);
+      if (org?.is_allow_registrations !== 1 || org.is_suspended === 1)
+        throw new UpstreamRefusal(
+          403,
+          "You cannot create an account here",
+          "This organization does not accept new accounts. Ask its administrator to add you.",
+        );
+    }
+    const givenName = text(profile.claims.given_name, 100);
+    const familyName = text(profile.claims.family_name, 100);
+    const picture = text(profile.claims.picture, 2000);
+    try {
+      const created = await inTransaction(services.db, async (trx) => {
+        const user = await new UsersService(trx, services.clock).create({
+          email,
+          emailVerified: vouched,
+          givenName,
+          familyName,
+          picture: picture && !pictureProblem(picture) ? picture : undefined,
+          organizationCode: orgCode,
+          source: "user",
+        });
+        const identity = await new ExternalIdentitiesStore(trx).insert({
+          userId: user.id,
+          connectionId: connection.id,
+          subject: profile.subject,
+          email: profile.email,
+          emailVerified: profile.emailVerified,
+          claims: profile.claims,
+          now,
+        });
+        return { user, identity };
+      });
+      request.log.info(
+        { event: "sign_up", method: "connection", connectionId: connection.id, userId: created.user.id },
+        "user created at first sign-in through a connection",
+      );
+      return created;
+    } catch (error) {
+      // The address was taken meanwhile: refused like any address an account has.
+      const unique = uniqueViolation(error);
+      if (error instanceof EmailTakenError || unique?.column !== undefined)
+        throw new UpstreamRefusal(
+          409,
+          "You already have an account",
+          "An account with this email address already exists. Sign in the way you usually do.",
+        );
+      // The same provider account signing in twice at once: the other sign-in created it.
+      if (unique) return retryKnown(request, connection, authorization, profile);
+      throw error;
+    }
+  };
+
+  const insertIdentity = async (
+    userId: string,
+    connection: SignInConnection,
+    profile: UpstreamProfile,
+    now: number,
+  ): Promise<ExternalIdentityRow | undefined> => {
+    try {
+      return await new ExternalIdentitiesStore(services.db).insert({
+        userId,
+        connectionId: connection.id,
+        subject: profile.subject,
+        email: profile.email,
+        emailVerified: profile.emailVerified,
+        claims: profile.claims,
+        now,
+      });
+    } catch (error) {
+      if (uniqueViolation(error)) return undefined;
+      throw error;
+    }
+  };
+
+  const retryKnown = async (
+    request: FastifyRequest,
+    connection: SignInConnection,
+    authorization: AuthorizationRequest,
+    profile: UpstreamProfile,
+  ) => {
+    const known = await new ExternalIdentitiesStore(services.db).bySubject(connection.id, profile.subject);
+    if (!known) throw new UpstreamRefusal(409, "Please try again", "Signing in did not complete. Try again.");
+    return signInKnown(request, connection, authorization, profile, known);
+  };
+
+  const signInKnown = async (
+    _request: FastifyRequest,
+    _connection: SignInConnection,
+    authorization: AuthorizationRequest,
+    profile: UpstreamProfile,
+    known: ExternalIdentityRow,
+  ): Promise<{ user: User; identity: ExternalIdentityRow }> => {
+    const user = await services.users.store.findById(known.user_id);
+    if (!user || user.is_suspended === 1) {
+      throw new UpstreamRefusal(
+        403,
+        "This account cannot sign in",
+        "Contact the administrator of this application.",
+      );
+    }
+    const refusal = await organizationRefusal(services.oauth, authorization, user.id);
+    if (refusal) throw new UpstreamRefusal(403, "You cannot sign in here", refusal);
+    await new ExternalIdentitiesStore(services.db).recordSignIn(known.id, {
+      email: profile.email,
+      emailVerified: profile.emailVerified,
+      claims: profile.claims,
+      now: services.clock.now(),
+    });
+    return { user, identity: known };
+  };
+}
+
+/** The person as the provider describes them (OIDC Core §5.1 claim names). */
+function profileFromClaims(subject: string, claims: Readonly<Record<string, unknown>>): UpstreamProfile {
+  if (!subject || subject.length > 255) throw new OidcError("invalid_id_token", "the subject is not usable");
+  const email = typeof claims.email === "string" && claims.email.length <= 320 ? claims.email : null;
+  // Some providers send the boolean as text (OIDC Core §5.1 says boolean).
+  const verified = claims.email_verified === true || claims.email_verified === "true";
+  return { subject, email, emailVerified: email !== null && verified, claims: { ...claims } };
+}
+
+/** A value at a mapping path such as `data.emails[0].value` (strategies.ts validates the syntax). */
+export function readPath(value: unknown, path: string): unknown {
+  let current = value;
+  for (const part of path.split(".")) {
+    const match = /^([^[]+)(?:\[(\d{1,3})\])?$/.exec(part);
+    if (!match || typeof current !== "object" || current === null) return undefined;
+    current = Object.hasOwn(current, match[1]!) ? (current as Record<string, unknown>)[match[1]!] : undefined;
+    if (match[2] !== undefined) current = Array.isArray(current) ? current[Number(match[2])] : undefined;
+  }
+  return current;
+}
+
+function text(value: unknown, max: number): string | undefined {
+  return typeof value === "string" && value.trim() ? value.trim().slice(0, max) : undefined;
+}
+
+function unreachable(connection: SignInConnection): UpstreamRefusal {
+  return new UpstreamRefusal(
+    502,
+    `${connection.displayName} is not answering`,
+    `We could not reach ${connection.displayName} to sign you in. Try again in a moment, or choose another way to sign in.`,
+  );
+}
+
+/** Why a provider step failed, for operators: the error's reason and message name no secret. */
+function logFailure(
+  request: FastifyRequest,
+  connection: SignInConnection,
+  step: string,
+  error: unknown,
+): void {
+  const reason =
+    error instanceof OidcError || error instanceof OutboundError
+      ? error.reason
+      : error instanceof PermanentProviderError
+        ? (error.code ?? "permanent")
+        : error instanceof TransientProviderError
+          ? "transient"
+          : "other";
+  request.log.warn(
+    {
+      event: "connection_sign_in_failed",
+      connectionId: connection.id,
+      step,
+      reason,
+      detail: error instanceof Error ? error.message.slice(0, 300) : undefined,
+    },
+    "sign-in through a connection failed",
+  );
+}
