@@ -11,6 +11,7 @@ import { OrganizationLimitError, OrganizationsService } from "../organizations/o
 import { RolesStore } from "../roles/roles.store.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import type { AuthorizationCodesTable, GrantsTable, RefreshTokensTable } from "../storage/schema.js";
+import { ExternalIdentitiesStore } from "../users/external-identities.store.js";
 import { OAuthError } from "./errors.js";
 import type {
   ClientRecord,
@@ -322,6 +323,10 @@ export class KyselyOAuthStore implements OAuthStore {
 
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet> {
     return userClaims(this.db, this.clock, userId, orgCode);
+  }
+
+  externalProvider(sessionId: string): Promise<Record<string, unknown> | undefined> {
+    return new ExternalIdentitiesStore(this.db).extProviderOfSession(sessionId);
   }
 
   heldScopes(input: Parameters<OAuthStore["heldScopes"]>[0]) {

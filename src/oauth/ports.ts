@@ -161,6 +161,11 @@ export interface OAuthStore {
   /** The organization claims of a user's tokens, computed now (so changes show on refresh). */
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet>;
   /**
+   * Kinde's ext_provider ID-token claim when the browser session signed in through a connection
+   * (`connection_id`, `name`, `claims`); undefined otherwise.
+   */
+  externalProvider(sessionId: string): Promise<Record<string, unknown> | undefined>;
+  /**
    * Per audience: which of `keys` its API defines and which of them the user holds (through a role
    * or directly in `orgCode`; an administrator also through `adminClientId`'s Management API
    * grants). Read now, never cached: it decides what a user's token may carry.

@@ -30,7 +30,12 @@ export async function recordUserTokens(
   const now = ctx.clock.now();
   const jti = randomUUID();
   // Computed at every issue and refresh, so role, permission and flag changes show on refresh.
-  const input = { ...fields, claims: await store.userClaims(grant.userId, grant.orgCode ?? null) };
+  const claims = await store.userClaims(grant.userId, grant.orgCode ?? null);
+  // Signed in through a connection: Kinde's ext_provider in the ID token (on refresh too: the
+  // grant keeps the session that signed in).
+  const extProvider = grant.sessionId ? await store.externalProvider(grant.sessionId) : undefined;
+  if (extProvider) claims.id = { ...claims.id, ext_provider: extProvider };
+  const input = { ...fields, claims };
   await store.recordAccessToken({
     jti,
     clientId: client.id,
