@@ -169,6 +169,8 @@ export interface OidcProviderOptions {
   accountId?: string;
   /** Finish every interaction with error=access_denied (also settable later on the handle). */
   deny?: boolean;
+  /** Claims of the account besides the defaults (e.g. another email, email_verified: false). */
+  accountClaims?: Record<string, unknown>;
 }
 
 export interface TokenRequestRecord {
@@ -242,7 +244,13 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     async findAccount(_ctx: unknown, sub: string) {
       return {
         accountId: sub,
-        claims: async () => ({ sub, email: `${sub}@provider.test`, email_verified: true, name: sub }),
+        claims: async () => ({
+          sub,
+          email: `${sub}@provider.test`,
+          email_verified: true,
+          name: sub,
+          ...options.accountClaims,
+        }),
       };
     },
     features: {
