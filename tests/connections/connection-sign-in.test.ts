@@ -430,6 +430,34 @@ for (const { kind, skip } of await databaseKinds()) {
         await nothingStored(users, identities);
       });
 
+      it("takes response_mode=form_post from the provider's site only with a live state, carried to the GET", async () => {
+        const agent = new UserAgent(server.url);
+        const back = await startAt(agent, idA);
+        const crossSite = {
+          "sec-fetch-site": "cross-site",
+          "content-type": "application/x-www-form-urlencoded",
+        };
+        const forged = await agent.request("/auth/connections/callback", {
+          method: "POST",
+          headers: crossSite,
+          body: new URLSearchParams({ state: "A".repeat(43), code: "c" }),
+        });
+        assert.equal(forged.status, 400);
+        assert.equal(forged.headers.get("location"), null);
+        const posted = await agent.request("/auth/connections/callback", {
+          method: "POST",
+          headers: crossSite,
+          body: new URLSearchParams(back.searchParams),
+        });
+        assert.equal(posted.status, 303);
+        const carried = new URL(posted.headers.get("location")!, server.url);
+        assert.equal(carried.pathname, "/auth/connections/callback");
+        assert.equal(carried.searchParams.get("state"), back.searchParams.get("state"));
+        const done = await agent.request(carried);
+        assert.equal(done.status, 303, "the same browser completes the sign-in at the GET");
+        assert.equal(new URL(done.headers.get("location")!).origin, new URL(CALLBACK).origin);
+      });
+
       it("refuses connection A's state answered by connection B's provider (mix-up) and a wrong iss", async () => {
         const [users, identities] = [await userCount(server), await identityCount(server)];
         const agent = new UserAgent(server.url);
