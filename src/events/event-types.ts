@@ -140,19 +140,23 @@ export const EVENT_TYPES: readonly EventTypeEntry[] = DEFINITIONS.map((d) => ({
 const CODES = new Set<string>(EVENT_TYPES.map((t) => t.code));
 
 /**
- * The Management API scope that reads what an event of this type carries. Subscribing to an event
- * (or reading one) hands its data to the caller, so a machine must hold this scope too: otherwise
+ * The Management API scopes that read what an event of this type carries. Subscribing to an event
+ * (or reading one) hands its data to the caller, so a machine must hold these scopes too: otherwise
  * `create:webhooks` alone would read every user's profile — a narrow scope reaching past itself,
- * the class of bug the security review closed elsewhere.
+ * the class of bug the security review closed elsewhere. user.created and user.updated carry each
+ * membership's roles and permissions, which read:users alone does not show.
  */
-export function readScopeOf(type: string): string | undefined {
+export function readScopesOf(type: string): readonly string[] {
+  if (type === "user.created" || type === "user.updated")
+    return ["read:users", "read:organization_user_roles", "read:organization_user_permissions"];
   const prefix = type.slice(0, type.indexOf("."));
-  return {
+  const scope = {
     user: "read:users",
     organization: "read:organizations",
     role: "read:roles",
     permission: "read:permissions",
   }[prefix];
+  return scope ? [scope] : [];
 }
 
 export function isEventType(value: string): value is EventType {

@@ -4,7 +4,7 @@
 // POST /webhooks/{id}/test (scopes read:webhooks and update:webhooks).
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { EVENT_TYPES, readScopeOf } from "../events/event-types.js";
+import { EVENT_TYPES, readScopesOf } from "../events/event-types.js";
 import { ApiError } from "../management/errors.js";
 import { notFound, POST_ERRORS, READ_ERRORS, WRITE_ERRORS } from "../management/responses.schemas.js";
 import {
@@ -73,16 +73,16 @@ function webhookName(name: string): string {
   return trimmed;
 }
 
-/** The caller must be able to read what the events carry (event-types.ts readScopeOf). */
+/** The caller must be able to read what the events carry (event-types.ts readScopesOf). */
 function requireReadScopes(request: FastifyRequest, eventTypes: readonly string[]): void {
   const caller = request.caller;
   if (!caller) return;
   for (const type of eventTypes) {
-    const scope = readScopeOf(type);
-    if (scope && !caller.scopes.has(scope))
+    const missing = readScopesOf(type).find((scope) => !caller.scopes.has(scope));
+    if (missing)
       throw new ApiError(
         "FORBIDDEN",
-        `${type.slice(0, 100)} events carry what ${scope} reads; the token does not grant ${scope}`,
+        `${type.slice(0, 100)} events carry what ${missing} reads; the token does not grant ${missing}`,
       );
   }
 }

@@ -53,6 +53,22 @@ const MAX_ANSWER_BYTES = 16_384;
 const ENDPOINTS_PER_ROUND = 8;
 const DELIVERIES_PER_READ = 20;
 
+/** What the delivery log says of a failed attempt: the kind of failure, never a host or address. */
+const DELIVERY_ERRORS: Record<OutboundError["reason"], string> = {
+  invalid_url: "the endpoint URL is not valid",
+  refused_address: "the endpoint's host is on a private or reserved network",
+  unresolvable: "the endpoint's host name does not resolve",
+  timeout: `no complete answer within ${WEBHOOK_ATTEMPT_MS / 1000} s`,
+  too_large: "the answer was too large",
+  network: "the connection failed",
+};
+
+/**
+ * How long a signed event stays valid: a receiver verifies it on arrival, and each attempt is
+ * signed afresh. Without `exp` the JWT would pass signature-only validators forever (RFC 8725 §3.10).
+ */
+const EVENT_TOKEN_SECONDS = 3_600;
+
 /** The JWT a receiver gets for an event (Kinde's webhook body). */
 export async function signEvent(
   keys: SigningKeys,
@@ -69,6 +85,7 @@ export async function signEvent(
   })
     .setProtectedHeader(jwtHeader(kid))
     .setIssuedAt(now)
+    .setExpirationTime(now + EVENT_TOKEN_SECONDS)
     .sign(privateKey);
 }
 
@@ -146,7 +163,11 @@ export class WebhookWorker {
     };
     const started = performance.now();
     let statusCode: number | null = null;
+    // `error` is what callers of the delivery log read; `detail` (which may name hosts and the
+    // addresses they resolve to) goes to the operator's log only — shown to API callers, it would
+    // map the internal network for anyone who can register an endpoint.
     let error: string;
+    let detail: string | undefined;
     try {
       const token = await signEvent(this.options.keys, delivery.event, this.clock.now());
       const answer = await outboundRequest(
@@ -184,7 +205,8 @@ export class WebhookWorker {
     } catch (caught) {
       // The reason names hosts and addresses at most, never the URL's path or query (which may
       // carry the receiver's own secret).
-      error = caught instanceof OutboundError ? `${caught.reason}: ${caught.message}` : "unexpected error";
+      error = caught instanceof OutboundError ? DELIVERY_ERRORS[caught.reason] : "unexpected error";
+      detail = caught instanceof OutboundError ? caught.message : undefined;
       if (!(caught instanceof OutboundError))
         logger.error({ err: caught, ...fields }, "webhook attempt failed");
     }
@@ -205,12 +227,15 @@ export class WebhookWorker {
     if (giveUp) {
       this.options.onOutcome?.("abandoned");
       logger.error(
-        { event: "webhook_disabled", ...fields, error },
+        { event: "webhook_disabled", ...fields, error, detail },
         "webhook endpoint disabled: its deliveries failed for 72 hours; re-enable it in the dashboard",
       );
     } else {
       this.options.onOutcome?.("failure");
-      logger.warn({ event: "webhook_retry", ...fields, error }, "webhook not delivered; it will be retried");
+      logger.warn(
+        { event: "webhook_retry", ...fields, error, detail },
+        "webhook not delivered; it will be retried",
+      );
     }
     return false;
   }

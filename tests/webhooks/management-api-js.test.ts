@@ -151,8 +151,9 @@ for (const { kind, skip } of await databaseKinds()) {
 
       // The event the script caused, as delivered and verified, then as GetEvent answers it.
       const userId = ok("createUser").id as string;
-      const { iat, ...delivered } = ok("decodeWebhook");
+      const { iat, exp, ...delivered } = ok("decodeWebhook");
       assert.equal(typeof iat, "number");
+      assert.equal(exp, Number(iat) + 3600, "a signed event expires an hour after it was signed");
       assert.equal(delivered.type, "user.created");
       assert.equal((delivered.data as { user: { id: string } }).user.id, userId);
       const read = ok("getEvent");

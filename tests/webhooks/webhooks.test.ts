@@ -257,6 +257,11 @@ for (const { kind, skip } of await databaseKinds()) {
         404,
       );
 
+      // Each attempt is signed afresh and expires an hour later (RFC 8725 §3.10: no token valid forever).
+      const claims = JSON.parse(
+        Buffer.from(receiver.at(path)[0]!.body.split(".")[1]!, "base64url").toString("utf8"),
+      ) as { iat: number; exp: number };
+      assert.equal(claims.exp - claims.iat, 3600);
       // A tampered body is refused by the receiver's library.
       const body = receiver.at(path)[0]!.body;
       const [header, payload, signature] = body.split(".") as [string, string, string];
@@ -434,6 +439,27 @@ for (const { kind, skip } of await databaseKinds()) {
         left.map((r) => r.id),
         [ids[1]],
       );
+      await unsubscribe(webhookId);
+    });
+
+    it("tells the delivery log the kind of failure, never the host or address", async () => {
+      const created = await callApi<{ webhook: { id: string } }>(server, "POST", "/api/v1/webhooks", {
+        body: {
+          endpoint: "https://internal-name.invalid/hook",
+          event_types: ["user.created"],
+          name: "Nowhere",
+        },
+      });
+      assert.equal(created.status, 200);
+      const webhookId = created.body.webhook.id;
+      await callApi(server, "POST", `/api/v1/webhooks/${webhookId}/test`);
+      const [attempt] = await until("a failed attempt", async () => {
+        const log = await deliveries(webhookId);
+        return log[0]?.attempts ? log : undefined;
+      });
+      assert.equal(attempt!.last_error, "the endpoint's host name does not resolve");
+      // The operator's log has the detail.
+      assert.match(server.logs.text, /webhook_retry[^\n]*internal-name\.invalid/);
       await unsubscribe(webhookId);
     });
 
