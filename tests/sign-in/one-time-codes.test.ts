@@ -65,6 +65,8 @@ for (const { kind, skip } of await databaseKinds()) {
           reason: "wrong",
           attemptsLeft: left,
           email,
+          // The account the code was for (the authentication log names it); none for a sign-up.
+          userId: null,
         });
       assert.deepEqual(await codes.verify(id, "verify_email", wrong), { ok: false, reason: "dead" });
       assert.deepEqual(await codes.verify(id, "verify_email", code), { ok: false, reason: "dead" });
