@@ -21,11 +21,13 @@ import {
   type ConnectionOptions,
   type ConnectionOptionsInput,
   canonicalDomain,
+  changedOptions,
   isEnterprise,
   isStrategy,
   isUnsupportedKindeStrategy,
   OptionsProblem,
   optionsOf,
+  SECRET_BOUND_OPTIONS,
   type Strategy,
   validateOptions,
 } from "./strategies.js";
@@ -233,7 +235,10 @@ export class ConnectionsService {
     });
   }
 
-  /** PATCH: the fields given change; options merge option by option (a new secret replaces the old). */
+  /**
+   * PATCH: the fields given change; options merge option by option (a new secret replaces the old;
+   * a change of where the connection points without a new one drops it, see write()).
+   */
   update(id: string, changes: ConnectionChanges, guard?: EnablementGuard): Promise<SignInConnection> {
     return this.write(id, guard, changes.enabledApplications, (current, sealed) => {
       const merged: ConnectionOptionsInput = {
@@ -255,14 +260,15 @@ export class ConnectionsService {
   /**
    * PUT: name, display name and options are replaced whole. The client secret is write-only, so a
    * replacement read back from GET cannot carry it: it is kept when the replacement names none and
-   * keeps the client id (a secret belongs to its client), and dropped when the client id changes.
+   * the connection still points where it did (same client id and provider), and dropped otherwise
+   * (see write()).
    */
   replace(id: string, fields: ConnectionFields, guard?: EnablementGuard): Promise<SignInConnection> {
-    return this.write(id, guard, fields.enabledApplications, (current, sealed) => ({
+    return this.write(id, guard, fields.enabledApplications, (_current, sealed) => ({
       name: fields.name,
       displayName: fields.displayName,
       options: fields.options,
-      sealed: fields.options.client_id === current.options.client_id ? sealed : null,
+      sealed,
     }));
   }
 
@@ -368,10 +374,17 @@ export class ConnectionsService {
         removed = enabled.filter((a) => !wanted.includes(a));
       }
       await guard?.({ current, enabledApplications: enabled, added, removed }, trx);
+      // The secret was given for the client and provider the connection pointed at. A caller that
+      // may update a connection but never saw its secret (it is write-only) must not be able to
+      // point it at a token endpoint of its own and have the next sign-in post client_id and
+      // client_secret there (RFC 6749 §2.3.1): re-pointing without a new secret drops the old one.
+      const repointed = changedOptions(current!.options, validated.options, SECRET_BOUND_OPTIONS).length > 0;
       const sealed =
         validated.clientSecret !== undefined
           ? this.secretBox.seal(validated.clientSecret, secretAad(id))
-          : state.sealed;
+          : repointed
+            ? null
+            : state.sealed;
       await store.update(id, {
         name: state.name,
         display_name: state.displayName,

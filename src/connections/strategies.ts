@@ -140,6 +140,56 @@ const OPTIONS_OF: Record<Strategy, ReadonlySet<OptionName>> = Object.fromEntries
 
 export const optionsOf = (strategy: Strategy): ReadonlySet<OptionName> => OPTIONS_OF[strategy];
 
+/**
+ * Where a connection points: the client registered at the provider and the provider endpoints the
+ * sign-in flow talks to (the client secret goes to the token endpoint with the code, RFC 6749
+ * §2.3.1; oidc:custom finds its endpoints from the issuer). The write-only secret was given for
+ * one such configuration: a write that changes any of these without a new secret drops it, so
+ * re-pointing a connection never sends the old secret to a new place.
+ */
+export const SECRET_BOUND_OPTIONS = [
+  "client_id",
+  "issuer",
+  "authorization_endpoint",
+  "token_endpoint",
+  "userinfo_endpoint",
+] as const satisfies readonly (keyof ConnectionOptions)[];
+
+/**
+ * Who vouches for the addresses a trusted connection links to existing accounts: where it points,
+ * plus the Entra ID tenant (or any tenant) and, for oauth2:custom, which userinfo fields are read
+ * as the address and as its verification.
+ */
+export const IDENTITY_SOURCE_OPTIONS = [
+  ...SECRET_BOUND_OPTIONS,
+  "entra_id_domain",
+  "is_use_common_endpoint",
+  "userinfo_mapping",
+] as const satisfies readonly (keyof ConnectionOptions)[];
+
+/** A value as comparable text: objects with their keys sorted (a mapping written in another order is the same). */
+function comparable(value: unknown): string {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return JSON.stringify(value) ?? "";
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${comparable(v)}`).join(",")}}`;
+}
+
+/**
+ * Which of `names` differ between two stored option sets (validated, so written the same way). An
+ * absent flag and `false` are the same setting.
+ */
+export function changedOptions(
+  before: ConnectionOptions,
+  after: ConnectionOptions,
+  names: readonly (keyof ConnectionOptions)[],
+): (keyof ConnectionOptions)[] {
+  const value = (options: ConnectionOptions, name: keyof ConnectionOptions) =>
+    comparable(options[name] === false ? undefined : options[name]);
+  return names.filter((name) => value(before, name) !== value(after, name));
+}
+
 // ---- validation -------------------------------------------------------------------------------
 
 export const MAX_HOME_REALM_DOMAINS = 100;

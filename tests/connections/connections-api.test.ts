@@ -259,6 +259,89 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.deepEqual(links, []);
     });
 
+    it("drops the client secret when a write re-points the connection without a new one", async () => {
+      const connections = server.services.connections;
+      const secretOf = async (id: string) => connections.openClientSecret((await connections.find(id))!);
+      const hasSecret = async (id: string) =>
+        (await callApi<Read>(server, "GET", `/api/v1/connections/${id}`)).body.connection.has_client_secret;
+      const patch = async (id: string, body: Json) => {
+        const response = await callApi(server, "PATCH", `/api/v1/connections/${id}`, { body });
+        assert.equal(response.status, 200, JSON.stringify(response.body));
+      };
+      const put = async (id: string, options: Json) => {
+        const response = await callApi(server, "PUT", `/api/v1/connections/${id}`, {
+          body: { name: "sso", display_name: "SSO", options },
+        });
+        assert.equal(response.status, 200, JSON.stringify(response.body));
+      };
+      const issuer = "https://idp.example.com/realms/acme";
+      const attacker = "https://attacker.example";
+      const newSecret = () => `secret-${randomBytes(12).toString("hex")}`;
+
+      // Changes that leave where it points alone keep the secret, the same issuer written again too.
+      const secret = newSecret();
+      const kept = await create(server, oidc({ client_secret: secret }));
+      await patch(kept, { display_name: "Staff SSO", options: { scopes: ["openid", "email"], issuer } });
+      await put(kept, { client_id: "latchkey", issuer });
+      assert.equal(await secretOf(kept), secret);
+      assert.equal(await hasSecret(kept), true);
+
+      // PATCH of the issuer alone: the secret does not follow the connection to the new provider.
+      const repointed = await create(server, oidc({ client_secret: newSecret() }));
+      await patch(repointed, { options: { issuer: attacker } });
+      assert.equal(await secretOf(repointed), null);
+      assert.equal(await hasSecret(repointed), false);
+      const row = await server.storage.db
+        .selectFrom("sign_in_connections")
+        .select("client_secret_sealed")
+        .where("id", "=", repointed)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.client_secret_sealed, null, "the sealed secret is gone from the database");
+
+      // PUT with the same client id but another issuer (before, only the client id was compared).
+      const replaced = await create(server, oidc({ client_secret: newSecret() }));
+      await put(replaced, { client_id: "latchkey", issuer: attacker });
+      assert.equal(await secretOf(replaced), null);
+
+      // A new client id, by PATCH.
+      const newClient = await create(server, oidc({ client_secret: newSecret() }));
+      await patch(newClient, { options: { client_id: "someone-else" } });
+      assert.equal(await secretOf(newClient), null);
+
+      // Re-pointed with a new secret in the same request: the new one, never the old.
+      const rotated = await create(server, oidc({ client_secret: newSecret() }));
+      const fresh = newSecret();
+      await patch(rotated, { options: { issuer: attacker, client_secret: fresh } });
+      assert.equal(await secretOf(rotated), fresh);
+      const freshPut = newSecret();
+      await put(rotated, { client_id: "latchkey", issuer, client_secret: freshPut });
+      assert.equal(await secretOf(rotated), freshPut);
+
+      // oauth2:custom: each of its three endpoints.
+      const endpoints = {
+        authorization_endpoint: "https://p.example.com/authorize",
+        token_endpoint: "https://p.example.com/token",
+        userinfo_endpoint: "https://p.example.com/me",
+      };
+      for (const endpoint of Object.keys(endpoints)) {
+        const custom = await create(server, {
+          name: `custom-${tag()}`,
+          display_name: "Custom",
+          strategy: "oauth2:custom",
+          options: {
+            client_id: "x",
+            client_secret: newSecret(),
+            ...endpoints,
+            userinfo_mapping: { sub: "id" },
+          },
+        });
+        await patch(custom, { options: { scopes: ["read"] } });
+        assert.notEqual(await secretOf(custom), null, "a scope change keeps it");
+        await patch(custom, { options: { [endpoint]: `${attacker}/${endpoint}` } });
+        assert.equal(await secretOf(custom), null, endpoint);
+      }
+    });
+
     it("pages by id with starting_after and ending_before, and filters by home_realm_domain", async () => {
       const before = (await callApi<Listed>(server, "GET", "/api/v1/connections?page_size=500")).body
         .connections;
