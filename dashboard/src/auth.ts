@@ -107,6 +107,14 @@ export const MANAGEMENT_SCOPES = [
   "delete:webhooks",
   "read:event_types",
   "read:events",
+  // Settings › Authentication › Connections (issue 17): enabled applications are read from
+  // GET /connections/{id} (read:connections), so read:application_connections is not asked for.
+  "read:connections",
+  "create:connections",
+  "update:connections",
+  "delete:connections",
+  "create:application_connections",
+  "delete:application_connections",
 ];
 
 export function callbackUrl(config: DashboardConfig): string {

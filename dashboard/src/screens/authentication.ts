@@ -1,11 +1,12 @@
 // Settings › Authentication: how people sign in to the business's applications. A page of sections,
 // one a way of signing in: today the built-in methods of the hosted sign-in page (password, a code
-// by e-mail — GET/PUT /api/v1/business/sign_in_methods, a Latchkey extension); social and
-// enterprise connections (issue 17) become sections of this same page.
+// by e-mail — GET/PUT /api/v1/business/sign_in_methods, a Latchkey extension), then social and
+// enterprise connections (issue 17, connections.ts).
 import { api } from "../api.js";
 import { checkbox, h, notify, uid } from "../dom.js";
 import { load, pageHeader, type Screen, section } from "../view.js";
 import { pageForm } from "../widgets.js";
+import { connectionsSection } from "./connections.js";
 
 interface SignInMethods {
   password: boolean;
@@ -14,15 +15,16 @@ interface SignInMethods {
 
 export const authenticationSettings: Screen = async (view) => {
   await load(view, async () => {
-    const { sign_in_methods: methods } = await api<{ sign_in_methods: SignInMethods }>(
-      "GET",
-      "/business/sign_in_methods",
-    );
+    const [{ sign_in_methods: methods }, connections] = await Promise.all([
+      api<{ sign_in_methods: SignInMethods }>("GET", "/business/sign_in_methods"),
+      connectionsSection(view.config),
+    ]);
     return [
       pageHeader("Authentication", {
         lead: "How people sign in to your applications on Latchkey's sign-in page.",
       }),
       signInMethodsSection(methods),
+      connections,
     ];
   });
 };
