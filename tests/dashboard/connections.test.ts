@@ -260,7 +260,16 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal((await server.services.connections.find(connectionId))?.displayName, "Acme SSO");
 
       await domains.fill("acme.example");
+      // Pointing it elsewhere without the secret that goes with it is refused in the page: the
+      // server would drop the stored secret (it is never sent to a new place).
+      const issuer = dialog.getByLabel("Issuer URL");
+      await issuer.fill("https://login.acme.example");
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await dialog.getByText("The client ID or the provider's address changed").waitFor();
+      assert.equal(await isFocused(dialog.getByRole("button", { name: "Replace secret" })), true);
+      await issuer.fill("https://idp.example.com");
       await dialog.getByRole("button", { name: "Replace secret" }).click();
+      assert.equal(await dialog.getByText("The client ID or the provider's address changed").count(), 0);
       const secret = dialog.getByLabel("New client secret");
       assert.equal(await isFocused(secret), true);
       assert.equal(await secret.getAttribute("type"), "password");
