@@ -129,9 +129,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await dialog.getByRole("checkbox", { name: "Trusted" }).check();
       await dialog.getByRole("button", { name: "Add connection" }).click();
       const issuer = dialog.getByLabel("Issuer URL");
-      await page.waitForFunction(
-        () => document.querySelector('dialog input[name="issuer"]')?.getAttribute("aria-invalid") === "true",
-      );
+      await dialog.locator('input[name="issuer"][aria-invalid="true"]').waitFor();
       assert.match(
         await dialog.locator('input[name="issuer"] ~ .field-error').innerText(),
         /^options\.issuer .*https/,
