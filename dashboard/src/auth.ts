@@ -78,6 +78,8 @@ export const MANAGEMENT_SCOPES = [
   "create:organization_users",
   "delete:organization_users",
   "read:organization_user_roles",
+  // Subscribing a webhook to user.created/updated (their data carries each membership's permissions).
+  "read:organization_user_permissions",
   "create:organization_user_roles",
   "delete:organization_user_roles",
   "read:organization_feature_flags",
