@@ -84,6 +84,11 @@ export interface EnablementEffect {
   enabledApplications: string[];
   added: string[];
   removed: string[];
+  /**
+   * The connection's options after the write (validated, as they will be stored), for create,
+   * update and replace; absent for writes that leave them alone (enablement, delete).
+   */
+  nextOptions?: ConnectionOptions;
 }
 /** `db` is the write's transaction: read through it (SQLite has one connection, held by the write). */
 export type EnablementGuard = (effect: EnablementEffect, db: Db) => Promise<void>;
@@ -211,7 +216,16 @@ export class ConnectionsService {
       if (organizationCode !== null && !(await organizationExists(trx, organizationCode)))
         throw new ConnectionError("ORGANIZATION_INVALID", "No organization has this organization_code");
       const applications = await checkedApplications(trx, input.enabledApplications ?? []);
-      await guard?.({ current: undefined, enabledApplications: [], added: applications, removed: [] }, trx);
+      await guard?.(
+        {
+          current: undefined,
+          enabledApplications: [],
+          added: applications,
+          removed: [],
+          nextOptions: validated.options,
+        },
+        trx,
+      );
       const now = this.clock.now();
       await store.insert({
         id,
@@ -373,7 +387,10 @@ export class ConnectionsService {
         added = wanted.filter((a) => !enabled.includes(a));
         removed = enabled.filter((a) => !wanted.includes(a));
       }
-      await guard?.({ current, enabledApplications: enabled, added, removed }, trx);
+      await guard?.(
+        { current, enabledApplications: enabled, added, removed, nextOptions: validated.options },
+        trx,
+      );
       // The secret was given for the client and provider the connection pointed at. A caller that
       // may update a connection but never saw its secret (it is write-only) must not be able to
       // point it at a token endpoint of its own and have the next sign-in post client_id and
@@ -437,6 +454,15 @@ export class ConnectionsService {
       return connection;
     });
   }
+}
+
+/**
+ * Whether accounts are linked through the connection: its provider's `sub` values sign in as them
+ * (external identities are found by connection and sub), so whoever changes where it points
+ * decides who those accounts are. `db`: the write's transaction, in a guard.
+ */
+export function hasLinkedIdentities(db: Db, connectionId: string): Promise<boolean> {
+  return new ConnectionsStore(db).hasLinkedIdentities(connectionId);
 }
 
 function strategyOf(value: string): Strategy {

@@ -132,6 +132,17 @@ export class ConnectionsStore {
     return Number(result.numInsertedOrUpdatedRows ?? 0) === domains.length;
   }
 
+  /** Whether any provider account (external identity) is linked to a user through this connection. */
+  async hasLinkedIdentities(id: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("external_identities")
+      .select("id")
+      .where("connection_id", "=", id)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   // ---- enablement ---------------------------------------------------------------------------------
 
   async applicationsOf(id: string): Promise<string[]> {

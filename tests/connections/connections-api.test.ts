@@ -10,13 +10,18 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { domainToASCII } from "node:url";
 import { storedDashboardClientId } from "../../src/dashboard/dashboard-app.js";
+import { ExternalIdentitiesStore } from "../../src/users/external-identities.store.js";
 import { dashboardToken } from "../helpers/dashboard.js";
 import { databaseKinds } from "../helpers/databases.js";
-import { createApplication } from "../helpers/fixtures.js";
+import { createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 const ADMIN = { email: "root@example.com", password: "a root password nobody guesses" };
+/** What the dashboard's connection screens ask for. */
+const ADMIN_SCOPES =
+  "openid read:connections create:connections update:connections delete:connections " +
+  "read:application_connections create:application_connections delete:application_connections";
 const CONN_ID = /^conn_[0-9a-f]{32}$/;
 
 type Json = Record<string, unknown>;
@@ -125,19 +130,29 @@ for (const { kind, skip } of await databaseKinds()) {
       });
     });
     after(async () => server?.close());
+    let adminToken: string | undefined;
+    /** An administrator's token through the dashboard (the only caller that may trust a connection). */
+    const admin = async () => {
+      adminToken ??= (await dashboardToken(server, ADMIN, ADMIN_SCOPES)).access_token;
+      return adminToken;
+    };
 
     it("creates, reads, updates, replaces and deletes a connection; its secret is never answered and sealed at rest", async () => {
       const app = await createApplication(server, "reg");
       const secret = `GOCSPX-${randomBytes(18).toString("base64url")}`;
-      const id = await create(server, {
-        ...google({
-          client_secret: secret,
-          is_trusted: true,
-          upstream_params: { prompt: { value: "select_account" } },
-        }),
-        name: "  google-main  ",
-        enabled_applications: [app.clientId],
-      });
+      const id = await create(
+        server,
+        {
+          ...google({
+            client_secret: secret,
+            is_trusted: true,
+            upstream_params: { prompt: { value: "select_account" } },
+          }),
+          name: "  google-main  ",
+          enabled_applications: [app.clientId],
+        },
+        await admin(),
+      );
       assert.match(id, CONN_ID);
 
       const read = await callApi<Read>(server, "GET", `/api/v1/connections/${id}`);
@@ -340,6 +355,159 @@ for (const { kind, skip } of await databaseKinds()) {
         await patch(custom, { options: { [endpoint]: `${attacker}/${endpoint}` } });
         assert.equal(await secretOf(custom), null, endpoint);
       }
+    });
+
+    it("lets only an administrator trust a connection, or re-point one that is trusted or has accounts linked", async () => {
+      const connections = server.services.connections;
+      const attacker = "https://attacker.example";
+      const issuer = "https://idp.example.com/realms/acme";
+      const trustRefused = /Only an administrator.*is_trusted/;
+
+      // A machine token (here with every scope) cannot create a trusted connection, by POST …
+      const count = await rowCount(server);
+      assert.match(
+        await refused(server, "POST", "/api/v1/connections", 403, "FORBIDDEN", {
+          body: oidc({ is_trusted: true }),
+        }),
+        trustRefused,
+      );
+      assert.equal(await rowCount(server), count, "nothing created");
+      // … nor make an untrusted one trusted, by PATCH or PUT.
+      const untrusted = await create(server, oidc({ client_secret: "s" }));
+      assert.match(
+        await refused(server, "PATCH", `/api/v1/connections/${untrusted}`, 403, "FORBIDDEN", {
+          body: { options: { is_trusted: true } },
+        }),
+        trustRefused,
+      );
+      assert.match(
+        await refused(server, "PUT", `/api/v1/connections/${untrusted}`, 403, "FORBIDDEN", {
+          body: {
+            name: "x",
+            display_name: "x",
+            options: { client_id: "latchkey", issuer, is_trusted: true },
+          },
+        }),
+        trustRefused,
+      );
+      assert.equal((await connections.find(untrusted))!.options.is_trusted, undefined);
+
+      // An administrator (through the dashboard) can do both.
+      const secret = `secret-${tag()}`;
+      const trusted = await create(server, oidc({ client_secret: secret, is_trusted: true }), await admin());
+      const patched = await callApi(server, "PATCH", `/api/v1/connections/${untrusted}`, {
+        token: await admin(),
+        body: { options: { is_trusted: true } },
+      });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      assert.equal((await connections.find(untrusted))!.options.is_trusted, true);
+
+      // A machine cannot re-point a trusted connection, whichever way.
+      for (const [method, body, field] of [
+        ["PATCH", { options: { issuer: attacker } }, "issuer"],
+        ["PATCH", { options: { client_id: "attacker" } }, "client_id"],
+        [
+          "PUT",
+          {
+            name: "x",
+            display_name: "x",
+            options: { client_id: "latchkey", issuer: attacker, is_trusted: true },
+          },
+          "issuer",
+        ],
+      ] as [string, Json, string][])
+        assert.match(
+          await refused(server, method, `/api/v1/connections/${trusted}`, 403, "FORBIDDEN", { body }),
+          new RegExp(`trusted: only an administrator.*${field}`),
+        );
+      const kept = (await connections.find(trusted))!;
+      assert.equal(kept.options.issuer, issuer);
+      assert.equal(kept.options.client_id, "latchkey");
+      assert.equal(connections.openClientSecret(kept), secret, "nothing changed, the secret included");
+
+      // oauth2:custom: its endpoints and how it reads the address from userinfo are its source too.
+      const custom = await create(
+        server,
+        {
+          name: `custom-${tag()}`,
+          display_name: "Custom",
+          strategy: "oauth2:custom",
+          options: {
+            client_id: "x",
+            authorization_endpoint: "https://p.example.com/authorize",
+            token_endpoint: "https://p.example.com/token",
+            userinfo_endpoint: "https://p.example.com/me",
+            userinfo_mapping: { sub: "id", email: "email", email_verified: "verified" },
+            is_trusted: true,
+          },
+        },
+        await admin(),
+      );
+      for (const options of [
+        { userinfo_mapping: { sub: "id", email: "bio", email_verified: "verified" } },
+        { token_endpoint: `${attacker}/token` },
+      ])
+        await refused(server, "PATCH", `/api/v1/connections/${custom}`, 403, "FORBIDDEN", {
+          body: { options },
+        });
+      // The same mapping written in another order is no change.
+      const reordered = await callApi(server, "PATCH", `/api/v1/connections/${custom}`, {
+        body: { options: { userinfo_mapping: { email_verified: "verified", email: "email", sub: "id" } } },
+      });
+      assert.equal(reordered.status, 200, JSON.stringify(reordered.body));
+
+      // What leaves who vouches alone stays open to machines: other fields, the settings written
+      // back as GET read them, and making the connection untrusted.
+      const renamed = await callApi(server, "PATCH", `/api/v1/connections/${trusted}`, {
+        body: { display_name: "Staff SSO", options: { scopes: ["openid", "email"] } },
+      });
+      assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+      const read = (await callApi<Read>(server, "GET", `/api/v1/connections/${trusted}`)).body.connection;
+      const { home_realm_domains: _domains, ...readOptions } = read.options;
+      const rewritten = await callApi(server, "PUT", `/api/v1/connections/${trusted}`, {
+        body: { name: read.name, display_name: read.display_name, options: readOptions },
+      });
+      assert.equal(rewritten.status, 200, JSON.stringify(rewritten.body));
+      assert.equal(connections.openClientSecret((await connections.find(trusted))!), secret);
+      const distrusted = await callApi(server, "PATCH", `/api/v1/connections/${trusted}`, {
+        body: { options: { is_trusted: false } },
+      });
+      assert.equal(distrusted.status, 200, JSON.stringify(distrusted.body));
+
+      // Accounts linked through a connection: its provider's `sub` signs in as them, trusted or not.
+      const user = await createUser(server);
+      await new ExternalIdentitiesStore(server.storage.db).insert({
+        userId: user.id,
+        connectionId: trusted,
+        subject: "employee-1",
+        email: user.email,
+        emailVerified: true,
+        claims: {},
+        now: server.services.clock.now(),
+      });
+      assert.match(
+        await refused(server, "PATCH", `/api/v1/connections/${trusted}`, 403, "FORBIDDEN", {
+          body: { options: { issuer: attacker } },
+        }),
+        /Accounts are linked to this connection.*issuer/,
+      );
+      assert.equal((await connections.find(trusted))!.options.issuer, issuer);
+      // Without linked accounts an untrusted connection may be re-pointed (its secret stays behind).
+      const free = await callApi(server, "PATCH", `/api/v1/connections/${untrusted}`, {
+        body: { options: { is_trusted: false } },
+      });
+      assert.equal(free.status, 200, JSON.stringify(free.body));
+      const moved = await callApi(server, "PATCH", `/api/v1/connections/${untrusted}`, {
+        body: { options: { issuer: attacker } },
+      });
+      assert.equal(moved.status, 200, JSON.stringify(moved.body));
+      assert.equal((await connections.find(untrusted))!.hasClientSecret, false);
+      // The administrator may re-point the linked one.
+      const byAdmin = await callApi(server, "PATCH", `/api/v1/connections/${trusted}`, {
+        token: await admin(),
+        body: { options: { issuer: "https://idp.example.org/realms/acme" } },
+      });
+      assert.equal(byAdmin.status, 200, JSON.stringify(byAdmin.body));
     });
 
     it("pages by id with starting_after and ending_before, and filters by home_realm_domain", async () => {

@@ -114,6 +114,17 @@ await step("createConnection:saml", () =>
     },
   }),
 );
+// Trusting a connection is an administrator's decision (docs/security.md): a machine is refused.
+await step("createConnection:trusted", () =>
+  Connections.createConnection({
+    requestBody: {
+      name: `trusted-${tag}`,
+      display_name: "Google",
+      strategy: "oauth2:google",
+      options: { client_id: `${tag}.apps.googleusercontent.com`, is_trusted: true },
+    },
+  }),
+);
 const google = await step("createConnection", () =>
   Connections.createConnection({
     requestBody: {
@@ -124,7 +135,6 @@ const google = await step("createConnection", () =>
       options: {
         client_id: `${tag}.apps.googleusercontent.com`,
         client_secret: `secret-${tag}`,
-        is_trusted: true,
       },
     },
   }),

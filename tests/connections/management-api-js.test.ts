@@ -103,6 +103,7 @@ for (const { kind, skip } of await databaseKinds()) {
 
       refused("createConnection:unknown-strategy", 400, "INVALID_STRATEGY");
       assert.match(refused("createConnection:saml", 400, "STRATEGY_NOT_SUPPORTED"), /not supported yet/);
+      assert.match(refused("createConnection:trusted", 403, "FORBIDDEN"), /Only an administrator/);
 
       const googleId = (ok("createConnection", "create_connection_response").connection as { id: string }).id;
       const entraId = (
