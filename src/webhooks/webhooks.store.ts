@@ -185,6 +185,10 @@ export class WebhooksStore {
         .orderBy("id")
         .limit(limit);
     const lease = { lease_owner: owner, lease_until: leaseUntil };
+    // A plain read first: most polls find nothing, and then take no lock at all (on SQLite an
+    // UPDATE takes the database's write lock even when it matches no row, so an idle worker
+    // would queue behind — and hold up — every real write, once a second).
+    if ((await due(this.db).execute()).length === 0) return [];
     if (!(this.db.getExecutor().adapter instanceof PostgresAdapter)) {
       return this.db
         .updateTable("webhooks")
