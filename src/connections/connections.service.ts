@@ -7,7 +7,8 @@
 //   - A home-realm domain belongs to at most one connection (it is the key of its table), so
 //     home-realm discovery is one lookup and never ambiguous.
 //   - A connection is offered to an application's sign-in page only where it is enabled for that
-//     application; with an organization, the organization's own list narrows that (enabledFor).
+//     application; with an organization that chose its own list, that list narrows it, even when
+//     empty (enabledFor).
 import type { Clock } from "../clock.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { type Db, inTransaction } from "../storage/database.js";
@@ -140,19 +141,28 @@ export class ConnectionsService {
 
   /**
    * The connections a sign-in page for this application (and organization) offers: those enabled
-   * for the application; with an organization that has enabled connections of its own, only those
-   * of them; and an organization's own enterprise connections only on its own sign-in.
+   * for the application; an organization's own enterprise connections only on its own sign-in; and
+   * with an organization that chose its own list, only those of them on it.
+   *
+   * An organization chooses its list by having a connection enabled for it (Kinde's custom
+   * authentication per organization; creating its own enterprise connection does it too), and the
+   * choice is stored (organization_connection_lists), not read from the list being non-empty: so
+   * disabling or deleting its last connection leaves it with none offered, never with all of the
+   * application's. Narrowing its sign-in can never widen it. An organization that never chose
+   * offers the application's connections, as one without organizations would.
    */
   async enabledFor(clientId: string, orgCode: string | null): Promise<SignInConnection[]> {
     let rows = await this.store.forApplication(clientId);
     if (orgCode === null) {
       rows = rows.filter((r) => r.organization_code === null);
     } else {
-      const orgEnabled = new Set((await this.store.forOrganization(orgCode)).map((r) => r.id));
+      const orgEnabled = (await this.store.hasConnectionList(orgCode))
+        ? new Set((await this.store.forOrganization(orgCode)).map((r) => r.id))
+        : undefined;
       rows = rows.filter(
         (r) =>
           (r.organization_code === null || r.organization_code === orgCode) &&
-          (orgEnabled.size === 0 || orgEnabled.has(r.id)),
+          (orgEnabled === undefined || orgEnabled.has(r.id)),
       );
     }
     return this.withDomains(rows);

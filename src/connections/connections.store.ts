@@ -1,5 +1,6 @@
 // SQL of sign-in connections (tables sign_in_connections, sign_in_connection_domains,
-// application_sign_in_connections, organization_sign_in_connections; migration 0022). Only
+// application_sign_in_connections, organization_sign_in_connections; migration 0022; and
+// organization_connection_lists, migration 0024). Only
 // connections.service.ts uses it: the service is the one place that knows how connections are kept.
 import type { Insertable, Selectable } from "kysely";
 import { randomHex } from "../crypto/random.js";
@@ -186,12 +187,28 @@ export class ConnectionsStore {
       .execute();
   }
 
+  /** Also records that the organization chose its own list (kept when connections go). */
   async enableForOrganization(orgCode: string, id: string, now: number): Promise<void> {
+    await this.db
+      .insertInto("organization_connection_lists")
+      .values({ org_code: orgCode, created_at: now })
+      .onConflict((oc) => oc.column("org_code").doNothing())
+      .execute();
     await this.db
       .insertInto("organization_sign_in_connections")
       .values({ org_code: orgCode, connection_id: id, created_at: now })
       .onConflict((oc) => oc.columns(["org_code", "connection_id"]).doNothing())
       .execute();
+  }
+
+  /** Whether the organization chose its own list of connections (ever enabled one). */
+  async hasConnectionList(orgCode: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("organization_connection_lists")
+      .select("org_code")
+      .where("org_code", "=", orgCode)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async disableForOrganization(orgCode: string, id: string): Promise<boolean> {

@@ -1,8 +1,9 @@
 // Management API: Kinde's per-organization enablement of connections —
 // GET /organizations/{organization_code}/connections, POST/DELETE …/connections/{connection_id}
 // (scopes read/create/delete:organization_connections). An organization that enables connections
-// of its own narrows what its sign-in offers to those (ConnectionsService.enabledFor); a connection
-// an organization manages can be enabled only for that organization.
+// of its own narrows what its sign-in offers to those, from the first one on and for good: disabling
+// its last leaves it none, not the application's (ConnectionsService.enabledFor); a connection an
+// organization manages can be enabled only for that organization.
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../management/errors.js";

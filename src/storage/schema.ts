@@ -513,6 +513,12 @@ export interface OrganizationSignInConnectionsTable {
   created_at: number;
 }
 
+/** An organization that chose its own sign-in connections (migration 0024; ConnectionsService.enabledFor). */
+export interface OrganizationConnectionListsTable {
+  org_code: string;
+  created_at: number;
+}
+
 /** An account at a connection's provider linked to a user (migration 0023). */
 export interface ExternalIdentitiesTable {
   id: string;
@@ -585,6 +591,7 @@ export interface Schema {
   sign_in_connection_domains: SignInConnectionDomainsTable;
   application_sign_in_connections: ApplicationSignInConnectionsTable;
   organization_sign_in_connections: OrganizationSignInConnectionsTable;
+  organization_connection_lists: OrganizationConnectionListsTable;
   external_identities: ExternalIdentitiesTable;
   upstream_sign_in_states: UpstreamSignInStatesTable;
 }

@@ -960,9 +960,31 @@ for (const { kind, skip } of await databaseKinds()) {
         /managed by organization/,
       );
 
+      // Disabling its last connection leaves orgB's sign-in with none: narrowing never widens it
+      // back to the application's.
       assert.equal((await callApi(server, "DELETE", orgPath(orgB, social2))).status, 200);
       await refused(server, "DELETE", orgPath(orgB, social2), 404, "CONNECTION_NOT_FOUND");
-      assert.deepEqual(await offered(orgB), [social1, social2]);
+      assert.deepEqual((await callApi<Listed>(server, "GET", orgPath(orgB))).body.connections, []);
+      assert.deepEqual(await offered(orgB), [], "orgB chose its list, now empty");
+      assert.equal((await callApi(server, "POST", orgPath(orgB, social1))).status, 200);
+      assert.deepEqual(await offered(orgB), [social1]);
+      // Nor does deleting the connection itself.
+      const orgC = await newOrg();
+      const social3 = await create(server, google());
+      assert.equal(
+        (await callApi(server, "POST", `/api/v1/applications/${app.clientId}/connections/${social3}`)).status,
+        200,
+      );
+      assert.deepEqual(
+        await offered(orgC),
+        [social1, social2, social3],
+        "orgC never chose: the application's",
+      );
+      assert.equal((await callApi(server, "POST", orgPath(orgC, social3))).status, 200);
+      assert.deepEqual(await offered(orgC), [social3]);
+      assert.equal((await callApi(server, "DELETE", `/api/v1/connections/${social3}`)).status, 200);
+      assert.deepEqual(await offered(orgC), [], "its only connection deleted: none, not the application's");
+      assert.deepEqual(await offered(null), [social1, social2]);
       await refused(server, "GET", orgPath("org_00000000000"), 404, "ORGANIZATION_NOT_FOUND");
       await refused(server, "POST", orgPath("org_00000000000", social1), 404, "ORGANIZATION_NOT_FOUND");
       await refused(
