@@ -22,23 +22,7 @@ import { randomToken } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { page, html as safe } from "../http/html.js";
 import { type AuthorizationRequest, organizationRefusal } from "../oauth/authorize.js";
-import { OutboundError, type OutboundOptions, outboundRequest } from "../outbound/http.js";
-import {
-  authorizationUrl,
-  codeChallengeS256,
-  exchangeCode,
-  newCodeVerifier,
-  type OAuthProvider,
-  PermanentProviderError,
-  TransientProviderError,
-} from "../outbound/oauth-client.js";
-import {
-  checkAuthorizationResponseIssuer,
-  discover,
-  OidcError,
-  type OidcMetadata,
-  validateIdToken,
-} from "../outbound/oidc.js";
+import { newCodeVerifier } from "../outbound/oauth-client.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
 import { canonicalEmail, emailProblem } from "../users/email.js";
@@ -47,15 +31,17 @@ import { EmailTakenError, pictureProblem, UsersService } from "../users/users.se
 import { type User, uniqueViolation } from "../users/users.store.js";
 import type { BrowserSignIn, Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
+import {
+  SIGN_IN_STRATEGIES,
+  type UpstreamProfile,
+  UpstreamProviders,
+  UpstreamRefusal,
+} from "./upstream-providers.js";
 import { UpstreamStates } from "./upstream-state.js";
 
-/** Every call to a provider (discovery, keys, token, userinfo) ends within this (http.ts deadline). */
-export const UPSTREAM_DEADLINE_MS = 10_000;
 /** RFC 8176 lists no value for "signed in at another provider"; Latchkey's own, as Kinde has none. */
 export const EXTERNAL_AMR = "ext";
 const CONNECTION_ID = /^conn_[0-9a-f]{32}$/;
-/** Strategies whose sign-in is built: any OpenID provider, and OAuth 2.0 with a userinfo mapping. */
-const SIGN_IN_STRATEGIES: ReadonlySet<string> = new Set(["oidc:custom", "oauth2:custom"]);
 
 /** The callback URL every provider is registered with (one for all connections). */
 export const connectionCallbackUrl = (issuer: string) => `${issuer}/auth/connections/callback`;
@@ -94,25 +80,6 @@ export async function upstreamShortcut(
   return offered.some((c) => c.id === owner.id) ? start(owner.id) : undefined;
 }
 
-/** What the provider said about the person, whichever way it said it. */
-interface UpstreamProfile {
-  subject: string;
-  email: string | null;
-  emailVerified: boolean;
-  claims: Record<string, unknown>;
-}
-
-/** A sign-in through a connection that cannot go on: shown as a page, nothing stored. */
-class UpstreamRefusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-  ) {
-    super(title);
-  }
-}
-
 export interface ConnectionSignInDeps {
   pageConfig: { config: { surface: "page" } };
   html: (reply: FastifyReply, status: number, body: string) => FastifyReply;
@@ -147,9 +114,12 @@ export function registerConnectionSignInRoutes(
   const states = new UpstreamStates(services.db, deps.secretBox, services.clock);
   const issuer = services.oauth.issuer;
   const callbackUrl = connectionCallbackUrl(issuer);
-  const http = (): OutboundOptions => ({
+  // The provider side (endpoints, authorization request, code exchange, verified profile).
+  const providers = new UpstreamProviders({
     allowPrivateNetworks: services.connectedApps.options.allowPrivateNetworks,
-    deadlineMs: UPSTREAM_DEADLINE_MS,
+    clock: services.clock,
+    callbackUrl,
+    openClientSecret: (connection) => services.connections.openClientSecret(connection) ?? undefined,
   });
 
   const refusalPage = async (reply: FastifyReply, refusal: UpstreamRefusal, requestId?: string) => {
@@ -165,45 +135,6 @@ export function registerConnectionSignInRoutes(
         body: safe`<h1>${refusal.title}</h1><p class="error" role="alert">${refusal.detail}</p>${back}`,
       }),
     );
-  };
-
-  /** The provider's endpoints and issuer for a connection, discovered for oidc:custom. */
-  const providerOf = async (
-    connection: SignInConnection,
-  ): Promise<{ provider: OAuthProvider; issuer: string; metadata?: OidcMetadata }> => {
-    const { options } = connection;
-    if (connection.strategy === "oidc:custom") {
-      const metadata = await discover(options.issuer!, { http: http() });
-      const methods = metadata.token_endpoint_auth_methods_supported;
-      // OIDC Discovery §3: client_secret_basic when the provider lists nothing.
-      const clientAuth =
-        !methods || methods.includes("client_secret_basic") || !methods.includes("client_secret_post")
-          ? "basic"
-          : "body";
-      return {
-        metadata,
-        issuer: metadata.issuer,
-        provider: {
-          authorizationUrl: metadata.authorization_endpoint,
-          tokenUrl: metadata.token_endpoint,
-          clientAuth,
-          bodyFormat: "form",
-          scopeSeparator: " ",
-          pkce: true,
-        },
-      };
-    }
-    return {
-      issuer: options.issuer ?? "",
-      provider: {
-        authorizationUrl: options.authorization_endpoint!,
-        tokenUrl: options.token_endpoint!,
-        clientAuth: "basic",
-        bodyFormat: "form",
-        scopeSeparator: " ",
-        pkce: true,
-      },
-    };
   };
 
   /** The connection, when this request may use it (enabled for its app and org, sign-in built). */
@@ -233,12 +164,12 @@ export function registerConnectionSignInRoutes(
           "That sign-in option is not available for this application. Choose another way to sign in.",
         );
       }
-      let resolved: Awaited<ReturnType<typeof providerOf>>;
+      let prepared: Awaited<ReturnType<UpstreamProviders["prepare"]>>;
       try {
-        resolved = await providerOf(connection);
+        prepared = await providers.prepare(request.log, connection);
       } catch (error) {
-        logFailure(request, connection, "discovery", error);
-        return refusalPage(reply, unreachable(connection), requestId);
+        if (error instanceof UpstreamRefusal) return refusalPage(reply, error, requestId);
+        throw error;
       }
       // The CSRF cookie is what binds the state to this browser (set now if it has none).
       const browser = signIn.browserBindingOf(signIn.csrfToken(request, reply));
@@ -247,23 +178,12 @@ export function registerConnectionSignInRoutes(
       const state = await states.create({
         requestId,
         connectionId: connection.id,
-        issuer: resolved.issuer,
+        issuer: prepared.issuer,
         nonce,
         codeVerifier,
         browser,
       });
-      const extra = Object.fromEntries(
-        Object.entries(connection.options.upstream_params ?? {}).map(([k, v]) => [k, v.value]),
-      );
-      const location = authorizationUrl(resolved.provider, {
-        clientId: connection.options.client_id ?? "",
-        redirectUri: callbackUrl,
-        scopes: connection.options.scopes ?? [],
-        state,
-        nonce,
-        codeChallenge: codeChallengeS256(codeVerifier),
-        extra,
-      });
+      const location = prepared.authorizationRequest({ state, nonce, codeVerifier });
       request.log.info(
         { event: "connection_sign_in_started", connectionId: connection.id },
         "sign-in sent to provider",
@@ -353,7 +273,7 @@ export function registerConnectionSignInRoutes(
       );
     }
     try {
-      const profile = await upstreamProfile(request, connection, minted, params);
+      const profile = await providers.finish(request.log, connection, minted, params);
       const { user, identity } = await accountFor(request, connection, authorization, profile);
       // Kept with the request so the session it ends in is marked (attachSession): ext_provider.
       const through = { ...authorization, externalIdentityId: identity.id };
@@ -367,131 +287,6 @@ export function registerConnectionSignInRoutes(
       if (error instanceof UpstreamRefusal) return refusalPage(reply, error, requestId);
       throw error;
     }
-  };
-
-  /** Checks the provider's answer and returns who it says the person is; UpstreamRefusal otherwise. */
-  const upstreamProfile = async (
-    request: FastifyRequest,
-    connection: SignInConnection,
-    minted: { issuer: string; nonce: string; codeVerifier: string },
-    params: Form,
-  ): Promise<UpstreamProfile> => {
-    const providerError = field(params, "error");
-    if (providerError) {
-      request.log.info(
-        {
-          event: "connection_sign_in_failed",
-          connectionId: connection.id,
-          reason: providerError.slice(0, 64),
-        },
-        "provider answered with an error",
-      );
-      const cancelled = providerError === "access_denied";
-      throw new UpstreamRefusal(
-        cancelled ? 401 : 400,
-        cancelled ? "Sign-in was cancelled" : `${connection.displayName} could not sign you in`,
-        cancelled
-          ? `${connection.displayName} did not sign you in. You can try again or choose another way to sign in.`
-          : `${connection.displayName} answered with an error. Try again, or choose another way to sign in.`,
-      );
-    }
-    let resolved: Awaited<ReturnType<typeof providerOf>>;
-    try {
-      resolved = await providerOf(connection);
-    } catch (error) {
-      logFailure(request, connection, "discovery", error);
-      throw unreachable(connection);
-    }
-    try {
-      // The issuer the request went to is the one that must answer (mix-up, RFC 9207 §2.4): also
-      // when the connection was re-pointed at another provider while the person was away.
-      if (resolved.issuer !== minted.issuer)
-        throw new OidcError("authorization_response_issuer", "the connection's issuer changed");
-      if (minted.issuer) checkAuthorizationResponseIssuer(params, minted.issuer, resolved.metadata);
-      const code = field(params, "code");
-      if (!code || code.length > 4096) throw new OidcError("invalid_id_token", "the answer carries no code");
-      const credentials = {
-        clientId: connection.options.client_id ?? "",
-        clientSecret: services.connections.openClientSecret(connection) ?? "",
-      };
-      const tokens = await exchangeCode(
-        resolved.provider,
-        credentials,
-        { code, redirectUri: callbackUrl, codeVerifier: minted.codeVerifier },
-        services.clock.now(),
-        http(),
-      );
-      if (resolved.metadata) {
-        // OIDC Core §3.1.3.3: the token response of an OpenID provider carries the ID token.
-        if (!tokens.idToken) throw new OidcError("invalid_id_token", "the token response has no id_token");
-        const claims = await validateIdToken(tokens.idToken, {
-          metadata: resolved.metadata,
-          clientId: credentials.clientId,
-          nonce: minted.nonce,
-          http: http(),
-        });
-        // Many providers put profile claims only at userinfo when an access token is issued (OIDC
-        // Core §5.4): read it then, and use it only for the same subject (§5.3.2).
-        if (claims.email === undefined && resolved.metadata.userinfo_endpoint && tokens.accessToken) {
-          const info = await userinfo(resolved.metadata.userinfo_endpoint, tokens.accessToken);
-          if (info.sub !== claims.sub)
-            throw new OidcError("invalid_id_token", "userinfo is about another subject");
-          return profileFromClaims(claims.sub, { ...info, ...claims });
-        }
-        return profileFromClaims(claims.sub, claims);
-      }
-      return await userinfoProfile(connection, tokens.accessToken);
-    } catch (error) {
-      logFailure(request, connection, "callback", error);
-      if (error instanceof OutboundError || error instanceof TransientProviderError)
-        throw unreachable(connection);
-      if (
-        error instanceof OidcError ||
-        error instanceof PermanentProviderError ||
-        error instanceof UpstreamRefusal
-      ) {
-        throw new UpstreamRefusal(
-          400,
-          `${connection.displayName} could not sign you in`,
-          "The answer from the sign-in provider could not be verified. Try again, or choose another way to sign in.",
-        );
-      }
-      throw error;
-    }
-  };
-
-  /** The userinfo endpoint's JSON object, read with the access token (RFC 6750 §2.1). */
-  const userinfo = async (endpoint: string, accessToken: string): Promise<Record<string, unknown>> => {
-    const response = await outboundRequest(
-      endpoint,
-      { method: "GET", headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } },
-      { ...http(), maxResponseBytes: 100_000 },
-    );
-    if (response.status !== 200) throw new TransientProviderError(`userinfo answered ${response.status}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(response.body);
-    } catch {
-      throw new OidcError("invalid_id_token", "userinfo is not JSON");
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body))
-      throw new OidcError("invalid_id_token", "userinfo is not a JSON object");
-    return body as Record<string, unknown>;
-  };
-
-  /** oauth2:custom: the userinfo endpoint read with the access token, through the mapping. */
-  const userinfoProfile = async (connection: SignInConnection, accessToken: string) => {
-    const { userinfo_endpoint: endpoint, userinfo_mapping: mapping } = connection.options;
-    if (!endpoint || !mapping) throw new OidcError("invalid_metadata", "no userinfo endpoint or mapping");
-    const body = await userinfo(endpoint, accessToken);
-    const read = (path: string | undefined) => (path ? readPath(body, path) : undefined);
-    const subject = read(mapping.sub);
-    if (typeof subject !== "string" && typeof subject !== "number")
-      throw new OidcError("invalid_id_token", "userinfo has no subject at the mapped path");
-    const claims: Record<string, unknown> = {};
-    for (const name of ["email", "email_verified", "given_name", "family_name", "picture"] as const)
-      claims[name] = read(mapping[name]);
-    return profileFromClaims(String(subject), claims);
   };
 
   /** The user this profile signs in (found, linked or created), and its external identity. */
@@ -652,62 +447,6 @@ export function registerConnectionSignInRoutes(
   };
 }
 
-/** The person as the provider describes them (OIDC Core §5.1 claim names). */
-function profileFromClaims(subject: string, claims: Readonly<Record<string, unknown>>): UpstreamProfile {
-  if (!subject || subject.length > 255) throw new OidcError("invalid_id_token", "the subject is not usable");
-  const email = typeof claims.email === "string" && claims.email.length <= 320 ? claims.email : null;
-  // Some providers send the boolean as text (OIDC Core §5.1 says boolean).
-  const verified = claims.email_verified === true || claims.email_verified === "true";
-  return { subject, email, emailVerified: email !== null && verified, claims: { ...claims } };
-}
-
-/** A value at a mapping path such as `data.emails[0].value` (strategies.ts validates the syntax). */
-export function readPath(value: unknown, path: string): unknown {
-  let current = value;
-  for (const part of path.split(".")) {
-    const match = /^([^[]+)(?:\[(\d{1,3})\])?$/.exec(part);
-    if (!match || typeof current !== "object" || current === null) return undefined;
-    current = Object.hasOwn(current, match[1]!) ? (current as Record<string, unknown>)[match[1]!] : undefined;
-    if (match[2] !== undefined) current = Array.isArray(current) ? current[Number(match[2])] : undefined;
-  }
-  return current;
-}
-
 function text(value: unknown, max: number): string | undefined {
   return typeof value === "string" && value.trim() ? value.trim().slice(0, max) : undefined;
-}
-
-function unreachable(connection: SignInConnection): UpstreamRefusal {
-  return new UpstreamRefusal(
-    502,
-    `${connection.displayName} is not answering`,
-    `We could not reach ${connection.displayName} to sign you in. Try again in a moment, or choose another way to sign in.`,
-  );
-}
-
-/** Why a provider step failed, for operators: the error's reason and message name no secret. */
-function logFailure(
-  request: FastifyRequest,
-  connection: SignInConnection,
-  step: string,
-  error: unknown,
-): void {
-  const reason =
-    error instanceof OidcError || error instanceof OutboundError
-      ? error.reason
-      : error instanceof PermanentProviderError
-        ? (error.code ?? "permanent")
-        : error instanceof TransientProviderError
-          ? "transient"
-          : "other";
-  request.log.warn(
-    {
-      event: "connection_sign_in_failed",
-      connectionId: connection.id,
-      step,
-      reason,
-      detail: error instanceof Error ? error.message.slice(0, 300) : undefined,
-    },
-    "sign-in through a connection failed",
-  );
 }

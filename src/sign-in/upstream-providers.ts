@@ -1,0 +1,364 @@
+// The provider side of signing in through a connection (issue 17): for each strategy, where the
+// browser is sent (the authorization request, RFC 6749 §4.1.1 with PKCE, RFC 7636, and the OIDC
+// nonce), and how the provider's answer becomes a verified profile (the code exchange, then a
+// validated ID token, OIDC Core §3.1.3.7, or the provider's user API for plain OAuth 2.0). What
+// happens with the profile (find, link or create the user) is connection-sign-in.routes.ts's.
+//
+// Every call to a provider goes through the SSRF guard (outbound/http.ts) within UPSTREAM_DEADLINE_MS;
+// every failure is an UpstreamRefusal (a page for the person, nothing stored) and a log line for the
+// operator that names no secret.
+import type { FastifyBaseLogger } from "fastify";
+import type { Clock } from "../clock.js";
+import type { SignInConnection } from "../connections/connections.service.js";
+import { OutboundError, type OutboundOptions, outboundRequest } from "../outbound/http.js";
+import {
+  authorizationUrl,
+  codeChallengeS256,
+  exchangeCode,
+  type OAuthProvider,
+  PermanentProviderError,
+  TransientProviderError,
+} from "../outbound/oauth-client.js";
+import {
+  checkAuthorizationResponseIssuer,
+  discover,
+  OidcError,
+  type OidcMetadata,
+  validateIdToken,
+} from "../outbound/oidc.js";
+import { type Form, field } from "./browser-sign-in.js";
+
+/** Every call to a provider (discovery, keys, token, userinfo) ends within this (http.ts deadline). */
+export const UPSTREAM_DEADLINE_MS = 10_000;
+
+/** Strategies whose sign-in is built: any OpenID provider, and OAuth 2.0 with a userinfo mapping. */
+export const SIGN_IN_STRATEGIES: ReadonlySet<string> = new Set(["oidc:custom", "oauth2:custom"]);
+
+/** What the provider said about the person, whichever way it said it. */
+export interface UpstreamProfile {
+  /** The provider's stable id of the person (the ID token's `sub`, a user API's id). */
+  subject: string;
+  email: string | null;
+  /** True only when the provider vouches for the address (never a mere claim it does not check). */
+  emailVerified: boolean;
+  givenName?: string;
+  familyName?: string;
+  picture?: string;
+  /** The claims as received (given_name, family_name and picture included when known). */
+  claims: Record<string, unknown>;
+}
+
+/** A sign-in through a connection that cannot go on: shown as a page, nothing stored. */
+export class UpstreamRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+  ) {
+    super(title);
+  }
+}
+
+/** What the state recorded at the start and the callback checks the answer against. */
+export interface MintedState {
+  issuer: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+/** A connection resolved to its provider: the issuer the state records, and the request to send. */
+export interface PreparedSignIn {
+  /** The issuer expected to answer ("" for a plain OAuth 2.0 provider with none). */
+  issuer: string;
+  /** The provider's authorization URL for this sign-in. */
+  authorizationRequest(input: { state: string; nonce: string; codeVerifier: string }): string;
+}
+
+export interface UpstreamProvidersDeps {
+  allowPrivateNetworks: boolean;
+  clock: Clock;
+  /** Latchkey's one callback URL for all connections. */
+  callbackUrl: string;
+  /** The connection's client secret, unsealed (undefined when none is stored). */
+  openClientSecret: (connection: SignInConnection) => string | undefined;
+}
+
+/** A provider resolved for one connection: endpoints, issuer and (for OpenID providers) metadata. */
+interface Resolved {
+  provider: OAuthProvider;
+  issuer: string;
+  metadata?: OidcMetadata;
+}
+
+/**
+ * The provider side for every sign-in strategy. `prepare` resolves a connection (discovery where
+ * the provider has it) and builds its authorization request; `finish` checks the provider's answer
+ * at the callback and returns the verified profile, or throws UpstreamRefusal.
+ */
+export class UpstreamProviders {
+  constructor(private readonly deps: UpstreamProvidersDeps) {}
+
+  supports(strategy: string): boolean {
+    return SIGN_IN_STRATEGIES.has(strategy);
+  }
+
+  private http(): OutboundOptions {
+    return { allowPrivateNetworks: this.deps.allowPrivateNetworks, deadlineMs: UPSTREAM_DEADLINE_MS };
+  }
+
+  async prepare(log: FastifyBaseLogger, connection: SignInConnection): Promise<PreparedSignIn> {
+    let resolved: Resolved;
+    try {
+      resolved = await this.resolve(connection);
+    } catch (error) {
+      logFailure(log, connection, "discovery", error);
+      throw unreachable(connection);
+    }
+    const extra = Object.fromEntries(
+      Object.entries(connection.options.upstream_params ?? {}).map(([k, v]) => [k, v.value]),
+    );
+    return {
+      issuer: resolved.issuer,
+      authorizationRequest: ({ state, nonce, codeVerifier }) =>
+        authorizationUrl(resolved.provider, {
+          clientId: connection.options.client_id ?? "",
+          redirectUri: this.deps.callbackUrl,
+          scopes: connection.options.scopes ?? [],
+          state,
+          nonce,
+          codeChallenge: codeChallengeS256(codeVerifier),
+          extra,
+        }),
+    };
+  }
+
+  /** Checks the provider's answer and returns who it says the person is; UpstreamRefusal otherwise. */
+  async finish(
+    log: FastifyBaseLogger,
+    connection: SignInConnection,
+    minted: MintedState,
+    params: Form,
+  ): Promise<UpstreamProfile> {
+    const providerError = field(params, "error");
+    if (providerError) {
+      log.info(
+        {
+          event: "connection_sign_in_failed",
+          connectionId: connection.id,
+          reason: providerError.slice(0, 64),
+        },
+        "provider answered with an error",
+      );
+      const cancelled = providerError === "access_denied";
+      throw new UpstreamRefusal(
+        cancelled ? 401 : 400,
+        cancelled ? "Sign-in was cancelled" : `${connection.displayName} could not sign you in`,
+        cancelled
+          ? `${connection.displayName} did not sign you in. You can try again or choose another way to sign in.`
+          : `${connection.displayName} answered with an error. Try again, or choose another way to sign in.`,
+      );
+    }
+    let resolved: Resolved;
+    try {
+      resolved = await this.resolve(connection);
+    } catch (error) {
+      logFailure(log, connection, "discovery", error);
+      throw unreachable(connection);
+    }
+    try {
+      // The issuer the request went to is the one that must answer (mix-up, RFC 9207 §2.4): also
+      // when the connection was re-pointed at another provider while the person was away.
+      if (resolved.issuer !== minted.issuer)
+        throw new OidcError("authorization_response_issuer", "the connection's issuer changed");
+      if (minted.issuer) checkAuthorizationResponseIssuer(params, minted.issuer, resolved.metadata);
+      const code = field(params, "code");
+      if (!code || code.length > 4096) throw new OidcError("invalid_id_token", "the answer carries no code");
+      const credentials = {
+        clientId: connection.options.client_id ?? "",
+        clientSecret: this.deps.openClientSecret(connection) ?? "",
+      };
+      const tokens = await exchangeCode(
+        resolved.provider,
+        credentials,
+        { code, redirectUri: this.deps.callbackUrl, codeVerifier: minted.codeVerifier },
+        this.deps.clock.now(),
+        this.http(),
+      );
+      if (resolved.metadata) {
+        // OIDC Core §3.1.3.3: the token response of an OpenID provider carries the ID token.
+        if (!tokens.idToken) throw new OidcError("invalid_id_token", "the token response has no id_token");
+        const claims = await validateIdToken(tokens.idToken, {
+          metadata: resolved.metadata,
+          clientId: credentials.clientId,
+          nonce: minted.nonce,
+          http: this.http(),
+        });
+        // Many providers put profile claims only at userinfo when an access token is issued (OIDC
+        // Core §5.4): read it then, and use it only for the same subject (§5.3.2).
+        if (claims.email === undefined && resolved.metadata.userinfo_endpoint && tokens.accessToken) {
+          const info = await this.userinfo(resolved.metadata.userinfo_endpoint, tokens.accessToken);
+          if (info.sub !== claims.sub)
+            throw new OidcError("invalid_id_token", "userinfo is about another subject");
+          return profileFromClaims(claims.sub, { ...info, ...claims });
+        }
+        return profileFromClaims(claims.sub, claims);
+      }
+      return await this.userinfoProfile(connection, tokens.accessToken);
+    } catch (error) {
+      logFailure(log, connection, "callback", error);
+      if (error instanceof OutboundError || error instanceof TransientProviderError)
+        throw unreachable(connection);
+      if (
+        error instanceof OidcError ||
+        error instanceof PermanentProviderError ||
+        error instanceof UpstreamRefusal
+      ) {
+        throw new UpstreamRefusal(
+          400,
+          `${connection.displayName} could not sign you in`,
+          "The answer from the sign-in provider could not be verified. Try again, or choose another way to sign in.",
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** The provider's endpoints and issuer for a connection, discovered for oidc:custom. */
+  private async resolve(connection: SignInConnection): Promise<Resolved> {
+    const { options } = connection;
+    if (connection.strategy === "oidc:custom") {
+      const metadata = await discover(options.issuer!, { http: this.http() });
+      const methods = metadata.token_endpoint_auth_methods_supported;
+      // OIDC Discovery §3: client_secret_basic when the provider lists nothing.
+      const clientAuth =
+        !methods || methods.includes("client_secret_basic") || !methods.includes("client_secret_post")
+          ? "basic"
+          : "body";
+      return {
+        metadata,
+        issuer: metadata.issuer,
+        provider: {
+          authorizationUrl: metadata.authorization_endpoint,
+          tokenUrl: metadata.token_endpoint,
+          clientAuth,
+          bodyFormat: "form",
+          scopeSeparator: " ",
+          pkce: true,
+        },
+      };
+    }
+    return {
+      issuer: options.issuer ?? "",
+      provider: {
+        authorizationUrl: options.authorization_endpoint!,
+        tokenUrl: options.token_endpoint!,
+        clientAuth: "basic",
+        bodyFormat: "form",
+        scopeSeparator: " ",
+        pkce: true,
+      },
+    };
+  }
+
+  /** The userinfo endpoint's JSON object, read with the access token (RFC 6750 §2.1). */
+  private async userinfo(endpoint: string, accessToken: string): Promise<Record<string, unknown>> {
+    const response = await outboundRequest(
+      endpoint,
+      { method: "GET", headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } },
+      { ...this.http(), maxResponseBytes: 100_000 },
+    );
+    if (response.status !== 200) throw new TransientProviderError(`userinfo answered ${response.status}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(response.body);
+    } catch {
+      throw new OidcError("invalid_id_token", "userinfo is not JSON");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw new OidcError("invalid_id_token", "userinfo is not a JSON object");
+    return body as Record<string, unknown>;
+  }
+
+  /** oauth2:custom: the userinfo endpoint read with the access token, through the mapping. */
+  private async userinfoProfile(connection: SignInConnection, accessToken: string) {
+    const { userinfo_endpoint: endpoint, userinfo_mapping: mapping } = connection.options;
+    if (!endpoint || !mapping) throw new OidcError("invalid_metadata", "no userinfo endpoint or mapping");
+    const body = await this.userinfo(endpoint, accessToken);
+    const read = (path: string | undefined) => (path ? readPath(body, path) : undefined);
+    const subject = read(mapping.sub);
+    if (typeof subject !== "string" && typeof subject !== "number")
+      throw new OidcError("invalid_id_token", "userinfo has no subject at the mapped path");
+    const claims: Record<string, unknown> = {};
+    for (const name of ["email", "email_verified", "given_name", "family_name", "picture"] as const)
+      claims[name] = read(mapping[name]);
+    return profileFromClaims(String(subject), claims);
+  }
+}
+
+/** The person as the provider describes them (OIDC Core §5.1 claim names). */
+function profileFromClaims(subject: string, claims: Readonly<Record<string, unknown>>): UpstreamProfile {
+  if (!subject || subject.length > 255) throw new OidcError("invalid_id_token", "the subject is not usable");
+  const email = typeof claims.email === "string" && claims.email.length <= 320 ? claims.email : null;
+  // Some providers send the boolean as text (OIDC Core §5.1 says boolean).
+  const verified = claims.email_verified === true || claims.email_verified === "true";
+  return {
+    subject,
+    email,
+    emailVerified: email !== null && verified,
+    givenName: text(claims.given_name, 100),
+    familyName: text(claims.family_name, 100),
+    picture: text(claims.picture, 2000),
+    claims: { ...claims },
+  };
+}
+
+/** A value at a mapping path such as `data.emails[0].value` (strategies.ts validates the syntax). */
+export function readPath(value: unknown, path: string): unknown {
+  let current = value;
+  for (const part of path.split(".")) {
+    const match = /^([^[]+)(?:\[(\d{1,3})\])?$/.exec(part);
+    if (!match || typeof current !== "object" || current === null) return undefined;
+    current = Object.hasOwn(current, match[1]!) ? (current as Record<string, unknown>)[match[1]!] : undefined;
+    if (match[2] !== undefined) current = Array.isArray(current) ? current[Number(match[2])] : undefined;
+  }
+  return current;
+}
+
+function text(value: unknown, max: number): string | undefined {
+  return typeof value === "string" && value.trim() ? value.trim().slice(0, max) : undefined;
+}
+
+export function unreachable(connection: SignInConnection): UpstreamRefusal {
+  return new UpstreamRefusal(
+    502,
+    `${connection.displayName} is not answering`,
+    `We could not reach ${connection.displayName} to sign you in. Try again in a moment, or choose another way to sign in.`,
+  );
+}
+
+/** Why a provider step failed, for operators: the error's reason and message name no secret. */
+function logFailure(
+  log: FastifyBaseLogger,
+  connection: SignInConnection,
+  step: string,
+  error: unknown,
+): void {
+  const reason =
+    error instanceof OidcError || error instanceof OutboundError
+      ? error.reason
+      : error instanceof PermanentProviderError
+        ? (error.code ?? "permanent")
+        : error instanceof TransientProviderError
+          ? "transient"
+          : "other";
+  log.warn(
+    {
+      event: "connection_sign_in_failed",
+      connectionId: connection.id,
+      step,
+      reason,
+      detail: error instanceof Error ? error.message.slice(0, 300) : undefined,
+    },
+    "sign-in through a connection failed",
+  );
+}
