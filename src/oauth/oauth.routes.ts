@@ -6,8 +6,11 @@ import { errorPage } from "../http/html.js";
 import type { Services } from "../services.js";
 import { upstreamShortcut } from "../sign-in/connection-sign-in.routes.js";
 import { cookieNames } from "../sign-in/cookies.js";
+import type { BrowserSession } from "../sign-in/sessions.js";
 import { nextStep, type SignInPolicy } from "../sign-in/steps.js";
+import { ExternalIdentitiesStore } from "../users/external-identities.store.js";
 import {
+  type AuthorizationRequest,
   errorRedirect,
   issueAuthorizationCode,
   organizationRefusal,
@@ -62,11 +65,14 @@ export function registerOAuthRoutes(
     // the sign-in page lets another account sign in, and refuses this one.
     // …nor does a session whose account the sign-in policy now asks more of (an address to verify):
     // the pages take it through the missing step (steps.ts).
+    // …nor one that signed in through a connection this application (and organization) does not
+    // offer (connectionAdmits).
     if (
       session &&
       !forceSignIn &&
       !(await organizationRefusal(ctx, authorization, session.userId)) &&
-      (await policySatisfied(services, session.userId, options.policy))
+      (await policySatisfied(services, session.userId, options.policy)) &&
+      (await connectionAdmits(services, session, authorization))
     ) {
       const location = await issueAuthorizationCode(ctx, authorization, {
         id: session.userId,
@@ -248,6 +254,34 @@ function formBody(request: FastifyRequest): RawParams {
   }
   const body = request.body;
   return body && typeof body === "object" ? (body as RawParams) : {};
+}
+
+/**
+ * Whether a browser session that signed in through a connection may sign in to this request's
+ * application silently. The session proves only what that connection's provider vouched for, and
+ * a connection is trusted per application: a provider enabled for one weak application (by whoever
+ * may enable connections there) must not reach every other application through the shared
+ * session. So such a session counts only where its connection is enabled (the same rule as the
+ * sign-in page's buttons, ConnectionsService.enabledFor), never for an administrator (who signs in
+ * with a password, connection-sign-in.routes.ts), and not once its identity has been unlinked.
+ * Otherwise the person signs in again (the sign-in page; login_required for prompt=none, OIDC
+ * Core §3.1.2.6). Sessions made by a password or a code are not limited this way.
+ */
+async function connectionAdmits(
+  services: Services,
+  session: BrowserSession,
+  authorization: Pick<AuthorizationRequest, "clientId" | "orgCode">,
+): Promise<boolean> {
+  const connectionId = await new ExternalIdentitiesStore(services.db).connectionOfSession(session.id);
+  if (connectionId === undefined) return true;
+  if (connectionId === null) return false;
+  const user = await services.users.store.findById(session.userId);
+  if (!user || user.is_admin === 1) return false;
+  const enabled = await services.connections.enabledFor(
+    authorization.clientId,
+    authorization.orgCode ?? null,
+  );
+  return enabled.some((c) => c.id === connectionId);
 }
 
 /** Whether the account behind a browser session may sign in without another step now. */

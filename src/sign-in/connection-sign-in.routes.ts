@@ -306,13 +306,7 @@ export function registerConnectionSignInRoutes(
     const existing = email ? await services.users.store.findByEmail(email) : undefined;
     if (existing) {
       // Issue 15: an administrator's account is never taken over by a provider's word, vouched or not.
-      if (existing.is_admin === 1) {
-        throw new UpstreamRefusal(
-          403,
-          "Sign in with your password",
-          "This address belongs to an administrator account, which is never linked to a sign-in provider automatically. Sign in with your password; an administrator can link the provider from the dashboard.",
-        );
-      }
+      if (existing.is_admin === 1) throw administratorRefusal();
       if (!vouched || existing.email_verified !== 1 || existing.is_suspended === 1) {
         throw new UpstreamRefusal(
           409,
@@ -435,6 +429,10 @@ export function registerConnectionSignInRoutes(
         "Contact the administrator of this application.",
       );
     }
+    // An administrator never signs in through a provider, even one linked to the account: the link
+    // may predate the promotion (made when linking by address was allowed for the account), and the
+    // provider's word would then reach the Management API (docs/security.md).
+    if (user.is_admin === 1) throw administratorRefusal();
     const refusal = await organizationRefusal(services.oauth, authorization, user.id);
     if (refusal) throw new UpstreamRefusal(403, "You cannot sign in here", refusal);
     await new ExternalIdentitiesStore(services.db).recordSignIn(known.id, {
@@ -445,6 +443,15 @@ export function registerConnectionSignInRoutes(
     });
     return { user, identity: known };
   };
+}
+
+/** Administrators sign in with their password only (docs/security.md, "Who may do what"). */
+function administratorRefusal(): UpstreamRefusal {
+  return new UpstreamRefusal(
+    403,
+    "Sign in with your password",
+    "This address belongs to an administrator account. Administrators cannot sign in through a sign-in provider: sign in with your password.",
+  );
 }
 
 function text(value: unknown, max: number): string | undefined {

@@ -37,6 +37,8 @@ export async function purgeExpired(db: Db, now: number, options: PurgeOptions = 
     db.deleteFrom("access_tokens").where("expires_at", "<", hourAgo).executeTakeFirst(),
     db.deleteFrom("browser_sessions").where("expires_at", "<", now).executeTakeFirst(),
     db.deleteFrom("one_time_codes").where("expires_at", "<", now).executeTakeFirst(),
+    // A connection sign-in's state nobody came back with (UpstreamStates.purgeExpired's rule).
+    db.deleteFrom("upstream_sign_in_states").where("expires_at", "<=", now).executeTakeFirst(),
     db
       .deleteFrom("rate_limits")
       .where("window_start", "<", now - 86_400)

@@ -129,6 +129,22 @@ export class ExternalIdentitiesStore {
   }
 
   /**
+   * The connection a browser session signed in through: undefined when it signed in otherwise;
+   * null when it did through an identity deleted since (its connection can no longer be told, so
+   * callers treat the session as belonging to no connection at all: fail closed).
+   */
+  async connectionOfSession(sessionId: string): Promise<string | null | undefined> {
+    const row = await this.db
+      .selectFrom("browser_sessions as s")
+      .leftJoin("external_identities as i", "i.id", "s.external_identity_id")
+      .select(["s.external_identity_id", "i.connection_id"])
+      .where("s.id", "=", sessionId)
+      .executeTakeFirst();
+    if (!row?.external_identity_id) return undefined;
+    return row.connection_id ?? null;
+  }
+
+  /**
    * Kinde's ext_provider ID-token claim for the sign-in a browser session made through a
    * connection, or undefined when it signed in otherwise (or the identity is gone since).
    */
