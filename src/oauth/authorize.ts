@@ -27,6 +27,19 @@ export interface SignInProgress {
   /** What that code is for, and where it went (passwordless sign-in, password reset). */
   purpose?: "verify_email" | "sign_in" | "reset_password";
   email?: string;
+  /** A provider account waiting for that code to prove the address before it is linked. */
+  link?: PendingLink;
+}
+
+/** A connection's account for `userId`, linked once the code sent to its address comes back. */
+export interface PendingLink {
+  userId: string;
+  connectionId: string;
+  subject: string;
+  email: string | null;
+  emailVerified: boolean;
+  /** The provider's profile claims, bounded (boundedClaims) as an identity keeps them. */
+  claims: Record<string, unknown>;
 }
 
 export interface AuthorizationRequest {

@@ -13,8 +13,9 @@
 //   that an account already has, verified → linked; never an administrator's (issue 15), never an
 //   account whose own address was never proved (someone could have signed up with another's
 //   address and a password of their own: linking would hand them the provider user's sign-ins).
-// - An address not vouched for that an account has → refused with a page: the person signs in
-//   with their usual method. (Proving it with an e-mail code first, then linking, is not built yet.)
+// - An address not vouched for that a non-administrator account has, or one whose account never
+//   proved it → linked only after an e-mail code sent there comes back (connection-email-proof.ts).
+// - An administrator's address, or a suspended account's → refused with a page.
 // - A new address (or none) → a new user, just in time, where self sign-up is allowed.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SignInConnection } from "../connections/connections.service.js";
@@ -31,6 +32,8 @@ import { EmailTakenError, pictureProblem, UsersService } from "../users/users.se
 import { type User, uniqueViolation } from "../users/users.store.js";
 import type { BrowserSignIn, Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
+import { EmailProofNeeded, registerConnectionEmailProof } from "./connection-email-proof.js";
+import type { EmailCodeStep } from "./email-code-step.js";
 import {
   SIGN_IN_STRATEGIES,
   type UpstreamProfile,
@@ -86,6 +89,8 @@ export interface ConnectionSignInDeps {
   expired: (reply: FastifyReply) => Promise<FastifyReply>;
   signIn: BrowserSignIn;
   secretBox: SecretBox;
+  /** Codes that prove an address before a provider account is linked to its account. */
+  emailCode: EmailCodeStep;
   proceed: (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -148,6 +153,20 @@ export function registerConnectionSignInRoutes(
 
   app.get<{ Params: { connection_id: string }; Querystring: Form }>(
     "/auth/connections/:connection_id",
+  // An address not vouched for: proved by an e-mail code before linking (connection-email-proof.ts).
+  const emailProof = registerConnectionEmailProof(app, services, {
+    pageConfig,
+    html,
+    expired: deps.expired,
+    signIn,
+    emailCode: deps.emailCode,
+    proceed: deps.proceed,
+    usable,
+    refusalPage,
+    administratorRefusal,
+    externalAmr: EXTERNAL_AMR,
+  });
+
     pageConfig,
     async (request, reply) => {
       const requestId = field(request.query, "request");
@@ -289,6 +308,8 @@ export function registerConnectionSignInRoutes(
     }
   };
 
+      if (error instanceof EmailProofNeeded)
+        return emailProof.start(request, reply, requestId, authorization, connection, error);
   /** The user this profile signs in (found, linked or created), and its external identity. */
   const accountFor = async (
     request: FastifyRequest,
@@ -307,7 +328,7 @@ export function registerConnectionSignInRoutes(
     if (existing) {
       // Issue 15: an administrator's account is never taken over by a provider's word, vouched or not.
       if (existing.is_admin === 1) throw administratorRefusal();
-      if (!vouched || existing.email_verified !== 1 || existing.is_suspended === 1) {
+      if (existing.is_suspended === 1) {
         throw new UpstreamRefusal(
           409,
           "You already have an account",
@@ -321,6 +342,8 @@ export function registerConnectionSignInRoutes(
       request.log.info(
         { event: "identity_linked", connectionId: connection.id, userId: existing.id },
         "provider account linked by verified email",
+      // Not vouched for, or an account that never proved the address: its mailbox decides.
+      if (!vouched || existing.email_verified !== 1) throw new EmailProofNeeded(existing, profile);
       );
       return { user: existing, identity };
     }

@@ -268,6 +268,7 @@ export function registerSignInRoutes(
       const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
       const connections = await connectionButtons(authorization);
       return html(reply, status, signInPage({ ...ctx, error, methods: await methods(), connections }));
+    emailCode,
     },
   });
 

@@ -296,7 +296,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(unhinted.pathname, "/auth/sign-in");
     });
 
-    it("links a trusted connection's verified address to an existing verified account, and only then", async () => {
+    it("links a trusted connection's verified address to an existing verified account, and only then without an e-mail code", async () => {
       const existing = await createUser(server, { email: "linked@provider.test" });
       const trusted = await startOidcProvider({
         redirectUri: `${server.url}/auth/connections/callback`,
@@ -335,8 +335,10 @@ for (const { kind, skip } of await databaseKinds()) {
         for (const id of [untrustedId, unverifiedId]) {
           const users = await userCount(server);
           const { response } = await signIn(id);
-          assert.equal(response.status, 409);
-          assert.match(await response.text(), /already exists/);
+          // Not vouched for: a code goes to the address first (connection-email-proof.test.ts); the
+          // second within a minute is held back by the code cool-down, on the same page.
+          assert.ok([200, 429].includes(response.status), String(response.status));
+          assert.match(await response.text(), /Check your email/);
           assert.equal(await userCount(server), users, "no user created");
           assert.equal(
             (await new ExternalIdentitiesStore(server.storage.db).ofUser(existing.id)).length,

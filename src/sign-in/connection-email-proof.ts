@@ -1,0 +1,276 @@
+// Proving an address by e-mail code before a provider account is linked to the account that has it
+// (issue 17: "otherwise the user proves the address with an e-mail code first").
+//
+// A provider that does not vouch for an address (no email_verified, or a connection not trusted)
+// proves nothing about the mailbox: linking on its word would hand the account to whoever controls
+// that provider account. And an account whose own address was never proved may have been claimed by
+// someone else, with a password of their own. In both cases the person is sent a one-time code at
+// the account's address (one-time-codes.ts, purpose verify_email, with its limits), and the provider
+// account is linked only when the code comes back from the same browser, on the same authorization
+// request. Then the address counts as proved: an unproven password set by someone else goes (as
+// for a passwordless sign-in, email-code.routes.ts), the address is marked verified, and the sign-in
+// goes on through proceed() with amr ["ext", "otp"].
+//
+// What waits meanwhile is kept with the authorization request (SignInProgress.link) with no user
+// identified (userId ""), so no other step acts on it (sign-in.routes.ts openProgress refuses a
+// progress without a proof; email-code.routes.ts one of another purpose).
+//
+//   POST /auth/connections/link          the code (CSRF, this browser)
+//   POST /auth/connections/link/resend   another code
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { SignInConnection } from "../connections/connections.service.js";
+import {
+  type AuthorizationRequest,
+  organizationRefusal,
+  type PendingLink,
+  type SignInProgress,
+} from "../oauth/authorize.js";
+import type { Services } from "../services.js";
+import {
+  boundedClaims,
+  ExternalIdentitiesStore,
+  type ExternalIdentityRow,
+} from "../users/external-identities.store.js";
+import { type User, uniqueViolation } from "../users/users.store.js";
+import type { BrowserSignIn, Form } from "./browser-sign-in.js";
+import { field } from "./browser-sign-in.js";
+import type { EmailCodeStep } from "./email-code-step.js";
+import { emailCodePage } from "./pages.js";
+import { clientNetwork } from "./rate-limit.js";
+import { type UpstreamProfile, UpstreamRefusal } from "./upstream-providers.js";
+
+/** Thrown by the account rules: this profile may be linked to `user` once its address is proved. */
+export class EmailProofNeeded extends Error {
+  constructor(
+    readonly user: User,
+    readonly profile: UpstreamProfile,
+  ) {
+    super("email proof needed");
+  }
+}
+
+export interface EmailProofDeps {
+  pageConfig: { config: { surface: "page" } };
+  html: (reply: FastifyReply, status: number, body: string) => FastifyReply;
+  expired: (reply: FastifyReply) => Promise<FastifyReply>;
+  signIn: BrowserSignIn;
+  emailCode: EmailCodeStep;
+  proceed: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    user: User,
+    amr: string[],
+  ) => Promise<unknown>;
+  /** The connection, when this request may still use it (enabled for its app and org). */
+  usable: (id: string, authorization: AuthorizationRequest) => Promise<SignInConnection | undefined>;
+  refusalPage: (reply: FastifyReply, refusal: UpstreamRefusal, requestId?: string) => Promise<unknown>;
+  /** Administrators never sign in through a provider. */
+  administratorRefusal: () => UpstreamRefusal;
+  /** The amr value of a sign-in at a provider. */
+  externalAmr: string;
+}
+
+export interface EmailProof {
+  /** Sends the code for linking `proof.profile` to `proof.user` and shows where to type it. */
+  start(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    connection: SignInConnection,
+    proof: EmailProofNeeded,
+  ): Promise<unknown>;
+}
+
+const ACTION = "/auth/connections/link";
+
+export function registerConnectionEmailProof(
+  app: FastifyInstance,
+  services: Services,
+  deps: EmailProofDeps,
+): EmailProof {
+  const { pageConfig, html, expired, signIn, emailCode } = deps;
+
+  const codePage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    status: number,
+    email: string,
+    extra: { error?: string; notice?: string } = {},
+  ) => {
+    const client = await services.oauth.store.findClient(authorization.clientId);
+    const applicationName = client?.name ?? "the application";
+    return html(
+      reply,
+      status,
+      emailCodePage({
+        businessName: await services.business.name(),
+        applicationName,
+        requestId,
+        csrf: signIn.csrfToken(request, reply),
+        email,
+        ...extra,
+        action: ACTION,
+        resendAction: `${ACTION}/resend`,
+        lead: `An account already uses ${email}. To sign in to it this way, we sent a 6-digit code to that address: enter it to continue to ${applicationName}.`,
+        lifetimeSeconds: emailCode.lifetimeSeconds,
+      }),
+    );
+  };
+
+  /** Issues a code for the link waiting in `progress` and records it with the request. */
+  const send = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    link: PendingLink,
+    email: string,
+    notice?: string,
+  ) => {
+    const sent = await emailCode.send({
+      purpose: "verify_email",
+      email,
+      userId: link.userId,
+      requestId,
+      network: clientNetwork(request.ip),
+    });
+    if ("refused" in sent) {
+      reply.header("retry-after", String(sent.retryAfter));
+      return codePage(request, reply, requestId, authorization, 429, email, { error: sent.message });
+    }
+    const progress: SignInProgress = {
+      userId: "",
+      amr: [],
+      browser: signIn.browserBinding(request),
+      codeId: sent.codeId,
+      purpose: "verify_email",
+      email,
+      link,
+    };
+    await services.pending.recordProgress(requestId, authorization, progress);
+    return codePage(request, reply, requestId, authorization, 200, email, { notice });
+  };
+
+  /** The link waiting behind a code form, when this browser is the one that asked for it. */
+  const open = async (request: FastifyRequest) => {
+    const form = request.body as Form | undefined;
+    const requestId = field(form, "request");
+    const authorization = await services.pending.find(requestId);
+    const progress = authorization?.signInProgress;
+    const link = progress?.link;
+    if (!authorization || !progress || !link || !progress.codeId || !progress.email) return undefined;
+    if (progress.purpose !== "verify_email") return undefined;
+    if (!signIn.csrfValid(request, form) || progress.browser !== signIn.browserBinding(request))
+      return undefined;
+    return { form, requestId, authorization, link, codeId: progress.codeId, email: progress.email };
+  };
+
+  app.post<{ Body: Form }>(`${ACTION}/resend`, pageConfig, async (request, reply) => {
+    const step = await open(request);
+    if (!step) return expired(reply);
+    const { requestId, authorization, link, email } = step;
+    return send(request, reply, requestId, authorization, link, email, "We sent you a new code.");
+  });
+
+  app.post<{ Body: Form }>(ACTION, pageConfig, async (request, reply) => {
+    const step = await open(request);
+    if (!step) return expired(reply);
+    const { requestId, authorization, link } = step;
+    const checked = await emailCode.verify(step.codeId, "verify_email", field(step.form, "code"));
+    if (!checked.ok) {
+      services.authenticationLog.record(request, {
+        type: "sign_in_failed",
+        userId: checked.userId,
+        clientId: authorization.clientId,
+        method: "email_code",
+      });
+      return codePage(request, reply, requestId, authorization, 400, step.email, { error: checked.message });
+    }
+    try {
+      // Everything judged again now: the account may have changed while the code travelled.
+      const user = checked.userId ? await services.users.store.findById(checked.userId) : undefined;
+      if (!user || user.id !== link.userId || user.email !== checked.email || user.is_suspended === 1)
+        return expired(reply);
+      if (user.is_admin === 1) throw deps.administratorRefusal();
+      const connection = await deps.usable(link.connectionId, authorization);
+      if (!connection)
+        throw new UpstreamRefusal(
+          403,
+          "This sign-in option is no longer available",
+          "Choose another way to sign in.",
+        );
+      const refusal = await organizationRefusal(services.oauth, authorization, user.id);
+      if (refusal) throw new UpstreamRefusal(403, "You cannot sign in here", refusal);
+      // The mailbox's owner is here: a password someone set before the address was ever proved
+      // stops working (and every session made with it), as for a passwordless sign-in.
+      if (user.email_verified !== 1 && user.password_hash !== null)
+        await services.users.dropUnprovenPassword(user.id);
+      const verified = await services.users.markEmailVerified(user.id, checked.email);
+      if (!verified) return expired(reply);
+      const identity = await linkIdentity(verified, link);
+      request.log.info(
+        { event: "identity_linked", connectionId: link.connectionId, userId: user.id },
+        "provider account linked after an e-mail code",
+      );
+      const through = await services.pending.recordProgress(
+        requestId,
+        { ...authorization, externalIdentityId: identity.id },
+        undefined,
+      );
+      return deps.proceed(request, reply, requestId, through, verified, [deps.externalAmr, "otp"]);
+    } catch (error) {
+      if (error instanceof UpstreamRefusal) return deps.refusalPage(reply, error, requestId);
+      throw error;
+    }
+  });
+
+  /** Links the provider account; the same one linked meanwhile (a second tab) to this user is fine. */
+  const linkIdentity = async (user: User, link: PendingLink): Promise<ExternalIdentityRow> => {
+    const identities = new ExternalIdentitiesStore(services.db);
+    try {
+      return await identities.insert({
+        userId: user.id,
+        connectionId: link.connectionId,
+        subject: link.subject,
+        email: link.email,
+        emailVerified: link.emailVerified,
+        claims: link.claims,
+        now: services.clock.now(),
+      });
+    } catch (error) {
+      if (!uniqueViolation(error)) throw error;
+      const known = await identities.bySubject(link.connectionId, link.subject);
+      if (known?.user_id === user.id) return known;
+      throw new UpstreamRefusal(
+        409,
+        "This account is linked elsewhere",
+        "This sign-in provider account is already linked to another account. Sign in the way you usually do.",
+      );
+    }
+  };
+
+  return {
+    start: async (request, reply, requestId, authorization, connection, proof) => {
+      const { user, profile } = proof;
+      if (!user.email) return deps.expired(reply);
+      const link: PendingLink = {
+        userId: user.id,
+        connectionId: connection.id,
+        subject: profile.subject,
+        email: profile.email,
+        emailVerified: profile.emailVerified,
+        claims: boundedClaims(profile.claims),
+      };
+      request.log.info(
+        { event: "identity_link_code_sent", connectionId: connection.id, userId: user.id },
+        "provider account waits for an e-mail code before linking",
+      );
+      return send(request, reply, requestId, authorization, link, user.email);
+    },
+  };
+}
