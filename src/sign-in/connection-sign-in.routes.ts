@@ -149,10 +149,6 @@ export function registerConnectionSignInRoutes(
     return offered.find((c) => c.id === id);
   };
 
-  // ---- start ------------------------------------------------------------------------------------
-
-  app.get<{ Params: { connection_id: string }; Querystring: Form }>(
-    "/auth/connections/:connection_id",
   // An address not vouched for: proved by an e-mail code before linking (connection-email-proof.ts).
   const emailProof = registerConnectionEmailProof(app, services, {
     pageConfig,
@@ -167,6 +163,10 @@ export function registerConnectionSignInRoutes(
     externalAmr: EXTERNAL_AMR,
   });
 
+  // ---- start ------------------------------------------------------------------------------------
+
+  app.get<{ Params: { connection_id: string }; Querystring: Form }>(
+    "/auth/connections/:connection_id",
     pageConfig,
     async (request, reply) => {
       const requestId = field(request.query, "request");
@@ -303,13 +303,13 @@ export function registerConnectionSignInRoutes(
       );
       return deps.proceed(request, reply, requestId, through, user, [EXTERNAL_AMR]);
     } catch (error) {
+      if (error instanceof EmailProofNeeded)
+        return emailProof.start(request, reply, requestId, authorization, connection, error);
       if (error instanceof UpstreamRefusal) return refusalPage(reply, error, requestId);
       throw error;
     }
   };
 
-      if (error instanceof EmailProofNeeded)
-        return emailProof.start(request, reply, requestId, authorization, connection, error);
   /** The user this profile signs in (found, linked or created), and its external identity. */
   const accountFor = async (
     request: FastifyRequest,
@@ -337,13 +337,13 @@ export function registerConnectionSignInRoutes(
       }
       const refusal = await organizationRefusal(services.oauth, authorization, existing.id);
       if (refusal) throw new UpstreamRefusal(403, "You cannot sign in here", refusal);
+      // Not vouched for, or an account that never proved the address: its mailbox decides.
+      if (!vouched || existing.email_verified !== 1) throw new EmailProofNeeded(existing, profile);
       const identity = await insertIdentity(existing.id, connection, profile, now);
       if (!identity) return retryKnown(request, connection, authorization, profile);
       request.log.info(
         { event: "identity_linked", connectionId: connection.id, userId: existing.id },
         "provider account linked by verified email",
-      // Not vouched for, or an account that never proved the address: its mailbox decides.
-      if (!vouched || existing.email_verified !== 1) throw new EmailProofNeeded(existing, profile);
       );
       return { user: existing, identity };
     }

@@ -264,11 +264,11 @@ export function registerSignInRoutes(
     signIn,
     secretBox: options.secretBox,
     proceed,
+    emailCode,
     signInPageWithError: async (request, reply, requestId, authorization, status, error) => {
       const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
       const connections = await connectionButtons(authorization);
       return html(reply, status, signInPage({ ...ctx, error, methods: await methods(), connections }));
-    emailCode,
     },
   });
 
