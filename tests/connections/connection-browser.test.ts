@@ -5,9 +5,9 @@
 // SDK, unchanged, builds the login URL; the browser clicks "Continue with …" on Latchkey's sign-in
 // page (axe-checked), signs in and consents on oidc-provider's own pages, and lands on the app's
 // callback; the SDK's tokens carry ext_provider.connection_id. An existing password account with the
-// same verified address is linked when the connection is trusted (connection_id skipping Latchkey's
-// page), and not when it is untrusted: Latchkey's page says the account exists, and the person signs
-// in with their password instead.
+// same verified address is linked at once when the connection is trusted (connection_id skipping
+// Latchkey's page), and not on an untrusted connection's word: Latchkey mails a code to the account's
+// address (a real SMTP peer) and links only when the code comes back.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -26,6 +26,7 @@ import { createApplication, createUser } from "../helpers/fixtures.js";
 import { MapSessionManager } from "../helpers/kinde-session.js";
 import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { type SmtpPeer, startSmtpPeer } from "../helpers/smtp.js";
 
 const ADMIN = { email: "root@admins.test", password: "a root password nobody guesses" };
 /** What the dashboard's connection screens ask for (only an administrator may trust a connection). */
@@ -118,6 +119,7 @@ async function startProvider(redirectUri: string): Promise<StartedProvider> {
 for (const { kind, skip } of await databaseKinds()) {
   describe(`signing in through an oidc:custom connection in Chromium (${kind})`, { skip }, () => {
     let server: TestServer;
+    let smtp: SmtpPeer;
     let browser: Browser;
     let rp: AppServer;
     let op: StartedProvider;
@@ -126,8 +128,12 @@ for (const { kind, skip } of await databaseKinds()) {
     const trustedName = `acme-sso-${randomBytes(3).toString("hex")}`;
 
     before(async () => {
+      smtp = await startSmtpPeer({ tls: "none" });
       server = await startTestServer(kind, {
         env: {
+          // Codes that prove an address before an untrusted connection links to its account.
+          SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+          SMTP_ALLOW_INSECURE: "true",
           // The provider is on loopback.
           CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true",
           BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
@@ -175,6 +181,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await rp?.close();
       await op?.close();
       await server?.close();
+      await smtp?.close();
     });
 
     const client = () =>
@@ -215,6 +222,15 @@ for (const { kind, skip } of await databaseKinds()) {
       await sdk.handleRedirectToApp(session, new URL(page.url()));
       assert.equal(await sdk.isAuthenticated(session), true);
       return decodeJwt((await session.getSessionItem("id_token")) as string);
+    }
+
+    /** The 6-digit code in the next message to `to`, once it has arrived. */
+    async function codeFromMail(to: string): Promise<string> {
+      for (let wanted = smtp.received.length + 1; ; wanted++) {
+        await smtp.waitFor(wanted, 15_000);
+        const mail = smtp.received[wanted - 1]!;
+        if (mail.envelopeTo.includes(to)) return /\b(\d{6})\b/.exec(mail.text)![1]!;
+      }
     }
 
     async function identitiesOf(userId: string) {
@@ -284,7 +300,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await page.context().close();
     });
 
-    it("does not link an existing account when the connection is untrusted: the page says so and the password still signs in", async () => {
+    it("does not link an existing account on an untrusted connection's word: a code sent to the account's address must come back first", async () => {
       // Untrusted: a machine may create it.
       const created = await callApi<{ connection: { id: string } }>(server, "POST", "/api/v1/connections", {
         body: {
@@ -304,37 +320,39 @@ for (const { kind, skip } of await databaseKinds()) {
       const untrustedId = created.body.connection.id;
       const existing = await createUser(server, { email: "grace@idp.test" });
       const identitiesBefore = await identitiesOf(existing.id);
+      const atUntrusted = () =>
+        server.storage.db
+          .selectFrom("external_identities")
+          .select("user_id")
+          .where("connection_id", "=", untrustedId)
+          .execute();
 
       const sdk = client();
       const session = new MapSessionManager();
       const page = await (await browser.newContext()).newPage();
+      const navigations = recordNavigations(page);
       await page.goto((await sdk.login(session)).href);
       await page.getByRole("link", { name: "Continue with Acme SSO" }).waitFor();
       await page.getByRole("link", { name: "Continue with Partner IdP" }).click();
       const answered = page.waitForResponse((response) =>
         response.url().startsWith(`${server.url}/auth/connections/callback`),
       );
+      const mailed = codeFromMail(existing.email);
+      mailed.catch(() => {}); // awaited below; a failure before then is reported there
       await signInAtProvider(page, "grace");
-      assert.equal((await answered).status(), 409);
-      await page.getByRole("heading", { level: 1, name: "You already have an account" }).waitFor();
-      assert.match((await page.getByRole("alert").textContent()) ?? "", /Partner IdP is not linked/);
-      await assertAccessible(page, "the already-have-an-account page");
-      assert.deepEqual(await identitiesOf(existing.id), identitiesBefore, "not linked");
-      const rows = await server.storage.db
-        .selectFrom("external_identities")
-        .select("id")
-        .where("connection_id", "=", untrustedId)
-        .execute();
-      assert.equal(rows.length, 0, "no identity stored at the untrusted connection");
+      assert.equal((await answered).status(), 200);
+      await page.getByRole("heading", { level: 1, name: "Check your email" }).waitFor();
+      assert.ok(!navigations.some(isCallback), "the provider's word alone reached the app");
+      assert.deepEqual(await identitiesOf(existing.id), identitiesBefore, "not linked before the code");
+      assert.deepEqual(await atUntrusted(), [], "no identity stored at the untrusted connection yet");
+      await assertAccessible(page, "the code page before linking");
 
-      // The same sign-in goes on the usual way.
-      await page.getByRole("link", { name: "Back to sign in" }).click();
-      await page.locator('input[name="email"]').fill(existing.email);
-      await page.locator('input[name="password"]').fill(existing.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByLabel("Code").fill(await mailed);
+      await page.getByRole("button", { name: "Continue" }).click();
       const idToken = await tokensAt(sdk, session, page);
-      assert.equal(idToken.sub, existing.id);
-      assert.equal(idToken.ext_provider, undefined, "a password sign-in names no connection");
+      assert.equal(idToken.sub, existing.id, "the proved mailbox's account, linked");
+      assert.equal((idToken.ext_provider as { connection_id: string }).connection_id, untrustedId);
+      assert.deepEqual(await atUntrusted(), [{ user_id: existing.id }]);
       await page.context().close();
     });
   });
