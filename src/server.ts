@@ -35,6 +35,7 @@ import { registerMetrics } from "./metrics/metrics.routes.js";
 import { registerOAuthRoutes } from "./oauth/oauth.routes.js";
 import { connectedAppsOptions, createServices, mailOptions, type Services } from "./services.js";
 import { registerSignInRoutes } from "./sign-in/sign-in.routes.js";
+import { loadSignInProviders } from "./sign-in/upstream-catalog.js";
 import type { Storage } from "./storage/database.js";
 import { WebhooksStore } from "./webhooks/webhooks.store.js";
 import { registerWebhookWorker } from "./webhooks/worker.js";
@@ -190,6 +191,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     signInDailyLimitPerAddress,
     policy: signInPolicy,
     emailCodeLifetimeSeconds: config.emailCodeLifetimeSeconds,
+    // Read at start-up: a broken file stops the server rather than a sign-in.
+    signInProviders: loadSignInProviders(config.connectionProvidersFile),
   });
   registerConnectedAppsBrowserRoutes(app, services, {
     https,

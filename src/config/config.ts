@@ -42,6 +42,8 @@ export interface Config {
   refreshCookieDomain?: string;
   /** JSON file adding to or overriding the connected-apps provider catalog. */
   connectedAppsCatalogFile?: string;
+  /** JSON file overriding the endpoints of social sign-in providers (sign-in/upstream-catalog.ts). */
+  connectionProvidersFile?: string;
   /** Let provider URLs point at loopback/private addresses (tests, on-premise providers). */
   connectedAppsAllowPrivateNetworks: boolean;
   /** Webhook endpoints may be on loopback/private addresses. */
@@ -138,6 +140,12 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     key: "CONNECTED_APPS_CATALOG_FILE",
     default: "",
     description: "JSON array adding or overriding connected-app providers (by id)",
+  },
+  {
+    key: "CONNECTION_PROVIDERS_FILE",
+    default: "",
+    description:
+      "JSON object overriding social sign-in providers' endpoints by strategy (GitHub Enterprise, Microsoft national clouds, tests)",
   },
   {
     key: "CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS",
@@ -347,6 +355,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (connectedAppsCatalogFile && !existsSync(connectedAppsCatalogFile)) {
     fail("CONNECTED_APPS_CATALOG_FILE", `file not found: ${connectedAppsCatalogFile}`);
   }
+  const connectionProvidersFile = get("CONNECTION_PROVIDERS_FILE");
+  if (connectionProvidersFile && !existsSync(connectionProvidersFile)) {
+    fail("CONNECTION_PROVIDERS_FILE", `file not found: ${connectionProvidersFile}`);
+  }
   const allowPrivateRaw = get("CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS") ?? "false";
   if (allowPrivateRaw !== "true" && allowPrivateRaw !== "false") {
     fail("CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS", "must be true or false");
@@ -456,6 +468,7 @@ export function loadConfig(env: Env = process.env): Config {
     managementRateLimit,
     refreshCookieDomain,
     connectedAppsCatalogFile,
+    connectionProvidersFile,
     connectedAppsAllowPrivateNetworks: allowPrivateRaw === "true",
     webhooksAllowPrivateNetworks: webhooksPrivateRaw === "true",
     bootstrap,

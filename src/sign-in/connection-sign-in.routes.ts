@@ -34,6 +34,7 @@ import type { BrowserSignIn, Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
 import { EmailProofNeeded, registerConnectionEmailProof } from "./connection-email-proof.js";
 import type { EmailCodeStep } from "./email-code-step.js";
+import { loadSignInProviders, type SignInProviderDefinition } from "./upstream-catalog.js";
 import {
   SIGN_IN_STRATEGIES,
   type UpstreamProfile,
@@ -89,6 +90,8 @@ export interface ConnectionSignInDeps {
   expired: (reply: FastifyReply) => Promise<FastifyReply>;
   signIn: BrowserSignIn;
   secretBox: SecretBox;
+  /** Social sign-in providers (upstream-catalog.ts; CONNECTION_PROVIDERS_FILE's endpoints). */
+  signInProviders?: ReadonlyMap<string, SignInProviderDefinition>;
   /** Codes that prove an address before a provider account is linked to its account. */
   emailCode: EmailCodeStep;
   proceed: (
@@ -125,6 +128,7 @@ export function registerConnectionSignInRoutes(
     clock: services.clock,
     callbackUrl,
     openClientSecret: (connection) => services.connections.openClientSecret(connection) ?? undefined,
+    definitions: deps.signInProviders ?? loadSignInProviders(),
   });
 
   const refusalPage = async (reply: FastifyReply, refusal: UpstreamRefusal, requestId?: string) => {
@@ -239,7 +243,8 @@ export function registerConnectionSignInRoutes(
         );
       }
       const query = new URLSearchParams();
-      for (const name of ["state", "code", "error", "error_description", "iss"]) {
+      // `user`: Apple's name of the person, sent only in this POST at the first sign-in.
+      for (const name of ["state", "code", "error", "error_description", "iss", "user"]) {
         const value = field(body, name);
         if (value) query.set(name, value.slice(0, 4096));
       }

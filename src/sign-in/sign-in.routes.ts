@@ -35,6 +35,7 @@ import {
 import { clientNetwork } from "./rate-limit.js";
 import type { BrowserSession } from "./sessions.js";
 import { nextStep, type SignInPolicy } from "./steps.js";
+import type { SignInProviderDefinition } from "./upstream-catalog.js";
 
 export function registerSignInRoutes(
   app: FastifyInstance,
@@ -44,6 +45,8 @@ export function registerSignInRoutes(
     policy: SignInPolicy;
     /** How long an e-mailed code stays valid (EMAIL_CODE_LIFETIME_SECONDS). */
     emailCodeLifetimeSeconds?: number;
+    /** Social sign-in providers with CONNECTION_PROVIDERS_FILE's endpoints (built in when absent). */
+    signInProviders?: ReadonlyMap<string, SignInProviderDefinition>;
   },
 ): void {
   const pageConfig = { config: { surface: "page" as const } };
@@ -263,6 +266,7 @@ export function registerSignInRoutes(
     expired,
     signIn,
     secretBox: options.secretBox,
+    signInProviders: options.signInProviders,
     proceed,
     emailCode,
     signInPageWithError: async (request, reply, requestId, authorization, status, error) => {

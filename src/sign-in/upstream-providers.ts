@@ -7,7 +7,9 @@
 // Every call to a provider goes through the SSRF guard (outbound/http.ts) within UPSTREAM_DEADLINE_MS;
 // every failure is an UpstreamRefusal (a page for the person, nothing stored) and a log line for the
 // operator that names no secret.
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
+import { SignJWT } from "jose";
 import type { Clock } from "../clock.js";
 import type { SignInConnection } from "../connections/connections.service.js";
 import { OutboundError, type OutboundOptions, outboundRequest } from "../outbound/http.js";
@@ -27,12 +29,20 @@ import {
   validateIdToken,
 } from "../outbound/oidc.js";
 import { type Form, field } from "./browser-sign-in.js";
+import { SIGN_IN_PROVIDERS, type SignInProviderDefinition } from "./upstream-catalog.js";
 
 /** Every call to a provider (discovery, keys, token, userinfo) ends within this (http.ts deadline). */
 export const UPSTREAM_DEADLINE_MS = 10_000;
 
-/** Strategies whose sign-in is built: any OpenID provider, and OAuth 2.0 with a userinfo mapping. */
-export const SIGN_IN_STRATEGIES: ReadonlySet<string> = new Set(["oidc:custom", "oauth2:custom"]);
+/**
+ * Strategies whose sign-in is built: any OpenID provider, OAuth 2.0 with a userinfo mapping, and
+ * Kinde's social strategies the catalog (upstream-catalog.ts) does not mark notSupported.
+ */
+export const SIGN_IN_STRATEGIES: ReadonlySet<string> = new Set([
+  "oidc:custom",
+  "oauth2:custom",
+  ...SIGN_IN_PROVIDERS.filter((p) => !p.notSupported).map((p) => p.strategy),
+]);
 
 /** What the provider said about the person, whichever way it said it. */
 export interface UpstreamProfile {
@@ -81,6 +91,8 @@ export interface UpstreamProvidersDeps {
   callbackUrl: string;
   /** The connection's client secret, unsealed (undefined when none is stored). */
   openClientSecret: (connection: SignInConnection) => string | undefined;
+  /** The social strategies' definitions (loadSignInProviders: built in, endpoints overridable). */
+  definitions: ReadonlyMap<string, SignInProviderDefinition>;
 }
 
 /** A provider resolved for one connection: endpoints, issuer and (for OpenID providers) metadata. */
@@ -88,7 +100,16 @@ interface Resolved {
   provider: OAuthProvider;
   issuer: string;
   metadata?: OidcMetadata;
+  /** The social strategy's definition (none for oidc:custom and oauth2:custom). */
+  definition?: SignInProviderDefinition;
+  /** Microsoft's multi-tenant issuer template: the tenants whose ID tokens are accepted. */
+  tenants?: "any" | readonly string[];
 }
+
+/** An Entra ID tenant id (a GUID), as Microsoft spells it in issuers and `tid`. */
+const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** How long a domain's tenant id is reused (a tenant's id never changes; a domain may move). */
+const TENANT_CACHE_SECONDS = 3600;
 
 /**
  * The provider side for every sign-in strategy. `prepare` resolves a connection (discovery where
@@ -96,10 +117,17 @@ interface Resolved {
  * at the callback and returns the verified profile, or throws UpstreamRefusal.
  */
 export class UpstreamProviders {
+  private readonly tenantIds = new Map<string, { tenant: string; at: number }>();
+
   constructor(private readonly deps: UpstreamProvidersDeps) {}
 
   supports(strategy: string): boolean {
     return SIGN_IN_STRATEGIES.has(strategy);
+  }
+
+  /** Why a Kinde strategy cannot sign anyone in yet (undefined when it can). */
+  notSupported(strategy: string): string | undefined {
+    return this.deps.definitions.get(strategy)?.notSupported;
   }
 
   private http(): OutboundOptions {
@@ -117,13 +145,14 @@ export class UpstreamProviders {
     const extra = Object.fromEntries(
       Object.entries(connection.options.upstream_params ?? {}).map(([k, v]) => [k, v.value]),
     );
+    const scopes = [...(connection.options.scopes ?? resolved.definition?.scopes ?? [])];
     return {
       issuer: resolved.issuer,
       authorizationRequest: ({ state, nonce, codeVerifier }) =>
         authorizationUrl(resolved.provider, {
           clientId: connection.options.client_id ?? "",
           redirectUri: this.deps.callbackUrl,
-          scopes: connection.options.scopes ?? [],
+          scopes,
           state,
           nonce,
           codeChallenge: codeChallengeS256(codeVerifier),
@@ -175,7 +204,9 @@ export class UpstreamProviders {
       if (!code || code.length > 4096) throw new OidcError("invalid_id_token", "the answer carries no code");
       const credentials = {
         clientId: connection.options.client_id ?? "",
-        clientSecret: this.deps.openClientSecret(connection) ?? "",
+        clientSecret: resolved.definition?.appleClientSecret
+          ? await this.appleClientSecret(connection, resolved.issuer)
+          : (this.deps.openClientSecret(connection) ?? ""),
       };
       const tokens = await exchangeCode(
         resolved.provider,
@@ -187,22 +218,30 @@ export class UpstreamProviders {
       if (resolved.metadata) {
         // OIDC Core §3.1.3.3: the token response of an OpenID provider carries the ID token.
         if (!tokens.idToken) throw new OidcError("invalid_id_token", "the token response has no id_token");
-        const claims = await validateIdToken(tokens.idToken, {
+        const claims: Record<string, unknown> = await validateIdToken(tokens.idToken, {
           metadata: resolved.metadata,
           clientId: credentials.clientId,
           nonce: minted.nonce,
           http: this.http(),
+          tenants: resolved.tenants,
         });
+        const subject = claims.sub as string;
+        const definition = resolved.definition;
         // Many providers put profile claims only at userinfo when an access token is issued (OIDC
         // Core §5.4): read it then, and use it only for the same subject (§5.3.2).
         if (claims.email === undefined && resolved.metadata.userinfo_endpoint && tokens.accessToken) {
           const info = await this.userinfo(resolved.metadata.userinfo_endpoint, tokens.accessToken);
-          if (info.sub !== claims.sub)
+          if (info.sub !== subject)
             throw new OidcError("invalid_id_token", "userinfo is about another subject");
-          return profileFromClaims(claims.sub, { ...info, ...claims });
+          Object.assign(claims, { ...info, ...claims });
         }
-        return profileFromClaims(claims.sub, claims);
+        if (definition?.appleUserField) Object.assign(claims, appleUserName(field(params, "user")));
+        const profile = profileFromClaims(subject, claims);
+        // The catalog's word on the provider outranks the token's own email_verified.
+        return definition?.emailNeverVerified ? { ...profile, emailVerified: false } : profile;
       }
+      if (resolved.definition?.profile === "github")
+        return await this.githubProfile(resolved.definition, tokens.accessToken);
       return await this.userinfoProfile(connection, tokens.accessToken);
     } catch (error) {
       logFailure(log, connection, "callback", error);
@@ -223,30 +262,12 @@ export class UpstreamProviders {
     }
   }
 
-  /** The provider's endpoints and issuer for a connection, discovered for oidc:custom. */
+  /** The provider's endpoints and issuer for a connection, discovered for OpenID providers. */
   private async resolve(connection: SignInConnection): Promise<Resolved> {
     const { options } = connection;
-    if (connection.strategy === "oidc:custom") {
-      const metadata = await discover(options.issuer!, { http: this.http() });
-      const methods = metadata.token_endpoint_auth_methods_supported;
-      // OIDC Discovery §3: client_secret_basic when the provider lists nothing.
-      const clientAuth =
-        !methods || methods.includes("client_secret_basic") || !methods.includes("client_secret_post")
-          ? "basic"
-          : "body";
-      return {
-        metadata,
-        issuer: metadata.issuer,
-        provider: {
-          authorizationUrl: metadata.authorization_endpoint,
-          tokenUrl: metadata.token_endpoint,
-          clientAuth,
-          bodyFormat: "form",
-          scopeSeparator: " ",
-          pkce: true,
-        },
-      };
-    }
+    if (connection.strategy === "oidc:custom") return this.fromDiscovery(options.issuer!);
+    const definition = this.deps.definitions.get(connection.strategy);
+    if (definition && !definition.notSupported) return this.resolveSocial(connection, definition);
     return {
       issuer: options.issuer ?? "",
       provider: {
@@ -258,6 +279,186 @@ export class UpstreamProviders {
         pkce: true,
       },
     };
+  }
+
+  private async resolveSocial(
+    connection: SignInConnection,
+    definition: SignInProviderDefinition,
+  ): Promise<Resolved> {
+    const params = definition.authorizationParams;
+    if (definition.microsoftAuthority) {
+      const authority = definition.microsoftAuthority.replace(/\/+$/, "");
+      const { entra_id_domain: domain, is_use_common_endpoint: common } = connection.options;
+      // oauth2:microsoft is any Microsoft account; oauth2:azure_ad is one tenant unless the common
+      // endpoint is asked for, and then still only the domain's tenant when a domain is given.
+      const tenant = domain ? await this.tenantOf(authority, domain) : undefined;
+      const multiTenant = connection.strategy === "oauth2:microsoft" || common === true || !tenant;
+      const resolved = multiTenant
+        ? await this.fromDiscovery(`${authority}/common/v2.0`, { allowTenantTemplate: true })
+        : await this.fromDiscovery(`${authority}/${tenant}/v2.0`);
+      return {
+        ...resolved,
+        definition,
+        provider: { ...resolved.provider, authorizationParams: params },
+        // validateIdToken: `tid` must be this tenant, or any for the template without a domain.
+        tenants: tenant ? [tenant] : "any",
+      };
+    }
+    if (definition.issuer) {
+      const resolved = await this.fromDiscovery(definition.issuer);
+      return { ...resolved, definition, provider: { ...resolved.provider, authorizationParams: params } };
+    }
+    return {
+      issuer: "",
+      definition,
+      provider: {
+        authorizationUrl: definition.authorizationUrl!,
+        tokenUrl: definition.tokenUrl!,
+        clientAuth: definition.clientAuth ?? "basic",
+        bodyFormat: "form",
+        scopeSeparator: " ",
+        pkce: true,
+        authorizationParams: params,
+      },
+    };
+  }
+
+  /** An OpenID provider by its discovery document (OIDC Discovery 1.0 §4). */
+  private async fromDiscovery(
+    issuer: string,
+    options: { allowTenantTemplate?: boolean } = {},
+  ): Promise<Resolved> {
+    const metadata = await discover(issuer, { http: this.http(), ...options });
+    const methods = metadata.token_endpoint_auth_methods_supported;
+    // OIDC Discovery §3: client_secret_basic when the provider lists nothing.
+    const clientAuth =
+      !methods || methods.includes("client_secret_basic") || !methods.includes("client_secret_post")
+        ? "basic"
+        : "body";
+    return {
+      metadata,
+      issuer: metadata.issuer,
+      provider: {
+        authorizationUrl: metadata.authorization_endpoint,
+        tokenUrl: metadata.token_endpoint,
+        clientAuth,
+        bodyFormat: "form",
+        scopeSeparator: " ",
+        pkce: true,
+      },
+    };
+  }
+
+  /**
+   * The tenant id of an Entra ID domain: its tenant's discovery document names the issuer
+   * `{authority}/{tenant id}/v2.0` (asked by domain, so discover()'s same-issuer rule, OIDC
+   * Discovery §4.3, cannot apply; the id read here is then discovered under its own name).
+   */
+  private async tenantOf(authority: string, domain: string): Promise<string> {
+    const key = `${authority}|${domain}`;
+    const cached = this.tenantIds.get(key);
+    const now = this.deps.clock.now();
+    if (cached && now - cached.at < TENANT_CACHE_SECONDS) return cached.tenant;
+    const response = await outboundRequest(
+      `${authority}/${encodeURIComponent(domain)}/v2.0/.well-known/openid-configuration`,
+      { method: "GET", headers: { accept: "application/json" } },
+      { ...this.http(), maxResponseBytes: 100_000 },
+    );
+    if (response.status !== 200)
+      throw new OidcError("discovery_failed", `the tenant of ${domain} answered HTTP ${response.status}`);
+    const issuer = jsonValue(response.body, "discovery_failed") as { issuer?: unknown } | null;
+    const named = typeof issuer?.issuer === "string" ? issuer.issuer : "";
+    const tenant =
+      named.startsWith(`${authority}/`) && named.endsWith("/v2.0")
+        ? named.slice(authority.length + 1, -5)
+        : "";
+    if (!TENANT_ID.test(tenant))
+      throw new OidcError(
+        "issuer_mismatch",
+        `the discovery document of ${domain} names no tenant of ${authority}`,
+      );
+    this.tenantIds.set(key, { tenant: tenant.toLowerCase(), at: now });
+    if (this.tenantIds.size > 500) this.tenantIds.delete(this.tenantIds.keys().next().value as string);
+    return tenant.toLowerCase();
+  }
+
+  /**
+   * Apple's client secret: an ES256 JWT the client signs itself (Apple, "Creating a client secret"):
+   * iss the team id, sub the client id, aud Apple's issuer, kid the key id, short-lived (Apple
+   * allows six months; five minutes is all one token request needs). The key is the .p8 PEM kept
+   * as the connection's sealed client secret.
+   */
+  private async appleClientSecret(connection: SignInConnection, issuer: string): Promise<string> {
+    const { apple_team_id: teamId, apple_key_id: keyId, client_id: clientId } = connection.options;
+    const pem = this.deps.openClientSecret(connection);
+    if (!teamId || !keyId || !clientId || !pem)
+      throw new PermanentProviderError("the Apple connection has no team id, key id, client id or key");
+    let key: KeyObject;
+    try {
+      key = createPrivateKey(pem);
+    } catch {
+      throw new PermanentProviderError("the Apple connection's key is not a PEM private key");
+    }
+    if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1")
+      throw new PermanentProviderError("the Apple connection's key is not a P-256 key");
+    const now = this.deps.clock.now();
+    return new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid: keyId })
+      .setIssuer(teamId)
+      .setSubject(clientId)
+      .setAudience(issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(key);
+  }
+
+  /**
+   * GitHub (no ID token): the subject is /user's numeric id; the address is the one of
+   * /user/emails that is primary AND verified, or none (/user's own `email` is never used).
+   */
+  private async githubProfile(definition: SignInProviderDefinition, accessToken: string) {
+    const headers = {
+      authorization: `Bearer ${accessToken}`,
+      accept: "application/vnd.github+json",
+      "user-agent": "Latchkey",
+      "x-github-api-version": "2022-11-28",
+    };
+    const get = async (url: string, optional: boolean): Promise<unknown> => {
+      const response = await outboundRequest(
+        url,
+        { method: "GET", headers },
+        { ...this.http(), maxResponseBytes: 200_000 },
+      );
+      // No e-mail permission (a GitHub App without it, a token without user:email): no address.
+      if (optional && [401, 403, 404].includes(response.status)) return undefined;
+      if (response.status !== 200) throw new TransientProviderError(`GitHub answered ${response.status}`);
+      return jsonValue(response.body, "invalid_id_token");
+    };
+    const user = (await get(definition.userUrl!, false)) as Record<string, unknown> | null;
+    if (typeof user !== "object" || user === null || Array.isArray(user))
+      throw new OidcError("invalid_id_token", "GitHub's /user is not an object");
+    const id = user.id;
+    if (typeof id !== "number" || !Number.isSafeInteger(id) || id <= 0)
+      throw new OidcError("invalid_id_token", "GitHub's /user has no numeric id");
+    const emails = definition.emailsUrl ? await get(definition.emailsUrl, true) : undefined;
+    const primary = Array.isArray(emails)
+      ? (emails as unknown[]).find(
+          (e): e is { email: string } =>
+            typeof e === "object" &&
+            e !== null &&
+            (e as { primary?: unknown }).primary === true &&
+            (e as { verified?: unknown }).verified === true &&
+            typeof (e as { email?: unknown }).email === "string",
+        )
+      : undefined;
+    return profileFromClaims(String(id), {
+      // OIDC Core §5.1 names, so the identity and ext_provider carry them like any provider's.
+      preferred_username: user.login,
+      name: user.name,
+      picture: user.avatar_url,
+      email: primary?.email,
+      email_verified: primary !== undefined,
+    });
   }
 
   /** The userinfo endpoint's JSON object, read with the access token (RFC 6750 §2.1). */
@@ -292,6 +493,31 @@ export class UpstreamProviders {
     for (const name of ["email", "email_verified", "given_name", "family_name", "picture"] as const)
       claims[name] = read(mapping[name]);
     return profileFromClaims(String(subject), claims);
+  }
+}
+
+/**
+ * Apple's `user` form field (first authorization only): `{"name":{"firstName","lastName"},…}`.
+ * Not signed, so only the name is taken from it, and only as the new account's name; the address
+ * is the ID token's.
+ */
+function appleUserName(raw: string | undefined): Record<string, string> {
+  if (!raw || raw.length > 4096) return {};
+  try {
+    const user = JSON.parse(raw) as { name?: { firstName?: unknown; lastName?: unknown } } | null;
+    const given = text(user?.name?.firstName, 100);
+    const family = text(user?.name?.lastName, 100);
+    return { ...(given ? { given_name: given } : {}), ...(family ? { family_name: family } : {}) };
+  } catch {
+    return {};
+  }
+}
+
+function jsonValue(body: string, reason: "discovery_failed" | "invalid_id_token"): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new OidcError(reason, "the provider's answer is not JSON");
   }
 }
 
