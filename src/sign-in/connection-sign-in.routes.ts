@@ -167,6 +167,18 @@ export function registerConnectionSignInRoutes(
     externalAmr: EXTERNAL_AMR,
   });
 
+  /** An enabled connection whose strategy cannot sign in yet, and why (for the log). */
+  const notSupported = async (id: string, authorization: AuthorizationRequest) => {
+    if (!CONNECTION_ID.test(id)) return undefined;
+    const enabled = await services.connections.enabledFor(
+      authorization.clientId,
+      authorization.orgCode ?? null,
+    );
+    const connection = enabled.find((c) => c.id === id);
+    const why = connection && providers.notSupported(connection.strategy);
+    return connection && why ? { id, displayName: connection.displayName, why } : undefined;
+  };
+
   // ---- start ------------------------------------------------------------------------------------
 
   app.get<{ Params: { connection_id: string }; Querystring: Form }>(
@@ -178,6 +190,22 @@ export function registerConnectionSignInRoutes(
       if (!authorization) return deps.expired(reply);
       const connection = await usable(request.params.connection_id, authorization);
       if (!connection) {
+        // Enabled here but a strategy whose sign-in is not built (upstream-catalog.ts): say so.
+        const unbuilt = await notSupported(request.params.connection_id, authorization);
+        if (unbuilt) {
+          request.log.info(
+            { event: "connection_sign_in_refused", connectionId: unbuilt.id, reason: "not_supported" },
+            unbuilt.why,
+          );
+          return deps.signInPageWithError(
+            request,
+            reply,
+            requestId,
+            authorization,
+            400,
+            `Signing in with ${unbuilt.displayName} is not supported yet. Choose another way to sign in.`,
+          );
+        }
         return deps.signInPageWithError(
           request,
           reply,

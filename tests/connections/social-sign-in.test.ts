@@ -477,6 +477,12 @@ for (const { kind, skip } of await databaseKinds()) {
       const agent = new UserAgent(server.url);
       const page = await agent.redirectFrom(authorizationUrl(server, app.clientId, CALLBACK));
       assert.doesNotMatch(await (await agent.request(page)).text(), new RegExp(`/auth/connections/${id}`));
+      const direct = await agent.redirectFrom(
+        authorizationUrl(server, app.clientId, CALLBACK, { connection_id: id }),
+      );
+      const response = await agent.request(direct);
+      assert.equal(response.status, 400);
+      assert.match(await response.text(), /Signing in with oauth2:twitter is not supported yet/);
     });
   });
 }
