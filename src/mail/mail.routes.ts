@@ -5,25 +5,9 @@
 // the account over (the reasoning of users.http.ts findChangeableUser).
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
-import { ApiError } from "../management/errors.js";
 import { READ_ERRORS } from "../management/responses.schemas.js";
-import {
-  DEFAULT_PAGE_SIZE,
-  decodeCursor,
-  encodeCursor,
-  MAX_PAGE_SIZE,
-  success,
-} from "../management/schemas.js";
+import { encodeCursor, isoSeconds as iso, isTimeCursor, readPage, success } from "../management/schemas.js";
 import { OutboxQuery, OutboxResponse } from "./mail.schemas.js";
-
-type Cursor = { at: number; id: string };
-const isCursor = (v: unknown): v is Cursor =>
-  typeof v === "object" &&
-  v !== null &&
-  Number.isSafeInteger((v as Cursor).at) &&
-  typeof (v as Cursor).id === "string";
-
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 export function registerMailRoutes(app: FastifyInstance): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -38,10 +22,7 @@ export function registerMailRoutes(app: FastifyInstance): void {
       config: { scope: "read:mail" },
     },
     async (request) => {
-      const limit = request.query.page_size ?? DEFAULT_PAGE_SIZE;
-      if (limit > MAX_PAGE_SIZE) throw new ApiError("PAGE_SIZE_LIMIT_EXCEEDED");
-      const after = decodeCursor(request.query.next_token, isCursor);
-      if (request.query.next_token && !after) throw new ApiError("INVALID_NEXT_TOKEN");
+      const { limit, after } = readPage(request.query.page_size, request.query.next_token, isTimeCursor);
       const administrator = request.caller?.userId !== undefined;
       const entries = await request.services.mail.list(limit + 1, after, administrator);
       const page = entries.slice(0, limit);
@@ -56,7 +37,7 @@ export function registerMailRoutes(app: FastifyInstance): void {
           status: row.status,
           attempts: row.attempts,
           created_on: iso(row.created_at),
-          sent_on: row.sent_at === null ? null : iso(row.sent_at),
+          sent_on: iso(row.sent_at),
           last_error: row.last_error,
           body_text: text,
         })),

@@ -8,17 +8,8 @@ import type { FastifyInstance } from "fastify";
 import { timeSortableId } from "../audit/authentication-log.js";
 import type { Services } from "../services.js";
 import { registerAuthenticationLogRoute } from "./authentication-log.routes.js";
-import { ApiError } from "./errors.js";
 import { READ_ERRORS } from "./responses.schemas.js";
-import {
-  DEFAULT_PAGE_SIZE,
-  decodeCursor,
-  encodeCursor,
-  MAX_PAGE_SIZE,
-  nullable,
-  PageSize,
-  success,
-} from "./schemas.js";
+import { encodeCursor, isoSeconds, isTimeCursor, nullable, PageSize, readPage, success } from "./schemas.js";
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -41,13 +32,6 @@ const AuditLogPage = Type.Object({
   ),
   next_token: nullable(Type.String()),
 });
-
-type Cursor = { at: number; id: string };
-const isCursor = (v: unknown): v is Cursor =>
-  typeof v === "object" &&
-  v !== null &&
-  typeof (v as Cursor).at === "number" &&
-  typeof (v as Cursor).id === "string";
 
 export function registerAuditLog(api: FastifyInstance, services: Services): void {
   api.addHook("onResponse", async (request, reply) => {
@@ -93,10 +77,7 @@ export function registerAuditLog(api: FastifyInstance, services: Services): void
       config: { scope: "read:audit_log" },
     },
     async (request) => {
-      const limit = request.query.page_size ?? DEFAULT_PAGE_SIZE;
-      if (limit > MAX_PAGE_SIZE) throw new ApiError("PAGE_SIZE_LIMIT_EXCEEDED");
-      const after = decodeCursor(request.query.next_token, isCursor);
-      if (request.query.next_token && !after) throw new ApiError("INVALID_NEXT_TOKEN");
+      const { limit, after } = readPage(request.query.page_size, request.query.next_token, isTimeCursor);
       let query = request.services.db.selectFrom("audit_log").selectAll();
       if (after) {
         // A row-value comparison: PostgreSQL starts the index read at the cursor (the OR form
@@ -115,7 +96,7 @@ export function registerAuditLog(api: FastifyInstance, services: Services): void
         ...success(),
         entries: page.map((r) => ({
           id: r.id,
-          created_on: new Date(r.created_at * 1000).toISOString(),
+          created_on: isoSeconds(r.created_at),
           actor_type: r.actor_type,
           actor_id: r.actor_id,
           client_id: r.client_id,

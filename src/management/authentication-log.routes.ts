@@ -9,16 +9,16 @@ import type { FastifyInstance } from "fastify";
 import { AUTHENTICATION_LOG_TYPES } from "../audit/authentication-log.js";
 import type { Db } from "../storage/database.js";
 import type { AuthenticationLogType } from "../storage/schema.js";
-import { ApiError } from "./errors.js";
 import { READ_ERRORS } from "./responses.schemas.js";
 import {
-  DEFAULT_PAGE_SIZE,
-  decodeCursor,
   encodeCursor,
-  MAX_PAGE_SIZE,
+  isoSeconds,
+  isTimeCursor,
   nullable,
   PageSize,
+  readPage,
   success,
+  type TimeCursor,
 } from "./schemas.js";
 
 const LogType = Type.Union(
@@ -46,18 +46,10 @@ const AuthenticationLogPage = Type.Object({
   next_token: nullable(Type.String()),
 });
 
-type Cursor = { at: number; id: string };
-const isCursor = (v: unknown): v is Cursor =>
-  typeof v === "object" &&
-  v !== null &&
-  Number.isSafeInteger((v as Cursor).at) &&
-  typeof (v as Cursor).id === "string" &&
-  (v as Cursor).id.length <= 100;
-
 export interface AuthenticationLogFilter {
   userId?: string;
   type?: AuthenticationLogType;
-  after?: Cursor;
+  after?: TimeCursor;
 }
 
 /**
@@ -99,10 +91,7 @@ export function registerAuthenticationLogRoute(api: FastifyInstance): void {
     },
     async (request) => {
       const { user_id: userId, type, next_token: nextToken } = request.query;
-      const limit = request.query.page_size ?? DEFAULT_PAGE_SIZE;
-      if (limit > MAX_PAGE_SIZE) throw new ApiError("PAGE_SIZE_LIMIT_EXCEEDED");
-      const after = decodeCursor(nextToken, isCursor);
-      if (nextToken && !after) throw new ApiError("INVALID_NEXT_TOKEN");
+      const { limit, after } = readPage(request.query.page_size, nextToken, isTimeCursor);
       const rows = await authenticationLogQuery(
         request.services.db,
         { userId, type, after },
@@ -114,7 +103,7 @@ export function registerAuthenticationLogRoute(api: FastifyInstance): void {
         ...success(),
         entries: page.map((r) => ({
           id: r.id,
-          created_on: new Date(Number(r.created_at) * 1000).toISOString(),
+          created_on: isoSeconds(Number(r.created_at)),
           type: r.type,
           user_id: r.user_id,
           client_id: r.client_id,

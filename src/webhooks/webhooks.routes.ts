@@ -8,10 +8,10 @@ import { EVENT_TYPES, readScopesOf } from "../events/event-types.js";
 import { ApiError } from "../management/errors.js";
 import { notFound, POST_ERRORS, READ_ERRORS, WRITE_ERRORS } from "../management/responses.schemas.js";
 import {
-  DEFAULT_PAGE_SIZE,
-  decodeCursor,
   encodeCursor,
-  MAX_PAGE_SIZE,
+  isoSeconds as iso,
+  isTimeCursor,
+  readPage,
   SuccessResponse,
   success,
 } from "../management/schemas.js";
@@ -35,15 +35,6 @@ import type { Webhook } from "./webhooks.store.js";
 
 const TAG = { tags: ["Webhooks"] };
 const WEBHOOK_NOT_FOUND = notFound("Webhook");
-
-const iso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
-
-type Cursor = { at: number; id: string };
-const isCursor = (v: unknown): v is Cursor =>
-  typeof v === "object" &&
-  v !== null &&
-  Number.isSafeInteger((v as Cursor).at) &&
-  typeof (v as Cursor).id === "string";
 
 function problemError(problem: WebhookProblem): ApiError {
   return problem.kind === "invalid_endpoint"
@@ -221,10 +212,7 @@ export function registerWebhooksRoutes(app: FastifyInstance): void {
       config: { scope: "read:webhooks" },
     },
     async (request) => {
-      const limit = request.query.page_size ?? DEFAULT_PAGE_SIZE;
-      if (limit > MAX_PAGE_SIZE) throw new ApiError("PAGE_SIZE_LIMIT_EXCEEDED");
-      const after = decodeCursor(request.query.next_token, isCursor);
-      if (request.query.next_token && !after) throw new ApiError("INVALID_NEXT_TOKEN");
+      const { limit, after } = readPage(request.query.page_size, request.query.next_token, isTimeCursor);
       const webhook = await findWebhook(request, request.params.webhook_id);
       const rows = await request.services.webhooks.store.deliveries(webhook.id, limit + 1, after);
       const page = rows.slice(0, limit);
@@ -242,7 +230,7 @@ export function registerWebhooksRoutes(app: FastifyInstance): void {
           last_duration_ms: d.last_duration_ms,
           last_error: d.last_error,
           delivered_on: iso(d.delivered_at),
-          created_on: iso(d.created_at)!,
+          created_on: iso(d.created_at),
         })),
         next_token:
           rows.length > limit && last ? encodeCursor({ at: Number(last.occurred_at_ms), id: last.id }) : null,
