@@ -1,8 +1,9 @@
 // SQL of the mail outbox (table mail_messages, migration 0016). Every write a sender makes after its
 // claim is fenced on its lease_owner: a sender whose lease expired (paused, partitioned) cannot
 // overwrite the outcome of the one that took the row over.
-import { PostgresAdapter, type Selectable } from "kysely";
+import type { Selectable } from "kysely";
 import type { Db } from "../storage/database.js";
+import { claimLeased } from "../storage/lease-claim.js";
 import type { MailMessagesTable, MailStatus } from "../storage/schema.js";
 
 export type MailRow = Selectable<MailMessagesTable>;
@@ -64,9 +65,7 @@ export class MailStore {
   /**
    * Claims up to `limit` due pending messages (or only `onlyId`) for `owner` until `leaseUntil`.
    * A row is due when its next attempt time has come and no live lease holds it; an expired lease
-   * (its sender crashed) no longer does. PostgreSQL: the rows are locked with FOR UPDATE SKIP
-   * LOCKED, so instances claiming at the same moment take different rows instead of waiting on
-   * each other. SQLite: one UPDATE … RETURNING, atomic under SQLite's single writer.
+   * (its sender crashed) no longer does. How the claim stays atomic across instances: claimLeased.
    */
   async claim(options: {
     owner: string;
@@ -86,24 +85,14 @@ export class MailStore {
       if (onlyId !== undefined) query = query.where("id", "=", onlyId);
       return query.orderBy("next_attempt_at").orderBy("id").limit(limit);
     };
-    const lease = { lease_owner: owner, lease_until: leaseUntil };
-    // A plain read first: most polls find nothing, and then take no lock at all (on SQLite an
-    // UPDATE takes the database's write lock even when it matches no row, so an idle worker
-    // would queue behind — and hold up — every real write, once a second).
-    if ((await due(this.db).execute()).length === 0) return [];
-    if (!(this.db.getExecutor().adapter instanceof PostgresAdapter)) {
-      return this.db
+    return claimLeased(this.db, due, (db, ids) =>
+      db
         .updateTable("mail_messages")
-        .set(lease)
-        .where("id", "in", due(this.db))
+        .set({ lease_owner: owner, lease_until: leaseUntil })
+        .where("id", "in", ids)
         .returningAll()
-        .execute();
-    }
-    return this.db.transaction().execute(async (trx) => {
-      const ids = (await due(trx).forUpdate().skipLocked().execute()).map((r) => r.id);
-      if (ids.length === 0) return [];
-      return trx.updateTable("mail_messages").set(lease).where("id", "in", ids).returningAll().execute();
-    });
+        .execute(),
+    );
   }
 
   /** Delivered: the body (the code) goes, the metadata stays. */

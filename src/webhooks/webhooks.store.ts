@@ -2,10 +2,11 @@
 // sender claims an endpoint (not single deliveries) under a lease, so one sender at a time works
 // through an endpoint's queue in event order; every write after the claim is fenced on the lease
 // owner, so a sender whose lease expired cannot overwrite the one that took over.
-import { PostgresAdapter, type Selectable } from "kysely";
+import type { Selectable } from "kysely";
 import { randomHex } from "../crypto/random.js";
 import type { Db } from "../storage/database.js";
 import { inTransaction } from "../storage/database.js";
+import { claimLeased } from "../storage/lease-claim.js";
 import type { EventsTable, WebhookDeliveriesTable, WebhooksTable } from "../storage/schema.js";
 
 export type WebhookRow = Selectable<WebhooksTable>;
@@ -154,9 +155,8 @@ export class WebhooksStore {
 
   /**
    * Claims up to `limit` endpoints with a due pending delivery for `owner` until `leaseUntil`: an
-   * enabled endpoint whose backoff has passed and that no live lease holds. PostgreSQL: FOR UPDATE
-   * SKIP LOCKED, so instances claiming together take different endpoints; SQLite: one UPDATE …
-   * RETURNING under its single writer.
+   * enabled endpoint whose backoff has passed and that no live lease holds. Instances claiming
+   * together take different endpoints (claimLeased).
    */
   async claim(options: {
     owner: string;
@@ -184,24 +184,14 @@ export class WebhooksStore {
         .orderBy("next_attempt_at")
         .orderBy("id")
         .limit(limit);
-    const lease = { lease_owner: owner, lease_until: leaseUntil };
-    // A plain read first: most polls find nothing, and then take no lock at all (on SQLite an
-    // UPDATE takes the database's write lock even when it matches no row, so an idle worker
-    // would queue behind — and hold up — every real write, once a second).
-    if ((await due(this.db).execute()).length === 0) return [];
-    if (!(this.db.getExecutor().adapter instanceof PostgresAdapter)) {
-      return this.db
+    return claimLeased(this.db, due, (db, ids) =>
+      db
         .updateTable("webhooks")
-        .set(lease)
-        .where("id", "in", due(this.db))
+        .set({ lease_owner: owner, lease_until: leaseUntil })
+        .where("id", "in", ids)
         .returningAll()
-        .execute();
-    }
-    return this.db.transaction().execute(async (trx) => {
-      const ids = (await due(trx).forUpdate().skipLocked().execute()).map((r) => r.id);
-      if (ids.length === 0) return [];
-      return trx.updateTable("webhooks").set(lease).where("id", "in", ids).returningAll().execute();
-    });
+        .execute(),
+    );
   }
 
   /** The endpoint's next pending deliveries, oldest event first, with their events. */
