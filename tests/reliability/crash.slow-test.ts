@@ -17,21 +17,15 @@
 // `npm run test:reliability`.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { REFRESH_LEASE_SECONDS } from "../../src/connected-apps/connected-apps.service.js";
-import { randomAlphanumeric } from "../../src/crypto/random.js";
 import { type DatabaseKind, databaseKinds, freshDatabase, type TestDatabase } from "../helpers/databases.js";
 import { CALLBACK } from "../helpers/fixtures.js";
 import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-provider.js";
-import { type CliProcess, runCli } from "../helpers/process.js";
-import { freePort } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
-import { form, pkce, prng, type Reply, send, waitReady } from "./support.js";
+import { CrashServer, form, pkce, prng, type Reply, send, Unanswered } from "./support.js";
 
 const SEED = Number(process.env.CRASH_SEED ?? "") || Math.floor(Math.random() * 2 ** 31);
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? "5");
@@ -47,9 +41,6 @@ const APP_KEY = "crash-drive";
 const APP_CALLBACK = "https://app.example.com/connected";
 
 const ok = (reply: Reply) => reply.status >= 200 && reply.status < 300;
-
-/** A request that failed without an answer (the server died under it): its effect is unknown. */
-class Unanswered extends Error {}
 
 async function call(url: string, init: RequestInit): Promise<Reply> {
   try {
@@ -105,13 +96,11 @@ interface Figures {
 export const crashFigures: Record<string, Figures> = {};
 
 const postgresSkip = (await databaseKinds()).find((k) => k.kind === "postgres")!.skip;
-const children: CliProcess[] = [];
-const dirs: string[] = [];
+const servers: CrashServer[] = [];
 const providers: OidcProviderHandle[] = [];
 after(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  for (const server of servers) server.dispose();
   for (const provider of providers) await provider.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
@@ -126,27 +115,7 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
       const began = Date.now();
       database = await freshDatabase(kind);
       assert.ok(database);
-      const dataDir = mkdtempSync(path.join(tmpdir(), "latchkey-crash-"));
-      dirs.push(dataDir);
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      // The third-party provider Latchkey is the OAuth client of, in this (never killed) process.
-      const provider = await startOidcProvider({
-        redirectUri: `${url}/connected_apps/callback`,
-        accessTokenTtlSeconds: PROVIDER_TOKEN_TTL_SECONDS,
-      });
-      providers.push(provider);
-      const m2m = { clientId: randomBytes(16).toString("hex"), clientSecret: randomAlphanumeric(52) };
-      const env = {
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        ISSUER_URL: url,
-        DATABASE_URL:
-          database.target.kind === "sqlite" ? `sqlite:${database.target.path}` : database.target.url,
-        DATA_DIR: dataDir,
-        LATCHKEY_MASTER_KEY: randomBytes(32).toString("base64"),
-        BOOTSTRAP_M2M_CLIENT_ID: m2m.clientId,
-        BOOTSTRAP_M2M_CLIENT_SECRET: m2m.clientSecret,
+      const server = await CrashServer.create(database, {
         MANAGEMENT_API_RATE_LIMIT: "0",
         // The simulated people sign up and in without reading mail (verification has its own tests).
         EMAIL_VERIFICATION: "optional",
@@ -155,14 +124,15 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
         TRUST_PROXY: "loopback",
         // The stand-in provider listens on loopback.
         CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true",
-        LOG_LEVEL: "warn",
-      };
-      const start = async () => {
-        const child = runCli(["start"], { env });
-        children.push(child);
-        await waitReady(child, `${url}/health/ready`);
-        return child;
-      };
+      });
+      servers.push(server);
+      const { url, m2m } = server;
+      // The third-party provider Latchkey is the OAuth client of, in this (never killed) process.
+      const provider = await startOidcProvider({
+        redirectUri: `${url}/connected_apps/callback`,
+        accessTokenTtlSeconds: PROVIDER_TOKEN_TTL_SECONDS,
+      });
+      providers.push(provider);
 
       const figures: Figures = {
         rounds: 0,
@@ -195,21 +165,8 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
         figures.failures.push(`${what}: ${reply.status} ${reply.text.slice(0, 200)}`);
       };
 
-      let server = await start();
-      const managementToken = async (): Promise<string> => {
-        const reply = await counted(
-          "/oauth2/token",
-          form({
-            grant_type: "client_credentials",
-            client_id: m2m.clientId,
-            client_secret: m2m.clientSecret,
-            audience: `${url}/api`,
-          }),
-        );
-        assert.equal(reply.status, 200, reply.text);
-        return (reply.json as { access_token: string }).access_token;
-      };
-      let apiToken = await managementToken();
+      await server.start();
+      let apiToken = await server.managementToken();
       const api = (method: string, target: string, body: unknown, headers: Record<string, string> = {}) =>
         counted(target, {
           method,
@@ -595,27 +552,18 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
       ] as string[];
 
       for (let round = 1; round <= ROUNDS; round++) {
-        let running = true;
-        const worker = async () => {
-          while (running) {
+        const killedAt = await server.burstThenKill({
+          concurrency: CONCURRENCY,
+          ms: 1000 + Math.floor(random() * 3000),
+          step: async () => {
             const name = pick(weighted);
-            try {
-              await operations[name]!(round);
-            } catch (error) {
-              if (!(error instanceof Unanswered)) throw error;
-              if (running)
-                figures.failures.push(`${name} unanswered while the server was up: ${error.message}`);
-            }
-          }
-        };
-        const workers = Array.from({ length: CONCURRENCY }, worker);
-        await new Promise((resolve) => setTimeout(resolve, 1000 + Math.floor(random() * 3000)));
-        // Stop issuing, then kill while requests are in flight.
-        running = false;
-        const killedAt = Date.now();
-        server.kill("SIGKILL");
-        await server.exited;
-        await Promise.all(workers);
+            await operations[name]!(round).catch((error: unknown) => {
+              throw error instanceof Unanswered ? new Unanswered(`${name}: ${error.message}`) : error;
+            });
+          },
+          unansweredWhileUp: (error) =>
+            figures.failures.push(`unanswered while the server was up: ${error.message}`),
+        });
         await noteLeases(killedAt);
 
         if (database.target.kind === "sqlite") {
@@ -627,8 +575,8 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
           }
         }
 
-        server = await start();
-        apiToken = await managementToken();
+        await server.start();
+        apiToken = await server.managementToken();
 
         // Every acknowledged user of this round can sign in.
         for (const user of users.filter((u) => u.round === round)) {
@@ -698,8 +646,7 @@ for (const kind of ["sqlite", "postgres"] as DatabaseKind[]) {
             JSON.stringify({ ...figures, failures: figures.failures.length }),
         );
       }
-      server.kill("SIGTERM");
-      await server.exited;
+      await server.stop();
       process.stdout.write(`# crash (${kind}): ${JSON.stringify(figures)}\n`);
       assert.deepEqual(figures.failures, [], "no unexpected answer while the server was up");
       assert.ok(

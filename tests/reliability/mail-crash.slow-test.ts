@@ -20,20 +20,13 @@
 // with `npm run test:reliability`.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, describe, it } from "node:test";
-import { randomAlphanumeric } from "../../src/crypto/random.js";
-import { createLogger } from "../../src/logging.js";
-import { openStorage, type Storage } from "../../src/storage/database.js";
+import type { Storage } from "../../src/storage/database.js";
 import { type DatabaseKind, databaseKinds, freshDatabase, type TestDatabase } from "../helpers/databases.js";
 import { CALLBACK } from "../helpers/fixtures.js";
-import { type CliProcess, runCli } from "../helpers/process.js";
-import { freePort, LogCapture } from "../helpers/server.js";
 import { type SmtpPeer, startSmtpPeer } from "../helpers/smtp.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
-import { form, prng, REQUEST_TIMEOUT_MS, waitReady } from "./support.js";
+import { CrashServer, openInspector, prng, REQUEST_TIMEOUT_MS, send, Unanswered, until } from "./support.js";
 
 const SEED = Number(process.env.MAIL_CRASH_SEED ?? "") || Math.floor(Math.random() * 2 ** 31);
 const ROUNDS = Number(process.env.MAIL_CRASH_ROUNDS ?? "3");
@@ -48,9 +41,6 @@ const PASSWORD = "correct horse battery staple";
  * this test must see arrive under the same Message-ID.
  */
 const ACCEPT_DELAY_MS = 25;
-
-/** The server died under the request (or before it): whether the sign-up happened is unknown. */
-class Unanswered extends Error {}
 
 interface SignUp {
   email: string;
@@ -83,23 +73,12 @@ interface Figures {
   failures: string[];
 }
 
-const children: CliProcess[] = [];
-const dirs: string[] = [];
+const servers: CrashServer[] = [];
 const peers: SmtpPeer[] = [];
 after(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  for (const server of servers) server.dispose();
   for (const peer of peers) await peer.close().catch(() => {});
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Resolves once `check` holds (every 50 ms), or fails with `what` after `timeoutMs`. */
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The 6-digit code in a verification message's text part. */
 function codeIn(text: string): string | undefined {
@@ -122,8 +101,6 @@ for (const { kind, skip } of await databaseKinds()) {
       const elapsed = () => `${Math.round((Date.now() - began) / 1000)} s`;
       database = await freshDatabase(kind as DatabaseKind);
       assert.ok(database);
-      const dataDir = mkdtempSync(path.join(tmpdir(), "latchkey-mail-crash-"));
-      dirs.push(dataDir);
       let peer = await startSmtpPeer({ tls: "none", acceptDelayMs: ACCEPT_DELAY_MS, closeTimeoutMs: 100 });
       peers.push(peer);
       const smtpPort = peer.port;
@@ -131,19 +108,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const relays = [peer];
       /** Everything every incarnation of the relay received. */
       const received = () => relays.flatMap((r) => r.received);
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const m2m = { clientId: randomBytes(16).toString("hex"), clientSecret: randomAlphanumeric(52) };
-      const env = {
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        ISSUER_URL: url,
-        DATABASE_URL:
-          database.target.kind === "sqlite" ? `sqlite:${database.target.path}` : database.target.url,
-        DATA_DIR: dataDir,
-        LATCHKEY_MASTER_KEY: randomBytes(32).toString("base64"),
-        BOOTSTRAP_M2M_CLIENT_ID: m2m.clientId,
-        BOOTSTRAP_M2M_CLIENT_SECRET: m2m.clientSecret,
+      const server = await CrashServer.create(database, {
         EMAIL_VERIFICATION: "required",
         // Plain SMTP, allowed to a loopback relay only (mail-config.ts).
         SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
@@ -151,41 +116,24 @@ for (const { kind, skip } of await databaseKinds()) {
         // Every simulated person comes from their own address (X-Forwarded-For), so the per-network
         // sign-up and code limits see a crowd, not one machine.
         TRUST_PROXY: "loopback",
-        LOG_LEVEL: "warn",
-      };
-      const start = async () => {
-        const child = runCli(["start"], { env });
-        children.push(child);
-        await waitReady(child, `${url}/health/ready`);
-        return child;
-      };
-      let server = await start();
+      });
+      servers.push(server);
+      const { url } = server;
+      await server.start();
       // The harness's own view of the outbox (it never writes, except to expire a dead lease).
-      inspector = await openStorage(database.target, { logger: createLogger("warn", new LogCapture()) });
+      inspector = await openInspector(database);
       const db = inspector.db;
       const messageIdHost = new URL(url).hostname;
 
-      const token = await fetch(`${url}/oauth2/token`, {
-        ...form({
-          grant_type: "client_credentials",
-          client_id: m2m.clientId,
-          client_secret: m2m.clientSecret,
-          audience: `${url}/api`,
-        }),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      assert.equal(token.status, 200);
-      const apiToken = ((await token.json()) as { access_token: string }).access_token;
+      const apiToken = await server.managementToken();
       const api = async (target: string, body: unknown) => {
-        const reply = await fetch(`${url}${target}`, {
+        const reply = await send(`${url}${target}`, {
           method: "POST",
           headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" },
           body: JSON.stringify(body),
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
-        const json = (await reply.json()) as Record<string, unknown>;
-        assert.ok(reply.status === 200 || reply.status === 201, JSON.stringify(json));
-        return json;
+        assert.ok(reply.status === 200 || reply.status === 201, reply.text);
+        return reply.json as Record<string, unknown>;
       };
       const created = await api("/api/v1/applications", { name: "Mail crash SPA", type: "spa" });
       const spaId = (created.application as { client_id: string }).client_id;
@@ -336,25 +284,16 @@ for (const { kind, skip } of await databaseKinds()) {
 
       // ---- kill -9 in the middle of bursts of sign-ups ------------------------------------------
       for (let round = 1; round <= ROUNDS; round++) {
-        let running = true;
-        const browser = async () => {
-          while (running) {
-            try {
-              await signUp(round);
-            } catch (error) {
-              if (!(error instanceof Unanswered)) throw error;
-              if (running)
-                figures.failures.push(`a sign-up unanswered while the server was up: ${error.message}`);
-            }
-          }
-        };
-        const browsers = Array.from({ length: CONCURRENCY }, browser);
-        await new Promise((resolve) => setTimeout(resolve, 1000 + Math.floor(random() * 2000)));
-        // Stop issuing, then kill while sign-ups (and deliveries) are in flight.
-        running = false;
-        server.kill("SIGKILL");
-        await server.exited;
-        await Promise.all(browsers);
+        // Kill while sign-ups (and deliveries) are in flight.
+        await server.burstThenKill({
+          concurrency: CONCURRENCY,
+          ms: 1000 + Math.floor(random() * 2000),
+          step: async () => {
+            await signUp(round);
+          },
+          unansweredWhileUp: (error) =>
+            figures.failures.push(`a sign-up unanswered while the server was up: ${error.message}`),
+        });
         const ofRound = signUps.filter((s) => s.round === round);
         const acknowledgedNow = ofRound.filter((s) => s.acknowledged).length;
         figures.acknowledged += acknowledgedNow;
@@ -372,7 +311,7 @@ for (const { kind, skip } of await databaseKinds()) {
           .executeTakeFirst();
         figures.leasedAtKill += Number(expired.numUpdatedRows);
 
-        server = await start();
+        await server.start();
         await checkDelivery(`round ${round}`);
         // Sent one message at a time: only the one in flight at each kill can have arrived twice.
         assert.ok(figures.duplicates <= round, `${figures.duplicates} duplicates after ${round} kills`);
@@ -462,8 +401,7 @@ for (const { kind, skip } of await databaseKinds()) {
         "the relay, once back, received exactly the messages written while it was down",
       );
 
-      server.kill("SIGTERM");
-      assert.equal((await server.exited).code, 0, "a graceful stop with the worker running");
+      assert.equal((await server.stop()).code, 0, "a graceful stop with the worker running");
       process.stdout.write(`# mail crash (${kind}, ${elapsed()}): ${JSON.stringify(figures)}\n`);
       assert.deepEqual(figures.failures, [], "no unexpected answer while the server was up");
     });

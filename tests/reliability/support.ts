@@ -1,10 +1,19 @@
 // Shared pieces of the reliability suite: hostile inputs for fast-check, requests with a hard
 // timeout (a hang is a failure, not a stuck suite), and one checker per surface that says what a
-// well-formed answer looks like in that surface's own vocabulary.
+// well-formed answer looks like in that surface's own vocabulary; and the crash harnesses' server,
+// killed and restarted under load (crash, mail-crash and webhook-crash).
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import fc from "fast-check";
-import type { CliProcess } from "../helpers/process.js";
+import { randomAlphanumeric } from "../../src/crypto/random.js";
+import { createLogger } from "../../src/logging.js";
+import { openStorage, type Storage } from "../../src/storage/database.js";
+import type { TestDatabase } from "../helpers/databases.js";
+import { type CliProcess, runCli } from "../helpers/process.js";
+import { freePort, LogCapture } from "../helpers/server.js";
 
 /** Any single request taking longer than this counts as a hang. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -371,5 +380,149 @@ export async function waitReady(child: CliProcess, readyUrl: string, timeoutMs =
     if (Date.now() - started > timeoutMs)
       throw new Error(`not ready after ${timeoutMs} ms:\n${child.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Resolves once `check` holds (every 50 ms), or fails with `what` after `timeoutMs`. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The server died under the request (or before it): whether its effect happened is unknown. */
+export class Unanswered extends Error {}
+
+/**
+ * The harness's own view of the database a crash test's server uses (to inspect outboxes and to
+ * expire the leases a killed process left), through the same storage layer.
+ */
+export function openInspector(database: TestDatabase): Promise<Storage> {
+  return openStorage(database.target, { logger: createLogger("warn", new LogCapture()) });
+}
+
+/**
+ * A real `latchkey start` child process on `database` that a crash harness (this process, never
+ * killed) starts, kills with SIGKILL in the middle of a burst and starts again, on the same
+ * database, data directory, port, master key and bootstrap M2M application, so everything the dead
+ * process committed is the restarted one's.
+ */
+export class CrashServer {
+  readonly url: string;
+  /** The bootstrap M2M application: a client_credentials grant for the Management API. */
+  readonly m2m = { clientId: randomBytes(16).toString("hex"), clientSecret: randomAlphanumeric(52) };
+  private readonly env: Record<string, string>;
+  private readonly children: CliProcess[] = [];
+  private current: CliProcess | undefined;
+
+  private constructor(
+    database: TestDatabase,
+    port: number,
+    private readonly dataDir: string,
+    extraEnv: Record<string, string>,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.env = {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ISSUER_URL: this.url,
+      DATABASE_URL:
+        database.target.kind === "sqlite" ? `sqlite:${database.target.path}` : database.target.url,
+      DATA_DIR: dataDir,
+      LATCHKEY_MASTER_KEY: randomBytes(32).toString("base64"),
+      BOOTSTRAP_M2M_CLIENT_ID: this.m2m.clientId,
+      BOOTSTRAP_M2M_CLIENT_SECRET: this.m2m.clientSecret,
+      LOG_LEVEL: "warn",
+      ...extraEnv,
+    };
+  }
+
+  /** Not started yet: `extraEnv` adds to (or overrides) the environment every incarnation gets. */
+  static async create(database: TestDatabase, extraEnv: Record<string, string>): Promise<CrashServer> {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "latchkey-crash-"));
+    return new CrashServer(database, await freePort(), dataDir, extraEnv);
+  }
+
+  /** Starts an incarnation and waits until it is ready. */
+  async start(): Promise<void> {
+    const child = runCli(["start"], { env: this.env });
+    this.children.push(child);
+    this.current = child;
+    await waitReady(child, `${this.url}/health/ready`);
+  }
+
+  /** A Management API token (it outlives the kills: the signing keys are in the database). */
+  async managementToken(): Promise<string> {
+    const reply = await send(
+      `${this.url}/oauth2/token`,
+      form({
+        grant_type: "client_credentials",
+        client_id: this.m2m.clientId,
+        client_secret: this.m2m.clientSecret,
+        audience: `${this.url}/api`,
+      }),
+    );
+    assert.equal(reply.status, 200, reply.text);
+    return (reply.json as { access_token: string }).access_token;
+  }
+
+  /**
+   * One round: `concurrency` workers each run `step` again and again; after `ms` the harness stops
+   * issuing and kills the server with SIGKILL while requests are in flight. Resolves with the kill
+   * time once the process has exited and every worker has finished its step. A step that throws
+   * Unanswered after the kill is what the kill does; before it, the server failed to answer while
+   * up (`unansweredWhileUp`). Any other error fails the test.
+   */
+  async burstThenKill(options: {
+    concurrency: number;
+    ms: number;
+    step: (running: () => boolean) => Promise<void>;
+    unansweredWhileUp: (error: Unanswered) => void;
+  }): Promise<number> {
+    const server = this.running();
+    let running = true;
+    const isRunning = () => running;
+    const worker = async () => {
+      while (running) {
+        try {
+          await options.step(isRunning);
+        } catch (error) {
+          if (!(error instanceof Unanswered)) throw error;
+          if (running) options.unansweredWhileUp(error);
+        }
+      }
+    };
+    const workers = Array.from({ length: options.concurrency }, worker);
+    await new Promise((resolve) => setTimeout(resolve, options.ms));
+    running = false;
+    const killedAt = Date.now();
+    server.kill("SIGKILL");
+    await server.exited;
+    await Promise.all(workers);
+    return killedAt;
+  }
+
+  /** A graceful stop (SIGTERM) of the running incarnation; resolves with how it exited. */
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const server = this.running();
+    server.kill("SIGTERM");
+    return server.exited;
+  }
+
+  /** For `after`: kills whatever still runs and removes the data directory. */
+  dispose(): void {
+    for (const child of this.children) child.kill("SIGKILL");
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  private running(): CliProcess {
+    assert.ok(this.current, "the server was started");
+    return this.current;
   }
 }

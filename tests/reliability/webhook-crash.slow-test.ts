@@ -22,18 +22,11 @@
 // backoff base makes it minutes long in real time.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, describe, it } from "node:test";
-import { randomAlphanumeric } from "../../src/crypto/random.js";
-import { createLogger } from "../../src/logging.js";
-import { openStorage, type Storage } from "../../src/storage/database.js";
+import type { Storage } from "../../src/storage/database.js";
 import { databaseKinds, freshDatabase, type TestDatabase } from "../helpers/databases.js";
-import { type CliProcess, runCli } from "../helpers/process.js";
-import { freePort, LogCapture } from "../helpers/server.js";
 import { countById, type DecodedEvent, WebhookJudge, WebhookReceiver } from "../helpers/webhook-receiver.js";
-import { form, prng, type Reply, send, waitReady } from "./support.js";
+import { CrashServer, openInspector, prng, type Reply, send, Unanswered, until } from "./support.js";
 
 const SEED = Number(process.env.WEBHOOK_CRASH_SEED ?? "") || Math.floor(Math.random() * 2 ** 31);
 const ROUNDS = Number(process.env.WEBHOOK_CRASH_ROUNDS ?? "2");
@@ -43,9 +36,6 @@ const CONCURRENCY = 6;
 const FIRST_NAME = "Created";
 const ALL = "/hooks/all";
 const CREATED = "/hooks/created";
-
-/** The server died under the request (or before it): whether the write happened is unknown. */
-class Unanswered extends Error {}
 
 /** One write the harness made: a user's creation or one of its updates. */
 interface Write {
@@ -75,23 +65,12 @@ interface Figures {
   failures: string[];
 }
 
-const children: CliProcess[] = [];
-const dirs: string[] = [];
+const servers: CrashServer[] = [];
 const receivers: WebhookReceiver[] = [];
 after(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  for (const server of servers) server.dispose();
   for (const receiver of receivers) await receiver.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Resolves once `check` holds (every 50 ms), or fails with `what` after `timeoutMs`. */
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`webhook events survive kill -9 under a burst of user writes (${kind})`, { skip }, () => {
@@ -109,53 +88,23 @@ for (const { kind, skip } of await databaseKinds()) {
       const elapsed = () => `${Math.round((Date.now() - began) / 1000)} s`;
       database = await freshDatabase(kind);
       assert.ok(database);
-      const dataDir = mkdtempSync(path.join(tmpdir(), "latchkey-webhook-crash-"));
-      dirs.push(dataDir);
       const receiver = new WebhookReceiver();
       await receiver.start();
       receivers.push(receiver);
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const m2m = { clientId: randomBytes(16).toString("hex"), clientSecret: randomAlphanumeric(52) };
-      const env = {
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        ISSUER_URL: url,
-        DATABASE_URL:
-          database.target.kind === "sqlite" ? `sqlite:${database.target.path}` : database.target.url,
-        DATA_DIR: dataDir,
-        LATCHKEY_MASTER_KEY: randomBytes(32).toString("base64"),
-        BOOTSTRAP_M2M_CLIENT_ID: m2m.clientId,
-        BOOTSTRAP_M2M_CLIENT_SECRET: m2m.clientSecret,
+      const server = await CrashServer.create(database, {
         MANAGEMENT_API_RATE_LIMIT: "0",
         // The receiver listens on loopback (the SSRF guard refuses it by default).
         WEBHOOKS_ALLOW_PRIVATE_NETWORKS: "true",
-        LOG_LEVEL: "warn",
-      };
-      const start = async () => {
-        const child = runCli(["start"], { env });
-        children.push(child);
-        await waitReady(child, `${url}/health/ready`);
-        return child;
-      };
-      let server = await start();
+      });
+      servers.push(server);
+      const { url } = server;
+      await server.start();
       // The harness's own view of the outbox (it never writes, except to clear a dead lease).
-      inspector = await openStorage(database.target, { logger: createLogger("warn", new LogCapture()) });
+      inspector = await openInspector(database);
       const db = inspector.db;
       const judge = new WebhookJudge(url);
 
-      // A Management API token outlives the kills: the signing keys are in the database.
-      const token = await send(
-        `${url}/oauth2/token`,
-        form({
-          grant_type: "client_credentials",
-          client_id: m2m.clientId,
-          client_secret: m2m.clientSecret,
-          audience: `${url}/api`,
-        }),
-      );
-      assert.equal(token.status, 200, token.text);
-      const apiToken = (token.json as { access_token: string }).access_token;
+      const apiToken = await server.managementToken();
       const api = async (method: string, target: string, body: unknown): Promise<Reply> => {
         try {
           return await send(`${url}${target}`, {
@@ -203,43 +152,41 @@ for (const { kind, skip } of await databaseKinds()) {
         figures.failures.push(`${what} answered ${reply.status}: ${reply.text.slice(0, 200)}`);
       }
 
-      /** One client: creates a user, updates it a few times, and again, until the kill. */
+      /** One client's step: creates a user and updates it a few times (until the kill). */
       async function client(round: number, running: () => boolean): Promise<void> {
-        while (running()) {
-          const email = `hook-${randomBytes(6).toString("hex")}@example.com`;
-          const creation: Write = {
-            kind: "user.created",
+        const email = `hook-${randomBytes(6).toString("hex")}@example.com`;
+        const creation: Write = {
+          kind: "user.created",
+          round,
+          email,
+          firstName: FIRST_NAME,
+          outcome: "unanswered",
+        };
+        writes.push(creation);
+        const created = await api("POST", "/api/v1/user", {
+          profile: { given_name: FIRST_NAME, family_name: "Crash" },
+          identities: [{ type: "email", is_verified: true, details: { email } }],
+        });
+        if (created.status !== 200) return refused("a user creation", created);
+        creation.outcome = "acknowledged";
+        creation.userId = (created.json as { id: string }).id;
+        const updates = 1 + Math.floor(random() * 3);
+        for (let i = 0; i < updates && running(); i++) {
+          const firstName = `Name${randomBytes(5).toString("hex")}`;
+          const update: Write = {
+            kind: "user.updated",
             round,
             email,
-            firstName: FIRST_NAME,
+            userId: creation.userId,
+            firstName,
             outcome: "unanswered",
           };
-          writes.push(creation);
-          const created = await api("POST", "/api/v1/user", {
-            profile: { given_name: FIRST_NAME, family_name: "Crash" },
-            identities: [{ type: "email", is_verified: true, details: { email } }],
+          writes.push(update);
+          const patched = await api("PATCH", `/api/v1/user?id=${creation.userId}`, {
+            given_name: firstName,
           });
-          if (created.status !== 200) return refused("a user creation", created);
-          creation.outcome = "acknowledged";
-          creation.userId = (created.json as { id: string }).id;
-          const updates = 1 + Math.floor(random() * 3);
-          for (let i = 0; i < updates && running(); i++) {
-            const firstName = `Name${randomBytes(5).toString("hex")}`;
-            const update: Write = {
-              kind: "user.updated",
-              round,
-              email,
-              userId: creation.userId,
-              firstName,
-              outcome: "unanswered",
-            };
-            writes.push(update);
-            const patched = await api("PATCH", `/api/v1/user?id=${creation.userId}`, {
-              given_name: firstName,
-            });
-            if (patched.status !== 200) return refused("a user update", patched);
-            update.outcome = "acknowledged";
-          }
+          if (patched.status !== 200) return refused("a user update", patched);
+          update.outcome = "acknowledged";
         }
       }
 
@@ -414,22 +361,14 @@ for (const { kind, skip } of await databaseKinds()) {
 
       t.diagnostic(`set up in ${elapsed()}`);
       for (let round = 1; round <= ROUNDS; round++) {
-        let running = true;
-        const clients = Array.from({ length: CONCURRENCY }, async () => {
-          try {
-            await client(round, () => running);
-          } catch (error) {
-            if (!(error instanceof Unanswered)) throw error;
-            if (running)
-              figures.failures.push(`a write unanswered while the server was up: ${error.message}`);
-          }
+        // Kill while writes (and deliveries) are in flight.
+        await server.burstThenKill({
+          concurrency: CONCURRENCY,
+          ms: 1500 + Math.floor(random() * 1500),
+          step: (running) => client(round, running),
+          unansweredWhileUp: (error) =>
+            figures.failures.push(`a write unanswered while the server was up: ${error.message}`),
         });
-        await new Promise((resolve) => setTimeout(resolve, 1500 + Math.floor(random() * 1500)));
-        // Stop issuing, then kill while writes (and deliveries) are in flight.
-        running = false;
-        server.kill("SIGKILL");
-        await server.exited;
-        await Promise.all(clients);
         const ofRound = writes.filter((w) => w.round === round);
         figures.writes += ofRound.length;
         figures.acknowledged += ofRound.filter((w) => w.outcome === "acknowledged").length;
@@ -450,7 +389,7 @@ for (const { kind, skip } of await databaseKinds()) {
           .executeTakeFirst();
         figures.leasedAtKill += Number(cleared.numUpdatedRows);
 
-        server = await start();
+        await server.start();
         await check(`round ${round}`, round);
         figures.rounds = round;
         t.diagnostic(
@@ -458,8 +397,7 @@ for (const { kind, skip } of await databaseKinds()) {
         );
       }
 
-      server.kill("SIGTERM");
-      assert.equal((await server.exited).code, 0, "a graceful stop with the webhook worker running");
+      assert.equal((await server.stop()).code, 0, "a graceful stop with the webhook worker running");
       process.stdout.write(`# webhook crash (${kind}, ${elapsed()}): ${JSON.stringify(figures)}\n`);
       assert.deepEqual(figures.failures, [], "no unexpected answer while the server was up");
     });
