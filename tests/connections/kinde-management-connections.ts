@@ -38,8 +38,9 @@ import type {
   UpdateConnectionData,
   UpdateConnectionResponse,
 } from "../../node_modules/@kinde/management-api-js/dist/api/types.gen.js";
+import { step } from "../helpers/kinde-script.js";
 
-const { Connections, Applications, Organizations, ApiError, init } = kinde as unknown as {
+const { Connections, Applications, Organizations, init } = kinde as unknown as {
   Connections: {
     getConnections(data?: GetConnectionsData): Promise<GetConnectionsResponse>;
     createConnection(data: CreateConnectionData): Promise<CreateConnectionResponse>;
@@ -64,21 +65,8 @@ const { Connections, Applications, Organizations, ApiError, init } = kinde as un
     enableOrgConnection(data: EnableOrgConnectionData): Promise<EnableOrgConnectionResponse>;
     removeOrgConnection(data: RemoveOrgConnectionData): Promise<RemoveOrgConnectionResponse>;
   };
-  ApiError: new (...args: never[]) => Error & { status: number; body: unknown };
   init: () => void;
 };
-
-async function step<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
-  try {
-    const value = await work();
-    process.stdout.write(`${JSON.stringify({ step: name, ok: true, value })}\n`);
-    return value;
-  } catch (error) {
-    const detail = error instanceof ApiError ? { status: error.status, body: error.body } : String(error);
-    process.stdout.write(`${JSON.stringify({ step: name, ok: false, error: detail })}\n`);
-    return undefined;
-  }
-}
 
 const tag = process.argv[2] ?? "run";
 const MISSING = "conn_00000000000000000000000000000000";

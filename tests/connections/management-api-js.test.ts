@@ -7,41 +7,17 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import * as kinde from "@kinde/management-api-js";
-import { Ajv } from "ajv";
 import { databaseKinds } from "../helpers/databases.js";
-import { runScript } from "../helpers/process.js";
+import { assertSdkShape, runKindeScript } from "../helpers/kinde-script.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { selfSignedCertificate } from "../helpers/tls.js";
 
 type Json = Record<string, unknown>;
-interface Step {
-  step: string;
-  ok: boolean;
-  value?: Json;
-  error?: { status?: number; body?: Json };
-}
 interface Item {
   id: string;
   name: string;
   display_name: string;
   strategy: string;
-}
-
-/** The package's schemas (`$connection`, `$get_connections_response` …) as one document's components. */
-const sdkSchemas = Object.fromEntries(
-  Object.entries(kinde as unknown as Json)
-    .filter(([name]) => name.startsWith("$"))
-    .map(([name, schema]) => [name.slice(1), schema]),
-);
-const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
-ajv.addSchema({ components: { schemas: sdkSchemas } }, "sdk");
-
-function assertSdkShape(name: string, body: unknown): void {
-  assert.ok(name in sdkSchemas, `the SDK has no schema ${name}`);
-  const validate = ajv.getSchema(`sdk#/components/schemas/${name}`)!;
-  const errors = validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath}: ${e.message}`);
-  assert.deepEqual(errors, [], `${name}: ${JSON.stringify(body)}`);
 }
 
 for (const { kind, skip } of await databaseKinds()) {
@@ -58,43 +34,12 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("creates, lists, updates, replaces and deletes connections and enables them per application and organization", async () => {
       const tag = randomBytes(4).toString("hex");
-      const run = runScript(
+      const { ok, refused } = await runKindeScript(
+        server,
+        certificate,
         "tests/connections/kinde-management-connections.ts",
-        {
-          env: {
-            KINDE_DOMAIN: new URL(server.url).host,
-            KINDE_MANAGEMENT_CLIENT_ID: server.management.clientId,
-            KINDE_MANAGEMENT_CLIENT_SECRET: server.management.clientSecret,
-            NODE_EXTRA_CA_CERTS: certificate.certFile,
-          },
-        },
         [tag],
       );
-      const { code } = await run.exited;
-      assert.equal(code, 0, run.output());
-      const steps = new Map(
-        run
-          .output()
-          .split("\n")
-          .filter((line) => line.startsWith("{"))
-          .map((line) => JSON.parse(line) as Step)
-          .map((s) => [s.step, s]),
-      );
-      const ok = (name: string, schema?: string): Json => {
-        const s = steps.get(name);
-        assert.ok(s?.ok, `${name}: ${JSON.stringify(s) ?? "never ran"}\n${run.output()}`);
-        if (schema) assertSdkShape(schema, s.value);
-        return s.value ?? {};
-      };
-      const refused = (name: string, status: number, errorCode: string): string => {
-        const s = steps.get(name);
-        assert.ok(s && !s.ok, `${name} should have been refused: ${JSON.stringify(s) ?? "never ran"}`);
-        assert.equal(s.error?.status, status, `${name}: ${JSON.stringify(s.error)}`);
-        assertSdkShape("error_response", s.error?.body);
-        const errors = s.error?.body?.errors as { code: string; message: string }[];
-        assert.equal(errors[0]?.code, errorCode, `${name}: ${JSON.stringify(s.error?.body)}`);
-        return errors[0]!.message;
-      };
       const ids = (name: string) =>
         (ok(name, "get_connections_response").connections as Item[]).map((c) => c.id);
 

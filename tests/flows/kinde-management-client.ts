@@ -5,11 +5,12 @@
 // Prints one JSON line per step: {step, ok, value | error}. Argument 1 is a tag that makes this
 // run's emails and audience unique; argument 2 how many users to create.
 import * as kinde from "@kinde/management-api-js";
+import { step } from "../helpers/kinde-script.js";
 
 // The package's .d.ts files use extension-less relative imports that NodeNext resolution cannot
 // follow, so its classes are typed here by what this script calls.
 type Call = (data?: Record<string, unknown>) => Promise<unknown>;
-const { Applications, Callbacks, Apis, Users, ConnectedApps, ApiError, init } = kinde as unknown as {
+const { Applications, Callbacks, Apis, Users, ConnectedApps, init } = kinde as unknown as {
   Applications: Record<
     "createApplication" | "getApplication" | "getApplications" | "deleteApplication",
     Call
@@ -18,21 +19,8 @@ const { Applications, Callbacks, Apis, Users, ConnectedApps, ApiError, init } = 
   Apis: Record<"addApis" | "getApi" | "updateApiApplications" | "deleteApi", Call>;
   Users: Record<"createUser" | "getUsers" | "getUserData" | "updateUser" | "deleteUser", Call>;
   ConnectedApps: Record<"getConnectedAppAuthUrl" | "getConnectedAppToken" | "revokeConnectedAppToken", Call>;
-  ApiError: new (...args: never[]) => Error & { status: number; body: unknown };
   init: () => void;
 };
-
-async function step(name: string, work: () => Promise<unknown>): Promise<unknown> {
-  try {
-    const value = await work();
-    process.stdout.write(`${JSON.stringify({ step: name, ok: true, value })}\n`);
-    return value;
-  } catch (error) {
-    const detail = error instanceof ApiError ? { status: error.status, body: error.body } : String(error);
-    process.stdout.write(`${JSON.stringify({ step: name, ok: false, error: detail })}\n`);
-    return undefined;
-  }
-}
 
 const tag = process.argv[2] ?? "run";
 const userCount = Number(process.argv[3] ?? "7");

@@ -2,16 +2,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
-import { runScript } from "../helpers/process.js";
+import { runKindeScript } from "../helpers/kinde-script.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { selfSignedCertificate } from "../helpers/tls.js";
-
-interface Step {
-  step: string;
-  ok: boolean;
-  value?: Record<string, unknown>;
-  error?: { status: number; body: unknown };
-}
 
 type ListedUser = { id: string; email: string | null; first_name: string | null };
 
@@ -40,31 +33,12 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("manages applications, callbacks, APIs and users with one token for every call", async () => {
       const tag = randomBytes(4).toString("hex");
-      const run = runScript(
+      const { list, steps, ok } = await runKindeScript(
+        server,
+        certificate,
         "tests/flows/kinde-management-client.ts",
-        {
-          env: {
-            KINDE_DOMAIN: new URL(server.url).host,
-            KINDE_MANAGEMENT_CLIENT_ID: server.management.clientId,
-            KINDE_MANAGEMENT_CLIENT_SECRET: server.management.clientSecret,
-            NODE_EXTRA_CA_CERTS: certificate.certFile,
-          },
-        },
         [tag, String(USERS)],
       );
-      const { code } = await run.exited;
-      assert.equal(code, 0, run.output());
-      const list = run
-        .output()
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line) as Step);
-      const steps = new Map(list.map((s) => [s.step, s]));
-      const ok = (name: string): Record<string, unknown> => {
-        const s = steps.get(name);
-        assert.ok(s?.ok, `${name}: ${JSON.stringify(s) ?? "never ran"}\n${run.output()}`);
-        return s.value ?? {};
-      };
 
       // Applications and callback URLs.
       const application = ok("createApplication").application as { id: string };

@@ -3,25 +3,15 @@
 // process so NODE_EXTRA_CA_CERTS applies. Prints one JSON line per step: {step, ok, value | error}.
 // Arguments: role id, scope id, API id, organization code, user id (a member of it).
 import * as kinde from "@kinde/management-api-js";
+import { step } from "../helpers/kinde-script.js";
 
 // The package's .d.ts files use extension-less relative imports NodeNext cannot follow.
 type Call = (data?: Record<string, unknown>) => Promise<unknown>;
-const { Roles, Organizations, ApiError, init } = kinde as unknown as {
+const { Roles, Organizations, init } = kinde as unknown as {
   Roles: Record<"getRoleScopes" | "addRoleScope" | "deleteRoleScope", Call>;
   Organizations: Record<"addOrganizationUserApiScope" | "deleteOrganizationUserApiScope", Call>;
-  ApiError: new (...args: never[]) => Error & { status: number; body: unknown };
   init: () => void;
 };
-
-async function step(name: string, work: () => Promise<unknown>): Promise<void> {
-  try {
-    const value = await work();
-    process.stdout.write(`${JSON.stringify({ step: name, ok: true, value })}\n`);
-  } catch (error) {
-    const detail = error instanceof ApiError ? { status: error.status, body: error.body } : String(error);
-    process.stdout.write(`${JSON.stringify({ step: name, ok: false, error: detail })}\n`);
-  }
-}
 
 const [roleId, scopeId, apiId, orgCode, userId] = process.argv.slice(2).map((a) => a ?? "missing");
 init();

@@ -12,8 +12,8 @@ import { Ajv } from "ajv";
 import { parse } from "yaml";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApi, createUser } from "../helpers/fixtures.js";
+import { runKindeScript } from "../helpers/kinde-script.js";
 import { type ApiResponse, callApi, managementToken } from "../helpers/management.js";
-import { runScript } from "../helpers/process.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { selfSignedCertificate } from "../helpers/tls.js";
 
@@ -340,33 +340,12 @@ for (const { kind, skip } of await databaseKinds()) {
       });
       const user = await createUser(server);
       const org = (await server.services.organizations.store.findDefault())!.code;
-      const run = runScript(
+      const { ok, steps } = await runKindeScript(
+        server,
+        certificate,
         "tests/management/kinde-management-role-scopes.ts",
-        {
-          env: {
-            KINDE_DOMAIN: new URL(server.url).host,
-            KINDE_MANAGEMENT_CLIENT_ID: server.management.clientId,
-            KINDE_MANAGEMENT_CLIENT_SECRET: server.management.clientSecret,
-            NODE_EXTRA_CA_CERTS: certificate.certFile,
-          },
-        },
         [role.id, scopeId, apiId, org, user.id],
       );
-      const { code } = await run.exited;
-      assert.equal(code, 0, run.output());
-      const steps = new Map(
-        run
-          .output()
-          .split("\n")
-          .filter((line) => line.startsWith("{"))
-          .map((line) => JSON.parse(line) as { step: string; ok: boolean; value?: Json; error?: Json })
-          .map((s) => [s.step, s]),
-      );
-      const ok = (name: string): Json => {
-        const s = steps.get(name);
-        assert.ok(s?.ok, `${name}: ${JSON.stringify(s) ?? "never ran"}\n${run.output()}`);
-        return s.value ?? {};
-      };
       assert.deepEqual(ok("getRoleScopes:empty").scopes, []);
       assert.equal(ok("addRoleScope").code, "ROLE_SCOPE_ADDED");
       assert.deepEqual(ok("getRoleScopes").scopes, [

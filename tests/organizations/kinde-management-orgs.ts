@@ -4,10 +4,11 @@
 // process so NODE_EXTRA_CA_CERTS applies. Prints one JSON line per step: {step, ok, value | error}.
 // Argument 1: the id of an existing user to make a member.
 import * as kinde from "@kinde/management-api-js";
+import { step } from "../helpers/kinde-script.js";
 
 // The package's .d.ts files use extension-less relative imports NodeNext cannot follow.
 type Call = (data?: Record<string, unknown>) => Promise<unknown>;
-const { Organizations, Roles, Permissions, FeatureFlags, Users, ApiError, init } = kinde as unknown as {
+const { Organizations, Roles, Permissions, FeatureFlags, Users, init } = kinde as unknown as {
   Organizations: Record<
     | "addOrganizationUsers"
     | "createOrganization"
@@ -30,21 +31,8 @@ const { Organizations, Roles, Permissions, FeatureFlags, Users, ApiError, init }
   Permissions: Record<"createPermission" | "deletePermission" | "getPermissions", Call>;
   FeatureFlags: Record<"createFeatureFlag" | "deleteFeatureFlag" | "updateFeatureFlag", Call>;
   Users: Record<"updateUserFeatureFlagOverride", Call>;
-  ApiError: new (...args: never[]) => Error & { status: number; body: unknown };
   init: () => void;
 };
-
-async function step(name: string, work: () => Promise<unknown>): Promise<unknown> {
-  try {
-    const value = await work();
-    process.stdout.write(`${JSON.stringify({ step: name, ok: true, value })}\n`);
-    return value;
-  } catch (error) {
-    const detail = error instanceof ApiError ? { status: error.status, body: error.body } : String(error);
-    process.stdout.write(`${JSON.stringify({ step: name, ok: false, error: detail })}\n`);
-    return undefined;
-  }
-}
 
 const userId = process.argv[2] ?? "missing";
 init();

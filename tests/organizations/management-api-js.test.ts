@@ -4,16 +4,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { createUser } from "../helpers/fixtures.js";
-import { runScript } from "../helpers/process.js";
+import { runKindeScript } from "../helpers/kinde-script.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { selfSignedCertificate } from "../helpers/tls.js";
-
-interface Step {
-  step: string;
-  ok: boolean;
-  value?: Record<string, unknown>;
-  error?: { status: number; body: unknown };
-}
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`@kinde/management-api-js manages organizations, roles, permissions, flags (${kind})`, {
@@ -31,33 +24,12 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("runs every step unchanged", async () => {
       const user = await createUser(server);
-      const run = runScript(
+      const { ok, steps } = await runKindeScript(
+        server,
+        certificate,
         "tests/organizations/kinde-management-orgs.ts",
-        {
-          env: {
-            KINDE_DOMAIN: new URL(server.url).host,
-            KINDE_MANAGEMENT_CLIENT_ID: server.management.clientId,
-            KINDE_MANAGEMENT_CLIENT_SECRET: server.management.clientSecret,
-            NODE_EXTRA_CA_CERTS: certificate.certFile,
-          },
-        },
         [user.id],
       );
-      const { code } = await run.exited;
-      assert.equal(code, 0, run.output());
-      const steps = new Map(
-        run
-          .output()
-          .split("\n")
-          .filter((line) => line.startsWith("{"))
-          .map((line) => JSON.parse(line) as Step)
-          .map((s) => [s.step, s]),
-      );
-      const ok = (name: string): Record<string, unknown> => {
-        const s = steps.get(name);
-        assert.ok(s?.ok, `${name}: ${JSON.stringify(s) ?? "never ran"}\n${run.output()}`);
-        return s.value ?? {};
-      };
 
       const orgCode = (ok("createOrganization").organization as { code: string }).code;
       assert.match(orgCode, /^org_[0-9a-f]{11}$/);

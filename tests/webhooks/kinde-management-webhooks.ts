@@ -26,8 +26,9 @@ import type {
   UpdateWebHookData,
   UpdateWebHookResponse,
 } from "../../node_modules/@kinde/management-api-js/dist/api/types.gen.js";
+import { step } from "../helpers/kinde-script.js";
 
-const { Webhooks, Users, ApiError, init } = kinde as unknown as {
+const { Webhooks, Users, init } = kinde as unknown as {
   Webhooks: {
     createWebHook(data: CreateWebHookData): Promise<CreateWebHookResponse>;
     getWebHooks(): Promise<GetWebHooksResponse>;
@@ -37,21 +38,8 @@ const { Webhooks, Users, ApiError, init } = kinde as unknown as {
     getEvent(data: GetEventData): Promise<GetEventResponse>;
   };
   Users: { createUser(data: CreateUserData): Promise<CreateUserResponse> };
-  ApiError: new (...args: never[]) => Error & { status: number; body: unknown };
   init: () => void;
 };
-
-async function step<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
-  try {
-    const value = await work();
-    process.stdout.write(`${JSON.stringify({ step: name, ok: true, value })}\n`);
-    return value;
-  } catch (error) {
-    const detail = error instanceof ApiError ? { status: error.status, body: error.body } : String(error);
-    process.stdout.write(`${JSON.stringify({ step: name, ok: false, error: detail })}\n`);
-    return undefined;
-  }
-}
 
 const tag = process.argv[2] ?? "run";
 const domain = `https://${process.env.KINDE_DOMAIN}`;

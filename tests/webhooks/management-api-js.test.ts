@@ -7,41 +7,13 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import * as kinde from "@kinde/management-api-js";
-import { Ajv } from "ajv";
 import { EVENT_TYPES } from "../../src/events/event-types.js";
 import { databaseKinds } from "../helpers/databases.js";
-import { runScript } from "../helpers/process.js";
+import { assertSdkShape, runKindeScript, sdkShapeErrors } from "../helpers/kinde-script.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { selfSignedCertificate } from "../helpers/tls.js";
 
 type Json = Record<string, unknown>;
-interface Step {
-  step: string;
-  ok: boolean;
-  value?: Json;
-  error?: { status?: number; body?: Json };
-}
-
-/** The package's schemas (`$webhook`, `$get_webhooks_response` …) as one document's components. */
-const sdkSchemas = Object.fromEntries(
-  Object.entries(kinde as unknown as Json)
-    .filter(([name]) => name.startsWith("$"))
-    .map(([name, schema]) => [name.slice(1), schema]),
-);
-const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
-ajv.addSchema({ components: { schemas: sdkSchemas } }, "sdk");
-
-/** The ways `body` breaks the SDK's schema `name`, as "path: message" (none when it conforms). */
-function sdkShapeErrors(name: string, body: unknown): string[] {
-  assert.ok(name in sdkSchemas, `the SDK has no schema ${name}`);
-  const validate = ajv.getSchema(`sdk#/components/schemas/${name}`)!;
-  return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath}: ${e.message}`);
-}
-function assertSdkShape(name: string, body: unknown): void {
-  assert.deepEqual(sdkShapeErrors(name, body), [], `${name}: ${JSON.stringify(body)}`);
-}
-
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 for (const { kind, skip } of await databaseKinds()) {
@@ -62,42 +34,12 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("creates, lists, updates and deletes a webhook, lists event types and reads an event", async () => {
       const tag = randomBytes(4).toString("hex");
-      const run = runScript(
+      const { ok, refused } = await runKindeScript(
+        server,
+        certificate,
         "tests/webhooks/kinde-management-webhooks.ts",
-        {
-          env: {
-            KINDE_DOMAIN: new URL(server.url).host,
-            KINDE_MANAGEMENT_CLIENT_ID: server.management.clientId,
-            KINDE_MANAGEMENT_CLIENT_SECRET: server.management.clientSecret,
-            NODE_EXTRA_CA_CERTS: certificate.certFile,
-          },
-        },
         [tag],
       );
-      const { code } = await run.exited;
-      assert.equal(code, 0, run.output());
-      const steps = new Map(
-        run
-          .output()
-          .split("\n")
-          .filter((line) => line.startsWith("{"))
-          .map((line) => JSON.parse(line) as Step)
-          .map((s) => [s.step, s]),
-      );
-      const ok = (name: string): Json => {
-        const s = steps.get(name);
-        assert.ok(s?.ok, `${name}: ${JSON.stringify(s) ?? "never ran"}\n${run.output()}`);
-        return s.value ?? {};
-      };
-      /** A refused step: its status and Kinde's error code. */
-      const refused = (name: string, status: number, errorCode: string) => {
-        const s = steps.get(name);
-        assert.ok(s && !s.ok, `${name} should have been refused: ${JSON.stringify(s) ?? "never ran"}`);
-        assert.equal(s.error?.status, status, `${name}: ${JSON.stringify(s.error)}`);
-        assertSdkShape("error_response", s.error?.body);
-        const errors = s.error?.body?.errors as { code: string; message: string }[];
-        assert.equal(errors[0]?.code, errorCode, `${name}: ${JSON.stringify(s.error?.body)}`);
-      };
 
       // Event types: Latchkey's catalog, each with its data's JSON Schema.
       const types = ok("getEventTypes");
