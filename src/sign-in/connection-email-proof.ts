@@ -32,9 +32,9 @@ import {
   type ExternalIdentityRow,
 } from "../users/external-identities.store.js";
 import { type User, uniqueViolation } from "../users/users.store.js";
-import type { BrowserSignIn, Form } from "./browser-sign-in.js";
+import type { Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
-import type { EmailCodeStep } from "./email-code-step.js";
+import { openCodeStep, type SignInKit } from "./email-code.routes.js";
 import { emailCodePage } from "./pages.js";
 import { clientNetwork } from "./rate-limit.js";
 import { type UpstreamProfile, UpstreamRefusal } from "./upstream-providers.js";
@@ -49,20 +49,13 @@ export class EmailProofNeeded extends Error {
   }
 }
 
-export interface EmailProofDeps {
-  pageConfig: { config: { surface: "page" } };
-  html: (reply: FastifyReply, status: number, body: string) => FastifyReply;
-  expired: (reply: FastifyReply) => Promise<FastifyReply>;
-  signIn: BrowserSignIn;
-  emailCode: EmailCodeStep;
-  proceed: (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    requestId: string,
-    authorization: AuthorizationRequest,
-    user: User,
-    amr: string[],
-  ) => Promise<unknown>;
+/** What the sign-in routes share with the connection routes (email-code.routes.ts SignInKit). */
+export type SignInBasics = Pick<
+  SignInKit,
+  "pageConfig" | "html" | "expired" | "formContext" | "signIn" | "emailCode" | "proceed"
+>;
+
+export interface EmailProofDeps extends SignInBasics {
   /** The connection, when this request may still use it (enabled for its app and org). */
   usable: (id: string, authorization: AuthorizationRequest) => Promise<SignInConnection | undefined>;
   refusalPage: (reply: FastifyReply, refusal: UpstreamRefusal, requestId?: string) => Promise<unknown>;
@@ -102,21 +95,17 @@ export function registerConnectionEmailProof(
     email: string,
     extra: { error?: string; notice?: string } = {},
   ) => {
-    const client = await services.oauth.store.findClient(authorization.clientId);
-    const applicationName = client?.name ?? "the application";
+    const ctx = await deps.formContext(requestId, authorization.clientId, signIn.csrfToken(request, reply));
     return html(
       reply,
       status,
       emailCodePage({
-        businessName: await services.business.name(),
-        applicationName,
-        requestId,
-        csrf: signIn.csrfToken(request, reply),
+        ...ctx,
         email,
         ...extra,
         action: ACTION,
         resendAction: `${ACTION}/resend`,
-        lead: `An account already uses ${email}. To sign in to it this way, we sent a 6-digit code to that address: enter it to continue to ${applicationName}.`,
+        lead: `An account already uses ${email}. To sign in to it this way, we sent a 6-digit code to that address: enter it to continue to ${ctx.applicationName}.`,
         lifetimeSeconds: emailCode.lifetimeSeconds,
       }),
     );
@@ -158,16 +147,9 @@ export function registerConnectionEmailProof(
 
   /** The link waiting behind a code form, when this browser is the one that asked for it. */
   const open = async (request: FastifyRequest) => {
-    const form = request.body as Form | undefined;
-    const requestId = field(form, "request");
-    const authorization = await services.pending.find(requestId);
-    const progress = authorization?.signInProgress;
-    const link = progress?.link;
-    if (!authorization || !progress || !link || !progress.codeId || !progress.email) return undefined;
-    if (progress.purpose !== "verify_email") return undefined;
-    if (!signIn.csrfValid(request, form) || progress.browser !== signIn.browserBinding(request))
-      return undefined;
-    return { form, requestId, authorization, link, codeId: progress.codeId, email: progress.email };
+    const step = await openCodeStep(services, signIn, request, "verify_email");
+    const link = step?.progress.link;
+    return step && link ? { ...step, link } : undefined;
   };
 
   app.post<{ Body: Form }>(`${ACTION}/resend`, pageConfig, async (request, reply) => {

@@ -30,10 +30,13 @@ import { canonicalEmail, emailProblem } from "../users/email.js";
 import { ExternalIdentitiesStore, type ExternalIdentityRow } from "../users/external-identities.store.js";
 import { EmailTakenError, pictureProblem, UsersService } from "../users/users.service.js";
 import { type User, uniqueViolation } from "../users/users.store.js";
-import type { BrowserSignIn, Form } from "./browser-sign-in.js";
+import type { Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
-import { EmailProofNeeded, registerConnectionEmailProof } from "./connection-email-proof.js";
-import type { EmailCodeStep } from "./email-code-step.js";
+import {
+  EmailProofNeeded,
+  registerConnectionEmailProof,
+  type SignInBasics,
+} from "./connection-email-proof.js";
 import { loadSignInProviders, type SignInProviderDefinition } from "./upstream-catalog.js";
 import {
   SIGN_IN_STRATEGIES,
@@ -84,24 +87,11 @@ export async function upstreamShortcut(
   return offered.some((c) => c.id === owner.id) ? start(owner.id) : undefined;
 }
 
-export interface ConnectionSignInDeps {
-  pageConfig: { config: { surface: "page" } };
-  html: (reply: FastifyReply, status: number, body: string) => FastifyReply;
-  expired: (reply: FastifyReply) => Promise<FastifyReply>;
-  signIn: BrowserSignIn;
+/** What the connection routes need (SignInBasics' emailCode: the codes that prove an address first). */
+export interface ConnectionSignInDeps extends SignInBasics {
   secretBox: SecretBox;
   /** Social sign-in providers (upstream-catalog.ts; CONNECTION_PROVIDERS_FILE's endpoints). */
   signInProviders?: ReadonlyMap<string, SignInProviderDefinition>;
-  /** Codes that prove an address before a provider account is linked to its account. */
-  emailCode: EmailCodeStep;
-  proceed: (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    requestId: string,
-    authorization: AuthorizationRequest,
-    user: User,
-    amr: string[],
-  ) => Promise<unknown>;
   /** The sign-in page again, with an error (a connection that cannot be used for this request). */
   signInPageWithError: (
     request: FastifyRequest,
@@ -158,6 +148,7 @@ export function registerConnectionSignInRoutes(
     pageConfig,
     html,
     expired: deps.expired,
+    formContext: deps.formContext,
     signIn,
     emailCode: deps.emailCode,
     proceed: deps.proceed,
@@ -406,15 +397,9 @@ export function registerConnectionSignInRoutes(
           organizationCode: orgCode,
           source: "user",
         });
-        const identity = await new ExternalIdentitiesStore(trx).insert({
-          userId: user.id,
-          connectionId: connection.id,
-          subject: profile.subject,
-          email: profile.email,
-          emailVerified: profile.emailVerified,
-          claims: profile.claims,
-          now,
-        });
+        const identity = await new ExternalIdentitiesStore(trx).insert(
+          identityOf(user.id, connection, profile, now),
+        );
         return { user, identity };
       });
       request.log.info(
@@ -444,15 +429,9 @@ export function registerConnectionSignInRoutes(
     now: number,
   ): Promise<ExternalIdentityRow | undefined> => {
     try {
-      return await new ExternalIdentitiesStore(services.db).insert({
-        userId,
-        connectionId: connection.id,
-        subject: profile.subject,
-        email: profile.email,
-        emailVerified: profile.emailVerified,
-        claims: profile.claims,
-        now,
-      });
+      return await new ExternalIdentitiesStore(services.db).insert(
+        identityOf(userId, connection, profile, now),
+      );
     } catch (error) {
       if (uniqueViolation(error)) return undefined;
       throw error;
@@ -498,6 +477,19 @@ export function registerConnectionSignInRoutes(
       now: services.clock.now(),
     });
     return { user, identity: known };
+  };
+}
+
+/** The external identity that links `profile`, signed in at `connection`, to the account `userId`. */
+function identityOf(userId: string, connection: SignInConnection, profile: UpstreamProfile, now: number) {
+  return {
+    userId,
+    connectionId: connection.id,
+    subject: profile.subject,
+    email: profile.email,
+    emailVerified: profile.emailVerified,
+    claims: profile.claims,
+    now,
   };
 }
 

@@ -8,6 +8,7 @@ import type { SignInMethods } from "../business/business.store.js";
 import { type AuthorizationRequest, organizationRefusal, type SignInProgress } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
+import type { OneTimeCodePurpose } from "../storage/schema.js";
 import { canonicalEmail, emailProblem } from "../users/email.js";
 import { hashPassword, passwordProblem } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
@@ -59,6 +60,28 @@ export interface EmailCodeRoutes {
 }
 
 type Purpose = "sign_in" | "reset_password";
+
+/**
+ * The code step under way behind a form, when this browser asked for it: the authorization
+ * request's progress holds a code of `purpose` sent to an address, the form's CSRF token is good
+ * and the browser is the one the code was sent for. Also the connection e-mail proof's opener.
+ */
+export async function openCodeStep(
+  services: Services,
+  signIn: BrowserSignIn,
+  request: FastifyRequest,
+  purpose: OneTimeCodePurpose,
+) {
+  const form = request.body as Form | undefined;
+  const requestId = field(form, "request");
+  const authorization = await services.pending.find(requestId);
+  const progress = authorization?.signInProgress;
+  if (!authorization || !progress?.codeId || !progress.email || progress.purpose !== purpose)
+    return undefined;
+  if (!signIn.csrfValid(request, form) || progress.browser !== signIn.browserBinding(request))
+    return undefined;
+  return { form, requestId, authorization, progress, codeId: progress.codeId, email: progress.email };
+}
 
 const FLOWS: Record<Purpose, { path: string; title: string; lead: string; button: string }> = {
   sign_in: {
@@ -161,19 +184,6 @@ export function registerEmailCodeRoutes(
     return html(reply, 200, codePage(ctx, purpose, email, { notice }));
   };
 
-  /** The code step under way behind a form, when this browser asked for it. */
-  const openStep = async (request: FastifyRequest, purpose: Purpose) => {
-    const form = request.body as Form | undefined;
-    const requestId = field(form, "request");
-    const authorization = await services.pending.find(requestId);
-    const progress = authorization?.signInProgress;
-    if (!authorization || !progress?.codeId || !progress.email || progress.purpose !== purpose)
-      return undefined;
-    if (!kit.csrfValid(request, form) || progress.browser !== kit.signIn.browserBinding(request))
-      return undefined;
-    return { form, requestId, authorization, progress, codeId: progress.codeId, email: progress.email };
-  };
-
   for (const purpose of ["sign_in", "reset_password"] as const) {
     const flow = FLOWS[purpose];
 
@@ -217,7 +227,7 @@ export function registerEmailCodeRoutes(
     });
 
     app.post<{ Body: Form }>(`${flow.path}/resend`, pageConfig, async (request, reply) => {
-      const step = await openStep(request, purpose);
+      const step = await openCodeStep(services, kit.signIn, request, purpose);
       if (!step) return expired(reply);
       if (!(await offered(purpose)))
         return refused(request, reply, step.requestId, step.authorization, purpose);
@@ -233,7 +243,7 @@ export function registerEmailCodeRoutes(
     });
 
     app.post<{ Body: Form }>(`${flow.path}/verify`, pageConfig, async (request, reply) => {
-      const step = await openStep(request, purpose);
+      const step = await openCodeStep(services, kit.signIn, request, purpose);
       if (!step) return expired(reply);
       // Turned off since the code was sent: the code is not even checked.
       if (!(await offered(purpose)))

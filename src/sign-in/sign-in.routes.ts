@@ -17,11 +17,10 @@ import {
   withPasswordCheckReserved,
 } from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
-import type { User } from "../users/users.store.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
 import { offeredConnections, registerConnectionSignInRoutes } from "./connection-sign-in.routes.js";
 import { connectStateCookie, cookieOptions } from "./cookies.js";
-import { registerEmailCodeRoutes } from "./email-code.routes.js";
+import { registerEmailCodeRoutes, type SignInKit } from "./email-code.routes.js";
 import { EmailCodeStep } from "./email-code-step.js";
 import { registerLogoutRoutes } from "./logout.js";
 import {
@@ -164,14 +163,7 @@ export function registerSignInRoutes(
    * After a proof (`amr`, RFC 8176): the next step the sign-in policy demands (steps.ts), or the end
    * of the sign-in. Every way of proving who one is comes through here, so none skips a step.
    */
-  const proceed = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    requestId: string,
-    authorization: AuthorizationRequest,
-    user: User,
-    amr: string[],
-  ) => {
+  const proceed: SignInKit["proceed"] = async (request, reply, requestId, authorization, user, amr) => {
     // With passwords off, a new password the account was asked for waits until they are back on.
     const step = nextStep(user, { ...options.policy, passwordSignIn: (await methods()).password });
     if (step.kind === "done") {
@@ -264,6 +256,7 @@ export function registerSignInRoutes(
     pageConfig,
     html,
     expired,
+    formContext,
     signIn,
     secretBox: options.secretBox,
     signInProviders: options.signInProviders,
