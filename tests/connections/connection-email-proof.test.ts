@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { mailBodyAad } from "../../src/mail/mail.store.js";
 import { ExternalIdentitiesStore } from "../../src/users/external-identities.store.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
+import { codeIn, messagesTo } from "../helpers/mail.js";
 import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-provider.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
@@ -92,17 +92,9 @@ for (const { kind, skip } of await databaseKinds()) {
     }
 
     async function lastCodeTo(email: string): Promise<{ kind: string; code: string }> {
-      const row = await server.storage.db
-        .selectFrom("mail_messages")
-        .select(["id", "body_sealed", "kind"])
-        .where("to_address", "=", email)
-        .orderBy("created_at", "desc")
-        .orderBy("id", "desc")
-        .executeTakeFirstOrThrow();
-      const { text } = JSON.parse(server.secretBox.open(row.body_sealed!, mailBodyAad(row.id))) as {
-        text: string;
-      };
-      return { kind: row.kind, code: /\b(\d{6})\b/.exec(text)![1]! };
+      const [last] = await messagesTo(server, email);
+      assert.ok(last, `a message to ${email}`);
+      return { kind: last.kind, code: codeIn(last.text) };
     }
 
     const linkedTo = async (userId: string) =>

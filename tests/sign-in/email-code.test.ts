@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { mailBodyAad } from "../../src/mail/mail.store.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication } from "../helpers/fixtures.js";
+import { codeIn, messagesTo as outbox } from "../helpers/mail.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
@@ -26,21 +26,7 @@ for (const { kind, skip } of await databaseKinds()) {
 
     const address = () => `person-${randomBytes(4).toString("hex")}@example.com`;
 
-    async function messagesTo(email: string): Promise<{ kind: string; text: string }[]> {
-      const rows = await server.storage.db
-        .selectFrom("mail_messages")
-        .select(["id", "body_sealed", "kind"])
-        .where("to_address", "=", email)
-        .orderBy("created_at", "desc")
-        .orderBy("id", "desc")
-        .execute();
-      return rows.map((row) => ({
-        kind: row.kind,
-        text: (JSON.parse(server.secretBox.open(row.body_sealed!, mailBodyAad(row.id))) as { text: string })
-          .text,
-      }));
-    }
-    const codeIn = (text: string) => /\b(\d{6})\b/.exec(text)![1]!;
+    const messagesTo = (email: string) => outbox(server, email);
 
     /** Opens `flow` (/auth/email-code or /auth/forgot-password) and asks for a code to `email`. */
     async function askForCode(

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { mailBodyAad } from "../../src/mail/mail.store.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
+import { codeIn, messagesTo as outbox } from "../helpers/mail.js";
 import { callApi, managementToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
@@ -46,21 +46,7 @@ for (const { kind, skip } of await databaseKinds()) {
     const setMethods = (methods: { password: boolean; email_code: boolean }) =>
       callApi<MethodsBody>(server, "PUT", PATH, { body: methods });
 
-    async function messagesTo(email: string): Promise<{ kind: string; text: string }[]> {
-      const rows = await server.storage.db
-        .selectFrom("mail_messages")
-        .select(["id", "body_sealed", "kind"])
-        .where("to_address", "=", email)
-        .orderBy("created_at", "desc")
-        .orderBy("id", "desc")
-        .execute();
-      return rows.map((row) => ({
-        kind: row.kind,
-        text: (JSON.parse(server.secretBox.open(row.body_sealed!, mailBodyAad(row.id))) as { text: string })
-          .text,
-      }));
-    }
-    const codeIn = (text: string) => /\b(\d{6})\b/.exec(text)![1]!;
+    const messagesTo = (email: string) => outbox(server, email);
 
     /** Starts a sign-in and opens `page` (/auth/sign-in, /auth/sign-up …): its reply and the request id. */
     async function open(browser: UserAgent, page = "/auth/sign-in") {

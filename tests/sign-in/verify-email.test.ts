@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { mailBodyAad } from "../../src/mail/mail.store.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication } from "../helpers/fixtures.js";
+import { codeIn, messagesTo } from "../helpers/mail.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
@@ -29,17 +29,9 @@ for (const { kind, skip } of await databaseKinds()) {
 
     /** The codes in the messages to `email`, read as the recipient would: from their text. */
     async function codesSentTo(email: string): Promise<string[]> {
-      const rows = await server.storage.db
-        .selectFrom("mail_messages")
-        .select(["id", "body_sealed", "kind"])
-        .where("to_address", "=", email)
-        .execute();
-      return rows.map((row) => {
-        assert.equal(row.kind, "verification_code");
-        const { text } = JSON.parse(server.secretBox.open(row.body_sealed!, mailBodyAad(row.id))) as {
-          text: string;
-        };
-        return /\b(\d{6})\b/.exec(text)![1]!;
+      return (await messagesTo(server, email)).map((message) => {
+        assert.equal(message.kind, "verification_code");
+        return codeIn(message.text);
       });
     }
 
@@ -201,15 +193,8 @@ describe("EMAIL_CODE_LIFETIME_SECONDS", () => {
         .where("email", "=", email)
         .executeTakeFirstOrThrow();
       assert.equal(code.expires_at - code.created_at, 600);
-      const row = await server.storage.db
-        .selectFrom("mail_messages")
-        .select(["id", "body_sealed"])
-        .where("to_address", "=", email)
-        .executeTakeFirstOrThrow();
-      const { text } = JSON.parse(server.secretBox.open(row.body_sealed!, mailBodyAad(row.id))) as {
-        text: string;
-      };
-      assert.match(text, /10 minutes/);
+      const [message] = await messagesTo(server, email);
+      assert.match(message?.text ?? "", /10 minutes/);
     } finally {
       await server.close();
     }
