@@ -14,7 +14,7 @@ import { ExternalIdentitiesStore } from "../../src/users/external-identities.sto
 import { dashboardToken } from "../helpers/dashboard.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
-import { callApi } from "../helpers/management.js";
+import { callApi, narrowMachineToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 const ADMIN = { email: "root@example.com", password: "a root password nobody guesses" };
@@ -44,30 +44,6 @@ interface Read {
 }
 
 const tag = () => randomBytes(4).toString("hex");
-
-/** A machine-to-machine application holding only `scopes` of the Management API, and its token. */
-async function machineToken(
-  server: TestServer,
-  scopes: string[],
-): Promise<{ token: string; clientId: string }> {
-  const app = await createApplication(server, "m2m");
-  const api = (await server.services.apis.store.findManagementApi())!;
-  await server.services.apis.authorizeApplication(api.id, app.clientId);
-  await server.services.apis.grantScopes(api.id, app.clientId, scopes);
-  const response = await fetch(`${server.url}/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: app.clientId,
-      client_secret: app.clientSecret!,
-      audience: `${server.url}/api`,
-    }),
-  });
-  const body = (await response.json()) as { access_token: string };
-  assert.equal(response.status, 200, JSON.stringify(body));
-  return { token: body.access_token, clientId: app.clientId };
-}
 
 async function create(server: TestServer, body: Json, token?: string): Promise<string> {
   const created = await callApi<{ connection: { id: string } }>(server, "POST", "/api/v1/connections", {
@@ -1003,7 +979,7 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("asks for each operation's scope, and the enablement scopes for enabled_applications", async () => {
       const app = await createApplication(server, "reg");
-      const reader = await machineToken(server, ["read:connections"]);
+      const reader = await narrowMachineToken(server, ["read:connections"]);
       await refused(server, "POST", "/api/v1/connections", 403, "FORBIDDEN", {
         body: google(),
         token: reader.token,
@@ -1024,7 +1000,7 @@ for (const { kind, skip } of await databaseKinds()) {
         await refused(server, method, path, 403, "FORBIDDEN", { body, token: reader.token });
 
       // create:connections alone creates, but does not reach what create:application_connections guards.
-      const creator = await machineToken(server, ["create:connections", "update:connections"]);
+      const creator = await narrowMachineToken(server, ["create:connections", "update:connections"]);
       const count = await rowCount(server);
       assert.match(
         await refused(server, "POST", "/api/v1/connections", 403, "FORBIDDEN", {
@@ -1103,7 +1079,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const api = (await server.services.apis.store.findManagementApi())!;
       await server.services.apis.authorizeApplication(api.id, strong.clientId);
       await server.services.apis.grantScopes(api.id, strong.clientId, ["read:users"]);
-      const weak = await machineToken(server, [
+      const weak = await narrowMachineToken(server, [
         "create:connections",
         "update:connections",
         "create:application_connections",

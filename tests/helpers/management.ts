@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsPlugin from "ajv-formats";
+import { createApplication } from "./fixtures.js";
 import type { TestServer } from "./server.js";
 
 export async function managementToken(server: TestServer, scope = ""): Promise<string> {
@@ -22,6 +23,34 @@ export async function managementToken(server: TestServer, scope = ""): Promise<s
   const body = (await response.json()) as { access_token?: string; error?: string };
   if (!body.access_token) throw new Error(`no management token: ${JSON.stringify(body)}`);
   return body.access_token;
+}
+
+/**
+ * A new machine-to-machine application holding only `scopes` of the Management API, and its token
+ * (which carries exactly those scopes): a caller weaker than the bootstrap application.
+ */
+export async function narrowMachineToken(
+  server: TestServer,
+  scopes: string[],
+): Promise<{ token: string; clientId: string }> {
+  const app = await createApplication(server, "m2m");
+  const api = (await server.services.apis.store.findManagementApi())!;
+  await server.services.apis.authorizeApplication(api.id, app.clientId);
+  await server.services.apis.grantScopes(api.id, app.clientId, scopes);
+  const response = await fetch(`${server.url}/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: app.clientId,
+      client_secret: app.clientSecret!,
+      audience: `${server.url}/api`,
+    }),
+  });
+  const body = (await response.json()) as { access_token: string; scope: string };
+  assert.equal(response.status, 200, JSON.stringify(body));
+  assert.deepEqual(body.scope.split(" ").sort(), [...scopes].sort());
+  return { token: body.access_token, clientId: app.clientId };
 }
 
 export interface ApiResponse<T = Record<string, unknown>> {

@@ -11,38 +11,13 @@ import { findDashboardClientId } from "../../src/dashboard/dashboard-app.js";
 import { dashboardToken } from "../helpers/dashboard.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
-import { callApi } from "../helpers/management.js";
+import { callApi, narrowMachineToken } from "../helpers/management.js";
 import { runCli } from "../helpers/process.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 const ADMIN = { email: "root@example.com", password: "a root password nobody guesses" };
 
 type Errors = { errors: { code: string; message: string }[] };
-
-/** A machine-to-machine application holding only `scopes` of the Management API, and its token. */
-async function narrowMachine(
-  server: TestServer,
-  scopes: string[],
-): Promise<{ token: string; clientId: string }> {
-  const app = await createApplication(server, "m2m");
-  const api = (await server.services.apis.store.findManagementApi())!;
-  await server.services.apis.authorizeApplication(api.id, app.clientId);
-  await server.services.apis.grantScopes(api.id, app.clientId, scopes);
-  const response = await fetch(`${server.url}/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: app.clientId,
-      client_secret: app.clientSecret!,
-      audience: `${server.url}/api`,
-    }),
-  });
-  const body = (await response.json()) as { access_token: string; scope: string };
-  assert.equal(response.status, 200, JSON.stringify(body));
-  assert.deepEqual(body.scope.split(" ").sort(), [...scopes].sort());
-  return { token: body.access_token, clientId: app.clientId };
-}
 
 /** Whether the dashboard still signs the administrator in with this password. */
 async function adminSignsIn(server: TestServer, password: string): Promise<boolean> {
@@ -68,7 +43,7 @@ for (const { kind, skip } of await databaseKinds()) {
     after(async () => server?.close());
 
     it("refuses every change to an administrator through a machine token, whatever its scopes", async () => {
-      const { token } = await narrowMachine(server, [
+      const { token } = await narrowMachineToken(server, [
         "read:users",
         "update:users",
         "delete:users",
@@ -124,7 +99,7 @@ for (const { kind, skip } of await databaseKinds()) {
     it("refuses every change to the dashboard's application, even token lifetimes", async () => {
       const clientId = (await findDashboardClientId(server.storage.db, server.url))!;
       const before = (await server.services.applications.store.findById(clientId))!;
-      const { token } = await narrowMachine(server, [
+      const { token } = await narrowMachineToken(server, [
         "update:application_tokens",
         "update:applications",
         "update:apis",
@@ -151,7 +126,7 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("a machine grants Management API scopes only among those it holds", async () => {
       const api = (await server.services.apis.store.findManagementApi())!;
-      const { token, clientId } = await narrowMachine(server, [
+      const { token, clientId } = await narrowMachineToken(server, [
         "create:api_application_scopes",
         "update:apis",
       ]);
@@ -187,7 +162,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("a machine learns or rotates only the secrets of applications no stronger than itself", async () => {
-      const { token } = await narrowMachine(server, ["read:applications", "update:applications"]);
+      const { token } = await narrowMachineToken(server, ["read:applications", "update:applications"]);
       const bootstrapApp = server.management.clientId;
       type Read = { application: { client_secret: string | null } };
       const hidden = await callApi<Read>(server, "GET", `/api/v1/applications/${bootstrapApp}`, { token });
@@ -221,7 +196,7 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("a scope taken from a machine stops counting at once, in every rule that weighs its scopes", async () => {
       const api = (await server.services.apis.store.findManagementApi())!;
-      const { token, clientId } = await narrowMachine(server, [
+      const { token, clientId } = await narrowMachineToken(server, [
         "create:api_application_scopes",
         "delete:users",
       ]);
@@ -243,7 +218,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("a machine cannot change an application stronger than itself", async () => {
-      const { token } = await narrowMachine(server, [
+      const { token } = await narrowMachineToken(server, [
         "delete:applications",
         "update:application_tokens",
         "update:apis",
@@ -280,7 +255,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("no organization change locks an administrator out of the dashboard or ends its session", async () => {
-      const { token } = await narrowMachine(server, [
+      const { token } = await narrowMachineToken(server, [
         "create:organizations",
         "create:organization_users",
         "delete:organization_users",
