@@ -52,7 +52,7 @@ export function decodeCursor<T>(
  */
 export function readPage<T>(
   pageSize: number | undefined,
-  nextToken: string | undefined,
+  nextToken: string | undefined | null,
   check: (value: unknown) => value is T,
 ): { limit: number; after: T | undefined } {
   const limit = pageSize ?? DEFAULT_PAGE_SIZE;
