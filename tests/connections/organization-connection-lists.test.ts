@@ -6,13 +6,13 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { Migrator } from "kysely";
 import { systemClock } from "../../src/clock.js";
 import { ConnectionsService } from "../../src/connections/connections.service.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { openStorage } from "../../src/storage/database.js";
-import { MIGRATIONS, migrateToLatest } from "../../src/storage/migrate.js";
+import { migrateToLatest } from "../../src/storage/migrate.js";
 import { databaseKinds, freshDatabase } from "../helpers/databases.js";
+import { migrateUpTo } from "../helpers/migrations.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`migration 0024: organizations that chose their connections (${kind})`, { skip }, () => {
@@ -20,13 +20,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const database = (await freshDatabase(kind))!;
       const storage = await openStorage(database.target, { poolSize: 2 });
       try {
-        const migrator = new Migrator({
-          db: storage.db,
-          provider: { getMigrations: async () => MIGRATIONS },
-          migrationTableName: "latchkey_migration",
-          migrationLockTableName: "latchkey_migration_lock",
-        });
-        assert.equal((await migrator.migrateTo("0023_external_identities")).error, undefined);
+        await migrateUpTo(storage.db, "0023_external_identities");
         // Before: an application with two connections; orgA enabled one of them, orgB none.
         for (const code of ["org_a", "org_b"])
           await storage.db

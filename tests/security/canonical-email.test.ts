@@ -4,15 +4,15 @@
 // rewrites stored addresses and reports — never merges — the accounts that turn out to share one.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Migrator } from "kysely";
 import { createLogger } from "../../src/logging.js";
 import { openStorage } from "../../src/storage/database.js";
-import { MIGRATIONS, migrateToLatest } from "../../src/storage/migrate.js";
+import { migrateToLatest } from "../../src/storage/migrate.js";
 import { canonicalEmail, emailProblem } from "../../src/users/email.js";
 import { UsersStore } from "../../src/users/users.store.js";
 import { databaseKinds, freshDatabase } from "../helpers/databases.js";
 import { CALLBACK, createApplication } from "../helpers/fixtures.js";
 import { callApi } from "../helpers/management.js";
+import { migrateUpTo } from "../helpers/migrations.js";
 import { LogCapture, startTestServer, type TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
@@ -162,14 +162,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const logger = createLogger("info", logs);
       const storage = await openStorage(database.target, { logger, poolSize: 2 });
       try {
-        const migrator = new Migrator({
-          db: storage.db,
-          provider: { getMigrations: async () => MIGRATIONS },
-          migrationTableName: "latchkey_migration",
-          migrationLockTableName: "latchkey_migration_lock",
-        });
-        const to12 = await migrator.migrateTo("0012_application_org_code");
-        assert.equal(to12.error, undefined);
+        await migrateUpTo(storage.db, "0012_application_org_code");
         const row = (id: string, email: string) => ({ id, email, created_at: 1, updated_at: 1 });
         await storage.db
           .insertInto("users")

@@ -8,16 +8,16 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { Migrator } from "kysely";
 import { issuerSpaceProblem } from "../../src/applications/urls.js";
 import { bootstrap } from "../../src/bootstrap.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { DASHBOARD_APPLICATION_NAME, findDashboardClientId } from "../../src/dashboard/dashboard-app.js";
 import { openStorage, type Storage } from "../../src/storage/database.js";
-import { MIGRATIONS, migrateToLatest } from "../../src/storage/migrate.js";
+import { migrateToLatest } from "../../src/storage/migrate.js";
 import { dashboardToken } from "../helpers/dashboard.js";
 import { databaseKinds, freshDatabase } from "../helpers/databases.js";
 import { callApi, managementToken } from "../helpers/management.js";
+import { migrateUpTo } from "../helpers/migrations.js";
 import { freePort, startSecondInstance, startTestServer, type TestServer } from "../helpers/server.js";
 
 const ADMIN = { email: "root@example.com", password: "a root password nobody guesses" };
@@ -282,13 +282,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const database = (await freshDatabase(kind))!;
       const storage = await openStorage(database.target, { poolSize: 2 });
       try {
-        const migrator = new Migrator({
-          db: storage.db,
-          provider: { getMigrations: async () => MIGRATIONS },
-          migrationTableName: "latchkey_migration",
-          migrationLockTableName: "latchkey_migration_lock",
-        });
-        assert.equal((await migrator.migrateTo("0014_role_and_user_api_scopes")).error, undefined);
+        await migrateUpTo(storage.db, "0014_role_and_user_api_scopes");
         // An installation from before: last started as `issuer`, with its dashboard, an impostor
         // registered later on the same callback, and one waiting for a future issuer (oldest).
         const issuer = "https://id.example.com";
@@ -336,13 +330,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const database = (await freshDatabase(kind))!;
       const storage = await openStorage(database.target, { poolSize: 2 });
       try {
-        const migrator = new Migrator({
-          db: storage.db,
-          provider: { getMigrations: async () => MIGRATIONS },
-          migrationTableName: "latchkey_migration",
-          migrationLockTableName: "latchkey_migration_lock",
-        });
-        assert.equal((await migrator.migrateTo("0014_role_and_user_api_scopes")).error, undefined);
+        await migrateUpTo(storage.db, "0014_role_and_user_api_scopes");
         const issuer = "https://id.example.com";
         await storage.db
           .insertInto("business")
