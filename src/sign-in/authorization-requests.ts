@@ -55,20 +55,6 @@ export class PendingAuthorizations {
       .where("id", "=", id)
       .where("completed_at", "is", null)
       .execute();
-    // A sign-in through a connection: the session's tokens carry ext_provider (ID token claims).
-    // Only when the session is the identity's user's (the request could have been finished with a
-    // password for another account after a connection sign-in stopped at a step).
-    const identityId = request.externalIdentityId;
-    if (identityId) {
-      await this.db
-        .updateTable("browser_sessions")
-        .set({ external_identity_id: identityId })
-        .where("id", "=", sessionId)
-        .where("user_id", "=", (eb) =>
-          eb.selectFrom("external_identities").select("user_id").where("id", "=", identityId),
-        )
-        .execute();
-    }
   }
 
   /** Records a sign-in under way (steps.ts); `request` is the request as found, as for attachSession. */

@@ -195,13 +195,14 @@ export class BrowserSignIn {
     request: FastifyRequest,
     reply: FastifyReply,
     userId: string,
-    proof: { amr: readonly string[]; clientId?: string },
+    proof: { amr: readonly string[]; clientId?: string; externalIdentityId?: string },
   ): Promise<BrowserSession> {
     const previous = await this.session(request);
     if (previous) await this.services.sessions.revoke(previous.id);
     const { token, session } = await this.services.sessions.create(userId, {
       ip: request.ip,
       userAgent: request.headers["user-agent"],
+      externalIdentityId: proof.externalIdentityId,
     });
     await this.services.users.recordSignIn(userId);
     const { amr, clientId } = proof;

@@ -318,7 +318,7 @@ export function registerConnectionSignInRoutes(
     try {
       const profile = await providers.finish(request.log, connection, minted, params);
       const { user, identity } = await accountFor(request, connection, authorization, profile);
-      // Kept with the request so the session it ends in is marked (attachSession): ext_provider.
+      // Kept with the request so the session it ends in is marked (sessions.create): ext_provider.
       const through = { ...authorization, externalIdentityId: identity.id };
       await services.pending.recordProgress(requestId, through, authorization.signInProgress);
       request.log.info(

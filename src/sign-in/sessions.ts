@@ -19,9 +19,15 @@ export class BrowserSessions {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * `externalIdentityId`: the sign-in went through a connection. The session is marked with that
+   * identity in the same INSERT — it then signs in silently only where the connection is enabled
+   * (oauth.routes.ts) — and only when the identity is this user's (a request finished with a
+   * password for another account after a connection sign-in stopped at a step is not marked).
+   */
   async create(
     userId: string,
-    meta: { ip?: string; userAgent?: string },
+    meta: { ip?: string; userAgent?: string; externalIdentityId?: string },
   ): Promise<{ token: string; session: BrowserSession }> {
     const token = randomToken();
     const now = this.clock.now();
@@ -38,6 +44,13 @@ export class BrowserSessions {
         revoked_at: null,
         ip_address: meta.ip?.slice(0, 100) ?? null,
         user_agent: meta.userAgent?.slice(0, 500) ?? null,
+        external_identity_id: meta.externalIdentityId
+          ? this.db
+              .selectFrom("external_identities")
+              .select("id")
+              .where("id", "=", meta.externalIdentityId)
+              .where("user_id", "=", userId)
+          : null,
       })
       .execute();
     return { token, session: { id, userId, authTime: now } };

@@ -145,6 +145,7 @@ export function registerSignInRoutes(
     const session = await signIn.startSession(request, reply, userId, {
       amr,
       clientId: authorization.clientId,
+      externalIdentityId: authorization.externalIdentityId,
     });
     await services.pending.attachSession(requestId, authorization, session.id);
     const offers = await services.connectedApps.offersFor(userId);
