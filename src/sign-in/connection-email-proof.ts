@@ -11,10 +11,19 @@
 // for a passwordless sign-in, email-code.routes.ts), the address is marked verified, and the sign-in
 // goes on through proceed() with amr ["ext", "otp"].
 //
+// A provider that never tells an address (X; the catalog's asksForEmail) proves no mailbox at all:
+// before an account is created or linked, the person types an address and the code goes there —
+// also when no account has it, since the new account is then made with it, verified. The pages say
+// the same whether or not an account has the address; the address of an administrator or a
+// suspended account is given a code that is never sent, so nothing can come of it.
+//
 // What waits meanwhile is kept with the authorization request (SignInProgress.link) with no user
 // identified (userId ""), so no other step acts on it (sign-in.routes.ts openProgress refuses a
-// progress without a proof; email-code.routes.ts one of another purpose).
+// progress without a proof; email-code.routes.ts one of another purpose). A link whose provider
+// gave no address (email null) is one the person is typing an address for: its link.userId stays
+// "" until the address is known, and then names the account that has it, if any.
 //
+//   POST /auth/connections/email         the address typed, for a provider that tells none
 //   POST /auth/connections/link          the code (CSRF, this browser)
 //   POST /auth/connections/link/resend   another code
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -26,6 +35,7 @@ import {
   type SignInProgress,
 } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
+import { canonicalEmail, emailProblem } from "../users/email.js";
 import {
   boundedClaims,
   ExternalIdentitiesStore,
@@ -34,8 +44,9 @@ import {
 import { type User, uniqueViolation } from "../users/users.store.js";
 import type { Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
+import { createConnectionAccount } from "./connection-accounts.js";
 import { openCodeStep, type SignInKit } from "./email-code.routes.js";
-import { emailCodePage } from "./pages.js";
+import { emailCodePage, emailCodeRequestPage } from "./pages.js";
 import { clientNetwork } from "./rate-limit.js";
 import { type UpstreamProfile, UpstreamRefusal } from "./upstream-providers.js";
 
@@ -46,6 +57,13 @@ export class EmailProofNeeded extends Error {
     readonly profile: UpstreamProfile,
   ) {
     super("email proof needed");
+  }
+}
+
+/** Thrown by the account rules: this provider tells no address, so the person must give one. */
+export class EmailAddressNeeded extends Error {
+  constructor(readonly profile: UpstreamProfile) {
+    super("email address needed");
   }
 }
 
@@ -75,9 +93,22 @@ export interface EmailProof {
     connection: SignInConnection,
     proof: EmailProofNeeded,
   ): Promise<unknown>;
+  /** Asks for the address of a person whose provider tells none (`profile`, not linked yet). */
+  ask(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    connection: SignInConnection,
+    profile: UpstreamProfile,
+  ): Promise<unknown>;
 }
 
 const ACTION = "/auth/connections/link";
+const ASK_ACTION = "/auth/connections/email";
+
+/** A link whose provider gave no address: the person typed the one the code went to. */
+const typed = (link: PendingLink) => link.email === null;
 
 export function registerConnectionEmailProof(
   app: FastifyInstance,
@@ -93,9 +124,14 @@ export function registerConnectionEmailProof(
     authorization: AuthorizationRequest,
     status: number,
     email: string,
+    link: PendingLink,
     extra: { error?: string; notice?: string } = {},
   ) => {
     const ctx = await deps.formContext(requestId, authorization.clientId, signIn.csrfToken(request, reply));
+    // Typed by the person: the page must not say whether an account has the address.
+    const lead = typed(link)
+      ? `To finish signing in, we sent a 6-digit code to ${email}. Enter it to continue to ${ctx.applicationName}.`
+      : `An account already uses ${email}. To sign in to it this way, we sent a 6-digit code to that address: enter it to continue to ${ctx.applicationName}.`;
     return html(
       reply,
       status,
@@ -105,7 +141,7 @@ export function registerConnectionEmailProof(
         ...extra,
         action: ACTION,
         resendAction: `${ACTION}/resend`,
-        lead: `An account already uses ${email}. To sign in to it this way, we sent a 6-digit code to that address: enter it to continue to ${ctx.applicationName}.`,
+        lead,
         lifetimeSeconds: emailCode.lifetimeSeconds,
       }),
     );
@@ -120,17 +156,20 @@ export function registerConnectionEmailProof(
     link: PendingLink,
     email: string,
     notice?: string,
+    /** An address typed for a new account: sent although no account has it. */
+    deliverWithoutAccount = false,
   ) => {
     const sent = await emailCode.send({
       purpose: "verify_email",
       email,
-      userId: link.userId,
+      userId: link.userId || undefined,
+      deliverWithoutAccount,
       requestId,
       network: clientNetwork(request.ip),
     });
     if ("refused" in sent) {
       reply.header("retry-after", String(sent.retryAfter));
-      return codePage(request, reply, requestId, authorization, 429, email, { error: sent.message });
+      return codePage(request, reply, requestId, authorization, 429, email, link, { error: sent.message });
     }
     const progress: SignInProgress = {
       userId: "",
@@ -142,7 +181,26 @@ export function registerConnectionEmailProof(
       link,
     };
     await services.pending.recordProgress(requestId, authorization, progress);
-    return codePage(request, reply, requestId, authorization, 200, email, { notice });
+    return codePage(request, reply, requestId, authorization, 200, email, link, { notice });
+  };
+
+  /**
+   * The code for an address typed by the person: to the account that has it, to nobody for an
+   * administrator's or a suspended account's (a code never sent), else to the new account's.
+   */
+  const sendTyped = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    link: PendingLink,
+    email: string,
+    notice?: string,
+  ) => {
+    const account = await services.users.store.findByEmail(email);
+    const usableAccount = account && account.is_admin !== 1 && account.is_suspended !== 1;
+    const target: PendingLink = { ...link, userId: usableAccount ? account.id : "" };
+    return send(request, reply, requestId, authorization, target, email, notice, account === undefined);
   };
 
   /** The link waiting behind a code form, when this browser is the one that asked for it. */
@@ -156,7 +214,48 @@ export function registerConnectionEmailProof(
     const step = await open(request);
     if (!step) return expired(reply);
     const { requestId, authorization, link, email } = step;
-    return send(request, reply, requestId, authorization, link, email, "We sent you a new code.");
+    const again = typed(link) ? sendTyped : send;
+    return again(request, reply, requestId, authorization, link, email, "We sent you a new code.");
+  });
+
+  const askPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    status: number,
+    extra: { email?: string; error?: string } = {},
+  ) => {
+    const ctx = await deps.formContext(requestId, authorization.clientId, signIn.csrfToken(request, reply));
+    return html(
+      reply,
+      status,
+      emailCodeRequestPage({
+        ...ctx,
+        ...extra,
+        title: "What is your email address?",
+        lead: `Your sign-in provider did not tell us your email address. We will email you a 6-digit code to confirm it before you continue to ${ctx.applicationName}.`,
+        action: ASK_ACTION,
+        button: "Email me a code",
+      }),
+    );
+  };
+
+  app.post<{ Body: Form }>(ASK_ACTION, pageConfig, async (request, reply) => {
+    const form = request.body;
+    const requestId = field(form, "request");
+    const authorization = await services.pending.find(requestId);
+    const progress = authorization?.signInProgress;
+    const link = progress?.link;
+    // Only the browser the provider's answer came to, for a link still waiting for an address.
+    if (!authorization || !progress || !link || !typed(link)) return expired(reply);
+    if (!signIn.csrfValid(request, form) || progress.browser !== signIn.browserBinding(request))
+      return expired(reply);
+    const typedEmail = field(form, "email").trim();
+    const problem = emailProblem(typedEmail);
+    if (problem)
+      return askPage(request, reply, requestId, authorization, 400, { email: typedEmail, error: problem });
+    return sendTyped(request, reply, requestId, authorization, link, canonicalEmail(typedEmail));
   });
 
   app.post<{ Body: Form }>(ACTION, pageConfig, async (request, reply) => {
@@ -171,9 +270,18 @@ export function registerConnectionEmailProof(
         clientId: authorization.clientId,
         method: "email_code",
       });
-      return codePage(request, reply, requestId, authorization, 400, step.email, { error: checked.message });
+      return codePage(request, reply, requestId, authorization, 400, step.email, link, {
+        error: checked.message,
+      });
     }
     try {
+      if (typed(link) && !link.userId) {
+        const account = await createTyped(requestId, authorization, link, checked);
+        return deps.proceed(request, reply, requestId, account.through, account.user, [
+          deps.externalAmr,
+          "otp",
+        ]);
+      }
       // Everything judged again now: the account may have changed while the code travelled.
       const user = checked.userId ? await services.users.store.findById(checked.userId) : undefined;
       if (!user || user.id !== link.userId || user.email !== checked.email || user.is_suspended === 1)
@@ -210,6 +318,52 @@ export function registerConnectionEmailProof(
       throw error;
     }
   });
+
+  /**
+   * The new account for an address the person typed and proved, with the provider account linked;
+   * refused when an account has the address by now (created meanwhile: it was not this person's
+   * when the code went out, so its owner signs in their own way).
+   */
+  const createTyped = async (
+    requestId: string,
+    authorization: AuthorizationRequest,
+    link: PendingLink,
+    checked: { email: string; userId: string | null },
+  ) => {
+    if (checked.userId !== null || checked.email !== canonicalEmail(checked.email))
+      throw new UpstreamRefusal(409, "Please try again", "Signing in did not complete. Try again.");
+    const connection = await deps.usable(link.connectionId, authorization);
+    if (!connection)
+      throw new UpstreamRefusal(
+        403,
+        "This sign-in option is no longer available",
+        "Choose another way to sign in.",
+      );
+    if (await services.users.store.findByEmail(checked.email))
+      throw new UpstreamRefusal(
+        409,
+        "You already have an account",
+        "An account with this email address already exists. Sign in the way you usually do.",
+      );
+    const profile = {
+      subject: link.subject,
+      email: link.email,
+      emailVerified: link.emailVerified,
+      claims: link.claims,
+    };
+    const account = await createConnectionAccount(services, connection, authorization, profile, {
+      email: checked.email,
+      verified: true,
+    });
+    if (!account.created)
+      throw new UpstreamRefusal(409, "Please try again", "Signing in did not complete. Try again.");
+    const through = await services.pending.recordProgress(
+      requestId,
+      { ...authorization, externalIdentityId: account.identity.id },
+      undefined,
+    );
+    return { user: account.user, through };
+  };
 
   /** Links the provider account; the same one linked meanwhile (a second tab) to this user is fine. */
   const linkIdentity = async (user: User, link: PendingLink): Promise<ExternalIdentityRow> => {
@@ -253,6 +407,29 @@ export function registerConnectionEmailProof(
         "provider account waits for an e-mail code before linking",
       );
       return send(request, reply, requestId, authorization, link, user.email);
+    },
+    ask: async (request, reply, requestId, authorization, connection, profile) => {
+      const link: PendingLink = {
+        userId: "",
+        connectionId: connection.id,
+        subject: profile.subject,
+        email: null,
+        emailVerified: false,
+        claims: boundedClaims(profile.claims),
+      };
+      // Waiting for an address: no code yet, so no code step can be opened on it.
+      const progress: SignInProgress = {
+        userId: "",
+        amr: [],
+        browser: signIn.browserBinding(request),
+        link,
+      };
+      await services.pending.recordProgress(requestId, authorization, progress);
+      request.log.info(
+        { event: "identity_email_asked", connectionId: connection.id },
+        "provider tells no address: asking the person for one",
+      );
+      return askPage(request, reply, requestId, authorization, 200);
     },
   };
 }

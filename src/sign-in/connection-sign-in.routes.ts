@@ -16,7 +16,10 @@
 // - An address not vouched for that a non-administrator account has, or one whose account never
 //   proved it → linked only after an e-mail code sent there comes back (connection-email-proof.ts).
 // - An administrator's address, or a suspended account's → refused with a page.
-// - A new address (or none) → a new user, just in time, where self sign-up is allowed.
+// - A new address (or none) → a new user, just in time, where self sign-up is allowed
+//   (connection-accounts.ts).
+// - No address from a provider that never tells one (X: the catalog's asksForEmail) → the person
+//   types one and proves it with an e-mail code, then as above (connection-email-proof.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SignInConnection } from "../connections/connections.service.js";
 import { randomToken } from "../crypto/random.js";
@@ -25,14 +28,14 @@ import { page, html as safe } from "../http/html.js";
 import { type AuthorizationRequest, organizationRefusal } from "../oauth/authorize.js";
 import { newCodeVerifier } from "../outbound/oauth-client.js";
 import type { Services } from "../services.js";
-import { inTransaction } from "../storage/database.js";
 import { canonicalEmail, emailProblem } from "../users/email.js";
 import { ExternalIdentitiesStore, type ExternalIdentityRow } from "../users/external-identities.store.js";
-import { EmailTakenError, pictureProblem, UsersService } from "../users/users.service.js";
 import { type User, uniqueViolation } from "../users/users.store.js";
 import type { Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
+import { createConnectionAccount, identityOf } from "./connection-accounts.js";
 import {
+  EmailAddressNeeded,
   EmailProofNeeded,
   registerConnectionEmailProof,
   type SignInBasics,
@@ -329,6 +332,8 @@ export function registerConnectionSignInRoutes(
     } catch (error) {
       if (error instanceof EmailProofNeeded)
         return emailProof.start(request, reply, requestId, authorization, connection, error);
+      if (error instanceof EmailAddressNeeded)
+        return emailProof.ask(request, reply, requestId, authorization, connection, error.profile);
       if (error instanceof UpstreamRefusal) return refusalPage(reply, error, requestId);
       throw error;
     }
@@ -372,54 +377,19 @@ export function registerConnectionSignInRoutes(
       return { user: existing, identity };
     }
 
+    // A provider that never tells an address (X): the person gives one and proves it first.
+    if (!email && providers.asksForEmail(connection.strategy)) throw new EmailAddressNeeded(profile);
     // A new person: self sign-up rules as on the sign-up page (sign-in.routes.ts).
-    const orgCode = authorization.createOrgName === undefined ? authorization.orgCode : undefined;
-    if (orgCode) {
-      const org = await services.organizations.store.find(orgCode);
-      if (org?.is_allow_registrations !== 1 || org.is_suspended === 1)
-        throw new UpstreamRefusal(
-          403,
-          "You cannot create an account here",
-          "This organization does not accept new accounts. Ask its administrator to add you.",
-        );
-    }
-    const givenName = text(profile.claims.given_name, 100);
-    const familyName = text(profile.claims.family_name, 100);
-    const picture = text(profile.claims.picture, 2000);
-    try {
-      const created = await inTransaction(services.db, async (trx) => {
-        const user = await new UsersService(trx, services.clock).create({
-          email,
-          emailVerified: vouched,
-          givenName,
-          familyName,
-          picture: picture && !pictureProblem(picture) ? picture : undefined,
-          organizationCode: orgCode,
-          source: "user",
-        });
-        const identity = await new ExternalIdentitiesStore(trx).insert(
-          identityOf(user.id, connection, profile, now),
-        );
-        return { user, identity };
-      });
-      request.log.info(
-        { event: "sign_up", method: "connection", connectionId: connection.id, userId: created.user.id },
-        "user created at first sign-in through a connection",
-      );
-      return created;
-    } catch (error) {
-      // The address was taken meanwhile: refused like any address an account has.
-      const unique = uniqueViolation(error);
-      if (error instanceof EmailTakenError || unique?.column !== undefined)
-        throw new UpstreamRefusal(
-          409,
-          "You already have an account",
-          "An account with this email address already exists. Sign in the way you usually do.",
-        );
-      // The same provider account signing in twice at once: the other sign-in created it.
-      if (unique) return retryKnown(request, connection, authorization, profile);
-      throw error;
-    }
+    const account = await createConnectionAccount(services, connection, authorization, profile, {
+      email,
+      verified: vouched,
+    });
+    if (!account.created) return retryKnown(request, connection, authorization, profile);
+    request.log.info(
+      { event: "sign_up", method: "connection", connectionId: connection.id, userId: account.user.id },
+      "user created at first sign-in through a connection",
+    );
+    return account;
   };
 
   const insertIdentity = async (
@@ -480,19 +450,6 @@ export function registerConnectionSignInRoutes(
   };
 }
 
-/** The external identity that links `profile`, signed in at `connection`, to the account `userId`. */
-function identityOf(userId: string, connection: SignInConnection, profile: UpstreamProfile, now: number) {
-  return {
-    userId,
-    connectionId: connection.id,
-    subject: profile.subject,
-    email: profile.email,
-    emailVerified: profile.emailVerified,
-    claims: profile.claims,
-    now,
-  };
-}
-
 /** Administrators sign in with their password only (docs/security.md, "Who may do what"). */
 function administratorRefusal(): UpstreamRefusal {
   return new UpstreamRefusal(
@@ -500,8 +457,4 @@ function administratorRefusal(): UpstreamRefusal {
     "Sign in with your password",
     "This address belongs to an administrator account. Administrators cannot sign in through a sign-in provider: sign in with your password.",
   );
-}
-
-function text(value: unknown, max: number): string | undefined {
-  return typeof value === "string" && value.trim() ? value.trim().slice(0, max) : undefined;
 }

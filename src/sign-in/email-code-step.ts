@@ -8,8 +8,12 @@ import { inTransaction } from "../storage/database.js";
 import type { OneTimeCodePurpose } from "../storage/schema.js";
 import { CODE_LIFETIME_SECONDS, OneTimeCodes } from "./one-time-codes.js";
 
-const TEMPLATES: Record<OneTimeCodePurpose, "verification_code" | "sign_in_code" | "password_reset_code"> = {
+const TEMPLATES: Record<
+  OneTimeCodePurpose,
+  "verification_code" | "sign_in_code" | "password_reset_code" | "mfa_code"
+> = {
   verify_email: "verification_code",
+  mfa: "mfa_code",
   sign_in: "sign_in_code",
   reset_password: "password_reset_code",
 };
@@ -50,6 +54,11 @@ export class EmailCodeStep {
     purpose: OneTimeCodePurpose;
     email: string;
     userId: string | undefined;
+    /**
+     * Sent even though no account has the address: the person is creating one with it (a sign-in
+     * provider that tells no address, connection-email-proof.ts), so the mailbox must prove it.
+     */
+    deliverWithoutAccount?: boolean;
     requestId: string;
     /** The asking client's network (clientNetwork): codes it may ask for, across all addresses. */
     network: string;
@@ -65,11 +74,11 @@ export class EmailCodeStep {
     if (!perNetwork.allowed)
       return refusal(perNetwork.resetIn, "Too many codes were asked for from your network.");
     const issued = await inTransaction(services.db, async (trx) => {
-      const { network: _network, ...code } = input;
+      const { network: _network, deliverWithoutAccount, ...code } = input;
       const issued = await new OneTimeCodes(trx, services.clock, this.secretBox, this.lifetimeSeconds).issue(
         code,
       );
-      if ("code" in issued && input.userId !== undefined) {
+      if ("code" in issued && (input.userId !== undefined || deliverWithoutAccount === true)) {
         const template: MailTemplate = {
           kind: TEMPLATES[input.purpose],
           code: issued.code,

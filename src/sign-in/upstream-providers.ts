@@ -1,8 +1,9 @@
 // The provider side of signing in through a connection (issue 17): for each strategy, where the
 // browser is sent (the authorization request, RFC 6749 §4.1.1 with PKCE, RFC 7636, and the OIDC
 // nonce), and how the provider's answer becomes a verified profile (the code exchange, then a
-// validated ID token, OIDC Core §3.1.3.7, or the provider's user API for plain OAuth 2.0). What
-// happens with the profile (find, link or create the user) is connection-sign-in.routes.ts's.
+// validated ID token, OIDC Core §3.1.3.7, or for plain OAuth 2.0 the provider's user API read
+// through the catalog's mapping, upstream-user-api.ts). What happens with the profile (find, link
+// or create the user) is connection-sign-in.routes.ts's.
 //
 // Every call to a provider goes through the SSRF guard (outbound/http.ts) within UPSTREAM_DEADLINE_MS;
 // every failure is an UpstreamRefusal (a page for the person, nothing stored) and a log line for the
@@ -30,6 +31,17 @@ import {
 } from "../outbound/oidc.js";
 import { type Form, field } from "./browser-sign-in.js";
 import { SIGN_IN_PROVIDERS, type SignInProviderDefinition } from "./upstream-catalog.js";
+import {
+  getJson,
+  jsonValue,
+  profileFromClaims,
+  readPath,
+  text,
+  type UpstreamProfile,
+  userApiProfile,
+} from "./upstream-user-api.js";
+
+export type { UpstreamProfile } from "./upstream-user-api.js";
 
 /** Every call to a provider (discovery, keys, token, userinfo) ends within this (http.ts deadline). */
 export const UPSTREAM_DEADLINE_MS = 10_000;
@@ -43,20 +55,6 @@ export const SIGN_IN_STRATEGIES: ReadonlySet<string> = new Set([
   "oauth2:custom",
   ...SIGN_IN_PROVIDERS.filter((p) => !p.notSupported).map((p) => p.strategy),
 ]);
-
-/** What the provider said about the person, whichever way it said it. */
-export interface UpstreamProfile {
-  /** The provider's stable id of the person (the ID token's `sub`, a user API's id). */
-  subject: string;
-  email: string | null;
-  /** True only when the provider vouches for the address (never a mere claim it does not check). */
-  emailVerified: boolean;
-  givenName?: string;
-  familyName?: string;
-  picture?: string;
-  /** The claims as received (given_name, family_name and picture included when known). */
-  claims: Record<string, unknown>;
-}
 
 /** A sign-in through a connection that cannot go on: shown as a page, nothing stored. */
 export class UpstreamRefusal extends Error {
@@ -123,6 +121,11 @@ export class UpstreamProviders {
 
   supports(strategy: string): boolean {
     return SIGN_IN_STRATEGIES.has(strategy);
+  }
+
+  /** Whether the strategy's provider never tells an address (the person types and proves one). */
+  asksForEmail(strategy: string): boolean {
+    return this.deps.definitions.get(strategy)?.asksForEmail === true;
   }
 
   /** Why a Kinde strategy cannot sign anyone in yet (undefined when it can). */
@@ -240,8 +243,13 @@ export class UpstreamProviders {
         // The catalog's word on the provider outranks the token's own email_verified.
         return definition?.emailNeverVerified ? { ...profile, emailVerified: false } : profile;
       }
-      if (resolved.definition?.profile === "github")
-        return await this.githubProfile(resolved.definition, tokens.accessToken);
+      if (resolved.definition?.profile === "user_api")
+        return await userApiProfile(
+          resolved.definition,
+          tokens.accessToken,
+          credentials.clientSecret,
+          this.http(),
+        );
       return await this.userinfoProfile(connection, tokens.accessToken);
     } catch (error) {
       logFailure(log, connection, "callback", error);
@@ -412,69 +420,9 @@ export class UpstreamProviders {
       .sign(key);
   }
 
-  /**
-   * GitHub (no ID token): the subject is /user's numeric id; the address is the one of
-   * /user/emails that is primary AND verified, or none (/user's own `email` is never used).
-   */
-  private async githubProfile(definition: SignInProviderDefinition, accessToken: string) {
-    const headers = {
-      authorization: `Bearer ${accessToken}`,
-      accept: "application/vnd.github+json",
-      "user-agent": "Latchkey",
-      "x-github-api-version": "2022-11-28",
-    };
-    const get = async (url: string, optional: boolean): Promise<unknown> => {
-      const response = await outboundRequest(
-        url,
-        { method: "GET", headers },
-        { ...this.http(), maxResponseBytes: 200_000 },
-      );
-      // No e-mail permission (a GitHub App without it, a token without user:email): no address.
-      if (optional && [401, 403, 404].includes(response.status)) return undefined;
-      if (response.status !== 200) throw new TransientProviderError(`GitHub answered ${response.status}`);
-      return jsonValue(response.body, "invalid_id_token");
-    };
-    const user = (await get(definition.userUrl!, false)) as Record<string, unknown> | null;
-    if (typeof user !== "object" || user === null || Array.isArray(user))
-      throw new OidcError("invalid_id_token", "GitHub's /user is not an object");
-    const id = user.id;
-    if (typeof id !== "number" || !Number.isSafeInteger(id) || id <= 0)
-      throw new OidcError("invalid_id_token", "GitHub's /user has no numeric id");
-    const emails = definition.emailsUrl ? await get(definition.emailsUrl, true) : undefined;
-    const primary = Array.isArray(emails)
-      ? (emails as unknown[]).find(
-          (e): e is { email: string } =>
-            typeof e === "object" &&
-            e !== null &&
-            (e as { primary?: unknown }).primary === true &&
-            (e as { verified?: unknown }).verified === true &&
-            typeof (e as { email?: unknown }).email === "string",
-        )
-      : undefined;
-    return profileFromClaims(String(id), {
-      // OIDC Core §5.1 names, so the identity and ext_provider carry them like any provider's.
-      preferred_username: user.login,
-      name: user.name,
-      picture: user.avatar_url,
-      email: primary?.email,
-      email_verified: primary !== undefined,
-    });
-  }
-
-  /** The userinfo endpoint's JSON object, read with the access token (RFC 6750 §2.1). */
+  /** The userinfo endpoint's JSON object, read with the access token (OIDC Core §5.3). */
   private async userinfo(endpoint: string, accessToken: string): Promise<Record<string, unknown>> {
-    const response = await outboundRequest(
-      endpoint,
-      { method: "GET", headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } },
-      { ...this.http(), maxResponseBytes: 100_000 },
-    );
-    if (response.status !== 200) throw new TransientProviderError(`userinfo answered ${response.status}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(response.body);
-    } catch {
-      throw new OidcError("invalid_id_token", "userinfo is not JSON");
-    }
+    const body = await getJson(endpoint, accessToken, this.http());
     if (typeof body !== "object" || body === null || Array.isArray(body))
       throw new OidcError("invalid_id_token", "userinfo is not a JSON object");
     return body as Record<string, unknown>;
@@ -511,47 +459,6 @@ function appleUserName(raw: string | undefined): Record<string, string> {
   } catch {
     return {};
   }
-}
-
-function jsonValue(body: string, reason: "discovery_failed" | "invalid_id_token"): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    throw new OidcError(reason, "the provider's answer is not JSON");
-  }
-}
-
-/** The person as the provider describes them (OIDC Core §5.1 claim names). */
-function profileFromClaims(subject: string, claims: Readonly<Record<string, unknown>>): UpstreamProfile {
-  if (!subject || subject.length > 255) throw new OidcError("invalid_id_token", "the subject is not usable");
-  const email = typeof claims.email === "string" && claims.email.length <= 320 ? claims.email : null;
-  // Some providers send the boolean as text (OIDC Core §5.1 says boolean).
-  const verified = claims.email_verified === true || claims.email_verified === "true";
-  return {
-    subject,
-    email,
-    emailVerified: email !== null && verified,
-    givenName: text(claims.given_name, 100),
-    familyName: text(claims.family_name, 100),
-    picture: text(claims.picture, 2000),
-    claims: { ...claims },
-  };
-}
-
-/** A value at a mapping path such as `data.emails[0].value` (strategies.ts validates the syntax). */
-export function readPath(value: unknown, path: string): unknown {
-  let current = value;
-  for (const part of path.split(".")) {
-    const match = /^([^[]+)(?:\[(\d{1,3})\])?$/.exec(part);
-    if (!match || typeof current !== "object" || current === null) return undefined;
-    current = Object.hasOwn(current, match[1]!) ? (current as Record<string, unknown>)[match[1]!] : undefined;
-    if (match[2] !== undefined) current = Array.isArray(current) ? current[Number(match[2])] : undefined;
-  }
-  return current;
-}
-
-function text(value: unknown, max: number): string | undefined {
-  return typeof value === "string" && value.trim() ? value.trim().slice(0, max) : undefined;
 }
 
 export function unreachable(connection: SignInConnection): UpstreamRefusal {

@@ -473,7 +473,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("a strategy not built yet offers no button and says so", async () => {
-      const id = await connect("oauth2:twitter");
+      const id = await connect("oauth2:stripe");
       const agent = new UserAgent(server.url);
       const page = await agent.redirectFrom(authorizationUrl(server, app.clientId, CALLBACK));
       assert.doesNotMatch(await (await agent.request(page)).text(), new RegExp(`/auth/connections/${id}`));
@@ -482,7 +482,7 @@ for (const { kind, skip } of await databaseKinds()) {
       );
       const response = await agent.request(direct);
       assert.equal(response.status, 400);
-      assert.match(await response.text(), /Signing in with oauth2:twitter is not supported yet/);
+      assert.match(await response.text(), /Signing in with oauth2:stripe is not supported yet/);
     });
   });
 }

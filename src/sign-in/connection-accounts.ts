@@ -1,0 +1,92 @@
+// The account a first sign-in through a connection creates (issue 17, "just in time"), shared by
+// the callback (an address the provider gave, or none) and the e-mail proof (an address the person
+// typed and proved with a code). The rules are the sign-up page's: an organization that does not
+// take registrations refuses, and an address some account has is never given a second account.
+import type { SignInConnection } from "../connections/connections.service.js";
+import type { AuthorizationRequest } from "../oauth/authorize.js";
+import type { Services } from "../services.js";
+import { inTransaction } from "../storage/database.js";
+import { ExternalIdentitiesStore, type ExternalIdentityRow } from "../users/external-identities.store.js";
+import { EmailTakenError, pictureProblem, UsersService } from "../users/users.service.js";
+import { type User, uniqueViolation } from "../users/users.store.js";
+import { type UpstreamProfile, UpstreamRefusal } from "./upstream-providers.js";
+import { text } from "./upstream-user-api.js";
+
+/** The external identity that links `profile`, signed in at `connection`, to the account `userId`. */
+export function identityOf(
+  userId: string,
+  connection: SignInConnection,
+  profile: Pick<UpstreamProfile, "subject" | "email" | "emailVerified" | "claims">,
+  now: number,
+) {
+  return {
+    userId,
+    connectionId: connection.id,
+    subject: profile.subject,
+    email: profile.email,
+    emailVerified: profile.emailVerified,
+    claims: profile.claims,
+    now,
+  };
+}
+
+export type NewAccount =
+  | { created: true; user: User; identity: ExternalIdentityRow }
+  /** The same provider account was linked meanwhile (two sign-ins at once): sign that one in. */
+  | { created: false };
+
+/**
+ * A new user for `profile` with `email` (canonical, or null) and its external identity, committed
+ * together; UpstreamRefusal when the request's organization takes no registrations or the address
+ * was taken meanwhile.
+ */
+export async function createConnectionAccount(
+  services: Services,
+  connection: SignInConnection,
+  authorization: AuthorizationRequest,
+  profile: UpstreamProfile,
+  address: { email: string | null; verified: boolean },
+): Promise<NewAccount> {
+  // A sign-up that creates an organization (createOrgName) joins no existing one's rules.
+  const orgCode = authorization.createOrgName === undefined ? authorization.orgCode : undefined;
+  if (orgCode) {
+    const org = await services.organizations.store.find(orgCode);
+    if (org?.is_allow_registrations !== 1 || org.is_suspended === 1)
+      throw new UpstreamRefusal(
+        403,
+        "You cannot create an account here",
+        "This organization does not accept new accounts. Ask its administrator to add you.",
+      );
+  }
+  const picture = text(profile.claims.picture, 2000);
+  const now = services.clock.now();
+  try {
+    const { user, identity } = await inTransaction(services.db, async (trx) => {
+      const user = await new UsersService(trx, services.clock).create({
+        email: address.email,
+        emailVerified: address.verified,
+        givenName: text(profile.claims.given_name, 100),
+        familyName: text(profile.claims.family_name, 100),
+        picture: picture && !pictureProblem(picture) ? picture : undefined,
+        organizationCode: orgCode,
+        source: "user",
+      });
+      const identity = await new ExternalIdentitiesStore(trx).insert(
+        identityOf(user.id, connection, profile, now),
+      );
+      return { user, identity };
+    });
+    return { created: true, user, identity };
+  } catch (error) {
+    // The address was taken meanwhile: refused like any address an account has.
+    const unique = uniqueViolation(error);
+    if (error instanceof EmailTakenError || unique?.column !== undefined)
+      throw new UpstreamRefusal(
+        409,
+        "You already have an account",
+        "An account with this email address already exists. Sign in the way you usually do.",
+      );
+    if (unique) return { created: false };
+    throw error;
+  }
+}
