@@ -13,6 +13,7 @@ import type { SecretBox } from "./crypto/secret-box.js";
 import { FeatureFlagsService } from "./feature-flags/feature-flags.service.js";
 import { type MailOptions, MailService } from "./mail/mail.service.js";
 import { type Metrics, noMetrics } from "./metrics/metrics.js";
+import { MfaService } from "./mfa/mfa.service.js";
 import { withConfigCache } from "./oauth/config-cache.js";
 import type { OAuthContext } from "./oauth/context.js";
 import { SigningKeys } from "./oauth/keys.js";
@@ -52,6 +53,8 @@ export interface Services {
   mail: MailService;
   /** Webhook endpoints and their delivery log; the worker delivers (src/webhooks/). */
   webhooks: WebhooksService;
+  /** Second factors and the MFA policy (src/mfa/). */
+  mfa: MfaService;
   /** Counters for /metrics (src/metrics/); a no-op object when metrics are off. */
   metrics: Metrics;
   /** Sign-ins, sign-outs and token grants, written in batches behind the requests (src/audit/). */
@@ -92,6 +95,7 @@ export function createServices(input: ServicesInput): Services {
     });
   // Shared by withDb's copies: its entries outlive any request transaction.
   const authenticationLog = input.authenticationLog ?? new AuthenticationLog(input.db, { clock });
+  const rateLimiter = new RateLimiter(input.db, clock);
   return {
     db: input.db,
     withDb: (db) => createServices({ ...input, db, mailService: mail, authenticationLog }),
@@ -100,7 +104,7 @@ export function createServices(input: ServicesInput): Services {
     oauth: { issuer: input.issuer, store, tokens: new TokenService(input.issuer, keys, clock), clock },
     sessions: new BrowserSessions(input.db, clock),
     pending: new PendingAuthorizations(input.db, clock),
-    rateLimiter: new RateLimiter(input.db, clock),
+    rateLimiter,
     business: new BusinessStore(input.db, clock),
     users: new UsersService(input.db, clock),
     applications: new ApplicationsService(input.db, input.secretBox, clock, input.issuer),
@@ -122,6 +126,7 @@ export function createServices(input: ServicesInput): Services {
     webhooks: new WebhooksService(input.db, clock, {
       allowPrivateNetworks: input.webhooks?.allowPrivateNetworks ?? false,
     }),
+    mfa: new MfaService(input.db, clock, { secretBox: input.secretBox, rateLimiter, mail }),
     metrics: input.metrics ?? noMetrics,
     authenticationLog,
   };

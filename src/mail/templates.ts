@@ -10,6 +10,14 @@ export type MailTemplate =
   | { kind: "sign_in_code"; code: string; expiresInSeconds: number }
   | { kind: "password_reset_code"; code: string; expiresInSeconds: number }
   | { kind: "password_changed" }
+  /** A code for the second step of a sign-in (multi-factor authentication). */
+  | { kind: "mfa_code"; code: string; expiresInSeconds: number }
+  /** The account's second factors changed: a recovery code was used, a factor added or removed. */
+  | {
+      kind: "mfa_notice";
+      change: "recovery_code_used" | "factor_added" | "factors_reset";
+      remaining?: number;
+    }
   | {
       kind: "invitation";
       /** Where the invitation is accepted: an http(s) URL. */
@@ -28,6 +36,8 @@ export const MAIL_KINDS: readonly MailKind[] = [
   "sign_in_code",
   "password_reset_code",
   "password_changed",
+  "mfa_code",
+  "mfa_notice",
   "invitation",
   "test",
 ];
@@ -113,6 +123,41 @@ function compose(template: MailTemplate, business: string, to: string): { subjec
           { type: "footer", text: "If it was you, there is nothing more to do." },
         ],
       };
+    case "mfa_code":
+      return {
+        subject: `Your ${business} verification code`,
+        blocks: [
+          { type: "heading", text: `Confirm it is you signing in to ${business}` },
+          { type: "paragraph", text: "Your password was accepted. Enter this code to finish signing in:" },
+          { type: "code", code: codeText(template.code) },
+          { type: "paragraph", text: `The code expires in ${duration(template.expiresInSeconds)}.` },
+          {
+            type: "footer",
+            text: `If you are not signing in to ${business} right now, someone else knows your password: change it.`,
+          },
+        ],
+      };
+    case "mfa_notice": {
+      const what = {
+        recovery_code_used: `A recovery code was used to sign in to the ${business} account ${to}.${
+          template.remaining !== undefined ? ` ${template.remaining} unused recovery codes remain.` : ""
+        }`,
+        factor_added: `A new second factor (an authenticator app) was added to the ${business} account ${to}.`,
+        factors_reset: `The second factors of the ${business} account ${to} were removed, and its other sessions were signed out.`,
+      }[template.change];
+      return {
+        subject: `Security notice for your ${business} account`,
+        blocks: [
+          { type: "heading", text: `Security notice for your ${business} account` },
+          { type: "paragraph", text: what },
+          {
+            type: "paragraph",
+            text: `If this was not you, reset your password from the ${business} sign-in page and tell ${business}'s administrators.`,
+          },
+          { type: "footer", text: "If it was you, there is nothing more to do." },
+        ],
+      };
+    }
     case "invitation": {
       const url = httpUrl(template.url);
       const where = template.organizationName ? oneLine(template.organizationName) : business;

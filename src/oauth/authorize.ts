@@ -29,6 +29,8 @@ export interface SignInProgress {
   email?: string;
   /** A provider account waiting for that code to prove the address before it is linked. */
   link?: PendingLink;
+  /** An authenticator app being set up in this sign-in: its new secret, sealed (src/mfa/). */
+  totpSecretSealed?: string;
 }
 
 /** A connection's account for `userId`, linked once the code sent to its address comes back. */

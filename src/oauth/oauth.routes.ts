@@ -71,7 +71,7 @@ export function registerOAuthRoutes(
       session &&
       !forceSignIn &&
       !(await organizationRefusal(ctx, authorization, session.userId)) &&
-      (await policySatisfied(services, session.userId, options.policy)) &&
+      (await policySatisfied(services, session, authorization, options.policy)) &&
       (await connectionAdmits(services, session, authorization))
     ) {
       const location = await issueAuthorizationCode(ctx, authorization, {
@@ -284,8 +284,20 @@ async function connectionAdmits(
   return enabled.some((c) => c.id === connectionId);
 }
 
-/** Whether the account behind a browser session may sign in without another step now. */
-async function policySatisfied(services: Services, userId: string, policy: SignInPolicy): Promise<boolean> {
-  const user = await services.users.store.findById(userId);
-  return user !== undefined && nextStep(user, policy).kind === "done";
+/**
+ * Whether the account behind a browser session may sign in without another step now — the second
+ * factor included, judged by what the session's own sign-in proved (its amr) against the policy of
+ * today and of the organization asked for: a session from before MFA was required, or one made by
+ * a password-only form, goes through the sign-in pages again.
+ */
+async function policySatisfied(
+  services: Services,
+  session: BrowserSession,
+  authorization: AuthorizationRequest,
+  policy: SignInPolicy,
+): Promise<boolean> {
+  const user = await services.users.store.findById(session.userId);
+  if (!user) return false;
+  const mfa = await services.mfa.requirement(user, session.amr, authorization.orgCode);
+  return nextStep(user, policy, mfa).kind === "done";
 }

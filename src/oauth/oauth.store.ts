@@ -20,6 +20,7 @@ import type {
   OAuthStore,
   OrganizationChoice,
   RefreshTokenRecord,
+  SessionProof,
   SigningKeyRecord,
   UserClaimSet,
   UserRecord,
@@ -325,8 +326,8 @@ export class KyselyOAuthStore implements OAuthStore {
     return userClaims(this.db, this.clock, userId, orgCode);
   }
 
-  externalProvider(sessionId: string): Promise<Record<string, unknown> | undefined> {
-    return new ExternalIdentitiesStore(this.db).extProviderOfSession(sessionId);
+  sessionProof(sessionId: string): Promise<SessionProof | undefined> {
+    return new ExternalIdentitiesStore(this.db).proofOfSession(sessionId);
   }
 
   heldScopes(input: Parameters<OAuthStore["heldScopes"]>[0]) {

@@ -49,6 +49,11 @@ export interface CodeRecord {
   orgCode?: string | null;
 }
 
+export interface SessionProof {
+  amr: string[];
+  extProvider?: Record<string, unknown>;
+}
+
 export interface GrantRecord {
   id: string;
   clientId: string;
@@ -161,10 +166,11 @@ export interface OAuthStore {
   /** The organization claims of a user's tokens, computed now (so changes show on refresh). */
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet>;
   /**
-   * Kinde's ext_provider ID-token claim when the browser session signed in through a connection
-   * (`connection_id`, `name`, `claims`); undefined otherwise.
+   * What the browser session's sign-in proved, for the ID token: its RFC 8176 `amr` values, and
+   * Kinde's ext_provider claim when it signed in through a connection (`connection_id`, `name`,
+   * `claims`). One read; undefined when the session is gone.
    */
-  externalProvider(sessionId: string): Promise<Record<string, unknown> | undefined>;
+  sessionProof(sessionId: string): Promise<SessionProof | undefined>;
   /**
    * Per audience: which of `keys` its API defines and which of them the user holds (through a role
    * or directly in `orgCode`; an administrator also through `adminClientId`'s Management API

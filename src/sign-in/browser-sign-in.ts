@@ -203,6 +203,7 @@ export class BrowserSignIn {
       ip: request.ip,
       userAgent: request.headers["user-agent"],
       externalIdentityId: proof.externalIdentityId,
+      amr: proof.amr,
     });
     await this.services.users.recordSignIn(userId);
     const { amr, clientId } = proof;

@@ -320,7 +320,7 @@ export function registerEmailCodeRoutes(
           "user signed in with an e-mail code",
         );
       }
-      return kit.proceed(request, reply, step.requestId, step.authorization, signedIn, ["otp"]);
+      return kit.proceed(request, reply, step.requestId, step.authorization, signedIn, ["email"]);
     });
   }
 

@@ -11,6 +11,8 @@ export interface BrowserSession {
   id: string;
   userId: string;
   authTime: number;
+  /** What the sign-in proved (RFC 8176 amr): the ID token's amr, and whether the MFA policy is met. */
+  amr: string[];
 }
 
 export class BrowserSessions {
@@ -27,7 +29,7 @@ export class BrowserSessions {
    */
   async create(
     userId: string,
-    meta: { ip?: string; userAgent?: string; externalIdentityId?: string },
+    meta: { ip?: string; userAgent?: string; externalIdentityId?: string; amr?: readonly string[] },
   ): Promise<{ token: string; session: BrowserSession }> {
     const token = randomToken();
     const now = this.clock.now();
@@ -44,6 +46,7 @@ export class BrowserSessions {
         revoked_at: null,
         ip_address: meta.ip?.slice(0, 100) ?? null,
         user_agent: meta.userAgent?.slice(0, 500) ?? null,
+        amr: JSON.stringify(meta.amr ?? []),
         external_identity_id: meta.externalIdentityId
           ? this.db
               .selectFrom("external_identities")
@@ -53,7 +56,7 @@ export class BrowserSessions {
           : null,
       })
       .execute();
-    return { token, session: { id, userId, authTime: now } };
+    return { token, session: { id, userId, authTime: now, amr: [...(meta.amr ?? [])] } };
   }
 
   /** The live session behind a cookie value: not revoked, not expired, user not suspended. */
@@ -62,13 +65,20 @@ export class BrowserSessions {
     const row = await this.db
       .selectFrom("browser_sessions")
       .innerJoin("users", "users.id", "browser_sessions.user_id")
-      .select(["browser_sessions.id", "browser_sessions.user_id", "browser_sessions.auth_time"])
+      .select([
+        "browser_sessions.id",
+        "browser_sessions.user_id",
+        "browser_sessions.auth_time",
+        "browser_sessions.amr",
+      ])
       .where("browser_sessions.token_hash", "=", sha256(token))
       .where("browser_sessions.revoked_at", "is", null)
       .where("browser_sessions.expires_at", ">", this.clock.now())
       .where("users.is_suspended", "=", 0)
       .executeTakeFirst();
-    return row ? { id: row.id, userId: row.user_id, authTime: row.auth_time } : undefined;
+    return row
+      ? { id: row.id, userId: row.user_id, authTime: row.auth_time, amr: parseAmr(row.amr) }
+      : undefined;
   }
 
   async revoke(sessionId: string): Promise<void> {
@@ -78,5 +88,15 @@ export class BrowserSessions {
       .where("id", "=", sessionId)
       .where("revoked_at", "is", null)
       .execute();
+  }
+}
+
+/** A stored amr list; anything unreadable proves nothing. */
+export function parseAmr(text: string | null | undefined): string[] {
+  try {
+    const parsed: unknown = JSON.parse(text ?? "[]");
+    return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === "string") : [];
+  } catch {
+    return [];
   }
 }

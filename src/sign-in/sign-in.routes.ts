@@ -23,6 +23,7 @@ import { connectStateCookie, cookieOptions } from "./cookies.js";
 import { registerEmailCodeRoutes, type SignInKit } from "./email-code.routes.js";
 import { EmailCodeStep } from "./email-code-step.js";
 import { registerLogoutRoutes } from "./logout.js";
+import { type MfaStep, registerMfaRoutes } from "./mfa.routes.js";
 import {
   choosePasswordPage,
   connectOfferPage,
@@ -159,6 +160,8 @@ export function registerSignInRoutes(
   };
 
   const emailCode = new EmailCodeStep(services, options.secretBox, options.emailCodeLifetimeSeconds);
+  /** The second-factor pages (mfa.routes.ts), registered below with `proceed`. */
+  let mfaStep: MfaStep;
 
   /**
    * After a proof (`amr`, RFC 8176): the next step the sign-in policy demands (steps.ts), or the end
@@ -166,7 +169,11 @@ export function registerSignInRoutes(
    */
   const proceed: SignInKit["proceed"] = async (request, reply, requestId, authorization, user, amr) => {
     // With passwords off, a new password the account was asked for waits until they are back on.
-    const step = nextStep(user, { ...options.policy, passwordSignIn: (await methods()).password });
+    const policy = { ...options.policy, passwordSignIn: (await methods()).password };
+    let step = nextStep(user, policy);
+    // The second factor comes last (steps.ts); asked only once the steps before it are done.
+    if (step.kind === "done")
+      step = nextStep(user, policy, await services.mfa.requirement(user, amr, authorization.orgCode));
     if (step.kind === "done") {
       // The request as stored from here on: finish() writes it back with the session attached.
       const settled = authorization.signInProgress
@@ -177,6 +184,8 @@ export function registerSignInRoutes(
     const progress = { userId: user.id, amr, browser: signIn.browserBinding(request) };
     if (step.kind === "verify_email")
       return sendEmailCode(request, reply, requestId, authorization, progress, step.email);
+    if (step.kind === "mfa_challenge" || step.kind === "mfa_enroll")
+      return mfaStep.show(request, reply, requestId, authorization, progress, user, step);
     const updated = await services.pending.recordProgress(requestId, authorization, progress);
     const ctx = await formContext(requestId, updated.clientId, csrfToken(request, reply));
     return html(reply, 200, choosePasswordPage(ctx));
@@ -268,6 +277,17 @@ export function registerSignInRoutes(
       const connections = await connectionButtons(authorization);
       return html(reply, status, signInPage({ ...ctx, error, methods: await methods(), connections }));
     },
+  });
+
+  mfaStep = registerMfaRoutes(app, services, {
+    pageConfig,
+    html,
+    expired,
+    formContext,
+    csrfToken,
+    proceed,
+    emailCode,
+    openProgress,
   });
 
   const emailCodes = registerEmailCodeRoutes(app, services, {

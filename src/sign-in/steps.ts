@@ -2,6 +2,7 @@
 // code …), then whatever the policy still demands, and only then mint the code. What the policy
 // demands is decided here, in one place, from the account and the settings — never from which page
 // the browser came from — and the pages call it again after every step until it says "done".
+import type { MfaRequirement } from "../mfa/mfa.service.js";
 import type { User } from "../users/users.store.js";
 
 export type EmailVerificationPolicy = "required" | "optional";
@@ -11,6 +12,8 @@ export type NextStep =
   | { kind: "verify_email"; email: string }
   /** An administrator asked for a new password, or set a temporary one: the person chooses one. */
   | { kind: "choose_password" }
+  /** A second factor (src/mfa/): prove the one the account has, or set one up. */
+  | MfaRequirement
   | { kind: "done" };
 
 export interface SignInPolicy {
@@ -23,13 +26,19 @@ export interface SignInPolicy {
   passwordSignIn?: boolean;
 }
 
+/**
+ * `mfa` is what MfaService.requirement says the second-factor policy still asks (computed from the
+ * same account and the sign-in's amr); it comes last, so the address is proved and the password
+ * chosen before a factor is enrolled against them.
+ */
 export function nextStep(
   user: Pick<User, "email" | "email_verified" | "password_change_required">,
   policy: SignInPolicy,
+  mfa?: MfaRequirement,
 ): NextStep {
   if (policy.emailVerification === "required" && user.email && user.email_verified !== 1)
     return { kind: "verify_email", email: user.email };
   if (user.password_change_required === 1 && policy.passwordSignIn !== false)
     return { kind: "choose_password" };
-  return { kind: "done" };
+  return mfa ?? { kind: "done" };
 }

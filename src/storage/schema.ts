@@ -22,6 +22,12 @@ export interface BusinessTable {
   /** Which ways of signing in the hosted pages offer (migration 0019; 1 = offered). */
   sign_in_password: Generated<number>;
   sign_in_email_code: Generated<number>;
+  /** MFA and passkey policy (migration 0025; src/mfa/policy.ts). */
+  mfa_policy: Generated<string>;
+  /** JSON array of Kinde factor names (mfa:authenticator_app, mfa:email, mfa:sms). */
+  mfa_enabled_factors: Generated<string>;
+  mfa_recovery_codes: Generated<number>;
+  passkey_policy: Generated<string>;
 }
 
 export interface UsersTable {
@@ -43,6 +49,8 @@ export interface UsersTable {
   failed_sign_ins: Generated<number>;
   /** 1: a new password must be chosen at the next sign-in (reset requested, or a temporary one). */
   password_change_required: Generated<number>;
+  /** When the user last declined enrolling a second factor at sign-in (policy "optional"). */
+  mfa_offer_dismissed_at: number | null;
 }
 
 export type ApplicationType = "reg" | "spa" | "m2m";
@@ -121,6 +129,8 @@ export interface BrowserSessionsTable {
   user_agent: string | null;
   /** The external identity this session signed in with (tokens carry ext_provider), if any. */
   external_identity_id: string | null;
+  /** JSON array of RFC 8176 amr values: what the sign-in proved (migration 0025). */
+  amr: Generated<string>;
 }
 
 export interface AuthorizationRequestsTable {
@@ -298,6 +308,11 @@ export interface OrganizationsTable {
   branding: Generated<string>;
   created_at: number;
   updated_at: number;
+  /** Kinde's is_enforce_mfa; null overrides below mean "the environment's" (migration 0025). */
+  mfa_enforced: Generated<number>;
+  mfa_enabled_factors: string | null;
+  mfa_recovery_codes: number | null;
+  passkey_policy: string | null;
 }
 
 export interface OrganizationUsersTable {
@@ -383,7 +398,8 @@ export interface UserFeatureFlagsTable {
   value: string;
 }
 
-export type OneTimeCodePurpose = "verify_email" | "sign_in" | "reset_password";
+/** mfa: the second step of a sign-in (a code by e-mail as a second factor, issue 22). */
+export type OneTimeCodePurpose = "verify_email" | "sign_in" | "reset_password" | "mfa";
 
 export interface OneTimeCodesTable {
   id: string;
@@ -593,5 +609,45 @@ export interface Schema {
   organization_sign_in_connections: OrganizationSignInConnectionsTable;
   organization_connection_lists: OrganizationConnectionListsTable;
   external_identities: ExternalIdentitiesTable;
+  mfa_factors: MfaFactorsTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  passkeys: PasskeysTable;
   upstream_sign_in_states: UpstreamSignInStatesTable;
+}
+
+export type MfaFactorType = "mfa:authenticator_app" | "mfa:email" | "mfa:sms";
+
+export interface MfaFactorsTable {
+  id: string;
+  user_id: string;
+  type: MfaFactorType;
+  name: string;
+  secret_sealed: string | null;
+  verified_at: number | null;
+  last_used_step: number | null;
+  usage_count: Generated<number>;
+  last_used_at: number | null;
+  created_at: number;
+}
+
+export interface MfaRecoveryCodesTable {
+  code_hash: string;
+  user_id: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  sign_count: number;
+  transports: Generated<string>;
+  device_type: string;
+  backed_up: Generated<number>;
+  aaguid: string | null;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
 }

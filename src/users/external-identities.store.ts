@@ -3,6 +3,8 @@
 // finds a user: `sub` is unique within its issuer alone (OIDC Core §2), and an e-mail address is
 // never a lookup key here (linking by address is the sign-in flow's decision, under its rules).
 import { newId } from "../crypto/random.js";
+import type { SessionProof } from "../oauth/ports.js";
+import { parseAmr } from "../sign-in/sessions.js";
 import type { Db } from "../storage/database.js";
 import type { ExternalIdentitiesTable } from "../storage/schema.js";
 
@@ -145,22 +147,28 @@ export class ExternalIdentitiesStore {
   }
 
   /**
-   * Kinde's ext_provider ID-token claim for the sign-in a browser session made through a
-   * connection, or undefined when it signed in otherwise (or the identity is gone since).
+   * What a browser session's sign-in proved: its amr values and, when it went through a connection
+   * whose identity still exists, Kinde's ext_provider ID-token claim. One query (a grant reads it at
+   * every issue and refresh).
    */
-  async extProviderOfSession(sessionId: string): Promise<Record<string, unknown> | undefined> {
+  async proofOfSession(sessionId: string): Promise<SessionProof | undefined> {
     const row = await this.db
       .selectFrom("browser_sessions as s")
-      .innerJoin("external_identities as i", "i.id", "s.external_identity_id")
-      .innerJoin("sign_in_connections as c", "c.id", "i.connection_id")
-      .select(["i.connection_id", "i.claims", "c.name", "c.strategy"])
+      .leftJoin("external_identities as i", "i.id", "s.external_identity_id")
+      .leftJoin("sign_in_connections as c", "c.id", "i.connection_id")
+      .select(["s.amr", "i.connection_id", "i.claims", "c.name"])
       .where("s.id", "=", sessionId)
       .executeTakeFirst();
     if (!row) return undefined;
+    const amr = parseAmr(row.amr);
+    if (!row.connection_id || row.claims === null) return { amr };
     return {
-      connection_id: row.connection_id,
-      name: row.name,
-      claims: { connection_id: row.connection_id, ...(JSON.parse(row.claims) as Record<string, unknown>) },
+      amr,
+      extProvider: {
+        connection_id: row.connection_id,
+        name: row.name,
+        claims: { connection_id: row.connection_id, ...(JSON.parse(row.claims) as Record<string, unknown>) },
+      },
     };
   }
 }

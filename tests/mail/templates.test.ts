@@ -15,6 +15,8 @@ const SAMPLES: Record<MailTemplate["kind"], MailTemplate> = {
   sign_in_code: { kind: "sign_in_code", code: CODE, expiresInSeconds: 600 },
   password_reset_code: { kind: "password_reset_code", code: CODE, expiresInSeconds: 3_600 },
   password_changed: { kind: "password_changed" },
+  mfa_code: { kind: "mfa_code", code: CODE, expiresInSeconds: 600 },
+  mfa_notice: { kind: "mfa_notice", change: "recovery_code_used", remaining: 9 },
   invitation: {
     kind: "invitation",
     url: INVITE,

@@ -31,10 +31,11 @@ export async function recordUserTokens(
   const jti = randomUUID();
   // Computed at every issue and refresh, so role, permission and flag changes show on refresh.
   const claims = await store.userClaims(grant.userId, grant.orgCode ?? null);
-  // Signed in through a connection: Kinde's ext_provider in the ID token (on refresh too: the
-  // grant keeps the session that signed in).
-  const extProvider = grant.sessionId ? await store.externalProvider(grant.sessionId) : undefined;
-  if (extProvider) claims.id = { ...claims.id, ext_provider: extProvider };
+  // What the sign-in proved (on refresh too: the grant keeps the session that signed in): the ID
+  // token's amr (OIDC Core §2, RFC 8176) and, through a connection, Kinde's ext_provider.
+  const proof = grant.sessionId ? await store.sessionProof(grant.sessionId) : undefined;
+  if (proof && proof.amr.length > 0) claims.id = { ...claims.id, amr: proof.amr };
+  if (proof?.extProvider) claims.id = { ...claims.id, ext_provider: proof.extProvider };
   const input = { ...fields, claims };
   await store.recordAccessToken({
     jti,

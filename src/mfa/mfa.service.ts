@@ -1,0 +1,285 @@
+// Second factors (issue 22): what a sign-in still owes after its first proof, enrolling an
+// authenticator app, checking its codes and the recovery codes, and resetting a user's factors.
+// The sign-in pages (src/sign-in/mfa.routes.ts) and the Management API call this; the rules live here.
+import { randomBytes } from "node:crypto";
+import type { Clock } from "../clock.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { MailService } from "../mail/mail.service.js";
+import type { RateLimiter } from "../sign-in/rate-limit.js";
+import { type Db, inTransaction } from "../storage/database.js";
+import type { MfaFactorType } from "../storage/schema.js";
+import type { User } from "../users/users.store.js";
+import { UsersStore } from "../users/users.store.js";
+import { type MfaFactor, MfaStore, recoveryCodeHash } from "./mfa.store.js";
+import { effectiveMfaSettings, type MfaSettings, secondFactorProved } from "./policy.js";
+import { newTotpSecret, totpStep } from "./totp.js";
+
+/** How a second factor can be proved in this sign-in, in the order the page offers them. */
+export type ChallengeMethod = "authenticator_app" | "email" | "recovery_code";
+
+/** What the MFA policy still asks of a sign-in (after steps.ts's own steps). */
+export type MfaRequirement =
+  /** The account has a factor: prove it. */
+  | { kind: "mfa_challenge"; methods: ChallengeMethod[]; settings: MfaSettings }
+  /** No usable factor yet: set one up — or, when the policy is only "optional", decline. */
+  | { kind: "mfa_enroll"; optional: boolean; settings: MfaSettings };
+
+/** RFC 6238 guessing: 5 wrong codes per account, then a pause (counted before the check). */
+export const MFA_ATTEMPT_LIMIT = { max: 5, windowSeconds: 15 * 60 } as const;
+export const RECOVERY_CODE_COUNT = 10;
+/** "optional" offers enrolment again this long after the person declined. */
+const OFFER_AGAIN_AFTER_SECONDS = 30 * 86_400;
+const SECRET_AAD = (userId: string) => `mfa-totp:${userId}`;
+
+export type CodeCheck = { ok: true } | { ok: false; status: 400 | 429; message: string; retryAfter?: number };
+
+export class MfaService {
+  readonly store: MfaStore;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly deps: { secretBox: SecretBox; rateLimiter: RateLimiter; mail: MailService },
+  ) {
+    this.store = new MfaStore(db, clock);
+  }
+
+  /** The settings a sign-in of `userId` (into `orgCode`, when named) meets. */
+  async settingsFor(userId: string, orgCode?: string): Promise<MfaSettings> {
+    const [environment, organizations] = await Promise.all([
+      this.store.environmentSettings(),
+      this.store.organizationSettingsFor(userId, orgCode),
+    ]);
+    return effectiveMfaSettings(environment, organizations);
+  }
+
+  /**
+   * What the sign-in of `user`, having proved `amr`, still owes before a code is issued; undefined
+   * when nothing. Called by every way a sign-in finishes and by silent sign-in with a session, so
+   * no path skips it.
+   */
+  async requirement(
+    user: Pick<User, "id" | "email" | "mfa_offer_dismissed_at">,
+    amr: readonly string[],
+    orgCode?: string,
+  ): Promise<MfaRequirement | undefined> {
+    if (secondFactorProved(amr)) return undefined;
+    const settings = await this.settingsFor(user.id, orgCode);
+    if (settings.policy === "off") return undefined;
+    const factors = (await this.store.factors(user.id)).filter(
+      (f) => f.verifiedAt !== null && settings.enabledFactors.includes(f.type),
+    );
+    const methods: ChallengeMethod[] = [];
+    const app = factors.find((f) => f.type === "mfa:authenticator_app");
+    if (app) methods.push("authenticator_app");
+    // A code by e-mail is a second factor only after something other than an e-mailed code: a
+    // passwordless sign-in (amr "email") mailing another code proves the same mailbox twice.
+    // Under "required" every account with an address has it; under "optional" only those who chose it.
+    const emailFactor = factors.some((f) => f.type === "mfa:email");
+    if (
+      settings.enabledFactors.includes("mfa:email") &&
+      user.email &&
+      !amr.includes("email") &&
+      (settings.policy === "required" || emailFactor)
+    )
+      methods.push("email");
+    if (app && settings.recoveryCodes && (await this.store.unusedRecoveryCodes(user.id)) > 0)
+      methods.push("recovery_code");
+    if (methods.length > 0) return { kind: "mfa_challenge", methods, settings };
+    if (settings.policy === "required") return { kind: "mfa_enroll", optional: false, settings };
+    const dismissed = user.mfa_offer_dismissed_at;
+    const offerAgain = dismissed === null || this.clock.now() - dismissed > OFFER_AGAIN_AFTER_SECONDS;
+    if (offerAgain && settings.enabledFactors.includes("mfa:authenticator_app"))
+      return { kind: "mfa_enroll", optional: true, settings };
+    return undefined;
+  }
+
+  /** A new authenticator secret for `userId`, sealed to that user (kept with the sign-in under way). */
+  newSealedSecret(userId: string): { secret: string; sealed: string } {
+    const secret = newTotpSecret();
+    return { secret, sealed: this.deps.secretBox.seal(secret, SECRET_AAD(userId)) };
+  }
+
+  openSecret(userId: string, sealed: string): string | undefined {
+    try {
+      return this.deps.secretBox.open(sealed, SECRET_AAD(userId));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Confirms an enrolment: the first code from the app proves it holds the secret. Then the factor
+   * is saved (with that code's step used up) and, when the settings offer them, fresh recovery
+   * codes are returned — shown once, stored hashed.
+   */
+  async confirmAuthenticator(
+    user: Pick<User, "id" | "email">,
+    sealedSecret: string,
+    typed: string,
+    settings: Pick<MfaSettings, "recoveryCodes">,
+  ): Promise<CodeCheck & { recoveryCodes?: string[] }> {
+    const secret = this.openSecret(user.id, sealedSecret);
+    if (!secret) return { ok: false, status: 400, message: "This set-up has expired. Start again." };
+    const throttled = await this.throttle(user.id);
+    if (throttled) return throttled;
+    const step = totpStep(secret, typed, this.clock.now());
+    if (step === undefined)
+      return {
+        ok: false,
+        status: 400,
+        message: "That code is not right. Check that the app's clock is correct and enter the current code.",
+      };
+    const recoveryCodes = settings.recoveryCodes ? newRecoveryCodes() : undefined;
+    await inTransaction(this.db, async (trx) => {
+      const store = new MfaStore(trx, this.clock);
+      await store.saveFactor({
+        userId: user.id,
+        type: "mfa:authenticator_app",
+        name: "Authenticator app",
+        secretSealed: sealedSecret,
+        lastUsedStep: step,
+      });
+      if (recoveryCodes)
+        await store.replaceRecoveryCodes(
+          user.id,
+          recoveryCodes.map((code) => recoveryCodeHash(user.id, code)),
+        );
+      if (user.email)
+        await this.deps.mail.enqueue(trx, {
+          to: user.email,
+          idempotencyKey: `mfa-added:${user.id}:${step}`,
+          template: { kind: "mfa_notice", change: "factor_added" },
+        });
+    });
+    await this.deps.rateLimiter.reset(attemptKey(user.id));
+    return { ok: true, recoveryCodes };
+  }
+
+  /** Checks an authenticator app's code: current (±1 step), and not used before (RFC 6238 §5.2). */
+  async verifyAuthenticator(userId: string, typed: string): Promise<CodeCheck> {
+    const factor = (await this.store.factors(userId)).find(
+      (f) => f.type === "mfa:authenticator_app" && f.verifiedAt !== null,
+    );
+    const secret = factor?.secretSealed ? this.openSecret(userId, factor.secretSealed) : undefined;
+    if (!factor || !secret)
+      return { ok: false, status: 400, message: "This account has no authenticator app." };
+    const throttled = await this.throttle(userId);
+    if (throttled) return throttled;
+    const step = totpStep(secret, typed, this.clock.now());
+    // A replayed code (its step already used) gets the same answer as a wrong one.
+    if (step === undefined || !(await this.store.consumeTotpStep(factor.id, step)))
+      return {
+        ok: false,
+        status: 400,
+        message: "That code is not right, or was used already. Wait for the next one.",
+      };
+    await this.deps.rateLimiter.reset(attemptKey(userId));
+    return { ok: true };
+  }
+
+  /** Uses one recovery code; the account's owner hears of it by e-mail. */
+  async useRecoveryCode(user: Pick<User, "id" | "email">, typed: string): Promise<CodeCheck> {
+    const throttled = await this.throttle(user.id);
+    if (throttled) return throttled;
+    const used = await inTransaction(this.db, async (trx) => {
+      const store = new MfaStore(trx, this.clock);
+      if (!(await store.consumeRecoveryCode(user.id, typed.slice(0, 64)))) return false;
+      if (user.email)
+        await this.deps.mail.enqueue(trx, {
+          to: user.email,
+          idempotencyKey: `recovery-code:${recoveryCodeHash(user.id, typed.slice(0, 64))}`,
+          template: {
+            kind: "mfa_notice",
+            change: "recovery_code_used",
+            remaining: await store.unusedRecoveryCodes(user.id),
+          },
+        });
+      return true;
+    });
+    if (!used)
+      return { ok: false, status: 400, message: "That recovery code is not right, or was used already." };
+    await this.deps.rateLimiter.reset(attemptKey(user.id));
+    return { ok: true };
+  }
+
+  /** New recovery codes for a user with a factor; the old ones stop working. */
+  async regenerateRecoveryCodes(userId: string): Promise<string[]> {
+    const codes = newRecoveryCodes();
+    await this.store.replaceRecoveryCodes(
+      userId,
+      codes.map((code) => recoveryCodeHash(userId, code)),
+    );
+    return codes;
+  }
+
+  /** The person declined enrolling under "optional": not offered again for a while. */
+  async dismissOffer(userId: string): Promise<void> {
+    await this.db
+      .updateTable("users")
+      .set({ mfa_offer_dismissed_at: this.clock.now() })
+      .where("id", "=", userId)
+      .execute();
+  }
+
+  /** Counts a use of an e-mailed code as the account's e-mail factor. */
+  recordEmailFactorUse(userId: string, email: string): Promise<void> {
+    return this.store.recordUse(userId, "mfa:email" satisfies MfaFactorType, email);
+  }
+
+  /**
+   * Removes one factor (or all, without `factorId`) and signs the user out everywhere: whoever
+   * signed in with the factor, or could have, holds no session past the change.
+   */
+  async reset(userId: string, factorId?: string): Promise<MfaFactor[] | undefined> {
+    return inTransaction(this.db, async (trx) => {
+      const store = new MfaStore(trx, this.clock);
+      const before = await store.factors(userId);
+      if (factorId !== undefined) {
+        if (!(await store.deleteFactor(userId, factorId))) return undefined;
+        // Recovery codes back up the authenticator app: they go with it.
+        const removed = before.find((f) => f.id === factorId);
+        if (removed?.type === "mfa:authenticator_app") await store.replaceRecoveryCodes(userId, []);
+      } else {
+        await store.deleteAll(userId);
+      }
+      const users = new UsersStore(trx);
+      await users.revokeEverything(userId, this.clock.now(), "mfa reset");
+      const user = await users.findById(userId);
+      if (user?.email && before.length > 0)
+        await this.deps.mail.enqueue(trx, {
+          to: user.email,
+          idempotencyKey: `mfa-reset:${userId}:${this.clock.now()}:${factorId ?? "all"}`,
+          template: { kind: "mfa_notice", change: "factors_reset" },
+        });
+      return before;
+    });
+  }
+
+  /** Counts an attempt before it is checked, so parallel guesses cannot slip past. */
+  private async throttle(userId: string): Promise<CodeCheck | undefined> {
+    const verdict = await this.deps.rateLimiter.consume(attemptKey(userId), MFA_ATTEMPT_LIMIT);
+    if (verdict.allowed) return undefined;
+    const minutes = Math.ceil(verdict.resetIn / 60);
+    return {
+      ok: false,
+      status: 429,
+      retryAfter: verdict.resetIn,
+      message: `Too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+    };
+  }
+}
+
+function attemptKey(userId: string): string {
+  return `mfa:user:${userId}`;
+}
+
+/** Ten codes of ten base32 characters (50 bits each), shown as XXXXX-XXXXX. */
+function newRecoveryCodes(): string[] {
+  const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  return Array.from({ length: RECOVERY_CODE_COUNT }, () => {
+    const bytes = randomBytes(10);
+    const chars = [...bytes].map((b) => alphabet[b & 31]).join("");
+    return `${chars.slice(0, 5)}-${chars.slice(5)}`;
+  });
+}
