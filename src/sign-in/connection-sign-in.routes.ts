@@ -40,6 +40,7 @@ import {
   registerConnectionEmailProof,
   type SignInBasics,
 } from "./connection-email-proof.js";
+import { registerProviderLogoRoutes } from "./provider-logos.js";
 import { loadSignInProviders, type SignInProviderDefinition } from "./upstream-catalog.js";
 import {
   SIGN_IN_STRATEGIES,
@@ -112,6 +113,7 @@ export function registerConnectionSignInRoutes(
   deps: ConnectionSignInDeps,
 ): void {
   const { pageConfig, html, signIn } = deps;
+  registerProviderLogoRoutes(app);
   const states = new UpstreamStates(services.db, deps.secretBox, services.clock);
   const issuer = services.oauth.issuer;
   const callbackUrl = connectionCallbackUrl(issuer);

@@ -2,6 +2,7 @@
 // autocomplete attributes, so password managers (and tests) fill them, and no script at all.
 import { DEFAULT_SIGN_IN_METHODS, type SignInMethods } from "../business/business.store.js";
 import { html, page, type SafeHtml } from "../http/html.js";
+import { logoPath } from "./provider-logos.js";
 
 export interface FormContext {
   businessName: string;
@@ -98,12 +99,14 @@ ${ctx.action ? "" : connectionButtons(ctx.requestId, ctx.connections)}${body}`,
 export interface ConnectionButton {
   id: string;
   displayName: string;
+  /** Which mark the button shows (provider-logos.ts). */
+  strategy: string;
 }
 
 /**
- * "Continue with …" per connection: links to our own start route, so the page itself makes no
- * request to any provider. The names only for now (a neutral mark, no logos: shipping providers'
- * logos locally is a later step).
+ * "Continue with …" per connection: links to our own start route, with a mark served by Latchkey
+ * (provider-logos.ts), so the page itself makes no request to any provider or other site. The
+ * text names the provider; the mark is decoration (alt="").
  */
 function connectionButtons(requestId: string, connections: readonly ConnectionButton[] | undefined) {
   if (!connections || connections.length === 0) return "";
@@ -112,7 +115,7 @@ function connectionButtons(requestId: string, connections: readonly ConnectionBu
 ${connections.map(
   (
     c,
-  ) => html`  <li><a class="connection" href="/auth/connections/${c.id}?request=${request}"><span class="mark" aria-hidden="true">→</span> Continue with ${c.displayName}</a></li>
+  ) => html`  <li><a class="connection" href="/auth/connections/${c.id}?request=${request}"><img class="mark" src="${logoPath(c.strategy)}" alt="" width="20" height="20"> Continue with ${c.displayName}</a></li>
 `,
 )}</ul>
 <p class="divider"><span>or</span></p>
@@ -348,6 +351,7 @@ a { color: var(--accent); }
 .connections { list-style: none; margin: 0; padding: 0; display: grid; gap: .5rem; }
 a.connection { display: flex; gap: .5rem; align-items: center; justify-content: center; padding: .75rem;
   font-weight: 600; text-decoration: none; border: 1px solid var(--border); border-radius: 8px; }
+a.connection .mark { width: 1.25rem; height: 1.25rem; flex: none; }
 .divider { margin: 1.25rem 0 0; text-align: center; font-size: .875rem; opacity: .8; }
 @media (prefers-color-scheme: dark) { :root { --accent: #91a7ff; --error: #ff8787; } button { color: #10131a; } }
 @media (max-width: 400px) { .card { padding: 1.25rem; border: 0; } .row { grid-template-columns: 1fr; } }

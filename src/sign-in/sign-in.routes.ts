@@ -103,6 +103,7 @@ export function registerSignInRoutes(
     (await offeredConnections(services, authorization)).map((c) => ({
       id: c.id,
       displayName: c.displayName,
+      strategy: c.strategy,
     }));
 
   /** Signs the user in on this browser and sends them back to the application with a code. */
