@@ -1,0 +1,277 @@
+// Issue 22, the authenticator app as a second factor at sign-in, on SQLite and PostgreSQL: under
+// "required" a user without a factor sets one up before any code is issued (the code computed from
+// the secret on the page), keeps recovery codes shown once, and from then on every sign-in asks
+// for a current code — a replayed one is refused, a recovery code works once, guessing is throttled
+// — and the ID token's amr says what was proved. A session made before the policy changed does
+// not sign in silently, and no route finishes a sign-in that skipped the second step.
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { after, before, beforeEach, describe, it } from "node:test";
+import type { Clock } from "../../src/clock.js";
+import { totpCodeAt } from "../../src/mfa/totp.js";
+import { databaseKinds } from "../helpers/databases.js";
+import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
+import { messagesTo } from "../helpers/mail.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
+
+for (const { kind, skip } of await databaseKinds()) {
+  describe(`authenticator app at sign-in (${kind})`, { skip }, () => {
+    let server: TestServer;
+    let spa: { clientId: string };
+    let offset = 0;
+    const clock: Clock = { now: () => Math.floor(Date.now() / 1000) + offset };
+
+    before(async () => {
+      server = await startTestServer(kind, { clock });
+      spa = await createApplication(server, "spa");
+    });
+    after(async () => server?.close());
+    beforeEach(async () => {
+      await server.services.mfa.store.setEnvironmentSettings({
+        policy: "required",
+        enabledFactors: ["mfa:authenticator_app"],
+        recoveryCodes: true,
+      });
+      await server.storage.db.deleteFrom("rate_limits").execute();
+    });
+
+    /** Starts a sign-in with a verifier kept for the token request; the password form's reply. */
+    async function signIn(browser: UserAgent, user: { email: string; password: string }) {
+      const verifier = randomBytes(32).toString("base64url");
+      const url = authorizationUrl(server, spa.clientId, CALLBACK, {
+        scope: "openid email",
+        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+      });
+      const start = await browser.redirectFrom(url);
+      const hidden = await browser.openForm(new URL(`/auth/sign-in${start.search}`, server.url));
+      const reply = await browser.postForm("/auth/sign-in", { ...hidden, ...user });
+      return { reply, hidden, verifier };
+    }
+
+    async function idTokenClaims(location: string, verifier: string): Promise<Record<string, unknown>> {
+      const code = new URL(location).searchParams.get("code");
+      assert.ok(code, `a code in ${location}`);
+      const reply = await fetch(`${server.url}/oauth2/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          client_id: spa.clientId,
+          code,
+          redirect_uri: CALLBACK,
+          code_verifier: verifier,
+        }),
+      });
+      assert.equal(reply.status, 200);
+      const { id_token } = (await reply.json()) as { id_token: string };
+      return JSON.parse(Buffer.from(id_token.split(".")[1]!, "base64url").toString()) as Record<
+        string,
+        unknown
+      >;
+    }
+
+    /** Enrols an authenticator for `user` through the sign-in step; the secret and recovery codes. */
+    async function enrol(user: { email: string; password: string }) {
+      const browser = new UserAgent(server.url);
+      const { reply, hidden, verifier } = await signIn(browser, user);
+      assert.equal(reply.status, 200);
+      const page = await reply.text();
+      assert.match(page, /Set up two-step verification/);
+      assert.match(page, /<svg/, "the QR code is inline SVG");
+      assert.doesNotMatch(page, /<img|<script/i, "nothing loaded from elsewhere");
+      const secret = /data-secret="([A-Z2-7]+)"/.exec(page)?.[1];
+      assert.ok(secret, "the key is on the page");
+      assert.equal(browser.cookie("latchkey_session"), undefined, "no session before the second step");
+      assert.doesNotMatch(page, /Not now/, "required: no way to decline");
+
+      const wrong = await browser.postForm("/auth/mfa/enroll", { ...hidden, code: "000000" });
+      assert.equal(wrong.status, 400);
+      const confirmed = await browser.postForm("/auth/mfa/enroll", {
+        ...hidden,
+        code: totpCodeAt(secret, clock.now()),
+      });
+      assert.equal(confirmed.status, 200);
+      const codesPage = await confirmed.text();
+      const recoveryCodes = [...codesPage.matchAll(/<code>([A-Z0-9]{5}-[A-Z0-9]{5})<\/code>/g)].map(
+        (m) => m[1]!,
+      );
+      assert.equal(recoveryCodes.length, 10);
+      const done = await browser.postForm("/auth/mfa/continue", hidden);
+      assert.equal(done.status, 303);
+      const claims = await idTokenClaims(done.headers.get("location")!, verifier);
+      assert.deepEqual([...(claims.amr as string[])].sort(), ["mfa", "otp", "pwd"]);
+      return { secret, recoveryCodes, browser };
+    }
+
+    it("makes a user without a factor set one up before the code, with recovery codes", async () => {
+      const user = await createUser(server);
+      await enrol(user);
+      const rows = await server.storage.db
+        .selectFrom("mfa_factors")
+        .selectAll()
+        .where("user_id", "=", user.id)
+        .execute();
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.type, "mfa:authenticator_app");
+      assert.ok(rows[0]!.secret_sealed && !rows[0]!.secret_sealed.includes("="), "sealed");
+      const stored = await server.storage.db
+        .selectFrom("mfa_recovery_codes")
+        .select("code_hash")
+        .where("user_id", "=", user.id)
+        .execute();
+      assert.equal(stored.length, 10, "recovery codes stored (hashed)");
+      const notice = (await messagesTo(server, user.email)).find((m) => m.kind === "mfa_notice");
+      assert.ok(notice, "the owner hears that a factor was added");
+    });
+
+    it("asks for a current code at every sign-in and refuses a replayed one", async () => {
+      const user = await createUser(server);
+      const { secret } = await enrol(user);
+      offset += 30; // the enrolment used this step's code
+      const browser = new UserAgent(server.url);
+      const first = await signIn(browser, user);
+      assert.equal(first.reply.status, 200);
+      assert.match(await first.reply.text(), /Two-step verification/);
+      assert.equal(browser.cookie("latchkey_session"), undefined);
+      const code = totpCodeAt(secret, clock.now());
+      const ok = await browser.postForm("/auth/mfa/verify", { ...first.hidden, code });
+      assert.equal(ok.status, 303, await ok.text());
+      const claims = await idTokenClaims(ok.headers.get("location")!, first.verifier);
+      assert.deepEqual([...(claims.amr as string[])].sort(), ["mfa", "otp", "pwd"]);
+
+      // The same code again, in another browser within its 30 seconds: refused (RFC 6238 §5.2).
+      const other = new UserAgent(server.url);
+      const second = await signIn(other, user);
+      const replay = await other.postForm("/auth/mfa/verify", { ...second.hidden, code });
+      assert.equal(replay.status, 400);
+      assert.match(await replay.text(), /used already/);
+      // The step before is older than the last one used: refused too.
+      const older = totpCodeAt(secret, clock.now() - 30);
+      assert.equal((await other.postForm("/auth/mfa/verify", { ...second.hidden, code: older })).status, 400);
+      offset += 30;
+      const next = await other.postForm("/auth/mfa/verify", {
+        ...second.hidden,
+        code: totpCodeAt(secret, clock.now()),
+      });
+      assert.equal(next.status, 303);
+    });
+
+    it("takes each recovery code once", async () => {
+      const user = await createUser(server);
+      const { recoveryCodes } = await enrol(user);
+      const browser = new UserAgent(server.url);
+      const { hidden } = await signIn(browser, user);
+      const used = await browser.postForm("/auth/mfa/recovery", {
+        ...hidden,
+        code: recoveryCodes[3]!.toLowerCase(),
+      });
+      assert.equal(used.status, 303, "typed in lower case, still the code");
+      const again = new UserAgent(server.url);
+      const second = await signIn(again, user);
+      const reused = await again.postForm("/auth/mfa/recovery", {
+        ...second.hidden,
+        code: recoveryCodes[3]!,
+      });
+      assert.equal(reused.status, 400);
+      const notices = (await messagesTo(server, user.email)).filter((m) => m.kind === "mfa_notice");
+      assert.ok(notices.some((m) => /recovery code was used/i.test(m.text)));
+      // Another user's code is no code for this one.
+      const stranger = await createUser(server);
+      const theirs = await enrol(stranger);
+      const third = new UserAgent(server.url);
+      const { hidden: thirdHidden } = await signIn(third, user);
+      const foreign = await third.postForm("/auth/mfa/recovery", {
+        ...thirdHidden,
+        code: theirs.recoveryCodes[0]!,
+      });
+      assert.equal(foreign.status, 400);
+    });
+
+    it("throttles guessing: the sixth wrong code in 15 minutes is refused without being checked", async () => {
+      const user = await createUser(server);
+      const { secret } = await enrol(user);
+      offset += 30;
+      const browser = new UserAgent(server.url);
+      const { hidden } = await signIn(browser, user);
+      for (let i = 0; i < 5; i++) {
+        const wrong = await browser.postForm("/auth/mfa/verify", { ...hidden, code: "123456" });
+        assert.equal(wrong.status, 400);
+      }
+      const right = await browser.postForm("/auth/mfa/verify", {
+        ...hidden,
+        code: totpCodeAt(secret, clock.now()),
+      });
+      assert.equal(right.status, 429, "even the right code waits");
+      assert.ok(Number(right.headers.get("retry-after")) > 0);
+    });
+
+    it("cannot be skipped: no session, no code, and the other routes lead back to the step", async () => {
+      const user = await createUser(server);
+      await enrol(user);
+      const browser = new UserAgent(server.url);
+      const { reply, hidden } = await signIn(browser, user);
+      assert.equal(reply.status, 200);
+      // Finishing steps that do not apply: each answers with the step again or an expired page.
+      for (const path of [
+        "/auth/mfa/continue",
+        "/auth/choose-password",
+        "/auth/mfa/skip",
+        "/auth/mfa/enroll",
+      ]) {
+        const attempt = await browser.postForm(path, { ...hidden, code: "000000", password: "x".repeat(12) });
+        assert.notEqual(attempt.status, 303, `${path} must not finish the sign-in`);
+        assert.equal(attempt.headers.get("location"), null);
+      }
+      assert.equal(browser.cookie("latchkey_session"), undefined);
+      // Enrolling a new authenticator with the password alone would replace the owner's: refused.
+      const factors = await server.storage.db
+        .selectFrom("mfa_factors")
+        .select("id")
+        .where("user_id", "=", user.id)
+        .execute();
+      assert.equal(factors.length, 1);
+    });
+
+    it("re-asks a session made before the policy required a second factor", async () => {
+      await server.services.mfa.store.setEnvironmentSettings({ policy: "off" });
+      const user = await createUser(server);
+      const browser = new UserAgent(server.url);
+      const plain = await signIn(browser, user);
+      assert.equal(plain.reply.status, 303, "policy off: no second step");
+      assert.ok(browser.cookie("latchkey_session"));
+      await server.services.mfa.store.setEnvironmentSettings({ policy: "required" });
+      const silent = await browser.redirectFrom(
+        authorizationUrl(server, spa.clientId, CALLBACK, { prompt: "none" }),
+      );
+      assert.equal(silent.searchParams.get("error"), "login_required");
+    });
+
+    it("offers set-up under 'optional' and remembers 'Not now'", async () => {
+      await server.services.mfa.store.setEnvironmentSettings({ policy: "optional" });
+      const user = await createUser(server);
+      const browser = new UserAgent(server.url);
+      const { reply, hidden } = await signIn(browser, user);
+      assert.equal(reply.status, 200);
+      assert.match(await reply.text(), /Not now/);
+      const skipped = await browser.postForm("/auth/mfa/skip", hidden);
+      assert.equal(skipped.status, 303);
+      const again = await signIn(new UserAgent(server.url), user);
+      assert.equal(again.reply.status, 303, "not offered again right away");
+    });
+
+    it("lets an organization that enforces MFA require it when the environment does not", async () => {
+      await server.services.mfa.store.setEnvironmentSettings({ policy: "off" });
+      const user = await createUser(server);
+      const org = await server.services.organizations.create({
+        name: `Strict ${randomBytes(3).toString("hex")}`,
+      });
+      await server.services.organizations.addMembers(org.code, [{ id: user.id }]);
+      await server.services.mfa.store.setOrganizationSettings(org.code, { enforced: true });
+      const browser = new UserAgent(server.url);
+      const { reply } = await signIn(browser, user);
+      assert.equal(reply.status, 200, "a member of an enforcing organization");
+      assert.match(await reply.text(), /Set up two-step verification/);
+    });
+  });
+}
