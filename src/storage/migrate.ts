@@ -30,6 +30,7 @@ import * as m0022 from "./migrations/0022_sign_in_connections.js";
 import * as m0023 from "./migrations/0023_external_identities.js";
 import * as m0024 from "./migrations/0024_organization_connection_lists.js";
 import * as m0025 from "./migrations/0025_mfa.js";
+import * as m0026 from "./migrations/0026_passkey_challenges.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -58,6 +59,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0023_external_identities": m0023,
   "0024_organization_connection_lists": m0024,
   "0025_mfa": m0025,
+  "0026_passkey_challenges": m0026,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */

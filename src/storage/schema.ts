@@ -612,6 +612,7 @@ export interface Schema {
   mfa_factors: MfaFactorsTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
   upstream_sign_in_states: UpstreamSignInStatesTable;
 }
 
@@ -650,4 +651,19 @@ export interface PasskeysTable {
   name: string;
   created_at: number;
   last_used_at: number | null;
+}
+
+export type PasskeyChallengePurpose = "sign_in" | "second_factor" | "register";
+
+/** WebAuthn challenges, hashed, single-use (0026; src/passkeys/passkeys.store.ts). */
+export interface PasskeyChallengesTable {
+  challenge_hash: string;
+  purpose: PasskeyChallengePurpose;
+  request_id: string | null;
+  browser: string | null;
+  session_id: string | null;
+  user_id: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
 }
