@@ -4,6 +4,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
+import { sessionSatisfies } from "../mfa/mfa.service.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "../sign-in/browser-sign-in.js";
 import { connectStateCookie, cookieOptions } from "../sign-in/cookies.js";
@@ -67,7 +68,11 @@ export function registerConnectedAppsBrowserRoutes(
     try {
       const link = await services.connectedApps.describeLink(token);
       const session = await signIn.session(request);
-      if (session && (await services.connectedApps.mayConsent(link, session.userId))) {
+      // A session whose sign-in did not give the second factor the policy asks for is not enough.
+      const user = session ? await services.users.store.findById(session.userId) : undefined;
+      const satisfied =
+        user !== undefined && sessionSatisfies(await services.mfa.requirement(user, session!.amr));
+      if (session && satisfied && (await services.connectedApps.mayConsent(link, session.userId))) {
         return await toProvider(reply, token, session.userId, 302);
       }
       // Not signed in here (or as someone else): sign in as the link's user (or a member) first.
@@ -122,8 +127,10 @@ export function registerConnectedAppsBrowserRoutes(
         );
       }
       // No session for an account the sign-in policy still asks something of (an address to verify,
-      // a new password): those steps live in the application's sign-in (steps.ts).
-      if (nextStep(checked.user, options.policy).kind !== "done") {
+      // a new password, a second factor): those steps live in the application's sign-in (steps.ts).
+      // A password alone never links a provider account to one that needs a second factor.
+      const mfa = await services.mfa.requirement(checked.user, ["pwd"]);
+      if (nextStep(checked.user, options.policy).kind !== "done" || !sessionSatisfies(mfa)) {
         return signInForm(
           request,
           reply,

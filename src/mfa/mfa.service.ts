@@ -4,6 +4,8 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../clock.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { type EventSource, recordEvent } from "../events/events.js";
+import { userData } from "../events/payloads.js";
 import type { MailService } from "../mail/mail.service.js";
 import type { RateLimiter } from "../sign-in/rate-limit.js";
 import { type Db, inTransaction } from "../storage/database.js";
@@ -23,6 +25,14 @@ export type MfaRequirement =
   | { kind: "mfa_challenge"; methods: ChallengeMethod[]; settings: MfaSettings }
   /** No usable factor yet: set one up — or, when the policy is only "optional", decline. */
   | { kind: "mfa_enroll"; optional: boolean; settings: MfaSettings };
+
+/**
+ * Whether a session whose sign-in left `requirement` unmet may still be used without the pages:
+ * only an offer the person may decline ("optional" set-up) lets it through.
+ */
+export function sessionSatisfies(requirement: MfaRequirement | undefined): boolean {
+  return requirement === undefined || (requirement.kind === "mfa_enroll" && requirement.optional);
+}
 
 /** RFC 6238 guessing: 5 wrong codes per account, then a pause (counted before the check). */
 export const MFA_ATTEMPT_LIMIT = { max: 5, windowSeconds: 15 * 60 } as const;
@@ -229,9 +239,14 @@ export class MfaService {
 
   /**
    * Removes one factor (or all, without `factorId`) and signs the user out everywhere: whoever
-   * signed in with the factor, or could have, holds no session past the change.
+   * signed in with the factor, or could have, holds no session past the change. `source`: who
+   * asked, for the user.updated a reset that removed something records with it.
    */
-  async reset(userId: string, factorId?: string): Promise<MfaFactor[] | undefined> {
+  async reset(
+    userId: string,
+    factorId?: string,
+    source: EventSource = "admin",
+  ): Promise<MfaFactor[] | undefined> {
     return inTransaction(this.db, async (trx) => {
       const store = new MfaStore(trx, this.clock);
       const before = await store.factors(userId);
@@ -246,6 +261,13 @@ export class MfaService {
       const users = new UsersStore(trx);
       await users.revokeEverything(userId, this.clock.now(), "mfa reset");
       const user = await users.findById(userId);
+      if (user && before.length > 0)
+        await recordEvent(trx, this.clock, {
+          type: "user.updated",
+          source,
+          data: await userData(trx, user),
+          userId,
+        });
       if (user?.email && before.length > 0)
         await this.deps.mail.enqueue(trx, {
           to: user.email,

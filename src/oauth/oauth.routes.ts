@@ -3,6 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
+import { sessionSatisfies } from "../mfa/mfa.service.js";
 import type { Services } from "../services.js";
 import { upstreamShortcut } from "../sign-in/connection-sign-in.routes.js";
 import { cookieNames } from "../sign-in/cookies.js";
@@ -299,5 +300,5 @@ async function policySatisfied(
   const user = await services.users.store.findById(session.userId);
   if (!user) return false;
   const mfa = await services.mfa.requirement(user, session.amr, authorization.orgCode);
-  return nextStep(user, policy, mfa).kind === "done";
+  return nextStep(user, policy).kind === "done" && sessionSatisfies(mfa);
 }
