@@ -89,6 +89,24 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     });
   };
 
+  /**
+   * A form for a method this sign-in does not offer (a crafted or stale POST): the step's page
+   * again, with nothing sent or checked; or on, when nothing is owed any more.
+   */
+  const restate = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    opened: OpenedProgress,
+    requirement: MfaRequirement | undefined,
+  ) => {
+    if (requirement?.kind === "mfa_challenge")
+      return challenge(request, reply, opened, requirement.methods, {
+        status: 400,
+        error: "Choose one of the ways below.",
+      });
+    return proceedAfter(request, reply, opened, opened.progress.amr);
+  };
+
   const proceedAfter = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -136,7 +154,13 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
   ) => {
     const opened: OpenedProgress = { requestId, authorization, progress, user, email: user.email ?? "" };
     if (requirement.kind === "mfa_challenge") {
-      const recorded = await services.pending.recordProgress(requestId, authorization, progress);
+      // A code mailed a moment ago in this sign-in still works when a new one cannot be sent yet.
+      const earlier = authorization.signInProgress;
+      const codeId = earlier?.userId === user.id ? earlier.codeId : undefined;
+      const recorded = await services.pending.recordProgress(requestId, authorization, {
+        ...progress,
+        codeId,
+      });
       const withRecorded = { ...opened, authorization: recorded };
       // The only way the account has is a code by e-mail: send it now rather than ask to.
       if (requirement.methods[0] === "email")
@@ -176,7 +200,7 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     if (!opened) return expired(reply);
     const requirement = await requirementOf(opened);
     if (requirement?.kind !== "mfa_challenge" || !requirement.methods.includes("authenticator_app"))
-      return proceedAfter(request, reply, opened, opened.progress.amr);
+      return restate(request, reply, opened, requirement);
     const check = await services.mfa.verifyAuthenticator(opened.user.id, field(request.body, "code"));
     if (!check.ok) return refused(request, reply, opened, "authenticator_app", check);
     return proceedAfter(request, reply, opened, withSecondFactor(opened.progress.amr, ["otp"]));
@@ -187,7 +211,7 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     if (!opened) return expired(reply);
     const requirement = await requirementOf(opened);
     if (requirement?.kind !== "mfa_challenge" || !requirement.methods.includes("recovery_code"))
-      return proceedAfter(request, reply, opened, opened.progress.amr);
+      return restate(request, reply, opened, requirement);
     const check = await services.mfa.useRecoveryCode(opened.user, field(request.body, "code"));
     if (!check.ok) return refused(request, reply, opened, "recovery_code", check);
     request.log.info({ event: "recovery_code_used", userId: opened.user.id }, "recovery code used");
@@ -213,7 +237,7 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     if (!opened) return expired(reply);
     const requirement = await requirementOf(opened);
     if (requirement?.kind !== "mfa_challenge" || !requirement.methods.includes("email"))
-      return proceedAfter(request, reply, opened, opened.progress.amr);
+      return restate(request, reply, opened, requirement);
     return sendEmailFactor(request, reply, opened, requirement.methods);
   });
 
@@ -222,7 +246,7 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     if (!opened) return expired(reply);
     const requirement = await requirementOf(opened);
     if (requirement?.kind !== "mfa_challenge" || !requirement.methods.includes("email"))
-      return proceedAfter(request, reply, opened, opened.progress.amr);
+      return restate(request, reply, opened, requirement);
     const codeId = opened.progress.codeId;
     if (!codeId) return sendEmailFactor(request, reply, opened, requirement.methods);
     const checked = await emailCode.verify(codeId, "mfa", field(request.body, "code"));
