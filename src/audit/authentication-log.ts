@@ -70,12 +70,22 @@ export function timeSortableId(): string {
   return `${Date.now().toString(16).padStart(12, "0")}${sequence.toString(16).padStart(4, "0")}${randomBytes(6).toString("hex")}`;
 }
 
-/** RFC 8176 `amr` values as the log names sign-in methods: ["pwd"] → "password", ["pwd","otp"] → "password+email_code". */
+/**
+ * RFC 8176 `amr` values (src/mfa/policy.ts) as the log names sign-in methods: ["pwd"] → "password",
+ * ["pwd","otp","mfa"] → "password+authenticator_app". `mfa` only says there were two; it is not named.
+ */
 export function signInMethod(amr: readonly string[]): string | null {
-  const names = amr.map((value) => AMR_METHODS[value] ?? value);
-  return names.length > 0 ? names.join("+").slice(0, 100) : null;
+  const names = amr.filter((value) => value !== "mfa").map((value) => AMR_METHODS[value] ?? value);
+  return names.length > 0 ? [...new Set(names)].join("+").slice(0, 100) : null;
 }
-const AMR_METHODS: Record<string, string> = { pwd: "password", otp: "email_code" };
+const AMR_METHODS: Record<string, string> = {
+  pwd: "password",
+  email: "email_code",
+  otp: "authenticator_app",
+  sms: "sms_code",
+  hwk: "passkey",
+  swk: "passkey",
+};
 
 export class AuthenticationLog {
   private buffer: AuthenticationLogTable[] = [];

@@ -9,7 +9,7 @@
 // account is linked only when the code comes back from the same browser, on the same authorization
 // request. Then the address counts as proved: an unproven password set by someone else goes (as
 // for a passwordless sign-in, email-code.routes.ts), the address is marked verified, and the sign-in
-// goes on through proceed() with amr ["ext", "otp"].
+// goes on through proceed() with amr ["ext", "email"].
 //
 // A provider that never tells an address (X; the catalog's asksForEmail) proves no mailbox at all:
 // before an account is created or linked, the person types an address and the code goes there —
@@ -279,7 +279,7 @@ export function registerConnectionEmailProof(
         const account = await createTyped(requestId, authorization, link, checked);
         return deps.proceed(request, reply, requestId, account.through, account.user, [
           deps.externalAmr,
-          "otp",
+          "email",
         ]);
       }
       // Everything judged again now: the account may have changed while the code travelled.
@@ -312,7 +312,7 @@ export function registerConnectionEmailProof(
         { ...authorization, externalIdentityId: identity.id },
         undefined,
       );
-      return deps.proceed(request, reply, requestId, through, verified, [deps.externalAmr, "otp"]);
+      return deps.proceed(request, reply, requestId, through, verified, [deps.externalAmr, "email"]);
     } catch (error) {
       if (error instanceof UpstreamRefusal) return deps.refusalPage(reply, error, requestId);
       throw error;
