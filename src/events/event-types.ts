@@ -45,6 +45,7 @@ const roleSchema = object({
   is_default_role: flag,
 });
 const permissionSchema = object({ id: text, key: text, name: text, description: nullableText });
+const passkeySchema = object({ id: text, name: text, device_type: text, backed_up: flag });
 
 interface EventTypeDefinition {
   code: string;
@@ -54,7 +55,19 @@ interface EventTypeDefinition {
 }
 
 const DEFINITIONS: readonly EventTypeDefinition[] = [
-  { code: "user.created", name: "User created", schema: object({ user: userSchema }) },
+  {
+    code: "user.created",
+    name: "User created",
+    // Latchkey's addition (Kinde's data has the user only): for an account created at a first
+    // sign-in through a connection, the provider account it was made with.
+    schema: {
+      ...object({ user: userSchema }),
+      properties: {
+        user: userSchema,
+        identity: object({ id: text, type: text, connection_id: text, name: text }),
+      },
+    },
+  },
   { code: "user.updated", name: "User updated", schema: object({ user: userSchema }) },
   { code: "user.deleted", name: "User deleted", schema: object({ user: idOnly }) },
   { code: "user.authenticated", name: "User authenticated", schema: object({ user: idOnly }) },
@@ -92,6 +105,13 @@ const DEFINITIONS: readonly EventTypeDefinition[] = [
     schema: object({ permission: permissionSchema }),
   },
   { code: "permission.deleted", name: "Permission deleted", schema: object({ permission: idOnly }) },
+  // Latchkey's (Kinde has no passkey events): a user's passkey was registered or removed.
+  { code: "passkey.added", name: "Passkey added", schema: object({ user: idOnly, passkey: passkeySchema }) },
+  {
+    code: "passkey.removed",
+    name: "Passkey removed",
+    schema: object({ user: idOnly, passkey: passkeySchema }),
+  },
 ];
 
 export type EventType =
@@ -108,7 +128,9 @@ export type EventType =
   | "role.deleted"
   | "permission.created"
   | "permission.updated"
-  | "permission.deleted";
+  | "permission.deleted"
+  | "passkey.added"
+  | "passkey.removed";
 
 /**
  * Sent to one endpoint only, on an administrator's request (the dashboard's "send a test event"):
@@ -155,6 +177,7 @@ export function readScopesOf(type: string): readonly string[] {
     organization: "read:organizations",
     role: "read:roles",
     permission: "read:permissions",
+    passkey: "read:users",
   }[prefix];
   return scope ? [scope] : [];
 }

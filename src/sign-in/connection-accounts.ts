@@ -3,6 +3,7 @@
 // typed and proved with a code). The rules are the sign-up page's: an organization that does not
 // take registrations refuses, and an address some account has is never given a second account.
 import type { SignInConnection } from "../connections/connections.service.js";
+import { newId } from "../crypto/random.js";
 import type { AuthorizationRequest } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
@@ -60,6 +61,8 @@ export async function createConnectionAccount(
   }
   const picture = text(profile.claims.picture, 2000);
   const now = services.clock.now();
+  // Named before it exists, so that the account's user.created event can carry it.
+  const identityId = newId.identity();
   try {
     const { user, identity } = await inTransaction(services.db, async (trx) => {
       const user = await new UsersService(trx, services.clock).create({
@@ -70,10 +73,18 @@ export async function createConnectionAccount(
         picture: picture && !pictureProblem(picture) ? picture : undefined,
         organizationCode: orgCode,
         source: "user",
+        identity: {
+          id: identityId,
+          type: connection.strategy,
+          connection_id: connection.id,
+          // As the identities API names it (users/identities.routes.ts): the address, else the id.
+          name: profile.email ?? profile.subject,
+        },
       });
-      const identity = await new ExternalIdentitiesStore(trx).insert(
-        identityOf(user.id, connection, profile, now),
-      );
+      const identity = await new ExternalIdentitiesStore(trx).insert({
+        ...identityOf(user.id, connection, profile, now),
+        id: identityId,
+      });
       return { user, identity };
     });
     return { created: true, user, identity };

@@ -81,8 +81,23 @@ export class ExternalIdentitiesStore {
     return this.view().where("i.user_id", "=", userId).orderBy("i.created_at").orderBy("i.id").execute();
   }
 
+  /** The provider accounts of each of these users, oldest first (one query for a page of users). */
+  async ofUsers(userIds: readonly string[]): Promise<Map<string, ExternalIdentityView[]>> {
+    const byUser = new Map<string, ExternalIdentityView[]>();
+    if (userIds.length === 0) return byUser;
+    const rows = await this.view()
+      .where("i.user_id", "in", [...userIds])
+      .orderBy("i.created_at")
+      .orderBy("i.id")
+      .execute();
+    for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
+    return byUser;
+  }
+
   /** Links a provider account to a user (the caller's transaction); the new row. */
   async insert(input: {
+    /** Chosen by the caller when it must name the identity first (the user.created event). */
+    id?: string;
     userId: string;
     connectionId: string;
     subject: string;
@@ -92,7 +107,7 @@ export class ExternalIdentitiesStore {
     now: number;
   }): Promise<ExternalIdentityRow> {
     const row: ExternalIdentityRow = {
-      id: newId.identity(),
+      id: input.id ?? newId.identity(),
       user_id: input.userId,
       connection_id: input.connectionId,
       provider_subject: input.subject,

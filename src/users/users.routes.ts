@@ -17,6 +17,7 @@ import {
   SuccessResponse,
   success,
 } from "../management/schemas.js";
+import { ExternalIdentitiesStore, type ExternalIdentityView } from "./external-identities.store.js";
 import { registerUserCredentialsRoutes } from "./user-credentials.routes.js";
 import {
   findChangeableUser,
@@ -57,6 +58,16 @@ const isCursor = (v: unknown): v is Cursor =>
   typeof (v as Cursor).id === "string" &&
   (v as Cursor).id.length > 0 &&
   (v as Cursor).id.length <= 100;
+
+/** A provider account in a user's `identities` (Kinde: its strategy, its name, its connection). */
+function externalIdentityItem(identity: ExternalIdentityView) {
+  return {
+    type: identity.strategy,
+    // As GET /identities/{id} names it (identities.routes.ts): the address, else the provider's id.
+    identity: identity.email ?? identity.provider_subject,
+    connection_id: identity.connection_id as string | null,
+  };
+}
 
 function expansions(expand: string | null | undefined): Set<string> {
   return new Set(
@@ -144,6 +155,12 @@ export function registerUsersRoutes(app: FastifyInstance): void {
           });
       const count = Math.min(rows.length, limit);
       const withIdentities = expand.has("identities");
+      // The provider accounts too (Kinde lists social and enterprise identities with their connection).
+      const external = withIdentities
+        ? await new ExternalIdentitiesStore(request.services.db).ofUsers(
+            rows.slice(0, count).map((user) => user.id),
+          )
+        : undefined;
       const organizations = expand.has("organizations")
         ? await request.services.users.store.organizationCodes(rows.slice(0, count).map((user) => user.id))
         : undefined;
@@ -169,11 +186,14 @@ export function registerUsersRoutes(app: FastifyInstance): void {
           organizations: organizations ? [...(organizations.get(user.id) ?? [])] : undefined,
           email: user.email,
           identities: withIdentities
-            ? identitiesOf(user).map((identity) => ({
-                type: identity.type,
-                identity: identity.value,
-                connection_id: null,
-              }))
+            ? [
+                ...identitiesOf(user).map((identity) => ({
+                  type: identity.type as string,
+                  identity: identity.value,
+                  connection_id: null as string | null,
+                })),
+                ...(external?.get(user.id) ?? []).map(externalIdentityItem),
+              ]
             : undefined,
         };
       }
@@ -280,7 +300,15 @@ export function registerUsersRoutes(app: FastifyInstance): void {
         ...userFields(user, expand, organizations?.get(user.id)),
         preferred_email: user.email,
         ...(expand.has("identities")
-          ? { identities: identitiesOf(user).map((i) => ({ type: i.type, identity: i.value })) }
+          ? {
+              identities: [
+                ...identitiesOf(user).map((i) => ({ type: i.type as string, identity: i.value })),
+                ...(await new ExternalIdentitiesStore(request.services.db).ofUser(user.id)).map((i) => {
+                  const { type, identity } = externalIdentityItem(i);
+                  return { type, identity };
+                }),
+              ],
+            }
           : {}),
       };
     },

@@ -25,6 +25,11 @@ export interface NewUser {
   organizationCode?: string;
   /** Who creates the account (the user.created event's source); operators' tools by default. */
   source?: EventSource;
+  /**
+   * The provider account the user is created with (a first sign-in through a connection), named
+   * in the user.created event; the caller inserts it in the same transaction.
+   */
+  identity?: { id: string; type: string; connection_id: string; name: string };
 }
 
 export type IdentityType = "email" | "username";
@@ -135,7 +140,9 @@ export class UsersService {
       // As in Kinde, every new user joins the default organization (with its default roles).
       await new OrganizationsService(trx, this.clock).joinNewUser(id, input.organizationCode);
       const user = (await store.findById(id))!;
-      await this.record(trx, "user.created", input.source ?? "admin", user.id, await userData(trx, user));
+      const data = await userData(trx, user);
+      if (input.identity) data.identity = { ...input.identity };
+      await this.record(trx, "user.created", input.source ?? "admin", user.id, data);
       return user;
     });
     // A concurrent create with the same email or username won the race on the unique index.

@@ -9,6 +9,8 @@
 //   oauth2:patreon (JSON:API fields[user], is_email_verified), oauth2:facebook (appsecret_proof; the
 //   address never verified): the user APIs through the catalog's mapping.
 // - An unverified provider address equal to an existing account's is never linked on its word.
+// - A just-in-time account's user.created event names the identity it was made with, and
+//   GET /api/v1/users?expand=identities lists that identity with its connection.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +20,7 @@ import { ExternalIdentitiesStore } from "../../src/users/external-identities.sto
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { codeIn, messagesTo } from "../helpers/mail.js";
+import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 import {
@@ -329,6 +332,70 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.ok(!signedIn(second.response));
       assert.equal(await identity(id, "10224"), undefined);
       assert.ok((await server.services.users.store.findById(existing.id))?.id);
+    });
+
+    it("a just-in-time account: user.created names its identity; the users list's expand=identities shows it with its connection", async () => {
+      const id = await connect("oauth2:discord");
+      provider.person = {
+        id: "90000000000000001",
+        username: "jit",
+        email: "jit@discord.test",
+        verified: true,
+      };
+      const result = await signIn(id);
+      assert.ok(signedIn(result.response), result.body.slice(0, 300));
+      const user = (await server.services.users.store.findByEmail("jit@discord.test"))!;
+      const row = (await identity(id, "90000000000000001"))!;
+      const events = await server.storage.db
+        .selectFrom("events")
+        .selectAll()
+        .where("type", "=", "user.created")
+        .where("user_id", "=", user.id)
+        .execute();
+      assert.equal(events.length, 1);
+      const data = JSON.parse(events[0]!.data) as { user: Json; identity?: Json };
+      assert.equal(data.user.id, user.id);
+      assert.deepEqual(data.identity, {
+        id: row.id,
+        type: "oauth2:discord",
+        connection_id: id,
+        name: "jit@discord.test",
+      });
+      // An account made by an operator names none.
+      const plain = await createUser(server, { email: "plain-jit@discord.test" });
+      const plainEvent = await server.storage.db
+        .selectFrom("events")
+        .select("data")
+        .where("type", "=", "user.created")
+        .where("user_id", "=", plain.id)
+        .executeTakeFirstOrThrow();
+      assert.equal((JSON.parse(plainEvent.data) as Json).identity, undefined);
+
+      const listed = await callApi<{ users: { id: string; identities?: Json[] }[] }>(
+        server,
+        "GET",
+        `/api/v1/users?expand=identities&user_id=${user.id}`,
+      );
+      assert.equal(listed.status, 200, JSON.stringify(listed.body));
+      assert.deepEqual(listed.body.users[0]!.identities, [
+        { type: "email", identity: "jit@discord.test", connection_id: null },
+        { type: "oauth2:discord", identity: "jit@discord.test", connection_id: id },
+      ]);
+      const plainListed = await callApi<{ users: { identities?: Json[] }[] }>(
+        server,
+        "GET",
+        `/api/v1/users?expand=identities&user_id=${plain.id}`,
+      );
+      assert.deepEqual(plainListed.body.users[0]!.identities, [
+        { type: "email", identity: "plain-jit@discord.test", connection_id: null },
+      ]);
+      const one = await callApi<{ identities?: Json[] }>(
+        server,
+        "GET",
+        `/api/v1/user?id=${user.id}&expand=identities`,
+      );
+      assert.equal(one.status, 200);
+      assert.deepEqual(one.body.identities?.at(-1), { type: "oauth2:discord", identity: "jit@discord.test" });
     });
   });
 }
