@@ -12,6 +12,8 @@ import { registerOrganizationConnectionsRoutes } from "../connections/organizati
 import type { SecretBox } from "../crypto/secret-box.js";
 import { registerFeatureFlagsRoutes } from "../feature-flags/feature-flags.routes.js";
 import { registerMailRoutes } from "../mail/mail.routes.js";
+import { registerMfaRoutes } from "../mfa/mfa.routes.js";
+import { registerPasskeySettingsRoutes } from "../mfa/passkey-settings.routes.js";
 import { registerOrganizationUsersRoutes } from "../organizations/organization-users.routes.js";
 import { registerOrganizationsRoutes } from "../organizations/organizations.routes.js";
 import { registerUserApiScopesRoutes } from "../organizations/user-api-scopes.routes.js";
@@ -104,6 +106,8 @@ export async function registerManagementApi(
       registerConnectionsRoutes(api);
       registerApplicationConnectionsRoutes(api);
       registerOrganizationConnectionsRoutes(api);
+      registerMfaRoutes(api);
+      registerPasskeySettingsRoutes(api);
     },
     { prefix: "/api/v1" },
   );

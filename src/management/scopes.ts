@@ -8,6 +8,10 @@ export const MANAGEMENT_API_SCOPES: readonly string[] = [
   "create:signing_keys",
   // Latchkey's own: the mail outbox (the dashboard's Settings › E-mail › Outbox).
   "read:mail",
+  // Latchkey's own: read the MFA settings Kinde can only replace (the dashboard's Settings ›
+  // Authentication and an organization's page).
+  "read:mfa",
+  "read:organization_mfa",
   "create:api_application_scopes",
   "create:api_keys",
   "create:api_scopes",

@@ -115,12 +115,6 @@ function organizationFields(body: CreateOrganizationBody | UpdateOrganizationBod
     branding.is_auto_join_domain_list = String(body.is_auto_join_domain_list);
   if ("is_enable_advanced_orgs" in body && body.is_enable_advanced_orgs !== undefined)
     branding.is_enable_advanced_orgs = String(body.is_enable_advanced_orgs);
-  // Latchkey has no multi-factor authentication to enforce: saying it is on would be a lie.
-  if ("is_enforce_mfa" in body && body.is_enforce_mfa === true)
-    throw new ApiError(
-      "INVALID_REQUEST",
-      "Multi-factor authentication is not supported; is_enforce_mfa must be false",
-    );
   const name = body.name === undefined ? undefined : text(body.name, "name");
   if (body.name !== undefined && !name) throw new ApiError("INVALID_REQUEST", "name must not be blank");
   const senderEmail = text(body.sender_email, "sender_email");
@@ -135,6 +129,9 @@ function organizationFields(body: CreateOrganizationBody | UpdateOrganizationBod
     sender_name: text(body.sender_name, "sender_name"),
     sender_email: senderEmail,
     ...("is_suspended" in body ? { is_suspended: body.is_suspended } : {}),
+    // Sign-ins into the organization then need a second factor whatever the environment's policy
+    // (src/mfa/policy.ts: the stricter wins); sessions are checked against it at their next use.
+    ...("is_enforce_mfa" in body ? { is_enforce_mfa: body.is_enforce_mfa } : {}),
     ...(Object.keys(branding).length > 0 ? { branding } : {}),
   };
 }

@@ -45,6 +45,8 @@ export interface OrganizationFields {
   is_auto_membership_enabled?: boolean;
   is_allow_registrations?: boolean;
   is_suspended?: boolean;
+  /** Kinde's is_enforce_mfa (stored as mfa_enforced). */
+  is_enforce_mfa?: boolean;
   sender_name?: string | null;
   sender_email?: string | null;
   /** Colours and theme_code, merged into what is stored. */
@@ -166,7 +168,14 @@ export class OrganizationsService {
   ): Promise<void> {
     await this.checkFree(fields, org.code);
     const now = this.clock.now();
-    const { branding, is_auto_membership_enabled, is_allow_registrations, is_suspended, ...text } = fields;
+    const {
+      branding,
+      is_auto_membership_enabled,
+      is_allow_registrations,
+      is_suspended,
+      is_enforce_mfa,
+      ...text
+    } = fields;
     const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0);
     try {
       await inTransaction(this.db, async (trx) => {
@@ -176,6 +185,7 @@ export class OrganizationsService {
             ...text,
             is_auto_membership_enabled: flag(is_auto_membership_enabled),
             is_allow_registrations: flag(is_allow_registrations),
+            mfa_enforced: flag(is_enforce_mfa),
             ...(is_suspended === undefined
               ? {}
               : { is_suspended: is_suspended ? 1 : 0, suspended_at: is_suspended ? now : null }),

@@ -51,6 +51,10 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
   "GET /api/v1/webhooks/{webhook_id}/deliveries": "lists an endpoint's delivery log, newest first",
   "POST /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend": "queues a delivery again",
   "POST /api/v1/webhooks/{webhook_id}/test": "queues a test event for one endpoint",
+  // Issue 22: Kinde can only replace MFA settings; the dashboard shows what is set.
+  "GET /api/v1/mfa": "reads the environment's MFA policy, enabled factors and recovery-code setting",
+  "GET /api/v1/organizations/{org_code}/mfa":
+    "reads an organization's is_enforce_mfa and the MFA settings it overrides",
 };
 
 /**
@@ -128,6 +132,13 @@ const ALLOWED: Record<string, Record<string, string>> = {
       operation,
       { "response has a body (code, message) where Kinde documents none": "success_response" },
     ]),
+  ),
+  // Kinde's get_user_mfa_response names one factor; a user can have an authenticator app and an
+  // e-mail factor at once, and an administrator resetting one needs to see both.
+  ...Object.fromEntries(
+    ["GET /api/v1/users/{user_id}/mfa", "GET /api/v1/organizations/{org_code}/users/{user_id}/mfa"].map(
+      (operation) => [operation, { "response has factors": "every factor of the user, in mfa's shape" }],
+    ),
   ),
   // Query parameters of Kinde's that Latchkey does not take would go here ("query lacks <name>").
   // There are none: every filter Kinde lists is accepted, even where it cannot match anything yet
