@@ -170,11 +170,6 @@ export class MfaStore {
     lastUsedStep: number | null;
   }): Promise<MfaFactor> {
     const now = this.clock.now();
-    await this.db
-      .deleteFrom("mfa_factors")
-      .where("user_id", "=", input.userId)
-      .where("type", "=", input.type)
-      .execute();
     const row = {
       id: newFactorId(),
       user_id: input.userId,
@@ -187,7 +182,14 @@ export class MfaStore {
       last_used_at: input.lastUsedStep === null ? null : now,
       created_at: now,
     };
-    await this.db.insertInto("mfa_factors").values(row).execute();
+    // One statement (an upsert on the (user, type) key): two confirmations racing cannot both
+    // insert, and the later one wins whole — id, secret and counters together.
+    const { user_id: _user, type: _type, ...replaced } = row;
+    await this.db
+      .insertInto("mfa_factors")
+      .values(row)
+      .onConflict((oc) => oc.columns(["user_id", "type"]).doUpdateSet(replaced))
+      .execute();
     return factorOf(row);
   }
 
