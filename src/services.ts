@@ -15,6 +15,7 @@ import { type MailOptions, MailService } from "./mail/mail.service.js";
 import { type Metrics, noMetrics } from "./metrics/metrics.js";
 import { MfaService } from "./mfa/mfa.service.js";
 import { withConfigCache } from "./oauth/config-cache.js";
+import { PasskeysService } from "./passkeys/passkeys.service.js";
 import type { OAuthContext } from "./oauth/context.js";
 import { SigningKeys } from "./oauth/keys.js";
 import { KyselyOAuthStore } from "./oauth/oauth.store.js";
@@ -55,6 +56,8 @@ export interface Services {
   webhooks: WebhooksService;
   /** Second factors and the MFA policy (src/mfa/). */
   mfa: MfaService;
+  /** WebAuthn credentials: passkey sign-in, second factor, registration (src/passkeys/). */
+  passkeys: PasskeysService;
   /** Counters for /metrics (src/metrics/); a no-op object when metrics are off. */
   metrics: Metrics;
   /** Sign-ins, sign-outs and token grants, written in batches behind the requests (src/audit/). */
@@ -96,6 +99,7 @@ export function createServices(input: ServicesInput): Services {
   // Shared by withDb's copies: its entries outlive any request transaction.
   const authenticationLog = input.authenticationLog ?? new AuthenticationLog(input.db, { clock });
   const rateLimiter = new RateLimiter(input.db, clock);
+  const mfa = new MfaService(input.db, clock, { secretBox: input.secretBox, rateLimiter, mail });
   return {
     db: input.db,
     withDb: (db) => createServices({ ...input, db, mailService: mail, authenticationLog }),
@@ -126,7 +130,8 @@ export function createServices(input: ServicesInput): Services {
     webhooks: new WebhooksService(input.db, clock, {
       allowPrivateNetworks: input.webhooks?.allowPrivateNetworks ?? false,
     }),
-    mfa: new MfaService(input.db, clock, { secretBox: input.secretBox, rateLimiter, mail }),
+    mfa,
+    passkeys: new PasskeysService(input.db, clock, { issuer: input.issuer, mfa }),
     metrics: input.metrics ?? noMetrics,
     authenticationLog,
   };
