@@ -59,7 +59,7 @@ function factorBody(factor: MfaFactor) {
     name: factor.name,
     is_verified: factor.verifiedAt !== null,
     usage_count: factor.usageCount,
-    last_used_on: isoSeconds(factor.lastUsedAt),
+    ...(factor.lastUsedAt === null ? {} : { last_used_on: isoSeconds(factor.lastUsedAt) }),
   };
 }
 

@@ -78,7 +78,8 @@ const Factor = Type.Object({
   name: Type.String({ description: "The address or number codes go to, or the app's label." }),
   is_verified: Type.Boolean(),
   usage_count: Type.Integer(),
-  last_used_on: nullable(Type.String({ format: "date-time" })),
+  // Kinde's schema has no null here: a factor never used leaves it out.
+  last_used_on: Type.Optional(Type.String({ format: "date-time" })),
 });
 
 export const UserMfaResponse = Type.Object({
