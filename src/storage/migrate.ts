@@ -31,6 +31,7 @@ import * as m0023 from "./migrations/0023_external_identities.js";
 import * as m0024 from "./migrations/0024_organization_connection_lists.js";
 import * as m0025 from "./migrations/0025_mfa.js";
 import * as m0026 from "./migrations/0026_passkey_challenges.js";
+import * as m0027 from "./migrations/0027_sms_outbox.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -60,6 +61,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0024_organization_connection_lists": m0024,
   "0025_mfa": m0025,
   "0026_passkey_challenges": m0026,
+  "0027_sms_outbox": m0027,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */
