@@ -55,7 +55,7 @@ export async function signInToDashboard(
   await page.locator('input[name="password"]').fill(credentials.password);
   await Promise.all([
     page.waitForURL((url) => url.origin === issuer && url.pathname.startsWith("/admin/") && !url.search),
-    page.getByRole("button", { name: "Sign in" }).click(),
+    page.getByRole("button", { name: "Sign in", exact: true }).click(),
   ]);
 }
 
