@@ -22,7 +22,8 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["better-sqlite3", "@node-rs/argon2", "pg", "@fastify/swagger", "@fastify/swagger-ui"],
+  // esbuild: only ever imported when running from source (src/passkeys/passkeys-asset.ts).
+  external: ["better-sqlite3", "@node-rs/argon2", "pg", "@fastify/swagger", "@fastify/swagger-ui", "esbuild"],
   // CommonJS packages inside an ESM bundle still call require() for Node's built-ins.
   banner: {
     js: 'import { createRequire as __latchkeyRequire } from "node:module";\nconst require = __latchkeyRequire(import.meta.url);',
@@ -31,6 +32,20 @@ await build({
   minify: false,
   sourcemap: "linked",
   sourcesContent: false,
+  legalComments: "linked",
+  logLevel: "warning",
+});
+
+// The hosted pages' one script (passkeys: src/passkeys/browser/), with @simplewebauthn/browser
+// inside it, served same-origin from /assets/passkeys.js (src/paths.ts PASSKEYS_SCRIPT_FILE).
+await build({
+  entryPoints: [path.join(root, "src/passkeys/browser/passkeys.ts")],
+  outfile: path.join(outdir, "assets/passkeys.js"),
+  bundle: true,
+  platform: "browser",
+  format: "esm",
+  target: "es2022",
+  minify: true,
   legalComments: "linked",
   logLevel: "warning",
 });

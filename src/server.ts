@@ -33,6 +33,7 @@ import { registerManagementApi } from "./management/management.plugin.js";
 import { metricsFor } from "./metrics/metrics.js";
 import { registerMetrics } from "./metrics/metrics.routes.js";
 import { registerOAuthRoutes } from "./oauth/oauth.routes.js";
+import { registerAccountPasskeyRoutes } from "./passkeys/account-passkeys.routes.js";
 import { connectedAppsOptions, createServices, mailOptions, type Services } from "./services.js";
 import { registerSignInRoutes } from "./sign-in/sign-in.routes.js";
 import { loadSignInProviders } from "./sign-in/upstream-catalog.js";
@@ -201,6 +202,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     policy: signInPolicy,
   });
   registerDashboardRoutes(app, services);
+  registerAccountPasskeyRoutes(app, services, { https, secretBox });
   await registerManagementApi(app, {
     services,
     secretBox: deps.secretBox,

@@ -1,0 +1,158 @@
+// /account/passkeys (issue 22): a person lists, adds, renames and removes their own passkeys. Every
+// request, reading included, needs this browser's Latchkey session with a sign-in from the last
+// RECENT_SIGN_IN_SECONDS that meets today's MFA policy (ASVS 3.7.1: re-authenticate before
+// changing how one signs in); without one the browser goes to the account pages' sign-in
+// (/account/sign-in, which runs every step the policy asks and comes back here). Forms carry the
+// hosted pages' CSRF token; the passkey's ceremony is bound to the session that asked for it.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { Services } from "../services.js";
+import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
+import type { BrowserSession } from "../sign-in/sessions.js";
+import type { User } from "../users/users.store.js";
+import { accountPasskeysPage } from "./account-passkeys-pages.js";
+
+/** How recent the sign-in must be (the account pages' rule for changes). */
+export const RECENT_SIGN_IN_SECONDS = 15 * 60;
+const RETURN = "/account/passkeys";
+const SIGN_IN_AGAIN = `/account/sign-in?return=${encodeURIComponent(RETURN)}`;
+
+const DONE: Record<string, string> = {
+  added: "Your passkey is saved.",
+  renamed: "The passkey is renamed.",
+  removed: "The passkey is removed, and you are signed out everywhere else.",
+};
+
+interface Fresh {
+  session: BrowserSession;
+  user: User;
+}
+
+export function registerAccountPasskeyRoutes(
+  app: FastifyInstance,
+  services: Services,
+  options: { https: boolean; secretBox: SecretBox },
+): void {
+  const signIn = new BrowserSignIn(services, { https: options.https, secretBox: options.secretBox });
+  const page = { config: { surface: "page" as const } };
+  const { passkeys } = services;
+
+  /** The signed-in person, when their sign-in is recent and still meets the MFA policy. */
+  const fresh = async (request: FastifyRequest): Promise<Fresh | undefined> => {
+    const session = await signIn.session(request);
+    if (!session || services.clock.now() - session.authTime > RECENT_SIGN_IN_SECONDS) return undefined;
+    const user = await services.users.store.findById(session.userId);
+    if (!user || user.is_suspended === 1) return undefined;
+    // A session from before the policy asked for a second factor does not change sign-in methods.
+    if (await services.mfa.requirement(user, session.amr)) return undefined;
+    return { session, user };
+  };
+
+  const toSignIn = (reply: FastifyReply) => reply.code(303).header("location", SIGN_IN_AGAIN).send();
+
+  const render = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    { user }: Fresh,
+    shown: { status?: number; notice?: string; error?: string } = {},
+  ) =>
+    reply
+      .code(shown.status ?? 200)
+      .type("text/html; charset=utf-8")
+      .send(
+        accountPasskeysPage({
+          businessName: await services.business.name(),
+          csrf: signIn.csrfToken(request, reply),
+          passkeys: await passkeys.store.list(user.id),
+          enabled: (await passkeys.policyFor(user.id)) !== "off",
+          notice: shown.notice,
+          error: shown.error,
+        }),
+      );
+
+  /** A form's signed-in person, or undefined with the reply sent (403 without CSRF, or sign in again). */
+  const forChange = async (request: FastifyRequest<{ Body: Form }>, reply: FastifyReply) => {
+    const signedIn = await fresh(request);
+    if (!signedIn) {
+      await toSignIn(reply);
+      return undefined;
+    }
+    if (!signIn.csrfValid(request, request.body)) {
+      await render(request, reply, signedIn, {
+        status: 403,
+        error: "Your session on this page expired. Please try again.",
+      });
+      return undefined;
+    }
+    return signedIn;
+  };
+
+  app.get<{ Querystring: { done?: string } }>(RETURN, page, async (request, reply) => {
+    const signedIn = await fresh(request);
+    if (!signedIn) return reply.code(302).header("location", SIGN_IN_AGAIN).send();
+    const done = request.query.done;
+    return render(request, reply, signedIn, { notice: done ? DONE[done] : undefined });
+  });
+
+  const json = (reply: FastifyReply, status: number, body: Record<string, unknown>) =>
+    reply.code(status).header("cache-control", "no-store").type("application/json").send(body);
+
+  app.post<{ Body: Form }>(`${RETURN}/options`, page, async (request, reply) => {
+    const signedIn = await fresh(request);
+    if (!signedIn || !signIn.csrfValid(request, request.body))
+      return json(reply, 400, { error: "Sign in again to add a passkey. Reload the page." });
+    const { user, session } = signedIn;
+    if ((await passkeys.policyFor(user.id)) === "off")
+      return json(reply, 403, { error: "Passkeys are turned off here." });
+    const name = [user.given_name, user.family_name].filter(Boolean).join(" ");
+    const options = await passkeys.registrationOptions(
+      { id: user.id, email: user.email, displayName: name },
+      { sessionId: session.id },
+      (await services.business.name()) || "Latchkey",
+    );
+    if (!options) return json(reply, 409, { error: "You have as many passkeys as an account can hold." });
+    return json(reply, 200, { options });
+  });
+
+  app.post<{ Body: Form }>(RETURN, page, async (request, reply) => {
+    const signedIn = await forChange(request, reply);
+    if (!signedIn) return reply;
+    const { user, session } = signedIn;
+    if ((await passkeys.policyFor(user.id)) === "off")
+      return render(request, reply, signedIn, { status: 403, error: "Passkeys are turned off here." });
+    const saved = await passkeys.register(
+      user.id,
+      field(request.body, "response"),
+      { sessionId: session.id },
+      { name: field(request.body, "name"), source: "user" },
+    );
+    if (!saved.ok) return render(request, reply, signedIn, { status: saved.status, error: saved.message });
+    request.log.info(
+      { event: "passkey_added", userId: user.id, passkeyId: saved.passkey.id },
+      "passkey added",
+    );
+    return reply.code(303).header("location", `${RETURN}?done=added`).send();
+  });
+
+  app.post<{ Body: Form; Params: { id: string } }>(`${RETURN}/:id/rename`, page, async (request, reply) => {
+    const signedIn = await forChange(request, reply);
+    if (!signedIn) return reply;
+    const renamed = await passkeys.rename(signedIn.user.id, request.params.id, field(request.body, "name"));
+    if (!renamed) return render(request, reply, signedIn, { status: 400, error: "Give the passkey a name." });
+    return reply.code(303).header("location", `${RETURN}?done=renamed`).send();
+  });
+
+  app.post<{ Body: Form; Params: { id: string } }>(`${RETURN}/:id/remove`, page, async (request, reply) => {
+    const signedIn = await forChange(request, reply);
+    if (!signedIn) return reply;
+    const { user, session } = signedIn;
+    const removed = await passkeys.remove(user.id, request.params.id, {
+      keepSessionId: session.id,
+      source: "user",
+    });
+    if (!removed)
+      return render(request, reply, signedIn, { status: 404, error: "That passkey is gone already." });
+    request.log.info({ event: "passkey_removed", userId: user.id, passkeyId: removed.id }, "passkey removed");
+    return reply.code(303).header("location", `${RETURN}?done=removed`).send();
+  });
+}

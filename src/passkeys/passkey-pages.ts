@@ -1,0 +1,83 @@
+// The passkey parts of the hosted sign-in pages (issue 22). Each is an ordinary form that the one
+// script (/assets/passkeys.js) completes: it asks data-options for the ceremony's options, runs
+// the ceremony and posts the authenticator's answer in the hidden `response` field. Without the
+// script (or WebAuthn) the sign-in's passkey button stays hidden: nothing there depends on it.
+import { html, page, raw, type SafeHtml } from "../http/html.js";
+import type { FormContext } from "../sign-in/pages.js";
+import { PASSKEYS_SCRIPT_PATH } from "./passkeys-asset.js";
+
+/** The script tag every page with a passkey form carries (a module: deferred, strict). */
+export const passkeysScript = raw(`<script type="module" src="${PASSKEYS_SCRIPT_PATH}"></script>`);
+
+function hiddenFields(fields: Record<string, string>) {
+  return html`${Object.entries(fields).map(
+    ([name, value]) => html`<input type="hidden" name="${name}" value="${value}">
+  `,
+  )}<input type="hidden" name="response" value="">`;
+}
+
+const scriptError = html`<p class="error" data-passkey-error role="alert" hidden></p>`;
+
+/**
+ * "Sign in with a passkey" above the sign-in form, revealed by the script where WebAuthn works; it
+ * also offers the passkeys in the e-mail field's autofill (data-autofill, `autocomplete="username
+ * webauthn"` on that field: pages.ts).
+ */
+export function passkeySignInSection(ctx: Pick<FormContext, "requestId" | "csrf">): SafeHtml {
+  return html`<div class="passkey" data-passkey-section hidden>
+<form method="post" action="/auth/passkey/sign-in" data-passkey="authenticate" data-options="/auth/passkey/options" data-autofill="on">
+  ${hiddenFields({ request: ctx.requestId, csrf: ctx.csrf })}
+  ${scriptError}
+  <button type="submit" class="secondary" id="passkey-sign-in">Sign in with a passkey</button>
+</form>
+<p class="divider"><span>or</span></p>
+</div>
+${passkeysScript}
+`;
+}
+
+/** The second step's passkey form (mfa-pages.ts shows it as one of the ways to prove a factor). */
+export function passkeySecondFactorForm(ctx: Pick<FormContext, "requestId" | "csrf">): SafeHtml {
+  return html`<form method="post" action="/auth/mfa/passkey" data-passkey="authenticate" data-options="/auth/mfa/passkey/options">
+  ${hiddenFields({ request: ctx.requestId, csrf: ctx.csrf })}
+  <p class="hint">Use the passkey saved on this device, a phone or a security key.</p>
+  ${scriptError}
+  <button type="submit" id="passkey-second-factor">Use your passkey</button>
+</form>
+${passkeysScript}`;
+}
+
+/** The registration form: a name for the passkey and the button that creates it. */
+export function passkeyRegisterForm(
+  fields: Record<string, string>,
+  action: string,
+  optionsUrl: string,
+  button: string,
+): SafeHtml {
+  return html`<form method="post" action="${action}" data-passkey="register" data-options="${optionsUrl}">
+  ${hiddenFields(fields)}
+  <label for="passkey-name">Name for this passkey</label>
+  <input id="passkey-name" name="name" type="text" maxlength="100" autocomplete="off" placeholder="For example: Work laptop" aria-describedby="passkey-name-hint">
+  <p class="hint" id="passkey-name-hint">Helps you tell your passkeys apart later.</p>
+  ${scriptError}
+  <button type="submit" id="passkey-register">${button}</button>
+</form>
+${passkeysScript}`;
+}
+
+/** The sign-in step under the "mandatory" passkey policy: create one before continuing. */
+export function passkeyEnrollPage(ctx: FormContext): string {
+  return page({
+    title: "Create a passkey",
+    businessName: ctx.businessName,
+    body: html`<h1>Create a passkey</h1>
+<p class="lead">${ctx.applicationName} asks you to sign in with a passkey from now on. Create one on this device: your fingerprint, face or screen lock will unlock it.</p>
+${ctx.error ? html`<p class="error" id="form-error" role="alert">${ctx.error}</p>` : ""}
+${passkeyRegisterForm(
+  { request: ctx.requestId, csrf: ctx.csrf },
+  "/auth/passkey/register",
+  "/auth/passkey/register/options",
+  "Create a passkey",
+)}`,
+  });
+}
