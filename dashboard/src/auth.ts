@@ -117,6 +117,15 @@ export const MANAGEMENT_SCOPES = [
   "delete:connections",
   "create:application_connections",
   "delete:application_connections",
+  // Settings › Authentication's MFA and passkey policies, a user's factors, an organization's
+  // "Require MFA" (issue 22; is_enforce_mfa is written with update:organizations).
+  "read:mfa",
+  "update:mfa",
+  "read:passkey",
+  "update:passkey",
+  "read:user_mfa",
+  "delete:user_mfa",
+  "read:organization_mfa",
 ];
 
 export function callbackUrl(config: DashboardConfig): string {

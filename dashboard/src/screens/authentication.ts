@@ -1,12 +1,14 @@
 // Settings › Authentication: how people sign in to the business's applications. A page of sections,
 // one a way of signing in: today the built-in methods of the hosted sign-in page (password, a code
 // by e-mail — GET/PUT /api/v1/business/sign_in_methods, a Latchkey extension), then social and
-// enterprise connections (issue 17, connections.ts).
+// enterprise connections (issue 17, connections.ts), then the second factors and passkeys they may be
+// asked for (issue 22, mfa.ts).
 import { api } from "../api.js";
 import { checkbox, h, notify, uid } from "../dom.js";
 import { load, pageHeader, type Screen, section } from "../view.js";
 import { pageForm } from "../widgets.js";
 import { connectionsSection } from "./connections.js";
+import { mfaSettingsSections } from "./mfa.js";
 
 interface SignInMethods {
   password: boolean;
@@ -15,9 +17,10 @@ interface SignInMethods {
 
 export const authenticationSettings: Screen = async (view) => {
   await load(view, async () => {
-    const [{ sign_in_methods: methods }, connections] = await Promise.all([
+    const [{ sign_in_methods: methods }, connections, mfa] = await Promise.all([
       api<{ sign_in_methods: SignInMethods }>("GET", "/business/sign_in_methods"),
       connectionsSection(view.config),
+      mfaSettingsSections(),
     ]);
     return [
       pageHeader("Authentication", {
@@ -25,6 +28,7 @@ export const authenticationSettings: Screen = async (view) => {
       }),
       signInMethodsSection(methods),
       connections,
+      ...mfa,
     ];
   });
 };

@@ -33,6 +33,7 @@ import {
   shownValue,
   valueControl,
 } from "./feature-flags.js";
+import { organizationMfaSection } from "./mfa.js";
 import { loadRoles, type Role } from "./roles.js";
 
 const PAGE_SIZE = 25;
@@ -191,7 +192,7 @@ export const organizationDetails: Screen = async (view) => {
   const code = view.params[0]!;
   await load(view, async () => {
     const path = `/organizations/${encodeURIComponent(code)}`;
-    const [org, roles, flags, values] = await Promise.all([
+    const [org, roles, flags, values, mfa] = await Promise.all([
       api<Organization>("GET", `/organization${query({ code })}`),
       loadRoles(),
       loadFlags(),
@@ -199,6 +200,7 @@ export const organizationDetails: Screen = async (view) => {
         "GET",
         `${path}/feature_flags`,
       ).then((r) => r.feature_flags),
+      organizationMfaSection(code),
     ]);
     const members = membersSection(org, roles);
     await members.ready;
@@ -213,6 +215,7 @@ export const organizationDetails: Screen = async (view) => {
       detailsSection(org),
       members.element,
       flagsSection(org, flags, values),
+      mfa,
       organizationDeleteSection(org),
     ];
   });

@@ -5,6 +5,7 @@ import { api, query } from "../api.js";
 import { confirmAction, emptyState, field, formatDate, h, notify, replace } from "../dom.js";
 import { attempt, errorBox, leftScreen, load, navigate, pageHeader, type Screen, section } from "../view.js";
 import { deleteButton, formDialog, linkCell, listTable, whenConfirmed } from "../widgets.js";
+import { type Factor, userFactorsSection } from "./mfa.js";
 
 const PAGE_SIZE = 25;
 
@@ -211,10 +212,11 @@ export const userDetails: Screen = async (view) => {
   const id = view.params[0]!;
   await load(view, async () => {
     const user = await api<User>("GET", `/user${query({ id })}`);
-    const [{ identities }, { sessions }, { connections }] = await Promise.all([
+    const [{ identities }, { sessions }, { connections }, { factors }] = await Promise.all([
       api<{ identities: Identity[] }>("GET", `/users/${id}/identities`),
       api<{ sessions: Session[] }>("GET", `/users/${id}/sessions`),
       api<{ connections: Connection[] }>("GET", `/users/${id}/connected_apps`),
+      api<{ factors: Factor[] }>("GET", `/users/${id}/mfa`),
     ]);
     const title = displayName(user) || user.preferred_email || user.username || user.id;
     const badge = h("span", null, status(user.is_suspended));
@@ -258,6 +260,7 @@ export const userDetails: Screen = async (view) => {
             ),
       ),
       sessionsSection(user, sessions),
+      userFactorsSection(user.id, factors),
       section(
         "Connected apps",
         connections.length === 0

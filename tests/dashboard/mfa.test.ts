@@ -1,0 +1,188 @@
+// Issue 22 in the admin dashboard, in Chromium on SQLite and PostgreSQL: an organization's "Require
+// MFA", a user's second factors reset one by one and all at once behind a confirmation (which signs
+// the user out: the page's Sessions say so), and Settings › Authentication's MFA and passkey
+// policies — a policy with no factor refused in the page before any request, saved changes read
+// back from the server. axe passes on each screen.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../helpers/browser.js";
+import { databaseKinds } from "../helpers/databases.js";
+import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { signedInUserAgent } from "../helpers/user-agent.js";
+import {
+  assertAccessible,
+  type DashboardPage,
+  heading,
+  openDashboardPage,
+  screenshot,
+  signInToDashboard,
+} from "./dashboard-browser.js";
+
+const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+
+for (const { kind, skip } of await databaseKinds()) {
+  describe(`admin dashboard: MFA and passkeys (${kind})`, { skip }, () => {
+    let server: TestServer;
+    let browser: Browser;
+    let admin: DashboardPage;
+    let page: Page;
+
+    before(async () => {
+      server = await startTestServer(kind, {
+        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
+      });
+      browser = await launchChromium();
+      admin = await openDashboardPage(browser);
+      page = admin.page;
+      await signInToDashboard(page, server.url, ADMIN);
+    });
+
+    after(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    const status = (text: string) => page.getByRole("status").getByText(text).waitFor();
+
+    it("requires MFA for an organization's members", async () => {
+      const org = await server.services.organizations.create({ name: "Vault Works" });
+      await page.goto(`${server.url}/admin/organizations/${org.code}`);
+      await heading(page, "Vault Works");
+      const required = page.getByRole("checkbox", { name: "Require MFA" });
+      assert.equal(await required.isChecked(), false);
+      await required.check();
+      await status("MFA required for this organization");
+      assert.equal((await server.services.mfa.store.organizationSettings(org.code))?.enforced, true);
+      assert.equal((await server.services.mfa.settingsFor("kp_anyone", org.code)).policy, "required");
+      await assertAccessible(page, "organization with MFA");
+
+      await page.reload();
+      await heading(page, "Vault Works");
+      assert.equal(await page.getByRole("checkbox", { name: "Require MFA" }).isChecked(), true);
+      await page.getByRole("checkbox", { name: "Require MFA" }).uncheck();
+      await status("MFA no longer required for this organization");
+      assert.equal((await server.services.mfa.store.organizationSettings(org.code))?.enforced, false);
+    });
+
+    it("shows a user's factors and resets one, then all, signing the user out", async () => {
+      const user = await createUser(server, { givenName: "Ida", familyName: "Rhodes" });
+      const { store } = server.services.mfa;
+      await store.recordUse(user.id, "mfa:email", user.email);
+      await store.saveFactor({
+        userId: user.id,
+        type: "mfa:authenticator_app",
+        name: "Authenticator app",
+        secretSealed: server.services.mfa.newSealedSecret(user.id).sealed,
+        lastUsedStep: null,
+      });
+      const spa = await createApplication(server, "spa");
+      await signedInUserAgent(server, spa.clientId, CALLBACK, user);
+
+      await page.goto(`${server.url}/admin/users/${user.id}`);
+      await heading(page, "Ida Rhodes");
+      const factors = page.getByRole("table", { name: "Second factors" });
+      await factors.getByRole("cell", { name: user.email }).waitFor();
+      const appRow = factors.getByRole("row", { name: /Authenticator app/ });
+      await appRow.waitFor();
+      await page.getByRole("button", { name: "Sign out everywhere" }).waitFor();
+      await assertAccessible(page, "user with factors");
+      if (kind === "sqlite") await screenshot(page, "user-mfa-factors");
+
+      // Cancelled: nothing happens.
+      await page.getByRole("button", { name: "Reset Authenticator app" }).click();
+      const cancelled = page.getByRole("dialog", { name: "Reset Authenticator app?" });
+      await cancelled.getByRole("button", { name: "Cancel" }).click();
+      assert.equal((await store.factors(user.id)).length, 2);
+
+      await page.getByRole("button", { name: "Reset Authenticator app" }).click();
+      await page
+        .getByRole("dialog", { name: "Reset Authenticator app?" })
+        .getByRole("button", { name: "Reset", exact: true })
+        .click();
+      await status("MFA reset; the user was signed out everywhere");
+      await page.getByText("No active sessions.").waitFor();
+      await factors.getByRole("cell", { name: user.email }).waitFor();
+      assert.equal(await appRow.count(), 0);
+      assert.deepEqual(
+        (await store.factors(user.id)).map((f) => f.type),
+        ["mfa:email"],
+      );
+
+      await page.getByRole("button", { name: "Reset all factors" }).click();
+      await page
+        .getByRole("dialog", { name: "Reset all of this user's factors?" })
+        .getByRole("button", { name: "Reset", exact: true })
+        .click();
+      await page.getByText("No second factors set up.").waitFor();
+      assert.deepEqual(await store.factors(user.id), []);
+      const events = await server.services.db
+        .selectFrom("events")
+        .select("source")
+        .where("type", "=", "user.updated")
+        .where("user_id", "=", user.id)
+        .execute();
+      assert.deepEqual(
+        events.map((e) => e.source),
+        ["admin", "admin"],
+        "each reset told webhook receivers, as the administrator's doing",
+      );
+    });
+
+    it("sets the environment's MFA and passkey policies under Settings › Authentication", async () => {
+      await page
+        .getByRole("navigation", { name: "Dashboard" })
+        .getByRole("link", { name: "Authentication", exact: true })
+        .click();
+      await heading(page, "Authentication");
+      await page.getByRole("heading", { level: 2, name: "Multi-factor authentication" }).waitFor();
+      const policy = page.getByLabel("Policy", { exact: true });
+      assert.equal(await policy.inputValue(), "off");
+      const app = page.getByRole("checkbox", { name: "Authenticator app" });
+      const email = page.getByRole("checkbox", { name: "Emailed code" });
+      assert.equal(await app.isChecked(), true);
+      assert.equal(await page.getByRole("checkbox", { name: "Recovery codes" }).isChecked(), true);
+      await assertAccessible(page, "authentication settings with MFA");
+      if (kind === "sqlite") await screenshot(page, "authentication-mfa");
+
+      let puts = 0;
+      page.on("request", (request) => {
+        if (request.method() === "PUT") puts++;
+      });
+      await policy.selectOption("required");
+      await app.uncheck();
+      await page.getByRole("button", { name: "Update MFA settings" }).click();
+      await page.getByText("Turn on at least one factor, or set the policy to Off.").waitFor();
+      assert.equal(await app.getAttribute("aria-invalid"), "true");
+      assert.equal(puts, 0, "nothing was sent");
+
+      await policy.selectOption("optional");
+      await email.check();
+      await page.getByRole("checkbox", { name: "Recovery codes" }).uncheck();
+      await page.getByRole("button", { name: "Update MFA settings" }).click();
+      await status("MFA settings saved");
+      assert.deepEqual(await server.services.mfa.store.environmentSettings(), {
+        policy: "optional",
+        enabledFactors: ["mfa:email"],
+        recoveryCodes: false,
+        passkeyPolicy: "optional",
+      });
+
+      await page.getByLabel("Passkey policy").selectOption("mandatory");
+      await page.getByRole("button", { name: "Update passkey policy" }).click();
+      await status("Passkey policy saved");
+      assert.equal((await server.services.mfa.store.environmentSettings()).passkeyPolicy, "mandatory");
+
+      await page.reload();
+      await heading(page, "Authentication");
+      await page.getByRole("heading", { level: 2, name: "Passkeys" }).waitFor();
+      assert.equal(await page.getByLabel("Policy", { exact: true }).inputValue(), "optional");
+      assert.equal(await page.getByRole("checkbox", { name: "Authenticator app" }).isChecked(), false);
+      assert.equal(await page.getByRole("checkbox", { name: "Emailed code" }).isChecked(), true);
+      assert.equal(await page.getByRole("checkbox", { name: "Recovery codes" }).isChecked(), false);
+      assert.equal(await page.getByLabel("Passkey policy").inputValue(), "mandatory");
+      assert.deepEqual(admin.problems, []);
+    });
+  });
+}
