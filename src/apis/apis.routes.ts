@@ -53,6 +53,7 @@ export const APPLICATION_TYPE_LABELS: Record<ApplicationType, string> = {
   m2m: "Machine to machine (M2M)",
   reg: "Back-end web",
   spa: "Front-end and mobile",
+  device: "Device and IoT",
 };
 
 /** Control characters have no place in a name; a description may also have tabs and line breaks. */

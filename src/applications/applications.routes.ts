@@ -12,6 +12,7 @@ import {
   SuccessResponse,
   success,
 } from "../management/schemas.js";
+import { isPublicClient } from "../oauth/client-auth.js";
 import type { ApplicationType, ApplicationUrlKind } from "../storage/schema.js";
 import {
   AppIdParams,
@@ -100,7 +101,7 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       if (!APPLICATION_TYPES.includes(type as ApplicationType)) {
         throw new ApiError(
           "APPLICATION_TYPE_NOT_SUPPORTED",
-          `Application type ${type.slice(0, 20)} is not supported; use reg, spa or m2m`,
+          `Application type ${type.slice(0, 20)} is not supported; use reg, spa, m2m or device`,
         );
       }
       // Kinde scopes only machine-to-machine applications to an organization.
@@ -235,8 +236,8 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const application = await findChangeableApplication(request, request.params.application_id);
-      if (application.type === "spa")
-        throw new ApiError("INVALID_REQUEST", "Front-end applications have no secret");
+      if (isPublicClient(application.type))
+        throw new ApiError("INVALID_REQUEST", "Front-end and device applications have no secret");
       const secret = await request.services.applications.rotateSecret(application.id);
       return {
         ...success("Application secret rotated"),

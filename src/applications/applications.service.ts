@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import { newId } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { isPublicClient } from "../oauth/client-auth.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import type { ApplicationType, ApplicationUrlKind } from "../storage/schema.js";
 import { type ApplicationRow, ApplicationsStore } from "./applications.store.js";
@@ -9,7 +10,7 @@ import { issuerSpaceProblem, redirectUrlProblem } from "./urls.js";
 /** Kinde's defaults (COMPAT.md §1.3): access 1 day, ID 1 hour, refresh 15 days. */
 export const DEFAULT_LIFETIMES = { access: 86_400, id: 3_600, refresh: 1_296_000 } as const;
 
-export const APPLICATION_TYPES: readonly ApplicationType[] = ["reg", "spa", "m2m"];
+export const APPLICATION_TYPES: readonly ApplicationType[] = ["reg", "spa", "m2m", "device"];
 
 export interface NewApplication {
   name: string;
@@ -49,7 +50,7 @@ export class ApplicationsService {
   async create(input: NewApplication): Promise<{ application: ApplicationRow; secret?: string }> {
     for (const url of [...(input.callbackUrls ?? []), ...(input.logoutUrls ?? [])]) this.assertUrl(url);
     const id = input.id ?? newId.clientId();
-    const secret = input.type === "spa" ? undefined : (input.secret ?? newId.clientSecret());
+    const secret = isPublicClient(input.type) ? undefined : (input.secret ?? newId.clientSecret());
     const now = this.clock.now();
     await inTransaction(this.db, async (trx) => {
       const store = new ApplicationsStore(trx);

@@ -100,6 +100,13 @@ export async function validateAuthorizationRequest(
       message: "This application is machine-to-machine and cannot sign users in.",
     };
   }
+  // A device signs its user in by the device authorization grant (RFC 8628), never by redirects.
+  if (client.type === "device") {
+    return {
+      kind: "page_error",
+      message: "This application is a device: sign in on it with the code it shows, at /device.",
+    };
+  }
   if (!redirectUri)
     return { kind: "page_error", message: "The request does not say where to return (redirect_uri)." };
   if (!matchRegisteredUrl(redirectUri, client.callbackUrls)) {

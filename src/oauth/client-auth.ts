@@ -1,9 +1,15 @@
 // Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3):
 // client_secret_basic, client_secret_post, or `none` for public clients — exactly one per request.
 import { safeEqual } from "../crypto/random.js";
+import type { ApplicationType } from "../storage/schema.js";
 import { OAuthError } from "./errors.js";
 import type { Params } from "./params.js";
 import type { ClientRecord, OAuthStore } from "./ports.js";
+
+/** Public clients (RFC 6749 §2.1) hold no secret: front-end apps, and devices (RFC 8628 §3.1). */
+export function isPublicClient(type: ApplicationType): boolean {
+  return type === "spa" || type === "device";
+}
 
 export interface AuthenticatedClient {
   client: ClientRecord;
@@ -32,7 +38,7 @@ export async function authenticateClient(
 
   const client = await store.findClient(clientId);
   if (!client) throw invalidClient(Boolean(basic), "Client authentication failed");
-  if (client.type === "spa") {
+  if (isPublicClient(client.type)) {
     // Public clients have no secret (RFC 6749 §2.1); one presented is a misconfiguration.
     if (method !== "none") throw invalidClient(Boolean(basic), "This public client has no secret");
     return { client, method };

@@ -5,7 +5,7 @@
 // authorised for an API in the token's audience. Anyone else could otherwise probe tokens it
 // found for their client, subject and scopes.
 import { sha256 } from "../crypto/random.js";
-import { authenticateClient } from "./client-auth.js";
+import { authenticateClient, isPublicClient } from "./client-auth.js";
 import type { OAuthContext } from "./context.js";
 import { OAuthError } from "./errors.js";
 import type { Params } from "./params.js";
@@ -18,7 +18,7 @@ export async function handleIntrospection(
   authorization: string | undefined,
 ): Promise<IntrospectionResponse> {
   const { client } = await authenticateClient(ctx.store, params, authorization);
-  if (client.type === "spa") {
+  if (isPublicClient(client.type)) {
     throw new OAuthError("invalid_client", "Introspection requires a confidential client", 401);
   }
   const token = params.require("token");

@@ -2,7 +2,7 @@
 // A token of another client is left alone: a confidential caller is told (invalid_request, as
 // oidc-provider does), a public caller gets a silent 200 so it cannot probe tokens.
 import { sha256 } from "../crypto/random.js";
-import { authenticateClient } from "./client-auth.js";
+import { authenticateClient, isPublicClient } from "./client-auth.js";
 import type { OAuthContext } from "./context.js";
 import { OAuthError } from "./errors.js";
 import type { Params } from "./params.js";
@@ -13,7 +13,7 @@ export async function handleRevocation(ctx: OAuthContext, params: Params, author
   const hint = params.get("token_type_hint");
   const now = ctx.clock.now();
   const notYours = () => {
-    if (client.type !== "spa")
+    if (!isPublicClient(client.type))
       throw new OAuthError("invalid_request", "The token was not issued to this client");
   };
 

@@ -32,6 +32,7 @@ import * as m0024 from "./migrations/0024_organization_connection_lists.js";
 import * as m0025 from "./migrations/0025_mfa.js";
 import * as m0026 from "./migrations/0026_passkey_challenges.js";
 import * as m0027 from "./migrations/0027_sms_outbox.js";
+import * as m0028 from "./migrations/0028_device_codes.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -62,6 +63,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0025_mfa": m0025,
   "0026_passkey_challenges": m0026,
   "0027_sms_outbox": m0027,
+  "0028_device_codes": m0028,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */

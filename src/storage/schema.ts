@@ -53,7 +53,8 @@ export interface UsersTable {
   mfa_offer_dismissed_at: number | null;
 }
 
-export type ApplicationType = "reg" | "spa" | "m2m";
+/** Kinde's application types; `device` signs users in by the device authorization grant (RFC 8628). */
+export type ApplicationType = "reg" | "spa" | "m2m" | "device";
 
 export interface ApplicationsTable {
   id: string;
@@ -155,6 +156,28 @@ export interface GrantsTable {
   revoked_reason: string | null;
   /** The organization the user signed into (0010). */
   org_code: Generated<string | null>;
+}
+
+/** A device authorization request (RFC 8628) waiting for, or done with, a person's decision (0028). */
+export interface DeviceCodesTable {
+  device_code_hash: string;
+  user_code_mac: string;
+  client_id: string;
+  scope: string;
+  /** JSON array of the audiences asked for and authorised for the client. */
+  audience: string;
+  status: "pending" | "approved" | "denied" | "consumed";
+  poll_interval: number;
+  last_polled_at: number | null;
+  /** 1 when the last poll came sooner than poll_interval allowed (it raised the interval). */
+  slowed_down: Generated<number>;
+  user_id: string | null;
+  org_code: string | null;
+  auth_time: number | null;
+  grant_id: string | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
 }
 
 export interface AuthorizationCodesTable {
@@ -594,6 +617,7 @@ export interface Schema {
   authorization_requests: AuthorizationRequestsTable;
   grants: GrantsTable;
   authorization_codes: AuthorizationCodesTable;
+  device_codes: DeviceCodesTable;
   refresh_tokens: RefreshTokensTable;
   access_tokens: AccessTokensTable;
   rate_limits: RateLimitsTable;
