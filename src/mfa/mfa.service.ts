@@ -7,6 +7,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import { type EventSource, recordEvent } from "../events/events.js";
 import { userData } from "../events/payloads.js";
 import type { MailService } from "../mail/mail.service.js";
+import { PasskeysStore } from "../passkeys/passkeys.store.js";
 import type { RateLimiter } from "../sign-in/rate-limit.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import type { MfaFactorType } from "../storage/schema.js";
@@ -17,7 +18,7 @@ import { effectiveMfaSettings, type MfaSettings, secondFactorProved } from "./po
 import { newTotpSecret, totpStep } from "./totp.js";
 
 /** How a second factor can be proved in this sign-in, in the order the page offers them. */
-export type ChallengeMethod = "authenticator_app" | "email" | "recovery_code";
+export type ChallengeMethod = "passkey" | "authenticator_app" | "email" | "recovery_code";
 
 /** What the MFA policy still asks of a sign-in (after steps.ts's own steps). */
 export type MfaRequirement =
@@ -80,6 +81,9 @@ export class MfaService {
       (f) => f.verifiedAt !== null && settings.enabledFactors.includes(f.type),
     );
     const methods: ChallengeMethod[] = [];
+    // A passkey (src/passkeys/) first: it resists phishing and there is nothing to type.
+    if (settings.passkeyPolicy !== "off" && (await new PasskeysStore(this.db, this.clock).count(user.id)) > 0)
+      methods.push("passkey");
     const app = factors.find((f) => f.type === "mfa:authenticator_app");
     if (app) methods.push("authenticator_app");
     // A code by e-mail is a second factor only after something other than an e-mailed code: a

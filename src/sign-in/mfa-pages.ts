@@ -3,6 +3,7 @@
 // inline SVG drawn by the server, so the page loads nothing from anywhere else.
 import { html, page, raw } from "../http/html.js";
 import type { ChallengeMethod } from "../mfa/mfa.service.js";
+import { passkeySecondFactorForm } from "../passkeys/passkey-pages.js";
 import type { FormContext } from "./pages.js";
 
 function errorBlock(error: string | undefined) {
@@ -32,6 +33,7 @@ export function mfaChallengePage(
   const method = ctx.method ?? ctx.methods[0] ?? "authenticator_app";
   const others = ctx.methods.filter((m) => m !== method);
   const forms = {
+    passkey: passkeySecondFactorForm(ctx),
     authenticator_app: html`<form method="post" action="/auth/mfa/verify" novalidate>
   ${hiddenFields(ctx)}
   ${codeField(ctx, "Code from your authenticator app", "The 6-digit code your app shows for this account now.")}
@@ -49,11 +51,13 @@ export function mfaChallengePage(
 </form>`,
   };
   const switchLabel: Record<ChallengeMethod, string> = {
+    passkey: "Use your passkey",
     authenticator_app: "Use your authenticator app",
     email: "Email me a code instead",
     recovery_code: "Use a recovery code",
   };
   const switchAction: Record<ChallengeMethod, string> = {
+    passkey: "/auth/mfa/method/passkey",
     authenticator_app: "/auth/mfa/method/authenticator_app",
     email: "/auth/mfa/email",
     recovery_code: "/auth/mfa/method/recovery_code",

@@ -218,6 +218,24 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     return proceedAfter(request, reply, opened, withSecondFactor(opened.progress.amr, ["otp"]));
   });
 
+  // A passkey of this account (src/passkeys/: options at /auth/mfa/passkey/options, bound to this
+  // sign-in and browser); the amr gains hwk or swk.
+  app.post<{ Body: Form }>("/auth/mfa/passkey", pageConfig, async (request, reply) => {
+    const opened = await openProgress(request, request.body);
+    if (!opened) return expired(reply);
+    const requirement = await requirementOf(opened);
+    if (requirement?.kind !== "mfa_challenge" || !requirement.methods.includes("passkey"))
+      return proceedAfter(request, reply, opened, opened.progress.amr);
+    const check = await services.passkeys.verifySecondFactor(
+      opened.user.id,
+      field(request.body, "response"),
+      { requestId: opened.requestId, browser: opened.progress.browser },
+      request.log,
+    );
+    if (!check.ok) return refused(request, reply, opened, "passkey", check);
+    return proceedAfter(request, reply, opened, withSecondFactor(opened.progress.amr, [check.amr]));
+  });
+
   app.post<{ Body: Form; Params: { method: string } }>(
     "/auth/mfa/method/:method",
     pageConfig,

@@ -1,7 +1,9 @@
 // The hosted sign-in and sign-up pages: plain HTML forms with standard field names and
-// autocomplete attributes, so password managers (and tests) fill them, and no script at all.
+// autocomplete attributes, so password managers (and tests) fill them. The one script is the
+// passkeys' (src/passkeys/), on pages that offer one; everything else works without it.
 import { DEFAULT_SIGN_IN_METHODS, type SignInMethods } from "../business/business.store.js";
 import { html, page, type SafeHtml } from "../http/html.js";
+import { passkeySignInSection } from "../passkeys/passkey-pages.js";
 import { logoPath } from "./provider-logos.js";
 
 export interface FormContext {
@@ -30,6 +32,8 @@ export function signInPage(
     lead?: string;
     methods?: Readonly<SignInMethods>;
     connections?: readonly ConnectionButton[];
+    /** Offer a passkey (the button, and passkeys in the e-mail field's autofill: src/passkeys/). */
+    passkeys?: boolean;
   },
 ): string {
   const methods = ctx.methods ?? DEFAULT_SIGN_IN_METHODS;
@@ -37,8 +41,9 @@ export function signInPage(
   const action = ctx.action ?? "/auth/sign-in";
   const hidden = ctx.hidden ?? { request: ctx.requestId };
   const request = encodeURIComponent(ctx.requestId);
+  const passkeys = ctx.passkeys === true && !ctx.action;
   const emailField = html`<label for="email">Email</label>
-  <input id="email" name="email" type="email" autocomplete="username" inputmode="email" required
+  <input id="email" name="email" type="email" autocomplete="${passkeys ? "username webauthn" : "username"}" inputmode="email" required
     value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""} autofocus>`;
   const signUpLink = html`<p class="switch">No account? <a href="/auth/sign-up?request=${request}">Create one</a></p>`;
   let body: SafeHtml;
@@ -91,7 +96,7 @@ ${signUpLink}`;
     body: html`<h1>Sign in</h1>
 <p class="lead">${ctx.lead ?? `to continue to ${ctx.applicationName}`}</p>
 ${errorBlock(ctx.error)}
-${ctx.action ? "" : connectionButtons(ctx.requestId, ctx.connections)}${body}`,
+${ctx.action ? "" : connectionButtons(ctx.requestId, ctx.connections)}${passkeys ? passkeySignInSection(ctx) : ""}${body}`,
   });
 }
 

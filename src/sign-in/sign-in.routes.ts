@@ -9,6 +9,8 @@ import {
   organizationRefusal,
   type SignInProgress,
 } from "../oauth/authorize.js";
+import { type PasskeySteps, registerPasskeySignInRoutes } from "../passkeys/passkey-sign-in.routes.js";
+import { registerPasskeysAsset } from "../passkeys/passkeys-asset.js";
 import type { Services } from "../services.js";
 import { canonicalEmail, emailProblem } from "../users/email.js";
 import {
@@ -17,6 +19,7 @@ import {
   withPasswordCheckReserved,
 } from "../users/passwords.js";
 import { EmailTakenError } from "../users/users.service.js";
+import type { User } from "../users/users.store.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
 import { offeredConnections, registerConnectionSignInRoutes } from "./connection-sign-in.routes.js";
 import { connectStateCookie, cookieOptions } from "./cookies.js";
@@ -163,18 +166,32 @@ export function registerSignInRoutes(
   const emailCode = new EmailCodeStep(services, options.secretBox, options.emailCodeLifetimeSeconds);
   /** The second-factor pages (mfa.routes.ts), registered below with `proceed`. */
   let mfaStep: MfaStep;
+  /** The passkey pages (src/passkeys/), registered below with `proceed`. */
+  let passkeySteps: PasskeySteps;
 
-  /**
-   * After a proof (`amr`, RFC 8176): the next step the sign-in policy demands (steps.ts), or the end
-   * of the sign-in. Every way of proving who one is comes through here, so none skips a step.
-   */
-  const proceed: SignInKit["proceed"] = async (request, reply, requestId, authorization, user, amr) => {
+  /** What the sign-in owes next after `amr` (steps.ts): asked by proceed and the passkey routes. */
+  const stepOf = async (user: User, amr: readonly string[], authorization: AuthorizationRequest) => {
     // With passwords off, a new password the account was asked for waits until they are back on.
     const policy = { ...options.policy, passwordSignIn: (await methods()).password };
     let step = nextStep(user, policy);
     // The second factor comes last (steps.ts); asked only once the steps before it are done.
     if (step.kind === "done")
       step = nextStep(user, policy, await services.mfa.requirement(user, amr, authorization.orgCode));
+    if (step.kind === "done")
+      step = nextStep(user, policy, await services.passkeys.requirement(user.id, authorization.orgCode));
+    return step;
+  };
+
+  /** Whether the sign-in page offers a passkey (the environment's or the organization's policy). */
+  const passkeysOffered = async (authorization: AuthorizationRequest) =>
+    (await services.passkeys.policyBeforeSignIn(authorization.orgCode)) !== "off";
+
+  /**
+   * After a proof (`amr`, RFC 8176): the next step the sign-in policy demands (steps.ts), or the end
+   * of the sign-in. Every way of proving who one is comes through here, so none skips a step.
+   */
+  const proceed: SignInKit["proceed"] = async (request, reply, requestId, authorization, user, amr) => {
+    const step = await stepOf(user, amr, authorization);
     if (step.kind === "done") {
       // The request as stored from here on: finish() writes it back with the session attached.
       const settled = authorization.signInProgress
@@ -187,6 +204,8 @@ export function registerSignInRoutes(
       return sendEmailCode(request, reply, requestId, authorization, progress, step.email);
     if (step.kind === "mfa_challenge" || step.kind === "mfa_enroll")
       return mfaStep.show(request, reply, requestId, authorization, progress, user, step);
+    if (step.kind === "passkey_enroll")
+      return passkeySteps.enroll(request, reply, requestId, authorization, progress, user);
     const updated = await services.pending.recordProgress(requestId, authorization, progress);
     const ctx = await formContext(requestId, updated.clientId, csrfToken(request, reply));
     return html(reply, 200, choosePasswordPage(ctx));
@@ -263,6 +282,24 @@ export function registerSignInRoutes(
     return proceed(request, reply, requestId, authorization, verified, progress.amr);
   });
 
+  const signInPageWithError = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    status: number,
+    error: string,
+  ) => {
+    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    const connections = await connectionButtons(authorization);
+    const passkeys = await passkeysOffered(authorization);
+    return html(
+      reply,
+      status,
+      signInPage({ ...ctx, error, methods: await methods(), connections, passkeys }),
+    );
+  };
+
   registerConnectionSignInRoutes(app, services, {
     pageConfig,
     html,
@@ -273,11 +310,20 @@ export function registerSignInRoutes(
     signInProviders: options.signInProviders,
     proceed,
     emailCode,
-    signInPageWithError: async (request, reply, requestId, authorization, status, error) => {
-      const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
-      const connections = await connectionButtons(authorization);
-      return html(reply, status, signInPage({ ...ctx, error, methods: await methods(), connections }));
-    },
+    signInPageWithError,
+  });
+
+  passkeySteps = registerPasskeySignInRoutes(app, services, {
+    pageConfig,
+    html,
+    expired,
+    formContext,
+    csrfToken,
+    proceed,
+    openProgress,
+    signIn,
+    stepOf,
+    signInPageWithError,
   });
 
   mfaStep = registerMfaRoutes(app, services, {
@@ -390,6 +436,7 @@ export function registerSignInRoutes(
     }
   });
 
+  registerPasskeysAsset(app);
   app.get(STYLESHEET_PATH, async (_request, reply) =>
     reply.type("text/css; charset=utf-8").header("cache-control", "public, max-age=3600").send(STYLESHEET),
   );
@@ -403,7 +450,13 @@ export function registerSignInRoutes(
     return html(
       reply,
       200,
-      signInPage({ ...ctx, email: authorization.loginHint, methods: await methods(), connections }),
+      signInPage({
+        ...ctx,
+        email: authorization.loginHint,
+        methods: await methods(),
+        connections,
+        passkeys: await passkeysOffered(authorization),
+      }),
     );
   });
 
@@ -451,6 +504,7 @@ export function registerSignInRoutes(
           email,
           error,
           methods: await methods(),
+          passkeys: await passkeysOffered(authorization),
         }),
       );
     if (!csrfValid(request, form)) return again(403, "Your session on this page expired. Please try again.");

@@ -3,6 +3,7 @@
 // demands is decided here, in one place, from the account and the settings — never from which page
 // the browser came from — and the pages call it again after every step until it says "done".
 import type { MfaRequirement } from "../mfa/mfa.service.js";
+import type { PasskeyRequirement } from "../passkeys/passkeys.service.js";
 import type { User } from "../users/users.store.js";
 
 export type EmailVerificationPolicy = "required" | "optional";
@@ -14,6 +15,8 @@ export type NextStep =
   | { kind: "choose_password" }
   /** A second factor (src/mfa/): prove the one the account has, or set one up. */
   | MfaRequirement
+  /** The passkey policy is "mandatory" and the account has none: create one (src/passkeys/). */
+  | PasskeyRequirement
   | { kind: "done" };
 
 export interface SignInPolicy {
@@ -28,13 +31,14 @@ export interface SignInPolicy {
 
 /**
  * `mfa` is what MfaService.requirement says the second-factor policy still asks (computed from the
- * same account and the sign-in's amr); it comes last, so the address is proved and the password
- * chosen before a factor is enrolled against them.
+ * same account and the sign-in's amr), or once that is met what PasskeysService.requirement asks;
+ * it comes last, so the address is proved and the password chosen before a factor is enrolled
+ * against them.
  */
 export function nextStep(
   user: Pick<User, "email" | "email_verified" | "password_change_required">,
   policy: SignInPolicy,
-  mfa?: MfaRequirement,
+  mfa?: MfaRequirement | PasskeyRequirement,
 ): NextStep {
   if (policy.emailVerification === "required" && user.email && user.email_verified !== 1)
     return { kind: "verify_email", email: user.email };
