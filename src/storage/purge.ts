@@ -31,6 +31,7 @@ export async function purgeExpired(db: Db, now: number, options: PurgeOptions = 
   const results = await Promise.all([
     db.deleteFrom("authorization_requests").where("expires_at", "<", hourAgo).executeTakeFirst(),
     db.deleteFrom("authorization_codes").where("expires_at", "<", hourAgo).executeTakeFirst(),
+    db.deleteFrom("device_codes").where("expires_at", "<", hourAgo).executeTakeFirst(),
     db.deleteFrom("refresh_tokens").where("expires_at", "<", now).executeTakeFirst(),
     // A revoked JWT stays refusable while verifiers still accept it: they allow clock skew past
     // `exp`, so its revocation row must outlive `exp` by more than that (an hour here).
