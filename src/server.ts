@@ -13,6 +13,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Bindings, ChildLoggerOptions, Logger } from "pino";
+import { registerAccountRoutes } from "./account/account.routes.js";
 import { registerAccountApiRoutes } from "./account-api/account-api.routes.js";
 import { AuthenticationLog } from "./audit/authentication-log.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -203,6 +204,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   registerDashboardRoutes(app, services);
   registerAccountPasskeyRoutes(app, services, { https, secretBox });
+  registerAccountRoutes(app, services, { https, secretBox });
   await registerManagementApi(app, {
     services,
     secretBox: deps.secretBox,

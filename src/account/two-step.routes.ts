@@ -1,0 +1,149 @@
+// Two-step verification on the account page: set up an authenticator app, replace the recovery
+// codes, remove a factor. The rules are MfaService's (the same enrolment and checks as the sign-in's
+// enrolment step); this file only decides what the page offers and when.
+//
+// The new secret travels in the set-up form sealed (AES-256-GCM under the master key, bound to the
+// user's id: MfaService.newSealedSecret), since the page shows the secret itself anyway; another
+// account's sealed secret does not open, and only a confirmed first code from the app saves it.
+// An account that has an authenticator app keeps it until the person removes it: setting up
+// another over it would let a browser someone left signed in swap the factor without the old one.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { MfaSettings } from "../mfa/policy.js";
+import { totpQrSvg, totpUri } from "../mfa/totp.js";
+import { type Form, field } from "../sign-in/browser-sign-in.js";
+import type { AccountKit, SignedIn } from "./account.routes.js";
+import { accountErrorPage, authenticatorPage, recoveryCodesPage, signedOutPage } from "./account-pages.js";
+
+export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): void {
+  const { services, signIn, page, html, forChange, forgetSession, businessName } = kit;
+
+  const problem = async (reply: FastifyReply, status: number, title: string, message: string) =>
+    html(reply, status, accountErrorPage({ businessName: await businessName(), title, message }));
+
+  /** Why an authenticator app cannot be set up now, or undefined when it can. */
+  const cannotAdd = async (signedIn: SignedIn, settings: MfaSettings): Promise<string | undefined> => {
+    if (settings.policy === "off" || !settings.enabledFactors.includes("mfa:authenticator_app"))
+      return "Authenticator apps are not used to sign in here.";
+    const factors = await services.mfa.store.factors(signedIn.user.id);
+    if (factors.some((f) => f.type === "mfa:authenticator_app" && f.verifiedAt !== null))
+      return "Your account has an authenticator app already. Remove it first to set up another.";
+    return undefined;
+  };
+
+  const setUpPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    signedIn: SignedIn,
+    secret: string,
+    sealed: string,
+    shown: { status: number; error?: string },
+  ) => {
+    const name = await businessName();
+    const uri = totpUri(secret, signedIn.user.email || signedIn.user.id, name);
+    return html(
+      reply,
+      shown.status,
+      authenticatorPage({
+        businessName: name,
+        csrf: signIn.csrfToken(request, reply),
+        sealed,
+        secret,
+        qrSvg: totpQrSvg(uri),
+        error: shown.error,
+      }),
+    );
+  };
+
+  app.post<{ Body: Form }>("/account/two-step/authenticator", page, async (request, reply) => {
+    const signedIn = await forChange(request, reply);
+    if (!signedIn) return reply;
+    const refusal = await cannotAdd(signedIn, await services.mfa.settingsFor(signedIn.user.id));
+    if (refusal) return problem(reply, 409, "Two-step verification", refusal);
+    const { secret, sealed } = services.mfa.newSealedSecret(signedIn.user.id);
+    return setUpPage(request, reply, signedIn, secret, sealed, { status: 200 });
+  });
+
+  app.post<{ Body: Form }>("/account/two-step/authenticator/confirm", page, async (request, reply) => {
+    const signedIn = await forChange(request, reply);
+    if (!signedIn) return reply;
+    const { user } = signedIn;
+    const settings = await services.mfa.settingsFor(user.id);
+    const refusal = await cannotAdd(signedIn, settings);
+    if (refusal) return problem(reply, 409, "Two-step verification", refusal);
+    const sealed = field(request.body, "sealed").slice(0, 2000);
+    const confirmed = await services.mfa.confirmAuthenticator(
+      user,
+      sealed,
+      field(request.body, "code"),
+      settings,
+    );
+    if (!confirmed.ok) {
+      const secret = services.mfa.openSecret(user.id, sealed);
+      if (!secret)
+        return problem(reply, 400, "Two-step verification", "This set-up has expired. Start again.");
+      if (confirmed.retryAfter) reply.header("retry-after", String(confirmed.retryAfter));
+      return setUpPage(request, reply, signedIn, secret, sealed, {
+        status: confirmed.status,
+        error: confirmed.message,
+      });
+    }
+    request.log.info(
+      { event: "mfa_enrolled", userId: user.id },
+      "authenticator app set up on the account page",
+    );
+    if (!confirmed.recoveryCodes) return reply.code(303).header("location", "/account").send();
+    return html(
+      reply,
+      200,
+      recoveryCodesPage({
+        businessName: await businessName(),
+        codes: confirmed.recoveryCodes,
+        enrolled: true,
+      }),
+    );
+  });
+
+  app.post<{ Body: Form }>("/account/two-step/recovery-codes", page, async (request, reply) => {
+    const signedIn = await forChange(request, reply);
+    if (!signedIn) return reply;
+    const { user } = signedIn;
+    const settings = await services.mfa.settingsFor(user.id);
+    const factors = await services.mfa.store.factors(user.id);
+    // Recovery codes back up the authenticator app (they go when it goes: MfaService.reset).
+    const hasApp = factors.some((f) => f.type === "mfa:authenticator_app" && f.verifiedAt !== null);
+    if (!hasApp || !settings.recoveryCodes)
+      return problem(reply, 409, "Recovery codes", "Recovery codes come with an authenticator app.");
+    const codes = await services.mfa.regenerateRecoveryCodes(user.id);
+    request.log.info({ event: "recovery_codes_replaced", userId: user.id }, "recovery codes replaced");
+    return html(
+      reply,
+      200,
+      recoveryCodesPage({ businessName: await businessName(), codes, enrolled: false }),
+    );
+  });
+
+  app.post<{ Body: Form }>("/account/two-step/remove", page, async (request, reply) => {
+    const signedIn = await forChange(request, reply);
+    if (!signedIn) return reply;
+    const factorId = field(request.body, "factor_id").slice(0, 100);
+    // MfaService.reset ends every session of the account, this one included: whoever signed in
+    // with the factor, or could have, is out, and the person signs in again without it.
+    const removed = factorId ? await services.mfa.reset(signedIn.user.id, factorId) : undefined;
+    if (!removed) return problem(reply, 404, "Two-step verification", "Your account has no such factor.");
+    request.log.info(
+      { event: "mfa_factor_removed", userId: signedIn.user.id },
+      "factor removed on the account page",
+    );
+    forgetSession(reply);
+    return html(
+      reply,
+      200,
+      signedOutPage({
+        businessName: await businessName(),
+        title: "Removed",
+        message:
+          "It no longer signs you in, and every browser signed in to your account is signed out, this one too.",
+      }),
+    );
+  });
+}
