@@ -138,6 +138,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       clock: deps.clock,
       connectedApps: connectedAppsOptions(config, deps.logger),
       mail: mailOptions(config, deps.logger),
+      sms: config.sms,
       metrics: metricsFor(config, {
         poolStats: storage.poolStats,
         queueDepth: () => new WebhooksStore(storage.db).pendingCount(),

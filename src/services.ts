@@ -6,6 +6,7 @@ import { ApplicationsService } from "./applications/applications.service.js";
 import { AuthenticationLog } from "./audit/authentication-log.js";
 import { BusinessStore } from "./business/business.store.js";
 import { type Clock, systemClock } from "./clock.js";
+import type { SmsConfig } from "./config/sms-config.js";
 import { loadCatalog } from "./connected-apps/catalog.js";
 import { type ConnectedAppsOptions, ConnectedAppsService } from "./connected-apps/connected-apps.service.js";
 import { ConnectionsService } from "./connections/connections.service.js";
@@ -14,13 +15,14 @@ import { FeatureFlagsService } from "./feature-flags/feature-flags.service.js";
 import { type MailOptions, MailService } from "./mail/mail.service.js";
 import { type Metrics, noMetrics } from "./metrics/metrics.js";
 import { MfaService } from "./mfa/mfa.service.js";
+import { smsSenderFor } from "./mfa/sms.js";
 import { withConfigCache } from "./oauth/config-cache.js";
-import { PasskeysService } from "./passkeys/passkeys.service.js";
 import type { OAuthContext } from "./oauth/context.js";
 import { SigningKeys } from "./oauth/keys.js";
 import { KyselyOAuthStore } from "./oauth/oauth.store.js";
 import { TokenService } from "./oauth/tokens.js";
 import { OrganizationsService } from "./organizations/organizations.service.js";
+import { PasskeysService } from "./passkeys/passkeys.service.js";
 import { RolesService } from "./roles/roles.service.js";
 import { PendingAuthorizations } from "./sign-in/authorization-requests.js";
 import { RateLimiter } from "./sign-in/rate-limit.js";
@@ -74,6 +76,8 @@ export interface ServicesInput {
   connectedApps?: Omit<ConnectedAppsOptions, "issuer">;
   /** How mail leaves (default: kept in the outbox, never sent). */
   mail?: MailOptions;
+  /** How text messages leave (default: the development outbox). */
+  sms?: SmsConfig;
   /** The mail service to share (withDb: one wake-up signal for the process's worker). */
   mailService?: MailService;
   /** This server's metrics (metricsFor); none by default. */
@@ -99,7 +103,13 @@ export function createServices(input: ServicesInput): Services {
   // Shared by withDb's copies: its entries outlive any request transaction.
   const authenticationLog = input.authenticationLog ?? new AuthenticationLog(input.db, { clock });
   const rateLimiter = new RateLimiter(input.db, clock);
-  const mfa = new MfaService(input.db, clock, { secretBox: input.secretBox, rateLimiter, mail });
+  const mfa = new MfaService(input.db, clock, {
+    secretBox: input.secretBox,
+    rateLimiter,
+    mail,
+    sms: smsSenderFor(input.sms, input.db, input.secretBox, clock),
+    businessName: () => new BusinessStore(input.db, clock).name(),
+  });
   return {
     db: input.db,
     withDb: (db) => createServices({ ...input, db, mailService: mail, authenticationLog }),

@@ -234,6 +234,7 @@ export async function withServices(
         issuer: config.issuerUrl,
         connectedApps: connectedAppsOptions(config),
         mail: mailOptions(config, logger),
+        sms: config.sms,
       }),
       logger,
       secretBox,

@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { emailProblem } from "../users/email.js";
 import { type MailConfig, parseMail } from "./mail-config.js";
+import { parseSms, type SmsConfig } from "./sms-config.js";
 import { type MetricsConfig, parseMetrics } from "./metrics-config.js";
 
 export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
@@ -60,6 +61,8 @@ export interface Config {
   /** How long an e-mailed one-time code stays valid. */
   emailCodeLifetimeSeconds: number;
   mail: MailConfig;
+  /** Text-message codes (the mfa:sms factor): an HTTP gateway, or the development outbox. */
+  sms: SmsConfig;
   /** GET /metrics (Prometheus): off, or on behind a bearer token or for loopback clients only. */
   metrics: MetricsConfig;
   /** Days the audit log and the authentication log keep an entry before the purge deletes it. */
@@ -229,6 +232,23 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     default: "smtp with SMTP_URL, else outbox",
     description:
       "smtp|outbox: outbox keeps messages in the database (shown in the dashboard), sending nothing",
+  },
+  {
+    key: "SMS_TRANSPORT",
+    default: "http with SMS_HTTP_URL, else outbox",
+    description:
+      "http|outbox: how text-message codes (the mfa:sms factor) leave; outbox keeps them in the database, sending nothing",
+  },
+  {
+    key: "SMS_HTTP_URL",
+    default: "",
+    description:
+      'an SMS gateway of your choosing: each message is POSTed as JSON {"to": "+E.164", "body": "…", "id": "…"} and must be answered 2xx',
+  },
+  {
+    key: "SMS_HTTP_AUTHORIZATION",
+    default: "",
+    description: "the Authorization header sent to SMS_HTTP_URL (e.g. Bearer …); never logged",
   },
   {
     key: "AUDIT_LOG_RETENTION_DAYS",
@@ -447,6 +467,7 @@ export function loadConfig(env: Env = process.env): Config {
   );
 
   const mail = parseMail(get, production, issuerUrl, fail);
+  const sms = parseSms(get, production, fail);
   const metrics = parseMetrics(get, fail);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -478,6 +499,7 @@ export function loadConfig(env: Env = process.env): Config {
     emailVerification,
     emailCodeLifetimeSeconds,
     mail,
+    sms,
     metrics,
     auditLogRetentionDays,
   };

@@ -17,6 +17,8 @@ export type MailTemplate =
       kind: "mfa_notice";
       change: "recovery_code_used" | "factor_added" | "factors_reset";
       remaining?: number;
+      /** factor_added: what was added, e.g. "an authenticator app". */
+      factor?: string;
     }
   | {
       kind: "invitation";
@@ -142,7 +144,7 @@ function compose(template: MailTemplate, business: string, to: string): { subjec
         recovery_code_used: `A recovery code was used to sign in to the ${business} account ${to}.${
           template.remaining !== undefined ? ` ${template.remaining} unused recovery codes remain.` : ""
         }`,
-        factor_added: `A new second factor (an authenticator app) was added to the ${business} account ${to}.`,
+        factor_added: `A new second factor (${oneLine(template.factor ?? "an authenticator app")}) was added to the ${business} account ${to}.`,
         factors_reset: `The second factors of the ${business} account ${to} were removed, and its other sessions were signed out.`,
       }[template.change];
       return {

@@ -1,8 +1,9 @@
 // Second factors (issue 22): what a sign-in still owes after its first proof, enrolling an
 // authenticator app, checking its codes and the recovery codes, and resetting a user's factors.
 // The sign-in pages (src/sign-in/mfa.routes.ts) and the Management API call this; the rules live here.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import type { Clock } from "../clock.js";
+import { safeEqual } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { type EventSource, recordEvent } from "../events/events.js";
 import { userData } from "../events/payloads.js";
@@ -15,10 +16,11 @@ import type { User } from "../users/users.store.js";
 import { UsersStore } from "../users/users.store.js";
 import { type MfaFactor, MfaStore, recoveryCodeHash } from "./mfa.store.js";
 import { effectiveMfaSettings, type MfaSettings, secondFactorProved } from "./policy.js";
+import { maskPhoneNumber, SmsNotSent, type SmsSender } from "./sms.js";
 import { newTotpSecret, totpStep } from "./totp.js";
 
 /** How a second factor can be proved in this sign-in, in the order the page offers them. */
-export type ChallengeMethod = "passkey" | "authenticator_app" | "email" | "recovery_code";
+export type ChallengeMethod = "passkey" | "authenticator_app" | "sms" | "email" | "recovery_code";
 
 /** What the MFA policy still asks of a sign-in (after steps.ts's own steps). */
 export type MfaRequirement =
@@ -41,6 +43,16 @@ export const RECOVERY_CODE_COUNT = 10;
 /** "optional" offers enrolment again this long after the person declined. */
 const OFFER_AGAIN_AFTER_SECONDS = 30 * 86_400;
 const SECRET_AAD = (userId: string) => `mfa-totp:${userId}`;
+const SMS_AAD = (userId: string) => `mfa-sms:${userId}`;
+/** Texts per account per hour (each costs money; a mistyped number reaches a stranger). */
+export const SMS_SEND_LIMIT = { max: 5, windowSeconds: 60 * 60 } as const;
+const SMS_CODE_LIFETIME_SECONDS = 10 * 60;
+
+interface SmsChallenge {
+  phone: string;
+  code: string;
+  expiresAt: number;
+}
 
 export type CodeCheck = { ok: true } | { ok: false; status: 400 | 429; message: string; retryAfter?: number };
 
@@ -50,7 +62,13 @@ export class MfaService {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
-    private readonly deps: { secretBox: SecretBox; rateLimiter: RateLimiter; mail: MailService },
+    private readonly deps: {
+      secretBox: SecretBox;
+      rateLimiter: RateLimiter;
+      mail: MailService;
+      sms: SmsSender;
+      businessName(): Promise<string>;
+    },
   ) {
     this.store = new MfaStore(db, clock);
   }
@@ -86,6 +104,8 @@ export class MfaService {
       methods.push("passkey");
     const app = factors.find((f) => f.type === "mfa:authenticator_app");
     if (app) methods.push("authenticator_app");
+    const phone = factors.find((f) => f.type === "mfa:sms");
+    if (phone) methods.push("sms");
     // A code by e-mail is a second factor only after something other than an e-mailed code: a
     // passwordless sign-in (amr "email") mailing another code proves the same mailbox twice.
     // Under "required" every account with an address has it; under "optional" only those who chose it.
@@ -97,7 +117,7 @@ export class MfaService {
       (settings.policy === "required" || emailFactor)
     )
       methods.push("email");
-    if (app && settings.recoveryCodes && (await this.store.unusedRecoveryCodes(user.id)) > 0)
+    if ((app || phone) && settings.recoveryCodes && (await this.store.unusedRecoveryCodes(user.id)) > 0)
       methods.push("recovery_code");
     if (methods.length > 0) return { kind: "mfa_challenge", methods, settings };
     if (settings.policy === "required") return { kind: "mfa_enroll", optional: false, settings };
@@ -190,6 +210,100 @@ export class MfaService {
       };
     await this.deps.rateLimiter.reset(attemptKey(userId));
     return { ok: true };
+  }
+
+  /**
+   * Texts a new 6-digit code to `phone` for this user (at most SMS_SEND_LIMIT an hour: each costs
+   * money and reaches a stranger's phone if the number is mistyped). The code comes back sealed to
+   * the user, with its number and expiry, for the sign-in under way to keep.
+   */
+  async sendSmsCode(
+    userId: string,
+    phone: string,
+  ): Promise<{ sealed: string } | { status: 429 | 502; message: string; retryAfter?: number }> {
+    const verdict = await this.deps.rateLimiter.consume(`mfa-sms:${userId}`, SMS_SEND_LIMIT);
+    if (!verdict.allowed)
+      return {
+        status: 429,
+        retryAfter: verdict.resetIn,
+        message: "Too many text messages were sent for this account. Try again later or use another way.",
+      };
+    const code = randomInt(0, 1_000_000).toString().padStart(6, "0");
+    try {
+      await this.deps.sms.send({
+        to: phone,
+        body: `${code} is your ${await this.deps.businessName()} verification code. Do not share it.`,
+      });
+    } catch (error) {
+      if (!(error instanceof SmsNotSent)) throw error;
+      return { status: 502, message: "The text message could not be sent. Try again, or use another way." };
+    }
+    const challenge: SmsChallenge = { phone, code, expiresAt: this.clock.now() + SMS_CODE_LIFETIME_SECONDS };
+    return { sealed: this.deps.secretBox.seal(JSON.stringify(challenge), SMS_AAD(userId)) };
+  }
+
+  /** Checks a texted code against the sealed challenge; the number it proves on success. */
+  async checkSmsCode(
+    userId: string,
+    sealed: string | undefined,
+    typed: string,
+  ): Promise<(CodeCheck & { ok: false }) | { ok: true; phone: string }> {
+    let challenge: SmsChallenge | undefined;
+    try {
+      challenge = sealed
+        ? (JSON.parse(this.deps.secretBox.open(sealed, SMS_AAD(userId))) as SmsChallenge)
+        : undefined;
+    } catch {
+      challenge = undefined;
+    }
+    if (!challenge || challenge.expiresAt < this.clock.now())
+      return { ok: false, status: 400, message: "This code has expired. Ask for a new one." };
+    const throttled = await this.throttle(userId);
+    if (throttled && !throttled.ok) return throttled;
+    const digits = typed.replace(/\s/g, "");
+    if (digits.length !== 6 || !safeEqual(digits, challenge.code))
+      return { ok: false, status: 400, message: "That code is not right." };
+    await this.deps.rateLimiter.reset(attemptKey(userId));
+    return { ok: true, phone: challenge.phone };
+  }
+
+  /**
+   * Saves a proved number as the user's SMS factor; fresh recovery codes when the settings offer
+   * them and the account has none left.
+   */
+  async confirmSms(
+    user: Pick<User, "id" | "email">,
+    phone: string,
+    settings: Pick<MfaSettings, "recoveryCodes">,
+  ): Promise<{ recoveryCodes?: string[] }> {
+    const offerCodes = settings.recoveryCodes && (await this.store.unusedRecoveryCodes(user.id)) === 0;
+    const recoveryCodes = offerCodes ? newRecoveryCodes() : undefined;
+    await inTransaction(this.db, async (trx) => {
+      const store = new MfaStore(trx, this.clock);
+      await store.saveFactor({
+        userId: user.id,
+        type: "mfa:sms",
+        name: phone,
+        secretSealed: null,
+        lastUsedStep: null,
+      });
+      if (recoveryCodes)
+        await store.replaceRecoveryCodes(
+          user.id,
+          recoveryCodes.map((code) => recoveryCodeHash(user.id, code)),
+        );
+      if (user.email)
+        await this.deps.mail.enqueue(trx, {
+          to: user.email,
+          idempotencyKey: `mfa-sms-added:${user.id}:${this.clock.now()}`,
+          template: {
+            kind: "mfa_notice",
+            change: "factor_added",
+            factor: `text messages to ${maskPhoneNumber(phone)}`,
+          },
+        });
+    });
+    return { recoveryCodes };
   }
 
   /** Uses one recovery code; the account's owner hears of it by e-mail. */

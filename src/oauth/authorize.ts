@@ -31,6 +31,8 @@ export interface SignInProgress {
   link?: PendingLink;
   /** An authenticator app being set up in this sign-in: its new secret, sealed (src/mfa/). */
   totpSecretSealed?: string;
+  /** A code texted in this sign-in, with its number and expiry, sealed (MfaService.sendSmsCode). */
+  smsChallengeSealed?: string;
 }
 
 /** A connection's account for `userId`, linked once the code sent to its address comes back. */

@@ -28,7 +28,13 @@ function codeField(ctx: FormContext, label: string, hint: string, numeric = true
  * it as separate forms (an e-mailed code, a recovery code), so none submits another's field.
  */
 export function mfaChallengePage(
-  ctx: FormContext & { methods: readonly ChallengeMethod[]; method?: ChallengeMethod; notice?: string },
+  ctx: FormContext & {
+    methods: readonly ChallengeMethod[];
+    method?: ChallengeMethod;
+    notice?: string;
+    /** The SMS factor's number, masked (maskPhoneNumber). */
+    phone?: string;
+  },
 ): string {
   const method = ctx.method ?? ctx.methods[0] ?? "authenticator_app";
   const others = ctx.methods.filter((m) => m !== method);
@@ -37,6 +43,11 @@ export function mfaChallengePage(
     authenticator_app: html`<form method="post" action="/auth/mfa/verify" novalidate>
   ${hiddenFields(ctx)}
   ${codeField(ctx, "Code from your authenticator app", "The 6-digit code your app shows for this account now.")}
+  <button type="submit">Continue</button>
+</form>`,
+    sms: html`<form method="post" action="/auth/mfa/sms/verify" novalidate>
+  ${hiddenFields(ctx)}
+  ${codeField(ctx, "Code from the text message", `We sent a 6-digit code to your phone ${ctx.phone ?? ""}.`)}
   <button type="submit">Continue</button>
 </form>`,
     email: html`<form method="post" action="/auth/mfa/email/verify" novalidate>
@@ -53,12 +64,14 @@ export function mfaChallengePage(
   const switchLabel: Record<ChallengeMethod, string> = {
     passkey: "Use your passkey",
     authenticator_app: "Use your authenticator app",
+    sms: "Text me a code instead",
     email: "Email me a code instead",
     recovery_code: "Use a recovery code",
   };
   const switchAction: Record<ChallengeMethod, string> = {
     passkey: "/auth/mfa/method/passkey",
     authenticator_app: "/auth/mfa/method/authenticator_app",
+    sms: "/auth/mfa/sms",
     email: "/auth/mfa/email",
     recovery_code: "/auth/mfa/method/recovery_code",
   };
@@ -81,7 +94,13 @@ ${others.map(
 
 /** Setting up an authenticator app: the QR code, the secret for typing in, and the first code. */
 export function mfaEnrollPage(
-  ctx: FormContext & { qrSvg: string; secret: string; optional: boolean; required?: boolean },
+  ctx: FormContext & {
+    qrSvg: string;
+    secret: string;
+    optional: boolean;
+    /** Text messages are an enabled factor: offer a phone number instead of an app. */
+    sms?: boolean;
+  },
 ): string {
   const grouped = ctx.secret.replace(/(.{4})/g, "$1 ").trim();
   return page({
@@ -106,6 +125,19 @@ ${errorBlock(ctx.error)}
   <button type="submit">Turn on two-step verification</button>
 </form>
 ${
+  ctx.sms
+    ? html`<h2>No authenticator app?</h2>
+<form method="post" action="/auth/mfa/sms/enroll" novalidate>
+  ${hiddenFields(ctx)}
+  <label for="phone">Mobile number</label>
+  <input id="phone" name="phone" type="tel" autocomplete="tel" inputmode="tel" maxlength="24"
+    aria-describedby="phone-hint">
+  <p class="hint" id="phone-hint">With the country code, e.g. +44 7700 900123. We text a code to it at each sign-in.</p>
+  <button type="submit" class="secondary">Text me a code instead</button>
+</form>
+`
+    : ""
+}${
   ctx.optional
     ? html`<form method="post" action="/auth/mfa/skip">
   ${hiddenFields(ctx)}
@@ -131,6 +163,22 @@ ${ctx.codes.map(
 <form method="post" action="/auth/mfa/continue">
   ${hiddenFields(ctx)}
   <button type="submit">I have saved them — continue</button>
+</form>`,
+  });
+}
+
+/** Confirming a mobile number for text-message codes: the code just sent to it. */
+export function smsConfirmPage(ctx: FormContext & { phone: string }): string {
+  return page({
+    title: "Confirm your mobile number",
+    businessName: ctx.businessName,
+    body: html`<h1>Confirm your mobile number</h1>
+<p class="lead">We sent a 6-digit code to ${ctx.phone}. Enter it to turn on two-step verification.</p>
+${errorBlock(ctx.error)}
+<form method="post" action="/auth/mfa/sms/confirm" novalidate>
+  ${hiddenFields(ctx)}
+  ${codeField(ctx, "Code from the text message", "The code is valid for 10 minutes.")}
+  <button type="submit">Turn on two-step verification</button>
 </form>`,
   });
 }

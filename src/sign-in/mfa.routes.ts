@@ -13,6 +13,7 @@ import type { User } from "../users/users.store.js";
 import { type Form, field } from "./browser-sign-in.js";
 import type { SignInKit } from "./email-code.routes.js";
 import { mfaChallengePage, mfaEnrollPage, recoveryCodesPage } from "./mfa-pages.js";
+import { registerSmsRoutes } from "./mfa-sms.routes.js";
 import { clientNetwork } from "./rate-limit.js";
 
 /** A sign-in under way that proved its first factor on this browser (sign-in.routes.ts). */
@@ -62,7 +63,7 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     reply: FastifyReply,
     opened: OpenedProgress,
     methods: readonly ChallengeMethod[],
-    shown: { method?: ChallengeMethod; status?: number; error?: string; notice?: string },
+    shown: { method?: ChallengeMethod; status?: number; error?: string; notice?: string; phone?: string },
   ) =>
     html(
       reply,
@@ -165,6 +166,9 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
       // The only way the account has is a code by e-mail: send it now rather than ask to.
       if (requirement.methods[0] === "email")
         return sendEmailFactor(request, reply, withRecorded, requirement.methods);
+      // A phone first (no app): text the code now rather than ask to.
+      if (requirement.methods[0] === "sms")
+        return sms.sendToFactor(request, reply, withRecorded, requirement.methods);
       return challenge(request, reply, withRecorded, requirement.methods, {});
     }
     // A new secret per sign-in, kept sealed with it: a set-up started and abandoned by someone else
@@ -191,9 +195,30 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     return html(
       reply,
       status,
-      mfaEnrollPage({ ...ctx, error, secret, qrSvg: totpQrSvg(uri), optional: requirement.optional }),
+      mfaEnrollPage({
+        ...ctx,
+        error,
+        secret,
+        qrSvg: totpQrSvg(uri),
+        optional: requirement.optional,
+        sms: requirement.settings.enabledFactors.includes("mfa:sms"),
+      }),
     );
   };
+
+  const sms = registerSmsRoutes(app, services, kit, {
+    requirementOf,
+    context,
+    challenge,
+    restate,
+    proceedAfter,
+    enrollPageAgain: async (request, reply, opened, requirement, status, error) => {
+      const sealed = opened.progress.totpSecretSealed;
+      const secret = sealed ? services.mfa.openSecret(opened.user.id, sealed) : undefined;
+      if (!secret) return expired(reply);
+      return enrollPage(request, reply, opened, requirement, secret, status, error);
+    },
+  });
 
   app.post<{ Body: Form }>("/auth/mfa/verify", pageConfig, async (request, reply) => {
     const opened = await openProgress(request, request.body);

@@ -636,6 +636,7 @@ export interface Schema {
   mfa_factors: MfaFactorsTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   passkeys: PasskeysTable;
+  sms_outbox: SmsOutboxTable;
   passkey_challenges: PasskeyChallengesTable;
   upstream_sign_in_states: UpstreamSignInStatesTable;
 }
@@ -690,4 +691,11 @@ export interface PasskeyChallengesTable {
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
+}
+
+export interface SmsOutboxTable {
+  id: string;
+  to_number: string;
+  body_sealed: string;
+  created_at: number;
 }

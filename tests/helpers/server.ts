@@ -117,6 +117,7 @@ export async function startTestServer(
     keyCacheSeconds: options.keyCacheSeconds ?? 0,
     connectedApps: connectedAppsOptions(config, logger),
     mail: mailOptions(config, logger),
+    sms: config.sms,
     metrics: metricsFor(config, { poolStats: storage.poolStats, logger }),
     webhooks: { allowPrivateNetworks: config.webhooksAllowPrivateNetworks },
   });

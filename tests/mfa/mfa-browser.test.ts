@@ -57,7 +57,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await page.waitForURL((url) => url.pathname === "/auth/sign-in");
       await page.getByLabel("Email").fill(user.email);
       await page.getByLabel("Password").fill(user.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
     }
 
     async function idTokenAt(sdk: ReturnType<typeof client>, session: MapSessionManager, page: Page) {
