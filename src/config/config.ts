@@ -6,8 +6,8 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { emailProblem } from "../users/email.js";
 import { type MailConfig, parseMail } from "./mail-config.js";
-import { parseSms, type SmsConfig } from "./sms-config.js";
 import { type MetricsConfig, parseMetrics } from "./metrics-config.js";
+import { parseSms, type SmsConfig } from "./sms-config.js";
 
 export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
 
