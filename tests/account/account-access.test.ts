@@ -153,6 +153,31 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal((await agent.redirectFrom("/account")).pathname, "/oauth2/auth");
     });
 
+    it("comes back to the account page that asked (/account/passkeys), and only to an account page", async () => {
+      const user = await createUser(server);
+      const agent = new UserAgent(server.url);
+      /** Signs in from /account/sign-in?return=…; where the callback sends the browser. */
+      const returnFrom = async (returnTo: string) => {
+        const start = await agent.redirectFrom(`/account/sign-in?return=${encodeURIComponent(returnTo)}`);
+        assert.equal(start.searchParams.get("prompt"), "login");
+        const hidden = await agent.openForm(await agent.redirectFrom(start));
+        const reply = await agent.postForm("/auth/sign-in", {
+          ...hidden,
+          email: user.email,
+          password: user.password,
+        });
+        return (await agent.redirectFrom(new URL(reply.headers.get("location")!, server.url))).href;
+      };
+      assert.equal(await returnFrom("/account/passkeys"), `${server.url}/account/passkeys`);
+      for (const elsewhere of [
+        "https://evil.example/account",
+        "//evil.example",
+        "/admin/",
+        "/account/../admin",
+      ])
+        assert.equal(await returnFrom(elsewhere), `${server.url}/account`, elsewhere);
+    });
+
     it("explains, rather than redirects, when ISSUER_URL cannot carry the account pages' callback", async () => {
       const plain = await startTestServer(kind, { env: { ISSUER_URL: "http://latchkey.example" } });
       try {
