@@ -18,6 +18,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { randomToken, safeEqual, sha256 } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { sessionSatisfies } from "../mfa/mfa.service.js";
 import { OAuthError } from "../oauth/errors.js";
 import { verifyChallenge } from "../oauth/pkce.js";
 import type { Services } from "../services.js";
@@ -81,7 +82,7 @@ export class AccountSignIn {
     if (!user) return { kind: "sign_in", again: false };
     const loginHint = user.email ?? undefined;
     if (this.markedSession(request) !== session.id) return { kind: "sign_in", again: false, loginHint };
-    if (await this.services.mfa.requirement(user, session.amr))
+    if (!sessionSatisfies(await this.services.mfa.requirement(user, session.amr)))
       return { kind: "sign_in", again: true, loginHint };
     const fresh = this.services.clock.now() - session.authTime <= RECENT_SIGN_IN_SECONDS;
     return { kind: "signed_in", session, user, fresh };
@@ -184,7 +185,7 @@ export class AccountSignIn {
     // The sign-in ran the policy's steps, so its session meets the policy: were it not to, the
     // page says so rather than send the browser round the sign-in again.
     const user = await services.users.store.findById(session.userId);
-    if (!user || (await services.mfa.requirement(user, session.amr)))
+    if (!user || !sessionSatisfies(await services.mfa.requirement(user, session.amr)))
       return refused("Your sign-in did not complete the steps your account needs.");
     return { ok: true, sessionId: session.id };
   }

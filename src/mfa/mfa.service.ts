@@ -91,9 +91,15 @@ export class MfaService {
     user: Pick<User, "id" | "email" | "mfa_offer_dismissed_at">,
     amr: readonly string[],
     orgCode?: string,
+    /** The application asked for a second factor (acr_values, step-up): "required" for this sign-in. */
+    requireMfa = false,
   ): Promise<MfaRequirement | undefined> {
     if (secondFactorProved(amr)) return undefined;
     const settings = await this.settingsFor(user.id, orgCode);
+    if (requireMfa) {
+      settings.policy = "required";
+      if (settings.enabledFactors.length === 0) settings.enabledFactors = ["mfa:authenticator_app"];
+    }
     if (settings.policy === "off") return undefined;
     const factors = (await this.store.factors(user.id)).filter(
       (f) => f.verifiedAt !== null && settings.enabledFactors.includes(f.type),

@@ -9,6 +9,13 @@ import { parseChallenge } from "./pkce.js";
 import type { ClientRecord, OrganizationChoice } from "./ports.js";
 import { joinScope, OIDC_SCOPES, splitScope } from "./scopes.js";
 
+/**
+ * The authentication context class of a sign-in that proved two factors (OpenID PAPE's
+ * multi-factor policy, the value most relying parties already send): requested with acr_values, and
+ * the ID token's `acr` whenever the sign-in's amr includes "mfa".
+ */
+export const MFA_ACR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+
 const PROMPTS = new Set(["none", "login", "create", "consent", "select_account"]);
 
 /** A validated authorization request, as stored while the user signs in. */
@@ -68,6 +75,8 @@ export interface AuthorizationRequest {
   createOrgName?: string;
   /** Kinde's connection_id: go straight to this connection's provider (src/sign-in/connection-sign-in.routes.ts). */
   connectionId?: string;
+  /** acr_values named MFA_ACR: a second factor is proved in this sign-in whatever the policy. */
+  requireMfa?: boolean;
   /** The external identity this sign-in proved (a connection); its session carries ext_provider. */
   externalIdentityId?: string;
 }
@@ -180,6 +189,13 @@ async function validateRest(
     maxAge = Number(maxAgeRaw);
   }
 
+  // OIDC Core §3.1.2.1 acr_values: the one class Latchkey names is multi-factor authentication
+  // (MFA_ACR); asking for it makes this sign-in prove a second factor whatever the MFA policy says
+  // (step-up). Other values are voluntary requests the server may not meet, so they are ignored.
+  const acrValues = params.get("acr_values");
+  if ((acrValues?.length ?? 0) > 512) throw new OAuthError("invalid_request", "acr_values is too long");
+  const requireMfa = splitScope(acrValues).includes(MFA_ACR);
+
   const requestedAudience = params.all("audience");
   const audience = await ctx.store.authorizedAudiences(client.id, requestedAudience);
   const apiScopes = await ctx.store.apiScopes(audience);
@@ -232,6 +248,7 @@ async function validateRest(
     ...(orgCode !== undefined && orgCode !== "undefined" ? { orgCode } : {}),
     ...(createOrgName !== undefined ? { createOrgName } : {}),
     ...(connectionId !== undefined ? { connectionId } : {}),
+    ...(requireMfa ? { requireMfa } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // OpenID Provider metadata (OIDC Discovery §3) and OAuth 2.0 AS metadata (RFC 8414 §2): one
 // document, served at both well-known paths. It must tell the truth about what we support.
 import { MANAGEMENT_API_SCOPES } from "../management/scopes.js";
+import { MFA_ACR } from "./authorize.js";
 import { SIGNING_ALGORITHM } from "./keys.js";
 
 export function discoveryDocument(issuer: string) {
@@ -36,7 +37,10 @@ export function discoveryDocument(issuer: string) {
       "updated_at",
       "email",
       "email_verified",
+      "amr",
+      "acr",
     ],
+    acr_values_supported: [MFA_ACR],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
     token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic", "none"],

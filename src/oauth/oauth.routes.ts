@@ -299,6 +299,11 @@ async function policySatisfied(
 ): Promise<boolean> {
   const user = await services.users.store.findById(session.userId);
   if (!user) return false;
-  const mfa = await services.mfa.requirement(user, session.amr, authorization.orgCode);
+  const mfa = await services.mfa.requirement(
+    user,
+    session.amr,
+    authorization.orgCode,
+    authorization.requireMfa,
+  );
   return nextStep(user, policy).kind === "done" && sessionSatisfies(mfa);
 }

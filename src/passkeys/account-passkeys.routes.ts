@@ -6,6 +6,7 @@
 // hosted pages' CSRF token; the passkey's ceremony is bound to the session that asked for it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { sessionSatisfies } from "../mfa/mfa.service.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
 import type { BrowserSession } from "../sign-in/sessions.js";
@@ -44,7 +45,7 @@ export function registerAccountPasskeyRoutes(
     const user = await services.users.store.findById(session.userId);
     if (!user || user.is_suspended === 1) return undefined;
     // A session from before the policy asked for a second factor does not change sign-in methods.
-    if (await services.mfa.requirement(user, session.amr)) return undefined;
+    if (!sessionSatisfies(await services.mfa.requirement(user, session.amr))) return undefined;
     return { session, user };
   };
 

@@ -135,7 +135,12 @@ export function registerPasskeySignInRoutes(
     if (!opened)
       return json(reply, 400, { error: "This sign-in page has expired. Go back to the application." });
     const { user, authorization, progress, requestId } = opened;
-    const requirement = await services.mfa.requirement(user, progress.amr, authorization.orgCode);
+    const requirement = await services.mfa.requirement(
+      user,
+      progress.amr,
+      authorization.orgCode,
+      authorization.requireMfa,
+    );
     if (requirement?.kind !== "mfa_challenge" || !requirement.methods.includes("passkey"))
       return json(reply, 409, { error: "A passkey is not asked for now. Reload the page." });
     const refused = await throttled(request, reply);

@@ -56,7 +56,12 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
 
   /** What the sign-in still owes now (asked again at every form: the settings may have changed). */
   const requirementOf = (opened: OpenedProgress) =>
-    services.mfa.requirement(opened.user, opened.progress.amr, opened.authorization.orgCode);
+    services.mfa.requirement(
+      opened.user,
+      opened.progress.amr,
+      opened.authorization.orgCode,
+      opened.authorization.requireMfa,
+    );
 
   const challenge = async (
     request: FastifyRequest,

@@ -176,7 +176,11 @@ export function registerSignInRoutes(
     let step = nextStep(user, policy);
     // The second factor comes last (steps.ts); asked only once the steps before it are done.
     if (step.kind === "done")
-      step = nextStep(user, policy, await services.mfa.requirement(user, amr, authorization.orgCode));
+      step = nextStep(
+        user,
+        policy,
+        await services.mfa.requirement(user, amr, authorization.orgCode, authorization.requireMfa),
+      );
     if (step.kind === "done")
       step = nextStep(user, policy, await services.passkeys.requirement(user.id, authorization.orgCode));
     return step;

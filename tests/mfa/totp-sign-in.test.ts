@@ -9,6 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import type { Clock } from "../../src/clock.js";
 import { totpCodeAt } from "../../src/mfa/totp.js";
+import { MFA_ACR } from "../../src/oauth/authorize.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { messagesTo } from "../helpers/mail.js";
@@ -258,6 +259,48 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(skipped.status, 303);
       const again = await signIn(new UserAgent(server.url), user);
       assert.equal(again.reply.status, 303, "not offered again right away");
+    });
+
+    it("steps up on acr_values (OpenID PAPE multi-factor) whatever the policy, and says so in acr", async () => {
+      await server.services.mfa.store.setEnvironmentSettings({ policy: "off" });
+      const user = await createUser(server);
+      const browser = new UserAgent(server.url);
+      const plain = await signIn(browser, user);
+      assert.equal(plain.reply.status, 303, "policy off: a password is enough");
+      const plainClaims = await idTokenClaims(plain.reply.headers.get("location")!, plain.verifier);
+      assert.equal(plainClaims.acr, undefined);
+      // The signed-in browser asks again for the same application, now with acr_values.
+      const verifier = randomBytes(32).toString("base64url");
+      const stepUp = authorizationUrl(server, spa.clientId, CALLBACK, {
+        scope: "openid",
+        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+        acr_values: MFA_ACR,
+      });
+      const silent = await browser.redirectFrom(new URL(`${stepUp.href}&prompt=none`));
+      assert.equal(
+        silent.searchParams.get("error"),
+        "login_required",
+        "the session did not prove two factors",
+      );
+      const start = await browser.redirectFrom(stepUp);
+      const hidden = await browser.openForm(new URL(`/auth/sign-in${start.search}`, server.url));
+      const reply = await browser.postForm("/auth/sign-in", { ...hidden, ...user });
+      assert.equal(reply.status, 200);
+      const page = await reply.text();
+      const secret = /data-secret="([A-Z2-7]+)"/.exec(page)?.[1];
+      assert.ok(secret, "an account without a factor sets one up");
+      const confirmed = await browser.postForm("/auth/mfa/enroll", {
+        ...hidden,
+        code: totpCodeAt(secret, clock.now()),
+      });
+      assert.equal(confirmed.status, 200);
+      const done = await browser.postForm("/auth/mfa/continue", hidden);
+      const claims = await idTokenClaims(done.headers.get("location")!, verifier);
+      assert.equal(claims.acr, MFA_ACR);
+      const discovery = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as {
+        acr_values_supported: string[];
+      };
+      assert.deepEqual(discovery.acr_values_supported, [MFA_ACR]);
     });
 
     it("lets an organization that enforces MFA require it when the environment does not", async () => {

@@ -4,6 +4,7 @@
 // `signUserTokens` signs the JWTs — never inside the transaction, which must not wait on keys.
 import { randomUUID } from "node:crypto";
 import { randomToken, sha256 } from "../../crypto/random.js";
+import { MFA_ACR } from "../authorize.js";
 import { type OAuthContext, REFRESH_ABSOLUTE_LIFETIME_SECONDS } from "../context.js";
 import type { ClientRecord, GrantRecord, OAuthStore, UserClaimSet, UserRecord } from "../ports.js";
 import { splitScope, wantsRefreshToken } from "../scopes.js";
@@ -35,6 +36,7 @@ export async function recordUserTokens(
   // token's amr (OIDC Core §2, RFC 8176) and, through a connection, Kinde's ext_provider.
   const proof = grant.sessionId ? await store.sessionProof(grant.sessionId) : undefined;
   if (proof && proof.amr.length > 0) claims.id = { ...claims.id, amr: proof.amr };
+  if (proof?.amr.includes("mfa")) claims.id = { ...claims.id, acr: MFA_ACR };
   if (proof?.extProvider) claims.id = { ...claims.id, ext_provider: proof.extProvider };
   const input = { ...fields, claims };
   await store.recordAccessToken({
