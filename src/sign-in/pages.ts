@@ -358,6 +358,12 @@ a.connection { display: flex; gap: .5rem; align-items: center; justify-content: 
   font-weight: 600; text-decoration: none; border: 1px solid var(--border); border-radius: 8px; }
 a.connection .mark { width: 1.25rem; height: 1.25rem; flex: none; }
 .divider { margin: 1.25rem 0 0; text-align: center; font-size: .875rem; opacity: .8; }
+h2 { margin: 1.75rem 0 0; font-size: 1.125rem; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.steps { margin: 0 0 1rem; padding-left: 1.25rem; }
+.qr { width: 12rem; margin: 0 auto; padding: .5rem; background: #fff; border-radius: 8px; }
+.qr svg { display: block; width: 100%; height: auto; }
+.recovery-codes { columns: 2; margin: 0; padding: 0; list-style: none; line-height: 2; }
 @media (prefers-color-scheme: dark) { :root { --accent: #91a7ff; --error: #ff8787; } button { color: #10131a; } }
 @media (max-width: 400px) { .card { padding: 1.25rem; border: 0; } .row { grid-template-columns: 1fr; } }
 `;
