@@ -180,6 +180,7 @@ export class MfaService {
         secretSealed: sealedSecret,
         lastUsedStep: step,
       });
+      await this.recordFactorAdded(trx, user.id);
       if (recoveryCodes)
         await store.replaceRecoveryCodes(
           user.id,
@@ -293,6 +294,7 @@ export class MfaService {
         secretSealed: null,
         lastUsedStep: null,
       });
+      await this.recordFactorAdded(trx, user.id);
       if (recoveryCodes)
         await store.replaceRecoveryCodes(
           user.id,
@@ -400,6 +402,18 @@ export class MfaService {
         });
       return before;
     });
+  }
+
+  /** A factor was added by the user: user.updated for webhooks, in the change's transaction. */
+  private async recordFactorAdded(trx: Db, userId: string): Promise<void> {
+    const user = await new UsersStore(trx).findById(userId);
+    if (user)
+      await recordEvent(trx, this.clock, {
+        type: "user.updated",
+        source: "user",
+        data: await userData(trx, user),
+        userId,
+      });
   }
 
   /** Counts an attempt before it is checked, so parallel guesses cannot slip past. */

@@ -124,6 +124,13 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(stored.length, 10, "recovery codes stored (hashed)");
       const notice = (await messagesTo(server, user.email)).find((m) => m.kind === "mfa_notice");
       assert.ok(notice, "the owner hears that a factor was added");
+      const events = await server.storage.db
+        .selectFrom("events")
+        .select(["type", "source"])
+        .where("user_id", "=", user.id)
+        .where("type", "=", "user.updated")
+        .execute();
+      assert.deepEqual(events, [{ type: "user.updated", source: "user" }], "webhooks hear of it");
     });
 
     it("asks for a current code at every sign-in and refuses a replayed one", async () => {
