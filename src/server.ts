@@ -33,9 +33,11 @@ import { registerMailWorker } from "./mail/worker.js";
 import { registerManagementApi } from "./management/management.plugin.js";
 import { metricsFor } from "./metrics/metrics.js";
 import { registerMetrics } from "./metrics/metrics.routes.js";
+import { registerDeviceAuthorizationRoute } from "./oauth/device.routes.js";
 import { registerOAuthRoutes } from "./oauth/oauth.routes.js";
 import { registerAccountPasskeyRoutes } from "./passkeys/account-passkeys.routes.js";
 import { connectedAppsOptions, createServices, mailOptions, type Services } from "./services.js";
+import { registerDeviceRoutes } from "./sign-in/device.routes.js";
 import { registerSignInRoutes } from "./sign-in/sign-in.routes.js";
 import { loadSignInProviders } from "./sign-in/upstream-catalog.js";
 import type { Storage } from "./storage/database.js";
@@ -185,6 +187,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     policy: signInPolicy,
   });
   registerAccountApiRoutes(app, services);
+  registerDeviceAuthorizationRoute(app, services);
   const { signInDailyLimitPerAddress } = config;
   const { secretBox } = deps;
   registerSignInRoutes(app, services, {
@@ -206,6 +209,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerDashboardRoutes(app, services);
   registerAccountPasskeyRoutes(app, services, { https, secretBox });
   registerAccountRoutes(app, services, { https, secretBox });
+  registerDeviceRoutes(app, services, { https, secretBox, signInDailyLimitPerAddress, policy: signInPolicy });
   await registerManagementApi(app, {
     services,
     secretBox: deps.secretBox,

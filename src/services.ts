@@ -18,6 +18,7 @@ import { MfaService } from "./mfa/mfa.service.js";
 import { smsSenderFor } from "./mfa/sms.js";
 import { withConfigCache } from "./oauth/config-cache.js";
 import type { OAuthContext } from "./oauth/context.js";
+import { KyselyDeviceStore } from "./oauth/device.store.js";
 import { SigningKeys } from "./oauth/keys.js";
 import { KyselyOAuthStore } from "./oauth/oauth.store.js";
 import { TokenService } from "./oauth/tokens.js";
@@ -115,7 +116,13 @@ export function createServices(input: ServicesInput): Services {
     withDb: (db) => createServices({ ...input, db, mailService: mail, authenticationLog }),
     clock,
     keys,
-    oauth: { issuer: input.issuer, store, tokens: new TokenService(input.issuer, keys, clock), clock },
+    oauth: {
+      issuer: input.issuer,
+      store,
+      devices: new KyselyDeviceStore(input.db, input.secretBox, clock),
+      tokens: new TokenService(input.issuer, keys, clock),
+      clock,
+    },
     sessions: new BrowserSessions(input.db, clock),
     pending: new PendingAuthorizations(input.db, clock),
     rateLimiter,

@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.js";
+import type { DeviceStore } from "./device.js";
 import type { OAuthStore } from "./ports.js";
 import type { TokenService } from "./tokens.js";
 
@@ -6,6 +7,8 @@ import type { TokenService } from "./tokens.js";
 export interface OAuthContext {
   issuer: string;
   store: OAuthStore;
+  /** The device authorization grant's requests (RFC 8628). */
+  devices: DeviceStore;
   tokens: TokenService;
   clock: Clock;
 }

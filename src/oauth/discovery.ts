@@ -14,9 +14,15 @@ export function discoveryDocument(issuer: string) {
     end_session_endpoint: `${issuer}/logout`,
     revocation_endpoint: `${issuer}/oauth2/revoke`,
     introspection_endpoint: `${issuer}/oauth2/introspect`,
+    device_authorization_endpoint: `${issuer}/oauth2/device/auth`,
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
-    grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+    grant_types_supported: [
+      "authorization_code",
+      "refresh_token",
+      "client_credentials",
+      "urn:ietf:params:oauth:grant-type:device_code",
+    ],
     code_challenge_methods_supported: ["S256"],
     scopes_supported: ["openid", "profile", "email", "offline", "offline_access", ...MANAGEMENT_API_SCOPES],
     claims_supported: [

@@ -1,5 +1,5 @@
 // OAuth 2.0 / OIDC error vocabulary (RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1,
-// OIDC Core §3.1.2.6). The protocol core throws these; routes turn them into JSON bodies or
+// OIDC Core §3.1.2.6, RFC 8628 §3.5). The protocol core throws these; routes turn them into JSON bodies or
 // redirect parameters.
 
 export type OAuthErrorCode =
@@ -21,7 +21,11 @@ export type OAuthErrorCode =
   | "invalid_token"
   | "insufficient_scope"
   | "unsupported_token_type"
-  | "invalid_target";
+  | "invalid_target"
+  // RFC 8628 §3.5: the token endpoint's answers to a device polling for its user's decision.
+  | "authorization_pending"
+  | "slow_down"
+  | "expired_token";
 
 export class OAuthError extends Error {
   constructor(

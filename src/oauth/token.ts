@@ -4,6 +4,7 @@ import type { OAuthContext } from "./context.js";
 import { OAuthError } from "./errors.js";
 import { authorizationCodeGrant } from "./grants/authorization_code.js";
 import { clientCredentialsGrant } from "./grants/client_credentials.js";
+import { DEVICE_CODE_GRANT_TYPE, deviceCodeGrant } from "./grants/device_code.js";
 import { refreshTokenGrant } from "./grants/refresh_token.js";
 import type { Params } from "./params.js";
 import type { TokenResponse } from "./token-response.js";
@@ -14,6 +15,7 @@ const GRANTS = {
   authorization_code: authorizationCodeGrant,
   refresh_token: refreshTokenGrant,
   client_credentials: clientCredentialsGrant,
+  [DEVICE_CODE_GRANT_TYPE]: deviceCodeGrant,
 } as const;
 
 /** What a successful token request issued, for the authentication log: whose, never the tokens. */
