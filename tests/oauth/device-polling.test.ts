@@ -11,6 +11,7 @@ import { sha256 } from "../../src/crypto/random.js";
 import { DEVICE_CODE_LIMITS } from "../../src/sign-in/device.routes.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApi, createApplication, createUser } from "../helpers/fixtures.js";
+import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
 
@@ -116,6 +117,31 @@ for (const { kind, skip } of await databaseKinds()) {
       ).json()) as Json;
       assert.equal(discovery.device_authorization_endpoint, `${server.url}/oauth2/device/auth`);
       assert.ok((discovery.grant_types_supported as string[]).includes(GRANT));
+    });
+
+    it("creates device applications through the Management API (Kinde's type device): public, no secret", async () => {
+      const created = await callApi<{ application: { id: string; client_secret: string | null } }>(
+        server,
+        "POST",
+        "/api/v1/applications",
+        { body: { name: "Kiosk", type: "device" } },
+      );
+      assert.equal(created.status, 201);
+      assert.equal(created.body.application.client_secret, null);
+      const id = created.body.application.id;
+      const read = await callApi<{ application: { type: string; client_secret: string | null } }>(
+        server,
+        "GET",
+        `/api/v1/applications/${id}`,
+      );
+      assert.equal(read.body.application.type, "device");
+      assert.equal(read.body.application.client_secret, null);
+      const rotate = await callApi(server, "POST", `/api/v1/applications/${id}/rotate_secret`);
+      assert.equal(rotate.status, 400);
+      // Its user signs in by the device grant alone: a secret presented is refused, none is fine.
+      const withSecret = await post("/oauth2/device/auth", { client_id: id, client_secret: "x".repeat(52) });
+      assert.equal(withSecret.status, 401);
+      assert.equal((await post("/oauth2/device/auth", { client_id: id })).status, 200);
     });
 
     it("refuses clients that are not device applications, and requests that are not forms", async () => {
