@@ -22,8 +22,8 @@ export const COMMON_PASSWORDS_FILE = new URL("../resources/common-passwords.txt"
 /** Whether this is the TypeScript source under tsx (tests, `npm run dev`) rather than a build. */
 export const RUNNING_FROM_SOURCE = extension === ".ts";
 
-/** The hosted pages' passkey script as `npm run build` bundles it (scripts/bundle.mjs). */
-export const PASSKEYS_SCRIPT_FILE = new URL("../dist/assets/passkeys.js", import.meta.url);
+/** The hosted pages' passkey script, which scripts/bundle.mjs writes beside cli.js (a build only). */
+export const PASSKEYS_SCRIPT_FILE = new URL("./assets/passkeys.js", import.meta.url);
 
 /** Its source, bundled in memory when running from source (src/passkeys/passkeys-asset.ts). */
 export const PASSKEYS_SCRIPT_SOURCE = new URL("./passkeys/browser/passkeys.ts", import.meta.url);

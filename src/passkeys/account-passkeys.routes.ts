@@ -9,9 +9,11 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import { sessionSatisfies } from "../mfa/mfa.service.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
+import { clientNetwork } from "../sign-in/rate-limit.js";
 import type { BrowserSession } from "../sign-in/sessions.js";
 import type { User } from "../users/users.store.js";
 import { accountPasskeysPage } from "./account-passkeys-pages.js";
+import { PASSKEY_OPTIONS_LIMIT } from "./passkey-sign-in.routes.js";
 
 /** How recent the sign-in must be (the account pages' rule for changes). */
 export const RECENT_SIGN_IN_SECONDS = 15 * 60;
@@ -105,6 +107,15 @@ export function registerAccountPasskeyRoutes(
     const { user, session } = signedIn;
     if ((await passkeys.policyFor(user.id)) === "off")
       return json(reply, 403, { error: "Passkeys are turned off here." });
+    // Each answer writes a challenge: the sign-in pages' ceiling per network applies here too.
+    const verdict = await services.rateLimiter.consume(
+      `passkey-options:ip:${clientNetwork(request.ip)}`,
+      PASSKEY_OPTIONS_LIMIT,
+    );
+    if (!verdict.allowed) {
+      reply.header("retry-after", String(verdict.resetIn));
+      return json(reply, 429, { error: "Too many attempts from your network. Try again later." });
+    }
     const name = [user.given_name, user.family_name].filter(Boolean).join(" ");
     const options = await passkeys.registrationOptions(
       { id: user.id, email: user.email, displayName: name },
