@@ -34,6 +34,7 @@ import * as m0026 from "./migrations/0026_passkey_challenges.js";
 import * as m0027 from "./migrations/0027_sms_outbox.js";
 import * as m0028 from "./migrations/0028_device_codes.js";
 import * as m0029 from "./migrations/0029_invitations_and_api_keys.js";
+import * as m0030 from "./migrations/0030_properties.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -66,6 +67,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0027_sms_outbox": m0027,
   "0028_device_codes": m0028,
   "0029_invitations_and_api_keys": m0029,
+  "0030_properties": m0030,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */
