@@ -106,7 +106,10 @@ export function registerPasskeySignInRoutes(
     };
     if (!verified.ok) {
       request.log.info({ event: "passkey_sign_in_failed", reason: verified.reason }, "passkey refused");
-      return failed(undefined, verified.status, verified.message);
+      // A genuine passkey of the account that failed to verify (a clone's, say) is the account's
+      // failed sign-in: counted, and user.authentication_failed for its webhooks.
+      if (verified.userId) await services.users.recordFailedSignIn(verified.userId);
+      return failed(verified.userId, verified.status, verified.message);
     }
     const user = await services.users.store.findById(verified.passkey.userId);
     // A suspended account's passkey gets the answer an unknown one does.

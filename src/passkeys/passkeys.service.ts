@@ -45,6 +45,8 @@ export type PasskeyFailure = {
   retryAfter?: number;
   /** Why, for the logs and the authentication log (never shown: the message is the same for most). */
   reason: "malformed" | "challenge" | "unknown_credential" | "wrong_user" | "verification" | "counter";
+  /** The account whose passkey was presented and refused (its owner's failed sign-in). */
+  userId?: string;
 };
 
 export type PasskeyVerified = { ok: true; passkey: Passkey; amr: PasskeyAmr; userVerified: boolean };
@@ -192,7 +194,7 @@ export class PasskeysService {
       challenge,
       binding.purpose === "sign_in",
     );
-    if (!verified) return failure("verification", REFUSED);
+    if (!verified) return { ...failure("verification", REFUSED), userId: passkey.userId };
     const info = verified.authenticationInfo;
     // Conditional on the stored counter: two concurrent uses with one counter value cannot both pass.
     const recorded = await this.store.recordUse(passkey.id, {
@@ -394,7 +396,7 @@ function possibleClone(log: PasskeyLog, passkey: Passkey, counter: number): Pass
     },
     "passkey signature counter did not increase: the credential may have been cloned",
   );
-  return failure("counter", REFUSED);
+  return { ...failure("counter", REFUSED), userId: passkey.userId };
 }
 
 function passkeyEventData(passkey: Passkey): Record<string, unknown> {

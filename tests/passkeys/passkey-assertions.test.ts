@@ -3,8 +3,9 @@
 // server takes a well-made one (amr [hwk, mfa], or [swk, mfa] for a synced key) and refuses one
 // signed for another RP ID or origin, one without user verification, one whose challenge was used
 // already or issued to another browser, and one whose counter went backwards (logged as a possible
-// clone, the stored counter untouched). With the passkey policy off the page offers none and the
-// routes refuse. A passkey is also a second factor after a password (amr [pwd, hwk, mfa]).
+// clone and recorded as the account's failed sign-in, the stored counter untouched). With the
+// passkey policy off the page offers none and the routes refuse. A passkey is also a second factor
+// after a password (amr [pwd, hwk, mfa]).
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
@@ -223,6 +224,17 @@ for (const { kind, skip } of await databaseKinds()) {
         .where("id", "=", passkeyId)
         .executeTakeFirstOrThrow();
       assert.equal(Number(row.sign_count), 10);
+      const failures = await server.storage.db
+        .selectFrom("events")
+        .select("id")
+        .where("user_id", "=", user.id)
+        .where("type", "=", "user.authentication_failed")
+        .execute();
+      assert.equal(
+        failures.length,
+        2,
+        "each refusal is the account's failed sign-in (its webhooks hear of it)",
+      );
       const next = await signInWith((challenge) =>
         key.assert(user.id, { challenge, rpId, origin, counter: 11 }),
       );
