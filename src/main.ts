@@ -4,6 +4,7 @@ import cluster from "node:cluster";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { bootstrap, managementCredentialsBanner } from "./bootstrap.js";
+import { noAdministratorMessage, noUsableAdministrator } from "./cli/admin-first-run.js";
 import { systemClock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { type LoadedMasterKey, loadMasterKey } from "./crypto/master-key.js";
@@ -43,6 +44,8 @@ async function prepareDatabase(config: Config, logger: Logger, storage: Storage,
         "and no administrator was created. If that account is yours, promote it with " +
         "`latchkey admins grant --email <address>`; otherwise delete it or choose another BOOTSTRAP_ADMIN_EMAIL.",
     );
+  if (await noUsableAdministrator(storage.db))
+    logger.warn({ event: "no_administrator" }, noAdministratorMessage(config.issuerUrl));
   // Printed to the terminal, deliberately not through the logger: secrets never reach logs.
   if (generatedManagementClient)
     process.stdout.write(managementCredentialsBanner(config.issuerUrl, generatedManagementClient));

@@ -25,6 +25,7 @@ import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from
 import { parseFormBody } from "./http/form-body.js";
 import { registerFormOriginCheck } from "./http/form-origin.js";
 import { registerHealthRoutes } from "./http/health.routes.js";
+import { registerHomeRoutes } from "./http/home.routes.js";
 import { registerInputGuard } from "./http/input-guard.js";
 import { lazySerializers } from "./http/lazy-serializers.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
@@ -207,6 +208,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     policy: signInPolicy,
   });
   registerDashboardRoutes(app, services);
+  registerHomeRoutes(app, services);
   registerAccountPasskeyRoutes(app, services, { https, secretBox });
   registerAccountRoutes(app, services, { https, secretBox });
   registerDeviceRoutes(app, services, { https, secretBox, signInDailyLimitPerAddress, policy: signInPolicy });

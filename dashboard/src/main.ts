@@ -12,7 +12,7 @@ import {
   signOut,
   startSignIn,
 } from "./auth.js";
-import { h, replace } from "./dom.js";
+import { type Child, h, replace } from "./dom.js";
 import { apiDetails, listApis } from "./screens/apis.js";
 import { applicationDetails, listApplications } from "./screens/applications.js";
 import { authenticationSettings } from "./screens/authentication.js";
@@ -92,7 +92,13 @@ let renderCount = 0;
 
 /** A page outside the layout: signed out, not an administrator, or a sign-in failure. */
 function standalone(title: string, message: string, ...actions: HTMLElement[]): void {
+  standalonePage(title, [h("p", null, message)], actions);
+}
+
+function standalonePage(title: string, content: Child[], actions: HTMLElement[]): void {
   main = undefined;
+  nav = undefined;
+  menuButton = undefined;
   document.title = `${title} · Latchkey`;
   replace(
     root,
@@ -101,7 +107,7 @@ function standalone(title: string, message: string, ...actions: HTMLElement[]): 
       { id: "main", class: "standalone" },
       h("p", { class: "brand" }, "Latchkey"),
       h("h1", { tabindex: "-1" }, title),
-      h("p", null, message),
+      content,
       h("div", { class: "actions" }, actions),
     ),
   );
@@ -111,17 +117,47 @@ function standalone(title: string, message: string, ...actions: HTMLElement[]): 
 function signInButton(label = "Sign in"): HTMLButtonElement {
   return h(
     "button",
-    { type: "button", class: "primary", onclick: () => void startSignIn(config, "/admin/applications") },
+    { type: "button", class: "primary", onclick: () => void startSignIn(config, "/admin/") },
     label,
   );
 }
 
+/**
+ * The one page someone who is not an administrator sees, wherever they arrived: what happened, and
+ * each way forward — their own account, the command that promotes them, another sign-in.
+ */
 function notAdministrator(): void {
   const session = currentSession();
-  standalone(
+  const who = session?.email || "this account";
+  standalonePage(
     "This account is not an administrator",
-    `${session?.email ? `${session.email} is` : "You are"} signed in, but only administrators can use the dashboard. Sign out and sign in with an administrator account, or ask an administrator to give this account access.`,
-    h("button", { type: "button", class: "primary", onclick: () => signOut(config) }, "Sign out"),
+    [
+      h(
+        "p",
+        null,
+        `You are signed in as ${who}, but only administrators can use the dashboard. Nothing here was changed.`,
+      ),
+      h("h2", null, "What you can do"),
+      h(
+        "ul",
+        { class: "next-steps" },
+        h(
+          "li",
+          null,
+          h("a", { href: "/account" }, "Manage your own account"),
+          " — your profile, password and sign-ins.",
+        ),
+        h(
+          "li",
+          null,
+          "If this should be an administrator, whoever runs the server can make it one: ",
+          h("code", null, `latchkey admins grant --email ${session?.email || "<address>"}`),
+          ".",
+        ),
+        h("li", null, "Sign out, then sign in with an administrator account."),
+      ),
+    ],
+    [h("button", { type: "button", class: "primary", onclick: () => signOut(config) }, "Sign out")],
   );
 }
 

@@ -16,6 +16,7 @@ import { migrateToLatest } from "../storage/migrate.js";
 import type { ApplicationType } from "../storage/schema.js";
 import { passwordProblem } from "../users/passwords.js";
 import { EmailTakenError, InvalidEmailError } from "../users/users.service.js";
+import { AdminCreateUsageError, createAdministrator } from "./admin-create.js";
 
 export const ADMIN_HELP = `
   apps create --type reg|spa|m2m --name NAME [--callback URL]... [--logout URL]...
@@ -25,6 +26,9 @@ export const ADMIN_HELP = `
   apis authorize --audience AUDIENCE --client-id CLIENT_ID [--scope KEY]...
                    (machine-to-machine apps get the listed scopes, or all with --all-scopes)
   users create --email EMAIL (--password PASSWORD | --password-stdin) [--given-name N] [--family-name N] [--admin]
+  admins create [--email EMAIL] [--password-stdin] [--given-name N] [--family-name N]
+                 a new administrator account (on a terminal it asks for the address and, hidden,
+                 the password; otherwise give --email and the password on standard input)
   admins list
   admins grant --email EMAIL [--force]    make an existing account an administrator (an address
                                           nobody verified is refused unless --force)
@@ -66,7 +70,8 @@ export async function runAdminCommand(args: string[]): Promise<void> {
     if (
       error instanceof InvalidUrlError ||
       error instanceof EmailTakenError ||
-      error instanceof InvalidEmailError
+      error instanceof InvalidEmailError ||
+      error instanceof AdminCreateUsageError
     )
       throw new UsageError(error.message);
     if (
@@ -156,6 +161,20 @@ async function run(args: string[]): Promise<void> {
       }
       case "users duplicates": {
         return print(await services.users.store.emailDuplicates());
+      }
+      case "admins create": {
+        const user = await createAdministrator(
+          services,
+          {
+            email: values.email,
+            password: values["password-stdin"] ? (await readStdin()).replace(/\r?\n$/, "") : undefined,
+            givenName: values["given-name"],
+            familyName: values["family-name"],
+          },
+          { input: process.stdin, output: process.stderr },
+        );
+        logger.warn({ event: "admin_created", userId: user.id }, "administrator created");
+        return print({ id: user.id, email: user.email, is_admin: true });
       }
       case "admins list": {
         const admins = await services.users.store.listAdmins();

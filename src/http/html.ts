@@ -50,6 +50,7 @@ export function page(options: { title: string; body: SafeHtml; businessName?: st
 <meta name="robots" content="noindex">
 <title>${options.title}${options.businessName ? ` · ${options.businessName}` : ""}</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <main class="card">
