@@ -80,6 +80,13 @@ export const API_ERRORS = {
     status: 400,
     message: "The feature flag cannot be overridden at this level",
   },
+  // Properties (issue 19): definitions, categories and their values.
+  PROPERTY_NOT_FOUND: { status: 404, message: "Property not found" },
+  PROPERTY_EXISTS: { status: 409, message: "A property with this key already exists in this context" },
+  PROPERTY_PROTECTED: { status: 400, message: "Kinde's built-in properties cannot be deleted" },
+  INVALID_PROPERTY_VALUE: { status: 400, message: "The value does not fit the property's type" },
+  CATEGORY_NOT_FOUND: { status: 404, message: "Category not found" },
+  CATEGORY_INVALID: { status: 400, message: "No category of the property's context has this category_id" },
   WEBHOOK_NOT_FOUND: { status: 404, message: "Webhook not found" },
   WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, message: "This webhook has no such delivery" },
   EVENT_NOT_FOUND: { status: 404, message: "Event not found" },
