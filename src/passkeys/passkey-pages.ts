@@ -19,7 +19,7 @@ function hiddenFields(fields: Record<string, string>) {
 const scriptError = html`<p class="error" data-passkey-error role="alert" hidden></p>`;
 
 /**
- * "Sign in with a passkey" above the sign-in form, revealed by the script where WebAuthn works; it
+ * "Use a passkey" above the sign-in form, revealed by the script where WebAuthn works; it
  * also offers the passkeys in the e-mail field's autofill (data-autofill, `autocomplete="username
  * webauthn"` on that field: pages.ts).
  */
@@ -28,7 +28,7 @@ export function passkeySignInSection(ctx: Pick<FormContext, "requestId" | "csrf"
 <form method="post" action="/auth/passkey/sign-in" data-passkey="authenticate" data-options="/auth/passkey/options" data-autofill="on">
   ${hiddenFields({ request: ctx.requestId, csrf: ctx.csrf })}
   ${scriptError}
-  <button type="submit" class="secondary" id="passkey-sign-in">Sign in with a passkey</button>
+  <button type="submit" class="secondary" id="passkey-sign-in">Use a passkey</button>
 </form>
 <p class="divider"><span>or</span></p>
 </div>

@@ -3,6 +3,8 @@
 // person's own list. The relying party is the issuer: RP ID = its host, expected origin = its
 // origin. Every ceremony signs a challenge this server issued for it, bound to the sign-in (and
 // browser) or the session that asked, kept hashed, short-lived and accepted once. Errors are values.
+
+import { isIP } from "node:net";
 import {
   type AuthenticationResponseJSON,
   generateAuthenticationOptions,
@@ -65,6 +67,11 @@ export class PasskeysService {
   readonly rpId: string;
   /** §7.1 step 9 / §7.2 step 13: clientDataJSON.origin must be exactly the issuer's origin. */
   readonly origin: string;
+  /**
+   * §5.1.2: an RP ID is a domain; browsers refuse an IP address. Under such an issuer no ceremony
+   * can succeed, so passkeys count as off (no button that always fails).
+   */
+  readonly usable: boolean;
 
   constructor(
     private readonly db: Db,
@@ -75,10 +82,12 @@ export class PasskeysService {
     const issuer = new URL(deps.issuer);
     this.rpId = issuer.hostname;
     this.origin = issuer.origin;
+    this.usable = isIP(issuer.hostname.replace(/^\[|\]$/g, "")) === 0;
   }
 
   /** The passkey policy before anyone is identified: the environment's, or the organization's asked for. */
   async policyBeforeSignIn(orgCode?: string): Promise<PasskeyPolicy> {
+    if (!this.usable) return "off";
     const mfaStore = this.deps.mfa.store;
     const org = orgCode ? await mfaStore.organizationSettings(orgCode) : undefined;
     const environment = await mfaStore.environmentSettings();
@@ -87,6 +96,7 @@ export class PasskeysService {
 
   /** The passkey policy a sign-in of `userId` meets (its organizations included, as for MFA). */
   async policyFor(userId: string, orgCode?: string): Promise<PasskeyPolicy> {
+    if (!this.usable) return "off";
     return (await this.deps.mfa.settingsFor(userId, orgCode)).passkeyPolicy;
   }
 

@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import type { Clock } from "../../src/clock.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { freePort, startTestServer, type TestServer } from "../helpers/server.js";
 import { signedInUserAgent, type UserAgent } from "../helpers/user-agent.js";
 import { SoftAuthenticator } from "./soft-authenticator.js";
 
@@ -20,7 +20,8 @@ for (const { kind, skip } of await databaseKinds()) {
     const clock: Clock = { now: () => Math.floor(Date.now() / 1000) + offset };
 
     before(async () => {
-      server = await startTestServer(kind, { clock });
+      const port = await freePort();
+      server = await startTestServer(kind, { clock, port, env: { ISSUER_URL: `http://localhost:${port}` } });
       spa = await createApplication(server, "spa");
     });
     after(async () => server?.close());

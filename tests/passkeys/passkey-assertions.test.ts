@@ -12,7 +12,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import type { Clock } from "../../src/clock.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { freePort, startTestServer, type TestServer } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
 import { SoftAuthenticator } from "./soft-authenticator.js";
 
@@ -25,10 +25,12 @@ for (const { kind, skip } of await databaseKinds()) {
     const clock: Clock = { now: () => Math.floor(Date.now() / 1000) };
 
     before(async () => {
-      server = await startTestServer(kind, { clock });
+      // WebAuthn wants a domain as RP ID: under an IP address issuer passkeys are off (last test).
+      const port = await freePort();
+      server = await startTestServer(kind, { clock, port, env: { ISSUER_URL: `http://localhost:${port}` } });
       spa = await createApplication(server, "spa");
-      rpId = new URL(server.url).hostname;
-      origin = new URL(server.url).origin;
+      rpId = new URL(server.config.issuerUrl).hostname;
+      origin = new URL(server.config.issuerUrl).origin;
     });
     after(async () => server?.close());
     beforeEach(async () => {
@@ -244,7 +246,7 @@ for (const { kind, skip } of await databaseKinds()) {
     it("with the passkey policy off: no button or autofill, and both routes refuse", async () => {
       const { user, key } = await userWithKey();
       const on = await openSignIn(new UserAgent(server.url));
-      assert.match(on.page, /Sign in with a passkey/);
+      assert.match(on.page, /Use a passkey/);
       assert.match(on.page, /autocomplete="username webauthn"/);
       assert.match(on.page, /<script type="module" src="\/assets\/passkeys\.js"><\/script>/);
       await server.services.mfa.store.setEnvironmentSettings({ passkeyPolicy: "off" });
@@ -266,6 +268,36 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(reply.status, 403);
       assert.match(await reply.text(), /turned off/);
       assert.equal(agent.cookie("latchkey_session"), undefined);
+    });
+
+    it("offers no passkey under an issuer whose host is an IP address (no RP ID a browser accepts)", async () => {
+      const byAddress = await startTestServer(kind);
+      try {
+        assert.match(byAddress.url, /^http:\/\/127\.0\.0\.1:/);
+        const agent = new UserAgent(byAddress.url);
+        const app = await createApplication(byAddress, "spa");
+        const start = await agent.redirectFrom(
+          `${byAddress.url}/oauth2/auth?${new URLSearchParams({
+            response_type: "code",
+            client_id: app.clientId,
+            redirect_uri: CALLBACK,
+            scope: "openid",
+            code_challenge: createHash("sha256").update("v".repeat(43)).digest("base64url"),
+            code_challenge_method: "S256",
+          })}`,
+        );
+        const page = await (
+          await agent.request(new URL(`/auth/sign-in${start.search}`, byAddress.url))
+        ).text();
+        assert.match(page, /Sign in/);
+        assert.doesNotMatch(page, /passkey/i);
+        const request = /name="request" value="([^"]*)"/.exec(page)?.[1] ?? "";
+        const csrf = /name="csrf" value="([^"]*)"/.exec(page)?.[1] ?? "";
+        const reply = await agent.postForm("/auth/passkey/options", { request, csrf });
+        assert.equal(reply.status, 403);
+      } finally {
+        await byAddress.close();
+      }
     });
 
     it("is a second factor after a password: amr [pwd, hwk, mfa]; another user's passkey is refused", async () => {

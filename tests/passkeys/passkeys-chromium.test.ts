@@ -154,12 +154,12 @@ for (const { kind, skip } of await databaseKinds()) {
       );
     }
 
-    /** Opens the sign-in page and presses "Sign in with a passkey". */
+    /** Opens the sign-in page and presses "Use a passkey". */
     async function signInWithPasskey(page: Page) {
       const client = sdk();
       const session = new MapSessionManager();
       await page.goto((await client.login(session)).href);
-      await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+      await page.getByRole("button", { name: "Use a passkey" }).click();
       return { client, session };
     }
 
