@@ -171,28 +171,17 @@ export class MfaService {
         message: "That code is not right. Check that the app's clock is correct and enter the current code.",
       };
     const recoveryCodes = settings.recoveryCodes ? newRecoveryCodes() : undefined;
-    await inTransaction(this.db, async (trx) => {
-      const store = new MfaStore(trx, this.clock);
-      await store.saveFactor({
-        userId: user.id,
+    await this.saveConfirmedFactor(
+      user,
+      {
         type: "mfa:authenticator_app",
         name: "Authenticator app",
         secretSealed: sealedSecret,
         lastUsedStep: step,
-      });
-      await this.recordFactorAdded(trx, user.id);
-      if (recoveryCodes)
-        await store.replaceRecoveryCodes(
-          user.id,
-          recoveryCodes.map((code) => recoveryCodeHash(user.id, code)),
-        );
-      if (user.email)
-        await this.deps.mail.enqueue(trx, {
-          to: user.email,
-          idempotencyKey: `mfa-added:${user.id}:${step}`,
-          template: { kind: "mfa_notice", change: "factor_added" },
-        });
-    });
+      },
+      recoveryCodes,
+      { idempotencyKey: `mfa-added:${user.id}:${step}` },
+    );
     await this.deps.rateLimiter.reset(attemptKey(user.id));
     return { ok: true, recoveryCodes };
   }
@@ -285,32 +274,15 @@ export class MfaService {
   ): Promise<{ recoveryCodes?: string[] }> {
     const offerCodes = settings.recoveryCodes && (await this.store.unusedRecoveryCodes(user.id)) === 0;
     const recoveryCodes = offerCodes ? newRecoveryCodes() : undefined;
-    await inTransaction(this.db, async (trx) => {
-      const store = new MfaStore(trx, this.clock);
-      await store.saveFactor({
-        userId: user.id,
-        type: "mfa:sms",
-        name: phone,
-        secretSealed: null,
-        lastUsedStep: null,
-      });
-      await this.recordFactorAdded(trx, user.id);
-      if (recoveryCodes)
-        await store.replaceRecoveryCodes(
-          user.id,
-          recoveryCodes.map((code) => recoveryCodeHash(user.id, code)),
-        );
-      if (user.email)
-        await this.deps.mail.enqueue(trx, {
-          to: user.email,
-          idempotencyKey: `mfa-sms-added:${user.id}:${this.clock.now()}`,
-          template: {
-            kind: "mfa_notice",
-            change: "factor_added",
-            factor: `text messages to ${maskPhoneNumber(phone)}`,
-          },
-        });
-    });
+    await this.saveConfirmedFactor(
+      user,
+      { type: "mfa:sms", name: phone, secretSealed: null, lastUsedStep: null },
+      recoveryCodes,
+      {
+        idempotencyKey: `mfa-sms-added:${user.id}:${this.clock.now()}`,
+        factor: `text messages to ${maskPhoneNumber(phone)}`,
+      },
+    );
     return { recoveryCodes };
   }
 
@@ -401,6 +373,34 @@ export class MfaService {
           template: { kind: "mfa_notice", change: "factors_reset" },
         });
       return before;
+    });
+  }
+
+  /**
+   * One transaction for a factor the user just proved: the factor, its recovery codes (when given),
+   * user.updated for webhooks and the owner's notice by e-mail — all or nothing.
+   */
+  private async saveConfirmedFactor(
+    user: Pick<User, "id" | "email">,
+    factor: { type: MfaFactorType; name: string; secretSealed: string | null; lastUsedStep: number | null },
+    recoveryCodes: readonly string[] | undefined,
+    notice: { idempotencyKey: string; factor?: string },
+  ): Promise<void> {
+    await inTransaction(this.db, async (trx) => {
+      const store = new MfaStore(trx, this.clock);
+      await store.saveFactor({ userId: user.id, ...factor });
+      await this.recordFactorAdded(trx, user.id);
+      if (recoveryCodes)
+        await store.replaceRecoveryCodes(
+          user.id,
+          recoveryCodes.map((code) => recoveryCodeHash(user.id, code)),
+        );
+      if (user.email)
+        await this.deps.mail.enqueue(trx, {
+          to: user.email,
+          idempotencyKey: notice.idempotencyKey,
+          template: { kind: "mfa_notice", change: "factor_added", factor: notice.factor },
+        });
     });
   }
 
