@@ -28,6 +28,7 @@ import {
   isUnsupportedKindeStrategy,
   OptionsProblem,
   optionsOf,
+  refuseUnbuiltOptions,
   SECRET_BOUND_OPTIONS,
   type Strategy,
   validateOptions,
@@ -184,6 +185,17 @@ export class ConnectionsService {
     return this.secretBox.open(sealed, secretAad(connection.id));
   }
 
+  /**
+   * Where a just-in-time account made through the connection joins when its auto-join is on
+   * (Kinde's is_auto_join_organization_enabled): the organizations it is enabled for, suspended ones
+   * left out. Both the connection's option and each organization's enablement are needed, so
+   * neither alone (update:connections, create:organization_connections) adds anyone to one.
+   */
+  async autoJoinOrganizations(connection: SignInConnection): Promise<string[]> {
+    if (connection.options.is_auto_join_organization_enabled !== true) return [];
+    return this.store.activeOrganizationsOf(connection.id);
+  }
+
   // ---- listing ---------------------------------------------------------------------------------
 
   /** A page in creation order; `domain` filters to the connection owning it (any spelling). */
@@ -213,7 +225,7 @@ export class ConnectionsService {
 
   async create(input: NewConnection, guard?: EnablementGuard): Promise<SignInConnection> {
     const strategy = strategyOf(input.strategy);
-    const validated = this.validate(strategy, input.options);
+    const validated = this.validate(strategy, input.options, {});
     const organizationCode = input.organizationCode ?? null;
     if (organizationCode !== null && !isEnterprise(strategy))
       throw new ConnectionError(
@@ -359,9 +371,12 @@ export class ConnectionsService {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  private validate(strategy: Strategy, options: ConnectionOptionsInput) {
+  /** `before`: the stored options a write replaces ({} when creating). */
+  private validate(strategy: Strategy, options: ConnectionOptionsInput, before: ConnectionOptions) {
     try {
-      return validateOptions(strategy, options, this.options.allowPrivateNetworks);
+      const validated = validateOptions(strategy, options, this.options.allowPrivateNetworks);
+      refuseUnbuiltOptions(before, validated.options);
+      return validated;
     } catch (error) {
       if (error instanceof OptionsProblem)
         throw new ConnectionError("INVALID_CONNECTION_OPTIONS", error.message);
@@ -388,7 +403,7 @@ export class ConnectionsService {
       if (!row) throw new ConnectionError("CONNECTION_NOT_FOUND", "Connection not found");
       const [current] = await this.withDomains([row], store);
       const state = next(current!, row.client_secret_sealed);
-      const validated = this.validate(current!.strategy, state.options);
+      const validated = this.validate(current!.strategy, state.options, current!.options);
       const enabled = await store.applicationsOf(id);
       let added: string[] = [];
       let removed: string[] = [];

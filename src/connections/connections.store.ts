@@ -220,6 +220,19 @@ export class ConnectionsStore {
     return Number(result.numDeletedRows) > 0;
   }
 
+  /** The organizations the connection is enabled for that are not suspended, in code order. */
+  async activeOrganizationsOf(id: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("organization_sign_in_connections")
+      .innerJoin("organizations", "organizations.code", "organization_sign_in_connections.org_code")
+      .select("organizations.code")
+      .where("organization_sign_in_connections.connection_id", "=", id)
+      .where("organizations.is_suspended", "=", 0)
+      .orderBy("organizations.code")
+      .execute();
+    return rows.map((r) => r.code);
+  }
+
   forOrganization(orgCode: string): Promise<ConnectionRow[]> {
     return this.db
       .selectFrom("organization_sign_in_connections")

@@ -57,7 +57,10 @@ export type UpstreamParams = Record<string, { value: string }>;
 export interface ConnectionOptions {
   client_id?: string;
   is_trusted?: boolean;
-  // Kinde's, stored and returned; Latchkey does not act on them (yet).
+  // Kinde's. The callback is always on ISSUER_URL, the business's own domain, so
+  // is_use_custom_domain holds whichever way it is set; the next three are not built and cannot be
+  // turned on (UNBUILT_OPTIONS). The last four act at sign-in (sign-in/connection-accounts.ts,
+  // connection-sso.ts).
   is_use_custom_domain?: boolean;
   is_retrieve_provider_user_tokens?: boolean;
   is_retrieve_provider_user_groups?: boolean;
@@ -188,6 +191,24 @@ export function changedOptions(
   const value = (options: ConnectionOptions, name: keyof ConnectionOptions) =>
     comparable(options[name] === false ? undefined : options[name]);
   return names.filter((name) => value(before, name) !== value(after, name));
+}
+
+/**
+ * Kinde's options Latchkey does not do, and why: turning one on is refused rather than stored and
+ * ignored. One already stored as true (accepted before this rule) may be written back unchanged, so
+ * that a read-back edit still saves.
+ */
+const UNBUILT_OPTIONS = {
+  is_retrieve_provider_user_tokens: "Latchkey does not keep the provider's tokens from a sign-in",
+  is_retrieve_provider_user_groups: "Latchkey does not read group membership from Entra ID",
+  is_extended_attributes_required: "Latchkey does not read Entra ID's extended attributes",
+} as const satisfies Partial<Record<keyof ConnectionOptions, string>>;
+
+/** Refuses a write that turns on an option Latchkey does not do (`before`: the stored options). */
+export function refuseUnbuiltOptions(before: ConnectionOptions, after: ConnectionOptions): void {
+  for (const [name, why] of Object.entries(UNBUILT_OPTIONS) as [keyof typeof UNBUILT_OPTIONS, string][])
+    if (after[name] === true && before[name] !== true)
+      fail(`options.${name} cannot be true: ${why} (yet); leave it false or out`);
 }
 
 // ---- validation -------------------------------------------------------------------------------

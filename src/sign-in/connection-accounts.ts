@@ -2,13 +2,26 @@
 // the callback (an address the provider gave, or none) and the e-mail proof (an address the person
 // typed and proved with a code). The rules are the sign-up page's: an organization that does not
 // take registrations refuses, and an address some account has is never given a second account.
+// Kinde's connection options decide the rest (its spec, CreateConnection's options):
+// - is_create_missing_user false: nobody is created; only people who have an account sign in.
+// - is_auto_join_organization_enabled: the new account joins the organizations the connection is
+//   enabled for (ConnectionsService.autoJoinOrganizations), closed registrations or not: enabling
+//   an auto-join connection for an organization is its administrators' choice to take the people
+//   that provider signs in.
+// - is_sync_user_profile_on_login: names and picture follow the provider at every later sign-in
+//   (syncProfile); the address never does, as it decides which account is whose.
 import type { SignInConnection } from "../connections/connections.service.js";
 import { newId } from "../crypto/random.js";
 import type { AuthorizationRequest } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
 import { ExternalIdentitiesStore, type ExternalIdentityRow } from "../users/external-identities.store.js";
-import { EmailTakenError, pictureProblem, UsersService } from "../users/users.service.js";
+import {
+  EmailTakenError,
+  type ProfileChanges,
+  pictureProblem,
+  UsersService,
+} from "../users/users.service.js";
 import { type User, uniqueViolation } from "../users/users.store.js";
 import { type UpstreamProfile, UpstreamRefusal } from "./upstream-providers.js";
 import { text } from "./upstream-user-api.js";
@@ -48,9 +61,16 @@ export async function createConnectionAccount(
   profile: UpstreamProfile,
   address: { email: string | null; verified: boolean },
 ): Promise<NewAccount> {
+  if (connection.options.is_create_missing_user === false)
+    throw new UpstreamRefusal(
+      403,
+      "You need an account first",
+      `Signing in with ${connection.displayName} is only for people who already have an account here. Ask the administrator of this application to create yours, then sign in again.`,
+    );
+  const autoJoin = await services.connections.autoJoinOrganizations(connection);
   // A sign-up that creates an organization (createOrgName) joins no existing one's rules.
   const orgCode = authorization.createOrgName === undefined ? authorization.orgCode : undefined;
-  if (orgCode) {
+  if (orgCode && !autoJoin.includes(orgCode)) {
     const org = await services.organizations.store.find(orgCode);
     if (org?.is_allow_registrations !== 1 || org.is_suspended === 1)
       throw new UpstreamRefusal(
@@ -72,6 +92,7 @@ export async function createConnectionAccount(
         familyName: text(profile.claims.family_name, 100),
         picture: picture && !pictureProblem(picture) ? picture : undefined,
         organizationCode: orgCode,
+        alsoJoin: autoJoin,
         source: "user",
         identity: {
           id: identityId,
@@ -100,4 +121,28 @@ export async function createConnectionAccount(
     if (unique) return { created: false };
     throw error;
   }
+}
+
+/**
+ * Kinde's is_sync_user_profile_on_login: the names and picture the provider sends now replace the
+ * account's (a claim it does not send leaves the field alone), with user.updated when anything
+ * changed. Never the address: it is what linking and every other sign-in method go by.
+ */
+export async function syncProfile(
+  services: Services,
+  connection: SignInConnection,
+  user: User,
+  claims: Readonly<Record<string, unknown>>,
+): Promise<User> {
+  if (connection.options.is_sync_user_profile_on_login !== true) return user;
+  const changes: ProfileChanges = {};
+  const givenName = text(claims.given_name, 100);
+  const familyName = text(claims.family_name, 100);
+  const picture = text(claims.picture, 2000);
+  if (givenName !== undefined && givenName !== user.given_name) changes.given_name = givenName;
+  if (familyName !== undefined && familyName !== user.family_name) changes.family_name = familyName;
+  if (picture !== undefined && !pictureProblem(picture) && picture !== user.picture)
+    changes.picture = picture;
+  if (Object.keys(changes).length === 0) return user;
+  return (await services.users.update(user.id, changes, undefined, undefined, "user")) ?? user;
 }

@@ -44,7 +44,7 @@ import {
 import { type User, uniqueViolation } from "../users/users.store.js";
 import type { Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
-import { createConnectionAccount } from "./connection-accounts.js";
+import { createConnectionAccount, syncProfile } from "./connection-accounts.js";
 import { openCodeStep, type SignInKit } from "./email-code.routes.js";
 import { emailCodePage, emailCodeRequestPage } from "./pages.js";
 import { clientNetwork } from "./rate-limit.js";
@@ -303,6 +303,7 @@ export function registerConnectionEmailProof(
       const verified = await services.users.markEmailVerified(user.id, checked.email);
       if (!verified) return expired(reply);
       const identity = await linkIdentity(verified, link);
+      const synced = await syncProfile(services, connection, verified, link.claims);
       request.log.info(
         { event: "identity_linked", connectionId: link.connectionId, userId: user.id },
         "provider account linked after an e-mail code",
@@ -312,7 +313,7 @@ export function registerConnectionEmailProof(
         { ...authorization, externalIdentityId: identity.id },
         undefined,
       );
-      return deps.proceed(request, reply, requestId, through, verified, [deps.externalAmr, "email"]);
+      return deps.proceed(request, reply, requestId, through, synced, [deps.externalAmr, "email"]);
     } catch (error) {
       if (error instanceof UpstreamRefusal) return deps.refusalPage(reply, error, requestId);
       throw error;

@@ -16,8 +16,9 @@
 // - An address not vouched for that a non-administrator account has, or one whose account never
 //   proved it → linked only after an e-mail code sent there comes back (connection-email-proof.ts).
 // - An administrator's address, or a suspended account's → refused with a page.
-// - A new address (or none) → a new user, just in time, where self sign-up is allowed
-//   (connection-accounts.ts).
+// - A new address (or none) → a new user, just in time, where self sign-up is allowed and the
+//   connection creates missing users (connection-accounts.ts, which also applies the connection's
+//   auto-join and profile sync).
 // - No address from a provider that never tells one (X: the catalog's asksForEmail) → the person
 //   types one and proves it with an e-mail code, then as above (connection-email-proof.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -33,13 +34,15 @@ import { ExternalIdentitiesStore, type ExternalIdentityRow } from "../users/exte
 import { type User, uniqueViolation } from "../users/users.store.js";
 import type { Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
-import { createConnectionAccount, identityOf } from "./connection-accounts.js";
+import { createConnectionAccount, identityOf, syncProfile } from "./connection-accounts.js";
 import {
   EmailAddressNeeded,
   EmailProofNeeded,
   registerConnectionEmailProof,
   type SignInBasics,
 } from "./connection-email-proof.js";
+import { registerConnectionSso, routedByDomain, SSO_ENTRY } from "./connection-sso.js";
+import type { ConnectionButton } from "./pages.js";
 import { registerProviderLogoRoutes } from "./provider-logos.js";
 import { loadSignInProviders, type SignInProviderDefinition } from "./upstream-catalog.js";
 import {
@@ -67,6 +70,23 @@ export async function offeredConnections(
     authorization.orgCode ?? null,
   );
   return enabled.filter((c) => SIGN_IN_STRATEGIES.has(c.strategy));
+}
+
+/**
+ * The buttons of the sign-in and sign-up pages: each offered connection, except those home-realm
+ * discovery reaches by their domains (connection-sso.ts), which share one "single sign-on" entry.
+ */
+export async function connectionButtonsFor(
+  services: Services,
+  authorization: Pick<AuthorizationRequest, "clientId" | "orgCode">,
+): Promise<ConnectionButton[]> {
+  const offered = await offeredConnections(services, authorization);
+  const buttons: ConnectionButton[] = offered
+    .filter((c) => !routedByDomain(c))
+    .map((c) => ({ id: c.id, displayName: c.displayName, strategy: c.strategy }));
+  if (offered.some(routedByDomain))
+    buttons.push({ id: SSO_ENTRY, displayName: "single sign-on (SSO)", strategy: "oidc:custom" });
+  return buttons;
 }
 
 /**
@@ -147,6 +167,15 @@ export function registerConnectionSignInRoutes(
     const offered = await offeredConnections(services, authorization);
     return offered.find((c) => c.id === id);
   };
+
+  registerConnectionSso(app, services, {
+    pageConfig,
+    html,
+    expired: deps.expired,
+    formContext: deps.formContext,
+    signIn,
+    offered: (authorization) => offeredConnections(services, authorization),
+  });
 
   // An address not vouched for: proved by an e-mail code before linking (connection-email-proof.ts).
   const emailProof = registerConnectionEmailProof(app, services, {
@@ -376,7 +405,7 @@ export function registerConnectionSignInRoutes(
         { event: "identity_linked", connectionId: connection.id, userId: existing.id },
         "provider account linked by verified email",
       );
-      return { user: existing, identity };
+      return { user: await syncProfile(services, connection, existing, profile.claims), identity };
     }
 
     // A provider that never tells an address (X): the person gives one and proves it first.
@@ -423,7 +452,7 @@ export function registerConnectionSignInRoutes(
 
   const signInKnown = async (
     _request: FastifyRequest,
-    _connection: SignInConnection,
+    connection: SignInConnection,
     authorization: AuthorizationRequest,
     profile: UpstreamProfile,
     known: ExternalIdentityRow,
@@ -448,7 +477,7 @@ export function registerConnectionSignInRoutes(
       claims: profile.claims,
       now: services.clock.now(),
     });
-    return { user, identity: known };
+    return { user: await syncProfile(services, connection, user, profile.claims), identity: known };
   };
 }
 

@@ -21,7 +21,7 @@ import {
 import { EmailTakenError } from "../users/users.service.js";
 import type { User } from "../users/users.store.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
-import { offeredConnections, registerConnectionSignInRoutes } from "./connection-sign-in.routes.js";
+import { connectionButtonsFor, registerConnectionSignInRoutes } from "./connection-sign-in.routes.js";
 import { connectStateCookie, cookieOptions } from "./cookies.js";
 import { registerEmailCodeRoutes, type SignInKit } from "./email-code.routes.js";
 import { EmailCodeStep } from "./email-code-step.js";
@@ -102,12 +102,8 @@ export function registerSignInRoutes(
   };
 
   /** The connection buttons of the sign-in and sign-up pages (connection-sign-in.routes.ts). */
-  const connectionButtons = async (authorization: AuthorizationRequest) =>
-    (await offeredConnections(services, authorization)).map((c) => ({
-      id: c.id,
-      displayName: c.displayName,
-      strategy: c.strategy,
-    }));
+  const connectionButtons = (authorization: AuthorizationRequest) =>
+    connectionButtonsFor(services, authorization);
 
   /** Signs the user in on this browser and sends them back to the application with a code. */
   /** The waiting authorization request behind a form and what its page shows, or undefined. */

@@ -23,6 +23,8 @@ export interface NewUser {
   emailVerified?: boolean;
   /** An organization to join besides the default one (Kinde's organization_code). */
   organizationCode?: string;
+  /** More organizations to join, in the same transaction (a connection's auto-join). */
+  alsoJoin?: readonly string[];
   /** Who creates the account (the user.created event's source); operators' tools by default. */
   source?: EventSource;
   /**
@@ -138,7 +140,9 @@ export class UsersService {
       });
       if (!inserted) return undefined;
       // As in Kinde, every new user joins the default organization (with its default roles).
-      await new OrganizationsService(trx, this.clock).joinNewUser(id, input.organizationCode);
+      const organizations = new OrganizationsService(trx, this.clock);
+      await organizations.joinNewUser(id, input.organizationCode);
+      for (const code of input.alsoJoin ?? []) await organizations.join(code, id);
       const user = (await store.findById(id))!;
       const data = await userData(trx, user);
       if (input.identity) data.identity = { ...input.identity };

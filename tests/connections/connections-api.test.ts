@@ -794,14 +794,14 @@ for (const { kind, skip } of await databaseKinds()) {
           client_secret: "y",
           entra_id_domain: "Contoso.onmicrosoft.com",
           home_realm_domains: ["@contoso-corp.example"],
-          is_retrieve_provider_user_groups: true,
+          is_retrieve_provider_user_groups: false,
           is_use_common_endpoint: false,
         },
       });
       const entraRead = (await callApi<Read>(server, "GET", `/api/v1/connections/${entra}`)).body.connection;
       assert.equal(entraRead.options.entra_id_domain, "contoso.onmicrosoft.com");
       assert.deepEqual(entraRead.options.home_realm_domains, ["contoso-corp.example"]);
-      assert.equal(entraRead.options.is_retrieve_provider_user_groups, true);
+      assert.equal(entraRead.options.is_retrieve_provider_user_groups, false);
     });
 
     it("enables a connection per application, and the sign-in page offers what is enabled", async () => {
