@@ -270,6 +270,47 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(agent.cookie("latchkey_session"), undefined);
     });
 
+    it("lets a password add a passkey under 'mandatory' only once the second factor is done", async () => {
+      await server.services.mfa.store.setEnvironmentSettings({
+        policy: "required",
+        enabledFactors: ["mfa:authenticator_app"],
+        passkeyPolicy: "mandatory",
+      });
+      const user = await createUser(server);
+      const agent = new UserAgent(server.url);
+      const opened = await openSignIn(agent);
+      const afterPassword = await agent.postForm("/auth/sign-in", {
+        request: opened.request,
+        csrf: opened.csrf,
+        email: user.email,
+        password: user.password,
+      });
+      assert.match(await afterPassword.text(), /Set up two-step verification/);
+      // Skipping ahead to the passkey step: no options, and a registration goes nowhere.
+      const form = { request: opened.request, csrf: opened.csrf };
+      const asked = await options(agent, "/auth/passkey/register/options", form);
+      assert.equal(asked.status, 400);
+      const registered = await agent.postForm("/auth/passkey/register", { ...form, response: "{}" });
+      assert.equal(registered.status, 400);
+      assert.match(await registered.text(), /expired/);
+      const count = await server.services.passkeys.store.count(user.id);
+      assert.equal(count, 0);
+      // With MFA off, the same sign-in reaches the step and is given registration options.
+      await server.services.mfa.store.setEnvironmentSettings({ policy: "off" });
+      const next = new UserAgent(server.url);
+      const page = await openSignIn(next);
+      const step = await next.postForm("/auth/sign-in", {
+        request: page.request,
+        csrf: page.csrf,
+        email: user.email,
+        password: user.password,
+      });
+      assert.match(await step.text(), /Create a passkey/);
+      const granted = await options(next, "/auth/passkey/register/options", page);
+      assert.equal(granted.status, 200);
+      assert.equal(next.cookie("latchkey_session"), undefined, "no session until the passkey exists");
+    });
+
     it("offers no passkey under an issuer whose host is an IP address (no RP ID a browser accepts)", async () => {
       const byAddress = await startTestServer(kind);
       try {
