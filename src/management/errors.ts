@@ -102,6 +102,13 @@ export const API_ERRORS = {
     status: 409,
     message: "A home realm domain already belongs to another connection",
   },
+  // Organization invitations and API keys (issue 19).
+  INVITATION_NOT_FOUND: { status: 404, message: "Invitation not found" },
+  EMAIL_TOO_LONG: { status: 400, message: "email must be at most 254 characters" },
+  FIRST_NAME_TOO_LONG: { status: 400, message: "first_name must be at most 64 characters" },
+  LAST_NAME_TOO_LONG: { status: 400, message: "last_name must be at most 64 characters" },
+  API_KEY_NOT_FOUND: { status: 404, message: "API key not found" },
+  API_KEY_INVALID: { status: 401, message: "The API key is not valid" },
   INTERNAL_SERVER_ERROR: { status: 500, message: "An unexpected error occurred" },
   SERVICE_UNAVAILABLE: { status: 503, message: "The service is temporarily unavailable; retry shortly" },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -11,6 +11,7 @@ import { registerConnectionsRoutes } from "../connections/connections.routes.js"
 import { registerOrganizationConnectionsRoutes } from "../connections/organization-connections.routes.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { registerFeatureFlagsRoutes } from "../feature-flags/feature-flags.routes.js";
+import { registerInvitationsRoutes } from "../invitations/invitations.routes.js";
 import { registerMailRoutes } from "../mail/mail.routes.js";
 import { registerMfaRoutes } from "../mfa/mfa.routes.js";
 import { registerPasskeySettingsRoutes } from "../mfa/passkey-settings.routes.js";
@@ -108,6 +109,7 @@ export async function registerManagementApi(
       registerOrganizationConnectionsRoutes(api);
       registerMfaRoutes(api);
       registerPasskeySettingsRoutes(api);
+      registerInvitationsRoutes(api);
     },
     { prefix: "/api/v1" },
   );

@@ -2,6 +2,7 @@
 // validate the request, decide whether the user must sign in, and mint the code.
 import { matchRegisteredUrl } from "../applications/urls.js";
 import { randomToken, sha256 } from "../crypto/random.js";
+import { INVITATION_CODE } from "../invitations/invitation-code.js";
 import { CODE_LIFETIME_SECONDS, type OAuthContext } from "./context.js";
 import { OAuthError } from "./errors.js";
 import type { Params } from "./params.js";
@@ -79,6 +80,13 @@ export interface AuthorizationRequest {
   requireMfa?: boolean;
   /** The external identity this sign-in proved (a connection); its session carries ext_provider. */
   externalIdentityId?: string;
+  /** Kinde's invitation_code as sent; exchanged for `invitation` before the request is stored. */
+  invitationCode?: string;
+  /**
+   * The invitation this sign-in accepts (src/invitations/invitation-sign-in.ts): the organization
+   * it enters, and the one address that may sign in or up for it.
+   */
+  invitation?: { id: string; email: string; orgCode: string; organizationName: string };
 }
 
 export type AuthorizationValidation =
@@ -234,6 +242,20 @@ async function validateRest(
   if (connectionId !== undefined && !/^conn_[0-9a-f]{32}$/.test(connectionId))
     throw new OAuthError("invalid_request", "connection_id is not a connection id");
 
+  // Kinde's invitation_code (+ is_invitation=true, COMPAT.md §1.2): the shape only here; the
+  // invitation itself is looked up before the request is stored (src/invitations/). Accepting one
+  // always takes the pages (never silently): a person signs in or up as the invited address.
+  const invitationCode = params.get("invitation_code");
+  const invited = invitationCode !== undefined && invitationCode !== "undefined";
+  if (invited) {
+    if (!INVITATION_CODE.test(invitationCode))
+      throw new OAuthError("invalid_request", "invitation_code is not an invitation code");
+    if (prompt.includes("none"))
+      throw new OAuthError("login_required", "Accepting an invitation requires the user to sign in");
+    if (createOrgName !== undefined)
+      throw new OAuthError("invalid_request", "is_create_org cannot be combined with invitation_code");
+  }
+
   return {
     clientId: client.id,
     redirectUri,
@@ -249,6 +271,7 @@ async function validateRest(
     ...(createOrgName !== undefined ? { createOrgName } : {}),
     ...(connectionId !== undefined ? { connectionId } : {}),
     ...(requireMfa ? { requireMfa } : {}),
+    ...(invited ? { invitationCode } : {}),
   };
 }
 
@@ -261,7 +284,9 @@ export async function organizationRefusal(
   request: AuthorizationRequest,
   userId: string,
 ): Promise<string | undefined> {
-  if (request.orgCode === undefined || request.createOrgName !== undefined) return undefined;
+  // An invitation's organization is joined when the invitation is accepted, at the end.
+  if (request.orgCode === undefined || request.createOrgName !== undefined || request.invitation)
+    return undefined;
   const memberships = (await ctx.store.userClaims(userId, null)).id.org_codes;
   if (Array.isArray(memberships) && memberships.includes(request.orgCode)) return undefined;
   return "This account is not a member of the organization you are signing in to.";

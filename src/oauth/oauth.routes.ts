@@ -3,6 +3,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
+import { resolveInvitation } from "../invitations/invitation-sign-in.js";
 import { sessionSatisfies } from "../mfa/mfa.service.js";
 import type { Services } from "../services.js";
 import { upstreamShortcut } from "../sign-in/connection-sign-in.routes.js";
@@ -53,7 +54,11 @@ export function registerOAuthRoutes(
       const location = errorRedirect(ctx.issuer, validation.redirectUri, validation.error, validation.state);
       return reply.code(redirectStatus).header("location", location).send();
     }
-    const { request: authorization } = validation;
+    // Kinde's invitation_code becomes its invitation before the request is stored (src/invitations/).
+    const resolved = await resolveInvitation(services, validation.request);
+    if ("location" in resolved)
+      return reply.code(redirectStatus).header("location", resolved.location).send();
+    const { request: authorization } = resolved;
     const session = await services.sessions.find(request.cookies[sessionCookie]);
     const tooOld =
       session !== undefined &&

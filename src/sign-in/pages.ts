@@ -12,6 +12,8 @@ export interface FormContext {
   requestId: string;
   csrf: string;
   email?: string;
+  /** The address may not be changed (an invitation is for one address: src/invitations/). */
+  emailLocked?: boolean;
   error?: string;
 }
 
@@ -44,7 +46,7 @@ export function signInPage(
   const passkeys = ctx.passkeys === true && !ctx.action;
   const emailField = html`<label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="${passkeys ? "username webauthn" : "username"}" inputmode="email" required
-    value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""} autofocus>`;
+    value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""}${ctx.emailLocked ? html` readonly` : html` autofocus`}>`;
   const signUpLink = html`<p class="switch">No account? <a href="/auth/sign-up?request=${request}">Create one</a></p>`;
   let body: SafeHtml;
   if (methods.password) {
@@ -134,13 +136,14 @@ export function signUpPage(
     familyName?: string;
     passwordless?: boolean;
     connections?: readonly ConnectionButton[];
+    lead?: string;
   },
 ): string {
   return page({
     title: "Create your account",
     businessName: ctx.businessName,
     body: html`<h1>Create your account</h1>
-<p class="lead">to continue to ${ctx.applicationName}</p>
+<p class="lead">${ctx.lead ?? `to continue to ${ctx.applicationName}`}</p>
 ${errorBlock(ctx.error)}
 ${connectionButtons(ctx.requestId, ctx.connections)}<form method="post" action="/auth/sign-up" novalidate>
   <input type="hidden" name="request" value="${ctx.requestId}">
@@ -152,7 +155,7 @@ ${connectionButtons(ctx.requestId, ctx.connections)}<form method="post" action="
     <input id="family_name" name="family_name" autocomplete="family-name" value="${ctx.familyName ?? ""}"></div>
   </div>
   <label for="email">Email</label>
-  <input id="email" name="email" type="email" autocomplete="email" inputmode="email" required value="${ctx.email ?? ""}">
+  <input id="email" name="email" type="email" autocomplete="email" inputmode="email" required value="${ctx.email ?? ""}"${ctx.emailLocked ? html` readonly` : ""}>
   ${
     ctx.passwordless
       ? html`<p class="hint">We will email you a 6-digit code to confirm the address, no password needed.</p>`

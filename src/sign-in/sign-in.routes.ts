@@ -4,6 +4,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "../connected-apps/connected-apps.service.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
 import {
+  acceptInvitationFor,
+  invitationPageContext,
+  invitationRefusal,
+} from "../invitations/invitation-sign-in.js";
+import {
   type AuthorizationRequest,
   issueAuthorizationCode,
   organizationRefusal,
@@ -110,7 +115,10 @@ export function registerSignInRoutes(
   const openRequest = async (request: FastifyRequest, reply: FastifyReply, requestId: string) => {
     const authorization = await services.pending.find(requestId);
     if (!authorization) return undefined;
-    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    const ctx = {
+      ...(await formContext(requestId, authorization.clientId, csrfToken(request, reply))),
+      ...invitationPageContext(authorization),
+    };
     return { authorization, ctx };
   };
 
@@ -123,6 +131,9 @@ export function registerSignInRoutes(
   ) => {
     const authorization = await services.pending.complete(requestId);
     if (!authorization) return expired(reply);
+    // An invitation is accepted now, with the membership and roles it gives (src/invitations/).
+    const accepted = await acceptInvitationFor(services, authorization, session.userId);
+    if ("location" in accepted) return reply.code(status).header("location", accepted.location).send();
     const location = await issueAuthorizationCode(services.oauth, authorization, {
       id: session.userId,
       sessionId: session.id,
@@ -191,6 +202,9 @@ export function registerSignInRoutes(
    * of the sign-in. Every way of proving who one is comes through here, so none skips a step.
    */
   const proceed: SignInKit["proceed"] = async (request, reply, requestId, authorization, user, amr) => {
+    // An invitation lets only its own address in, whatever proved who this is.
+    const notInvited = invitationRefusal(authorization, user.email);
+    if (notInvited) return signInPageWithError(request, reply, requestId, authorization, 403, notInvited);
     const step = await stepOf(user, amr, authorization);
     if (step.kind === "done") {
       // The request as stored from here on: finish() writes it back with the session attached.
@@ -290,7 +304,10 @@ export function registerSignInRoutes(
     status: number,
     error: string,
   ) => {
-    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    const ctx = {
+      ...(await formContext(requestId, authorization.clientId, csrfToken(request, reply))),
+      ...invitationPageContext(authorization),
+    };
     const connections = await connectionButtons(authorization);
     const passkeys = await passkeysOffered(authorization);
     return html(
@@ -566,7 +583,14 @@ export function registerSignInRoutes(
     if (problem) return again(400, `Choose another password. ${problem}`);
     // Signing up into an organization (org_code) needs it to take registrations (Kinde's setting)
     // and not to be suspended.
-    const orgCode = authorization.createOrgName === undefined ? authorization.orgCode : undefined;
+    // An invitation admits its own address only, into an organization that asked for this person
+    // whatever its registration setting: the membership comes when the invitation is accepted.
+    const notInvited = invitationRefusal(authorization, email);
+    if (notInvited) return again(403, notInvited);
+    const orgCode =
+      authorization.createOrgName === undefined && !authorization.invitation
+        ? authorization.orgCode
+        : undefined;
     const org = orgCode ? await services.organizations.store.find(orgCode) : undefined;
     if (orgCode && org?.is_allow_registrations !== 1)
       return again(403, "This organization does not accept new accounts. Ask its administrator to add you.");
