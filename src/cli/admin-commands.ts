@@ -10,6 +10,7 @@ import { resealAll } from "../crypto/reseal.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { verifyMasterKey } from "../crypto/verify-master-key.js";
 import { createLogger } from "../logging.js";
+import { isPublicClient } from "../oauth/client-auth.js";
 import { connectedAppsOptions, createServices, mailOptions, type Services } from "../services.js";
 import { openStorage } from "../storage/database.js";
 import { migrateToLatest } from "../storage/migrate.js";
@@ -19,7 +20,7 @@ import { EmailTakenError, InvalidEmailError } from "../users/users.service.js";
 import { AdminCreateUsageError, createAdministrator } from "./admin-create.js";
 
 export const ADMIN_HELP = `
-  apps create --type reg|spa|m2m --name NAME [--callback URL]... [--logout URL]...
+  apps create --type reg|spa|m2m|device --name NAME [--callback URL]... [--logout URL]...
   apps list
   apps rotate-secret --id CLIENT_ID
   apis create --name NAME --audience AUDIENCE [--scope KEY]...
@@ -101,7 +102,7 @@ async function run(args: string[]): Promise<void> {
       case "apps create": {
         const type = need("type");
         if (!APPLICATION_TYPES.includes(type as ApplicationType))
-          throw new UsageError("--type must be reg, spa or m2m");
+          throw new UsageError(`--type must be one of ${APPLICATION_TYPES.join(", ")}`);
         const { application, secret } = await services.applications.create({
           name: need("name"),
           type: type as ApplicationType,
@@ -122,7 +123,7 @@ async function run(args: string[]): Promise<void> {
       case "apps rotate-secret": {
         const id = need("id");
         const app = await services.applications.store.findById(id);
-        if (!app || app.type === "spa") throw new UsageError("no confidential application with that id");
+        if (!app || isPublicClient(app.type)) throw new UsageError("no confidential application with that id");
         return print({ client_id: id, client_secret: await services.applications.rotateSecret(id) });
       }
       case "apis create": {
