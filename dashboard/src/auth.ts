@@ -162,9 +162,7 @@ export function currentSession(): Session | undefined {
 
 /** Where the dashboard may return after sign-in: only its own pages (no open redirect). */
 function safeReturn(path: string): string {
-  return /^\/admin\/[A-Za-z0-9/_.-]*$/.test(path) && !path.startsWith("/admin/callback")
-    ? path
-    : "/admin/applications";
+  return /^\/admin\/[A-Za-z0-9/_.-]*$/.test(path) && !path.startsWith("/admin/callback") ? path : "/admin/";
 }
 
 export async function startSignIn(config: DashboardConfig, returnTo: string): Promise<never> {

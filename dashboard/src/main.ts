@@ -19,6 +19,7 @@ import { authenticationSettings } from "./screens/authentication.js";
 import { businessSettings } from "./screens/business.js";
 import { connectedApps } from "./screens/connected-apps.js";
 import { listFeatureFlags } from "./screens/feature-flags.js";
+import { home } from "./screens/home.js";
 import { mailSettings } from "./screens/mail.js";
 import { listOrganizations, organizationDetails } from "./screens/organizations.js";
 import { listRoles, roleDetails } from "./screens/roles.js";
@@ -33,6 +34,7 @@ interface Route {
 }
 
 const ROUTES: Route[] = [
+  { pattern: /^\/admin\/?$/, screen: home, nav: "home" },
   { pattern: /^\/admin\/applications\/?$/, screen: listApplications, nav: "applications" },
   { pattern: /^\/admin\/applications\/([A-Za-z0-9_-]+)$/, screen: applicationDetails, nav: "applications" },
   { pattern: /^\/admin\/apis\/?$/, screen: listApis, nav: "apis" },
@@ -60,6 +62,7 @@ const ROUTES: Route[] = [
 ];
 
 const NAV: { id: string; label: string; href: string; group?: string }[] = [
+  { id: "home", label: "Home", href: "/admin/" },
   { id: "applications", label: "Applications", href: "/admin/applications" },
   { id: "apis", label: "APIs", href: "/admin/apis" },
   { id: "users", label: "Users", href: "/admin/users" },
@@ -128,14 +131,13 @@ function signInButton(label = "Sign in"): HTMLButtonElement {
  */
 function notAdministrator(): void {
   const session = currentSession();
-  const who = session?.email || "this account";
   standalonePage(
     "This account is not an administrator",
     [
       h(
         "p",
         null,
-        `You are signed in as ${who}, but only administrators can use the dashboard. Nothing here was changed.`,
+        `${session?.email ? `${session.email} is` : "You are"} signed in, but only administrators can use the dashboard. Nothing here was changed.`,
       ),
       h("h2", null, "What you can do"),
       h(
@@ -224,12 +226,7 @@ function layout(session: Session): void {
     h(
       "div",
       { class: "shell" },
-      h(
-        "header",
-        { class: "topbar" },
-        h("a", { href: "/admin/applications", class: "brand" }, "Latchkey"),
-        menuButton,
-      ),
+      h("header", { class: "topbar" }, h("a", { href: "/admin/", class: "brand" }, "Latchkey"), menuButton),
       nav,
       main,
     ),

@@ -28,6 +28,7 @@ import { authenticateManagementCall } from "./auth.js";
 import { ApiError } from "./errors.js";
 import { registerIdempotency } from "./idempotency.js";
 import { registerOpenApi } from "./openapi.js";
+import { registerOverviewRoute } from "./overview.routes.js";
 import { managementValidator } from "./validation.js";
 
 declare module "fastify" {
@@ -109,6 +110,7 @@ export async function registerManagementApi(
       registerOrganizationConnectionsRoutes(api);
       registerMfaRoutes(api);
       registerPasskeySettingsRoutes(api);
+      registerOverviewRoute(api);
       registerInvitationsRoutes(api);
     },
     { prefix: "/api/v1" },

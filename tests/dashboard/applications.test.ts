@@ -95,6 +95,10 @@ describe("admin dashboard: sign-in and applications (sqlite)", () => {
 
   it("signs the administrator in through the hosted sign-in page", async () => {
     await signInToDashboard(page, server.url, ADMIN);
+    // The dashboard opens on its home (issue 20); Applications is one click away.
+    await heading(page, "Home");
+    assert.equal(new URL(page.url()).pathname, "/admin/");
+    await page.getByRole("link", { name: "Applications", exact: true }).click();
     await heading(page, "Applications");
     assert.equal(new URL(page.url()).pathname, "/admin/applications");
     // The token is kept for the tab only, never in a URL or a cookie.

@@ -109,7 +109,7 @@ for (const { kind, skip } of await databaseKinds()) {
       try {
         await signInToDashboard(page, server.url, person);
         await heading(page, "This account is not an administrator");
-        await page.getByText("You are signed in as not-admin@example.com").waitFor();
+        await page.getByText("not-admin@example.com is signed in, but only administrators").waitFor();
         assert.equal(
           await page.getByRole("link", { name: "Manage your own account" }).getAttribute("href"),
           "/account",

@@ -5,6 +5,7 @@ import { api, query } from "../api.js";
 import { confirmAction, emptyState, field, formatDate, h, notify, replace } from "../dom.js";
 import { attempt, errorBox, leftScreen, load, navigate, pageHeader, type Screen, section } from "../view.js";
 import { deleteButton, formDialog, linkCell, listTable, whenConfirmed } from "../widgets.js";
+import { rememberSeenUser } from "./home.js";
 import { type Factor, userFactorsSection } from "./mfa.js";
 
 const PAGE_SIZE = 25;
@@ -218,6 +219,8 @@ export const userDetails: Screen = async (view) => {
       api<{ connections: Connection[] }>("GET", `/users/${id}/connected_apps`),
       api<{ factors: Factor[] }>("GET", `/users/${id}/mfa`),
     ]);
+    // The home's checklist ends with "see the user": this is that page.
+    rememberSeenUser(user.id);
     const title = displayName(user) || user.preferred_email || user.username || user.id;
     const badge = h("span", null, status(user.is_suspended));
     return [
