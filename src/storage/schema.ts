@@ -584,7 +584,13 @@ export interface UpstreamSignInStatesTable {
   browser: string;
   created_at: number;
   expires_at: number;
+  /** 'sign_in', or a connection test's 'test_ticket' / 'test' (migration 0031). */
+  purpose: Generated<UpstreamStatePurpose>;
+  /** The administrator who asked for a connection test. */
+  user_id: string | null;
 }
+
+export type UpstreamStatePurpose = "sign_in" | "test_ticket" | "test";
 
 /** An invitation into an organization (0029; src/invitations/): the code is kept as its SHA-256. */
 export interface OrganizationInvitationsTable {
