@@ -96,7 +96,7 @@ describe("operator commands", () => {
     assert.match(badUrl.output, /http is only allowed for localhost/);
     const badType = await cli("apps", "create", "--type", "desktop", "--name", "x");
     assert.equal(badType.code, 2);
-    assert.match(badType.output, /--type must be reg, spa or m2m/);
+    assert.match(badType.output, /--type must be one of reg, spa, m2m, device/);
     const unknownOption = await cli("apps", "list", "--colour", "red");
     assert.equal(unknownOption.code, 2);
     const shortPassword = await cli("users", "create", "--email", "a@example.com", "--password", "short");
