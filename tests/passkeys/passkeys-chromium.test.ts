@@ -37,6 +37,8 @@ for (const { kind, skip } of await databaseKinds()) {
     /** http://localhost:PORT (server.url names 127.0.0.1, which is no RP ID). */
     let issuer: string;
     const contexts: BrowserContext[] = [];
+    /** What Chromium said the pages' Content-Security-Policy blocked (nothing, ever). */
+    const blocked: string[] = [];
 
     before(async () => {
       const port = await freePort();
@@ -51,6 +53,7 @@ for (const { kind, skip } of await databaseKinds()) {
       }));
     });
     after(async () => {
+      assert.deepEqual(blocked, [], "the script runs under the pages' CSP (script-src 'self')");
       for (const context of contexts) await context.close().catch(() => {});
       await browser?.close();
       await rp?.close();
@@ -79,6 +82,9 @@ for (const { kind, skip } of await databaseKinds()) {
       const context = await browser.newContext();
       contexts.push(context);
       const page = await context.newPage();
+      page.on("console", (message) => {
+        if (/Content Security Policy/i.test(message.text())) blocked.push(message.text());
+      });
       // Chromium's virtual authenticator answers an autofill (conditional) request by itself, which
       // would sign in before a test could type a password or press a button: unless asked for, the
       // page runs as in a browser without conditional mediation.
