@@ -2,6 +2,7 @@
 // authorization request and answers 303 to the client's redirect URI (RFC 9700 §4.12).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "../connected-apps/connected-apps.service.js";
+import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
 import {
   acceptInvitationFor,
@@ -160,7 +161,11 @@ export function registerSignInRoutes(
       externalIdentityId: authorization.externalIdentityId,
     });
     await services.pending.attachSession(requestId, authorization, session.id);
-    const offers = await services.connectedApps.offersFor(userId);
+    // Not when signing in to the dashboard: an administrator managing Latchkey connects nothing there.
+    const offers =
+      authorization.clientId === (await storedDashboardClientId(services.db))
+        ? []
+        : await services.connectedApps.offersFor(userId);
     if (offers.length === 0) return complete(reply, requestId, session, 303);
     const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
     return html(
