@@ -169,7 +169,8 @@ export function registerIdempotency(api: FastifyInstance, options: IdempotencyOp
 
   api.addHook("preHandler", async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers["idempotency-key"];
-    if (request.method !== "POST" || header === undefined) return;
+    // A public operation has no caller to keep a key for (and only reads: nothing to repeat).
+    if (request.method !== "POST" || header === undefined || request.routeOptions.config?.public) return;
     if (typeof header !== "string" || !KEY.test(header)) {
       throw new ApiError("INVALID_REQUEST", "Idempotency-Key must be 1-255 printable ASCII characters");
     }

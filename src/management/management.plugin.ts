@@ -2,6 +2,7 @@
 // authentication and a per-operation scope, answers in Kinde's error shape, and POSTs honour
 // Idempotency-Key. Feature folders contribute their routes here.
 import type { FastifyInstance } from "fastify";
+import { registerApiKeysRoutes } from "../api-keys/api-keys.routes.js";
 import { registerApisRoutes } from "../apis/apis.routes.js";
 import { registerApplicationsRoutes } from "../applications/applications.routes.js";
 import { registerBusinessRoutes } from "../business/business.routes.js";
@@ -68,6 +69,9 @@ export async function registerManagementApi(
         // Responses may carry client secrets and provider tokens (ASVS 14.3.2).
         reply.header("cache-control", "no-store").header("pragma", "no-cache");
         request.services = services;
+        // A public operation (Kinde's API key verification) takes no token and limits its callers
+        // itself (config.public, src/api-keys/api-keys.routes.ts).
+        if (request.routeOptions.config?.public) return;
         request.caller = await authenticateManagementCall(services.oauth, request);
         if (options.rateLimitPerMinute > 0) {
           // Counters live in the database, so the limit holds across instances.
@@ -112,6 +116,7 @@ export async function registerManagementApi(
       registerPasskeySettingsRoutes(api);
       registerOverviewRoute(api);
       registerInvitationsRoutes(api);
+      registerApiKeysRoutes(api);
     },
     { prefix: "/api/v1" },
   );

@@ -143,6 +143,10 @@ const ALLOWED: Record<string, Record<string, string>> = {
       (operation) => [operation, { "response has factors": "every factor of the user, in mfa's shape" }],
     ),
   ),
+  // Kinde's answer does not say which API a key is for; an API must not accept another API's key.
+  "POST /api/v1/api_keys/verify": {
+    "response has api_ids": "the API the key is for (as GET /api/v1/api_keys/{key_id} lists it)",
+  },
   // Query parameters of Kinde's that Latchkey does not take would go here ("query lacks <name>").
   // There are none: every filter Kinde lists is accepted, even where it cannot match anything yet
   // (phone).
@@ -161,6 +165,7 @@ interface Operation {
   responses?: Record<string, Json>;
   description?: string;
   "x-scope"?: string;
+  security?: unknown[];
 }
 interface Document {
   paths: Record<string, Record<string, Operation | Json[]>>;
@@ -281,8 +286,19 @@ function differences(latchkey: Document, kinde: Document, path: string, method: 
     found.push(`success status ${ourStatus} where Kinde's is ${kindeStatuses.join(" or ")}`);
 
   const scope = kindeScope(theirs);
-  assert.ok(scope, `Kinde names no scope for ${method.toUpperCase()} ${path}`);
-  if (ours["x-scope"] !== scope) found.push(`scope ${ours["x-scope"]} where Kinde's is ${scope}`);
+  if (scope === undefined) {
+    // Kinde's public operations (API key verification) say so and name no scope: Latchkey's ask
+    // for neither a scope nor a token.
+    assert.match(
+      theirs.description ?? "",
+      /public/i,
+      `Kinde names no scope for ${method.toUpperCase()} ${path}`,
+    );
+    if (ours["x-scope"] !== undefined)
+      found.push(`scope ${ours["x-scope"]} where Kinde's operation is public`);
+    if (!Array.isArray(ours.security) || ours.security.length > 0)
+      found.push("asks for a token where Kinde's operation is public");
+  } else if (ours["x-scope"] !== scope) found.push(`scope ${ours["x-scope"]} where Kinde's is ${scope}`);
 
   // The success body: what Latchkey declares must be in Kinde's response, one level down too.
   const ourResponse = ourStatus ? jsonSchemaOf(latchkey, ours.responses?.[ourStatus]) : undefined;
