@@ -310,5 +310,7 @@ async function policySatisfied(
     authorization.orgCode,
     authorization.requireMfa,
   );
-  return nextStep(user, policy).kind === "done" && sessionSatisfies(mfa);
+  if (nextStep(user, policy).kind !== "done" || !sessionSatisfies(mfa)) return false;
+  // "mandatory" passkeys: an account still without one goes through the pages to create it.
+  return (await services.passkeys.requirement(user.id, authorization.orgCode)) === undefined;
 }

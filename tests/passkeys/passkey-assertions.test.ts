@@ -311,6 +311,37 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(next.cookie("latchkey_session"), undefined, "no session until the passkey exists");
     });
 
+    it("signs in silently under 'mandatory' only a session whose account has a passkey", async () => {
+      const user = await createUser(server);
+      const agent = new UserAgent(server.url);
+      const opened = await openSignIn(agent);
+      const signedIn = await agent.postForm("/auth/sign-in", {
+        request: opened.request,
+        csrf: opened.csrf,
+        email: user.email,
+        password: user.password,
+      });
+      assert.equal(signedIn.status, 303, "optional: the password alone signs in");
+      const silent = async () => {
+        const url = new URL("/oauth2/auth", server.url);
+        url.search = new URLSearchParams({
+          response_type: "code",
+          client_id: spa.clientId,
+          redirect_uri: CALLBACK,
+          scope: "openid",
+          prompt: "none",
+          code_challenge: createHash("sha256").update("v".repeat(43)).digest("base64url"),
+          code_challenge_method: "S256",
+        }).toString();
+        return (await agent.redirectFrom(url)).searchParams;
+      };
+      assert.ok((await silent()).get("code"), "the session signs in silently");
+      await server.services.mfa.store.setEnvironmentSettings({ passkeyPolicy: "mandatory" });
+      assert.equal((await silent()).get("error"), "login_required", "no passkey yet: through the pages");
+      await new SoftAuthenticator().saveFor(server, user.id);
+      assert.ok((await silent()).get("code"), "with a passkey the session is enough again");
+    });
+
     it("offers no passkey under an issuer whose host is an IP address (no RP ID a browser accepts)", async () => {
       const byAddress = await startTestServer(kind);
       try {
