@@ -39,7 +39,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     /** A sign-in page opened by `agent`: its hidden fields and the PKCE verifier for the token request. */
-    async function openSignIn(agent: UserAgent) {
+    async function openSignIn(agent: UserAgent, extra: Record<string, string> = {}) {
       const verifier = randomBytes(32).toString("base64url");
       const url = new URL("/oauth2/auth", server.url);
       url.search = new URLSearchParams({
@@ -49,6 +49,7 @@ for (const { kind, skip } of await databaseKinds()) {
         scope: "openid email",
         code_challenge: createHash("sha256").update(verifier).digest("base64url"),
         code_challenge_method: "S256",
+        ...extra,
       }).toString();
       const start = await agent.redirectFrom(url);
       const page = await (await agent.request(new URL(`/auth/sign-in${start.search}`, server.url))).text();
@@ -309,6 +310,22 @@ for (const { kind, skip } of await databaseKinds()) {
       const granted = await options(next, "/auth/passkey/register/options", page);
       assert.equal(granted.status, 200);
       assert.equal(next.cookie("latchkey_session"), undefined, "no session until the passkey exists");
+    });
+
+    it("follows an organization's passkey policy for a sign-in into it", async () => {
+      const { user, key } = await userWithKey();
+      const org = await server.services.organizations.create({ name: "No passkeys here" });
+      await server.services.mfa.store.setOrganizationSettings(org.code, { passkeyPolicy: "off" });
+      const agent = new UserAgent(server.url);
+      const into = await openSignIn(agent, { org_code: org.code });
+      assert.doesNotMatch(into.page, /passkey/i, "no button for a sign-in into the organization");
+      assert.equal((await options(agent, "/auth/passkey/options", into)).status, 403);
+      const elsewhere = await openSignIn(agent);
+      assert.match(elsewhere.page, /Use a passkey/, "the environment's policy elsewhere");
+      const ok = await signInWith((challenge) =>
+        key.assert(user.id, { challenge, rpId, origin, counter: 1 }),
+      );
+      assert.equal(ok.reply.status, 303);
     });
 
     it("signs in silently under 'mandatory' only a session whose account has a passkey", async () => {
