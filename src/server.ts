@@ -29,6 +29,7 @@ import { registerHomeRoutes } from "./http/home.routes.js";
 import { registerInputGuard } from "./http/input-guard.js";
 import { lazySerializers } from "./http/lazy-serializers.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
+import { registerInvitationPageRoutes } from "./invitations/invitation-page.routes.js";
 import { type AccessLog, createAccessLog, requestLogger } from "./logging.js";
 import { registerMailWorker } from "./mail/worker.js";
 import { registerManagementApi } from "./management/management.plugin.js";
@@ -212,6 +213,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerAccountPasskeyRoutes(app, services, { https, secretBox });
   registerAccountRoutes(app, services, { https, secretBox });
   registerDeviceRoutes(app, services, { https, secretBox, signInDailyLimitPerAddress, policy: signInPolicy });
+  // Kinde's invite_link: /team_invitation signs in to accept an organization's invitation.
+  registerInvitationPageRoutes(app, services, { https });
   await registerManagementApi(app, {
     services,
     secretBox: deps.secretBox,

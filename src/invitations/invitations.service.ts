@@ -33,7 +33,7 @@ export function invitationState(row: InvitationRow, now: number): InvitationStat
   return row.expires_at <= now ? "expired" : "open";
 }
 
-/** Where the invitee accepts: Kinde's team_invitation link. */
+/** Where the invitee accepts: Kinde's team_invitation link (invitation-page.routes.ts). */
 export function inviteLink(issuer: string, code: string): string {
   return `${issuer}/team_invitation?code=${encodeURIComponent(code)}`;
 }

@@ -3,7 +3,8 @@
 // organization that takes no sign-ups — and the tokens name the organization and the invited roles;
 // an existing account signs in; the address is fixed and another account is refused; a code works
 // once, not after expiry or revocation (checked again when the code is minted), and two acceptances
-// racing give one membership. Both databases.
+// racing give one membership; the e-mail's team_invitation link does the same on Latchkey's own
+// invitations application. Both databases.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -11,6 +12,7 @@ import { decodeJwt } from "jose";
 import { InvitationsService } from "../../src/invitations/invitations.service.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
+import { messagesTo } from "../helpers/mail.js";
 import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
@@ -193,6 +195,45 @@ for (const { kind, skip } of await databaseKinds()) {
         invitationUrl(invitation.code, { org_code: "org_00000000000" }),
       );
       assert.equal(otherOrg.searchParams.get("error"), "invalid_request");
+    });
+
+    it("accepts through the e-mail's team_invitation link, on Latchkey's own invitations application", async () => {
+      const email = address("linked");
+      const { body } = await callApi<{ invite: { invite_link: string } }>(
+        server,
+        "POST",
+        `/api/v1/organization/${orgCode}/invites`,
+        { body: { email, roles: [roleKey], send_email: true } },
+      );
+      const [mail] = await messagesTo(server, email);
+      const link = /https?:\/\/\S+team_invitation\?code=\S+/.exec(mail?.text ?? "")?.[0];
+      assert.equal(link, body.invite.invite_link, mail?.text);
+
+      const agent = new UserAgent(server.url);
+      const authorize = await agent.redirectFrom(link!);
+      assert.equal(authorize.pathname, "/oauth2/auth");
+      assert.equal(authorize.searchParams.get("is_invitation"), "true");
+      const page = await agent.redirectFrom(authorize);
+      assert.equal(page.pathname, "/auth/sign-up");
+      const signedUp = await signUp(agent, page, email);
+      const callback = new URL(signedUp.headers.get("location")!);
+      assert.equal(callback.pathname, "/team_invitation/callback");
+      const joined = await agent.request(callback);
+      const html = await joined.text();
+      assert.equal(joined.status, 200, html);
+      assert.match(html, /You have joined Team/);
+      const user = await server.services.users.store.findByEmail(email);
+      assert.ok(user && (await isMember(user.id)));
+      // The answer works once: the same callback again is refused.
+      assert.equal((await agent.request(callback)).status, 400);
+
+      const used = await new UserAgent(server.url).request(link!);
+      assert.equal(used.status, 410);
+      assert.match(await used.text(), /used already/);
+      const unknown = await new UserAgent(server.url).request(`/team_invitation?code=inv_${"C".repeat(43)}`);
+      assert.equal(unknown.status, 404);
+      const stranger = await new UserAgent(server.url).request(`${callback.pathname}${callback.search}`);
+      assert.equal(stranger.status, 400, "another browser's answer");
     });
 
     it("gives one membership when two acceptances race", async () => {
