@@ -19,9 +19,12 @@ import { registerPasskeySettingsRoutes } from "../mfa/passkey-settings.routes.js
 import { registerOrganizationUsersRoutes } from "../organizations/organization-users.routes.js";
 import { registerOrganizationsRoutes } from "../organizations/organizations.routes.js";
 import { registerUserApiScopesRoutes } from "../organizations/user-api-scopes.routes.js";
+import { registerPropertiesRoutes } from "../properties/properties.routes.js";
+import { registerPropertyValuesRoutes } from "../properties/property-values.routes.js";
 import { registerRoleScopesRoutes } from "../roles/role-scopes.routes.js";
 import { registerRolesRoutes } from "../roles/roles.routes.js";
 import type { Services } from "../services.js";
+import { registerUserSearchRoutes } from "../users/search.routes.js";
 import { registerUsersRoutes } from "../users/users.routes.js";
 import { registerWebhooksRoutes } from "../webhooks/webhooks.routes.js";
 import { registerAuditLog } from "./audit.js";
@@ -114,6 +117,9 @@ export async function registerManagementApi(
       registerOrganizationConnectionsRoutes(api);
       registerMfaRoutes(api);
       registerPasskeySettingsRoutes(api);
+      registerPropertiesRoutes(api);
+      registerPropertyValuesRoutes(api);
+      registerUserSearchRoutes(api);
       registerOverviewRoute(api);
       registerInvitationsRoutes(api);
       registerApiKeysRoutes(api);

@@ -3,6 +3,7 @@
 import { matchRegisteredUrl } from "../applications/urls.js";
 import { randomToken, sha256 } from "../crypto/random.js";
 import { INVITATION_CODE } from "../invitations/invitation-code.js";
+import { marketingParameters } from "../properties/marketing.js";
 import { CODE_LIFETIME_SECONDS, type OAuthContext } from "./context.js";
 import { OAuthError } from "./errors.js";
 import type { Params } from "./params.js";
@@ -87,6 +88,8 @@ export interface AuthorizationRequest {
    * it enters, and the one address that may sign in or up for it.
    */
   invitation?: { id: string; email: string; orgCode: string; organizationName: string };
+  /** js-utils' marketing parameters (utm_source, gclid …): a new account keeps them as properties. */
+  marketing?: Record<string, string>;
 }
 
 export type AuthorizationValidation =
@@ -255,6 +258,7 @@ async function validateRest(
     if (createOrgName !== undefined)
       throw new OAuthError("invalid_request", "is_create_org cannot be combined with invitation_code");
   }
+  const marketing = marketingParameters(params);
 
   return {
     clientId: client.id,
@@ -272,6 +276,7 @@ async function validateRest(
     ...(connectionId !== undefined ? { connectionId } : {}),
     ...(requireMfa ? { requireMfa } : {}),
     ...(invited ? { invitationCode } : {}),
+    ...(marketing ? { marketing } : {}),
   };
 }
 

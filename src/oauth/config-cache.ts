@@ -133,6 +133,12 @@ export function withConfigCache(store: OAuthStore, db: Db): OAuthStore {
     cache.memo(key("granted", clientId, audiences), () => store.grantedScopes(clientId, audiences));
   cached.scopeGrantsByAudience = (clientId, audiences) =>
     cache.memo(key("grants", clientId, audiences), () => store.scopeGrantsByAudience(clientId, audiences));
+  // Shared and frozen like the client: signed into every token of the machine until it changes.
+  cached.applicationProperties = (clientId) =>
+    cache.memo(key("properties", clientId), async () => {
+      const claim = await store.applicationProperties(clientId);
+      return claim && Object.freeze(claim);
+    });
   return cached;
 }
 

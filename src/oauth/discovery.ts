@@ -45,6 +45,9 @@ export function discoveryDocument(issuer: string) {
       "email_verified",
       "amr",
       "acr",
+      // Kinde's public properties of the user and of the organization signed into.
+      "user_properties",
+      "organization_properties",
     ],
     acr_values_supported: [MFA_ACR],
     subject_types_supported: ["public"],

@@ -8,6 +8,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
 import { chooseOrganization, userClaims } from "../organizations/claims.js";
 import { OrganizationLimitError, OrganizationsService } from "../organizations/organizations.service.js";
+import { PropertiesStore } from "../properties/properties.store.js";
 import { RolesStore } from "../roles/roles.store.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import type { AuthorizationCodesTable, GrantsTable, RefreshTokensTable } from "../storage/schema.js";
@@ -320,6 +321,10 @@ export class KyselyOAuthStore implements OAuthStore {
       }
       return chooseOrganization(trx, this.clock, userId, options.requested);
     });
+  }
+
+  applicationProperties(clientId: string): Promise<Record<string, { v?: string }> | undefined> {
+    return new PropertiesStore(this.db).applicationClaim(clientId);
   }
 
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet> {

@@ -163,6 +163,11 @@ export interface OAuthStore {
     userId: string,
     options: { requested?: string; createName?: string },
   ): Promise<OrganizationChoice>;
+  /**
+   * Kinde's application_properties claim of a machine's tokens (its public application properties),
+   * or undefined when none is public. Configuration: the cache serves it (0030's triggers).
+   */
+  applicationProperties(clientId: string): Promise<Record<string, { v?: string }> | undefined>;
   /** The organization claims of a user's tokens, computed now (so changes show on refresh). */
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet>;
   /**

@@ -114,12 +114,15 @@ export class TokenService {
     lifetime: number;
     /** Kinde's org-scoped M2M applications (COMPAT.md §1.4). */
     orgCode?: string | null;
+    /** Kinde's application_properties claim (`{key: {v}}`), when the application has public ones. */
+    applicationProperties?: Record<string, { v?: string }>;
   }): Promise<MintedToken> {
     return this.mint(input.lifetime, {
       aud: input.audience,
       azp: input.clientId,
       gty: ["client_credentials"],
       ...(input.orgCode ? { org_code: input.orgCode } : {}),
+      ...(input.applicationProperties ? { application_properties: input.applicationProperties } : {}),
       scope: input.scope,
       scp: input.scopes ?? splitScope(input.scope),
       v: "2",

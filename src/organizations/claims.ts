@@ -1,9 +1,11 @@
 // The organization part of a user's tokens (COMPAT.md §1.4), computed from the database at every
 // issue and refresh — so a change shows on the next refresh, and `refresh_claims` has nothing to
 // clear. Access token: org_code, permissions and roles in that organization, feature_flags. ID
-// token: org_codes and organizations (every organization the user belongs to).
+// token: org_codes and organizations (every organization the user belongs to). Both: the public
+// user_properties, and organization_properties of the organization signed into.
 import type { Clock } from "../clock.js";
 import { FeatureFlagsService, flagsClaim } from "../feature-flags/feature-flags.service.js";
+import { PropertiesStore } from "../properties/properties.store.js";
 import { binary, RolesStore } from "../roles/roles.store.js";
 import type { Db } from "../storage/database.js";
 import { OrganizationsStore } from "./organizations.store.js";
@@ -26,10 +28,11 @@ export async function userClaims(
   // or suspension revokes its grants; this is the second fence): otherwise the token carries
   // nothing from it, not even its org_code — which the code and refresh grants check before issuing.
   const entered = orgCode === null ? undefined : memberships.find((m) => m.code === orgCode && !m.suspended);
-  const [permissions, memberRoles, flags] = await Promise.all([
+  const [permissions, memberRoles, flags, properties] = await Promise.all([
     entered ? roles.memberPermissionKeys(entered.code, userId) : Promise.resolve([]),
     entered ? roles.memberRoles(entered.code, userId) : Promise.resolve([]),
     new FeatureFlagsService(db, clock).resolve(userId, entered ? entered.code : null),
+    new PropertiesStore(db).tokenClaims(userId, entered ? entered.code : null),
   ]);
   const access: Record<string, unknown> = {
     permissions,
@@ -37,6 +40,7 @@ export async function userClaims(
       .sort((a, b) => binary(a.key, b.key))
       .map((r) => ({ id: r.id, key: r.key, name: r.name })),
     feature_flags: flagsClaim(flags),
+    ...properties,
   };
   if (entered) {
     access.org_code = entered.code;
@@ -47,6 +51,7 @@ export async function userClaims(
     id: {
       org_codes: memberships.map((m) => m.code),
       organizations: memberships.map((m) => ({ id: m.code, name: m.name })),
+      ...properties,
     },
   };
 }

@@ -621,6 +621,7 @@ export function registerSignInRoutes(
         familyName: familyName || undefined,
         organizationCode: orgCode,
         source: "user",
+        properties: authorization.marketing,
       });
       request.log.info({ event: "sign_up", userId: user.id }, "user signed up");
       return proceed(request, reply, requestId, authorization, user, ["pwd"]);
@@ -653,6 +654,7 @@ export function registerSignInRoutes(
         familyName: familyName || undefined,
         organizationCode: orgCode,
         source: "user",
+        properties: authorization.marketing,
       });
       request.log.info({ event: "sign_up", method: "email_code", userId: user.id }, "user signed up");
     } catch (error) {

@@ -3,6 +3,7 @@ import { newId } from "../crypto/random.js";
 import { type EventSource, recordEvent } from "../events/events.js";
 import { userData, userIdData } from "../events/payloads.js";
 import { OrganizationsService } from "../organizations/organizations.service.js";
+import { PropertiesStore } from "../properties/properties.store.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import { canonicalEmail, emailProblem } from "./email.js";
 import { hashPassword, needsRehash, type ReservedPasswordCheck, verifyPassword } from "./passwords.js";
@@ -32,6 +33,8 @@ export interface NewUser {
    * in the user.created event; the caller inserts it in the same transaction.
    */
   identity?: { id: string; type: string; connection_id: string; name: string };
+  /** Property values by key, kept with the account (the sign-up's marketing parameters). */
+  properties?: Readonly<Record<string, string>>;
 }
 
 export type IdentityType = "email" | "username";
@@ -143,6 +146,7 @@ export class UsersService {
       const organizations = new OrganizationsService(trx, this.clock);
       await organizations.joinNewUser(id, input.organizationCode);
       for (const code of input.alsoJoin ?? []) await organizations.join(code, id);
+      if (input.properties) await new PropertiesStore(trx).setNewUserValues(id, input.properties, now);
       const user = (await store.findById(id))!;
       const data = await userData(trx, user);
       if (input.identity) data.identity = { ...input.identity };

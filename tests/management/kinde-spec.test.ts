@@ -147,6 +147,20 @@ const ALLOWED: Record<string, Record<string, string>> = {
   "POST /api/v1/api_keys/verify": {
     "response has api_ids": "the API the key is for (as GET /api/v1/api_keys/{key_id} lists it)",
   },
+  // Issue 19: Kinde's property list answers neither a property's type, context nor category, so
+  // nothing created can be read back (Kinde has no GET of one property); Latchkey adds them.
+  "GET /api/v1/properties": {
+    "response has properties.type": "single_line_text or multi_line_text, as created",
+    "response has properties.context": "usr, org or app, as created (also the list's filter)",
+    "response has properties.category_id": "the category it belongs to (PUT needs it)",
+  },
+  "GET /api/v1/property_categories": {
+    "response has categories.context": "which owners the category is for (a property must match it)",
+  },
+  // Kinde pages its search by starting_after, yet its search_users_response has no has_more.
+  "GET /api/v1/search/users": {
+    "response has has_more": "whether another page follows, as in Kinde's other starting_after lists",
+  },
   // Query parameters of Kinde's that Latchkey does not take would go here ("query lacks <name>").
   // There are none: every filter Kinde lists is accepted, even where it cannot match anything yet
   // (phone).

@@ -80,6 +80,7 @@ export async function clientCredentialsGrant(
     scopes,
     lifetime: client.accessTokenLifetime,
     orgCode: client.orgCode,
+    applicationProperties: await ctx.store.applicationProperties(client.id),
   });
   return {
     response: { access_token: token.token, token_type: "bearer", expires_in: token.expiresIn, scope },
