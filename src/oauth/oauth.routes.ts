@@ -4,15 +4,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
 import { resolveInvitation } from "../invitations/invitation-sign-in.js";
-import { sessionSatisfies } from "../mfa/mfa.service.js";
 import type { Services } from "../services.js";
 import { upstreamShortcut } from "../sign-in/connection-sign-in.routes.js";
 import { cookieNames } from "../sign-in/cookies.js";
-import type { BrowserSession } from "../sign-in/sessions.js";
-import { nextStep, type SignInPolicy } from "../sign-in/steps.js";
-import { ExternalIdentitiesStore } from "../users/external-identities.store.js";
+import { connectionAdmits, policySatisfied } from "../sign-in/session-admission.js";
+import type { SignInPolicy } from "../sign-in/steps.js";
 import {
-  type AuthorizationRequest,
   errorRedirect,
   issueAuthorizationCode,
   organizationRefusal,
@@ -72,7 +69,7 @@ export function registerOAuthRoutes(
     // …nor does a session whose account the sign-in policy now asks more of (an address to verify):
     // the pages take it through the missing step (steps.ts).
     // …nor one that signed in through a connection this application (and organization) does not
-    // offer (connectionAdmits).
+    // offer (session-admission.ts).
     if (
       session &&
       !forceSignIn &&
@@ -260,57 +257,4 @@ function formBody(request: FastifyRequest): RawParams {
   }
   const body = request.body;
   return body && typeof body === "object" ? (body as RawParams) : {};
-}
-
-/**
- * Whether a browser session that signed in through a connection may sign in to this request's
- * application silently. The session proves only what that connection's provider vouched for, and
- * a connection is trusted per application: a provider enabled for one weak application (by whoever
- * may enable connections there) must not reach every other application through the shared
- * session. So such a session counts only where its connection is enabled (the same rule as the
- * sign-in page's buttons, ConnectionsService.enabledFor), never for an administrator (who signs in
- * with a password, connection-sign-in.routes.ts), and not once its identity has been unlinked.
- * Otherwise the person signs in again (the sign-in page; login_required for prompt=none, OIDC
- * Core §3.1.2.6). Sessions made by a password or a code are not limited this way.
- */
-async function connectionAdmits(
-  services: Services,
-  session: BrowserSession,
-  authorization: Pick<AuthorizationRequest, "clientId" | "orgCode">,
-): Promise<boolean> {
-  const connectionId = await new ExternalIdentitiesStore(services.db).connectionOfSession(session.id);
-  if (connectionId === undefined) return true;
-  if (connectionId === null) return false;
-  const user = await services.users.store.findById(session.userId);
-  if (!user || user.is_admin === 1) return false;
-  const enabled = await services.connections.enabledFor(
-    authorization.clientId,
-    authorization.orgCode ?? null,
-  );
-  return enabled.some((c) => c.id === connectionId);
-}
-
-/**
- * Whether the account behind a browser session may sign in without another step now — the second
- * factor included, judged by what the session's own sign-in proved (its amr) against the policy of
- * today and of the organization asked for: a session from before MFA was required, or one made by
- * a password-only form, goes through the sign-in pages again.
- */
-async function policySatisfied(
-  services: Services,
-  session: BrowserSession,
-  authorization: AuthorizationRequest,
-  policy: SignInPolicy,
-): Promise<boolean> {
-  const user = await services.users.store.findById(session.userId);
-  if (!user) return false;
-  const mfa = await services.mfa.requirement(
-    user,
-    session.amr,
-    authorization.orgCode,
-    authorization.requireMfa,
-  );
-  if (nextStep(user, policy).kind !== "done" || !sessionSatisfies(mfa)) return false;
-  // "mandatory" passkeys: an account still without one goes through the pages to create it.
-  return (await services.passkeys.requirement(user.id, authorization.orgCode)) === undefined;
 }

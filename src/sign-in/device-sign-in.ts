@@ -11,22 +11,22 @@
 //
 // Answering a device signs the person in to the *device's* application, so the session must also
 // be good enough for that application, judged as the authorization endpoint judges a silent
-// sign-in (oauth.routes.ts policySatisfied and connectionAdmits): the steps the policy asks are
-// done, the second factor the organization entered asks for was given, and a session made through
-// a connection counts only where that connection is enabled for the device's application.
+// sign-in (session-admission.ts): the steps the policy asks are done, the second factor the
+// organization entered asks for was given, a passkey exists where passkeys are mandatory, and a
+// session made through a connection counts only where that connection is enabled for the device's
+// application.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { redirectUrlProblem } from "../applications/urls.js";
 import { randomToken, safeEqual, sha256 } from "../crypto/random.js";
-import { sessionSatisfies } from "../mfa/mfa.service.js";
 import { OAuthError } from "../oauth/errors.js";
 import { verifyChallenge } from "../oauth/pkce.js";
 import type { Services } from "../services.js";
-import { ExternalIdentitiesStore } from "../users/external-identities.store.js";
 import type { User } from "../users/users.store.js";
 import type { BrowserSignIn } from "./browser-sign-in.js";
 import { cookieOptions } from "./cookies.js";
+import { connectionAdmits, policySatisfied } from "./session-admission.js";
 import type { BrowserSession } from "./sessions.js";
-import { nextStep, type SignInPolicy } from "./steps.js";
+import type { SignInPolicy } from "./steps.js";
 
 /** What the sign-in page says the person is signing in to ("to continue to …"). */
 export const DEVICE_SIGN_IN_APPLICATION_NAME = "Device sign-in";
@@ -117,19 +117,15 @@ export class DeviceSignIn {
    * (see the file's comment).
    */
   async admits(
-    access: { session: BrowserSession; user: User },
+    access: { session: BrowserSession },
     clientId: string,
     orgCode: string | null,
   ): Promise<boolean> {
-    const { session, user } = access;
-    if (nextStep(user, this.policy).kind !== "done") return false;
-    if (!sessionSatisfies(await this.services.mfa.requirement(user, session.amr, orgCode ?? undefined)))
-      return false;
-    const connectionId = await new ExternalIdentitiesStore(this.services.db).connectionOfSession(session.id);
-    if (connectionId === undefined) return true;
-    if (connectionId === null || user.is_admin === 1) return false;
-    const enabled = await this.services.connections.enabledFor(clientId, orgCode);
-    return enabled.some((c) => c.id === connectionId);
+    const request = { clientId, orgCode: orgCode ?? undefined };
+    return (
+      (await policySatisfied(this.services, access.session, request, this.policy)) &&
+      (await connectionAdmits(this.services, access.session, request))
+    );
   }
 
   /**
