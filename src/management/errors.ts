@@ -91,6 +91,7 @@ export const API_ERRORS = {
   WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, message: "This webhook has no such delivery" },
   EVENT_NOT_FOUND: { status: 404, message: "Event not found" },
   MFA_FACTOR_NOT_FOUND: { status: 404, message: "The user has no MFA factor with this id" },
+  PASSKEY_NOT_FOUND: { status: 404, message: "The user has no passkey with this id" },
   INVALID_EVENT_TYPE: { status: 400, message: "An event type is not valid" },
   // Sign-in connections (/api/v1/connections, issue 17). Not the CONNECTION_* codes above, which
   // are about a user's connected-app connection.

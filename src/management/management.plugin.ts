@@ -16,6 +16,7 @@ import { registerInvitationsRoutes } from "../invitations/invitations.routes.js"
 import { registerMailRoutes } from "../mail/mail.routes.js";
 import { registerMfaRoutes } from "../mfa/mfa.routes.js";
 import { registerPasskeySettingsRoutes } from "../mfa/passkey-settings.routes.js";
+import { registerPasskeysManagementRoutes } from "../passkeys/passkeys-management.routes.js";
 import { registerOrganizationUsersRoutes } from "../organizations/organization-users.routes.js";
 import { registerOrganizationsRoutes } from "../organizations/organizations.routes.js";
 import { registerUserApiScopesRoutes } from "../organizations/user-api-scopes.routes.js";
@@ -117,6 +118,7 @@ export async function registerManagementApi(
       registerOrganizationConnectionsRoutes(api);
       registerMfaRoutes(api);
       registerPasskeySettingsRoutes(api);
+      registerPasskeysManagementRoutes(api);
       registerPropertiesRoutes(api);
       registerPropertyValuesRoutes(api);
       registerUserSearchRoutes(api);
