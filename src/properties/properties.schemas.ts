@@ -125,5 +125,7 @@ export const PropertyValuesResponse = Type.Object({
       value: nullable(Type.String()),
     }),
   ),
-  next_token: nullable(Type.String()),
+  // Kinde's field, never sent: every property of the context is on the one page (its schema has
+  // no null here).
+  next_token: Type.Optional(Type.String()),
 });

@@ -223,7 +223,10 @@ export class PropertiesStore {
           .execute();
         break;
     }
-    return rows.map(({ owner_value, ...property }) => ({ property, value: owner_value }));
+    // Byte order, decided here: PostgreSQL would sort by its locale, SQLite by bytes.
+    return rows
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map(({ owner_value, ...property }) => ({ property, value: owner_value }));
   }
 
   /** Writes (or, for null, clears) the owner's values; the caller makes it one transaction. */

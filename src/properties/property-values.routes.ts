@@ -69,7 +69,6 @@ async function read(request: FastifyRequest, owner: Owner) {
       key: property.key,
       value,
     })),
-    next_token: null,
   };
 }
 
