@@ -12,6 +12,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
 import { cookieOptions } from "../sign-in/cookies.js";
+import { callbackQuery } from "../sign-in/first-party-sign-in.js";
 import type { BrowserSession } from "../sign-in/sessions.js";
 import { inTransaction } from "../storage/database.js";
 import { hashPassword, passwordProblem } from "../users/passwords.js";
@@ -195,18 +196,11 @@ export function registerAccountRoutes(
     return toSignIn(reply, accountReturnPath(request.query.return), 302, { again: true, loginHint });
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>(
-    "/account/callback",
-    page,
-    async (request, reply) => {
-      const query = Object.fromEntries(
-        Object.entries(request.query).map(([k, v]) => [k, typeof v === "string" ? v : undefined]),
-      );
-      const outcome = await accountSignIn.callback(request, reply, query);
-      if (!outcome.ok) return problem(reply, 400, "You are not signed in", outcome.message);
-      return reply.code(303).header("location", outcome.returnTo).send();
-    },
-  );
+  app.get<{ Querystring: Record<string, unknown> }>("/account/callback", page, async (request, reply) => {
+    const outcome = await accountSignIn.callback(request, reply, callbackQuery(request.query));
+    if (!outcome.ok) return problem(reply, 400, "You are not signed in", outcome.message);
+    return reply.code(303).header("location", outcome.returnTo).send();
+  });
 
   app.post<{ Body: Form }>("/account/profile", page, async (request, reply) => {
     const signedIn = await forChange(request, reply);
