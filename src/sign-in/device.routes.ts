@@ -21,6 +21,7 @@ import type { Services } from "../services.js";
 import { BrowserSignIn, type Form, field } from "./browser-sign-in.js";
 import { deviceConfirmPage, deviceDonePage, deviceEntryPage, deviceSignInAgainPage } from "./device-pages.js";
 import { type DeviceAccess, DeviceSignIn } from "./device-sign-in.js";
+import { callbackQuery } from "./first-party-sign-in.js";
 import { clientNetwork } from "./rate-limit.js";
 import type { SignInPolicy } from "./steps.js";
 
@@ -71,6 +72,22 @@ export function registerDeviceRoutes(
       )
     );
   };
+
+  /** This browser's signed-in person, or undefined once the browser is sent to sign in. */
+  const signedIn = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    typed: string,
+    status: 302 | 303,
+  ): Promise<SignedIn | undefined> => {
+    const access = await deviceSignIn.access(request);
+    if (access.kind === "signed_in") return access;
+    await toSignIn(reply, typed, status);
+    return undefined;
+  };
+
+  const expired = (reply: FastifyReply) =>
+    problem(reply, 403, "This form has expired", "Open the page again and enter the code once more.");
 
   const common = async (request: FastifyRequest, reply: FastifyReply, access: SignedIn) => ({
     businessName: await services.business.name(),
@@ -141,42 +158,33 @@ export function registerDeviceRoutes(
       }),
     );
 
-  app.get<{ Querystring: { user_code?: unknown } }>("/device", page, async (request, reply) => {
-    const typed = typeof request.query.user_code === "string" ? request.query.user_code : "";
-    const access = await deviceSignIn.access(request);
-    if (access.kind === "sign_in") return toSignIn(reply, typed, 302);
-    if (typed === "") return html(reply, 200, deviceEntryPage(await common(request, reply, access)));
+  /** The page for a typed code: what it asks to approve, or why there is nothing to approve. */
+  const show = async (request: FastifyRequest, reply: FastifyReply, access: SignedIn, typed: string) => {
     const { found, sent } = await lookUp(request, reply, access, typed);
     if (sent) return sent;
     return found ? confirm(request, reply, access, found) : notFound(request, reply, access, typed);
+  };
+
+  app.get<{ Querystring: { user_code?: unknown } }>("/device", page, async (request, reply) => {
+    const typed = typeof request.query.user_code === "string" ? request.query.user_code : "";
+    const access = await signedIn(request, reply, typed, 302);
+    if (!access) return reply;
+    if (typed === "") return html(reply, 200, deviceEntryPage(await common(request, reply, access)));
+    return show(request, reply, access, typed);
   });
 
   app.post<{ Body: Form }>("/device", page, async (request, reply) => {
     const typed = field(request.body, "user_code");
-    if (!signIn.csrfValid(request, request.body))
-      return problem(
-        reply,
-        403,
-        "This form has expired",
-        "Open the page again and enter the code once more.",
-      );
-    const access = await deviceSignIn.access(request);
-    if (access.kind === "sign_in") return toSignIn(reply, typed, 303);
-    const { found, sent } = await lookUp(request, reply, access, typed);
-    if (sent) return sent;
-    return found ? confirm(request, reply, access, found) : notFound(request, reply, access, typed);
+    if (!signIn.csrfValid(request, request.body)) return expired(reply);
+    const access = await signedIn(request, reply, typed, 303);
+    if (!access) return reply;
+    return show(request, reply, access, typed);
   });
 
   app.post<{ Body: Form }>("/device/decision", page, async (request, reply) => {
     const typed = field(request.body, "user_code");
     const decision = field(request.body, "decision");
-    if (!signIn.csrfValid(request, request.body))
-      return problem(
-        reply,
-        403,
-        "This form has expired",
-        "Open the page again and enter the code once more.",
-      );
+    if (!signIn.csrfValid(request, request.body)) return expired(reply);
     if (decision !== "approve" && decision !== "deny")
       return problem(
         reply,
@@ -184,8 +192,8 @@ export function registerDeviceRoutes(
         "Choose Approve or Deny",
         "Open the page again and enter the code once more.",
       );
-    const access = await deviceSignIn.access(request);
-    if (access.kind === "sign_in") return toSignIn(reply, typed, 303);
+    const access = await signedIn(request, reply, typed, 303);
+    if (!access) return reply;
     const { found, sent } = await lookUp(request, reply, access, typed);
     if (sent) return sent;
     if (!found) return notFound(request, reply, access, typed);
@@ -243,29 +251,16 @@ export function registerDeviceRoutes(
   // the approval would enter, so its second-factor policy is the one the sign-in pages apply.
   app.post<{ Body: Form }>("/device/sign-in", page, async (request, reply) => {
     const typed = field(request.body, "user_code");
-    if (!signIn.csrfValid(request, request.body))
-      return problem(
-        reply,
-        403,
-        "This form has expired",
-        "Open the page again and enter the code once more.",
-      );
-    const access = await deviceSignIn.access(request);
-    if (access.kind === "sign_in") return toSignIn(reply, typed, 303);
+    if (!signIn.csrfValid(request, request.body)) return expired(reply);
+    const access = await signedIn(request, reply, typed, 303);
+    if (!access) return reply;
     const entered = await deviceOrganization(services.oauth, access.user.id);
     const orgCode = "refused" in entered ? null : entered.orgCode;
     return toSignIn(reply, typed, 303, { orgCode, loginHint: access.user.email ?? undefined });
   });
 
   app.get<{ Querystring: Record<string, unknown> }>("/device/callback", page, async (request, reply) => {
-    // A repeated parameter is no answer of ours: only single text values are read.
-    const query = Object.fromEntries(
-      Object.entries(request.query).map(([name, value]) => [
-        name,
-        typeof value === "string" ? value : undefined,
-      ]),
-    );
-    const outcome = await deviceSignIn.callback(request, reply, query);
+    const outcome = await deviceSignIn.callback(request, reply, callbackQuery(request.query));
     if (!outcome.ok) return problem(reply, 400, "Sign-in did not complete", outcome.message);
     return reply.code(302).header("location", outcome.returnTo).send();
   });
