@@ -126,6 +126,14 @@ export const MANAGEMENT_SCOPES = [
   "read:user_mfa",
   "delete:user_mfa",
   "read:organization_mfa",
+  // Settings › Properties (issue 19).
+  "read:properties",
+  "create:properties",
+  "update:properties",
+  "delete:properties",
+  "read:property_categories",
+  "create:property_categories",
+  "update:property_categories",
 ];
 
 export function callbackUrl(config: DashboardConfig): string {

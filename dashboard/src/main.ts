@@ -22,6 +22,7 @@ import { listFeatureFlags } from "./screens/feature-flags.js";
 import { home } from "./screens/home.js";
 import { mailSettings } from "./screens/mail.js";
 import { listOrganizations, organizationDetails } from "./screens/organizations.js";
+import { propertiesSettings } from "./screens/properties.js";
 import { listRoles, roleDetails } from "./screens/roles.js";
 import { listUsers, userDetails } from "./screens/users.js";
 import { webhookAlert, webhooksSettings } from "./screens/webhooks.js";
@@ -54,6 +55,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/admin\/settings\/business\/?$/, screen: businessSettings, nav: "business" },
   { pattern: /^\/admin\/settings\/email\/?$/, screen: mailSettings, nav: "email" },
   { pattern: /^\/admin\/settings\/webhooks\/?$/, screen: webhooksSettings, nav: "webhooks" },
+  { pattern: /^\/admin\/settings\/properties\/?$/, screen: propertiesSettings, nav: "properties" },
   {
     pattern: /^\/admin\/settings\/authentication\/?$/,
     screen: authenticationSettings,
@@ -84,6 +86,7 @@ const NAV: { id: string; label: string; href: string; group?: string }[] = [
   { id: "business", label: "Business", href: "/admin/settings/business", group: "Settings" },
   { id: "email", label: "E-mail", href: "/admin/settings/email", group: "Settings" },
   { id: "webhooks", label: "Webhooks", href: "/admin/settings/webhooks", group: "Settings" },
+  { id: "properties", label: "Properties", href: "/admin/settings/properties", group: "Settings" },
 ];
 
 const root = document.getElementById("app")!;
