@@ -16,6 +16,7 @@ import {
 } from "../management/responses.schemas.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SuccessResponse, success } from "../management/schemas.js";
 import { answering, applicationGuard } from "./connection-guards.js";
+import { registerConnectionTestRoute } from "./connection-test.routes.js";
 import {
   ConnectionParams,
   ConnectionResponse,
@@ -62,6 +63,7 @@ function cursor(name: string, value: string | null | undefined): string | undefi
 
 export function registerConnectionsRoutes(app: FastifyInstance): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  registerConnectionTestRoute(app);
 
   api.get(
     "/connections",

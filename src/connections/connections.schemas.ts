@@ -168,6 +168,16 @@ export const ConnectionsResponse = Type.Object({
   has_more: Type.Boolean(),
 });
 
+/**
+ * An organization's list, with Latchkey's has_own_connection_list: whether the organization chose
+ * its own list (its sign-in offers only these, even none) or never did (its sign-in offers what
+ * its applications offer) — an empty list alone cannot say which.
+ */
+export const OrganizationConnectionsResponse = Type.Object({
+  ...ConnectionsResponse.properties,
+  has_own_connection_list: Type.Boolean(),
+});
+
 export const CreateConnectionResponse = Type.Object({
   ...SuccessResponse.properties,
   connection: Type.Object({ id: Type.String() }),

@@ -217,6 +217,11 @@ export class ConnectionsService {
     return this.withDomains(await this.store.forApplication(applicationId));
   }
 
+  /** Whether the organization chose its own list of connections (see enabledFor). */
+  hasOwnList(orgCode: string): Promise<boolean> {
+    return this.store.hasConnectionList(orgCode);
+  }
+
   async forOrganization(orgCode: string): Promise<SignInConnection[]> {
     return this.withDomains(await this.store.forOrganization(orgCode));
   }

@@ -3,7 +3,8 @@
 // (scopes read/create/delete:organization_connections). An organization that enables connections
 // of its own narrows what its sign-in offers to those, from the first one on and for good: disabling
 // its last leaves it none, not the application's (ConnectionsService.enabledFor); a connection an
-// organization manages can be enabled only for that organization.
+// organization manages can be enabled only for that organization. The list answers Latchkey's
+// has_own_connection_list, so a reader can tell "none offered" from "never chose".
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../management/errors.js";
@@ -13,8 +14,8 @@ import { findOrganization } from "../organizations/organizations.routes.js";
 import { answering } from "./connection-guards.js";
 import { listed } from "./connections.routes.js";
 import {
-  ConnectionsResponse,
   OrganizationConnectionParams,
+  OrganizationConnectionsResponse,
   OrganizationParams,
 } from "./connections.schemas.js";
 
@@ -30,14 +31,19 @@ export function registerOrganizationConnectionsRoutes(app: FastifyInstance): voi
       schema: {
         ...TAG,
         params: OrganizationParams,
-        response: { 200: ConnectionsResponse, ...READ_ERRORS, ...notFound("Organization") },
+        response: { 200: OrganizationConnectionsResponse, ...READ_ERRORS, ...notFound("Organization") },
       },
       config: { scope: "read:organization_connections" },
     },
     async (request) => {
       const org = await findOrganization(request, request.params.organization_code);
       const connections = await request.services.connections.forOrganization(org.code);
-      return { ...success(), connections: connections.map(listed), has_more: false };
+      return {
+        ...success(),
+        connections: connections.map(listed),
+        has_more: false,
+        has_own_connection_list: await request.services.connections.hasOwnList(org.code),
+      };
     },
   );
 

@@ -42,6 +42,7 @@ import {
   type SignInBasics,
 } from "./connection-email-proof.js";
 import { registerConnectionSso, routedByDomain, SSO_ENTRY } from "./connection-sso.js";
+import { registerConnectionTest } from "./connection-test.js";
 import type { ConnectionButton } from "./pages.js";
 import { registerProviderLogoRoutes } from "./provider-logos.js";
 import { loadSignInProviders, type SignInProviderDefinition } from "./upstream-catalog.js";
@@ -167,6 +168,14 @@ export function registerConnectionSignInRoutes(
     const offered = await offeredConnections(services, authorization);
     return offered.find((c) => c.id === id);
   };
+
+  const connectionTest = registerConnectionTest(app, services, {
+    pageConfig,
+    html,
+    signIn,
+    states,
+    providers,
+  });
 
   registerConnectionSso(app, services, {
     pageConfig,
@@ -335,6 +344,8 @@ export function registerConnectionSignInRoutes(
         ),
       );
     }
+    // An administrator's test: checked as a sign-in, then only shown (connection-test.ts).
+    if (minted.purpose === "test") return connectionTest.finish(request, reply, minted, params);
     const authorization = await services.pending.find(requestId);
     if (!authorization) return deps.expired(reply);
     const connection = await usable(minted.connectionId, authorization);

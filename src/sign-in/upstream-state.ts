@@ -6,10 +6,16 @@
 // §3.1.2.1), the PKCE verifier (RFC 7636; sealed with the master key, bound to the state's hash) and
 // the browser (the hash of its CSRF cookie). Consuming it is one DELETE … RETURNING: a state works
 // once, even when two callbacks race, and an expired one never.
+//
+// An administrator's connection test (connection-test.ts) uses the same rows, marked by purpose:
+// a 'test_ticket' is the single-use link the Management API hands out (it names no request and no
+// browser yet, and is never accepted as a state); opening it mints a 'test' state bound to the
+// browser that opened it, whose callback shows the claims instead of signing anyone in.
 import type { Clock } from "../clock.js";
 import { randomToken, sha256 } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Db } from "../storage/database.js";
+import type { UpstreamStatePurpose } from "../storage/schema.js";
 
 /** How long the person may take at the provider (RFC 9700 §4.7 wants state short-lived). */
 export const UPSTREAM_STATE_LIFETIME_SECONDS = 10 * 60;
@@ -21,6 +27,16 @@ export interface UpstreamState {
   nonce: string;
   codeVerifier: string;
   browser: string;
+  /** 'sign_in', or 'test' for an administrator's connection test (no request behind it). */
+  purpose: Exclude<UpstreamStatePurpose, "test_ticket">;
+  /** The administrator who asked for a test. */
+  userId: string | null;
+}
+
+/** What a connection test's ticket was issued for. */
+export interface TestTicket {
+  connectionId: string;
+  userId: string;
 }
 
 const verifierAad = (stateHash: string) => `upstream_sign_in_state:${stateHash}`;
@@ -35,7 +51,9 @@ export class UpstreamStates {
   ) {}
 
   /** Stores a new state for this sign-in; the value to send to the provider. */
-  async create(input: UpstreamState): Promise<string> {
+  async create(
+    input: Omit<UpstreamState, "purpose" | "userId"> & Partial<Pick<UpstreamState, "purpose" | "userId">>,
+  ): Promise<string> {
     const state = randomToken();
     const stateHash = sha256(state);
     const now = this.clock.now();
@@ -51,6 +69,8 @@ export class UpstreamStates {
         browser: input.browser,
         created_at: now,
         expires_at: now + UPSTREAM_STATE_LIFETIME_SECONDS,
+        purpose: input.purpose ?? "sign_in",
+        user_id: input.userId ?? null,
       })
       .execute();
     return state;
@@ -63,6 +83,7 @@ export class UpstreamStates {
       .selectFrom("upstream_sign_in_states")
       .select("state_hash")
       .where("state_hash", "=", sha256(state))
+      .where("purpose", "!=", "test_ticket")
       .where("expires_at", ">", this.clock.now())
       .executeTakeFirst();
     return row !== undefined;
@@ -75,9 +96,11 @@ export class UpstreamStates {
     const row = await this.db
       .deleteFrom("upstream_sign_in_states")
       .where("state_hash", "=", stateHash)
+      // A ticket was handed to an administrator, not sent to a provider: never a state.
+      .where("purpose", "!=", "test_ticket")
       .returningAll()
       .executeTakeFirst();
-    if (!row || row.expires_at <= this.clock.now()) return undefined;
+    if (!row || row.expires_at <= this.clock.now() || row.purpose === "test_ticket") return undefined;
     return {
       requestId: row.request_id,
       connectionId: row.connection_id,
@@ -85,11 +108,57 @@ export class UpstreamStates {
       nonce: row.nonce,
       codeVerifier: this.secretBox.open(row.code_verifier_sealed, verifierAad(stateHash)),
       browser: row.browser,
+      purpose: row.purpose,
+      userId: row.user_id,
     };
   }
 
   /** Removes expired states (they are useless; purge keeps the table small). */
   async purgeExpired(): Promise<void> {
     await this.db.deleteFrom("upstream_sign_in_states").where("expires_at", "<=", this.clock.now()).execute();
+  }
+}
+
+/** Connection tests' tickets (rows of the same table; they need no sealing: they hold no secret). */
+export class TestTickets {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  /** A single-use link for `userId` (an administrator) to test the connection; its value. */
+  async create(ticket: TestTicket): Promise<string> {
+    const value = randomToken();
+    const now = this.clock.now();
+    await this.db
+      .insertInto("upstream_sign_in_states")
+      .values({
+        state_hash: sha256(value),
+        request_id: "",
+        connection_id: ticket.connectionId,
+        issuer: "",
+        nonce: "",
+        code_verifier_sealed: "",
+        browser: "",
+        created_at: now,
+        expires_at: now + UPSTREAM_STATE_LIFETIME_SECONDS,
+        purpose: "test_ticket",
+        user_id: ticket.userId,
+      })
+      .execute();
+    return value;
+  }
+
+  /** Uses a test ticket up: what it was issued for, or undefined when unknown, used or expired. */
+  async consume(value: string): Promise<TestTicket | undefined> {
+    if (!STATE_FORMAT.test(value)) return undefined;
+    const row = await this.db
+      .deleteFrom("upstream_sign_in_states")
+      .where("state_hash", "=", sha256(value))
+      .where("purpose", "=", "test_ticket")
+      .returning(["connection_id", "user_id", "expires_at"])
+      .executeTakeFirst();
+    if (!row || row.expires_at <= this.clock.now() || row.user_id === null) return undefined;
+    return { connectionId: row.connection_id, userId: row.user_id };
   }
 }

@@ -51,6 +51,9 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
   "GET /api/v1/webhooks/{webhook_id}/deliveries": "lists an endpoint's delivery log, newest first",
   "POST /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend": "queues a delivery again",
   "POST /api/v1/webhooks/{webhook_id}/test": "queues a test event for one endpoint",
+  // Issue 17: Kinde's dashboard tests a connection; its API cannot.
+  "POST /api/v1/connections/{connection_id}/test":
+    "a single-use link with which an administrator signs in once through a connection and sees its claims",
   // Issue 22: Kinde can only replace MFA settings; the dashboard shows what is set.
   "GET /api/v1/mfa": "reads the environment's MFA policy, enabled factors and recovery-code setting",
   "GET /api/v1/organizations/{org_code}/mfa":
@@ -104,12 +107,16 @@ const ALLOWED: Record<string, Record<string, string>> = {
       "GET /api/v1/organizations/{organization_code}/connections",
     ].map((operation) => [
       operation,
-      Object.fromEntries(
-        ["id", "name", "display_name", "strategy"].map((field) => [
+      Object.fromEntries([
+        ...["id", "name", "display_name", "strategy"].map((field) => [
           `response has connections.${field}`,
           "the connection's own field, where Kinde's schema nests it in a per-item envelope",
         ]),
-      ),
+        // An empty list cannot tell "offers none" from "never chose" (the dashboard shows which).
+        ...(operation.startsWith("GET /api/v1/organizations/")
+          ? [["response has has_own_connection_list", "whether the organization chose its own list"]]
+          : []),
+      ]),
     ]),
   ),
   // Kinde answers a connection's id, names and strategy only, so nothing that was configured can be
