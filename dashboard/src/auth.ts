@@ -117,6 +117,10 @@ export const MANAGEMENT_SCOPES = [
   "delete:connections",
   "create:application_connections",
   "delete:application_connections",
+  // An organization's page, Connections.
+  "read:organization_connections",
+  "create:organization_connections",
+  "delete:organization_connections",
   // Settings › Authentication's MFA and passkey policies, a user's factors, an organization's
   // "Require MFA" (issue 22; is_enforce_mfa is written with update:organizations).
   "read:mfa",

@@ -10,11 +10,27 @@
 //
 // The form is in connection-form.ts.
 //
+// "Test connection" asks Latchkey for a single-use link (POST /connections/{id}/test, an
+// extension) and offers it to open in a new tab: the administrator signs in once at the provider
+// and sees the claims it sends, with nothing linked, created or signed in (sign-in/connection-test.ts).
+//
+// Per-organization enablement is on the organization's page (organization-connections.ts).
+//
 // Management API: GET/POST /connections, GET/PUT/DELETE /connections/{id}, GET /applications,
-// POST/DELETE /applications/{id}/connections/{connection_id}.
+// POST/DELETE /applications/{id}/connections/{connection_id}, POST /connections/{id}/test.
 import { ApiFailure, api, query } from "../api.js";
 import type { DashboardConfig } from "../auth.js";
-import { type Child, checkbox, confirmAction, emptyState, h, notify, replace, uid } from "../dom.js";
+import {
+  type Child,
+  checkbox,
+  confirmAction,
+  emptyState,
+  h,
+  notify,
+  openDialog,
+  replace,
+  uid,
+} from "../dom.js";
 import { attempt, section } from "../view.js";
 import { formDialog, whenConfirmed } from "../widgets.js";
 import {
@@ -32,7 +48,7 @@ interface Application {
 }
 // ---- loading ------------------------------------------------------------------------------------
 
-async function loadConnections(): Promise<Connection[]> {
+export async function loadConnections(): Promise<Connection[]> {
   const items: { id: string }[] = [];
   let after: string | undefined;
   do {
@@ -248,6 +264,16 @@ class ConnectionsList {
       { type: "button", class: "secondary", "data-action": "edit", onclick: () => this.openEdit(connection) },
       "Edit",
     );
+    const test = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        "data-action": "test",
+        onclick: () => attempt(failure, () => openTest(connection)),
+      },
+      "Test connection",
+    );
     const remove = h("button", { type: "button", class: "danger", "data-action": "delete" }, "Delete");
     whenConfirmed(
       remove,
@@ -280,7 +306,7 @@ class ConnectionsList {
         facts.map(([term, value]) => [h("dt", null, term), h("dd", null, value)]),
       ),
       this.enablement(connection, failure),
-      h("div", { class: "actions connection-actions" }, edit, remove),
+      h("div", { class: "actions connection-actions" }, test, edit, remove),
       failure,
     );
   }
@@ -339,6 +365,44 @@ class ConnectionsList {
       none,
     );
   }
+}
+
+/**
+ * A test link for the connection, offered to open in a new tab (a link the administrator follows,
+ * so no pop-up blocker stands in the way, and this screen stays as it is).
+ */
+async function openTest(connection: Connection): Promise<void> {
+  const { authorization_url: url, expires_in: seconds } = await api<{
+    authorization_url: string;
+    expires_in: number;
+  }>("POST", `/connections/${encodeURIComponent(connection.id)}/test`);
+  const handle = openDialog({
+    title: `Test ${connection.display_name}`,
+    description: `Sign in once through ${connection.display_name}, in a new tab, to see what it says about you.`,
+    content: [
+      h(
+        "p",
+        null,
+        "Latchkey checks the answer as for any sign-in and then shows the claims it received. Nothing is linked, no account is created or changed, and you stay signed in here as you are.",
+      ),
+      h(
+        "p",
+        { class: "hint" },
+        `The link works once, within ${Math.round(seconds / 60)} minutes. Use an account at the provider that you may show here.`,
+      ),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "secondary", onclick: () => handle.close() }, "Done"),
+        h(
+          "a",
+          { class: "button primary", href: url, target: "_blank", rel: "noopener noreferrer" },
+          "Open the test sign-in",
+        ),
+      ),
+    ],
+  });
+  handle.body.querySelector<HTMLElement>("a.button")?.focus();
 }
 
 /** Enabling or disabling a connection on the dashboard changes how administrators get in. */

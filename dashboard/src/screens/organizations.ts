@@ -34,6 +34,7 @@ import {
   valueControl,
 } from "./feature-flags.js";
 import { organizationMfaSection } from "./mfa.js";
+import { organizationConnectionsSection } from "./organization-connections.js";
 import { loadRoles, type Role } from "./roles.js";
 
 const PAGE_SIZE = 25;
@@ -192,7 +193,7 @@ export const organizationDetails: Screen = async (view) => {
   const code = view.params[0]!;
   await load(view, async () => {
     const path = `/organizations/${encodeURIComponent(code)}`;
-    const [org, roles, flags, values, mfa] = await Promise.all([
+    const [org, roles, flags, values, mfa, connections] = await Promise.all([
       api<Organization>("GET", `/organization${query({ code })}`),
       loadRoles(),
       loadFlags(),
@@ -201,6 +202,7 @@ export const organizationDetails: Screen = async (view) => {
         `${path}/feature_flags`,
       ).then((r) => r.feature_flags),
       organizationMfaSection(code),
+      organizationConnectionsSection(code),
     ]);
     const members = membersSection(org, roles);
     await members.ready;
@@ -216,6 +218,7 @@ export const organizationDetails: Screen = async (view) => {
       members.element,
       flagsSection(org, flags, values),
       mfa,
+      connections,
       organizationDeleteSection(org),
     ];
   });
