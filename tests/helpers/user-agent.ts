@@ -87,6 +87,12 @@ export class UserAgent {
     });
   }
 
+  /** Opens the sign-in page an authorization request leads to; its hidden fields, as openForm. */
+  async openSignIn(authorizationUrl: string | URL): Promise<Record<string, string>> {
+    const start = await this.redirectFrom(authorizationUrl);
+    return this.openForm(new URL(`/auth/sign-in${start.search}`, this.baseUrl));
+  }
+
   /** Loads a form page and returns its hidden fields (request id and CSRF token). */
   async openForm(url: string | URL): Promise<Record<string, string>> {
     const response = await this.request(url);

@@ -29,10 +29,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await server.storage.db.deleteFrom("rate_limits").execute();
     });
 
-    async function open(browser: UserAgent) {
-      const start = await browser.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK));
-      return browser.openForm(new URL(`/auth/sign-in${start.search}`, server.url));
-    }
+    const open = (browser: UserAgent) => browser.openSignIn(authorizationUrl(server, spa.clientId, CALLBACK));
 
     it("mails a code after the password and finishes only with it", async () => {
       const user = await createUser(server);

@@ -4,14 +4,15 @@
 // unknown ids included. A reset must end the user's sessions and refresh tokens and record
 // user.updated. Every answer is checked against the server's OpenAPI document by callApi.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { recoveryCodeHash } from "../../src/mfa/mfa.store.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken, narrowMachineToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { UserAgent } from "../helpers/user-agent.js";
+import { exchangeCode, pkcePair } from "../helpers/tokens.js";
+import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
 type Errors = { errors: { code: string; message: string }[] };
 const errorCode = (body: unknown) => (body as Errors).errors?.[0]?.code;
@@ -45,33 +46,15 @@ for (const { kind, skip } of await databaseKinds()) {
 
     /** A password sign-in through the hosted page and the code exchange: the tokens. */
     async function signIn(user: { email: string; password: string }) {
-      const verifier = randomBytes(32).toString("base64url");
-      const url = new URL("/oauth2/auth", server.url);
-      url.search = new URLSearchParams({
-        response_type: "code",
-        client_id: spa.clientId,
-        redirect_uri: CALLBACK,
+      const { verifier, challenge } = pkcePair();
+      const url = authorizationUrl(server, spa.clientId, CALLBACK, {
         scope: "openid offline",
-        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-        code_challenge_method: "S256",
-      }).toString();
-      const callback = await new UserAgent(server.url).authorize(url, user);
-      const code = callback.searchParams.get("code");
-      assert.ok(code, `no code in ${callback.href}`);
-      const response = await fetch(`${server.url}/oauth2/token`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          grant_type: "authorization_code",
-          client_id: spa.clientId,
-          code,
-          redirect_uri: CALLBACK,
-          code_verifier: verifier,
-        }),
+        code_challenge: challenge,
       });
-      const body = (await response.json()) as { refresh_token: string };
-      assert.equal(response.status, 200, JSON.stringify(body));
-      return body;
+      const callback = await new UserAgent(server.url).authorize(url, user);
+      const tokens = await exchangeCode(server, callback, { clientId: spa.clientId, verifier });
+      assert.ok(tokens.refresh_token, "offline: a refresh token");
+      return { refresh_token: tokens.refresh_token };
     }
 
     async function refreshStatus(refreshToken: string): Promise<number> {

@@ -36,8 +36,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     async function signIn(browser: UserAgent, user: { email: string; password: string }) {
-      const start = await browser.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK));
-      const hidden = await browser.openForm(new URL(`/auth/sign-in${start.search}`, server.url));
+      const hidden = await browser.openSignIn(authorizationUrl(server, spa.clientId, CALLBACK));
       const reply = await browser.postForm("/auth/sign-in", { ...hidden, ...user });
       return { reply, hidden };
     }
@@ -176,8 +175,7 @@ for (const { kind, skip } of await databaseKinds()) {
     it("POSTs each text as JSON with the configured Authorization; a failing gateway is a 502 page", async () => {
       const user = await createUser(server);
       const browser = new UserAgent(server.url);
-      const start = await browser.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK));
-      const hidden = await browser.openForm(new URL(`/auth/sign-in${start.search}`, server.url));
+      const hidden = await browser.openSignIn(authorizationUrl(server, spa.clientId, CALLBACK));
       await browser.postForm("/auth/sign-in", { ...hidden, ...user });
       failing = true;
       const down = await browser.postForm("/auth/mfa/sms/enroll", { ...hidden, phone: PHONE });

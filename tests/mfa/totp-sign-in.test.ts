@@ -5,7 +5,7 @@
 // — and the ID token's amr says what was proved. A session made before the policy changed does
 // not sign in silently, and no route finishes a sign-in that skipped the second step.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import type { Clock } from "../../src/clock.js";
 import { totpCodeAt } from "../../src/mfa/totp.js";
@@ -14,6 +14,7 @@ import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { messagesTo } from "../helpers/mail.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { exchangeCode, idTokenClaims, pkcePair } from "../helpers/tokens.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
 for (const { kind, skip } of await databaseKinds()) {
@@ -39,38 +40,20 @@ for (const { kind, skip } of await databaseKinds()) {
 
     /** Starts a sign-in with a verifier kept for the token request; the password form's reply. */
     async function signIn(browser: UserAgent, user: { email: string; password: string }) {
-      const verifier = randomBytes(32).toString("base64url");
-      const url = authorizationUrl(server, spa.clientId, CALLBACK, {
-        scope: "openid email",
-        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-      });
-      const start = await browser.redirectFrom(url);
-      const hidden = await browser.openForm(new URL(`/auth/sign-in${start.search}`, server.url));
+      const { verifier, challenge } = pkcePair();
+      const hidden = await browser.openSignIn(
+        authorizationUrl(server, spa.clientId, CALLBACK, {
+          scope: "openid email",
+          code_challenge: challenge,
+        }),
+      );
       const reply = await browser.postForm("/auth/sign-in", { ...hidden, ...user });
       return { reply, hidden, verifier };
     }
 
-    async function idTokenClaims(location: string, verifier: string): Promise<Record<string, unknown>> {
-      const code = new URL(location).searchParams.get("code");
-      assert.ok(code, `a code in ${location}`);
-      const reply = await fetch(`${server.url}/oauth2/token`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          grant_type: "authorization_code",
-          client_id: spa.clientId,
-          code,
-          redirect_uri: CALLBACK,
-          code_verifier: verifier,
-        }),
-      });
-      assert.equal(reply.status, 200);
-      const { id_token } = (await reply.json()) as { id_token: string };
-      return JSON.parse(Buffer.from(id_token.split(".")[1]!, "base64url").toString()) as Record<
-        string,
-        unknown
-      >;
-    }
+    /** The ID token's claims for the code in `location`. */
+    const claimsFor = async (location: string, verifier: string) =>
+      idTokenClaims(await exchangeCode(server, location, { clientId: spa.clientId, verifier }));
 
     /** Enrols an authenticator for `user` through the sign-in step; the secret and recovery codes. */
     async function enrol(user: { email: string; password: string }) {
@@ -100,7 +83,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(recoveryCodes.length, 10);
       const done = await browser.postForm("/auth/mfa/continue", hidden);
       assert.equal(done.status, 303);
-      const claims = await idTokenClaims(done.headers.get("location")!, verifier);
+      const claims = await claimsFor(done.headers.get("location")!, verifier);
       assert.deepEqual([...(claims.amr as string[])].sort(), ["mfa", "otp", "pwd"]);
       return { secret, recoveryCodes, browser };
     }
@@ -145,7 +128,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const code = totpCodeAt(secret, clock.now());
       const ok = await browser.postForm("/auth/mfa/verify", { ...first.hidden, code });
       assert.equal(ok.status, 303, await ok.text());
-      const claims = await idTokenClaims(ok.headers.get("location")!, first.verifier);
+      const claims = await claimsFor(ok.headers.get("location")!, first.verifier);
       assert.deepEqual([...(claims.amr as string[])].sort(), ["mfa", "otp", "pwd"]);
 
       // The same code again, in another browser within its 30 seconds: refused (RFC 6238 §5.2).
@@ -274,13 +257,13 @@ for (const { kind, skip } of await databaseKinds()) {
       const browser = new UserAgent(server.url);
       const plain = await signIn(browser, user);
       assert.equal(plain.reply.status, 303, "policy off: a password is enough");
-      const plainClaims = await idTokenClaims(plain.reply.headers.get("location")!, plain.verifier);
+      const plainClaims = await claimsFor(plain.reply.headers.get("location")!, plain.verifier);
       assert.equal(plainClaims.acr, undefined);
       // The signed-in browser asks again for the same application, now with acr_values.
-      const verifier = randomBytes(32).toString("base64url");
+      const { verifier, challenge } = pkcePair();
       const stepUp = authorizationUrl(server, spa.clientId, CALLBACK, {
         scope: "openid",
-        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+        code_challenge: challenge,
         acr_values: MFA_ACR,
       });
       const silent = await browser.redirectFrom(new URL(`${stepUp.href}&prompt=none`));
@@ -289,8 +272,7 @@ for (const { kind, skip } of await databaseKinds()) {
         "login_required",
         "the session did not prove two factors",
       );
-      const start = await browser.redirectFrom(stepUp);
-      const hidden = await browser.openForm(new URL(`/auth/sign-in${start.search}`, server.url));
+      const hidden = await browser.openSignIn(stepUp);
       const reply = await browser.postForm("/auth/sign-in", { ...hidden, ...user });
       assert.equal(reply.status, 200);
       const page = await reply.text();
@@ -302,7 +284,7 @@ for (const { kind, skip } of await databaseKinds()) {
       });
       assert.equal(confirmed.status, 200);
       const done = await browser.postForm("/auth/mfa/continue", hidden);
-      const claims = await idTokenClaims(done.headers.get("location")!, verifier);
+      const claims = await claimsFor(done.headers.get("location")!, verifier);
       assert.equal(claims.acr, MFA_ACR);
       const discovery = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as {
         acr_values_supported: string[];

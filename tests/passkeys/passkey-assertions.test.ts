@@ -7,13 +7,13 @@
 // passkey policy off the page offers none and the routes refuse. A passkey is also a second factor
 // after a password (amr [pwd, hwk, mfa]).
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import type { Clock } from "../../src/clock.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/server.js";
-import { UserAgent } from "../helpers/user-agent.js";
+import { exchangeCode, idTokenClaims, pkcePair } from "../helpers/tokens.js";
+import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 import { SoftAuthenticator } from "./soft-authenticator.js";
 
 for (const { kind, skip } of await databaseKinds()) {
@@ -40,17 +40,12 @@ for (const { kind, skip } of await databaseKinds()) {
 
     /** A sign-in page opened by `agent`: its hidden fields and the PKCE verifier for the token request. */
     async function openSignIn(agent: UserAgent, extra: Record<string, string> = {}) {
-      const verifier = randomBytes(32).toString("base64url");
-      const url = new URL("/oauth2/auth", server.url);
-      url.search = new URLSearchParams({
-        response_type: "code",
-        client_id: spa.clientId,
-        redirect_uri: CALLBACK,
+      const { verifier, challenge } = pkcePair();
+      const url = authorizationUrl(server, spa.clientId, CALLBACK, {
         scope: "openid email",
-        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-        code_challenge_method: "S256",
+        code_challenge: challenge,
         ...extra,
-      }).toString();
+      });
       const start = await agent.redirectFrom(url);
       const page = await (await agent.request(new URL(`/auth/sign-in${start.search}`, server.url))).text();
       const field = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(page)?.[1] ?? "";
@@ -63,27 +58,9 @@ for (const { kind, skip } of await databaseKinds()) {
       return { status: reply.status, challenge: body.options?.challenge ?? "", body };
     }
 
-    async function idTokenClaims(location: string, verifier: string): Promise<Record<string, unknown>> {
-      const code = new URL(location).searchParams.get("code");
-      assert.ok(code, `a code in ${location}`);
-      const reply = await fetch(`${server.url}/oauth2/token`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          grant_type: "authorization_code",
-          client_id: spa.clientId,
-          code,
-          redirect_uri: CALLBACK,
-          code_verifier: verifier,
-        }),
-      });
-      assert.equal(reply.status, 200);
-      const { id_token } = (await reply.json()) as { id_token: string };
-      return JSON.parse(Buffer.from(id_token.split(".")[1]!, "base64url").toString()) as Record<
-        string,
-        unknown
-      >;
-    }
+    /** The ID token's claims for the code in `location`. */
+    const claimsFor = async (location: string, verifier: string) =>
+      idTokenClaims(await exchangeCode(server, location, { clientId: spa.clientId, verifier }));
 
     async function userWithKey(signCount = 0, multiDevice = false) {
       const user = await createUser(server);
@@ -113,7 +90,7 @@ for (const { kind, skip } of await databaseKinds()) {
       );
       assert.equal(reply.status, 303, await reply.clone().text());
       assert.ok(agent.cookie("latchkey_session"), "a session");
-      const claims = await idTokenClaims(reply.headers.get("location")!, opened.verifier);
+      const claims = await claimsFor(reply.headers.get("location")!, opened.verifier);
       assert.equal(claims.sub, user.id);
       assert.deepEqual([...(claims.amr as string[])].sort(), ["hwk", "mfa"]);
       const row = await server.storage.db
@@ -134,7 +111,7 @@ for (const { kind, skip } of await databaseKinds()) {
         key.assert(user.id, { challenge, rpId, origin, counter: 0, backupEligible: true }),
       );
       assert.equal(reply.status, 303);
-      const claims = await idTokenClaims(reply.headers.get("location")!, opened.verifier);
+      const claims = await claimsFor(reply.headers.get("location")!, opened.verifier);
       assert.deepEqual([...(claims.amr as string[])].sort(), ["mfa", "swk"]);
     });
 
@@ -339,19 +316,9 @@ for (const { kind, skip } of await databaseKinds()) {
         password: user.password,
       });
       assert.equal(signedIn.status, 303, "optional: the password alone signs in");
-      const silent = async () => {
-        const url = new URL("/oauth2/auth", server.url);
-        url.search = new URLSearchParams({
-          response_type: "code",
-          client_id: spa.clientId,
-          redirect_uri: CALLBACK,
-          scope: "openid",
-          prompt: "none",
-          code_challenge: createHash("sha256").update("v".repeat(43)).digest("base64url"),
-          code_challenge_method: "S256",
-        }).toString();
-        return (await agent.redirectFrom(url)).searchParams;
-      };
+      const silent = async () =>
+        (await agent.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK, { prompt: "none" })))
+          .searchParams;
       assert.ok((await silent()).get("code"), "the session signs in silently");
       await server.services.mfa.store.setEnvironmentSettings({ passkeyPolicy: "mandatory" });
       assert.equal((await silent()).get("error"), "login_required", "no passkey yet: through the pages");
@@ -365,16 +332,7 @@ for (const { kind, skip } of await databaseKinds()) {
         assert.match(byAddress.url, /^http:\/\/127\.0\.0\.1:/);
         const agent = new UserAgent(byAddress.url);
         const app = await createApplication(byAddress, "spa");
-        const start = await agent.redirectFrom(
-          `${byAddress.url}/oauth2/auth?${new URLSearchParams({
-            response_type: "code",
-            client_id: app.clientId,
-            redirect_uri: CALLBACK,
-            scope: "openid",
-            code_challenge: createHash("sha256").update("v".repeat(43)).digest("base64url"),
-            code_challenge_method: "S256",
-          })}`,
-        );
+        const start = await agent.redirectFrom(authorizationUrl(byAddress, app.clientId, CALLBACK));
         const page = await (
           await agent.request(new URL(`/auth/sign-in${start.search}`, byAddress.url))
         ).text();
@@ -430,7 +388,7 @@ for (const { kind, skip } of await databaseKinds()) {
         }),
       });
       assert.equal(done.status, 303, await done.clone().text());
-      const claims = await idTokenClaims(done.headers.get("location")!, opened.verifier);
+      const claims = await claimsFor(done.headers.get("location")!, opened.verifier);
       assert.deepEqual([...(claims.amr as string[])].sort(), ["hwk", "mfa", "pwd"]);
     });
   });
