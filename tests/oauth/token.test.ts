@@ -210,7 +210,6 @@ for (const { kind, skip } of await databaseKinds()) {
         "password",
         "implicit",
         "token",
-        "urn:ietf:params:oauth:grant-type:device_code",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
         "urn:ietf:params:oauth:grant-type:token-exchange",
         "AUTHORIZATION_CODE",
@@ -226,6 +225,19 @@ for (const { kind, skip } of await databaseKinds()) {
           grantType,
         );
       }
+    });
+
+    it("the device grant from an application that is not a device one → 400 unauthorized_client (RFC 8628 §3.4, RFC 6749 §5.2)", async () => {
+      expectError(
+        await post({
+          grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+          ...auth(regA),
+          device_code: "x",
+        }),
+        400,
+        "unauthorized_client",
+        "device_code",
+      );
     });
 
     it("duplicated parameters → 400 invalid_request (RFC 6749 §3.2)", async () => {
