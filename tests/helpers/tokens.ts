@@ -1,5 +1,6 @@
-// The client's side of the authorization code flow, for tests that need the tokens a sign-in ends
-// with: a PKCE pair kept for the token request, the code exchanged, the ID token read.
+// The client's side of the token endpoint (and the device authorization endpoint), for tests that
+// need the tokens a sign-in ends with: a PKCE pair kept for the token request, the code exchanged,
+// the ID token read, and a plain form POST for the other grants.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { decodeJwt } from "jose";
@@ -12,6 +13,20 @@ export interface TokenResponse {
   id_token?: string;
   refresh_token?: string;
   scope?: string;
+}
+
+/** POSTs a form to a back-channel endpoint (no cookies): its status, headers and JSON body. */
+export async function backChannel<Body = Record<string, unknown>>(
+  server: { url: string },
+  path: string,
+  fields: Record<string, string>,
+): Promise<{ status: number; headers: Headers; body: Body }> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Body };
 }
 
 /** A code verifier and its S256 challenge (RFC 7636 §4.1-4.2). */
@@ -31,19 +46,14 @@ export async function exchangeCode(
 ): Promise<TokenResponse> {
   const code = new URL(redirect).searchParams.get("code");
   assert.ok(code, `a code in ${String(redirect)}`);
-  const response = await fetch(`${server.url}/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "authorization_code",
-      client_id: client.clientId,
-      code,
-      redirect_uri: client.redirectUri ?? CALLBACK,
-      code_verifier: client.verifier,
-    }),
+  const { status, body } = await backChannel<TokenResponse>(server, "/oauth2/token", {
+    grant_type: "authorization_code",
+    client_id: client.clientId,
+    code,
+    redirect_uri: client.redirectUri ?? CALLBACK,
+    code_verifier: client.verifier,
   });
-  const body = (await response.json()) as TokenResponse;
-  assert.equal(response.status, 200, JSON.stringify(body));
+  assert.equal(status, 200, JSON.stringify(body));
   return body;
 }
 

@@ -8,6 +8,7 @@ import { databaseKinds } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
 import { codeIn, messagesTo } from "../helpers/mail.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { backChannel } from "../helpers/tokens.js";
 import { UserAgent } from "../helpers/user-agent.js";
 
 const GRANT = "urn:ietf:params:oauth:grant-type:device_code";
@@ -24,14 +25,8 @@ for (const { kind, skip } of await databaseKinds()) {
     });
     after(async () => server?.close());
 
-    const post = async (path: string, fields: Record<string, string>) => {
-      const response = await fetch(`${server.url}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(fields),
-      });
-      return (await response.json()) as Record<string, string>;
-    };
+    const post = async (path: string, fields: Record<string, string>) =>
+      (await backChannel<Record<string, string>>(server, path, fields)).body;
     const csrfOf = (html: string) => {
       const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
       assert.ok(csrf, "the page carries a CSRF token");

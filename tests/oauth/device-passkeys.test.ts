@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/server.js";
+import { backChannel } from "../helpers/tokens.js";
 import { UserAgent } from "../helpers/user-agent.js";
 import { SoftAuthenticator } from "../passkeys/soft-authenticator.js";
 
@@ -26,14 +27,8 @@ for (const { kind, skip } of await databaseKinds()) {
     });
     after(async () => server?.close());
 
-    const post = async (path: string, fields: Record<string, string>) => {
-      const response = await fetch(`${server.url}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(fields),
-      });
-      return (await response.json()) as Record<string, string>;
-    };
+    const post = async (path: string, fields: Record<string, string>) =>
+      (await backChannel<Record<string, string>>(server, path, fields)).body;
     /** The answer to the device's code on its confirmation page: the page it leads to. */
     const approve = async (agent: UserAgent, userCode: string) => {
       const confirm = await (await agent.request(`/device?user_code=${userCode}`)).text();

@@ -13,6 +13,7 @@ import { databaseKinds } from "../helpers/databases.js";
 import { createApi, createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { backChannel } from "../helpers/tokens.js";
 import { UserAgent } from "../helpers/user-agent.js";
 
 const GRANT = "urn:ietf:params:oauth:grant-type:device_code";
@@ -42,14 +43,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
     after(async () => server?.close());
 
-    const post = async (path: string, fields: Record<string, string>) => {
-      const response = await fetch(`${server.url}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(fields),
-      });
-      return { status: response.status, headers: response.headers, body: (await response.json()) as Json };
-    };
+    const post = (path: string, fields: Record<string, string>) => backChannel(server, path, fields);
     const authorizeDevice = async (fields: Record<string, string> = {}) => {
       const answer = await post("/oauth2/device/auth", {
         client_id: deviceClient,
