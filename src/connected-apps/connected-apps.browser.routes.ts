@@ -1,6 +1,15 @@
 // The browser side of connecting: the auth URL Latchkey hands out opens here (asking the user to
 // sign in first when needed), is sent on to the provider, and the provider sends the user back to
 // /connected_apps/callback.
+//
+// The browser's session is taken for the link's user by the silent sign-in's rules where they
+// apply without an application (sign-in/session-admission.ts): the policy's steps, the second
+// factor (the link's organization's too) and a mandatory passkey are all done, and a session made
+// through a sign-in connection still has its identity linked and is not an administrator's. The
+// other rule, that such a session counts only in applications its connection is enabled for,
+// cannot be judged here: a link is made by a machine and names no application, and the connection
+// it makes is the user's in every application. A session through any connection enabled anywhere
+// can therefore connect apps for its user; the password form below is the other way in.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
@@ -9,6 +18,8 @@ import type { Services } from "../services.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "../sign-in/browser-sign-in.js";
 import { connectStateCookie, cookieOptions } from "../sign-in/cookies.js";
 import { signInPage } from "../sign-in/pages.js";
+import { connectionOfSession, policySatisfied } from "../sign-in/session-admission.js";
+import type { BrowserSession } from "../sign-in/sessions.js";
 import { nextStep, type SignInPolicy } from "../sign-in/steps.js";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "./connected-apps.service.js";
 
@@ -30,6 +41,12 @@ export function registerConnectedAppsBrowserRoutes(
       errorPage("This connection could not be completed", error.message, await services.business.name()),
     );
   };
+
+  /** Whether this browser's session may consent for the link (see the head of this file). */
+  const admitted = async (session: BrowserSession, link: { userId: string | null; orgCode: string | null }) =>
+    (await services.connectedApps.mayConsent(link, session.userId)) &&
+    (await policySatisfied(services, session, { orgCode: link.orgCode ?? undefined }, options.policy)) &&
+    (await connectionOfSession(services, session)) !== "void";
 
   /** Consumes the link for the signed-in user and sends the browser to the provider. */
   const toProvider = async (reply: FastifyReply, token: string, userId: string, status: 302 | 303) => {
@@ -68,17 +85,14 @@ export function registerConnectedAppsBrowserRoutes(
     try {
       const link = await services.connectedApps.describeLink(token);
       const session = await signIn.session(request);
-      // A session whose sign-in did not give the second factor the policy asks for is not enough.
-      const user = session ? await services.users.store.findById(session.userId) : undefined;
-      const satisfied =
-        user !== undefined && sessionSatisfies(await services.mfa.requirement(user, session!.amr));
-      if (session && satisfied && (await services.connectedApps.mayConsent(link, session.userId))) {
+      if (session && (await admitted(session, link)))
         return await toProvider(reply, token, session.userId, 302);
-      }
-      // Not signed in here (or as someone else): sign in as the link's user (or a member) first.
-      const error = session
-        ? "This link was created for another account. Sign in with that account."
-        : undefined;
+      // Not signed in here, as someone else, or in a way that is not enough: sign in (again).
+      const error = !session
+        ? undefined
+        : (await services.connectedApps.mayConsent(link, session.userId))
+          ? `Sign in again to connect ${link.appName}.`
+          : "This link was created for another account. Sign in with that account.";
       return signInForm(request, reply, token, link, 200, error);
     } catch (error) {
       return fail(reply, error);

@@ -31,13 +31,29 @@ export async function connectionAdmits(
   session: BrowserSession,
   request: Pick<AdmissionRequest, "clientId" | "orgCode">,
 ): Promise<boolean> {
-  const connectionId = await new ExternalIdentitiesStore(services.db).connectionOfSession(session.id);
-  if (connectionId === undefined) return true;
-  if (connectionId === null) return false;
-  const user = await services.users.store.findById(session.userId);
-  if (!user || user.is_admin === 1) return false;
+  const made = await connectionOfSession(services, session);
+  if (made === "password") return true;
+  if (made === "void") return false;
   const enabled = await services.connections.enabledFor(request.clientId, request.orgCode ?? null);
-  return enabled.some((c) => c.id === connectionId);
+  return enabled.some((c) => c.id === made.connectionId);
+}
+
+/**
+ * How a session was made, as far as connections go: by Latchkey's own methods ("password": a
+ * password, a code, a passkey), through a connection whose identity is still linked, or "void" —
+ * its identity was unlinked since, or the account is an administrator's (who never signs in
+ * through a provider). The part of connectionAdmits that needs no application.
+ */
+export async function connectionOfSession(
+  services: Services,
+  session: BrowserSession,
+): Promise<"password" | "void" | { connectionId: string }> {
+  const connectionId = await new ExternalIdentitiesStore(services.db).connectionOfSession(session.id);
+  if (connectionId === undefined) return "password";
+  if (connectionId === null) return "void";
+  const user = await services.users.store.findById(session.userId);
+  if (!user || user.is_admin === 1) return "void";
+  return { connectionId };
 }
 
 /**
