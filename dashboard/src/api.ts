@@ -12,8 +12,15 @@ export class ApiFailure extends Error {
   }
 }
 
-/** Raised when the token is missing or no longer accepted: the caller signs in again. */
-export class SignInRequired extends Error {}
+/**
+ * Raised when the token is missing or no longer accepted: the caller signs in again. `refused`
+ * tells a token the server turned down (401) from having none.
+ */
+export class SignInRequired extends Error {
+  constructor(readonly refused = false) {
+    super(refused ? "The token was refused" : "Not signed in");
+  }
+}
 
 /** Raised when the signed-in user is not an administrator. */
 export class NotAdministrator extends Error {}
@@ -70,7 +77,7 @@ export async function api<T = Record<string, unknown>>(
       parsed = null;
     }
   }
-  if (response.status === 401) throw new SignInRequired();
+  if (response.status === 401) throw new SignInRequired(true);
   if (response.ok) return parsed as T;
   const failure = failureOf(response.status, parsed);
   if (response.status === 403 && /administrator/i.test(failure.message)) throw new NotAdministrator();

@@ -29,7 +29,7 @@ interface PendingSignIn {
 
 const SESSION_KEY = "latchkey.dashboard.session";
 const PENDING_KEY = "latchkey.dashboard.pending";
-const STARTED_KEY = "latchkey.dashboard.sign-in-started";
+const ISSUED_KEY = "latchkey.dashboard.token-issued";
 
 /**
  * Only the Management API scopes the dashboard uses (least privilege); the administrator's token
@@ -186,7 +186,6 @@ export async function startSignIn(config: DashboardConfig, returnTo: string): Pr
     startedAt: Date.now(),
   };
   sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
-  sessionStorage.setItem(STARTED_KEY, String(pending.startedAt));
   const challenge = base64url(
     new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pending.verifier))),
   );
@@ -207,10 +206,21 @@ export async function startSignIn(config: DashboardConfig, returnTo: string): Pr
   return new Promise<never>(() => {});
 }
 
-/** Whether a sign-in began moments ago (to stop a loop when the server keeps refusing). */
-export function signInJustStarted(): boolean {
-  const started = Number(sessionStorage.getItem(STARTED_KEY) ?? 0);
-  return Date.now() - started < 15_000;
+/**
+ * Whether this tab got its token moments ago: a refusal then is the server turning down a token it
+ * just issued (a wrong clock or ISSUER_URL), where signing in again would only loop.
+ */
+export function tokenJustIssued(): boolean {
+  const issued = Number(sessionStorage.getItem(ISSUED_KEY) ?? 0);
+  return Date.now() - issued < 15_000;
+}
+
+/**
+ * Whether a sign-in this tab started is still unfinished (the person left the sign-in page, e.g.
+ * with Back): the dashboard then offers to sign in instead of sending them straight back to it.
+ */
+export function signInAbandoned(): boolean {
+  return sessionStorage.getItem(PENDING_KEY) !== null;
 }
 
 export class SignInError extends Error {}
@@ -269,6 +279,7 @@ export async function completeSignIn(config: DashboardConfig, search: URLSearchP
     name,
   };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  sessionStorage.setItem(ISSUED_KEY, String(Date.now()));
   return pending.returnTo;
 }
 

@@ -8,9 +8,10 @@ import {
   type DashboardConfig,
   forgetSession,
   type Session,
-  signInJustStarted,
+  signInAbandoned,
   signOut,
   startSignIn,
+  tokenJustIssued,
 } from "./auth.js";
 import { type Child, h, replace } from "./dom.js";
 import { apiDetails, listApis } from "./screens/apis.js";
@@ -26,7 +27,7 @@ import { propertiesSettings } from "./screens/properties.js";
 import { listRoles, roleDetails } from "./screens/roles.js";
 import { listUsers, userDetails } from "./screens/users.js";
 import { webhookAlert, webhooksSettings } from "./screens/webhooks.js";
-import { type Screen, setShell } from "./view.js";
+import { notFoundScreen, type Screen, setShell } from "./view.js";
 
 interface Route {
   pattern: RegExp;
@@ -120,10 +121,10 @@ function standalonePage(title: string, content: Child[], actions: HTMLElement[])
   root.querySelector("h1")?.focus();
 }
 
-function signInButton(label = "Sign in"): HTMLButtonElement {
+function signInButton(label = "Sign in", returnTo = "/admin/"): HTMLButtonElement {
   return h(
     "button",
-    { type: "button", class: "primary", onclick: () => void startSignIn(config, "/admin/") },
+    { type: "button", class: "primary", onclick: () => void startSignIn(config, returnTo) },
     label,
   );
 }
@@ -166,14 +167,27 @@ function notAdministrator(): void {
   );
 }
 
-function signInAgain(): void {
+/**
+ * No usable token: `refused` when the server turned one down, otherwise there is none. Sends the
+ * person to sign in, except where that would loop or trap them.
+ */
+function signInAgain(refused: boolean): void {
   forgetSession();
-  // A refusal straight after signing in would loop: say so instead.
-  if (signInJustStarted()) {
+  // A token refused straight after it was issued would be refused again: say so instead.
+  if (refused && tokenJustIssued()) {
     standalone(
       "Signing in did not work",
       "Latchkey did not accept the dashboard's token. Check that the server's clock and ISSUER_URL are right, then try again.",
       signInButton("Try again"),
+    );
+    return;
+  }
+  // Back from the sign-in page: sending them there again would make Back a trap. Nothing failed.
+  if (!refused && signInAbandoned()) {
+    standalone(
+      "Sign in to the dashboard",
+      "Sign in with an administrator account to manage Latchkey.",
+      signInButton("Sign in", location.pathname),
     );
     return;
   }
@@ -240,23 +254,27 @@ function layout(session: Session): void {
 async function render(): Promise<void> {
   const path = location.pathname;
   const route = ROUTES.map((r) => ({ r, match: r.pattern.exec(path) })).find((x) => x.match);
-  if (!route) {
-    history.replaceState(null, "", "/admin/applications");
-    return render();
-  }
   const session = currentSession();
-  if (!session) return signInAgain();
+  if (!session) return signInAgain(false);
   if (!main) layout(session);
   const current = ++renderCount;
   nav?.classList.remove("open");
   menuButton?.setAttribute("aria-expanded", "false");
   for (const link of nav?.querySelectorAll<HTMLAnchorElement>("a[data-nav]") ?? []) {
-    if (link.dataset.nav === route.r.nav) link.setAttribute("aria-current", "page");
+    if (link.dataset.nav === route?.r.nav) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   const target = main!;
   target.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading…"));
-  await route.r.screen({ main: target, params: route.match!.slice(1), config });
+  // An address the dashboard has no screen for says so under that address, instead of showing
+  // another screen as if it had been asked for.
+  if (route) await route.r.screen({ main: target, params: route.match!.slice(1), config });
+  else
+    notFoundScreen(
+      target,
+      "Page not found",
+      `The dashboard has no page at ${path}. Check the address, or go on from here.`,
+    );
   // Move focus to the new page's heading so keyboard and screen-reader users start there.
   if (current === renderCount && target.isConnected) target.querySelector<HTMLElement>("h1")?.focus();
   // Endpoints disabled after 72 hours of failed deliveries are named on every screen (issue 18).
@@ -287,6 +305,11 @@ document.addEventListener("click", (event) => {
   navigate(url.pathname + url.search);
 });
 window.addEventListener("popstate", () => void render());
+// Back from the sign-in page may restore this page from the back/forward cache as it was left
+// (mid-redirect): draw it again for where it is now.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && config) void render();
+});
 
 async function boot(): Promise<void> {
   const response = await fetch("/admin/config.json", { headers: { accept: "application/json" } }).catch(
@@ -319,7 +342,7 @@ async function boot(): Promise<void> {
       await api("GET", "/business");
     } catch (error) {
       if (error instanceof NotAdministrator) return notAdministrator();
-      if (error instanceof SignInRequired) return signInAgain();
+      if (error instanceof SignInRequired) return signInAgain(error.refused);
     }
   } else if (search.get("state") === "signed-out") {
     history.replaceState(null, "", "/admin/");

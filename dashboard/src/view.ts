@@ -1,6 +1,6 @@
 // What every screen shares: navigation, page headings, error boxes and the handling of the two
 // errors that leave the screen (sign-in needed, not an administrator).
-import { describeError, NotAdministrator, SignInRequired } from "./api.js";
+import { ApiFailure, describeError, NotAdministrator, SignInRequired } from "./api.js";
 import type { DashboardConfig } from "./auth.js";
 import { append, type Child, h } from "./dom.js";
 
@@ -14,7 +14,7 @@ export type Screen = (view: View) => Promise<void>;
 
 interface Shell {
   navigate(path: string, options?: { replace?: boolean }): void;
-  signInAgain(): void;
+  signInAgain(refused: boolean): void;
   notAdministrator(): void;
 }
 
@@ -31,7 +31,7 @@ export function navigate(path: string, options?: { replace?: boolean }): void {
 /** True when the error took the user elsewhere (sign-in, or the not-an-administrator page). */
 export function leftScreen(error: unknown): boolean {
   if (error instanceof SignInRequired) {
-    shell?.signInAgain();
+    shell?.signInAgain(error.refused);
     return true;
   }
   if (error instanceof NotAdministrator) {
@@ -84,6 +84,41 @@ export function section(title: string, ...children: Child[]): HTMLElement {
   return h("section", { class: "panel" }, h("h2", null, title), children);
 }
 
+/** The lists whose items have pages of their own, by the path's first segment after /admin/. */
+const LISTS: Record<string, string> = {
+  applications: "Applications",
+  apis: "APIs",
+  users: "Users",
+  organizations: "Organizations",
+  roles: "Roles & permissions",
+};
+
+/**
+ * What an address the dashboard cannot show gets instead of a dead end: the reason, and the way to
+ * the list it would have been in (for an item's page) and home.
+ */
+export function notFoundScreen(main: HTMLElement, title: string, reason: string): void {
+  const segment = /^\/admin\/([a-z-]+)\/[^/]+$/.exec(location.pathname)?.[1];
+  const list = segment ? LISTS[segment] : undefined;
+  main.replaceChildren(
+    pageHeader(title, { lead: reason }),
+    section(
+      "Where to go from here",
+      h(
+        "ul",
+        { class: "next-steps" },
+        list ? h("li", null, h("a", { href: `/admin/${segment}` }, `All ${list.toLowerCase()}`)) : null,
+        h("li", null, h("a", { href: "/admin/" }, "The dashboard's home")),
+      ),
+    ),
+  );
+}
+
+/** Whether the API said the thing asked for does not exist (Kinde answers some of these with 400). */
+function isNotFound(error: unknown): error is ApiFailure {
+  return error instanceof ApiFailure && (error.status === 404 || error.code.endsWith("_NOT_FOUND"));
+}
+
 /** Renders a screen's first load: the spinner, then its content, or its failure in words. */
 export async function load(view: View, work: () => Promise<Child[]>): Promise<void> {
   try {
@@ -92,6 +127,14 @@ export async function load(view: View, work: () => Promise<Child[]>): Promise<vo
     append(view.main, content);
   } catch (error) {
     if (leftScreen(error)) return;
+    if (isNotFound(error)) {
+      notFoundScreen(
+        view.main,
+        error.message,
+        "It may have been deleted, or the link that led here is wrong. Nothing was changed.",
+      );
+      return;
+    }
     view.main.replaceChildren(pageHeader("Something went wrong"), errorBox(error));
   }
 }

@@ -15,6 +15,7 @@ import {
   whenConfirmed,
 } from "../widgets.js";
 import { managedSentence } from "./dashboard-application.js";
+import { isMachine, managementAccess } from "./management-access.js";
 
 interface ApiSummary {
   id: string;
@@ -309,7 +310,13 @@ export function scopeGrants(
 function applicationsSection(details: ApiDetails, config: DashboardConfig): HTMLElement {
   // The dashboard's own application has no switch: the API refuses every change to it
   // (dashboard-application.ts). It is listed only where it is authorised, to say so.
-  const applications = details.applications.filter((app) => app.id !== config.clientId || app.is_active);
+  // The Management API is offered to machine-to-machine applications only (management-access.ts);
+  // others are listed only while they hold access, so it can be removed.
+  const applications = details.applications.filter(
+    (app) =>
+      (app.id !== config.clientId || app.is_active) &&
+      (!details.is_management_api || app.is_active || isMachine(app.type)),
+  );
   if (applications.length === 0) {
     return section(
       "Applications",
@@ -330,6 +337,12 @@ function applicationsSection(details: ApiDetails, config: DashboardConfig): HTML
           null,
           h("p", null, h("strong", null, app.name), " ", h("span", { class: "badge" }, "This dashboard")),
           h("p", { class: "hint" }, `Authorised. ${managedSentence(config.issuer)}`),
+        );
+      if (details.is_management_api)
+        return h(
+          "li",
+          null,
+          managementAccess(details, app, app.is_active, { label: app.name, detail: app.type }),
         );
       const toggle = checkbox({
         label: app.name,

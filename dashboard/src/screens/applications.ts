@@ -17,6 +17,7 @@ import {
 } from "../widgets.js";
 import { scopeGrants } from "./apis.js";
 import { managedNote, managedSections } from "./dashboard-application.js";
+import { managementAccess } from "./management-access.js";
 
 export type ApplicationType = "reg" | "spa" | "m2m";
 
@@ -394,6 +395,9 @@ function apisSection(application: Application, apis: ApiDetails[]): HTMLElement 
     { class: "rows" },
     apis.map((a) => {
       const authorized = a.applications.some((app) => app.id === application.id && app.is_active);
+      // Latchkey's own API is never one tick away (management-access.ts).
+      if (a.is_management_api)
+        return h("li", null, managementAccess(a, application, authorized, { label: a.name }));
       const toggle = checkbox({
         label: `Authorised for ${a.name}`,
         name: `api-${a.id}`,

@@ -341,7 +341,8 @@ export const connectedApps: Screen = async (view) => {
           apps.sort((a, b) => (a.key_code_ref < b.key_code_ref ? -1 : 1));
           dialog.close();
           render();
-          notify(`${created.connected_app.name} connected. Configure its permissions next.`);
+          // Configured, not connected: no one's account is linked until they connect it themselves.
+          notify(`${created.connected_app.name} configured. Choose its permissions next.`);
         });
       });
       const dialog = openDialog({

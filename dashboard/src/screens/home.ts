@@ -154,11 +154,12 @@ function checklist(overview: Overview): HTMLElement {
 }
 
 function counts(overview: Overview): HTMLElement {
-  const tile = (label: string, value: number, detail: string, href?: string) =>
+  // Labels are text, not links: the menu beside them already has Users and Applications.
+  const tile = (label: string, value: number, detail: string) =>
     h(
       "div",
       { class: "stat" },
-      h("p", { class: "stat-label" }, href ? h("a", { href }, label) : label),
+      h("p", { class: "stat-label" }, label),
       h("p", { class: "stat-value" }, value.toLocaleString()),
       h("p", { class: "muted small" }, detail),
     );
@@ -168,13 +169,12 @@ function counts(overview: Overview): HTMLElement {
     h(
       "div",
       { class: "stats" },
-      tile("Users", overview.users.total, "accounts in total", "/admin/users"),
+      tile("Users", overview.users.total, "accounts in total"),
       tile("Sign-ins today", overview.sign_ins.count, "since midnight, to any application"),
       tile(
         "Active applications",
         apps.active,
         `signed in to today, of ${apps.total.toLocaleString()} application${apps.total === 1 ? "" : "s"}`,
-        "/admin/applications",
       ),
     ),
   );
