@@ -101,30 +101,36 @@ export class MfaService {
       if (settings.enabledFactors.length === 0) settings.enabledFactors = ["mfa:authenticator_app"];
     }
     if (settings.policy === "off") return undefined;
-    const factors = (await this.store.factors(user.id)).filter(
-      (f) => f.verifiedAt !== null && settings.enabledFactors.includes(f.type),
-    );
-    const methods: ChallengeMethod[] = [];
-    // A passkey (src/passkeys/) first: it resists phishing and there is nothing to type.
-    if (settings.passkeyPolicy !== "off" && (await new PasskeysStore(this.db, this.clock).count(user.id)) > 0)
-      methods.push("passkey");
-    const app = factors.find((f) => f.type === "mfa:authenticator_app");
-    if (app) methods.push("authenticator_app");
-    const phone = factors.find((f) => f.type === "mfa:sms");
-    if (phone) methods.push("sms");
-    // A code by e-mail is a second factor only after something other than an e-mailed code: a
-    // passwordless sign-in (amr "email") mailing another code proves the same mailbox twice.
-    // Under "required" every account with an address has it; under "optional" only those who chose it.
-    const emailFactor = factors.some((f) => f.type === "mfa:email");
-    if (
-      settings.enabledFactors.includes("mfa:email") &&
-      user.email &&
-      !amr.includes("email") &&
-      (settings.policy === "required" || emailFactor)
-    )
-      methods.push("email");
-    if ((app || phone) && settings.recoveryCodes && (await this.store.unusedRecoveryCodes(user.id)) > 0)
-      methods.push("recovery_code");
+    const owned = (await this.store.factors(user.id)).filter((f) => f.verifiedAt !== null);
+    const passkeys = await new PasskeysStore(this.db, this.clock).count(user.id);
+    const hasRecoveryCodes =
+      settings.recoveryCodes && owned.length > 0 && (await this.store.unusedRecoveryCodes(user.id)) > 0;
+    let methods = challengeMethods({
+      owned: owned.filter((f) => settings.enabledFactors.includes(f.type)),
+      passkeys: settings.passkeyPolicy !== "off" ? passkeys : 0,
+      // A code by e-mail is a second factor only after something other than an e-mailed code: a
+      // passwordless sign-in (amr "email") mailing another code proves the same mailbox twice. Under
+      // "required" every account with an address has it; under "optional" only those who chose it.
+      implicitEmail:
+        settings.enabledFactors.includes("mfa:email") &&
+        Boolean(user.email) &&
+        !amr.includes("email") &&
+        settings.policy === "required",
+      emailAllowed: !amr.includes("email"),
+      recoveryCodes: hasRecoveryCodes,
+    });
+    // An account that owns a factor is never asked to set one up here: that would let a password
+    // alone add one — and replace the owner's — wherever this sign-in's settings leave the owned
+    // factor out (an organization listing other factors, passkeys off there, the environment's list
+    // changed since). Every factor the account owns proves it then.
+    if (methods.length === 0 && (owned.length > 0 || passkeys > 0))
+      methods = challengeMethods({
+        owned,
+        passkeys,
+        implicitEmail: false,
+        emailAllowed: !amr.includes("email"),
+        recoveryCodes: hasRecoveryCodes,
+      });
     if (methods.length > 0) return { kind: "mfa_challenge", methods, settings };
     if (settings.policy === "required") return { kind: "mfa_enroll", optional: false, settings };
     const dismissed = user.mfa_offer_dismissed_at;
@@ -428,6 +434,25 @@ export class MfaService {
       message: `Too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
     };
   }
+}
+
+/** The ways a sign-in can prove a second factor, in the order the page offers them. */
+function challengeMethods(input: {
+  owned: readonly MfaFactor[];
+  passkeys: number;
+  implicitEmail: boolean;
+  emailAllowed: boolean;
+  recoveryCodes: boolean;
+}): ChallengeMethod[] {
+  const has = (type: MfaFactorType) => input.owned.some((f) => f.type === type);
+  const methods: ChallengeMethod[] = [];
+  // A passkey (src/passkeys/) first: it resists phishing and there is nothing to type.
+  if (input.passkeys > 0) methods.push("passkey");
+  if (has("mfa:authenticator_app")) methods.push("authenticator_app");
+  if (has("mfa:sms")) methods.push("sms");
+  if (input.implicitEmail || (input.emailAllowed && has("mfa:email"))) methods.push("email");
+  if (input.recoveryCodes && methods.length > 0) methods.push("recovery_code");
+  return methods;
 }
 
 function attemptKey(userId: string): string {

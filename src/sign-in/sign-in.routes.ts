@@ -186,8 +186,8 @@ export function registerSignInRoutes(
     // With passwords off, a new password the account was asked for waits until they are back on.
     const policy = { ...options.policy, passwordSignIn: (await methods()).password };
     let step = nextStep(user, policy);
-    // The second factor comes last (steps.ts); asked only once the steps before it are done.
-    if (step.kind === "done")
+    // The second factor after the address is proved (steps.ts orders it among the rest).
+    if (step.kind === "done" || step.kind === "choose_password")
       step = nextStep(
         user,
         policy,
@@ -378,8 +378,9 @@ export function registerSignInRoutes(
     const opened = await openProgress(request, request.body);
     if (opened?.user.password_change_required !== 1) return expired(reply);
     const { requestId, authorization, progress, user } = opened;
-    // Passwords turned off since this page was shown: the step is no longer asked (proceed).
-    if (!(await methods()).password)
+    // Only when it is the step due now: passwords turned off since the page was shown, or a second
+    // factor still to prove first (a crafted POST), and proceed shows what is due instead.
+    if ((await stepOf(user, progress.amr, authorization)).kind !== "choose_password")
       return proceed(request, reply, requestId, authorization, user, progress.amr);
     const password = field(request.body, "password");
     const problem = passwordProblem(password);

@@ -31,9 +31,9 @@ export interface SignInPolicy {
 
 /**
  * `mfa` is what MfaService.requirement says the second-factor policy still asks (computed from the
- * same account and the sign-in's amr), or once that is met what PasskeysService.requirement asks;
- * it comes last, so the address is proved and the password chosen before a factor is enrolled
- * against them.
+ * same account and the sign-in's amr), or once that is met what PasskeysService.requirement asks.
+ * Proving a factor the account has comes before choosing a new password; setting one up comes
+ * last, so the address is proved and the password chosen before a factor is enrolled against them.
  */
 export function nextStep(
   user: Pick<User, "email" | "email_verified" | "password_change_required">,
@@ -42,6 +42,10 @@ export function nextStep(
 ): NextStep {
   if (policy.emailVerification === "required" && user.email && user.email_verified !== 1)
     return { kind: "verify_email", email: user.email };
+  // A factor the account already has is proved before a new password is chosen: an administrator
+  // asks for a new password when the old one may have leaked, and whoever holds it must not be able
+  // to set the next one (and sign the owner out) without the second factor.
+  if (mfa?.kind === "mfa_challenge") return mfa;
   if (user.password_change_required === 1 && policy.passwordSignIn !== false)
     return { kind: "choose_password" };
   return mfa ?? { kind: "done" };

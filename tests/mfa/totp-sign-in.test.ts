@@ -292,6 +292,73 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.deepEqual(discovery.acr_values_supported, [MFA_ACR]);
     });
 
+    it("never offers set-up to an account that has a factor, even where this sign-in's settings leave it out", async () => {
+      const user = await createUser(server);
+      const { secret } = await enrol(user);
+      const org = await server.services.organizations.create({
+        name: `Texts ${randomBytes(3).toString("hex")}`,
+      });
+      await server.services.organizations.addMembers(org.code, [{ id: user.id }]);
+      // The organization lists only texts: the account's authenticator app is not among them.
+      await server.services.mfa.store.setOrganizationSettings(org.code, { enabledFactors: ["mfa:sms"] });
+      const browser = new UserAgent(server.url);
+      const hidden = await browser.openSignIn(
+        authorizationUrl(server, spa.clientId, CALLBACK, { org_code: org.code }),
+      );
+      const reply = await browser.postForm("/auth/sign-in", { ...hidden, ...user });
+      assert.equal(reply.status, 200);
+      const page = await reply.text();
+      assert.match(page, /Code from your authenticator app/, "the owned factor is asked for");
+      assert.doesNotMatch(page, /Set up two-step verification/);
+      // A crafted set-up with the password alone replaces nothing.
+      const crafted = await browser.postForm("/auth/mfa/enroll", { ...hidden, code: "123456" });
+      assert.notEqual(crafted.status, 303);
+      const factors = await server.storage.db
+        .selectFrom("mfa_factors")
+        .select("secret_sealed")
+        .where("user_id", "=", user.id)
+        .execute();
+      assert.equal(factors.length, 1);
+      offset += 30;
+      const proved = await browser.postForm("/auth/mfa/verify", {
+        ...hidden,
+        code: totpCodeAt(secret, clock.now()),
+      });
+      assert.equal(proved.status, 303, "the owner's own code still works");
+    });
+
+    it("asks for the factor before a new password an administrator requested", async () => {
+      const user = await createUser(server);
+      const { secret } = await enrol(user);
+      await server.storage.db
+        .updateTable("users")
+        .set({ password_change_required: 1 })
+        .where("id", "=", user.id)
+        .execute();
+      const browser = new UserAgent(server.url);
+      const { reply, hidden } = await signIn(browser, user);
+      assert.equal(reply.status, 200);
+      assert.match(await reply.text(), /Two-step verification/, "the factor first");
+      const crafted = await browser.postForm("/auth/choose-password", {
+        ...hidden,
+        password: "a brand new long password",
+      });
+      assert.notEqual(crafted.status, 303);
+      assert.doesNotMatch(await crafted.text(), /Choose a new password/);
+      const stored = await server.services.users.store.findByEmail(user.email);
+      assert.ok(
+        await server.services.users.verifyPassword(stored, user.password),
+        "the password was not changed",
+      );
+      offset += 30;
+      const proved = await browser.postForm("/auth/mfa/verify", {
+        ...hidden,
+        code: totpCodeAt(secret, clock.now()),
+      });
+      assert.equal(proved.status, 200);
+      assert.match(await proved.text(), /Choose a new password/, "then the new password");
+    });
+
     it("lets an organization that enforces MFA require it when the environment does not", async () => {
       await server.services.mfa.store.setEnvironmentSettings({ policy: "off" });
       const user = await createUser(server);
