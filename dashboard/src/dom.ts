@@ -368,3 +368,40 @@ export function emptyState(title: string, text: string, action?: HTMLElement): H
 export function loading(): HTMLElement {
   return h("p", { class: "loading", role: "status" }, "Loading…");
 }
+
+/**
+ * Makes every table box under `root` that scrolls sideways (a wide table on a phone) reachable by
+ * keyboard — a focusable region named by its table's caption — and leaves the others out of the tab
+ * order. Watches for tables drawn later and for boxes that start or stop scrolling as the width
+ * changes (WCAG 2.1.1: content that scrolls must be operable without a pointer).
+ */
+export function watchScrollableTables(root: Element): void {
+  const update = (box: Element) => {
+    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    if (scrolls === box.hasAttribute("tabindex")) return;
+    if (scrolls) {
+      const caption = box.querySelector("caption")?.textContent?.trim();
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", caption ? `${caption} (scrolls sideways)` : "Table (scrolls sideways)");
+    } else {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  };
+  const resized = new ResizeObserver((entries) => {
+    for (const entry of entries) update(entry.target);
+  });
+  const watched = new WeakSet<Element>();
+  const scan = () => {
+    for (const box of root.querySelectorAll(".table-wrap")) {
+      if (watched.has(box)) continue;
+      watched.add(box);
+      resized.observe(box);
+      update(box);
+    }
+  };
+  new MutationObserver(scan).observe(root, { childList: true, subtree: true });
+  scan();
+}

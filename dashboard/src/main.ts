@@ -13,7 +13,7 @@ import {
   startSignIn,
   tokenJustIssued,
 } from "./auth.js";
-import { type Child, h, replace } from "./dom.js";
+import { type Child, h, replace, watchScrollableTables } from "./dom.js";
 import { apiDetails, listApis } from "./screens/apis.js";
 import { applicationDetails, listApplications } from "./screens/applications.js";
 import { authenticationSettings } from "./screens/authentication.js";
@@ -352,4 +352,5 @@ async function boot(): Promise<void> {
   await render();
 }
 
+watchScrollableTables(root);
 void boot();

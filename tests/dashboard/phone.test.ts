@@ -1,0 +1,216 @@
+// Issue 20, the dashboard on a phone, in Chromium at 390 px on SQLite and PostgreSQL: every screen
+// — lists and item pages with long names, URLs and addresses in them, settings, the home, the
+// not-found page, the open menu — fits the width: the page never scrolls sideways
+// (document.scrollingElement.scrollWidth <= 390), and no element reaches past the viewport's edge
+// unless it sits inside a box that scrolls on its own (a table's). axe passes on each screen.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../helpers/browser.js";
+import { databaseKinds } from "../helpers/databases.js";
+import { createApplication, createUser } from "../helpers/fixtures.js";
+import { callApi, managementToken } from "../helpers/management.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import {
+  assertAccessible,
+  type DashboardPage,
+  openDashboardPage,
+  PHONE,
+  screenshot,
+  signInToDashboard,
+} from "./dashboard-browser.js";
+
+const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+const WIDTH = PHONE.width;
+const LONG = "a-rather-long-name-without-any-spaces-to-break-it-anywhere-at-all";
+
+/**
+ * How wide the page is, and the elements (a few, described) that reach past the right edge of the
+ * viewport without a scrolling box between them and the page.
+ */
+const MEASURE = `(() => {
+  const width = window.innerWidth;
+  const scrolls = (el) => {
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      const style = getComputedStyle(a);
+      if (/(auto|scroll|hidden)/.test(style.overflowX)) return true;
+    }
+    return false;
+  };
+  const offenders = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    if (getComputedStyle(el).position === "fixed") continue;
+    if (box.right > width + 0.5 && !scrolls(el)) {
+      offenders.push(el.tagName.toLowerCase() + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") + " right=" + Math.round(box.right));
+      if (offenders.length >= 5) break;
+    }
+  }
+  return { scrollWidth: document.scrollingElement.scrollWidth, offenders };
+})()`;
+
+async function assertFits(page: Page, screen: string): Promise<void> {
+  const { scrollWidth, offenders } = (await page.evaluate(MEASURE)) as {
+    scrollWidth: number;
+    offenders: string[];
+  };
+  assert.deepEqual(offenders, [], `${screen}: elements past the right edge`);
+  assert.ok(scrollWidth <= WIDTH, `${screen}: the page is ${scrollWidth}px wide at ${WIDTH}px`);
+}
+
+for (const { kind, skip } of await databaseKinds()) {
+  describe(`dashboard at phone width (${kind})`, { skip }, () => {
+    let server: TestServer;
+    let browser: Browser;
+    let phone: DashboardPage;
+    const screens: [string, string][] = [];
+
+    before(async () => {
+      server = await startTestServer(kind, {
+        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
+      });
+      browser = await launchChromium();
+      const token = await managementToken(server);
+      // Content that pushes widths: long names, URLs, addresses and identifiers everywhere.
+      const web = await createApplication(server, "reg", {
+        name: `Customer portal ${LONG}`,
+        callbackUrls: [`https://portal.example.com/auth/callback/${LONG}/${LONG}`],
+      });
+      const machine = await createApplication(server, "m2m", { name: `Billing worker ${LONG}` });
+      const api = await server.services.apis.create({
+        name: `Orders API ${LONG}`,
+        audience: `https://orders.example.com/${LONG}`,
+      });
+      await server.services.apis.ensureScopes(api.id, [`read:orders-${LONG}`, "write:orders"]);
+      await server.services.apis.authorizeApplication(api.id, machine.clientId);
+      const person = await createUser(server, {
+        email: "ada.lovelace.countess.of.lovelace@analytical-engine-society.example.com",
+        familyName: LONG,
+      });
+      const org = await server.services.organizations.create({ name: `Acme ${LONG}` });
+      const role = await callApi<{ role: { id: string } }>(server, "POST", "/api/v1/roles", {
+        token,
+        body: { name: `Order desk ${LONG}`, key: "order-desk" },
+      });
+      assert.equal(role.status, 201, JSON.stringify(role.body));
+      const flag = await callApi(server, "POST", "/api/v1/feature_flags", {
+        token,
+        body: { key: "theme", name: `Theme ${LONG}`, type: "str", default_value: LONG },
+      });
+      assert.equal(flag.status, 201, JSON.stringify(flag.body));
+      const connected = await callApi(server, "POST", "/api/v1/connected_apps", {
+        token,
+        body: {
+          key_code_ref: "github",
+          provider: "github",
+          client_id: `gh-${LONG}`,
+          client_secret: "gh-client-secret",
+          callback_url: `https://app.example.com/connected/${LONG}`,
+        },
+      });
+      assert.equal(connected.status, 201, JSON.stringify(connected.body));
+      const hook = await callApi(server, "POST", "/api/v1/webhooks", {
+        token,
+        body: {
+          endpoint: `https://hooks.example.com/latchkey/${LONG}`,
+          event_types: ["user.created"],
+          name: `Receiver ${LONG}`,
+        },
+      });
+      assert.equal(hook.status, 200, JSON.stringify(hook.body));
+      const managementApi = (await server.services.apis.store.findManagementApi())!;
+      const dashboardId = (
+        (await (await fetch(`${server.url}/admin/config.json`)).json()) as { clientId: string }
+      ).clientId;
+
+      screens.push(
+        ["home", "/admin/"],
+        ["applications", "/admin/applications"],
+        ["application (web)", `/admin/applications/${web.clientId}`],
+        ["application (machine)", `/admin/applications/${machine.clientId}`],
+        ["application (dashboard)", `/admin/applications/${dashboardId}`],
+        ["apis", "/admin/apis"],
+        ["api", `/admin/apis/${api.id}`],
+        ["management api", `/admin/apis/${managementApi.id}`],
+        ["users", "/admin/users"],
+        ["user", `/admin/users/${person.id}`],
+        ["organizations", "/admin/organizations"],
+        ["organization", `/admin/organizations/${org.code}`],
+        ["roles", "/admin/roles"],
+        ["role", `/admin/roles/${role.body.role.id}`],
+        ["feature flags", "/admin/feature-flags"],
+        ["connected apps", "/admin/settings/connected-apps"],
+        ["authentication", "/admin/settings/authentication"],
+        ["business", "/admin/settings/business"],
+        ["e-mail", "/admin/settings/email"],
+        ["webhooks", "/admin/settings/webhooks"],
+        ["not found", "/admin/no-such-screen"],
+        ["missing user", "/admin/users/kp_00000000000000000000000000000000"],
+      );
+      phone = await openDashboardPage(browser, PHONE);
+      await signInToDashboard(phone.page, server.url, ADMIN);
+    });
+
+    after(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    it("fits every screen in 390 px without sideways scrolling", async () => {
+      const { page } = phone;
+      for (const [name, path] of screens) {
+        await page.goto(`${server.url}${path}`);
+        await page.getByRole("heading", { level: 1 }).waitFor();
+        await page.locator("main#main > p.loading").waitFor({ state: "detached" });
+        await assertFits(page, name);
+        await assertAccessible(page, `${name} (phone)`);
+        if (kind === "sqlite") await screenshot(page, `phone-${name.replace(/[^a-z]+/g, "-")}`);
+      }
+    });
+
+    it("opens the menu within the width, and it leads to a screen", async () => {
+      const { page } = phone;
+      await page.goto(`${server.url}/admin/`);
+      await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+      const menu = page.getByRole("button", { name: "Menu" });
+      await menu.click();
+      assert.equal(await menu.getAttribute("aria-expanded"), "true");
+      const nav = page.getByRole("navigation", { name: "Dashboard" });
+      await nav.getByRole("link", { name: "Webhooks" }).waitFor();
+      await assertFits(page, "open menu");
+      const box = await nav.boundingBox();
+      assert.ok(
+        box && box.x >= 0 && box.x + box.width <= WIDTH,
+        `the menu is off-screen: ${JSON.stringify(box)}`,
+      );
+      await assertAccessible(page, "open menu (phone)");
+      await nav.getByRole("link", { name: "Users", exact: true }).click();
+      await page.getByRole("heading", { level: 1, name: "Users" }).waitFor();
+      assert.equal(await menu.getAttribute("aria-expanded"), "false");
+    });
+
+    it("fits the pages outside the layout: signed out, not an administrator", async () => {
+      const visitor = await openDashboardPage(browser, PHONE);
+      try {
+        const person = await createUser(server, {
+          email: "charles.babbage.difference.engine@analytical-engine-society.example.com",
+        });
+        await signInToDashboard(visitor.page, server.url, person);
+        await visitor.page
+          .getByRole("heading", { level: 1, name: "This account is not an administrator" })
+          .waitFor();
+        await assertFits(visitor.page, "not an administrator");
+        await visitor.page.getByRole("button", { name: "Sign out" }).click();
+        await visitor.page.getByRole("heading", { level: 1, name: "You have signed out" }).waitFor();
+        await assertFits(visitor.page, "signed out");
+      } finally {
+        await visitor.context.close();
+      }
+      assert.deepEqual(
+        phone.problems.filter((p) => !/^404 GET .*\/api\/v1\/user\?/.test(p)),
+        [],
+      );
+    });
+  });
+}
