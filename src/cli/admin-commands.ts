@@ -123,7 +123,8 @@ async function run(args: string[]): Promise<void> {
       case "apps rotate-secret": {
         const id = need("id");
         const app = await services.applications.store.findById(id);
-        if (!app || isPublicClient(app.type)) throw new UsageError("no confidential application with that id");
+        if (!app || isPublicClient(app.type))
+          throw new UsageError("no confidential application with that id");
         return print({ client_id: id, client_secret: await services.applications.rotateSecret(id) });
       }
       case "apis create": {

@@ -16,10 +16,10 @@ import { registerInvitationsRoutes } from "../invitations/invitations.routes.js"
 import { registerMailRoutes } from "../mail/mail.routes.js";
 import { registerMfaRoutes } from "../mfa/mfa.routes.js";
 import { registerPasskeySettingsRoutes } from "../mfa/passkey-settings.routes.js";
-import { registerPasskeysManagementRoutes } from "../passkeys/passkeys-management.routes.js";
 import { registerOrganizationUsersRoutes } from "../organizations/organization-users.routes.js";
 import { registerOrganizationsRoutes } from "../organizations/organizations.routes.js";
 import { registerUserApiScopesRoutes } from "../organizations/user-api-scopes.routes.js";
+import { registerPasskeysManagementRoutes } from "../passkeys/passkeys-management.routes.js";
 import { registerPropertiesRoutes } from "../properties/properties.routes.js";
 import { registerPropertyValuesRoutes } from "../properties/property-values.routes.js";
 import { registerRoleScopesRoutes } from "../roles/role-scopes.routes.js";

@@ -60,7 +60,8 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
     "reads an organization's is_enforce_mfa and the MFA settings it overrides",
   // Issue 22: passkeys are listed and removed by administrators too; Kinde's API has no such operations.
   "GET /api/v1/users/{user_id}/passkeys": "lists a user's passkeys",
-  "DELETE /api/v1/users/{user_id}/passkeys/{passkey_id}": "removes a user's passkey and signs them out everywhere",
+  "DELETE /api/v1/users/{user_id}/passkeys/{passkey_id}":
+    "removes a user's passkey and signs them out everywhere",
   // Issue 20: the dashboard's home; Kinde's API has no counts.
   "GET /api/v1/overview":
     "counts users, sign-ins since a moment and applications signed in to, and the getting-started checklist's facts (needs read:users, read:applications and read:audit_log)",

@@ -12,5 +12,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("body_sealed", "text", (c) => c.notNull())
     .addColumn("created_at", "bigint", (c) => c.notNull())
     .execute();
-  await db.schema.createIndex("sms_outbox_to").on("sms_outbox").columns(["to_number", "created_at"]).execute();
+  await db.schema
+    .createIndex("sms_outbox_to")
+    .on("sms_outbox")
+    .columns(["to_number", "created_at"])
+    .execute();
 }
