@@ -34,7 +34,16 @@ export const SECRET_FIELDS = [
 // Authorization codes travel in query strings (redirects, provider callbacks); the field name `code`
 // is not redacted in objects because error codes use it too.
 // A connected-app session_id lets its holder fetch a user's provider token: as secret as a token.
-const SECRET_QUERY_PARAMS: ReadonlySet<string> = new Set([...SECRET_FIELDS, "code", "session_id"]);
+// Bearer values that travel in URLs: authorization codes, connected-app session ids, invitation
+// codes (join an organization with roles), connection-test tickets and device user codes.
+const SECRET_QUERY_PARAMS: ReadonlySet<string> = new Set([
+  ...SECRET_FIELDS,
+  "code",
+  "session_id",
+  "invitation_code",
+  "ticket",
+  "user_code",
+]);
 
 const REDACT_PATHS = [
   'req.headers["proxy-authorization"]',

@@ -90,8 +90,11 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("keeps secrets out of the logs", async () => {
       const secrets = ["Bearer-SECRET-abc", "session=COOKIE-SECRET", "CODE-SECRET-123", "REFRESH-SECRET-456"];
+      const urlSecrets = ["INVITATION-SECRET", "TICKET-SECRET", "USERCODE-SECRET"];
+      secrets.push(...urlSecrets);
       await fetch(
-        `${server.url}/health/live?code=${secrets[2]}&refresh_token=${secrets[3]}&state=visible-state`,
+        `${server.url}/health/live?code=${secrets[2]}&refresh_token=${secrets[3]}&state=visible-state` +
+          `&invitation_code=${urlSecrets[0]}&ticket=${urlSecrets[1]}&user_code=${urlSecrets[2]}`,
         {
           headers: { authorization: `Bearer ${secrets[0]}`, cookie: secrets[1]! },
         },
