@@ -46,6 +46,9 @@ const SECRET_AAD = (userId: string) => `mfa-totp:${userId}`;
 const SMS_AAD = (userId: string) => `mfa-sms:${userId}`;
 /** Texts per account per hour (each costs money; a mistyped number reaches a stranger). */
 export const SMS_SEND_LIMIT = { max: 5, windowSeconds: 60 * 60 } as const;
+const SMS_NETWORK_LIMIT = { max: 20, windowSeconds: 60 * 60 } as const;
+/** The installation's hourly budget of texts: far above any honest sign-in traffic of a self-hosted server. */
+const SMS_GLOBAL_LIMIT = { max: 1000, windowSeconds: 60 * 60 } as const;
 const SMS_CODE_LIFETIME_SECONDS = 10 * 60;
 
 interface SmsChallenge {
@@ -222,13 +225,25 @@ export class MfaService {
   async sendSmsCode(
     userId: string,
     phone: string,
+    /** The asking client's network (clientNetwork). */
+    network: string,
   ): Promise<{ sealed: string } | { status: 429 | 502; message: string; retryAfter?: number }> {
-    const verdict = await this.deps.rateLimiter.consume(`mfa-sms:${userId}`, SMS_SEND_LIMIT);
-    if (!verdict.allowed)
+    // Texts cost money and reach whatever number is typed: besides the account's own budget, one
+    // network, one number and the whole installation each get so many an hour, so fresh accounts
+    // cannot be used to pump texts to premium numbers (SMS toll fraud).
+    const limiter = this.deps.rateLimiter;
+    const verdicts = await Promise.all([
+      limiter.consume(`mfa-sms:${userId}`, SMS_SEND_LIMIT),
+      limiter.consume(`mfa-sms:network:${network}`, SMS_NETWORK_LIMIT),
+      limiter.consume(`mfa-sms:number:${phone}`, SMS_SEND_LIMIT),
+      limiter.consume("mfa-sms:all", SMS_GLOBAL_LIMIT),
+    ]);
+    const blocked = verdicts.filter((v) => !v.allowed);
+    if (blocked.length > 0)
       return {
         status: 429,
-        retryAfter: verdict.resetIn,
-        message: "Too many text messages were sent for this account. Try again later or use another way.",
+        retryAfter: Math.max(...blocked.map((v) => v.resetIn)),
+        message: "Too many text messages were sent. Try again later or use another way.",
       };
     const code = randomInt(0, 1_000_000).toString().padStart(6, "0");
     try {

@@ -10,6 +10,7 @@ import type { Services } from "../services.js";
 import { type Form, field } from "./browser-sign-in.js";
 import type { MfaKit, OpenedProgress } from "./mfa.routes.js";
 import { recoveryCodesPage, smsConfirmPage } from "./mfa-pages.js";
+import { clientNetwork } from "./rate-limit.js";
 
 /** What the SMS routes use of the step's shared page logic (mfa.routes.ts). */
 export interface MfaStepPages {
@@ -74,7 +75,7 @@ export function registerSmsRoutes(
     const phone = await factorNumber(opened.user.id);
     if (!phone) return pages.restate(request, reply, opened, await pages.requirementOf(opened));
     const masked = maskPhoneNumber(phone);
-    const sent = await services.mfa.sendSmsCode(opened.user.id, phone);
+    const sent = await services.mfa.sendSmsCode(opened.user.id, phone, clientNetwork(request.ip));
     if ("status" in sent) {
       if (sent.retryAfter) reply.header("retry-after", String(sent.retryAfter));
       return pages.challenge(request, reply, opened, methods, {
@@ -150,7 +151,7 @@ export function registerSmsRoutes(
         400,
         "Enter a mobile number with its country code, e.g. +44 7700 900123.",
       );
-    const sent = await services.mfa.sendSmsCode(opened.user.id, phone);
+    const sent = await services.mfa.sendSmsCode(opened.user.id, phone, clientNetwork(request.ip));
     if ("status" in sent) {
       if (sent.retryAfter) reply.header("retry-after", String(sent.retryAfter));
       return pages.enrollPageAgain(request, reply, opened, requirement, sent.status, sent.message);

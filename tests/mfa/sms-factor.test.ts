@@ -102,6 +102,36 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.deepEqual(JSON.parse(session.amr).sort(), ["mfa", "pwd", "sms"]);
     });
 
+    it("caps texts per account, per number and per network (SMS pumping)", async () => {
+      const number = (n: number) => `+44 7700 9${String(n).padStart(5, "0")}`;
+      const started: { browser: UserAgent; hidden: Record<string, string> }[] = [];
+      for (let i = 0; i < 6; i++) {
+        const browser = new UserAgent(server.url);
+        const { hidden } = await signIn(browser, await createUser(server));
+        started.push({ browser, hidden });
+      }
+      const send = (i: number, phone: string) =>
+        started[i]!.browser.postForm("/auth/mfa/sms/enroll", { ...started[i]!.hidden, phone });
+      // One account: five texts an hour, whatever the numbers.
+      for (let n = 0; n < 5; n++) assert.equal((await send(0, number(n))).status, 200);
+      assert.equal((await send(0, number(5))).status, 429);
+      // One number: five texts an hour, whatever the accounts (the first account's first number had one).
+      for (let i = 1; i <= 4; i++) assert.equal((await send(i, number(0))).status, 200);
+      assert.equal((await send(5, number(0))).status, 429);
+      // One network: twenty attempts an hour (eleven so far, refused ones included), with every
+      // account and number still under its own cap.
+      let accepted = 0;
+      let refused: Response | undefined;
+      for (let n = 100; n < 115 && !refused; n++) {
+        const reply = await send(1 + (n % 5), number(n));
+        if (reply.status === 429) refused = reply;
+        else accepted++;
+      }
+      assert.equal(accepted, 9, "the network's twentieth attempt was the last");
+      assert.ok(refused);
+      assert.ok(Number(refused.headers.get("retry-after")) > 0);
+    });
+
     it("refuses to set up a number when texts are not enabled (nothing texted, nothing saved)", async () => {
       const user = await createUser(server);
       await server.services.mfa.store.setEnvironmentSettings({ enabledFactors: ["mfa:authenticator_app"] });
