@@ -198,10 +198,9 @@ for (const { kind, skip } of await databaseKinds()) {
         await page.waitForTimeout(300);
         // Chromium decodes what /favicon.ico serves as a 32×32 image.
         await page.goto(`${server.url}/favicon.ico`);
-        const size = await page.evaluate(() => {
-          const img = document.querySelector("img");
-          return img ? [img.naturalWidth, img.naturalHeight] : [];
-        });
+        const size = await page.evaluate(
+          '(() => { const img = document.querySelector("img"); return img ? [img.naturalWidth, img.naturalHeight] : []; })()',
+        );
         assert.deepEqual(size, [32, 32]);
       } finally {
         await visitor.context.close();
