@@ -33,12 +33,13 @@ const RETURN_PATH = /^\/account(?:\/[a-z0-9-]{1,40}){0,3}$/;
 const MARK_AAD = "latchkey-account-pages-session";
 
 export type AccountAccess =
-  | { kind: "signed_in"; session: BrowserSession; user: User; fresh: boolean }
+  /** `ownsFactor`: a new sign-in for a change must prove a second factor (requireMfa). */
+  | { kind: "signed_in"; session: BrowserSession; user: User; fresh: boolean; ownsFactor: boolean }
   /**
    * Sign in: `again` when the session's sign-in falls short of today's policy (a new proof is
    * needed, not the session as it is); otherwise a session may answer the request silently.
    */
-  | { kind: "sign_in"; again: boolean; loginHint?: string };
+  | { kind: "sign_in"; again: boolean; loginHint?: string; requireMfa?: boolean };
 
 export type CallbackOutcome = { ok: true; returnTo: string } | { ok: false; message: string };
 
@@ -79,11 +80,14 @@ export class AccountSignIn {
     if (!signedIn) return { kind: "sign_in", again: false };
     const { session, user } = signedIn;
     const loginHint = user.email ?? undefined;
-    if (this.markedSession(request) !== session.id) return { kind: "sign_in", again: false, loginHint };
-    if (!sessionSatisfies(await this.services.mfa.requirement(user, session.amr)))
-      return { kind: "sign_in", again: true, loginHint };
+    // An account that owns a factor signs in to these pages with it (acr_values), policy or not.
+    const requireMfa = await this.services.mfa.ownsFactor(user.id);
+    if (this.markedSession(request) !== session.id)
+      return { kind: "sign_in", again: false, loginHint, requireMfa };
+    if (!(await this.services.mfa.sessionMayChangeFactors(user, session.amr)))
+      return { kind: "sign_in", again: true, loginHint, requireMfa };
     const fresh = this.services.clock.now() - session.authTime <= RECENT_SIGN_IN_SECONDS;
-    return { kind: "signed_in", session, user, fresh };
+    return { kind: "signed_in", session, user, fresh, ownsFactor: requireMfa };
   }
 
   /**
@@ -93,7 +97,13 @@ export class AccountSignIn {
    */
   start(
     reply: FastifyReply,
-    options: { returnTo: string; again: boolean; loginHint?: string; status: 302 | 303 },
+    options: {
+      returnTo: string;
+      again: boolean;
+      loginHint?: string;
+      requireMfa?: boolean;
+      status: 302 | 303;
+    },
   ): Promise<FastifyReply | undefined> {
     return this.firstParty.start(reply, options);
   }

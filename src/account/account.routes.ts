@@ -87,9 +87,15 @@ export function registerAccountRoutes(
     reply: FastifyReply,
     returnTo: string,
     status: 302 | 303,
-    ask: { again: boolean; loginHint?: string },
+    ask: { again: boolean; loginHint?: string; requireMfa?: boolean },
   ): Promise<FastifyReply> =>
-    (await accountSignIn.start(reply, { returnTo, status, again: ask.again, loginHint: ask.loginHint })) ??
+    (await accountSignIn.start(reply, {
+      returnTo,
+      status,
+      again: ask.again,
+      loginHint: ask.loginHint,
+      requireMfa: ask.requireMfa,
+    })) ??
     problem(
       reply,
       503,
@@ -108,7 +114,11 @@ export function registerAccountRoutes(
       return undefined;
     }
     if (!access.fresh) {
-      await toSignIn(reply, "/account", 303, { again: true, loginHint: access.user.email ?? undefined });
+      await toSignIn(reply, "/account", 303, {
+        again: true,
+        loginHint: access.user.email ?? undefined,
+        requireMfa: access.ownsFactor,
+      });
       return undefined;
     }
     return access;
@@ -193,7 +203,12 @@ export function registerAccountRoutes(
   app.get<{ Querystring: { return?: string } }>("/account/sign-in", page, async (request, reply) => {
     const access = await accountSignIn.access(request);
     const loginHint = (access.kind === "signed_in" ? access.user.email : access.loginHint) ?? undefined;
-    return toSignIn(reply, accountReturnPath(request.query.return), 302, { again: true, loginHint });
+    const requireMfa = access.kind === "signed_in" ? access.ownsFactor : access.requireMfa;
+    return toSignIn(reply, accountReturnPath(request.query.return), 302, {
+      again: true,
+      loginHint,
+      requireMfa,
+    });
   });
 
   app.get<{ Querystring: Record<string, unknown> }>("/account/callback", page, async (request, reply) => {

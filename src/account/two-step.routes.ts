@@ -8,7 +8,7 @@
 // An account that has an authenticator app keeps it until the person removes it: setting up
 // another over it would let a browser someone left signed in swap the factor without the old one.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { MfaSettings } from "../mfa/policy.js";
+import { type MfaSettings, withSecondFactor } from "../mfa/policy.js";
 import { totpQrSvg, totpUri } from "../mfa/totp.js";
 import { type Form, field } from "../sign-in/browser-sign-in.js";
 import type { AccountKit, SignedIn } from "./account.routes.js";
@@ -91,6 +91,8 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
       { event: "mfa_enrolled", userId: user.id },
       "authenticator app set up on the account page",
     );
+    // Its first code proved the new authenticator in this session.
+    await services.sessions.recordProof(signedIn.session.id, withSecondFactor(signedIn.session.amr, ["otp"]));
     if (!confirmed.recoveryCodes) return reply.code(303).header("location", "/account").send();
     return html(
       reply,

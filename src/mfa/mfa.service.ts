@@ -143,6 +143,26 @@ export class MfaService {
     return undefined;
   }
 
+  /** Whether the account owns a confirmed second factor or a passkey (whatever today's settings allow). */
+  async ownsFactor(userId: string): Promise<boolean> {
+    const owned = (await this.store.factors(userId)).some((f) => f.verifiedAt !== null);
+    return owned || (await new PasskeysStore(this.db, this.clock).count(userId)) > 0;
+  }
+
+  /**
+   * Whether a session may change how its account signs in (factors, passkeys, recovery codes, the
+   * password on the account page): an account that owns a factor only from a sign-in that proved
+   * one — whatever the policy, "off" included, or a password alone could add a passkey or remove the
+   * authenticator that an application's step-up (acr_values) relies on; otherwise as for any sign-in.
+   */
+  async sessionMayChangeFactors(
+    user: Pick<User, "id" | "email" | "mfa_offer_dismissed_at">,
+    amr: readonly string[],
+  ): Promise<boolean> {
+    if (await this.ownsFactor(user.id)) return secondFactorProved(amr);
+    return sessionSatisfies(await this.requirement(user, amr));
+  }
+
   /** A new authenticator secret for `userId`, sealed to that user (kept with the sign-in under way). */
   newSealedSecret(userId: string): { secret: string; sealed: string } {
     const secret = newTotpSecret();

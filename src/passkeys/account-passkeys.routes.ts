@@ -1,12 +1,13 @@
 // /account/passkeys (issue 22): a person lists, adds, renames and removes their own passkeys. Every
-// request, reading included, needs this browser's Latchkey session with a sign-in from the last
-// RECENT_SIGN_IN_SECONDS that meets today's MFA policy (ASVS 3.7.1: re-authenticate before
-// changing how one signs in); without one the browser goes to the account pages' sign-in
-// (/account/sign-in, which runs every step the policy asks and comes back here). Forms carry the
+// request, reading included, needs the account pages' own sign-in (AccountSignIn.access: made for
+// the account pages, within the last 15 minutes, with the second factor the account owns — ASVS
+// 3.7.1: re-authenticate before changing how one signs in); without one the browser goes to the
+// account pages' sign-in (/account/sign-in, which runs every step asked and comes back here). Forms carry the
 // hosted pages' CSRF token; the passkey's ceremony is bound to the session that asked for it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { AccountSignIn } from "../account/account-sign-in.js";
 import type { SecretBox } from "../crypto/secret-box.js";
-import { sessionSatisfies } from "../mfa/mfa.service.js";
+import { withSecondFactor } from "../mfa/policy.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
 import { clientNetwork } from "../sign-in/rate-limit.js";
@@ -15,8 +16,6 @@ import type { User } from "../users/users.store.js";
 import { accountPasskeysPage } from "./account-passkeys-pages.js";
 import { PASSKEY_OPTIONS_LIMIT } from "./passkey-sign-in.routes.js";
 
-/** How recent the sign-in must be (the account pages' rule for changes). */
-export const RECENT_SIGN_IN_SECONDS = 15 * 60;
 const RETURN = "/account/passkeys";
 const SIGN_IN_AGAIN = `/account/sign-in?return=${encodeURIComponent(RETURN)}`;
 
@@ -40,15 +39,17 @@ export function registerAccountPasskeyRoutes(
   const page = { config: { surface: "page" as const } };
   const { passkeys } = services;
 
-  /** The signed-in person, when their sign-in is recent and still meets the MFA policy. */
+  const accountSignIn = new AccountSignIn(services, signIn, options.secretBox, options.https);
+
+  /**
+   * The signed-in person, by the account pages' own rule (AccountSignIn.access): a session that
+   * signed in to the account pages (so the authorization endpoint's rules applied to it, a
+   * connection's admission included), recently, with the second factor its account owns.
+   */
   const fresh = async (request: FastifyRequest): Promise<Fresh | undefined> => {
-    const session = await signIn.session(request);
-    if (!session || services.clock.now() - session.authTime > RECENT_SIGN_IN_SECONDS) return undefined;
-    const user = await services.users.store.findById(session.userId);
-    if (!user || user.is_suspended === 1) return undefined;
-    // A session from before the policy asked for a second factor does not change sign-in methods.
-    if (!sessionSatisfies(await services.mfa.requirement(user, session.amr))) return undefined;
-    return { session, user };
+    const access = await accountSignIn.access(request);
+    if (access.kind !== "signed_in" || !access.fresh || access.user.is_suspended === 1) return undefined;
+    return { session: access.session, user: access.user };
   };
 
   const toSignIn = (reply: FastifyReply) => reply.code(303).header("location", SIGN_IN_AGAIN).send();
@@ -139,6 +140,9 @@ export function registerAccountPasskeyRoutes(
       { name: field(request.body, "name"), source: "user" },
     );
     if (!saved.ok) return render(request, reply, signedIn, { status: saved.status, error: saved.message });
+    // The ceremony proved the new passkey (RFC 8176: hwk device-bound, swk synced).
+    const value = saved.passkey.deviceType === "multiDevice" ? "swk" : "hwk";
+    await services.sessions.recordProof(session.id, withSecondFactor(session.amr, [value]));
     request.log.info(
       { event: "passkey_added", userId: user.id, passkeyId: saved.passkey.id },
       "passkey added",

@@ -20,6 +20,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { redirectUrlProblem } from "../applications/urls.js";
 import { randomToken, safeEqual, sha256 } from "../crypto/random.js";
+import { MFA_ACR } from "../oauth/authorize.js";
 import { OAuthError } from "../oauth/errors.js";
 import { verifyChallenge } from "../oauth/pkce.js";
 import type { Services } from "../services.js";
@@ -152,6 +153,8 @@ export class FirstPartySignIn {
       again?: boolean;
       orgCode?: string | null;
       loginHint?: string;
+      /** Ask for a second factor whatever the policy (acr_values, a step-up). */
+      requireMfa?: boolean;
     },
   ): Promise<FastifyReply | undefined> {
     const { application } = this.options;
@@ -179,6 +182,7 @@ export class FirstPartySignIn {
       ...(options.again ? { prompt: "login" } : {}),
       ...(options.orgCode ? { org_code: options.orgCode } : {}),
       ...(options.loginHint ? { login_hint: options.loginHint } : {}),
+      ...(options.requireMfa ? { acr_values: MFA_ACR } : {}),
     });
     return reply.code(options.status).header("location", `/oauth2/auth?${query}`).send();
   }

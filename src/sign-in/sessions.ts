@@ -81,6 +81,20 @@ export class BrowserSessions {
       : undefined;
   }
 
+  /**
+   * Records what the session proved since it signed in: a person who just set up a factor on the
+   * account pages (fresh sign-in, the ceremony proving the new authenticator) has shown it, so the
+   * next change there does not send them to sign in again.
+   */
+  async recordProof(sessionId: string, amr: readonly string[]): Promise<void> {
+    await this.db
+      .updateTable("browser_sessions")
+      .set({ amr: JSON.stringify(amr) })
+      .where("id", "=", sessionId)
+      .where("revoked_at", "is", null)
+      .execute();
+  }
+
   async revoke(sessionId: string): Promise<void> {
     await this.db
       .updateTable("browser_sessions")

@@ -134,10 +134,30 @@ for (const { kind, skip } of await databaseKinds()) {
       return decodeJwt((await session.getSessionItem("id_token")) as string);
     }
 
-    /** Adds a passkey named `name` on /account/passkeys (the sign-in just made is recent). */
-    async function addPasskey(page: Page, name: string) {
+    /**
+     * Opens /account/passkeys, signing in to the account pages on the way as they ask (an
+     * application's session does not open them): the password, then — for an account that owns a
+     * passkey — the passkey as the second factor (the virtual authenticator answers).
+     */
+    async function openAccountPasskeys(page: Page, user: { email: string; password: string }) {
       await page.goto(`${issuer}/account/passkeys`);
+      const at = (path: string) => (url: URL) => url.pathname === path;
+      await page.waitForURL((url) => at("/account/passkeys")(url) || at("/auth/sign-in")(url));
+      if (new URL(page.url()).pathname === "/auth/sign-in") {
+        await page.getByLabel("Email").fill(user.email);
+        await page.getByLabel("Password").fill(user.password);
+        await page.getByRole("button", { name: "Sign in", exact: true }).click();
+        const passkeysPage = page.getByRole("heading", { name: "Passkeys", exact: true });
+        const twoStep = page.getByRole("heading", { name: "Two-step verification" });
+        await passkeysPage.or(twoStep).waitFor();
+        if (await twoStep.isVisible()) await page.getByRole("button", { name: "Use your passkey" }).click();
+      }
       await page.getByRole("heading", { name: "Passkeys", exact: true }).waitFor();
+    }
+
+    /** Adds a passkey named `name` on /account/passkeys. */
+    async function addPasskey(page: Page, name: string, user: { email: string; password: string }) {
+      await openAccountPasskeys(page, user);
       await page.getByLabel("Name for this passkey").fill(name);
       await Promise.all([
         page.waitForURL((url) => url.pathname === "/account/passkeys" && url.search === "?done=added"),
@@ -174,7 +194,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const { page, cdp, authenticatorId } = await browserWithAuthenticator();
       const first = await signInWithPassword(page, user);
       await finishAtCallback(page, first.client, first.session);
-      await addPasskey(page, "My laptop");
+      await addPasskey(page, "My laptop", user);
       await assertAccessible(page, "the passkeys page");
       const [stored] = await credentials(cdp, authenticatorId);
       assert.ok(stored?.isResidentCredential, "a discoverable credential");
@@ -232,7 +252,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const { page } = await browserWithAuthenticator();
       const first = await signInWithPassword(page, user);
       await finishAtCallback(page, first.client, first.session);
-      await addPasskey(page, "Phone");
+      await addPasskey(page, "Phone", user);
       await signOut(page, first.client, first.session);
       await server.services.mfa.store.setEnvironmentSettings({
         policy: "required",
@@ -276,7 +296,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const { page, cdp, authenticatorId } = await browserWithAuthenticator();
       const first = await signInWithPassword(page, user);
       await finishAtCallback(page, first.client, first.session);
-      await addPasskey(page, "Original");
+      await addPasskey(page, "Original", user);
       await signOut(page, first.client, first.session);
       const used = await signInWithPasskey(page);
       await finishAtCallback(page, used.client, used.session);
@@ -307,11 +327,11 @@ for (const { kind, skip } of await databaseKinds()) {
       const { page } = await browserWithAuthenticator();
       const first = await signInWithPassword(page, user);
       await finishAtCallback(page, first.client, first.session);
-      await addPasskey(page, "Old phone");
+      await addPasskey(page, "Old phone", user);
       const other = await browserWithAuthenticator();
       const elsewhere = await signInWithPassword(other.page, user);
       await finishAtCallback(other.page, elsewhere.client, elsewhere.session);
-      await page.goto(`${issuer}/account/passkeys`);
+      await openAccountPasskeys(page, user);
       await Promise.all([
         page.waitForURL((url) => url.search === "?done=removed"),
         page.getByRole("button", { name: "Remove “Old phone”" }).click(),
