@@ -192,19 +192,21 @@ export class PasskeysService {
       response.response.userHandle !== userHandleOf(passkey.userId)
     )
       return failure("wrong_user", REFUSED);
-    // §6.1.1 / §7.2 step 21: a counter that does not grow (when either side counts) means two
-    // authenticators hold this key. Checked before the library's own refusal, to report it as such.
     const counter = signCountOf(response.response.authenticatorData);
     if (counter === undefined) return failure("malformed", REFUSED);
-    if ((counter > 0 || passkey.signCount > 0) && counter <= passkey.signCount)
-      return possibleClone(log, passkey, counter);
+    // The signature first: anyone who knows a credential id can post an assertion, so only one
+    // made with the key counts against its account or raises the clone alarm below.
     const verified = await this.verifyWithLibrary(
       response,
       passkey,
       challenge,
       binding.purpose === "sign_in",
     );
-    if (!verified) return { ...failure("verification", REFUSED), userId: passkey.userId };
+    if (!verified) return failure("verification", REFUSED);
+    // §6.1.1 / §7.2 step 21: a genuine signature with a counter that does not grow (when either
+    // side counts) means two authenticators hold this key.
+    if ((counter > 0 || passkey.signCount > 0) && counter <= passkey.signCount)
+      return possibleClone(log, passkey, counter);
     const info = verified.authenticationInfo;
     // Conditional on the stored counter: two concurrent uses with one counter value cannot both pass.
     const recorded = await this.store.recordUse(passkey.id, {
@@ -238,7 +240,9 @@ export class PasskeysService {
         credential: {
           id: passkey.credentialId,
           publicKey: new Uint8Array(Buffer.from(passkey.publicKey, "base64url")),
-          counter: passkey.signCount,
+          // The counter rule is applied after the signature (verifyAssertion), to report a clone
+          // only for a genuine assertion; 0 keeps the library from applying it first.
+          counter: 0,
           transports: passkey.transports,
         },
       });

@@ -180,6 +180,38 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(own.status, 303);
     });
 
+    it("a forged assertion naming someone's credential, signed by another key: refused, no clone alarm, no failure on the account", async () => {
+      const { user, passkeyId } = await userWithKey(10);
+      const forger = new SoftAuthenticator();
+      const victimCredential = (
+        await server.storage.db
+          .selectFrom("passkeys")
+          .select("credential_id")
+          .where("id", "=", passkeyId)
+          .executeTakeFirstOrThrow()
+      ).credential_id;
+      const before = server.logs.lines.length;
+      const { reply } = await signInWith((challenge) => {
+        const forged = JSON.parse(forger.assert(user.id, { challenge, rpId, origin, counter: 3 })) as Record<
+          string,
+          unknown
+        >;
+        return JSON.stringify({ ...forged, id: victimCredential, rawId: victimCredential });
+      });
+      assert.equal(reply.status, 400);
+      const entries = server.logs.lines
+        .slice(before)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      assert.ok(!entries.some((e) => e.event === "passkey_possible_clone"), "no clone alarm without the key");
+      const failures = await server.storage.db
+        .selectFrom("events")
+        .select("id")
+        .where("user_id", "=", user.id)
+        .where("type", "=", "user.authentication_failed")
+        .execute();
+      assert.equal(failures.length, 0, "nothing counted against the account");
+    });
+
     it("refuses a counter that went backwards or stood still, reports a possible clone, keeps the counter", async () => {
       const { user, key, passkeyId } = await userWithKey(10);
       for (const counter of [5, 10]) {
