@@ -1,0 +1,97 @@
+// Issue 19, coverage of Kinde's Management API: which of the operations in Kinde's specification
+// (the copy @kinde/management-api-js is generated from) Latchkey serves, computed from Latchkey's own
+// OpenAPI document. Every operation not served must be listed below with the reason; an entry for
+// an operation that is served now fails too, so the list — and the figure in the README — stay true.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+
+const KINDE_SPEC =
+  process.env.KINDE_SPEC_FILE ??
+  fileURLToPath(new URL("../fixtures/kinde-mgmt-api-specs.yaml", import.meta.url));
+const METHODS = ["get", "post", "put", "patch", "delete"] as const;
+
+const BILLING = "billing: Latchkey has no plans, agreements or metering";
+const NOT_YET = "issue 19, not built yet";
+
+/** Kinde's operations Latchkey does not serve, and why. */
+const NOT_SERVED: Record<string, string> = {
+  "GET /api/v1/billing/entitlements": BILLING,
+  "GET /api/v1/billing/agreements": BILLING,
+  "POST /api/v1/billing/agreements": BILLING,
+  "POST /api/v1/billing/meter_usage": BILLING,
+  "GET /api/v1/applications/{application_id}/access_roles": NOT_YET,
+  "POST /api/v1/applications/{application_id}/access_roles/{role_id}": NOT_YET,
+  "DELETE /api/v1/applications/{application_id}/access_roles/{role_id}": NOT_YET,
+  "GET /api/v1/industries": NOT_YET,
+  "GET /api/v1/timezones": NOT_YET,
+  "GET /api/v1/directories": `${NOT_YET} (directory sync, SCIM)`,
+  "POST /api/v1/directories": `${NOT_YET} (directory sync, SCIM)`,
+  "GET /api/v1/directories/{directory_id}": `${NOT_YET} (directory sync, SCIM)`,
+  "PATCH /api/v1/directories/{directory_id}": `${NOT_YET} (directory sync, SCIM)`,
+  "DELETE /api/v1/directories/{directory_id}": `${NOT_YET} (directory sync, SCIM)`,
+  "GET /api/v1/environment": NOT_YET,
+  "GET /api/v1/environment/logos": NOT_YET,
+  "PUT /api/v1/environment/logos/{type}": NOT_YET,
+  "DELETE /api/v1/environment/logos/{type}": NOT_YET,
+  "GET /api/v1/environment_variables": `${NOT_YET} (Kinde's workflow variables)`,
+  "POST /api/v1/environment_variables": `${NOT_YET} (Kinde's workflow variables)`,
+  "GET /api/v1/environment_variables/{variable_id}": `${NOT_YET} (Kinde's workflow variables)`,
+  "PATCH /api/v1/environment_variables/{variable_id}": `${NOT_YET} (Kinde's workflow variables)`,
+  "DELETE /api/v1/environment_variables/{variable_id}": `${NOT_YET} (Kinde's workflow variables)`,
+  "GET /api/v1/organizations/{org_code}/roles/{role_id}/users": NOT_YET,
+  "GET /api/v1/organizations/{org_code}/roles/{role_id}/users/count": NOT_YET,
+  "GET /api/v1/organizations/{org_code}/roles/{role_id}/active_users/count": NOT_YET,
+  "DELETE /api/v1/organization/{org_code}/handle": NOT_YET,
+  "GET /api/v1/organizations/{org_code}/logos": NOT_YET,
+  "POST /api/v1/organizations/{org_code}/logos/{type}": NOT_YET,
+  "DELETE /api/v1/organizations/{org_code}/logos/{type}": NOT_YET,
+  "PATCH /api/v1/organizations/{org_code}/sessions": NOT_YET,
+  "GET /api/v1/roles/{role_id}/system_permissions": NOT_YET,
+  "PATCH /api/v1/roles/{role_id}/system_permissions": NOT_YET,
+  "GET /api/v1/system_permissions": NOT_YET,
+  "GET /api/v1/subscribers": NOT_YET,
+  "POST /api/v1/subscribers": NOT_YET,
+  "GET /api/v1/subscribers/{subscriber_id}": NOT_YET,
+};
+
+/** The figure the README states ("serves N of Kinde's M operations"). */
+const README_FIGURE = /serves (\d+) of the (\d+) operations in Kinde's Management API/;
+
+type Paths = Record<string, Partial<Record<(typeof METHODS)[number], unknown>>>;
+const operationsOf = (paths: Paths) =>
+  Object.entries(paths).flatMap(([path, item]) =>
+    METHODS.filter((method) => item[method]).map((method) => `${method.toUpperCase()} ${path}`),
+  );
+
+describe("coverage of Kinde's Management API", () => {
+  let server: TestServer;
+  let kinde: string[];
+  let served: Set<string>;
+
+  before(async () => {
+    kinde = operationsOf((parse(readFileSync(KINDE_SPEC, "utf8")) as { paths: Paths }).paths);
+    server = await startTestServer("sqlite");
+    const document = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Paths };
+    served = new Set(operationsOf(document.paths));
+  });
+  after(async () => server?.close());
+
+  it("serves every operation of Kinde's but those listed, and lists none it serves", () => {
+    const missing = kinde.filter((name) => !served.has(name) && !(name in NOT_SERVED));
+    assert.deepEqual(missing, [], "Kinde operations neither served nor listed in NOT_SERVED");
+    const stale = Object.keys(NOT_SERVED).filter((name) => served.has(name) || !kinde.includes(name));
+    assert.deepEqual(stale, [], "NOT_SERVED entries that are served now (or not Kinde's)");
+  });
+
+  it("states the figure in the README", () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+    const stated = README_FIGURE.exec(readme);
+    assert.ok(stated, "the README states the coverage figure");
+    const count = kinde.filter((name) => served.has(name)).length;
+    assert.deepEqual([Number(stated[1]), Number(stated[2])], [count, kinde.length]);
+  });
+});
