@@ -59,7 +59,7 @@ const NOT_SERVED: Record<string, string> = {
 };
 
 /** The figure the README states ("serves N of Kinde's M operations"). */
-const README_FIGURE = /serves (\d+) of the (\d+) operations in Kinde's Management API/;
+const README_FIGURE = /serves (\d+) of the (\d+)\s+operations in Kinde's Management API/;
 
 type Paths = Record<string, Partial<Record<(typeof METHODS)[number], unknown>>>;
 const operationsOf = (paths: Paths) =>
