@@ -138,6 +138,15 @@ export const MANAGEMENT_SCOPES = [
   "read:property_categories",
   "create:property_categories",
   "update:property_categories",
+  // An organization's page, Invitations (issue 19).
+  "read:organization_invites",
+  "create:organization_invites",
+  "delete:organization_invites",
+  // API keys (issue 19).
+  "read:api_keys",
+  "create:api_keys",
+  "update:api_keys",
+  "delete:api_keys",
 ];
 
 export function callbackUrl(config: DashboardConfig): string {

@@ -14,6 +14,7 @@ import {
   tokenJustIssued,
 } from "./auth.js";
 import { type Child, h, replace, watchScrollableTables } from "./dom.js";
+import { listApiKeys } from "./screens/api-keys.js";
 import { apiDetails, listApis } from "./screens/apis.js";
 import { applicationDetails, listApplications } from "./screens/applications.js";
 import { authenticationSettings } from "./screens/authentication.js";
@@ -41,6 +42,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/admin\/applications\/([A-Za-z0-9_-]+)$/, screen: applicationDetails, nav: "applications" },
   { pattern: /^\/admin\/apis\/?$/, screen: listApis, nav: "apis" },
   { pattern: /^\/admin\/apis\/([A-Za-z0-9_-]+)$/, screen: apiDetails, nav: "apis" },
+  { pattern: /^\/admin\/api-keys\/?$/, screen: listApiKeys, nav: "api-keys" },
   { pattern: /^\/admin\/users\/?$/, screen: listUsers, nav: "users" },
   { pattern: /^\/admin\/users\/([A-Za-z0-9_-]+)$/, screen: userDetails, nav: "users" },
   { pattern: /^\/admin\/organizations\/?$/, screen: listOrganizations, nav: "organizations" },
@@ -68,6 +70,7 @@ const NAV: { id: string; label: string; href: string; group?: string }[] = [
   { id: "home", label: "Home", href: "/admin/" },
   { id: "applications", label: "Applications", href: "/admin/applications" },
   { id: "apis", label: "APIs", href: "/admin/apis" },
+  { id: "api-keys", label: "API keys", href: "/admin/api-keys" },
   { id: "users", label: "Users", href: "/admin/users" },
   { id: "organizations", label: "Organizations", href: "/admin/organizations" },
   { id: "roles", label: "Roles & permissions", href: "/admin/roles", group: "Access" },

@@ -1,6 +1,6 @@
 // Issue 20, the dashboard on a phone, in Chromium at 390 px on SQLite and PostgreSQL: every screen
 // — lists and item pages with long names, URLs and addresses in them, settings, the home, the
-// not-found page, the open menu — fits the width: the page never scrolls sideways
+// not-found page, the open menu; an organization's invitations, API keys — fits the width: the page never scrolls sideways
 // (document.scrollingElement.scrollWidth <= 390), and no element reaches past the viewport's edge
 // unless it sits inside a box that scrolls on its own (a table's). axe passes on each screen.
 import assert from "node:assert/strict";
@@ -119,6 +119,25 @@ for (const { kind, skip } of await databaseKinds()) {
         },
       });
       assert.equal(hook.status, 200, JSON.stringify(hook.body));
+      const invite = await callApi(server, "POST", `/api/v1/organization/${org.code}/invites`, {
+        token,
+        body: {
+          email: "augusta.ada.king.invited.member@analytical-engine-society.example.com",
+          roles: ["order-desk"],
+        },
+      });
+      assert.equal(invite.status, 201, JSON.stringify(invite.body));
+      const scopes = await server.services.apis.store.scopes(api.id);
+      const key = await callApi(server, "POST", "/api/v1/api_keys", {
+        token,
+        body: {
+          name: `Key ${LONG}`,
+          type: "environment",
+          api_id: api.id,
+          scope_ids: scopes.map((scope) => scope.id),
+        },
+      });
+      assert.equal(key.status, 201, JSON.stringify(key.body));
       const managementApi = (await server.services.apis.store.findManagementApi())!;
       const dashboardId = (
         (await (await fetch(`${server.url}/admin/config.json`)).json()) as { clientId: string }
@@ -132,6 +151,7 @@ for (const { kind, skip } of await databaseKinds()) {
         ["application (dashboard)", `/admin/applications/${dashboardId}`],
         ["apis", "/admin/apis"],
         ["api", `/admin/apis/${api.id}`],
+        ["api keys", "/admin/api-keys"],
         ["management api", `/admin/apis/${managementApi.id}`],
         ["users", "/admin/users"],
         ["user", `/admin/users/${person.id}`],

@@ -99,6 +99,8 @@ export const listApiKeys: Screen = async (view) => {
             "PUT",
             `/api_keys/${encodeURIComponent(key.id)}`,
           );
+          // The list shows the key's last characters: the new key's, from here on.
+          await restart();
           showKey(key.name, rotated.api_key.key);
         },
       );

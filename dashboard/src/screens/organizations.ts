@@ -1,6 +1,6 @@
 // Organizations: the tenants people sign in "into" (org_code in their tokens). A paged list,
 // creating one, and one organization's page — name and handle, members (add by user ID or email,
-// give roles, remove), its own feature flag values, and deletion (never of the default one).
+// give roles, remove), invitations (invitations.ts), its own feature flag values, and deletion (never of the default one).
 import { api, query } from "../api.js";
 import {
   checkbox,
@@ -33,6 +33,7 @@ import {
   shownValue,
   valueControl,
 } from "./feature-flags.js";
+import { invitationsSection } from "./invitations.js";
 import { organizationMfaSection } from "./mfa.js";
 import { organizationConnectionsSection } from "./organization-connections.js";
 import { loadRoles, type Role } from "./roles.js";
@@ -205,7 +206,8 @@ export const organizationDetails: Screen = async (view) => {
       organizationConnectionsSection(code),
     ]);
     const members = membersSection(org, roles);
-    await members.ready;
+    const invitations = invitationsSection(org, roles);
+    await Promise.all([members.ready, invitations.ready]);
     return [
       pageHeader(org.name, {
         back: { href: "/admin/organizations", label: "Organizations" },
@@ -216,6 +218,7 @@ export const organizationDetails: Screen = async (view) => {
       }),
       detailsSection(org),
       members.element,
+      invitations.element,
       flagsSection(org, flags, values),
       mfa,
       connections,
