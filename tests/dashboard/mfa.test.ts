@@ -1,9 +1,11 @@
 // Issue 22 in the admin dashboard, in Chromium on SQLite and PostgreSQL: an organization's "Require
 // MFA", a user's second factors reset one by one and all at once behind a confirmation (which signs
-// the user out: the page's Sessions say so), and Settings › Authentication's MFA and passkey
-// policies — a policy with no factor refused in the page before any request, saved changes read
-// back from the server. axe passes on each screen.
+// the user out: the page's Sessions say so), a user's passkeys listed and removed behind a
+// confirmation (which signs the user out too, recorded as passkey.removed), and Settings ›
+// Authentication's MFA and passkey policies — a policy with no factor refused in the page before
+// any request, saved changes read back from the server. axe passes on each screen.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.js";
@@ -128,6 +130,77 @@ for (const { kind, skip } of await databaseKinds()) {
         ["admin", "admin"],
         "each reset told webhook receivers, as the administrator's doing",
       );
+    });
+
+    it("lists a user's passkeys and removes one, then the other, behind a confirmation", async () => {
+      const user = await createUser(server, { givenName: "Hedy", familyName: "Lamarr" });
+      const { store } = server.services.passkeys;
+      const addPasskey = (name: string, synced: boolean) =>
+        store.insert({
+          userId: user.id,
+          credentialId: randomBytes(16).toString("base64url"),
+          publicKey: randomBytes(77).toString("base64url"),
+          signCount: 0,
+          transports: synced ? ["internal", "hybrid"] : ["usb"],
+          deviceType: synced ? "multiDevice" : "singleDevice",
+          backedUp: synced,
+          aaguid: null,
+          name,
+        });
+      await addPasskey("Work laptop", true);
+      await addPasskey("Security key", false);
+      const spa = await createApplication(server, "spa");
+      await signedInUserAgent(server, spa.clientId, CALLBACK, user);
+
+      await page.goto(`${server.url}/admin/users/${user.id}`);
+      await heading(page, "Hedy Lamarr");
+      const passkeys = page.getByRole("table", { name: "Passkeys" });
+      const laptop = passkeys.getByRole("row", { name: /Work laptop/ });
+      await laptop.getByRole("cell", { name: "Synced" }).waitFor();
+      await laptop.getByRole("cell", { name: "Never" }).waitFor();
+      await passkeys
+        .getByRole("row", { name: /Security key/ })
+        .getByRole("cell", { name: "This device only" })
+        .waitFor();
+      await page.getByRole("button", { name: "Sign out everywhere" }).waitFor();
+      await assertAccessible(page, "user with passkeys");
+      if (kind === "sqlite") await screenshot(page, "user-passkeys");
+
+      // Cancelled: nothing happens.
+      await page.getByRole("button", { name: "Remove the passkey Work laptop" }).click();
+      const question = page.getByRole("dialog", { name: "Remove the passkey Work laptop?" });
+      await question.getByRole("button", { name: "Cancel" }).click();
+      assert.equal((await store.list(user.id)).length, 2);
+
+      await page.getByRole("button", { name: "Remove the passkey Work laptop" }).click();
+      await question.getByRole("button", { name: "Remove passkey" }).click();
+      await status("Passkey removed; the user was signed out everywhere");
+      await page.getByText("No active sessions.").waitFor();
+      await passkeys.getByRole("row", { name: /Security key/ }).waitFor();
+      assert.equal(await laptop.count(), 0);
+      assert.deepEqual(
+        (await store.list(user.id)).map((p) => p.name),
+        ["Security key"],
+      );
+      const events = await server.services.db
+        .selectFrom("events")
+        .select("source")
+        .where("type", "=", "passkey.removed")
+        .where("user_id", "=", user.id)
+        .execute();
+      assert.deepEqual(
+        events.map((e) => e.source),
+        ["admin"],
+      );
+
+      await page.getByRole("button", { name: "Remove the passkey Security key" }).click();
+      await page
+        .getByRole("dialog", { name: "Remove the passkey Security key?" })
+        .getByRole("button", { name: "Remove passkey" })
+        .click();
+      await page.getByText("No passkeys.").waitFor();
+      assert.deepEqual(await store.list(user.id), []);
+      assert.deepEqual(admin.problems, []);
     });
 
     it("sets the environment's MFA and passkey policies under Settings › Authentication", async () => {

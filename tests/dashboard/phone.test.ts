@@ -1,6 +1,6 @@
 // Issue 20, the dashboard on a phone, in Chromium at 390 px on SQLite and PostgreSQL: every screen
 // — lists and item pages with long names, URLs and addresses in them, settings, the home, the
-// not-found page, the open menu; an organization's invitations, API keys — fits the width: the page never scrolls sideways
+// not-found page, the open menu; a user's passkeys, an organization's invitations, API keys — fits the width: the page never scrolls sideways
 // (document.scrollingElement.scrollWidth <= 390), and no element reaches past the viewport's edge
 // unless it sits inside a box that scrolls on its own (a table's). axe passes on each screen.
 import assert from "node:assert/strict";
@@ -87,6 +87,17 @@ for (const { kind, skip } of await databaseKinds()) {
       const person = await createUser(server, {
         email: "ada.lovelace.countess.of.lovelace@analytical-engine-society.example.com",
         familyName: LONG,
+      });
+      await server.services.passkeys.store.insert({
+        userId: person.id,
+        credentialId: "phone-test-credential",
+        publicKey: "phone-test-public-key",
+        signCount: 0,
+        transports: ["internal"],
+        deviceType: "multiDevice",
+        backedUp: true,
+        aaguid: null,
+        name: `Passkey ${LONG}`,
       });
       const org = await server.services.organizations.create({ name: `Acme ${LONG}` });
       const role = await callApi<{ role: { id: string } }>(server, "POST", "/api/v1/roles", {

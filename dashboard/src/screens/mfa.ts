@@ -1,6 +1,7 @@
 // Multi-factor authentication and passkeys (issue 22) in the dashboard: the environment's MFA and
 // passkey policies (Settings › Authentication; GET/PUT /api/v1/mfa, /api/v1/passkey), a user's
-// second factors with a reset (their page; /api/v1/users/{id}/mfa…) and an organization's "Require
+// second factors with a reset and their passkeys with Remove (their page; /api/v1/users/{id}/mfa…,
+// …/passkeys…) and an organization's "Require
 // MFA" (its page; is_enforce_mfa on PATCH /api/v1/organization/{code}).
 import { api } from "../api.js";
 import { checkbox, formatDate, h, notify, replace, selectField, uid } from "../dom.js";
@@ -212,6 +213,75 @@ export function userFactorsSection(userId: string, factors: Factor[]): HTMLEleme
     );
   }
   return section("Multi-factor authentication", body, failure);
+}
+
+export interface Passkey {
+  id: string;
+  name: string;
+  created_on: string;
+  last_used_on: string | null;
+  device_type: string;
+  is_backed_up: boolean;
+}
+
+/**
+ * A user's passkeys (Latchkey's GET /api/v1/users/{id}/passkeys), each removable behind a
+ * confirmation; removing one signs the user out everywhere, as a factor reset does.
+ */
+export function userPasskeysSection(userId: string, passkeys: Passkey[]): HTMLElement {
+  const failure = h("div");
+  if (passkeys.length === 0) return section("Passkeys", h("p", { class: "muted" }, "No passkeys."), failure);
+  const path = `/users/${encodeURIComponent(userId)}/passkeys`;
+  return section(
+    "Passkeys",
+    listTable(
+      "Passkeys",
+      ["Name", "Kind", "Added", "Last used", visuallyHidden("Actions")],
+      passkeys,
+      (passkey) => {
+        const remove = h(
+          "button",
+          { type: "button", class: "secondary", "aria-label": `Remove the passkey ${passkey.name}` },
+          "Remove",
+        );
+        whenConfirmed(
+          remove,
+          {
+            title: `Remove the passkey ${passkey.name}?`,
+            message:
+              "The user can no longer sign in with it, and is signed out everywhere. They can add a passkey again from their account page.",
+            confirmLabel: "Remove passkey",
+            danger: true,
+          },
+          failure,
+          async () => {
+            await api("DELETE", `${path}/${encodeURIComponent(passkey.id)}`);
+            notify("Passkey removed; the user was signed out everywhere");
+            // The page is drawn again so its Sessions say so.
+            navigate(location.pathname, { replace: true });
+          },
+        );
+        return [
+          h("td", null, passkey.name),
+          // A synced passkey lives on in the user's other devices' password manager too.
+          h(
+            "td",
+            null,
+            passkey.device_type === "multiDevice"
+              ? passkey.is_backed_up
+                ? "Synced"
+                : "Syncable, not yet synced"
+              : "This device only",
+          ),
+          h("td", null, formatDate(passkey.created_on)),
+          h("td", null, passkey.last_used_on ? formatDate(passkey.last_used_on) : "Never"),
+          h("td", null, remove),
+        ];
+      },
+      { flat: true },
+    ),
+    failure,
+  );
 }
 
 /** An organization's "Require MFA", saved as it is ticked. */

@@ -1,12 +1,13 @@
 // Users: a paged list (keyset pagination with next_token, so page 4 000 costs what page 1 does),
 // an exact search by email, username or ID, creating a user, and one user's details with their
-// identities, sessions and connected apps — suspend, set a password, revoke sessions, delete.
+// identities, sessions, second factors, passkeys and connected apps — suspend, set a password,
+// revoke sessions, delete.
 import { api, query } from "../api.js";
 import { confirmAction, emptyState, field, formatDate, h, notify, replace } from "../dom.js";
 import { attempt, errorBox, leftScreen, load, navigate, pageHeader, type Screen, section } from "../view.js";
 import { deleteButton, formDialog, linkCell, listTable, whenConfirmed } from "../widgets.js";
 import { rememberSeenUser } from "./home.js";
-import { type Factor, userFactorsSection } from "./mfa.js";
+import { type Factor, type Passkey, userFactorsSection, userPasskeysSection } from "./mfa.js";
 
 const PAGE_SIZE = 25;
 
@@ -213,11 +214,12 @@ export const userDetails: Screen = async (view) => {
   const id = view.params[0]!;
   await load(view, async () => {
     const user = await api<User>("GET", `/user${query({ id })}`);
-    const [{ identities }, { sessions }, { connections }, { factors }] = await Promise.all([
+    const [{ identities }, { sessions }, { connections }, { factors }, { passkeys }] = await Promise.all([
       api<{ identities: Identity[] }>("GET", `/users/${id}/identities`),
       api<{ sessions: Session[] }>("GET", `/users/${id}/sessions`),
       api<{ connections: Connection[] }>("GET", `/users/${id}/connected_apps`),
       api<{ factors: Factor[] }>("GET", `/users/${id}/mfa`),
+      api<{ passkeys: Passkey[] }>("GET", `/users/${id}/passkeys`),
     ]);
     // The home's checklist ends with "see the user": this is that page.
     rememberSeenUser(user.id);
@@ -264,6 +266,7 @@ export const userDetails: Screen = async (view) => {
       ),
       sessionsSection(user, sessions),
       userFactorsSection(user.id, factors),
+      userPasskeysSection(user.id, passkeys),
       section(
         "Connected apps",
         connections.length === 0
