@@ -57,6 +57,9 @@ export async function signInToDashboard(
     page.waitForURL((url) => url.origin === issuer && url.pathname.startsWith("/admin/") && !url.search),
     page.getByRole("button", { name: "Sign in", exact: true }).click(),
   ]);
+  // Back at /admin/ the app still exchanges the code and draws its first screen: a click on the
+  // menu before that can be overtaken by the first screen (seen on a loaded CI machine).
+  await page.getByRole("heading", { level: 1 }).first().waitFor();
 }
 
 export async function heading(page: Page, name: string | RegExp): Promise<void> {
