@@ -238,6 +238,15 @@ async function validateRest(
       throw new OAuthError("login_required", "Creating an organization requires the user to sign in");
     if (!prompt.includes("login") && !prompt.includes("create")) prompt.push("create");
   }
+  // The dashboard's sign-in makes no accounts (issue 20, src/sign-in/dashboard-sign-in.ts): asked
+  // to start at registration (prompt=create, its alias start_page=registration, is_create_org), the
+  // server denies the request (RFC 6749 §4.1.2.1 access_denied) rather than show a page that
+  // would only refuse.
+  if (prompt.includes("create") && (await ctx.store.isEnvironmentClient(client.id)))
+    throw new OAuthError(
+      "access_denied",
+      "The Latchkey dashboard takes no sign-ups: sign in with an administrator account",
+    );
 
   // Kinde's connection_id (COMPAT.md §1.2): only the shape is checked here; whether the connection
   // exists and is enabled for this client is the sign-in pages' question (they show an error).

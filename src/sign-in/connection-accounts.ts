@@ -2,7 +2,8 @@
 // the callback (an address the provider gave, or none) and the e-mail proof (an address the person
 // typed and proved with a code). The rules are the sign-up page's: an organization that does not
 // take registrations refuses, and an address some account has is never given a second account.
-// Kinde's connection options decide the rest (its spec, CreateConnection's options):
+// The dashboard's sign-in creates nobody (dashboard-sign-in.ts). Kinde's connection options decide
+// the rest (its spec, CreateConnection's options):
 // - is_create_missing_user false: nobody is created; only people who have an account sign in.
 // - is_auto_join_organization_enabled: the new account joins the organizations the connection is
 //   enabled for (ConnectionsService.autoJoinOrganizations), closed registrations or not: enabling
@@ -23,6 +24,7 @@ import {
   UsersService,
 } from "../users/users.service.js";
 import { type User, uniqueViolation } from "../users/users.store.js";
+import { refuseDashboardConnectionAccount } from "./dashboard-sign-in.js";
 import { type UpstreamProfile, UpstreamRefusal } from "./upstream-providers.js";
 import { text } from "./upstream-user-api.js";
 
@@ -61,6 +63,8 @@ export async function createConnectionAccount(
   profile: UpstreamProfile,
   address: { email: string | null; verified: boolean },
 ): Promise<NewAccount> {
+  // The dashboard's sign-in makes no accounts, whatever the connection allows.
+  await refuseDashboardConnectionAccount(services, authorization.clientId);
   if (connection.options.is_create_missing_user === false)
     throw new UpstreamRefusal(
       403,

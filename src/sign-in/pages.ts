@@ -14,6 +14,8 @@ export interface FormContext {
   email?: string;
   /** The address may not be changed (an invitation is for one address: src/invitations/). */
   emailLocked?: boolean;
+  /** The application takes no sign-ups (the dashboard: dashboard-sign-in.ts): no link to them. */
+  noSignUp?: boolean;
   error?: string;
 }
 
@@ -47,7 +49,9 @@ export function signInPage(
   const emailField = html`<label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="${passkeys ? "username webauthn" : "username"}" inputmode="email" required
     value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""}${ctx.emailLocked ? html` readonly` : html` autofocus`}>`;
-  const signUpLink = html`<p class="switch">No account? <a href="/auth/sign-up?request=${request}">Create one</a></p>`;
+  const signUpLink = ctx.noSignUp
+    ? ""
+    : html`<p class="switch">No account? <a href="/auth/sign-up?request=${request}">Create one</a></p>`;
   let body: SafeHtml;
   if (methods.password) {
     body = html`<form method="post" action="${action}" novalidate>

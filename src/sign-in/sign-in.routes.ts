@@ -29,6 +29,7 @@ import type { User } from "../users/users.store.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
 import { connectionButtonsFor, registerConnectionSignInRoutes } from "./connection-sign-in.routes.js";
 import { connectStateCookie, cookieOptions } from "./cookies.js";
+import { dashboardSignUpRefusal, isDashboardClient } from "./dashboard-sign-in.js";
 import { registerEmailCodeRoutes, type SignInKit } from "./email-code.routes.js";
 import { EmailCodeStep } from "./email-code-step.js";
 import { registerLogoutRoutes } from "./logout.js";
@@ -104,6 +105,7 @@ export function registerSignInRoutes(
       applicationName: client?.name ?? "the application",
       requestId,
       csrf,
+      noSignUp: await isDashboardClient(services, clientId),
     };
   };
 
@@ -553,6 +555,8 @@ export function registerSignInRoutes(
     const requestId = field(request.query, "request");
     const opened = await openRequest(request, reply, requestId);
     if (!opened) return expired(reply);
+    const refused = await dashboardSignUpRefusal(services, opened.authorization.clientId);
+    if (refused) return html(reply, 403, refused);
     const { authorization, ctx } = opened;
     const passwordless = !(await methods()).password;
     const connections = await connectionButtons(authorization);
@@ -568,6 +572,8 @@ export function registerSignInRoutes(
     const requestId = field(form, "request");
     const opened = await openRequest(request, reply, requestId);
     if (!opened) return expired(reply);
+    const refused = await dashboardSignUpRefusal(services, opened.authorization.clientId);
+    if (refused) return html(reply, 403, refused);
     const { ctx, authorization } = opened;
     const typedEmail = field(form, "email").slice(0, 320);
     const email = canonicalEmail(typedEmail);
