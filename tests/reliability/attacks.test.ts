@@ -491,7 +491,6 @@ for (const { kind, skip } of await databaseKinds()) {
       ...[
         "CLIENT_CREDENTIALS",
         "client_credentials ",
-        "urn:ietf:params:oauth:grant-type:device_code",
         "urn:ietf:params:oauth:grant-type:token-exchange",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
       ].map(
@@ -509,6 +508,21 @@ for (const { kind, skip } of await databaseKinds()) {
             ),
         ],
       ),
+      [
+        // RFC 8628 §3.4: the grant exists now; a machine (not a device application) may not use it.
+        "grant_type=urn:ietf:params:oauth:grant-type:device_code from a machine → unauthorized_client",
+        async () =>
+          expectOAuth(
+            await token({
+              grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+              client_id: world.m2m.clientId,
+              client_secret: world.m2m.clientSecret!,
+              device_code: "x",
+            }),
+            400,
+            "unauthorized_client",
+          ),
+      ],
       [
         "a refresh token with one character appended → invalid_grant",
         async () => expectOAuth(await refresh(world.spa, `${world.tokens.refresh}A`), 400, "invalid_grant"),
