@@ -3,6 +3,42 @@
 // booleans are 0/1 integers, structured values are JSON text. Text primary keys are declared NOT NULL
 // explicitly (SQLite would otherwise accept NULL keys).
 import type { Generated } from "kysely";
+import type {
+  ApplicationSignInConnectionsTable,
+  ExternalIdentitiesTable,
+  OrganizationConnectionListsTable,
+  OrganizationSignInConnectionsTable,
+  SignInConnectionDomainsTable,
+  SignInConnectionsTable,
+  UpstreamSignInStatesTable,
+} from "./schema-connections.js";
+import type {
+  MfaFactorsTable,
+  MfaRecoveryCodesTable,
+  PasskeyChallengesTable,
+  PasskeysTable,
+  SmsOutboxTable,
+} from "./schema-factors.js";
+import type {
+  ApiKeyScopesTable,
+  ApiKeysTable,
+  OrganizationInvitationRolesTable,
+  OrganizationInvitationsTable,
+} from "./schema-invitations.js";
+import type {
+  EventsTable,
+  MailMessagesTable,
+  WebhookDeliveriesTable,
+  WebhookEventTypesTable,
+  WebhooksTable,
+} from "./schema-outbox.js";
+import type {
+  ApplicationPropertyValuesTable,
+  OrganizationPropertyValuesTable,
+  PropertiesTable,
+  PropertyCategoriesTable,
+  UserPropertyValuesTable,
+} from "./schema-properties.js";
 
 export interface BusinessTable {
   id: string;
@@ -437,259 +473,6 @@ export interface OneTimeCodesTable {
   consumed_at: number | null;
 }
 
-export type MailStatus = "pending" | "sent" | "failed" | "outbox";
-
-export interface MailMessagesTable {
-  id: string;
-  /** The cause's own key (e.g. `verify:<code id>`): one message per cause, however often it is retried. */
-  idempotency_key: string;
-  /** The template (src/mail/templates.ts). */
-  kind: string;
-  to_address: string;
-  /** Never carries a code or link: it is stored and listed in clear. */
-  subject: string;
-  /** JSON {text, html}, sealed with the master key (AAD mailBodyAad(id)); null once delivered or given up. */
-  body_sealed: string | null;
-  status: MailStatus;
-  attempts: Generated<number>;
-  next_attempt_at: number;
-  lease_owner: string | null;
-  lease_until: number | null;
-  /** A short reason for the last failed attempt, never a secret. */
-  last_error: string | null;
-  created_at: number;
-  sent_at: number | null;
-}
-
-/** Kinde's event sources: the dashboard (an administrator), a machine token, the user themself. */
-export type EventSource = "admin" | "api" | "user";
-
-export interface EventsTable {
-  /** `event_` + 32 hex; the first 12 are the time in milliseconds, so ids sort by time. */
-  id: string;
-  type: string;
-  source: EventSource;
-  /** JSON: Kinde's `data` object for the type. */
-  data: string;
-  occurred_at_ms: number;
-  /** The user the event is about, when there is one. */
-  user_id: string | null;
-  created_at: number;
-}
-
-export interface WebhooksTable {
-  /** `webhook_` + 32 hex. */
-  id: string;
-  name: string;
-  description: string | null;
-  endpoint: string;
-  created_at: number;
-  updated_at: number;
-  disabled_at: number | null;
-  disabled_reason: string | null;
-  next_attempt_at: Generated<number>;
-  failing_since: number | null;
-  consecutive_failures: Generated<number>;
-  lease_owner: string | null;
-  lease_until: number | null;
-}
-
-export interface WebhookEventTypesTable {
-  webhook_id: string;
-  event_type: string;
-}
-
-export type WebhookDeliveryStatus = "pending" | "delivered" | "failed";
-
-export interface WebhookDeliveriesTable {
-  id: string;
-  webhook_id: string;
-  event_id: string;
-  occurred_at_ms: number;
-  status: WebhookDeliveryStatus;
-  attempts: Generated<number>;
-  last_attempt_at: number | null;
-  last_status_code: number | null;
-  last_duration_ms: number | null;
-  /** A short reason for the last failed attempt: never a response body or a secret. */
-  last_error: string | null;
-  delivered_at: number | null;
-  created_at: number;
-}
-
-/** Kinde's connections (issue 17; migration 0022): upstream providers people sign in through. */
-export interface SignInConnectionsTable {
-  /** `conn_` + 32 hex; the first 12 are the creation time in milliseconds. */
-  id: string;
-  name: string;
-  display_name: string;
-  strategy: string;
-  /** JSON: the strategy's options, without the client secret and the home-realm domains. */
-  options: string;
-  /** SecretBox, AAD `sign_in_connection_secret:<id>`. */
-  client_secret_sealed: string | null;
-  /** An enterprise connection managed by this organization. */
-  organization_code: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface SignInConnectionDomainsTable {
-  /** Canonical: IDNA A-labels, lower case, no trailing dot. */
-  domain: string;
-  connection_id: string;
-}
-
-export interface ApplicationSignInConnectionsTable {
-  application_id: string;
-  connection_id: string;
-  created_at: number;
-}
-
-export interface OrganizationSignInConnectionsTable {
-  org_code: string;
-  connection_id: string;
-  created_at: number;
-}
-
-/** An organization that chose its own sign-in connections (migration 0024; ConnectionsService.enabledFor). */
-export interface OrganizationConnectionListsTable {
-  org_code: string;
-  created_at: number;
-}
-
-/** An account at a connection's provider linked to a user (migration 0023). */
-export interface ExternalIdentitiesTable {
-  id: string;
-  user_id: string;
-  connection_id: string;
-  provider_subject: string;
-  email: string | null;
-  email_verified_by_provider: number;
-  /** JSON object: a bounded copy of the provider's profile claims. */
-  claims: string;
-  total_logins: number;
-  created_at: number;
-  last_signed_in_at: number | null;
-}
-
-/** A sign-in sent to a provider, keyed by the SHA-256 of its `state` (single use). */
-export interface UpstreamSignInStatesTable {
-  state_hash: string;
-  request_id: string;
-  connection_id: string;
-  issuer: string;
-  nonce: string;
-  code_verifier_sealed: string;
-  browser: string;
-  created_at: number;
-  expires_at: number;
-  /** 'sign_in', or a connection test's 'test_ticket' / 'test' (migration 0031). */
-  purpose: Generated<UpstreamStatePurpose>;
-  /** The administrator who asked for a connection test. */
-  user_id: string | null;
-}
-
-export type UpstreamStatePurpose = "sign_in" | "test_ticket" | "test";
-
-/** An invitation into an organization (0029; src/invitations/): the code is kept as its SHA-256. */
-export interface OrganizationInvitationsTable {
-  id: string;
-  code_hash: string;
-  org_code: string;
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-  is_sent: Generated<number>;
-  created_at: number;
-  expires_at: number;
-  accepted_at: number | null;
-  accepted_by: string | null;
-  revoked_at: number | null;
-}
-
-export interface OrganizationInvitationRolesTable {
-  invitation_id: string;
-  role_id: string;
-}
-
-export type ApiKeyType = "user" | "organization" | "environment";
-export type ApiKeyStatus = "active" | "inactive" | "revoked";
-
-/** A key for a customer's API (0029; src/api-keys/): found by `lookup`, checked against key_hash. */
-export interface ApiKeysTable {
-  id: string;
-  name: string;
-  type: ApiKeyType;
-  status: Generated<ApiKeyStatus>;
-  lookup: string;
-  key_hash: string;
-  key_suffix: string;
-  api_id: string;
-  user_id: string | null;
-  org_code: string | null;
-  created_by: string | null;
-  created_at: number;
-  rotated_at: number | null;
-  last_verified_at: number | null;
-  last_verified_ip: string | null;
-  verification_count: Generated<number>;
-}
-
-export interface ApiKeyScopesTable {
-  api_key_id: string;
-  scope_id: string;
-}
-
-/** Kinde's property contexts: a user's, an organization's or an application's. */
-export type PropertyContext = "usr" | "org" | "app";
-export type PropertyType = "single_line_text" | "multi_line_text";
-
-/** Property categories and definitions, and their values per owner (migration 0030). */
-export interface PropertyCategoriesTable {
-  id: string;
-  name: string;
-  context: PropertyContext;
-  is_kinde_category: Generated<number>;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface PropertiesTable {
-  id: string;
-  context: PropertyContext;
-  key: string;
-  name: string;
-  description: string | null;
-  type: PropertyType;
-  is_private: number;
-  category_id: string;
-  is_kinde_property: Generated<number>;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface UserPropertyValuesTable {
-  user_id: string;
-  property_id: string;
-  value: string;
-  updated_at: number;
-}
-
-export interface OrganizationPropertyValuesTable {
-  org_code: string;
-  property_id: string;
-  value: string;
-  updated_at: number;
-}
-
-export interface ApplicationPropertyValuesTable {
-  application_id: string;
-  property_id: string;
-  value: string;
-  updated_at: number;
-}
-
 export interface Schema {
   organizations: OrganizationsTable;
   organization_users: OrganizationUsersTable;
@@ -754,61 +537,9 @@ export interface Schema {
   application_property_values: ApplicationPropertyValuesTable;
 }
 
-export type MfaFactorType = "mfa:authenticator_app" | "mfa:email" | "mfa:sms";
-
-export interface MfaFactorsTable {
-  id: string;
-  user_id: string;
-  type: MfaFactorType;
-  name: string;
-  secret_sealed: string | null;
-  verified_at: number | null;
-  last_used_step: number | null;
-  usage_count: Generated<number>;
-  last_used_at: number | null;
-  created_at: number;
-}
-
-export interface MfaRecoveryCodesTable {
-  code_hash: string;
-  user_id: string;
-  created_at: number;
-  used_at: number | null;
-}
-
-export interface PasskeysTable {
-  id: string;
-  user_id: string;
-  credential_id: string;
-  public_key: string;
-  sign_count: number;
-  transports: Generated<string>;
-  device_type: string;
-  backed_up: Generated<number>;
-  aaguid: string | null;
-  name: string;
-  created_at: number;
-  last_used_at: number | null;
-}
-
-export type PasskeyChallengePurpose = "sign_in" | "second_factor" | "register";
-
-/** WebAuthn challenges, hashed, single-use (0026; src/passkeys/passkeys.store.ts). */
-export interface PasskeyChallengesTable {
-  challenge_hash: string;
-  purpose: PasskeyChallengePurpose;
-  request_id: string | null;
-  browser: string | null;
-  session_id: string | null;
-  user_id: string | null;
-  created_at: number;
-  expires_at: number;
-  consumed_at: number | null;
-}
-
-export interface SmsOutboxTable {
-  id: string;
-  to_number: string;
-  body_sealed: string;
-  created_at: number;
-}
+// The tables of these features are described in files of their own.
+export type * from "./schema-connections.js";
+export type * from "./schema-factors.js";
+export type * from "./schema-invitations.js";
+export type * from "./schema-outbox.js";
+export type * from "./schema-properties.js";
