@@ -18,6 +18,7 @@ import {
 import { scopeGrants } from "./apis.js";
 import { managedNote, managedSections } from "./dashboard-application.js";
 import { managementAccess } from "./management-access.js";
+import { quickStartSection } from "./quick-starts.js";
 
 export type ApplicationType = "reg" | "spa" | "m2m";
 
@@ -189,13 +190,13 @@ export const applicationDetails: Screen = async (view) => {
         ...managedSections(application, callbacks, logouts, authorised),
       ];
     }
-    let quickStart = quickStartSection(view, application, callbacks, logouts);
+    let quickStart = quickStartSection(view.config.issuer, application, callbacks, logouts);
     return [
       header,
       credentialsSection(view, application),
       userFacing
         ? urlsSection(application, callbacks, logouts, (saved, savedLogouts) => {
-            const updated = quickStartSection(view, application, saved, savedLogouts);
+            const updated = quickStartSection(view.config.issuer, application, saved, savedLogouts);
             quickStart.replaceWith(updated);
             quickStart = updated;
           })
@@ -451,99 +452,6 @@ function apisSection(application: Application, apis: ApiDetails[]): HTMLElement 
         : "An authorised app may ask for tokens for the API (audience); people's tokens carry the requested API scopes they hold through a role, or directly, in the organization they sign into.",
     ),
     list,
-  );
-}
-
-function snippet(label: string, code: string): HTMLElement {
-  return h(
-    "div",
-    { class: "snippet" },
-    h(
-      "div",
-      { class: "snippet-head" },
-      h("h3", null, label),
-      copyButton(`${label} snippet`, () => code),
-    ),
-    h("pre", { tabindex: "0", "aria-label": `${label} code` }, h("code", null, code)),
-  );
-}
-
-function quickStartSection(
-  view: View,
-  application: Application,
-  callbacks: string[],
-  logouts: string[],
-): HTMLElement {
-  const domain = view.config.issuer;
-  const clientId = application.client_id;
-  const callback = callbacks[0] ?? "https://app.example.com/callback";
-  const logout = logouts[0] ?? "https://app.example.com/";
-  const insecure = domain.startsWith("http:");
-  let kinde: string;
-  let openid: string;
-  if (application.type === "m2m") {
-    kinde = `import { createKindeServerClient, GrantType } from "@kinde-oss/kinde-typescript-sdk";
-
-const client = createKindeServerClient(GrantType.CLIENT_CREDENTIALS, {
-  authDomain: "${domain}",
-  clientId: "${clientId}",
-  clientSecret: process.env.LATCHKEY_CLIENT_SECRET,
-  logoutRedirectURL: "${domain}",
-  audience: "https://api.example.com", // an API this app is authorised for
-});
-
-const token = await client.getToken(sessionManager);`;
-    openid = `import * as client from "openid-client";
-
-const config = await client.discovery(
-  new URL("${domain}"),
-  "${clientId}",
-  process.env.LATCHKEY_CLIENT_SECRET,${insecure ? "\n  undefined,\n  { execute: [client.allowInsecureRequests] }, // http: local development only" : ""}
-);
-const tokens = await client.clientCredentialsGrant(config, {
-  audience: "https://api.example.com",
-});`;
-  } else {
-    const grant = application.type === "spa" ? "PKCE" : "AUTHORIZATION_CODE";
-    kinde = `import { createKindeServerClient, GrantType } from "@kinde-oss/kinde-typescript-sdk";
-
-const kinde = createKindeServerClient(GrantType.${grant}, {
-  authDomain: "${domain}",
-  clientId: "${clientId}",${application.type === "reg" ? "\n  clientSecret: process.env.LATCHKEY_CLIENT_SECRET," : ""}
-  redirectURL: "${callback}",
-  logoutRedirectURL: "${logout}",
-});
-
-// Send people to sign in, then finish on your callback route:
-const signInUrl = await kinde.login(sessionManager);
-await kinde.handleRedirectToApp(sessionManager, new URL(requestUrl));`;
-    openid = `import * as client from "openid-client";
-
-const config = await client.discovery(
-  new URL("${domain}"),
-  "${clientId}",${application.type === "reg" ? "\n  process.env.LATCHKEY_CLIENT_SECRET," : "\n  undefined,\n  client.None(),"}${insecure ? `${application.type === "reg" ? "\n  undefined," : ""}\n  { execute: [client.allowInsecureRequests] }, // http: local development only` : ""}
-);
-const verifier = client.randomPKCECodeVerifier();
-const signInUrl = client.buildAuthorizationUrl(config, {
-  redirect_uri: "${callback}",
-  scope: "openid profile email offline",
-  code_challenge: await client.calculatePKCECodeChallenge(verifier),
-  code_challenge_method: "S256",
-});
-// On ${callback}:
-const tokens = await client.authorizationCodeGrant(config, new URL(requestUrl), {
-  pkceCodeVerifier: verifier,
-});`;
-  }
-  return section(
-    "Quick start",
-    h(
-      "p",
-      { class: "muted" },
-      "Copy one of these into your app. The values are this application's; keep the secret in an environment variable.",
-    ),
-    snippet("Kinde TypeScript SDK", kinde),
-    snippet("openid-client", openid),
   );
 }
 
