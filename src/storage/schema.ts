@@ -283,6 +283,11 @@ export interface AuditLogTable {
   status_code: number;
   ip_address: string | null;
   request_id: string | null;
+  /** What the write did, e.g. application.created (src/management/audit-actions.ts); null before 0037. */
+  action: string | null;
+  /** What it acted on: application, user, organization …, and that thing's id (or code). */
+  target_type: string | null;
+  target_id: string | null;
 }
 
 /** What the authentication log records (src/audit/authentication-log.ts). */
