@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { sourceOfCaller } from "../events/events.js";
 import { ApiError } from "../management/errors.js";
+import { normalizePrefix } from "../management/listing.js";
 import {
   conflict,
   notFound,
@@ -13,6 +14,7 @@ import {
   DEFAULT_PAGE_SIZE,
   decodeCursor,
   encodeCursor,
+  isTimeCursor,
   MAX_PAGE_SIZE,
   SuccessResponse,
   success,
@@ -126,8 +128,12 @@ export function registerUsersRoutes(app: FastifyInstance): void {
       const query = request.query;
       const limit = query.page_size ?? DEFAULT_PAGE_SIZE;
       if (limit > MAX_PAGE_SIZE) throw new ApiError("PAGE_SIZE_LIMIT_EXCEEDED");
-      const after = decodeCursor(query.next_token, isCursor);
-      if (query.next_token && !after) throw new ApiError("INVALID_NEXT_TOKEN");
+      const order = query.sort ?? "id";
+      // A token of one order is refused in the other: its key is not the other's.
+      const after = order === "id" ? decodeCursor(query.next_token, isCursor) : undefined;
+      const afterTime = order === "id" ? undefined : decodeCursor(query.next_token, isTimeCursor);
+      if (query.next_token && !after && !afterTime) throw new ApiError("INVALID_NEXT_TOKEN");
+      const startsWith = normalizePrefix(query.starts_with);
       let activeSince: number | undefined;
       if (query.active_since) {
         const time = Date.parse(query.active_since);
@@ -142,17 +148,23 @@ export function registerUsersRoutes(app: FastifyInstance): void {
       const phones = commaList("phone", query.phone);
       // No user has a phone number in Latchkey: that filter matches nobody.
       const nobody = phones !== undefined;
+      const filters = {
+        ids,
+        emails,
+        usernames,
+        activeSince,
+        hasOrganization: query.has_organization ?? undefined,
+        startsWith,
+      };
+      const store = request.services.users.store;
       const rows = nobody
         ? []
-        : await request.services.users.store.page({
-            limit: limit + 1,
-            afterId: after?.id,
-            ids,
-            emails,
-            usernames,
-            activeSince,
-            hasOrganization: query.has_organization ?? undefined,
-          });
+        : await store.page({ ...filters, limit: limit + 1, order, afterId: after?.id, after: afterTime });
+      const total = !query.include_count
+        ? undefined
+        : nobody
+          ? { count: 0, accuracy: "exact" as const }
+          : await store.count(filters);
       const count = Math.min(rows.length, limit);
       const withIdentities = expand.has("identities");
       // The provider accounts too (Kinde lists social and enterprise identities with their connection).
@@ -198,10 +210,13 @@ export function registerUsersRoutes(app: FastifyInstance): void {
         };
       }
       const last = rows[count - 1];
+      const cursor = last && (order === "id" ? { id: last.id } : { at: last.created_at, id: last.id });
       return {
         ...success(),
         users,
-        next_token: rows.length > limit && last ? encodeCursor({ id: last.id }) : null,
+        next_token: rows.length > limit && cursor ? encodeCursor(cursor) : null,
+        total_count: total?.count,
+        total_count_accuracy: total?.accuracy,
       };
     },
   );

@@ -22,6 +22,43 @@ const Timestamp = orNull(Type.String());
 
 // ---- requests -----------------------------------------------------------------------------------
 
+/**
+ * Latchkey's additions to Kinde's list parameters (issue 20: lists that hold up at 100 000 users).
+ * Kinde's clients never send them, and without them a list is what Kinde answers.
+ */
+export const LIST_EXTENSIONS = {
+  sort: Type.Optional(
+    nullable(
+      Type.Union([Type.Literal("created_on_desc"), Type.Literal("created_on_asc")], {
+        description:
+          "Latchkey extension: order by creation time, newest or oldest first (a keyset on created_at and " +
+          "id; next_token keeps the order). Without it users come in Kinde's order, by id.",
+      }),
+    ),
+  ),
+  starts_with: Type.Optional(
+    nullable(
+      Type.String({
+        maxLength: 200,
+        description:
+          "Latchkey extension: only users whose e-mail address, username, first or last name starts with " +
+          'this text, in any letter case ("ada lov" also matches first name Ada with a last name starting ' +
+          "Lov). An indexed prefix match, not a substring search (that is GET /api/v1/search/users).",
+      }),
+    ),
+  ),
+  include_count: Type.Optional(
+    nullable(
+      Type.Boolean({
+        description:
+          "Latchkey extension: add total_count and total_count_accuracy — exact; an estimate (PostgreSQL, " +
+          "an unfiltered list past 10 000 users, from the planner's statistics); or at_least (a filtered " +
+          "list counts at most 1 000 matches).",
+      }),
+    ),
+  ),
+};
+
 // Not the shared PageSize: a query string cannot carry null, and Ajv's coercion would turn
 // page_size=0 into null (the default) instead of refusing it.
 export const ListUsersQuery = Type.Object({
@@ -34,6 +71,7 @@ export const ListUsersQuery = Type.Object({
   expand: Expand,
   has_organization: Type.Optional(nullable(Type.Boolean())),
   active_since: Type.Optional(nullable(Type.String({ maxLength: 64 }))),
+  ...LIST_EXTENSIONS,
 });
 
 export const UserIdQuery = Type.Object({ id: Id, expand: Expand });
@@ -124,6 +162,16 @@ export const CreateIdentityBody = Type.Object({
 
 // ---- responses (documentation and serialisation) -----------------------------------------------
 
+/** Latchkey extension: present when the request asked for include_count. */
+export const COUNT_FIELDS = {
+  total_count: Type.Optional(Type.Integer({ description: "Latchkey extension (include_count=true)." })),
+  total_count_accuracy: Type.Optional(
+    Type.Union([Type.Literal("exact"), Type.Literal("estimate"), Type.Literal("at_least")], {
+      description: "Latchkey extension: how total_count was had (see include_count).",
+    }),
+  ),
+};
+
 const Code = SuccessResponse.properties;
 
 const ListIdentity = Type.Object({
@@ -158,6 +206,7 @@ export const UsersResponse = Type.Object({
     }),
   ),
   next_token: orNull(Type.String()),
+  ...COUNT_FIELDS,
 });
 
 export const UserResponse = Type.Object({

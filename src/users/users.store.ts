@@ -1,6 +1,16 @@
-import type { Insertable, Selectable } from "kysely";
+import type { ExpressionBuilder, Insertable, Selectable, SelectQueryBuilder } from "kysely";
+import {
+  type Count,
+  cappedCount,
+  FILTERED_COUNT_CAP,
+  isPostgres,
+  lowered,
+  startsWith,
+  tableCount,
+} from "../management/listing.js";
+import type { TimeCursor } from "../management/schemas.js";
 import type { Db } from "../storage/database.js";
-import type { BrowserSessionsTable, UsersTable } from "../storage/schema.js";
+import type { BrowserSessionsTable, Schema, UsersTable } from "../storage/schema.js";
 import { canonicalEmail } from "./email.js";
 
 export type User = Selectable<UsersTable>;
@@ -31,10 +41,10 @@ export const LISTED_USER_COLUMNS = [
 ] as const;
 export type ListedUser = Pick<User, (typeof LISTED_USER_COLUMNS)[number]>;
 
-export interface UserPageQuery {
-  limit: number;
-  /** Keyset cursor: the id of the last user of the previous page. */
-  afterId?: string;
+/** Latchkey's list orders besides Kinde's (by id): by creation time, newest or oldest first. */
+export type UserOrder = "id" | "created_on_desc" | "created_on_asc";
+
+export interface UserFilters {
   ids?: readonly string[];
   emails?: readonly string[];
   usernames?: readonly string[];
@@ -42,8 +52,43 @@ export interface UserPageQuery {
   activeSince?: number;
   /** Only users who belong (true) or do not belong (false) to some organization. */
   hasOrganization?: boolean;
+  /** A normalized prefix (listing.ts normalizePrefix) of the e-mail, username, given or family name. */
+  startsWith?: string;
 }
 
+export interface UserPageQuery extends UserFilters {
+  limit: number;
+  order?: UserOrder;
+  /** Keyset cursor in id order: the id of the last user of the previous page. */
+  afterId?: string;
+  /** Keyset cursor in creation order: the last user's created_at and id. */
+  after?: TimeCursor;
+}
+
+/**
+ * Users whose e-mail address, username, given or family name starts with `prefix` — each an index
+ * range (migration 0035), so PostgreSQL ORs four bitmap scans and SQLite unions four index reads.
+ * "ada lov" also finds given name "Ada" with a family name starting "lov".
+ */
+function matchingPrefix(postgres: boolean, eb: ExpressionBuilder<Schema, "users">, prefix: string) {
+  const terms = [
+    startsWith(postgres, eb.ref("users.email"), prefix),
+    startsWith(postgres, eb.ref("users.username"), prefix),
+    startsWith(postgres, lowered(eb, "users.given_name"), prefix),
+    startsWith(postgres, lowered(eb, "users.family_name"), prefix),
+  ];
+  const space = prefix.indexOf(" ");
+  const given = prefix.slice(0, space);
+  const family = prefix.slice(space + 1).trimStart();
+  if (space > 0 && family)
+    terms.push(
+      eb.and([
+        startsWith(postgres, lowered(eb, "users.given_name"), given),
+        startsWith(postgres, lowered(eb, "users.family_name"), family),
+      ]),
+    );
+  return eb.or(terms);
+}
 /** A UNIQUE violation (SQLite or PostgreSQL) and, when it can be told, the column it hit. */
 export function uniqueViolation(error: unknown): { column?: "email" | "username" } | undefined {
   if (typeof error !== "object" || error === null) return undefined;
@@ -188,16 +233,53 @@ export class UsersStore {
   }
 
   /**
-   * One page in primary-key order (keyset on the primary key index: constant cost at any depth,
-   * no OFFSET, no COUNT). Filters use the primary key and the unique email/username indexes.
+   * One page in primary-key order (Kinde's) or by creation time — a keyset on an index either way:
+   * constant cost at any depth, no OFFSET, no COUNT. Filters use the primary key, the unique
+   * email/username indexes and 0035's prefix indexes.
    */
   page(query: UserPageQuery): Promise<ListedUser[]> {
-    let q = this.db.selectFrom("users").select(LISTED_USER_COLUMNS);
+    let q = this.filtered(this.db.selectFrom("users").select(LISTED_USER_COLUMNS), query);
+    const order = query.order ?? "id";
+    if (order === "id") {
+      if (query.afterId !== undefined) q = q.where("id", ">", query.afterId);
+      return q.orderBy("id").limit(query.limit).execute();
+    }
+    // Newest first is a backward walk of users_created (0035); the cursor a row-value bound on it.
+    const direction = order === "created_on_desc" ? "desc" : "asc";
+    const after = query.after;
+    if (after)
+      q = q.where((eb) =>
+        eb(eb.refTuple("created_at", "id"), direction === "desc" ? "<" : ">", eb.tuple(after.at, after.id)),
+      );
+    return q.orderBy("created_at", direction).orderBy("id", direction).limit(query.limit).execute();
+  }
+
+  /**
+   * How many users a list holds: the whole table is counted or estimated (listing.ts tableCount),
+   * a filtered list counted up to FILTERED_COUNT_CAP.
+   */
+  count(filters: UserFilters): Promise<Count> {
+    const filtered = Object.values(filters).some((v) => v !== undefined);
+    if (!filtered) return tableCount(this.db, "users");
+    return cappedCount(
+      this.filtered(this.db.selectFrom("users").select("id"), filters).limit(FILTERED_COUNT_CAP + 1),
+    );
+  }
+
+  private filtered<O>(
+    select: SelectQueryBuilder<Schema, "users", O>,
+    query: UserFilters,
+  ): SelectQueryBuilder<Schema, "users", O> {
+    let q = select;
+    const prefix = query.startsWith;
+    if (prefix !== undefined) {
+      const postgres = isPostgres(this.db);
+      q = q.where((eb) => matchingPrefix(postgres, eb, prefix));
+    }
     if (query.ids) q = q.where("id", "in", [...query.ids]);
     if (query.emails) q = q.where("email", "in", query.emails.map(canonicalEmail));
     if (query.usernames) q = q.where("username", "in", query.usernames.map(normalizeUsername));
     if (query.activeSince !== undefined) q = q.where("last_signed_in_at", ">=", query.activeSince);
-    if (query.afterId !== undefined) q = q.where("id", ">", query.afterId);
     if (query.hasOrganization !== undefined) {
       const wanted = query.hasOrganization;
       q = q.where((eb) => {
@@ -210,7 +292,7 @@ export class UsersStore {
         return wanted ? member : eb.not(member);
       });
     }
-    return q.orderBy("id").limit(query.limit).execute();
+    return q;
   }
 
   /** The organization codes of each of these users (for `expand=organizations`), sorted. */
