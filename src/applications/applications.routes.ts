@@ -14,6 +14,7 @@ import {
 } from "../management/schemas.js";
 import { isPublicClient } from "../oauth/client-auth.js";
 import type { ApplicationType, ApplicationUrlKind } from "../storage/schema.js";
+import { registerAccessRolesRoutes } from "./access-roles.routes.js";
 import {
   AppIdParams,
   ApplicationIdParams,
@@ -30,7 +31,7 @@ import {
   UrlsBody,
   UrlsQuery,
 } from "./applications.schemas.js";
-import { APPLICATION_TYPES, InvalidUrlError } from "./applications.service.js";
+import { APPLICATION_TYPES, InvalidUrlError, NoAccessRolesError } from "./applications.service.js";
 import { callerCovers, findApplication, findChangeableApplication } from "./find-application.js";
 
 const TAG = { tags: ["Applications"] };
@@ -46,6 +47,7 @@ const isCursor = (v: unknown): v is Cursor =>
 function urlError(error: unknown): never {
   if (error instanceof InvalidUrlError)
     throw new ApiError("INVALID_URL", `Invalid URL ${error.url}: ${error.problem}`);
+  if (error instanceof NoAccessRolesError) throw new ApiError("ACCESS_ROLES_REQUIRED");
   throw error;
 }
 
@@ -146,6 +148,8 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
           access_token_lifetime: application.access_token_lifetime,
           refresh_token_lifetime: application.refresh_token_lifetime,
           id_token_lifetime: application.id_token_lifetime,
+          is_access_control_enabled: application.is_access_control_enabled === 1,
+          is_hasura_mapping_enabled: application.is_hasura_mapping_enabled === 1,
         },
       };
     },
@@ -164,13 +168,17 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const { services } = request;
-      const { name, redirect_uris, logout_uris } = request.body ?? {};
+      const { name, redirect_uris, logout_uris, is_access_control_enabled } = request.body ?? {};
       const application = await findChangeableApplication(request, request.params.application_id);
+      // Kinde's spec: no access control for machines (they sign nobody in).
+      if (is_access_control_enabled !== undefined && application.type === "m2m")
+        throw new ApiError("ACCESS_CONTROL_NOT_SUPPORTED");
       try {
         await services.applications.update(application.id, {
           name: name?.trim(),
           callbackUrls: redirect_uris,
           logoutUrls: logout_uris,
+          accessControl: is_access_control_enabled,
         });
       } catch (error) {
         urlError(error);
@@ -205,11 +213,13 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const application = await findChangeableApplication(request, request.params.application_id);
-      const { access_token_lifetime, refresh_token_lifetime, id_token_lifetime } = request.body;
+      const { access_token_lifetime, refresh_token_lifetime, id_token_lifetime, is_hasura_mapping_enabled } =
+        request.body;
       if (
         access_token_lifetime === undefined &&
         refresh_token_lifetime === undefined &&
-        id_token_lifetime === undefined
+        id_token_lifetime === undefined &&
+        is_hasura_mapping_enabled === undefined
       ) {
         throw new ApiError("NO_FIELDS_TO_UPDATE");
       }
@@ -217,6 +227,9 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
         access_token_lifetime,
         refresh_token_lifetime,
         id_token_lifetime,
+        ...(is_hasura_mapping_enabled !== undefined
+          ? { is_hasura_mapping_enabled: is_hasura_mapping_enabled ? 1 : 0 }
+          : {}),
         updated_at: request.services.clock.now(),
       });
       return success("Application tokens successfully updated");
@@ -245,6 +258,8 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       };
     },
   );
+
+  registerAccessRolesRoutes(app);
 
   registerUrlRoutes(api, "auth_redirect_urls", "callback", {
     read: "read:applications_redirect_uris",

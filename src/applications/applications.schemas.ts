@@ -81,6 +81,10 @@ export const ApplicationResponse = Type.Object({
     access_token_lifetime: Type.Integer(),
     refresh_token_lifetime: Type.Integer(),
     id_token_lifetime: Type.Integer(),
+    /** Kinde's field: only holders of the application's access roles sign in. */
+    is_access_control_enabled: Type.Boolean(),
+    // Latchkey extension, like the lifetimes: Kinde's Hasura mode, set with PATCH …/tokens.
+    is_hasura_mapping_enabled: Type.Boolean(),
   }),
 });
 

@@ -4,6 +4,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import { isPublicClient } from "../oauth/client-auth.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import type { ApplicationType, ApplicationUrlKind } from "../storage/schema.js";
+import { AccessRolesStore } from "./access-roles.store.js";
 import { type ApplicationRow, ApplicationsStore } from "./applications.store.js";
 import { issuerSpaceProblem, redirectUrlProblem } from "./urls.js";
 
@@ -31,6 +32,14 @@ export class InvalidUrlError extends Error {
   ) {
     super(`${url}: ${problem}`);
     this.name = "InvalidUrlError";
+  }
+}
+
+/** Access control switched on while the application has no access role (Kinde's ACCESS_ROLES_REQUIRED). */
+export class NoAccessRolesError extends Error {
+  constructor() {
+    super("Add at least one allowed role before enabling role-based access control");
+    this.name = "NoAccessRolesError";
   }
 }
 
@@ -72,16 +81,27 @@ export class ApplicationsService {
     return { application: (await this.store.findById(id))!, secret };
   }
 
-  /** Renames and/or replaces the URL lists, atomically. */
+  /**
+   * Renames, replaces the URL lists and/or switches access control, atomically. Access control goes
+   * on only with at least one access role (NoAccessRolesError), counted in the same transaction.
+   */
   async update(
     id: string,
-    changes: { name?: string; callbackUrls?: string[]; logoutUrls?: string[] },
+    changes: { name?: string; callbackUrls?: string[]; logoutUrls?: string[]; accessControl?: boolean },
   ): Promise<void> {
     for (const url of [...(changes.callbackUrls ?? []), ...(changes.logoutUrls ?? [])]) this.assertUrl(url);
     const now = this.clock.now();
     await inTransaction(this.db, async (trx) => {
       const store = new ApplicationsStore(trx);
-      await store.update(id, { ...(changes.name ? { name: changes.name } : {}), updated_at: now });
+      if (changes.accessControl && (await new AccessRolesStore(trx).count(id)) === 0)
+        throw new NoAccessRolesError();
+      await store.update(id, {
+        ...(changes.name ? { name: changes.name } : {}),
+        ...(changes.accessControl !== undefined
+          ? { is_access_control_enabled: changes.accessControl ? 1 : 0 }
+          : {}),
+        updated_at: now,
+      });
       if (changes.callbackUrls) await store.replaceUrls(id, "callback", changes.callbackUrls, now);
       if (changes.logoutUrls) await store.replaceUrls(id, "logout", changes.logoutUrls, now);
     });

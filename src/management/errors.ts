@@ -103,6 +103,19 @@ export const API_ERRORS = {
     status: 409,
     message: "A home realm domain already belongs to another connection",
   },
+  // Applications' access roles (issue 19; Kinde's codes from its PATCH /applications/{id}).
+  ACCESS_CONTROL_NOT_SUPPORTED: {
+    status: 400,
+    message: "Role-based access control is not supported for this application type",
+  },
+  ACCESS_ROLES_REQUIRED: {
+    status: 400,
+    message: "Add at least one allowed role before enabling role-based access control",
+  },
+  TOO_MANY_PARAMETERS: {
+    status: 400,
+    message: "Only one of starting_after or ending_before may be specified",
+  },
   // Organization invitations and API keys (issue 19).
   INVITATION_NOT_FOUND: { status: 404, message: "Invitation not found" },
   EMAIL_TOO_LONG: { status: 400, message: "email must be at most 254 characters" },

@@ -4,6 +4,7 @@ import { matchRegisteredUrl } from "../applications/urls.js";
 import { randomToken, sha256 } from "../crypto/random.js";
 import { INVITATION_CODE } from "../invitations/invitation-code.js";
 import { marketingParameters } from "../properties/marketing.js";
+import { accessRefusal } from "./access-control.js";
 import { CODE_LIFETIME_SECONDS, type OAuthContext } from "./context.js";
 import { OAuthError } from "./errors.js";
 import type { Params } from "./params.js";
@@ -291,7 +292,10 @@ async function validateRest(
 
 /**
  * Why this user cannot be signed in for the request's organization (a page can show it), or
- * undefined when they can. Kinde refuses a user who is not a member of the org_code asked for.
+ * undefined when they can. Kinde refuses a user who is not a member of the org_code asked for,
+ * and, for an application with access control, one holding none of its access roles there (in
+ * any of their organizations when no org_code is asked for: issueAuthorizationCode then judges
+ * the one entered).
  */
 export async function organizationRefusal(
   ctx: OAuthContext,
@@ -299,11 +303,13 @@ export async function organizationRefusal(
   userId: string,
 ): Promise<string | undefined> {
   // An invitation's organization is joined when the invitation is accepted, at the end.
-  if (request.orgCode === undefined || request.createOrgName !== undefined || request.invitation)
-    return undefined;
-  const memberships = (await ctx.store.userClaims(userId, null)).id.org_codes;
-  if (Array.isArray(memberships) && memberships.includes(request.orgCode)) return undefined;
-  return "This account is not a member of the organization you are signing in to.";
+  if (request.createOrgName !== undefined || request.invitation) return undefined;
+  if (request.orgCode !== undefined) {
+    const memberships = (await ctx.store.userClaims(userId, null)).id.org_codes;
+    if (!Array.isArray(memberships) || !memberships.includes(request.orgCode))
+      return "This account is not a member of the organization you are signing in to.";
+  }
+  return accessRefusal(ctx.store, await ctx.store.findClient(request.clientId), userId, request.orgCode);
 }
 
 /** Where a validated request goes once the user is known: a fresh single-use code. */
@@ -343,6 +349,20 @@ export async function issueAuthorizationCode(
       request.state,
     );
   }
+  // Role-based access to the application, in the organization entered (access-control.ts).
+  const refused = await accessRefusal(
+    ctx.store,
+    await ctx.store.findClient(request.clientId),
+    user.id,
+    entered.orgCode,
+  );
+  if (refused)
+    return errorRedirect(
+      ctx.issuer,
+      request.redirectUri,
+      new OAuthError("access_denied", refused),
+      request.state,
+    );
   const code = randomToken();
   const now = ctx.clock.now();
   await ctx.store.saveCode({

@@ -2,6 +2,7 @@
 
 import type { Selectable } from "kysely";
 import { ApisStore } from "../apis/apis.store.js";
+import { AccessRolesStore } from "../applications/access-roles.store.js";
 import { secretAad } from "../applications/applications.service.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { SecretBox } from "../crypto/secret-box.js";
@@ -68,7 +69,13 @@ export class KyselyOAuthStore implements OAuthStore {
       idTokenLifetime: row.id_token_lifetime,
       refreshTokenLifetime: row.refresh_token_lifetime,
       orgCode: row.org_code,
+      accessControl: row.is_access_control_enabled === 1,
+      hasuraMapping: row.is_hasura_mapping_enabled === 1,
     };
+  }
+
+  holdsAccessRole(clientId: string, userId: string, orgCode: string | null | undefined): Promise<boolean> {
+    return new AccessRolesStore(this.db).holds(clientId, userId, orgCode);
   }
 
   async findUser(userId: string): Promise<UserRecord | undefined> {

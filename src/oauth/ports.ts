@@ -15,6 +15,10 @@ export interface ClientRecord {
   refreshTokenLifetime: number;
   /** An m2m application scoped to an organization: its tokens carry `org_code`. */
   orgCode: string | null;
+  /** Kinde's role-based access control: only holders of its access roles sign in (access-control.ts). */
+  accessControl: boolean;
+  /** Kinde's Hasura mode: Kinde's claims carry x-hasura- names (hasura.ts). */
+  hasuraMapping: boolean;
 }
 
 export interface UserRecord {
@@ -168,6 +172,12 @@ export interface OAuthStore {
    * or undefined when none is public. Configuration: the cache serves it (0030's triggers).
    */
   applicationProperties(clientId: string): Promise<Record<string, { v?: string }> | undefined>;
+  /**
+   * Whether the user holds one of the client's access roles (Kinde's application access roles) in
+   * the organization `orgCode` — or, when `orgCode` is undefined, in any organization of theirs
+   * that is not suspended. Read now, never cached: it decides who may sign in.
+   */
+  holdsAccessRole(clientId: string, userId: string, orgCode: string | null | undefined): Promise<boolean>;
   /** The organization claims of a user's tokens, computed now (so changes show on refresh). */
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet>;
   /**

@@ -3,6 +3,7 @@
 // booleans are 0/1 integers, structured values are JSON text. Text primary keys are declared NOT NULL
 // explicitly (SQLite would otherwise accept NULL keys).
 import type { Generated } from "kysely";
+import type { ApplicationAccessRolesTable } from "./schema-application-access.js";
 import type {
   ApplicationSignInConnectionsTable,
   ExternalIdentitiesTable,
@@ -104,6 +105,10 @@ export interface ApplicationsTable {
   updated_at: number;
   /** An m2m application scoped to one organization (its tokens carry `org_code`). */
   org_code: string | null;
+  /** Kinde's role-based access control: only holders of its access roles sign in (0032). */
+  is_access_control_enabled: Generated<number>;
+  /** Kinde's Hasura mode: its tokens' Kinde claims carry x-hasura- names (0032). */
+  is_hasura_mapping_enabled: Generated<number>;
 }
 
 export type ApplicationUrlKind = "callback" | "logout";
@@ -500,6 +505,7 @@ export interface Schema {
   users: UsersTable;
   applications: ApplicationsTable;
   application_urls: ApplicationUrlsTable;
+  application_access_roles: ApplicationAccessRolesTable;
   apis: ApisTable;
   api_scopes: ApiScopesTable;
   api_applications: ApiApplicationsTable;
@@ -543,6 +549,7 @@ export interface Schema {
 }
 
 // The tables of these features are described in files of their own.
+export type * from "./schema-application-access.js";
 export type * from "./schema-connections.js";
 export type * from "./schema-factors.js";
 export type * from "./schema-invitations.js";

@@ -1,6 +1,7 @@
 // grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4-3.5).
 import { randomUUID } from "node:crypto";
 import { sha256 } from "../../crypto/random.js";
+import { accessRefusal } from "../access-control.js";
 import type { AuthenticatedClient } from "../client-auth.js";
 import type { OAuthContext } from "../context.js";
 import { OAuthError } from "../errors.js";
@@ -61,6 +62,9 @@ export async function deviceCodeGrant(
 
     const user = await store.findUser(code.userId);
     if (!user || user.suspended) return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
+    // §3.5 access_denied: the application admits only holders of its access roles (access-control.ts).
+    const refused = await accessRefusal(store, client, user.id, code.orgCode);
+    if (refused) return { error: new OAuthError("access_denied", refused) };
     // Only the API scopes the user holds in the organization approved for (user-scopes.ts).
     const scope = joinScope(
       await heldUserScopes(store, {

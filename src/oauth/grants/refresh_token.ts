@@ -1,6 +1,7 @@
 // grant_type=refresh_token (RFC 6749 §6) with rotation on every use and reuse detection that
 // revokes the whole family (RFC 9700 §4.14.2).
 import { sha256 } from "../../crypto/random.js";
+import { accessRefusal } from "../access-control.js";
 import type { AuthenticatedClient } from "../client-auth.js";
 import type { OAuthContext } from "../context.js";
 import { OAuthError } from "../errors.js";
@@ -56,6 +57,16 @@ export async function refreshTokenGrant(
     if (!user || user.suspended) {
       await store.revokeGrant(grant.id, now, "user cannot sign in");
       return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
+    }
+    // Role-based access to the application: an access role taken away since ends the grant (§6).
+    if (await accessRefusal(store, client, user.id, grant.orgCode ?? null)) {
+      await store.revokeGrant(grant.id, now, "access role no longer held");
+      return {
+        error: new OAuthError(
+          "invalid_grant",
+          "The user no longer holds a role that may use this application",
+        ),
+      };
     }
     // Re-evaluated within the grant's scope: a role or scope taken away since shows now.
     const held = await heldUserScopes(store, {
