@@ -123,6 +123,13 @@ export const API_ERRORS = {
   LAST_NAME_TOO_LONG: { status: 400, message: "last_name must be at most 64 characters" },
   API_KEY_NOT_FOUND: { status: 404, message: "API key not found" },
   API_KEY_INVALID: { status: 401, message: "The API key is not valid" },
+  // Subscribers and environment variables (issue 19).
+  SUBSCRIBER_NOT_FOUND: { status: 404, message: "Subscriber not found" },
+  ENVIRONMENT_VARIABLE_NOT_FOUND: { status: 404, message: "Environment variable not found" },
+  ENVIRONMENT_VARIABLE_EXISTS: {
+    status: 409,
+    message: "An environment variable with this key already exists",
+  },
   INTERNAL_SERVER_ERROR: { status: 500, message: "An unexpected error occurred" },
   SERVICE_UNAVAILABLE: { status: 503, message: "The service is temporarily unavailable; retry shortly" },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -13,6 +13,7 @@ import type {
   SignInConnectionsTable,
   UpstreamSignInStatesTable,
 } from "./schema-connections.js";
+import type { EnvironmentVariablesTable, SubscribersTable } from "./schema-environment.js";
 import type {
   MfaFactorsTable,
   MfaRecoveryCodesTable,
@@ -546,11 +547,14 @@ export interface Schema {
   user_property_values: UserPropertyValuesTable;
   organization_property_values: OrganizationPropertyValuesTable;
   application_property_values: ApplicationPropertyValuesTable;
+  subscribers: SubscribersTable;
+  environment_variables: EnvironmentVariablesTable;
 }
 
 // The tables of these features are described in files of their own.
 export type * from "./schema-application-access.js";
 export type * from "./schema-connections.js";
+export type * from "./schema-environment.js";
 export type * from "./schema-factors.js";
 export type * from "./schema-invitations.js";
 export type * from "./schema-outbox.js";
