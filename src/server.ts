@@ -21,6 +21,7 @@ import type { Config } from "./config/config.js";
 import { registerConnectedAppsBrowserRoutes } from "./connected-apps/connected-apps.browser.routes.js";
 import type { SecretBox } from "./crypto/secret-box.js";
 import { registerDashboardRoutes } from "./dashboard/dashboard.routes.js";
+import { registerScimRoutes } from "./directories/scim.routes.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/errors.js";
 import { parseFormBody } from "./http/form-body.js";
 import { registerFormOriginCheck } from "./http/form-origin.js";
@@ -215,6 +216,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerDeviceRoutes(app, services, { https, secretBox, signInDailyLimitPerAddress, policy: signInPolicy });
   // Kinde's invite_link: /team_invitation signs in to accept an organization's invitation.
   registerInvitationPageRoutes(app, services, { https });
+  // Each SCIM directory's service provider, called by the organization's IdP (src/directories/).
+  await registerScimRoutes(app, services);
   await registerManagementApi(app, {
     services,
     secretBox: deps.secretBox,
