@@ -11,7 +11,6 @@ import { loadCatalog } from "./connected-apps/catalog.js";
 import { type ConnectedAppsOptions, ConnectedAppsService } from "./connected-apps/connected-apps.service.js";
 import { ConnectionsService } from "./connections/connections.service.js";
 import type { SecretBox } from "./crypto/secret-box.js";
-import { EnvironmentVariablesStore } from "./environment-variables/environment-variables.store.js";
 import { FeatureFlagsService } from "./feature-flags/feature-flags.service.js";
 import { type MailOptions, MailService } from "./mail/mail.service.js";
 import { type Metrics, noMetrics } from "./metrics/metrics.js";
@@ -66,8 +65,6 @@ export interface Services {
   metrics: Metrics;
   /** Sign-ins, sign-outs and token grants, written in batches behind the requests (src/audit/). */
   authenticationLog: AuthenticationLog;
-  /** Kinde's environment variables, sealed (src/environment-variables/). */
-  environmentVariables: EnvironmentVariablesStore;
 }
 
 export interface ServicesInput {
@@ -154,7 +151,6 @@ export function createServices(input: ServicesInput): Services {
     passkeys: new PasskeysService(input.db, clock, { issuer: input.issuer, mfa }),
     metrics: input.metrics ?? noMetrics,
     authenticationLog,
-    environmentVariables: new EnvironmentVariablesStore(input.db, input.secretBox, clock),
   };
 }
 

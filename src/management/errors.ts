@@ -123,12 +123,23 @@ export const API_ERRORS = {
   LAST_NAME_TOO_LONG: { status: 400, message: "last_name must be at most 64 characters" },
   API_KEY_NOT_FOUND: { status: 404, message: "API key not found" },
   API_KEY_INVALID: { status: 401, message: "The API key is not valid" },
-  // Subscribers and environment variables (issue 19).
-  SUBSCRIBER_NOT_FOUND: { status: 404, message: "Subscriber not found" },
-  ENVIRONMENT_VARIABLE_NOT_FOUND: { status: 404, message: "Environment variable not found" },
-  ENVIRONMENT_VARIABLE_EXISTS: {
-    status: 409,
-    message: "An environment variable with this key already exists",
+  // SCIM directories (issue 19; Kinde's CreateDirectory examples).
+  DIRECTORY_NOT_FOUND: { status: 404, message: "Directory not found" },
+  DIRECTORY_EXISTS: { status: 409, message: "A SCIM directory already exists for this organization" },
+  ORGANIZATION_REQUIRED: { status: 400, message: "Organization code is required" },
+  DIRECTORY_NAME_REQUIRED: { status: 400, message: "Directory name is required" },
+  PROVIDER_CODE_REQUIRED: { status: 400, message: "Provider code is required" },
+  NO_ENTERPRISE_CONNECTIONS: {
+    status: 400,
+    message: "Set up an enterprise connection for this organization before creating a directory",
+  },
+  ENTERPRISE_CONNECTION_REQUIRED: {
+    status: 400,
+    message: "Select which enterprise connection this directory should use",
+  },
+  INVALID_ENTERPRISE_CONNECTION: {
+    status: 400,
+    message: "Provide a valid enabled enterprise connection for this organization",
   },
   INTERNAL_SERVER_ERROR: { status: 500, message: "An unexpected error occurred" },
   SERVICE_UNAVAILABLE: { status: 503, message: "The service is temporarily unavailable; retry shortly" },

@@ -13,7 +13,12 @@ import type {
   SignInConnectionsTable,
   UpstreamSignInStatesTable,
 } from "./schema-connections.js";
-import type { EnvironmentVariablesTable, SubscribersTable } from "./schema-environment.js";
+import type {
+  ScimDirectoriesTable,
+  ScimGroupMembersTable,
+  ScimGroupsTable,
+  ScimUsersTable,
+} from "./schema-directories.js";
 import type {
   MfaFactorsTable,
   MfaRecoveryCodesTable,
@@ -547,14 +552,16 @@ export interface Schema {
   user_property_values: UserPropertyValuesTable;
   organization_property_values: OrganizationPropertyValuesTable;
   application_property_values: ApplicationPropertyValuesTable;
-  subscribers: SubscribersTable;
-  environment_variables: EnvironmentVariablesTable;
+  scim_directories: ScimDirectoriesTable;
+  scim_users: ScimUsersTable;
+  scim_groups: ScimGroupsTable;
+  scim_group_members: ScimGroupMembersTable;
 }
 
 // The tables of these features are described in files of their own.
 export type * from "./schema-application-access.js";
 export type * from "./schema-connections.js";
-export type * from "./schema-environment.js";
+export type * from "./schema-directories.js";
 export type * from "./schema-factors.js";
 export type * from "./schema-invitations.js";
 export type * from "./schema-outbox.js";

@@ -26,6 +26,8 @@ const NOT_SERVED: Record<string, string> = {
   "GET /api/v1/applications/{application_id}/access_roles": NOT_YET,
   "POST /api/v1/applications/{application_id}/access_roles/{role_id}": NOT_YET,
   "DELETE /api/v1/applications/{application_id}/access_roles/{role_id}": NOT_YET,
+  "GET /api/v1/industries": NOT_YET,
+  "GET /api/v1/timezones": NOT_YET,
   "GET /api/v1/directories": `${NOT_YET} (directory sync, SCIM)`,
   "POST /api/v1/directories": `${NOT_YET} (directory sync, SCIM)`,
   "GET /api/v1/directories/{directory_id}": `${NOT_YET} (directory sync, SCIM)`,
@@ -35,6 +37,11 @@ const NOT_SERVED: Record<string, string> = {
   "GET /api/v1/environment/logos": NOT_YET,
   "PUT /api/v1/environment/logos/{type}": NOT_YET,
   "DELETE /api/v1/environment/logos/{type}": NOT_YET,
+  "GET /api/v1/environment_variables": `${NOT_YET} (Kinde's workflow variables)`,
+  "POST /api/v1/environment_variables": `${NOT_YET} (Kinde's workflow variables)`,
+  "GET /api/v1/environment_variables/{variable_id}": `${NOT_YET} (Kinde's workflow variables)`,
+  "PATCH /api/v1/environment_variables/{variable_id}": `${NOT_YET} (Kinde's workflow variables)`,
+  "DELETE /api/v1/environment_variables/{variable_id}": `${NOT_YET} (Kinde's workflow variables)`,
   "GET /api/v1/organizations/{org_code}/roles/{role_id}/users": NOT_YET,
   "GET /api/v1/organizations/{org_code}/roles/{role_id}/users/count": NOT_YET,
   "GET /api/v1/organizations/{org_code}/roles/{role_id}/active_users/count": NOT_YET,
@@ -46,6 +53,9 @@ const NOT_SERVED: Record<string, string> = {
   "GET /api/v1/roles/{role_id}/system_permissions": NOT_YET,
   "PATCH /api/v1/roles/{role_id}/system_permissions": NOT_YET,
   "GET /api/v1/system_permissions": NOT_YET,
+  "GET /api/v1/subscribers": NOT_YET,
+  "POST /api/v1/subscribers": NOT_YET,
+  "GET /api/v1/subscribers/{subscriber_id}": NOT_YET,
 };
 
 /** The figure the README states ("serves N of Kinde's M operations"). */
