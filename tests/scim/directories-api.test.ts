@@ -79,16 +79,29 @@ for (const { kind, skip } of await databaseKinds()) {
         [{ org_code: orgCode, directory_name: "   ", provider_code: "okta" }, 400, "DIRECTORY_NAME_REQUIRED"],
         [{ org_code: orgCode, directory_name: "D" }, 400, "PROVIDER_CODE_REQUIRED"],
         [{ org_code: orgCode, directory_name: "D", provider_code: "ldap" }, 400, "INVALID_PROVIDER"],
-        [{ org_code: "org_00000000000", directory_name: "D", provider_code: "okta" }, 400, "ORGANIZATION_NOT_FOUND"],
+        [
+          { org_code: "org_00000000000", directory_name: "D", provider_code: "okta" },
+          400,
+          "ORGANIZATION_NOT_FOUND",
+        ],
         [{ org_code: bare, directory_name: "D", provider_code: "okta" }, 400, "NO_ENTERPRISE_CONNECTIONS"],
         [
-          { org_code: orgCode, directory_name: "D", provider_code: "okta", enterprise_connection_id: "conn_x" },
+          {
+            org_code: orgCode,
+            directory_name: "D",
+            provider_code: "okta",
+            enterprise_connection_id: "conn_x",
+          },
           400,
           "INVALID_ENTERPRISE_CONNECTION",
         ],
         [{ org_code: orgCode, directory_name: "D", provider_code: "okta", extra: 1 }, 400, "INVALID_REQUEST"],
         [{ org_code: 5, directory_name: "D", provider_code: "okta" }, 400, "INVALID_REQUEST"],
-        [{ org_code: orgCode, directory_name: "x".repeat(129), provider_code: "okta" }, 400, "INVALID_REQUEST"],
+        [
+          { org_code: orgCode, directory_name: "x".repeat(129), provider_code: "okta" },
+          400,
+          "INVALID_REQUEST",
+        ],
         [{ org_code: orgCode, directory_name: "a\u0007b", provider_code: "okta" }, 400, "INVALID_REQUEST"],
       ];
       for (const [body, status, expected] of cases) {
@@ -118,7 +131,11 @@ for (const { kind, skip } of await databaseKinds()) {
     const tokenAll = async () => (await import("../helpers/management.js")).managementToken(server);
 
     it("lists with page_size, starting_after and organization_code; renames; deletes", async () => {
-      const made = [await createDirectory(server), await createDirectory(server), await createDirectory(server)];
+      const made = [
+        await createDirectory(server),
+        await createDirectory(server),
+        await createDirectory(server),
+      ];
       type Listed = { directories: { id: string; secret_token?: string }[]; has_more: boolean } & Errors;
       const all = await callApi<Listed>(server, "GET", "/api/v1/directories?page_size=500");
       assert.equal(all.status, 200);
@@ -135,19 +152,31 @@ for (const { kind, skip } of await databaseKinds()) {
       );
       assert.equal(next.body.directories.length, ids.length - 1);
       assert.equal(next.body.has_more, false);
-      const one = await callApi<Listed>(server, "GET", `/api/v1/directories?organization_code=${made[1]!.orgCode}`);
+      const one = await callApi<Listed>(
+        server,
+        "GET",
+        `/api/v1/directories?organization_code=${made[1]!.orgCode}`,
+      );
       assert.deepEqual(
         one.body.directories.map((d) => d.id),
         [made[1]!.id],
       );
       assert.equal((await callApi(server, "GET", "/api/v1/directories?page_size=501")).status, 400);
-      assert.equal((await callApi(server, "GET", "/api/v1/directories?starting_after=directory_nope")).status, 400);
+      assert.equal(
+        (await callApi(server, "GET", "/api/v1/directories?starting_after=directory_nope")).status,
+        400,
+      );
 
       const path = `/api/v1/directories/${made[0]!.id}`;
-      const renamed = await callApi<DirectoryBody>(server, "PATCH", path, { body: { directory_name: "Okta EU" } });
+      const renamed = await callApi<DirectoryBody>(server, "PATCH", path, {
+        body: { directory_name: "Okta EU" },
+      });
       assert.equal(renamed.status, 200);
       assert.equal(renamed.body.directory.directory_name, "Okta EU");
-      assert.equal(code((await callApi<Errors>(server, "PATCH", path, { body: {} })).body), "NO_FIELDS_TO_UPDATE");
+      assert.equal(
+        code((await callApi<Errors>(server, "PATCH", path, { body: {} })).body),
+        "NO_FIELDS_TO_UPDATE",
+      );
       const missing = await callApi<Errors>(server, "PATCH", "/api/v1/directories/directory_nope", {
         body: { directory_name: "x" },
       });
@@ -175,7 +204,10 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(refused.status, 403);
       const dir = await createDirectory(server);
       const path = `/api/v1/directories/${dir.id}`;
-      assert.equal((await callApi(server, "PATCH", path, { token, body: { directory_name: "x" } })).status, 403);
+      assert.equal(
+        (await callApi(server, "PATCH", path, { token, body: { directory_name: "x" } })).status,
+        403,
+      );
       assert.equal((await callApi(server, "DELETE", path, { token })).status, 403);
       const writer = await narrowMachineToken(server, ["update:scim_directories", "delete:scim_directories"]);
       assert.equal((await callApi(server, "GET", path, { token: writer.token })).status, 403);

@@ -18,7 +18,9 @@ export interface Directory {
 let counter = 0;
 
 /** An organization and an enterprise (OpenID) connection it manages, enabled for it. */
-export async function organizationWithConnection(server: TestServer): Promise<{ orgCode: string; connectionId: string }> {
+export async function organizationWithConnection(
+  server: TestServer,
+): Promise<{ orgCode: string; connectionId: string }> {
   const orgCode = (await server.services.organizations.create({ name: `Acme ${++counter}` })).code;
   const connectionId = await enterpriseConnection(server, orgCode);
   return { orgCode, connectionId };
