@@ -68,6 +68,9 @@ export const API_ERRORS = {
   },
   DEFAULT_ORGANIZATION_PROTECTED: { status: 400, message: "The default organization cannot be deleted" },
   ORGANIZATION_USER_NOT_FOUND: { status: 404, message: "The user is not a member of this organization" },
+  // GetOrganizationRoleActiveUsersCount's window (Kinde's code; issue 19).
+  DATE_TIME_RANGE_TOO_LARGE: { status: 400, message: "The date-time window must not exceed 3 days" },
+  INVALID_DATE_TIME: { status: 400, message: "Dates must be ISO 8601 date-times in UTC" },
   ROLE_NOT_FOUND: { status: 404, message: "Role not found" },
   ROLE_EXISTS: { status: 409, message: "A role with this key already exists" },
   PERMISSION_NOT_FOUND: { status: 404, message: "Permission not found" },

@@ -8,6 +8,7 @@ import type { Services } from "../services.js";
 import { upstreamShortcut } from "../sign-in/connection-sign-in.routes.js";
 import { cookieNames } from "../sign-in/cookies.js";
 import { connectionAdmits, policySatisfied } from "../sign-in/session-admission.js";
+import { lifetimeAdmits } from "../sign-in/session-lifetime.js";
 import type { SignInPolicy } from "../sign-in/steps.js";
 import {
   errorRedirect,
@@ -70,9 +71,11 @@ export function registerOAuthRoutes(
     // the pages take it through the missing step (steps.ts).
     // …nor one that signed in through a connection this application (and organization) does not
     // offer (session-admission.ts).
+    // …nor one older than the application's or organization's session lifetime (session-lifetime.ts).
     if (
       session &&
       !forceSignIn &&
+      (await lifetimeAdmits(services.db, ctx.clock.now(), session, authorization)) &&
       !(await organizationRefusal(ctx, authorization, session.userId)) &&
       (await policySatisfied(services, session, authorization, options.policy)) &&
       (await connectionAdmits(services, session, authorization))

@@ -249,6 +249,7 @@ export class KyselyOAuthStore implements OAuthStore {
     clientId: string;
     grantId: string | null;
     expiresAt: number;
+    user?: { id: string; issuedAt: number };
   }) {
     await this.db
       .insertInto("access_tokens")
@@ -259,6 +260,13 @@ export class KyselyOAuthStore implements OAuthStore {
         expires_at: token.expiresAt,
         revoked_at: null,
       })
+      .execute();
+    if (!token.user) return;
+    // One row per user and second (migration 0033): a burst of tokens adds nothing.
+    await this.db
+      .insertInto("user_token_activity")
+      .values({ user_id: token.user.id, issued_at: token.user.issuedAt })
+      .onConflict((oc) => oc.columns(["user_id", "issued_at"]).doNothing())
       .execute();
   }
 

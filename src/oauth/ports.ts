@@ -107,6 +107,11 @@ export interface OAuthStore {
   organizationSuspended(orgCode: string): Promise<boolean>;
   /** Runs `work` in one database transaction: all its writes commit together or not at all. */
   transaction<T>(work: (store: OAuthStore) => Promise<T>): Promise<T>;
+  /**
+   * A view for one request whose cached configuration reads share one freshness check
+   * (config-cache.ts); absent where nothing is cached.
+   */
+  forRequest?(): OAuthStore;
 
   findClient(clientId: string): Promise<ClientRecord | undefined>;
   findUser(userId: string): Promise<UserRecord | undefined>;
@@ -142,11 +147,16 @@ export interface OAuthStore {
     now: number,
   ): Promise<{ token: RefreshTokenRecord; firstUse: boolean } | undefined>;
 
+  /**
+   * `user`: the token is a person's, issued at `issuedAt` — recorded as their activity (Kinde's
+   * active users, src/organizations/role-users.routes.ts).
+   */
   recordAccessToken(token: {
     jti: string;
     clientId: string;
     grantId: string | null;
     expiresAt: number;
+    user?: { id: string; issuedAt: number };
   }): Promise<void>;
   revokeAccessToken(token: { jti: string; clientId: string; expiresAt: number }, now: number): Promise<void>;
   /** Whether an access token was revoked, itself or through its grant. */

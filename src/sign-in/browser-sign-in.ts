@@ -11,6 +11,7 @@ import { assertPasswordHashingAvailable, type ReservedPasswordCheck } from "../u
 import type { User } from "../users/users.store.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
 import { clientNetwork, type Limit } from "./rate-limit.js";
+import { sessionRules } from "./session-lifetime.js";
 import { type BrowserSession, SESSION_LIFETIME_SECONDS } from "./sessions.js";
 
 /**
@@ -195,7 +196,7 @@ export class BrowserSignIn {
     request: FastifyRequest,
     reply: FastifyReply,
     userId: string,
-    proof: { amr: readonly string[]; clientId?: string; externalIdentityId?: string },
+    proof: { amr: readonly string[]; clientId?: string; externalIdentityId?: string; orgCode?: string },
   ): Promise<BrowserSession> {
     const previous = await this.session(request);
     if (previous) await this.services.sessions.revoke(previous.id);
@@ -213,7 +214,13 @@ export class BrowserSignIn {
       clientId,
       method: signInMethod(amr),
     });
-    reply.setCookie(this.names.session, token, cookieOptions(this.https, SESSION_LIFETIME_SECONDS));
+    // An organization's non_persistent SSO session policy: a cookie without Max-Age (session-lifetime.ts).
+    const { persistent } = await sessionRules(this.services.db, { orgCode: proof.orgCode });
+    reply.setCookie(
+      this.names.session,
+      token,
+      cookieOptions(this.https, persistent ? SESSION_LIFETIME_SECONDS : undefined),
+    );
     const now: [string, number] = [userId, this.services.clock.now()];
     const others = this.deviceAccounts(request).filter(([id]) => id !== userId);
     const accounts: DeviceAccounts = [now, ...others].slice(0, DEVICE_COOKIE_ACCOUNTS);

@@ -154,6 +154,7 @@ export function registerSignInRoutes(
       amr,
       clientId: authorization.clientId,
       externalIdentityId: authorization.externalIdentityId,
+      orgCode: authorization.orgCode ?? authorization.invitation?.orgCode,
     });
     await services.pending.attachSession(requestId, authorization, session.id);
     // Not when signing in to the dashboard: an administrator managing Latchkey connects nothing there.

@@ -3,6 +3,7 @@
 // booleans are 0/1 integers, structured values are JSON text. Text primary keys are declared NOT NULL
 // explicitly (SQLite would otherwise accept NULL keys).
 import type { Generated } from "kysely";
+import type { UserTokenActivityTable } from "./schema-activity.js";
 import type { ApplicationAccessRolesTable } from "./schema-application-access.js";
 import type {
   ApplicationSignInConnectionsTable,
@@ -115,6 +116,8 @@ export interface ApplicationsTable {
   is_access_control_enabled: Generated<number>;
   /** Kinde's Hasura mode: its tokens' Kinde claims carry x-hasura- names (0032). */
   is_hasura_mapping_enabled: Generated<number>;
+  /** Kinde's authenticated_session_lifetime, seconds; null = the environment's (migration 0033). */
+  authenticated_session_lifetime: Generated<number | null>;
 }
 
 export type ApplicationUrlKind = "callback" | "logout";
@@ -388,6 +391,11 @@ export interface OrganizationsTable {
   mfa_enabled_factors: string | null;
   mfa_recovery_codes: number | null;
   passkey_policy: string | null;
+  /** Kinde's organization session settings (PATCH …/sessions, migration 0033). */
+  sso_session_policy_enabled: Generated<number>;
+  sso_session_persistence: "persistent" | "non_persistent" | null;
+  session_lifetime_enabled: Generated<number>;
+  authenticated_session_lifetime: number | null;
 }
 
 export interface OrganizationUsersTable {
@@ -552,6 +560,7 @@ export interface Schema {
   user_property_values: UserPropertyValuesTable;
   organization_property_values: OrganizationPropertyValuesTable;
   application_property_values: ApplicationPropertyValuesTable;
+  user_token_activity: UserTokenActivityTable;
   scim_directories: ScimDirectoriesTable;
   scim_users: ScimUsersTable;
   scim_groups: ScimGroupsTable;
@@ -559,6 +568,7 @@ export interface Schema {
 }
 
 // The tables of these features are described in files of their own.
+export type * from "./schema-activity.js";
 export type * from "./schema-application-access.js";
 export type * from "./schema-connections.js";
 export type * from "./schema-directories.js";

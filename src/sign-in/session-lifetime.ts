@@ -1,0 +1,77 @@
+// How long a browser session may sign its person in silently, and whether its cookie outlives the
+// browser (issue 19; Kinde's application authenticated_session_lifetime and the organization's
+// PATCH /organizations/{org_code}/sessions).
+//
+// Precedence: the strictest wins. A session signs in silently to an application only while its
+// age (since the person signed in, auth_time) is within every lifetime that applies: the
+// environment's absolute session lifetime (SESSION_LIFETIME_SECONDS, the row's expiry), the
+// application's authenticated_session_lifetime when set, and the organization's when the sign-in
+// names it (org_code) and its is_use_org_authenticated_session_lifetime is on. An older session
+// makes the person sign in again (the sign-in page; login_required for prompt=none, OIDC Core
+// §3.1.2.6) — like max_age, which the application can still send to ask for less. "Strictest" and
+// not "organization over application" because either owner shortening a session is a security
+// decision the other must not undo; neither can lengthen one past the environment's.
+//
+// Persistence is decided when the session starts: a sign-in into an organization whose SSO session
+// policy override is on with sso_session_persistence_mode "non_persistent" gets a browser-session
+// cookie (no Max-Age/Expires: gone when the browser closes); every other sign-in a persistent one.
+import type { Db } from "../storage/database.js";
+import type { BrowserSession } from "./sessions.js";
+
+export interface SessionRules {
+  /** The oldest a session may be (seconds since auth_time) to sign in silently; none = the row's expiry. */
+  maxAgeSeconds?: number;
+  /** Whether the session cookie carries Max-Age (outlives the browser). */
+  persistent: boolean;
+}
+
+/** The rules for a sign-in to `clientId`, into `orgCode` when the request names one. */
+export async function sessionRules(
+  db: Db,
+  request: { clientId?: string; orgCode?: string | null },
+): Promise<SessionRules> {
+  const [application, organization] = await Promise.all([
+    request.clientId
+      ? db
+          .selectFrom("applications")
+          .select("authenticated_session_lifetime")
+          .where("id", "=", request.clientId)
+          .executeTakeFirst()
+      : undefined,
+    request.orgCode
+      ? db
+          .selectFrom("organizations")
+          .select([
+            "sso_session_policy_enabled",
+            "sso_session_persistence",
+            "session_lifetime_enabled",
+            "authenticated_session_lifetime",
+          ])
+          .where("code", "=", request.orgCode)
+          .executeTakeFirst()
+      : undefined,
+  ]);
+  const lifetimes: number[] = [];
+  if (application?.authenticated_session_lifetime != null)
+    lifetimes.push(application.authenticated_session_lifetime);
+  if (organization?.session_lifetime_enabled === 1 && organization.authenticated_session_lifetime != null)
+    lifetimes.push(organization.authenticated_session_lifetime);
+  return {
+    ...(lifetimes.length > 0 ? { maxAgeSeconds: Math.min(...lifetimes) } : {}),
+    persistent: !(
+      organization?.sso_session_policy_enabled === 1 &&
+      organization.sso_session_persistence === "non_persistent"
+    ),
+  };
+}
+
+/** Whether `session` is young enough to sign in silently to this request's application and organization. */
+export async function lifetimeAdmits(
+  db: Db,
+  now: number,
+  session: BrowserSession,
+  request: { clientId: string; orgCode?: string },
+): Promise<boolean> {
+  const { maxAgeSeconds } = await sessionRules(db, request);
+  return maxAgeSeconds === undefined || now - session.authTime <= maxAgeSeconds;
+}
