@@ -16,6 +16,8 @@ import type { Bindings, ChildLoggerOptions, Logger } from "pino";
 import { registerAccountRoutes } from "./account/account.routes.js";
 import { registerAccountApiRoutes } from "./account-api/account-api.routes.js";
 import { AuthenticationLog } from "./audit/authentication-log.js";
+import { registerBrandStylesheet } from "./branding/brand-css.js";
+import { registerLogoFileRoutes } from "./branding/logo-files.routes.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config/config.js";
 import { registerConnectedAppsBrowserRoutes } from "./connected-apps/connected-apps.browser.routes.js";
@@ -216,6 +218,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerDeviceRoutes(app, services, { https, secretBox, signInDailyLimitPerAddress, policy: signInPolicy });
   // Kinde's invite_link: /team_invitation signs in to accept an organization's invitation.
   registerInvitationPageRoutes(app, services, { https });
+  // The hosted pages' brand: its stylesheet and the logos (src/branding/).
+  registerBrandStylesheet(app);
+  registerLogoFileRoutes(app, services.db);
   // Each SCIM directory's service provider, called by the organization's IdP (src/directories/).
   await registerScimRoutes(app, services);
   await registerManagementApi(app, {

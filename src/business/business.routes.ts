@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { ApiError } from "../management/errors.js";
 import { READ_ERRORS, WRITE_ERRORS } from "../management/responses.schemas.js";
 import { SuccessResponse, success } from "../management/schemas.js";
+import { brandingChanges } from "./branding-fields.js";
 import { industryLabel, LABEL_KEY, timezoneLabel } from "./business.labels.js";
 import { BusinessResponse, UpdateBusinessBody } from "./business.schemas.js";
 import type { BusinessChanges, BusinessRow } from "./business.store.js";
@@ -116,6 +117,8 @@ export function registerBusinessRoutes(app: FastifyInstance): void {
       if (typeof body.is_click_wrap === "boolean") changes.has_clickwrap = body.is_click_wrap ? 1 : 0;
       if (typeof body.is_show_kinde_branding === "boolean")
         changes.has_kinde_branding = body.is_show_kinde_branding ? 1 : 0;
+      const branding = await brandingChanges(request.services.db, body);
+      if (branding !== undefined) changes.branding = branding;
       if (Object.keys(changes).length > 0) await request.services.business.update(changes);
       return success("Business successfully updated");
     },

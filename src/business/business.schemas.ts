@@ -2,10 +2,24 @@
 // differently from GET: business_name → name, industry_key → industry, timezone_key → timezone,
 // is_click_wrap → has_clickwrap, is_show_kinde_branding → has_kinde_branding.
 import { type Static, Type } from "@sinclair/typebox";
+import type { BrandColourField } from "../branding/brand.js";
 import { nullable, SuccessResponse } from "../management/schemas.js";
 
 const Text = (maxLength: number) => Type.Optional(nullable(Type.String({ maxLength })));
 const Flag = Type.Optional(nullable(Type.Boolean()));
+const BRANDING_FIELDS = {
+  button_color: Text(32),
+  button_text_color: Text(32),
+  link_color: Text(32),
+  background_color: Text(32),
+  button_color_dark: Text(32),
+  button_text_color_dark: Text(32),
+  link_color_dark: Text(32),
+  background_color_dark: Text(32),
+  theme_code: Type.Optional(
+    nullable(Type.Union([Type.Literal("light"), Type.Literal("dark"), Type.Literal("user_preference")])),
+  ),
+} satisfies Record<BrandColourField | "theme_code", unknown>;
 
 /** Every field is optional and nullable (Kinde's spec); null or "" clears an optional detail. */
 export const UpdateBusinessBody = Type.Object({
@@ -19,6 +33,9 @@ export const UpdateBusinessBody = Type.Object({
   is_click_wrap: Flag,
   is_show_kinde_branding: Flag,
   kinde_perk_code: Text(100),
+  // Latchkey extension: the hosted pages' branding under the names Kinde's GET /api/v1/environment
+  // reports them by (Kinde sets them in its dashboard only). Hex colours; null or "" clears one.
+  ...BRANDING_FIELDS,
 });
 
 // ---- responses (documentation and serialisation: a field missing here is dropped from the reply) --

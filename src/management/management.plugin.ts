@@ -5,13 +5,18 @@ import type { FastifyInstance } from "fastify";
 import { registerApiKeysRoutes } from "../api-keys/api-keys.routes.js";
 import { registerApisRoutes } from "../apis/apis.routes.js";
 import { registerApplicationsRoutes } from "../applications/applications.routes.js";
+import { registerTrySignInRoute } from "../applications/try-sign-in.routes.js";
+import { registerEnvironmentRoutes } from "../branding/environment.routes.js";
+import { registerLogosRoutes } from "../branding/logos.routes.js";
 import { registerBusinessRoutes } from "../business/business.routes.js";
+import { registerCataloguesRoutes } from "../business/catalogues.routes.js";
 import { registerConnectedAppsRoutes } from "../connected-apps/connected-apps.routes.js";
 import { registerApplicationConnectionsRoutes } from "../connections/application-connections.routes.js";
 import { registerConnectionsRoutes } from "../connections/connections.routes.js";
 import { registerOrganizationConnectionsRoutes } from "../connections/organization-connections.routes.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { registerDirectoriesRoutes } from "../directories/directories.routes.js";
+import { registerEnvironmentVariablesRoutes } from "../environment-variables/environment-variables.routes.js";
 import { registerFeatureFlagsRoutes } from "../feature-flags/feature-flags.routes.js";
 import { registerInvitationsRoutes } from "../invitations/invitations.routes.js";
 import { registerMailRoutes } from "../mail/mail.routes.js";
@@ -26,6 +31,7 @@ import { registerPropertyValuesRoutes } from "../properties/property-values.rout
 import { registerRoleScopesRoutes } from "../roles/role-scopes.routes.js";
 import { registerRolesRoutes } from "../roles/roles.routes.js";
 import type { Services } from "../services.js";
+import { registerSubscribersRoutes } from "../subscribers/subscribers.routes.js";
 import { registerUserSearchRoutes } from "../users/search.routes.js";
 import { registerUsersRoutes } from "../users/users.routes.js";
 import { registerWebhooksRoutes } from "../webhooks/webhooks.routes.js";
@@ -103,6 +109,7 @@ export async function registerManagementApi(
       });
       registerUsersRoutes(api);
       registerApplicationsRoutes(api);
+      registerTrySignInRoute(api);
       registerApisRoutes(api);
       registerBusinessRoutes(api);
       registerConnectedAppsRoutes(api);
@@ -126,6 +133,12 @@ export async function registerManagementApi(
       registerOverviewRoute(api);
       registerInvitationsRoutes(api);
       registerApiKeysRoutes(api);
+      registerEnvironmentRoutes(api);
+      // Multipart uploads, parsed only in this plugin context (src/branding/logos.routes.ts).
+      await registerLogosRoutes(api);
+      registerCataloguesRoutes(api);
+      registerSubscribersRoutes(api);
+      registerEnvironmentVariablesRoutes(api);
       registerDirectoriesRoutes(api);
     },
     { prefix: "/api/v1" },

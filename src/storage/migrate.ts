@@ -36,11 +36,13 @@ import * as m0028 from "./migrations/0028_device_codes.js";
 import * as m0029 from "./migrations/0029_invitations_and_api_keys.js";
 import * as m0030 from "./migrations/0030_properties.js";
 import * as m0031 from "./migrations/0031_connection_tests.js";
-import * as m0033 from "./migrations/0033_session_lifetimes_and_activity.js";
 import * as m0032 from "./migrations/0032_application_access.js";
-import * as m0038 from "./migrations/0038_scim_directories.js";
+import * as m0033 from "./migrations/0033_session_lifetimes_and_activity.js";
+import * as m0034 from "./migrations/0034_branding.js";
 import * as m0035 from "./migrations/0035_list_indexes.js";
 import * as m0037 from "./migrations/0037_audit_log_targets.js";
+import * as m0038 from "./migrations/0038_scim_directories.js";
+import * as m0039 from "./migrations/0039_subscribers_and_environment_variables.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -75,11 +77,13 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0029_invitations_and_api_keys": m0029,
   "0030_properties": m0030,
   "0031_connection_tests": m0031,
-  "0033_session_lifetimes_and_activity": m0033,
+  "0034_branding": m0034,
   "0032_application_access": m0032,
-  "0038_scim_directories": m0038,
-  "0035_list_indexes": m0035,
   "0037_audit_log_targets": m0037,
+  "0035_list_indexes": m0035,
+  "0038_scim_directories": m0038,
+  "0033_session_lifetimes_and_activity": m0033,
+  "0039_subscribers_and_environment_variables": m0039,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */

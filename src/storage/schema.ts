@@ -5,6 +5,7 @@
 import type { Generated } from "kysely";
 import type { UserTokenActivityTable } from "./schema-activity.js";
 import type { ApplicationAccessRolesTable } from "./schema-application-access.js";
+import type { LogosTable } from "./schema-branding.js";
 import type {
   ApplicationSignInConnectionsTable,
   ExternalIdentitiesTable,
@@ -20,6 +21,7 @@ import type {
   ScimGroupsTable,
   ScimUsersTable,
 } from "./schema-directories.js";
+import type { EnvironmentVariablesTable, SubscribersTable } from "./schema-environment.js";
 import type {
   MfaFactorsTable,
   MfaRecoveryCodesTable,
@@ -72,6 +74,8 @@ export interface BusinessTable {
   mfa_enabled_factors: Generated<string>;
   mfa_recovery_codes: Generated<number>;
   passkey_policy: Generated<string>;
+  /** The hosted pages' colours and theme, JSON under Kinde's names (migration 0034; src/branding/). */
+  branding: Generated<string>;
 }
 
 export interface UsersTable {
@@ -516,6 +520,7 @@ export interface Schema {
   authentication_log: AuthenticationLogTable;
   idempotency_keys: IdempotencyKeysTable;
   business: BusinessTable;
+  logos: LogosTable;
   users: UsersTable;
   applications: ApplicationsTable;
   application_urls: ApplicationUrlsTable;
@@ -560,18 +565,22 @@ export interface Schema {
   user_property_values: UserPropertyValuesTable;
   organization_property_values: OrganizationPropertyValuesTable;
   application_property_values: ApplicationPropertyValuesTable;
-  user_token_activity: UserTokenActivityTable;
   scim_directories: ScimDirectoriesTable;
   scim_users: ScimUsersTable;
   scim_groups: ScimGroupsTable;
   scim_group_members: ScimGroupMembersTable;
+  user_token_activity: UserTokenActivityTable;
+  subscribers: SubscribersTable;
+  environment_variables: EnvironmentVariablesTable;
 }
 
 // The tables of these features are described in files of their own.
 export type * from "./schema-activity.js";
 export type * from "./schema-application-access.js";
+export type * from "./schema-branding.js";
 export type * from "./schema-connections.js";
 export type * from "./schema-directories.js";
+export type * from "./schema-environment.js";
 export type * from "./schema-factors.js";
 export type * from "./schema-invitations.js";
 export type * from "./schema-outbox.js";
