@@ -16,6 +16,9 @@ const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
 const BILLING = "billing: Latchkey has no plans, agreements or metering";
 const NOT_YET = "issue 19, not built yet";
+/** Not accepted-and-ignored: they would gate nothing until Latchkey has an organization portal. */
+const SYSTEM_PERMISSIONS =
+  "issue 19, not built yet: Kinde's system permissions (org:read:billing …) govern its organization self-serve portal, and Latchkey's /account serves only the person (no organization members or billing pages for them to gate)";
 
 /** Kinde's operations Latchkey does not serve, and why. */
 const NOT_SERVED: Record<string, string> = {
@@ -23,9 +26,6 @@ const NOT_SERVED: Record<string, string> = {
   "GET /api/v1/billing/agreements": BILLING,
   "POST /api/v1/billing/agreements": BILLING,
   "POST /api/v1/billing/meter_usage": BILLING,
-  "GET /api/v1/applications/{application_id}/access_roles": NOT_YET,
-  "POST /api/v1/applications/{application_id}/access_roles/{role_id}": NOT_YET,
-  "DELETE /api/v1/applications/{application_id}/access_roles/{role_id}": NOT_YET,
   "GET /api/v1/industries": NOT_YET,
   "GET /api/v1/timezones": NOT_YET,
   "GET /api/v1/directories": `${NOT_YET} (directory sync, SCIM)`,
@@ -50,9 +50,9 @@ const NOT_SERVED: Record<string, string> = {
   "POST /api/v1/organizations/{org_code}/logos/{type}": NOT_YET,
   "DELETE /api/v1/organizations/{org_code}/logos/{type}": NOT_YET,
   "PATCH /api/v1/organizations/{org_code}/sessions": NOT_YET,
-  "GET /api/v1/roles/{role_id}/system_permissions": NOT_YET,
-  "PATCH /api/v1/roles/{role_id}/system_permissions": NOT_YET,
-  "GET /api/v1/system_permissions": NOT_YET,
+  "GET /api/v1/roles/{role_id}/system_permissions": SYSTEM_PERMISSIONS,
+  "PATCH /api/v1/roles/{role_id}/system_permissions": SYSTEM_PERMISSIONS,
+  "GET /api/v1/system_permissions": SYSTEM_PERMISSIONS,
   "GET /api/v1/subscribers": NOT_YET,
   "POST /api/v1/subscribers": NOT_YET,
   "GET /api/v1/subscribers/{subscriber_id}": NOT_YET,
