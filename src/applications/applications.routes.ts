@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../management/errors.js";
+import { normalizePrefix } from "../management/listing.js";
 import { POST_ERRORS, READ_ERRORS, WRITE_ERRORS } from "../management/responses.schemas.js";
 import {
   DEFAULT_PAGE_SIZE,
@@ -72,9 +73,13 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       const after = decodeCursor(next_token, isCursor);
       // The cursor's key must have the sort column's type: whole seconds or a name.
       const fits =
-        after && (order === "created" ? Number.isSafeInteger(after.key) : typeof after.key === "string");
+        after &&
+        (order.startsWith("created") ? Number.isSafeInteger(after.key) : typeof after.key === "string");
       if (next_token && !fits) throw new ApiError("INVALID_NEXT_TOKEN");
-      const rows = await request.services.applications.store.page({ sort: order, limit: limit + 1, after });
+      const store = request.services.applications.store;
+      const prefix = normalizePrefix(request.query.starts_with);
+      const rows = await store.page({ sort: order, limit: limit + 1, after, prefix });
+      const total = request.query.include_count ? await store.count(prefix) : undefined;
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
@@ -82,8 +87,10 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
         applications: page.map((a) => ({ id: a.id, name: a.name, type: a.type })),
         next_token:
           rows.length > limit && last
-            ? encodeCursor({ key: order === "created" ? last.created_at : last.name, id: last.id })
+            ? encodeCursor({ key: order.startsWith("created") ? last.created_at : last.name, id: last.id })
             : null,
+        total_count: total?.count,
+        total_count_accuracy: total?.accuracy,
       };
     },
   );
@@ -148,7 +155,6 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
           access_token_lifetime: application.access_token_lifetime,
           refresh_token_lifetime: application.refresh_token_lifetime,
           id_token_lifetime: application.id_token_lifetime,
-          authenticated_session_lifetime: application.authenticated_session_lifetime,
           is_access_control_enabled: application.is_access_control_enabled === 1,
           is_hasura_mapping_enabled: application.is_hasura_mapping_enabled === 1,
         },
@@ -216,13 +222,11 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       const application = await findChangeableApplication(request, request.params.application_id);
       const { access_token_lifetime, refresh_token_lifetime, id_token_lifetime, is_hasura_mapping_enabled } =
         request.body;
-      const { authenticated_session_lifetime } = request.body;
       if (
         access_token_lifetime === undefined &&
         refresh_token_lifetime === undefined &&
         id_token_lifetime === undefined &&
-        is_hasura_mapping_enabled === undefined &&
-        authenticated_session_lifetime === undefined
+        is_hasura_mapping_enabled === undefined
       ) {
         throw new ApiError("NO_FIELDS_TO_UPDATE");
       }
@@ -230,7 +234,6 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
         access_token_lifetime,
         refresh_token_lifetime,
         id_token_lifetime,
-        authenticated_session_lifetime,
         ...(is_hasura_mapping_enabled !== undefined
           ? { is_hasura_mapping_enabled: is_hasura_mapping_enabled ? 1 : 0 }
           : {}),

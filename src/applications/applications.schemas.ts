@@ -1,15 +1,27 @@
 // Request and response schemas of the applications and callbacks operations (Kinde's shapes).
 import { type Static, Type } from "@sinclair/typebox";
+import { COUNT_FIELDS, IncludeCount, NameStartsWith } from "../management/listing.schemas.js";
 import { nullable, PageSize, SuccessResponse } from "../management/schemas.js";
-import { SessionLifetime } from "../organizations/organization-sessions.schemas.js";
 
 export const ApplicationIdParams = Type.Object({ application_id: Type.String({ maxLength: 100 }) });
 export const AppIdParams = Type.Object({ app_id: Type.String({ maxLength: 100 }) });
 
 export const ListApplicationsQuery = Type.Object({
-  sort: Type.Optional(nullable(Type.Union([Type.Literal("name_asc"), Type.Literal("name_desc")]))),
+  sort: Type.Optional(
+    nullable(
+      Type.Union([
+        Type.Literal("name_asc"),
+        Type.Literal("name_desc"),
+        Type.Literal("created_on_desc", {
+          description: "Latchkey extension: newest first (a keyset on created_at and id).",
+        }),
+      ]),
+    ),
+  ),
   page_size: PageSize,
   next_token: Type.Optional(nullable(Type.String({ maxLength: 500 }))),
+  starts_with: NameStartsWith,
+  include_count: IncludeCount,
 });
 
 export const CreateApplicationBody = Type.Object({
@@ -43,9 +55,7 @@ export const UpdateTokensBody = Type.Object({
   access_token_lifetime: Type.Optional(Lifetime),
   refresh_token_lifetime: Type.Optional(Lifetime),
   id_token_lifetime: Type.Optional(Lifetime),
-  // How old a browser session may be to sign in silently to this application (seconds, at most the
-  // environment's 14 days; null = no bound of its own): src/sign-in/session-lifetime.ts.
-  authenticated_session_lifetime: Type.Optional(nullable(SessionLifetime)),
+  authenticated_session_lifetime: Type.Optional(Lifetime),
   is_hasura_mapping_enabled: Type.Optional(Type.Boolean()),
 });
 
@@ -60,6 +70,7 @@ export const ApplicationsResponse = Type.Object({
   ...Code,
   applications: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), type: Type.String() })),
   next_token: nullable(Type.String()),
+  ...COUNT_FIELDS,
 });
 
 /** The new client's credentials; the secret is null for a front-end (public) application. */
@@ -84,7 +95,6 @@ export const ApplicationResponse = Type.Object({
     access_token_lifetime: Type.Integer(),
     refresh_token_lifetime: Type.Integer(),
     id_token_lifetime: Type.Integer(),
-    authenticated_session_lifetime: nullable(Type.Integer()),
     /** Kinde's field: only holders of the application's access roles sign in. */
     is_access_control_enabled: Type.Boolean(),
     // Latchkey extension, like the lifetimes: Kinde's Hasura mode, set with PATCH …/tokens.

@@ -1,4 +1,12 @@
 import type { Insertable, Selectable } from "kysely";
+import {
+  type Count,
+  cappedCount,
+  FILTERED_COUNT_CAP,
+  isPostgres,
+  lowerStartsWith,
+  tableCount,
+} from "../management/listing.js";
 import type { Db } from "../storage/database.js";
 import type { ApplicationsTable, ApplicationUrlKind } from "../storage/schema.js";
 
@@ -65,15 +73,24 @@ export class ApplicationsStore {
     return Number(result.numDeletedRows) > 0;
   }
 
-  /** One page in name or creation order, after the keyset cursor `after`. */
+  /**
+   * One page in name or creation order (oldest first, or newest first: Latchkey's created_on_desc),
+   * after the keyset cursor `after`, of the applications whose name starts with a normalized `prefix`.
+   */
   async page(options: {
-    sort: "name_asc" | "name_desc" | "created";
+    sort: "name_asc" | "name_desc" | "created" | "created_on_desc";
     limit: number;
     after?: { key: string | number; id: string };
+    prefix?: string;
   }): Promise<ApplicationRow[]> {
-    const column = options.sort === "created" ? "created_at" : "name";
-    const descending = options.sort === "name_desc";
+    const column = options.sort === "created" || options.sort === "created_on_desc" ? "created_at" : "name";
+    const descending = options.sort === "name_desc" || options.sort === "created_on_desc";
     let query = this.db.selectFrom("applications").selectAll();
+    const prefix = options.prefix;
+    if (prefix !== undefined) {
+      const postgres = isPostgres(this.db);
+      query = query.where((eb) => lowerStartsWith(postgres, eb, "applications.name", prefix));
+    }
     if (options.after) {
       const { key, id } = options.after;
       query = query.where((eb) =>
@@ -88,6 +105,19 @@ export class ApplicationsStore {
       .orderBy("id", descending ? "desc" : "asc")
       .limit(options.limit)
       .execute();
+  }
+
+  /** How many applications there are, or how many names start with `prefix` (listing.ts). */
+  count(prefix: string | undefined): Promise<Count> {
+    if (prefix === undefined) return tableCount(this.db, "applications");
+    const postgres = isPostgres(this.db);
+    return cappedCount(
+      this.db
+        .selectFrom("applications")
+        .select("id")
+        .where((eb) => lowerStartsWith(postgres, eb, "applications.name", prefix))
+        .limit(FILTERED_COUNT_CAP + 1),
+    );
   }
 
   async addUrls(id: string, kind: ApplicationUrlKind, urls: readonly string[], now: number): Promise<void> {

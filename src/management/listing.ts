@@ -31,13 +31,10 @@ export function isPostgres(db: AnyDb): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
-/**
- * A search prefix as stored text compares: trimmed, NFC, lower-cased (addresses and usernames are
- * stored lower-cased; names are compared through lower()). Empty means no filter.
- */
+/** A search prefix as typed: trimmed and NFC (as addresses are stored). Empty means no filter. */
 export function normalizePrefix(value: string | null | undefined): string | undefined {
   if (value === undefined || value === null) return undefined;
-  const prefix = value.normalize("NFC").trim().toLowerCase();
+  const prefix = value.normalize("NFC").trim();
   if (prefix.length > MAX_PREFIX)
     throw new ApiError("INVALID_REQUEST", `starts_with may be at most ${MAX_PREFIX} characters`);
   return prefix === "" ? undefined : prefix;
@@ -76,12 +73,22 @@ export function startsWith(
   return high === undefined ? low : sql<SqlBool>`${low} and ${column} < ${high}`;
 }
 
-/** `lower(column)`, the expression migration 0035 indexes names by. */
-export function lowered<DB, TB extends keyof DB>(
+/**
+ * `lower(column)` starts with `prefix` in any letter case — on the lower() expression 0035 indexes.
+ * PostgreSQL's lower() folds every letter; SQLite's only A–Z, so there "Ång" is stored lowered as
+ * "Ång": the prefix is also tried lowered that way (a second range on the same index).
+ */
+export function lowerStartsWith<DB, TB extends keyof DB>(
+  postgres: boolean,
   eb: ExpressionBuilder<DB, TB>,
   column: Parameters<ExpressionBuilder<DB, TB>["ref"]>[0],
-): Expression<unknown> {
-  return sql`lower(${eb.ref(column)})`;
+  prefix: string,
+): Expression<SqlBool> {
+  const lowered = sql`lower(${eb.ref(column)})`;
+  const variants = new Set([prefix.toLowerCase()]);
+  if (!postgres) variants.add(prefix.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()));
+  const ranges = [...variants].map((variant) => startsWith(postgres, lowered, variant));
+  return ranges.length === 1 ? ranges[0]! : eb.or(ranges);
 }
 
 /**

@@ -14,7 +14,8 @@ import {
   READ_ERRORS,
   WRITE_ERRORS,
 } from "../management/responses.schemas.js";
-import { SuccessResponse, success } from "../management/schemas.js";
+import { normalizePrefix } from "../management/listing.js";
+import { encodeCursor, isTimeCursor, readPage, SuccessResponse, success } from "../management/schemas.js";
 import {
   COLOUR_FIELDS,
   CreateOrganizationBody,
@@ -29,9 +30,7 @@ import {
 } from "./organizations.schemas.js";
 import { type OrganizationFields, OrganizationTakenError } from "./organizations.service.js";
 import type { OrganizationRow } from "./organizations.store.js";
-import { registerOrganizationSessionsRoutes } from "./organization-sessions.routes.js";
 import { pageOf } from "./paging.js";
-import { registerRoleUsersRoutes } from "./role-users.routes.js";
 
 const TAG = { tags: ["Organizations"] };
 const ORGANIZATION_NOT_FOUND = notFound("Organization");
@@ -237,15 +236,31 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const { sort, page_size, next_token } = request.query;
+      const store = request.services.organizations.store;
+      const prefix = normalizePrefix(request.query.starts_with);
+      const total = request.query.include_count ? await store.count(prefix) : undefined;
+      const counted = total ? { total_count: total.count, total_count_accuracy: total.accuracy } : {};
+      if (sort === "created_on_desc") {
+        const { limit, after } = readPage(page_size ?? undefined, next_token, isTimeCursor);
+        const rows = await store.newestPage({ limit: limit + 1, after, prefix });
+        const last = rows[limit - 1];
+        return {
+          ...success(),
+          organizations: rows.slice(0, limit).map(summary),
+          next_token:
+            rows.length > limit && last ? encodeCursor({ at: last.created_at, id: last.code }) : null,
+          ...counted,
+        };
+      }
       const byEmail = sort === "email_asc" || sort === "email_desc";
-      const { page, nextToken } = pageOf(await request.services.organizations.store.all(), {
+      const { page, nextToken } = pageOf(await store.matching(prefix), {
         // Organizations have no email of their own; Kinde's email sort uses the sender email.
         key: (org) => [byEmail ? (org.sender_email ?? "") : org.name, org.code],
         descending: sort === "name_desc" || sort === "email_desc",
         pageSize: page_size,
         nextToken: next_token,
       });
-      return { ...success(), organizations: page.map(summary), next_token: nextToken };
+      return { ...success(), organizations: page.map(summary), next_token: nextToken, ...counted };
     },
   );
 
@@ -301,7 +316,4 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
       return success("Organization successfully deleted");
     },
   );
-
-  registerRoleUsersRoutes(app);
-  registerOrganizationSessionsRoutes(app);
 }

@@ -1,6 +1,7 @@
 // Request and response schemas of Kinde's organization operations (/api/v1/organization…,
 // /api/v1/organizations…), field for field as in Kinde's specification.
 import { type Static, Type } from "@sinclair/typebox";
+import { COUNT_FIELDS, IncludeCount, NameStartsWith } from "../management/listing.schemas.js";
 import { nullable, PageSize, SuccessResponse } from "../management/schemas.js";
 
 const Id = Type.String({ minLength: 1, maxLength: 100 });
@@ -28,9 +29,14 @@ export const ListOrganizationsQuery = Type.Object({
         Type.Literal("name_desc"),
         Type.Literal("email_asc"),
         Type.Literal("email_desc"),
+        Type.Literal("created_on_desc", {
+          description: "Latchkey extension: newest first (a keyset on created_at and code).",
+        }),
       ]),
     ),
   ),
+  starts_with: NameStartsWith,
+  include_count: IncludeCount,
   page_size: PageSize,
   next_token: Type.Optional(nullable(Type.String({ maxLength: 1000 }))),
 });
@@ -172,6 +178,7 @@ export const OrganizationsResponse = Type.Object({
   ...Code,
   organizations: Type.Array(OrganizationSummary),
   next_token: nullable(Type.String()),
+  ...COUNT_FIELDS,
 });
 
 export const CreateOrganizationResponse = Type.Object({

@@ -1,6 +1,15 @@
-import type { Selectable } from "kysely";
+import type { Selectable, SelectQueryBuilder } from "kysely";
+import {
+  type Count,
+  cappedCount,
+  FILTERED_COUNT_CAP,
+  isPostgres,
+  lowerStartsWith,
+  tableCount,
+} from "../management/listing.js";
+import type { TimeCursor } from "../management/schemas.js";
 import type { Db } from "../storage/database.js";
-import type { OrganizationsTable } from "../storage/schema.js";
+import type { OrganizationsTable, Schema } from "../storage/schema.js";
 import type { User } from "../users/users.store.js";
 
 export type OrganizationRow = Selectable<OrganizationsTable>;
@@ -26,6 +35,36 @@ export class OrganizationsStore {
   /** Every organization (sorted and paged by the caller, alike on both dialects). */
   all(): Promise<OrganizationRow[]> {
     return this.db.selectFrom("organizations").selectAll().execute();
+  }
+
+  /** Organizations whose name starts with a normalized `prefix` (0035's lower(name) index), or all. */
+  matching(prefix: string | undefined): Promise<OrganizationRow[]> {
+    return this.named(this.db.selectFrom("organizations").selectAll(), prefix).execute();
+  }
+
+  /** Newest first by a keyset on (created_at, code): the organizations_created index of 0035. */
+  newestPage(options: { limit: number; after?: TimeCursor; prefix?: string }): Promise<OrganizationRow[]> {
+    let q = this.named(this.db.selectFrom("organizations").selectAll(), options.prefix);
+    const after = options.after;
+    if (after) q = q.where((eb) => eb(eb.refTuple("created_at", "code"), "<", eb.tuple(after.at, after.id)));
+    return q.orderBy("created_at", "desc").orderBy("code", "desc").limit(options.limit).execute();
+  }
+
+  /** How many organizations there are, or how many names start with `prefix` (listing.ts). */
+  count(prefix: string | undefined): Promise<Count> {
+    if (prefix === undefined) return tableCount(this.db, "organizations");
+    return cappedCount(
+      this.named(this.db.selectFrom("organizations").select("code"), prefix).limit(FILTERED_COUNT_CAP + 1),
+    );
+  }
+
+  private named<O>(
+    query: SelectQueryBuilder<Schema, "organizations", O>,
+    prefix: string | undefined,
+  ): SelectQueryBuilder<Schema, "organizations", O> {
+    if (prefix === undefined) return query;
+    const postgres = isPostgres(this.db);
+    return query.where((eb) => lowerStartsWith(postgres, eb, "organizations.name", prefix));
   }
 
   isMember(orgCode: string, userId: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 // Request and response schemas of the users operations (Kinde's shapes, COMPAT.md §2.5). Limits
 // that Kinde states only in prose (or not at all) are enforced here so oversized input is a 400.
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { COUNT_FIELDS, IncludeCount } from "../management/listing.schemas.js";
 import { nullable, SuccessResponse } from "../management/schemas.js";
 
 /**
@@ -47,16 +48,7 @@ export const LIST_EXTENSIONS = {
       }),
     ),
   ),
-  include_count: Type.Optional(
-    nullable(
-      Type.Boolean({
-        description:
-          "Latchkey extension: add total_count and total_count_accuracy — exact; an estimate (PostgreSQL, " +
-          "an unfiltered list past 10 000 users, from the planner's statistics); or at_least (a filtered " +
-          "list counts at most 1 000 matches).",
-      }),
-    ),
-  ),
+  include_count: IncludeCount,
 };
 
 // Not the shared PageSize: a query string cannot carry null, and Ajv's coercion would turn
@@ -161,16 +153,6 @@ export const CreateIdentityBody = Type.Object({
 });
 
 // ---- responses (documentation and serialisation) -----------------------------------------------
-
-/** Latchkey extension: present when the request asked for include_count. */
-export const COUNT_FIELDS = {
-  total_count: Type.Optional(Type.Integer({ description: "Latchkey extension (include_count=true)." })),
-  total_count_accuracy: Type.Optional(
-    Type.Union([Type.Literal("exact"), Type.Literal("estimate"), Type.Literal("at_least")], {
-      description: "Latchkey extension: how total_count was had (see include_count).",
-    }),
-  ),
-};
 
 const Code = SuccessResponse.properties;
 

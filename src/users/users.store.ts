@@ -4,7 +4,7 @@ import {
   cappedCount,
   FILTERED_COUNT_CAP,
   isPostgres,
-  lowered,
+  lowerStartsWith,
   startsWith,
   tableCount,
 } from "../management/listing.js";
@@ -70,21 +70,23 @@ export interface UserPageQuery extends UserFilters {
  * range (migration 0035), so PostgreSQL ORs four bitmap scans and SQLite unions four index reads.
  * "ada lov" also finds given name "Ada" with a family name starting "lov".
  */
-function matchingPrefix(postgres: boolean, eb: ExpressionBuilder<Schema, "users">, prefix: string) {
+function matchingPrefix(postgres: boolean, eb: ExpressionBuilder<Schema, "users">, text: string) {
+  // Addresses and usernames are stored lower-cased (canonicalEmail, normalizeUsername).
+  const stored = text.toLowerCase();
   const terms = [
-    startsWith(postgres, eb.ref("users.email"), prefix),
-    startsWith(postgres, eb.ref("users.username"), prefix),
-    startsWith(postgres, lowered(eb, "users.given_name"), prefix),
-    startsWith(postgres, lowered(eb, "users.family_name"), prefix),
+    startsWith(postgres, eb.ref("users.email"), stored),
+    startsWith(postgres, eb.ref("users.username"), stored),
+    lowerStartsWith(postgres, eb, "users.given_name", text),
+    lowerStartsWith(postgres, eb, "users.family_name", text),
   ];
-  const space = prefix.indexOf(" ");
-  const given = prefix.slice(0, space);
-  const family = prefix.slice(space + 1).trimStart();
+  const space = text.indexOf(" ");
+  const given = text.slice(0, space);
+  const family = text.slice(space + 1).trimStart();
   if (space > 0 && family)
     terms.push(
       eb.and([
-        startsWith(postgres, lowered(eb, "users.given_name"), given),
-        startsWith(postgres, lowered(eb, "users.family_name"), family),
+        lowerStartsWith(postgres, eb, "users.given_name", given),
+        lowerStartsWith(postgres, eb, "users.family_name", family),
       ]),
     );
   return eb.or(terms);
