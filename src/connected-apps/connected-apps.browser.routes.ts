@@ -13,6 +13,8 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
+import { t } from "../i18n/catalogue.js";
+import { type Locale, requestLocale } from "../i18n/locale.js";
 import { sessionSatisfies } from "../mfa/mfa.service.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "../sign-in/browser-sign-in.js";
@@ -35,10 +37,16 @@ export function registerConnectedAppsBrowserRoutes(
     reply.code(status).type("text/html; charset=utf-8").send(body);
   const fail = async (reply: FastifyReply, error: unknown) => {
     if (!(error instanceof ConnectedAppError)) throw error;
+    const locale = requestLocale(reply.request);
     return html(
       reply,
       400,
-      errorPage("This connection could not be completed", error.message, await services.business.name()),
+      errorPage(
+        t(locale, "connect_link.failed_title"),
+        error.message,
+        await services.business.name(),
+        locale,
+      ),
     );
   };
 
@@ -61,24 +69,29 @@ export function registerConnectedAppsBrowserRoutes(
     token: string,
     link: { email: string | null; appName: string },
     status: number,
-    error?: string,
-  ) =>
-    html(
+    /** The error in the page's language. */
+    error?: (locale: Locale) => string,
+  ) => {
+    // A link outside any sign-in: its page speaks the browser's language (or ?lang=).
+    const locale = requestLocale(request);
+    return html(
       reply,
       status,
       signInPage({
         businessName: await services.business.name(),
         applicationName: link.appName,
-        lead: `to connect ${link.appName}`,
+        locale,
+        lead: t(locale, "connect_link.lead", { app: link.appName }),
         requestId: "",
         action: "/connected_apps/start",
         hidden: { token },
         csrf: signIn.csrfToken(request, reply),
         email: link.email ?? undefined,
-        error,
+        error: error?.(locale),
         methods: await services.business.signInMethods(),
       }),
     );
+  };
 
   app.get<{ Querystring: Form }>("/connected_apps/start", page, async (request, reply) => {
     const token = field(request.query, "token");
@@ -91,8 +104,8 @@ export function registerConnectedAppsBrowserRoutes(
       const error = !session
         ? undefined
         : (await services.connectedApps.mayConsent(link, session.userId))
-          ? `Sign in again to connect ${link.appName}.`
-          : "This link was created for another account. Sign in with that account.";
+          ? (locale: Locale) => t(locale, "connect_link.sign_in_again", { app: link.appName })
+          : (locale: Locale) => t(locale, "connect_link.other_account");
       return signInForm(request, reply, token, link, 200, error);
     } catch (error) {
       return fail(reply, error);
@@ -105,39 +118,30 @@ export function registerConnectedAppsBrowserRoutes(
       const link = await services.connectedApps.describeLink(token);
       const email = field(request.body, "email");
       if (!signIn.csrfValid(request, request.body)) {
-        return signInForm(
-          request,
-          reply,
-          token,
-          { ...link, email },
-          403,
-          "Your session on this page expired. Please try again.",
+        return signInForm(request, reply, token, { ...link, email }, 403, (locale) =>
+          t(locale, "form.session_expired"),
         );
       }
       // The business turned passwords off: nothing is checked (the page says to sign in by code first).
       if (!(await services.business.signInMethods()).password) {
-        return signInForm(
-          request,
-          reply,
-          token,
-          { ...link, email },
-          403,
-          "Signing in with a password is turned off here.",
+        return signInForm(request, reply, token, { ...link, email }, 403, (locale) =>
+          t(locale, "connect_link.password_off"),
         );
       }
-      const checked = await signIn.checkPassword(request, email, field(request.body, "password"));
+      const checked = await signIn.checkPassword(
+        request,
+        email,
+        field(request.body, "password"),
+        undefined,
+        requestLocale(request),
+      );
       if (!("user" in checked)) {
         if (checked.retryAfter) reply.header("retry-after", String(checked.retryAfter));
-        return signInForm(request, reply, token, { ...link, email }, checked.status, checked.message);
+        return signInForm(request, reply, token, { ...link, email }, checked.status, () => checked.message);
       }
       if (!(await services.connectedApps.mayConsent(link, checked.user.id))) {
-        return signInForm(
-          request,
-          reply,
-          token,
-          link,
-          403,
-          "This link was created for another account. Sign in with that account.",
+        return signInForm(request, reply, token, link, 403, (locale) =>
+          t(locale, "connect_link.other_account"),
         );
       }
       // No session for an account the sign-in policy still asks something of (an address to verify,
@@ -145,13 +149,8 @@ export function registerConnectedAppsBrowserRoutes(
       // A password alone never links a provider account to one that needs a second factor.
       const mfa = await services.mfa.requirement(checked.user, ["pwd"]);
       if (nextStep(checked.user, options.policy).kind !== "done" || !sessionSatisfies(mfa)) {
-        return signInForm(
-          request,
-          reply,
-          token,
-          link,
-          403,
-          "Your account needs attention first: sign in to the application, then use this link again.",
+        return signInForm(request, reply, token, link, 403, (locale) =>
+          t(locale, "connect_link.needs_attention"),
         );
       }
       await signIn.startSession(request, reply, checked.user.id, { amr: ["pwd"] });

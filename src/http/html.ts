@@ -1,5 +1,7 @@
 // Minimal server-rendered HTML: one layout, escaping for every interpolated value, no third-party
 // resources (RFC 9700 §4.2.4: nothing on our pages may leak the URL through Referer).
+import { type Brand, colorSchemeOf, NO_BRAND, type ThemeCode } from "../branding/brand.js";
+import { brandStylesheetHref } from "../branding/brand-css.js";
 
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
@@ -42,29 +44,71 @@ function renderValue(value: unknown): string {
 
 export const STYLESHEET_PATH = "/assets/latchkey.css";
 
-export function page(options: { title: string; body: SafeHtml; businessName?: string }): string {
-  return `<!doctype html>${html`<html lang="en">
+/** <html data-theme>: the stylesheets key forced light or dark on it (sign-in/pages.ts, branding/brand-css.ts). */
+const THEME_ATTRIBUTE: Record<ThemeCode, string> = { light: "light", dark: "dark", user_preference: "auto" };
+
+/**
+ * The logo in place of the business's name (named by its alt text), the dark one where the page is
+ * dark (forced, or by prefers-color-scheme under user_preference); the name alone without a logo.
+ */
+function brandHeading(brand: Brand, businessName: string | undefined): SafeHtml | string {
+  const light = brand.logo;
+  const dark = brand.logoDark;
+  if (!light || !dark) return businessName ? html`<p class="business">${businessName}</p>` : "";
+  const alt = businessName ?? "";
+  const img = (src: string) => html`<img class="logo" src="${src}" alt="${alt}">`;
+  if (brand.theme === "light") return html`<p class="business">${img(light)}</p>`;
+  if (brand.theme === "dark") return html`<p class="business">${img(dark)}</p>`;
+  return html`<p class="business"><picture><source srcset="${dark}" media="(prefers-color-scheme: dark)">${img(light)}</picture></p>`;
+}
+
+/** The business's privacy policy and terms (PATCH /api/v1/business privacy_url, terms_url). */
+function legalFooter(brand: Brand): SafeHtml | string {
+  const links = [
+    brand.privacyUrl ? html`<a href="${brand.privacyUrl}" rel="noopener noreferrer">Privacy policy</a>` : "",
+    brand.termsUrl ? html`<a href="${brand.termsUrl}" rel="noopener noreferrer">Terms of service</a>` : "",
+  ].filter((link) => link !== "");
+  if (links.length === 0) return "";
+  return html`<footer class="legal">${links.map((link, i) => html`${i > 0 ? " · " : ""}${link}`)}</footer>`;
+}
+
+export function page(options: {
+  title: string;
+  body: SafeHtml;
+  businessName?: string;
+  /** The page's language (src/i18n/locale.ts), for screen readers and hyphenation; English by default. */
+  lang?: string;
+  /** Logo, colours, theme and policy links (src/branding/); the environment's or an organization's. */
+  brand?: Brand;
+}): string {
+  const brand = options.brand ?? NO_BRAND;
+  const brandCss = brandStylesheetHref(brand);
+  return `<!doctype html>${html`<html lang="${options.lang ?? "en"}" data-theme="${THEME_ATTRIBUTE[brand.theme]}">
 <head>
+<meta name="color-scheme" content="${colorSchemeOf(brand.theme)}">
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>${options.title}${options.businessName ? ` · ${options.businessName}` : ""}</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
-<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+${brandCss ? html`<link rel="stylesheet" href="${brandCss}">
+` : ""}<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <main class="card">
-${options.businessName ? html`<p class="business">${options.businessName}</p>` : ""}
+${brandHeading(brand, options.businessName)}
 ${options.body}
 </main>
+${legalFooter(brand)}
 </body>
 </html>`}`;
 }
 
-export function errorPage(title: string, message: string, businessName?: string): string {
+export function errorPage(title: string, message: string, businessName?: string, lang?: string): string {
   return page({
     title,
     businessName,
+    lang,
     body: html`<h1>${title}</h1><p class="error" role="alert">${message}</p>`,
   });
 }

@@ -1,7 +1,9 @@
 // The authorization endpoint's rules (RFC 6749 §4.1.1-4.1.2, OIDC Core §3.1.2, RFC 7636, RFC 9700):
 // validate the request, decide whether the user must sign in, and mint the code.
+
 import { matchRegisteredUrl } from "../applications/urls.js";
 import { randomToken, sha256 } from "../crypto/random.js";
+import type { Locale } from "../i18n/locale.js";
 import { INVITATION_CODE } from "../invitations/invitation-code.js";
 import { marketingParameters } from "../properties/marketing.js";
 import { accessRefusal } from "./access-control.js";
@@ -91,6 +93,11 @@ export interface AuthorizationRequest {
   invitation?: { id: string; email: string; orgCode: string; organizationName: string };
   /** js-utils' marketing parameters (utm_source, gclid …): a new account keeps them as properties. */
   marketing?: Record<string, string>;
+  /**
+   * The language of the sign-in pages (src/i18n/), chosen when the request arrives from Kinde's
+   * `lang` or the browser's Accept-Language and kept so every page of the sign-in speaks it.
+   */
+  locale?: Locale;
 }
 
 export type AuthorizationValidation =

@@ -3,6 +3,8 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorPage } from "../http/html.js";
+import { t } from "../i18n/catalogue.js";
+import { chooseLocale } from "../i18n/locale.js";
 import { resolveInvitation } from "../invitations/invitation-sign-in.js";
 import type { Services } from "../services.js";
 import { upstreamShortcut } from "../sign-in/connection-sign-in.routes.js";
@@ -42,10 +44,19 @@ export function registerOAuthRoutes(
     // After a POST, a redirect must be 303 so the browser does not re-send the body (§4.12).
     const redirectStatus = request.method === "POST" ? 303 : 302;
     const validation = await validateAuthorizationRequest(ctx, new Params(raw));
+    // Kinde's lang (COMPAT.md §1.2) wins over the browser's languages; a value we do not serve, or
+    // a repeated one, is ignored rather than refused (the pages fall back to English).
+    const locale = chooseLocale(raw.lang, request.headers["accept-language"]);
     if (validation.kind === "page_error") {
+      // The reason names the protocol's parameters for the developer: it stays as written.
       return html(
         400,
-        errorPage("This sign-in link is not valid", validation.message, await services.business.name()),
+        errorPage(
+          t(locale, "sign_in.invalid_link_title"),
+          validation.message,
+          await services.business.name(),
+          locale,
+        ),
       );
     }
     if (validation.kind === "redirect_error") {
@@ -56,7 +67,7 @@ export function registerOAuthRoutes(
     const resolved = await resolveInvitation(services, validation.request);
     if ("location" in resolved)
       return reply.code(redirectStatus).header("location", resolved.location).send();
-    const { request: authorization } = resolved;
+    const authorization = { ...resolved.request, locale };
     const session = await services.sessions.find(request.cookies[sessionCookie]);
     const tooOld =
       session !== undefined &&

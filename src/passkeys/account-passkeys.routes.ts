@@ -4,9 +4,12 @@
 // 3.7.1: re-authenticate before changing how one signs in); without one the browser goes to the
 // account pages' sign-in (/account/sign-in, which runs every step asked and comes back here). Forms carry the
 // hosted pages' CSRF token; the passkey's ceremony is bound to the session that asked for it.
+
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AccountSignIn } from "../account/account-sign-in.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { type NoValues, t } from "../i18n/catalogue.js";
+import { requestLocale } from "../i18n/locale.js";
 import { withSecondFactor } from "../mfa/policy.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
@@ -19,10 +22,10 @@ import { PASSKEY_OPTIONS_LIMIT } from "./passkey-sign-in.routes.js";
 const RETURN = "/account/passkeys";
 const SIGN_IN_AGAIN = `/account/sign-in?return=${encodeURIComponent(RETURN)}`;
 
-const DONE: Record<string, string> = {
-  added: "Your passkey is saved.",
-  renamed: "The passkey is renamed.",
-  removed: "The passkey is removed, and you are signed out everywhere else.",
+const DONE: Record<string, NoValues> = {
+  added: "account_passkeys.added",
+  renamed: "account_passkeys.renamed",
+  removed: "account_passkeys.removed",
 };
 
 interface Fresh {
@@ -58,21 +61,27 @@ export function registerAccountPasskeyRoutes(
     request: FastifyRequest,
     reply: FastifyReply,
     { user }: Fresh,
-    shown: { status?: number; notice?: string; error?: string } = {},
-  ) =>
-    reply
+    /** The notice or error: a catalogue key (no values), or a message already in words. */
+    shown: { status?: number; notice?: NoValues; error?: NoValues | { text: string } } = {},
+  ) => {
+    const locale = requestLocale(request);
+    const error =
+      shown.error && (typeof shown.error === "string" ? t(locale, shown.error) : shown.error.text);
+    return reply
       .code(shown.status ?? 200)
       .type("text/html; charset=utf-8")
       .send(
         accountPasskeysPage({
           businessName: await services.business.name(),
           csrf: signIn.csrfToken(request, reply),
+          locale,
           passkeys: await passkeys.store.list(user.id),
           enabled: (await passkeys.policyFor(user.id)) !== "off",
-          notice: shown.notice,
-          error: shown.error,
+          notice: shown.notice && t(locale, shown.notice),
+          error,
         }),
       );
+  };
 
   /** A form's signed-in person, or undefined with the reply sent (403 without CSRF, or sign in again). */
   const forChange = async (request: FastifyRequest<{ Body: Form }>, reply: FastifyReply) => {
@@ -84,7 +93,7 @@ export function registerAccountPasskeyRoutes(
     if (!signIn.csrfValid(request, request.body)) {
       await render(request, reply, signedIn, {
         status: 403,
-        error: "Your session on this page expired. Please try again.",
+        error: "form.session_expired",
       });
       return undefined;
     }
@@ -132,14 +141,15 @@ export function registerAccountPasskeyRoutes(
     if (!signedIn) return reply;
     const { user, session } = signedIn;
     if ((await passkeys.policyFor(user.id)) === "off")
-      return render(request, reply, signedIn, { status: 403, error: "Passkeys are turned off here." });
+      return render(request, reply, signedIn, { status: 403, error: "account_passkeys.off" });
     const saved = await passkeys.register(
       user.id,
       field(request.body, "response"),
       { sessionId: session.id },
       { name: field(request.body, "name"), source: "user" },
     );
-    if (!saved.ok) return render(request, reply, signedIn, { status: saved.status, error: saved.message });
+    if (!saved.ok)
+      return render(request, reply, signedIn, { status: saved.status, error: { text: saved.message } });
     // The ceremony proved the new passkey (RFC 8176: hwk device-bound, swk synced).
     const value = saved.passkey.deviceType === "multiDevice" ? "swk" : "hwk";
     await services.sessions.recordProof(session.id, withSecondFactor(session.amr, [value]));
@@ -154,7 +164,8 @@ export function registerAccountPasskeyRoutes(
     const signedIn = await forChange(request, reply);
     if (!signedIn) return reply;
     const renamed = await passkeys.rename(signedIn.user.id, request.params.id, field(request.body, "name"));
-    if (!renamed) return render(request, reply, signedIn, { status: 400, error: "Give the passkey a name." });
+    if (!renamed)
+      return render(request, reply, signedIn, { status: 400, error: "account_passkeys.name_needed" });
     return reply.code(303).header("location", `${RETURN}?done=renamed`).send();
   });
 
@@ -166,8 +177,7 @@ export function registerAccountPasskeyRoutes(
       keepSessionId: session.id,
       source: "user",
     });
-    if (!removed)
-      return render(request, reply, signedIn, { status: 404, error: "That passkey is gone already." });
+    if (!removed) return render(request, reply, signedIn, { status: 404, error: "account_passkeys.gone" });
     request.log.info({ event: "passkey_removed", userId: user.id, passkeyId: removed.id }, "passkey removed");
     return reply.code(303).header("location", `${RETURN}?done=removed`).send();
   });

@@ -3,6 +3,8 @@
 // the ceremony and posts the authenticator's answer in the hidden `response` field. Without the
 // script (or WebAuthn) the sign-in's passkey button stays hidden: nothing there depends on it.
 import { html, page, raw, type SafeHtml } from "../http/html.js";
+import { t } from "../i18n/catalogue.js";
+import type { Locale } from "../i18n/locale.js";
 import type { FormContext } from "../sign-in/pages.js";
 import { PASSKEYS_SCRIPT_PATH } from "./passkeys-asset.js";
 
@@ -23,26 +25,26 @@ const scriptError = html`<p class="error" data-passkey-error role="alert" hidden
  * also offers the passkeys in the e-mail field's autofill (data-autofill, `autocomplete="username
  * webauthn"` on that field: pages.ts).
  */
-export function passkeySignInSection(ctx: Pick<FormContext, "requestId" | "csrf">): SafeHtml {
+export function passkeySignInSection(ctx: Pick<FormContext, "requestId" | "csrf" | "locale">): SafeHtml {
   return html`<div class="passkey" data-passkey-section hidden>
 <form method="post" action="/auth/passkey/sign-in" data-passkey="authenticate" data-options="/auth/passkey/options" data-autofill="on">
   ${hiddenFields({ request: ctx.requestId, csrf: ctx.csrf })}
   ${scriptError}
-  <button type="submit" class="secondary" id="passkey-sign-in">Use a passkey</button>
+  <button type="submit" class="secondary" id="passkey-sign-in">${t(ctx.locale, "passkey.use")}</button>
 </form>
-<p class="divider"><span>or</span></p>
+<p class="divider"><span>${t(ctx.locale, "form.or")}</span></p>
 </div>
 ${passkeysScript}
 `;
 }
 
 /** The second step's passkey form (mfa-pages.ts shows it as one of the ways to prove a factor). */
-export function passkeySecondFactorForm(ctx: Pick<FormContext, "requestId" | "csrf">): SafeHtml {
+export function passkeySecondFactorForm(ctx: Pick<FormContext, "requestId" | "csrf" | "locale">): SafeHtml {
   return html`<form method="post" action="/auth/mfa/passkey" data-passkey="authenticate" data-options="/auth/mfa/passkey/options">
   ${hiddenFields({ request: ctx.requestId, csrf: ctx.csrf })}
-  <p class="hint">Use the passkey saved on this device, a phone or a security key.</p>
+  <p class="hint">${t(ctx.locale, "passkey.second_factor_hint")}</p>
   ${scriptError}
-  <button type="submit" id="passkey-second-factor">Use your passkey</button>
+  <button type="submit" id="passkey-second-factor">${t(ctx.locale, "mfa.use_passkey")}</button>
 </form>
 ${passkeysScript}`;
 }
@@ -53,12 +55,13 @@ export function passkeyRegisterForm(
   action: string,
   optionsUrl: string,
   button: string,
+  locale: Locale,
 ): SafeHtml {
   return html`<form method="post" action="${action}" data-passkey="register" data-options="${optionsUrl}">
   ${hiddenFields(fields)}
-  <label for="passkey-name">Name for this passkey</label>
-  <input id="passkey-name" name="name" type="text" maxlength="100" autocomplete="off" placeholder="For example: Work laptop" aria-describedby="passkey-name-hint">
-  <p class="hint" id="passkey-name-hint">Helps you tell your passkeys apart later.</p>
+  <label for="passkey-name">${t(locale, "passkey.name")}</label>
+  <input id="passkey-name" name="name" type="text" maxlength="100" autocomplete="off" placeholder="${t(locale, "passkey.name_placeholder")}" aria-describedby="passkey-name-hint">
+  <p class="hint" id="passkey-name-hint">${t(locale, "passkey.name_hint")}</p>
   ${scriptError}
   <button type="submit" id="passkey-register">${button}</button>
 </form>
@@ -67,17 +70,20 @@ ${passkeysScript}`;
 
 /** The sign-in step under the "mandatory" passkey policy: create one before continuing. */
 export function passkeyEnrollPage(ctx: FormContext): string {
+  const { locale } = ctx;
   return page({
-    title: "Create a passkey",
+    title: t(locale, "passkey.enroll_title"),
     businessName: ctx.businessName,
-    body: html`<h1>Create a passkey</h1>
-<p class="lead">${ctx.applicationName} asks you to sign in with a passkey from now on. Create one on this device: your fingerprint, face or screen lock will unlock it.</p>
+    lang: locale,
+    body: html`<h1>${t(locale, "passkey.enroll_title")}</h1>
+<p class="lead">${t(locale, "passkey.enroll_lead", { app: ctx.applicationName })}</p>
 ${ctx.error ? html`<p class="error" id="form-error" role="alert">${ctx.error}</p>` : ""}
 ${passkeyRegisterForm(
   { request: ctx.requestId, csrf: ctx.csrf },
   "/auth/passkey/register",
   "/auth/passkey/register/options",
-  "Create a passkey",
+  t(locale, "passkey.create"),
+  locale,
 )}`,
   });
 }

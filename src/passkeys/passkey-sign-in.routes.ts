@@ -172,7 +172,7 @@ export function registerPasskeySignInRoutes(
     status: number,
     error?: string,
   ) => {
-    const ctx = await formContext(opened.requestId, opened.authorization.clientId, csrfToken(request, reply));
+    const ctx = await formContext(opened.requestId, opened.authorization, csrfToken(request, reply));
     return html(reply, status, passkeyEnrollPage({ ...ctx, error }));
   };
 

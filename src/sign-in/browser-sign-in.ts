@@ -1,10 +1,13 @@
 // The parts of signing a person in on this browser that every hosted form shares (the OAuth
 // sign-in page and the connected-app link): CSRF, password checking with throttling, and the
 // first-party session cookie.
+
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { signInMethod } from "../audit/authentication-log.js";
 import { randomToken, safeEqual, sha256 } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { t, wait as waitFor } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, type Locale } from "../i18n/locale.js";
 import type { Services } from "../services.js";
 import { canonicalEmail } from "../users/email.js";
 import { assertPasswordHashingAvailable, type ReservedPasswordCheck } from "../users/passwords.js";
@@ -133,12 +136,13 @@ export class BrowserSignIn {
     emailInput: string,
     password: string,
     place?: ReservedPasswordCheck,
+    locale: Locale = DEFAULT_LOCALE,
   ): Promise<{ user: User } | { status: number; message: string; retryAfter?: number }> {
     const { services } = this;
     // Cut before canonicalising: NFC and IDNA over unbounded text cost CPU before any limit (a run
     // of combining marks is quadratic to reorder: seconds for a megabyte).
     const email = canonicalEmail(emailInput.slice(0, 320)).slice(0, 320);
-    if (!email || !password) return { status: 400, message: "Enter your email and password." };
+    if (!email || !password) return { status: 400, message: t(locale, "sign_in.enter_email_and_password") };
     // Saturated hashing answers 503 before the attempt is counted or anything is written.
     if (!place?.held) assertPasswordHashingAvailable();
     const network = clientNetwork(request.ip);
@@ -163,8 +167,8 @@ export class BrowserSignIn {
       const wait = Math.max(...blocked.map((v) => v.resetIn));
       const message =
         daily && !daily.allowed
-          ? `Too many failed sign-ins from your network today. Try again in ${duration(wait)}.`
-          : `Too many sign-in attempts. Try again in ${duration(wait)}.`;
+          ? t(locale, "sign_in.too_many_network_today", { wait: waitFor(locale, wait) })
+          : t(locale, "sign_in.too_many_attempts", { wait: waitFor(locale, wait) });
       return { status: 429, retryAfter: wait, message };
     }
     const user = deviceAccounts.length > 0 ? early : await services.users.store.findByEmail(email);
@@ -179,7 +183,7 @@ export class BrowserSignIn {
         method: "password",
       });
       services.metrics.signIn("failure");
-      return { status: 401, message: "Incorrect email or password." };
+      return { status: 401, message: t(locale, "sign_in.incorrect") };
     }
     await Promise.all([limiter.reset(accountIpKey), daily ? limiter.refund(dailyKey) : undefined]);
     request.log.info({ event: "sign_in", userId: user.id }, "user signed in");
@@ -256,11 +260,4 @@ export class BrowserSignIn {
         entry[1] > since,
     );
   }
-}
-
-/** "12 minutes", "3 hours": a wait as a person reads it. */
-function duration(seconds: number): string {
-  const [amount, unit] =
-    seconds > 90 * 60 ? [Math.ceil(seconds / 3600), "hour"] : [Math.ceil(seconds / 60), "minute"];
-  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
 }

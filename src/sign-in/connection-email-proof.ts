@@ -127,7 +127,7 @@ export function registerConnectionEmailProof(
     link: PendingLink,
     extra: { error?: string; notice?: string } = {},
   ) => {
-    const ctx = await deps.formContext(requestId, authorization.clientId, signIn.csrfToken(request, reply));
+    const ctx = await deps.formContext(requestId, authorization, signIn.csrfToken(request, reply));
     // Typed by the person: the page must not say whether an account has the address.
     const lead = typed(link)
       ? `To finish signing in, we sent a 6-digit code to ${email}. Enter it to continue to ${ctx.applicationName}.`
@@ -226,7 +226,7 @@ export function registerConnectionEmailProof(
     status: number,
     extra: { email?: string; error?: string } = {},
   ) => {
-    const ctx = await deps.formContext(requestId, authorization.clientId, signIn.csrfToken(request, reply));
+    const ctx = await deps.formContext(requestId, authorization, signIn.csrfToken(request, reply));
     return html(
       reply,
       status,

@@ -46,7 +46,7 @@ export function registerConnectionSso(
     status: number,
     extra: { email?: string; error?: string } = {},
   ) => {
-    const ctx = await deps.formContext(requestId, authorization.clientId, signIn.csrfToken(request, reply));
+    const ctx = await deps.formContext(requestId, authorization, signIn.csrfToken(request, reply));
     return html(
       reply,
       status,

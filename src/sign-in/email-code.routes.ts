@@ -15,7 +15,7 @@ import type { User } from "../users/users.store.js";
 import type { BrowserSignIn, Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
 import type { EmailCodeStep } from "./email-code-step.js";
-import { emailCodePage, emailCodeRequestPage, type FormContext } from "./pages.js";
+import { emailCodePage, emailCodeRequestPage, type FormContext, type SignInTarget } from "./pages.js";
 import { clientNetwork } from "./rate-limit.js";
 
 /** What the sign-in routes share with these (sign-in.routes.ts). */
@@ -23,7 +23,7 @@ export interface SignInKit {
   pageConfig: { config: { surface: "page" } };
   html(reply: FastifyReply, status: number, body: string): FastifyReply;
   expired(reply: FastifyReply): Promise<FastifyReply>;
-  formContext(requestId: string, clientId: string, csrf: string): Promise<FormContext>;
+  formContext(requestId: string, authorization: SignInTarget, csrf: string): Promise<FormContext>;
   csrfToken(request: FastifyRequest, reply: FastifyReply): string;
   csrfValid(request: FastifyRequest, form: Form | undefined): boolean;
   proceed(
@@ -43,7 +43,7 @@ export interface SignInKit {
     request: FastifyRequest,
     reply: FastifyReply,
     requestId: string,
-    clientId: string,
+    authorization: SignInTarget,
     why: "email_code" | "reset_password",
   ): Promise<FastifyReply>;
 }
@@ -125,12 +125,16 @@ export function registerEmailCodeRoutes(
       request,
       reply,
       requestId,
-      authorization.clientId,
+      authorization,
       purpose === "sign_in" ? "email_code" : "reset_password",
     );
 
-  const context = async (request: FastifyRequest, reply: FastifyReply, requestId: string, clientId: string) =>
-    kit.formContext(requestId, clientId, kit.csrfToken(request, reply));
+  const context = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: SignInTarget,
+  ) => kit.formContext(requestId, authorization, kit.csrfToken(request, reply));
 
   /** The code page; the lead never says whether the address has an account. */
   const codePage = (
@@ -160,7 +164,7 @@ export function registerEmailCodeRoutes(
     email: string,
     notice?: string,
   ) => {
-    const ctx = await context(request, reply, requestId, authorization.clientId);
+    const ctx = await context(request, reply, requestId, authorization);
     const user = await services.users.store.findByEmail(email);
     const account = user && user.is_suspended !== 1 ? user : undefined;
     const network = clientNetwork(request.ip);
@@ -192,7 +196,7 @@ export function registerEmailCodeRoutes(
       const authorization = await services.pending.find(requestId);
       if (!authorization) return expired(reply);
       if (!(await offered(purpose))) return refused(request, reply, requestId, authorization, purpose);
-      const ctx = await context(request, reply, requestId, authorization.clientId);
+      const ctx = await context(request, reply, requestId, authorization);
       return html(
         reply,
         200,
@@ -210,7 +214,7 @@ export function registerEmailCodeRoutes(
       const typed = field(form, "email").slice(0, 320);
       const problem = emailProblem(typed);
       if (problem) {
-        const ctx = await context(request, reply, requestId, authorization.clientId);
+        const ctx = await context(request, reply, requestId, authorization);
         return html(
           reply,
           400,
@@ -252,12 +256,9 @@ export function registerEmailCodeRoutes(
         html(
           reply,
           status,
-          codePage(
-            await context(request, reply, step.requestId, step.authorization.clientId),
-            purpose,
-            step.email,
-            { error },
-          ),
+          codePage(await context(request, reply, step.requestId, step.authorization), purpose, step.email, {
+            error,
+          }),
         );
       const password = field(step.form, "password");
       // The new password is judged before the code is spent on it.

@@ -19,9 +19,12 @@
 //   sibling, who can name any registered URL on its own site; the registration is what counts.
 // Anything else — every cross-site request — gets a confirmation page whose button POSTs with a
 // CSRF token (and only from our own page: http/form-origin.ts).
+
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { decodeProtectedHeader, jwtVerify } from "jose";
 import { errorPage } from "../http/html.js";
+import { t } from "../i18n/catalogue.js";
+import { requestLocale } from "../i18n/locale.js";
 import { SIGNING_ALGORITHM } from "../oauth/keys.js";
 import { clearRefreshCookies, REFRESH_FLAG_COOKIE } from "../oauth/refresh-cookie.js";
 import type { Services } from "../services.js";
@@ -56,16 +59,19 @@ export function registerLogoutRoutes(
     return (await services.applications.store.isAnyLogoutUrl(redirect)) ? redirect : undefined;
   };
 
-  const unregistered = async (reply: FastifyReply) =>
-    html(
+  const unregistered = async (reply: FastifyReply) => {
+    const locale = requestLocale(reply.request);
+    return html(
       reply,
       400,
       errorPage(
-        "Cannot return to that address",
-        "The logout redirect URL is not registered for any application.",
+        t(locale, "logout.bad_redirect_title"),
+        t(locale, "logout.bad_redirect_message"),
         await services.business.name(),
+        locale,
       ),
     );
+  };
 
   const signOutAndReturn = async (
     request: FastifyRequest,
@@ -84,7 +90,8 @@ export function registerLogoutRoutes(
     reply.clearCookie(names.session, cookieOptions(options.https));
     // Kinde's browser SDKs keep the refresh token in a cookie too (refresh-cookie.ts).
     clearRefreshCookies(reply, { https: options.https, domain: options.refreshCookieDomain });
-    if (!redirect) return html(reply, 200, signedOutPage(await services.business.name()));
+    if (!redirect)
+      return html(reply, 200, signedOutPage(await services.business.name(), requestLocale(request)));
     const target = new URL(redirect);
     if (state) target.searchParams.append("state", state);
     return reply.code(status).header("location", target.href).send();
@@ -134,6 +141,7 @@ export function registerLogoutRoutes(
         csrf: signIn.csrfToken(request, reply),
         redirect,
         state,
+        locale: requestLocale(request),
       }),
     );
   });
@@ -142,13 +150,15 @@ export function registerLogoutRoutes(
     const redirect = await redirectOf(request.body);
     if (redirect === undefined) return unregistered(reply);
     if (!signIn.csrfValid(request, request.body)) {
+      const locale = requestLocale(request);
       return html(
         reply,
         403,
         errorPage(
-          "This page has expired",
-          "You are still signed in. Go back to the application and sign out again.",
+          t(locale, "logout.expired_title"),
+          t(locale, "logout.expired_message"),
           await services.business.name(),
+          locale,
         ),
       );
     }

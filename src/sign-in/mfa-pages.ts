@@ -2,6 +2,7 @@
 // authenticator app, keep the recovery codes. Plain forms like the rest (pages.ts): the QR code is
 // inline SVG drawn by the server, so the page loads nothing from anywhere else.
 import { html, page, raw } from "../http/html.js";
+import { t } from "../i18n/catalogue.js";
 import type { ChallengeMethod } from "../mfa/mfa.service.js";
 import { passkeySecondFactorForm } from "../passkeys/passkey-pages.js";
 import type { FormContext } from "./pages.js";
@@ -36,37 +37,38 @@ export function mfaChallengePage(
     phone?: string;
   },
 ): string {
+  const { locale } = ctx;
   const method = ctx.method ?? ctx.methods[0] ?? "authenticator_app";
   const others = ctx.methods.filter((m) => m !== method);
   const forms = {
     passkey: passkeySecondFactorForm(ctx),
     authenticator_app: html`<form method="post" action="/auth/mfa/verify" novalidate>
   ${hiddenFields(ctx)}
-  ${codeField(ctx, "Code from your authenticator app", "The 6-digit code your app shows for this account now.")}
-  <button type="submit">Continue</button>
+  ${codeField(ctx, t(locale, "mfa.app_code"), t(locale, "mfa.app_code_hint"))}
+  <button type="submit">${t(locale, "form.continue")}</button>
 </form>`,
     sms: html`<form method="post" action="/auth/mfa/sms/verify" novalidate>
   ${hiddenFields(ctx)}
-  ${codeField(ctx, "Code from the text message", `We sent a 6-digit code to your phone ${ctx.phone ?? ""}.`)}
-  <button type="submit">Continue</button>
+  ${codeField(ctx, t(locale, "mfa.sms_code"), t(locale, "mfa.sms_code_hint", { phone: ctx.phone ?? "" }))}
+  <button type="submit">${t(locale, "form.continue")}</button>
 </form>`,
     email: html`<form method="post" action="/auth/mfa/email/verify" novalidate>
   ${hiddenFields(ctx)}
-  ${codeField(ctx, "Code from your email", `We sent a 6-digit code to ${ctx.email ?? "your email address"}.`)}
-  <button type="submit">Continue</button>
+  ${codeField(ctx, t(locale, "mfa.email_code"), t(locale, "mfa.email_code_hint", { email: ctx.email ?? t(locale, "mfa.your_email_address") }))}
+  <button type="submit">${t(locale, "form.continue")}</button>
 </form>`,
     recovery_code: html`<form method="post" action="/auth/mfa/recovery" novalidate>
   ${hiddenFields(ctx)}
-  ${codeField(ctx, "Recovery code", "One of the codes you saved when you set up two-step verification. Each works once.", false)}
-  <button type="submit">Continue</button>
+  ${codeField(ctx, t(locale, "mfa.recovery_code"), t(locale, "mfa.recovery_code_hint"), false)}
+  <button type="submit">${t(locale, "form.continue")}</button>
 </form>`,
   };
   const switchLabel: Record<ChallengeMethod, string> = {
-    passkey: "Use your passkey",
-    authenticator_app: "Use your authenticator app",
-    sms: "Text me a code instead",
-    email: "Email me a code instead",
-    recovery_code: "Use a recovery code",
+    passkey: t(locale, "mfa.use_passkey"),
+    authenticator_app: t(locale, "mfa.use_app"),
+    sms: t(locale, "mfa.text_me"),
+    email: t(locale, "mfa.email_me"),
+    recovery_code: t(locale, "mfa.use_recovery"),
   };
   const switchAction: Record<ChallengeMethod, string> = {
     passkey: "/auth/mfa/method/passkey",
@@ -76,10 +78,11 @@ export function mfaChallengePage(
     recovery_code: "/auth/mfa/method/recovery_code",
   };
   return page({
-    title: "Two-step verification",
+    title: t(locale, "mfa.title"),
     businessName: ctx.businessName,
-    body: html`<h1>Two-step verification</h1>
-<p class="lead">Confirm it is you to continue to ${ctx.applicationName}.</p>
+    lang: locale,
+    body: html`<h1>${t(locale, "mfa.title")}</h1>
+<p class="lead">${t(locale, "mfa.lead", { app: ctx.applicationName })}</p>
 ${errorBlock(ctx.error)}${ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : ""}
 ${forms[method]}
 ${others.map(
@@ -103,37 +106,36 @@ export function mfaEnrollPage(
   },
 ): string {
   const grouped = ctx.secret.replace(/(.{4})/g, "$1 ").trim();
+  const { locale } = ctx;
+  const app = ctx.applicationName;
   return page({
-    title: "Set up two-step verification",
+    title: t(locale, "mfa.enroll_title"),
     businessName: ctx.businessName,
-    body: html`<h1>Set up two-step verification</h1>
-<p class="lead">${
-      ctx.optional
-        ? `Protect your account with a code from an authenticator app each time you sign in to ${ctx.applicationName}.`
-        : `${ctx.applicationName} asks for a second step when you sign in. Set up an authenticator app to continue.`
-    }</p>
+    lang: locale,
+    body: html`<h1>${t(locale, "mfa.enroll_title")}</h1>
+<p class="lead">${ctx.optional ? t(locale, "mfa.enroll_optional", { app }) : t(locale, "mfa.enroll_required", { app })}</p>
 ${errorBlock(ctx.error)}
 <ol class="steps">
-  <li>Open an authenticator app (for example Google Authenticator, Microsoft Authenticator, 1Password or Authy) and add an account.</li>
-  <li>Scan this QR code, or enter the key below.</li>
+  <li>${t(locale, "mfa.enroll_step_open")}</li>
+  <li>${t(locale, "mfa.enroll_step_scan")}</li>
 </ol>
-<figure class="qr" aria-label="QR code for your authenticator app">${raw(ctx.qrSvg)}</figure>
-<p class="hint">Key: <code id="totp-secret" data-secret="${ctx.secret}">${grouped}</code></p>
+<figure class="qr" aria-label="${t(locale, "mfa.qr_label")}">${raw(ctx.qrSvg)}</figure>
+<p class="hint">${t(locale, "mfa.key")} <code id="totp-secret" data-secret="${ctx.secret}">${grouped}</code></p>
 <form method="post" action="/auth/mfa/enroll" novalidate>
   ${hiddenFields(ctx)}
-  ${codeField(ctx, "Code from the app", "Enter the 6-digit code the app shows to finish.")}
-  <button type="submit">Turn on two-step verification</button>
+  ${codeField(ctx, t(locale, "mfa.enroll_code"), t(locale, "mfa.enroll_code_hint"))}
+  <button type="submit">${t(locale, "mfa.turn_on")}</button>
 </form>
 ${
   ctx.sms
-    ? html`<h2>No authenticator app?</h2>
+    ? html`<h2>${t(locale, "mfa.no_app")}</h2>
 <form method="post" action="/auth/mfa/sms/enroll" novalidate>
   ${hiddenFields(ctx)}
-  <label for="phone">Mobile number</label>
+  <label for="phone">${t(locale, "mfa.mobile_number")}</label>
   <input id="phone" name="phone" type="tel" autocomplete="tel" inputmode="tel" maxlength="24"
     aria-describedby="phone-hint">
-  <p class="hint" id="phone-hint">With the country code, e.g. +44 7700 900123. We text a code to it at each sign-in.</p>
-  <button type="submit" class="secondary">Text me a code instead</button>
+  <p class="hint" id="phone-hint">${t(locale, "mfa.mobile_hint")}</p>
+  <button type="submit" class="secondary">${t(locale, "mfa.text_me")}</button>
 </form>
 `
     : ""
@@ -141,7 +143,7 @@ ${
   ctx.optional
     ? html`<form method="post" action="/auth/mfa/skip">
   ${hiddenFields(ctx)}
-  <button type="submit" class="secondary">Not now</button>
+  <button type="submit" class="secondary">${t(locale, "mfa.not_now")}</button>
 </form>`
     : ""
 }`,
@@ -150,11 +152,13 @@ ${
 
 /** The recovery codes, shown once; the sign-in goes on when the person says they kept them. */
 export function recoveryCodesPage(ctx: FormContext & { codes: readonly string[] }): string {
+  const { locale } = ctx;
   return page({
-    title: "Save your recovery codes",
+    title: t(locale, "mfa.recovery_title"),
     businessName: ctx.businessName,
-    body: html`<h1>Save your recovery codes</h1>
-<p class="lead">Two-step verification is on. If you lose your phone, each of these codes lets you sign in once. Keep them somewhere safe: they are shown only now.</p>
+    lang: locale,
+    body: html`<h1>${t(locale, "mfa.recovery_title")}</h1>
+<p class="lead">${t(locale, "mfa.recovery_lead")}</p>
 <ul class="recovery-codes" id="recovery-codes">
 ${ctx.codes.map(
   (code) => html`  <li><code>${code}</code></li>
@@ -162,23 +166,25 @@ ${ctx.codes.map(
 )}</ul>
 <form method="post" action="/auth/mfa/continue">
   ${hiddenFields(ctx)}
-  <button type="submit">I have saved them — continue</button>
+  <button type="submit">${t(locale, "mfa.recovery_saved")}</button>
 </form>`,
   });
 }
 
 /** Confirming a mobile number for text-message codes: the code just sent to it. */
 export function smsConfirmPage(ctx: FormContext & { phone: string }): string {
+  const { locale } = ctx;
   return page({
-    title: "Confirm your mobile number",
+    title: t(locale, "mfa.sms_confirm_title"),
     businessName: ctx.businessName,
-    body: html`<h1>Confirm your mobile number</h1>
-<p class="lead">We sent a 6-digit code to ${ctx.phone}. Enter it to turn on two-step verification.</p>
+    lang: locale,
+    body: html`<h1>${t(locale, "mfa.sms_confirm_title")}</h1>
+<p class="lead">${t(locale, "mfa.sms_confirm_lead", { phone: ctx.phone })}</p>
 ${errorBlock(ctx.error)}
 <form method="post" action="/auth/mfa/sms/confirm" novalidate>
   ${hiddenFields(ctx)}
-  ${codeField(ctx, "Code from the text message", "The code is valid for 10 minutes.")}
-  <button type="submit">Turn on two-step verification</button>
+  ${codeField(ctx, t(locale, "mfa.sms_code"), t(locale, "mfa.sms_valid"))}
+  <button type="submit">${t(locale, "mfa.turn_on")}</button>
 </form>`,
   });
 }

@@ -50,7 +50,7 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
   const { pageConfig, html, expired, formContext, csrfToken, proceed, emailCode, openProgress } = kit;
 
   const context = async (request: FastifyRequest, reply: FastifyReply, opened: OpenedProgress) => ({
-    ...(await formContext(opened.requestId, opened.authorization.clientId, csrfToken(request, reply))),
+    ...(await formContext(opened.requestId, opened.authorization, csrfToken(request, reply))),
     email: opened.email,
   });
 

@@ -2,20 +2,31 @@
 // autocomplete attributes, so password managers (and tests) fill them. The one script is the
 // passkeys' (src/passkeys/), on pages that offer one; everything else works without it.
 import { DEFAULT_SIGN_IN_METHODS, type SignInMethods } from "../business/business.store.js";
+import type { Brand } from "../branding/brand.js";
 import { html, page, type SafeHtml } from "../http/html.js";
+import { lifetime, t, th } from "../i18n/catalogue.js";
+import type { Locale } from "../i18n/locale.js";
+import type { AuthorizationRequest } from "../oauth/authorize.js";
 import { passkeySignInSection } from "../passkeys/passkey-pages.js";
 import { logoPath } from "./provider-logos.js";
+
+/** What a sign-in page needs of its authorization request: the application, and the language. */
+export type SignInTarget = Pick<AuthorizationRequest, "clientId" | "locale" | "orgCode">;
 
 export interface FormContext {
   businessName: string;
   applicationName: string;
   requestId: string;
   csrf: string;
+  /** The language of the pages (src/i18n/): chosen once for the sign-in and kept with its request. */
+  locale: Locale;
   email?: string;
   /** The address may not be changed (an invitation is for one address: src/invitations/). */
   emailLocked?: boolean;
   /** The application takes no sign-ups (the dashboard: dashboard-sign-in.ts): no link to them. */
   noSignUp?: boolean;
+  /** Logo, colours and policy links: the environment's, or the org_code organization's over it. */
+  brand?: Brand;
   error?: string;
 }
 
@@ -46,12 +57,13 @@ export function signInPage(
   const hidden = ctx.hidden ?? { request: ctx.requestId };
   const request = encodeURIComponent(ctx.requestId);
   const passkeys = ctx.passkeys === true && !ctx.action;
-  const emailField = html`<label for="email">Email</label>
+  const { locale } = ctx;
+  const emailField = html`<label for="email">${t(locale, "form.email")}</label>
   <input id="email" name="email" type="email" autocomplete="${passkeys ? "username webauthn" : "username"}" inputmode="email" required
     value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""}${ctx.emailLocked ? html` readonly` : html` autofocus`}>`;
   const signUpLink = ctx.noSignUp
     ? ""
-    : html`<p class="switch">No account? <a href="/auth/sign-up?request=${request}">Create one</a></p>`;
+    : html`<p class="switch">${t(locale, "sign_in.no_account")} <a href="/auth/sign-up?request=${request}">${t(locale, "sign_in.create_one")}</a></p>`;
   let body: SafeHtml;
   if (methods.password) {
     body = html`<form method="post" action="${action}" novalidate>
@@ -60,49 +72,51 @@ export function signInPage(
   `,
   )}<input type="hidden" name="csrf" value="${ctx.csrf}">
   ${emailField}
-  <label for="password">Password</label>
+  <label for="password">${t(locale, "form.password")}</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required>
-  <button type="submit">Sign in</button>
+  <button type="submit">${t(locale, "sign_in.submit")}</button>
 </form>
 ${
   ctx.action
     ? ""
-    : html`<p class="switch"><a href="/auth/forgot-password?request=${request}">Forgot your password?</a>${
+    : html`<p class="switch"><a href="/auth/forgot-password?request=${request}">${t(locale, "sign_in.forgot_password")}</a>${
         methods.email_code
           ? html`
-  · <a href="/auth/email-code?request=${request}">Email me a sign-in code</a>`
+  · <a href="/auth/email-code?request=${request}">${t(locale, "sign_in.email_me_code")}</a>`
           : ""
       }</p>
 ${
   // Without codes, an account made without a password (Management API, CLI) gets one by the reset.
   methods.email_code
     ? ""
-    : html`<p class="hint">No password yet, because someone made your account for you? Choose one with “Forgot your password?”.</p>
+    : html`<p class="hint">${t(locale, "sign_in.no_password_yet")}</p>
 `
 }${signUpLink}`
 }`;
   } else if (ctx.action) {
     // Only a password signs in on this page; with passwords off, the person signs in to the
     // application (by code) first and comes back to the link with that session.
-    body = html`<p class="notice" role="status">Sign in to ${ctx.applicationName} with a code sent to your email first, then open this link again.</p>`;
+    body = html`<p class="notice" role="status">${t(locale, "sign_in.code_first", { app: ctx.applicationName })}</p>`;
   } else {
     // Passwords off: the page asks for the address a sign-in code goes to (email-code.routes.ts).
     body = html`<form method="post" action="/auth/email-code" novalidate>
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
   ${emailField}
-  <p class="hint">We will email you a 6-digit code to sign in with, no password needed.</p>
-  <button type="submit">Email me a sign-in code</button>
+  <p class="hint">${t(locale, "sign_in.code_hint")}</p>
+  <button type="submit">${t(locale, "sign_in.email_me_code")}</button>
 </form>
 ${signUpLink}`;
   }
   return page({
-    title: "Sign in",
+    title: t(locale, "sign_in.title"),
     businessName: ctx.businessName,
-    body: html`<h1>Sign in</h1>
-<p class="lead">${ctx.lead ?? `to continue to ${ctx.applicationName}`}</p>
+    brand: ctx.brand,
+    lang: locale,
+    body: html`<h1>${t(locale, "sign_in.title")}</h1>
+<p class="lead">${ctx.lead ?? t(locale, "sign_in.lead", { app: ctx.applicationName })}</p>
 ${errorBlock(ctx.error)}
-${ctx.action ? "" : connectionButtons(ctx.requestId, ctx.connections)}${passkeys ? passkeySignInSection(ctx) : ""}${body}`,
+${ctx.action ? "" : connectionButtons(locale, ctx.requestId, ctx.connections)}${passkeys ? passkeySignInSection(ctx) : ""}${body}`,
   });
 }
 
@@ -119,17 +133,21 @@ export interface ConnectionButton {
  * (provider-logos.ts), so the page itself makes no request to any provider or other site. The
  * text names the provider; the mark is decoration (alt="").
  */
-function connectionButtons(requestId: string, connections: readonly ConnectionButton[] | undefined) {
+function connectionButtons(
+  locale: Locale,
+  requestId: string,
+  connections: readonly ConnectionButton[] | undefined,
+) {
   if (!connections || connections.length === 0) return "";
   const request = encodeURIComponent(requestId);
   return html`<ul class="connections">
 ${connections.map(
   (
     c,
-  ) => html`  <li><a class="connection" href="/auth/connections/${c.id}?request=${request}"><img class="mark" src="${logoPath(c.strategy)}" alt="" width="20" height="20"> Continue with ${c.displayName}</a></li>
+  ) => html`  <li><a class="connection" href="/auth/connections/${c.id}?request=${request}"><img class="mark" src="${logoPath(c.strategy)}" alt="" width="20" height="20"> ${t(locale, "sign_in.continue_with", { provider: c.displayName })}</a></li>
 `,
 )}</ul>
-<p class="divider"><span>or</span></p>
+<p class="divider"><span>${t(locale, "form.or")}</span></p>
 `;
 }
 
@@ -143,34 +161,37 @@ export function signUpPage(
     lead?: string;
   },
 ): string {
+  const { locale } = ctx;
   return page({
-    title: "Create your account",
+    title: t(locale, "sign_up.title"),
     businessName: ctx.businessName,
-    body: html`<h1>Create your account</h1>
-<p class="lead">${ctx.lead ?? `to continue to ${ctx.applicationName}`}</p>
+    brand: ctx.brand,
+    lang: locale,
+    body: html`<h1>${t(locale, "sign_up.title")}</h1>
+<p class="lead">${ctx.lead ?? t(locale, "sign_in.lead", { app: ctx.applicationName })}</p>
 ${errorBlock(ctx.error)}
-${connectionButtons(ctx.requestId, ctx.connections)}<form method="post" action="/auth/sign-up" novalidate>
+${connectionButtons(locale, ctx.requestId, ctx.connections)}<form method="post" action="/auth/sign-up" novalidate>
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
   <div class="row">
-    <div><label for="given_name">First name</label>
+    <div><label for="given_name">${t(locale, "sign_up.given_name")}</label>
     <input id="given_name" name="given_name" autocomplete="given-name" value="${ctx.givenName ?? ""}"></div>
-    <div><label for="family_name">Last name</label>
+    <div><label for="family_name">${t(locale, "sign_up.family_name")}</label>
     <input id="family_name" name="family_name" autocomplete="family-name" value="${ctx.familyName ?? ""}"></div>
   </div>
-  <label for="email">Email</label>
+  <label for="email">${t(locale, "form.email")}</label>
   <input id="email" name="email" type="email" autocomplete="email" inputmode="email" required value="${ctx.email ?? ""}"${ctx.emailLocked ? html` readonly` : ""}>
   ${
     ctx.passwordless
-      ? html`<p class="hint">We will email you a 6-digit code to confirm the address, no password needed.</p>`
-      : html`<label for="password">Password</label>
+      ? html`<p class="hint">${t(locale, "sign_up.passwordless_hint")}</p>`
+      : html`<label for="password">${t(locale, "form.password")}</label>
   <input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required
     aria-describedby="password-hint">
-  <p class="hint" id="password-hint">At least 8 characters.</p>`
+  <p class="hint" id="password-hint">${t(locale, "form.password_hint")}</p>`
   }
-  <button type="submit">Create account</button>
+  <button type="submit">${t(locale, "sign_up.submit")}</button>
 </form>
-<p class="switch">Already have an account? <a href="/auth/sign-in?request=${encodeURIComponent(ctx.requestId)}">Sign in</a></p>`,
+<p class="switch">${t(locale, "sign_up.have_account")} <a href="/auth/sign-in?request=${encodeURIComponent(ctx.requestId)}">${t(locale, "sign_up.sign_in")}</a></p>`,
   });
 }
 
@@ -195,60 +216,59 @@ export function emailCodePage(
   const described = ctx.error ? "form-error code-hint" : "code-hint";
   const action = ctx.action ?? "/auth/verify-email";
   const resendAction = ctx.resendAction ?? `${action}/resend`;
+  const { locale } = ctx;
   return page({
-    title: "Check your email",
+    title: t(locale, "email_code.title"),
     businessName: ctx.businessName,
-    body: html`<h1>Check your email</h1>
-<p class="lead">${ctx.lead ?? html`We sent a 6-digit code to <strong>${ctx.email}</strong>. Enter it to continue to ${ctx.applicationName}.`}</p>
+    brand: ctx.brand,
+    lang: locale,
+    body: html`<h1>${t(locale, "email_code.title")}</h1>
+<p class="lead">${ctx.lead ?? th(locale, "email_code.sent_to", { email: html`<strong>${ctx.email}</strong>`, app: ctx.applicationName })}</p>
 ${errorBlock(ctx.error)}${ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : ""}
 <form method="post" action="${action}" novalidate>
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
-  <label for="code">Code</label>
+  <label for="code">${t(locale, "form.code")}</label>
   <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 -]*"
     maxlength="12" required aria-describedby="${described}" autofocus>
-  <p class="hint" id="code-hint">The code is valid for ${validFor(ctx.lifetimeSeconds ?? 7200)}. Check your spam folder if it has not arrived.</p>
+  <p class="hint" id="code-hint">${t(locale, "email_code.valid_for", { duration: lifetime(locale, ctx.lifetimeSeconds ?? 7200) })}</p>
   ${
     ctx.newPassword
-      ? html`<label for="password">New password</label>
+      ? html`<label for="password">${t(locale, "form.new_password")}</label>
   <input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required
     aria-describedby="password-hint">
-  <p class="hint" id="password-hint">At least 8 characters.</p>`
+  <p class="hint" id="password-hint">${t(locale, "form.password_hint")}</p>`
       : ""
   }
-  <button type="submit">Continue</button>
+  <button type="submit">${t(locale, "form.continue")}</button>
 </form>
 <form method="post" action="${resendAction}">
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
-  <button type="submit" class="secondary">Send a new code</button>
+  <button type="submit" class="secondary">${t(locale, "email_code.resend")}</button>
 </form>`,
   });
 }
 
-/** "2 hours", "30 minutes": a code's life as a person reads it. */
-function validFor(seconds: number): string {
-  const [amount, unit] =
-    seconds % 3600 === 0 ? [seconds / 3600, "hour"] : [Math.ceil(seconds / 60), "minute"];
-  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
-}
-
 /** A new password the account must choose before its sign-in finishes (steps.ts). */
 export function choosePasswordPage(ctx: FormContext): string {
+  const { locale } = ctx;
   return page({
-    title: "Choose a new password",
+    title: t(locale, "choose_password.title"),
     businessName: ctx.businessName,
-    body: html`<h1>Choose a new password</h1>
-<p class="lead">Your account needs a new password before you continue to ${ctx.applicationName}.</p>
+    brand: ctx.brand,
+    lang: locale,
+    body: html`<h1>${t(locale, "choose_password.title")}</h1>
+<p class="lead">${t(locale, "choose_password.lead", { app: ctx.applicationName })}</p>
 ${errorBlock(ctx.error)}
 <form method="post" action="/auth/choose-password" novalidate>
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
-  <label for="password">New password</label>
+  <label for="password">${t(locale, "form.new_password")}</label>
   <input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required
     aria-describedby="password-hint" autofocus>
-  <p class="hint" id="password-hint">At least 8 characters.</p>
-  <button type="submit">Continue</button>
+  <p class="hint" id="password-hint">${t(locale, "form.password_hint")}</p>
+  <button type="submit">${t(locale, "form.continue")}</button>
 </form>`,
   });
 }
@@ -258,21 +278,24 @@ export function emailCodeRequestPage(
   ctx: FormContext & { title: string; lead: string; action: string; button: string },
 ): string {
   const described = ctx.error ? "form-error" : undefined;
+  const { locale } = ctx;
   return page({
     title: ctx.title,
     businessName: ctx.businessName,
+    brand: ctx.brand,
+    lang: locale,
     body: html`<h1>${ctx.title}</h1>
 <p class="lead">${ctx.lead}</p>
 ${errorBlock(ctx.error)}
 <form method="post" action="${ctx.action}" novalidate>
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
-  <label for="email">Email</label>
+  <label for="email">${t(locale, "form.email")}</label>
   <input id="email" name="email" type="email" autocomplete="username" inputmode="email" required
     value="${ctx.email ?? ""}" ${described ? html`aria-describedby="${described}"` : ""} autofocus>
   <button type="submit">${ctx.button}</button>
 </form>
-<p class="switch"><a href="/auth/sign-in?request=${encodeURIComponent(ctx.requestId)}">Back to sign in</a></p>`,
+<p class="switch"><a href="/auth/sign-in?request=${encodeURIComponent(ctx.requestId)}">${t(locale, "form.back_to_sign_in")}</a></p>`,
   });
 }
 
@@ -282,25 +305,28 @@ export function connectOfferPage(ctx: {
   applicationName: string;
   requestId: string;
   csrf: string;
+  locale: Locale;
   offers: { key: string; name: string }[];
 }): string {
+  const { locale } = ctx;
   return page({
-    title: "Connect your accounts",
+    title: t(locale, "connect.title"),
     businessName: ctx.businessName,
-    body: html`<h1>Connect your accounts</h1>
-<p class="lead">${ctx.applicationName} can work with these services. You can connect them now or later.</p>
+    lang: locale,
+    body: html`<h1>${t(locale, "connect.title")}</h1>
+<p class="lead">${t(locale, "connect.lead", { app: ctx.applicationName })}</p>
 ${ctx.offers.map(
   (offer) => html`<form method="post" action="/auth/connect">
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
   <input type="hidden" name="key_code_ref" value="${offer.key}">
-  <button type="submit">Connect ${offer.name}</button>
+  <button type="submit">${t(locale, "connect.connect", { name: offer.name })}</button>
 </form>`,
 )}
 <form method="post" action="/auth/continue">
   <input type="hidden" name="request" value="${ctx.requestId}">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
-  <button type="submit" class="secondary">Skip for now</button>
+  <button type="submit" class="secondary">${t(locale, "connect.skip")}</button>
 </form>`,
   });
 }
@@ -314,35 +340,42 @@ export function logoutConfirmPage(ctx: {
   csrf: string;
   redirect: string;
   state: string;
+  locale: Locale;
 }): string {
+  const { locale } = ctx;
   return page({
-    title: "Sign out?",
+    title: t(locale, "logout.confirm_title"),
     businessName: ctx.businessName,
-    body: html`<h1>Sign out?</h1>
-<p class="lead">You are about to sign out of ${ctx.businessName} on this browser.</p>
+    lang: locale,
+    body: html`<h1>${t(locale, "logout.confirm_title")}</h1>
+<p class="lead">${t(locale, "logout.confirm_lead", { business: ctx.businessName })}</p>
 <form method="post" action="/logout">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
   ${ctx.redirect ? html`<input type="hidden" name="redirect" value="${ctx.redirect}">` : ""}
   ${ctx.state ? html`<input type="hidden" name="state" value="${ctx.state}">` : ""}
-  <button type="submit" autofocus>Sign out</button>
+  <button type="submit" autofocus>${t(locale, "logout.sign_out")}</button>
 </form>
-${ctx.redirect ? html`<p class="switch"><a href="${ctx.redirect}">Stay signed in</a></p>` : ""}`,
+${ctx.redirect ? html`<p class="switch"><a href="${ctx.redirect}">${t(locale, "logout.stay")}</a></p>` : ""}`,
   });
 }
 
-export function signedOutPage(businessName: string): string {
+export function signedOutPage(businessName: string, locale: Locale): string {
   return page({
-    title: "Signed out",
+    title: t(locale, "logout.done_title"),
     businessName,
-    body: html`<h1>You are signed out</h1><p>You can close this window.</p>`,
+    lang: locale,
+    body: html`<h1>${t(locale, "logout.done_heading")}</h1><p>${t(locale, "logout.done_message")}</p>`,
   });
 }
 
 export const STYLESHEET = `
-:root { color-scheme: light dark; --accent: #3b5bdb; --error: #c92a2a; --border: #ced4da; }
+:root { color-scheme: light dark; --accent: #3b5bdb; --error: #c92a2a; --border: #ced4da; --button-text: #fff; }
+:root[data-theme=light] { color-scheme: light; }
+:root[data-theme=dark] { color-scheme: dark; --accent: #91a7ff; --error: #ff8787; --button-text: #10131a; }
 * { box-sizing: border-box; }
 body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 1rem;
-  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: Canvas; color: CanvasText; }
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  background: var(--background, Canvas); color: var(--text, CanvasText); }
 .card { width: 100%; max-width: 26rem; padding: 2rem; border: 1px solid var(--border); border-radius: 12px; }
 .business { margin: 0 0 1rem; font-weight: 600; color: var(--accent); }
 h1 { margin: 0 0 .25rem; font-size: 1.5rem; }
@@ -353,13 +386,15 @@ input { width: 100%; padding: .625rem .75rem; font: inherit; border: 1px solid v
 input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .row { display: grid; grid-template-columns: 1fr 1fr; gap: .75rem; }
 .hint { margin: .25rem 0 0; font-size: .875rem; opacity: .8; }
-button { width: 100%; margin-top: 1.5rem; padding: .75rem; font: inherit; font-weight: 600; color: #fff;
-  background: var(--accent); border: 0; border-radius: 8px; cursor: pointer; }
-button.secondary { color: var(--accent); background: transparent; border: 1px solid var(--border); }
+button { width: 100%; margin-top: 1.5rem; padding: .75rem; font: inherit; font-weight: 600; color: var(--button-text);
+  background: var(--button, var(--accent)); border: 0; border-radius: 8px; cursor: pointer; }
+button.secondary { color: var(--link, var(--accent)); background: transparent; border: 1px solid var(--border); }
 .error { padding: .75rem; border-radius: 8px; color: var(--error); border: 1px solid var(--error); }
 .notice { padding: .75rem; border-radius: 8px; border: 1px solid var(--border); }
 .switch { margin: 1.5rem 0 0; text-align: center; }
-a { color: var(--accent); }
+a { color: var(--link, var(--accent)); }
+.business .logo { display: block; max-width: 100%; max-height: 4rem; width: auto; height: auto; }
+.legal { padding: .5rem 1rem; font-size: .875rem; text-align: center; }
 .connections { list-style: none; margin: 0; padding: 0; display: grid; gap: .5rem; }
 a.connection { display: flex; gap: .5rem; align-items: center; justify-content: center; padding: .75rem;
   font-weight: 600; text-decoration: none; border: 1px solid var(--border); border-radius: 8px; }
@@ -371,6 +406,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .qr { width: 12rem; margin: 0 auto; padding: .5rem; background: #fff; border-radius: 8px; }
 .qr svg { display: block; width: 100%; height: auto; }
 .recovery-codes { columns: 2; margin: 0; padding: 0; list-style: none; line-height: 2; }
-@media (prefers-color-scheme: dark) { :root { --accent: #91a7ff; --error: #ff8787; } button { color: #10131a; } }
+@media (prefers-color-scheme: dark) {
+  :root:not([data-theme=light]) { --accent: #91a7ff; --error: #ff8787; --button-text: #10131a; } }
 @media (max-width: 400px) { .card { padding: 1.25rem; border: 0; } .row { grid-template-columns: 1fr; } }
 `;

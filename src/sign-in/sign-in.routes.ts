@@ -4,6 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "../connected-apps/connected-apps.service.js";
 import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
+import { type MessageKey, t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, requestLocale } from "../i18n/locale.js";
 import {
   acceptInvitationFor,
   invitationPageContext,
@@ -33,7 +35,15 @@ import { registerEmailCodeRoutes, type SignInKit } from "./email-code.routes.js"
 import { EmailCodeStep } from "./email-code-step.js";
 import { registerLogoutRoutes } from "./logout.js";
 import { type MfaStep, registerMfaRoutes } from "./mfa.routes.js";
-import { choosePasswordPage, connectOfferPage, emailCodePage, STYLESHEET, signInPage } from "./pages.js";
+import {
+  choosePasswordPage,
+  connectOfferPage,
+  emailCodePage,
+  type FormContext,
+  type SignInTarget,
+  STYLESHEET,
+  signInPage,
+} from "./pages.js";
 import { clientNetwork } from "./rate-limit.js";
 import type { BrowserSession } from "./sessions.js";
 import { registerSignUpRoutes } from "./sign-up.routes.js";
@@ -57,16 +67,20 @@ export function registerSignInRoutes(
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type("text/html; charset=utf-8").send(body);
 
-  const expired = async (reply: FastifyReply) =>
-    html(
+  // The request behind the page is gone, and its language with it: the browser's is used.
+  const expired = async (reply: FastifyReply) => {
+    const locale = requestLocale(reply.request);
+    return html(
       reply,
       400,
       errorPage(
-        "This sign-in page has expired",
-        "Go back to the application and start signing in again.",
+        t(locale, "sign_in.expired_title"),
+        t(locale, "sign_in.expired_message"),
         await services.business.name(),
+        locale,
       ),
     );
+  };
 
   const signIn = new BrowserSignIn(services, options);
   const csrfToken = (request: FastifyRequest, reply: FastifyReply) => signIn.csrfToken(request, reply);
@@ -83,21 +97,29 @@ export function registerSignInRoutes(
     request: FastifyRequest,
     reply: FastifyReply,
     requestId: string,
-    clientId: string,
+    authorization: SignInTarget,
     why: MethodOff,
     email?: string,
   ) => {
-    const ctx = await formContext(requestId, clientId, csrfToken(request, reply));
-    return html(reply, 403, signInPage({ ...ctx, email, error: METHOD_OFF[why], methods: await methods() }));
+    const ctx = await formContext(requestId, authorization, csrfToken(request, reply));
+    const error = t(ctx.locale, METHOD_OFF[why]);
+    return html(reply, 403, signInPage({ ...ctx, email, error, methods: await methods() }));
   };
 
-  const formContext = async (requestId: string, clientId: string, csrf: string) => {
+  const formContext = async (
+    requestId: string,
+    authorization: SignInTarget,
+    csrf: string,
+  ): Promise<FormContext> => {
+    const { clientId } = authorization;
     const client = await services.oauth.store.findClient(clientId);
+    const locale = authorization.locale ?? DEFAULT_LOCALE;
     return {
       businessName: await services.business.name(),
-      applicationName: client?.name ?? "the application",
+      applicationName: client?.name ?? t(locale, "sign_in.the_application"),
       requestId,
       csrf,
+      locale,
       noSignUp: await isDashboardClient(services, clientId),
     };
   };
@@ -112,7 +134,7 @@ export function registerSignInRoutes(
     const authorization = await services.pending.find(requestId);
     if (!authorization) return undefined;
     const ctx = {
-      ...(await formContext(requestId, authorization.clientId, csrfToken(request, reply))),
+      ...(await formContext(requestId, authorization, csrfToken(request, reply))),
       ...invitationPageContext(authorization),
     };
     return { authorization, ctx };
@@ -163,7 +185,7 @@ export function registerSignInRoutes(
         ? []
         : await services.connectedApps.offersFor(userId);
     if (offers.length === 0) return complete(reply, requestId, session, 303);
-    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    const ctx = await formContext(requestId, authorization, csrfToken(request, reply));
     return html(
       reply,
       200,
@@ -222,7 +244,7 @@ export function registerSignInRoutes(
     if (step.kind === "passkey_enroll")
       return passkeySteps.enroll(request, reply, requestId, authorization, progress, user);
     const updated = await services.pending.recordProgress(requestId, authorization, progress);
-    const ctx = await formContext(requestId, updated.clientId, csrfToken(request, reply));
+    const ctx = await formContext(requestId, updated, csrfToken(request, reply));
     return html(reply, 200, choosePasswordPage(ctx));
   };
 
@@ -236,7 +258,7 @@ export function registerSignInRoutes(
     email: string,
     notice?: string,
   ) => {
-    const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+    const ctx = await formContext(requestId, authorization, csrfToken(request, reply));
     const sent = await emailCode.send({
       purpose: "verify_email",
       email,
@@ -283,7 +305,7 @@ export function registerSignInRoutes(
     const { requestId, authorization, progress, user, email } = opened;
     const checked = await emailCode.verify(codeId, "verify_email", field(request.body, "code"));
     if (!checked.ok) {
-      const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+      const ctx = await formContext(requestId, authorization, csrfToken(request, reply));
       return html(
         reply,
         400,
@@ -306,7 +328,7 @@ export function registerSignInRoutes(
     error: string,
   ) => {
     const ctx = {
-      ...(await formContext(requestId, authorization.clientId, csrfToken(request, reply))),
+      ...(await formContext(requestId, authorization, csrfToken(request, reply))),
       ...invitationPageContext(authorization),
     };
     const connections = await connectionButtons(authorization);
@@ -381,7 +403,7 @@ export function registerSignInRoutes(
     const password = field(request.body, "password");
     const problem = passwordProblem(password);
     if (problem) {
-      const ctx = await formContext(requestId, authorization.clientId, csrfToken(request, reply));
+      const ctx = await formContext(requestId, authorization, csrfToken(request, reply));
       return html(reply, 400, choosePasswordPage({ ...ctx, error: `Choose another password. ${problem}` }));
     }
     // Whoever held the temporary or old password is signed out everywhere (setPasswordHash).
@@ -489,7 +511,7 @@ export function registerSignInRoutes(
       const requestId = field(form, "request");
       const authorization = await services.pending.find(requestId);
       if (!authorization) return expired(reply);
-      return methodOff(request, reply, requestId, authorization.clientId, "password", email);
+      return methodOff(request, reply, requestId, authorization, "password", email);
     }
     if (!email || !password || !csrfValid(request, form))
       return signInPost(request, reply, form, email, password);
@@ -519,22 +541,23 @@ export function registerSignInRoutes(
         reply,
         status,
         signInPage({
-          ...(await formContext(requestId, authorization.clientId, csrf)),
+          ...(await formContext(requestId, authorization, csrf)),
           email,
           error,
           methods: await methods(),
           passkeys: await passkeysOffered(authorization),
         }),
       );
-    if (!csrfValid(request, form)) return again(403, "Your session on this page expired. Please try again.");
-    const checked = await signIn.checkPassword(request, email, password, place);
+    const locale = authorization.locale ?? DEFAULT_LOCALE;
+    if (!csrfValid(request, form)) return again(403, t(locale, "form.session_expired"));
+    const checked = await signIn.checkPassword(request, email, password, place, locale);
     if (!("user" in checked)) {
       if (checked.retryAfter) reply.header("retry-after", String(checked.retryAfter));
       // Without e-mail codes, an account made without a password (Management API, CLI) can only
       // choose one by the reset; said to everyone, so it tells nobody which accounts have none.
       const hint =
         checked.status === 401 && !(await methods()).email_code
-          ? " If you have no password yet, choose one with “Forgot your password?”."
+          ? ` ${t(locale, "sign_in.no_password_hint")}`
           : "";
       return again(checked.status, checked.message + hint);
     }
@@ -562,10 +585,8 @@ export function registerSignInRoutes(
 
 type MethodOff = "password" | "email_code" | "reset_password";
 
-const METHOD_OFF: Record<MethodOff, string> = {
-  password:
-    "Signing in with a password is turned off here. We can email you a 6-digit code to sign in with instead.",
-  email_code: "Signing in with a code by email is turned off here. Sign in with your password.",
-  reset_password:
-    "Passwords are not used to sign in here, so there is none to reset. We can email you a 6-digit code to sign in with instead.",
-};
+const METHOD_OFF = {
+  password: "sign_in.password_off",
+  email_code: "sign_in.email_code_off",
+  reset_password: "sign_in.reset_off",
+} as const satisfies Record<MethodOff, MessageKey>;
