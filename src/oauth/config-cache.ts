@@ -73,9 +73,32 @@ export class ConfigCache {
     return Number(result.rows[0]?.generation ?? 0);
   }
 
-  /** `load()`'s result, reused while the generation it was read under is current. */
-  async memo<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const generation = await this.currentGeneration();
+  /**
+   * `load()`'s result, reused while the generation it was read under is current. `generation`: a
+   * reading the caller already holds (one read after its request arrived: `requestGeneration`).
+   */
+  async memo<T>(key: string, load: () => Promise<T>, generation?: Promise<number>): Promise<T> {
+    return this.memoAt(await (generation ?? this.currentGeneration()), key, load);
+  }
+
+  /**
+   * One generation reading for every lookup of one request, taken at its first lookup: a request
+   * needs the configuration as of after it arrived, which the first reading already is — later
+   * lookups need not ask again (a client-credentials grant made four reads, one per lookup).
+   */
+  requestGeneration(): () => Promise<number> {
+    let reading: Promise<number> | undefined;
+    return () => {
+      reading ??= this.currentGeneration();
+      // A failed reading is not kept: the next lookup of the request reads again.
+      reading.catch(() => {
+        reading = undefined;
+      });
+      return reading;
+    };
+  }
+
+  private memoAt<T>(generation: number, key: string, load: () => Promise<T>): Promise<T> {
     // An older reading than one already seen (a slow read overtaken): serve it uncached.
     if (generation < this.generation) return load();
     if (generation > this.generation) {
@@ -116,26 +139,38 @@ export function configCacheFor(db: Db): ConfigCache {
 export function withConfigCache(store: OAuthStore, db: Db): OAuthStore {
   if (db.isTransaction) return store;
   const cache = configCacheFor(db);
+  const cached = cachedStore(store, cache, undefined);
+  // A request's view: its lookups share one generation reading (ConfigCache.requestGeneration).
+  cached.forRequest = () => cachedStore(store, cache, cache.requestGeneration());
+  return cached;
+}
+
+function cachedStore(
+  store: OAuthStore,
+  cache: ConfigCache,
+  requestGeneration: (() => Promise<number>) | undefined,
+): OAuthStore {
   const key = (...parts: readonly unknown[]) => JSON.stringify(parts);
+  const memo = <T>(name: string, load: () => Promise<T>) => cache.memo(name, load, requestGeneration?.());
   // Everything else (transactions, codes, tokens, keys) goes to `store` through the prototype.
   const cached = Object.create(store) as OAuthStore;
   cached.findClient = (clientId) =>
-    cache.memo(key("client", clientId), async () => freezeClient(await store.findClient(clientId)));
+    memo(key("client", clientId), async () => freezeClient(await store.findClient(clientId)));
   // Sets and maps are shared, read-only, with every caller until the configuration changes (the
   // client-credentials grant memoizes its scope policy on the map's identity); arrays are copied.
   cached.authorizedAudiences = async (clientId, audiences) => [
-    ...(await cache.memo(key("audiences", clientId, audiences), () =>
+    ...(await memo(key("audiences", clientId, audiences), () =>
       store.authorizedAudiences(clientId, audiences),
     )),
   ];
-  cached.apiScopes = (audiences) => cache.memo(key("apiScopes", audiences), () => store.apiScopes(audiences));
+  cached.apiScopes = (audiences) => memo(key("apiScopes", audiences), () => store.apiScopes(audiences));
   cached.grantedScopes = (clientId, audiences) =>
-    cache.memo(key("granted", clientId, audiences), () => store.grantedScopes(clientId, audiences));
+    memo(key("granted", clientId, audiences), () => store.grantedScopes(clientId, audiences));
   cached.scopeGrantsByAudience = (clientId, audiences) =>
-    cache.memo(key("grants", clientId, audiences), () => store.scopeGrantsByAudience(clientId, audiences));
+    memo(key("grants", clientId, audiences), () => store.scopeGrantsByAudience(clientId, audiences));
   // Shared and frozen like the client: signed into every token of the machine until it changes.
   cached.applicationProperties = (clientId) =>
-    cache.memo(key("properties", clientId), async () => {
+    memo(key("properties", clientId), async () => {
       const claim = await store.applicationProperties(clientId);
       return claim && Object.freeze(claim);
     });

@@ -40,8 +40,10 @@ export async function handleTokenRequest(
       `The grant type ${grantType.slice(0, 100)} is not supported`,
     );
   }
-  const client = await authenticateClient(ctx.store, params, authorization);
-  const { response, userId } = await GRANTS[grantType as GrantType](ctx, params, client);
+  // One configuration freshness check for the whole request, however many lookups it makes.
+  const request = { ...ctx, store: ctx.store.forRequest?.() ?? ctx.store };
+  const client = await authenticateClient(request.store, params, authorization);
+  const { response, userId } = await GRANTS[grantType as GrantType](request, params, client);
   onIssued?.({ grantType: grantType as GrantType, clientId: client.client.id, userId });
   return response;
 }

@@ -38,6 +38,11 @@ export interface OpenOptions {
   logger?: Logger;
   /** Tests only: wraps the SQLite -wal flush, to watch or hold it. */
   walFlush?: (flush: WalFlush) => WalFlush;
+  /**
+   * Tests and benchmarks only: told of every statement sent to PostgreSQL (each one a round trip)
+   * and which connection sent it — how tests count round trips and commits per operation.
+   */
+  onStatement?: (sql: string, connection: number) => void;
 }
 
 export async function openStorage(target: DatabaseTarget, options: OpenOptions = {}): Promise<Storage> {
@@ -80,6 +85,20 @@ function openSqlite(file: string, options: OpenOptions): Storage {
   };
 }
 
+let connections = 0;
+
+/** Reports each query a client sends (its text only; values are never looked at). */
+function watchStatements(client: pg.PoolClient, onStatement: NonNullable<OpenOptions["onStatement"]>): void {
+  const connection = ++connections;
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const first = args[0];
+    const text = typeof first === "string" ? first : ((first as { text?: string } | undefined)?.text ?? "");
+    onStatement(text, connection);
+    return query(...args);
+  };
+}
+
 function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Storage {
   // int8 (COUNT, bigint epoch columns) as JS numbers: every value we store fits in 2^53.
   const types = {
@@ -114,6 +133,7 @@ function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Sto
     pool.on("acquire", (client) => inUse.add(client));
     pool.on("release", (_error, client) => inUse.delete(client));
     pool.on("connect", (client) => {
+      if (options.onStatement) watchStatements(client, options.onStatement);
       client.on("error", (error) => {
         if (inUse.has(client))
           options.logger?.warn({ err: error }, "PostgreSQL connection lost while in use");

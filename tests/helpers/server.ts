@@ -55,6 +55,8 @@ export interface TestServerOptions {
   tls?: { certFile: string; keyFile: string };
   /** Seconds the signing-key list is cached, as in production (default 0: rotations show at once). */
   keyCacheSeconds?: number;
+  /** PostgreSQL only: told of every statement (src/storage/database.ts onStatement). */
+  onStatement?: (sql: string, connection: number) => void;
 }
 
 /**
@@ -104,7 +106,7 @@ export async function startTestServer(
   });
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
-  const storage = await openStorage(config.database, { logger, poolSize: 5 });
+  const storage = await openStorage(config.database, { logger, poolSize: 5, onStatement: options.onStatement });
   await migrateToLatest(storage.db, logger);
   const secretBox = new SecretBox(config.masterKey!);
   await bootstrap(storage, secretBox, config, options.clock);

@@ -1,0 +1,155 @@
+// Issue 21: round trips to PostgreSQL per operation, counted (never timed) from the driver — every
+// statement a connection sends is one round trip; a write outside BEGIN … COMMIT is a commit of its
+// own. The ceilings below are today's counts: a change that adds a round trip to one of these paths
+// fails here and has to say why (and raise the ceiling) or find another way. docs/performance.md
+// keeps the table and the issue's targets.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { databaseKinds } from "../helpers/databases.js";
+import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { backChannel, exchangeCode, pkcePair, type TokenResponse } from "../helpers/tokens.js";
+import { UserAgent } from "../helpers/user-agent.js";
+
+interface Counted {
+  statements: number;
+  commits: number;
+  sql: string[];
+}
+
+/** Statements of the process's background workers (outboxes, log writer), not of the request. */
+const BACKGROUND = [
+  /"mail_messages"/,
+  /"webhook_deliveries"/,
+  /"events"/,
+  /"sms_outbox"/,
+  /"authentication_log"/,
+];
+
+class Recorder {
+  private recording = false;
+  private log: { sql: string; connection: number }[] = [];
+  readonly onStatement = (sql: string, connection: number) => {
+    if (this.recording) this.log.push({ sql, connection });
+  };
+
+  async count(operation: () => Promise<unknown>): Promise<Counted> {
+    this.log = [];
+    this.recording = true;
+    try {
+      await operation();
+    } finally {
+      this.recording = false;
+    }
+    const ours = this.log.filter(({ sql }) => !BACKGROUND.some((pattern) => pattern.test(sql)));
+    const inTransaction = new Map<number, boolean>();
+    let commits = 0;
+    for (const { sql, connection } of ours) {
+      const verb = sql.trim().split(/\s+/)[0]!.toLowerCase();
+      if (verb === "begin") inTransaction.set(connection, true);
+      else if (verb === "commit") {
+        inTransaction.set(connection, false);
+        commits++;
+      } else if (verb === "rollback") inTransaction.set(connection, false);
+      else if (!inTransaction.get(connection) && /^(insert|update|delete|with)\b/i.test(sql.trim()))
+        commits++;
+    }
+    return { statements: ours.length, commits, sql: ours.map(({ sql }) => sql.slice(0, 160)) };
+  }
+}
+
+/** Today's counts (ceilings) and the issue's targets, per operation. */
+const CEILINGS = {
+  "client credentials (warm)": { statements: 1, commits: 0, target: "0 round trips" },
+  "sign-in (password form)": { statements: 30, commits: 12, target: "≤ 5 round trips, ≤ 2 commits" },
+  "code exchange": { statements: 16, commits: 1, target: "≤ 3 round trips, 1 commit" },
+  refresh: { statements: 15, commits: 1, target: "≤ 3 round trips, 1 commit" },
+} as const;
+
+for (const { kind, skip } of await databaseKinds()) {
+  if (kind !== "postgres") continue;
+  describe("round trips to PostgreSQL per operation", { skip }, () => {
+    const recorder = new Recorder();
+    let server: TestServer;
+    before(async () => {
+      // Signing keys cached as in production (the default outside tests is 300 s).
+      server = await startTestServer(kind, { onStatement: recorder.onStatement, keyCacheSeconds: 300 });
+    });
+    after(async () => server?.close());
+
+    const check = (name: keyof typeof CEILINGS, counted: Counted) => {
+      const ceiling = CEILINGS[name];
+      const detail = `${name}: ${counted.statements} statements, ${counted.commits} commits (target ${ceiling.target})\n  ${counted.sql.join("\n  ")}`;
+      console.log(detail);
+      assert.ok(counted.statements <= ceiling.statements, `more round trips than before — ${detail}`);
+      assert.ok(counted.commits <= ceiling.commits, `more commits than before — ${detail}`);
+    };
+
+    it("client credentials on a warm cache", async () => {
+      const app = await createApplication(server, "m2m");
+      const ask = () =>
+        backChannel(server, "/oauth2/token", {
+          grant_type: "client_credentials",
+          client_id: app.clientId,
+          client_secret: app.clientSecret!,
+        });
+      assert.equal((await ask()).status, 200);
+      let status = 0;
+      check("client credentials (warm)", await recorder.count(async () => ({ status } = await ask())));
+      assert.equal(status, 200);
+    });
+
+    it("a password sign-in, its code exchange and a refresh", async () => {
+      const { clientId } = await createApplication(server, "spa");
+      const user = await createUser(server);
+      const agent = new UserAgent(server.url);
+      const { verifier, challenge } = pkcePair();
+      const url = new URL("/oauth2/auth", server.url);
+      url.search = new URLSearchParams({
+        response_type: "code",
+        client_id: clientId,
+        redirect_uri: CALLBACK,
+        scope: "openid offline",
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+      }).toString();
+      const fields = await agent.openSignIn(url);
+      let redirect: URL | undefined;
+      check(
+        "sign-in (password form)",
+        await recorder.count(async () => {
+          redirect = await agent.redirectFrom("/auth/sign-in", {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ ...fields, email: user.email, password: user.password }),
+          });
+        }),
+      );
+      assert.ok(redirect?.searchParams.get("code"), String(redirect));
+
+      let tokens: TokenResponse | undefined;
+      check(
+        "code exchange",
+        await recorder.count(async () => {
+          tokens = await exchangeCode(server, redirect!, { clientId, verifier });
+        }),
+      );
+      assert.ok(tokens?.refresh_token);
+
+      let refreshed = 0;
+      check(
+        "refresh",
+        await recorder.count(async () => {
+          refreshed = (
+            await backChannel(server, "/oauth2/token", {
+              grant_type: "refresh_token",
+              client_id: clientId,
+              refresh_token: tokens!.refresh_token!,
+            })
+          ).status;
+        }),
+      );
+      assert.equal(refreshed, 200);
+    });
+  });
+}
