@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import { ApisService } from "./apis/apis.service.js";
 import { ApplicationsService } from "./applications/applications.service.js";
+import { TrySignInTickets } from "./applications/try-sign-in.js";
 import { AuthenticationLog } from "./audit/authentication-log.js";
 import { BusinessStore } from "./business/business.store.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -122,6 +123,7 @@ export function createServices(input: ServicesInput): Services {
       devices: new KyselyDeviceStore(input.db, input.secretBox, clock),
       tokens: new TokenService(input.issuer, keys, clock),
       clock,
+      trySignIn: new TrySignInTickets(input.issuer, input.secretBox, clock),
     },
     sessions: new BrowserSessions(input.db, clock),
     pending: new PendingAuthorizations(input.db, clock),

@@ -9,6 +9,7 @@ import { managementAudience } from "../management/auth.js";
 import { DASHBOARD_DIRECTORY } from "../paths.js";
 import type { Services } from "../services.js";
 import { findDashboardClientId } from "./dashboard-app.js";
+import { registerTryCallbackRoute } from "./try-callback.routes.js";
 
 const PUBLIC_DIR = path.join(DASHBOARD_DIRECTORY, "public");
 const CODE_DIR = path.join(DASHBOARD_DIRECTORY, "dist");
@@ -80,6 +81,8 @@ export function registerDashboardRoutes(app: FastifyInstance, services: Services
     }
     return { issuer, clientId, audience: managementAudience(issuer) };
   });
+
+  registerTryCallbackRoute(app, services);
 
   app.get<{ Params: { "*": string } }>("/admin/*", config, async (request, reply) => {
     const name = request.params["*"];

@@ -139,7 +139,12 @@ export async function validateAuthorizationRequest(
   }
   if (!redirectUri)
     return { kind: "page_error", message: "The request does not say where to return (redirect_uri)." };
-  if (!matchRegisteredUrl(redirectUri, client.callbackUrls)) {
+  // Latchkey's try callback is registered for no application: it is admitted only with a ticket an
+  // administrator minted for this client (applications/try-sign-in.ts).
+  if (
+    !matchRegisteredUrl(redirectUri, client.callbackUrls) &&
+    !ctx.trySignIn?.admits(client.id, redirectUri, params)
+  ) {
     return {
       kind: "page_error",
       message: "The return address (redirect_uri) is not registered for this application.",

@@ -1,3 +1,4 @@
+import type { TrySignInPort } from "../applications/try-sign-in.js";
 import type { Clock } from "../clock.js";
 import type { DeviceStore } from "./device.js";
 import type { OAuthStore } from "./ports.js";
@@ -11,6 +12,8 @@ export interface OAuthContext {
   devices: DeviceStore;
   tokens: TokenService;
   clock: Clock;
+  /** Admits Latchkey's "Try sign-in" callback for an administrator's ticket (try-sign-in.ts). */
+  trySignIn?: TrySignInPort;
 }
 
 /** RFC 6749 §4.1.2 recommends at most 10 minutes; one minute is ASVS level 3 and plenty for SDKs. */

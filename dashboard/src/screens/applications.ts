@@ -16,10 +16,10 @@ import {
   whenConfirmed,
 } from "../widgets.js";
 import { scopeGrants } from "./apis.js";
-import { accessSection } from "./application-access.js";
 import { managedNote, managedSections } from "./dashboard-application.js";
 import { managementAccess } from "./management-access.js";
 import { quickStartSection } from "./quick-starts.js";
+import { trySignInSection } from "./try-sign-in.js";
 
 export type ApplicationType = "reg" | "spa" | "m2m";
 
@@ -205,7 +205,7 @@ export const applicationDetails: Screen = async (view) => {
       apisSection(application, apis),
       tokensSection(application),
       quickStart,
-      accessSection(application),
+      trySignInSection(application),
       generalSection(application),
     ];
   });
