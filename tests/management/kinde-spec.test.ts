@@ -81,6 +81,7 @@ const ALLOWED: Record<string, Record<string, string>> = {
       "Kinde sets token lifetimes (PATCH …/tokens) but offers no way to read them back",
     "response has application.refresh_token_lifetime": "as access_token_lifetime",
     "response has application.id_token_lifetime": "as access_token_lifetime",
+    "response has application.is_hasura_mapping_enabled": "as access_token_lifetime (PATCH …/tokens)",
   },
   // The worker disables an endpoint whose deliveries failed for 72 hours; the list says so and
   // PATCH turns it back on (or off), as the dashboard's webhook screen does.
