@@ -16,6 +16,7 @@ import {
   whenConfirmed,
 } from "../widgets.js";
 import { scopeGrants } from "./apis.js";
+import { accessSection } from "./application-access.js";
 import { managedNote, managedSections } from "./dashboard-application.js";
 import { managementAccess } from "./management-access.js";
 import { quickStartSection } from "./quick-starts.js";
@@ -206,6 +207,7 @@ export const applicationDetails: Screen = async (view) => {
       tokensSection(application),
       quickStart,
       trySignInSection(application),
+      accessSection(application),
       generalSection(application),
     ];
   });
