@@ -17,6 +17,7 @@ import { type Child, h, replace, watchScrollableTables } from "./dom.js";
 import { listApiKeys } from "./screens/api-keys.js";
 import { apiDetails, listApis } from "./screens/apis.js";
 import { applicationDetails, listApplications } from "./screens/applications.js";
+import { auditLog } from "./screens/audit-log.js";
 import { authenticationSettings } from "./screens/authentication.js";
 import { businessSettings } from "./screens/business.js";
 import { connectedApps } from "./screens/connected-apps.js";
@@ -54,6 +55,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/admin\/roles\/?$/, screen: listRoles, nav: "roles" },
   { pattern: /^\/admin\/roles\/([A-Za-z0-9_-]+)$/, screen: roleDetails, nav: "roles" },
   { pattern: /^\/admin\/feature-flags\/?$/, screen: listFeatureFlags, nav: "feature-flags" },
+  { pattern: /^\/admin\/audit-log\/?$/, screen: auditLog, nav: "audit-log" },
   { pattern: /^\/admin\/settings\/connected-apps\/?$/, screen: connectedApps, nav: "connected-apps" },
   { pattern: /^\/admin\/settings\/business\/?$/, screen: businessSettings, nav: "business" },
   { pattern: /^\/admin\/settings\/email\/?$/, screen: mailSettings, nav: "email" },
@@ -73,6 +75,7 @@ const NAV: { id: string; label: string; href: string; group?: string }[] = [
   { id: "api-keys", label: "API keys", href: "/admin/api-keys" },
   { id: "users", label: "Users", href: "/admin/users" },
   { id: "organizations", label: "Organizations", href: "/admin/organizations" },
+  { id: "audit-log", label: "Audit log", href: "/admin/audit-log" },
   { id: "roles", label: "Roles & permissions", href: "/admin/roles", group: "Access" },
   { id: "feature-flags", label: "Feature flags", href: "/admin/feature-flags", group: "Access" },
   {
