@@ -12,6 +12,7 @@ import { loadCatalog } from "./connected-apps/catalog.js";
 import { type ConnectedAppsOptions, ConnectedAppsService } from "./connected-apps/connected-apps.service.js";
 import { ConnectionsService } from "./connections/connections.service.js";
 import type { SecretBox } from "./crypto/secret-box.js";
+import { EnvironmentVariablesStore } from "./environment-variables/environment-variables.store.js";
 import { FeatureFlagsService } from "./feature-flags/feature-flags.service.js";
 import { type MailOptions, MailService } from "./mail/mail.service.js";
 import { type Metrics, noMetrics } from "./metrics/metrics.js";
@@ -66,6 +67,8 @@ export interface Services {
   metrics: Metrics;
   /** Sign-ins, sign-outs and token grants, written in batches behind the requests (src/audit/). */
   authenticationLog: AuthenticationLog;
+  /** Kinde's environment variables, sealed (src/environment-variables/). */
+  environmentVariables: EnvironmentVariablesStore;
 }
 
 export interface ServicesInput {
@@ -153,6 +156,7 @@ export function createServices(input: ServicesInput): Services {
     passkeys: new PasskeysService(input.db, clock, { issuer: input.issuer, mfa }),
     metrics: input.metrics ?? noMetrics,
     authenticationLog,
+    environmentVariables: new EnvironmentVariablesStore(input.db, input.secretBox, clock),
   };
 }
 

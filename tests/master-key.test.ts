@@ -5,10 +5,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseKey } from "../src/config/config.js";
-import { resealAll } from "../src/crypto/reseal.js";
+import { resealAll, SEALED_COLUMNS } from "../src/crypto/reseal.js";
 import { keyId, SecretBox } from "../src/crypto/secret-box.js";
 import { createServices } from "../src/services.js";
 import { databaseKinds, freshDatabase } from "./helpers/databases.js";
+import { createUser } from "./helpers/fixtures.js";
 import { type CliProcess, runCli, startOutcome } from "./helpers/process.js";
 import { freePort, startTestServer, type TestServer } from "./helpers/server.js";
 
@@ -69,6 +70,72 @@ for (const { kind, skip } of await databaseKinds()) {
       const rotating = apps.find((a) => a.name === "Rotating")!;
       assert.equal(onlyNew.applications.revealSecret(rotating), secret);
       await onlyNew.keys.current();
+    });
+
+    it("re-encrypts authenticator secrets and environment variables too", async () => {
+      // A server of its own: the test above left this one's secrets under a key it did not keep.
+      const server = await startTestServer(kind);
+      try {
+        const user = await createUser(server);
+        const { secret, sealed } = server.services.mfa.newSealedSecret(user.id);
+        await server.storage.db
+          .insertInto("mfa_factors")
+          .values({
+            id: "mfa_rotation",
+            user_id: user.id,
+            type: "mfa:authenticator_app",
+            name: "Authenticator app",
+            secret_sealed: sealed,
+            verified_at: 1,
+            last_used_step: null,
+            last_used_at: null,
+            created_at: 1,
+          })
+          .execute();
+        const variableId = await server.services.environmentVariables.create({
+          key: "ROTATING_VALUE",
+          value: "kept across rotation",
+          isSecret: false,
+        });
+        const newKey = randomBytes(32);
+        const counts = await resealAll(server.storage.db, new SecretBox(newKey, [server.config.masterKey!]));
+        assert.equal(counts["mfa_factors.secret_sealed"], 1, JSON.stringify(counts));
+        assert.equal(counts["environment_variables.value_sealed"], 1, JSON.stringify(counts));
+        const onlyNew = createServices({
+          db: server.storage.db,
+          secretBox: new SecretBox(newKey),
+          issuer: server.url,
+        });
+        const stored = await server.storage.db
+          .selectFrom("mfa_factors")
+          .select("secret_sealed")
+          .where("id", "=", "mfa_rotation")
+          .executeTakeFirstOrThrow();
+        assert.equal(onlyNew.mfa.openSecret(user.id, stored.secret_sealed!), secret);
+        assert.equal((await onlyNew.environmentVariables.find(variableId!))?.value, "kept across rotation");
+      } finally {
+        await server.close();
+      }
+    });
+
+    it("knows every sealed column the database has", async () => {
+      // A column added without a place in SEALED_COLUMNS would be lost when the old key goes.
+      const covered = new Set([
+        ...SEALED_COLUMNS.map(({ table, column }) => `${table}.${column}`),
+        "idempotency_keys.response_body_sealed",
+      ]);
+      const sealedColumns = (await server.storage.db.introspection.getTables()).flatMap((table) =>
+        table.columns.filter((c) => c.name.endsWith("_sealed")).map((c) => `${table.name}.${c.name}`),
+      );
+      assert.deepEqual(
+        sealedColumns.filter((name) => !covered.has(name)),
+        [],
+      );
+      assert.deepEqual(
+        [...covered].filter((name) => !sealedColumns.includes(name)),
+        [],
+        "SEALED_COLUMNS names only columns that exist",
+      );
     });
   });
 }

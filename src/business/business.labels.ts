@@ -6,7 +6,7 @@
 // well-formed key is kept and shown in words ("los_angeles_pacific_standard_time" →
 // "Los Angeles Pacific Standard Time").
 
-const INDUSTRY_NAMES = [
+export const INDUSTRY_NAMES = [
   "Accounting",
   "Administration & Office Support",
   "Advertising, Arts & Media",

@@ -1,7 +1,10 @@
 // Master-key rotation: re-encrypts every sealed value still under an older key with the current
 // one (`latchkey keys rotate-master`). Run it after setting the new LATCHKEY_MASTER_KEY and moving
 // the old one to LATCHKEY_PREVIOUS_MASTER_KEYS; once it reports nothing left, the old key can go.
+import { environmentVariableAad } from "../environment-variables/environment-variables.store.js";
 import { mailBodyAad } from "../mail/mail.store.js";
+import { smsBodyAad } from "../mfa/sms.js";
+import { upstreamVerifierAad } from "../sign-in/upstream-state.js";
 import type { Db } from "../storage/database.js";
 import type { SecretBox } from "./secret-box.js";
 
@@ -12,7 +15,11 @@ export interface SealedColumn {
     | "connected_apps"
     | "connections"
     | "mail_messages"
-    | "sign_in_connections";
+    | "sign_in_connections"
+    | "mfa_factors"
+    | "sms_outbox"
+    | "upstream_sign_in_states"
+    | "environment_variables";
   key: string;
   column: string;
   /** The additional authenticated data each value was sealed with, from its row's key. */
@@ -42,6 +49,19 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     column: "client_secret_sealed",
     aad: (id) => `sign_in_connection_secret:${id}`,
   },
+  // Authenticator-app secrets, bound to their owner (src/mfa/mfa.service.ts); without them the
+  // owner could not sign in once the old key is gone.
+  { table: "mfa_factors", key: "user_id", column: "secret_sealed", aad: (userId) => `mfa-totp:${userId}` },
+  // Text messages waiting for the gateway or kept in the development outbox (src/mfa/sms.ts).
+  { table: "sms_outbox", key: "id", column: "body_sealed", aad: smsBodyAad },
+  // Sign-ins waiting at a provider (minutes), so one under way during a rotation still finishes.
+  {
+    table: "upstream_sign_in_states",
+    key: "state_hash",
+    column: "code_verifier_sealed",
+    aad: upstreamVerifierAad,
+  },
+  { table: "environment_variables", key: "id", column: "value_sealed", aad: environmentVariableAad },
 ];
 
 /** Re-seals stale values; returns how many were re-encrypted per table.column. */

@@ -144,6 +144,13 @@ export const API_ERRORS = {
     status: 400,
     message: "Provide a valid enabled enterprise connection for this organization",
   },
+  // Subscribers and environment variables (issue 19).
+  SUBSCRIBER_NOT_FOUND: { status: 404, message: "Subscriber not found" },
+  ENVIRONMENT_VARIABLE_NOT_FOUND: { status: 404, message: "Environment variable not found" },
+  ENVIRONMENT_VARIABLE_EXISTS: {
+    status: 409,
+    message: "An environment variable with this key already exists",
+  },
   INTERNAL_SERVER_ERROR: { status: 500, message: "An unexpected error occurred" },
   SERVICE_UNAVAILABLE: { status: 503, message: "The service is temporarily unavailable; retry shortly" },
 } as const satisfies Record<string, { status: number; message: string }>;

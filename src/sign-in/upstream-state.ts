@@ -39,7 +39,7 @@ export interface TestTicket {
   userId: string;
 }
 
-const verifierAad = (stateHash: string) => `upstream_sign_in_state:${stateHash}`;
+export const upstreamVerifierAad = (stateHash: string) => `upstream_sign_in_state:${stateHash}`;
 /** base64url of 32 random octets (randomToken); anything else is not one of ours. */
 const STATE_FORMAT = /^[\w-]{43}$/;
 
@@ -65,7 +65,7 @@ export class UpstreamStates {
         connection_id: input.connectionId,
         issuer: input.issuer,
         nonce: input.nonce,
-        code_verifier_sealed: this.secretBox.seal(input.codeVerifier, verifierAad(stateHash)),
+        code_verifier_sealed: this.secretBox.seal(input.codeVerifier, upstreamVerifierAad(stateHash)),
         browser: input.browser,
         created_at: now,
         expires_at: now + UPSTREAM_STATE_LIFETIME_SECONDS,
@@ -106,7 +106,7 @@ export class UpstreamStates {
       connectionId: row.connection_id,
       issuer: row.issuer,
       nonce: row.nonce,
-      codeVerifier: this.secretBox.open(row.code_verifier_sealed, verifierAad(stateHash)),
+      codeVerifier: this.secretBox.open(row.code_verifier_sealed, upstreamVerifierAad(stateHash)),
       browser: row.browser,
       purpose: row.purpose,
       userId: row.user_id,

@@ -181,7 +181,13 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("keeps groups; a group named like a role key grants that role in the organization", async () => {
       const dir = await createDirectory(server);
-      const role = await server.services.roles.createRole({ key: "billing-admin", name: "Billing admin" });
+      const role = await server.services.roles.createRole({
+        key: "billing-admin",
+        name: "Billing admin",
+        description: null,
+        isDefault: false,
+        assignmentPermissionId: null,
+      });
       const a = (await scim(dir, "POST", "/Users", { body: oktaUser("a@acme.example") })).body.id as string;
       const b = (await scim(dir, "POST", "/Users", { body: oktaUser("b@acme.example") })).body.id as string;
       const roleOf = async (userId: string) =>
