@@ -19,6 +19,7 @@ import { scopeGrants } from "./apis.js";
 import { accessSection } from "./application-access.js";
 import { managedNote, managedSections } from "./dashboard-application.js";
 import { managementAccess } from "./management-access.js";
+import { MAX_SESSION_LIFETIME, sessionLifetimeProblem } from "./organization-sessions.js";
 import { quickStartSection } from "./quick-starts.js";
 import { trySignInSection } from "./try-sign-in.js";
 
@@ -61,6 +62,7 @@ interface Application extends ApplicationSummary {
   access_token_lifetime: number;
   refresh_token_lifetime: number;
   id_token_lifetime: number;
+  authenticated_session_lifetime: number | null;
 }
 
 interface ApiSummary {
@@ -338,6 +340,20 @@ function lifetimeProblem(value: string): string | undefined {
   return undefined;
 }
 
+function sessionLifetimeField(application: Application) {
+  const value = application.authenticated_session_lifetime;
+  return field({
+    label: "Session lifetime",
+    name: "authenticated_session_lifetime",
+    type: "number",
+    min: 60,
+    max: MAX_SESSION_LIFETIME,
+    value: value === null ? "" : String(value),
+    hint: `In seconds; people whose sign-in is older sign in again to this application. Blank: the environment's 14 days${value === null ? "" : ` (now ${formatDuration(value)})`}.`,
+    validate: (text) => sessionLifetimeProblem(text, true),
+  });
+}
+
 function tokensSection(application: Application): HTMLElement {
   const make = (label: string, name: string, value: number) => {
     const f = field({
@@ -360,6 +376,8 @@ function tokensSection(application: Application): HTMLElement {
     application.refresh_token_lifetime,
   );
   const fields = application.type === "m2m" ? [access] : [access, idToken, refresh];
+  // How old a sign-in may be to reach this application without the form (blank: the environment's).
+  const session = application.type === "m2m" ? undefined : sessionLifetimeField(application);
   const form = pageForm({
     content: [
       h(
@@ -367,12 +385,15 @@ function tokensSection(application: Application): HTMLElement {
         { class: "grid-3" },
         fields.map((f) => f.element),
       ),
+      session?.element,
     ],
-    fields,
+    fields: session ? [...fields, session] : fields,
     submitLabel: "Save lifetimes",
     submit: async () => {
-      const body: Record<string, number> = {};
+      const body: Record<string, number | null> = {};
       for (const f of fields) body[f.input.name] = Number(f.input.value);
+      if (session)
+        body[session.input.name] = session.input.value.trim() === "" ? null : Number(session.input.value);
       await api("PATCH", `/applications/${application.id}/tokens`, body);
       notify("Token lifetimes saved");
     },

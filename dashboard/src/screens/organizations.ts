@@ -36,6 +36,7 @@ import {
 import { invitationsSection } from "./invitations.js";
 import { organizationMfaSection } from "./mfa.js";
 import { organizationConnectionsSection } from "./organization-connections.js";
+import { organizationSessionsSection } from "./organization-sessions.js";
 import { loadRoles, type Role } from "./roles.js";
 
 const PAGE_SIZE = 25;
@@ -194,7 +195,7 @@ export const organizationDetails: Screen = async (view) => {
   const code = view.params[0]!;
   await load(view, async () => {
     const path = `/organizations/${encodeURIComponent(code)}`;
-    const [org, roles, flags, values, mfa, connections] = await Promise.all([
+    const [org, roles, flags, values, mfa, connections, sessions] = await Promise.all([
       api<Organization>("GET", `/organization${query({ code })}`),
       loadRoles(),
       loadFlags(),
@@ -204,6 +205,7 @@ export const organizationDetails: Screen = async (view) => {
       ).then((r) => r.feature_flags),
       organizationMfaSection(code),
       organizationConnectionsSection(code),
+      organizationSessionsSection(code),
     ]);
     const members = membersSection(org, roles);
     const invitations = invitationsSection(org, roles);
@@ -222,6 +224,7 @@ export const organizationDetails: Screen = async (view) => {
       flagsSection(org, flags, values),
       mfa,
       connections,
+      sessions,
       organizationDeleteSection(org),
     ];
   });
