@@ -228,6 +228,10 @@ export const connectedApps: Screen = async (view) => {
           chosen = provider;
           for (const b of buttons) b.setAttribute("aria-pressed", String(b === button));
           choose(provider);
+          // The form appears below a long catalog (issue 20): bring it into view and start at its
+          // first field to fill, instead of leaving the person at the provider buttons.
+          details.scrollIntoView({ block: "start" });
+          details.querySelector<HTMLElement>("input[name=key_code_ref]")?.focus({ preventScroll: true });
         });
         return button;
       });
