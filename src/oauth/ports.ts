@@ -112,11 +112,6 @@ export interface OAuthStore {
    * (config-cache.ts); absent where nothing is cached.
    */
   forRequest?(): OAuthStore;
-  /**
-   * A view for one request whose cached configuration reads share one freshness check
-   * (config-cache.ts); absent where nothing is cached.
-   */
-  forRequest?(): OAuthStore;
 
   findClient(clientId: string): Promise<ClientRecord | undefined>;
   findUser(userId: string): Promise<UserRecord | undefined>;
