@@ -120,6 +120,10 @@ describe("admin dashboard: organizations, roles and feature flags (sqlite)", () 
     const rows = page.locator("tbody tr");
     await rows.nth(24).waitFor();
     assert.equal(await rows.count(), 25);
+    // Newest first by default; by name on request (the order is kept in the address).
+    await page.getByLabel("Order").selectOption("name_asc");
+    await page.waitForURL((url) => url.searchParams.get("sort") === "name_asc");
+    await page.getByRole("cell", { name: "Acme Rockets", exact: true }).waitFor();
     // Sorted by name: Acme Rockets, Default Organization, Team 01… — 27 in all.
     assert.equal(await rows.first().locator("td").first().textContent(), "Acme Rockets");
     await page.getByRole("button", { name: "Next page" }).click();

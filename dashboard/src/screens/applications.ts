@@ -3,6 +3,7 @@
 // dashboard's own application is shown read-only instead (dashboard-application.ts).
 import { api, query } from "../api.js";
 import { checkbox, copyable, copyButton, emptyState, field, formatDuration, h, notify, uid } from "../dom.js";
+import { addressedList } from "../list-state.js";
 import { urlLines, urlListProblem } from "../urls.js";
 import { attempt, load, navigate, pageHeader, type Screen, section, type View } from "../view.js";
 import {
@@ -24,6 +25,8 @@ import { quickStartSection } from "./quick-starts.js";
 import { trySignInSection } from "./try-sign-in.js";
 
 export type ApplicationType = "reg" | "spa" | "m2m";
+
+const PAGE_SIZE = 25;
 
 export const KINDS: { type: ApplicationType; label: string; sentence: string }[] = [
   {
@@ -78,44 +81,65 @@ interface ApiDetails extends ApiSummary {
   applications: { id: string; name: string; type: string; is_active: boolean }[];
 }
 
+/** Newest first (or by name), a page at a time, searched by the start of the name (list-state.ts). */
 export const listApplications: Screen = async (view) => {
-  await load(view, async () => {
-    const applications: ApplicationSummary[] = [];
-    let next: string | undefined;
-    do {
-      const page = await api<{ applications: ApplicationSummary[]; next_token: string | null }>(
-        "GET",
-        `/applications${query({ sort: "name_asc", page_size: 100, next_token: next })}`,
-      );
-      applications.push(...page.applications);
-      next = page.next_token ?? undefined;
-    } while (next && applications.length < 1000);
-
-    const add = h(
-      "button",
-      { type: "button", class: "primary", onclick: () => createDialog() },
-      "Add application",
-    );
-    const header = pageHeader("Applications", {
+  const add = h(
+    "button",
+    { type: "button", class: "primary", onclick: () => createDialog() },
+    "Add application",
+  );
+  await addressedList<ApplicationSummary>(view, {
+    path: "/admin/applications",
+    header: pageHeader("Applications", {
       lead: "The apps people sign in to, and the services that call your APIs.",
       actions: [add],
-    });
-    if (applications.length === 0) {
-      return [
-        header,
-        emptyState(
-          "No applications yet",
-          "Add an application to get a client ID, then point your app or SDK at Latchkey.",
-          h(
-            "button",
-            { type: "button", class: "primary", onclick: () => createDialog() },
-            "Add your first application",
+    }),
+    label: "Find an application",
+    hint: "The start of its name.",
+    sorts: [
+      { value: "created_on_desc", label: "Newest first" },
+      { value: "name_asc", label: "By name" },
+    ],
+    noun: ["application", "applications"],
+    fetch: async (state) => {
+      const page = await api<{
+        applications: ApplicationSummary[];
+        next_token: string | null;
+        total_count?: number;
+        total_count_accuracy?: string;
+      }>(
+        "GET",
+        `/applications${query({
+          sort: state.sort,
+          page_size: PAGE_SIZE,
+          next_token: state.after,
+          starts_with: state.q || undefined,
+          include_count: "true",
+        })}`,
+      );
+      return {
+        items: page.applications,
+        next: page.next_token,
+        total: page.total_count,
+        accuracy: page.total_count_accuracy,
+      };
+    },
+    empty: (state) =>
+      state.q
+        ? emptyState(
+            "No application matches",
+            "Search for the start of an application's name, or clear the search.",
+          )
+        : emptyState(
+            "No applications yet",
+            "Add an application to get a client ID, then point your app or SDK at Latchkey.",
+            h(
+              "button",
+              { type: "button", class: "primary", onclick: () => createDialog() },
+              "Add your first application",
+            ),
           ),
-        ),
-      ];
-    }
-    return [
-      header,
+    render: (applications) =>
       listTable("Applications", ["Name", "Kind", "Client ID"], applications, (a) => [
         linkCell(
           `/admin/applications/${a.id}`,
@@ -125,7 +149,6 @@ export const listApplications: Screen = async (view) => {
         h("td", null, kindLabel(a.type)),
         h("td", { class: "mono" }, a.id),
       ]),
-    ];
   });
 };
 

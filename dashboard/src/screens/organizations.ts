@@ -2,18 +2,8 @@
 // creating one, and one organization's page — name and handle, members (add by user ID or email,
 // give roles, remove), invitations (invitations.ts), its own feature flag values, and deletion (never of the default one).
 import { api, query } from "../api.js";
-import {
-  checkbox,
-  copyable,
-  emptyState,
-  field,
-  formatDate,
-  h,
-  loading,
-  notify,
-  openDialog,
-  replace,
-} from "../dom.js";
+import { checkbox, copyable, emptyState, field, formatDate, h, notify, openDialog, replace } from "../dom.js";
+import { addressedList } from "../list-state.js";
 import { attempt, errorBox, leftScreen, load, navigate, pageHeader, type Screen, section } from "../view.js";
 import {
   deleteSection,
@@ -124,25 +114,55 @@ export const listOrganizations: Screen = async (view) => {
       h("button", { type: "button", class: "primary", onclick: () => createDialog() }, "Add organization"),
     ],
   });
-  const list = pagedList<OrganizationSummary>({
-    label: "Organizations",
-    fetch: async (token) => {
-      const page = await api<{ organizations: OrganizationSummary[]; next_token: string | null }>(
+  // Newest first (or by name), a page at a time, searched by the start of the name (list-state.ts).
+  await addressedList<OrganizationSummary>(view, {
+    path: "/admin/organizations",
+    header,
+    label: "Find an organization",
+    hint: "The start of its name.",
+    sorts: [
+      { value: "created_on_desc", label: "Newest first" },
+      { value: "name_asc", label: "By name" },
+    ],
+    noun: ["organization", "organizations"],
+    fetch: async (state) => {
+      const page = await api<{
+        organizations: OrganizationSummary[];
+        next_token: string | null;
+        total_count?: number;
+        total_count_accuracy?: string;
+      }>(
         "GET",
-        `/organizations${query({ sort: "name_asc", page_size: PAGE_SIZE, next_token: token })}`,
+        `/organizations${query({
+          sort: state.sort,
+          page_size: PAGE_SIZE,
+          next_token: state.after,
+          starts_with: state.q || undefined,
+          include_count: "true",
+        })}`,
       );
-      return { items: page.organizations, next: page.next_token };
+      return {
+        items: page.organizations,
+        next: page.next_token,
+        total: page.total_count,
+        accuracy: page.total_count_accuracy,
+      };
     },
-    empty: () =>
-      emptyState(
-        "No organizations yet",
-        "Add an organization for each business or team that uses your app, then add its members.",
-        h(
-          "button",
-          { type: "button", class: "primary", onclick: () => createDialog() },
-          "Add your first organization",
-        ),
-      ),
+    empty: (state) =>
+      state.q
+        ? emptyState(
+            "No organization matches",
+            "Search for the start of an organization's name, or clear the search.",
+          )
+        : emptyState(
+            "No organizations yet",
+            "Add an organization for each business or team that uses your app, then add its members.",
+            h(
+              "button",
+              { type: "button", class: "primary", onclick: () => createDialog() },
+              "Add your first organization",
+            ),
+          ),
     render: (organizations) =>
       listTable("Organizations", ["Name", "Code", "Handle"], organizations, (org) => [
         linkCell(
@@ -154,9 +174,6 @@ export const listOrganizations: Screen = async (view) => {
         h("td", null, org.handle ?? "—"),
       ]),
   });
-  view.main.replaceChildren(header, list.element);
-  list.element.replaceChildren(loading());
-  await list.show();
 };
 
 function createDialog(): void {

@@ -1,10 +1,11 @@
-// Users: a paged list (keyset pagination with next_token, so page 4 000 costs what page 1 does),
-// an exact search by email, username or ID, creating a user, and one user's details with their
+// Users: a paged list, newest first (keyset pagination with next_token), a prefix search by
+// email, name or username, creating a user, and one user's details with their
 // identities, sessions, second factors, passkeys and connected apps — suspend, set a password,
 // revoke sessions, delete.
 import { api, query } from "../api.js";
 import { confirmAction, emptyState, field, formatDate, h, notify, replace } from "../dom.js";
-import { attempt, errorBox, leftScreen, load, navigate, pageHeader, type Screen, section } from "../view.js";
+import { addressedList } from "../list-state.js";
+import { attempt, load, navigate, pageHeader, type Screen, section } from "../view.js";
 import { deleteButton, formDialog, linkCell, listTable, whenConfirmed } from "../widgets.js";
 import { rememberSeenUser } from "./home.js";
 import { type Factor, type Passkey, userFactorsSection, userPasskeysSection } from "./mfa.js";
@@ -37,111 +38,73 @@ function status(suspended: boolean): HTMLElement {
   return h("span", { class: suspended ? "status-bad" : "status-ok" }, suspended ? "Suspended" : "Active");
 }
 
-/** What the search box holds, as the list operation's exact filters. */
-function filterOf(text: string): Record<string, string> {
-  const value = text.trim();
-  if (!value) return {};
-  if (value.includes("@")) return { email: value };
-  if (/^kp_[A-Za-z0-9]+$/.test(value)) return { user_id: value };
-  return { username: value };
-}
+const SORTS = [
+  { value: "created_on_desc", label: "Newest first" },
+  { value: "created_on_asc", label: "Oldest first" },
+] as const;
 
+/**
+ * Newest first by a keyset (next_token), so page 4 000 costs what page 1 does; the search is a
+ * prefix of the e-mail address, username, first or last name (Latchkey's starts_with, indexed),
+ * or an exact user ID. Search, order and page are in the address (list-state.ts).
+ */
 export const listUsers: Screen = async (view) => {
   const add = h("button", { type: "button", class: "primary", onclick: () => createDialog() }, "Add user");
-  const header = pageHeader("Users", {
-    lead: "Everyone who can sign in to your applications.",
-    actions: [add],
-  });
-  const search = field({
+  await addressedList<UserRow>(view, {
+    path: "/admin/users",
+    header: pageHeader("Users", { lead: "Everyone who can sign in to your applications.", actions: [add] }),
     label: "Find a user",
-    name: "search",
-    type: "search",
-    hint: "Exact email address, username or user ID (kp_…).",
-  });
-  const searchForm = h(
-    "form",
-    { class: "toolbar", role: "search" },
-    search.element,
-    h("button", { type: "submit", class: "secondary" }, "Search"),
-  );
-  const results = h("div", { "aria-live": "polite" });
-  let filter: Record<string, string> = {};
-  /** Tokens of the pages before this one, for "Previous". */
-  const previous: (string | undefined)[] = [];
-  let current: string | undefined;
-
-  const show = async (token: string | undefined) => {
-    results.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading…"));
-    try {
-      const page = await api<{ users: UserRow[]; next_token: string | null }>(
+    hint: "The start of an email address, name or username, or a user ID (kp_…).",
+    sorts: SORTS,
+    noun: ["user", "users"],
+    fetch: async (state) => {
+      const byId = /^kp_[A-Za-z0-9]+$/.test(state.q);
+      const page = await api<{
+        users: UserRow[];
+        next_token: string | null;
+        total_count?: number;
+        total_count_accuracy?: string;
+      }>(
         "GET",
-        `/users${query({ page_size: PAGE_SIZE, next_token: token, ...filter })}`,
+        `/users${query({
+          page_size: PAGE_SIZE,
+          sort: state.sort,
+          next_token: state.after,
+          include_count: "true",
+          ...(byId ? { user_id: state.q } : { starts_with: state.q || undefined }),
+        })}`,
       );
-      current = token;
-      if (page.users.length === 0) {
-        replace(
-          results,
-          Object.keys(filter).length
-            ? emptyState(
-                "No user matches",
-                "Search for an exact email address, username or user ID, or clear the search.",
-              )
-            : emptyState(
-                "No users yet",
-                "People appear here when they sign up on your sign-in page, or add one yourself.",
-                h(
-                  "button",
-                  { type: "button", class: "primary", onclick: () => createDialog() },
-                  "Add your first user",
-                ),
-              ),
-        );
-        return;
-      }
-      const prev = h(
-        "button",
-        { type: "button", class: "secondary", disabled: previous.length === 0 },
-        "Previous page",
-      );
-      const next = h(
-        "button",
-        { type: "button", class: "secondary", disabled: !page.next_token },
-        "Next page",
-      );
-      prev.addEventListener("click", () => void show(previous.pop()));
-      next.addEventListener("click", () => {
-        previous.push(current);
-        void show(page.next_token ?? undefined);
-      });
-      replace(
-        results,
-        listTable("Users", ["Name", "Email", "Status", "Last sign-in"], page.users, (u) => [
-          linkCell(`/admin/users/${u.id}`, displayName(u) || u.email || u.username || u.id),
-          h("td", null, u.email ?? "—"),
-          h("td", null, status(u.is_suspended)),
-          h("td", null, formatDate(u.last_signed_in)),
-        ]),
-        h(
-          "div",
-          { class: "pager" },
-          prev,
-          h("span", { class: "muted small" }, `Page ${previous.length + 1}`),
-          next,
-        ),
-      );
-    } catch (error) {
-      if (!leftScreen(error)) replace(results, errorBox(error));
-    }
-  };
-
-  searchForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    filter = filterOf(search.input.value);
-    previous.length = 0;
-    void show(undefined);
+      return {
+        items: page.users,
+        next: page.next_token,
+        total: page.total_count,
+        accuracy: page.total_count_accuracy,
+      };
+    },
+    empty: (state) =>
+      state.q
+        ? emptyState(
+            "No user matches",
+            "Search for the start of an email address, name or username, or clear the search.",
+          )
+        : emptyState(
+            "No users yet",
+            "People appear here when they sign up on your sign-in page, or add one yourself.",
+            h(
+              "button",
+              { type: "button", class: "primary", onclick: () => createDialog() },
+              "Add your first user",
+            ),
+          ),
+    render: (users) =>
+      listTable("Users", ["Name", "Email", "Status", "Created", "Last sign-in"], users, (u) => [
+        linkCell(`/admin/users/${u.id}`, displayName(u) || u.email || u.username || u.id),
+        h("td", null, u.email ?? "—"),
+        h("td", null, status(u.is_suspended)),
+        h("td", null, formatDate(u.created_on)),
+        h("td", null, formatDate(u.last_signed_in)),
+      ]),
   });
-  view.main.replaceChildren(header, searchForm, results);
-  await show(undefined);
 };
 
 function createDialog(): void {
