@@ -91,8 +91,12 @@ export function page(options: {
 <meta name="robots" content="noindex">
 <title>${options.title}${options.businessName ? ` · ${options.businessName}` : ""}</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
-${brandCss ? html`<link rel="stylesheet" href="${brandCss}">
-` : ""}<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+${
+  brandCss
+    ? html`<link rel="stylesheet" href="${brandCss}">
+`
+    : ""
+}<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <main class="card">

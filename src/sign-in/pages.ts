@@ -1,8 +1,9 @@
 // The hosted sign-in and sign-up pages: plain HTML forms with standard field names and
 // autocomplete attributes, so password managers (and tests) fill them. The one script is the
 // passkeys' (src/passkeys/), on pages that offer one; everything else works without it.
-import { DEFAULT_SIGN_IN_METHODS, type SignInMethods } from "../business/business.store.js";
+
 import type { Brand } from "../branding/brand.js";
+import { DEFAULT_SIGN_IN_METHODS, type SignInMethods } from "../business/business.store.js";
 import { html, page, type SafeHtml } from "../http/html.js";
 import { lifetime, t, th } from "../i18n/catalogue.js";
 import type { Locale } from "../i18n/locale.js";

@@ -1,6 +1,7 @@
 // HTTP for the hosted pages: sign-in, sign-up and logout (logout.ts). A successful form POST resumes the
 // authorization request and answers 303 to the client's redirect URI (RFC 9700 §4.12).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { BrandingStore } from "../branding/branding.store.js";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "../connected-apps/connected-apps.service.js";
 import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
@@ -106,6 +107,7 @@ export function registerSignInRoutes(
     return html(reply, 403, signInPage({ ...ctx, email, error, methods: await methods() }));
   };
 
+  const brandingStore = new BrandingStore(services.db);
   const formContext = async (
     requestId: string,
     authorization: SignInTarget,
@@ -121,6 +123,9 @@ export function registerSignInRoutes(
       csrf,
       locale,
       noSignUp: await isDashboardClient(services, clientId),
+      // The organization signed into (org_code) brands the page over the environment; from the
+      // configuration cache, so no query of its own (src/branding/branding.store.ts).
+      brand: await brandingStore.brand(authorization.orgCode),
     };
   };
 

@@ -10,44 +10,13 @@ import { after, before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { callApi, managementToken, narrowMachineToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { PNG_1PX, uploadLogo } from "./logo-upload.js";
 
-export const PNG_1PX = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-  "base64",
-);
 const CLEAN_SVG =
   '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><defs><linearGradient id="g"><stop offset="0" stop-color="#f00"/></linearGradient></defs><rect width="10" height="10" fill="url(#g)"/></svg>';
 
 type Json = Record<string, unknown>;
 const errorCode = (body: unknown) => (body as { errors?: { code: string }[] }).errors?.[0]?.code;
-
-export async function uploadLogo(
-  server: TestServer,
-  method: "PUT" | "POST",
-  path: string,
-  file: { data: Buffer | string; type?: string; name?: string; field?: string } | FormData | string,
-  token?: string,
-): Promise<{ status: number; body: Json }> {
-  let body: FormData | string;
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${token ?? (await managementToken(server))}`,
-  };
-  if (typeof file === "string") {
-    body = file;
-    headers["content-type"] = "application/json";
-  } else if (file instanceof FormData) body = file;
-  else {
-    body = new FormData();
-    body.append(
-      file.field ?? "logo",
-      new Blob([file.data], { type: file.type ?? "image/png" }),
-      file.name ?? "logo.png",
-    );
-  }
-  const response = await fetch(`${server.url}${path}`, { method, headers, body });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`Logos over the Management API (${kind})`, { skip }, () => {
