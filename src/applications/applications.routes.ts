@@ -155,6 +155,7 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
           access_token_lifetime: application.access_token_lifetime,
           refresh_token_lifetime: application.refresh_token_lifetime,
           id_token_lifetime: application.id_token_lifetime,
+          authenticated_session_lifetime: application.authenticated_session_lifetime,
           is_access_control_enabled: application.is_access_control_enabled === 1,
           is_hasura_mapping_enabled: application.is_hasura_mapping_enabled === 1,
         },
@@ -222,11 +223,13 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
       const application = await findChangeableApplication(request, request.params.application_id);
       const { access_token_lifetime, refresh_token_lifetime, id_token_lifetime, is_hasura_mapping_enabled } =
         request.body;
+      const { authenticated_session_lifetime } = request.body;
       if (
         access_token_lifetime === undefined &&
         refresh_token_lifetime === undefined &&
         id_token_lifetime === undefined &&
-        is_hasura_mapping_enabled === undefined
+        is_hasura_mapping_enabled === undefined &&
+        authenticated_session_lifetime === undefined
       ) {
         throw new ApiError("NO_FIELDS_TO_UPDATE");
       }
@@ -234,6 +237,7 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
         access_token_lifetime,
         refresh_token_lifetime,
         id_token_lifetime,
+        authenticated_session_lifetime,
         ...(is_hasura_mapping_enabled !== undefined
           ? { is_hasura_mapping_enabled: is_hasura_mapping_enabled ? 1 : 0 }
           : {}),

@@ -2,6 +2,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { COUNT_FIELDS, IncludeCount, NameStartsWith } from "../management/listing.schemas.js";
 import { nullable, PageSize, SuccessResponse } from "../management/schemas.js";
+import { SessionLifetime } from "../organizations/organization-sessions.schemas.js";
 
 export const ApplicationIdParams = Type.Object({ application_id: Type.String({ maxLength: 100 }) });
 export const AppIdParams = Type.Object({ app_id: Type.String({ maxLength: 100 }) });
@@ -55,7 +56,9 @@ export const UpdateTokensBody = Type.Object({
   access_token_lifetime: Type.Optional(Lifetime),
   refresh_token_lifetime: Type.Optional(Lifetime),
   id_token_lifetime: Type.Optional(Lifetime),
-  authenticated_session_lifetime: Type.Optional(Lifetime),
+  // How old a browser session may be to sign in silently to this application (seconds, at most the
+  // environment's 14 days; null = no bound of its own): src/sign-in/session-lifetime.ts.
+  authenticated_session_lifetime: Type.Optional(nullable(SessionLifetime)),
   is_hasura_mapping_enabled: Type.Optional(Type.Boolean()),
 });
 
@@ -95,6 +98,7 @@ export const ApplicationResponse = Type.Object({
     access_token_lifetime: Type.Integer(),
     refresh_token_lifetime: Type.Integer(),
     id_token_lifetime: Type.Integer(),
+    authenticated_session_lifetime: nullable(Type.Integer()),
     /** Kinde's field: only holders of the application's access roles sign in. */
     is_access_control_enabled: Type.Boolean(),
     // Latchkey extension, like the lifetimes: Kinde's Hasura mode, set with PATCH …/tokens.

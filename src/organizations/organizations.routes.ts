@@ -30,7 +30,9 @@ import {
 } from "./organizations.schemas.js";
 import { type OrganizationFields, OrganizationTakenError } from "./organizations.service.js";
 import type { OrganizationRow } from "./organizations.store.js";
+import { registerOrganizationSessionsRoutes } from "./organization-sessions.routes.js";
 import { pageOf } from "./paging.js";
+import { registerRoleUsersRoutes } from "./role-users.routes.js";
 
 const TAG = { tags: ["Organizations"] };
 const ORGANIZATION_NOT_FOUND = notFound("Organization");
@@ -316,4 +318,7 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
       return success("Organization successfully deleted");
     },
   );
+
+  registerRoleUsersRoutes(app);
+  registerOrganizationSessionsRoutes(app);
 }
