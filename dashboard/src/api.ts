@@ -57,13 +57,15 @@ export async function api<T = Record<string, unknown>>(
     authorization: `Bearer ${session.accessToken}`,
     accept: "application/json",
   };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  // A FormData body (a logo upload) goes as multipart/form-data, its boundary set by fetch.
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers["content-type"] = "application/json";
   let response: Response;
   try {
     response = await fetch(`/api/v1${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : form ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiFailure(0, "NETWORK", "Latchkey could not be reached. Check your connection and try again.");

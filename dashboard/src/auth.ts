@@ -66,6 +66,8 @@ export const MANAGEMENT_SCOPES = [
   "create:connected_apps",
   "read:businesses",
   "update:businesses",
+  "read:environments",
+  "update:environments",
   "read:audit_log",
   "read:signing_keys",
   "create:signing_keys",

@@ -19,6 +19,7 @@ import { apiDetails, listApis } from "./screens/apis.js";
 import { applicationDetails, listApplications } from "./screens/applications.js";
 import { auditLog } from "./screens/audit-log.js";
 import { authenticationSettings } from "./screens/authentication.js";
+import { brandingSettings } from "./screens/branding.js";
 import { businessSettings } from "./screens/business.js";
 import { connectedApps } from "./screens/connected-apps.js";
 import { listFeatureFlags } from "./screens/feature-flags.js";
@@ -58,6 +59,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/admin\/audit-log\/?$/, screen: auditLog, nav: "audit-log" },
   { pattern: /^\/admin\/settings\/connected-apps\/?$/, screen: connectedApps, nav: "connected-apps" },
   { pattern: /^\/admin\/settings\/business\/?$/, screen: businessSettings, nav: "business" },
+  { pattern: /^\/admin\/settings\/branding\/?$/, screen: brandingSettings, nav: "branding" },
   { pattern: /^\/admin\/settings\/email\/?$/, screen: mailSettings, nav: "email" },
   { pattern: /^\/admin\/settings\/webhooks\/?$/, screen: webhooksSettings, nav: "webhooks" },
   { pattern: /^\/admin\/settings\/properties\/?$/, screen: propertiesSettings, nav: "properties" },
@@ -91,6 +93,7 @@ const NAV: { id: string; label: string; href: string; group?: string }[] = [
     group: "Settings",
   },
   { id: "business", label: "Business", href: "/admin/settings/business", group: "Settings" },
+  { id: "branding", label: "Branding", href: "/admin/settings/branding", group: "Settings" },
   { id: "email", label: "E-mail", href: "/admin/settings/email", group: "Settings" },
   { id: "webhooks", label: "Webhooks", href: "/admin/settings/webhooks", group: "Settings" },
   { id: "properties", label: "Properties", href: "/admin/settings/properties", group: "Settings" },

@@ -25,6 +25,7 @@ import {
 } from "./feature-flags.js";
 import { invitationsSection } from "./invitations.js";
 import { organizationMfaSection } from "./mfa.js";
+import { organizationBrandingSection } from "./organization-branding.js";
 import { organizationConnectionsSection } from "./organization-connections.js";
 import { organizationSessionsSection } from "./organization-sessions.js";
 import { loadRoles, type Role } from "./roles.js";
@@ -242,6 +243,7 @@ export const organizationDetails: Screen = async (view) => {
       mfa,
       connections,
       sessions,
+      organizationBrandingSection(org.code, org.name),
       organizationDeleteSection(org),
     ];
   });
