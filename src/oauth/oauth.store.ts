@@ -261,13 +261,6 @@ export class KyselyOAuthStore implements OAuthStore {
         revoked_at: null,
       })
       .execute();
-    if (!token.user) return;
-    // One row per user and second (migration 0033): a burst of tokens adds nothing.
-    await this.db
-      .insertInto("user_token_activity")
-      .values({ user_id: token.user.id, issued_at: token.user.issuedAt })
-      .onConflict((oc) => oc.columns(["user_id", "issued_at"]).doNothing())
-      .execute();
   }
 
   async revokeAccessToken(token: { jti: string; clientId: string; expiresAt: number }, now: number) {

@@ -147,16 +147,11 @@ export interface OAuthStore {
     now: number,
   ): Promise<{ token: RefreshTokenRecord; firstUse: boolean } | undefined>;
 
-  /**
-   * `user`: the token is a person's, issued at `issuedAt` — recorded as their activity (Kinde's
-   * active users, src/organizations/role-users.routes.ts).
-   */
   recordAccessToken(token: {
     jti: string;
     clientId: string;
     grantId: string | null;
     expiresAt: number;
-    user?: { id: string; issuedAt: number };
   }): Promise<void>;
   revokeAccessToken(token: { jti: string; clientId: string; expiresAt: number }, now: number): Promise<void>;
   /** Whether an access token was revoked, itself or through its grant. */

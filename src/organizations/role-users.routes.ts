@@ -4,8 +4,9 @@
 // role with many holders is never read whole.
 //
 // "Active", as Kinde's specification defines it: a holder who was issued at least one access token
-// in the window, whatever the token's organization or application — recorded at issue, one row per
-// user and second (user_token_activity, migration 0033), kept ACTIVITY_RETENTION_SECONDS (90 days).
+// in the window, whatever the token's organization or application — read from the authentication
+// log's token grants, so it reaches back as far as AUDIT_LOG_RETENTION_DAYS keeps them (30 days by
+// default) and counts a grant once the log's writer has flushed it (within a second or so).
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../management/errors.js";

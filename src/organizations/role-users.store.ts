@@ -1,6 +1,8 @@
 // The holders of one role in one organization, by the index migration 0033 made for it
 // (organization_user_roles (org_code, role_id, user_id)): a page is one range read in user id order,
-// a count one index count, and the active count one semi-join into user_token_activity's key.
+// a count one index count, and the active count one semi-join into the authentication log's
+// (user_id, created_at) index — the token grants it records already say who was issued a token when,
+// so the token endpoint writes nothing more for this count.
 import type { Db } from "../storage/database.js";
 
 export class RoleUsersStore {
@@ -41,11 +43,12 @@ export class RoleUsersStore {
       .where("role_id", "=", roleId)
       .where(({ exists, selectFrom }) =>
         exists(
-          selectFrom("user_token_activity")
-            .select("user_token_activity.user_id")
-            .whereRef("user_token_activity.user_id", "=", "organization_user_roles.user_id")
-            .where("user_token_activity.issued_at", ">=", from)
-            .where("user_token_activity.issued_at", "<=", to),
+          selectFrom("authentication_log")
+            .select("authentication_log.user_id")
+            .whereRef("authentication_log.user_id", "=", "organization_user_roles.user_id")
+            .where("authentication_log.created_at", ">=", from)
+            .where("authentication_log.created_at", "<=", to)
+            .where("authentication_log.type", "=", "token_issued"),
         ),
       )
       .executeTakeFirstOrThrow();

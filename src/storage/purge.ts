@@ -15,9 +15,6 @@ export const OUTBOX_RETENTION_SECONDS = 7 * 86_400;
  */
 export const EVENT_RETENTION_SECONDS = 30 * 86_400;
 
-/** When access tokens were issued to whom (active-user counts over any past window) is kept 90 days. */
-export const ACTIVITY_RETENTION_SECONDS = 90 * 86_400;
-
 /** AUDIT_LOG_RETENTION_DAYS' default: the audit log and the authentication log keep 30 days. */
 export const AUDIT_LOG_RETENTION_SECONDS = 30 * 86_400;
 /** Rows per DELETE of old log entries (see purgeAuditLogs). */
@@ -40,11 +37,6 @@ export async function purgeExpired(db: Db, now: number, options: PurgeOptions = 
     // `exp`, so its revocation row must outlive `exp` by more than that (an hour here).
     db.deleteFrom("access_tokens").where("expires_at", "<", hourAgo).executeTakeFirst(),
     db.deleteFrom("browser_sessions").where("expires_at", "<", now).executeTakeFirst(),
-    // Who was active when (Kinde's active-user counts) is kept for ACTIVITY_RETENTION_SECONDS.
-    db
-      .deleteFrom("user_token_activity")
-      .where("issued_at", "<", now - ACTIVITY_RETENTION_SECONDS)
-      .executeTakeFirst(),
     db.deleteFrom("one_time_codes").where("expires_at", "<", now).executeTakeFirst(),
     db.deleteFrom("passkey_challenges").where("expires_at", "<", now).executeTakeFirst(),
     // A connection sign-in's state nobody came back with (UpstreamStates.purgeExpired's rule).

@@ -3,7 +3,6 @@
 // booleans are 0/1 integers, structured values are JSON text. Text primary keys are declared NOT NULL
 // explicitly (SQLite would otherwise accept NULL keys).
 import type { Generated } from "kysely";
-import type { UserTokenActivityTable } from "./schema-activity.js";
 import type { ApplicationAccessRolesTable } from "./schema-application-access.js";
 import type { LogosTable } from "./schema-branding.js";
 import type {
@@ -569,13 +568,11 @@ export interface Schema {
   scim_users: ScimUsersTable;
   scim_groups: ScimGroupsTable;
   scim_group_members: ScimGroupMembersTable;
-  user_token_activity: UserTokenActivityTable;
   subscribers: SubscribersTable;
   environment_variables: EnvironmentVariablesTable;
 }
 
 // The tables of these features are described in files of their own.
-export type * from "./schema-activity.js";
 export type * from "./schema-application-access.js";
 export type * from "./schema-branding.js";
 export type * from "./schema-connections.js";

@@ -180,16 +180,16 @@ for (const { kind, skip } of await databaseKinds()) {
         const seen: Listed[] = [];
         let token: string | null = null;
         do {
-          const query = new URLSearchParams({
+          const query: URLSearchParams = new URLSearchParams({
             sort,
             page_size: "2",
             ...(token ? { next_token: token } : {}),
           });
-          const page = await callApi<{ subscribers: Listed[]; next_token: string | null }>(
-            server,
-            "GET",
-            `/api/v1/subscribers?${query}`,
-          );
+          const page: { body: { subscribers: Listed[]; next_token: string | null }; status: number } =
+            await callApi<{
+              subscribers: Listed[];
+              next_token: string | null;
+            }>(server, "GET", `/api/v1/subscribers?${query}`);
           assert.equal(page.status, 200);
           assert.ok(page.body.subscribers.length <= 2);
           seen.push(...page.body.subscribers);
@@ -220,12 +220,13 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("refuses bad subscribers, forged tokens and oversized pages", async () => {
-      for (const query of [
+      const bad: Record<string, string>[] = [
         { first_name: "No", last_name: "Mail", email: "not-an-address" },
         { first_name: "", last_name: "Blank", email: "blank@example.com" },
         { first_name: "Bell\u0007", last_name: "Char", email: "bell@example.com" },
         { last_name: "Only", email: "only@example.com" },
-      ]) {
+      ];
+      for (const query of bad) {
         const answer = await subscribe(query);
         assert.equal(answer.status, 400, JSON.stringify(query));
       }

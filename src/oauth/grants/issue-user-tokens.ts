@@ -45,7 +45,6 @@ export async function recordUserTokens(
     clientId: client.id,
     grantId: grant.id,
     expiresAt: now + client.accessTokenLifetime,
-    user: { id: grant.userId, issuedAt: now },
   });
   if (!wantsRefreshToken(splitScope(grant.scope))) return { ...input, jti };
   const refreshToken = randomToken();

@@ -6,9 +6,6 @@ import type { Kysely } from "kysely";
 // - organizations: Kinde's PATCH /organizations/{org_code}/sessions — the SSO session policy
 //   override (is_use_org_sso_session_policy + sso_session_persistence_mode) and the authenticated
 //   session lifetime override (is_use_org_authenticated_session_lifetime + seconds).
-// - user_token_activity: one row per user and second in which an access token was issued to them
-//   (Kinde's "active user" of GetOrganizationRoleActiveUsersCount); the primary key is the index the
-//   count seeks by, and a burst of tokens in one second writes one row.
 // - organization_user_roles gains (org_code, role_id, user_id): the holders of one role in one
 //   organization, in user id order, without scanning the organization's other roles.
 // biome-ignore lint/suspicious/noExplicitAny: migrations must not depend on the evolving schema type
@@ -26,12 +23,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .alterTable("organizations")
     .addColumn("authenticated_session_lifetime", "integer")
-    .execute();
-  await db.schema
-    .createTable("user_token_activity")
-    .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
-    .addColumn("issued_at", "bigint", (c) => c.notNull())
-    .addPrimaryKeyConstraint("user_token_activity_pk", ["user_id", "issued_at"])
     .execute();
   await db.schema
     .createIndex("organization_user_roles_role")
