@@ -135,6 +135,7 @@ const ROWS: Row[] = [
   ["DELETE", "/roles/:role_id", "role.deleted", "delete", "role {t}", "role", "role_id"],
   ["PATCH", "/roles/:role_id/permissions", "role.permissions_updated", "update", "the permissions of role {t}", "role", "role_id"],
   ["DELETE", "/roles/:role_id/permissions/:permission_id", "role.permission_removed", "remove", "a permission from role {t}", "role", "role_id"],
+  ["PATCH", "/roles/:role_id/system_permissions", "role.system_permissions_updated", "update", "the self-service permissions of role {t}", "role", "role_id"],
   ["POST", "/roles/:role_id/scopes", "role.scope_added", "add", "an API scope to role {t}", "role", "role_id"],
   ["DELETE", "/roles/:role_id/scopes/:scope_id", "role.scope_removed", "remove", "an API scope from role {t}", "role", "role_id"],
   ["POST", "/permissions", "permission.created", "create", "permission {t}", "permission", "$.permission.id"],

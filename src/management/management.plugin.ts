@@ -32,6 +32,7 @@ import { registerRoleScopesRoutes } from "../roles/role-scopes.routes.js";
 import { registerRolesRoutes } from "../roles/roles.routes.js";
 import type { Services } from "../services.js";
 import { registerSubscribersRoutes } from "../subscribers/subscribers.routes.js";
+import { registerSystemPermissionsRoutes } from "../system-permissions/system-permissions.routes.js";
 import { registerUserSearchRoutes } from "../users/search.routes.js";
 import { registerUsersRoutes } from "../users/users.routes.js";
 import { registerWebhooksRoutes } from "../webhooks/webhooks.routes.js";
@@ -118,6 +119,7 @@ export async function registerManagementApi(
       registerUserApiScopesRoutes(api);
       registerRolesRoutes(api);
       registerRoleScopesRoutes(api);
+      registerSystemPermissionsRoutes(api);
       registerFeatureFlagsRoutes(api);
       registerMailRoutes(api);
       registerWebhooksRoutes(api);

@@ -21,6 +21,7 @@ import type {
   ScimUsersTable,
 } from "./schema-directories.js";
 import type { EnvironmentVariablesTable, SubscribersTable } from "./schema-environment.js";
+import type { RoleSystemPermissionsTable, SystemPermissionsTable } from "./schema-system-permissions.js";
 import type {
   MfaFactorsTable,
   MfaRecoveryCodesTable,
@@ -570,6 +571,8 @@ export interface Schema {
   scim_group_members: ScimGroupMembersTable;
   subscribers: SubscribersTable;
   environment_variables: EnvironmentVariablesTable;
+  system_permissions: SystemPermissionsTable;
+  role_system_permissions: RoleSystemPermissionsTable;
 }
 
 // The tables of these features are described in files of their own.
@@ -582,3 +585,4 @@ export type * from "./schema-factors.js";
 export type * from "./schema-invitations.js";
 export type * from "./schema-outbox.js";
 export type * from "./schema-properties.js";
+export type * from "./schema-system-permissions.js";

@@ -16,9 +16,6 @@ const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
 const BILLING = "billing: Latchkey has no plans, agreements or metering";
 const NOT_YET = "issue 19, not built yet";
-/** Not accepted-and-ignored: they would gate nothing until Latchkey has an organization portal. */
-const SYSTEM_PERMISSIONS =
-  "issue 19, not built yet: Kinde's system permissions (org:read:billing …) govern its organization self-serve portal, and Latchkey's /account serves only the person (no organization members or billing pages for them to gate)";
 
 /** Kinde's operations Latchkey does not serve, and why. */
 const NOT_SERVED: Record<string, string> = {
@@ -26,9 +23,6 @@ const NOT_SERVED: Record<string, string> = {
   "GET /api/v1/billing/agreements": BILLING,
   "POST /api/v1/billing/agreements": BILLING,
   "POST /api/v1/billing/meter_usage": BILLING,
-  "GET /api/v1/roles/{role_id}/system_permissions": SYSTEM_PERMISSIONS,
-  "PATCH /api/v1/roles/{role_id}/system_permissions": SYSTEM_PERMISSIONS,
-  "GET /api/v1/system_permissions": SYSTEM_PERMISSIONS,
 };
 
 /** The figure the README states ("serves N of Kinde's M operations"). */
