@@ -1,8 +1,15 @@
 // The hosted pages' English text: the source every other language translates (catalogue.ts).
 // `{name}` marks a value the page fills in; a key ending in `.one` / `.other` is a plural pair
 // (Intl.PluralRules). Keep a sentence whole in one entry, so a translation can reorder it.
+// A group of pages with many strings keeps them in its own en-<topic>.ts, spread in here.
+import { enAccount } from "./en-account.js";
+import { enDevice } from "./en-device.js";
+import { enInvitation } from "./en-invitation.js";
 
 export const en = {
+  ...enAccount,
+  ...enDevice,
+  ...enInvitation,
   // Shared pieces of the forms.
   "form.email": "Email",
   "form.password": "Password",

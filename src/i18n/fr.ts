@@ -2,8 +2,14 @@
 // une clé absente ou en trop ne compile pas (type Messages), un `{nom}` oublié fait échouer
 // tests/i18n/catalogue.test.ts.
 import type { Messages } from "./en.js";
+import { frAccount } from "./fr-account.js";
+import { frDevice } from "./fr-device.js";
+import { frInvitation } from "./fr-invitation.js";
 
 export const fr: Messages = {
+  ...frAccount,
+  ...frDevice,
+  ...frInvitation,
   "form.email": "Adresse e-mail",
   "form.password": "Mot de passe",
   "form.new_password": "Nouveau mot de passe",

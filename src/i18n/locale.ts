@@ -73,12 +73,21 @@ export function storedLocale(value: unknown): Locale | undefined {
   return typeof value === "string" && isLocale(value) ? value : undefined;
 }
 
+function langOf(params: unknown): unknown {
+  return params && typeof params === "object" && "lang" in params ? params.lang : undefined;
+}
+
 /**
  * A page outside a sign-in (account, device, invitation, logout, an expired request): its own
- * `?lang=`, then the browser's languages. Structural, so this module needs no HTTP framework.
+ * `?lang=`, or the `lang` its form carried forward (a POST has no query: the page that drew the
+ * form put the language in a hidden field), then the browser's languages. Structural, so this
+ * module needs no HTTP framework.
  */
-export function requestLocale(request: { query?: unknown; headers: Record<string, unknown> }): Locale {
-  const query = request.query;
-  const lang = query && typeof query === "object" && "lang" in query ? query.lang : undefined;
+export function requestLocale(request: {
+  query?: unknown;
+  body?: unknown;
+  headers: Record<string, unknown>;
+}): Locale {
+  const lang = langOf(request.query) ?? langOf(request.body);
   return chooseLocale(lang, request.headers["accept-language"]);
 }

@@ -13,6 +13,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { redirectUrlProblem } from "../applications/urls.js";
 import { randomToken, safeEqual, sha256 } from "../crypto/random.js";
 import { errorPage, html, page } from "../http/html.js";
+import { type NoValues, t } from "../i18n/catalogue.js";
+import { type Locale, requestLocale, storedLocale } from "../i18n/locale.js";
 import { OAuthError } from "../oauth/errors.js";
 import { verifyChallenge } from "../oauth/pkce.js";
 import type { Services } from "../services.js";
@@ -25,10 +27,10 @@ export const INVITATIONS_APPLICATION_NAME = "Organization invitations";
 const SIGN_IN_COOKIE_SECONDS = 30 * 60;
 
 const STATE_MESSAGES = {
-  accepted: "This invitation has been used already. Sign in to the organization's application instead.",
-  revoked: "This invitation was withdrawn. Ask the person who invited you for a new one.",
-  expired: "This invitation has expired. Ask the person who invited you for a new one.",
-} as const;
+  accepted: "invitation.accepted_already",
+  revoked: "invitation.revoked",
+  expired: "invitation.expired",
+} as const satisfies Record<string, NoValues>;
 
 export function invitationsCallbackUrl(issuer: string): string {
   return `${issuer}/team_invitation/callback`;
@@ -71,6 +73,8 @@ async function ensureInvitationsApplication(services: Services): Promise<string 
 interface Pending {
   state: string;
   verifier: string;
+  /** The language the link's page spoke, for the callback's page (the sign-in keeps its own). */
+  lang?: Locale;
 }
 
 export function registerInvitationPageRoutes(
@@ -85,30 +89,29 @@ export function registerInvitationPageRoutes(
     new InvitationsService(services.db, services.clock, services.mail, services.oauth.issuer);
   const send = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).header("cache-control", "no-store").type("text/html; charset=utf-8").send(body);
-  const problem = async (reply: FastifyReply, status: number, title: string, message: string) =>
-    send(reply, status, errorPage(title, message, await services.business.name()));
+  const problem = async (
+    reply: FastifyReply,
+    locale: Locale,
+    status: number,
+    title: NoValues,
+    message: NoValues | { text: string },
+  ) => {
+    const text = typeof message === "string" ? t(locale, message) : message.text;
+    return send(reply, status, errorPage(t(locale, title), text, await services.business.name(), locale));
+  };
 
   app.get<{ Querystring: { code?: string } }>("/team_invitation", config, async (request, reply) => {
     const code = typeof request.query.code === "string" ? request.query.code : "";
+    const locale = requestLocale(request);
     const invitation = INVITATION_CODE.test(code) ? await invitations().findByCode(code) : undefined;
     if (!invitation)
-      return problem(
-        reply,
-        404,
-        "Invitation not found",
-        "This invitation link is not valid. Check the link in the e-mail.",
-      );
+      return problem(reply, locale, 404, "invitation.not_found_title", "invitation.not_found_message");
     const state = invitationState(invitation, services.clock.now());
-    if (state !== "open") return problem(reply, 410, "Invitation not available", STATE_MESSAGES[state]);
+    if (state !== "open")
+      return problem(reply, locale, 410, "invitation.unavailable_title", STATE_MESSAGES[state]);
     const clientId = await ensureInvitationsApplication(services);
-    if (!clientId)
-      return problem(
-        reply,
-        503,
-        "Invitations unavailable",
-        "Accepting invitations needs ISSUER_URL on https (or http on localhost).",
-      );
-    const pending: Pending = { state: randomToken(), verifier: randomToken() };
+    if (!clientId) return problem(reply, locale, 503, "invitation.off_title", "invitation.off_message");
+    const pending: Pending = { state: randomToken(), verifier: randomToken(), lang: locale };
     reply.setCookie(
       cookieName,
       Buffer.from(JSON.stringify(pending)).toString("base64url"),
@@ -125,6 +128,8 @@ export function registerInvitationPageRoutes(
       code_challenge_method: "S256",
       invitation_code: code,
       is_invitation: "true",
+      // Kinde's `lang` (COMPAT.md §1.2): the sign-in pages speak the language this page chose.
+      lang: locale,
     });
     return reply.code(302).header("location", `/oauth2/auth?${query}`).send();
   });
@@ -136,18 +141,24 @@ export function registerInvitationPageRoutes(
       const query = request.query;
       const pending = readPending(request, cookieName);
       reply.clearCookie(cookieName, cookieOptions(options.https));
-      const failed = (message: string) => problem(reply, 400, "The invitation was not accepted", message);
+      const locale = pending?.lang ?? requestLocale(request);
+      const failed = (message: NoValues | { text: string }) =>
+        problem(reply, locale, 400, "invitation.failed_title", message);
       // RFC 6749 §10.12, RFC 9700 §4.7: the response answers the request this browser made.
       if (!pending || typeof query.state !== "string" || !safeEqual(query.state, pending.state))
-        return failed("This page was not opened from an invitation link in this browser, or took too long.");
+        return failed("invitation.not_this_browser");
       // RFC 9207 §2.4: a response naming another issuer is not ours (mix-up).
       if (query.iss !== undefined && query.iss !== services.oauth.issuer)
-        return failed("This answer came back from another server.");
+        return failed("invitation.other_server");
       // RFC 6749 §4.1.2.1: refused (used, withdrawn, expired, another address) or abandoned.
       if (query.error !== undefined)
-        return failed(query.error_description?.slice(0, 300) || "The sign-in did not finish.");
+        return failed(
+          query.error_description
+            ? { text: query.error_description.slice(0, 300) }
+            : "invitation.did_not_finish",
+        );
       if (typeof query.code !== "string" || query.code.length > 200)
-        return failed("The sign-in did not finish.");
+        return failed("invitation.did_not_finish");
       // §4.1.2: single use, by one conditional write; issued to this application and redirect URI.
       const now = services.clock.now();
       const consumed = await services.oauth.store.consumeCode(sha256(query.code), now);
@@ -159,12 +170,12 @@ export function registerInvitationPageRoutes(
         record.expiresAt <= now ||
         !record.codeChallenge
       )
-        return failed("This answer is not for this page. Open the invitation link again.");
+        return failed("invitation.not_for_page");
       // RFC 7636 §4.6: the verifier this browser kept matches the challenge sent with the request.
       try {
         verifyChallenge(record.codeChallenge, pending.verifier);
       } catch (error) {
-        if (error instanceof OAuthError) return failed("This answer is not for this browser.");
+        if (error instanceof OAuthError) return failed("invitation.not_for_browser");
         throw error;
       }
       const org = record.orgCode ? await services.organizations.store.find(record.orgCode) : undefined;
@@ -174,10 +185,11 @@ export function registerInvitationPageRoutes(
         reply,
         200,
         page({
-          title: "Invitation accepted",
+          title: t(locale, "invitation.accepted_title"),
           businessName,
-          body: html`<h1>You have joined ${name}</h1>
-<p class="lead">The invitation is accepted. Sign in to ${name}'s application to get started; you can close this page.</p>`,
+          lang: locale,
+          body: html`<h1>${t(locale, "invitation.joined", { name })}</h1>
+<p class="lead">${t(locale, "invitation.joined_lead", { name })}</p>`,
         }),
       );
     },
@@ -190,8 +202,10 @@ function readPending(request: FastifyRequest, cookieName: string): Pending | und
   try {
     const parsed: unknown = JSON.parse(Buffer.from(value, "base64url").toString("utf8"));
     if (typeof parsed !== "object" || parsed === null) return undefined;
-    const { state, verifier } = parsed as Record<string, unknown>;
-    return typeof state === "string" && typeof verifier === "string" ? { state, verifier } : undefined;
+    const { state, verifier, lang } = parsed as Record<string, unknown>;
+    return typeof state === "string" && typeof verifier === "string"
+      ? { state, verifier, lang: storedLocale(lang) }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -9,6 +9,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { errorPage } from "../http/html.js";
+import { type NoValues, t, wait as waitWords } from "../i18n/catalogue.js";
+import { requestLocale } from "../i18n/locale.js";
 import {
   deviceOrganization,
   findDeviceRequest,
@@ -49,8 +51,17 @@ export function registerDeviceRoutes(
 
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).header("cache-control", "no-store").type("text/html; charset=utf-8").send(body);
-  const problem = async (reply: FastifyReply, status: number, title: string, message: string) =>
-    html(reply, status, errorPage(title, message, await services.business.name()));
+  /** An error page in the request's language: `message` already in it, or a catalogue key. */
+  const problem = async (
+    reply: FastifyReply,
+    status: number,
+    title: NoValues,
+    message: NoValues | { text: string },
+  ) => {
+    const locale = requestLocale(reply.request);
+    const text = typeof message === "string" ? t(locale, message) : message.text;
+    return html(reply, status, errorPage(t(locale, title), text, await services.business.name(), locale));
+  };
 
   /** Off to sign in, back at /device (with the code, when it is well-formed) afterwards. */
   const toSignIn = async (
@@ -62,15 +73,7 @@ export function registerDeviceRoutes(
     const code = normalizeUserCode(typed);
     const returnTo = code ? `/device?user_code=${code.slice(0, 4)}-${code.slice(4)}` : "/device";
     const sent = await deviceSignIn.start(reply, { returnTo, status, fresh });
-    return (
-      sent ??
-      problem(
-        reply,
-        503,
-        "Device sign-in unavailable",
-        "Signing in on this page needs ISSUER_URL on https (or http on localhost).",
-      )
-    );
+    return sent ?? problem(reply, 503, "device.unavailable_title", "device.unavailable_message");
   };
 
   /** This browser's signed-in person, or undefined once the browser is sent to sign in. */
@@ -87,12 +90,13 @@ export function registerDeviceRoutes(
   };
 
   const expired = (reply: FastifyReply) =>
-    problem(reply, 403, "This form has expired", "Open the page again and enter the code once more.");
+    problem(reply, 403, "device.expired_title", "device.expired_message");
 
   const common = async (request: FastifyRequest, reply: FastifyReply, access: SignedIn) => ({
     businessName: await services.business.name(),
     csrf: signIn.csrfToken(request, reply),
     email: access.user.email ?? access.user.username ?? access.user.id,
+    locale: requestLocale(request),
   });
 
   /**
@@ -121,7 +125,9 @@ export function registerDeviceRoutes(
           deviceEntryPage({
             ...(await common(request, reply, access)),
             value: typed.slice(0, 32),
-            error: `Too many codes entered. Try again in ${Math.ceil(wait / 60)} minutes.`,
+            error: t(requestLocale(request), "device.too_many", {
+              wait: waitWords(requestLocale(request), wait),
+            }),
           }),
         ),
       };
@@ -136,7 +142,7 @@ export function registerDeviceRoutes(
       deviceEntryPage({
         ...(await common(request, reply, access)),
         value: typed.slice(0, 32),
-        error: "That code is not valid, or it has expired or been used. Check the code on your device.",
+        error: t(requestLocale(request), "device.not_found"),
       }),
     );
 
@@ -186,12 +192,7 @@ export function registerDeviceRoutes(
     const decision = field(request.body, "decision");
     if (!signIn.csrfValid(request, request.body)) return expired(reply);
     if (decision !== "approve" && decision !== "deny")
-      return problem(
-        reply,
-        400,
-        "Choose Approve or Deny",
-        "Open the page again and enter the code once more.",
-      );
+      return problem(reply, 400, "device.choose_title", "device.expired_message");
     const access = await signedIn(request, reply, typed, 303);
     if (!access) return reply;
     const { found, sent } = await lookUp(request, reply, access, typed);
@@ -200,6 +201,7 @@ export function registerDeviceRoutes(
     const { user, session } = access;
     const businessName = await services.business.name();
     const applicationName = found.client.name;
+    const locale = requestLocale(request);
 
     if (decision === "deny") {
       // Saying no needs no more proof than the session: it only takes a chance away.
@@ -208,17 +210,15 @@ export function registerDeviceRoutes(
         { event: "device_denied", userId: user.id, clientId: found.client.id },
         "device denied",
       );
-      return html(reply, 200, deviceDonePage({ businessName, approved: false, applicationName }));
+      return html(reply, 200, deviceDonePage({ businessName, approved: false, applicationName, locale }));
     }
     const entered = await deviceOrganization(services.oauth, user.id);
     if ("refused" in entered) {
       return problem(
         reply,
         403,
-        "You cannot sign in here",
-        entered.refused === "suspended"
-          ? "Your organization is suspended."
-          : "Your account is not a member of an organization you can sign in to.",
+        "device.refused_title",
+        entered.refused === "suspended" ? "device.org_suspended" : "device.no_org",
       );
     }
     // As a silent sign-in to the device's application would be judged (device-sign-in.ts).
@@ -244,7 +244,7 @@ export function registerDeviceRoutes(
       { event: "device_approved", userId: user.id, clientId: found.client.id },
       "device approved",
     );
-    return html(reply, 200, deviceDonePage({ businessName, approved: true, applicationName }));
+    return html(reply, 200, deviceDonePage({ businessName, approved: true, applicationName, locale }));
   });
 
   // A new proof for this session (the "sign in again" page): prompt=login, under the organization
@@ -261,7 +261,7 @@ export function registerDeviceRoutes(
 
   app.get<{ Querystring: Record<string, unknown> }>("/device/callback", page, async (request, reply) => {
     const outcome = await deviceSignIn.callback(request, reply, callbackQuery(request.query));
-    if (!outcome.ok) return problem(reply, 400, "Sign-in did not complete", outcome.message);
+    if (!outcome.ok) return problem(reply, 400, "device.incomplete_title", { text: outcome.message });
     return reply.code(302).header("location", outcome.returnTo).send();
   });
 }

@@ -352,6 +352,7 @@ export function logoutConfirmPage(ctx: {
 <p class="lead">${t(locale, "logout.confirm_lead", { business: ctx.businessName })}</p>
 <form method="post" action="/logout">
   <input type="hidden" name="csrf" value="${ctx.csrf}">
+  <input type="hidden" name="lang" value="${locale}">
   ${ctx.redirect ? html`<input type="hidden" name="redirect" value="${ctx.redirect}">` : ""}
   ${ctx.state ? html`<input type="hidden" name="state" value="${ctx.state}">` : ""}
   <button type="submit" autofocus>${t(locale, "logout.sign_out")}</button>

@@ -1,0 +1,96 @@
+// Les pages /account en français, partie de fr.ts.
+import type { enAccount } from "./en-account.js";
+
+export const frAccount: { readonly [K in keyof typeof enAccount]: string } = {
+  "account.title": "Votre compte",
+  "account.no_email": "Aucune adresse e-mail",
+  "account.sign_in_again_notice":
+    "Vous vous êtes connecté il y a un moment : avant toute modification ici, il vous sera demandé de {link}.",
+  "account.sign_in_again_link": "vous reconnecter",
+  "account.profile": "Profil",
+  "account.email_is": "Adresse e-mail : {email}",
+  "account.email_none": "aucune",
+  "account.save_name": "Enregistrer le nom",
+  "account.password": "Mot de passe",
+  "account.current_password": "Mot de passe actuel",
+  "account.no_password_yet":
+    "Votre compte n’a pas encore de mot de passe : vous vous connectez avec un code envoyé par e-mail. Vous pouvez en choisir un.",
+  "account.password_hint":
+    "Au moins 8 caractères. Tous les navigateurs connectés à votre compte sont déconnectés, celui-ci aussi : vous vous reconnectez ensuite avec le nouveau mot de passe.",
+  "account.change_password": "Changer le mot de passe",
+  "account.choose_password": "Choisir un mot de passe",
+  "account.two_step": "Validation en deux étapes",
+  "account.two_step_off": "La connexion ici ne demande pas de deuxième étape.",
+  "account.two_step_on":
+    "À la connexion, vous confirmez votre identité avec l’un de ces moyens en plus de votre mot de passe ou du code reçu par e-mail.",
+  "account.two_step_required":
+    "La connexion demande une deuxième étape : vous la configurerez à votre prochaine connexion.",
+  "account.two_step_optional":
+    "Ajoutez une deuxième étape à la connexion : un code fourni par une application d’authentification sur votre téléphone.",
+  "account.factor_app": "Application d’authentification",
+  "account.factor_email": "Codes par e-mail",
+  "account.factor_sms": "Codes par SMS",
+  "account.added": "Ajouté le {when}",
+  "account.last_used": "dernière utilisation le {when}",
+  "account.remove": "Supprimer",
+  "account.remove_signs_out": "En supprimer un vous déconnecte partout, ici aussi.",
+  "account.set_up_app": "Configurer une application d’authentification",
+  "account.recovery_left": "Codes de récupération restants : {count} sur 10.",
+  "account.new_recovery_codes": "Obtenir de nouveaux codes de récupération",
+  "account.passkeys": "Clés d’accès",
+  "account.sessions": "Où vous êtes connecté",
+  "account.unknown_browser": "Navigateur inconnu",
+  "account.this_browser": "(ce navigateur)",
+  "account.since": "Depuis le {when}",
+  "account.browser_on": "{browser} sur {system}",
+  "account.browser": "Navigateur",
+  "account.sign_out_everywhere": "Se déconnecter partout",
+  "account.connected_apps": "Applications connectées",
+  "account.no_apps": "Vous n’avez connecté aucune application.",
+  "account.apps_lead": "Les services que vous autorisez {business} à utiliser en votre nom.",
+  "account.connected": "Connectée le {when}",
+  "account.needs_reconnect": "à connecter de nouveau",
+  "account.disconnect": "Déconnecter",
+  "account.app_lead": "À chaque connexion, vous saisirez le code affiché par l’application.",
+  "account.cancel": "Annuler",
+  "account.recovery_enrolled":
+    "La validation en deux étapes est activée. Si vous perdez votre téléphone, chacun de ces codes vous permet de vous connecter une fois.",
+  "account.recovery_replaced":
+    "Ces codes remplacent vos anciens codes de récupération, qui ne fonctionnent plus. Chacun vous permet de vous connecter une fois.",
+  "account.recovery_keep": "Conservez-les en lieu sûr : ils ne sont affichés que maintenant.",
+  "account.recovery_sign_in_again": "Pour continuer, reconnectez-vous avec un code de l’application.",
+  "account.recovery_saved": "Je les ai conservés — retour à votre compte",
+  "account.sign_in_again": "Se reconnecter",
+  "account.back": "Retour à votre compte",
+  "account.name_saved": "Votre nom est enregistré.",
+  "account.app_disconnected": "L’application est déconnectée.",
+  "account.unavailable_title": "Pages du compte indisponibles",
+  "account.unavailable_message":
+    "La connexion aux pages du compte nécessite ISSUER_URL en https (ou http sur localhost).",
+  "account.expired_title": "Ce formulaire a expiré",
+  "account.expired_message": "Rouvrez la page de votre compte et réessayez.",
+  "account.not_signed_in": "Vous n’êtes pas connecté",
+  "account.name_too_long": "Utilisez au plus {max} caractères pour chaque nom.",
+  "account.passwords_off": "Les mots de passe ne servent pas à se connecter ici.",
+  "account.too_many_passwords": "Trop de mots de passe erronés. Réessayez plus tard.",
+  "account.wrong_current": "Votre mot de passe actuel n’est pas le bon.",
+  "account.password_changed_title": "Mot de passe modifié",
+  "account.password_changed_message":
+    "Votre mot de passe est modifié et tous les navigateurs connectés à votre compte sont déconnectés. Connectez-vous avec le nouveau mot de passe.",
+  "account.signed_out_title": "Déconnecté partout",
+  "account.signed_out_message":
+    "Tous les navigateurs et applications connectés à votre compte sont déconnectés, celui-ci aussi.",
+  "account.no_such_app_title": "Application introuvable",
+  "account.no_such_app": "Cette application n’est pas connectée à votre compte.",
+  "account.apps_off": "Les applications d’authentification ne servent pas à se connecter ici.",
+  "account.has_app":
+    "Votre compte a déjà une application d’authentification. Supprimez-la d’abord pour en configurer une autre.",
+  "account.setup_expired": "Cette configuration a expiré. Recommencez.",
+  "account.recovery_codes": "Codes de récupération",
+  "account.recovery_need_app": "Les codes de récupération accompagnent une application d’authentification.",
+  "account.no_such_factor": "Votre compte n’a pas ce moyen de validation.",
+  "account.removed_title": "Supprimé",
+  "account.removed_message":
+    "Il ne vous connecte plus, et tous les navigateurs connectés à votre compte sont déconnectés, celui-ci aussi.",
+  "account.incomplete_steps": "Votre connexion n’a pas franchi les étapes que votre compte demande.",
+} as const;
