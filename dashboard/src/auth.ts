@@ -60,6 +60,7 @@ export const MANAGEMENT_SCOPES = [
   "delete:users",
   "update:user_passwords",
   "read:user_identities",
+  "create:user_identities",
   "read:user_sessions",
   "delete:user_sessions",
   "read:connected_apps",

@@ -44,6 +44,9 @@ export type ListedUser = Pick<User, (typeof LISTED_USER_COLUMNS)[number]>;
 /** Latchkey's list orders besides Kinde's (by id): by creation time, newest or oldest first. */
 export type UserOrder = "id" | "created_on_desc" | "created_on_asc";
 
+/** Users a prefix search in creation order reads in order before using the prefix indexes (probe). */
+const PROBE_ROWS = 5000;
+
 export interface UserFilters {
   ids?: readonly string[];
   emails?: readonly string[];
@@ -239,7 +242,7 @@ export class UsersStore {
    * constant cost at any depth, no OFFSET, no COUNT. Filters use the primary key, the unique
    * email/username indexes and 0035's prefix indexes.
    */
-  page(query: UserPageQuery): Promise<ListedUser[]> {
+  async page(query: UserPageQuery): Promise<ListedUser[]> {
     let q = this.filtered(this.db.selectFrom("users").select(LISTED_USER_COLUMNS), query);
     const order = query.order ?? "id";
     if (order === "id") {
@@ -249,11 +252,47 @@ export class UsersStore {
     // Newest first is a backward walk of users_created (0035); the cursor a row-value bound on it.
     const direction = order === "created_on_desc" ? "desc" : "asc";
     const after = query.after;
-    if (after)
-      q = q.where((eb) =>
-        eb(eb.refTuple("created_at", "id"), direction === "desc" ? "<" : ">", eb.tuple(after.at, after.id)),
-      );
-    return q.orderBy("created_at", direction).orderBy("id", direction).limit(query.limit).execute();
+    const keyset = <O>(select: SelectQueryBuilder<Schema, "users", O>) =>
+      after
+        ? select.where((eb) =>
+            eb(
+              eb.refTuple("created_at", "id"),
+              direction === "desc" ? "<" : ">",
+              eb.tuple(after.at, after.id),
+            ),
+          )
+        : select;
+    if (query.startsWith !== undefined && !isPostgres(this.db)) {
+      const probed = await this.probe(query, keyset, direction);
+      if (probed) return probed;
+    }
+    return keyset(q).orderBy("created_at", direction).orderBy("id", direction).limit(query.limit).execute();
+  }
+
+  /**
+   * SQLite has no statistics to choose between its two plans for a prefix search in creation order:
+   * the prefix indexes (then a sort of every match: slow for a common prefix, ~10 000 rows for "ada")
+   * or users_created (then a filter of every row: slow for a rare one). It always takes the first.
+   * So the next PROBE_ROWS users in order are read first and filtered: if they hold a full page,
+   * that is the page (every later match comes after them in the order); otherwise the prefix indexes
+   * answer. Either way no more than PROBE_ROWS + the matches are read.
+   */
+  private async probe(
+    query: UserPageQuery,
+    keyset: <O>(select: SelectQueryBuilder<Schema, "users", O>) => SelectQueryBuilder<Schema, "users", O>,
+    direction: "asc" | "desc",
+  ): Promise<ListedUser[] | undefined> {
+    const window = keyset(this.db.selectFrom("users").select(LISTED_USER_COLUMNS))
+      .orderBy("created_at", direction)
+      .orderBy("id", direction)
+      .limit(PROBE_ROWS)
+      .as("users");
+    const rows = await this.filtered(this.db.selectFrom(window).selectAll(), query)
+      .orderBy("created_at", direction)
+      .orderBy("id", direction)
+      .limit(query.limit)
+      .execute();
+    return rows.length === query.limit ? rows : undefined;
   }
 
   /**

@@ -9,6 +9,7 @@ import { attempt, load, navigate, pageHeader, type Screen, section } from "../vi
 import { deleteButton, formDialog, linkCell, listTable, whenConfirmed } from "../widgets.js";
 import { rememberSeenUser } from "./home.js";
 import { type Factor, type Passkey, userFactorsSection, userPasskeysSection } from "./mfa.js";
+import { organizationsSection, type ProfileUser, profileSection } from "./user-profile.js";
 
 const PAGE_SIZE = 25;
 
@@ -24,7 +25,7 @@ interface UserRow {
   total_sign_ins: number | null;
 }
 
-interface User extends Omit<UserRow, "email"> {
+interface User extends Omit<UserRow, "email">, ProfileUser {
   preferred_email: string | null;
 }
 
@@ -176,7 +177,8 @@ interface Connection {
 export const userDetails: Screen = async (view) => {
   const id = view.params[0]!;
   await load(view, async () => {
-    const user = await api<User>("GET", `/user${query({ id })}`);
+    const user = await api<User>("GET", `/user${query({ id, expand: "organizations" })}`);
+    const organizations = organizationsSection(user);
     const [{ identities }, { sessions }, { connections }, { factors }, { passkeys }] = await Promise.all([
       api<{ identities: Identity[] }>("GET", `/users/${id}/identities`),
       api<{ sessions: Session[] }>("GET", `/users/${id}/sessions`),
@@ -227,6 +229,8 @@ export const userDetails: Screen = async (view) => {
               ]),
             ),
       ),
+      profileSection(user, () => navigate(`/admin/users/${user.id}`, { replace: true })),
+      await organizations,
       sessionsSection(user, sessions),
       userFactorsSection(user.id, factors),
       userPasskeysSection(user.id, passkeys),
