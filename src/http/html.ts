@@ -2,6 +2,8 @@
 // resources (RFC 9700 §4.2.4: nothing on our pages may leak the URL through Referer).
 import { type Brand, colorSchemeOf, NO_BRAND, type ThemeCode } from "../branding/brand.js";
 import { brandStylesheetHref } from "../branding/brand-css.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, localeOfTag } from "../i18n/locale.js";
 
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
@@ -63,10 +65,11 @@ function brandHeading(brand: Brand, businessName: string | undefined): SafeHtml 
 }
 
 /** The business's privacy policy and terms (PATCH /api/v1/business privacy_url, terms_url). */
-function legalFooter(brand: Brand): SafeHtml | string {
+function legalFooter(brand: Brand, lang: string | undefined): SafeHtml | string {
+  const locale = localeOfTag(lang) ?? DEFAULT_LOCALE;
   const links = [
-    brand.privacyUrl ? html`<a href="${brand.privacyUrl}" rel="noopener noreferrer">Privacy policy</a>` : "",
-    brand.termsUrl ? html`<a href="${brand.termsUrl}" rel="noopener noreferrer">Terms of service</a>` : "",
+    brand.privacyUrl ? html`<a href="${brand.privacyUrl}" rel="noopener noreferrer">${t(locale, "footer.privacy")}</a>` : "",
+    brand.termsUrl ? html`<a href="${brand.termsUrl}" rel="noopener noreferrer">${t(locale, "footer.terms")}</a>` : "",
   ].filter((link) => link !== "");
   if (links.length === 0) return "";
   return html`<footer class="legal">${links.map((link, i) => html`${i > 0 ? " · " : ""}${link}`)}</footer>`;
@@ -103,7 +106,7 @@ ${
 ${brandHeading(brand, options.businessName)}
 ${options.body}
 </main>
-${legalFooter(brand)}
+${legalFooter(brand, options.lang)}
 </body>
 </html>`}`;
 }

@@ -5,8 +5,10 @@
 import { enAccount } from "./en-account.js";
 import { enDevice } from "./en-device.js";
 import { enInvitation } from "./en-invitation.js";
+import { enOrganization } from "./en-organization.js";
 
 export const en = {
+  ...enOrganization,
   ...enAccount,
   ...enDevice,
   ...enInvitation,
@@ -19,6 +21,9 @@ export const en = {
   "form.continue": "Continue",
   "form.or": "or",
   "form.back_to_sign_in": "Back to sign in",
+  // The footer of every hosted page (src/http/html.ts): the business's policy links.
+  "footer.privacy": "Privacy policy",
+  "footer.terms": "Terms of service",
   "form.session_expired": "Your session on this page expired. Please try again.",
   "form.invalid_email": "Enter a valid email address.",
   "form.invalid_email_because": "Enter a valid email address: this one {problem}.",

@@ -5,8 +5,10 @@ import type { Messages } from "./en.js";
 import { frAccount } from "./fr-account.js";
 import { frDevice } from "./fr-device.js";
 import { frInvitation } from "./fr-invitation.js";
+import { frOrganization } from "./fr-organization.js";
 
 export const fr: Messages = {
+  ...frOrganization,
   ...frAccount,
   ...frDevice,
   ...frInvitation,
@@ -18,6 +20,9 @@ export const fr: Messages = {
   "form.continue": "Continuer",
   "form.or": "ou",
   "form.back_to_sign_in": "Retour à la connexion",
+  // The footer of every hosted page (src/http/html.ts): the business's policy links.
+  "footer.privacy": "Politique de confidentialité",
+  "footer.terms": "Conditions d’utilisation",
   "form.session_expired": "Votre session sur cette page a expiré. Veuillez réessayer.",
   "form.invalid_email": "Saisissez une adresse e-mail valide.",
   "form.invalid_email_because": "Saisissez une adresse e-mail valide ({problem}).",
