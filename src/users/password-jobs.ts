@@ -3,6 +3,7 @@
 // and the thread's low priority then applies to the hashing itself.
 import { hashSync, verifySync } from "@node-rs/argon2";
 import bcrypt from "bcryptjs";
+import { verifyImportedHash } from "./imported-hashes.js";
 
 export interface Argon2Parameters {
   algorithm: 2;
@@ -14,7 +15,8 @@ export interface Argon2Parameters {
 export type PasswordJob =
   | { op: "argon2-hash"; password: string; options: Argon2Parameters }
   | { op: "argon2-verify"; hash: string; password: string }
-  | { op: "bcrypt-verify"; hash: string; password: string };
+  | { op: "bcrypt-verify"; hash: string; password: string }
+  | { op: "imported-verify"; hash: string; password: string };
 
 /**
  * `ok: false` is the library refusing the input (a malformed stored hash, say): the job ran, the
@@ -36,6 +38,8 @@ export function runPasswordJob(job: PasswordJob): PasswordJobResult {
         return { ok: true, value: verifySync(job.hash, job.password), ms: ms() };
       case "bcrypt-verify":
         return { ok: true, value: bcrypt.compareSync(job.password, job.hash), ms: ms() };
+      case "imported-verify":
+        return { ok: true, value: verifyImportedHash(job.hash, job.password), ms: ms() };
     }
   } catch (error) {
     return { ok: false, message: error instanceof Error ? error.message : String(error), ms: ms() };

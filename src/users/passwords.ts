@@ -1,8 +1,10 @@
 // Password hashing: argon2id with OWASP's minimum cost (m=19 MiB, t=2, p=1; ASVS 11.4.2).
 // Imported hashes (Kinde's PUT /users/{id}/password) may also be bcrypt or argon2id with other
-// parameters; they verify as they are and are re-hashed with ours at the next successful sign-in.
+// parameters, or one of the other formats Kinde imports (imported-hashes.ts); they verify as they
+// are and are re-hashed with ours at the next successful sign-in.
 import { availableParallelism } from "node:os";
 import { PASSWORD_WORKER_SCRIPT } from "../paths.js";
+import { bcryptCostProblem, IMPORTED_HASH_PREFIX } from "./imported-hashes.js";
 import type { Argon2Parameters, PasswordJob, PasswordJobResult } from "./password-jobs.js";
 import { PasswordWorkerPool } from "./password-pool.js";
 
@@ -14,15 +16,12 @@ const ARGON2_OPTIONS: Readonly<Argon2Parameters> = {
   parallelism: 1,
 };
 
+/** Limits on imported hashes: verifying one runs at every sign-in until it is upgraded. */
+export { BCRYPT_MAX_COST } from "./imported-hashes.js";
 // The rules for a chosen password are in password-policy.ts (judging one needs no hashing pool);
 // passwordProblem is re-exported for the routes and CLI that import it from here.
 export { passwordProblem } from "./password-policy.js";
 
-/**
- * Limits on imported hashes: verifying one runs at every sign-in until it is upgraded, so a hash
- * with an absurd cost would be a denial of service (bcryptjs cost 14 ≈ 1.3 s of CPU).
- */
-export const BCRYPT_MAX_COST = 14;
 const ARGON2_MAX = { memoryCost: 262_144, timeCost: 16, parallelism: 16 } as const;
 
 // $2a$ / $2b$ / $2y$ (the variants bcryptjs verifies), two-digit cost, 22 salt + 31 hash characters.
@@ -205,10 +204,7 @@ export function passwordHashProblem(passwordHash: string, kind: PasswordHashKind
   if (kind === "bcrypt") {
     const match = BCRYPT_HASH.exec(passwordHash);
     if (!match) return "hashed_password is not a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)";
-    const cost = Number(match[1]);
-    if (cost < 4 || cost > BCRYPT_MAX_COST)
-      return `bcrypt cost must be between 4 and ${BCRYPT_MAX_COST}, not ${cost}`;
-    return undefined;
+    return bcryptCostProblem(Number(match[1]));
   }
   const match = ARGON2ID_HASH.exec(passwordHash);
   if (!match) return "hashed_password is not an argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)";
@@ -251,6 +247,10 @@ export async function verifyPassword(
     await matched(bounded({ op: "argon2-verify", hash: dummy, password }, place));
     return false;
   }
-  const op = BCRYPT_HASH.test(passwordHash) ? "bcrypt-verify" : "argon2-verify";
+  const op = BCRYPT_HASH.test(passwordHash)
+    ? "bcrypt-verify"
+    : passwordHash.startsWith(IMPORTED_HASH_PREFIX)
+      ? "imported-verify"
+      : "argon2-verify";
   return matched(bounded({ op, hash: passwordHash, password }, place));
 }

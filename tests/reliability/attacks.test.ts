@@ -849,12 +849,12 @@ for (const { kind, skip } of await databaseKinds()) {
           ),
       ],
       [
-        "an md5 password hash → 400 HASHING_METHOD_NOT_SUPPORTED",
+        "an unknown password hashing method → 400 HASHING_METHOD_NOT_SUPPORTED",
         async () =>
           expectApi(
             await api("PUT", `/api/v1/users/${world.victims.user_id![0]}/password`, {
               hashed_password: "5f4dcc3b5aa765d61d8327deb882cf99",
-              hashing_method: "md5",
+              hashing_method: "sha1",
             }),
             400,
             "HASHING_METHOD_NOT_SUPPORTED",
