@@ -4,9 +4,11 @@
 // (unwrapped) as the GET body.
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { colourValue, HEX_COLOUR } from "../branding/colours.js";
 import { sourceOfCaller } from "../events/events.js";
 import { overridable, valueProblem } from "../feature-flags/feature-flags.service.js";
 import { ApiError } from "../management/errors.js";
+import { normalizePrefix } from "../management/listing.js";
 import {
   conflict,
   notFound,
@@ -14,8 +16,8 @@ import {
   READ_ERRORS,
   WRITE_ERRORS,
 } from "../management/responses.schemas.js";
-import { normalizePrefix } from "../management/listing.js";
 import { encodeCursor, isTimeCursor, readPage, SuccessResponse, success } from "../management/schemas.js";
+import { registerOrganizationSessionsRoutes } from "./organization-sessions.routes.js";
 import {
   COLOUR_FIELDS,
   CreateOrganizationBody,
@@ -30,7 +32,6 @@ import {
 } from "./organizations.schemas.js";
 import { type OrganizationFields, OrganizationTakenError } from "./organizations.service.js";
 import type { OrganizationRow } from "./organizations.store.js";
-import { registerOrganizationSessionsRoutes } from "./organization-sessions.routes.js";
 import { pageOf } from "./paging.js";
 import { registerRoleUsersRoutes } from "./role-users.routes.js";
 
@@ -43,7 +44,6 @@ export const iso = (seconds: number | null | undefined): string | null =>
   seconds === null || seconds === undefined ? null : new Date(seconds * 1000).toISOString();
 
 const CONTROL = /\p{Cc}/u;
-const HEX_COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 
 export async function findOrganization(request: FastifyRequest, code: string): Promise<OrganizationRow> {
   const org = await request.services.organizations.store.find(code);
@@ -61,31 +61,6 @@ export async function findMember(
   if (!(await request.services.organizations.store.isMember(org.code, userId)))
     throw new ApiError("ORGANIZATION_USER_NOT_FOUND");
   return org;
-}
-
-/** A hex colour as Kinde reports it: raw, hex and hsl. */
-function colourValue(raw: string | undefined): { raw: string; hex: string; hsl: string } | null {
-  if (!raw) return null;
-  let hex = raw.slice(1).toLowerCase();
-  if (hex.length === 3) hex = [...hex].map((c) => c + c).join("");
-  const [r, g, b] = [0, 2, 4].map((i) => Number.parseInt(hex.slice(i, i + 2), 16) / 255) as [
-    number,
-    number,
-    number,
-  ];
-  const max = Math.max(r, g, b);
-  const min = Math.min(r, g, b);
-  const l = (max + min) / 2;
-  const d = max - min;
-  const s = d === 0 ? 0 : d / (1 - Math.abs(2 * l - 1));
-  let h = 0;
-  if (d !== 0) {
-    if (max === r) h = ((g - b) / d) % 6;
-    else if (max === g) h = (b - r) / d + 2;
-    else h = (r - g) / d + 4;
-  }
-  const hue = Math.round((h * 60 + 360) % 360);
-  return { raw, hex: `#${hex}`, hsl: `hsl(${hue}, ${Math.round(s * 100)}%, ${Math.round(l * 100)}%)` };
 }
 
 function text(value: string | null | undefined, field: string): string | null | undefined {
