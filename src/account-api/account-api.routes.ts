@@ -228,7 +228,7 @@ export function registerAccountApiRoutes(app: FastifyInstance, services: Service
 
   get<{ subnav?: unknown; return_url?: unknown }>("portal_link", async (who, request) => {
     const client = who.clientId === null ? undefined : await services.oauth.store.findClient(who.clientId);
-    const link = portalLink(services.oauth.issuer, client, request.query);
+    const link = portalLink(services.oauth.issuer, client, request.query, who.orgCode);
     // Kinde answers the link at the top level: { url } (js-utils reads `url`).
     return "error" in link ? link.error : { url: link.url };
   });

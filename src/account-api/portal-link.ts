@@ -4,8 +4,19 @@
 // link, the return address only when it belongs to the application that asked (the origin of one
 // of its registered callback or logout URLs) — the link must never send a person from Latchkey's
 // pages to a site the application did not register.
+//
+// The organization subnavs (organization_details, organization_members) open the token's
+// organization's page, /account/organizations/{org_code} (src/account/organization.routes.ts), at
+// its section; what the person may do there is decided on that page by their roles' system
+// permissions. Without an organization in the token they open the portal's start, as the others.
 import type { ClientRecord } from "../oauth/ports.js";
 import { type AccountApiError, accountApiError } from "./responses.js";
+
+/** The organization page's section each organization subnav opens. */
+const ORGANIZATION_SECTIONS: Readonly<Record<string, string>> = {
+  organization_details: "details",
+  organization_members: "members",
+};
 
 /** js-utils' PortalPage values (COMPAT.md §1.8); billing pages open the portal's start here. */
 export const PORTAL_PAGES: readonly string[] = [
@@ -24,6 +35,8 @@ export function portalLink(
   issuer: string,
   client: ClientRecord | undefined,
   query: { subnav?: unknown; return_url?: unknown },
+  /** The token's organization, while the person is a member of it. */
+  orgCode: string | null = null,
 ): { url: string } | { error: AccountApiError } {
   const url = new URL(`${issuer}/account`);
   const subnav = typeof query.subnav === "string" && query.subnav !== "" ? query.subnav : undefined;
@@ -32,6 +45,11 @@ export function portalLink(
       return {
         error: accountApiError(400, "INVALID_REQUEST", `subnav must be one of ${PORTAL_PAGES.join(", ")}`),
       };
+    const section = ORGANIZATION_SECTIONS[subnav];
+    if (section !== undefined && orgCode !== null) {
+      url.pathname = `/account/organizations/${encodeURIComponent(orgCode)}`;
+      url.hash = section;
+    }
     url.searchParams.set("subnav", subnav);
   }
   const returnUrl =

@@ -28,7 +28,7 @@ import { ACCOUNT_APPLICATION } from "./account-app.js";
 /** How recent a sign-in must be for a change on the account pages. */
 export const RECENT_SIGN_IN_SECONDS = 15 * 60;
 /** Where the account pages may send the browser after a sign-in: their own pages only. */
-const RETURN_PATH = /^\/account(?:\/[a-z0-9-]{1,40}){0,3}$/;
+const RETURN_PATH = /^\/account(?:\/[A-Za-z0-9_-]{1,40}){0,3}$/;
 /** Binds the sealed mark to its use (no other sealed value opens as one). */
 const MARK_AAD = "latchkey-account-pages-session";
 

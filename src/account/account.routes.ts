@@ -27,6 +27,7 @@ import {
   signedOutPage,
 } from "./account-pages.js";
 import { AccountSignIn, accountReturnPath } from "./account-sign-in.js";
+import { registerAccountOrganizationRoutes } from "./organization.routes.js";
 import { registerTwoStepRoutes } from "./two-step.routes.js";
 
 /** Guessing the current password from a signed-in browser: a handful per account, then a pause. */
@@ -326,4 +327,5 @@ export function registerAccountRoutes(
   });
 
   registerTwoStepRoutes(app, kit);
+  registerAccountOrganizationRoutes(app, services, options);
 }
