@@ -19,6 +19,7 @@ import {
   whenConfirmed,
 } from "../widgets.js";
 import { loadApisWithScopes, loadRoleScopes, roleScopesSection } from "./role-scopes.js";
+import { roleSystemPermissionsSection } from "./role-system-permissions.js";
 
 export interface Role {
   id: string;
@@ -291,6 +292,7 @@ export const roleDetails: Screen = async (view) => {
       detailsSection(role),
       grantsSection(role, permissions, new Set(held.map((p) => p.id))),
       roleScopesSection(role, scopes, apis),
+      await roleSystemPermissionsSection(role),
       roleDeleteSection(role),
     ];
   });
