@@ -74,6 +74,7 @@ export function passkeyEnrollPage(ctx: FormContext): string {
   return page({
     title: t(locale, "passkey.enroll_title"),
     businessName: ctx.businessName,
+    brand: ctx.brand,
     lang: locale,
     body: html`<h1>${t(locale, "passkey.enroll_title")}</h1>
 <p class="lead">${t(locale, "passkey.enroll_lead", { app: ctx.applicationName })}</p>

@@ -80,6 +80,7 @@ export function mfaChallengePage(
   return page({
     title: t(locale, "mfa.title"),
     businessName: ctx.businessName,
+    brand: ctx.brand,
     lang: locale,
     body: html`<h1>${t(locale, "mfa.title")}</h1>
 <p class="lead">${t(locale, "mfa.lead", { app: ctx.applicationName })}</p>
@@ -111,6 +112,7 @@ export function mfaEnrollPage(
   return page({
     title: t(locale, "mfa.enroll_title"),
     businessName: ctx.businessName,
+    brand: ctx.brand,
     lang: locale,
     body: html`<h1>${t(locale, "mfa.enroll_title")}</h1>
 <p class="lead">${ctx.optional ? t(locale, "mfa.enroll_optional", { app }) : t(locale, "mfa.enroll_required", { app })}</p>
@@ -156,6 +158,7 @@ export function recoveryCodesPage(ctx: FormContext & { codes: readonly string[] 
   return page({
     title: t(locale, "mfa.recovery_title"),
     businessName: ctx.businessName,
+    brand: ctx.brand,
     lang: locale,
     body: html`<h1>${t(locale, "mfa.recovery_title")}</h1>
 <p class="lead">${t(locale, "mfa.recovery_lead")}</p>
@@ -177,6 +180,7 @@ export function smsConfirmPage(ctx: FormContext & { phone: string }): string {
   return page({
     title: t(locale, "mfa.sms_confirm_title"),
     businessName: ctx.businessName,
+    brand: ctx.brand,
     lang: locale,
     body: html`<h1>${t(locale, "mfa.sms_confirm_title")}</h1>
 <p class="lead">${t(locale, "mfa.sms_confirm_lead", { phone: ctx.phone })}</p>
