@@ -38,6 +38,7 @@ import {
   sqliteCommitMs,
 } from "./lib/proc.js";
 import { type Row, renderMarkdown, renderSvg, type StartupRow, summarize } from "./lib/report.js";
+import { benchLists } from "./lists.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
@@ -657,3 +658,6 @@ writeFileSync(
 writeFileSync(path.join(RESULTS, "latest.svg"), renderSvg(rows));
 log(`\n${markdown}`);
 log(`written: bench/results/latest.{md,json,svg} (${meta.minutes} min)`);
+
+// The dashboard's lists at BENCH_USERS users (bench/lists.ts; its own bench/results/lists.{md,json}).
+if (wanted("lists")) await benchLists();
