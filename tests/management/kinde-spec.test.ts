@@ -73,6 +73,23 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
  * bug in the route than something to allow here.
  */
 const ALLOWED: Record<string, Record<string, string>> = {
+  // The dashboard's long lists (issue 20, src/management/listing.ts): newest first by a keyset, an
+  // indexed prefix search and a count, asked for only by Latchkey's own clients.
+  ...Object.fromEntries(
+    ["GET /api/v1/users", "GET /api/v1/organizations", "GET /api/v1/applications"].map((operation) => [
+      operation,
+      {
+        ...(operation === "GET /api/v1/users"
+          ? { "query has sort": "created_on_desc / created_on_asc (Kinde's users list has no sort)" }
+          : {}),
+        "query has starts_with":
+          "a prefix of the e-mail, username or names (of the name: organizations, applications)",
+        "query has include_count": "asks for total_count",
+        "response has total_count": "only with include_count=true",
+        "response has total_count_accuracy": "exact, estimate (PostgreSQL past 10 000 rows) or at_least",
+      },
+    ]),
+  ),
   "PUT /api/v1/users/{user_id}/password": {
     "body has password": "a plaintext password, hashed with argon2id (Kinde only imports hashes)",
   },
