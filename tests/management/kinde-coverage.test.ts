@@ -15,7 +15,6 @@ const KINDE_SPEC =
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
 const BILLING = "billing: Latchkey has no plans, agreements or metering";
-const NOT_YET = "issue 19, not built yet";
 
 /** Kinde's operations Latchkey does not serve, and why. */
 const NOT_SERVED: Record<string, string> = {
