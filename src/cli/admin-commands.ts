@@ -18,6 +18,7 @@ import type { ApplicationType } from "../storage/schema.js";
 import { passwordProblem } from "../users/passwords.js";
 import { EmailTakenError, InvalidEmailError } from "../users/users.service.js";
 import { AdminCreateUsageError, createAdministrator } from "./admin-create.js";
+import { ImportUsageError, USERS_IMPORT_HELP, usersImportCommand } from "./users-import.js";
 
 export const ADMIN_HELP = `
   apps create --type reg|spa|m2m|device --name NAME [--callback URL]... [--logout URL]...
@@ -34,6 +35,7 @@ export const ADMIN_HELP = `
   admins grant --email EMAIL [--force]    make an existing account an administrator (an address
                                           nobody verified is refused unless --force)
   admins revoke --email EMAIL [--force]   (the last administrator only with --force)
+${USERS_IMPORT_HELP}
   users duplicates      accounts whose e-mail addresses are one mailbox (reported once by the
                         migration that made addresses canonical; merge or delete them by hand)
   keys list
@@ -65,6 +67,8 @@ const OPTIONS = {
 
 export async function runAdminCommand(args: string[]): Promise<void> {
   try {
+    if (args[0] === "users" && args[1] === "import")
+      return await usersImportCommand(args.slice(2), withServices);
     await run(args);
   } catch (error) {
     // Mistakes in the command line or its values are usage errors, not crashes.
@@ -72,7 +76,8 @@ export async function runAdminCommand(args: string[]): Promise<void> {
       error instanceof InvalidUrlError ||
       error instanceof EmailTakenError ||
       error instanceof InvalidEmailError ||
-      error instanceof AdminCreateUsageError
+      error instanceof AdminCreateUsageError ||
+      error instanceof ImportUsageError
     )
       throw new UsageError(error.message);
     if (
