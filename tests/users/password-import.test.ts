@@ -475,7 +475,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(await hashOf(user.id), before, "nothing refused was stored");
     });
 
-    it("is_temporary_password with an imported hash: signed in, then asked for a new password", async () => {
+    it("is_temporary_password with an imported hash: stored with the demand for a new password", async () => {
       const user = await createUser(server);
       const password = `Temp ${unique()} word`;
       const response = await put(user.id, {
