@@ -132,6 +132,12 @@ export function registerDirectoriesRoutes(app: FastifyInstance): void {
             throw new ApiError("ENTERPRISE_CONNECTION_REQUIRED");
           case "invalid_enterprise_connection":
             throw new ApiError("INVALID_ENTERPRISE_CONNECTION");
+          case "no_home_realm_domains":
+            throw new ApiError(
+              "INVALID_ENTERPRISE_CONNECTION",
+              "The enterprise connection has no home realm domains; add the organization's domains to it " +
+                "(options.home_realm_domains) first: a directory provisions only addresses in them",
+            );
           case "directory_exists":
             throw new ApiError("DIRECTORY_EXISTS");
         }

@@ -7,6 +7,7 @@
 // found by the endpoint id in the URL, so a token of one directory is compared with another's hash
 // and refused.
 import type { Clock } from "../clock.js";
+import { ConnectionsStore } from "../connections/connections.store.js";
 import { randomAlphanumeric, randomHex, safeEqual, sha256 } from "../crypto/random.js";
 import type { Db } from "../storage/database.js";
 import { uniqueViolation } from "../users/users.store.js";
@@ -46,6 +47,7 @@ export type CreateDirectoryOutcome =
         | "no_enterprise_connections"
         | "enterprise_connection_required"
         | "invalid_enterprise_connection"
+        | "no_home_realm_domains"
         | "directory_exists";
     };
 
@@ -67,7 +69,9 @@ export class DirectoriesService {
   /**
    * Makes a directory for an organization, as Kinde's CreateDirectory: the organization must have
    * an enabled enterprise connection (its provisioned users sign in with it), named when it has
-   * several. The token is in the outcome and nowhere else, ever.
+   * several. The token is in the outcome and nowhere else, ever. Latchkey also refuses a
+   * connection without home-realm domains: a directory provisions only addresses in them
+   * (scim-domains.ts), so such a directory could provision nobody.
    */
   async create(input: NewDirectory): Promise<CreateDirectoryOutcome> {
     if (!(PROVIDER_CODES as readonly string[]).includes(input.providerCode))
@@ -88,6 +92,8 @@ export class DirectoriesService {
     } else if (!connections.some((c) => c.id === connectionId)) {
       return { ok: false, error: "invalid_enterprise_connection" };
     }
+    const domains = await new ConnectionsStore(this.db).domains([connectionId]);
+    if ((domains.get(connectionId) ?? []).length === 0) return { ok: false, error: "no_home_realm_domains" };
     const token = `kstkn_${randomAlphanumeric(48)}`;
     const now = this.clock.now();
     const row: DirectoryRow = {

@@ -5,7 +5,9 @@
 //
 // A directory provisions only accounts it creates: an address that already belongs to an account
 // is answered 409 uniqueness, never linked — otherwise an organization's IdP could take over (and
-// suspend or delete) any person's account by naming their address.
+// suspend or delete) any person's account by naming their address. It provisions only addresses in
+// its organization's domains (scim-domains.ts), never touches an administrator (as the Management
+// API, users.http.ts findChangeableUser), and deletes only an account that is nothing but its own.
 import type { Clock } from "../clock.js";
 import { OrganizationsService } from "../organizations/organizations.service.js";
 import { type Db, inTransaction } from "../storage/database.js";
@@ -13,6 +15,7 @@ import { canonicalEmail, emailProblem } from "../users/email.js";
 import { IdentityTakenError, UsersService } from "../users/users.service.js";
 import { type User, uniqueViolation } from "../users/users.store.js";
 import { DirectoriesStore, type DirectoryRow, type ScimUserRow } from "./directories.store.js";
+import { directoryDomains, NO_DOMAINS_DETAIL, requireInDomains, userNameAddress } from "./scim-domains.js";
 import { GroupRoles } from "./scim-group-roles.js";
 import { applyPatch, parsePatch } from "./scim-patch.js";
 import {
@@ -48,6 +51,9 @@ interface UserInput {
 
 const notFound = () => new ScimError(404, "No user with this id in this directory");
 const taken = (detail: string) => new ScimError(409, detail, "uniqueness");
+// RFC 7644 §3.12: 403 "the operation is not permitted"; administrators are managed in Latchkey only.
+const adminProtected = () =>
+  new ScimError(403, "This is an administrator account; a directory cannot change, suspend or delete it");
 
 /** The address the account gets: the primary e-mail, else the work one, else the first, else userName. */
 function chooseEmail(emails: unknown, userName: string): string | null {
@@ -150,6 +156,11 @@ export class ScimUsers {
   async create(body: unknown): Promise<Json> {
     const input = readUser(body, true);
     const key = input.userName.toLowerCase();
+    const domains = await directoryDomains(this.db, this.directory);
+    if (domains.size === 0) throw badValue(NO_DOMAINS_DETAIL);
+    if (input.email) requireInDomains(domains, input.email, "The e-mail address");
+    const nameAddress = userNameAddress(input.userName);
+    if (nameAddress) requireInDomains(domains, nameAddress, "userName");
     // RFC 7644 §3.3: a resource that exists already is 409 uniqueness (the IdP then looks it up).
     if (await this.store.findUserByName(this.directory.id, key))
       throw taken("A user with this userName exists in this directory");
@@ -197,6 +208,14 @@ export class ScimUsers {
     if (!row) throw notFound();
     const input = readUser(body, requireSchemas);
     const key = input.userName.toLowerCase();
+    const account = await new UsersService(this.db, this.clock).store.findById(id);
+    if (account?.is_admin === 1) throw adminProtected();
+    // Only a changed address is judged: an IdP can still deactivate a user after the domains change.
+    const domains = await directoryDomains(this.db, this.directory);
+    if (input.email && input.email !== account?.email)
+      requireInDomains(domains, input.email, "The e-mail address");
+    const nameAddress = userNameAddress(input.userName);
+    if (nameAddress && key !== row.user_name_key) requireInDomains(domains, nameAddress, "userName");
     if (key !== row.user_name_key && (await this.store.findUserByName(this.directory.id, key)))
       throw taken("A user with this userName exists in this directory");
     try {
@@ -254,12 +273,15 @@ export class ScimUsers {
 
   /**
    * DELETE: the user leaves the directory and its organization (their sessions in it end). The
-   * account goes too when the directory created it and it belongs to no other organization than
-   * the default one: it exists only because of the directory.
+   * account goes too only when it exists just because of the directory: the directory created it,
+   * and it has no password, no organization other than the default one and no identity at another
+   * connection than the directory's — otherwise its owner uses it for more than this organization.
    */
   async delete(id: string): Promise<void> {
     const row = await this.store.findUser(this.directory.id, id);
     if (!row) throw notFound();
+    const account = await new UsersService(this.db, this.clock).store.findById(id);
+    if (account?.is_admin === 1) throw adminProtected();
     await inTransaction(this.db, async (trx) => {
       const store = new DirectoriesStore(trx);
       await new GroupRoles(trx, this.clock, this.directory).leaveAll(id);
@@ -267,6 +289,15 @@ export class ScimUsers {
       const organizations = new OrganizationsService(trx, this.clock);
       await organizations.removeMember(this.directory.org_code, id, "api");
       if (row.created_account !== 1) return;
+      const current = await new UsersService(trx, this.clock).store.findById(id);
+      if (!current || current.password_hash !== null || current.is_admin === 1) return;
+      const foreignIdentity = await trx
+        .selectFrom("external_identities")
+        .select("id")
+        .where("user_id", "=", id)
+        .where("connection_id", "!=", this.directory.enterprise_connection_id ?? "")
+        .executeTakeFirst();
+      if (foreignIdentity) return;
       const fallback = await organizations.store.findDefault();
       const others = await trx
         .selectFrom("organization_users")

@@ -110,7 +110,9 @@ for (const { kind, skip } of await databaseKinds()) {
         assert.equal(code(response.body), expected, JSON.stringify(body));
       }
       // Two enterprise connections: which one must be said.
-      const second = await enterpriseConnection(server, orgCode);
+      const second = await enterpriseConnection(server, orgCode, [
+        `second-${orgCode.toLowerCase().replace(/_/g, "-")}.example`,
+      ]);
       const ambiguous = await create({ org_code: orgCode, directory_name: "D", provider_code: "okta" });
       assert.equal(code(ambiguous.body), "ENTERPRISE_CONNECTION_REQUIRED");
       const chosen = await create({

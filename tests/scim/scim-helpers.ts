@@ -13,6 +13,8 @@ export interface Directory {
   baseUrl: string;
   token: string;
   connectionId: string;
+  /** The home-realm domain of the directory's connection: the addresses it may provision. */
+  domain: string;
 }
 
 let counter = 0;
@@ -20,19 +22,29 @@ let counter = 0;
 /** An organization and an enterprise (OpenID) connection it manages, enabled for it. */
 export async function organizationWithConnection(
   server: TestServer,
+  domains: string[] = [`acme-${counter + 1}.example`],
 ): Promise<{ orgCode: string; connectionId: string }> {
   const orgCode = (await server.services.organizations.create({ name: `Acme ${++counter}` })).code;
-  const connectionId = await enterpriseConnection(server, orgCode);
+  const connectionId = await enterpriseConnection(server, orgCode, domains);
   return { orgCode, connectionId };
 }
 
-export async function enterpriseConnection(server: TestServer, orgCode: string): Promise<string> {
+/** An OpenID connection of `orgCode` whose home-realm domains are `domains` (the org's own). */
+export async function enterpriseConnection(
+  server: TestServer,
+  orgCode: string,
+  domains: string[] = [],
+): Promise<string> {
   const created = await callApi<{ connection: { id: string } }>(server, "POST", "/api/v1/connections", {
     body: {
       name: `sso-${++counter}-${Date.now()}`,
       display_name: "Company SSO",
       strategy: "oidc:custom",
-      options: { client_id: "latchkey", issuer: "https://idp.example.com/realms/acme" },
+      options: {
+        client_id: "latchkey",
+        issuer: "https://idp.example.com/realms/acme",
+        ...(domains.length > 0 ? { home_realm_domains: domains } : {}),
+      },
       organization_code: orgCode,
     },
   });
@@ -40,8 +52,12 @@ export async function enterpriseConnection(server: TestServer, orgCode: string):
   return created.body.connection.id;
 }
 
-export async function createDirectory(server: TestServer, provider = "okta"): Promise<Directory> {
-  const { orgCode, connectionId } = await organizationWithConnection(server);
+export async function createDirectory(
+  server: TestServer,
+  provider = "okta",
+  domain = `acme-${counter + 1}.example`,
+): Promise<Directory> {
+  const { orgCode, connectionId } = await organizationWithConnection(server, [domain]);
   const { status, body } = await callApi<{
     directory: { id: string; scim_base_url: string; secret_token: string };
   }>(server, "POST", "/api/v1/directories", {
@@ -52,6 +68,7 @@ export async function createDirectory(server: TestServer, provider = "okta"): Pr
     id: body.directory.id,
     orgCode,
     connectionId,
+    domain,
     baseUrl: body.directory.scim_base_url,
     token: body.directory.secret_token,
   };

@@ -38,7 +38,7 @@ for (const { kind, skip } of await databaseKinds()) {
     let directory: Directory;
     before(async () => {
       server = await startTestServer(kind);
-      directory = await createDirectory(server, "okta");
+      directory = await createDirectory(server, "okta", "acme.example");
     });
     after(async () => server?.close());
 
@@ -126,7 +126,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("serves Entra ID's quirks", async () => {
-      const entra = await createDirectory(server, "entra_id_azure_ad");
+      const entra = await createDirectory(server, "entra_id_azure_ad", "contoso.example");
       const created = await scim(entra, "POST", "/Users", {
         body: {
           schemas: [USER_SCHEMA, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
@@ -188,8 +188,8 @@ for (const { kind, skip } of await databaseKinds()) {
         isDefault: false,
         assignmentPermissionId: null,
       });
-      const a = (await scim(dir, "POST", "/Users", { body: oktaUser("a@acme.example") })).body.id as string;
-      const b = (await scim(dir, "POST", "/Users", { body: oktaUser("b@acme.example") })).body.id as string;
+      const a = (await scim(dir, "POST", "/Users", { body: oktaUser(`a@${dir.domain}`) })).body.id as string;
+      const b = (await scim(dir, "POST", "/Users", { body: oktaUser(`b@${dir.domain}`) })).body.id as string;
       const roleOf = async (userId: string) =>
         (
           await server.storage.db
@@ -280,7 +280,7 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("refuses a token of another directory, and no token", async () => {
       const other = await createDirectory(server);
-      const user = await scim(other, "POST", "/Users", { body: oktaUser("other@acme.example") });
+      const user = await scim(other, "POST", "/Users", { body: oktaUser(`other@${other.domain}`) });
       assertScimError(await scim(directory, "GET", "/Users", { token: other.token }), 401);
       assertScimError(await scim(directory, "GET", `/Users/${user.body.id}`, { token: other.token }), 401);
       assertScimError(await scim(directory, "GET", `/Users/${user.body.id}`), 404, undefined);
@@ -392,9 +392,9 @@ for (const { kind, skip } of await databaseKinds()) {
         assertScimError(response, 400);
       }
       // An address that belongs to an account the directory did not make is never linked.
-      await server.services.users.create({ email: "someone@else.example" });
+      await server.services.users.create({ email: "someone@acme.example" });
       assertScimError(
-        await scim(directory, "POST", "/Users", { body: oktaUser("someone@else.example") }),
+        await scim(directory, "POST", "/Users", { body: oktaUser("someone@acme.example") }),
         409,
         "uniqueness",
       );
