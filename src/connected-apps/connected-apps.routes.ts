@@ -11,6 +11,7 @@ import {
   WRITE_ERRORS,
 } from "../management/responses.schemas.js";
 import { SuccessResponse, success } from "../management/schemas.js";
+import { connectedAppLogoPath } from "../sign-in/provider-logos.js";
 import { GENERIC_PROVIDER_ID } from "./catalog.js";
 import {
   AuthUrlQuery,
@@ -170,12 +171,16 @@ export function registerConnectedAppsRoutes(app: FastifyInstance): void {
         name: p.name,
         has_revocation: p.revocationUrl !== undefined,
         docs: p.docs ?? null,
+        logo: connectedAppLogoPath(p.id),
+        suggested_scopes: (p.suggestedScopes ?? []).map(({ scope, description }) => ({ scope, description })),
       }));
       providers.push({
         id: GENERIC_PROVIDER_ID,
         name: "Any OAuth 2.0 provider (endpoints in settings)",
         has_revocation: true,
         docs: null,
+        logo: connectedAppLogoPath(GENERIC_PROVIDER_ID),
+        suggested_scopes: [],
       });
       return { ...success(), provider_callback_url: service.callbackUrl, providers };
     },

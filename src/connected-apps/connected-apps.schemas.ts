@@ -85,6 +85,19 @@ export const ProvidersResponse = Type.Object({
       name: Type.String(),
       has_revocation: Type.Boolean(),
       docs: nullable(Type.String()),
+      logo: nullable(
+        Type.String({
+          description:
+            "Same-origin path of the provider's mark (image/svg+xml, served by Latchkey); null: show its initials.",
+        }),
+      ),
+      suggested_scopes: Type.Array(
+        Type.Object({
+          scope: Type.String({ description: "The scope exactly as the provider documents it." }),
+          description: Type.String({ description: "What the scope lets the app do, in one line." }),
+        }),
+        { description: "Common scopes of this provider, offered as suggestions when configuring the app." },
+      ),
     }),
   ),
 });

@@ -1,12 +1,17 @@
 // The marks on the sign-in page's "Continue with …" buttons (issue 17: "logos shipped locally"),
 // served by Latchkey itself so the page asks nothing of any other site (no tracking pixel, no
-// dependency on a CDN, nothing a CSP of img-src 'self' would block). They are plain monograms
-// drawn here — a letter or two on a coloured disc — not the providers' trademarked artwork; the
-// button's text names the provider, so the mark is decoration (alt="").
+// dependency on a CDN, nothing a CSP of img-src 'self' would block). A provider whose glyph Simple
+// Icons publishes (provider-marks.ts, CC0 1.0) gets it in white on the brand's colour; the others
+// get a monogram drawn here — a letter or two on a coloured disc. The text beside it always names
+// the provider, so the mark is decoration (alt="").
+//
+// The dashboard's connected-apps catalogue (issue 20) shows the same files: connectedAppLogoPath
+// maps a catalogue provider id (connected-apps/catalog.ts) to its mark.
 //
 //   GET /assets/logos/v1/{name}.svg   image/svg+xml, cached for a year (the version in the path
 //                                     changes whenever a mark does)
 import type { FastifyInstance } from "fastify";
+import { BRAND_MARKS, type BrandMark } from "./provider-marks.js";
 
 export const LOGO_PATH_PREFIX = "/assets/logos/v1/";
 
@@ -15,24 +20,57 @@ interface Mark {
   color: string;
 }
 
-/** One mark per Kinde social strategy (the part after "oauth2:"). Colours pass 4.5:1 with white. */
+/**
+ * A monogram for each Kinde social strategy (the part after "oauth2:") and connected-app provider
+ * without a brand mark in BRAND_MARKS (github, gitlab, discord, patreon are drawn from there).
+ * Colours pass 4.5:1 with white.
+ */
 const MARKS: Readonly<Record<string, Mark>> = {
   google: { label: "G", color: "#1f5fbf" },
   microsoft: { label: "M", color: "#2f6b2f" },
   azure_ad: { label: "E", color: "#0b5a9c" },
-  github: { label: "GH", color: "#24292f" },
   apple: { label: "A", color: "#000000" },
-  gitlab: { label: "GL", color: "#a3350d" },
   slack: { label: "S", color: "#5b2160" },
   linkedin: { label: "Li", color: "#0a5a96" },
   twitter: { label: "X", color: "#14171a" },
-  discord: { label: "D", color: "#4752c4" },
   facebook: { label: "Fb", color: "#1659c7" },
   twitch: { label: "Tw", color: "#6a2fc2" },
   bitbucket: { label: "Bb", color: "#0052cc" },
-  patreon: { label: "P", color: "#a3261c" },
   xero: { label: "Xe", color: "#0a6a8f" },
+  // Simple Icons no longer publishes Salesforce's mark (removed at the brand's request).
+  salesforce: { label: "Sf", color: "#0b5cab" },
 };
+
+/**
+ * The mark of each connected-app catalogue provider (connected-apps/catalog.ts, plus the generic
+ * "oauth2" entry the catalogue endpoint adds). A provider absent here — one added through
+ * CONNECTED_APPS_CATALOG_FILE, or a built-in listed in CONNECTED_APP_INITIALS_ONLY — shows its
+ * initials in the dashboard instead.
+ */
+const CONNECTED_APP_MARKS: Readonly<Record<string, string>> = {
+  "google-drive": "google_drive",
+  "google-calendar": "google_calendar",
+  gmail: "gmail",
+  github: "github",
+  gitlab: "gitlab",
+  "microsoft-365": "microsoft",
+  slack: "slack",
+  discord: "discord",
+  patreon: "patreon",
+  dropbox: "dropbox",
+  notion: "notion",
+  atlassian: "atlassian",
+  salesforce: "salesforce",
+  hubspot: "hubspot",
+  zoom: "zoom",
+  linear: "linear",
+  box: "box",
+  figma: "figma",
+  oauth2: "connection",
+};
+
+/** Built-in connected-app providers deliberately shown by their initials (none today). */
+export const CONNECTED_APP_INITIALS_ONLY: ReadonlySet<string> = new Set<string>();
 
 /** Any OpenID provider or OAuth 2.0 connection without a mark of its own: a key. */
 const GENERIC = "connection";
@@ -48,6 +86,14 @@ function monogram({ label, color }: Mark): string {
   );
 }
 
+function glyph({ color, path }: BrandMark): string {
+  // Scaled into the disc so every mark has the same footprint as the monograms.
+  return svg(
+    `<circle cx="12" cy="12" r="12" fill="${color}"/>` +
+      `<path transform="translate(5 5) scale(.5833)" fill="#ffffff" d="${path}"/>`,
+  );
+}
+
 const KEY = svg(
   '<circle cx="12" cy="12" r="12" fill="#495057"/>' +
     '<circle cx="9" cy="12" r="3.5" fill="none" stroke="#ffffff" stroke-width="2"/>' +
@@ -57,6 +103,7 @@ const KEY = svg(
 /** Every mark, by file name; drawn once. */
 const FILES: ReadonlyMap<string, string> = new Map([
   ...Object.entries(MARKS).map(([name, mark]) => [name, monogram(mark)] as const),
+  ...Object.entries(BRAND_MARKS).map(([name, mark]) => [name, glyph(mark)] as const),
   [GENERIC, KEY],
 ]);
 
@@ -64,6 +111,12 @@ const FILES: ReadonlyMap<string, string> = new Map([
 export function logoPath(strategy: string): string {
   const name = strategy.startsWith("oauth2:") ? strategy.slice("oauth2:".length) : "";
   return `${LOGO_PATH_PREFIX}${name !== GENERIC && FILES.has(name) ? name : GENERIC}.svg`;
+}
+
+/** The same-origin URL of a connected-app provider's mark, or null when it has none. */
+export function connectedAppLogoPath(providerId: string): string | null {
+  const name = Object.hasOwn(CONNECTED_APP_MARKS, providerId) ? CONNECTED_APP_MARKS[providerId] : undefined;
+  return name !== undefined && FILES.has(name) ? `${LOGO_PATH_PREFIX}${name}.svg` : null;
 }
 
 export function registerProviderLogoRoutes(app: FastifyInstance): void {

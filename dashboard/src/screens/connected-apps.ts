@@ -19,13 +19,7 @@ import {
 import { urlProblem } from "../urls.js";
 import { attempt, load, pageHeader, type Screen } from "../view.js";
 import { formDialog } from "../widgets.js";
-
-interface Provider {
-  id: string;
-  name: string;
-  has_revocation: boolean;
-  docs: string | null;
-}
+import { type CatalogProvider as Provider, providerMark, scopePicker } from "./connected-app-scopes.js";
 
 interface Settings {
   issuer?: string;
@@ -64,30 +58,6 @@ function optionalUrl(value: string): string | undefined {
   }
 }
 
-function scopesProblem(value: string): string | undefined {
-  const scopes = splitScopes(value);
-  if (scopes.length > 100) return "List at most 100 scopes";
-  const bad = scopes.find((s) => !/^[\x21-\x7e]{1,200}$/.test(s));
-  return bad ? `${bad} is not a valid scope` : undefined;
-}
-
-function splitScopes(value: string): string[] {
-  return [...new Set(value.split(/[\s,]+/).filter(Boolean))];
-}
-
-function initials(name: string): string {
-  return name
-    .split(/[\s()]+/)
-    .filter(Boolean)
-    .slice(0, 2)
-    .map((w) => w[0]!.toUpperCase())
-    .join("");
-}
-
-function logo(name: string): HTMLElement {
-  return h("span", { class: "logo", "aria-hidden": "true" }, initials(name));
-}
-
 export const connectedApps: Screen = async (view) => {
   await load(view, async () => {
     const [{ connected_apps: apps }, catalog] = await Promise.all([
@@ -95,7 +65,8 @@ export const connectedApps: Screen = async (view) => {
       api<{ providers: Provider[]; provider_callback_url: string }>("GET", "/connected_apps/providers"),
     ]);
     const list = h("div");
-    const providerName = (id: string) => catalog.providers.find((p) => p.id === id)?.name ?? id;
+    const providerOf = (id: string) => catalog.providers.find((p) => p.id === id);
+    const providerName = (id: string) => providerOf(id)?.name ?? id;
     const render = () => {
       if (apps.length === 0) {
         replace(
@@ -196,7 +167,14 @@ export const connectedApps: Screen = async (view) => {
         });
       });
       return [
-        h("div", { class: "row-line" }, logo(app.name), h("h3", null, app.name), more, menu),
+        h(
+          "div",
+          { class: "row-line" },
+          providerMark({ name: app.name, logo: providerOf(app.provider)?.logo }),
+          h("h3", null, app.name),
+          more,
+          menu,
+        ),
         h("p", { class: "muted small" }, providerName(app.provider)),
         h("p", { class: "small" }, "Reference key: ", h("code", null, app.key_code_ref)),
         app.offer_at_sign_in ? h("p", null, h("span", { class: "badge" }, "Offered at sign-in")) : null,
@@ -221,7 +199,7 @@ export const connectedApps: Screen = async (view) => {
         const button = h(
           "button",
           { type: "button", "aria-pressed": "false" },
-          logo(provider.name),
+          providerMark(provider),
           h("span", null, provider.name),
         );
         button.addEventListener("click", () => {
@@ -238,6 +216,7 @@ export const connectedApps: Screen = async (view) => {
       const details = h("div");
       const formFailure = h("div");
       let fields: Field<HTMLInputElement | HTMLTextAreaElement>[] = [];
+      let scopes = scopePicker(undefined, []);
       const choose = (provider: Provider) => {
         const taken = new Set(apps.map((a) => a.key_code_ref));
         let suggestion = provider.id;
@@ -272,7 +251,8 @@ export const connectedApps: Screen = async (view) => {
           hint: "Where Latchkey sends the user once they have connected.",
           validate: urlProblem,
         });
-        fields = [key, clientId, secret, callback];
+        scopes = scopePicker(provider, []);
+        fields = [key, clientId, secret, callback, scopes.field];
         const extra: HTMLElement[] = [];
         if (provider.id === GENERIC) {
           const authorization = field({
@@ -303,6 +283,7 @@ export const connectedApps: Screen = async (view) => {
           secret.element,
           callback.element,
           extra,
+          scopes.element,
         );
       };
       const form = h(
@@ -337,6 +318,7 @@ export const connectedApps: Screen = async (view) => {
             client_id: value("client_id"),
             client_secret: value("client_secret"),
             callback_url: value("callback_url"),
+            scopes: scopes.value(),
             ...(provider.id === GENERIC
               ? { settings: { authorization_url: value("authorization_url"), token_url: value("token_url") } }
               : {}),
@@ -400,14 +382,7 @@ export const connectedApps: Screen = async (view) => {
           );
         }
       }
-      const scopes = field({
-        label: "Scopes",
-        name: "scopes",
-        multiline: 3,
-        value: app.scopes.join(" "),
-        hint: "The permissions Latchkey asks the user for, separated by spaces or line breaks.",
-        validate: scopesProblem,
-      });
+      const scopes = scopePicker(provider, app.scopes);
       const offer = checkbox({
         label: "Offer at sign-in",
         name: "offer_at_sign_in",
@@ -514,7 +489,7 @@ export const connectedApps: Screen = async (view) => {
         title: `Configure ${app.name}`,
         wide: true,
         content: [h("div", { role: "tablist", "aria-label": `${app.name} settings` }, tabButtons), panels],
-        fields: [...detailFields, ...settingFields, scopes].map((f) => ({
+        fields: [...detailFields, ...settingFields, scopes.field].map((f) => ({
           check: () => f.check(),
           focus: () => {
             // Show the tab holding the problem.
@@ -528,7 +503,7 @@ export const connectedApps: Screen = async (view) => {
             name: name.input.value.trim(),
             client_id: clientId.input.value.trim(),
             callback_url: callback.input.value.trim(),
-            scopes: splitScopes(scopes.input.value),
+            scopes: scopes.value(),
             offer_at_sign_in: offer.input.checked,
           };
           if (secret.input.value) body.client_secret = secret.input.value;
