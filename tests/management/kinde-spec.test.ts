@@ -65,6 +65,14 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
   // Issue 20: the dashboard's home; Kinde's API has no counts.
   "GET /api/v1/overview":
     "counts users, sign-ins since a moment and applications signed in to, and the getting-started checklist's facts (needs read:users, read:applications and read:audit_log)",
+  // Issue 20: the dashboard's audit-log screen.
+  "GET /api/v1/audit_log/actions": "lists the action codes the audit log's filter takes",
+  "GET /api/v1/audit_log/export":
+    "streams the filtered audit log as CSV (RFC 4180, formula cells neutralised)",
+  "POST /api/v1/applications/{application_id}/try_sign_in":
+    "starts an administrator's Try sign-in: a sealed, single-use ticket for Latchkey's own test callback",
+  // Issue 19: Kinde can only write an organization's session settings; the dashboard reads them back.
+  "GET /api/v1/organizations/{org_code}/sessions": "reads the organization's session settings",
 };
 
 /**
@@ -99,7 +107,55 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "response has application.refresh_token_lifetime": "as access_token_lifetime",
     "response has application.id_token_lifetime": "as access_token_lifetime",
     "response has application.is_hasura_mapping_enabled": "as access_token_lifetime (PATCH …/tokens)",
+    "response has application.authenticated_session_lifetime": "as access_token_lifetime (PATCH …/tokens)",
   },
+  // Kinde sets the environment's colours in its dashboard only; Latchkey takes Kinde's own field
+  // names (those of an organization's brand) on the business (src/business/branding-fields.ts).
+  "PATCH /api/v1/business": Object.fromEntries(
+    [
+      "button_color",
+      "button_text_color",
+      "link_color",
+      "background_color",
+      "button_color_dark",
+      "button_text_color_dark",
+      "link_color_dark",
+      "background_color_dark",
+      "theme_code",
+    ].map((field) => [`body has ${field}`, "the hosted pages' brand, as an organization's is set"]),
+  ),
+  // Uploads are multipart/form-data read by @fastify/multipart (one file part named logo, as
+  // Kinde's); a JSON-schema body would make Fastify validate a body the parser never builds.
+  "PUT /api/v1/environment/logos/{type}": {
+    "body lacks logo": "the multipart part `logo` is required, checked by the route (400/413)",
+  },
+  "POST /api/v1/organizations/{org_code}/logos/{type}": {
+    "body lacks logo": "the multipart part `logo` is required, checked by the route (400/413)",
+  },
+  "DELETE /api/v1/environment/logos/{type}": {
+    "documents several success statuses: 200, 204": "as Kinde's: 200 deleted, 204 there was no logo",
+  },
+  "DELETE /api/v1/organizations/{org_code}/logos/{type}": {
+    "documents several success statuses: 200, 204": "as Kinde's: 200 deleted, 204 there was no logo",
+  },
+  // SCIM directories: Kinde's answer lacks what an identity provider needs to be pointed at.
+  ...Object.fromEntries(
+    [
+      ["GET /api/v1/directories", "directories"],
+      ["POST /api/v1/directories", "directory"],
+      ["GET /api/v1/directories/{directory_id}", "directory"],
+      ["PATCH /api/v1/directories/{directory_id}", "directory"],
+    ].map(([operation, item]) => [
+      operation,
+      {
+        [`response has ${item}.provider_code`]: "the identity provider the directory was made for",
+        [`response has ${item}.scim_base_url`]: "the SCIM 2.0 base URL the identity provider calls",
+        [`response has ${item}.assignable_role_keys`]:
+          "the roles the directory's groups may grant (none unless listed: a group named after any role would otherwise grant it)",
+        ...(operation.startsWith("PATCH") ? { "body has assignable_role_keys": "sets them" } : {}),
+      },
+    ]),
+  ),
   // The worker disables an endpoint whose deliveries failed for 72 hours; the list says so and
   // PATCH turns it back on (or off), as the dashboard's webhook screen does.
   "GET /api/v1/webhooks": {
