@@ -185,14 +185,24 @@ export class FeatureFlagsService {
       .select(["org.value as org_value", "usr.value as user_value"])
       .orderBy("feature_flags.key")
       .execute();
-    return rows.map(({ org_value, user_value, ...flag }) => {
-      let text = flag.default_value;
-      if (flag.environment_value !== null) text = flag.environment_value;
-      if (orgCode !== null && org_value !== null && overridable(flag, "org")) text = org_value;
-      if (user_value !== null && overridable(flag, "usr")) text = user_value;
-      return { flag, value: typedValue(flag.type, text) };
-    });
+    return rows.map((row) => resolveFlag(row, orgCode));
   }
+}
+
+/** A flag's value from its row and the overrides beside it (`orgCode`: the organization entered). */
+export function resolveFlag(
+  {
+    org_value,
+    user_value,
+    ...flag
+  }: FeatureFlagRow & { org_value: string | null; user_value: string | null },
+  orgCode: string | null,
+): ResolvedFlag {
+  let text = flag.default_value;
+  if (flag.environment_value !== null) text = flag.environment_value;
+  if (orgCode !== null && org_value !== null && overridable(flag, "org")) text = org_value;
+  if (user_value !== null && overridable(flag, "usr")) text = user_value;
+  return { flag, value: typedValue(flag.type, text) };
 }
 
 /** Kinde's `feature_flags` access-token claim: { key: { t, v } }. */

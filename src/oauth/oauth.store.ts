@@ -26,7 +26,9 @@ import type {
   SigningKeyRecord,
   UserClaimSet,
   UserRecord,
+  UserTokenClaims,
 } from "./ports.js";
+import { readUserTokenClaims } from "./token-claims.store.js";
 
 export class KyselyOAuthStore implements OAuthStore {
   private readonly apis: ApisStore;
@@ -337,6 +339,14 @@ export class KyselyOAuthStore implements OAuthStore {
 
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet> {
     return userClaims(this.db, this.clock, userId, orgCode);
+  }
+
+  userTokenClaims(
+    userId: string,
+    orgCode: string | null,
+    sessionId: string | null,
+  ): Promise<UserTokenClaims> {
+    return readUserTokenClaims(this.db, userId, orgCode, sessionId);
   }
 
   sessionProof(sessionId: string): Promise<SessionProof | undefined> {

@@ -99,6 +99,13 @@ export interface UserClaimSet {
   id: Record<string, unknown>;
 }
 
+/** What the claims of a user's tokens are made of: the organization claims and the session's proof. */
+export interface UserTokenClaims {
+  claims: UserClaimSet;
+  /** Undefined when there is no session (device grant) or it is gone. */
+  proof?: SessionProof;
+}
+
 /** The organization a sign-in enters, or why the user may not enter the one asked for. */
 export type OrganizationChoice = { orgCode: string | null } | { refused: "not_member" | "suspended" };
 
@@ -185,6 +192,11 @@ export interface OAuthStore {
   holdsAccessRole(clientId: string, userId: string, orgCode: string | null | undefined): Promise<boolean>;
   /** The organization claims of a user's tokens, computed now (so changes show on refresh). */
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet>;
+  /**
+   * userClaims and sessionProof together, in one statement (token-claims.store.ts): what a user's
+   * tokens carry, computed now (`sessionId` null: no session's proof).
+   */
+  userTokenClaims(userId: string, orgCode: string | null, sessionId: string | null): Promise<UserTokenClaims>;
   /**
    * What the browser session's sign-in proved, for the ID token: its RFC 8176 `amr` values, and
    * Kinde's ext_provider claim when it signed in through a connection (`connection_id`, `name`,

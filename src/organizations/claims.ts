@@ -4,9 +4,10 @@
 // token: org_codes and organizations (every organization the user belongs to). Both: the public
 // user_properties, and organization_properties of the organization signed into.
 import type { Clock } from "../clock.js";
-import { FeatureFlagsService, flagsClaim } from "../feature-flags/feature-flags.service.js";
-import { PropertiesStore } from "../properties/properties.store.js";
-import { binary, RolesStore } from "../roles/roles.store.js";
+import { type FeatureFlagRow, flagsClaim, resolveFlag } from "../feature-flags/feature-flags.service.js";
+import { readUserClaimRows } from "../oauth/token-claims.store.js";
+import { propertiesClaims } from "../properties/properties.store.js";
+import { binary } from "../roles/roles.store.js";
 import type { Db } from "../storage/database.js";
 import { OrganizationsStore } from "./organizations.store.js";
 
@@ -15,25 +16,46 @@ export interface UserClaims {
   id: Record<string, unknown>;
 }
 
+/**
+ * What the claims are made of, read in one statement (oauth/token-claims.store.ts) for the
+ * organization asked for; `buildUserClaims` keeps what applies to the organization entered.
+ */
+export interface UserClaimRows {
+  /** In joining order. */
+  memberships: { code: string; name: string; is_suspended: number; last_accessed_at: number | null }[];
+  permissions: { key: string }[];
+  roles: { id: string; key: string; name: string }[];
+  /** Ordered by key. */
+  flags: (FeatureFlagRow & { org_value: string | null; user_value: string | null })[];
+  /** Public user ("usr") and organization ("org") properties, ordered by key. */
+  properties: { context: string; key: string; user_value: string | null; org_value: string | null }[];
+}
+
 export async function userClaims(
   db: Db,
-  clock: Clock,
+  _clock: Clock,
   userId: string,
   orgCode: string | null,
 ): Promise<UserClaims> {
-  const organizations = new OrganizationsStore(db);
-  const roles = new RolesStore(db);
-  const memberships = await organizations.ofUser(userId);
+  return buildUserClaims(await readUserClaimRows(db, userId, orgCode), orgCode);
+}
+
+export function buildUserClaims(rows: UserClaimRows, orgCode: string | null): UserClaims {
+  const memberships = rows.memberships.map((m) => ({
+    code: m.code,
+    name: m.name,
+    suspended: m.is_suspended === 1,
+  }));
   // Only an organization the user still belongs to, and which is not suspended, counts (leaving
   // or suspension revokes its grants; this is the second fence): otherwise the token carries
   // nothing from it, not even its org_code — which the code and refresh grants check before issuing.
   const entered = orgCode === null ? undefined : memberships.find((m) => m.code === orgCode && !m.suspended);
-  const [permissions, memberRoles, flags, properties] = await Promise.all([
-    entered ? roles.memberPermissionKeys(entered.code, userId) : Promise.resolve([]),
-    entered ? roles.memberRoles(entered.code, userId) : Promise.resolve([]),
-    new FeatureFlagsService(db, clock).resolve(userId, entered ? entered.code : null),
-    new PropertiesStore(db).tokenClaims(userId, entered ? entered.code : null),
-  ]);
+  const permissions = entered ? rows.permissions.map((p) => p.key).sort(binary) : [];
+  const memberRoles = entered ? [...rows.roles] : [];
+  const flags = rows.flags.map((row) => resolveFlag(row, entered ? entered.code : null));
+  const properties = propertiesClaims(
+    rows.properties.filter((p) => p.context === "usr" || (entered !== undefined && p.context === "org")),
+  );
   const access: Record<string, unknown> = {
     permissions,
     roles: memberRoles

@@ -360,15 +360,7 @@ export class PropertiesStore {
       .where("p.context", "in", orgCode === null ? ["usr"] : ["usr", "org"])
       .orderBy("p.key")
       .execute();
-    const claims: { user_properties?: PropertiesClaim; organization_properties?: PropertiesClaim } = {};
-    for (const row of rows) {
-      const value = row.context === "usr" ? row.user_value : row.org_value;
-      const claim = row.context === "usr" ? "user_properties" : "organization_properties";
-      const values = claims[claim] ?? {};
-      values[row.key] = value === null ? {} : { v: value };
-      claims[claim] = values;
-    }
-    return claims;
+    return propertiesClaims(rows);
   }
 
   /** Kinde's application_properties claim of a machine's tokens, or undefined with none public. */
@@ -388,4 +380,19 @@ export class PropertiesStore {
     for (const row of rows) claim[row.key] = row.value === null ? {} : { v: row.value };
     return claim;
   }
+}
+
+/** The user_properties and organization_properties claims from the public properties' rows. */
+export function propertiesClaims(
+  rows: readonly { context: string; key: string; user_value: string | null; org_value: string | null }[],
+): { user_properties?: PropertiesClaim; organization_properties?: PropertiesClaim } {
+  const claims: { user_properties?: PropertiesClaim; organization_properties?: PropertiesClaim } = {};
+  for (const row of rows) {
+    const value = row.context === "usr" ? row.user_value : row.org_value;
+    const claim = row.context === "usr" ? "user_properties" : "organization_properties";
+    const values = claims[claim] ?? {};
+    values[row.key] = value === null ? {} : { v: value };
+    claims[claim] = values;
+  }
+  return claims;
 }

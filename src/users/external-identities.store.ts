@@ -174,16 +174,25 @@ export class ExternalIdentitiesStore {
       .select(["s.amr", "i.connection_id", "i.claims", "c.name"])
       .where("s.id", "=", sessionId)
       .executeTakeFirst();
-    if (!row) return undefined;
-    const amr = parseAmr(row.amr);
-    if (!row.connection_id || row.claims === null) return { amr };
-    return {
-      amr,
-      extProvider: {
-        connection_id: row.connection_id,
-        name: row.name,
-        claims: { connection_id: row.connection_id, ...(JSON.parse(row.claims) as Record<string, unknown>) },
-      },
-    };
+    return row ? sessionProofOf(row) : undefined;
   }
+}
+
+/** A session's proof from its row (amr) and its external identity's (connection, claims). */
+export function sessionProofOf(row: {
+  amr: string | null;
+  connection_id: string | null;
+  claims: string | null;
+  name: string | null;
+}): SessionProof {
+  const amr = parseAmr(row.amr);
+  if (!row.connection_id || row.claims === null) return { amr };
+  return {
+    amr,
+    extProvider: {
+      connection_id: row.connection_id,
+      name: row.name,
+      claims: { connection_id: row.connection_id, ...(JSON.parse(row.claims) as Record<string, unknown>) },
+    },
+  };
 }

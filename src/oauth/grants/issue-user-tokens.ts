@@ -7,7 +7,14 @@ import { randomToken, sha256 } from "../../crypto/random.js";
 import { MFA_ACR } from "../authorize.js";
 import { type OAuthContext, REFRESH_ABSOLUTE_LIFETIME_SECONDS } from "../context.js";
 import { claimsForClient } from "../hasura.js";
-import type { ClientRecord, GrantRecord, OAuthStore, UserClaimSet, UserRecord } from "../ports.js";
+import type {
+  ClientRecord,
+  GrantRecord,
+  OAuthStore,
+  UserClaimSet,
+  UserRecord,
+  UserTokenClaims,
+} from "../ports.js";
 import { splitScope, wantsRefreshToken } from "../scopes.js";
 import type { GrantResult, TokenResponse } from "../token-response.js";
 
@@ -26,16 +33,22 @@ export interface RecordedUserTokens {
 export async function recordUserTokens(
   ctx: OAuthContext,
   store: OAuthStore,
-  fields: Omit<RecordedUserTokens, "jti" | "refreshToken" | "claims">,
+  {
+    read,
+    ...fields
+  }: Omit<RecordedUserTokens, "jti" | "refreshToken" | "claims"> & {
+    /** The claims as already read in this transaction (with the consume), if they were. */
+    read?: UserTokenClaims;
+  },
 ): Promise<RecordedUserTokens> {
   const { client, grant } = fields;
   const now = ctx.clock.now();
   const jti = randomUUID();
   // Computed at every issue and refresh, so role, permission and flag changes show on refresh.
-  const claims = await store.userClaims(grant.userId, grant.orgCode ?? null);
+  const { claims, proof } =
+    read ?? (await store.userTokenClaims(grant.userId, grant.orgCode ?? null, grant.sessionId));
   // What the sign-in proved (on refresh too: the grant keeps the session that signed in): the ID
   // token's amr (OIDC Core §2, RFC 8176) and, through a connection, Kinde's ext_provider.
-  const proof = grant.sessionId ? await store.sessionProof(grant.sessionId) : undefined;
   if (proof && proof.amr.length > 0) claims.id = { ...claims.id, amr: proof.amr };
   if (proof?.amr.includes("mfa")) claims.id = { ...claims.id, acr: MFA_ACR };
   if (proof?.extProvider) claims.id = { ...claims.id, ext_provider: proof.extProvider };

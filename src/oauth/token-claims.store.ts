@@ -1,0 +1,193 @@
+// What a user's tokens carry beyond the protocol's own, read in ONE statement (issue 21): each part
+// (organizations, permissions, roles, feature flags with their overrides, properties, the session's
+// proof) is a scalar subquery aggregating its rows into a JSON array — json_agg on PostgreSQL,
+// json_group_array on SQLite (JSON1, built into better-sqlite3) — so on PostgreSQL they cost one
+// round trip instead of six. The subjects are expressions, so the same columns also ride on the
+// statement that consumes a code or a refresh token (token-redeem.store.ts). The rules that turn
+// these rows into claims stay in organizations/claims.ts.
+import { type Expression, sql } from "kysely";
+import { jsonArrayFrom as postgresArray } from "kysely/helpers/postgres";
+import { jsonArrayFrom as sqliteArray } from "kysely/helpers/sqlite";
+import { isPostgres } from "../management/listing.js";
+import { buildUserClaims, type UserClaimRows } from "../organizations/claims.js";
+import type { Db } from "../storage/database.js";
+import { sessionProofOf } from "../users/external-identities.store.js";
+import type { UserTokenClaims } from "./ports.js";
+
+/** Whose claims: the user, the organization asked for (null: none), the session that signed in. */
+export interface ClaimSubjects {
+  userId: Expression<string>;
+  orgCode: Expression<string | null>;
+  sessionId: Expression<string | null>;
+}
+
+/** The select-list columns (claim_*) that read everything the claims need. */
+export function claimColumns(db: Db, who: ClaimSubjects) {
+  const array = isPostgres(db) ? postgresArray : sqliteArray;
+  return [
+    array(
+      db
+        .selectFrom("organization_users")
+        .innerJoin("organizations", "organizations.code", "organization_users.org_code")
+        .select([
+          "organizations.code",
+          "organizations.name",
+          "organizations.is_suspended",
+          "organization_users.last_accessed_at",
+        ])
+        .where("organization_users.user_id", "=", who.userId)
+        .orderBy("organization_users.joined_at")
+        .orderBy("organizations.code"),
+    ).as("claim_memberships"),
+    // Direct and through a role (roles.store.ts memberPermissionKeys); kept only for the
+    // organization entered (claims.ts decides which that is).
+    array(
+      db
+        .selectFrom("permissions")
+        .select("permissions.key")
+        .where((eb) =>
+          eb.or([
+            eb(
+              "permissions.id",
+              "in",
+              eb
+                .selectFrom("organization_user_permissions")
+                .select("organization_user_permissions.permission_id")
+                .where("organization_user_permissions.org_code", "=", who.orgCode)
+                .where("organization_user_permissions.user_id", "=", who.userId),
+            ),
+            eb(
+              "permissions.id",
+              "in",
+              eb
+                .selectFrom("organization_user_roles")
+                .innerJoin("role_permissions", "role_permissions.role_id", "organization_user_roles.role_id")
+                .select("role_permissions.permission_id")
+                .where("organization_user_roles.org_code", "=", who.orgCode)
+                .where("organization_user_roles.user_id", "=", who.userId),
+            ),
+          ]),
+        ),
+    ).as("claim_permissions"),
+    array(
+      db
+        .selectFrom("organization_user_roles")
+        .innerJoin("roles", "roles.id", "organization_user_roles.role_id")
+        .select(["roles.id", "roles.key", "roles.name"])
+        .where("organization_user_roles.org_code", "=", who.orgCode)
+        .where("organization_user_roles.user_id", "=", who.userId),
+    ).as("claim_roles"),
+    // Each flag with this organization's and this user's overrides (FeatureFlagsService.resolve).
+    array(
+      db
+        .selectFrom("feature_flags")
+        .leftJoin("organization_feature_flags as org", (join) =>
+          join.onRef("org.flag_key", "=", "feature_flags.key").on("org.org_code", "=", who.orgCode),
+        )
+        .leftJoin("user_feature_flags as usr", (join) =>
+          join.onRef("usr.flag_key", "=", "feature_flags.key").on("usr.user_id", "=", who.userId),
+        )
+        .select([
+          "feature_flags.key",
+          "feature_flags.id",
+          "feature_flags.name",
+          "feature_flags.description",
+          "feature_flags.type",
+          "feature_flags.allow_override_level",
+          "feature_flags.default_value",
+          "feature_flags.environment_value",
+          "feature_flags.created_at",
+          "feature_flags.updated_at",
+          "org.value as org_value",
+          "usr.value as user_value",
+        ])
+        .orderBy("feature_flags.key"),
+    ).as("claim_flags"),
+    // The public user and organization properties (PropertiesStore.tokenClaims).
+    array(
+      db
+        .selectFrom("properties as p")
+        .leftJoin("user_property_values as u", (join) =>
+          join.onRef("u.property_id", "=", "p.id").on("u.user_id", "=", who.userId),
+        )
+        .leftJoin("organization_property_values as o", (join) =>
+          join.onRef("o.property_id", "=", "p.id").on("o.org_code", "=", who.orgCode),
+        )
+        .select(["p.context", "p.key", "u.value as user_value", "o.value as org_value"])
+        .where("p.is_private", "=", 0)
+        .where("p.context", "in", ["usr", "org"])
+        .orderBy("p.key"),
+    ).as("claim_properties"),
+    // What the sign-in proved (ExternalIdentitiesStore.proofOfSession): at most one row.
+    array(
+      db
+        .selectFrom("browser_sessions as s")
+        .leftJoin("external_identities as i", "i.id", "s.external_identity_id")
+        .leftJoin("sign_in_connections as c", "c.id", "i.connection_id")
+        .select(["s.amr", "i.connection_id", "i.claims", "c.name"])
+        .where("s.id", "=", who.sessionId),
+    ).as("claim_session"),
+  ] as const;
+}
+
+/** A row carrying the claim_* columns, as the database returned it. */
+export interface ClaimColumnsRow {
+  claim_memberships: unknown;
+  claim_permissions: unknown;
+  claim_roles: unknown;
+  claim_flags: unknown;
+  claim_properties: unknown;
+  claim_session: unknown;
+}
+
+/** PostgreSQL's driver parses json; SQLite returns the text. */
+function decoded<T>(value: unknown): T[] {
+  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? (parsed as T[]) : [];
+}
+
+export function claimRowsOf(row: ClaimColumnsRow): UserClaimRows {
+  return {
+    memberships: decoded(row.claim_memberships),
+    permissions: decoded(row.claim_permissions),
+    roles: decoded(row.claim_roles),
+    flags: decoded(row.claim_flags),
+    properties: decoded(row.claim_properties),
+  };
+}
+
+/** Builds the claims (claims.ts rules) and the proof from a row carrying the claim_* columns. */
+export function tokenClaimsOf(row: ClaimColumnsRow, orgCode: string | null): UserTokenClaims {
+  const claims = buildUserClaims(claimRowsOf(row), orgCode);
+  const [session] = decoded<Parameters<typeof sessionProofOf>[0]>(row.claim_session);
+  return session ? { claims, proof: sessionProofOf(session) } : { claims };
+}
+
+/** The rows of a user's claims, in one statement. */
+export async function readUserClaimRows(db: Db, userId: string, orgCode: string | null) {
+  return claimRowsOf(await selectClaimColumns(db, userId, orgCode, null));
+}
+
+/** The claims of a user's tokens and the session's proof, in one statement. */
+export async function readUserTokenClaims(
+  db: Db,
+  userId: string,
+  orgCode: string | null,
+  sessionId: string | null,
+): Promise<UserTokenClaims> {
+  return tokenClaimsOf(await selectClaimColumns(db, userId, orgCode, sessionId), orgCode);
+}
+
+async function selectClaimColumns(
+  db: Db,
+  userId: string,
+  orgCode: string | null,
+  sessionId: string | null,
+): Promise<ClaimColumnsRow> {
+  const who = {
+    userId: sql.val(userId),
+    orgCode: sql.val(orgCode),
+    sessionId: sql.val(sessionId),
+  };
+  return db.selectNoFrom(claimColumns(db, who)).executeTakeFirstOrThrow();
+}
