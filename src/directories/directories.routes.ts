@@ -23,6 +23,7 @@ import {
 } from "./directories.schemas.js";
 import { DirectoriesService } from "./directories.service.js";
 import type { DirectoryRow } from "./directories.store.js";
+import { assignableRoleKeys } from "./scim-group-roles.js";
 
 const TAG = { tags: ["Directories"] };
 const DEFAULT_PAGE_SIZE = 50;
@@ -53,6 +54,7 @@ async function views(request: FastifyRequest, rows: readonly DirectoryRow[]) {
     provider_code: row.provider_code,
     scim_base_url: DirectoriesService.baseUrl(issuer, row),
     enterprise_connection_id: row.enterprise_connection_id,
+    assignable_role_keys: assignableRoleKeys(row),
     enterprise_connection_name: row.enterprise_connection_id
       ? (names.get(row.enterprise_connection_id) ?? null)
       : null,
@@ -181,12 +183,20 @@ export function registerDirectoriesRoutes(app: FastifyInstance): void {
       config: { scope: "update:scim_directories" },
     },
     async (request) => {
-      if (request.body.directory_name === undefined)
+      const { directory_name, assignable_role_keys } = request.body;
+      if (directory_name === undefined && assignable_role_keys === undefined)
         throw new ApiError("NO_FIELDS_TO_UPDATE", "At least one field must be provided for update");
-      const name = directoryName(request.body.directory_name);
-      const row = await service(request).rename(request.params.directory_id, name);
-      if (!row) throw new ApiError("DIRECTORY_NOT_FOUND");
-      const [view] = await views(request, [row]);
+      const updated = await service(request).update(request.params.directory_id, {
+        name: directory_name === undefined ? undefined : directoryName(directory_name),
+        assignableRoleKeys: assignable_role_keys,
+      });
+      if (!updated) throw new ApiError("DIRECTORY_NOT_FOUND");
+      if ("unknownRoleKeys" in updated)
+        throw new ApiError(
+          "INVALID_REQUEST",
+          `assignable_role_keys: no role has the key ${updated.unknownRoleKeys.slice(0, 5).join(", ")}`,
+        );
+      const [view] = await views(request, [updated.row]);
       return { code: "DIRECTORY_UPDATED", message: "SCIM directory updated successfully", directory: view! };
     },
   );

@@ -21,8 +21,20 @@ export const CreateDirectoryBody = Type.Object({
   enterprise_connection_id: Nullable(Type.String({ maxLength: 100 })),
 });
 
+/** How many role keys a directory's groups may grant at most. */
+export const MAX_ASSIGNABLE_ROLE_KEYS = 100;
+
+const AssignableRoleKeys = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+  maxItems: MAX_ASSIGNABLE_ROLE_KEYS,
+  description:
+    "Latchkey extension: the role keys this directory's groups may grant. A SCIM group whose " +
+    "displayName is one of them gives its members that role in the organization; any other group " +
+    "grants nothing. Empty by default.",
+});
+
 export const UpdateDirectoryBody = Type.Object({
   directory_name: Type.Optional(Type.String({ maxLength: 128 })),
+  assignable_role_keys: Type.Optional(AssignableRoleKeys),
 });
 
 const Directory = Type.Object({
@@ -41,6 +53,7 @@ const Directory = Type.Object({
     description: "Latchkey: the SCIM 2.0 base URL to give the IdP (Okta's base URL, Entra's tenant URL).",
   }),
   enterprise_connection_id: nullable(Type.String()),
+  assignable_role_keys: AssignableRoleKeys,
   enterprise_connection_name: nullable(Type.String()),
   last_sync_started_at: nullable(Type.String({ format: "date-time" })),
   last_sync_completed_at: nullable(Type.String({ format: "date-time" })),

@@ -110,6 +110,7 @@ export class DirectoriesService {
       last_sync_started_at: null,
       last_sync_completed_at: null,
       last_sync_error: null,
+      assignable_role_keys: "[]",
     };
     try {
       await this.store.insert(row);
@@ -133,9 +134,28 @@ export class DirectoriesService {
     return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
   }
 
-  async rename(id: string, name: string): Promise<DirectoryRow | undefined> {
-    if (!(await this.store.rename(id, name, this.clock.now()))) return undefined;
-    return this.store.find(id);
+  /**
+   * Renames the directory and/or sets the role keys its groups may grant (each must name a role;
+   * the unknown ones are returned and nothing changes).
+   */
+  async update(
+    id: string,
+    changes: { name?: string; assignableRoleKeys?: readonly string[] },
+  ): Promise<{ row: DirectoryRow } | { unknownRoleKeys: string[] } | undefined> {
+    const keys = changes.assignableRoleKeys ? [...new Set(changes.assignableRoleKeys)] : undefined;
+    if (keys && keys.length > 0) {
+      const found = await this.db.selectFrom("roles").select("key").where("key", "in", keys).execute();
+      const known = new Set(found.map((r) => r.key));
+      const unknown = keys.filter((k) => !known.has(k));
+      if (unknown.length > 0) return { unknownRoleKeys: unknown };
+    }
+    const set = {
+      ...(changes.name === undefined ? {} : { name: changes.name }),
+      ...(keys === undefined ? {} : { assignable_role_keys: JSON.stringify(keys) }),
+    };
+    if (!(await this.store.update(id, set, this.clock.now()))) return undefined;
+    const row = await this.store.find(id);
+    return row ? { row } : undefined;
   }
 
   /**

@@ -60,10 +60,14 @@ export class DirectoriesStore {
       .execute();
   }
 
-  async rename(id: string, name: string, now: number): Promise<boolean> {
+  async update(
+    id: string,
+    set: Partial<Pick<DirectoryRow, "name" | "assignable_role_keys">>,
+    now: number,
+  ): Promise<boolean> {
     const result = await this.db
       .updateTable("scim_directories")
-      .set({ name, updated_at: now })
+      .set({ ...set, updated_at: now })
       .where("id", "=", id)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;

@@ -2,11 +2,20 @@
 // members that role in the directory's organization, and takes it back when they leave the group
 // (or the group goes, or is renamed). This is how an IdP's group assignments become Kinde roles
 // without a mapping table; any other group is kept with its members and grants nothing.
+// Only keys an administrator allowed for the directory (`assignable_role_keys`, none by default)
+// count (security review M1): otherwise whoever holds the directory's token could name a group
+// after any role — an administrative or application access role — and grant it to themselves.
 import type { Clock } from "../clock.js";
 import { recordMemberUpdated } from "../organizations/member-events.js";
 import { OrganizationsService } from "../organizations/organizations.service.js";
 import type { Db } from "../storage/database.js";
 import { DirectoriesStore, type DirectoryRow } from "./directories.store.js";
+
+/** The role keys a directory's groups may grant (migration 0042: a JSON array of strings). */
+export function assignableRoleKeys(directory: Pick<DirectoryRow, "assignable_role_keys">): string[] {
+  const keys: unknown = JSON.parse(directory.assignable_role_keys);
+  return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === "string") : [];
+}
 
 export class GroupRoles {
   constructor(
@@ -16,6 +25,7 @@ export class GroupRoles {
   ) {}
 
   private async roleId(displayName: string): Promise<string | undefined> {
+    if (!assignableRoleKeys(this.directory).includes(displayName)) return undefined;
     const role = await this.db
       .selectFrom("roles")
       .select("id")

@@ -44,6 +44,7 @@ import * as m0037 from "./migrations/0037_audit_log_targets.js";
 import * as m0038 from "./migrations/0038_scim_directories.js";
 import * as m0039 from "./migrations/0039_subscribers_and_environment_variables.js";
 import * as m0041 from "./migrations/0041_system_permissions.js";
+import * as m0042 from "./migrations/0042_directory_assignable_roles.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -86,6 +87,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0033_session_lifetimes_and_activity": m0033,
   "0039_subscribers_and_environment_variables": m0039,
   "0041_system_permissions": m0041,
+  "0042_directory_assignable_roles": m0042,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */

@@ -21,6 +21,8 @@ export interface ScimDirectoriesTable {
   last_sync_started_at: number | null;
   last_sync_completed_at: number | null;
   last_sync_error: string | null;
+  /** JSON array of the role keys this directory's groups may grant (migration 0042); none by default. */
+  assignable_role_keys: Generated<string>;
 }
 
 export interface ScimUsersTable {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
+import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import {
   assertScimError,
@@ -179,7 +180,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal((await account(id))!.is_suspended, 0);
     });
 
-    it("keeps groups; a group named like a role key grants that role in the organization", async () => {
+    it("keeps groups; a group named like an allowed role key grants that role in the organization", async () => {
       const dir = await createDirectory(server);
       const role = await server.services.roles.createRole({
         key: "billing-admin",
@@ -188,6 +189,10 @@ for (const { kind, skip } of await databaseKinds()) {
         isDefault: false,
         assignmentPermissionId: null,
       });
+      const allowed = await callApi(server, "PATCH", `/api/v1/directories/${dir.id}`, {
+        body: { assignable_role_keys: ["billing-admin"] },
+      });
+      assert.equal(allowed.status, 200, "groups grant only the roles allowed for the directory");
       const a = (await scim(dir, "POST", "/Users", { body: oktaUser(`a@${dir.domain}`) })).body.id as string;
       const b = (await scim(dir, "POST", "/Users", { body: oktaUser(`b@${dir.domain}`) })).body.id as string;
       const roleOf = async (userId: string) =>
