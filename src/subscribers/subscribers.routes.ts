@@ -58,7 +58,7 @@ export function registerSubscribersRoutes(app: FastifyInstance): void {
           first_name: s.firstName,
           last_name: s.lastName,
         })),
-        next_token: page.next ? encodeCursor(page.next) : null,
+        ...(page.next ? { next_token: encodeCursor(page.next) } : {}),
       };
     },
   );
