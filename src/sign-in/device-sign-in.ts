@@ -23,6 +23,7 @@ import {
   firstPartyClientId,
 } from "./first-party-sign-in.js";
 import { connectionAdmits, policySatisfied } from "./session-admission.js";
+import { lifetimeAdmits } from "./session-lifetime.js";
 import type { BrowserSession } from "./sessions.js";
 import type { SignInPolicy } from "./steps.js";
 
@@ -77,6 +78,8 @@ export class DeviceSignIn {
   ): Promise<boolean> {
     const request = { clientId, orgCode: orgCode ?? undefined };
     return (
+      // Security review M2: the application's and the entered organization's session lifetimes.
+      (await lifetimeAdmits(this.services.db, this.services.clock.now(), access.session, request)) &&
       (await policySatisfied(this.services, access.session, request, this.policy)) &&
       (await connectionAdmits(this.services, access.session, request))
     );
