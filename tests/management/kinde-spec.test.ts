@@ -140,12 +140,14 @@ const ALLOWED: Record<string, Record<string, string>> = {
   },
   // SCIM directories: Kinde's answer lacks what an identity provider needs to be pointed at.
   ...Object.fromEntries(
-    [
-      ["GET /api/v1/directories", "directories"],
-      ["POST /api/v1/directories", "directory"],
-      ["GET /api/v1/directories/{directory_id}", "directory"],
-      ["PATCH /api/v1/directories/{directory_id}", "directory"],
-    ].map(([operation, item]) => [
+    (
+      [
+        ["GET /api/v1/directories", "directories"],
+        ["POST /api/v1/directories", "directory"],
+        ["GET /api/v1/directories/{directory_id}", "directory"],
+        ["PATCH /api/v1/directories/{directory_id}", "directory"],
+      ] as const
+    ).map(([operation, item]) => [
       operation,
       {
         [`response has ${item}.provider_code`]: "the identity provider the directory was made for",
