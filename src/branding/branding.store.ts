@@ -104,6 +104,16 @@ export class BrandingStore {
       .executeTakeFirst();
   }
 
+  /** A logo's version and type without its bytes: enough to answer a revalidation (304). */
+  fileVersion(owner: string, type: string): Promise<Pick<LogoRow, "sha256" | "content_type"> | undefined> {
+    return this.db
+      .selectFrom("logos")
+      .select(["sha256", "content_type"])
+      .where("owner", "=", owner)
+      .where("type", "=", type)
+      .executeTakeFirst();
+  }
+
   /** Adds or replaces the logo of this owner and type (one statement: no window without one). */
   async putLogo(logo: LogoRow): Promise<void> {
     const { owner, type, ...rest } = logo;

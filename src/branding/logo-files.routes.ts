@@ -7,7 +7,7 @@
 // Content-Security-Policy means even an SVG opened on its own runs nothing (CSP3 §6.3.2 sandbox).
 import type { FastifyInstance } from "fastify";
 import type { Db } from "../storage/database.js";
-import { BrandingStore, LOGO_TYPES, type LogoType } from "./branding.store.js";
+import { BrandingStore, LOGO_TYPES, type LogoRow, type LogoType } from "./branding.store.js";
 import { EXTENSIONS, type LogoContentType } from "./image-type.js";
 
 const OWNER = /^(?:environment|org_[0-9a-z_]{1,60})$/i;
@@ -26,25 +26,33 @@ export function registerLogoFileRoutes(app: FastifyInstance, db: Db): void {
           .header("cache-control", "no-store")
           .send("No such logo");
       if (!OWNER.test(owner) || !LOGO_TYPES.includes(type as LogoType)) return notFound();
-      const logo = await store.file(owner, type);
-      if (!logo) return notFound();
-      const etag = `"${logo.sha256}"`;
+      // The version first: a revalidation is answered 304 without reading up to 1 MiB of bytes.
+      const current = await store.fileVersion(owner, type);
+      if (!current) return notFound();
       const version = typeof request.query.v === "string" ? request.query.v : undefined;
-      reply
-        .header("etag", etag)
-        .header(
-          "cache-control",
-          version && logo.sha256.startsWith(version) && version.length >= 16
-            ? "public, max-age=31536000, immutable"
-            : "public, no-cache",
-        )
-        .header("content-security-policy", LOGO_CSP)
-        .header(
-          "content-disposition",
-          `inline; filename="logo_${type}.${EXTENSIONS[logo.content_type as LogoContentType] ?? "img"}"`,
-        );
-      if (request.headers["if-none-match"] === etag) return reply.code(304).send();
-      return reply.type(logo.content_type).send(Buffer.from(logo.data));
+      const describe = (logo: Pick<LogoRow, "sha256" | "content_type">) =>
+        reply
+          .header("etag", `"${logo.sha256}"`)
+          .header(
+            "cache-control",
+            version && logo.sha256.startsWith(version) && version.length >= 16
+              ? "public, max-age=31536000, immutable"
+              : "public, no-cache",
+          )
+          .header("content-security-policy", LOGO_CSP)
+          .header(
+            "content-disposition",
+            `inline; filename="logo_${type}.${EXTENSIONS[logo.content_type as LogoContentType] ?? "img"}"`,
+          );
+      if (request.headers["if-none-match"] === `"${current.sha256}"`) {
+        describe(current);
+        return reply.code(304).send();
+      }
+      // Read again with the bytes: if the logo was replaced meanwhile, the new one with its own ETag.
+      const file = await store.file(owner, type);
+      if (!file) return notFound();
+      describe(file);
+      return reply.type(file.content_type).send(Buffer.from(file.data));
     },
   );
 }
