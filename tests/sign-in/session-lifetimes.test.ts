@@ -128,8 +128,8 @@ for (const { kind, skip } of await databaseKinds()) {
       // The organization's 1800 s is stricter than the application's 3600 s…
       assert.equal(await silently(agent, hourApp, { org_code: org }), "login_required");
       assert.equal(await silently(agent, freeApp, { org_code: org }), "login_required");
-      // …but only for sign-ins into the organization.
-      assert.equal(await silently(agent, hourApp), "code");
+      // …and for sign-ins without org_code that enter it (the last one signed into; review M3).
+      assert.equal(await silently(agent, hourApp), "login_required");
       // Override off: the organization bounds nothing (its value is kept).
       await setSessions(org, { is_use_org_authenticated_session_lifetime: false });
       assert.equal(await silently(agent, hourApp, { org_code: org }), "code");
@@ -143,7 +143,23 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(await silently(agent, freeApp, { org_code: org }), "code");
       offset = 7201;
       assert.equal(await silently(agent, freeApp, { org_code: org }), "login_required");
-      assert.equal(await silently(agent, freeApp), "code");
+      assert.equal(await silently(agent, freeApp), "login_required");
+    });
+
+    it("without org_code, the lifetime of the organization that will be entered applies (review M3)", async () => {
+      const user = await createUser(server);
+      const client = await app();
+      const org = await organization([user.id], {
+        is_use_org_authenticated_session_lifetime: true,
+        authenticated_session_lifetime: 1800,
+      });
+      const agent = new UserAgent(server.url);
+      // Signing into the organization makes it the one entered next time without org_code.
+      await signIn(agent, client, user, { org_code: org });
+      offset = 1801;
+      assert.equal(await silently(agent, client), "login_required");
+      offset = 1700;
+      assert.equal(await silently(agent, client), "code");
     });
 
     it("an organization's non_persistent policy makes the session cookie end with the browser", async () => {
