@@ -18,6 +18,9 @@ export const enInvitation = {
   "invitation.not_for_page": "This answer is not for this page. Open the invitation link again.",
   "invitation.not_for_browser": "This answer is not for this browser.",
   "invitation.accepted_title": "Invitation accepted",
+  "invitation.sign_in_lead": "to accept the invitation to join {organization}",
+  "invitation.other_address":
+    "This invitation is for {email}. Sign in or create an account with that address.",
   "invitation.joined": "You have joined {name}",
   "invitation.joined_lead":
     "The invitation is accepted. Sign in to {name}'s application to get started; you can close this page.",

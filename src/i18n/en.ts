@@ -5,6 +5,7 @@
 import { enAccount } from "./en-account.js";
 import { enDevice } from "./en-device.js";
 import { enInvitation } from "./en-invitation.js";
+import { enMail } from "./en-mail.js";
 import { enOrganization } from "./en-organization.js";
 
 export const en = {
@@ -12,6 +13,7 @@ export const en = {
   ...enAccount,
   ...enDevice,
   ...enInvitation,
+  ...enMail,
   // Shared pieces of the forms.
   "form.email": "Email",
   "form.password": "Password",
@@ -108,6 +110,9 @@ export const en = {
   "email_code.wrong.one": "That code is not right. You can try {count} more time.",
   "email_code.wrong.other": "That code is not right. You can try {count} more times.",
   "email_code.used": "This code can no longer be used. Ask for a new code below.",
+  "email_code.ask_again": "{why} You can ask for another code in {wait}.",
+  "time.seconds.one": "{count} second",
+  "time.seconds.other": "{count} seconds",
 
   "choose_password.title": "Choose a new password",
   "choose_password.lead": "Your account needs a new password before you continue to {app}.",

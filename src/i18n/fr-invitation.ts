@@ -21,6 +21,9 @@ export const frInvitation: { readonly [K in keyof typeof enInvitation]: string }
   "invitation.not_for_page": "Cette réponse n’est pas destinée à cette page. Rouvrez le lien d’invitation.",
   "invitation.not_for_browser": "Cette réponse n’est pas destinée à ce navigateur.",
   "invitation.accepted_title": "Invitation acceptée",
+  "invitation.sign_in_lead": "pour accepter l’invitation à rejoindre {organization}",
+  "invitation.other_address":
+    "Cette invitation est destinée à {email}. Connectez-vous ou créez un compte avec cette adresse.",
   "invitation.joined": "Vous avez rejoint {name}",
   "invitation.joined_lead":
     "L’invitation est acceptée. Connectez-vous à l’application de {name} pour commencer ; vous pouvez fermer cette page.",

@@ -5,6 +5,7 @@ import type { Messages } from "./en.js";
 import { frAccount } from "./fr-account.js";
 import { frDevice } from "./fr-device.js";
 import { frInvitation } from "./fr-invitation.js";
+import { frMail } from "./fr-mail.js";
 import { frOrganization } from "./fr-organization.js";
 
 export const fr: Messages = {
@@ -12,6 +13,7 @@ export const fr: Messages = {
   ...frAccount,
   ...frDevice,
   ...frInvitation,
+  ...frMail,
   "form.email": "Adresse e-mail",
   "form.password": "Mot de passe",
   "form.new_password": "Nouveau mot de passe",
@@ -115,6 +117,9 @@ export const fr: Messages = {
     "Nous avons envoyé plusieurs codes à cette adresse au cours de la dernière heure.",
   "email_code.wrong.one": "Ce code n’est pas le bon. Il vous reste {count} essai.",
   "email_code.wrong.other": "Ce code n’est pas le bon. Il vous reste {count} essais.",
+  "email_code.ask_again": "{why} Vous pourrez demander un autre code dans {wait}.",
+  "time.seconds.one": "{count} seconde",
+  "time.seconds.other": "{count} secondes",
   "email_code.used": "Ce code ne peut plus être utilisé. Demandez-en un nouveau ci-dessous.",
 
   "choose_password.title": "Choisir un nouveau mot de passe",

@@ -14,6 +14,8 @@
 // is minted (`acceptInvitationFor`): consumed once, with the membership and roles, in one
 // transaction. Telling the holder of a code whether its address has an account tells them nothing
 // the invitation's own e-mail did not.
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE } from "../i18n/locale.js";
 import { type AuthorizationRequest, errorRedirect } from "../oauth/authorize.js";
 import { OAuthError } from "../oauth/errors.js";
 import type { Services } from "../services.js";
@@ -85,7 +87,9 @@ export function invitationPageContext(
   return {
     email: invitation.email,
     emailLocked: true,
-    lead: `to accept the invitation to join ${invitation.organizationName}`,
+    lead: t(request.locale ?? DEFAULT_LOCALE, "invitation.sign_in_lead", {
+      organization: invitation.organizationName,
+    }),
   };
 }
 
@@ -94,7 +98,7 @@ export function invitationRefusal(request: AuthorizationRequest, email: string |
   const { invitation } = request;
   if (!invitation) return undefined;
   if (email !== null && canonicalEmail(email) === invitation.email) return undefined;
-  return `This invitation is for ${invitation.email}. Sign in or create an account with that address.`;
+  return t(request.locale ?? DEFAULT_LOCALE, "invitation.other_address", { email: invitation.email });
 }
 
 /**

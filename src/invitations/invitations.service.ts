@@ -6,9 +6,11 @@
 // SHA-256 (DESIGN.md: secrets we only verify are hashed; a slow hash buys nothing at that entropy),
 // shown once, in the answer to the request that made it and in the e-mail. Administrators name an
 // invitation by its id, which grants nothing.
+
 import type { Clock } from "../clock.js";
 import { randomHex, randomToken, sha256 } from "../crypto/random.js";
 import type { EventSource } from "../events/events.js";
+import type { Locale } from "../i18n/locale.js";
 import type { MailService } from "../mail/mail.service.js";
 import { recordMemberUpdated } from "../organizations/member-events.js";
 import { OrganizationsService } from "../organizations/organizations.service.js";
@@ -45,6 +47,12 @@ export interface NewInvitation {
   lastName: string | null;
   roleKeys: readonly string[];
   sendEmail: boolean;
+  /**
+   * The inviter's language (the page they invited from): the e-mail's, and its link's `lang`, so
+   * the invitation page and sign-in speak it too. Latchkey has no business-wide default language,
+   * so without one (the Management API: Kinde's body names none) the e-mail is in English.
+   */
+  locale?: Locale;
 }
 
 export type CreateOutcome =
@@ -118,9 +126,12 @@ export class InvitationsService {
           to: invitation.email,
           template: {
             kind: "invitation",
-            url: inviteLink(this.issuer, code),
+            url: input.locale
+              ? `${inviteLink(this.issuer, code)}&lang=${input.locale}`
+              : inviteLink(this.issuer, code),
             organizationName: org.name,
             expiresInSeconds: INVITATION_LIFETIME_SECONDS,
+            locale: input.locale,
           },
         });
     });

@@ -3,9 +3,13 @@
 // inline styles only, no scripts, no remote images or fonts (they would track the reader and are
 // blocked by most clients anyway); every interpolated value is escaped. The plain-text part reads on
 // its own. Subjects never carry a code or link: they are stored and listed in clear (the body is
-// sealed) and show in notifications on a locked screen.
+// sealed) and show in notifications on a locked screen. The text is the catalogue's (src/i18n/en-mail.ts).
 
-export type MailTemplate =
+import { lifetime, plural, t } from "../i18n/catalogue.js";
+import type { Locale } from "../i18n/locale.js";
+
+/** One message, and the language it is written in (src/i18n/; English when not given). */
+export type MailTemplate = (
   | { kind: "verification_code"; code: string; expiresInSeconds: number }
   | { kind: "sign_in_code"; code: string; expiresInSeconds: number }
   | { kind: "password_reset_code"; code: string; expiresInSeconds: number }
@@ -29,7 +33,14 @@ export type MailTemplate =
       expiresInSeconds?: number;
     }
   /** `latchkey mail test`: proves the transport works. */
-  | { kind: "test" };
+  | { kind: "test" }
+) & {
+  /**
+   * The language of the sign-in that sent it (the authorization request's locale), or the
+   * inviter's choice for an invitation; English when none was known.
+   */
+  locale?: Locale;
+};
 
 export type MailKind = MailTemplate["kind"];
 
@@ -66,129 +77,135 @@ type Block =
 
 export function renderMail(template: MailTemplate, context: RenderContext): RenderedMail {
   const business = oneLine(context.businessName) || "Latchkey";
-  const { subject, blocks } = compose(template, business, oneLine(context.to));
-  return { subject, text: toText(blocks), html: toHtml(subject, blocks) };
+  const locale = template.locale ?? "en";
+  const { subject, blocks } = compose(template, locale, business, oneLine(context.to));
+  return { subject, text: toText(blocks), html: toHtml(locale, subject, blocks) };
 }
 
-function compose(template: MailTemplate, business: string, to: string): { subject: string; blocks: Block[] } {
-  const ignore = (what: string): Block => ({
-    type: "footer",
-    text: `If you did not ${what}, you can ignore this message: nothing changes without the code.`,
+function compose(
+  template: MailTemplate,
+  locale: Locale,
+  business: string,
+  to: string,
+): { subject: string; blocks: Block[] } {
+  const ignore = (what: string): Block => ({ type: "footer", text: t(locale, "mail.ignore", { what }) });
+  const expires = (seconds: number): Block => ({
+    type: "paragraph",
+    text: t(locale, "mail.code_expires", { duration: duration(locale, seconds) }),
   });
   switch (template.kind) {
-    case "verification_code":
+    case "verification_code": {
+      const subject = t(locale, "mail.verify_subject", { business });
       return {
-        subject: `Verify your e-mail address for ${business}`,
+        subject,
         blocks: [
-          { type: "heading", text: `Verify your e-mail address for ${business}` },
-          { type: "paragraph", text: "Enter this code to confirm that this address is yours:" },
+          { type: "heading", text: subject },
+          { type: "paragraph", text: t(locale, "mail.verify_lead") },
           { type: "code", code: codeText(template.code) },
-          { type: "paragraph", text: `The code expires in ${duration(template.expiresInSeconds)}.` },
-          ignore(`sign up for ${business}`),
+          expires(template.expiresInSeconds),
+          ignore(t(locale, "mail.verify_ignore", { business })),
         ],
       };
+    }
     case "sign_in_code":
       return {
-        subject: `Your sign-in code for ${business}`,
+        subject: t(locale, "mail.sign_in_subject", { business }),
         blocks: [
-          { type: "heading", text: `Sign in to ${business}` },
-          { type: "paragraph", text: "Enter this code to sign in:" },
+          { type: "heading", text: t(locale, "mail.sign_in_heading", { business }) },
+          { type: "paragraph", text: t(locale, "mail.sign_in_lead") },
           { type: "code", code: codeText(template.code) },
-          { type: "paragraph", text: `The code expires in ${duration(template.expiresInSeconds)}.` },
-          ignore(`try to sign in to ${business}`),
+          expires(template.expiresInSeconds),
+          ignore(t(locale, "mail.sign_in_ignore", { business })),
         ],
       };
-    case "password_reset_code":
+    case "password_reset_code": {
+      const subject = t(locale, "mail.reset_subject", { business });
       return {
-        subject: `Reset your ${business} password`,
+        subject,
         blocks: [
-          { type: "heading", text: `Reset your ${business} password` },
-          { type: "paragraph", text: "Enter this code to choose a new password:" },
+          { type: "heading", text: subject },
+          { type: "paragraph", text: t(locale, "mail.reset_lead") },
           { type: "code", code: codeText(template.code) },
-          { type: "paragraph", text: `The code expires in ${duration(template.expiresInSeconds)}.` },
-          ignore("ask to reset your password"),
+          expires(template.expiresInSeconds),
+          ignore(t(locale, "mail.reset_ignore")),
         ],
       };
-    case "password_changed":
+    }
+    case "password_changed": {
+      const subject = t(locale, "mail.changed_subject", { business });
       return {
-        subject: `Your ${business} password was changed`,
+        subject,
         blocks: [
-          { type: "heading", text: `Your ${business} password was changed` },
-          {
-            type: "paragraph",
-            text: `The password of the ${business} account ${to} has just been changed, and every other session of that account was signed out.`,
-          },
-          {
-            type: "paragraph",
-            text: `If you did not change it, someone else may have: reset your password from the ${business} sign-in page ("Forgot password?") and tell ${business}'s administrators.`,
-          },
-          { type: "footer", text: "If it was you, there is nothing more to do." },
+          { type: "heading", text: subject },
+          { type: "paragraph", text: t(locale, "mail.changed_lead", { business, to }) },
+          { type: "paragraph", text: t(locale, "mail.changed_not_you", { business }) },
+          { type: "footer", text: t(locale, "mail.was_you") },
         ],
       };
+    }
     case "mfa_code":
       return {
-        subject: `Your ${business} verification code`,
+        subject: t(locale, "mail.mfa_subject", { business }),
         blocks: [
-          { type: "heading", text: `Confirm it is you signing in to ${business}` },
-          { type: "paragraph", text: "Your password was accepted. Enter this code to finish signing in:" },
+          { type: "heading", text: t(locale, "mail.mfa_heading", { business }) },
+          { type: "paragraph", text: t(locale, "mail.mfa_lead") },
           { type: "code", code: codeText(template.code) },
-          { type: "paragraph", text: `The code expires in ${duration(template.expiresInSeconds)}.` },
-          {
-            type: "footer",
-            text: `If you are not signing in to ${business} right now, someone else knows your password: change it.`,
-          },
+          expires(template.expiresInSeconds),
+          { type: "footer", text: t(locale, "mail.mfa_not_you", { business }) },
         ],
       };
     case "mfa_notice": {
+      const factor = oneLine(template.factor ?? t(locale, "mail.notice_an_app"));
       const what = {
-        recovery_code_used: `A recovery code was used to sign in to the ${business} account ${to}.${
-          template.remaining !== undefined ? ` ${template.remaining} unused recovery codes remain.` : ""
+        recovery_code_used: `${t(locale, "mail.notice_recovery", { business, to })}${
+          template.remaining !== undefined
+            ? ` ${plural(locale, "mail.notice_remaining", template.remaining)}`
+            : ""
         }`,
-        factor_added: `A new second factor (${oneLine(template.factor ?? "an authenticator app")}) was added to the ${business} account ${to}.`,
-        factors_reset: `The second factors of the ${business} account ${to} were removed, and its other sessions were signed out.`,
+        factor_added: t(locale, "mail.notice_added", { factor, business, to }),
+        factors_reset: t(locale, "mail.notice_reset", { business, to }),
       }[template.change];
+      const subject = t(locale, "mail.notice_subject", { business });
       return {
-        subject: `Security notice for your ${business} account`,
+        subject,
         blocks: [
-          { type: "heading", text: `Security notice for your ${business} account` },
+          { type: "heading", text: subject },
           { type: "paragraph", text: what },
-          {
-            type: "paragraph",
-            text: `If this was not you, reset your password from the ${business} sign-in page and tell ${business}'s administrators.`,
-          },
-          { type: "footer", text: "If it was you, there is nothing more to do." },
+          { type: "paragraph", text: t(locale, "mail.notice_not_you", { business }) },
+          { type: "footer", text: t(locale, "mail.was_you") },
         ],
       };
     }
     case "invitation": {
       const url = httpUrl(template.url);
       const where = template.organizationName ? oneLine(template.organizationName) : business;
-      const who = template.inviterName ? `${oneLine(template.inviterName)} invited you` : "You are invited";
+      const who = template.inviterName
+        ? t(locale, "mail.invite_by", { inviter: oneLine(template.inviterName), where, business })
+        : t(locale, "mail.invite_anonymous", { where, business });
       const expiry = template.expiresInSeconds
-        ? ` The invitation expires in ${duration(template.expiresInSeconds)}.`
+        ? ` ${t(locale, "mail.invite_expires", { duration: duration(locale, template.expiresInSeconds) })}`
         : "";
       return {
-        subject: `You are invited to join ${where} on ${business}`,
+        subject: t(locale, "mail.invite_subject", { where, business }),
         blocks: [
-          { type: "heading", text: `Join ${where}` },
-          { type: "paragraph", text: `${who} to join ${where} on ${business}.${expiry}` },
-          { type: "action", label: "Accept the invitation", url },
-          { type: "footer", text: "If you were not expecting this invitation, you can ignore it." },
+          { type: "heading", text: t(locale, "mail.invite_heading", { where }) },
+          { type: "paragraph", text: `${who}${expiry}` },
+          { type: "action", label: t(locale, "mail.invite_accept"), url },
+          { type: "footer", text: t(locale, "mail.invite_ignore") },
         ],
       };
     }
-    case "test":
+    case "test": {
+      const subject = t(locale, "mail.test_subject", { business });
       return {
-        subject: `Test message from ${business}`,
+        subject,
         blocks: [
-          { type: "heading", text: `Test message from ${business}` },
-          {
-            type: "paragraph",
-            text: `${business}'s sign-in service sent this message to check its e-mail settings (\`latchkey mail test\`). If it reached your mailbox, they work.`,
-          },
-          { type: "footer", text: "No action is needed." },
+          { type: "heading", text: subject },
+          { type: "paragraph", text: t(locale, "mail.test_lead", { business }) },
+          { type: "footer", text: t(locale, "mail.test_footer") },
         ],
       };
+    }
   }
 }
 
@@ -217,10 +234,10 @@ function textOf(block: Block): string {
 
 const FONT = "-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif";
 
-function toHtml(subject: string, blocks: readonly Block[]): string {
+function toHtml(locale: Locale, subject: string, blocks: readonly Block[]): string {
   const body = blocks.map(htmlOf).join("\n");
   return `<!DOCTYPE html>
-<html lang="en">
+<html lang="${locale}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -300,13 +317,9 @@ function httpUrl(raw: string): string {
   return url.href;
 }
 
-function duration(seconds: number): string {
+/** A lifetime in whole days, hours or minutes, in the message's language. */
+function duration(locale: Locale, seconds: number): string {
   const minutes = Math.max(1, Math.round(seconds / 60));
-  if (minutes % 1440 === 0) return plural(minutes / 1440, "day");
-  if (minutes % 60 === 0) return plural(minutes / 60, "hour");
-  return plural(minutes, "minute");
-}
-
-function plural(n: number, unit: string): string {
-  return `${n} ${unit}${n === 1 ? "" : "s"}`;
+  if (minutes % 1440 === 0) return plural(locale, "time.days", minutes / 1440);
+  return lifetime(locale, minutes * 60);
 }

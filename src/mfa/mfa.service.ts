@@ -1,12 +1,14 @@
 // Second factors (issue 22): what a sign-in still owes after its first proof, enrolling an
 // authenticator app, checking its codes and the recovery codes, and resetting a user's factors.
 // The sign-in pages (src/sign-in/mfa.routes.ts) and the Management API call this; the rules live here.
+
 import { randomBytes, randomInt } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { safeEqual } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { type EventSource, recordEvent } from "../events/events.js";
 import { userData } from "../events/payloads.js";
+import type { Locale } from "../i18n/locale.js";
 import type { MailService } from "../mail/mail.service.js";
 import { PasskeysStore } from "../passkeys/passkeys.store.js";
 import type { RateLimiter } from "../sign-in/rate-limit.js";
@@ -328,7 +330,12 @@ export class MfaService {
   }
 
   /** Uses one recovery code; the account's owner hears of it by e-mail. */
-  async useRecoveryCode(user: Pick<User, "id" | "email">, typed: string): Promise<CodeCheck> {
+  async useRecoveryCode(
+    user: Pick<User, "id" | "email">,
+    typed: string,
+    /** The sign-in's language: the owner's notice is written in it. */
+    locale?: Locale,
+  ): Promise<CodeCheck> {
     const throttled = await this.throttle(user.id);
     if (throttled) return throttled;
     const used = await inTransaction(this.db, async (trx) => {
@@ -342,6 +349,7 @@ export class MfaService {
             kind: "mfa_notice",
             change: "recovery_code_used",
             remaining: await store.unusedRecoveryCodes(user.id),
+            locale,
           },
         });
       return true;

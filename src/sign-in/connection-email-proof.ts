@@ -166,6 +166,7 @@ export function registerConnectionEmailProof(
       deliverWithoutAccount,
       requestId,
       network: clientNetwork(request.ip),
+      locale: authorization.locale,
     });
     if ("refused" in sent) {
       reply.header("retry-after", String(sent.retryAfter));
@@ -262,7 +263,12 @@ export function registerConnectionEmailProof(
     const step = await open(request);
     if (!step) return expired(reply);
     const { requestId, authorization, link } = step;
-    const checked = await emailCode.verify(step.codeId, "verify_email", field(step.form, "code"));
+    const checked = await emailCode.verify(
+      step.codeId,
+      "verify_email",
+      field(step.form, "code"),
+      step.authorization.locale,
+    );
     if (!checked.ok) {
       services.authenticationLog.record(request, {
         type: "sign_in_failed",

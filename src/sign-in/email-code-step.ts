@@ -2,6 +2,8 @@
 // transaction — the code exists exactly when its e-mail will be sent, and a crash loses neither
 // (DESIGN.md, outbox) — then checked when the person types it.
 import type { SecretBox } from "../crypto/secret-box.js";
+import { type NoValues, plural, t, wait as waitWords } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, type Locale } from "../i18n/locale.js";
 import type { MailTemplate } from "../mail/templates.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
@@ -21,14 +23,14 @@ const TEMPLATES: Record<
 const CODES_PER_NETWORK = { max: 30, windowSeconds: 60 * 60 };
 const FAILURES_PER_ADDRESS = { max: 20, windowSeconds: 24 * 60 * 60 };
 
-function refusal(wait: number, why: string): Sent {
-  const when =
-    wait > 90 * 60
-      ? `${Math.ceil(wait / 3600)} hours`
-      : wait > 90
-        ? `${Math.ceil(wait / 60)} minutes`
-        : `${wait} seconds`;
-  return { refused: true, retryAfter: wait, message: `${why} You can ask for another code in ${when}.` };
+/** Why no code is sent, and when one may be, in the sign-in's language. */
+function refusal(locale: Locale, wait: number, why: NoValues): Sent {
+  const when = wait > 90 ? waitWords(locale, wait) : plural(locale, "time.seconds", wait);
+  return {
+    refused: true,
+    retryAfter: wait,
+    message: t(locale, "email_code.ask_again", { why: t(locale, why), wait: when }),
+  };
 }
 
 export type Sent = { codeId: string } | { refused: true; retryAfter: number; message: string };
@@ -62,19 +64,21 @@ export class EmailCodeStep {
     requestId: string;
     /** The asking client's network (clientNetwork): codes it may ask for, across all addresses. */
     network: string;
+    /** The sign-in's language: the message's and the refusal's (AuthorizationRequest.locale). */
+    locale?: Locale;
   }): Promise<Sent> {
     const { services } = this;
+    const locale = input.locale ?? DEFAULT_LOCALE;
     const limiter = services.rateLimiter;
     // Guessing across many accounts: one network asks for at most so many codes an hour, whatever
     // the addresses; and an address that drew FAILURES_PER_ADDRESS wrong codes today gets no more
     // (NIST SP 800-63B §5.2.2 caps consecutive failures; 20 guesses at 10^-6 each stay negligible).
     const failures = await limiter.retryAfter(`code:failures:${input.email}`, FAILURES_PER_ADDRESS);
-    if (failures > 0) return refusal(failures, "Too many wrong codes were entered for this address today.");
+    if (failures > 0) return refusal(locale, failures, "email_code.too_many_wrong");
     const perNetwork = await limiter.consume(`code:network:${input.network}`, CODES_PER_NETWORK);
-    if (!perNetwork.allowed)
-      return refusal(perNetwork.resetIn, "Too many codes were asked for from your network.");
+    if (!perNetwork.allowed) return refusal(locale, perNetwork.resetIn, "email_code.too_many_network");
     const issued = await inTransaction(services.db, async (trx) => {
-      const { network: _network, deliverWithoutAccount, ...code } = input;
+      const { network: _network, deliverWithoutAccount, locale: _locale, ...code } = input;
       const issued = await new OneTimeCodes(trx, services.clock, this.secretBox, this.lifetimeSeconds).issue(
         code,
       );
@@ -83,6 +87,7 @@ export class EmailCodeStep {
           kind: TEMPLATES[input.purpose],
           code: issued.code,
           expiresInSeconds: this.lifetimeSeconds,
+          locale,
         };
         await services.mail.enqueue(trx, { idempotencyKey: `code:${issued.id}`, to: input.email, template });
       }
@@ -93,14 +98,18 @@ export class EmailCodeStep {
       return { codeId: issued.id };
     }
     return refusal(
+      locale,
       issued.retryAfter,
-      issued.refused === "cool_down"
-        ? "We sent a code a moment ago."
-        : "We have sent several codes to this address in the last hour.",
+      issued.refused === "cool_down" ? "email_code.cool_down" : "email_code.hourly_limit",
     );
   }
 
-  async verify(codeId: string, purpose: OneTimeCodePurpose, typed: string): Promise<Checked> {
+  async verify(
+    codeId: string,
+    purpose: OneTimeCodePurpose,
+    typed: string,
+    locale: Locale = DEFAULT_LOCALE,
+  ): Promise<Checked> {
     const { services } = this;
     const result = await new OneTimeCodes(services.db, services.clock, this.secretBox).verify(
       codeId,
@@ -113,9 +122,9 @@ export class EmailCodeStep {
       return {
         ok: false,
         userId: result.userId,
-        message: `That code is not right. You can try ${result.attemptsLeft} more time${result.attemptsLeft === 1 ? "" : "s"}.`,
+        message: plural(locale, "email_code.wrong", result.attemptsLeft),
       };
     }
-    return { ok: false, message: "This code can no longer be used. Ask for a new code below." };
+    return { ok: false, message: t(locale, "email_code.used") };
   }
 }

@@ -168,7 +168,14 @@ export function registerEmailCodeRoutes(
     const user = await services.users.store.findByEmail(email);
     const account = user && user.is_suspended !== 1 ? user : undefined;
     const network = clientNetwork(request.ip);
-    const sent = await kit.emailCode.send({ purpose, email, userId: account?.id, requestId, network });
+    const sent = await kit.emailCode.send({
+      purpose,
+      email,
+      userId: account?.id,
+      requestId,
+      network,
+      locale: authorization.locale,
+    });
     if ("refused" in sent) {
       reply.header("retry-after", String(sent.retryAfter));
       return html(reply, 429, codePage(ctx, purpose, email, { error: sent.message }));
@@ -268,7 +275,12 @@ export function registerEmailCodeRoutes(
       }
       // Hashed before the code is spent: a busy hasher (503) must not cost the person their code.
       const hash = purpose === "reset_password" ? await hashPassword(password) : undefined;
-      const checked = await kit.emailCode.verify(step.codeId, purpose, field(step.form, "code"));
+      const checked = await kit.emailCode.verify(
+        step.codeId,
+        purpose,
+        field(step.form, "code"),
+        step.authorization.locale,
+      );
       if (!checked.ok) {
         if (purpose === "sign_in")
           services.authenticationLog.record(request, {

@@ -133,6 +133,7 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
       userId: opened.user.id,
       requestId: opened.requestId,
       network: clientNetwork(request.ip),
+      locale: opened.authorization.locale,
     });
     if ("refused" in sent) {
       reply.header("retry-after", String(sent.retryAfter));
@@ -242,7 +243,11 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     const requirement = await requirementOf(opened);
     if (requirement?.kind !== "mfa_challenge" || !requirement.methods.includes("recovery_code"))
       return restate(request, reply, opened, requirement);
-    const check = await services.mfa.useRecoveryCode(opened.user, field(request.body, "code"));
+    const check = await services.mfa.useRecoveryCode(
+      opened.user,
+      field(request.body, "code"),
+      opened.authorization.locale,
+    );
     if (!check.ok) return refused(request, reply, opened, "recovery_code", check);
     request.log.info({ event: "recovery_code_used", userId: opened.user.id }, "recovery code used");
     return proceedAfter(request, reply, opened, withSecondFactor(opened.progress.amr, ["otp"]));
@@ -297,7 +302,12 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
       return restate(request, reply, opened, requirement);
     const codeId = opened.progress.codeId;
     if (!codeId) return sendEmailFactor(request, reply, opened, requirement.methods);
-    const checked = await emailCode.verify(codeId, "mfa", field(request.body, "code"));
+    const checked = await emailCode.verify(
+      codeId,
+      "mfa",
+      field(request.body, "code"),
+      opened.authorization.locale,
+    );
     // The code proves the mailbox it went to, and only while it is still the account's address.
     if (!checked.ok || checked.email !== opened.user.email)
       return challenge(request, reply, opened, requirement.methods, {

@@ -270,6 +270,7 @@ export function registerSignInRoutes(
       userId: progress.userId,
       requestId,
       network: clientNetwork(request.ip),
+      locale: authorization.locale,
     });
     if ("refused" in sent) {
       reply.header("retry-after", String(sent.retryAfter));
@@ -308,7 +309,12 @@ export function registerSignInRoutes(
     const codeId = opened?.progress.codeId;
     if (!opened || !codeId) return expired(reply);
     const { requestId, authorization, progress, user, email } = opened;
-    const checked = await emailCode.verify(codeId, "verify_email", field(request.body, "code"));
+    const checked = await emailCode.verify(
+      codeId,
+      "verify_email",
+      field(request.body, "code"),
+      authorization.locale,
+    );
     if (!checked.ok) {
       const ctx = await formContext(requestId, authorization, csrfToken(request, reply));
       return html(
