@@ -17,6 +17,7 @@ import { registerAccountRoutes } from "./account/account.routes.js";
 import { registerAccountApiRoutes } from "./account-api/account-api.routes.js";
 import { AuthenticationLog } from "./audit/authentication-log.js";
 import { registerBrandStylesheet } from "./branding/brand-css.js";
+import { BrandingStore } from "./branding/branding.store.js";
 import { registerLogoFileRoutes } from "./branding/logo-files.routes.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config/config.js";
@@ -166,6 +167,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerFormOriginCheck(app, {
     issuer: services.oauth.issuer,
     businessName: () => services.business.name(),
+    brand: () => new BrandingStore(services.db).brand(),
   });
   registerHealthRoutes(app, storage);
   // Delivers the outbox while the server runs (MAIL_TRANSPORT=smtp); stops with it.

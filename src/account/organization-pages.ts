@@ -1,6 +1,7 @@
 // /account/organizations/{org_code}'s HTML: the organization's details and members, each section
 // drawn only when the member's roles grant its system permission (organization.routes.ts decides;
 // this file only draws). The hosted pages' layout, plain forms with the CSRF token, no script.
+import type { Brand } from "../branding/brand.js";
 import { html, page, type SafeHtml } from "../http/html.js";
 import { t } from "../i18n/catalogue.js";
 import type { Locale } from "../i18n/locale.js";
@@ -15,6 +16,8 @@ export interface OrganizationMemberView {
 
 export interface OrganizationPageView {
   businessName: string;
+  /** The organization's brand over the environment's (src/branding/). */
+  brand?: Brand;
   csrf: string;
   locale: Locale;
   orgCode: string;
@@ -99,6 +102,7 @@ export function organizationPage(view: OrganizationPageView): string {
     title: view.orgName,
     businessName: view.businessName,
     lang: locale,
+    brand: view.brand,
     body: html`<h1>${view.orgName}</h1>
 <p class="lead">${t(locale, "account_org.lead")}</p>
 ${view.error ? html`<p class="error" id="form-error" role="alert">${view.error}</p>` : ""}${

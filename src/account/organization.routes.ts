@@ -13,6 +13,7 @@
 // Changes are recorded as the other /account changes are: the services' events with source
 // "user" (organization.updated, user.updated), a log line without personal data.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { BrandingStore } from "../branding/branding.store.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { errorPage } from "../http/html.js";
 import { type NoValues, t } from "../i18n/catalogue.js";
@@ -64,6 +65,8 @@ export function registerAccountOrganizationRoutes(
 
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type("text/html; charset=utf-8").send(body);
+  // From the configuration cache, as on the sign-in pages (sign-in.routes.ts).
+  const brandingStore = new BrandingStore(services.db);
 
   const problem = async (
     request: FastifyRequest,
@@ -76,7 +79,14 @@ export function registerAccountOrganizationRoutes(
     return html(
       reply,
       status,
-      errorPage(t(locale, title), t(locale, message), await services.business.name(), locale),
+      // The environment's brand: the org_code in the path may name an organization not the person's.
+      errorPage(
+        t(locale, title),
+        t(locale, message),
+        await services.business.name(),
+        locale,
+        await brandingStore.brand(),
+      ),
     );
   };
 
@@ -118,6 +128,7 @@ export function registerAccountOrganizationRoutes(
       shown.status ?? 200,
       organizationPage({
         businessName: await services.business.name(),
+        brand: await brandingStore.brand(org.code),
         csrf: signIn.csrfToken(request, reply),
         locale,
         orgCode: org.code,

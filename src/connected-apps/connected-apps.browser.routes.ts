@@ -12,6 +12,7 @@
 // can therefore connect apps for its user; the password form below is the other way in.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { BrandingStore } from "../branding/branding.store.js";
 import { errorPage } from "../http/html.js";
 import { t } from "../i18n/catalogue.js";
 import { type Locale, requestLocale } from "../i18n/locale.js";
@@ -35,6 +36,8 @@ export function registerConnectedAppsBrowserRoutes(
   const page = { config: { surface: "page" as const } };
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type("text/html; charset=utf-8").send(body);
+  // From the configuration cache, as on the sign-in pages (sign-in.routes.ts).
+  const brandingStore = new BrandingStore(services.db);
   const fail = async (reply: FastifyReply, error: unknown) => {
     if (!(error instanceof ConnectedAppError)) throw error;
     const locale = requestLocale(reply.request);
@@ -46,6 +49,7 @@ export function registerConnectedAppsBrowserRoutes(
         error.message,
         await services.business.name(),
         locale,
+        await brandingStore.brand(),
       ),
     );
   };
@@ -67,7 +71,7 @@ export function registerConnectedAppsBrowserRoutes(
     request: FastifyRequest,
     reply: FastifyReply,
     token: string,
-    link: { email: string | null; appName: string },
+    link: { email: string | null; appName: string; orgCode: string | null },
     status: number,
     /** The error in the page's language. */
     error?: (locale: Locale) => string,
@@ -89,6 +93,8 @@ export function registerConnectedAppsBrowserRoutes(
         email: link.email ?? undefined,
         error: error?.(locale),
         methods: await services.business.signInMethods(),
+        // The link's organization brands its page over the environment, as a sign-in with org_code.
+        brand: await brandingStore.brand(link.orgCode ?? undefined),
       }),
     );
   };

@@ -19,6 +19,7 @@
 // which relying parties may POST to (OIDC Core §3.1.2.1).
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Brand } from "../branding/brand.js";
 import { errorPage } from "./html.js";
 
 declare module "fastify" {
@@ -43,7 +44,12 @@ function foreignFormPost(headers: IncomingHttpHeaders, ownOrigin: string): strin
 
 export function registerFormOriginCheck(
   app: FastifyInstance,
-  options: { issuer: string; businessName: () => Promise<string> },
+  options: {
+    issuer: string;
+    businessName: () => Promise<string>;
+    /** The environment's brand for the refusal page (src/branding/); none when not given. */
+    brand?: () => Promise<Brand>;
+  },
 ): void {
   const ownOrigin = new URL(options.issuer).origin;
 
@@ -62,6 +68,8 @@ export function registerFormOriginCheck(
           "This form came from another site",
           "For your safety, this form is accepted only from this site's own pages. Go back to the application and try again.",
           await options.businessName(),
+          undefined,
+          await options.brand?.(),
         ),
       );
   };

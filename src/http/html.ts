@@ -68,8 +68,12 @@ function brandHeading(brand: Brand, businessName: string | undefined): SafeHtml 
 function legalFooter(brand: Brand, lang: string | undefined): SafeHtml | string {
   const locale = localeOfTag(lang) ?? DEFAULT_LOCALE;
   const links = [
-    brand.privacyUrl ? html`<a href="${brand.privacyUrl}" rel="noopener noreferrer">${t(locale, "footer.privacy")}</a>` : "",
-    brand.termsUrl ? html`<a href="${brand.termsUrl}" rel="noopener noreferrer">${t(locale, "footer.terms")}</a>` : "",
+    brand.privacyUrl
+      ? html`<a href="${brand.privacyUrl}" rel="noopener noreferrer">${t(locale, "footer.privacy")}</a>`
+      : "",
+    brand.termsUrl
+      ? html`<a href="${brand.termsUrl}" rel="noopener noreferrer">${t(locale, "footer.terms")}</a>`
+      : "",
   ].filter((link) => link !== "");
   if (links.length === 0) return "";
   return html`<footer class="legal">${links.map((link, i) => html`${i > 0 ? " · " : ""}${link}`)}</footer>`;
@@ -83,6 +87,10 @@ export function page(options: {
   lang?: string;
   /** Logo, colours, theme and policy links (src/branding/); the environment's or an organization's. */
   brand?: Brand;
+  /** A page family's own stylesheet (e.g. /account's), after the base one and before the brand's. */
+  stylesheet?: string;
+  /** Classes of the <main> card, "card" by default (a page family's stylesheet keys on its own). */
+  cardClass?: string;
 }): string {
   const brand = options.brand ?? NO_BRAND;
   const brandCss = brandStylesheetHref(brand);
@@ -95,6 +103,11 @@ export function page(options: {
 <title>${options.title}${options.businessName ? ` · ${options.businessName}` : ""}</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 ${
+  options.stylesheet
+    ? html`<link rel="stylesheet" href="${options.stylesheet}">
+`
+    : ""
+}${
   brandCss
     ? html`<link rel="stylesheet" href="${brandCss}">
 `
@@ -102,7 +115,7 @@ ${
 }<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 </head>
 <body>
-<main class="card">
+<main class="${options.cardClass ?? "card"}">
 ${brandHeading(brand, options.businessName)}
 ${options.body}
 </main>
@@ -111,11 +124,19 @@ ${legalFooter(brand, options.lang)}
 </html>`}`;
 }
 
-export function errorPage(title: string, message: string, businessName?: string, lang?: string): string {
+export function errorPage(
+  title: string,
+  message: string,
+  businessName?: string,
+  lang?: string,
+  /** The environment's brand (or the organization's) where the caller knows it; none otherwise. */
+  brand?: Brand,
+): string {
   return page({
     title,
     businessName,
     lang,
+    brand,
     body: html`<h1>${title}</h1><p class="error" role="alert">${message}</p>`,
   });
 }

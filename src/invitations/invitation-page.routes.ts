@@ -11,6 +11,7 @@
 // response (RFC rule beside each check), burns the code and says which organization was joined.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { redirectUrlProblem } from "../applications/urls.js";
+import { BrandingStore } from "../branding/branding.store.js";
 import { randomToken, safeEqual, sha256 } from "../crypto/random.js";
 import { errorPage, html, page } from "../http/html.js";
 import { type NoValues, t } from "../i18n/catalogue.js";
@@ -89,15 +90,24 @@ export function registerInvitationPageRoutes(
     new InvitationsService(services.db, services.clock, services.mail, services.oauth.issuer);
   const send = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).header("cache-control", "no-store").type("text/html; charset=utf-8").send(body);
+  // The environment's brand, or the invitation's organization's over it; from the configuration
+  // cache like the sign-in pages' (sign-in.routes.ts), so no query of its own.
+  const brandingStore = new BrandingStore(services.db);
   const problem = async (
     reply: FastifyReply,
     locale: Locale,
     status: number,
     title: NoValues,
     message: NoValues | { text: string },
+    orgCode?: string,
   ) => {
     const text = typeof message === "string" ? t(locale, message) : message.text;
-    return send(reply, status, errorPage(t(locale, title), text, await services.business.name(), locale));
+    const brand = await brandingStore.brand(orgCode);
+    return send(
+      reply,
+      status,
+      errorPage(t(locale, title), text, await services.business.name(), locale, brand),
+    );
   };
 
   app.get<{ Querystring: { code?: string } }>("/team_invitation", config, async (request, reply) => {
@@ -108,7 +118,14 @@ export function registerInvitationPageRoutes(
       return problem(reply, locale, 404, "invitation.not_found_title", "invitation.not_found_message");
     const state = invitationState(invitation, services.clock.now());
     if (state !== "open")
-      return problem(reply, locale, 410, "invitation.unavailable_title", STATE_MESSAGES[state]);
+      return problem(
+        reply,
+        locale,
+        410,
+        "invitation.unavailable_title",
+        STATE_MESSAGES[state],
+        invitation.org_code,
+      );
     const clientId = await ensureInvitationsApplication(services);
     if (!clientId) return problem(reply, locale, 503, "invitation.off_title", "invitation.off_message");
     const pending: Pending = { state: randomToken(), verifier: randomToken(), lang: locale };
@@ -188,6 +205,7 @@ export function registerInvitationPageRoutes(
           title: t(locale, "invitation.accepted_title"),
           businessName,
           lang: locale,
+          brand: await brandingStore.brand(org?.code),
           body: html`<h1>${t(locale, "invitation.joined", { name })}</h1>
 <p class="lead">${t(locale, "invitation.joined_lead", { name })}</p>`,
         }),

@@ -2,6 +2,7 @@
 // and its results or OAuthErrors back into responses. No protocol rule lives here.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { BrandingStore } from "../branding/branding.store.js";
 import { errorPage } from "../http/html.js";
 import { t } from "../i18n/catalogue.js";
 import { chooseLocale } from "../i18n/locale.js";
@@ -56,6 +57,8 @@ export function registerOAuthRoutes(
           validation.message,
           await services.business.name(),
           locale,
+          // The environment's: a request that failed validation names no organization to trust.
+          await new BrandingStore(services.db).brand(),
         ),
       );
     }

@@ -1,5 +1,6 @@
 // /account/passkeys' HTML: the person's passkeys (name, created, last used) with rename and remove,
 // and the form that creates another (run by /assets/passkeys.js). The hosted pages' layout.
+import type { Brand } from "../branding/brand.js";
 import { html, page } from "../http/html.js";
 import { t } from "../i18n/catalogue.js";
 import type { Locale } from "../i18n/locale.js";
@@ -8,6 +9,8 @@ import type { Passkey } from "./passkeys.store.js";
 
 export interface AccountPasskeysView {
   businessName: string;
+  /** The environment's brand, as on every account page (src/branding/). */
+  brand?: Brand;
   csrf: string;
   locale: Locale;
   passkeys: readonly Passkey[];
@@ -58,6 +61,7 @@ ${view.passkeys.map(
     title: t(locale, "account_passkeys.title"),
     businessName: view.businessName,
     lang: locale,
+    brand: view.brand,
     body: html`<h1>${t(locale, "account_passkeys.title")}</h1>
 <p class="lead">${t(locale, "account_passkeys.lead")}</p>
 ${view.error ? html`<p class="error" id="form-error" role="alert">${view.error}</p>` : ""}${

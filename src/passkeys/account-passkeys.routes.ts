@@ -7,6 +7,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AccountSignIn } from "../account/account-sign-in.js";
+import { BrandingStore } from "../branding/branding.store.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { type NoValues, t } from "../i18n/catalogue.js";
 import { requestLocale } from "../i18n/locale.js";
@@ -41,6 +42,8 @@ export function registerAccountPasskeyRoutes(
   const signIn = new BrowserSignIn(services, { https: options.https, secretBox: options.secretBox });
   const page = { config: { surface: "page" as const } };
   const { passkeys } = services;
+  // From the configuration cache, as on the sign-in pages (sign-in.routes.ts).
+  const brandingStore = new BrandingStore(services.db);
 
   const accountSignIn = new AccountSignIn(services, signIn, options.secretBox, options.https);
 
@@ -73,6 +76,7 @@ export function registerAccountPasskeyRoutes(
       .send(
         accountPasskeysPage({
           businessName: await services.business.name(),
+          brand: await brandingStore.brand(),
           csrf: signIn.csrfToken(request, reply),
           locale,
           passkeys: await passkeys.store.list(user.id),

@@ -22,6 +22,7 @@
 // - No address from a provider that never tells one (X: the catalog's asksForEmail) → the person
 //   types one and proves it with an e-mail code, then as above (connection-email-proof.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { BrandingStore } from "../branding/branding.store.js";
 import type { SignInConnection } from "../connections/connections.service.js";
 import { randomToken } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
@@ -157,6 +158,8 @@ export function registerConnectionSignInRoutes(
       page({
         title: refusal.title,
         businessName: await services.business.name(),
+        // The environment's brand, from the configuration cache (as sign-in.routes.ts reads it).
+        brand: await new BrandingStore(services.db).brand(),
         body: safe`<h1>${refusal.title}</h1><p class="error" role="alert">${refusal.detail}</p>${back}`,
       }),
     );

@@ -2,6 +2,7 @@
 // which application asks and for what, and approves or denies. Plain forms like the sign-in pages
 // (pages.ts), with the double-submit CSRF token; no script. Each form carries its language
 // forward in a hidden `lang` (requestLocale reads it back: src/i18n/locale.ts).
+import type { Brand } from "../branding/brand.js";
 import { html, page, type SafeHtml } from "../http/html.js";
 import { type NoValues, t, th } from "../i18n/catalogue.js";
 import type { Locale } from "../i18n/locale.js";
@@ -12,6 +13,8 @@ interface Common {
   /** Who is signed in (the page says so: approving signs *this* account in on the device). */
   email: string;
   locale: Locale;
+  /** The environment's brand (src/branding/): a device request names no organization. */
+  brand?: Brand;
 }
 
 const SCOPE_LABELS: Readonly<Record<string, NoValues>> = {
@@ -47,6 +50,7 @@ export function deviceEntryPage(ctx: Common & { value?: string; error?: string }
   return page({
     title: t(locale, "device.entry_title"),
     businessName: ctx.businessName,
+    brand: ctx.brand,
     lang: locale,
     body: html`<h1>${t(locale, "device.entry_title")}</h1>
 <p class="lead">${t(locale, "device.entry_lead")}</p>
@@ -80,6 +84,7 @@ export function deviceConfirmPage(
   return page({
     title: t(locale, "device.confirm_title"),
     businessName: ctx.businessName,
+    brand: ctx.brand,
     lang: locale,
     body: html`<h1>${t(locale, "device.confirm_title")}</h1>
 <p class="lead">${th(locale, "device.confirm_lead", {
@@ -115,6 +120,7 @@ export function deviceDonePage(ctx: {
   approved: boolean;
   applicationName: string;
   locale: Locale;
+  brand?: Brand;
 }): string {
   const { locale } = ctx;
   const app = ctx.applicationName;
@@ -122,6 +128,7 @@ export function deviceDonePage(ctx: {
   return page({
     title,
     businessName: ctx.businessName,
+    brand: ctx.brand,
     lang: locale,
     body: html`<h1>${title}</h1>
 <p class="lead" role="status">${t(locale, ctx.approved ? "device.approved_lead" : "device.denied_lead", { app })}</p>`,
@@ -137,6 +144,7 @@ export function deviceSignInAgainPage(ctx: Common & { userCode: string; applicat
   return page({
     title: t(locale, "device.again_title"),
     businessName: ctx.businessName,
+    brand: ctx.brand,
     lang: locale,
     body: html`<h1>${t(locale, "device.again_title")}</h1>
 <p class="lead">${t(locale, "device.again_lead", { app: ctx.applicationName })}</p>

@@ -7,6 +7,7 @@
 // form-origin.ts's Fetch Metadata check. Looking a code up is counted before it is made, per
 // account and per network (§5.1: user codes are short enough to guess without a limit).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { BrandingStore } from "../branding/branding.store.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { errorPage } from "../http/html.js";
 import { type NoValues, t, wait as waitWords } from "../i18n/catalogue.js";
@@ -48,6 +49,8 @@ export function registerDeviceRoutes(
   const signIn = new BrowserSignIn(services, options);
   const deviceSignIn = new DeviceSignIn(services, signIn, options.https, options.policy);
   const page = { config: { surface: "page" as const } };
+  // From the configuration cache, as on the sign-in pages (sign-in.routes.ts): no query per page.
+  const brandingStore = new BrandingStore(services.db);
 
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).header("cache-control", "no-store").type("text/html; charset=utf-8").send(body);
@@ -60,7 +63,11 @@ export function registerDeviceRoutes(
   ) => {
     const locale = requestLocale(reply.request);
     const text = typeof message === "string" ? t(locale, message) : message.text;
-    return html(reply, status, errorPage(t(locale, title), text, await services.business.name(), locale));
+    return html(
+      reply,
+      status,
+      errorPage(t(locale, title), text, await services.business.name(), locale, await brandingStore.brand()),
+    );
   };
 
   /** Off to sign in, back at /device (with the code, when it is well-formed) afterwards. */
@@ -97,6 +104,7 @@ export function registerDeviceRoutes(
     csrf: signIn.csrfToken(request, reply),
     email: access.user.email ?? access.user.username ?? access.user.id,
     locale: requestLocale(request),
+    brand: await brandingStore.brand(),
   });
 
   /**
@@ -210,7 +218,12 @@ export function registerDeviceRoutes(
         { event: "device_denied", userId: user.id, clientId: found.client.id },
         "device denied",
       );
-      return html(reply, 200, deviceDonePage({ businessName, approved: false, applicationName, locale }));
+      const brand = await brandingStore.brand();
+      return html(
+        reply,
+        200,
+        deviceDonePage({ businessName, approved: false, applicationName, locale, brand }),
+      );
     }
     const entered = await deviceOrganization(services.oauth, user.id);
     if ("refused" in entered) {
@@ -244,7 +257,9 @@ export function registerDeviceRoutes(
       { event: "device_approved", userId: user.id, clientId: found.client.id },
       "device approved",
     );
-    return html(reply, 200, deviceDonePage({ businessName, approved: true, applicationName, locale }));
+    // The organization the device is now signed into brands the answer (RFC 8628 gives the request none).
+    const brand = await brandingStore.brand(entered.orgCode ?? undefined);
+    return html(reply, 200, deviceDonePage({ businessName, approved: true, applicationName, locale, brand }));
   });
 
   // A new proof for this session (the "sign in again" page): prompt=login, under the organization

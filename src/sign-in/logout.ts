@@ -22,6 +22,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { decodeProtectedHeader, jwtVerify } from "jose";
+import { BrandingStore } from "../branding/branding.store.js";
 import { errorPage } from "../http/html.js";
 import { t } from "../i18n/catalogue.js";
 import { requestLocale } from "../i18n/locale.js";
@@ -51,6 +52,8 @@ export function registerLogoutRoutes(
   const pageConfig = { config: { surface: "page" as const } };
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type("text/html; charset=utf-8").send(body);
+  // The environment's brand, from the configuration cache (sign-in.routes.ts does the same).
+  const brandingStore = new BrandingStore(services.db);
 
   /** The registered logout URL to return to, "" for none, or undefined when it is not registered. */
   const redirectOf = async (params: Form | undefined): Promise<string | undefined> => {
@@ -69,6 +72,7 @@ export function registerLogoutRoutes(
         t(locale, "logout.bad_redirect_message"),
         await services.business.name(),
         locale,
+        await brandingStore.brand(),
       ),
     );
   };
@@ -91,7 +95,11 @@ export function registerLogoutRoutes(
     // Kinde's browser SDKs keep the refresh token in a cookie too (refresh-cookie.ts).
     clearRefreshCookies(reply, { https: options.https, domain: options.refreshCookieDomain });
     if (!redirect)
-      return html(reply, 200, signedOutPage(await services.business.name(), requestLocale(request)));
+      return html(
+        reply,
+        200,
+        signedOutPage(await services.business.name(), requestLocale(request), await brandingStore.brand()),
+      );
     const target = new URL(redirect);
     if (state) target.searchParams.append("state", state);
     return reply.code(status).header("location", target.href).send();
@@ -142,6 +150,7 @@ export function registerLogoutRoutes(
         redirect,
         state,
         locale: requestLocale(request),
+        brand: await brandingStore.brand(),
       }),
     );
   });
@@ -159,6 +168,7 @@ export function registerLogoutRoutes(
           t(locale, "logout.expired_message"),
           await services.business.name(),
           locale,
+          await brandingStore.brand(),
         ),
       );
     }

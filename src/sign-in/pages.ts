@@ -12,7 +12,7 @@ import { passkeySignInSection } from "../passkeys/passkey-pages.js";
 import { logoPath } from "./provider-logos.js";
 
 /** What a sign-in page needs of its authorization request: the application, and the language. */
-export type SignInTarget = Pick<AuthorizationRequest, "clientId" | "locale" | "orgCode">;
+export type SignInTarget = Pick<AuthorizationRequest, "clientId" | "locale" | "orgCode" | "invitation">;
 
 export interface FormContext {
   businessName: string;
@@ -308,12 +308,14 @@ export function connectOfferPage(ctx: {
   csrf: string;
   locale: Locale;
   offers: { key: string; name: string }[];
+  brand?: Brand;
 }): string {
   const { locale } = ctx;
   return page({
     title: t(locale, "connect.title"),
     businessName: ctx.businessName,
     lang: locale,
+    brand: ctx.brand,
     body: html`<h1>${t(locale, "connect.title")}</h1>
 <p class="lead">${t(locale, "connect.lead", { app: ctx.applicationName })}</p>
 ${ctx.offers.map(
@@ -342,12 +344,14 @@ export function logoutConfirmPage(ctx: {
   redirect: string;
   state: string;
   locale: Locale;
+  brand?: Brand;
 }): string {
   const { locale } = ctx;
   return page({
     title: t(locale, "logout.confirm_title"),
     businessName: ctx.businessName,
     lang: locale,
+    brand: ctx.brand,
     body: html`<h1>${t(locale, "logout.confirm_title")}</h1>
 <p class="lead">${t(locale, "logout.confirm_lead", { business: ctx.businessName })}</p>
 <form method="post" action="/logout">
@@ -361,11 +365,12 @@ ${ctx.redirect ? html`<p class="switch"><a href="${ctx.redirect}">${t(locale, "l
   });
 }
 
-export function signedOutPage(businessName: string, locale: Locale): string {
+export function signedOutPage(businessName: string, locale: Locale, brand?: Brand): string {
   return page({
     title: t(locale, "logout.done_title"),
     businessName,
     lang: locale,
+    brand,
     body: html`<h1>${t(locale, "logout.done_heading")}</h1><p>${t(locale, "logout.done_message")}</p>`,
   });
 }

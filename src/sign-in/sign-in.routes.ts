@@ -79,6 +79,7 @@ export function registerSignInRoutes(
         t(locale, "sign_in.expired_message"),
         await services.business.name(),
         locale,
+        await brandingStore.brand(),
       ),
     );
   };
@@ -123,9 +124,10 @@ export function registerSignInRoutes(
       csrf,
       locale,
       noSignUp: await isDashboardClient(services, clientId),
-      // The organization signed into (org_code) brands the page over the environment; from the
-      // configuration cache, so no query of its own (src/branding/branding.store.ts).
-      brand: await brandingStore.brand(authorization.orgCode),
+      // The organization signed into (org_code), or the one an invitation joins, brands the page
+      // over the environment; from the configuration cache, so no query of its own
+      // (src/branding/branding.store.ts).
+      brand: await brandingStore.brand(authorization.orgCode ?? authorization.invitation?.orgCode),
     };
   };
 
