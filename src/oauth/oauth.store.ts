@@ -1,6 +1,5 @@
 // The OAuth core's storage port over Kysely: one implementation for SQLite and PostgreSQL.
 
-import type { Selectable } from "kysely";
 import { ApisStore } from "../apis/apis.store.js";
 import { AccessRolesStore } from "../applications/access-roles.store.js";
 import { secretAad } from "../applications/applications.service.js";
@@ -12,7 +11,6 @@ import { OrganizationLimitError, OrganizationsService } from "../organizations/o
 import { PropertiesStore } from "../properties/properties.store.js";
 import { RolesStore } from "../roles/roles.store.js";
 import { type Db, inTransaction } from "../storage/database.js";
-import type { AuthorizationCodesTable, GrantsTable, RefreshTokensTable } from "../storage/schema.js";
 import { ExternalIdentitiesStore } from "../users/external-identities.store.js";
 import { OAuthError } from "./errors.js";
 import type {
@@ -21,14 +19,30 @@ import type {
   GrantRecord,
   OAuthStore,
   OrganizationChoice,
+  RedeemedCode,
+  RedeemedRefreshToken,
   RefreshTokenRecord,
   SessionProof,
   SigningKeyRecord,
   UserClaimSet,
+  UserIssue,
   UserRecord,
   UserTokenClaims,
 } from "./ports.js";
 import { readUserTokenClaims } from "./token-claims.store.js";
+import {
+  attachGrant,
+  findGrant,
+  findUser,
+  insertAccessToken,
+  insertGrant,
+  insertRefreshToken,
+  recordUserIssue,
+  redeemCode,
+  redeemRefreshToken,
+  toCode,
+  toRefreshToken,
+} from "./token-redeem.store.js";
 
 export class KyselyOAuthStore implements OAuthStore {
   private readonly apis: ApisStore;
@@ -80,22 +94,8 @@ export class KyselyOAuthStore implements OAuthStore {
     return new AccessRolesStore(this.db).holds(clientId, userId, orgCode);
   }
 
-  async findUser(userId: string): Promise<UserRecord | undefined> {
-    const row = await this.db.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      email: row.email,
-      emailVerified: row.email_verified === 1,
-      givenName: row.given_name,
-      familyName: row.family_name,
-      picture: row.picture,
-      username: row.username,
-      providedId: row.provided_id,
-      suspended: row.is_suspended === 1,
-      isAdmin: row.is_admin === 1,
-      updatedAt: row.updated_at,
-    };
+  findUser(userId: string): Promise<UserRecord | undefined> {
+    return findUser(this.db, userId);
   }
 
   authorizedAudiences(clientId: string, audiences: readonly string[]): Promise<string[]> {
@@ -154,36 +154,28 @@ export class KyselyOAuthStore implements OAuthStore {
     return seen ? { code: toCode(seen), firstUse: false } : undefined;
   }
 
+  redeemCode(codeHash: string, now: number): Promise<RedeemedCode | undefined> {
+    return redeemCode(this.db, codeHash, now);
+  }
+
+  redeemRefreshToken(tokenHash: string, now: number): Promise<RedeemedRefreshToken | undefined> {
+    return redeemRefreshToken(this.db, tokenHash, now);
+  }
+
+  recordUserIssue(issue: UserIssue): Promise<void> {
+    return recordUserIssue(this.db, issue);
+  }
+
   async attachGrantToCode(codeHash: string, grantId: string): Promise<void> {
-    await this.db
-      .updateTable("authorization_codes")
-      .set({ grant_id: grantId })
-      .where("code_hash", "=", codeHash)
-      .execute();
+    await attachGrant(this.db, codeHash, grantId).execute();
   }
 
   async createGrant(grant: GrantRecord): Promise<void> {
-    await this.db
-      .insertInto("grants")
-      .values({
-        id: grant.id,
-        client_id: grant.clientId,
-        user_id: grant.userId,
-        session_id: grant.sessionId,
-        scope: grant.scope,
-        audience: JSON.stringify(grant.audience),
-        auth_time: grant.authTime,
-        created_at: grant.createdAt,
-        revoked_at: grant.revokedAt,
-        revoked_reason: null,
-        org_code: grant.orgCode ?? null,
-      })
-      .execute();
+    await insertGrant(this.db, grant).execute();
   }
 
-  async findGrant(grantId: string): Promise<GrantRecord | undefined> {
-    const row = await this.db.selectFrom("grants").selectAll().where("id", "=", grantId).executeTakeFirst();
-    return row ? toGrant(row) : undefined;
+  findGrant(grantId: string): Promise<GrantRecord | undefined> {
+    return findGrant(this.db, grantId);
   }
 
   async revokeGrant(grantId: string, now: number, reason: string): Promise<void> {
@@ -212,16 +204,7 @@ export class KyselyOAuthStore implements OAuthStore {
   }
 
   async saveRefreshToken(token: RefreshTokenRecord): Promise<void> {
-    await this.db
-      .insertInto("refresh_tokens")
-      .values({
-        token_hash: token.tokenHash,
-        grant_id: token.grantId,
-        created_at: token.createdAt,
-        expires_at: token.expiresAt,
-        consumed_at: token.consumedAt,
-      })
-      .execute();
+    await insertRefreshToken(this.db, token).execute();
   }
 
   async findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
@@ -246,23 +229,8 @@ export class KyselyOAuthStore implements OAuthStore {
     return seen ? { token: seen, firstUse: false } : undefined;
   }
 
-  async recordAccessToken(token: {
-    jti: string;
-    clientId: string;
-    grantId: string | null;
-    expiresAt: number;
-    user?: { id: string; issuedAt: number };
-  }) {
-    await this.db
-      .insertInto("access_tokens")
-      .values({
-        jti: token.jti,
-        client_id: token.clientId,
-        grant_id: token.grantId,
-        expires_at: token.expiresAt,
-        revoked_at: null,
-      })
-      .execute();
+  async recordAccessToken(token: UserIssue["accessToken"]) {
+    await insertAccessToken(this.db, token).execute();
   }
 
   async revokeAccessToken(token: { jti: string; clientId: string; expiresAt: number }, now: number) {
@@ -400,48 +368,4 @@ export class KyselyOAuthStore implements OAuthStore {
       .where("retired_at", "is", null)
       .execute();
   }
-}
-
-function toCode(row: Selectable<AuthorizationCodesTable>): CodeRecord {
-  return {
-    codeHash: row.code_hash,
-    clientId: row.client_id,
-    userId: row.user_id,
-    sessionId: row.session_id,
-    redirectUri: row.redirect_uri,
-    scope: row.scope,
-    audience: JSON.parse(row.audience) as string[],
-    nonce: row.nonce,
-    codeChallenge: row.code_challenge,
-    authTime: row.auth_time,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    grantId: row.grant_id,
-    orgCode: row.org_code,
-  };
-}
-
-function toGrant(row: Selectable<GrantsTable>): GrantRecord {
-  return {
-    id: row.id,
-    clientId: row.client_id,
-    userId: row.user_id,
-    sessionId: row.session_id,
-    scope: row.scope,
-    audience: JSON.parse(row.audience) as string[],
-    authTime: row.auth_time,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-    orgCode: row.org_code,
-  };
-}
-
-function toRefreshToken(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
-  return {
-    tokenHash: row.token_hash,
-    grantId: row.grant_id,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    consumedAt: row.consumed_at,
-  };
 }

@@ -106,6 +106,31 @@ export interface UserTokenClaims {
   proof?: SessionProof;
 }
 
+/** A consumed code; on its first use, with its user and the claims, read in the same statement. */
+export interface RedeemedCode {
+  code: CodeRecord;
+  firstUse: boolean;
+  user?: UserRecord;
+  read?: UserTokenClaims;
+}
+
+/** A consumed refresh token with its grant; on its first use, with the user and the claims. */
+export interface RedeemedRefreshToken {
+  token: RefreshTokenRecord;
+  firstUse: boolean;
+  grant?: GrantRecord;
+  user?: UserRecord;
+  read?: UserTokenClaims;
+}
+
+/** What one issue of a user's tokens writes. */
+export interface UserIssue {
+  /** A grant made by this code exchange, recorded on its code (so a replay revokes it). */
+  newGrant?: { grant: GrantRecord; codeHash: string };
+  accessToken: { jti: string; clientId: string; grantId: string | null; expiresAt: number };
+  refreshToken?: RefreshTokenRecord;
+}
+
 /** The organization a sign-in enters, or why the user may not enter the one asked for. */
 export type OrganizationChoice = { orgCode: string | null } | { refused: "not_member" | "suspended" };
 
@@ -138,6 +163,18 @@ export interface OAuthStore {
    */
   consumeCode(codeHash: string, now: number): Promise<{ code: CodeRecord; firstUse: boolean } | undefined>;
   attachGrantToCode(codeHash: string, grantId: string): Promise<void>;
+  /**
+   * consumeCode, and on the first use the code's user and userTokenClaims for its organization and
+   * session — one round trip on PostgreSQL (token-redeem.store.ts).
+   */
+  redeemCode(codeHash: string, now: number): Promise<RedeemedCode | undefined>;
+  /**
+   * consumeRefreshToken with the token's grant, and on the first use the grant's user and
+   * userTokenClaims — one round trip on PostgreSQL.
+   */
+  redeemRefreshToken(tokenHash: string, now: number): Promise<RedeemedRefreshToken | undefined>;
+  /** The writes of one issue of a user's tokens, together (one statement on PostgreSQL). */
+  recordUserIssue(issue: UserIssue): Promise<void>;
 
   createGrant(grant: GrantRecord): Promise<void>;
   findGrant(grantId: string): Promise<GrantRecord | undefined>;

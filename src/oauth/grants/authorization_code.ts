@@ -31,7 +31,8 @@ export async function authorizationCodeGrant(
   // then fails; a failure that must leave the code usable throws inside and rolls back.
   const outcome = await ctx.store.transaction(async (store) => {
     const now = ctx.clock.now();
-    const consumed = await store.consumeCode(sha256(code), now);
+    // The consume also reads, on a first use, the user and the claims (one round trip).
+    const consumed = await store.redeemCode(sha256(code), now);
     if (!consumed) return { error: new OAuthError("invalid_grant", "The authorization code is invalid") };
     const { code: record, firstUse } = consumed;
     if (record.clientId !== client.id) {
@@ -60,7 +61,7 @@ export async function authorizationCodeGrant(
       // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
       return { error: new OAuthError("invalid_grant", "code_verifier sent but no code_challenge was used") };
     }
-    const user = await store.findUser(record.userId);
+    const user = consumed.user;
     if (!user || user.suspended) return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
 
     // Only the API scopes the user holds in the organization signed into; the grant keeps this
@@ -86,14 +87,15 @@ export async function authorizationCodeGrant(
       revokedAt: null,
       orgCode: record.orgCode ?? null,
     };
-    await store.createGrant(grant);
-    await store.attachGrantToCode(record.codeHash, grant.id);
+    // Written with the tokens; the code names its grant, so a replay revokes it (§4.1.2).
     const recorded = await recordUserTokens(ctx, store, {
       client,
       user,
       grant,
       scope,
       nonce: record.nonce,
+      fromCode: record.codeHash,
+      ...(consumed.read ? { read: consumed.read } : {}),
     });
     // The organization must still take the user now, not only when the code was minted: the
     // claims name it only for a member of it while it is not suspended.

@@ -35,10 +35,13 @@ export async function recordUserTokens(
   store: OAuthStore,
   {
     read,
+    fromCode,
     ...fields
   }: Omit<RecordedUserTokens, "jti" | "refreshToken" | "claims"> & {
     /** The claims as already read in this transaction (with the consume), if they were. */
     read?: UserTokenClaims;
+    /** The grant is new, made by exchanging this code: written with the tokens. */
+    fromCode?: string;
   },
 ): Promise<RecordedUserTokens> {
   const { client, grant } = fields;
@@ -53,23 +56,33 @@ export async function recordUserTokens(
   if (proof?.amr.includes("mfa")) claims.id = { ...claims.id, acr: MFA_ACR };
   if (proof?.extProvider) claims.id = { ...claims.id, ext_provider: proof.extProvider };
   const input = { ...fields, claims };
-  await store.recordAccessToken({
+  // One write for all of it (one round trip on PostgreSQL): the grant when new, the access
+  // token's jti (so it dies with its grant) and the rotated refresh token.
+  const accessToken = {
     jti,
     clientId: client.id,
     grantId: grant.id,
     expiresAt: now + client.accessTokenLifetime,
-  });
-  if (!wantsRefreshToken(splitScope(grant.scope))) return { ...input, jti };
+  };
+  const newGrant = fromCode === undefined ? undefined : { grant, codeHash: fromCode };
+  if (!wantsRefreshToken(splitScope(grant.scope))) {
+    await store.recordUserIssue({ ...(newGrant ? { newGrant } : {}), accessToken });
+    return { ...input, jti };
+  }
   const refreshToken = randomToken();
-  await store.saveRefreshToken({
-    tokenHash: sha256(refreshToken),
-    grantId: grant.id,
-    createdAt: now,
-    expiresAt: Math.min(
-      now + client.refreshTokenLifetime,
-      grant.createdAt + REFRESH_ABSOLUTE_LIFETIME_SECONDS,
-    ),
-    consumedAt: null,
+  await store.recordUserIssue({
+    ...(newGrant ? { newGrant } : {}),
+    accessToken,
+    refreshToken: {
+      tokenHash: sha256(refreshToken),
+      grantId: grant.id,
+      createdAt: now,
+      expiresAt: Math.min(
+        now + client.refreshTokenLifetime,
+        grant.createdAt + REFRESH_ABSOLUTE_LIFETIME_SECONDS,
+      ),
+      consumedAt: null,
+    },
   });
   return { ...input, jti, refreshToken };
 }

@@ -27,9 +27,10 @@ export async function refreshTokenGrant(
 
   const outcome = await ctx.store.transaction(async (store) => {
     const now = ctx.clock.now();
-    const consumed = await store.consumeRefreshToken(sha256(refreshToken), now);
+    // The consume also reads the grant and, on a first use, the user and the claims (one round trip).
+    const consumed = await store.redeemRefreshToken(sha256(refreshToken), now);
     if (!consumed) return { error: new OAuthError("invalid_grant", "The refresh token is invalid") };
-    const grant = await store.findGrant(consumed.token.grantId);
+    const { grant } = consumed;
     // Bound to its client: another client's token stays usable by its owner (rolled back).
     if (!grant || grant.clientId !== client.id)
       throw new OAuthError("invalid_grant", "The refresh token is invalid");
@@ -53,7 +54,7 @@ export async function refreshTokenGrant(
     if (scope.some((s) => !granted.includes(s))) {
       throw new OAuthError("invalid_scope", "The requested scope exceeds the scope originally granted");
     }
-    const user = await store.findUser(grant.userId);
+    const user = consumed.user;
     if (!user || user.suspended) {
       await store.revokeGrant(grant.id, now, "user cannot sign in");
       return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
@@ -82,6 +83,7 @@ export async function refreshTokenGrant(
       grant,
       scope: joinScope(held),
       nonce: null,
+      ...(consumed.read ? { read: consumed.read } : {}),
     });
     // Left or suspended since (normally the grant was revoked then; this closes the races).
     if (grant.orgCode && recorded.claims.access.org_code !== grant.orgCode) {
