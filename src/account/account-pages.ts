@@ -2,6 +2,8 @@
 // token, no script) with a small stylesheet of their own for lists and sections. The QR code is
 // inline SVG drawn by the server, as on the sign-in's enrolment page.
 import { html, raw, type SafeHtml, STYLESHEET_PATH } from "../http/html.js";
+import { type NoValues, t, th } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, type Locale } from "../i18n/locale.js";
 import type { MfaPolicy } from "../mfa/policy.js";
 import type { MfaFactorType } from "../storage/schema.js";
 
@@ -32,6 +34,8 @@ export interface ConnectedAppView {
 export interface AccountView {
   businessName: string;
   csrf: string;
+  /** The pages' language (requestLocale: `lang`, then the browser's languages). */
+  locale: Locale;
   email: string | null;
   givenName: string;
   familyName: string;
@@ -55,14 +59,19 @@ export interface AccountView {
   connectedApps: readonly ConnectedAppView[];
 }
 
-export const FACTOR_LABELS: Record<MfaFactorType, string> = {
-  "mfa:authenticator_app": "Authenticator app",
-  "mfa:email": "Codes by email",
-  "mfa:sms": "Codes by text message",
+export const FACTOR_LABELS: Record<MfaFactorType, NoValues> = {
+  "mfa:authenticator_app": "account.factor_app",
+  "mfa:email": "account.factor_email",
+  "mfa:sms": "account.factor_sms",
 };
 
-export function accountLayout(options: { title: string; businessName: string; body: SafeHtml }): string {
-  return `<!doctype html>${html`<html lang="en">
+export function accountLayout(options: {
+  title: string;
+  businessName: string;
+  body: SafeHtml;
+  locale: Locale;
+}): string {
+  return `<!doctype html>${html`<html lang="${options.locale}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -80,13 +89,20 @@ ${options.body}
 </html>`}`;
 }
 
-function csrfField(csrf: string): SafeHtml {
-  return html`<input type="hidden" name="csrf" value="${csrf}">`;
+/** A link to another account page, keeping a language other than the default (`?lang=`). */
+function href(path: string, locale: Locale): string {
+  return locale === DEFAULT_LOCALE ? path : `${path}?lang=${locale}`;
 }
 
-function when(seconds: number): SafeHtml {
+/** The CSRF token, and the page's language carried forward (a POST has no `?lang=`). */
+function csrfField(csrf: string, locale: Locale): SafeHtml {
+  return html`<input type="hidden" name="csrf" value="${csrf}">
+  <input type="hidden" name="lang" value="${locale}">`;
+}
+
+function when(locale: Locale, seconds: number): SafeHtml {
   const date = new Date(seconds * 1000);
-  const shown = new Intl.DateTimeFormat("en-GB", {
+  const shown = new Intl.DateTimeFormat(locale === "fr" ? "fr-FR" : "en-GB", {
     dateStyle: "medium",
     timeStyle: "short",
     timeZone: "UTC",
@@ -101,12 +117,12 @@ function errorBlock(id: string, error: string | undefined): SafeHtml | string {
 /** One row of a list, with its action as a form of its own. */
 function item(
   body: SafeHtml,
-  action?: { path: string; csrf: string; label: string; name?: string; value?: string },
+  action?: { path: string; csrf: string; locale: Locale; label: string; name?: string; value?: string },
 ) {
   return html`<li class="item"><span>${body}</span>${
     action
       ? html`<form method="post" action="${action.path}">
-    ${csrfField(action.csrf)}${action.name ? html`<input type="hidden" name="${action.name}" value="${action.value ?? ""}">` : ""}
+    ${csrfField(action.csrf, action.locale)}${action.name ? html`<input type="hidden" name="${action.name}" value="${action.value ?? ""}">` : ""}
     <button type="submit" class="secondary">${action.label}</button>
   </form>`
       : ""
@@ -115,16 +131,20 @@ function item(
 }
 
 export function accountPage(view: AccountView): string {
+  const { locale } = view;
   const name = [view.givenName, view.familyName].filter(Boolean).join(" ");
   return accountLayout({
-    title: "Your account",
+    title: t(locale, "account.title"),
     businessName: view.businessName,
-    body: html`<h1>Your account</h1>
-<p class="lead">${name ? html`${name} · ` : ""}${view.email ?? "No email address"}</p>
+    locale,
+    body: html`<h1>${t(locale, "account.title")}</h1>
+<p class="lead">${name ? html`${name} · ` : ""}${view.email ?? t(locale, "account.no_email")}</p>
 ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ""}${
   view.fresh
     ? ""
-    : html`<p class="notice" id="sign-in-again">You signed in a while ago: before a change is made here, you will be asked to <a href="/account/sign-in">sign in again</a>.</p>`
+    : html`<p class="notice" id="sign-in-again">${th(locale, "account.sign_in_again_notice", {
+        link: html`<a href="${href("/account/sign-in", locale)}">${t(locale, "account.sign_in_again_link")}</a>`,
+      })}</p>`
 }
 ${profileSection(view)}
 ${view.passwords ? passwordSection(view) : ""}
@@ -135,128 +155,146 @@ ${connectedAppsSection(view)}`,
 }
 
 function profileSection(view: AccountView): SafeHtml {
+  const { locale } = view;
   const error = view.errors?.profile;
   return html`<section aria-labelledby="profile-heading">
-<h2 id="profile-heading">Profile</h2>
+<h2 id="profile-heading">${t(locale, "account.profile")}</h2>
 ${errorBlock("profile-error", error)}
 <form method="post" action="/account/profile" novalidate>
-  ${csrfField(view.csrf)}
+  ${csrfField(view.csrf, locale)}
   <div class="row">
-    <div><label for="given_name">First name</label>
+    <div><label for="given_name">${t(locale, "sign_up.given_name")}</label>
     <input id="given_name" name="given_name" autocomplete="given-name" maxlength="100" value="${view.givenName}"></div>
-    <div><label for="family_name">Last name</label>
+    <div><label for="family_name">${t(locale, "sign_up.family_name")}</label>
     <input id="family_name" name="family_name" autocomplete="family-name" maxlength="100" value="${view.familyName}"></div>
   </div>
-  <p class="hint">Email: <strong id="account-email">${view.email ?? "none"}</strong></p>
-  <button type="submit">Save name</button>
+  <p class="hint">${th(locale, "account.email_is", {
+    email: html`<strong id="account-email">${view.email ?? t(locale, "account.email_none")}</strong>`,
+  })}</p>
+  <button type="submit">${t(locale, "account.save_name")}</button>
 </form>
 </section>`;
 }
 
 function passwordSection(view: AccountView): SafeHtml {
+  const { locale } = view;
   const error = view.errors?.password;
   const described = error ? "password-error password-hint" : "password-hint";
   return html`<section aria-labelledby="password-heading">
-<h2 id="password-heading">Password</h2>
+<h2 id="password-heading">${t(locale, "account.password")}</h2>
 ${errorBlock("password-error", error)}
 <form method="post" action="/account/password" novalidate>
-  ${csrfField(view.csrf)}
+  ${csrfField(view.csrf, locale)}
   <input type="text" name="username" autocomplete="username" value="${view.email ?? ""}" hidden>
   ${
     view.hasPassword
-      ? html`<label for="current_password">Current password</label>
+      ? html`<label for="current_password">${t(locale, "account.current_password")}</label>
   <input id="current_password" name="current_password" type="password" autocomplete="current-password" required>`
-      : html`<p class="hint">Your account has no password yet: you sign in with a code sent to your email. You can choose one.</p>`
+      : html`<p class="hint">${t(locale, "account.no_password_yet")}</p>`
   }
-  <label for="new_password">New password</label>
+  <label for="new_password">${t(locale, "form.new_password")}</label>
   <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required
     aria-describedby="${described}">
-  <p class="hint" id="password-hint">At least 8 characters. Every browser signed in to your account is signed out, this one too: you then sign in with the new password.</p>
-  <button type="submit">${view.hasPassword ? "Change password" : "Choose password"}</button>
+  <p class="hint" id="password-hint">${t(locale, "account.password_hint")}</p>
+  <button type="submit">${t(locale, view.hasPassword ? "account.change_password" : "account.choose_password")}</button>
 </form>
 </section>`;
 }
 
 function twoStepSection(view: AccountView): SafeHtml {
-  const { twoStep, csrf } = view;
-  const lead =
+  const { twoStep, csrf, locale } = view;
+  const lead = t(
+    locale,
     twoStep.policy === "off"
-      ? "Signing in here asks for no second step."
+      ? "account.two_step_off"
       : twoStep.factors.length > 0
-        ? "When you sign in, you confirm it is you with one of these as well as your password or email code."
+        ? "account.two_step_on"
         : twoStep.policy === "required"
-          ? "Signing in asks for a second step: you set one up at your next sign-in."
-          : "Add a second step to signing in: a code from an authenticator app on your phone.";
+          ? "account.two_step_required"
+          : "account.two_step_optional",
+  );
   return html`<section aria-labelledby="two-step-heading">
-<h2 id="two-step-heading">Two-step verification</h2>
+<h2 id="two-step-heading">${t(locale, "account.two_step")}</h2>
 <p class="hint">${lead}</p>
 ${
   twoStep.factors.length > 0
     ? html`<ul class="items" id="factors">
 ${twoStep.factors.map((factor) =>
   item(
-    html`${FACTOR_LABELS[factor.type]}<span class="meta">Added ${when(factor.createdAt)}${
-      factor.lastUsedAt ? html` · last used ${when(factor.lastUsedAt)}` : ""
+    html`${t(locale, FACTOR_LABELS[factor.type])}<span class="meta">${th(locale, "account.added", { when: when(locale, factor.createdAt) })}${
+      factor.lastUsedAt
+        ? html` · ${th(locale, "account.last_used", { when: when(locale, factor.lastUsedAt) })}`
+        : ""
     }</span>`,
-    { path: "/account/two-step/remove", csrf, label: "Remove", name: "factor_id", value: factor.id },
+    {
+      path: "/account/two-step/remove",
+      csrf,
+      locale,
+      label: t(locale, "account.remove"),
+      name: "factor_id",
+      value: factor.id,
+    },
   ),
 )}</ul>
-<p class="hint">Removing one signs you out everywhere, here too.</p>`
+<p class="hint">${t(locale, "account.remove_signs_out")}</p>`
     : ""
 }${
   twoStep.canAddAuthenticator
     ? html`<form method="post" action="/account/two-step/authenticator">
-  ${csrfField(csrf)}
-  <button type="submit">Set up an authenticator app</button>
+  ${csrfField(csrf, locale)}
+  <button type="submit">${t(locale, "account.set_up_app")}</button>
 </form>`
     : ""
 }${
   twoStep.recoveryCodesLeft !== undefined
-    ? html`<p class="hint" id="recovery-codes-left">Recovery codes left: ${twoStep.recoveryCodesLeft} of 10.</p>
+    ? html`<p class="hint" id="recovery-codes-left">${t(locale, "account.recovery_left", { count: twoStep.recoveryCodesLeft })}</p>
 <form method="post" action="/account/two-step/recovery-codes">
-  ${csrfField(csrf)}
-  <button type="submit" class="secondary">Get new recovery codes</button>
+  ${csrfField(csrf, locale)}
+  <button type="submit" class="secondary">${t(locale, "account.new_recovery_codes")}</button>
 </form>`
     : ""
-}${view.passkeys ? html`<p class="switch"><a href="/account/passkeys">Passkeys</a></p>` : ""}
+}${view.passkeys ? html`<p class="switch"><a href="${href("/account/passkeys", locale)}">${t(locale, "account.passkeys")}</a></p>` : ""}
 </section>`;
 }
 
 function sessionsSection(view: AccountView): SafeHtml {
+  const { locale } = view;
   return html`<section aria-labelledby="sessions-heading">
-<h2 id="sessions-heading">Where you are signed in</h2>
+<h2 id="sessions-heading">${t(locale, "account.sessions")}</h2>
 <ul class="items" id="sessions">
 ${view.sessions.map((session) =>
   item(
-    html`${session.userAgent ? describeBrowser(session.userAgent) : "Unknown browser"}${
-      session.current ? html` <strong>(this browser)</strong>` : ""
-    }<span class="meta">Since ${when(session.createdAt)}${session.ipAddress ? ` · ${session.ipAddress}` : ""}</span>`,
+    html`${session.userAgent ? describeBrowser(locale, session.userAgent) : t(locale, "account.unknown_browser")}${
+      session.current ? html` <strong>${t(locale, "account.this_browser")}</strong>` : ""
+    }<span class="meta">${th(locale, "account.since", { when: when(locale, session.createdAt) })}${session.ipAddress ? ` · ${session.ipAddress}` : ""}</span>`,
   ),
 )}</ul>
 <form method="post" action="/account/sessions/sign-out-everywhere">
-  ${csrfField(view.csrf)}
-  <button type="submit" class="secondary">Sign out everywhere</button>
+  ${csrfField(view.csrf, locale)}
+  <button type="submit" class="secondary">${t(locale, "account.sign_out_everywhere")}</button>
 </form>
 </section>`;
 }
 
 function connectedAppsSection(view: AccountView): SafeHtml {
+  const { locale } = view;
   return html`<section aria-labelledby="apps-heading">
-<h2 id="apps-heading">Connected apps</h2>
+<h2 id="apps-heading">${t(locale, "account.connected_apps")}</h2>
 ${
   view.connectedApps.length === 0
-    ? html`<p class="hint">You have not connected any apps.</p>`
-    : html`<p class="hint">Services you let ${view.businessName} use on your behalf.</p>
+    ? html`<p class="hint">${t(locale, "account.no_apps")}</p>`
+    : html`<p class="hint">${t(locale, "account.apps_lead", { business: view.businessName })}</p>
 <ul class="items" id="connected-apps">
 ${view.connectedApps.map((app) =>
   item(
-    html`${app.name}<span class="meta">Connected ${when(app.createdAt)}${
-      app.needsReauthorization ? " · needs to be connected again" : ""
+    html`${app.name}<span class="meta">${th(locale, "account.connected", { when: when(locale, app.createdAt) })}${
+      app.needsReauthorization ? ` · ${t(locale, "account.needs_reconnect")}` : ""
     }</span>`,
     {
       path: "/account/connected-apps/revoke",
       csrf: view.csrf,
-      label: "Disconnect",
+      locale,
+      label: t(locale, "account.disconnect"),
       name: "id",
       value: app.id,
     },
@@ -267,14 +305,14 @@ ${view.connectedApps.map((app) =>
 }
 
 /** A browser's name as a person recognises it, from its User-Agent (no more than a hint). */
-function describeBrowser(userAgent: string): string {
+function describeBrowser(locale: Locale, userAgent: string): string {
   const browser =
     [
       ["Edg/", "Edge"],
       ["Firefox/", "Firefox"],
       ["Chrome/", "Chrome"],
       ["Safari/", "Safari"],
-    ].find(([token]) => userAgent.includes(token!))?.[1] ?? "Browser";
+    ].find(([token]) => userAgent.includes(token!))?.[1] ?? t(locale, "account.browser");
   const system =
     [
       ["Android", "Android"],
@@ -284,7 +322,7 @@ function describeBrowser(userAgent: string): string {
       ["Mac OS X", "macOS"],
       ["Linux", "Linux"],
     ].find(([token]) => userAgent.includes(token!))?.[1] ?? undefined;
-  return system ? `${browser} on ${system}` : browser;
+  return system ? t(locale, "account.browser_on", { browser, system }) : browser;
 }
 
 /** Setting up an authenticator app: the QR code, the key for typing in, and the first code. */
@@ -294,32 +332,35 @@ export function authenticatorPage(ctx: {
   sealed: string;
   secret: string;
   qrSvg: string;
+  locale: Locale;
   error?: string;
 }): string {
+  const { locale } = ctx;
   const grouped = ctx.secret.replace(/(.{4})/g, "$1 ").trim();
   const described = ctx.error ? "form-error code-hint" : "code-hint";
   return accountLayout({
-    title: "Set up an authenticator app",
+    title: t(locale, "account.set_up_app"),
     businessName: ctx.businessName,
-    body: html`<h1>Set up an authenticator app</h1>
-<p class="lead">Each time you sign in, you will type the code the app shows.</p>
+    locale,
+    body: html`<h1>${t(locale, "account.set_up_app")}</h1>
+<p class="lead">${t(locale, "account.app_lead")}</p>
 ${errorBlock("form-error", ctx.error)}
 <ol class="steps">
-  <li>Open an authenticator app (for example Google Authenticator, Microsoft Authenticator, 1Password or Authy) and add an account.</li>
-  <li>Scan this QR code, or enter the key below.</li>
+  <li>${t(locale, "mfa.enroll_step_open")}</li>
+  <li>${t(locale, "mfa.enroll_step_scan")}</li>
 </ol>
-<figure class="qr" aria-label="QR code for your authenticator app">${raw(ctx.qrSvg)}</figure>
-<p class="hint">Key: <code id="totp-secret" data-secret="${ctx.secret}">${grouped}</code></p>
+<figure class="qr" aria-label="${t(locale, "mfa.qr_label")}">${raw(ctx.qrSvg)}</figure>
+<p class="hint">${t(locale, "mfa.key")} <code id="totp-secret" data-secret="${ctx.secret}">${grouped}</code></p>
 <form method="post" action="/account/two-step/authenticator/confirm" novalidate>
-  ${csrfField(ctx.csrf)}
+  ${csrfField(ctx.csrf, locale)}
   <input type="hidden" name="sealed" value="${ctx.sealed}">
-  <label for="code">Code from the app</label>
+  <label for="code">${t(locale, "mfa.enroll_code")}</label>
   <input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code"
     maxlength="8" required aria-describedby="${described}" autofocus>
-  <p class="hint" id="code-hint">Enter the 6-digit code the app shows to finish.</p>
-  <button type="submit">Turn on two-step verification</button>
+  <p class="hint" id="code-hint">${t(locale, "mfa.enroll_code_hint")}</p>
+  <button type="submit">${t(locale, "mfa.turn_on")}</button>
 </form>
-<p class="switch"><a href="/account">Cancel</a></p>`,
+<p class="switch"><a href="${href("/account", locale)}">${t(locale, "account.cancel")}</a></p>`,
   });
 }
 
@@ -328,45 +369,56 @@ export function recoveryCodesPage(ctx: {
   businessName: string;
   codes: readonly string[];
   enrolled: boolean;
+  locale: Locale;
 }): string {
+  const { locale } = ctx;
   return accountLayout({
-    title: "Save your recovery codes",
+    title: t(locale, "mfa.recovery_title"),
     businessName: ctx.businessName,
-    body: html`<h1>Save your recovery codes</h1>
-<p class="lead">${
-      ctx.enrolled
-        ? "Two-step verification is on. If you lose your phone, each of these codes lets you sign in once."
-        : "These replace your earlier recovery codes, which no longer work. Each of these lets you sign in once."
-    } Keep them somewhere safe: they are shown only now.</p>
+    locale,
+    body: html`<h1>${t(locale, "mfa.recovery_title")}</h1>
+<p class="lead">${t(locale, ctx.enrolled ? "account.recovery_enrolled" : "account.recovery_replaced")} ${t(locale, "account.recovery_keep")}</p>
 <ul class="recovery-codes" id="recovery-codes">
 ${ctx.codes.map(
   (code) => html`  <li><code>${code}</code></li>
 `,
 )}</ul>
 ${
-  ctx.enrolled ? html`<p class="hint">To go on, sign in again with a code from the app.</p>` : ""
-}<p class="switch"><a href="/account">I have saved them — back to your account</a></p>`,
+  ctx.enrolled ? html`<p class="hint">${t(locale, "account.recovery_sign_in_again")}</p>` : ""
+}<p class="switch"><a href="${href("/account", locale)}">${t(locale, "account.recovery_saved")}</a></p>`,
   });
 }
 
 /** After a change that ended every session (a new password, a factor removed, signing out everywhere). */
-export function signedOutPage(ctx: { businessName: string; title: string; message: string }): string {
+export function signedOutPage(ctx: {
+  businessName: string;
+  title: string;
+  message: string;
+  locale: Locale;
+}): string {
   return accountLayout({
     title: ctx.title,
     businessName: ctx.businessName,
+    locale: ctx.locale,
     body: html`<h1>${ctx.title}</h1>
 <p class="notice" role="status">${ctx.message}</p>
-<p class="switch"><a href="/account">Sign in again</a></p>`,
+<p class="switch"><a href="${href("/account", ctx.locale)}">${t(ctx.locale, "account.sign_in_again")}</a></p>`,
   });
 }
 
-export function accountErrorPage(ctx: { businessName: string; title: string; message: string }): string {
+export function accountErrorPage(ctx: {
+  businessName: string;
+  title: string;
+  message: string;
+  locale: Locale;
+}): string {
   return accountLayout({
     title: ctx.title,
     businessName: ctx.businessName,
+    locale: ctx.locale,
     body: html`<h1>${ctx.title}</h1>
 <p class="error" role="alert">${ctx.message}</p>
-<p class="switch"><a href="/account">Back to your account</a></p>`,
+<p class="switch"><a href="${href("/account", ctx.locale)}">${t(ctx.locale, "account.back")}</a></p>`,
   });
 }
 

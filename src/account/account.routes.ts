@@ -9,6 +9,8 @@
 // when they fear someone else is signed in, so it never waits for a new sign-in.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { type NoValues, t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, type Locale, requestLocale, storedLocale } from "../i18n/locale.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
 import { cookieOptions } from "../sign-in/cookies.js";
@@ -35,10 +37,17 @@ const CURRENT_PASSWORD_LIMIT = { max: 5, windowSeconds: 15 * 60 } as const;
 const NAME_MAX_LENGTH = 100;
 
 /** Notices after a change, by a fixed key (the URL never carries text to show). */
-const DONE: Record<string, string> = {
-  profile: "Your name is saved.",
-  app_disconnected: "The app is disconnected.",
+const DONE: Record<string, NoValues> = {
+  profile: "account.name_saved",
+  app_disconnected: "account.app_disconnected",
 };
+
+/** Where a form's POST sends the browser back, keeping a language other than the default. */
+function backTo(path: string, request: FastifyRequest): string {
+  const body = request.body;
+  const lang = storedLocale(body && typeof body === "object" && "lang" in body ? body.lang : undefined);
+  return lang && lang !== DEFAULT_LOCALE ? `${path}&lang=${lang}` : path;
+}
 
 export interface SignedIn {
   user: User;
@@ -66,6 +75,13 @@ export interface AccountKit {
   /** Ends this browser's session cookie (its session was revoked with every other). */
   forgetSession(reply: FastifyReply): void;
   businessName(): Promise<string>;
+  /** An error page in the request's language, from catalogue keys. */
+  problem(
+    reply: FastifyReply,
+    status: number,
+    title: NoValues,
+    message: NoValues | { text: string },
+  ): Promise<FastifyReply>;
 }
 
 export function registerAccountRoutes(
@@ -81,8 +97,19 @@ export function registerAccountRoutes(
     reply.code(status).type("text/html; charset=utf-8").send(body);
   const businessName = () => services.business.name();
 
-  const problem = async (reply: FastifyReply, status: number, title: string, message: string) =>
-    html(reply, status, accountErrorPage({ businessName: await businessName(), title, message }));
+  const problem: AccountKit["problem"] = async (reply, status, title, message) => {
+    const locale: Locale = requestLocale(reply.request);
+    return html(
+      reply,
+      status,
+      accountErrorPage({
+        businessName: await businessName(),
+        title: t(locale, title),
+        message: typeof message === "string" ? t(locale, message) : message.text,
+        locale,
+      }),
+    );
+  };
 
   const toSignIn = async (
     reply: FastifyReply,
@@ -96,17 +123,11 @@ export function registerAccountRoutes(
       again: ask.again,
       loginHint: ask.loginHint,
       requireMfa: ask.requireMfa,
-    })) ??
-    problem(
-      reply,
-      503,
-      "Account pages unavailable",
-      "Signing in to the account pages needs ISSUER_URL on https (or http on localhost).",
-    );
+    })) ?? problem(reply, 503, "account.unavailable_title", "account.unavailable_message");
 
   const forChange: AccountKit["forChange"] = async (request, reply) => {
     if (!signIn.csrfValid(request, request.body)) {
-      await problem(reply, 403, "This form has expired", "Open your account page again and retry.");
+      await problem(reply, 403, "account.expired_title", "account.expired_message");
       return undefined;
     }
     const access = await accountSignIn.access(request);
@@ -145,6 +166,7 @@ export function registerAccountRoutes(
     const view: AccountView = {
       businessName: name,
       csrf: signIn.csrfToken(request, reply),
+      locale: requestLocale(request),
       email: user.email,
       givenName: user.given_name ?? "",
       familyName: user.family_name ?? "",
@@ -184,7 +206,17 @@ export function registerAccountRoutes(
   const forgetSession = (reply: FastifyReply) =>
     void reply.clearCookie(signIn.names.session, cookieOptions(options.https));
 
-  const kit: AccountKit = { services, signIn, page, html, forChange, render, forgetSession, businessName };
+  const kit: AccountKit = {
+    services,
+    signIn,
+    page,
+    html,
+    forChange,
+    render,
+    forgetSession,
+    businessName,
+    problem,
+  };
 
   app.get(ACCOUNT_STYLESHEET_PATH, async (_request, reply) =>
     reply
@@ -197,7 +229,8 @@ export function registerAccountRoutes(
     const access = await accountSignIn.access(request);
     if (access.kind === "sign_in") return toSignIn(reply, "/account", 302, access);
     const done = request.query.done;
-    return render(request, reply, access, { notice: done ? DONE[done] : undefined });
+    const notice = done && Object.hasOwn(DONE, done) ? t(requestLocale(request), DONE[done]!) : undefined;
+    return render(request, reply, access, { notice });
   });
 
   // "Sign in again" (a page asking for a recent sign-in links here, /account/passkeys too).
@@ -214,7 +247,7 @@ export function registerAccountRoutes(
 
   app.get<{ Querystring: Record<string, unknown> }>("/account/callback", page, async (request, reply) => {
     const outcome = await accountSignIn.callback(request, reply, callbackQuery(request.query));
-    if (!outcome.ok) return problem(reply, 400, "You are not signed in", outcome.message);
+    if (!outcome.ok) return problem(reply, 400, "account.not_signed_in", { text: outcome.message });
     return reply.code(303).header("location", outcome.returnTo).send();
   });
 
@@ -230,7 +263,9 @@ export function registerAccountRoutes(
         { ...signedIn, fresh: true },
         {
           status: 400,
-          errors: { profile: `Use at most ${NAME_MAX_LENGTH} characters for each name.` },
+          errors: {
+            profile: t(requestLocale(request), "account.name_too_long", { max: NAME_MAX_LENGTH }),
+          },
         },
       );
     await services.users.update(
@@ -240,17 +275,18 @@ export function registerAccountRoutes(
       undefined,
       "user",
     );
-    return reply.code(303).header("location", "/account?done=profile").send();
+    return reply.code(303).header("location", backTo("/account?done=profile", request)).send();
   });
 
   app.post<{ Body: Form }>("/account/password", page, async (request, reply) => {
     const signedIn = await forChange(request, reply);
     if (!signedIn) return reply;
     const { user } = signedIn;
+    const locale = requestLocale(request);
     const refuse = (status: number, message: string) =>
       render(request, reply, { ...signedIn, fresh: true }, { status, errors: { password: message } });
     if (!(await services.business.signInMethods()).password)
-      return refuse(400, "Passwords are not used to sign in here.");
+      return refuse(400, t(locale, "account.passwords_off"));
     const chosen = field(request.body, "new_password");
     const weak = passwordProblem(chosen);
     if (weak) return refuse(400, weak);
@@ -261,11 +297,11 @@ export function registerAccountRoutes(
       const verdict = await services.rateLimiter.consume(key, CURRENT_PASSWORD_LIMIT);
       if (!verdict.allowed) {
         reply.header("retry-after", String(verdict.resetIn));
-        return refuse(429, "Too many wrong passwords. Try again later.");
+        return refuse(429, t(locale, "account.too_many_passwords"));
       }
       const current = field(request.body, "current_password").slice(0, 1024);
       if (!current || !(await services.users.verifyPassword(user, current)))
-        return refuse(400, "Your current password is not right.");
+        return refuse(400, t(locale, "account.wrong_current"));
       await services.rateLimiter.reset(key);
     }
     const hash = await hashPassword(chosen);
@@ -288,28 +324,30 @@ export function registerAccountRoutes(
       200,
       signedOutPage({
         businessName: await businessName(),
-        title: "Password changed",
-        message:
-          "Your password is changed and every browser signed in to your account is signed out. Sign in with the new password.",
+        title: t(locale, "account.password_changed_title"),
+        message: t(locale, "account.password_changed_message"),
+        locale,
       }),
     );
   });
 
   app.post<{ Body: Form }>("/account/sessions/sign-out-everywhere", page, async (request, reply) => {
     if (!signIn.csrfValid(request, request.body))
-      return problem(reply, 403, "This form has expired", "Open your account page again and retry.");
+      return problem(reply, 403, "account.expired_title", "account.expired_message");
     const access = await accountSignIn.access(request);
     if (access.kind === "sign_in") return toSignIn(reply, "/account", 303, access);
     await services.users.revokeSessions(access.user.id);
     request.log.info({ event: "signed_out_everywhere", userId: access.user.id }, "signed out everywhere");
     forgetSession(reply);
+    const locale = requestLocale(request);
     return html(
       reply,
       200,
       signedOutPage({
         businessName: await businessName(),
-        title: "Signed out everywhere",
-        message: "Every browser and app signed in to your account is signed out, this one too.",
+        title: t(locale, "account.signed_out_title"),
+        message: t(locale, "account.signed_out_message"),
+        locale,
       }),
     );
   });
@@ -320,10 +358,10 @@ export function registerAccountRoutes(
     const id = field(request.body, "id");
     // Only the person's own connections (connectionsOf): an id alone names anyone's.
     const own = (await services.connectedApps.connectionsOf(signedIn.user.id)).some((c) => c.id === id);
-    if (!own) return problem(reply, 404, "No such app", "This app is not connected to your account.");
+    if (!own) return problem(reply, 404, "account.no_such_app_title", "account.no_such_app");
     await services.connectedApps.revoke(id);
     request.log.info({ event: "connected_app_revoked", userId: signedIn.user.id }, "connected app revoked");
-    return reply.code(303).header("location", "/account?done=app_disconnected").send();
+    return reply.code(303).header("location", backTo("/account?done=app_disconnected", request)).send();
   });
 
   registerTwoStepRoutes(app, kit);

@@ -8,25 +8,25 @@
 // An account that has an authenticator app keeps it until the person removes it: setting up
 // another over it would let a browser someone left signed in swap the factor without the old one.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { NoValues } from "../i18n/catalogue.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, requestLocale } from "../i18n/locale.js";
 import { type MfaSettings, withSecondFactor } from "../mfa/policy.js";
 import { totpQrSvg, totpUri } from "../mfa/totp.js";
 import { type Form, field } from "../sign-in/browser-sign-in.js";
 import type { AccountKit, SignedIn } from "./account.routes.js";
-import { accountErrorPage, authenticatorPage, recoveryCodesPage, signedOutPage } from "./account-pages.js";
+import { authenticatorPage, recoveryCodesPage, signedOutPage } from "./account-pages.js";
 
 export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): void {
-  const { services, signIn, page, html, forChange, forgetSession, businessName } = kit;
-
-  const problem = async (reply: FastifyReply, status: number, title: string, message: string) =>
-    html(reply, status, accountErrorPage({ businessName: await businessName(), title, message }));
+  const { services, signIn, page, html, forChange, forgetSession, businessName, problem } = kit;
 
   /** Why an authenticator app cannot be set up now, or undefined when it can. */
-  const cannotAdd = async (signedIn: SignedIn, settings: MfaSettings): Promise<string | undefined> => {
+  const cannotAdd = async (signedIn: SignedIn, settings: MfaSettings): Promise<NoValues | undefined> => {
     if (settings.policy === "off" || !settings.enabledFactors.includes("mfa:authenticator_app"))
-      return "Authenticator apps are not used to sign in here.";
+      return "account.apps_off";
     const factors = await services.mfa.store.factors(signedIn.user.id);
     if (factors.some((f) => f.type === "mfa:authenticator_app" && f.verifiedAt !== null))
-      return "Your account has an authenticator app already. Remove it first to set up another.";
+      return "account.has_app";
     return undefined;
   };
 
@@ -49,6 +49,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
         sealed,
         secret,
         qrSvg: totpQrSvg(uri),
+        locale: requestLocale(request),
         error: shown.error,
       }),
     );
@@ -58,7 +59,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
     const signedIn = await forChange(request, reply);
     if (!signedIn) return reply;
     const refusal = await cannotAdd(signedIn, await services.mfa.settingsFor(signedIn.user.id));
-    if (refusal) return problem(reply, 409, "Two-step verification", refusal);
+    if (refusal) return problem(reply, 409, "account.two_step", refusal);
     const { secret, sealed } = services.mfa.newSealedSecret(signedIn.user.id);
     return setUpPage(request, reply, signedIn, secret, sealed, { status: 200 });
   });
@@ -69,7 +70,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
     const { user } = signedIn;
     const settings = await services.mfa.settingsFor(user.id);
     const refusal = await cannotAdd(signedIn, settings);
-    if (refusal) return problem(reply, 409, "Two-step verification", refusal);
+    if (refusal) return problem(reply, 409, "account.two_step", refusal);
     const sealed = field(request.body, "sealed").slice(0, 2000);
     const confirmed = await services.mfa.confirmAuthenticator(
       user,
@@ -79,8 +80,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
     );
     if (!confirmed.ok) {
       const secret = services.mfa.openSecret(user.id, sealed);
-      if (!secret)
-        return problem(reply, 400, "Two-step verification", "This set-up has expired. Start again.");
+      if (!secret) return problem(reply, 400, "account.two_step", "account.setup_expired");
       if (confirmed.retryAfter) reply.header("retry-after", String(confirmed.retryAfter));
       return setUpPage(request, reply, signedIn, secret, sealed, {
         status: confirmed.status,
@@ -93,7 +93,12 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
     );
     // Its first code proved the new authenticator in this session.
     await services.sessions.recordProof(signedIn.session.id, withSecondFactor(signedIn.session.amr, ["otp"]));
-    if (!confirmed.recoveryCodes) return reply.code(303).header("location", "/account").send();
+    const locale = requestLocale(request);
+    if (!confirmed.recoveryCodes)
+      return reply
+        .code(303)
+        .header("location", locale === DEFAULT_LOCALE ? "/account" : `/account?lang=${locale}`)
+        .send();
     return html(
       reply,
       200,
@@ -101,6 +106,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
         businessName: await businessName(),
         codes: confirmed.recoveryCodes,
         enrolled: true,
+        locale,
       }),
     );
   });
@@ -114,13 +120,18 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
     // Recovery codes back up the authenticator app (they go when it goes: MfaService.reset).
     const hasApp = factors.some((f) => f.type === "mfa:authenticator_app" && f.verifiedAt !== null);
     if (!hasApp || !settings.recoveryCodes)
-      return problem(reply, 409, "Recovery codes", "Recovery codes come with an authenticator app.");
+      return problem(reply, 409, "account.recovery_codes", "account.recovery_need_app");
     const codes = await services.mfa.regenerateRecoveryCodes(user.id);
     request.log.info({ event: "recovery_codes_replaced", userId: user.id }, "recovery codes replaced");
     return html(
       reply,
       200,
-      recoveryCodesPage({ businessName: await businessName(), codes, enrolled: false }),
+      recoveryCodesPage({
+        businessName: await businessName(),
+        codes,
+        enrolled: false,
+        locale: requestLocale(request),
+      }),
     );
   });
 
@@ -131,20 +142,21 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
     // MfaService.reset ends every session of the account, this one included: whoever signed in
     // with the factor, or could have, is out, and the person signs in again without it.
     const removed = factorId ? await services.mfa.reset(signedIn.user.id, factorId) : undefined;
-    if (!removed) return problem(reply, 404, "Two-step verification", "Your account has no such factor.");
+    if (!removed) return problem(reply, 404, "account.two_step", "account.no_such_factor");
     request.log.info(
       { event: "mfa_factor_removed", userId: signedIn.user.id },
       "factor removed on the account page",
     );
     forgetSession(reply);
+    const locale = requestLocale(request);
     return html(
       reply,
       200,
       signedOutPage({
         businessName: await businessName(),
-        title: "Removed",
-        message:
-          "It no longer signs you in, and every browser signed in to your account is signed out, this one too.",
+        title: t(locale, "account.removed_title"),
+        message: t(locale, "account.removed_message"),
+        locale,
       }),
     );
   });
