@@ -29,6 +29,11 @@ export const en = {
   "form.session_expired": "Your session on this page expired. Please try again.",
   "form.invalid_email": "Enter a valid email address.",
   "form.invalid_email_because": "Enter a valid email address: this one {problem}.",
+  // The reasons of src/users/email.ts's emailProblem, as pages show them (problems.ts).
+  "problem.email_not_valid": "is not valid",
+  "problem.email_full_width":
+    "contains full-width or other compatibility characters before the @; type it with ordinary characters",
+  "problem.email_bad_domain": "has a domain that is not a valid internationalised domain name",
   "form.choose_another_password": "Choose another password. {problem}",
   "form.password_too_short": "Use at least {min} characters.",
   "form.password_too_long": "Use at most {max} characters.",

@@ -28,6 +28,10 @@ export const fr: Messages = {
   "form.session_expired": "Votre session sur cette page a expiré. Veuillez réessayer.",
   "form.invalid_email": "Saisissez une adresse e-mail valide.",
   "form.invalid_email_because": "Saisissez une adresse e-mail valide ({problem}).",
+  "problem.email_not_valid": "celle-ci n’est pas valide",
+  "problem.email_full_width":
+    "elle contient des caractères pleine chasse ou de compatibilité avant le @ ; saisissez-la avec des caractères ordinaires",
+  "problem.email_bad_domain": "son domaine n’est pas un nom de domaine internationalisé valide",
   "form.choose_another_password": "Choisissez un autre mot de passe. {problem}",
   "form.password_too_short": "Utilisez au moins {min} caractères.",
   "form.password_too_long": "Utilisez au plus {max} caractères.",

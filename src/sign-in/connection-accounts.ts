@@ -64,7 +64,7 @@ export async function createConnectionAccount(
   address: { email: string | null; verified: boolean },
 ): Promise<NewAccount> {
   // The dashboard's sign-in makes no accounts, whatever the connection allows.
-  await refuseDashboardConnectionAccount(services, authorization.clientId);
+  await refuseDashboardConnectionAccount(services, authorization.clientId, authorization.locale);
   if (connection.options.is_create_missing_user === false)
     throw new UpstreamRefusal(
       403,

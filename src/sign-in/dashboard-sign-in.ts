@@ -12,13 +12,10 @@
 // Which application is the dashboard is what bootstrap stored (dashboard/dashboard-app.ts), never
 // guessed from a URL or a name.
 import { errorPage } from "../http/html.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, type Locale } from "../i18n/locale.js";
 import type { Services } from "../services.js";
 import { UpstreamRefusal } from "./upstream-providers.js";
-
-const TITLE = "The dashboard takes no sign-ups";
-
-const WHO_MAKES_ADMINISTRATORS =
-  "Whoever runs this Latchkey server can make you an administrator: “latchkey admins create”, or “latchkey admins grant --email <address>” for an account you already have.";
 
 /** Whether `clientId` is the dashboard's application, whose sign-in makes no accounts. */
 export function isDashboardClient(services: Services, clientId: string): Promise<boolean> {
@@ -29,12 +26,14 @@ export function isDashboardClient(services: Services, clientId: string): Promise
 export async function dashboardSignUpRefusal(
   services: Services,
   clientId: string,
+  locale: Locale,
 ): Promise<string | undefined> {
   if (!(await isDashboardClient(services, clientId))) return undefined;
   return errorPage(
-    TITLE,
-    `Only administrators sign in to the dashboard, with an account they have already. ${WHO_MAKES_ADMINISTRATORS}`,
+    t(locale, "dashboard.no_sign_up_title"),
+    t(locale, "dashboard.only_admins", { who: t(locale, "dashboard.who_makes_admins") }),
     await services.business.name(),
+    locale,
   );
 }
 
@@ -42,11 +41,15 @@ export async function dashboardSignUpRefusal(
  * Thrown where a connection would create an account at its first sign-in, for the dashboard: the
  * person is told why, and nothing is stored.
  */
-export async function refuseDashboardConnectionAccount(services: Services, clientId: string): Promise<void> {
+export async function refuseDashboardConnectionAccount(
+  services: Services,
+  clientId: string,
+  locale: Locale = DEFAULT_LOCALE,
+): Promise<void> {
   if (!(await isDashboardClient(services, clientId))) return;
   throw new UpstreamRefusal(
     403,
-    TITLE,
-    `There is no account for you here, and signing in to the dashboard creates none. ${WHO_MAKES_ADMINISTRATORS}`,
+    t(locale, "dashboard.no_sign_up_title"),
+    t(locale, "dashboard.no_account", { who: t(locale, "dashboard.who_makes_admins") }),
   );
 }

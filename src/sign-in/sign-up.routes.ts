@@ -5,11 +5,12 @@
 // taking no sign-ups), then the same steps as every sign-in (`proceed`).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SignInMethods } from "../business/business.store.js";
+import { t } from "../i18n/catalogue.js";
+import { pageEmailProblem, pagePasswordProblem } from "../i18n/problems.js";
 import { invitationRefusal } from "../invitations/invitation-sign-in.js";
 import type { AuthorizationRequest } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
-import { canonicalEmail, emailProblem } from "../users/email.js";
-import { passwordProblem } from "../users/passwords.js";
+import { canonicalEmail } from "../users/email.js";
 import { EmailTakenError } from "../users/users.service.js";
 import { type Form, field } from "./browser-sign-in.js";
 import { dashboardSignUpRefusal } from "./dashboard-sign-in.js";
@@ -36,7 +37,7 @@ export function registerSignUpRoutes(app: FastifyInstance, services: Services, k
     const requestId = field(request.query, "request");
     const opened = await openRequest(request, reply, requestId);
     if (!opened) return expired(reply);
-    const refused = await dashboardSignUpRefusal(services, opened.authorization.clientId);
+    const refused = await dashboardSignUpRefusal(services, opened.authorization.clientId, opened.ctx.locale);
     if (refused) return html(reply, 403, refused);
     const { authorization, ctx } = opened;
     const passwordless = !(await methods()).password;
@@ -53,7 +54,7 @@ export function registerSignUpRoutes(app: FastifyInstance, services: Services, k
     const requestId = field(form, "request");
     const opened = await openRequest(request, reply, requestId);
     if (!opened) return expired(reply);
-    const refused = await dashboardSignUpRefusal(services, opened.authorization.clientId);
+    const refused = await dashboardSignUpRefusal(services, opened.authorization.clientId, opened.ctx.locale);
     if (refused) return html(reply, 403, refused);
     const { ctx, authorization } = opened;
     const typedEmail = field(form, "email").slice(0, 320);
@@ -62,18 +63,15 @@ export function registerSignUpRoutes(app: FastifyInstance, services: Services, k
     const givenName = field(form, "given_name").trim().slice(0, 100);
     const familyName = field(form, "family_name").trim().slice(0, 100);
     const passwordless = !(await methods()).password;
+    const { locale } = ctx;
     const again = (status: number, error: string) =>
       html(reply, status, signUpPage({ ...ctx, email, givenName, familyName, error, passwordless }));
-    if (!csrfValid(request, form)) return again(403, "Your session on this page expired. Please try again.");
-    const emailIssue = emailProblem(typedEmail);
-    if (emailIssue) return again(400, `Enter a valid email address: this one ${emailIssue}.`);
-    if (passwordless && password)
-      return again(
-        403,
-        "Passwords are turned off here. Create your account without one: we will email you a code instead.",
-      );
-    const problem = passwordless ? undefined : passwordProblem(password);
-    if (problem) return again(400, `Choose another password. ${problem}`);
+    if (!csrfValid(request, form)) return again(403, t(locale, "form.session_expired"));
+    const emailIssue = pageEmailProblem(locale, typedEmail);
+    if (emailIssue) return again(400, emailIssue);
+    if (passwordless && password) return again(403, t(locale, "sign_up.passwords_off"));
+    const problem = passwordless ? undefined : pagePasswordProblem(locale, password);
+    if (problem) return again(400, problem);
     // Signing up into an organization (org_code) needs it to take registrations (Kinde's setting)
     // and not to be suspended.
     // An invitation admits its own address only, into an organization that asked for this person
@@ -85,14 +83,12 @@ export function registerSignUpRoutes(app: FastifyInstance, services: Services, k
         ? authorization.orgCode
         : undefined;
     const org = orgCode ? await services.organizations.store.find(orgCode) : undefined;
-    if (orgCode && org?.is_allow_registrations !== 1)
-      return again(403, "This organization does not accept new accounts. Ask its administrator to add you.");
-    if (org?.is_suspended === 1)
-      return again(403, "This organization is suspended and does not accept new accounts.");
+    if (orgCode && org?.is_allow_registrations !== 1) return again(403, t(locale, "sign_up.org_closed"));
+    if (org?.is_suspended === 1) return again(403, t(locale, "sign_up.org_suspended"));
     const ipKey = `sign-up:ip:${clientNetwork(request.ip)}`;
     // Sign-ups hash a password and create a row: at most 100 per address per 15 minutes.
     if (!(await services.rateLimiter.consume(ipKey, { max: 100, windowSeconds: 15 * 60 })).allowed) {
-      return again(429, "Too many attempts from your network. Try again later.");
+      return again(429, t(locale, "form.too_many_from_network"));
     }
     if (passwordless)
       return signUpByCode(request, reply, requestId, authorization, {
@@ -115,10 +111,7 @@ export function registerSignUpRoutes(app: FastifyInstance, services: Services, k
       return proceed(request, reply, requestId, authorization, user, ["pwd"]);
     } catch (error) {
       if (!(error instanceof EmailTakenError)) throw error;
-      return again(
-        400,
-        "We could not create an account with these details. If you already have an account, sign in.",
-      );
+      return again(400, t(locale, "sign_up.not_created"));
     }
   });
 

@@ -1,0 +1,43 @@
+// Why a typed address or a chosen password is refused, in a page's language (issue 20). The rules
+// stay in src/users/ (email.ts, passwords.ts), whose English sentences the Management API keeps;
+// a page asks here, and the rule's English answer is matched to a catalogue entry, so a reason
+// added there without a translation here still shows, in English, rather than nothing.
+import { emailProblem } from "../users/email.js";
+import {
+  COMMON_PASSWORD_MESSAGE,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  passwordProblem,
+} from "../users/password-policy.js";
+import { type NoValues, t } from "./catalogue.js";
+import type { Locale } from "./locale.js";
+
+const EMAIL_REASONS: Readonly<Record<string, NoValues>> = {
+  "is not valid": "problem.email_not_valid",
+  "contains full-width or other compatibility characters before the @; type it with ordinary characters":
+    "problem.email_full_width",
+  "has a domain that is not a valid internationalised domain name": "problem.email_bad_domain",
+};
+
+/** "Enter a valid email address: this one …" for a page, or undefined when the address is fine. */
+export function pageEmailProblem(locale: Locale, typed: string): string | undefined {
+  const reason = emailProblem(typed);
+  if (reason === undefined) return undefined;
+  const key = Object.hasOwn(EMAIL_REASONS, reason) ? EMAIL_REASONS[reason] : undefined;
+  return t(locale, "form.invalid_email_because", { problem: key ? t(locale, key) : reason });
+}
+
+/** "Choose another password. …" for a page, or undefined when the password is acceptable. */
+export function pagePasswordProblem(locale: Locale, password: string): string | undefined {
+  const reason = passwordProblem(password);
+  if (reason === undefined) return undefined;
+  const problem =
+    password.length < PASSWORD_MIN_LENGTH
+      ? t(locale, "form.password_too_short", { min: PASSWORD_MIN_LENGTH })
+      : password.length > PASSWORD_MAX_LENGTH
+        ? t(locale, "form.password_too_long", { max: PASSWORD_MAX_LENGTH })
+        : reason === COMMON_PASSWORD_MESSAGE
+          ? t(locale, "form.password_too_common")
+          : reason;
+  return t(locale, "form.choose_another_password", { problem });
+}
