@@ -104,9 +104,8 @@ export function registerApisRoutes(app: FastifyInstance): void {
       const scopes = request.query.expand === "scopes" ? await store.allScopes() : undefined;
       return {
         ...success(),
-        // Kinde's response carries next_token although the operation takes no paging parameters:
-        // every API is on the one page.
-        next_token: null,
+        // Every API is on the one page (the operation takes no paging parameters), so there is no
+        // next_token: Kinde's get_apis_response types it as a non-null string, so it is left out.
         apis: rows.map((a) => ({
           id: a.id,
           name: a.name,

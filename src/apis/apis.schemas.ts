@@ -54,10 +54,10 @@ const ScopeDetail = Type.Object({
   description: nullable(Type.String()),
 });
 
-/** `scopes` only with expand=scopes; `next_token` is always null (every API is on the one page). */
+/** `scopes` only with expand=scopes; no `next_token`: every API is on the one page. */
 export const ApisResponse = Type.Object({
   ...Code,
-  next_token: nullable(Type.String()),
+  next_token: Type.Optional(Type.String()),
   apis: Type.Array(
     Type.Object({
       id: Type.String(),

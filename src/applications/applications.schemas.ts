@@ -72,7 +72,7 @@ const Code = SuccessResponse.properties;
 export const ApplicationsResponse = Type.Object({
   ...Code,
   applications: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), type: Type.String() })),
-  next_token: nullable(Type.String()),
+  next_token: Type.Optional(Type.String()),
   ...COUNT_FIELDS,
 });
 

@@ -204,7 +204,8 @@ export function registerFeatureFlagsRoutes(app: FastifyInstance): void {
         feature_flags: Object.fromEntries(
           flags.map((f) => [f.key, { type: f.type, value: f.environment_value ?? f.default_value }]),
         ),
-        next_token: null,
+        // Every flag is on the one page, so no next_token: Kinde's
+        // get_environment_feature_flags_response types it as a non-null string.
       };
     },
   );

@@ -42,7 +42,7 @@ const FlagValues = Type.Record(Type.String(), Type.Object({ type: FlagType, valu
 export const EnvironmentFlagsResponse = Type.Object({
   ...Code,
   feature_flags: FlagValues,
-  next_token: nullable(Type.String()),
+  next_token: Type.Optional(Type.String()),
 });
 export const OrganizationFlagsResponse = Type.Object({ ...Code, feature_flags: FlagValues });
 

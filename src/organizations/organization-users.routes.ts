@@ -113,7 +113,8 @@ export function registerOrganizationUsersRoutes(app: FastifyInstance): void {
           is_suspended: m.user.is_suspended === 1,
           roles: roleKeys.get(m.user.id) ?? [],
         })),
-        next_token: nextToken,
+        // Left out on the last page: Kinde's get_organization_users_response types it as a string.
+        ...(nextToken ? { next_token: nextToken } : {}),
       };
     },
   );
@@ -226,7 +227,8 @@ export function registerOrganizationUsersRoutes(app: FastifyInstance): void {
         roles: roles
           .sort((a, b) => binary(a.key, b.key))
           .map((r) => ({ id: r.id, key: r.key, name: r.name })),
-        next_token: null,
+        // All the member's roles are on the one page, so no next_token: Kinde's
+        // get_organizations_user_roles_response types it as a non-null string.
       };
     },
   );

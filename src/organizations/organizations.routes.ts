@@ -224,8 +224,10 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
         return {
           ...success(),
           organizations: rows.slice(0, limit).map(summary),
-          next_token:
-            rows.length > limit && last ? encodeCursor({ at: last.created_at, id: last.code }) : null,
+          // Left out on the last page: Kinde's get_organizations_response types it as a string.
+          ...(rows.length > limit && last
+            ? { next_token: encodeCursor({ at: last.created_at, id: last.code }) }
+            : {}),
           ...counted,
         };
       }
@@ -237,7 +239,12 @@ export function registerOrganizationsRoutes(app: FastifyInstance): void {
         pageSize: page_size,
         nextToken: next_token,
       });
-      return { ...success(), organizations: page.map(summary), next_token: nextToken, ...counted };
+      return {
+        ...success(),
+        organizations: page.map(summary),
+        ...(nextToken ? { next_token: nextToken } : {}),
+        ...counted,
+      };
     },
   );
 

@@ -177,7 +177,7 @@ export const OrganizationResponse = Type.Object({
 export const OrganizationsResponse = Type.Object({
   ...Code,
   organizations: Type.Array(OrganizationSummary),
-  next_token: nullable(Type.String()),
+  next_token: Type.Optional(Type.String()),
   ...COUNT_FIELDS,
 });
 
@@ -203,7 +203,7 @@ export const OrganizationUsersResponse = Type.Object({
       roles: Type.Array(Type.String()),
     }),
   ),
-  next_token: nullable(Type.String()),
+  next_token: Type.Optional(Type.String()),
 });
 
 export const AddOrganizationUsersResponse = Type.Object({ ...Code, users_added: Type.Array(Type.String()) });
@@ -217,7 +217,7 @@ export const UpdateOrganizationUsersResponse = Type.Object({
 export const OrganizationUserRolesResponse = Type.Object({
   ...Code,
   roles: Type.Array(Type.Object({ id: Type.String(), key: Type.String(), name: Type.String() })),
-  next_token: nullable(Type.String()),
+  next_token: Type.Optional(Type.String()),
 });
 
 export const OrganizationUserPermissionsResponse = Type.Object({

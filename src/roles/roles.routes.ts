@@ -147,7 +147,8 @@ export function registerRolesRoutes(app: FastifyInstance): void {
         pageSize: page_size,
         nextToken: next_token,
       });
-      return { ...success(), roles: page.map(roleBody), next_token: nextToken };
+      // Left out on the last page: Kinde's get_roles_response types next_token as a string.
+      return { ...success(), roles: page.map(roleBody), ...(nextToken ? { next_token: nextToken } : {}) };
     },
   );
 
@@ -258,7 +259,13 @@ export function registerRolesRoutes(app: FastifyInstance): void {
         pageSize: page_size,
         nextToken: next_token,
       });
-      return { ...success(), permissions: page.map(permissionBody), next_token: nextToken };
+      // Left out on the last page: Kinde's role_permissions_response and get_permissions_response
+      // type next_token as a string.
+      return {
+        ...success(),
+        permissions: page.map(permissionBody),
+        ...(nextToken ? { next_token: nextToken } : {}),
+      };
     },
   );
 
@@ -367,7 +374,13 @@ export function registerRolesRoutes(app: FastifyInstance): void {
         pageSize: page_size,
         nextToken: next_token,
       });
-      return { ...success(), permissions: page.map(permissionBody), next_token: nextToken };
+      // Left out on the last page: Kinde's role_permissions_response and get_permissions_response
+      // type next_token as a string.
+      return {
+        ...success(),
+        permissions: page.map(permissionBody),
+        ...(nextToken ? { next_token: nextToken } : {}),
+      };
     },
   );
 

@@ -82,14 +82,14 @@ const Permission = Type.Object({
 export const RolesResponse = Type.Object({
   ...Code,
   roles: Type.Array(Role),
-  next_token: nullable(Type.String()),
+  next_token: Type.Optional(Type.String()),
 });
 export const RoleResponse = Type.Object({ ...Code, role: Role });
 export const CreateRoleResponse = Type.Object({ ...Code, role: Type.Object({ id: Type.String() }) });
 export const PermissionsResponse = Type.Object({
   ...Code,
   permissions: Type.Array(Permission),
-  next_token: nullable(Type.String()),
+  next_token: Type.Optional(Type.String()),
 });
 export const UpdateRolePermissionsResponse = Type.Object({
   ...Code,

@@ -214,7 +214,8 @@ export function registerUsersRoutes(app: FastifyInstance): void {
       return {
         ...success(),
         users,
-        next_token: rows.length > limit && cursor ? encodeCursor(cursor) : null,
+        // Left out on the last page: Kinde's users_response types next_token as a string.
+        ...(rows.length > limit && cursor ? { next_token: encodeCursor(cursor) } : {}),
         total_count: total?.count,
         total_count_accuracy: total?.accuracy,
       };

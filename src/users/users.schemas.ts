@@ -187,7 +187,7 @@ export const UsersResponse = Type.Object({
       identities: Type.Optional(Type.Array(ListIdentity)),
     }),
   ),
-  next_token: orNull(Type.String()),
+  next_token: Type.Optional(Type.String()),
   ...COUNT_FIELDS,
 });
 

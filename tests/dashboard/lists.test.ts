@@ -45,7 +45,7 @@ for (const { kind, skip } of await databaseKinds()) {
     let page: Page;
     let token: string;
     const apiIds = async (query: Record<string, string>) => {
-      const response = await callApi<{ users: { id: string }[]; next_token: string | null }>(
+      const response = await callApi<{ users: { id: string }[]; next_token?: string }>(
         server,
         "GET",
         `/api/v1/users?${new URLSearchParams({ page_size: "25", ...query })}`,

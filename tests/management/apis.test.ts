@@ -125,14 +125,15 @@ for (const { kind, skip } of await databaseKinds()) {
 
       await createApi("aaa first by name");
       await createApi("zzz last by name");
-      const list = await call<Envelope & { apis: Record<string, unknown>[]; next_token: unknown }>(
+      const list = await call<Envelope & { apis: Record<string, unknown>[]; next_token?: string }>(
         "GET",
         "/api/v1/apis",
       );
       assert.equal(list.status, 200);
       assert.equal(list.body.code, "OK");
       assert.equal(list.body.message, "Success");
-      assert.equal(list.body.next_token, null);
+      // Every API is on the one page; Kinde types next_token as a string, so it is left out.
+      assert.ok(!("next_token" in list.body), JSON.stringify(list.body));
       const names = list.body.apis.map((a) => a.name as string);
       // As people read them, whatever the database's collation: "aaa…" before "Orders API".
       assert.deepEqual(

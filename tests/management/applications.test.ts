@@ -77,16 +77,15 @@ for (const { kind, skip } of await databaseKinds()) {
         });
       }
       const seen = new Set<string>();
-      let next: string | null = null;
+      let next: string | undefined;
       let pages = 0;
       do {
-        const response: { body: { applications: { id: string }[]; next_token: string | null } } =
-          await callApi(
-            server,
-            "GET",
-            `/api/v1/applications?page_size=2&sort=name_asc${next ? `&next_token=${next}` : ""}`,
-            { token },
-          );
+        const response: { body: { applications: { id: string }[]; next_token?: string } } = await callApi(
+          server,
+          "GET",
+          `/api/v1/applications?page_size=2&sort=name_asc${next ? `&next_token=${next}` : ""}`,
+          { token },
+        );
         for (const a of response.body.applications) {
           assert.ok(!seen.has(a.id), "no application twice");
           seen.add(a.id);

@@ -37,6 +37,14 @@ for (const { kind, skip } of await databaseKinds()) {
         isDefault: false,
         assignmentPermissionId: null,
       });
+      // A second role, so a one-role page of GET /roles is not the last.
+      await server.services.roles.createRole({
+        key: `breadth-other-${randomBytes(3).toString("hex")}`,
+        name: "Another breadth role",
+        description: null,
+        isDefault: false,
+        assignmentPermissionId: null,
+      });
       const member = await createUser(server);
       await createUser(server); // not a member: must not be listed
       await server.services.organizations.addMembers(org.code, [{ id: member.id, roles: [role.key] }]);
@@ -61,7 +69,7 @@ for (const { kind, skip } of await databaseKinds()) {
         server,
         certificate,
         "tests/management/kinde-management-breadth.ts",
-        [org.code, role.id, clientId, directoryOrg, connectionId],
+        [org.code, role.id, clientId, directoryOrg, connectionId, member.id],
       );
 
       // ---- organizations: role users, sessions, handle, logos ----
@@ -202,6 +210,39 @@ for (const { kind, skip } of await databaseKinds()) {
       ok("deleteDirectory", "delete_directory_response");
       refused("getDirectory:deleted", 404, "DIRECTORY_NOT_FOUND");
       assert.equal(await db.selectFrom("scim_directories").select("id").executeTakeFirst(), undefined);
+
+      // ---- last pages: next_token is left out (the SDK's schemas type it as a string, not null) ----
+      const noNext = (body: Json, name: string) =>
+        assert.ok(
+          !("next_token" in body),
+          `${name}: the last page has no next_token: ${JSON.stringify(body)}`,
+        );
+      const firstRoles = ok("getRoles:first-page", "get_roles_response");
+      assert.equal((firstRoles.roles as Json[]).length, 1);
+      assert.equal(typeof firstRoles.next_token, "string", "a next page is announced");
+      const allRoles = ok("getRoles:last-page", "get_roles_response");
+      assert.ok((allRoles.roles as Json[]).some((r) => r.id === role.id));
+      noNext(allRoles, "getRoles");
+      const members = ok("getOrganizationUsers:last-page", "get_organization_users_response");
+      assert.deepEqual(
+        (members.organization_users as Json[]).map((u) => [u.id, u.roles]),
+        [[member.id, [role.key]]],
+      );
+      noNext(members, "getOrganizationUsers");
+      const memberRoles = ok("getOrganizationUserRoles", "get_organizations_user_roles_response");
+      assert.deepEqual(
+        (memberRoles.roles as Json[]).map((r) => r.key),
+        [role.key],
+      );
+      noNext(memberRoles, "getOrganizationUserRoles");
+      const applications = ok("getApplications:last-page", "get_applications_response");
+      assert.ok((applications.applications as Json[]).some((a) => a.id === clientId));
+      noNext(applications, "getApplications");
+      noNext(ok("getApis", "get_apis_response"), "getApis");
+      noNext(
+        ok("getEnvironementFeatureFlags", "get_environment_feature_flags_response"),
+        "getEnvironementFeatureFlags",
+      );
     });
   });
 }

@@ -4,7 +4,9 @@
 // variables; subscribers; SCIM directories. Configured as its README says, in its own process (see
 // tests/helpers/kinde-script.ts). Arguments: an organization code (with a handle, and a member
 // holding the role), the role's id, an application id, and a second organization's code with the id
-// of its enterprise connection. Prints one JSON line per step: {step, ok, value | error}.
+// of its enterprise connection, and the id of the first organization's member. Prints one JSON line
+// per step: {step, ok, value | error}. Last: the last pages of Kinde's paged lists, whose next_token
+// the SDK types as a string (absent, never null, when there is no next page).
 //
 // Not here, because 0.18 has no function for them (it predates them in Kinde's specification):
 // GetOrganizationRoleUsersCount, GetOrganizationRoleActiveUsersCount, the application access roles
@@ -25,10 +27,15 @@ import type {
   DeleteEnvironmentVariableResponse,
   DeleteOrganizationHandleData,
   DeleteOrganizationHandleResponse,
+  GetApisData,
+  GetApisResponse,
+  GetApplicationsData,
+  GetApplicationsResponse,
   GetDirectoriesData,
   GetDirectoriesResponse,
   GetDirectoryData,
   GetDirectoryResponse,
+  GetEnvironementFeatureFlagsResponse,
   GetEnvironmentResponse,
   GetEnvironmentVariableData,
   GetEnvironmentVariableResponse,
@@ -38,6 +45,12 @@ import type {
   GetOrganizationResponse,
   GetOrganizationRoleUsersData,
   GetOrganizationRoleUsersResponse,
+  GetOrganizationUserRolesData,
+  GetOrganizationUserRolesResponse,
+  GetOrganizationUsersData,
+  GetOrganizationUsersResponse,
+  GetRolesData,
+  GetRolesResponse,
   GetRoleUsersData,
   GetRoleUsersResponse,
   GetSubscriberData,
@@ -70,20 +83,28 @@ const { Organizations, Roles, Applications, Environments, Industries, Timezones,
       ): Promise<UpdateOrganizationSessionsResponse>;
       readOrganizationLogo(data: ReadOrganizationLogoData): Promise<ReadOrganizationLogoResponse>;
       addOrganizationLogo(data: AddOrganizationLogoData): Promise<AddOrganizationLogoResponse>;
+      getOrganizationUsers(data: GetOrganizationUsersData): Promise<GetOrganizationUsersResponse>;
+      getOrganizationUserRoles(data: GetOrganizationUserRolesData): Promise<GetOrganizationUserRolesResponse>;
     };
-    Roles: { getRoleUsers(data: GetRoleUsersData): Promise<GetRoleUsersResponse> };
+    Roles: {
+      getRoleUsers(data: GetRoleUsersData): Promise<GetRoleUsersResponse>;
+      getRoles(data?: GetRolesData): Promise<GetRolesResponse>;
+    };
     Applications: {
       updateApplicationTokens(data: UpdateApplicationTokensData): Promise<UpdateApplicationTokensResponse>;
+      getApplications(data?: GetApplicationsData): Promise<GetApplicationsResponse>;
     };
     Environments: {
       getEnvironment(): Promise<GetEnvironmentResponse>;
       readLogo(): Promise<ReadLogoResponse>;
+      getEnvironementFeatureFlags(): Promise<GetEnvironementFeatureFlagsResponse>;
     };
     Industries: { getIndustries(): Promise<GetIndustriesResponse> };
     Timezones: { getTimezones(): Promise<GetTimezonesResponse> };
     init: () => void;
   };
-const { EnvironmentVariables, Subscribers, Directories } = kinde as unknown as {
+const { Apis, EnvironmentVariables, Subscribers, Directories } = kinde as unknown as {
+  Apis: { getApis(data?: GetApisData): Promise<GetApisResponse> };
   EnvironmentVariables: {
     getEnvironmentVariables(): Promise<GetEnvironmentVariablesResponse>;
     createEnvironmentVariable(
@@ -111,8 +132,14 @@ const { EnvironmentVariables, Subscribers, Directories } = kinde as unknown as {
   };
 };
 
-const [orgCode = "", roleId = "", applicationId = "", directoryOrgCode = "", connectionId = ""] =
-  process.argv.slice(2);
+const [
+  orgCode = "",
+  roleId = "",
+  applicationId = "",
+  directoryOrgCode = "",
+  connectionId = "",
+  memberId = "",
+] = process.argv.slice(2);
 
 // A 1×1 PNG: the file part the SDK sends as multipart/form-data (field "logo").
 const PNG_1PX = Buffer.from(
@@ -252,3 +279,16 @@ await step("updateDirectory", () =>
 await step("getDirectory:updated", () => Directories.getDirectory({ directoryId }));
 await step("deleteDirectory", () => Directories.deleteDirectory({ directoryId }));
 await step("getDirectory:deleted", () => Directories.getDirectory({ directoryId }));
+
+// ---- last pages of Kinde's paged lists (next_token is a string in the SDK's schemas) ----
+await step("getRoles:first-page", () => Roles.getRoles({ pageSize: 1 }));
+await step("getRoles:last-page", () => Roles.getRoles({ pageSize: 500 }));
+await step("getOrganizationUsers:last-page", () =>
+  Organizations.getOrganizationUsers({ orgCode, pageSize: 500 }),
+);
+await step("getOrganizationUserRoles", () =>
+  Organizations.getOrganizationUserRoles({ orgCode, userId: memberId }),
+);
+await step("getApplications:last-page", () => Applications.getApplications({ pageSize: 500 }));
+await step("getApis", () => Apis.getApis());
+await step("getEnvironementFeatureFlags", () => Environments.getEnvironementFeatureFlags());

@@ -10,7 +10,7 @@ import { callApi, managementToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 interface Listed {
-  next_token: string | null;
+  next_token?: string;
   total_count?: number;
   total_count_accuracy?: string;
 }

@@ -14,7 +14,7 @@ import { UserAgent } from "../helpers/user-agent.js";
 
 type Errors = { errors: { code: string; message: string }[] };
 type ListedUser = Record<string, unknown> & { id: string; email: string | null };
-type UsersPage = { code: string; message: string; users: ListedUser[]; next_token: string | null };
+type UsersPage = { code: string; message: string; users: ListedUser[]; next_token?: string };
 
 const errorCode = (response: ApiResponse) => (response.body as unknown as Errors).errors?.[0]?.code;
 const unique = () => randomBytes(5).toString("hex");
@@ -243,7 +243,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(typeof first.body.next_token, "string");
 
       const seen: string[] = [];
-      let next: string | null = null;
+      let next: string | undefined;
       let pages = 0;
       do {
         const response: ApiResponse<UsersPage> = await api<UsersPage>(
@@ -256,7 +256,7 @@ for (const { kind, skip } of await databaseKinds()) {
         next = response.body.next_token;
         pages++;
       } while (next && pages < 100);
-      assert.equal(next, null, "the last page has no next_token");
+      assert.equal(next, undefined, "the last page has no next_token");
       assert.equal(new Set(seen).size, seen.length, "no user twice");
       for (const id of mine) assert.ok(seen.includes(id), "every user seen");
       const total = await server.services.db
@@ -290,7 +290,6 @@ for (const { kind, skip } of await databaseKinds()) {
             email: stored.email,
           },
         ],
-        next_token: null,
       });
     });
 
@@ -337,7 +336,7 @@ for (const { kind, skip } of await databaseKinds()) {
       );
       assert.equal(rest.body.users.length, 1);
       assert.notEqual(rest.body.users[0]!.id, paged.body.users[0]!.id);
-      assert.equal(rest.body.next_token, null);
+      assert.ok(!("next_token" in rest.body), "the last page has no next_token");
 
       const nobody = await api<UsersPage>("GET", `/api/v1/users?phone=%2B61426148233`);
       assert.deepEqual(nobody.body.users, [], "no user has a phone number");

@@ -124,9 +124,9 @@ for (const { kind, skip } of await databaseKinds()) {
 
       // Paging: every organization once, in name order.
       const names: string[] = [];
-      let token: string | null = null;
+      let token: string | undefined;
       do {
-        const page: { body: { organizations: { name: string }[]; next_token: string | null } } = await api(
+        const page: { body: { organizations: { name: string }[]; next_token?: string } } = await api(
           "GET",
           `/api/v1/organizations?page_size=2&sort=name_asc${token ? `&next_token=${token}` : ""}`,
         );

@@ -14,7 +14,7 @@ const USERS = 100_000;
 
 interface Page {
   users: { id: string; email: string | null; first_name: string | null; created_on: string | null }[];
-  next_token: string | null;
+  next_token?: string;
   total_count?: number;
   total_count_accuracy?: "exact" | "estimate" | "at_least";
 }
@@ -132,7 +132,7 @@ for (const { kind, skip } of await databaseKinds()) {
           });
           assert.deepEqual(ids(next.users), ids(expected.slice(25, 50)), prefix);
         } else {
-          assert.equal(page.next_token, null, prefix);
+          assert.ok(!("next_token" in page), prefix);
         }
       }
       assert.ok(model.some((u) => u.email.startsWith("grace.hopper.12")));

@@ -108,7 +108,6 @@ for (const { kind, skip } of await databaseKinds()) {
         code: "OK",
         message: "Success",
         users: expected(false),
-        next_token: null,
       });
       const expanded = await callApi(
         server,
@@ -119,12 +118,11 @@ for (const { kind, skip } of await databaseKinds()) {
         code: "OK",
         message: "Success",
         users: expected(true),
-        next_token: null,
       });
       assert.ok(memberships.length >= 2, "both joined the default organization");
 
       // Paging: the cursor is the last listed user's id, and the last page has none.
-      const first = await callApi<{ users: { id: string }[]; next_token: string | null }>(
+      const first = await callApi<{ users: { id: string }[]; next_token?: string }>(
         server,
         "GET",
         `/api/v1/users?user_id=${ids.join(",")}&page_size=1`,
@@ -134,7 +132,7 @@ for (const { kind, skip } of await databaseKinds()) {
         [stored[0]!.id],
       );
       assert.ok(first.body.next_token);
-      const second = await callApi<{ users: { id: string }[]; next_token: string | null }>(
+      const second = await callApi<{ users: { id: string }[]; next_token?: string }>(
         server,
         "GET",
         `/api/v1/users?user_id=${ids.join(",")}&page_size=1&next_token=${first.body.next_token}`,
@@ -143,7 +141,7 @@ for (const { kind, skip } of await databaseKinds()) {
         second.body.users.map((u) => u.id),
         [stored[1]!.id],
       );
-      assert.equal(second.body.next_token, null);
+      assert.ok(!("next_token" in second.body), "the last page has no next_token (Kinde: a string)");
     });
   });
 }

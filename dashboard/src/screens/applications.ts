@@ -104,7 +104,8 @@ export const listApplications: Screen = async (view) => {
     fetch: async (state) => {
       const page = await api<{
         applications: ApplicationSummary[];
-        next_token: string | null;
+        // Absent on the last page (Kinde types it as a string, never null).
+        next_token?: string;
         total_count?: number;
         total_count_accuracy?: string;
       }>(
@@ -119,7 +120,7 @@ export const listApplications: Screen = async (view) => {
       );
       return {
         items: page.applications,
-        next: page.next_token,
+        next: page.next_token ?? null,
         total: page.total_count,
         accuracy: page.total_count_accuracy,
       };

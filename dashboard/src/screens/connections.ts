@@ -80,7 +80,7 @@ async function loadSignInApplications(): Promise<Application[]> {
   const applications: Application[] = [];
   let next: string | undefined;
   do {
-    const page = await api<{ applications: Application[]; next_token: string | null }>(
+    const page = await api<{ applications: Application[]; next_token?: string }>(
       "GET",
       `/applications${query({ sort: "name_asc", page_size: 100, next_token: next })}`,
     );

@@ -129,7 +129,8 @@ export const listOrganizations: Screen = async (view) => {
     fetch: async (state) => {
       const page = await api<{
         organizations: OrganizationSummary[];
-        next_token: string | null;
+        // Absent on the last page (Kinde types it as a string, never null).
+        next_token?: string;
         total_count?: number;
         total_count_accuracy?: string;
       }>(
@@ -144,7 +145,7 @@ export const listOrganizations: Screen = async (view) => {
       );
       return {
         items: page.organizations,
-        next: page.next_token,
+        next: page.next_token ?? null,
         total: page.total_count,
         accuracy: page.total_count_accuracy,
       };
@@ -299,11 +300,11 @@ function membersSection(org: Organization, roles: Role[]): { element: HTMLElemen
   const list = pagedList<Member>({
     label: "Members",
     fetch: async (token) => {
-      const page = await api<{ organization_users: Member[]; next_token: string | null }>(
+      const page = await api<{ organization_users: Member[]; next_token?: string }>(
         "GET",
         `${base}${query({ page_size: PAGE_SIZE, next_token: token })}`,
       );
-      return { items: page.organization_users, next: page.next_token };
+      return { items: page.organization_users, next: page.next_token ?? null };
     },
     empty: () =>
       h(

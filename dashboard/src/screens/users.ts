@@ -62,7 +62,8 @@ export const listUsers: Screen = async (view) => {
       const byId = /^kp_[A-Za-z0-9]+$/.test(state.q);
       const page = await api<{
         users: UserRow[];
-        next_token: string | null;
+        // Absent on the last page (Kinde types it as a string, never null).
+        next_token?: string;
         total_count?: number;
         total_count_accuracy?: string;
       }>(
@@ -77,7 +78,7 @@ export const listUsers: Screen = async (view) => {
       );
       return {
         items: page.users,
-        next: page.next_token,
+        next: page.next_token ?? null,
         total: page.total_count,
         accuracy: page.total_count_accuracy,
       };
