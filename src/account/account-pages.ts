@@ -1,7 +1,8 @@
 // The account pages' HTML: the hosted pages' look (their stylesheet, plain forms with the CSRF
 // token, no script) with a small stylesheet of their own for lists and sections. The QR code is
 // inline SVG drawn by the server, as on the sign-in's enrolment page.
-import { html, raw, type SafeHtml, STYLESHEET_PATH } from "../http/html.js";
+import type { Brand } from "../branding/brand.js";
+import { html, page, raw, type SafeHtml } from "../http/html.js";
 import { type NoValues, t, th } from "../i18n/catalogue.js";
 import { DEFAULT_LOCALE, type Locale } from "../i18n/locale.js";
 import type { MfaPolicy } from "../mfa/policy.js";
@@ -33,6 +34,7 @@ export interface ConnectedAppView {
 
 export interface AccountView {
   businessName: string;
+  brand?: Brand;
   csrf: string;
   /** The pages' language (requestLocale: `lang`, then the browser's languages). */
   locale: Locale;
@@ -65,28 +67,24 @@ export const FACTOR_LABELS: Record<MfaFactorType, NoValues> = {
   "mfa:sms": "account.factor_sms",
 };
 
+/** The hosted pages' layout (page() in http/html.ts: logo, theme, brand colours, policy links). */
 export function accountLayout(options: {
   title: string;
   businessName: string;
   body: SafeHtml;
   locale: Locale;
+  /** The environment's brand (src/branding/), as on the sign-in pages. */
+  brand?: Brand;
 }): string {
-  return `<!doctype html>${html`<html lang="${options.locale}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${options.title} · ${options.businessName}</title>
-<link rel="stylesheet" href="${STYLESHEET_PATH}">
-<link rel="stylesheet" href="${ACCOUNT_STYLESHEET_PATH}">
-</head>
-<body>
-<main class="card account">
-<p class="business">${options.businessName}</p>
-${options.body}
-</main>
-</body>
-</html>`}`;
+  return page({
+    title: options.title,
+    businessName: options.businessName,
+    lang: options.locale,
+    brand: options.brand,
+    body: options.body,
+    stylesheet: ACCOUNT_STYLESHEET_PATH,
+    cardClass: "card account",
+  });
 }
 
 /** A link to another account page, keeping a language other than the default (`?lang=`). */
@@ -136,6 +134,7 @@ export function accountPage(view: AccountView): string {
   return accountLayout({
     title: t(locale, "account.title"),
     businessName: view.businessName,
+    brand: view.brand,
     locale,
     body: html`<h1>${t(locale, "account.title")}</h1>
 <p class="lead">${name ? html`${name} · ` : ""}${view.email ?? t(locale, "account.no_email")}</p>
@@ -328,6 +327,7 @@ function describeBrowser(locale: Locale, userAgent: string): string {
 /** Setting up an authenticator app: the QR code, the key for typing in, and the first code. */
 export function authenticatorPage(ctx: {
   businessName: string;
+  brand?: Brand;
   csrf: string;
   sealed: string;
   secret: string;
@@ -341,6 +341,7 @@ export function authenticatorPage(ctx: {
   return accountLayout({
     title: t(locale, "account.set_up_app"),
     businessName: ctx.businessName,
+    brand: ctx.brand,
     locale,
     body: html`<h1>${t(locale, "account.set_up_app")}</h1>
 <p class="lead">${t(locale, "account.app_lead")}</p>
@@ -367,6 +368,7 @@ ${errorBlock("form-error", ctx.error)}
 /** Recovery codes, shown once (at set-up, or new ones that replace the old). */
 export function recoveryCodesPage(ctx: {
   businessName: string;
+  brand?: Brand;
   codes: readonly string[];
   enrolled: boolean;
   locale: Locale;
@@ -375,6 +377,7 @@ export function recoveryCodesPage(ctx: {
   return accountLayout({
     title: t(locale, "mfa.recovery_title"),
     businessName: ctx.businessName,
+    brand: ctx.brand,
     locale,
     body: html`<h1>${t(locale, "mfa.recovery_title")}</h1>
 <p class="lead">${t(locale, ctx.enrolled ? "account.recovery_enrolled" : "account.recovery_replaced")} ${t(locale, "account.recovery_keep")}</p>
@@ -392,6 +395,7 @@ ${
 /** After a change that ended every session (a new password, a factor removed, signing out everywhere). */
 export function signedOutPage(ctx: {
   businessName: string;
+  brand?: Brand;
   title: string;
   message: string;
   locale: Locale;
@@ -399,6 +403,7 @@ export function signedOutPage(ctx: {
   return accountLayout({
     title: ctx.title,
     businessName: ctx.businessName,
+    brand: ctx.brand,
     locale: ctx.locale,
     body: html`<h1>${ctx.title}</h1>
 <p class="notice" role="status">${ctx.message}</p>
@@ -408,6 +413,7 @@ export function signedOutPage(ctx: {
 
 export function accountErrorPage(ctx: {
   businessName: string;
+  brand?: Brand;
   title: string;
   message: string;
   locale: Locale;
@@ -415,6 +421,7 @@ export function accountErrorPage(ctx: {
   return accountLayout({
     title: ctx.title,
     businessName: ctx.businessName,
+    brand: ctx.brand,
     locale: ctx.locale,
     body: html`<h1>${ctx.title}</h1>
 <p class="error" role="alert">${ctx.message}</p>

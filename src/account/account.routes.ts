@@ -8,6 +8,8 @@
 // everywhere" is the exception: it only takes access away, and it is what a person does in a hurry
 // when they fear someone else is signed in, so it never waits for a new sign-in.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Brand } from "../branding/brand.js";
+import { BrandingStore } from "../branding/branding.store.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { type NoValues, t } from "../i18n/catalogue.js";
 import { DEFAULT_LOCALE, type Locale, requestLocale, storedLocale } from "../i18n/locale.js";
@@ -75,6 +77,8 @@ export interface AccountKit {
   /** Ends this browser's session cookie (its session was revoked with every other). */
   forgetSession(reply: FastifyReply): void;
   businessName(): Promise<string>;
+  /** The environment's brand for the pages, from the configuration cache (src/branding/). */
+  brand(): Promise<Brand>;
   /** An error page in the request's language, from catalogue keys. */
   problem(
     reply: FastifyReply,
@@ -96,6 +100,8 @@ export function registerAccountRoutes(
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type("text/html; charset=utf-8").send(body);
   const businessName = () => services.business.name();
+  const brandingStore = new BrandingStore(services.db);
+  const brand = () => brandingStore.brand();
 
   const problem: AccountKit["problem"] = async (reply, status, title, message) => {
     const locale: Locale = requestLocale(reply.request);
@@ -104,6 +110,7 @@ export function registerAccountRoutes(
       status,
       accountErrorPage({
         businessName: await businessName(),
+        brand: await brand(),
         title: t(locale, title),
         message: typeof message === "string" ? t(locale, message) : message.text,
         locale,
@@ -165,6 +172,7 @@ export function registerAccountRoutes(
     }
     const view: AccountView = {
       businessName: name,
+      brand: await brand(),
       csrf: signIn.csrfToken(request, reply),
       locale: requestLocale(request),
       email: user.email,
@@ -215,6 +223,7 @@ export function registerAccountRoutes(
     render,
     forgetSession,
     businessName,
+    brand,
     problem,
   };
 
@@ -324,6 +333,7 @@ export function registerAccountRoutes(
       200,
       signedOutPage({
         businessName: await businessName(),
+        brand: await brand(),
         title: t(locale, "account.password_changed_title"),
         message: t(locale, "account.password_changed_message"),
         locale,
@@ -345,6 +355,7 @@ export function registerAccountRoutes(
       200,
       signedOutPage({
         businessName: await businessName(),
+        brand: await brand(),
         title: t(locale, "account.signed_out_title"),
         message: t(locale, "account.signed_out_message"),
         locale,

@@ -18,7 +18,7 @@ import type { AccountKit, SignedIn } from "./account.routes.js";
 import { authenticatorPage, recoveryCodesPage, signedOutPage } from "./account-pages.js";
 
 export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): void {
-  const { services, signIn, page, html, forChange, forgetSession, businessName, problem } = kit;
+  const { services, signIn, page, html, forChange, forgetSession, businessName, brand, problem } = kit;
 
   /** Why an authenticator app cannot be set up now, or undefined when it can. */
   const cannotAdd = async (signedIn: SignedIn, settings: MfaSettings): Promise<NoValues | undefined> => {
@@ -45,6 +45,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
       shown.status,
       authenticatorPage({
         businessName: name,
+        brand: await brand(),
         csrf: signIn.csrfToken(request, reply),
         sealed,
         secret,
@@ -104,6 +105,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
       200,
       recoveryCodesPage({
         businessName: await businessName(),
+        brand: await brand(),
         codes: confirmed.recoveryCodes,
         enrolled: true,
         locale,
@@ -128,6 +130,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
       200,
       recoveryCodesPage({
         businessName: await businessName(),
+        brand: await brand(),
         codes,
         enrolled: false,
         locale: requestLocale(request),
@@ -154,6 +157,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
       200,
       signedOutPage({
         businessName: await businessName(),
+        brand: await brand(),
         title: t(locale, "account.removed_title"),
         message: t(locale, "account.removed_message"),
         locale,
