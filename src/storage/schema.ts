@@ -21,7 +21,6 @@ import type {
   ScimUsersTable,
 } from "./schema-directories.js";
 import type { EnvironmentVariablesTable, SubscribersTable } from "./schema-environment.js";
-import type { RoleSystemPermissionsTable, SystemPermissionsTable } from "./schema-system-permissions.js";
 import type {
   MfaFactorsTable,
   MfaRecoveryCodesTable,
@@ -49,6 +48,7 @@ import type {
   PropertyCategoriesTable,
   UserPropertyValuesTable,
 } from "./schema-properties.js";
+import type { RoleSystemPermissionsTable, SystemPermissionsTable } from "./schema-system-permissions.js";
 
 export interface BusinessTable {
   id: string;

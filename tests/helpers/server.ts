@@ -106,7 +106,11 @@ export async function startTestServer(
   });
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
-  const storage = await openStorage(config.database, { logger, poolSize: 5, onStatement: options.onStatement });
+  const storage = await openStorage(config.database, {
+    logger,
+    poolSize: 5,
+    onStatement: options.onStatement,
+  });
   await migrateToLatest(storage.db, logger);
   const secretBox = new SecretBox(config.masterKey!);
   await bootstrap(storage, secretBox, config, options.clock);
