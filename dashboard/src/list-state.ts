@@ -2,6 +2,7 @@
 // page's keyset token (`after`, the Management API's opaque next_token) and its number (`page`), so
 // reload and Back show the same page. Every change is a navigation to a new address; the screen
 // draws itself from the address alone.
+import { api, query } from "./api.js";
 import { emptyState, field, h, replace } from "./dom.js";
 import { errorBox, leftScreen, navigate } from "./view.js";
 
@@ -175,6 +176,29 @@ export interface ListPage<T> {
   next: string | null;
   total?: number;
   accuracy?: string;
+}
+
+/**
+ * One page of a Management API list: Kinde's `next_token` (absent on the last page) and Latchkey's
+ * count (`include_count`, src/management/listing.ts), in the shape addressedList draws.
+ */
+export async function fetchListPage<T>(
+  resource: "users" | "organizations" | "applications",
+  params: Record<string, string | number | undefined>,
+): Promise<ListPage<T>> {
+  const page = await api<
+    Record<typeof resource, T[]> & {
+      next_token?: string;
+      total_count?: number;
+      total_count_accuracy?: string;
+    }
+  >("GET", `/${resource}${query({ ...params, include_count: "true" })}`);
+  return {
+    items: page[resource],
+    next: page.next_token ?? null,
+    total: page.total_count,
+    accuracy: page.total_count_accuracy,
+  };
 }
 
 /**

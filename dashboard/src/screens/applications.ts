@@ -1,9 +1,9 @@
 // Applications: the list, creating one (choosing its kind), and one application's details —
 // credentials, URLs, token lifetimes, authorised APIs, quick-start code and deletion. The
 // dashboard's own application is shown read-only instead (dashboard-application.ts).
-import { api, query } from "../api.js";
+import { api } from "../api.js";
 import { checkbox, copyable, copyButton, emptyState, field, formatDuration, h, notify, uid } from "../dom.js";
-import { addressedList } from "../list-state.js";
+import { addressedList, fetchListPage } from "../list-state.js";
 import { urlLines, urlListProblem } from "../urls.js";
 import { attempt, load, navigate, pageHeader, type Screen, section, type View } from "../view.js";
 import {
@@ -101,30 +101,13 @@ export const listApplications: Screen = async (view) => {
       { value: "name_asc", label: "By name" },
     ],
     noun: ["application", "applications"],
-    fetch: async (state) => {
-      const page = await api<{
-        applications: ApplicationSummary[];
-        // Absent on the last page (Kinde types it as a string, never null).
-        next_token?: string;
-        total_count?: number;
-        total_count_accuracy?: string;
-      }>(
-        "GET",
-        `/applications${query({
-          sort: state.sort,
-          page_size: PAGE_SIZE,
-          next_token: state.after,
-          starts_with: state.q || undefined,
-          include_count: "true",
-        })}`,
-      );
-      return {
-        items: page.applications,
-        next: page.next_token ?? null,
-        total: page.total_count,
-        accuracy: page.total_count_accuracy,
-      };
-    },
+    fetch: (state) =>
+      fetchListPage<ApplicationSummary>("applications", {
+        sort: state.sort,
+        page_size: PAGE_SIZE,
+        next_token: state.after,
+        starts_with: state.q || undefined,
+      }),
     empty: (state) =>
       state.q
         ? emptyState(

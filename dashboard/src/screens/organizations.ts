@@ -3,7 +3,7 @@
 // give roles, remove), invitations (invitations.ts), its own feature flag values, and deletion (never of the default one).
 import { api, query } from "../api.js";
 import { checkbox, copyable, emptyState, field, formatDate, h, notify, openDialog, replace } from "../dom.js";
-import { addressedList } from "../list-state.js";
+import { addressedList, fetchListPage } from "../list-state.js";
 import { attempt, errorBox, leftScreen, load, navigate, pageHeader, type Screen, section } from "../view.js";
 import {
   deleteSection,
@@ -126,30 +126,13 @@ export const listOrganizations: Screen = async (view) => {
       { value: "name_asc", label: "By name" },
     ],
     noun: ["organization", "organizations"],
-    fetch: async (state) => {
-      const page = await api<{
-        organizations: OrganizationSummary[];
-        // Absent on the last page (Kinde types it as a string, never null).
-        next_token?: string;
-        total_count?: number;
-        total_count_accuracy?: string;
-      }>(
-        "GET",
-        `/organizations${query({
-          sort: state.sort,
-          page_size: PAGE_SIZE,
-          next_token: state.after,
-          starts_with: state.q || undefined,
-          include_count: "true",
-        })}`,
-      );
-      return {
-        items: page.organizations,
-        next: page.next_token ?? null,
-        total: page.total_count,
-        accuracy: page.total_count_accuracy,
-      };
-    },
+    fetch: (state) =>
+      fetchListPage<OrganizationSummary>("organizations", {
+        sort: state.sort,
+        page_size: PAGE_SIZE,
+        next_token: state.after,
+        starts_with: state.q || undefined,
+      }),
     empty: (state) =>
       state.q
         ? emptyState(

@@ -4,7 +4,7 @@
 // revoke sessions, delete.
 import { api, query } from "../api.js";
 import { confirmAction, emptyState, field, formatDate, h, notify, replace } from "../dom.js";
-import { addressedList } from "../list-state.js";
+import { addressedList, fetchListPage } from "../list-state.js";
 import { attempt, load, navigate, pageHeader, type Screen, section } from "../view.js";
 import { deleteButton, formDialog, linkCell, listTable, whenConfirmed } from "../widgets.js";
 import { rememberSeenUser } from "./home.js";
@@ -60,28 +60,12 @@ export const listUsers: Screen = async (view) => {
     noun: ["user", "users"],
     fetch: async (state) => {
       const byId = /^kp_[A-Za-z0-9]+$/.test(state.q);
-      const page = await api<{
-        users: UserRow[];
-        // Absent on the last page (Kinde types it as a string, never null).
-        next_token?: string;
-        total_count?: number;
-        total_count_accuracy?: string;
-      }>(
-        "GET",
-        `/users${query({
-          page_size: PAGE_SIZE,
-          sort: state.sort,
-          next_token: state.after,
-          include_count: "true",
-          ...(byId ? { user_id: state.q } : { starts_with: state.q || undefined }),
-        })}`,
-      );
-      return {
-        items: page.users,
-        next: page.next_token ?? null,
-        total: page.total_count,
-        accuracy: page.total_count_accuracy,
-      };
+      return fetchListPage<UserRow>("users", {
+        page_size: PAGE_SIZE,
+        sort: state.sort,
+        next_token: state.after,
+        ...(byId ? { user_id: state.q } : { starts_with: state.q || undefined }),
+      });
     },
     empty: (state) =>
       state.q
