@@ -324,12 +324,18 @@ export async function organizationRefusal(
   return accessRefusal(ctx.store, await ctx.store.findClient(request.clientId), userId, request.orgCode);
 }
 
+/**
+ * What issueAuthorizationCode answers instead of a code when the session is older than the
+ * lifetime of the organization actually entered (security review M3): the person signs in again.
+ */
+export const STALE_SESSION: unique symbol = Symbol("stale session");
+
 /** Where a validated request goes once the user is known: a fresh single-use code. */
 export async function issueAuthorizationCode(
   ctx: OAuthContext,
   request: AuthorizationRequest,
   user: { id: string; sessionId: string; authTime: number },
-): Promise<string> {
+): Promise<string | typeof STALE_SESSION> {
   let createName = request.createOrgName;
   if (createName === "") {
     const person = await ctx.store.findUser(user.id);
@@ -361,6 +367,11 @@ export async function issueAuthorizationCode(
       request.state,
     );
   }
+  // The session lifetime judged again against the organization actually entered (security review
+  // M3): the authorization endpoint only predicted it, and a prediction that differs (a membership
+  // changed in between) must not let a session older than this organization allows through.
+  const maxAge = await ctx.store.sessionLifetime(request.clientId, entered.orgCode);
+  if (maxAge !== undefined && ctx.clock.now() - user.authTime > maxAge) return STALE_SESSION;
   // Role-based access to the application, in the organization entered (access-control.ts).
   const refused = await accessRefusal(
     ctx.store,

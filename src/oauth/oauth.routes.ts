@@ -17,6 +17,7 @@ import {
   errorRedirect,
   issueAuthorizationCode,
   organizationRefusal,
+  STALE_SESSION,
   validateAuthorizationRequest,
 } from "./authorize.js";
 import { discoveryDocument } from "./discovery.js";
@@ -99,7 +100,8 @@ export function registerOAuthRoutes(
         sessionId: session.id,
         authTime: session.authTime,
       });
-      return reply.code(redirectStatus).header("location", location).send();
+      // Too old for the organization actually entered: sign in again, as below (review M3).
+      if (location !== STALE_SESSION) return reply.code(redirectStatus).header("location", location).send();
     }
     if (authorization.prompt.includes("none")) {
       const error = new OAuthError("login_required", "User authentication is required");

@@ -10,6 +10,7 @@ import { chooseOrganization, userClaims } from "../organizations/claims.js";
 import { OrganizationLimitError, OrganizationsService } from "../organizations/organizations.service.js";
 import { PropertiesStore } from "../properties/properties.store.js";
 import { RolesStore } from "../roles/roles.store.js";
+import { sessionRules } from "../sign-in/session-lifetime.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import { ExternalIdentitiesStore } from "../users/external-identities.store.js";
 import { OAuthError } from "./errors.js";
@@ -299,6 +300,10 @@ export class KyselyOAuthStore implements OAuthStore {
       }
       return chooseOrganization(trx, this.clock, userId, options.requested);
     });
+  }
+
+  async sessionLifetime(clientId: string, orgCode: string | null): Promise<number | undefined> {
+    return (await sessionRules(this.db, { clientId, orgCode })).maxAgeSeconds;
   }
 
   applicationProperties(clientId: string): Promise<Record<string, { v?: string }> | undefined> {

@@ -217,6 +217,11 @@ export interface OAuthStore {
     options: { requested?: string; createName?: string },
   ): Promise<OrganizationChoice>;
   /**
+   * The oldest (seconds since auth_time) a session may be to sign in to this client in this
+   * organization (src/sign-in/session-lifetime.ts); undefined when only the session's expiry bounds it.
+   */
+  sessionLifetime(clientId: string, orgCode: string | null): Promise<number | undefined>;
+  /**
    * Kinde's application_properties claim of a machine's tokens (its public application properties),
    * or undefined when none is public. Configuration: the cache serves it (0030's triggers).
    */

@@ -82,6 +82,25 @@ export function buildUserClaims(rows: UserClaimRows, orgCode: string | null): Us
 export type OrganizationRefusal = "not_member" | "suspended";
 
 /**
+ * The organization a user enters when none is asked for: the open one they last signed into, else
+ * the default one, else their first open one. Shared by chooseOrganization and the session rules'
+ * prediction (src/sign-in/session-lifetime.ts) so the two cannot drift apart (security review M3).
+ */
+export async function usualOrganization(
+  store: OrganizationsStore,
+  memberships: readonly { code: string; lastAccessedAt: number | null; suspended: boolean }[],
+): Promise<string | undefined> {
+  // A suspended organization must not lock its members out of their other ones.
+  const open = memberships.filter((m) => !m.suspended);
+  const last = open
+    .filter((m) => m.lastAccessedAt !== null)
+    .sort((a, b) => b.lastAccessedAt! - a.lastAccessedAt!)[0];
+  if (last) return last.code;
+  const fallback = await store.findDefault();
+  return open.find((m) => m.code === fallback?.code)?.code ?? open[0]?.code;
+}
+
+/**
  * The organization a user signs into: the one asked for (they must be a member), else the one
  * they last signed into, else the default one, else their first — never a suspended one, which is
  * skipped; null when they belong to none, refused when every one they belong to is suspended.
@@ -99,13 +118,7 @@ export async function chooseOrganization(
     if (!memberships.some((m) => m.code === requested)) return { refused: "not_member" };
     chosen = requested;
   } else {
-    // A suspended organization must not lock its members out of their other ones.
-    const open = memberships.filter((m) => !m.suspended);
-    const last = open
-      .filter((m) => m.lastAccessedAt !== null)
-      .sort((a, b) => b.lastAccessedAt! - a.lastAccessedAt!)[0];
-    const fallback = await store.findDefault();
-    chosen = last?.code ?? open.find((m) => m.code === fallback?.code)?.code ?? open[0]?.code;
+    chosen = await usualOrganization(store, memberships);
     if (chosen === undefined && memberships.length > 0) return { refused: "suspended" };
   }
   if (chosen === undefined) return { orgCode: null };

@@ -14,7 +14,7 @@ import { assertPasswordHashingAvailable, type ReservedPasswordCheck } from "../u
 import type { User } from "../users/users.store.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
 import { clientNetwork, type Limit } from "./rate-limit.js";
-import { sessionRules } from "./session-lifetime.js";
+import { organizationToEnter, sessionRules } from "./session-lifetime.js";
 import { type BrowserSession, SESSION_LIFETIME_SECONDS } from "./sessions.js";
 
 /**
@@ -200,7 +200,13 @@ export class BrowserSignIn {
     request: FastifyRequest,
     reply: FastifyReply,
     userId: string,
-    proof: { amr: readonly string[]; clientId?: string; externalIdentityId?: string; orgCode?: string },
+    proof: {
+      amr: readonly string[];
+      clientId?: string;
+      externalIdentityId?: string;
+      /** The organization the sign-in enters; null: none; absent: the usual one (chooseOrganization's). */
+      orgCode?: string | null;
+    },
   ): Promise<BrowserSession> {
     const previous = await this.session(request);
     if (previous) await this.services.sessions.revoke(previous.id);
@@ -219,7 +225,12 @@ export class BrowserSignIn {
       method: signInMethod(amr),
     });
     // An organization's non_persistent SSO session policy: a cookie without Max-Age (session-lifetime.ts).
-    const { persistent } = await sessionRules(this.services.db, { orgCode: proof.orgCode });
+    // Without org_code, the organization that will be entered (security review M3).
+    const orgCode =
+      proof.orgCode === undefined
+        ? await organizationToEnter(this.services.db, userId)
+        : (proof.orgCode ?? undefined);
+    const { persistent } = await sessionRules(this.services.db, { orgCode });
     reply.setCookie(
       this.names.session,
       token,

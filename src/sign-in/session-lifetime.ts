@@ -15,6 +15,7 @@
 // Persistence is decided when the session starts: a sign-in into an organization whose SSO session
 // policy override is on with sso_session_persistence_mode "non_persistent" gets a browser-session
 // cookie (no Max-Age/Expires: gone when the browser closes); every other sign-in a persistent one.
+import { usualOrganization } from "../organizations/claims.js";
 import { OrganizationsStore } from "../organizations/organizations.store.js";
 import type { Db } from "../storage/database.js";
 import type { BrowserSession } from "./sessions.js";
@@ -68,18 +69,12 @@ export async function sessionRules(
 
 /**
  * The organization a sign-in without org_code will enter, read without entering it (security review
- * M3): chooseOrganization's choice (src/organizations/claims.ts) — the open one last signed into,
- * else the default one, else the first open one — so its lifetime applies before the code is issued.
+ * M3): chooseOrganization's choice (usualOrganization, src/organizations/claims.ts), so its rules
+ * apply before the code is issued; issueAuthorizationCode judges the one actually entered again.
  */
 export async function organizationToEnter(db: Db, userId: string): Promise<string | undefined> {
   const store = new OrganizationsStore(db);
-  const open = (await store.ofUser(userId)).filter((m) => !m.suspended);
-  const last = open
-    .filter((m) => m.lastAccessedAt !== null)
-    .sort((a, b) => b.lastAccessedAt! - a.lastAccessedAt!)[0];
-  if (last) return last.code;
-  const fallback = await store.findDefault();
-  return open.find((m) => m.code === fallback?.code)?.code ?? open[0]?.code;
+  return usualOrganization(store, await store.ofUser(userId));
 }
 
 /** Whether `session` is young enough to sign in silently to this request's application and organization. */

@@ -7,6 +7,7 @@ import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
 import { type MessageKey, t } from "../i18n/catalogue.js";
 import { DEFAULT_LOCALE, requestLocale } from "../i18n/locale.js";
+import { pageSignInRefusal } from "../i18n/problems.js";
 import {
   acceptInvitationFor,
   invitationPageContext,
@@ -14,10 +15,13 @@ import {
 } from "../invitations/invitation-sign-in.js";
 import {
   type AuthorizationRequest,
+  errorRedirect,
   issueAuthorizationCode,
   organizationRefusal,
   type SignInProgress,
+  STALE_SESSION,
 } from "../oauth/authorize.js";
+import { OAuthError } from "../oauth/errors.js";
 import { type PasskeySteps, registerPasskeySignInRoutes } from "../passkeys/passkey-sign-in.routes.js";
 import { registerPasskeysAsset } from "../passkeys/passkeys-asset.js";
 import type { Services } from "../services.js";
@@ -164,7 +168,18 @@ export function registerSignInRoutes(
       sessionId: session.id,
       authTime: session.authTime,
     });
-    return reply.code(status).header("location", location).send();
+    // The request is spent and the session too old for the organization entered (review M3): the
+    // application hears login_required and starts a new sign-in (OIDC Core §3.1.2.6).
+    const stale = new OAuthError("login_required", "The session is older than the organization allows");
+    return reply
+      .code(status)
+      .header(
+        "location",
+        location === STALE_SESSION
+          ? errorRedirect(services.oauth.issuer, authorization.redirectUri, stale, authorization.state)
+          : location,
+      )
+      .send();
   };
 
   /**
@@ -179,18 +194,20 @@ export function registerSignInRoutes(
     userId: string,
     amr: readonly string[],
   ) => {
+    const dashboard = authorization.clientId === (await storedDashboardClientId(services.db));
     const session = await signIn.startSession(request, reply, userId, {
       amr,
       clientId: authorization.clientId,
       externalIdentityId: authorization.externalIdentityId,
-      orgCode: authorization.orgCode ?? authorization.invitation?.orgCode,
+      // The organization issueAuthorizationCode enters: none for the dashboard or a new one.
+      orgCode:
+        dashboard || authorization.createOrgName !== undefined
+          ? null
+          : (authorization.orgCode ?? authorization.invitation?.orgCode),
     });
     await services.pending.attachSession(requestId, authorization, session.id);
     // Not when signing in to the dashboard: an administrator managing Latchkey connects nothing there.
-    const offers =
-      authorization.clientId === (await storedDashboardClientId(services.db))
-        ? []
-        : await services.connectedApps.offersFor(userId);
+    const offers = dashboard ? [] : await services.connectedApps.offersFor(userId);
     if (offers.length === 0) return complete(reply, requestId, session, 303);
     const ctx = await formContext(requestId, authorization, csrfToken(request, reply));
     return html(
@@ -577,7 +594,7 @@ export function registerSignInRoutes(
     const { user } = checked;
     // Kinde's org_code: only the organization's members may sign into it.
     const refusal = await organizationRefusal(services.oauth, authorization, user.id);
-    if (refusal) return again(403, refusal);
+    if (refusal) return again(403, pageSignInRefusal(locale, refusal));
     return proceed(request, reply, requestId, authorization, user, ["pwd"]);
   };
 

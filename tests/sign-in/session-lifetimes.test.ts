@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import type { Clock } from "../../src/clock.js";
+import { issueAuthorizationCode, STALE_SESSION } from "../../src/oauth/authorize.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi } from "../helpers/management.js";
@@ -31,13 +32,16 @@ class RecordingAgent extends UserAgent {
 for (const { kind, skip } of await databaseKinds()) {
   describe(`Session lifetimes at sign-in (${kind})`, { skip }, () => {
     let server: TestServer;
+    // Frozen within a test (moved only by `offset`): a slow sign-in must not cross a boundary.
+    let base = Math.floor(Date.now() / 1000);
     let offset = 0;
-    const clock: Clock = { now: () => Math.floor(Date.now() / 1000) + offset };
+    const clock: Clock = { now: () => base + offset };
     before(async () => {
       server = await startTestServer(kind, { clock });
     });
     after(async () => server?.close());
     beforeEach(() => {
+      base = Math.floor(Date.now() / 1000);
       offset = 0;
     });
 
@@ -162,6 +166,32 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(await silently(agent, client), "code");
     });
 
+    it("a code is refused at issue when the session is too old for the organization actually entered (review M3)", async () => {
+      const user = await createUser(server);
+      const client = await app();
+      const org = await organization([user.id], {
+        is_use_org_authenticated_session_lifetime: true,
+        authenticated_session_lifetime: 1800,
+      });
+      // Signing into it once makes it the one entered without org_code.
+      await signIn(new UserAgent(server.url), client, user, { org_code: org });
+      const { session } = await server.services.sessions.create(user.id, { amr: ["pwd"] });
+      const issue = (prompt: string[]) =>
+        issueAuthorizationCode(
+          server.services.oauth,
+          { clientId: client, redirectUri: CALLBACK, scope: "openid", audience: [], prompt, state: "s" },
+          { id: user.id, sessionId: session.id, authTime: session.authTime },
+        );
+      // Whatever the authorization endpoint predicted, issue judges the organization entered.
+      offset = 1801;
+      assert.equal(await issue(["none"]), STALE_SESSION);
+      assert.equal(await issue([]), STALE_SESSION);
+      offset = 1700;
+      const fresh = await issue([]);
+      assert.equal(typeof fresh, "string");
+      assert.ok(new URL(fresh as string).searchParams.get("code"), String(fresh));
+    });
+
     it("an organization's non_persistent policy makes the session cookie end with the browser", async () => {
       const user = await createUser(server);
       const client = await app();
@@ -174,9 +204,9 @@ for (const { kind, skip } of await databaseKinds()) {
         sso_session_persistence_mode: "persistent",
       });
       const dormant = await organization([user.id], { sso_session_persistence_mode: "non_persistent" });
-      const signInTo = async (org?: string) => {
+      const signInTo = async (org?: string, who = user) => {
         const agent = new RecordingAgent(server.url);
-        await signIn(agent, client, user, org ? { org_code: org } : {});
+        await signIn(agent, client, who, org ? { org_code: org } : {});
         const attributes = agent.sessionCookie();
         assert.ok(attributes, "no session cookie was set");
         return attributes;
@@ -184,13 +214,30 @@ for (const { kind, skip } of await databaseKinds()) {
       const lasting = (attributes: string[]) =>
         attributes.some((a) => a.startsWith("max-age=") || a.startsWith("expires="));
 
+      // Without org_code, into the organization last signed into (review M3): the same cookie.
+      const member = await createUser(server);
+      const own = await organization([member.id], {
+        is_use_org_sso_session_policy: true,
+        sso_session_persistence_mode: "non_persistent",
+      });
+      await signIn(new UserAgent(server.url), client, member, { org_code: own });
+      const agent = new RecordingAgent(server.url);
+      await signIn(agent, client, member);
+      const entered = agent.sessionCookie();
+      assert.ok(entered, "no session cookie was set");
+      assert.equal(lasting(entered), false, `${own}: ${entered.join("; ")}`);
+
       const browserSession = await signInTo(transient);
       assert.equal(lasting(browserSession), false, browserSession.join("; "));
       assert.ok(browserSession.includes("httponly"));
-      for (const org of [persistent, dormant, undefined]) {
+      for (const org of [persistent, dormant]) {
         const attributes = await signInTo(org);
         assert.ok(attributes.includes("max-age=1209600"), `${org}: ${attributes.join("; ")}`);
       }
+      // Without org_code, someone whose organizations have no policy (`user` would enter the one
+      // last signed into, which ties within a second).
+      const plain = await signInTo(undefined, await createUser(server));
+      assert.ok(plain.includes("max-age=1209600"), plain.join("; "));
     });
   });
 }
