@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { NoValues } from "../i18n/catalogue.js";
 import { t } from "../i18n/catalogue.js";
 import { DEFAULT_LOCALE, requestLocale } from "../i18n/locale.js";
+import { pageMfaRefusal } from "../i18n/problems.js";
 import { type MfaSettings, withSecondFactor } from "../mfa/policy.js";
 import { totpQrSvg, totpUri } from "../mfa/totp.js";
 import { type Form, field } from "../sign-in/browser-sign-in.js";
@@ -85,7 +86,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
       if (confirmed.retryAfter) reply.header("retry-after", String(confirmed.retryAfter));
       return setUpPage(request, reply, signedIn, secret, sealed, {
         status: confirmed.status,
-        error: confirmed.message,
+        error: pageMfaRefusal(requestLocale(request), confirmed),
       });
     }
     request.log.info(

@@ -6,10 +6,14 @@ import { enAccount } from "./en-account.js";
 import { enDevice } from "./en-device.js";
 import { enInvitation } from "./en-invitation.js";
 import { enMail } from "./en-mail.js";
+import { enMfaChecks } from "./en-mfa-checks.js";
 import { enOrganization } from "./en-organization.js";
+import { enRefusals } from "./en-refusals.js";
 
 export const en = {
   ...enOrganization,
+  ...enMfaChecks,
+  ...enRefusals,
   ...enAccount,
   ...enDevice,
   ...enInvitation,

@@ -6,10 +6,14 @@ import { frAccount } from "./fr-account.js";
 import { frDevice } from "./fr-device.js";
 import { frInvitation } from "./fr-invitation.js";
 import { frMail } from "./fr-mail.js";
+import { frMfaChecks } from "./fr-mfa-checks.js";
 import { frOrganization } from "./fr-organization.js";
+import { frRefusals } from "./fr-refusals.js";
 
 export const fr: Messages = {
   ...frOrganization,
+  ...frMfaChecks,
+  ...frRefusals,
   ...frAccount,
   ...frDevice,
   ...frInvitation,

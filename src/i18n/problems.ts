@@ -2,6 +2,9 @@
 // stay in src/users/ (email.ts, passwords.ts), whose English sentences the Management API keeps;
 // a page asks here, and the rule's English answer is matched to a catalogue entry, so a reason
 // added there without a translation here still shows, in English, rather than nothing.
+
+import type { MfaRefusal } from "../mfa/mfa.service.js";
+import { NO_ACCESS_ROLE } from "../oauth/access-control.js";
 import { emailProblem } from "../users/email.js";
 import {
   COMMON_PASSWORD_MESSAGE,
@@ -9,8 +12,8 @@ import {
   PASSWORD_MIN_LENGTH,
   passwordProblem,
 } from "../users/password-policy.js";
-import { type NoValues, t } from "./catalogue.js";
-import type { Locale } from "./locale.js";
+import { type NoValues, t, wait } from "./catalogue.js";
+import { DEFAULT_LOCALE, type Locale } from "./locale.js";
 
 const EMAIL_REASONS: Readonly<Record<string, NoValues>> = {
   "is not valid": "problem.email_not_valid",
@@ -40,4 +43,25 @@ export function pagePasswordProblem(locale: Locale, password: string): string | 
           ? t(locale, "form.password_too_common")
           : reason;
   return t(locale, "form.choose_another_password", { problem });
+}
+
+/** Why a second-step code was refused (MfaService's CodeCheck), in the sign-in's language. */
+export function pageMfaRefusal(
+  /** AuthorizationRequest.locale: absent on a sign-in begun before languages, so English. */
+  locale: Locale | undefined = DEFAULT_LOCALE,
+  refusal: { message: MfaRefusal; retryAfter?: number },
+): string {
+  return refusal.message === "mfa_check.too_many_codes"
+    ? t(locale, refusal.message, { wait: wait(locale, refusal.retryAfter ?? 60) })
+    : t(locale, refusal.message);
+}
+
+const SIGN_IN_REFUSALS: Readonly<Record<string, NoValues>> = {
+  "This account is not a member of the organization you are signing in to.": "refusal.not_member",
+  [NO_ACCESS_ROLE]: "refusal.no_access_role",
+};
+
+/** organizationRefusal's reason for a page, in its language (English when not catalogued). */
+export function pageSignInRefusal(locale: Locale | undefined = DEFAULT_LOCALE, reason: string): string {
+  return Object.hasOwn(SIGN_IN_REFUSALS, reason) ? t(locale, SIGN_IN_REFUSALS[reason]!) : reason;
 }

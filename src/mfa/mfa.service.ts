@@ -8,6 +8,7 @@ import { safeEqual } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { type EventSource, recordEvent } from "../events/events.js";
 import { userData } from "../events/payloads.js";
+import type { enMfaChecks } from "../i18n/en-mfa-checks.js";
 import type { Locale } from "../i18n/locale.js";
 import type { MailService } from "../mail/mail.service.js";
 import { PasskeysStore } from "../passkeys/passkeys.store.js";
@@ -59,7 +60,14 @@ interface SmsChallenge {
   expiresAt: number;
 }
 
-export type CodeCheck = { ok: true } | { ok: false; status: 400 | 429; message: string; retryAfter?: number };
+/**
+ * Why a code was refused, as a catalogue key: the page that shows it says it in the sign-in's
+ * language (pageMfaRefusal in src/i18n/problems.ts, issue 20).
+ */
+export type MfaRefusal = keyof typeof enMfaChecks;
+export type CodeCheck =
+  | { ok: true }
+  | { ok: false; status: 400 | 429; message: MfaRefusal; retryAfter?: number };
 
 export class MfaService {
   readonly store: MfaStore;
@@ -191,7 +199,7 @@ export class MfaService {
     settings: Pick<MfaSettings, "recoveryCodes">,
   ): Promise<CodeCheck & { recoveryCodes?: string[] }> {
     const secret = this.openSecret(user.id, sealedSecret);
-    if (!secret) return { ok: false, status: 400, message: "This set-up has expired. Start again." };
+    if (!secret) return { ok: false, status: 400, message: "mfa_check.setup_expired" };
     const throttled = await this.throttle(user.id);
     if (throttled) return throttled;
     const step = totpStep(secret, typed, this.clock.now());
@@ -199,7 +207,7 @@ export class MfaService {
       return {
         ok: false,
         status: 400,
-        message: "That code is not right. Check that the app's clock is correct and enter the current code.",
+        message: "mfa_check.app_code_wrong",
       };
     const recoveryCodes = settings.recoveryCodes ? newRecoveryCodes() : undefined;
     await this.saveConfirmedFactor(
@@ -223,8 +231,7 @@ export class MfaService {
       (f) => f.type === "mfa:authenticator_app" && f.verifiedAt !== null,
     );
     const secret = factor?.secretSealed ? this.openSecret(userId, factor.secretSealed) : undefined;
-    if (!factor || !secret)
-      return { ok: false, status: 400, message: "This account has no authenticator app." };
+    if (!factor || !secret) return { ok: false, status: 400, message: "mfa_check.no_app" };
     const throttled = await this.throttle(userId);
     if (throttled) return throttled;
     const step = totpStep(secret, typed, this.clock.now());
@@ -233,7 +240,7 @@ export class MfaService {
       return {
         ok: false,
         status: 400,
-        message: "That code is not right, or was used already. Wait for the next one.",
+        message: "mfa_check.app_code_wrong_or_used",
       };
     await this.deps.rateLimiter.reset(attemptKey(userId));
     return { ok: true };
@@ -249,7 +256,7 @@ export class MfaService {
     phone: string,
     /** The asking client's network (clientNetwork). */
     network: string,
-  ): Promise<{ sealed: string } | { status: 429 | 502; message: string; retryAfter?: number }> {
+  ): Promise<{ sealed: string } | { status: 429 | 502; message: MfaRefusal; retryAfter?: number }> {
     // Texts cost money and reach whatever number is typed: besides the account's own budget, one
     // network, one number and the whole installation each get so many an hour, so fresh accounts
     // cannot be used to pump texts to premium numbers (SMS toll fraud).
@@ -265,7 +272,7 @@ export class MfaService {
       return {
         status: 429,
         retryAfter: Math.max(...blocked.map((v) => v.resetIn)),
-        message: "Too many text messages were sent. Try again later or use another way.",
+        message: "mfa_check.sms_too_many",
       };
     const code = randomInt(0, 1_000_000).toString().padStart(6, "0");
     try {
@@ -275,7 +282,7 @@ export class MfaService {
       });
     } catch (error) {
       if (!(error instanceof SmsNotSent)) throw error;
-      return { status: 502, message: "The text message could not be sent. Try again, or use another way." };
+      return { status: 502, message: "mfa_check.sms_not_sent" };
     }
     const challenge: SmsChallenge = { phone, code, expiresAt: this.clock.now() + SMS_CODE_LIFETIME_SECONDS };
     return { sealed: this.deps.secretBox.seal(JSON.stringify(challenge), SMS_AAD(userId)) };
@@ -296,12 +303,12 @@ export class MfaService {
       challenge = undefined;
     }
     if (!challenge || challenge.expiresAt < this.clock.now())
-      return { ok: false, status: 400, message: "This code has expired. Ask for a new one." };
+      return { ok: false, status: 400, message: "mfa_check.sms_expired" };
     const throttled = await this.throttle(userId);
     if (throttled && !throttled.ok) return throttled;
     const digits = typed.replace(/\s/g, "");
     if (digits.length !== 6 || !safeEqual(digits, challenge.code))
-      return { ok: false, status: 400, message: "That code is not right." };
+      return { ok: false, status: 400, message: "mfa_check.sms_wrong" };
     await this.deps.rateLimiter.reset(attemptKey(userId));
     return { ok: true, phone: challenge.phone };
   }
@@ -354,8 +361,7 @@ export class MfaService {
         });
       return true;
     });
-    if (!used)
-      return { ok: false, status: 400, message: "That recovery code is not right, or was used already." };
+    if (!used) return { ok: false, status: 400, message: "mfa_check.recovery_wrong" };
     await this.deps.rateLimiter.reset(attemptKey(user.id));
     return { ok: true };
   }
@@ -469,13 +475,7 @@ export class MfaService {
   private async throttle(userId: string): Promise<CodeCheck | undefined> {
     const verdict = await this.deps.rateLimiter.consume(attemptKey(userId), MFA_ATTEMPT_LIMIT);
     if (verdict.allowed) return undefined;
-    const minutes = Math.ceil(verdict.resetIn / 60);
-    return {
-      ok: false,
-      status: 429,
-      retryAfter: verdict.resetIn,
-      message: `Too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
-    };
+    return { ok: false, status: 429, retryAfter: verdict.resetIn, message: "mfa_check.too_many_codes" };
   }
 }
 

@@ -3,6 +3,7 @@
 // sign-in/mfa.routes.ts), and creating one where the policy makes it mandatory. Every way ends in
 // `proceed`, like every other proof, so the policy's remaining steps are asked there.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { pageSignInRefusal } from "../i18n/problems.js";
 import type { AuthorizationRequest, SignInProgress } from "../oauth/authorize.js";
 import { organizationRefusal } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
@@ -123,7 +124,7 @@ export function registerPasskeySignInRoutes(
     if ((await passkeys.policyFor(user.id, authorization.orgCode)) === "off")
       return failed(user.id, 403, OFF_MESSAGE);
     const refusal = await organizationRefusal(services.oauth, authorization, user.id);
-    if (refusal) return again(403, refusal);
+    if (refusal) return again(403, pageSignInRefusal(authorization.locale, refusal));
     // RFC 8176: the key (hwk/swk); with user verification it is also something known or been, so
     // two factors ("mfa"). Required for this ceremony, so always true here — checked, not assumed.
     const amr = verified.userVerified ? [verified.amr, "mfa"] : [verified.amr];

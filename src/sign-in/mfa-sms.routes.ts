@@ -3,6 +3,9 @@
 // with the sign-in under way (MfaService.sendSmsCode), bound to the account; the routes share the
 // rest of the step's rules with mfa.routes.ts, which registers them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE } from "../i18n/locale.js";
+import { pageMfaRefusal } from "../i18n/problems.js";
 import type { ChallengeMethod, MfaRequirement } from "../mfa/mfa.service.js";
 import { withSecondFactor } from "../mfa/policy.js";
 import { maskPhoneNumber, normalisePhoneNumber } from "../mfa/sms.js";
@@ -81,7 +84,7 @@ export function registerSmsRoutes(
       return pages.challenge(request, reply, opened, methods, {
         method: "sms",
         status: sent.status,
-        error: sent.message,
+        error: pageMfaRefusal(opened.authorization.locale, sent),
         phone: masked,
       });
     }
@@ -115,7 +118,9 @@ export function registerSmsRoutes(
     );
     // The code proves the number it went to, and only while that is still the account's factor.
     if (!checked.ok || checked.phone !== phone) {
-      const error = checked.ok ? "This code was sent to another number. Ask for a new one." : checked.message;
+      const error = checked.ok
+        ? t(opened.authorization.locale ?? DEFAULT_LOCALE, "mfa.sms_other_number")
+        : pageMfaRefusal(opened.authorization.locale, checked);
       if (!checked.ok && checked.retryAfter) reply.header("retry-after", String(checked.retryAfter));
       return pages.challenge(request, reply, opened, requirement.methods, {
         method: "sms",
@@ -149,12 +154,19 @@ export function registerSmsRoutes(
         opened,
         requirement,
         400,
-        "Enter a mobile number with its country code, e.g. +44 7700 900123.",
+        t(opened.authorization.locale ?? DEFAULT_LOCALE, "mfa.invalid_number"),
       );
     const sent = await services.mfa.sendSmsCode(opened.user.id, phone, clientNetwork(request.ip));
     if ("status" in sent) {
       if (sent.retryAfter) reply.header("retry-after", String(sent.retryAfter));
-      return pages.enrollPageAgain(request, reply, opened, requirement, sent.status, sent.message);
+      return pages.enrollPageAgain(
+        request,
+        reply,
+        opened,
+        requirement,
+        sent.status,
+        pageMfaRefusal(opened.authorization.locale, sent),
+      );
     }
     await services.pending.recordProgress(opened.requestId, opened.authorization, {
       ...opened.progress,
@@ -180,7 +192,11 @@ export function registerSmsRoutes(
       return html(
         reply,
         checked.status,
-        smsConfirmPage({ ...ctx, phone: "your phone", error: checked.message }),
+        smsConfirmPage({
+          ...ctx,
+          phone: t(ctx.locale, "mfa.your_phone"),
+          error: pageMfaRefusal(ctx.locale, checked),
+        }),
       );
     }
     const confirmed = await services.mfa.confirmSms(opened.user, checked.phone, requirement.settings);

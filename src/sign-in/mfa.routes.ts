@@ -4,7 +4,10 @@
 // again — so a half-finished sign-in cannot reach a code by calling another route or the token
 // endpoint: a code is only issued when the amr it records shows the second factor ("mfa").
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { ChallengeMethod, CodeCheck, MfaRequirement } from "../mfa/mfa.service.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE } from "../i18n/locale.js";
+import { pageMfaRefusal } from "../i18n/problems.js";
+import type { ChallengeMethod, MfaRequirement } from "../mfa/mfa.service.js";
 import { secondFactorProved, withSecondFactor } from "../mfa/policy.js";
 import { totpQrSvg, totpUri } from "../mfa/totp.js";
 import type { AuthorizationRequest, SignInProgress } from "../oauth/authorize.js";
@@ -82,7 +85,9 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     reply: FastifyReply,
     opened: OpenedProgress,
     method: ChallengeMethod,
-    check: Exclude<CodeCheck, { ok: true }>,
+    check: { status: 400 | 429; retryAfter?: number },
+    /** The refusal in the sign-in's language (pageMfaRefusal). */
+    error: string,
   ) => {
     const requirement = await requirementOf(opened);
     if (requirement?.kind !== "mfa_challenge")
@@ -91,7 +96,7 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     return challenge(request, reply, opened, requirement.methods, {
       method,
       status: check.status,
-      error: check.message,
+      error,
     });
   };
 
@@ -233,7 +238,15 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
     if (requirement?.kind !== "mfa_challenge" || !requirement.methods.includes("authenticator_app"))
       return restate(request, reply, opened, requirement);
     const check = await services.mfa.verifyAuthenticator(opened.user.id, field(request.body, "code"));
-    if (!check.ok) return refused(request, reply, opened, "authenticator_app", check);
+    if (!check.ok)
+      return refused(
+        request,
+        reply,
+        opened,
+        "authenticator_app",
+        check,
+        pageMfaRefusal(opened.authorization.locale, check),
+      );
     return proceedAfter(request, reply, opened, withSecondFactor(opened.progress.amr, ["otp"]));
   });
 
@@ -248,7 +261,15 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
       field(request.body, "code"),
       opened.authorization.locale,
     );
-    if (!check.ok) return refused(request, reply, opened, "recovery_code", check);
+    if (!check.ok)
+      return refused(
+        request,
+        reply,
+        opened,
+        "recovery_code",
+        check,
+        pageMfaRefusal(opened.authorization.locale, check),
+      );
     request.log.info({ event: "recovery_code_used", userId: opened.user.id }, "recovery code used");
     return proceedAfter(request, reply, opened, withSecondFactor(opened.progress.amr, ["otp"]));
   });
@@ -267,7 +288,7 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
       { requestId: opened.requestId, browser: opened.progress.browser },
       request.log,
     );
-    if (!check.ok) return refused(request, reply, opened, "passkey", check);
+    if (!check.ok) return refused(request, reply, opened, "passkey", check, check.message);
     return proceedAfter(request, reply, opened, withSecondFactor(opened.progress.amr, [check.amr]));
   });
 
@@ -313,7 +334,9 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
       return challenge(request, reply, opened, requirement.methods, {
         method: "email",
         status: 400,
-        error: checked.ok ? "This code was sent to another address. Ask for a new one." : checked.message,
+        error: checked.ok
+          ? t(opened.authorization.locale ?? DEFAULT_LOCALE, "mfa.email_other_address")
+          : checked.message,
       });
     await services.mfa.recordEmailFactorUse(opened.user.id, checked.email);
     return proceedAfter(request, reply, opened, withSecondFactor(opened.progress.amr, ["email"]));
@@ -337,7 +360,15 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
       const secret = services.mfa.openSecret(opened.user.id, sealed);
       if (!secret) return expired(reply);
       if (confirmed.retryAfter) reply.header("retry-after", String(confirmed.retryAfter));
-      return enrollPage(request, reply, opened, requirement, secret, confirmed.status, confirmed.message);
+      return enrollPage(
+        request,
+        reply,
+        opened,
+        requirement,
+        secret,
+        confirmed.status,
+        pageMfaRefusal(opened.authorization.locale, confirmed),
+      );
     }
     request.log.info({ event: "mfa_enrolled", userId: opened.user.id }, "authenticator app set up");
     const amr = withSecondFactor(opened.progress.amr, ["otp"]);

@@ -1,6 +1,6 @@
 // Issue 20 in a real browser: a whole sign-in in French, chosen by Kinde's `lang=fr` on the
 // authorization URL, and again by the browser's Accept-Language alone. Every page of the flow
-// (sign-in, sign-up, a refused password, authenticator set-up, recovery codes) is in French with
+// (sign-in, sign-up, a refused password, authenticator set-up and a wrong code, recovery codes) is in French with
 // <html lang="fr"> and passes axe; the code reaches the application and Kinde's SDK gets tokens.
 // English stays the default for a language Latchkey does not serve.
 import assert from "node:assert/strict";
@@ -81,6 +81,16 @@ for (const { kind, skip } of await databaseKinds()) {
       await inFrench(page, "Activer la validation en deux étapes", "the authenticator set-up page");
       const secret = await page.locator("#totp-secret").getAttribute("data-secret");
       assert.ok(secret);
+      // A wrong code is refused in French too (MfaService names the reason; the page says it).
+      const right = totpCodeAt(secret, Math.floor(Date.now() / 1000));
+      await page.getByLabel("Code de l’application").fill(right === "000000" ? "999999" : "000000");
+      await page.getByRole("button", { name: "Activer la validation en deux étapes" }).click();
+      await page.getByRole("alert").waitFor();
+      assert.equal(
+        (await page.getByRole("alert").textContent())?.trim(),
+        "Ce code n’est pas le bon. Vérifiez que l’horloge de l’application est à l’heure et saisissez le code actuel.",
+      );
+      await inFrench(page, "Activer la validation en deux étapes", "the refused set-up code's page");
       await page.getByLabel("Code de l’application").fill(totpCodeAt(secret, Math.floor(Date.now() / 1000)));
       await page.getByRole("button", { name: "Activer la validation en deux étapes" }).click();
       await inFrench(page, "Conservez vos codes de récupération", "the recovery codes page");
