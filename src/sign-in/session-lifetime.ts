@@ -6,13 +6,15 @@
 // age (since the person signed in, auth_time) is within every lifetime that applies: the
 // environment's absolute session lifetime (SESSION_LIFETIME_SECONDS, the row's expiry), the
 // application's authenticated_session_lifetime when set, and the organization's when the sign-in
-// names it (org_code) and its is_use_org_authenticated_session_lifetime is on. An older session
+// enters it (named by org_code, else the usual one: organizationToEnter) and its
+// is_use_org_authenticated_session_lifetime is on; issueAuthorizationCode judges it again against the
+// organization actually entered (security review M3). An older session
 // makes the person sign in again (the sign-in page; login_required for prompt=none, OIDC Core
 // §3.1.2.6) — like max_age, which the application can still send to ask for less. "Strictest" and
 // not "organization over application" because either owner shortening a session is a security
 // decision the other must not undo; neither can lengthen one past the environment's.
 //
-// Persistence is decided when the session starts: a sign-in into an organization whose SSO session
+// Persistence is decided when the session starts: a sign-in into (entering) an organization whose SSO session
 // policy override is on with sso_session_persistence_mode "non_persistent" gets a browser-session
 // cookie (no Max-Age/Expires: gone when the browser closes); every other sign-in a persistent one.
 import { usualOrganization } from "../organizations/claims.js";
