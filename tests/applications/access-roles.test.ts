@@ -193,6 +193,13 @@ for (const { kind, skip } of await databaseKinds()) {
       const strangerPage = await signInForm(new UserAgent(server.url), stranger, { org_code: orgA });
       assert.equal(strangerPage.status, 403);
       assert.match(await strangerPage.text(), /does not have a role that may use this application/);
+      // In French (Kinde's lang=fr), the same refusal in French (issue 20; pageSignInRefusal).
+      const french = await signInForm(new UserAgent(server.url), stranger, { org_code: orgA, lang: "fr" });
+      assert.equal(french.status, 403);
+      const frenchText = await french.text();
+      assert.match(frenchText, /<html lang="fr"[ >]/);
+      assert.match(frenchText, /Votre compte n’a aucun rôle autorisé à utiliser cette application/);
+      assert.doesNotMatch(frenchText, /does not have a role/);
 
       // The holder, in the organization where they hold it: tokens.
       const agent = new UserAgent(server.url);
