@@ -78,7 +78,9 @@ export async function callApi<T = Record<string, unknown>>(
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   const text = await response.text();
-  const body = (text ? JSON.parse(text) : undefined) as T;
+  // JSON, but for the few operations that answer another type (the audit log's CSV export).
+  const json = /\bjson\b/.test(response.headers.get("content-type") ?? "application/json");
+  const body = (text ? (json ? JSON.parse(text) : text) : undefined) as T;
   await checkResponse(server, method, path, response.status, body);
   return { status: response.status, headers: response.headers, body };
 }
