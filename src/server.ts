@@ -40,6 +40,7 @@ import { registerManagementApi } from "./management/management.plugin.js";
 import { metricsFor } from "./metrics/metrics.js";
 import { registerMetrics } from "./metrics/metrics.routes.js";
 import { registerDeviceAuthorizationRoute } from "./oauth/device.routes.js";
+import { sharingGenerationReading } from "./oauth/config-cache.js";
 import { registerOAuthRoutes } from "./oauth/oauth.routes.js";
 import { registerAccountPasskeyRoutes } from "./passkeys/account-passkeys.routes.js";
 import { connectedAppsOptions, createServices, mailOptions, type Services } from "./services.js";
@@ -129,6 +130,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
     done();
+  });
+  // The hosted pages read configuration many times per request and change none: one generation
+  // reading serves them all (src/oauth/config-cache.ts). A preHandler, so the body is parsed.
+  app.addHook("preHandler", (request, _reply, done) => {
+    if (request.routeOptions.config?.surface === "page") sharingGenerationReading(done);
+    else done();
   });
   registerSecurityHeaders(app, { https: Boolean(config.tls) });
   registerErrorHandling(app);

@@ -13,6 +13,7 @@
 // time per request were the database reads around that comparison, which this cache removes. The
 // plaintext it keeps lives in the process that holds the master key, which can open every stored
 // secret anyway.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { sql } from "kysely";
 import { type Db, dedicatedReader, isConnectionLost, isDatabaseUnavailable } from "../storage/database.js";
 import type { ClientRecord, OAuthStore } from "./ports.js";
@@ -78,7 +79,19 @@ export class ConfigCache {
    * reading the caller already holds (one read after its request arrived: `requestGeneration`).
    */
   async memo<T>(key: string, load: () => Promise<T>, generation?: Promise<number>): Promise<T> {
-    return this.memoAt(await (generation ?? this.currentGeneration()), key, load);
+    return this.memoAt(await (generation ?? this.scopedGeneration()), key, load);
+  }
+
+  /** The reading of the request under way when it shares one (sharingGenerationReading), else a new one. */
+  private scopedGeneration(): Promise<number> {
+    const readings = requestReadings.getStore();
+    if (!readings) return this.currentGeneration();
+    let reading = readings.get(this);
+    if (!reading) {
+      reading = this.requestGeneration();
+      readings.set(this, reading);
+    }
+    return reading();
   }
 
   /**
@@ -118,6 +131,20 @@ export class ConfigCache {
     }
     return entry;
   }
+}
+
+/** Per request that shares its readings: one generation reader per cache (one per database). */
+const requestReadings = new AsyncLocalStorage<Map<ConfigCache, () => Promise<number>>>();
+
+/**
+ * Runs `next` (the rest of a request's handling) with every cache lookup in it sharing one
+ * generation reading, taken at its first lookup (ConfigCache.requestGeneration says why that is
+ * fresh enough). For requests that read configuration and do not change it — the hosted sign-in
+ * pages, where a password sign-in made five readings — never for the Management API, which must
+ * read back what it just wrote.
+ */
+export function sharingGenerationReading(next: () => void): void {
+  requestReadings.run(new Map(), next);
 }
 
 const caches = new WeakMap<Db, ConfigCache>();

@@ -155,13 +155,14 @@ export class BrowserSignIn {
     const knownDevice = early !== undefined && deviceAccounts.some(([id]) => id === early.id);
     const dailyLimit = knownDevice ? undefined : this.dailyLimit;
     const limiter = services.rateLimiter;
-    const [daily, ...verdicts] = await Promise.all([
-      dailyLimit ? limiter.consume(dailyKey, dailyLimit) : undefined,
-      limiter.consume(accountIpKey, SIGN_IN_LIMITS.perAccountAndIp),
-      limiter.consume(`sign-in:account:${email}`, SIGN_IN_LIMITS.perAccount),
-      limiter.consume(`sign-in:ip:${network}`, SIGN_IN_LIMITS.perIp),
+    const counted = await limiter.consumeAll([
+      { key: accountIpKey, limit: SIGN_IN_LIMITS.perAccountAndIp },
+      { key: `sign-in:account:${email}`, limit: SIGN_IN_LIMITS.perAccount },
+      { key: `sign-in:ip:${network}`, limit: SIGN_IN_LIMITS.perIp },
+      ...(dailyLimit ? [{ key: dailyKey, limit: dailyLimit }] : []),
     ]);
-    const blocked = [daily, ...verdicts].flatMap((v) => (v && !v.allowed ? [v] : []));
+    const daily = dailyLimit ? counted[3] : undefined;
+    const blocked = counted.filter((v) => !v.allowed);
     if (blocked.length > 0) {
       // RFC 6585 §4: 429 with Retry-After (RFC 9110 §10.2.3), the longest of the waits.
       const wait = Math.max(...blocked.map((v) => v.resetIn));
@@ -185,7 +186,7 @@ export class BrowserSignIn {
       services.metrics.signIn("failure");
       return { status: 401, message: t(locale, "sign_in.incorrect") };
     }
-    await Promise.all([limiter.reset(accountIpKey), daily ? limiter.refund(dailyKey) : undefined]);
+    await limiter.resetAndRefund(accountIpKey, daily ? dailyKey : undefined);
     request.log.info({ event: "sign_in", userId: user.id }, "user signed in");
     services.metrics.signIn("success");
     return { user };

@@ -115,6 +115,47 @@ export class RateLimiter {
   }
 
   /**
+   * consume() for several counters in one statement (one round trip, one commit: a sign-in counts
+   * three or four). Keys are locked in sorted order, so two such statements never deadlock.
+   */
+  async consumeAll(
+    counters: readonly { key: string; limit: Limit }[],
+  ): Promise<{ allowed: boolean; remaining: number; resetIn: number }[]> {
+    const now = this.clock.now();
+    const byKey = new Map(counters.map(({ key, limit }) => [key, limit]));
+    const keys = [...byKey.keys()].sort();
+    if (keys.length === 0) return [];
+    // Each counter's own window: which key decides how long its window is open.
+    const windowOpen = sql<number>`case rate_limits.key ${sql.join(
+      // A typed parameter: PostgreSQL cannot infer a CASE branch's type from the comparison.
+      keys.map((key) => sql`when ${key} then cast(${now - byKey.get(key)!.windowSeconds} as bigint)`),
+      sql` `,
+    )} end`;
+    const rows = await this.db
+      .insertInto("rate_limits")
+      .values(keys.map((key) => ({ key, window_start: now, count: 1 })))
+      .onConflict((oc) =>
+        oc.column("key").doUpdateSet({
+          count: sql<number>`case when rate_limits.window_start <= ${windowOpen} then 1 else rate_limits.count + 1 end`,
+          window_start: sql<number>`case when rate_limits.window_start <= ${windowOpen} then ${now} else rate_limits.window_start end`,
+        }),
+      )
+      .returning(["key", "count", "window_start"])
+      .execute();
+    const found = new Map(rows.map((row) => [row.key, row]));
+    return counters.map(({ key, limit }) => {
+      const row = found.get(key);
+      if (!row) throw new Error("rate limit counter not returned");
+      const count = Number(row.count);
+      return {
+        allowed: count <= limit.max,
+        remaining: Math.max(0, limit.max - count),
+        resetIn: Math.max(1, Number(row.window_start) + limit.windowSeconds - now),
+      };
+    });
+  }
+
+  /**
    * Gives back one event counted by consume() that turned out not to count (a sign-in that
    * succeeded, for a counter of failures). Never below zero; in the rare case that the window
    * turned over in between, the new window is one lower, which errs on the user's side.
@@ -124,6 +165,20 @@ export class RateLimiter {
       .updateTable("rate_limits")
       .set({ count: sql<number>`count - 1` })
       .where("key", "=", key)
+      .where("count", ">", 0)
+      .execute();
+  }
+
+  /**
+   * reset(`reset`) and refund(`refund`) in one statement (a successful sign-in does both). The
+   * reset counter is zeroed rather than deleted: the same verdicts, without a second statement.
+   */
+  async resetAndRefund(reset: string, refund: string | undefined): Promise<void> {
+    const keys = refund === undefined ? [reset] : [reset, refund].sort();
+    await this.db
+      .updateTable("rate_limits")
+      .set({ count: sql<number>`case when key = ${reset} then 0 else count - 1 end` })
+      .where("key", "in", keys)
       .where("count", ">", 0)
       .execute();
   }

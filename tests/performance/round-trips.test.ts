@@ -61,7 +61,7 @@ class Recorder {
 /** Today's counts (ceilings) and the targets, per operation. */
 const CEILINGS = {
   "client credentials (warm)": { statements: 1, commits: 0, target: "0 round trips" },
-  "sign-in (password form)": { statements: 30, commits: 12, target: "≤ 5 round trips, ≤ 2 commits" },
+  "sign-in (password form)": { statements: 26, commits: 8, target: "≤ 5 round trips, ≤ 2 commits" },
   "code exchange": { statements: 5, commits: 1, target: "≤ 3 round trips, 1 commit" },
   refresh: { statements: 5, commits: 1, target: "≤ 3 round trips, 1 commit" },
 } as const;
@@ -101,30 +101,36 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("a password sign-in, its code exchange and a refresh", async () => {
       const { clientId } = await createApplication(server, "spa");
-      const user = await createUser(server);
-      const agent = new UserAgent(server.url);
       const { verifier, challenge } = pkcePair();
-      const url = new URL("/oauth2/auth", server.url);
-      url.search = new URLSearchParams({
-        response_type: "code",
-        client_id: clientId,
-        redirect_uri: CALLBACK,
-        scope: "openid offline",
-        code_challenge: challenge,
-        code_challenge_method: "S256",
-      }).toString();
-      const fields = await agent.openSignIn(url);
-      let redirect: URL | undefined;
-      check(
-        "sign-in (password form)",
-        await recorder.count(async () => {
+      /** A new person signs in on a new browser; the form's page is loaded outside the count. */
+      const signIn = async () => {
+        const user = await createUser(server);
+        const agent = new UserAgent(server.url);
+        const url = new URL("/oauth2/auth", server.url);
+        url.search = new URLSearchParams({
+          response_type: "code",
+          client_id: clientId,
+          redirect_uri: CALLBACK,
+          scope: "openid offline",
+          code_challenge: challenge,
+          code_challenge_method: "S256",
+        }).toString();
+        const fields = await agent.openSignIn(url);
+        let redirect: URL | undefined;
+        const counted = await recorder.count(async () => {
           redirect = await agent.redirectFrom("/auth/sign-in", {
             method: "POST",
             headers: { "content-type": "application/x-www-form-urlencoded" },
             body: new URLSearchParams({ ...fields, email: user.email, password: user.password }),
           });
-        }),
-      );
+        });
+        return { redirect, counted };
+      };
+      // The first sign-in fills the configuration cache (business policies, the application), as
+      // every sign-in after the first finds it in production; the second is counted.
+      await signIn();
+      const { redirect, counted } = await signIn();
+      check("sign-in (password form)", counted);
       assert.ok(redirect?.searchParams.get("code"), String(redirect));
 
       let tokens: TokenResponse | undefined;
