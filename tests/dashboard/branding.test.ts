@@ -4,27 +4,12 @@
 // before it is sent, saving reaches GET /api/v1/environment and the business's privacy link, and an
 // organization's colour is saved through PATCH /organization. No sideways scrolling; axe passes.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { PNG_1PX } from "../branding/logo-upload.js";
-import { launchChromium } from "../helpers/browser.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { callApi } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  openDashboardPage,
-  PHONE,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
-
-async function assertFitsPhone(page: Page, screen: string): Promise<void> {
-  const width = (await page.evaluate("document.scrollingElement.scrollWidth")) as number;
-  assert.ok(width <= PHONE.width, `${screen}: the page is ${width}px wide`);
-}
+import { assertAccessible, assertFitsPhone, PHONE, signedInDashboard } from "./dashboard-browser.js";
 
 const previewStyle = (page: Page, scheme: string, part: string, property: string) =>
   page.evaluate(
@@ -33,26 +18,10 @@ const previewStyle = (page: Page, scheme: string, part: string, property: string
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`dashboard: branding (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
-
-    before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser, PHONE);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
+    const dashboard = signedInDashboard(kind, { viewport: PHONE });
 
     it("uploads a logo, previews and saves colours and links", async () => {
+      const { server, page } = dashboard;
       await page.goto(`${server.url}/admin/settings/branding`);
       await page.getByRole("heading", { name: "Branding", level: 1 }).waitFor();
       await page.getByText("None yet.").first().waitFor();
@@ -111,6 +80,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("sets an organization's colour on its page", async () => {
+      const { server, page } = dashboard;
       const org = await server.services.organizations.create({ name: "Acme" });
       await page.goto(`${server.url}/admin/organizations/${org.code}`);
       const block = page.locator("section", { has: page.getByRole("heading", { name: "Branding" }) }).last();
@@ -128,7 +98,7 @@ for (const { kind, skip } of await databaseKinds()) {
       );
       assert.equal(saved.body.button_color.hex, "#c2255c");
       assert.equal(saved.body.theme_code, "dark");
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
   });
 }

@@ -1,10 +1,15 @@
-// Helpers for driving the admin dashboard in Chromium: sign in through the hosted page, check a
-// screen with axe-core, save a screenshot, and collect what the browser complained about.
+// Helpers for driving the admin dashboard in Chromium: a suite's server, browser and signed-in
+// administrator (signedInDashboard), sign in through the hosted page, check a screen with axe-core
+// and at phone width, save a screenshot, and collect what the browser complained about.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "../helpers/browser.js";
+import type { DatabaseKind } from "../helpers/databases.js";
+import { startTestServer, type TestServer, type TestServerOptions } from "../helpers/server.js";
 
 const REPOSITORY = fileURLToPath(new URL("../../", import.meta.url));
 /** Kept by CI for review (see README); not committed. */
@@ -43,6 +48,45 @@ export async function openDashboardPage(
   return { context, page, problems };
 }
 
+/** The administrator Latchkey creates at its first start (BOOTSTRAP_ADMIN_*), as the dashboard tests sign in. */
+export const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+
+/** What a dashboard suite works with; filled in by the suite's `before` hook. */
+export interface SignedInDashboard extends DashboardPage {
+  server: TestServer;
+  browser: Browser;
+}
+
+/**
+ * Registers, in the calling `describe`, a `before` hook that starts Latchkey on `kind` with ADMIN as
+ * its bootstrap administrator, launches Chromium and signs ADMIN in to /admin/ (at `viewport`), and
+ * an `after` hook that closes both. Read the fields inside hooks and tests, not at registration.
+ */
+export function signedInDashboard(
+  kind: DatabaseKind,
+  options: { viewport?: { width: number; height: number }; server?: TestServerOptions } = {},
+): SignedInDashboard {
+  const dashboard = {} as SignedInDashboard;
+  before(async () => {
+    dashboard.server = await startTestServer(kind, {
+      ...options.server,
+      env: {
+        BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+        BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+        ...options.server?.env,
+      },
+    });
+    dashboard.browser = await launchChromium();
+    Object.assign(dashboard, await openDashboardPage(dashboard.browser, options.viewport));
+    await signInToDashboard(dashboard.page, dashboard.server.url, ADMIN);
+  });
+  after(async () => {
+    await dashboard.browser?.close();
+    await dashboard.server?.close();
+  });
+  return dashboard;
+}
+
 /** Opens /admin/, signs in on Latchkey's hosted page and waits for the first dashboard screen. */
 export async function signInToDashboard(
   page: Page,
@@ -60,6 +104,15 @@ export async function signInToDashboard(
   // Back at /admin/ the app still exchanges the code and draws its first screen: a click on the
   // menu before that can be overtaken by the first screen (seen on a loaded CI machine).
   await page.getByRole("heading", { level: 1 }).first().waitFor();
+}
+
+/** No sideways scrolling at phone width; names the widest elements of <main> when there is. */
+export async function assertFitsPhone(page: Page, screen: string): Promise<void> {
+  const width = (await page.evaluate("document.scrollingElement.scrollWidth")) as number;
+  const wide = await page.evaluate(`[...document.querySelectorAll("main *")]
+    .filter((e) => e.getBoundingClientRect().right > ${PHONE.width} + 1)
+    .slice(-3).map((e) => e.tagName + "." + e.className + " " + (e.textContent || "").slice(0, 40))`);
+  assert.ok(width <= PHONE.width, `${screen}: the page is ${width}px wide: ${JSON.stringify(wide)}`);
 }
 
 export async function heading(page: Page, name: string | RegExp): Promise<void> {

@@ -6,22 +6,10 @@
 // one accepted, the list showing the new key's last characters) and deletes it. axe passes on each
 // screen and dialog. The phone width of both screens is in phone.test.ts.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { callApi } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  screenshot,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import { assertAccessible, heading, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
 interface Invites {
   invites: { id: string; email: string; is_sent: boolean; is_revoked: boolean; roles: { key: string }[] }[];
@@ -29,31 +17,13 @@ interface Invites {
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: invitations and API keys (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
 
-    before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
-
-    const status = (text: string) => page.getByRole("status").getByText(text).waitFor();
+    const status = (text: string) => dashboard.page.getByRole("status").getByText(text).waitFor();
 
     /** Latchkey's public verification of an API key, as a customer's API calls it. */
     const verify = async (key: string) => {
-      const response = await fetch(`${server.url}/api/v1/api_keys/verify`, {
+      const response = await fetch(`${dashboard.server.url}/api/v1/api_keys/verify`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ api_key: key }),
@@ -62,6 +32,7 @@ for (const { kind, skip } of await databaseKinds()) {
     };
 
     it("invites someone from an organization's page, shows the link once, and withdraws it", async () => {
+      const { server, page } = dashboard;
       const org = await server.services.organizations.create({ name: "Harbour Lights" });
       const role = await callApi(server, "POST", "/api/v1/roles", {
         body: { name: "Lamp keeper", key: "lamp-keeper" },
@@ -148,10 +119,11 @@ for (const { kind, skip } of await databaseKinds()) {
       await page.getByRole("checkbox", { name: "Show accepted and withdrawn invitations" }).check();
       await row.getByRole("cell", { name: "Withdrawn" }).waitFor();
       assert.equal(await withdraw.count(), 0, "a withdrawn invitation cannot be withdrawn again");
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
 
     it("creates an API key shown once, rotates it and deletes it", async () => {
+      const { server, page } = dashboard;
       const api = await server.services.apis.create({
         name: "Lighthouse API",
         audience: "https://lighthouse.example.com",
@@ -232,7 +204,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal((await verify(rotated)).status, 401, "a deleted key is refused");
       const listed = await callApi<{ api_keys: unknown[] }>(server, "GET", "/api/v1/api_keys");
       assert.deepEqual(listed.body.api_keys, []);
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
   });
 }

@@ -6,49 +6,20 @@
 // any request, saved changes read back from the server. axe passes on each screen.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
 import { signedInUserAgent } from "../helpers/user-agent.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  screenshot,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import { assertAccessible, heading, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: MFA and passkeys (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
 
-    before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
-
-    const status = (text: string) => page.getByRole("status").getByText(text).waitFor();
+    const status = (text: string) => dashboard.page.getByRole("status").getByText(text).waitFor();
 
     it("requires MFA for an organization's members", async () => {
+      const { server, page } = dashboard;
       const org = await server.services.organizations.create({ name: "Vault Works" });
       await page.goto(`${server.url}/admin/organizations/${org.code}`);
       await heading(page, "Vault Works");
@@ -69,6 +40,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("shows a user's factors and resets one, then all, signing the user out", async () => {
+      const { server, page } = dashboard;
       const user = await createUser(server, { givenName: "Ida", familyName: "Rhodes" });
       const { store } = server.services.mfa;
       await store.recordUse(user.id, "mfa:email", user.email);
@@ -133,6 +105,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("lists a user's passkeys and removes one, then the other, behind a confirmation", async () => {
+      const { server, page } = dashboard;
       const user = await createUser(server, { givenName: "Hedy", familyName: "Lamarr" });
       const { store } = server.services.passkeys;
       const addPasskey = (name: string, synced: boolean) =>
@@ -200,10 +173,11 @@ for (const { kind, skip } of await databaseKinds()) {
         .click();
       await page.getByText("No passkeys.").waitFor();
       assert.deepEqual(await store.list(user.id), []);
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
 
     it("sets the environment's MFA and passkey policies under Settings › Authentication", async () => {
+      const { server, page } = dashboard;
       await page
         .getByRole("navigation", { name: "Dashboard" })
         .getByRole("link", { name: "Authentication", exact: true })
@@ -255,7 +229,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(await page.getByRole("checkbox", { name: "Emailed code" }).isChecked(), true);
       assert.equal(await page.getByRole("checkbox", { name: "Recovery codes" }).isChecked(), false);
       assert.equal(await page.getByLabel("Passkey policy").inputValue(), "mandatory");
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
   });
 }

@@ -4,59 +4,24 @@
 // the Management API, a refused value never sent, the page never wider than the phone, axe on both.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication } from "../helpers/fixtures.js";
 import { callApi } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  openDashboardPage,
-  PHONE,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
-
-async function assertFitsPhone(page: Page, screen: string): Promise<void> {
-  const width = (await page.evaluate("document.scrollingElement.scrollWidth")) as number;
-  const wide = await page.evaluate(`[...document.querySelectorAll("main *")]
-    .filter((e) => e.getBoundingClientRect().right > ${PHONE.width} + 1)
-    .slice(-3).map((e) => e.tagName + "." + e.className + " " + (e.textContent || "").slice(0, 40))`);
-  assert.ok(width <= PHONE.width, `${screen}: the page is ${width}px wide: ${JSON.stringify(wide)}`);
-}
+import { assertAccessible, assertFitsPhone, PHONE, signedInDashboard } from "./dashboard-browser.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`dashboard: session settings (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
-
-    before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser, PHONE);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
+    const dashboard = signedInDashboard(kind, { viewport: PHONE });
 
     const read = async <T>(path: string) => {
-      const { status, body } = await callApi<T>(server, "GET", path);
+      const { status, body } = await callApi<T>(dashboard.server, "GET", path);
       assert.equal(status, 200, JSON.stringify(body));
       return body;
     };
 
     it("sets an organization's session lifetime and cookie policy", async () => {
+      const { server, page } = dashboard;
       const created = await callApi<{ organization: { code: string } }>(
         server,
         "POST",
@@ -102,6 +67,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("sets and clears an application's session lifetime with its token lifetimes", async () => {
+      const { server, page } = dashboard;
       const { clientId } = await createApplication(server, "reg", { name: "Session app" });
       await page.goto(`${server.url}/admin/applications/${clientId}`);
       const session = page.getByLabel("Session lifetime", { exact: true });
@@ -134,7 +100,7 @@ for (const { kind, skip } of await databaseKinds()) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       assert.equal((await read<App>(path)).application.authenticated_session_lifetime, null);
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
   });
 }
