@@ -4,49 +4,26 @@
 // <html lang="fr"> and passes axe; the code reaches the application and Kinde's SDK gets tokens.
 // English stays the default for a language Latchkey does not serve.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { createKindeServerClient, GrantType } from "@kinde-oss/kinde-typescript-sdk";
-import { decodeJwt } from "jose";
-import type { Browser, Page } from "playwright-core";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { totpCodeAt } from "../../src/mfa/totp.js";
 import { assertAccessible } from "../dashboard/dashboard-browser.js";
-import { type AppServer, launchChromium, startAppServer } from "../helpers/browser.js";
 import { databaseKinds } from "../helpers/databases.js";
-import { createApplication, createUser } from "../helpers/fixtures.js";
+import { createUser } from "../helpers/fixtures.js";
+import { idTokenAtCallback, kindeAppInChromium, kindeClient } from "../helpers/kinde-browser.js";
 import { MapSessionManager } from "../helpers/kinde-session.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`the hosted pages in French in Chromium (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let rp: AppServer;
-    let app: { clientId: string };
-
+    const setup = kindeAppInChromium(kind);
     before(async () => {
-      rp = await startAppServer();
-      server = await startTestServer(kind);
-      app = await createApplication(server, "spa", { callbackUrls: [`${rp.origin}/callback`] });
-      await server.services.mfa.store.setEnvironmentSettings({
+      await setup.server.services.mfa.store.setEnvironmentSettings({
         policy: "required",
         enabledFactors: ["mfa:authenticator_app"],
         recoveryCodes: true,
       });
-      browser = await launchChromium();
     });
-    after(async () => {
-      await browser?.close();
-      await rp?.close();
-      await server?.close();
-    });
-
-    const client = () =>
-      createKindeServerClient(GrantType.PKCE, {
-        authDomain: server.url,
-        clientId: app.clientId,
-        redirectURL: `${rp.origin}/callback`,
-        logoutRedirectURL: `${rp.origin}/`,
-      });
+    const client = () => kindeClient(setup);
 
     /** The page is in French: its language attribute and its heading. */
     async function inFrench(page: Page, heading: string, what: string) {
@@ -97,16 +74,8 @@ for (const { kind, skip } of await databaseKinds()) {
       await page.getByRole("button", { name: /Je les ai conservés/ }).click();
     }
 
-    async function tokensAt(sdk: ReturnType<typeof client>, session: MapSessionManager, page: Page) {
-      await page.waitForURL((url) => url.origin === rp.origin && url.pathname === "/callback");
-      const callback = new URL(page.url());
-      assert.ok(callback.searchParams.get("code"), "the code reaches the application");
-      await sdk.handleRedirectToApp(session, callback);
-      assert.equal(await sdk.isAuthenticated(session), true);
-      return decodeJwt((await session.getSessionItem("id_token")) as string);
-    }
-
     it("speaks French through the whole sign-in with lang=fr (over an English browser)", async () => {
+      const { server, browser } = setup;
       const user = await createUser(server);
       const sdk = client();
       const session = new MapSessionManager();
@@ -116,12 +85,13 @@ for (const { kind, skip } of await databaseKinds()) {
       url.searchParams.set("lang", "fr");
       await page.goto(url.href);
       await signInInFrench(page, user);
-      const idToken = await tokensAt(sdk, session, page);
+      const idToken = await idTokenAtCallback(setup, sdk, session, page);
       assert.equal(idToken.sub, user.id);
       await context.close();
     });
 
     it("speaks French from Accept-Language: fr-FR alone, and English for a language it does not serve", async () => {
+      const { server, browser } = setup;
       const user = await createUser(server);
       const sdk = client();
       const session = new MapSessionManager();
@@ -131,7 +101,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(url.searchParams.get("lang"), null);
       await page.goto(url.href);
       await signInInFrench(page, user);
-      assert.equal((await tokensAt(sdk, session, page)).sub, user.id);
+      assert.equal((await idTokenAtCallback(setup, sdk, session, page)).sub, user.id);
       await context.close();
 
       const german = await browser.newContext({ extraHTTPHeaders: { "accept-language": "de-DE,de;q=0.9" } });
@@ -143,6 +113,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("answers an expired sign-in page and a hostile lang in the browser's language, never an error", async () => {
+      const { server } = setup;
       const expired = await fetch(`${server.url}/auth/sign-in?request=gone`, {
         headers: { "accept-language": "fr-CA" },
       });

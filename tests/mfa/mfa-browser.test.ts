@@ -4,54 +4,30 @@
 // SDK's ID token says amr [pwd, otp, mfa]; a later sign-in with prompt=login asks for the code
 // again. The MFA pages pass the accessibility check the other pages do.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { createKindeServerClient, GrantType } from "@kinde-oss/kinde-typescript-sdk";
-import { decodeJwt } from "jose";
-import type { Browser, Page } from "playwright-core";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import type { Clock } from "../../src/clock.js";
 import { totpCodeAt } from "../../src/mfa/totp.js";
 import { assertAccessible } from "../dashboard/dashboard-browser.js";
-import { type AppServer, launchChromium, startAppServer } from "../helpers/browser.js";
 import { databaseKinds } from "../helpers/databases.js";
-import { createApplication, createUser } from "../helpers/fixtures.js";
+import { createUser } from "../helpers/fixtures.js";
+import { idTokenAtCallback, kindeAppInChromium, kindeClient } from "../helpers/kinde-browser.js";
 import { MapSessionManager } from "../helpers/kinde-session.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`two-step verification in Chromium with Kinde's SDK (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let rp: AppServer;
-    let app: { clientId: string };
     // The set-up runs two minutes "ago", so the sign-in after it is at a later RFC 6238 step
     // without waiting; tokens then carry real times, which the SDK checks.
     let offset = -120;
     const clock: Clock = { now: () => Math.floor(Date.now() / 1000) + offset };
-
+    const setup = kindeAppInChromium(kind, { clock });
     before(async () => {
-      rp = await startAppServer();
-      server = await startTestServer(kind, { clock });
-      app = await createApplication(server, "spa", { callbackUrls: [`${rp.origin}/callback`] });
-      await server.services.mfa.store.setEnvironmentSettings({
+      await setup.server.services.mfa.store.setEnvironmentSettings({
         policy: "required",
         enabledFactors: ["mfa:authenticator_app"],
         recoveryCodes: true,
       });
-      browser = await launchChromium();
     });
-    after(async () => {
-      await browser?.close();
-      await rp?.close();
-      await server?.close();
-    });
-
-    const client = () =>
-      createKindeServerClient(GrantType.PKCE, {
-        authDomain: server.url,
-        clientId: app.clientId,
-        redirectURL: `${rp.origin}/callback`,
-        logoutRedirectURL: `${rp.origin}/`,
-      });
 
     async function signInWithPassword(page: Page, user: { email: string; password: string }) {
       await page.waitForURL((url) => url.pathname === "/auth/sign-in");
@@ -60,18 +36,11 @@ for (const { kind, skip } of await databaseKinds()) {
       await page.getByRole("button", { name: "Sign in", exact: true }).click();
     }
 
-    async function idTokenAt(sdk: ReturnType<typeof client>, session: MapSessionManager, page: Page) {
-      await page.waitForURL((url) => url.origin === rp.origin && url.pathname === "/callback");
-      await sdk.handleRedirectToApp(session, new URL(page.url()));
-      assert.equal(await sdk.isAuthenticated(session), true);
-      return decodeJwt((await session.getSessionItem("id_token")) as string);
-    }
-
     it("sets up an authenticator app at the first sign-in and asks for its code at the next", async () => {
-      const user = await createUser(server);
-      const sdk = client();
+      const user = await createUser(setup.server);
+      const sdk = kindeClient(setup);
       const session = new MapSessionManager();
-      const page = await (await browser.newContext()).newPage();
+      const page = await (await setup.browser.newContext()).newPage();
       await page.goto((await sdk.login(session)).href);
       await signInWithPassword(page, user);
 
@@ -86,7 +55,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await assertAccessible(page, "the recovery codes page");
       assert.equal(await page.locator("#recovery-codes li").count(), 10);
       await page.getByRole("button", { name: /I have saved them/ }).click();
-      const first = await idTokenAt(sdk, session, page);
+      const first = await idTokenAtCallback(setup, sdk, session, page);
       assert.equal(first.sub, user.id);
       assert.deepEqual([...(first.amr as string[])].sort(), ["mfa", "otp", "pwd"]);
 
@@ -102,7 +71,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.match((await page.getByRole("alert").textContent()) ?? "", /not right/);
       await page.getByLabel("Code from your authenticator app").fill(totpCodeAt(secret, clock.now()));
       await page.getByRole("button", { name: "Continue" }).click();
-      const second = await idTokenAt(sdk, again, page);
+      const second = await idTokenAtCallback(setup, sdk, again, page);
       assert.deepEqual([...(second.amr as string[])].sort(), ["mfa", "otp", "pwd"]);
       assert.ok((second.auth_time as number) > (first.auth_time as number), "a new sign-in");
       await page.context().close();
