@@ -3,6 +3,7 @@
 // (bound to a fresh `state` and, where the provider takes it, PKCE), and the provider's callback,
 // whose code is exchanged once for the connection's first tokens.
 import { randomToken, sha256 } from "../crypto/random.js";
+import { configCacheFor } from "../oauth/config-cache.js";
 import { authorizationUrl, codeChallengeS256, exchangeCode } from "../outbound/oauth-client.js";
 import type { ConnectedAppConfigs } from "./connected-app-configs.js";
 import {
@@ -95,12 +96,12 @@ export class ConnectFlow {
 
   /** Connected apps offered right after sign-in that this user has not connected yet. */
   async offersFor(userId: string): Promise<ConnectedAppRow[]> {
-    const offered = await this.ctx.db
-      .selectFrom("connected_apps")
-      .selectAll()
-      .where("offer_at_sign_in", "=", 1)
-      .orderBy("name")
-      .execute();
+    // Every sign-in asks and the answer is almost always "none": from the configuration cache
+    // (migration 0043 moves the generation on any change to connected_apps).
+    const { db } = this.ctx;
+    const offered = await configCacheFor(db).memo("connected_apps:offered_at_sign_in", () =>
+      db.selectFrom("connected_apps").selectAll().where("offer_at_sign_in", "=", 1).orderBy("name").execute(),
+    );
     if (offered.length === 0) return [];
     const connected = await this.ctx.db
       .selectFrom("connections")

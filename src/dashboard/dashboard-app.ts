@@ -6,6 +6,7 @@
 // would give, then be taken for the dashboard — with every Management API scope — once the
 // operator changed it.
 import { redirectUrlProblem } from "../applications/urls.js";
+import { configCacheFor } from "../oauth/config-cache.js";
 import type { Services } from "../services.js";
 import type { Db } from "../storage/database.js";
 import type { ApplicationUrlKind } from "../storage/schema.js";
@@ -24,18 +25,23 @@ function canSignIn(issuer: string): boolean {
 
 /**
  * The dashboard's client ID, or undefined when there is none or it cannot sign in under this
- * issuer. Read per Management API call made with a user's token, and not cached: it is one column
- * of a one-row table, no dearer than the configuration generation a cache would read first.
+ * issuer. Read per Management API call made with a user's token (storedDashboardClientId).
  */
 export async function findDashboardClientId(db: Db, issuer: string): Promise<string | undefined> {
   if (!canSignIn(issuer)) return undefined;
   return storedDashboardClientId(db);
 }
 
-/** The application bootstrap registered as the dashboard, whether or not ISSUER_URL lets it sign in. */
+/**
+ * The application bootstrap registered as the dashboard, whether or not ISSUER_URL lets it sign in.
+ * From the configuration cache (migration 0043 moves the generation when it changes): every sign-in
+ * asks, twice. Inside a transaction, as the transaction sees it.
+ */
 export async function storedDashboardClientId(db: Db): Promise<string | undefined> {
-  const row = await db.selectFrom("business").select("dashboard_client_id").executeTakeFirst();
-  return row?.dashboard_client_id ?? undefined;
+  const read = async () =>
+    (await db.selectFrom("business").select("dashboard_client_id").executeTakeFirst())?.dashboard_client_id ??
+    undefined;
+  return db.isTransaction ? read() : configCacheFor(db).memo("business:dashboard_client_id", read);
 }
 
 /**

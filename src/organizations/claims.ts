@@ -92,6 +92,8 @@ export async function usualOrganization(
 ): Promise<string | undefined> {
   // A suspended organization must not lock its members out of their other ones.
   const open = memberships.filter((m) => !m.suspended);
+  // One (or no) organization open to them: it is the answer whichever is the default.
+  if (open.length <= 1) return open[0]?.code;
   const last = open
     .filter((m) => m.lastAccessedAt !== null)
     .sort((a, b) => b.lastAccessedAt! - a.lastAccessedAt!)[0];

@@ -9,6 +9,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import { t, wait as waitFor } from "../i18n/catalogue.js";
 import { DEFAULT_LOCALE, type Locale } from "../i18n/locale.js";
 import type { Services } from "../services.js";
+import { inTransaction } from "../storage/database.js";
 import { canonicalEmail } from "../users/email.js";
 import { assertPasswordHashingAvailable, type ReservedPasswordCheck } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
@@ -211,13 +212,21 @@ export class BrowserSignIn {
   ): Promise<BrowserSession> {
     const previous = await this.session(request);
     if (previous) await this.services.sessions.revoke(previous.id);
-    const { token, session } = await this.services.sessions.create(userId, {
-      ip: request.ip,
-      userAgent: request.headers["user-agent"],
-      externalIdentityId: proof.externalIdentityId,
-      amr: proof.amr,
+    // The session and the sign-in's counters commit together: one commit, not two.
+    const { token, session } = await inTransaction(this.services.db, async (trx) => {
+      const created = await this.services.sessions.create(
+        userId,
+        {
+          ip: request.ip,
+          userAgent: request.headers["user-agent"],
+          externalIdentityId: proof.externalIdentityId,
+          amr: proof.amr,
+        },
+        trx,
+      );
+      await this.services.users.recordSignIn(userId, trx);
+      return created;
     });
-    await this.services.users.recordSignIn(userId);
     const { amr, clientId } = proof;
     this.services.authenticationLog.record(request, {
       type: "sign_in",

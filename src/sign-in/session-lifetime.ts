@@ -17,6 +17,7 @@
 // Persistence is decided when the session starts: a sign-in into (entering) an organization whose SSO session
 // policy override is on with sso_session_persistence_mode "non_persistent" gets a browser-session
 // cookie (no Max-Age/Expires: gone when the browser closes); every other sign-in a persistent one.
+import { configCacheFor } from "../oauth/config-cache.js";
 import { usualOrganization } from "../organizations/claims.js";
 import { OrganizationsStore } from "../organizations/organizations.store.js";
 import type { Db } from "../storage/database.js";
@@ -34,25 +35,34 @@ export async function sessionRules(
   db: Db,
   request: { clientId?: string; orgCode?: string | null },
 ): Promise<SessionRules> {
+  // Every sign-in reads both, twice: from the configuration cache (migrations 0009 and 0043 move
+  // the generation when either changes); inside a transaction, as the transaction sees them.
+  const cached = <T>(key: string, read: () => Promise<T>) =>
+    db.isTransaction ? read() : configCacheFor(db).memo(key, read);
+  const { clientId, orgCode } = request;
   const [application, organization] = await Promise.all([
-    request.clientId
-      ? db
-          .selectFrom("applications")
-          .select("authenticated_session_lifetime")
-          .where("id", "=", request.clientId)
-          .executeTakeFirst()
+    clientId
+      ? cached(`session-rules:application:${clientId}`, () =>
+          db
+            .selectFrom("applications")
+            .select("authenticated_session_lifetime")
+            .where("id", "=", clientId)
+            .executeTakeFirst(),
+        )
       : undefined,
-    request.orgCode
-      ? db
-          .selectFrom("organizations")
-          .select([
-            "sso_session_policy_enabled",
-            "sso_session_persistence",
-            "session_lifetime_enabled",
-            "authenticated_session_lifetime",
-          ])
-          .where("code", "=", request.orgCode)
-          .executeTakeFirst()
+    orgCode
+      ? cached(`session-rules:organization:${orgCode}`, () =>
+          db
+            .selectFrom("organizations")
+            .select([
+              "sso_session_policy_enabled",
+              "sso_session_persistence",
+              "session_lifetime_enabled",
+              "authenticated_session_lifetime",
+            ])
+            .where("code", "=", orgCode)
+            .executeTakeFirst(),
+        )
       : undefined,
   ]);
   const lifetimes: number[] = [];

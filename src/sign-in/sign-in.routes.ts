@@ -205,10 +205,11 @@ export function registerSignInRoutes(
           ? null
           : (authorization.orgCode ?? authorization.invitation?.orgCode),
     });
-    await services.pending.attachSession(requestId, authorization, session.id);
     // Not when signing in to the dashboard: an administrator managing Latchkey connects nothing there.
     const offers = dashboard ? [] : await services.connectedApps.offersFor(userId);
     if (offers.length === 0) return complete(reply, requestId, session, 303);
+    // The offer page's answer (/auth/continue, /auth/connect) is honoured only for this session.
+    await services.pending.attachSession(requestId, authorization, session.id);
     const ctx = await formContext(requestId, authorization, csrfToken(request, reply));
     return html(
       reply,
