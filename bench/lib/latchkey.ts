@@ -17,8 +17,11 @@ import { signedInUserAgent, type UserAgent } from "../../tests/helpers/user-agen
 import type { LoadSpec } from "./load.js";
 import { ROOT, type ServerProcess, spawnServer } from "./proc.js";
 
-/** Where the compiled server goes: under node_modules so its imports resolve, outside git. */
-export const BUILD_DIR = path.join(ROOT, "node_modules/.cache/latchkey-bench");
+/**
+ * Where the compiled server goes: under node_modules so its imports resolve, outside git.
+ * BENCH_BUILD_DIR (also under node_modules) keeps one run's build apart from another's.
+ */
+export const BUILD_DIR = process.env.BENCH_BUILD_DIR ?? path.join(ROOT, "node_modules/.cache/latchkey-bench");
 
 /** Builds src/ the way `npm run build` does, into BUILD_DIR (dist/ is left alone). */
 export function buildLatchkey(): string {

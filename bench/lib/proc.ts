@@ -1,7 +1,7 @@
 // Child processes for the benchmark: every server under test runs in its own Node process, so the
 // load generator (this process) never shares an event loop or a heap with it, and its memory and
 // CPU time can be read from /proc (Linux).
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -185,5 +185,20 @@ export async function sqliteCommitMs(): Promise<{ full: number; normal: number }
     return { full: measure("FULL"), normal: measure("NORMAL") };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Which source a run measured: BENCH_COMMIT (set it when running from a `git archive` snapshot),
+ * else HEAD's short hash, marked when src/ has uncommitted changes in the work tree.
+ */
+export function sourceVersion(): string {
+  if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
+  try {
+    const git = (...args: string[]) =>
+      execFileSync("git", args, { cwd: ROOT, stdio: "pipe" }).toString().trim();
+    return `${git("rev-parse", "--short", "HEAD")}${git("status", "--short", "src") ? " + uncommitted src/ changes" : ""}`;
+  } catch {
+    return "unknown";
   }
 }
