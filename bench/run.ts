@@ -39,6 +39,7 @@ import {
 } from "./lib/proc.js";
 import { type Row, renderMarkdown, renderSvg, type StartupRow, summarize } from "./lib/report.js";
 import { benchLists } from "./lists.js";
+import { benchRefusals } from "./refusals.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
@@ -661,3 +662,5 @@ log(`written: bench/results/latest.{md,json,svg} (${meta.minutes} min)`);
 
 // The dashboard's lists at BENCH_USERS users (bench/lists.ts; its own bench/results/lists.{md,json}).
 if (wanted("lists")) await benchLists();
+// How fast requests that must be refused are answered (bench/refusals.ts; bench/results/refusals.json).
+if (wanted("refusals")) await benchRefusals();
