@@ -33,6 +33,7 @@ export const enMail = {
   "mail.notice_remaining.other": "{count} unused recovery codes remain.",
   "mail.notice_added": "A new second factor ({factor}) was added to the {business} account {to}.",
   "mail.notice_an_app": "an authenticator app",
+  "mail.notice_sms": "text messages to {phone}",
   "mail.notice_reset":
     "The second factors of the {business} account {to} were removed, and its other sessions were signed out.",
   "mail.notice_not_you":

@@ -3,11 +3,14 @@
 // (Intl.PluralRules). Keep a sentence whole in one entry, so a translation can reorder it.
 // A group of pages with many strings keeps them in its own en-<topic>.ts, spread in here.
 import { enAccount } from "./en-account.js";
+import { enConnections } from "./en-connections.js";
 import { enDevice } from "./en-device.js";
+import { enFirstParty } from "./en-first-party.js";
 import { enInvitation } from "./en-invitation.js";
 import { enMail } from "./en-mail.js";
 import { enMfaChecks } from "./en-mfa-checks.js";
 import { enOrganization } from "./en-organization.js";
+import { enPasskeySignIn } from "./en-passkey-sign-in.js";
 import { enRefusals } from "./en-refusals.js";
 
 export const en = {
@@ -18,6 +21,9 @@ export const en = {
   ...enDevice,
   ...enInvitation,
   ...enMail,
+  ...enConnections,
+  ...enFirstParty,
+  ...enPasskeySignIn,
   // Shared pieces of the forms.
   "form.email": "Email",
   "form.password": "Password",

@@ -34,6 +34,7 @@ export const frMail: { readonly [K in keyof typeof enMail]: string } = {
   "mail.notice_remaining.other": "Il reste {count} codes de récupération inutilisés.",
   "mail.notice_added": "Un nouveau second facteur ({factor}) a été ajouté au compte {business} {to}.",
   "mail.notice_an_app": "une application d’authentification",
+  "mail.notice_sms": "des SMS au {phone}",
   "mail.notice_reset":
     "Les seconds facteurs du compte {business} {to} ont été supprimés, et ses autres sessions ont été déconnectées.",
   "mail.notice_not_you":

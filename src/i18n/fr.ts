@@ -3,11 +3,14 @@
 // tests/i18n/catalogue.test.ts.
 import type { Messages } from "./en.js";
 import { frAccount } from "./fr-account.js";
+import { frConnections } from "./fr-connections.js";
 import { frDevice } from "./fr-device.js";
+import { frFirstParty } from "./fr-first-party.js";
 import { frInvitation } from "./fr-invitation.js";
 import { frMail } from "./fr-mail.js";
 import { frMfaChecks } from "./fr-mfa-checks.js";
 import { frOrganization } from "./fr-organization.js";
+import { frPasskeySignIn } from "./fr-passkey-sign-in.js";
 import { frRefusals } from "./fr-refusals.js";
 
 export const fr: Messages = {
@@ -18,6 +21,9 @@ export const fr: Messages = {
   ...frDevice,
   ...frInvitation,
   ...frMail,
+  ...frConnections,
+  ...frFirstParty,
+  ...frPasskeySignIn,
   "form.email": "Adresse e-mail",
   "form.password": "Mot de passe",
   "form.new_password": "Nouveau mot de passe",

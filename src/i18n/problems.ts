@@ -65,3 +65,15 @@ const SIGN_IN_REFUSALS: Readonly<Record<string, NoValues>> = {
 export function pageSignInRefusal(locale: Locale | undefined = DEFAULT_LOCALE, reason: string): string {
   return Object.hasOwn(SIGN_IN_REFUSALS, reason) ? t(locale, SIGN_IN_REFUSALS[reason]!) : reason;
 }
+
+const PASSKEY_REFUSALS: Readonly<Record<string, NoValues>> = {
+  "That passkey could not be used. Try again, or choose another way to sign in.": "passkey_sign_in.refused",
+  "This passkey prompt has expired. Try again.": "passkey_sign_in.prompt_expired",
+  "The passkey could not be saved. Try again.": "passkey_sign_in.not_saved",
+  "This passkey is already saved.": "passkey_sign_in.already_saved",
+};
+
+/** PasskeysService's refusal (its English message) for a page, in its language. */
+export function pagePasskeyRefusal(locale: Locale | undefined = DEFAULT_LOCALE, message: string): string {
+  return Object.hasOwn(PASSKEY_REFUSALS, message) ? t(locale, PASSKEY_REFUSALS[message]!) : message;
+}

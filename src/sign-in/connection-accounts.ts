@@ -13,6 +13,9 @@
 //   (syncProfile); the address never does, as it decides which account is whose.
 import type { SignInConnection } from "../connections/connections.service.js";
 import { newId } from "../crypto/random.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, type Locale } from "../i18n/locale.js";
+import { pageSignInRefusal } from "../i18n/problems.js";
 import type { AuthorizationRequest } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
@@ -65,11 +68,13 @@ export async function createConnectionAccount(
 ): Promise<NewAccount> {
   // The dashboard's sign-in makes no accounts, whatever the connection allows.
   await refuseDashboardConnectionAccount(services, authorization.clientId, authorization.locale);
+  // The refusals' page speaks the sign-in's language (issue 20).
+  const locale = authorization.locale ?? DEFAULT_LOCALE;
   if (connection.options.is_create_missing_user === false)
     throw new UpstreamRefusal(
       403,
-      "You need an account first",
-      `Signing in with ${connection.displayName} is only for people who already have an account here. Ask the administrator of this application to create yours, then sign in again.`,
+      t(locale, "connection.account_first_title"),
+      t(locale, "connection.account_first", { provider: connection.displayName }),
     );
   const autoJoin = await services.connections.autoJoinOrganizations(connection);
   // A sign-up that creates an organization (createOrgName) joins no existing one's rules.
@@ -79,8 +84,8 @@ export async function createConnectionAccount(
     if (org?.is_allow_registrations !== 1 || org.is_suspended === 1)
       throw new UpstreamRefusal(
         403,
-        "You cannot create an account here",
-        "This organization does not accept new accounts. Ask its administrator to add you.",
+        t(locale, "connection.no_registrations_title"),
+        t(locale, "connection.no_registrations"),
       );
   }
   const picture = text(profile.claims.picture, 2000);
@@ -119,8 +124,8 @@ export async function createConnectionAccount(
     if (error instanceof EmailTakenError || unique?.column !== undefined)
       throw new UpstreamRefusal(
         409,
-        "You already have an account",
-        "An account with this email address already exists. Sign in the way you usually do.",
+        t(locale, "connection.have_account_title"),
+        t(locale, "connection.have_account"),
       );
     if (unique) return { created: false };
     throw error;
@@ -149,4 +154,36 @@ export async function syncProfile(
     changes.picture = picture;
   if (Object.keys(changes).length === 0) return user;
   return (await services.users.update(user.id, changes, undefined, undefined, "user")) ?? user;
+}
+
+/** Administrators sign in with their password only (docs/security.md, "Who may do what"). */
+export function administratorRefusal(locale: Locale): UpstreamRefusal {
+  return new UpstreamRefusal(
+    403,
+    t(locale, "connection.administrator_title"),
+    t(locale, "connection.administrator"),
+  );
+}
+
+/** The connection was disabled for this request (or deleted) while the person was away at it. */
+export function optionGone(locale: Locale): UpstreamRefusal {
+  return new UpstreamRefusal(
+    403,
+    t(locale, "connection.option_gone_title"),
+    t(locale, "connection.choose_another"),
+  );
+}
+
+/** Two sign-ins raced (the same provider account, or the address, taken meanwhile). */
+export function tryAgain(locale: Locale): UpstreamRefusal {
+  return new UpstreamRefusal(409, t(locale, "connection.try_again_title"), t(locale, "connection.try_again"));
+}
+
+/** organizationRefusal's reason (English for the OAuth error_description), shown in the page's language. */
+export function cannotSignInHere(locale: Locale, reason: string): UpstreamRefusal {
+  return new UpstreamRefusal(
+    403,
+    t(locale, "connection.cannot_sign_in_here_title"),
+    pageSignInRefusal(locale, reason),
+  );
 }

@@ -28,6 +28,9 @@
 //   POST /auth/connections/link/resend   another code
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SignInConnection } from "../connections/connections.service.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, type Locale } from "../i18n/locale.js";
+import { pageEmailProblem } from "../i18n/problems.js";
 import {
   type AuthorizationRequest,
   organizationRefusal,
@@ -35,7 +38,7 @@ import {
   type SignInProgress,
 } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
-import { canonicalEmail, emailProblem } from "../users/email.js";
+import { canonicalEmail } from "../users/email.js";
 import {
   boundedClaims,
   ExternalIdentitiesStore,
@@ -44,7 +47,14 @@ import {
 import { type User, uniqueViolation } from "../users/users.store.js";
 import type { Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
-import { createConnectionAccount, syncProfile } from "./connection-accounts.js";
+import {
+  administratorRefusal,
+  cannotSignInHere,
+  createConnectionAccount,
+  optionGone,
+  syncProfile,
+  tryAgain,
+} from "./connection-accounts.js";
 import { openCodeStep, type SignInKit } from "./email-code.routes.js";
 import { emailCodePage, emailCodeRequestPage } from "./pages.js";
 import { clientNetwork } from "./rate-limit.js";
@@ -76,9 +86,13 @@ export type SignInBasics = Pick<
 export interface EmailProofDeps extends SignInBasics {
   /** The connection, when this request may still use it (enabled for its app and org). */
   usable: (id: string, authorization: AuthorizationRequest) => Promise<SignInConnection | undefined>;
-  refusalPage: (reply: FastifyReply, refusal: UpstreamRefusal, requestId?: string) => Promise<unknown>;
-  /** Administrators never sign in through a provider. */
-  administratorRefusal: () => UpstreamRefusal;
+  /** The refusal's page, in `locale` (the language its text was written in). */
+  refusalPage: (
+    reply: FastifyReply,
+    refusal: UpstreamRefusal,
+    locale: Locale,
+    requestId?: string,
+  ) => Promise<unknown>;
   /** The amr value of a sign-in at a provider. */
   externalAmr: string;
 }
@@ -129,9 +143,10 @@ export function registerConnectionEmailProof(
   ) => {
     const ctx = await deps.formContext(requestId, authorization, signIn.csrfToken(request, reply));
     // Typed by the person: the page must not say whether an account has the address.
+    const values = { email, app: ctx.applicationName };
     const lead = typed(link)
-      ? `To finish signing in, we sent a 6-digit code to ${email}. Enter it to continue to ${ctx.applicationName}.`
-      : `An account already uses ${email}. To sign in to it this way, we sent a 6-digit code to that address: enter it to continue to ${ctx.applicationName}.`;
+      ? t(ctx.locale, "connection.proof_lead_typed", values)
+      : t(ctx.locale, "connection.proof_lead_existing", values);
     return html(
       reply,
       status,
@@ -216,7 +231,8 @@ export function registerConnectionEmailProof(
     if (!step) return expired(reply);
     const { requestId, authorization, link, email } = step;
     const again = typed(link) ? sendTyped : send;
-    return again(request, reply, requestId, authorization, link, email, "We sent you a new code.");
+    const resent = t(authorization.locale ?? DEFAULT_LOCALE, "email_code.resent");
+    return again(request, reply, requestId, authorization, link, email, resent);
   });
 
   const askPage = async (
@@ -234,10 +250,10 @@ export function registerConnectionEmailProof(
       emailCodeRequestPage({
         ...ctx,
         ...extra,
-        title: "What is your email address?",
-        lead: `Your sign-in provider did not tell us your email address. We will email you a 6-digit code to confirm it before you continue to ${ctx.applicationName}.`,
+        title: t(ctx.locale, "connection.ask_title"),
+        lead: t(ctx.locale, "connection.ask_lead", { app: ctx.applicationName }),
         action: ASK_ACTION,
-        button: "Email me a code",
+        button: t(ctx.locale, "email_code.email_me"),
       }),
     );
   };
@@ -253,7 +269,7 @@ export function registerConnectionEmailProof(
     if (!signIn.csrfValid(request, form) || progress.browser !== signIn.browserBinding(request))
       return expired(reply);
     const typedEmail = field(form, "email").trim();
-    const problem = emailProblem(typedEmail);
+    const problem = pageEmailProblem(authorization.locale ?? DEFAULT_LOCALE, typedEmail);
     if (problem)
       return askPage(request, reply, requestId, authorization, 400, { email: typedEmail, error: problem });
     return sendTyped(request, reply, requestId, authorization, link, canonicalEmail(typedEmail));
@@ -263,6 +279,7 @@ export function registerConnectionEmailProof(
     const step = await open(request);
     if (!step) return expired(reply);
     const { requestId, authorization, link } = step;
+    const locale = authorization.locale ?? DEFAULT_LOCALE;
     const checked = await emailCode.verify(
       step.codeId,
       "verify_email",
@@ -292,23 +309,18 @@ export function registerConnectionEmailProof(
       const user = checked.userId ? await services.users.store.findById(checked.userId) : undefined;
       if (!user || user.id !== link.userId || user.email !== checked.email || user.is_suspended === 1)
         return expired(reply);
-      if (user.is_admin === 1) throw deps.administratorRefusal();
+      if (user.is_admin === 1) throw administratorRefusal(locale);
       const connection = await deps.usable(link.connectionId, authorization);
-      if (!connection)
-        throw new UpstreamRefusal(
-          403,
-          "This sign-in option is no longer available",
-          "Choose another way to sign in.",
-        );
+      if (!connection) throw optionGone(locale);
       const refusal = await organizationRefusal(services.oauth, authorization, user.id);
-      if (refusal) throw new UpstreamRefusal(403, "You cannot sign in here", refusal);
+      if (refusal) throw cannotSignInHere(locale, refusal);
       // The mailbox's owner is here: a password someone set before the address was ever proved
       // stops working (and every session made with it), as for a passwordless sign-in.
       if (user.email_verified !== 1 && user.password_hash !== null)
         await services.users.dropUnprovenPassword(user.id);
       const verified = await services.users.markEmailVerified(user.id, checked.email);
       if (!verified) return expired(reply);
-      const identity = await linkIdentity(verified, link);
+      const identity = await linkIdentity(verified, link, locale);
       const synced = await syncProfile(services, connection, verified, link.claims);
       request.log.info(
         { event: "identity_linked", connectionId: link.connectionId, userId: user.id },
@@ -321,7 +333,7 @@ export function registerConnectionEmailProof(
       );
       return deps.proceed(request, reply, requestId, through, synced, [deps.externalAmr, "email"]);
     } catch (error) {
-      if (error instanceof UpstreamRefusal) return deps.refusalPage(reply, error, requestId);
+      if (error instanceof UpstreamRefusal) return deps.refusalPage(reply, error, locale, requestId);
       throw error;
     }
   });
@@ -337,20 +349,15 @@ export function registerConnectionEmailProof(
     link: PendingLink,
     checked: { email: string; userId: string | null },
   ) => {
-    if (checked.userId !== null || checked.email !== canonicalEmail(checked.email))
-      throw new UpstreamRefusal(409, "Please try again", "Signing in did not complete. Try again.");
+    const locale = authorization.locale ?? DEFAULT_LOCALE;
+    if (checked.userId !== null || checked.email !== canonicalEmail(checked.email)) throw tryAgain(locale);
     const connection = await deps.usable(link.connectionId, authorization);
-    if (!connection)
-      throw new UpstreamRefusal(
-        403,
-        "This sign-in option is no longer available",
-        "Choose another way to sign in.",
-      );
+    if (!connection) throw optionGone(locale);
     if (await services.users.store.findByEmail(checked.email))
       throw new UpstreamRefusal(
         409,
-        "You already have an account",
-        "An account with this email address already exists. Sign in the way you usually do.",
+        t(locale, "connection.have_account_title"),
+        t(locale, "connection.have_account"),
       );
     const profile = {
       subject: link.subject,
@@ -362,8 +369,7 @@ export function registerConnectionEmailProof(
       email: checked.email,
       verified: true,
     });
-    if (!account.created)
-      throw new UpstreamRefusal(409, "Please try again", "Signing in did not complete. Try again.");
+    if (!account.created) throw tryAgain(locale);
     const through = await services.pending.recordProgress(
       requestId,
       { ...authorization, externalIdentityId: account.identity.id },
@@ -373,7 +379,11 @@ export function registerConnectionEmailProof(
   };
 
   /** Links the provider account; the same one linked meanwhile (a second tab) to this user is fine. */
-  const linkIdentity = async (user: User, link: PendingLink): Promise<ExternalIdentityRow> => {
+  const linkIdentity = async (
+    user: User,
+    link: PendingLink,
+    locale: Locale,
+  ): Promise<ExternalIdentityRow> => {
     const identities = new ExternalIdentitiesStore(services.db);
     try {
       return await identities.insert({
@@ -391,8 +401,8 @@ export function registerConnectionEmailProof(
       if (known?.user_id === user.id) return known;
       throw new UpstreamRefusal(
         409,
-        "This account is linked elsewhere",
-        "This sign-in provider account is already linked to another account. Sign in the way you usually do.",
+        t(locale, "connection.linked_elsewhere_title"),
+        t(locale, "connection.linked_elsewhere"),
       );
     }
   };

@@ -27,6 +27,8 @@ import type { SignInConnection } from "../connections/connections.service.js";
 import { randomToken } from "../crypto/random.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { page, html as safe } from "../http/html.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, type Locale, requestLocale } from "../i18n/locale.js";
 import { type AuthorizationRequest, organizationRefusal } from "../oauth/authorize.js";
 import { newCodeVerifier } from "../outbound/oauth-client.js";
 import type { Services } from "../services.js";
@@ -35,7 +37,15 @@ import { ExternalIdentitiesStore, type ExternalIdentityRow } from "../users/exte
 import { type User, uniqueViolation } from "../users/users.store.js";
 import type { Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
-import { createConnectionAccount, identityOf, syncProfile } from "./connection-accounts.js";
+import {
+  administratorRefusal,
+  cannotSignInHere,
+  createConnectionAccount,
+  identityOf,
+  optionGone,
+  syncProfile,
+  tryAgain,
+} from "./connection-accounts.js";
 import {
   EmailAddressNeeded,
   EmailProofNeeded,
@@ -80,14 +90,18 @@ export async function offeredConnections(
  */
 export async function connectionButtonsFor(
   services: Services,
-  authorization: Pick<AuthorizationRequest, "clientId" | "orgCode">,
+  authorization: Pick<AuthorizationRequest, "clientId" | "orgCode" | "locale">,
 ): Promise<ConnectionButton[]> {
   const offered = await offeredConnections(services, authorization);
   const buttons: ConnectionButton[] = offered
     .filter((c) => !routedByDomain(c))
     .map((c) => ({ id: c.id, displayName: c.displayName, strategy: c.strategy }));
   if (offered.some(routedByDomain))
-    buttons.push({ id: SSO_ENTRY, displayName: "single sign-on (SSO)", strategy: "oidc:custom" });
+    buttons.push({
+      id: SSO_ENTRY,
+      displayName: t(authorization.locale ?? DEFAULT_LOCALE, "connection.sso_button"),
+      strategy: "oidc:custom",
+    });
   return buttons;
 }
 
@@ -148,15 +162,22 @@ export function registerConnectionSignInRoutes(
     definitions: deps.signInProviders ?? loadSignInProviders(),
   });
 
-  const refusalPage = async (reply: FastifyReply, refusal: UpstreamRefusal, requestId?: string) => {
+  /** `locale`: the language the refusal was written in (the sign-in's, else the browser's). */
+  const refusalPage = async (
+    reply: FastifyReply,
+    refusal: UpstreamRefusal,
+    locale: Locale,
+    requestId?: string,
+  ) => {
     const back = requestId
-      ? safe`<p class="switch"><a href="/auth/sign-in?request=${encodeURIComponent(requestId)}">Back to sign in</a></p>`
-      : safe`<p class="switch">Go back to the application and start signing in again.</p>`;
+      ? safe`<p class="switch"><a href="/auth/sign-in?request=${encodeURIComponent(requestId)}">${t(locale, "form.back_to_sign_in")}</a></p>`
+      : safe`<p class="switch">${t(locale, "sign_in.expired_message")}</p>`;
     return html(
       reply,
       refusal.status,
       page({
         title: refusal.title,
+        lang: locale,
         businessName: await services.business.name(),
         // The environment's brand, from the configuration cache (as sign-in.routes.ts reads it).
         brand: await new BrandingStore(services.db).brand(),
@@ -200,7 +221,6 @@ export function registerConnectionSignInRoutes(
     proceed: deps.proceed,
     usable,
     refusalPage,
-    administratorRefusal,
     externalAmr: EXTERNAL_AMR,
   });
 
@@ -240,7 +260,9 @@ export function registerConnectionSignInRoutes(
             requestId,
             authorization,
             400,
-            `Signing in with ${unbuilt.displayName} is not supported yet. Choose another way to sign in.`,
+            t(localeOf(request, authorization), "connection.not_supported", {
+              provider: unbuilt.displayName,
+            }),
           );
         }
         return deps.signInPageWithError(
@@ -249,14 +271,15 @@ export function registerConnectionSignInRoutes(
           requestId,
           authorization,
           400,
-          "That sign-in option is not available for this application. Choose another way to sign in.",
+          t(localeOf(request, authorization), "connection.not_available"),
         );
       }
       let prepared: Awaited<ReturnType<UpstreamProviders["prepare"]>>;
       try {
-        prepared = await providers.prepare(request.log, connection);
+        prepared = await providers.prepare(request.log, connection, localeOf(request, authorization));
       } catch (error) {
-        if (error instanceof UpstreamRefusal) return refusalPage(reply, error, requestId);
+        if (error instanceof UpstreamRefusal)
+          return refusalPage(reply, error, localeOf(request, authorization), requestId);
         throw error;
       }
       // The CSRF cookie is what binds the state to this browser (set now if it has none).
@@ -298,13 +321,16 @@ export function registerConnectionSignInRoutes(
       const body = request.body ?? {};
       const state = field(body, "state");
       if (!state || !(await states.isLive(state))) {
+        // No sign-in to take the language from: the browser's (issue 20).
+        const locale = requestLocale(request);
         return refusalPage(
           reply,
           new UpstreamRefusal(
             400,
-            "This sign-in has expired",
-            "Go back to the application and sign in again.",
+            t(locale, "connection.expired_title"),
+            t(locale, "connection.sign_in_again"),
           ),
+          locale,
         );
       }
       const query = new URLSearchParams();
@@ -322,13 +348,15 @@ export function registerConnectionSignInRoutes(
     // Used up first, whatever follows: a state answers one callback, good or bad (RFC 9700 §4.7).
     const minted = state ? await states.consume(state) : undefined;
     if (!minted) {
+      const locale = requestLocale(request);
       return refusalPage(
         reply,
         new UpstreamRefusal(
           400,
-          "This sign-in has expired or was already used",
-          "Go back to the application and sign in again.",
+          t(locale, "connection.expired_or_used_title"),
+          t(locale, "connection.sign_in_again"),
         ),
+        locale,
       );
     }
     const { requestId } = minted;
@@ -338,33 +366,26 @@ export function registerConnectionSignInRoutes(
         { event: "connection_sign_in_refused", reason: "browser" },
         "callback from another browser",
       );
+      const locale = requestLocale(request);
       return refusalPage(
         reply,
         new UpstreamRefusal(
           403,
-          "This sign-in was started in another browser",
-          "Start signing in again from this browser.",
+          t(locale, "connection.other_browser_title"),
+          t(locale, "connection.other_browser"),
         ),
+        locale,
       );
     }
     // An administrator's test: checked as a sign-in, then only shown (connection-test.ts).
     if (minted.purpose === "test") return connectionTest.finish(request, reply, minted, params);
     const authorization = await services.pending.find(requestId);
     if (!authorization) return deps.expired(reply);
+    const locale = localeOf(request, authorization);
     const connection = await usable(minted.connectionId, authorization);
-    if (!connection) {
-      return refusalPage(
-        reply,
-        new UpstreamRefusal(
-          403,
-          "This sign-in option is no longer available",
-          "Choose another way to sign in.",
-        ),
-        requestId,
-      );
-    }
+    if (!connection) return refusalPage(reply, optionGone(locale), locale, requestId);
     try {
-      const profile = await providers.finish(request.log, connection, minted, params);
+      const profile = await providers.finish(request.log, connection, minted, params, locale);
       const { user, identity } = await accountFor(request, connection, authorization, profile);
       // Kept with the request so the session it ends in is marked (sessions.create): ext_provider.
       const through = { ...authorization, externalIdentityId: identity.id };
@@ -379,7 +400,7 @@ export function registerConnectionSignInRoutes(
         return emailProof.start(request, reply, requestId, authorization, connection, error);
       if (error instanceof EmailAddressNeeded)
         return emailProof.ask(request, reply, requestId, authorization, connection, error.profile);
-      if (error instanceof UpstreamRefusal) return refusalPage(reply, error, requestId);
+      if (error instanceof UpstreamRefusal) return refusalPage(reply, error, locale, requestId);
       throw error;
     }
   };
@@ -393,6 +414,7 @@ export function registerConnectionSignInRoutes(
   ): Promise<{ user: User; identity: ExternalIdentityRow }> => {
     const identities = new ExternalIdentitiesStore(services.db);
     const now = services.clock.now();
+    const locale = authorization.locale ?? DEFAULT_LOCALE;
     const known = await identities.bySubject(connection.id, profile.subject);
     if (known) return signInKnown(request, connection, authorization, profile, known);
 
@@ -401,16 +423,16 @@ export function registerConnectionSignInRoutes(
     const existing = email ? await services.users.store.findByEmail(email) : undefined;
     if (existing) {
       // Issue 15: an administrator's account is never taken over by a provider's word, vouched or not.
-      if (existing.is_admin === 1) throw administratorRefusal();
+      if (existing.is_admin === 1) throw administratorRefusal(locale);
       if (existing.is_suspended === 1) {
         throw new UpstreamRefusal(
           409,
-          "You already have an account",
-          `An account with this email address already exists. Sign in the way you usually do; ${connection.displayName} is not linked to it.`,
+          t(locale, "connection.have_account_title"),
+          t(locale, "connection.have_account_not_linked", { provider: connection.displayName }),
         );
       }
       const refusal = await organizationRefusal(services.oauth, authorization, existing.id);
-      if (refusal) throw new UpstreamRefusal(403, "You cannot sign in here", refusal);
+      if (refusal) throw cannotSignInHere(locale, refusal);
       // Not vouched for, or an account that never proved the address: its mailbox decides.
       if (!vouched || existing.email_verified !== 1) throw new EmailProofNeeded(existing, profile);
       const identity = await insertIdentity(existing.id, connection, profile, now);
@@ -460,7 +482,7 @@ export function registerConnectionSignInRoutes(
     profile: UpstreamProfile,
   ) => {
     const known = await new ExternalIdentitiesStore(services.db).bySubject(connection.id, profile.subject);
-    if (!known) throw new UpstreamRefusal(409, "Please try again", "Signing in did not complete. Try again.");
+    if (!known) throw tryAgain(authorization.locale ?? DEFAULT_LOCALE);
     return signInKnown(request, connection, authorization, profile, known);
   };
 
@@ -471,20 +493,21 @@ export function registerConnectionSignInRoutes(
     profile: UpstreamProfile,
     known: ExternalIdentityRow,
   ): Promise<{ user: User; identity: ExternalIdentityRow }> => {
+    const locale = authorization.locale ?? DEFAULT_LOCALE;
     const user = await services.users.store.findById(known.user_id);
     if (!user || user.is_suspended === 1) {
       throw new UpstreamRefusal(
         403,
-        "This account cannot sign in",
-        "Contact the administrator of this application.",
+        t(locale, "connection.account_cannot_sign_in_title"),
+        t(locale, "connection.contact_admin"),
       );
     }
     // An administrator never signs in through a provider, even one linked to the account: the link
     // may predate the promotion (made when linking by address was allowed for the account), and the
     // provider's word would then reach the Management API (docs/security.md).
-    if (user.is_admin === 1) throw administratorRefusal();
+    if (user.is_admin === 1) throw administratorRefusal(locale);
     const refusal = await organizationRefusal(services.oauth, authorization, user.id);
-    if (refusal) throw new UpstreamRefusal(403, "You cannot sign in here", refusal);
+    if (refusal) throw cannotSignInHere(locale, refusal);
     await new ExternalIdentitiesStore(services.db).recordSignIn(known.id, {
       email: profile.email,
       emailVerified: profile.emailVerified,
@@ -495,11 +518,7 @@ export function registerConnectionSignInRoutes(
   };
 }
 
-/** Administrators sign in with their password only (docs/security.md, "Who may do what"). */
-function administratorRefusal(): UpstreamRefusal {
-  return new UpstreamRefusal(
-    403,
-    "Sign in with your password",
-    "This address belongs to an administrator account. Administrators cannot sign in through a sign-in provider: sign in with your password.",
-  );
+/** The sign-in's language, kept with its request; the browser's for one begun before languages. */
+function localeOf(request: FastifyRequest, authorization: AuthorizationRequest): Locale {
+  return authorization.locale ?? requestLocale(request);
 }

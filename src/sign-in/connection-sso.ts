@@ -13,9 +13,11 @@
 // which of this application's sign-in options owns a domain; the password form is never routed.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SignInConnection } from "../connections/connections.service.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE } from "../i18n/locale.js";
+import { pageEmailProblem } from "../i18n/problems.js";
 import type { AuthorizationRequest } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
-import { emailProblem } from "../users/email.js";
 import type { Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
 import type { SignInBasics } from "./connection-email-proof.js";
@@ -53,10 +55,10 @@ export function registerConnectionSso(
       emailCodeRequestPage({
         ...ctx,
         ...extra,
-        title: "Sign in with single sign-on",
-        lead: `Enter your work email address: we will send you to your organization's sign-in page, then on to ${ctx.applicationName}.`,
+        title: t(ctx.locale, "connection.sso_title"),
+        lead: t(ctx.locale, "connection.sso_lead", { app: ctx.applicationName }),
         action: ACTION,
-        button: "Continue",
+        button: t(ctx.locale, "form.continue"),
       }),
     );
   };
@@ -74,7 +76,9 @@ export function registerConnectionSso(
     const authorization = await services.pending.find(requestId);
     if (!authorization || !signIn.csrfValid(request, form)) return deps.expired(reply);
     const email = field(form, "email").trim();
-    const problem = emailProblem(email);
+    // The sign-in's language (issue 20), kept with its request.
+    const locale = authorization.locale ?? DEFAULT_LOCALE;
+    const problem = pageEmailProblem(locale, email);
     if (problem) return ssoPage(request, reply, requestId, authorization, 400, { email, error: problem });
     const domain = email.slice(email.lastIndexOf("@") + 1);
     const owner = await services.connections.byHomeRealmDomain(domain);
@@ -82,7 +86,7 @@ export function registerConnectionSso(
     if (!owner || !offered.some((c) => c.id === owner.id))
       return ssoPage(request, reply, requestId, authorization, 400, {
         email,
-        error: "Single sign-on is not set up for this address here. Go back and sign in another way.",
+        error: t(locale, "connection.sso_not_set_up"),
       });
     request.log.info(
       { event: "home_realm_discovered", connectionId: owner.id },

@@ -13,6 +13,8 @@ import type { FastifyBaseLogger } from "fastify";
 import { SignJWT } from "jose";
 import type { Clock } from "../clock.js";
 import type { SignInConnection } from "../connections/connections.service.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, type Locale } from "../i18n/locale.js";
 import { OutboundError, type OutboundOptions, outboundRequest } from "../outbound/http.js";
 import {
   authorizationUrl,
@@ -137,13 +139,18 @@ export class UpstreamProviders {
     return { allowPrivateNetworks: this.deps.allowPrivateNetworks, deadlineMs: UPSTREAM_DEADLINE_MS };
   }
 
-  async prepare(log: FastifyBaseLogger, connection: SignInConnection): Promise<PreparedSignIn> {
+  /** `locale`: the sign-in's language, for the refusal's page (the dashboard's test: English). */
+  async prepare(
+    log: FastifyBaseLogger,
+    connection: SignInConnection,
+    locale: Locale = DEFAULT_LOCALE,
+  ): Promise<PreparedSignIn> {
     let resolved: Resolved;
     try {
       resolved = await this.resolve(connection);
     } catch (error) {
       logFailure(log, connection, "discovery", error);
-      throw unreachable(connection);
+      throw unreachable(connection, locale);
     }
     const extra = Object.fromEntries(
       Object.entries(connection.options.upstream_params ?? {}).map(([k, v]) => [k, v.value]),
@@ -170,6 +177,7 @@ export class UpstreamProviders {
     connection: SignInConnection,
     minted: MintedState,
     params: Form,
+    locale: Locale = DEFAULT_LOCALE,
   ): Promise<UpstreamProfile> {
     const providerError = field(params, "error");
     if (providerError) {
@@ -181,13 +189,17 @@ export class UpstreamProviders {
         },
         "provider answered with an error",
       );
+      // RFC 6749 §4.1.2.1: access_denied is the person (or the provider) declining.
       const cancelled = providerError === "access_denied";
+      const provider = connection.displayName;
       throw new UpstreamRefusal(
         cancelled ? 401 : 400,
-        cancelled ? "Sign-in was cancelled" : `${connection.displayName} could not sign you in`,
         cancelled
-          ? `${connection.displayName} did not sign you in. You can try again or choose another way to sign in.`
-          : `${connection.displayName} answered with an error. Try again, or choose another way to sign in.`,
+          ? t(locale, "connection.cancelled_title")
+          : t(locale, "connection.failed_title", { provider }),
+        cancelled
+          ? t(locale, "connection.cancelled", { provider })
+          : t(locale, "connection.provider_error", { provider }),
       );
     }
     let resolved: Resolved;
@@ -195,7 +207,7 @@ export class UpstreamProviders {
       resolved = await this.resolve(connection);
     } catch (error) {
       logFailure(log, connection, "discovery", error);
-      throw unreachable(connection);
+      throw unreachable(connection, locale);
     }
     try {
       // The issuer the request went to is the one that must answer (mix-up, RFC 9207 §2.4): also
@@ -254,7 +266,7 @@ export class UpstreamProviders {
     } catch (error) {
       logFailure(log, connection, "callback", error);
       if (error instanceof OutboundError || error instanceof TransientProviderError)
-        throw unreachable(connection);
+        throw unreachable(connection, locale);
       if (
         error instanceof OidcError ||
         error instanceof PermanentProviderError ||
@@ -262,8 +274,8 @@ export class UpstreamProviders {
       ) {
         throw new UpstreamRefusal(
           400,
-          `${connection.displayName} could not sign you in`,
-          "The answer from the sign-in provider could not be verified. Try again, or choose another way to sign in.",
+          t(locale, "connection.failed_title", { provider: connection.displayName }),
+          t(locale, "connection.unverified"),
         );
       }
       throw error;
@@ -461,11 +473,12 @@ function appleUserName(raw: string | undefined): Record<string, string> {
   }
 }
 
-export function unreachable(connection: SignInConnection): UpstreamRefusal {
+export function unreachable(connection: SignInConnection, locale: Locale = DEFAULT_LOCALE): UpstreamRefusal {
+  const provider = connection.displayName;
   return new UpstreamRefusal(
     502,
-    `${connection.displayName} is not answering`,
-    `We could not reach ${connection.displayName} to sign you in. Try again in a moment, or choose another way to sign in.`,
+    t(locale, "connection.unreachable_title", { provider }),
+    t(locale, "connection.unreachable", { provider }),
   );
 }
 
