@@ -111,13 +111,10 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.match(String(reply.error_description), /client_id is repeated/);
     });
 
-    it("a 10 000-parameter body is answered 400 at once", async () => {
+    it("a 10 000-parameter body is answered 400", async () => {
+      // Counted before anything is parsed; how fast the answer comes is timed in bench/refusals.ts.
       const body = padded(clientCredentials(), 10_000);
-      const started = performance.now();
-      const response = await post("/oauth2/token", body);
-      const elapsed = performance.now() - started;
-      await expectOAuthError(response, "10 000 parameters");
-      assert.ok(elapsed < 2000, `took ${elapsed.toFixed(0)} ms`);
+      await expectOAuthError(await post("/oauth2/token", body), "10 000 parameters");
     });
 
     it("the sign-in page takes 1 000 parameters as before and answers 1 001 with an HTML error page", async () => {

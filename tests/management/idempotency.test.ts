@@ -223,17 +223,15 @@ for (const { kind, skip } of await databaseKinds()) {
       });
       try {
         await until(() => provider.waiting === 6, 4_000, "six discovery requests at the provider");
-        const started = Date.now();
         const keyedWrite = await post(
           "/api/v1/apis",
           { name: "Meanwhile", audience: `https://meanwhile-${unique()}.example.com` },
           `api-${unique()}`,
         );
         const plainWrite = await post("/api/v1/user", { profile: { given_name: "Meanwhile" } });
-        const elapsed = Date.now() - started;
         assert.equal(keyedWrite.status, 200, JSON.stringify(keyedWrite.body));
         assert.equal(plainWrite.status, 200, JSON.stringify(plainWrite.body));
-        assert.ok(elapsed < 1_500, `the other writes took ${elapsed} ms`);
+        // Ordering, not a clock: both writes were answered while the slow creates were still held.
         assert.equal(finished.filter(Boolean).length, 0, "the slow creates were still at the provider");
         assert.equal(provider.waiting, 6);
         const claims = (await records()).filter((r) => r.key.startsWith("slow-"));
@@ -366,10 +364,9 @@ for (const { kind, skip } of await databaseKinds()) {
       let revoked: ApiResponse;
       try {
         await until(() => provider.waiting === 1, 4_000, "the revocation at the provider");
-        const started = Date.now();
         const write = await post("/api/v1/user", { profile: { given_name: "During revoke" } });
         assert.equal(write.status, 200);
-        assert.ok(Date.now() - started < 1_500, "another write went through meanwhile");
+        assert.equal(provider.waiting, 1, "another write went through while the revocation was held");
       } finally {
         provider.hold = false;
         provider.release();
@@ -564,12 +561,15 @@ for (const { kind, skip } of await databaseKinds()) {
     it("rolls back a transaction that outlives its time limit, and answers 503 rather than success", async () => {
       for (const write of [false, true]) {
         const id = `limit-${unique()}`;
-        const started = Date.now();
-        const pending = send(`/slow?id=${id}&ms=1500${write ? "&write=1" : ""}`, id);
+        let answered = false;
+        const pending = send(`/slow?id=${id}&ms=1500${write ? "&write=1" : ""}`, id).then((response) => {
+          answered = true;
+          return response;
+        });
         await sleep(700);
         // Past the limit (500 ms) the database is free again while the handler still runs.
         assert.deepEqual(await marks(id), []);
-        assert.ok(Date.now() - started < 1_400, "not blocked until the handler ended");
+        assert.equal(answered, false, "read before the handler ended: not blocked until it did");
         const response = await pending;
         assert.equal(response.status, 503);
         assert.equal(((await response.json()) as Errors).errors[0]?.code, "SERVICE_UNAVAILABLE");
