@@ -13,7 +13,7 @@ import { GENERATION_READER_NAME, openStorage } from "../../src/storage/database.
 import {
   configurePasswordHashing,
   DEFAULT_PASSWORD_HASHING_LIMITS,
-  verifyPassword,
+  withPasswordCheckReserved,
 } from "../../src/users/passwords.js";
 import { databaseKinds, POSTGRES_ADMIN_URL } from "../helpers/databases.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -22,6 +22,8 @@ const { skip } = (await databaseKinds()).find((k) => k.kind === "postgres")!;
 
 /** startTestServer's pool size. */
 const POOL_SIZE = 5;
+/** The advisory lock the test holds to keep every pooled connection waiting until it lets go. */
+const POOL_LOCK = 7_004_242;
 
 async function until(condition: () => Promise<boolean>, what: string, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -34,6 +36,8 @@ async function until(condition: () => Promise<boolean>, what: string, ms = 5_000
 describe("a PostgreSQL pool held by other work (postgres)", { skip }, () => {
   let server: TestServer;
   let admin: pg.Client;
+  /** On the server's own database: advisory locks are per database. */
+  let locker: pg.Client;
   let database: string;
 
   before(async () => {
@@ -41,11 +45,15 @@ describe("a PostgreSQL pool held by other work (postgres)", { skip }, () => {
     server = await startTestServer("postgres", { keyCacheSeconds: 300 });
     admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
     await admin.connect();
-    database = new URL((server.database.target as { url: string }).url).pathname.slice(1);
+    const url = (server.database.target as { url: string }).url;
+    database = new URL(url).pathname.slice(1);
+    locker = new pg.Client({ connectionString: url });
+    await locker.connect();
   });
   after(async () => {
     configurePasswordHashing(DEFAULT_PASSWORD_HASHING_LIMITS);
     await admin?.end();
+    await locker?.end();
     await server?.close();
   });
 
@@ -58,7 +66,6 @@ describe("a PostgreSQL pool held by other work (postgres)", { skip }, () => {
     ).rows;
 
   const token = async () => {
-    const started = performance.now();
     const response = await fetch(`${server.url}/oauth2/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -70,42 +77,67 @@ describe("a PostgreSQL pool held by other work (postgres)", { skip }, () => {
       }),
     });
     const body = (await response.json()) as Record<string, unknown>;
-    return { status: response.status, body, ms: performance.now() - started };
+    return { status: response.status, body };
   };
 
-  /** Holds every connection of the server's pool for `seconds`; resolves once they are all held. */
-  const holdPool = async (seconds: number) => {
+  /**
+   * Holds every connection of the server's pool (each waits on an advisory lock the test holds)
+   * until the returned function lets go: an answer that comes before that did not wait for the
+   * pool, however slow the machine.
+   */
+  const holdPool = async () => {
+    await locker.query("select pg_advisory_lock($1)", [POOL_LOCK]);
+    // A transaction-level lock: each pooled statement lets go of it as it ends.
     const held = Promise.all(
-      Array.from({ length: POOL_SIZE }, () => sql`select pg_sleep(${seconds})`.execute(server.storage.db)),
+      Array.from({ length: POOL_SIZE }, () =>
+        sql`select pg_advisory_xact_lock(${POOL_LOCK})`.execute(server.storage.db),
+      ),
     );
     await until(
       async () =>
         (
           await admin.query<{ n: number }>(
-            "select count(*)::int as n from pg_stat_activity where datname = $1 and state = 'active' and query like 'select pg_sleep%'",
+            "select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock' and query like 'select pg_advisory_xact_lock%'",
             [database],
           )
         ).rows[0]!.n === POOL_SIZE,
       "the pool to be held",
     );
-    // The pool really is exhausted: one more query waits.
-    const probe = sql`select 1`.execute(server.storage.db).then(() => "answered");
+    // The pool really is exhausted: one more query waits (until the release, or the pool's
+    // connection timeout: an answer that comes while it still waits did not wait for the pool).
+    let probeSettled = false;
+    const probe = sql`select 1`.execute(server.storage.db).then(
+      () => {
+        probeSettled = true;
+        return "answered";
+      },
+      (error: unknown) => {
+        probeSettled = true;
+        throw error;
+      },
+    );
     const waited = await Promise.race([
       probe,
       new Promise((resolve) => setTimeout(() => resolve("waiting"), 300)),
     ]);
     assert.equal(waited, "waiting", "a query on the pool waits while it is held");
-    return Promise.all([held, probe]);
+    return {
+      stillHeld: () => !probeSettled,
+      release: async () => {
+        await locker.query("select pg_advisory_unlock($1)", [POOL_LOCK]);
+        await Promise.all([held, probe]);
+      },
+    };
   };
 
   it("answers client credentials without waiting for the pool", async () => {
     const warm = await token();
     assert.equal(warm.status, 200, JSON.stringify(warm.body));
-    const released = await holdPool(3);
+    const pool = await holdPool();
     const during = await token();
     assert.equal(during.status, 200, JSON.stringify(during.body));
-    assert.ok(during.ms < 1_500, `token answered in ${Math.round(during.ms)} ms while the pool was held`);
-    await released;
+    assert.ok(pool.stillHeld(), "answered while every pooled connection still waited");
+    await pool.release();
     // The read ran on the reader's own connection.
     const [reader, ...more] = await readers();
     assert.equal(more.length, 0, "one reader connection");
@@ -119,39 +151,51 @@ describe("a PostgreSQL pool held by other work (postgres)", { skip }, () => {
     await sql`update applications set access_token_lifetime = 321 where id = ${server.management.clientId}`.execute(
       server.storage.db,
     );
-    const released = await holdPool(2);
-    const after = await token();
+    const pool = await holdPool();
+    // The reader sees the new generation at once; reloading the configuration then needs the pool.
+    const asked = token();
+    await pool.release();
+    const after = await asked;
     assert.equal(after.status, 200, JSON.stringify(after.body));
     assert.equal(after.body.expires_in, 321, "the change is honoured by the very next request");
-    await released;
   });
 
   it("refuses a sign-in for saturated hashing without waiting for the pool or writing", async () => {
-    configurePasswordHashing({ concurrency: 1, queue: 0 });
-    const released = await holdPool(3);
-    // A slow check (argon2id, 40 passes) holds the only admitted place while the form arrives.
-    const b64 = (n: number) => randomBytes(n).toString("base64").replace(/=+$/, "");
-    const slow = verifyPassword(`$argon2id$v=19$m=19456,t=40,p=1$${b64(16)}$${b64(32)}`, "guess");
     const csrf = randomBytes(32).toString("base64url").slice(0, 43);
-    const started = performance.now();
-    const response = await fetch(`${server.url}/auth/sign-in`, {
-      method: "POST",
-      redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: `latchkey_csrf=${csrf}` },
-      body: new URLSearchParams({
-        request: "any-request",
-        csrf,
-        email: "flooded@example.com",
-        password: "a-password",
-      }),
+    const signIn = () =>
+      fetch(`${server.url}/auth/sign-in`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", cookie: `latchkey_csrf=${csrf}` },
+        body: new URLSearchParams({
+          request: "any-request",
+          csrf,
+          email: "flooded@example.com",
+          password: "a-password",
+        }),
+      });
+    // The sign-in page's configuration is read once, as any earlier visit would have.
+    await (await signIn()).arrayBuffer();
+    configurePasswordHashing({ concurrency: 1, queue: 0 });
+    const pool = await holdPool();
+    // Another sign-in holds the only admitted place (reserved before its own database work) until
+    // the test lets it go, so the form below arrives while hashing is saturated.
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      letGo = resolve;
     });
+    const holder = withPasswordCheckReserved(async () => {
+      await gate;
+      return "checked";
+    });
+    const response = await signIn();
     await response.arrayBuffer();
-    const ms = performance.now() - started;
     assert.equal(response.status, 503);
     assert.match(response.headers.get("retry-after") ?? "", /^[1-9]\d*$/);
-    assert.ok(ms < 1_500, `refused in ${Math.round(ms)} ms while the pool was held`);
-    assert.equal(await slow, false);
-    await released;
+    assert.ok(pool.stillHeld(), "refused while every pooled connection still waited: no database work first");
+    letGo();
+    assert.equal(await holder, "checked");
+    await pool.release();
     configurePasswordHashing(DEFAULT_PASSWORD_HASHING_LIMITS);
     const throttled = await server.storage.db
       .selectFrom("rate_limits")
