@@ -16,6 +16,8 @@
 // Core §3.1.2.1).
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { t } from "../i18n/catalogue.js";
+import type { Locale } from "../i18n/locale.js";
 import { sessionSatisfies } from "../mfa/mfa.service.js";
 import type { Services } from "../services.js";
 import type { BrowserSignIn } from "../sign-in/browser-sign-in.js";
@@ -41,7 +43,8 @@ export type AccountAccess =
    */
   | { kind: "sign_in"; again: boolean; loginHint?: string; requireMfa?: boolean };
 
-export type CallbackOutcome = { ok: true; returnTo: string } | { ok: false; message: string };
+/** A refusal's `message` is in `locale`, the language of the page that started the sign-in. */
+export type CallbackOutcome = { ok: true; returnTo: string } | { ok: false; message: string; locale: Locale };
 
 export function accountReturnPath(value: unknown): string {
   return typeof value === "string" && RETURN_PATH.test(value) ? value : "/account";
@@ -64,10 +67,10 @@ export class AccountSignIn {
       returnPath: accountReturnPath,
       // The sign-in ran the policy's steps, so its session meets the policy: were it not to, the
       // page says so rather than send the browser round the sign-in again.
-      admit: async (session) => {
+      admit: async (session, locale) => {
         const user = await services.users.store.findById(session.userId);
         if (!user || !sessionSatisfies(await services.mfa.requirement(user, session.amr)))
-          return "Your sign-in did not complete the steps your account needs.";
+          return t(locale, "account.incomplete_steps");
         return undefined;
       },
     });

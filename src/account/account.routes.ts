@@ -84,7 +84,8 @@ export interface AccountKit {
     reply: FastifyReply,
     status: number,
     title: NoValues,
-    message: NoValues | { text: string },
+    /** Words already written, in `locale` when they name one (the page then speaks it). */
+    message: NoValues | { text: string; locale?: Locale },
   ): Promise<FastifyReply>;
 }
 
@@ -104,7 +105,8 @@ export function registerAccountRoutes(
   const brand = () => brandingStore.brand();
 
   const problem: AccountKit["problem"] = async (reply, status, title, message) => {
-    const locale: Locale = requestLocale(reply.request);
+    const locale: Locale =
+      (typeof message === "object" ? message.locale : undefined) ?? requestLocale(reply.request);
     return html(
       reply,
       status,
@@ -256,7 +258,8 @@ export function registerAccountRoutes(
 
   app.get<{ Querystring: Record<string, unknown> }>("/account/callback", page, async (request, reply) => {
     const outcome = await accountSignIn.callback(request, reply, callbackQuery(request.query));
-    if (!outcome.ok) return problem(reply, 400, "account.not_signed_in", { text: outcome.message });
+    if (!outcome.ok)
+      return problem(reply, 400, "account.not_signed_in", { text: outcome.message, locale: outcome.locale });
     return reply.code(303).header("location", outcome.returnTo).send();
   });
 

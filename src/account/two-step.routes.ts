@@ -79,6 +79,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
       sealed,
       field(request.body, "code"),
       settings,
+      requestLocale(request),
     );
     if (!confirmed.ok) {
       const secret = services.mfa.openSecret(user.id, sealed);
@@ -145,7 +146,9 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
     const factorId = field(request.body, "factor_id").slice(0, 100);
     // MfaService.reset ends every session of the account, this one included: whoever signed in
     // with the factor, or could have, is out, and the person signs in again without it.
-    const removed = factorId ? await services.mfa.reset(signedIn.user.id, factorId) : undefined;
+    const removed = factorId
+      ? await services.mfa.reset(signedIn.user.id, factorId, undefined, requestLocale(request))
+      : undefined;
     if (!removed) return problem(reply, 404, "account.two_step", "account.no_such_factor");
     request.log.info(
       { event: "mfa_factor_removed", userId: signedIn.user.id },

@@ -21,8 +21,13 @@ export type MailTemplate = (
       kind: "mfa_notice";
       change: "recovery_code_used" | "factor_added" | "factors_reset";
       remaining?: number;
-      /** factor_added: what was added, e.g. "an authenticator app". */
+      /**
+       * factor_added: what was added, in English words (a message queued before languages);
+       * new ones name it by `smsTo` (a masked number), or by nothing for an authenticator app.
+       */
       factor?: string;
+      /** factor_added: text messages to this (masked) number. */
+      smsTo?: string;
     }
   | {
       kind: "invitation";
@@ -155,7 +160,11 @@ function compose(
         ],
       };
     case "mfa_notice": {
-      const factor = oneLine(template.factor ?? t(locale, "mail.notice_an_app"));
+      const factor = oneLine(
+        template.smsTo !== undefined
+          ? t(locale, "mail.notice_sms", { phone: template.smsTo })
+          : (template.factor ?? t(locale, "mail.notice_an_app")),
+      );
       const what = {
         recovery_code_used: `${t(locale, "mail.notice_recovery", { business, to })}${
           template.remaining !== undefined

@@ -197,6 +197,8 @@ export class MfaService {
     sealedSecret: string,
     typed: string,
     settings: Pick<MfaSettings, "recoveryCodes">,
+    /** The language of the page it was set up on: the owner's notice is written in it. */
+    locale?: Locale,
   ): Promise<CodeCheck & { recoveryCodes?: string[] }> {
     const secret = this.openSecret(user.id, sealedSecret);
     if (!secret) return { ok: false, status: 400, message: "mfa_check.setup_expired" };
@@ -219,7 +221,7 @@ export class MfaService {
         lastUsedStep: step,
       },
       recoveryCodes,
-      { idempotencyKey: `mfa-added:${user.id}:${step}` },
+      { idempotencyKey: `mfa-added:${user.id}:${step}`, locale },
     );
     await this.deps.rateLimiter.reset(attemptKey(user.id));
     return { ok: true, recoveryCodes };
@@ -321,6 +323,8 @@ export class MfaService {
     user: Pick<User, "id" | "email">,
     phone: string,
     settings: Pick<MfaSettings, "recoveryCodes">,
+    /** The sign-in's language: the owner's notice is written in it. */
+    locale?: Locale,
   ): Promise<{ recoveryCodes?: string[] }> {
     const offerCodes = settings.recoveryCodes && (await this.store.unusedRecoveryCodes(user.id)) === 0;
     const recoveryCodes = offerCodes ? newRecoveryCodes() : undefined;
@@ -330,7 +334,8 @@ export class MfaService {
       recoveryCodes,
       {
         idempotencyKey: `mfa-sms-added:${user.id}:${this.clock.now()}`,
-        factor: `text messages to ${maskPhoneNumber(phone)}`,
+        smsTo: maskPhoneNumber(phone),
+        locale,
       },
     );
     return { recoveryCodes };
@@ -399,6 +404,8 @@ export class MfaService {
     userId: string,
     factorId?: string,
     source: EventSource = "admin",
+    /** The page's language when the person removed it themselves; else the default (no user locale is kept). */
+    locale?: Locale,
   ): Promise<MfaFactor[] | undefined> {
     return inTransaction(this.db, async (trx) => {
       const store = new MfaStore(trx, this.clock);
@@ -425,7 +432,7 @@ export class MfaService {
         await this.deps.mail.enqueue(trx, {
           to: user.email,
           idempotencyKey: `mfa-reset:${userId}:${this.clock.now()}:${factorId ?? "all"}`,
-          template: { kind: "mfa_notice", change: "factors_reset" },
+          template: { kind: "mfa_notice", change: "factors_reset", locale },
         });
       return before;
     });
@@ -439,7 +446,7 @@ export class MfaService {
     user: Pick<User, "id" | "email">,
     factor: { type: MfaFactorType; name: string; secretSealed: string | null; lastUsedStep: number | null },
     recoveryCodes: readonly string[] | undefined,
-    notice: { idempotencyKey: string; factor?: string },
+    notice: { idempotencyKey: string; smsTo?: string; locale?: Locale },
   ): Promise<void> {
     await inTransaction(this.db, async (trx) => {
       const store = new MfaStore(trx, this.clock);
@@ -454,7 +461,12 @@ export class MfaService {
         await this.deps.mail.enqueue(trx, {
           to: user.email,
           idempotencyKey: notice.idempotencyKey,
-          template: { kind: "mfa_notice", change: "factor_added", factor: notice.factor },
+          template: {
+            kind: "mfa_notice",
+            change: "factor_added",
+            smsTo: notice.smsTo,
+            locale: notice.locale,
+          },
         });
     });
   }

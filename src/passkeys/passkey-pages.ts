@@ -18,7 +18,13 @@ function hiddenFields(fields: Record<string, string>) {
   )}<input type="hidden" name="response" value="">`;
 }
 
-const scriptError = html`<p class="error" data-passkey-error role="alert" hidden></p>`;
+/**
+ * Where the script shows what went wrong; the words it may need of its own (a prompt closed, no
+ * WebAuthn) come with it, in the page's language (issue 20): the script has no catalogue.
+ */
+function scriptError(locale: Locale): SafeHtml {
+  return html`<p class="error" data-passkey-error role="alert" hidden data-closed="${t(locale, "passkey_script.closed")}" data-exists="${t(locale, "passkey_script.exists")}" data-unsupported="${t(locale, "passkey_script.unsupported")}" data-failed="${t(locale, "passkey_script.failed")}" data-expired="${t(locale, "passkey_script.expired")}"></p>`;
+}
 
 /**
  * "Use a passkey" above the sign-in form, revealed by the script where WebAuthn works; it
@@ -29,7 +35,7 @@ export function passkeySignInSection(ctx: Pick<FormContext, "requestId" | "csrf"
   return html`<div class="passkey" data-passkey-section hidden>
 <form method="post" action="/auth/passkey/sign-in" data-passkey="authenticate" data-options="/auth/passkey/options" data-autofill="on">
   ${hiddenFields({ request: ctx.requestId, csrf: ctx.csrf })}
-  ${scriptError}
+  ${scriptError(ctx.locale)}
   <button type="submit" class="secondary" id="passkey-sign-in">${t(ctx.locale, "passkey.use")}</button>
 </form>
 <p class="divider"><span>${t(ctx.locale, "form.or")}</span></p>
@@ -43,7 +49,7 @@ export function passkeySecondFactorForm(ctx: Pick<FormContext, "requestId" | "cs
   return html`<form method="post" action="/auth/mfa/passkey" data-passkey="authenticate" data-options="/auth/mfa/passkey/options">
   ${hiddenFields({ request: ctx.requestId, csrf: ctx.csrf })}
   <p class="hint">${t(ctx.locale, "passkey.second_factor_hint")}</p>
-  ${scriptError}
+  ${scriptError(ctx.locale)}
   <button type="submit" id="passkey-second-factor">${t(ctx.locale, "mfa.use_passkey")}</button>
 </form>
 ${passkeysScript}`;
@@ -62,7 +68,7 @@ export function passkeyRegisterForm(
   <label for="passkey-name">${t(locale, "passkey.name")}</label>
   <input id="passkey-name" name="name" type="text" maxlength="100" autocomplete="off" placeholder="${t(locale, "passkey.name_placeholder")}" aria-describedby="passkey-name-hint">
   <p class="hint" id="passkey-name-hint">${t(locale, "passkey.name_hint")}</p>
-  ${scriptError}
+  ${scriptError(locale)}
   <button type="submit" id="passkey-register">${button}</button>
 </form>
 ${passkeysScript}`;

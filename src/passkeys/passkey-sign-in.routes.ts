@@ -3,7 +3,9 @@
 // sign-in/mfa.routes.ts), and creating one where the policy makes it mandatory. Every way ends in
 // `proceed`, like every other proof, so the policy's remaining steps are asked there.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { pageSignInRefusal } from "../i18n/problems.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE, requestLocale } from "../i18n/locale.js";
+import { pagePasskeyRefusal, pageSignInRefusal } from "../i18n/problems.js";
 import type { AuthorizationRequest, SignInProgress } from "../oauth/authorize.js";
 import { organizationRefusal } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
@@ -48,8 +50,6 @@ export interface PasskeySteps {
   ): Promise<FastifyReply>;
 }
 
-const OFF_MESSAGE = "Signing in with a passkey is turned off here. Sign in another way.";
-
 export function registerPasskeySignInRoutes(
   app: FastifyInstance,
   services: Services,
@@ -62,25 +62,31 @@ export function registerPasskeySignInRoutes(
     reply.code(status).header("cache-control", "no-store").type("application/json").send(body);
 
   /** Options cost a row: counted per network before anything is read (429 past the ceiling). */
-  const throttled = async (request: FastifyRequest, reply: FastifyReply) => {
+  const throttled = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    locale: AuthorizationRequest["locale"] = DEFAULT_LOCALE,
+  ) => {
     const verdict = await services.rateLimiter.consume(
       `passkey-options:ip:${clientNetwork(request.ip)}`,
       PASSKEY_OPTIONS_LIMIT,
     );
     if (verdict.allowed) return undefined;
     reply.header("retry-after", String(verdict.resetIn));
-    return json(reply, 429, { error: "Too many attempts from your network. Try again later." });
+    return json(reply, 429, { error: t(locale, "form.too_many_from_network") });
   };
 
   // Options for a passkey alone: bound to this sign-in and this browser (its CSRF cookie).
   app.post<{ Body: Form }>("/auth/passkey/options", pageConfig, async (request, reply) => {
     const requestId = field(request.body, "request");
     const authorization = await services.pending.find(requestId);
+    // The script shows `error` as it comes: in the sign-in's language (issue 20), else the browser's.
+    const locale = authorization?.locale ?? requestLocale(request);
     if (!authorization || !signIn.csrfValid(request, request.body))
-      return json(reply, 400, { error: "This sign-in page has expired. Reload it and try again." });
+      return json(reply, 400, { error: t(locale, "passkey_sign_in.page_expired") });
     if ((await passkeys.policyBeforeSignIn(authorization.orgCode)) === "off")
-      return json(reply, 403, { error: OFF_MESSAGE });
-    const refused = await throttled(request, reply);
+      return json(reply, 403, { error: t(locale, "passkey_sign_in.off") });
+    const refused = await throttled(request, reply, locale);
     if (refused) return refused;
     const options = await passkeys.signInOptions({ requestId, browser: signIn.browserBinding(request) });
     return json(reply, 200, { options });
@@ -90,11 +96,12 @@ export function registerPasskeySignInRoutes(
     const requestId = field(request.body, "request");
     const authorization = await services.pending.find(requestId);
     if (!authorization) return expired(reply);
+    const locale = authorization.locale ?? DEFAULT_LOCALE;
     const again = (status: number, error: string) =>
       kit.signInPageWithError(request, reply, requestId, authorization, status, error);
-    if (!signIn.csrfValid(request, request.body))
-      return again(403, "Your session on this page expired. Please try again.");
-    if ((await passkeys.policyBeforeSignIn(authorization.orgCode)) === "off") return again(403, OFF_MESSAGE);
+    if (!signIn.csrfValid(request, request.body)) return again(403, t(locale, "form.session_expired"));
+    if ((await passkeys.policyBeforeSignIn(authorization.orgCode)) === "off")
+      return again(403, t(locale, "passkey_sign_in.off"));
     const verified = await passkeys.verifySignIn(
       field(request.body, "response"),
       { requestId, browser: signIn.browserBinding(request) },
@@ -110,19 +117,14 @@ export function registerPasskeySignInRoutes(
       // A genuine passkey of the account that failed to verify (a clone's, say) is the account's
       // failed sign-in: counted, and user.authentication_failed for its webhooks.
       if (verified.userId) await services.users.recordFailedSignIn(verified.userId);
-      return failed(verified.userId, verified.status, verified.message);
+      return failed(verified.userId, verified.status, pagePasskeyRefusal(locale, verified.message));
     }
     const user = await services.users.store.findById(verified.passkey.userId);
     // A suspended account's passkey gets the answer an unknown one does.
-    if (!user || user.is_suspended === 1)
-      return failed(
-        user?.id,
-        400,
-        "That passkey could not be used. Try again, or choose another way to sign in.",
-      );
+    if (!user || user.is_suspended === 1) return failed(user?.id, 400, t(locale, "passkey_sign_in.refused"));
     // The organizations this account belongs to may turn passkeys off for it.
     if ((await passkeys.policyFor(user.id, authorization.orgCode)) === "off")
-      return failed(user.id, 403, OFF_MESSAGE);
+      return failed(user.id, 403, t(locale, "passkey_sign_in.off"));
     const refusal = await organizationRefusal(services.oauth, authorization, user.id);
     if (refusal) return again(403, pageSignInRefusal(authorization.locale, refusal));
     // RFC 8176: the key (hwk/swk); with user verification it is also something known or been, so
@@ -137,8 +139,9 @@ export function registerPasskeySignInRoutes(
   app.post<{ Body: Form }>("/auth/mfa/passkey/options", pageConfig, async (request, reply) => {
     const opened = await openProgress(request, request.body);
     if (!opened)
-      return json(reply, 400, { error: "This sign-in page has expired. Go back to the application." });
+      return json(reply, 400, { error: t(requestLocale(request), "passkey_sign_in.page_expired_go_back") });
     const { user, authorization, progress, requestId } = opened;
+    const locale = authorization.locale ?? DEFAULT_LOCALE;
     const requirement = await services.mfa.requirement(
       user,
       progress.amr,
@@ -146,8 +149,8 @@ export function registerPasskeySignInRoutes(
       authorization.requireMfa,
     );
     if (requirement?.kind !== "mfa_challenge" || !requirement.methods.includes("passkey"))
-      return json(reply, 409, { error: "A passkey is not asked for now. Reload the page." });
-    const refused = await throttled(request, reply);
+      return json(reply, 409, { error: t(locale, "passkey_sign_in.not_asked") });
+    const refused = await throttled(request, reply, locale);
     if (refused) return refused;
     const options = await passkeys.secondFactorOptions(user.id, {
       requestId,
@@ -180,8 +183,9 @@ export function registerPasskeySignInRoutes(
   app.post<{ Body: Form }>("/auth/passkey/register/options", pageConfig, async (request, reply) => {
     const opened = await openEnrolment(request, request.body);
     if (!opened)
-      return json(reply, 400, { error: "This sign-in page has expired. Go back to the application." });
-    const refused = await throttled(request, reply);
+      return json(reply, 400, { error: t(requestLocale(request), "passkey_sign_in.page_expired_go_back") });
+    const locale = opened.authorization.locale ?? DEFAULT_LOCALE;
+    const refused = await throttled(request, reply, locale);
     if (refused) return refused;
     const { user, requestId } = opened;
     const name = [user.given_name, user.family_name].filter(Boolean).join(" ");
@@ -190,7 +194,7 @@ export function registerPasskeySignInRoutes(
       { requestId, browser: signIn.browserBinding(request) },
       (await services.business.name()) || "Latchkey",
     );
-    if (!options) return json(reply, 409, { error: "This account has as many passkeys as it can hold." });
+    if (!options) return json(reply, 409, { error: t(locale, "passkey_sign_in.too_many") });
     return json(reply, 200, { options });
   });
 
@@ -204,7 +208,14 @@ export function registerPasskeySignInRoutes(
       { requestId, browser: signIn.browserBinding(request) },
       { name: field(request.body, "name"), source: "user" },
     );
-    if (!saved.ok) return enrollPage(request, reply, opened, saved.status, saved.message);
+    if (!saved.ok)
+      return enrollPage(
+        request,
+        reply,
+        opened,
+        saved.status,
+        pagePasskeyRefusal(authorization.locale, saved.message),
+      );
     request.log.info(
       { event: "passkey_added", userId: user.id, passkeyId: saved.passkey.id },
       "passkey added",

@@ -11,7 +11,7 @@ import { BrandingStore } from "../branding/branding.store.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { errorPage } from "../http/html.js";
 import { type NoValues, t, wait as waitWords } from "../i18n/catalogue.js";
-import { requestLocale } from "../i18n/locale.js";
+import { type Locale, requestLocale } from "../i18n/locale.js";
 import {
   deviceOrganization,
   findDeviceRequest,
@@ -59,9 +59,10 @@ export function registerDeviceRoutes(
     reply: FastifyReply,
     status: number,
     title: NoValues,
-    message: NoValues | { text: string },
+    /** Words already written, in `locale` when they name one (the page then speaks it). */
+    message: NoValues | { text: string; locale?: Locale },
   ) => {
-    const locale = requestLocale(reply.request);
+    const locale = (typeof message === "object" ? message.locale : undefined) ?? requestLocale(reply.request);
     const text = typeof message === "string" ? t(locale, message) : message.text;
     return html(
       reply,
@@ -276,7 +277,11 @@ export function registerDeviceRoutes(
 
   app.get<{ Querystring: Record<string, unknown> }>("/device/callback", page, async (request, reply) => {
     const outcome = await deviceSignIn.callback(request, reply, callbackQuery(request.query));
-    if (!outcome.ok) return problem(reply, 400, "device.incomplete_title", { text: outcome.message });
+    if (!outcome.ok)
+      return problem(reply, 400, "device.incomplete_title", {
+        text: outcome.message,
+        locale: outcome.locale,
+      });
     return reply.code(302).header("location", outcome.returnTo).send();
   });
 }

@@ -17,9 +17,15 @@
 // as in grants/authorization_code.ts), and admits it only when it was issued to this browser's
 // current session — the sign-in then stands for that session and nothing else. What each page
 // asks of that session beyond this is its own (account-sign-in.ts, device-sign-in.ts).
+//
+// The page's language (issue 20: its ?lang=, else the browser's) goes with the request as Kinde's
+// `lang`, so the sign-in pages speak it, and is kept in the cookie, so the callback's refusal does.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { redirectUrlProblem } from "../applications/urls.js";
 import { randomToken, safeEqual, sha256 } from "../crypto/random.js";
+import { type NoValues, t } from "../i18n/catalogue.js";
+import { type Locale, requestLocale, storedLocale } from "../i18n/locale.js";
+import { pageSignInRefusal } from "../i18n/problems.js";
 import { MFA_ACR } from "../oauth/authorize.js";
 import { OAuthError } from "../oauth/errors.js";
 import { verifyChallenge } from "../oauth/pkce.js";
@@ -44,13 +50,16 @@ export interface FirstPartyApplication {
 
 export type CallbackOutcome =
   | { ok: true; returnTo: string; session: BrowserSession }
-  | { ok: false; message: string };
+  /** `message` in `locale`: the language of the page that started the sign-in. */
+  | { ok: false; message: string; locale: Locale };
 
 /** What the browser keeps between the redirect to the authorization endpoint and the callback. */
 interface PendingSignIn {
   state: string;
   verifier: string;
   returnTo: string;
+  /** The language of the page that started it (absent from a cookie set before languages). */
+  locale?: Locale;
 }
 
 export function firstPartyCallbackUrl(issuer: string, application: FirstPartyApplication): string {
@@ -125,7 +134,7 @@ export class FirstPartySignIn {
        * What the page asks of the session its code was issued to, beyond being this browser's
        * current one: undefined to admit it, or the message refusing it.
        */
-      admit?: (session: BrowserSession) => Promise<string | undefined>;
+      admit?: (session: BrowserSession, locale: Locale) => Promise<string | undefined>;
     },
   ) {
     // __Host- on https: no other host of the site can plant a pending sign-in (RFC 6265bis §4.1.3.2).
@@ -160,10 +169,12 @@ export class FirstPartySignIn {
     const { application } = this.options;
     const clientId = await ensureFirstPartyApplication(this.services, application);
     if (!clientId) return undefined;
+    const locale = requestLocale(reply.request);
     const pending: PendingSignIn = {
       state: randomToken(),
       verifier: randomToken(),
       returnTo: this.options.returnPath(options.returnTo),
+      locale,
     };
     reply.setCookie(
       this.cookieName,
@@ -179,6 +190,7 @@ export class FirstPartySignIn {
       // The verifier is 43 base64url characters: ASCII, so its SHA-256 is S256's (RFC 7636 §4.2).
       code_challenge: sha256(pending.verifier),
       code_challenge_method: "S256",
+      lang: locale,
       ...(options.again ? { prompt: "login" } : {}),
       ...(options.orgCode ? { org_code: options.orgCode } : {}),
       ...(options.loginHint ? { login_hint: options.loginHint } : {}),
@@ -195,17 +207,24 @@ export class FirstPartySignIn {
   ): Promise<CallbackOutcome> {
     const pending = this.pending(request);
     reply.clearCookie(this.cookieName, cookieOptions(this.https));
+    const locale = pending?.locale ?? requestLocale(request);
+    const refused = refusedIn(locale);
     // RFC 6749 §10.12, RFC 9700 §4.7: the response answers the request this browser made.
     if (!pending || !query.state || !safeEqual(query.state, pending.state))
-      return refused("This sign-in was not started in this browser, or took too long. Try again.");
+      return refused("first_party.not_started_here");
     // RFC 9207 §2.4: a response naming another issuer is not ours (mix-up).
     if (query.iss !== undefined && query.iss !== this.services.oauth.issuer)
-      return refused("This sign-in came back from another server.");
-    // RFC 6749 §4.1.2.1: the sign-in ended without a code (refused, or the person gave up).
-    if (query.error !== undefined)
-      return refused(query.error_description?.slice(0, 300) || "The sign-in did not finish.");
-    if (!query.code) return refused("The sign-in did not finish.");
-    const outcome = await this.consume(request, query.code, pending.verifier);
+      return refused("first_party.other_server");
+    // RFC 6749 §4.1.2.1: the sign-in ended without a code (refused, or the person gave up). The
+    // description is our own server's English: a refusal the catalogue knows is shown translated.
+    if (query.error !== undefined) {
+      const description = query.error_description?.slice(0, 300);
+      return description
+        ? { ok: false, message: pageSignInRefusal(locale, description), locale }
+        : refused("first_party.did_not_finish");
+    }
+    if (!query.code) return refused("first_party.did_not_finish");
+    const outcome = await this.consume(request, query.code, pending.verifier, locale);
     return outcome.ok ? { ok: true, returnTo: pending.returnTo, session: outcome.session } : outcome;
   }
 
@@ -214,34 +233,36 @@ export class FirstPartySignIn {
     request: FastifyRequest,
     code: string,
     verifier: string,
-  ): Promise<{ ok: true; session: BrowserSession } | { ok: false; message: string }> {
+    locale: Locale,
+  ): Promise<{ ok: true; session: BrowserSession } | { ok: false; message: string; locale: Locale }> {
     const { services } = this;
+    const refused = refusedIn(locale);
     const { application } = this.options;
     const now = services.clock.now();
     // RFC 6749 §4.1.2: single use, by one conditional write (a replay finds it consumed).
     const consumed = await services.oauth.store.consumeCode(sha256(code.slice(0, 200)), now);
-    if (!consumed?.firstUse) return refused("This sign-in was used already. Try again.");
+    if (!consumed?.firstUse) return refused("first_party.used");
     const record = consumed.code;
     // §4.1.3: issued to this client, for this redirect URI; and not expired.
     if (record.clientId !== (await firstPartyClientId(services, application)))
-      return refused("This sign-in is not ours.");
+      return refused("first_party.not_ours");
     if (record.redirectUri !== firstPartyCallbackUrl(services.oauth.issuer, application))
-      return refused("This sign-in is not ours.");
-    if (record.expiresAt <= now) return refused("This sign-in took too long. Try again.");
+      return refused("first_party.not_ours");
+    if (record.expiresAt <= now) return refused("first_party.too_long");
     // RFC 7636 §4.6: the verifier this browser kept matches the challenge sent with the request.
     try {
-      if (!record.codeChallenge) return refused("This sign-in is not ours.");
+      if (!record.codeChallenge) return refused("first_party.not_ours");
       verifyChallenge(record.codeChallenge, verifier);
     } catch (error) {
-      if (error instanceof OAuthError) return refused("This sign-in was not started in this browser.");
+      if (error instanceof OAuthError) return refused("first_party.other_browser");
       throw error;
     }
     // The code stands for a sign-in only with the session it made: this browser's current one.
     const session = await this.signIn.session(request);
     if (!session || session.id !== record.sessionId || session.userId !== record.userId)
-      return refused("This sign-in belongs to another browser session. Try again.");
-    const refusal = await this.options.admit?.(session);
-    return refusal === undefined ? { ok: true, session } : refused(refusal);
+      return refused("first_party.other_session");
+    const refusal = await this.options.admit?.(session, locale);
+    return refusal === undefined ? { ok: true, session } : { ok: false, message: refusal, locale };
   }
 
   private pending(request: FastifyRequest): PendingSignIn | undefined {
@@ -250,15 +271,20 @@ export class FirstPartySignIn {
     try {
       const parsed: unknown = JSON.parse(Buffer.from(value, "base64url").toString("utf8"));
       if (typeof parsed !== "object" || parsed === null) return undefined;
-      const { state, verifier, returnTo } = parsed as Record<string, unknown>;
+      const { state, verifier, returnTo, locale } = parsed as Record<string, unknown>;
       if (typeof state !== "string" || typeof verifier !== "string") return undefined;
-      return { state, verifier, returnTo: this.options.returnPath(returnTo) };
+      return { state, verifier, returnTo: this.options.returnPath(returnTo), locale: storedLocale(locale) };
     } catch {
       return undefined;
     }
   }
 }
 
-function refused(message: string): { ok: false; message: string } {
-  return { ok: false, message };
+/** A refusal in `locale`, by its catalogue key. */
+function refusedIn(locale: Locale) {
+  return (key: NoValues): { ok: false; message: string; locale: Locale } => ({
+    ok: false,
+    message: t(locale, key),
+    locale,
+  });
 }

@@ -199,7 +199,12 @@ export function registerSmsRoutes(
         }),
       );
     }
-    const confirmed = await services.mfa.confirmSms(opened.user, checked.phone, requirement.settings);
+    const confirmed = await services.mfa.confirmSms(
+      opened.user,
+      checked.phone,
+      requirement.settings,
+      opened.authorization.locale,
+    );
     request.log.info({ event: "mfa_enrolled", userId: opened.user.id }, "mobile number set up for codes");
     const amr = withSecondFactor(opened.progress.amr, ["sms"]);
     if (!confirmed.recoveryCodes) return pages.proceedAfter(request, reply, opened, amr);

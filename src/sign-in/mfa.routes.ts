@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { t } from "../i18n/catalogue.js";
 import { DEFAULT_LOCALE } from "../i18n/locale.js";
-import { pageMfaRefusal } from "../i18n/problems.js";
+import { pageMfaRefusal, pagePasskeyRefusal } from "../i18n/problems.js";
 import type { ChallengeMethod, MfaRequirement } from "../mfa/mfa.service.js";
 import { secondFactorProved, withSecondFactor } from "../mfa/policy.js";
 import { totpQrSvg, totpUri } from "../mfa/totp.js";
@@ -288,7 +288,15 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
       { requestId: opened.requestId, browser: opened.progress.browser },
       request.log,
     );
-    if (!check.ok) return refused(request, reply, opened, "passkey", check, check.message);
+    if (!check.ok)
+      return refused(
+        request,
+        reply,
+        opened,
+        "passkey",
+        check,
+        pagePasskeyRefusal(opened.authorization.locale, check.message),
+      );
     return proceedAfter(request, reply, opened, withSecondFactor(opened.progress.amr, [check.amr]));
   });
 
@@ -355,6 +363,7 @@ export function registerMfaRoutes(app: FastifyInstance, services: Services, kit:
       sealed,
       field(request.body, "code"),
       requirement.settings,
+      opened.authorization.locale,
     );
     if (!confirmed.ok) {
       const secret = services.mfa.openSecret(opened.user.id, sealed);

@@ -23,8 +23,21 @@ function responseField(form: HTMLFormElement): HTMLInputElement | undefined {
   return field instanceof HTMLInputElement ? field : undefined;
 }
 
+function errorBox(form: HTMLFormElement): HTMLElement | null {
+  return form.querySelector<HTMLElement>("[data-passkey-error]");
+}
+
+/** The page's own words for `name` (data-* on the error box, in the page's language), else English. */
+function words(
+  form: HTMLFormElement,
+  name: "closed" | "exists" | "unsupported" | "failed" | "expired",
+  english: string,
+): string {
+  return errorBox(form)?.dataset[name] || english;
+}
+
 function showError(form: HTMLFormElement, message: string): void {
-  const box = form.querySelector<HTMLElement>("[data-passkey-error]");
+  const box = errorBox(form);
   if (!box) return;
   box.textContent = message;
   box.hidden = false;
@@ -43,7 +56,7 @@ async function fetchOptions(form: HTMLFormElement): Promise<unknown> {
   });
   const json = (await reply.json().catch(() => ({}))) as { options?: unknown; error?: string };
   if (!reply.ok || !json.options)
-    throw new Error(json.error ?? "This page has expired. Reload it and try again.");
+    throw new Error(json.error ?? words(form, "expired", "This page has expired. Reload it and try again."));
   return json.options;
 }
 
@@ -64,22 +77,23 @@ async function run(form: HTMLFormElement, ceremony: Ceremony, autofill: boolean)
   form.submit();
 }
 
-function explain(error: unknown): string | undefined {
+function explain(form: HTMLFormElement, error: unknown): string | undefined {
   // Starting another ceremony aborts the one waiting in autofill: nothing to say.
   if (error instanceof WebAuthnError && error.code === "ERROR_CEREMONY_ABORTED") return undefined;
   if (error instanceof Error && error.name === "AbortError") return undefined;
   if (error instanceof Error && error.name === "NotAllowedError")
-    return "The passkey prompt was closed or timed out. Try again.";
+    return words(form, "closed", "The passkey prompt was closed or timed out. Try again.");
   if (error instanceof Error && error.name === "InvalidStateError")
-    return "This device already has a passkey for your account.";
-  return error instanceof Error ? error.message : "Something went wrong. Try again.";
+    return words(form, "exists", "This device already has a passkey for your account.");
+  return error instanceof Error ? error.message : words(form, "failed", "Something went wrong. Try again.");
 }
 
 function start(): void {
   const forms = document.querySelectorAll<HTMLFormElement>("form[data-passkey]");
   if (forms.length === 0) return;
   if (!browserSupportsWebAuthn()) {
-    for (const form of forms) showError(form, "This browser cannot use passkeys.");
+    for (const form of forms)
+      showError(form, words(form, "unsupported", "This browser cannot use passkeys."));
     return;
   }
   for (const form of forms) {
@@ -91,7 +105,7 @@ function start(): void {
       if (responseField(form)?.value) return;
       event.preventDefault();
       run(form, ceremony, false).catch((error: unknown) => {
-        const message = explain(error);
+        const message = explain(form, error);
         if (message) showError(form, message);
       });
     });
