@@ -11,12 +11,13 @@
 //
 // Run alone: `npx tsx bench/refusals.ts` (BENCH_DATABASES as in run.ts), or in `npm run bench`
 // (BENCH_ONLY=refusals for this one). Writes bench/results/refusals.json.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { databaseKinds } from "../tests/helpers/databases.js";
 import { CALLBACK } from "../tests/helpers/fixtures.js";
+import { authorizationUrl } from "../tests/helpers/user-agent.js";
 import { buildLatchkey, openServices, prepareDeployment, startLatchkey } from "./lib/latchkey.js";
 import { ROOT } from "./lib/proc.js";
 
@@ -87,15 +88,7 @@ export async function benchRefusals(): Promise<RefusalRow[]> {
       const password = "refusals-password-123";
       const email = "refused@bench.example";
       await services.users.create({ email, password, emailVerified: true });
-      const authorize = new URL("/oauth2/auth", deployment.issuer);
-      authorize.search = new URLSearchParams({
-        response_type: "code",
-        client_id: application.id,
-        redirect_uri: CALLBACK,
-        scope: "openid",
-        code_challenge: createHash("sha256").update("verifier").digest("base64url"),
-        code_challenge_method: "S256",
-      }).toString();
+      const authorize = authorizationUrl({ url: deployment.issuer }, application.id, CALLBACK);
       const pendingRequest = async () => {
         const response = await fetch(authorize, { redirect: "manual" });
         return new URL(response.headers.get("location")!, deployment.issuer).searchParams.get("request")!;
