@@ -16,12 +16,13 @@ import { ExternalIdentitiesStore } from "../users/external-identities.store.js";
 import { OAuthError } from "./errors.js";
 import type {
   ClientRecord,
+  CodeForExchange,
   CodeRecord,
+  Consumption,
   GrantRecord,
   OAuthStore,
   OrganizationChoice,
-  RedeemedCode,
-  RedeemedRefreshToken,
+  RefreshTokenForUse,
   RefreshTokenRecord,
   SessionProof,
   SigningKeyRecord,
@@ -33,14 +34,15 @@ import type {
 import { readUserTokenClaims } from "./token-claims.store.js";
 import {
   attachGrant,
+  consumeAndIssue,
   findGrant,
   findUser,
   insertAccessToken,
   insertGrant,
   insertRefreshToken,
+  readCodeForExchange,
+  readRefreshTokenForUse,
   recordUserIssue,
-  redeemCode,
-  redeemRefreshToken,
   toCode,
   toRefreshToken,
 } from "./token-redeem.store.js";
@@ -155,12 +157,16 @@ export class KyselyOAuthStore implements OAuthStore {
     return seen ? { code: toCode(seen), firstUse: false } : undefined;
   }
 
-  redeemCode(codeHash: string, now: number): Promise<RedeemedCode | undefined> {
-    return redeemCode(this.db, codeHash, now);
+  readCodeForExchange(codeHash: string): Promise<CodeForExchange | undefined> {
+    return readCodeForExchange(this.db, codeHash);
   }
 
-  redeemRefreshToken(tokenHash: string, now: number): Promise<RedeemedRefreshToken | undefined> {
-    return redeemRefreshToken(this.db, tokenHash, now);
+  readRefreshTokenForUse(tokenHash: string): Promise<RefreshTokenForUse | undefined> {
+    return readRefreshTokenForUse(this.db, tokenHash);
+  }
+
+  consumeAndIssue(what: Consumption, now: number, issue?: UserIssue): Promise<boolean> {
+    return consumeAndIssue(this.db, what, now, issue);
   }
 
   recordUserIssue(issue: UserIssue): Promise<void> {

@@ -106,22 +106,25 @@ export interface UserTokenClaims {
   proof?: SessionProof;
 }
 
-/** A consumed code; on its first use, with its user and the claims, read in the same statement. */
-export interface RedeemedCode {
+/** A code as its exchange reads it (no lock), with its user and the claims, in one statement. */
+export interface CodeForExchange {
   code: CodeRecord;
-  firstUse: boolean;
+  /** Exchanged (or refused) before: a presentation now is a replay. */
+  consumed: boolean;
   user?: UserRecord;
-  read?: UserTokenClaims;
+  read: UserTokenClaims;
 }
 
-/** A consumed refresh token with its grant; on its first use, with the user and the claims. */
-export interface RedeemedRefreshToken {
+/** A refresh token as its use reads it (no lock): its grant, the grant's user and the claims. */
+export interface RefreshTokenForUse {
   token: RefreshTokenRecord;
-  firstUse: boolean;
   grant?: GrantRecord;
   user?: UserRecord;
   read?: UserTokenClaims;
 }
+
+/** What an issue consumes, by hash: an authorization code or a refresh token. */
+export type Consumption = { codeHash: string } | { refreshTokenHash: string };
 
 /** What one issue of a user's tokens writes. */
 export interface UserIssue {
@@ -163,16 +166,16 @@ export interface OAuthStore {
    */
   consumeCode(codeHash: string, now: number): Promise<{ code: CodeRecord; firstUse: boolean } | undefined>;
   attachGrantToCode(codeHash: string, grantId: string): Promise<void>;
+  /** The code with its user and the claims for its organization and session: one read, no lock. */
+  readCodeForExchange(codeHash: string): Promise<CodeForExchange | undefined>;
+  /** The refresh token with its grant, the grant's user and their claims: one read, no lock. */
+  readRefreshTokenForUse(tokenHash: string): Promise<RefreshTokenForUse | undefined>;
   /**
-   * consumeCode, and on the first use the code's user and userTokenClaims for its organization and
-   * session — one round trip on PostgreSQL (token-redeem.store.ts).
+   * Consumes the code or refresh token only if it is still unconsumed and, only then, writes
+   * `issue` (none: the refusal that uses it up) — one statement on PostgreSQL
+   * (token-redeem.store.ts). `false`: another request had consumed it; nothing was written.
    */
-  redeemCode(codeHash: string, now: number): Promise<RedeemedCode | undefined>;
-  /**
-   * consumeRefreshToken with the token's grant, and on the first use the grant's user and
-   * userTokenClaims — one round trip on PostgreSQL.
-   */
-  redeemRefreshToken(tokenHash: string, now: number): Promise<RedeemedRefreshToken | undefined>;
+  consumeAndIssue(what: Consumption, now: number, issue?: UserIssue): Promise<boolean>;
   /** The writes of one issue of a user's tokens, together (one statement on PostgreSQL). */
   recordUserIssue(issue: UserIssue): Promise<void>;
 

@@ -1,37 +1,38 @@
 // The token endpoint's statements for the code and refresh grants, in as few round trips as the
-// database allows (issue 21). On PostgreSQL a data-modifying CTE consumes the code or refresh token
-// (the same conditional UPDATE as before: of two concurrent uses, the second re-checks
-// `consumed_at is null` after the first commits and matches nothing — single use holds) and, in
-// the same statement, reads what the grant needs: the grant, its user and the user's claims; the
-// writes that follow (grant, code's grant, access token record, rotated refresh token) are one
-// more statement of several CTEs — foreign keys are checked at the end of the statement, so the
-// new grant is there for its tokens. SQLite has no DML in CTEs: there the same work is several
-// statements — function calls, not round trips. Both run inside the grant's transaction.
-import { type Expression, type Selectable, sql } from "kysely";
-import { jsonObjectFrom } from "kysely/helpers/postgres";
+// database allows (issue 21): one read and one write.
+//
+// The read takes no lock: the code or refresh token with what the grant needs (the grant, the user,
+// the user's claims) in one SELECT. The grant checks it and signs the tokens; then ONE statement
+// consumes the row only if it is still unconsumed and, in the same statement, writes what the issue
+// makes (grant, access token record, rotated refresh token) selecting FROM the consumed row — so
+// nothing is written unless this request won the consume. On PostgreSQL that is a data-modifying
+// CTE, atomic as any one statement, committed when it answers (no BEGIN/COMMIT): of two concurrent
+// uses the second waits for the first's row lock, re-checks `consumed_at is null`, matches nothing
+// and so inserts nothing — single use holds; it answers `false` and the grant reads again (a
+// replay). Foreign keys are checked at the end of the statement, so a new grant is there for its
+// tokens. SQLite has no DML in CTEs: there the same writes are several statements (function calls,
+// not round trips) in one transaction that the lost consume ends before any insert.
+import { type Insertable, type Selectable, sql } from "kysely";
 import { isPostgres } from "../management/listing.js";
-import type { Db } from "../storage/database.js";
+import { type Db, inTransaction } from "../storage/database.js";
 import type {
+  AccessTokensTable,
   AuthorizationCodesTable,
   GrantsTable,
   RefreshTokensTable,
   UsersTable,
 } from "../storage/schema.js";
 import type {
+  CodeForExchange,
   CodeRecord,
+  Consumption,
   GrantRecord,
-  RedeemedCode,
-  RedeemedRefreshToken,
+  RefreshTokenForUse,
   RefreshTokenRecord,
   UserIssue,
   UserRecord,
 } from "./ports.js";
-import {
-  type ClaimColumnsRow,
-  claimColumns,
-  readUserTokenClaims,
-  tokenClaimsOf,
-} from "./token-claims.store.js";
+import { type ClaimColumnsRow, claimColumns, tokenClaimsOf } from "./token-claims.store.js";
 
 const USER_COLUMNS = [
   "id",
@@ -48,135 +49,173 @@ const USER_COLUMNS = [
 ] as const;
 type UserRow = Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>;
 
-function ref<T>(column: string): Expression<T> {
-  return sql<T>`${sql.ref(column)}`;
+// Aliases r*: the claim subqueries (token-claims.store.ts) use short ones of their own.
+/** The joined user's columns (`ru`), prefixed `u_`: null throughout when there is no such user. */
+const JOINED_USER = [
+  "ru.id as u_id",
+  "ru.email as u_email",
+  "ru.email_verified as u_email_verified",
+  "ru.given_name as u_given_name",
+  "ru.family_name as u_family_name",
+  "ru.picture as u_picture",
+  "ru.username as u_username",
+  "ru.provided_id as u_provided_id",
+  "ru.is_suspended as u_is_suspended",
+  "ru.is_admin as u_is_admin",
+  "ru.updated_at as u_updated_at",
+] as const;
+
+/** The joined grant's columns (`rg`), prefixed `g_`. */
+const JOINED_GRANT = [
+  "rg.id as g_id",
+  "rg.client_id as g_client_id",
+  "rg.user_id as g_user_id",
+  "rg.session_id as g_session_id",
+  "rg.scope as g_scope",
+  "rg.audience as g_audience",
+  "rg.auth_time as g_auth_time",
+  "rg.created_at as g_created_at",
+  "rg.revoked_at as g_revoked_at",
+  "rg.revoked_reason as g_revoked_reason",
+  "rg.org_code as g_org_code",
+] as const;
+
+type Prefixed<P extends string, T> = { [K in keyof T as `${P}${K & string}`]: T[K] | null };
+
+function joinedUser(row: Prefixed<"u_", UserRow>): UserRecord | undefined {
+  if (row.u_id === null) return undefined;
+  const user = Object.fromEntries(USER_COLUMNS.map((column) => [column, row[`u_${column}`]]));
+  return toUser(user as UserRow);
 }
 
-/** The user's columns as one JSON object (null when there is no such user). */
-function userObject(db: Db, userId: Expression<string>) {
-  return jsonObjectFrom(db.selectFrom("users").select(USER_COLUMNS).where("users.id", "=", userId));
-}
-
-export async function redeemCode(db: Db, codeHash: string, now: number): Promise<RedeemedCode | undefined> {
-  if (isPostgres(db)) {
-    const row = await db
-      .with("consumed", (qc) =>
-        qc
-          .updateTable("authorization_codes")
-          .set({ consumed_at: now })
-          .where("code_hash", "=", codeHash)
-          .where("consumed_at", "is", null)
-          .returningAll(),
-      )
-      .selectFrom("consumed")
-      .selectAll("consumed")
-      .select(userObject(db, ref("consumed.user_id")).as("user_row"))
-      .select(
-        claimColumns(db, {
-          userId: ref("consumed.user_id"),
-          orgCode: ref("consumed.org_code"),
-          sessionId: ref("consumed.session_id"),
-        }),
-      )
-      .executeTakeFirst();
-    if (row) {
-      const code = toCode(row);
-      return {
-        code,
-        firstUse: true,
-        user: row.user_row ? toUser(row.user_row as UserRow) : undefined,
-        read: tokenClaimsOf(row as ClaimColumnsRow, code.orgCode ?? null),
-      };
-    }
-  } else {
-    const won = await db
-      .updateTable("authorization_codes")
-      .set({ consumed_at: now })
-      .where("code_hash", "=", codeHash)
-      .where("consumed_at", "is", null)
-      .returningAll()
-      .executeTakeFirst();
-    if (won) {
-      const code = toCode(won);
-      const user = await findUser(db, code.userId);
-      const read = await readUserTokenClaims(db, code.userId, code.orgCode ?? null, code.sessionId);
-      return { code, firstUse: true, user, read };
-    }
-  }
-  // Lost, replayed or unknown: what the replay needs (its grant, to revoke).
-  const seen = await db
-    .selectFrom("authorization_codes")
-    .selectAll()
-    .where("code_hash", "=", codeHash)
+/** The code, whether it was consumed, and its user and claims: one statement, no lock. */
+export async function readCodeForExchange(db: Db, codeHash: string): Promise<CodeForExchange | undefined> {
+  const row = await db
+    .selectFrom("authorization_codes as rc")
+    .leftJoin("users as ru", "ru.id", "rc.user_id")
+    .selectAll("rc")
+    .select(JOINED_USER)
+    .select(
+      claimColumns(db, {
+        userId: sql.ref<string>("rc.user_id"),
+        orgCode: sql.ref<string | null>("rc.org_code"),
+        sessionId: sql.ref<string | null>("rc.session_id"),
+      }),
+    )
+    .where("rc.code_hash", "=", codeHash)
     .executeTakeFirst();
-  return seen ? { code: toCode(seen), firstUse: false } : undefined;
+  if (!row) return undefined;
+  const code = toCode(row);
+  return {
+    code,
+    consumed: row.consumed_at !== null,
+    user: joinedUser(row),
+    read: tokenClaimsOf(row as ClaimColumnsRow, code.orgCode ?? null),
+  };
 }
 
-export async function redeemRefreshToken(
+/** The refresh token, its grant, the grant's user and their claims: one statement, no lock. */
+export async function readRefreshTokenForUse(
   db: Db,
   tokenHash: string,
-  now: number,
-): Promise<RedeemedRefreshToken | undefined> {
-  if (isPostgres(db)) {
-    const row = await db
-      .with("consumed", (qc) =>
-        qc
-          .updateTable("refresh_tokens")
-          .set({ consumed_at: now })
-          .where("token_hash", "=", tokenHash)
-          .where("consumed_at", "is", null)
-          .returningAll(),
-      )
-      .selectFrom("consumed")
-      .leftJoin("grants as g", "g.id", "consumed.grant_id")
-      .selectAll("consumed")
-      .select(sql<Selectable<GrantsTable> | null>`to_json(g)`.as("grant_row"))
-      .select(userObject(db, ref("g.user_id")).as("user_row"))
-      .select(
-        claimColumns(db, {
-          userId: ref("g.user_id"),
-          orgCode: ref("g.org_code"),
-          sessionId: ref("g.session_id"),
-        }),
-      )
-      .executeTakeFirst();
-    if (row) {
-      const grant = row.grant_row?.id ? toGrant(row.grant_row) : undefined;
-      return {
-        token: toRefreshToken(row),
-        firstUse: true,
-        grant,
-        user: row.user_row ? toUser(row.user_row as UserRow) : undefined,
-        read: grant ? tokenClaimsOf(row as ClaimColumnsRow, grant.orgCode ?? null) : undefined,
-      };
-    }
-  } else {
-    const won = await db
-      .updateTable("refresh_tokens")
-      .set({ consumed_at: now })
-      .where("token_hash", "=", tokenHash)
-      .where("consumed_at", "is", null)
-      .returningAll()
-      .executeTakeFirst();
-    if (won) {
-      const grant = await findGrant(db, won.grant_id);
-      if (!grant) return { token: toRefreshToken(won), firstUse: true };
-      const user = await findUser(db, grant.userId);
-      const read = await readUserTokenClaims(db, grant.userId, grant.orgCode ?? null, grant.sessionId);
-      return { token: toRefreshToken(won), firstUse: true, grant, user, read };
-    }
-  }
-  // Lost, reused or unknown: the grant, to revoke the family.
-  const seen = await db
-    .selectFrom("refresh_tokens")
-    .selectAll()
-    .where("token_hash", "=", tokenHash)
+): Promise<RefreshTokenForUse | undefined> {
+  const row = await db
+    .selectFrom("refresh_tokens as rt")
+    .leftJoin("grants as rg", "rg.id", "rt.grant_id")
+    .leftJoin("users as ru", "ru.id", "rg.user_id")
+    .selectAll("rt")
+    .select(JOINED_GRANT)
+    .select(JOINED_USER)
+    .select(
+      claimColumns(db, {
+        userId: sql.ref<string>("rg.user_id"),
+        orgCode: sql.ref<string | null>("rg.org_code"),
+        sessionId: sql.ref<string | null>("rg.session_id"),
+      }),
+    )
+    .where("rt.token_hash", "=", tokenHash)
     .executeTakeFirst();
-  if (!seen) return undefined;
-  return { token: toRefreshToken(seen), firstUse: false, grant: await findGrant(db, seen.grant_id) };
+  if (!row) return undefined;
+  const token = toRefreshToken(row);
+  if (row.g_id === null) return { token };
+  const grant = toGrant({
+    id: row.g_id,
+    client_id: row.g_client_id!,
+    user_id: row.g_user_id!,
+    session_id: row.g_session_id,
+    scope: row.g_scope!,
+    audience: row.g_audience!,
+    auth_time: row.g_auth_time!,
+    created_at: row.g_created_at!,
+    revoked_at: row.g_revoked_at,
+    revoked_reason: row.g_revoked_reason,
+    org_code: row.g_org_code,
+  });
+  return {
+    token,
+    grant,
+    user: joinedUser(row),
+    read: tokenClaimsOf(row as ClaimColumnsRow, grant.orgCode ?? null),
+  };
 }
 
-/** The writes of one issue, as one statement on PostgreSQL. */
+/**
+ * Consumes the code or refresh token if it is still unconsumed and, only then, writes `issue` (a
+ * code's new grant is recorded on it by the same UPDATE). `false`: it was consumed (or is gone)
+ * already — another request won, nothing was written. One statement on PostgreSQL.
+ */
+export async function consumeAndIssue(
+  db: Db,
+  what: Consumption,
+  now: number,
+  issue?: UserIssue,
+): Promise<boolean> {
+  const grantId = issue?.newGrant?.grant.id;
+  if (!isPostgres(db)) {
+    return inTransaction(db, async (trx) => {
+      if (!(await consume(trx, what, now, grantId).executeTakeFirst())) return false;
+      // Parents first: SQLite checks foreign keys at each statement.
+      if (issue?.newGrant) await insertGrant(trx, issue.newGrant.grant).execute();
+      if (issue) await insertAccessToken(trx, issue.accessToken).execute();
+      if (issue?.refreshToken) await insertRefreshToken(trx, issue.refreshToken).execute();
+      return true;
+    });
+  }
+  const rows: [string, Record<string, unknown>][] = [];
+  if (issue?.newGrant) rows.push(["grants", grantRow(issue.newGrant.grant)]);
+  if (issue) rows.push(["access_tokens", accessTokenRow(issue.accessToken)]);
+  if (issue?.refreshToken) rows.push(["refresh_tokens", refreshTokenRow(issue.refreshToken)]);
+  // Each insert selects FROM the consumed row: none of them writes when the consume matched nothing.
+  const inserts = rows.map(([table, row], i) => {
+    const columns = Object.keys(row);
+    const names = sql.join(columns.map((column) => sql.ref(column)));
+    const values = sql.join(columns.map((column) => sql.val(row[column])));
+    return sql`, ${sql.raw(`w${i}`)} as (insert into ${sql.table(table)} (${names}) select ${values} from consumed)`;
+  });
+  const consumed = consume(db, what, now, grantId);
+  const statement = sql<{ consumed: string }>`with consumed as (${consumed})${sql.join(inserts, sql``)}
+    select consumed from consumed`;
+  return (await statement.execute(db)).rows.length > 0;
+}
+
+/** The conditional UPDATE that makes a code or refresh token single-use. */
+function consume(db: Db, what: Consumption, now: number, grantId: string | undefined) {
+  return "codeHash" in what
+    ? db
+        .updateTable("authorization_codes")
+        .set({ consumed_at: now, ...(grantId === undefined ? {} : { grant_id: grantId }) })
+        .where("code_hash", "=", what.codeHash)
+        .where("consumed_at", "is", null)
+        .returning("code_hash as consumed")
+    : db
+        .updateTable("refresh_tokens")
+        .set({ consumed_at: now })
+        .where("token_hash", "=", what.refreshTokenHash)
+        .where("consumed_at", "is", null)
+        .returning("token_hash as consumed");
+}
+
+/** The writes of one issue that consumes nothing (the device grant), as one statement on PostgreSQL. */
 export async function recordUserIssue(db: Db, issue: UserIssue): Promise<void> {
   const writes = [];
   if (issue.newGrant) {
@@ -194,8 +233,8 @@ export async function recordUserIssue(db: Db, issue: UserIssue): Promise<void> {
   await (ctes.length === 0 ? last.execute() : sql`with ${sql.join(ctes)} ${last}`.execute(db));
 }
 
-export function insertGrant(db: Db, grant: GrantRecord) {
-  return db.insertInto("grants").values({
+function grantRow(grant: GrantRecord): Insertable<GrantsTable> {
+  return {
     id: grant.id,
     client_id: grant.clientId,
     user_id: grant.userId,
@@ -207,7 +246,31 @@ export function insertGrant(db: Db, grant: GrantRecord) {
     revoked_at: grant.revokedAt,
     revoked_reason: null,
     org_code: grant.orgCode ?? null,
-  });
+  };
+}
+
+function accessTokenRow(token: UserIssue["accessToken"]): Insertable<AccessTokensTable> {
+  return {
+    jti: token.jti,
+    client_id: token.clientId,
+    grant_id: token.grantId,
+    expires_at: token.expiresAt,
+    revoked_at: null,
+  };
+}
+
+function refreshTokenRow(token: RefreshTokenRecord): Insertable<RefreshTokensTable> {
+  return {
+    token_hash: token.tokenHash,
+    grant_id: token.grantId,
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    consumed_at: token.consumedAt,
+  };
+}
+
+export function insertGrant(db: Db, grant: GrantRecord) {
+  return db.insertInto("grants").values(grantRow(grant));
 }
 
 export function attachGrant(db: Db, codeHash: string, grantId: string) {
@@ -215,23 +278,11 @@ export function attachGrant(db: Db, codeHash: string, grantId: string) {
 }
 
 export function insertAccessToken(db: Db, token: UserIssue["accessToken"]) {
-  return db.insertInto("access_tokens").values({
-    jti: token.jti,
-    client_id: token.clientId,
-    grant_id: token.grantId,
-    expires_at: token.expiresAt,
-    revoked_at: null,
-  });
+  return db.insertInto("access_tokens").values(accessTokenRow(token));
 }
 
 export function insertRefreshToken(db: Db, token: RefreshTokenRecord) {
-  return db.insertInto("refresh_tokens").values({
-    token_hash: token.tokenHash,
-    grant_id: token.grantId,
-    created_at: token.createdAt,
-    expires_at: token.expiresAt,
-    consumed_at: token.consumedAt,
-  });
+  return db.insertInto("refresh_tokens").values(refreshTokenRow(token));
 }
 
 export async function findUser(db: Db, userId: string): Promise<UserRecord | undefined> {

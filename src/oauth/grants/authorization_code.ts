@@ -1,4 +1,12 @@
 // grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6, RFC 9700 §4.2.4).
+//
+// Three round trips on PostgreSQL (issue 21): the configuration freshness check, one read of the
+// code with its user and claims (no lock), and one statement that consumes the code only if it is
+// still unconsumed and, in the same statement, writes the grant and the tokens (token-redeem.store.ts).
+// Every check runs here, between the two, on what was read; the tokens are signed before the write
+// and answered only after it committed. A request that loses the consume to another wrote nothing:
+// it reads the code again, now consumed, and is refused as a replay (§4.1.2) — as before, when the
+// consume came first under a transaction.
 import { randomUUID } from "node:crypto";
 import { matchRegisteredUrl } from "../../applications/urls.js";
 import { sha256 } from "../../crypto/random.js";
@@ -7,10 +15,23 @@ import type { OAuthContext } from "../context.js";
 import { OAuthError } from "../errors.js";
 import type { Params } from "../params.js";
 import { verifyChallenge } from "../pkce.js";
+import type { ClientRecord, CodeForExchange } from "../ports.js";
 import { joinScope, splitScope } from "../scopes.js";
 import type { GrantResult } from "../token-response.js";
 import { heldUserScopes } from "../user-scopes.js";
-import { recordUserTokens, signUserTokens } from "./issue-user-tokens.js";
+import { prepareUserTokens, signUserTokens } from "./issue-user-tokens.js";
+
+interface Exchange {
+  client: ClientRecord;
+  codeHash: string;
+  redirectUri: string | undefined;
+  verifier: string | undefined;
+  now: number;
+}
+
+/** Another request consumed the code between this one's read and its write: nothing was written. */
+const LOST = Symbol("lost");
+type Outcome = { result: GrantResult } | { error: OAuthError } | typeof LOST;
 
 export async function authorizationCodeGrant(
   ctx: OAuthContext,
@@ -23,90 +44,104 @@ export async function authorizationCodeGrant(
       "Machine-to-machine applications may only use client_credentials",
     );
   }
-  const code = params.require("code");
-  const redirectUri = params.get("redirect_uri");
-  const verifier = params.get("code_verifier");
-
-  // The transaction commits the consumption (and, on replay, the revocation) even when the request
-  // then fails; a failure that must leave the code usable throws inside and rolls back.
-  const outcome = await ctx.store.transaction(async (store) => {
-    const now = ctx.clock.now();
-    // The consume also reads, on a first use, the user and the claims (one round trip).
-    const consumed = await store.redeemCode(sha256(code), now);
-    if (!consumed) return { error: new OAuthError("invalid_grant", "The authorization code is invalid") };
-    const { code: record, firstUse } = consumed;
-    if (record.clientId !== client.id) {
-      throw new OAuthError("invalid_grant", "The authorization code was issued to another client");
-    }
-    if (!firstUse) {
-      // §4.1.2: a replayed code revokes everything the first exchange produced.
-      if (record.grantId) await store.revokeGrant(record.grantId, now, "authorization code reused");
-      return { error: new OAuthError("invalid_grant", "The authorization code has already been used") };
-    }
-    if (record.expiresAt <= now)
-      return { error: new OAuthError("invalid_grant", "The authorization code has expired") };
-    // §4.1.3: identical to the authorization request's redirect_uri (allowing the one trailing-slash
-    // spelling Kinde's js-utils produces), and still registered.
-    if (
-      redirectUri === undefined ||
-      !sameRedirectUri(redirectUri, record.redirectUri) ||
-      matchRegisteredUrl(redirectUri, client.callbackUrls) === undefined
-    ) {
-      return {
-        error: new OAuthError("invalid_grant", "redirect_uri does not match the authorization request"),
-      };
-    }
-    if (record.codeChallenge) verifyChallenge(record.codeChallenge, verifier);
-    else if (verifier !== undefined) {
-      // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
-      return { error: new OAuthError("invalid_grant", "code_verifier sent but no code_challenge was used") };
-    }
-    const user = consumed.user;
-    if (!user || user.suspended) return { error: new OAuthError("invalid_grant", "The user cannot sign in") };
-
-    // Only the API scopes the user holds in the organization signed into; the grant keeps this
-    // narrowed set as the most its refreshes may carry (user-scopes.ts).
-    const scope = joinScope(
-      await heldUserScopes(store, {
-        user,
-        clientId: client.id,
-        orgCode: record.orgCode ?? null,
-        audience: record.audience,
-        scopes: splitScope(record.scope),
-      }),
-    );
-    const grant = {
-      id: randomUUID(),
-      clientId: client.id,
-      userId: user.id,
-      sessionId: record.sessionId,
-      scope,
-      audience: record.audience,
-      authTime: record.authTime,
-      createdAt: now,
-      revokedAt: null,
-      orgCode: record.orgCode ?? null,
-    };
-    // Written with the tokens; the code names its grant, so a replay revokes it (§4.1.2).
-    const recorded = await recordUserTokens(ctx, store, {
-      client,
-      user,
-      grant,
-      scope,
-      nonce: record.nonce,
-      fromCode: record.codeHash,
-      ...(consumed.read ? { read: consumed.read } : {}),
-    });
-    // The organization must still take the user now, not only when the code was minted: the
-    // claims name it only for a member of it while it is not suspended.
-    if (grant.orgCode && recorded.claims.access.org_code !== grant.orgCode) {
-      await store.revokeGrant(grant.id, now, "organization not available");
-      return { error: new OAuthError("invalid_grant", "The user can no longer sign into this organization") };
-    }
-    return { recorded };
-  });
+  const exchange: Exchange = {
+    client,
+    codeHash: sha256(params.require("code")),
+    redirectUri: params.get("redirect_uri"),
+    verifier: params.get("code_verifier"),
+    now: ctx.clock.now(),
+  };
+  let outcome = await exchangeCode(ctx, exchange, await ctx.store.readCodeForExchange(exchange.codeHash));
+  // Lost the consume: read again — the code is now consumed (a replay, §4.1.2) or gone.
+  if (outcome === LOST)
+    outcome = await exchangeCode(ctx, exchange, await ctx.store.readCodeForExchange(exchange.codeHash));
+  if (outcome === LOST) throw new OAuthError("invalid_grant", "The authorization code has already been used");
   if ("error" in outcome) throw outcome.error;
-  return signUserTokens(ctx, outcome.recorded);
+  return outcome.result;
+}
+
+async function exchangeCode(
+  ctx: OAuthContext,
+  exchange: Exchange,
+  found: CodeForExchange | undefined,
+): Promise<Outcome> {
+  const { client, codeHash, redirectUri, verifier, now } = exchange;
+  if (!found) return { error: new OAuthError("invalid_grant", "The authorization code is invalid") };
+  const { code: record } = found;
+  // Nothing written: the code stays usable by the client it was issued to.
+  if (record.clientId !== client.id)
+    return { error: new OAuthError("invalid_grant", "The authorization code was issued to another client") };
+  if (found.consumed) {
+    // §4.1.2: a replayed code revokes everything the first exchange produced.
+    if (record.grantId) await ctx.store.revokeGrant(record.grantId, now, "authorization code reused");
+    return { error: new OAuthError("invalid_grant", "The authorization code has already been used") };
+  }
+  // A refusal from here on uses the code up (a later presentation is a replay), as it always has.
+  const refuse = async (error: OAuthError): Promise<Outcome> =>
+    (await ctx.store.consumeAndIssue({ codeHash }, now)) ? { error } : LOST;
+  if (record.expiresAt <= now)
+    return refuse(new OAuthError("invalid_grant", "The authorization code has expired"));
+  // §4.1.3: identical to the authorization request's redirect_uri (allowing the one trailing-slash
+  // spelling Kinde's js-utils produces), and still registered.
+  if (
+    redirectUri === undefined ||
+    !sameRedirectUri(redirectUri, record.redirectUri) ||
+    matchRegisteredUrl(redirectUri, client.callbackUrls) === undefined
+  ) {
+    return refuse(new OAuthError("invalid_grant", "redirect_uri does not match the authorization request"));
+  }
+  // RFC 7636 §4.6: a wrong verifier throws before anything is written — whoever holds a stolen code
+  // without its verifier cannot use it up for the client.
+  if (record.codeChallenge) verifyChallenge(record.codeChallenge, verifier);
+  else if (verifier !== undefined) {
+    // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
+    return refuse(new OAuthError("invalid_grant", "code_verifier sent but no code_challenge was used"));
+  }
+  const user = found.user;
+  if (!user || user.suspended) return refuse(new OAuthError("invalid_grant", "The user cannot sign in"));
+
+  // Only the API scopes the user holds in the organization signed into; the grant keeps this
+  // narrowed set as the most its refreshes may carry (user-scopes.ts).
+  const scope = joinScope(
+    await heldUserScopes(ctx.store, {
+      user,
+      clientId: client.id,
+      orgCode: record.orgCode ?? null,
+      audience: record.audience,
+      scopes: splitScope(record.scope),
+    }),
+  );
+  const grant = {
+    id: randomUUID(),
+    clientId: client.id,
+    userId: user.id,
+    sessionId: record.sessionId,
+    scope,
+    audience: record.audience,
+    authTime: record.authTime,
+    createdAt: now,
+    revokedAt: null,
+    orgCode: record.orgCode ?? null,
+  };
+  // The code names its grant (written with it), so a replay revokes it (§4.1.2).
+  const prepared = await prepareUserTokens(ctx, ctx.store, {
+    client,
+    user,
+    grant,
+    scope,
+    nonce: record.nonce,
+    fromCode: codeHash,
+    read: found.read,
+  });
+  // The organization must still take the user now, not only when the code was minted: the
+  // claims name it only for a member of it while it is not suspended.
+  if (grant.orgCode && prepared.claims.access.org_code !== grant.orgCode)
+    return refuse(new OAuthError("invalid_grant", "The user can no longer sign into this organization"));
+  const result = await signUserTokens(ctx, prepared);
+  // Single use: the consume and every write of the issue are one statement, made only if the code
+  // is still unconsumed; the answer goes out only once it has committed.
+  if (!(await ctx.store.consumeAndIssue({ codeHash }, now, prepared.issue))) return LOST;
+  return { result };
 }
 
 function sameRedirectUri(a: string, b: string): boolean {

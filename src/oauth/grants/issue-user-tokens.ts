@@ -1,7 +1,9 @@
-// Shared by the authorization_code and refresh_token grants, in two phases. Inside the grant's
-// transaction, `recordUserTokens` writes what must be durable before anything is returned: the
-// access token's jti (so it dies with its grant) and the rotated refresh token. After the commit,
-// `signUserTokens` signs the JWTs — never inside the transaction, which must not wait on keys.
+// Shared by the authorization_code, refresh_token and device_code grants. `prepareUserTokens`
+// builds what an issue writes (the new grant, the access token's jti so it dies with its grant, the
+// rotated refresh token) and the claims; `signUserTokens` signs the JWTs. The code and refresh
+// grants sign first and then write with the consume, in one statement (token-redeem.store.ts): a 2xx
+// is only sent once that statement has committed. The device grant writes inside its transaction
+// (`recordUserTokens`) and signs after the commit — a transaction must not wait on keys.
 import { randomUUID } from "node:crypto";
 import { randomToken, sha256 } from "../../crypto/random.js";
 import { MFA_ACR } from "../authorize.js";
@@ -12,6 +14,7 @@ import type {
   GrantRecord,
   OAuthStore,
   UserClaimSet,
+  UserIssue,
   UserRecord,
   UserTokenClaims,
 } from "../ports.js";
@@ -30,7 +33,12 @@ export interface RecordedUserTokens {
   claims: UserClaimSet;
 }
 
-export async function recordUserTokens(
+/** Recorded tokens with the writes that record them, not yet made. */
+export interface PreparedUserTokens extends RecordedUserTokens {
+  issue: UserIssue;
+}
+
+export async function prepareUserTokens(
   ctx: OAuthContext,
   store: OAuthStore,
   {
@@ -38,12 +46,12 @@ export async function recordUserTokens(
     fromCode,
     ...fields
   }: Omit<RecordedUserTokens, "jti" | "refreshToken" | "claims"> & {
-    /** The claims as already read in this transaction (with the consume), if they were. */
-    read?: UserTokenClaims;
+    /** The claims as already read (with the code or refresh token), if they were. */
+    read?: UserTokenClaims | undefined;
     /** The grant is new, made by exchanging this code: written with the tokens. */
     fromCode?: string;
   },
-): Promise<RecordedUserTokens> {
+): Promise<PreparedUserTokens> {
   const { client, grant } = fields;
   const now = ctx.clock.now();
   const jti = randomUUID();
@@ -56,8 +64,8 @@ export async function recordUserTokens(
   if (proof?.amr.includes("mfa")) claims.id = { ...claims.id, acr: MFA_ACR };
   if (proof?.extProvider) claims.id = { ...claims.id, ext_provider: proof.extProvider };
   const input = { ...fields, claims };
-  // One write for all of it (one round trip on PostgreSQL): the grant when new, the access
-  // token's jti (so it dies with its grant) and the rotated refresh token.
+  // One write for all of it: the grant when new, the access token's jti (so it dies with its
+  // grant) and the rotated refresh token.
   const accessToken = {
     jti,
     clientId: client.id,
@@ -66,11 +74,10 @@ export async function recordUserTokens(
   };
   const newGrant = fromCode === undefined ? undefined : { grant, codeHash: fromCode };
   if (!wantsRefreshToken(splitScope(grant.scope))) {
-    await store.recordUserIssue({ ...(newGrant ? { newGrant } : {}), accessToken });
-    return { ...input, jti };
+    return { ...input, jti, issue: { ...(newGrant ? { newGrant } : {}), accessToken } };
   }
   const refreshToken = randomToken();
-  await store.recordUserIssue({
+  const issue: UserIssue = {
     ...(newGrant ? { newGrant } : {}),
     accessToken,
     refreshToken: {
@@ -83,8 +90,19 @@ export async function recordUserTokens(
       ),
       consumedAt: null,
     },
-  });
-  return { ...input, jti, refreshToken };
+  };
+  return { ...input, jti, refreshToken, issue };
+}
+
+/** Prepared and written now (one statement on PostgreSQL), for a grant that consumes nothing. */
+export async function recordUserTokens(
+  ctx: OAuthContext,
+  store: OAuthStore,
+  input: Parameters<typeof prepareUserTokens>[2],
+): Promise<RecordedUserTokens> {
+  const { issue, ...recorded } = await prepareUserTokens(ctx, store, input);
+  await store.recordUserIssue(issue);
+  return recorded;
 }
 
 export async function signUserTokens(ctx: OAuthContext, recorded: RecordedUserTokens): Promise<GrantResult> {
