@@ -100,8 +100,7 @@ export function registerAccountOrganizationRoutes(
       returnTo: organizationPath(request.params.org_code),
       status,
       ...ask,
-    })) ??
-    html(reply, 503, "Signing in to the account pages needs ISSUER_URL on https (or http on localhost).");
+    })) ?? problem(request, reply, 503, "account.unavailable_title", "account.unavailable_message");
 
   /** The member and what they hold there; undefined when the organization is not theirs (or none). */
   const memberOf = async (orgCode: string, user: User): Promise<Member | undefined> => {

@@ -17,9 +17,12 @@
 // The rule covers every unsafe-method route on the page surface, present and future, unless the
 // route says other sites may post to it (`acceptsCrossSitePosts`): the authorization endpoint,
 // which relying parties may POST to (OIDC Core §3.1.2.1).
+
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Brand } from "../branding/brand.js";
+import { t } from "../i18n/catalogue.js";
+import { requestLocale } from "../i18n/locale.js";
 import { errorPage } from "./html.js";
 
 declare module "fastify" {
@@ -56,6 +59,9 @@ export function registerFormOriginCheck(
   const check = async (request: FastifyRequest, reply: FastifyReply) => {
     const reason = foreignFormPost(request.headers, ownOrigin);
     if (!reason) return;
+    // The sign-in's own language is in a row this check runs too early to read (it runs before the
+    // body): the browser's, as on every page without one.
+    const locale = requestLocale(request);
     request.log.info(
       { event: "form_post_refused", reason: reason.slice(0, 64) },
       "form posted from another site",
@@ -65,10 +71,10 @@ export function registerFormOriginCheck(
       .type("text/html; charset=utf-8")
       .send(
         errorPage(
-          "This form came from another site",
-          "For your safety, this form is accepted only from this site's own pages. Go back to the application and try again.",
+          t(locale, "form.cross_site_title"),
+          t(locale, "form.cross_site_message"),
           await options.businessName(),
-          undefined,
+          locale,
           await options.brand?.(),
         ),
       );

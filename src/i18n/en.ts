@@ -25,6 +25,9 @@ export const en = {
   ...enFirstParty,
   ...enPasskeySignIn,
   // Shared pieces of the forms.
+  "form.cross_site_title": "This form came from another site",
+  "form.cross_site_message":
+    "For your safety, this form is accepted only from this site's own pages. Go back to the application and try again.",
   "form.email": "Email",
   "form.password": "Password",
   "form.new_password": "New password",

@@ -24,6 +24,9 @@ export const fr: Messages = {
   ...frConnections,
   ...frFirstParty,
   ...frPasskeySignIn,
+  "form.cross_site_title": "Ce formulaire vient d’un autre site",
+  "form.cross_site_message":
+    "Pour votre sécurité, ce formulaire n’est accepté que depuis les pages de ce site. Revenez à l’application et réessayez.",
   "form.email": "Adresse e-mail",
   "form.password": "Mot de passe",
   "form.new_password": "Nouveau mot de passe",

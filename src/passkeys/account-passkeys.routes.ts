@@ -11,6 +11,7 @@ import { BrandingStore } from "../branding/branding.store.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { type NoValues, t } from "../i18n/catalogue.js";
 import { requestLocale } from "../i18n/locale.js";
+import { pagePasskeyRefusal } from "../i18n/problems.js";
 import { withSecondFactor } from "../mfa/policy.js";
 import type { Services } from "../services.js";
 import { BrowserSignIn, type Form, field } from "../sign-in/browser-sign-in.js";
@@ -153,7 +154,10 @@ export function registerAccountPasskeyRoutes(
       { name: field(request.body, "name"), source: "user" },
     );
     if (!saved.ok)
-      return render(request, reply, signedIn, { status: saved.status, error: { text: saved.message } });
+      return render(request, reply, signedIn, {
+        status: saved.status,
+        error: { text: pagePasskeyRefusal(requestLocale(request), saved.message) },
+      });
     // The ceremony proved the new passkey (RFC 8176: hwk device-bound, swk synced).
     const value = saved.passkey.deviceType === "multiDevice" ? "swk" : "hwk";
     await services.sessions.recordProof(session.id, withSecondFactor(session.amr, [value]));

@@ -5,12 +5,15 @@
 // check (steps.ts via `proceed`) once the code comes back from the browser that asked for it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SignInMethods } from "../business/business.store.js";
+import { t } from "../i18n/catalogue.js";
+import { DEFAULT_LOCALE } from "../i18n/locale.js";
+import { pagePasswordProblem } from "../i18n/problems.js";
 import { type AuthorizationRequest, organizationRefusal, type SignInProgress } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
 import type { OneTimeCodePurpose } from "../storage/schema.js";
 import { canonicalEmail, emailProblem } from "../users/email.js";
-import { hashPassword, passwordProblem } from "../users/passwords.js";
+import { hashPassword } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
 import type { BrowserSignIn, Form } from "./browser-sign-in.js";
 import { field } from "./browser-sign-in.js";
@@ -249,7 +252,7 @@ export function registerEmailCodeRoutes(
         step.authorization,
         purpose,
         step.email,
-        "We sent you a new code.",
+        t(step.authorization.locale ?? DEFAULT_LOCALE, "email_code.resent"),
       );
     });
 
@@ -270,8 +273,8 @@ export function registerEmailCodeRoutes(
       const password = field(step.form, "password");
       // The new password is judged before the code is spent on it.
       if (purpose === "reset_password") {
-        const problem = passwordProblem(password);
-        if (problem) return again(400, `Choose another password. ${problem}`);
+        const problem = pagePasswordProblem(step.authorization.locale ?? DEFAULT_LOCALE, password);
+        if (problem) return again(400, problem);
       }
       // Hashed before the code is spent: a busy hasher (503) must not cost the person their code.
       const hash = purpose === "reset_password" ? await hashPassword(password) : undefined;

@@ -5,18 +5,14 @@ import { BrandingStore } from "../branding/branding.store.js";
 import { errorPage, STYLESHEET_PATH } from "../http/html.js";
 import { type MessageKey, t } from "../i18n/catalogue.js";
 import { DEFAULT_LOCALE, requestLocale } from "../i18n/locale.js";
-import { pageSignInRefusal } from "../i18n/problems.js";
+import { pagePasswordProblem, pageSignInRefusal } from "../i18n/problems.js";
 import { invitationPageContext, invitationRefusal } from "../invitations/invitation-sign-in.js";
 import { type AuthorizationRequest, organizationRefusal, type SignInProgress } from "../oauth/authorize.js";
 import { type PasskeySteps, registerPasskeySignInRoutes } from "../passkeys/passkey-sign-in.routes.js";
 import { registerPasskeysAsset } from "../passkeys/passkeys-asset.js";
 import type { Services } from "../services.js";
 import { canonicalEmail } from "../users/email.js";
-import {
-  passwordProblem,
-  type ReservedPasswordCheck,
-  withPasswordCheckReserved,
-} from "../users/passwords.js";
+import { type ReservedPasswordCheck, withPasswordCheckReserved } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
 import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
 import { connectionButtonsFor, registerConnectionSignInRoutes } from "./connection-sign-in.routes.js";
@@ -358,10 +354,10 @@ export function registerSignInRoutes(
     if ((await stepOf(user, progress.amr, authorization)).kind !== "choose_password")
       return proceed(request, reply, requestId, authorization, user, progress.amr);
     const password = field(request.body, "password");
-    const problem = passwordProblem(password);
+    const problem = pagePasswordProblem(authorization.locale ?? DEFAULT_LOCALE, password);
     if (problem) {
       const ctx = await formContext(requestId, authorization, csrfToken(request, reply));
-      return html(reply, 400, choosePasswordPage({ ...ctx, error: `Choose another password. ${problem}` }));
+      return html(reply, 400, choosePasswordPage({ ...ctx, error: problem }));
     }
     // Whoever held the temporary or old password is signed out everywhere (setPasswordHash).
     await services.users.setPassword(user.id, password);
@@ -382,7 +378,7 @@ export function registerSignInRoutes(
       authorization,
       progress,
       email,
-      "We sent you a new code.",
+      t(authorization.locale ?? DEFAULT_LOCALE, "email_code.resent"),
     );
   });
 
