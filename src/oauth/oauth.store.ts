@@ -33,13 +33,10 @@ import type {
 } from "./ports.js";
 import { readUserTokenClaims } from "./token-claims.store.js";
 import {
-  attachGrant,
   consumeAndIssue,
   findGrant,
   findUser,
-  insertAccessToken,
   insertGrant,
-  insertRefreshToken,
   readCodeForExchange,
   readRefreshTokenForUse,
   recordUserIssue,
@@ -173,10 +170,6 @@ export class KyselyOAuthStore implements OAuthStore {
     return recordUserIssue(this.db, issue);
   }
 
-  async attachGrantToCode(codeHash: string, grantId: string): Promise<void> {
-    await attachGrant(this.db, codeHash, grantId).execute();
-  }
-
   async createGrant(grant: GrantRecord): Promise<void> {
     await insertGrant(this.db, grant).execute();
   }
@@ -210,10 +203,6 @@ export class KyselyOAuthStore implements OAuthStore {
       .execute();
   }
 
-  async saveRefreshToken(token: RefreshTokenRecord): Promise<void> {
-    await insertRefreshToken(this.db, token).execute();
-  }
-
   async findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
     const row = await this.db
       .selectFrom("refresh_tokens")
@@ -221,23 +210,6 @@ export class KyselyOAuthStore implements OAuthStore {
       .where("token_hash", "=", tokenHash)
       .executeTakeFirst();
     return row ? toRefreshToken(row) : undefined;
-  }
-
-  async consumeRefreshToken(tokenHash: string, now: number) {
-    const won = await this.db
-      .updateTable("refresh_tokens")
-      .set({ consumed_at: now })
-      .where("token_hash", "=", tokenHash)
-      .where("consumed_at", "is", null)
-      .returningAll()
-      .executeTakeFirst();
-    if (won) return { token: toRefreshToken(won), firstUse: true };
-    const seen = await this.findRefreshToken(tokenHash);
-    return seen ? { token: seen, firstUse: false } : undefined;
-  }
-
-  async recordAccessToken(token: UserIssue["accessToken"]) {
-    await insertAccessToken(this.db, token).execute();
   }
 
   async revokeAccessToken(token: { jti: string; clientId: string; expiresAt: number }, now: number) {

@@ -165,7 +165,6 @@ export interface OAuthStore {
    * consumed before (a replay); undefined means no such code.
    */
   consumeCode(codeHash: string, now: number): Promise<{ code: CodeRecord; firstUse: boolean } | undefined>;
-  attachGrantToCode(codeHash: string, grantId: string): Promise<void>;
   /** The code with its user and the claims for its organization and session: one read, no lock. */
   readCodeForExchange(codeHash: string): Promise<CodeForExchange | undefined>;
   /** The refresh token with its grant, the grant's user and their claims: one read, no lock. */
@@ -186,20 +185,8 @@ export interface OAuthStore {
   /** Revokes every grant of a browser session, and burns its codes not yet exchanged. */
   revokeGrantsOfSession(sessionId: string, now: number, reason: string): Promise<void>;
 
-  saveRefreshToken(token: RefreshTokenRecord): Promise<void>;
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
-  /** Like consumeCode: one conditional write, `firstUse` false on reuse. */
-  consumeRefreshToken(
-    tokenHash: string,
-    now: number,
-  ): Promise<{ token: RefreshTokenRecord; firstUse: boolean } | undefined>;
 
-  recordAccessToken(token: {
-    jti: string;
-    clientId: string;
-    grantId: string | null;
-    expiresAt: number;
-  }): Promise<void>;
   revokeAccessToken(token: { jti: string; clientId: string; expiresAt: number }, now: number): Promise<void>;
   /** Whether an access token was revoked, itself or through its grant. */
   isAccessTokenRevoked(jti: string): Promise<boolean>;
