@@ -2,56 +2,31 @@
 // two methods as the server has them, turning both off refused in the page before any request, a
 // saved change the hosted sign-in page shows at once, and axe passes.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication } from "../helpers/fixtures.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  screenshot,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import { assertAccessible, heading, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: sign-in methods (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
     let spa: { clientId: string };
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      spa = await createApplication(server, "spa");
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
+      spa = await createApplication(dashboard.server, "spa");
     });
 
     /** The hosted sign-in page a person would see now. */
     async function signInPageHtml(): Promise<string> {
+      const { server } = dashboard;
       const agent = new UserAgent(server.url);
       const start = await agent.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK));
       return (await agent.request(start)).text();
     }
 
     it("shows both methods on, and refuses turning both off before asking the server", async () => {
+      const { server, page } = dashboard;
       await page
         .getByRole("navigation", { name: "Dashboard" })
         .getByRole("link", { name: "Authentication", exact: true })
@@ -97,6 +72,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("saves a change, which the sign-in page shows at once", async () => {
+      const { server, page } = dashboard;
       const password = page.getByRole("checkbox", { name: "Password" });
       const code = page.getByRole("checkbox", { name: "Code by email" });
       await code.check();
@@ -125,7 +101,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const html = await signInPageHtml();
       assert.match(html, /type="password"/);
       assert.doesNotMatch(html, /Email me a sign-in code/);
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
   });
 }

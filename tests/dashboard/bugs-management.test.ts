@@ -5,36 +5,21 @@
 // with its scopes; a web app authorised before this (through the API) can have it removed. Saving a
 // connected app's settings says "configured": nobody's account is connected by it.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  screenshot,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import { assertAccessible, heading, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`dashboard bugs: Management API access and connected-app copy (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
     let token: string;
     let managementApiId: string;
 
     const grantedKeys = async (clientId: string): Promise<string[]> => {
       const held = await callApi<{ scopes: { key: string }[] }>(
-        server,
+        dashboard.server,
         "GET",
         `/api/v1/apis/${managementApiId}/applications/${clientId}/scopes`,
         { token },
@@ -42,26 +27,15 @@ for (const { kind, skip } of await databaseKinds()) {
       return held.body.scopes.map((s) => s.key).sort();
     };
     const authorised = async (clientId: string) =>
-      server.services.apis.store.isAuthorized(managementApiId, clientId);
+      dashboard.server.services.apis.store.isAuthorized(managementApiId, clientId);
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      token = await managementToken(server);
-      managementApiId = (await server.services.apis.store.findManagementApi())!.id;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
+      token = await managementToken(dashboard.server);
+      managementApiId = (await dashboard.server.services.apis.store.findManagementApi())!.id;
     });
 
     it("does not offer a web app the Management API", async () => {
+      const { server, page } = dashboard;
       const web = await createApplication(server, "reg", { name: "Acme Web" });
       await page.goto(`${server.url}/admin/applications/${web.clientId}`);
       await heading(page, "Acme Web");
@@ -73,6 +47,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("gives a machine-to-machine app only the scopes chosen, after a warning", async () => {
+      const { server, page } = dashboard;
       const worker = await createApplication(server, "m2m", { name: "Billing worker" });
       await page.goto(`${server.url}/admin/applications/${worker.clientId}`);
       await heading(page, "Billing worker");
@@ -126,6 +101,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("lists machine apps on the Management API's page, and lets a web app's old access go", async () => {
+      const { server, page } = dashboard;
       const legacy = await createApplication(server, "spa", { name: "Old portal" });
       await server.services.apis.authorizeApplication(managementApiId, legacy.clientId);
       const offline = await createApplication(server, "reg", { name: "Unrelated site" });
@@ -152,6 +128,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("says a connected app was configured, not connected", async () => {
+      const { server, page } = dashboard;
       await page.goto(`${server.url}/admin/settings/connected-apps`);
       await heading(page, "Connected apps");
       await page.getByRole("button", { name: "Connect an app" }).first().click();
@@ -164,7 +141,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await dialog.waitFor({ state: "detached" });
       await page.getByRole("status").getByText("GitHub configured. Choose its permissions next.").waitFor();
       assert.equal(await page.getByText("GitHub connected").count(), 0);
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
   });
 }

@@ -3,49 +3,29 @@
 // sign-in page then shows; a signing-key rotation behind a confirmation, published in the JWKS;
 // the audit log naming the administrator's changes. Every main screen opens without an error.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
 import {
   assertAccessible,
-  type DashboardPage,
   heading,
   openDashboardPage,
   screenshot,
-  signInToDashboard,
+  signedInDashboard,
 } from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: business settings (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
     let token: string;
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
-      token = await managementToken(server);
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
+      token = await managementToken(dashboard.server);
     });
 
     it("opens every section from the navigation", async () => {
+      const { page } = dashboard;
       for (const [link, title] of [
         ["Applications", "Applications"],
         ["APIs", "APIs"],
@@ -73,6 +53,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("renames the business, and the sign-in page shows the new name", async () => {
+      const { server, page, browser } = dashboard;
       await page
         .getByRole("cell", { name: /^[A-Za-z0-9_-]{6,}$/ })
         .first()
@@ -117,6 +98,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("rotates the signing key after confirmation; the new key is published before it signs", async () => {
+      const { server, page } = dashboard;
       const rows = page.locator("table").first().locator("tbody tr");
       assert.equal(await rows.count(), 1);
       await page.getByRole("button", { name: "Rotate signing key" }).click();
@@ -133,6 +115,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("shows the administrator's changes in the audit log", async () => {
+      const { page } = dashboard;
       await page.reload();
       await heading(page, "Business");
       const log = page.getByRole("table", { name: "Audit log" });
@@ -141,7 +124,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.ok((await log.getByRole("cell", { name: /^Administrator kp_/ }).count()) >= 2);
       await assertAccessible(page, "business settings");
       if (kind === "sqlite") await screenshot(page, "business");
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
   });
 }

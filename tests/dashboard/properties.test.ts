@@ -3,52 +3,23 @@
 // page's dialogs (a reserved key refused in the page before any request), a property made public
 // and deleted behind a confirmation — each change read back from the server. axe passes.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, it } from "node:test";
 import { PropertiesStore } from "../../src/properties/properties.store.js";
-import { launchChromium } from "../helpers/browser.js";
 import { databaseKinds } from "../helpers/databases.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  screenshot,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import { assertAccessible, heading, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: properties (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
 
-    before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
-
-    const status = (text: string) => page.getByRole("status").getByText(text).waitFor();
+    const status = (text: string) => dashboard.page.getByRole("status").getByText(text).waitFor();
     const stored = async (context: "usr" | "org" | "app", key: string) => {
-      const store = new PropertiesStore(server.services.db);
+      const store = new PropertiesStore(dashboard.server.services.db);
       return store.findByKey(context, key);
     };
 
     it("lists the built-ins, adds a category and a property, makes it public and deletes it", async () => {
+      const { page } = dashboard;
       await page.getByRole("link", { name: "Properties" }).click();
       await heading(page, "Properties");
       const table = page.getByRole("table", { name: "Properties of users" });
@@ -107,7 +78,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await page.getByRole("dialog").getByRole("button", { name: "Delete property" }).click();
       await status("Property region deleted");
       assert.equal(await stored("app", "region"), undefined);
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
   });
 }
