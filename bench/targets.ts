@@ -373,7 +373,11 @@ try {
         const run = await runOnce(server, scenario, codesWanted[server.name] ?? CONNECTIONS * 20);
         if (!run) continue;
         if (scenario === "code")
-          codesWanted[server.name] = Math.min(6000, Math.max(200, Math.round(run.rps * SECONDS)));
+          // Twice a round's worth, at least 20 per connection: a short run is mostly its ramp and tail.
+          codesWanted[server.name] = Math.min(
+            6000,
+            Math.max(CONNECTIONS * 20, Math.round(2 * run.rps * SECONDS)),
+          );
         results[scenario] ??= {};
         const runs = results[scenario][server.name] ?? [];
         results[scenario][server.name] = runs;
