@@ -5,46 +5,33 @@
 // that does not exist each get a page that says so, under the address asked for, with the way on;
 // the hosted pages' favicon requests are answered with an icon, not a 404.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Response } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
+import type { Response } from "playwright-core";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 import {
+  ADMIN,
   assertAccessible,
-  type DashboardPage,
   heading,
   openDashboardPage,
   screenshot,
+  signedInDashboard,
   signInToDashboard,
 } from "./dashboard-browser.js";
 
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
-
 for (const { kind, skip } of await databaseKinds()) {
   describe(`dashboard bugs: sign-in and navigation (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
+    const dashboard = signedInDashboard(kind);
     let token: string;
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
-      token = await managementToken(server);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
+      token = await managementToken(dashboard.server);
     });
 
     it("Back from the sign-in page offers to sign in; nothing was refused", async () => {
+      const { server, browser } = dashboard;
       const visitor = await openDashboardPage(browser);
       const { page } = visitor;
       try {
@@ -74,6 +61,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("says so, instead of looping, when a token just issued is refused", async () => {
+      const { server, browser } = dashboard;
       const visitor = await openDashboardPage(browser);
       const { page } = visitor;
       try {
@@ -97,6 +85,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("signs an administrator in to the dashboard without the connected-app offer", async () => {
+      const { server, browser } = dashboard;
       const configured = await callApi(server, "POST", "/api/v1/connected_apps", {
         token,
         body: {
@@ -125,20 +114,25 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.match(await offer.text(), /Skip for now/);
 
       // The dashboard's goes straight back to the dashboard.
-      admin = await openDashboardPage(browser);
-      const seen: string[] = [];
-      admin.page.on("response", (response: Response) => {
-        if (response.request().isNavigationRequest()) seen.push(new URL(response.url()).pathname);
-      });
-      await signInToDashboard(admin.page, server.url, ADMIN);
-      await heading(admin.page, "Home");
-      assert.equal(await admin.page.getByText("Skip for now").count(), 0);
-      assert.ok(seen.includes("/admin/callback"), seen.join(" "));
-      assert.ok(!seen.some((p) => p.startsWith("/connected_apps")), seen.join(" "));
+      const fresh = await openDashboardPage(browser);
+      try {
+        const seen: string[] = [];
+        fresh.page.on("response", (response: Response) => {
+          if (response.request().isNavigationRequest()) seen.push(new URL(response.url()).pathname);
+        });
+        await signInToDashboard(fresh.page, server.url, ADMIN);
+        await heading(fresh.page, "Home");
+        assert.equal(await fresh.page.getByText("Skip for now").count(), 0);
+        assert.ok(seen.includes("/admin/callback"), seen.join(" "));
+        assert.ok(!seen.some((p) => p.startsWith("/connected_apps")), seen.join(" "));
+        assert.deepEqual(fresh.problems, []);
+      } finally {
+        await fresh.context.close();
+      }
     });
 
     it("shows a page that says so at an address with no screen", async () => {
-      const { page } = admin;
+      const { server, page } = dashboard;
       await page.goto(`${server.url}/admin/nonsense/here`);
       await heading(page, "Page not found");
       assert.equal(new URL(page.url()).pathname, "/admin/nonsense/here");
@@ -152,7 +146,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("shows a missing user, or application, as not found with the way back to the list", async () => {
-      const { page } = admin;
+      const { server, page } = dashboard;
       await page.goto(`${server.url}/admin/users/kp_00000000000000000000000000000000`);
       await heading(page, "User not found");
       assert.equal(new URL(page.url()).pathname, "/admin/users/kp_00000000000000000000000000000000");
@@ -167,12 +161,13 @@ for (const { kind, skip } of await databaseKinds()) {
       await page.getByRole("link", { name: "All applications" }).waitFor();
       // The API's own answers aside (the 404 and the 400 the pages were built from), nothing failed.
       assert.deepEqual(
-        admin.problems.filter((p) => !/^40[04] GET .*\/api\/v1\/(user|applications)/.test(p)),
+        dashboard.problems.filter((p) => !/^40[04] GET .*\/api\/v1\/(user|applications)/.test(p)),
         [],
       );
     });
 
     it("answers the hosted pages' favicon requests with an icon", async () => {
+      const { server, browser } = dashboard;
       const ico = await fetch(`${server.url}/favicon.ico`);
       assert.equal(ico.status, 200);
       assert.equal(ico.headers.get("content-type"), "image/x-icon");

@@ -9,22 +9,12 @@
 //   none, which the page says again after a reload. axe.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication } from "../helpers/fixtures.js";
 import { type OidcProviderHandle, startOidcProvider } from "../helpers/oauth-provider.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import type { TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import { assertAccessible, heading, signedInDashboard } from "./dashboard-browser.js";
 
 async function counts(server: TestServer) {
   const db = server.storage.db;
@@ -48,23 +38,16 @@ for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: testing connections, and connections per organization (${kind})`, {
     skip,
   }, () => {
-    let server: TestServer;
+    const dashboard = signedInDashboard(kind, {
+      server: { env: { CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true" } },
+    });
     let op: OidcProviderHandle;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
     let storefront: string;
     let acme: string;
     let other: string;
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: {
-          BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
-          BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-          CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS: "true",
-        },
-      });
+      const { server } = dashboard;
       op = await startOidcProvider({
         redirectUri: `${server.url}/auth/connections/callback`,
         accountId: "tester-at-acme",
@@ -83,19 +66,14 @@ for (const { kind, skip } of await databaseKinds()) {
         ).id;
       acme = await create("Acme SSO");
       other = await create("Other IdP");
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
     });
 
     after(async () => {
-      await browser?.close();
       await op?.close();
-      await server?.close();
     });
 
     it("tests a connection: signs in once at the provider in a new tab and shows the claims, changing nothing", async () => {
+      const { server, page } = dashboard;
       await page.goto(`${server.url}/admin/settings/authentication`);
       await heading(page, "Authentication");
       const entry = page.locator(`section[data-connection="${acme}"]`);
@@ -133,10 +111,11 @@ for (const { kind, skip } of await databaseKinds()) {
       await page.reload();
       await heading(page, "Authentication");
       await page.locator(`section[data-connection="${acme}"]`).waitFor();
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
 
     it("enables connections for an organization from its page, and says what its sign-in offers", async () => {
+      const { server, page } = dashboard;
       const org = await server.services.organizations.create({ name: "Acme Corp" });
       await page.goto(`${server.url}/admin/organizations/${org.code}`);
       await heading(page, "Acme Corp");
@@ -174,7 +153,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await section.getByText("offers none").waitFor();
       assert.equal(await acmeBox.isChecked(), false);
       assert.ok(other);
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
   });
 }

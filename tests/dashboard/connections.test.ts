@@ -8,24 +8,23 @@
 // Creating an oidc:custom connection checks the issuer URL only (no discovery request), so
 // https://idp.example.com needs no provider.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Locator, Page } from "playwright-core";
+import { before, describe, it } from "node:test";
+import type { Locator } from "playwright-core";
 import { storedDashboardClientId } from "../../src/dashboard/dashboard-app.js";
-import { launchChromium } from "../helpers/browser.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication } from "../helpers/fixtures.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
 import {
+  ADMIN,
   assertAccessible,
-  type DashboardPage,
+  assertFitsPhone,
   heading,
   openDashboardPage,
   PHONE,
   screenshot,
+  signedInDashboard,
   signInToDashboard,
 } from "./dashboard-browser.js";
 
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
 const FIRST_SECRET = "first-secret-Qx7-never-shown";
 const SECOND_SECRET = "second-secret-Zr4-never-shown";
 
@@ -35,38 +34,25 @@ function isFocused(locator: Locator): Promise<boolean> {
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: connections (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
     let storefront: string;
     let backOffice: string;
     let dashboardId: string;
     let connectionId: string;
 
-    const section = () => page.locator("section.connections");
-    const item = () => page.locator("section[data-connection]").first();
+    const section = () => dashboard.page.locator("section.connections");
+    const item = () => dashboard.page.locator("section[data-connection]").first();
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
+      const { server } = dashboard;
       storefront = (await createApplication(server, "spa", { name: "Storefront" })).clientId;
       backOffice = (await createApplication(server, "reg", { name: "Back office" })).clientId;
       await createApplication(server, "m2m", { name: "Nightly job" });
       dashboardId = (await storedDashboardClientId(server.storage.db))!;
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
     });
 
     it("shows the callback URL to register, and explains the empty section", async () => {
+      const { server, page } = dashboard;
       await page
         .getByRole("navigation", { name: "Dashboard" })
         .getByRole("link", { name: "Authentication", exact: true })
@@ -84,6 +70,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("adds an OpenID Connect connection: problems shown at their fields, the secret never again", async () => {
+      const { server, page } = dashboard;
       await section().getByRole("button", { name: "Add connection" }).click();
       const dialog = page.getByRole("dialog", { name: "Add a connection" });
       await dialog.waitFor();
@@ -167,6 +154,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("enables it per application; the dashboard's own only after a confirmation", async () => {
+      const { server, page } = dashboard;
       const apps = item().getByRole("group", { name: "Enabled for" });
       await apps.getByText("Not offered on any sign-in page yet").waitFor();
       const labels = (await apps.locator("label").allInnerTexts()).sort();
@@ -217,6 +205,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("edits it: a taken domain at its field, the secret replaced, other options kept", async () => {
+      const { server, page } = dashboard;
       // An option this form does not show, and a domain owned by another connection.
       await server.services.connections.update(connectionId, {
         options: { is_sync_user_profile_on_login: true },
@@ -302,24 +291,19 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("fits a phone's width", async () => {
+      const { server, browser } = dashboard;
       const phone = await openDashboardPage(browser, PHONE);
       try {
         await signInToDashboard(phone.page, server.url, ADMIN);
         await phone.page.goto(`${server.url}/admin/settings/authentication`);
         await heading(phone.page, "Authentication");
         await phone.page.getByRole("heading", { level: 3, name: "Acme Workforce" }).waitFor();
-        assert.equal(
-          await phone.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"),
-          true,
-        );
+        await assertFitsPhone(phone.page, "connections on a phone");
         await assertAccessible(phone.page, "connections on a phone");
         if (kind === "sqlite") await screenshot(phone.page, "connections-phone");
         await phone.page.getByRole("button", { name: "Edit" }).click();
         await phone.page.getByRole("dialog", { name: "Edit Acme Workforce" }).waitFor();
-        assert.equal(
-          await phone.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"),
-          true,
-        );
+        await assertFitsPhone(phone.page, "a connection's dialog on a phone");
         assert.deepEqual(phone.problems, []);
       } finally {
         await phone.context.close();
@@ -327,6 +311,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("deletes it after a confirmation", async () => {
+      const { server, page } = dashboard;
       await item().getByRole("button", { name: "Delete" }).click();
       const confirm = page.getByRole("dialog", { name: "Delete Acme Workforce?" });
       await confirm.getByText("This cannot be undone.").waitFor();
@@ -336,14 +321,14 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(await server.services.connections.find(connectionId), undefined);
       // The failed responses the page saw are the two refusals under test.
       assert.deepEqual(
-        admin.problems.filter(
+        dashboard.problems.filter(
           (p) =>
             !/^400 POST .*\/api\/v1\/connections$/.test(p) &&
             !/^409 PUT .*\/api\/v1\/connections\/conn_[0-9a-f]{32}$/.test(p),
         ),
         [],
       );
-      assert.equal(admin.problems.length, 2);
+      assert.equal(dashboard.problems.length, 2);
     });
   });
 }

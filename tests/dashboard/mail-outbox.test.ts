@@ -5,23 +5,22 @@
 // business name) is shown as text, never parsed; axe passes. A server sending over a real SMTP
 // server lists the delivered message without its text and says why.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import type { MailTemplate } from "../../src/mail/templates.js";
-import { launchChromium } from "../helpers/browser.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { startSmtpPeer } from "../helpers/smtp.js";
 import {
+  ADMIN,
   assertAccessible,
-  type DashboardPage,
   heading,
   openDashboardPage,
   screenshot,
+  signedInDashboard,
   signInToDashboard,
 } from "./dashboard-browser.js";
 
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
 const ADMIN_ENV = { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password };
 const HOSTILE = `Acme <img src=x onerror="window.__xss=1">`;
 const EMPTY_TEXT =
@@ -53,26 +52,18 @@ function messageRows(page: Page) {
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: e-mail outbox (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
 
-    before(async () => {
-      server = await startTestServer(kind, { env: ADMIN_ENV });
-      assert.equal(server.services.mail.transport, "outbox", "the test server keeps mail by default");
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
+    before(() => {
+      assert.equal(
+        dashboard.server.services.mail.transport,
+        "outbox",
+        "the test server keeps mail by default",
+      );
     });
 
     it("explains the empty outbox on a fresh server", async () => {
+      const { page } = dashboard;
       await openOutbox(page);
       assert.equal(
         await page.getByRole("link", { name: "E-mail", exact: true }).getAttribute("aria-current"),
@@ -87,6 +78,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("lists messages newest first; Show message reveals the code; Load more follows next_token", async () => {
+      const { server, page } = dashboard;
       await server.services.business.update({ name: "Acme Rockets" });
       for (let i = 0; i < 21; i++)
         await enqueue(server, `outbox-test:bulk:${i}`, `bulk${i}@example.com`, { kind: "password_changed" });
@@ -159,6 +151,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("shows a subject and body carrying HTML as text", async () => {
+      const { page } = dashboard;
       const row = messageRows(page).nth(1);
       const subject = `Your sign-in code for ${HOSTILE}`;
       assert.equal((await row.locator("td").nth(2).innerText()).trim(), subject);
@@ -171,10 +164,11 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(await page.evaluate("window.__xss"), undefined);
       await assertAccessible(page, "e-mail outbox");
       if (kind === "sqlite") await screenshot(page, "email-outbox");
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
 
     it("over SMTP, lists delivered messages without their text and says why", async () => {
+      const { browser } = dashboard;
       const peer = await startSmtpPeer({ tls: "none" });
       const smtp = await startTestServer(kind, {
         env: { ...ADMIN_ENV, SMTP_URL: `smtp://127.0.0.1:${peer.port}`, SMTP_ALLOW_INSECURE: "true" },
