@@ -3,49 +3,24 @@
 // each box saved as ticked; switching it on with no role chosen is refused and the box springs
 // back. The page fits the phone without sideways scrolling and passes axe.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication } from "../helpers/fixtures.js";
 import { callApi } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  openDashboardPage,
-  PHONE,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import { assertAccessible, PHONE, signedInDashboard } from "./dashboard-browser.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`dashboard: an application's access roles (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser, PHONE);
-      await signInToDashboard(admin.page, server.url, ADMIN);
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
+    const dashboard = signedInDashboard(kind, { viewport: PHONE });
 
     const state = async (clientId: string) => {
       const shown = await callApi<{ application: { is_access_control_enabled: boolean } }>(
-        server,
+        dashboard.server,
         "GET",
         `/api/v1/applications/${clientId}`,
       );
       const roles = await callApi<{ roles: { key: string }[] }>(
-        server,
+        dashboard.server,
         "GET",
         `/api/v1/applications/${clientId}/access_roles`,
       );
@@ -60,12 +35,12 @@ for (const { kind, skip } of await databaseKinds()) {
     };
 
     it("switches access control and picks roles, refusing it with no role", async () => {
+      const { server, page } = dashboard;
       const app = await createApplication(server, "reg", { name: "Staff portal" });
       const role = await callApi<{ role: { id: string } }>(server, "POST", "/api/v1/roles", {
         body: { key: "staff", name: "Staff" },
       });
       assert.equal(role.status, 201);
-      const { page } = admin;
       await page.goto(`${server.url}/admin/applications/${app.clientId}`);
       await page.getByRole("heading", { level: 2, name: "Who may sign in" }).waitFor();
       const control = page.getByRole("checkbox", {
@@ -101,7 +76,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal((await state(app.clientId)).on, true);
       // The refused PATCH above is the one error response the page saw.
       assert.deepEqual(
-        admin.problems.filter((p) => !/^400 PATCH .*\/api\/v1\/applications\//.test(p)),
+        dashboard.problems.filter((p) => !/^400 PATCH .*\/api\/v1\/applications\//.test(p)),
         [],
       );
     });

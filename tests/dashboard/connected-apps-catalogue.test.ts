@@ -5,22 +5,11 @@
 // (read back through the Management API); Configure shows them ticked again. The page never
 // scrolls sideways (Google's scopes are long URLs) and axe passes with the suggestions open.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  PHONE,
-  signInToDashboard,
-} from "./dashboard-browser.js";
+import { assertAccessible, assertFitsPhone, heading, PHONE, signedInDashboard } from "./dashboard-browser.js";
 
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
 const DRIVE = "https://www.googleapis.com/auth/";
 
 interface ProvidersBody {
@@ -31,44 +20,35 @@ interface ProvidersBody {
   }[];
 }
 
-async function assertFitsPhone(page: Page, screen: string): Promise<void> {
-  const width = (await page.evaluate("document.scrollingElement.scrollWidth")) as number;
-  assert.ok(width <= PHONE.width, `${screen}: the page is ${width}px wide`);
-}
-
 for (const { kind, skip } of await databaseKinds()) {
   describe(`dashboard: connected-apps catalogue, marks and suggested scopes (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let phone: DashboardPage;
-    let token: string;
     const elsewhere: string[] = [];
+    const phone = signedInDashboard(kind, {
+      viewport: PHONE,
+      // From the sign-in on, so that the hosted sign-in page is held to it too.
+      beforeSignIn: ({ page, server }) => {
+        page.on("request", (request) => {
+          const url = new URL(request.url());
+          if (url.protocol.startsWith("http") && url.origin !== new URL(server.url).origin)
+            elsewhere.push(request.url());
+        });
+      },
+    });
+    let token: string;
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      token = await managementToken(server);
-      browser = await launchChromium();
-      phone = await openDashboardPage(browser, PHONE);
-      phone.page.on("request", (request) => {
-        const url = new URL(request.url());
-        if (url.protocol.startsWith("http") && url.origin !== new URL(server.url).origin)
-          elsewhere.push(request.url());
-      });
-      await signInToDashboard(phone.page, server.url, ADMIN);
+      token = await managementToken(phone.server);
     });
     const storedDrive = () =>
-      callApi<{ connected_app: { scopes: string[] } }>(server, "GET", "/api/v1/connected_apps/google-drive", {
-        token,
-      });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
+      callApi<{ connected_app: { scopes: string[] } }>(
+        phone.server,
+        "GET",
+        "/api/v1/connected_apps/google-drive",
+        { token },
+      );
 
     it("the catalogue endpoint names each provider's mark and suggested scopes", async () => {
+      const { server } = phone;
       const read = await callApi<ProvidersBody>(server, "GET", "/api/v1/connected_apps/providers", { token });
       assert.equal(read.status, 200);
       const drive = read.body.providers.find((p) => p.id === "google-drive");
@@ -83,6 +63,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("shows every provider's mark, served by Latchkey as image/svg+xml", async () => {
+      const { server } = phone;
       const page = phone.page;
       await page.goto(`${server.url}/admin/settings/connected-apps`);
       await heading(page, "Connected apps");

@@ -4,23 +4,13 @@
 // and name as text, with one sentence saying why — and offers no switch for it on an API's page,
 // while an ordinary application keeps every control.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  screenshot,
-  signInToDashboard,
-} from "./dashboard-browser.js";
+import { assertAccessible, heading, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
 const MANAGED = /Latchkey manages this application from ISSUER_URL .*; it cannot be changed here\./;
 
 /** Controls in the page's main area that change something (copy buttons and read-only boxes do not). */
@@ -43,34 +33,21 @@ async function changingControls(page: Page): Promise<string[]> {
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: its own application is read-only (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
     let token: string;
     let dashboardId: string;
     let portal: { clientId: string };
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
+      const { server } = dashboard;
       token = await managementToken(server);
       portal = await createApplication(server, "spa", { name: "Customer portal" });
       const config = (await (await fetch(`${server.url}/admin/config.json`)).json()) as { clientId: string };
       dashboardId = config.clientId;
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
     });
 
     it("shows the dashboard's application without controls that would change it, saying why", async () => {
+      const { server, page } = dashboard;
       // Sign-in lands on the home (issue 20); the application is listed under Applications.
       await page.getByRole("link", { name: "Applications", exact: true }).click();
       await page.getByRole("link", { name: /Latchkey dashboard/ }).click();
@@ -89,6 +66,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("keeps every control for an ordinary application", async () => {
+      const { server, page } = dashboard;
       await page.goto(`${server.url}/admin/applications/${portal.clientId}`);
       await heading(page, "Customer portal");
       assert.equal(await page.getByText(MANAGED).count(), 0);
@@ -107,6 +85,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("offers no switch for the dashboard on the Management API's page", async () => {
+      const { server, page } = dashboard;
       const { body } = await callApi<{ apis: { id: string; is_management_api: boolean }[] }>(
         server,
         "GET",
@@ -124,7 +103,7 @@ for (const { kind, skip } of await databaseKinds()) {
       await page.getByText(MANAGED).waitFor();
       await assertAccessible(page, "the Management API's applications");
       // Nothing was refused along the way: the dashboard sent no change the API would refuse.
-      assert.deepEqual(admin.problems, []);
+      assert.deepEqual(dashboard.problems, []);
     });
   });
 }

@@ -60,11 +60,17 @@ export interface SignedInDashboard extends DashboardPage {
 /**
  * Registers, in the calling `describe`, a `before` hook that starts Latchkey on `kind` with ADMIN as
  * its bootstrap administrator, launches Chromium and signs ADMIN in to /admin/ (at `viewport`), and
- * an `after` hook that closes both. Read the fields inside hooks and tests, not at registration.
+ * an `after` hook that closes both. `beforeSignIn` runs once the page is open, for what must see the
+ * sign-in too (a request listener) or must be in place before it. Read the fields inside hooks and
+ * tests, not at registration.
  */
 export function signedInDashboard(
   kind: DatabaseKind,
-  options: { viewport?: { width: number; height: number }; server?: TestServerOptions } = {},
+  options: {
+    viewport?: { width: number; height: number };
+    server?: TestServerOptions;
+    beforeSignIn?: (dashboard: SignedInDashboard) => void | Promise<void>;
+  } = {},
 ): SignedInDashboard {
   const dashboard = {} as SignedInDashboard;
   before(async () => {
@@ -78,6 +84,7 @@ export function signedInDashboard(
     });
     dashboard.browser = await launchChromium();
     Object.assign(dashboard, await openDashboardPage(dashboard.browser, options.viewport));
+    await options.beforeSignIn?.(dashboard);
     await signInToDashboard(dashboard.page, dashboard.server.url, ADMIN);
   });
   after(async () => {

@@ -3,22 +3,21 @@
 // show the same page and search; the same for organizations and applications; each fits 390 px
 // and passes axe.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { bulkLoadUsers } from "../helpers/bulk-users.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
 import {
+  ADMIN,
   assertAccessible,
+  assertFitsPhone,
   heading,
   openDashboardPage,
   PHONE,
+  signedInDashboard,
   signInToDashboard,
 } from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
 
 /** The user ids the users table shows, in order (from each row's link). */
 async function shownIds(page: Page, prefix: string): Promise<string[]> {
@@ -33,20 +32,13 @@ async function firstRowIs(page: Page, id: string | undefined): Promise<void> {
   await page.locator(`tbody tr:first-child td:first-child a[href="/admin/users/${id}"]`).waitFor();
 }
 
-async function assertFits(page: Page, screen: string): Promise<void> {
-  const width = (await page.evaluate("document.scrollingElement.scrollWidth")) as number;
-  assert.ok(width <= PHONE.width, `${screen}: the page is ${width}px wide at ${PHONE.width}px`);
-}
-
 for (const { kind, skip } of await databaseKinds()) {
   describe(`dashboard lists keep their place in the address (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
     let token: string;
     const apiIds = async (query: Record<string, string>) => {
       const response = await callApi<{ users: { id: string }[]; next_token?: string }>(
-        server,
+        dashboard.server,
         "GET",
         `/api/v1/users?${new URLSearchParams({ page_size: "25", ...query })}`,
         { token },
@@ -55,21 +47,12 @@ for (const { kind, skip } of await databaseKinds()) {
     };
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      await bulkLoadUsers(server.storage.db, 80);
-      token = await managementToken(server);
-      browser = await launchChromium();
-      page = (await openDashboardPage(browser)).page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
+      await bulkLoadUsers(dashboard.server.storage.db, 80);
+      token = await managementToken(dashboard.server);
     });
 
     it("pages users newest first; reload and Back keep the page", async () => {
+      const { server, page } = dashboard;
       await page.goto(`${server.url}/admin/users`);
       await heading(page, "Users");
       const rows = page.locator("tbody tr");
@@ -112,6 +95,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("searches users by prefix and orders them oldest first; reload and Back keep both", async () => {
+      const { server, page } = dashboard;
       await page.goto(`${server.url}/admin/users`);
       await heading(page, "Users");
       await page.getByLabel("Find a user").fill("Grace");
@@ -146,6 +130,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("pages, searches and counts organizations and applications the same way", async () => {
+      const { server, page } = dashboard;
       for (const name of ["Northwind", "Northstar", "Contoso"]) {
         const created = await callApi(server, "POST", "/api/v1/organization", { token, body: { name } });
         assert.equal(created.status, 200);
@@ -178,6 +163,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("fits 390 px wide and passes axe on each list", async () => {
+      const { server, browser } = dashboard;
       const phone = await openDashboardPage(browser, PHONE);
       await signInToDashboard(phone.page, server.url, ADMIN);
       for (const [path, title] of [
@@ -188,7 +174,7 @@ for (const { kind, skip } of await databaseKinds()) {
         await phone.page.goto(`${server.url}/admin/${path}`);
         await heading(phone.page, title);
         await phone.page.locator("tbody tr").first().waitFor();
-        await assertFits(phone.page, title);
+        await assertFitsPhone(phone.page, title);
         await assertAccessible(phone.page, `${title} at 390 px`);
       }
       await phone.context.close();

@@ -3,35 +3,29 @@
 // none, the organizations they belong to are listed with their roles, and a missing user shows a
 // clear "not found" page; at 390 px wide the page fits and passes axe.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
 import {
+  ADMIN,
   assertAccessible,
+  assertFitsPhone,
   heading,
   openDashboardPage,
   PHONE,
+  signedInDashboard,
   signInToDashboard,
 } from "./dashboard-browser.js";
 
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
-
 for (const { kind, skip } of await databaseKinds()) {
   describe(`a user's page (${kind})`, { skip }, () => {
-    let server: TestServer;
-    let browser: Browser;
-    let page: Page;
+    const dashboard = signedInDashboard(kind);
     let token: string;
     let userId: string;
     let orgCode: string;
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
+      const { server } = dashboard;
       token = await managementToken(server);
       const user = await callApi<{ id: string }>(server, "POST", "/api/v1/user", {
         token,
@@ -56,16 +50,10 @@ for (const { kind, skip } of await databaseKinds()) {
         body: { users: [{ id: userId, roles: ["engineer"] }] },
       });
       assert.ok(added.status < 300, JSON.stringify(added.body));
-      browser = await launchChromium();
-      page = (await openDashboardPage(browser)).page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
     });
 
     it("lists the user's organizations with their roles", async () => {
+      const { server, page } = dashboard;
       await page.goto(`${server.url}/admin/users/${userId}`);
       await heading(page, "Ada Byron");
       const row = page.getByRole("row", { name: /Analytical Engines/ });
@@ -79,6 +67,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("edits the profile, which the API and a reload then show", async () => {
+      const { server, page } = dashboard;
       await page.getByLabel("Last name").fill("Lovelace");
       await page.getByLabel("Provided ID (optional)").fill("ext-1815");
       await page.getByLabel("Picture URL (optional)").fill("http://not-https.example.com/p.png");
@@ -105,6 +94,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("adds an email address to a user who has none", async () => {
+      const { server, page } = dashboard;
       const created = await callApi<{ id: string }>(server, "POST", "/api/v1/user", {
         token,
         body: { identities: [{ type: "username", details: { username: "charles" } }] },
@@ -130,19 +120,20 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("shows a missing user as not found", async () => {
+      const { server, page } = dashboard;
       await page.goto(`${server.url}/admin/users/kp_0000000000000000000000000000dead`);
       await heading(page, "User not found");
       await page.getByRole("link", { name: /users/i }).first().waitFor();
     });
 
     it("fits 390 px wide and passes axe", async () => {
+      const { server, browser } = dashboard;
       const phone = await openDashboardPage(browser, PHONE);
       await signInToDashboard(phone.page, server.url, ADMIN);
       await phone.page.goto(`${server.url}/admin/users/${userId}`);
       await heading(phone.page, "Ada Lovelace");
       await phone.page.getByRole("row", { name: /Analytical Engines/ }).waitFor();
-      const width = (await phone.page.evaluate("document.scrollingElement.scrollWidth")) as number;
-      assert.ok(width <= PHONE.width, `the page is ${width}px wide`);
+      await assertFitsPhone(phone.page, "user page");
       await assertAccessible(phone.page, "user page at 390 px");
       await phone.context.close();
     });
