@@ -230,10 +230,19 @@ export class KyselyOAuthStore implements OAuthStore {
     const row = await this.db
       .selectFrom("access_tokens")
       .leftJoin("grants", "grants.id", "access_tokens.grant_id")
-      .select(["access_tokens.revoked_at as token_revoked", "grants.revoked_at as grant_revoked"])
+      .select([
+        "access_tokens.revoked_at as token_revoked",
+        "access_tokens.grant_id",
+        "grants.id as grant_found",
+        "grants.revoked_at as grant_revoked",
+      ])
       .where("access_tokens.jti", "=", jti)
       .executeTakeFirst();
-    return row !== undefined && (row.token_revoked !== null || row.grant_revoked !== null);
+    if (row === undefined) return false;
+    if (row.token_revoked !== null) return true;
+    // A token naming a grant that is gone: its user was deleted (the grants cascade away), and it
+    // may have been recorded after the deletion marked the user's tokens revoked.
+    return row.grant_id !== null && (row.grant_found === null || row.grant_revoked !== null);
   }
 
   async organizationExists(orgCode: string): Promise<boolean> {

@@ -12,7 +12,16 @@
 // replay). Foreign keys are checked at the end of the statement, so a new grant is there for its
 // tokens. SQLite has no DML in CTEs: there the same writes are several statements (function calls,
 // not round trips) in one transaction that the lost consume ends before any insert.
-import { type Insertable, type Selectable, sql } from "kysely";
+//
+// A refresh token is consumed only while its grant is live, checked by the same statement: every
+// revocation (RFC 7009 §2.1, logout, suspension, reuse detection...) changes only the grant row,
+// so a refresh that read the grant live before a revocation must not write after it. On PostgreSQL
+// the grant row is locked FOR SHARE, which conflicts with the row lock revokeGrant's UPDATE takes
+// (FOR KEY SHARE would not): a revocation committing meanwhile is waited for and then seen (READ
+// COMMITTED re-checks `revoked_at is null` on the row it committed); one that starts later waits for
+// this statement and revokes the tokens it wrote too, as they are the same grant's. SQLite runs one
+// writer at a time: the check inside the write transaction sees every revocation committed before.
+import { type Insertable, type Selectable, type SqlBool, sql } from "kysely";
 import { isPostgres } from "../management/listing.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import type {
@@ -160,9 +169,10 @@ export async function readRefreshTokenForUse(
 }
 
 /**
- * Consumes the code or refresh token if it is still unconsumed and, only then, writes `issue` (a
- * code's new grant is recorded on it by the same UPDATE). `false`: it was consumed (or is gone)
- * already — another request won, nothing was written. One statement on PostgreSQL.
+ * Consumes the code or refresh token if it is still unconsumed (and a refresh token's grant still
+ * live) and, only then, writes `issue` (a code's new grant is recorded on it by the same UPDATE).
+ * `false`: it was consumed (or is gone) already — another request won — or its grant was revoked;
+ * nothing was written. One statement on PostgreSQL.
  */
 export async function consumeAndIssue(
   db: Db,
@@ -193,12 +203,36 @@ export async function consumeAndIssue(
     return sql`, ${sql.raw(`w${i}`)} as (insert into ${sql.table(table)} (${names}) select ${values} from consumed)`;
   });
   const consumed = consume(db, what, now, grantId);
-  const statement = sql<{ consumed: string }>`with consumed as (${consumed})${sql.join(inserts, sql``)}
+  const live =
+    "refreshTokenHash" in what ? sql`${sql.raw(LIVE)} as (${liveGrant(db, what.refreshTokenHash)}), ` : sql``;
+  const statement = sql<{ consumed: string }>`with ${live}consumed as (${consumed})${sql.join(inserts, sql``)}
     select consumed from consumed`;
   return (await statement.execute(db)).rows.length > 0;
 }
 
-/** The conditional UPDATE that makes a code or refresh token single-use. */
+/** The CTE (PostgreSQL) holding the refresh token's grant, locked, while it is not revoked. */
+const LIVE = "live";
+
+/**
+ * The grant of the refresh token with this hash if it is not revoked, locked FOR SHARE until the
+ * statement commits. Found by the token (whose grant never changes), so the consume without an
+ * issue (an expired token) is covered too.
+ */
+function liveGrant(db: Db, refreshTokenHash: string) {
+  return db
+    .selectFrom("grants")
+    .select("id")
+    .where("id", "=", (eb) =>
+      eb.selectFrom("refresh_tokens").select("grant_id").where("token_hash", "=", refreshTokenHash),
+    )
+    .where("revoked_at", "is", null)
+    .forShare();
+}
+
+/**
+ * The conditional UPDATE that makes a code or refresh token single-use. A code has no grant before
+ * it is exchanged; every revocation that could race its exchange burns it first (consumed_at).
+ */
 function consume(db: Db, what: Consumption, now: number, grantId: string | undefined) {
   return "codeHash" in what
     ? db
@@ -212,6 +246,12 @@ function consume(db: Db, what: Consumption, now: number, grantId: string | undef
         .set({ consumed_at: now })
         .where("token_hash", "=", what.refreshTokenHash)
         .where("consumed_at", "is", null)
+        .where(
+          isPostgres(db)
+            ? sql<SqlBool>`exists (select 1 from ${sql.raw(LIVE)})`
+            : sql<SqlBool>`exists (select 1 from grants
+                where grants.id = refresh_tokens.grant_id and grants.revoked_at is null)`,
+        )
         .returning("token_hash as consumed");
 }
 

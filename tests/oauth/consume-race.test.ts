@@ -6,6 +6,7 @@
 // (RFC 9700 §4.14.2). The database is real; only the order of the two requests is arranged.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { decodeJwt } from "jose";
 import { sha256 } from "../../src/crypto/random.js";
 import type { KyselyOAuthStore } from "../../src/oauth/oauth.store.js";
 import { databaseKinds } from "../helpers/databases.js";
@@ -185,6 +186,59 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(familyAfter.revokedReason, "refresh token reused");
       assert.equal(await userinfoStatus(rotated.body.access_token), 401);
       assert.equal((await refresh(rotated.body.refresh_token!)).body.error, "invalid_grant");
+    });
+
+    it("a refresh that read before a revocation writes nothing after it (RFC 7009 §2.1)", async () => {
+      const issued = await exchange(await code());
+      assert.equal(issued.status, 200, JSON.stringify(issued.body));
+      const original = issued.body.refresh_token!;
+      const { grant_id: grantId } = await server.storage.db
+        .selectFrom("refresh_tokens")
+        .select("grant_id")
+        .where("token_hash", "=", sha256(original))
+        .executeTakeFirstOrThrow();
+      const familyBefore = await family(grantId);
+
+      const hold = holdNextRead("readRefreshTokenForUse");
+      const late = refresh(original);
+      await hold.read;
+      // The held refresh saw the grant live; the client revokes it before the refresh writes.
+      const revoked = await fetch(`${server.url}/oauth2/revoke`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ client_id: clientId, token: original }),
+      });
+      await revoked.text();
+      assert.equal(revoked.status, 200);
+      assert.equal(await userinfoStatus(issued.body.access_token), 401, "control: the revocation took");
+      hold.release();
+      const refused = await late;
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      assert.equal(refused.body.error, "invalid_grant");
+      assert.equal(refused.body.access_token, undefined);
+      assert.match(String(refused.body.error_description), /revoked/);
+      // Nothing written under the revoked grant, and it stays revoked for the client's reason
+      // (not taken for a reuse).
+      const familyAfter = await family(grantId);
+      assert.equal(familyAfter.accessTokens, familyBefore.accessTokens);
+      assert.equal(familyAfter.refreshTokens, familyBefore.refreshTokens);
+      assert.equal(familyAfter.revokedReason, "revoked by client");
+    });
+
+    it("a recorded access token whose grant is gone is revoked (user deletion)", async () => {
+      // Deleting a user marks its access tokens revoked, then the grants cascade away: a token
+      // recorded in between (a refresh committing then) names a grant that no longer exists.
+      const issued = await exchange(await code());
+      assert.equal(issued.status, 200, JSON.stringify(issued.body));
+      assert.equal(await userinfoStatus(issued.body.access_token), 200, "control: live with its grant");
+      const { grant_id: grantId } = await server.storage.db
+        .selectFrom("access_tokens")
+        .select("grant_id")
+        .where("jti", "=", String(decodeJwt(issued.body.access_token).jti))
+        .executeTakeFirstOrThrow();
+      assert.ok(grantId);
+      await server.storage.db.deleteFrom("grants").where("id", "=", grantId).execute();
+      assert.equal(await userinfoStatus(issued.body.access_token), 401);
     });
 
     it("a refused exchange (wrong redirect_uri) that loses the consume is a replay too", async () => {

@@ -90,8 +90,10 @@ async function exchangeCode(
   ) {
     return refuse(new OAuthError("invalid_grant", "redirect_uri does not match the authorization request"));
   }
-  // RFC 7636 §4.6: a wrong verifier throws before anything is written — whoever holds a stolen code
-  // without its verifier cannot use it up for the client.
+  // RFC 7636 §4.6: a wrong verifier throws before anything is written, so a wrong verifier alone
+  // does not use the code up. Whoever holds a stolen code without its verifier still can, by
+  // presenting it expired or with a redirect_uri that does not match (refused, and burned, above):
+  // denial of service only, as before — it gets no tokens.
   if (record.codeChallenge) verifyChallenge(record.codeChallenge, verifier);
   else if (verifier !== undefined) {
     // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.

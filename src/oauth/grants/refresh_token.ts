@@ -5,8 +5,10 @@
 // token with its grant, user and claims (no lock), and one statement that consumes the token only
 // if it is still unconsumed and, in the same statement, writes the access token record and the
 // rotated refresh token (token-redeem.store.ts). The checks run here on what was read; the tokens
-// are signed before the write and answered only after it committed. A request that loses the
-// consume to another wrote nothing: it reads the token again, now consumed, and that is reuse.
+// are signed before the write and answered only after it committed. The write also requires the
+// grant to be live still: the grant read here may have been revoked since (RFC 7009 §2.1, logout,
+// suspension...). A request that loses the consume wrote nothing: it reads the token again, now
+// consumed (reuse) or under a revoked grant (refused as revoked, nothing else revoked).
 import { sha256 } from "../../crypto/random.js";
 import { accessRefusal } from "../access-control.js";
 import type { AuthenticatedClient } from "../client-auth.js";
@@ -26,7 +28,10 @@ interface Refresh {
   now: number;
 }
 
-/** Another request consumed the token between this one's read and its write: nothing was written. */
+/**
+ * Between this request's read and its write, another consumed the token or its grant was revoked:
+ * nothing was written.
+ */
 const LOST = Symbol("lost");
 type Outcome = { result: GrantResult } | { error: OAuthError } | typeof LOST;
 
@@ -48,7 +53,8 @@ export async function refreshTokenGrant(
     now: ctx.clock.now(),
   };
   let outcome = await rotate(ctx, refresh, await ctx.store.readRefreshTokenForUse(refresh.tokenHash));
-  // Lost the consume: read again — the token is now consumed (reuse, §4.14.2) or gone.
+  // Lost the consume: read again — the grant is now revoked (checked first, so not taken for reuse),
+  // the token consumed (reuse, §4.14.2) or gone (its user deleted).
   if (outcome === LOST)
     outcome = await rotate(ctx, refresh, await ctx.store.readRefreshTokenForUse(refresh.tokenHash));
   if (outcome === LOST) throw new OAuthError("invalid_grant", "The refresh token has already been used");
@@ -129,7 +135,8 @@ async function rotate(
   }
   const result = await signUserTokens(ctx, prepared);
   // Rotation (RFC 9700 §4.14.2): consuming this token and writing its successor are one statement,
-  // made only if it is still unconsumed; the answer goes out only once it has committed.
+  // made only if it is still unconsumed and its grant not revoked since the read; the answer goes
+  // out only once it has committed.
   if (!(await ctx.store.consumeAndIssue({ refreshTokenHash: tokenHash }, now, prepared.issue))) return LOST;
   return { result };
 }
