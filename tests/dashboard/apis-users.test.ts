@@ -3,29 +3,17 @@
 // and users (create, page through with next_token, search, suspend — checked through the
 // Management API and at sign-in — set a password, revoke sessions, delete).
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import type { TestServer } from "../helpers/server.js";
 import { UserAgent } from "../helpers/user-agent.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  PHONE,
-  screenshot,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import { assertAccessible, heading, PHONE, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
 describe("admin dashboard: APIs and users (sqlite)", () => {
+  const admin = signedInDashboard("sqlite");
   let server: TestServer;
-  let browser: Browser;
-  let admin: DashboardPage;
   let page: Page;
   let token: string;
   let m2m: { clientId: string; clientSecret?: string };
@@ -33,20 +21,9 @@ describe("admin dashboard: APIs and users (sqlite)", () => {
   let userId: string;
 
   before(async () => {
-    server = await startTestServer("sqlite", {
-      env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-    });
-    browser = await launchChromium();
+    ({ server, page } = admin);
     token = await managementToken(server);
     m2m = await createApplication(server, "m2m", { name: "Nightly export" });
-    admin = await openDashboardPage(browser);
-    page = admin.page;
-    await signInToDashboard(page, server.url, ADMIN);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   it("lists APIs with an empty state saying what to do", async () => {

@@ -2,41 +2,15 @@
 // puts focus on its first field (the catalog is long; on a phone the form began below the fold),
 // and saving says the app was configured, not connected. Chromium at 390 px on SQLite.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  PHONE,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import { describe, it } from "node:test";
+import { heading, PHONE, signedInDashboard } from "./dashboard-browser.js";
 
 describe("admin dashboard: connected app form in view (sqlite)", () => {
-  let server: TestServer;
-  let browser: Browser;
-  let phone: DashboardPage;
-
-  before(async () => {
-    server = await startTestServer("sqlite", {
-      env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-    });
-    browser = await launchChromium();
-    phone = await openDashboardPage(browser, PHONE);
-    await signInToDashboard(phone.page, server.url, ADMIN);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const phone = signedInDashboard("sqlite", { viewport: PHONE });
 
   it("scrolls the chosen provider's form into view, focuses it, and says 'configured'", async () => {
     const page = phone.page;
-    await page.goto(`${server.url}/admin/settings/connected-apps`);
+    await page.goto(`${phone.server.url}/admin/settings/connected-apps`);
     await heading(page, "Connected apps");
     await page.getByRole("button", { name: "Connect an app" }).first().click();
     const dialog = page.getByRole("dialog", { name: "Connect an app" });

@@ -4,22 +4,11 @@
 // offer at sign-in); the three-dots menu disconnects behind a confirmation saying tokens already
 // granted are not revoked. Each change is checked through the Management API.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  PHONE,
-  screenshot,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import type { TestServer } from "../helpers/server.js";
+import { assertAccessible, heading, PHONE, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
 interface ConnectedAppBody {
   connected_app: {
@@ -33,26 +22,14 @@ interface ConnectedAppBody {
 }
 
 describe("admin dashboard: connected apps (sqlite)", () => {
+  const admin = signedInDashboard("sqlite");
   let server: TestServer;
-  let browser: Browser;
-  let admin: DashboardPage;
   let page: Page;
   let token: string;
 
   before(async () => {
-    server = await startTestServer("sqlite", {
-      env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-    });
-    browser = await launchChromium();
+    ({ server, page } = admin);
     token = await managementToken(server);
-    admin = await openDashboardPage(browser);
-    page = admin.page;
-    await signInToDashboard(page, server.url, ADMIN);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   it("starts empty, saying what to do", async () => {

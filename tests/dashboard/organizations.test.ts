@@ -6,23 +6,12 @@
 // (GET /api/v1/feature_flags, which the screens need and Kinde's API lacks) on both databases.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import type { Page } from "playwright-core";
 import { databaseKinds } from "../helpers/databases.js";
 import { createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  PHONE,
-  screenshot,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import { assertAccessible, heading, PHONE, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
 interface FlagDefinition {
   key: string;
@@ -34,9 +23,8 @@ interface FlagDefinition {
 }
 
 describe("admin dashboard: organizations, roles and feature flags (sqlite)", () => {
+  const admin = signedInDashboard("sqlite");
   let server: TestServer;
-  let browser: Browser;
-  let admin: DashboardPage;
   let page: Page;
   let token: string;
   let ada: { id: string; email: string };
@@ -51,20 +39,9 @@ describe("admin dashboard: organizations, roles and feature flags (sqlite)", () 
   const status = (text: string | RegExp) => page.getByRole("status").getByText(text).waitFor();
 
   before(async () => {
-    server = await startTestServer("sqlite", {
-      env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-    });
-    browser = await launchChromium();
+    ({ server, page } = admin);
     token = await managementToken(server);
     ada = await createUser(server, { email: "ada@example.com" });
-    admin = await openDashboardPage(browser);
-    page = admin.page;
-    await signInToDashboard(page, server.url, ADMIN);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   it("creates an organization, validating as it is typed", async () => {

@@ -4,22 +4,12 @@
 // DELETE …/scopes/{scope_id}): choose an API, then one of its scopes; the role lists it with a
 // remove button. Each change is checked through the Management API, the screen with axe-core.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { databaseKinds } from "../helpers/databases.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  screenshot,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import type { TestServer } from "../helpers/server.js";
+import { assertAccessible, heading, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
 interface RoleScope {
   id: string;
@@ -29,9 +19,8 @@ interface RoleScope {
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: a role's API scopes (${kind})`, { skip }, () => {
+    const admin = signedInDashboard(kind);
     let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
     let page: Page;
     let token: string;
     let apiId: string;
@@ -54,10 +43,7 @@ for (const { kind, skip } of await databaseKinds()) {
     const status = (text: string) => page.getByRole("status").getByText(text).waitFor();
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
+      ({ server, page } = admin);
       token = await managementToken(server);
       const orders = await server.services.apis.create({
         name: "Orders API",
@@ -72,14 +58,6 @@ for (const { kind, skip } of await databaseKinds()) {
         body: { name: "Order desk", key: "order-desk" },
       });
       roleId = created.body.role.id;
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
     });
 
     it("adds an API scope to a role, choosing the API and then one of its scopes", async () => {

@@ -5,49 +5,28 @@
 // replayed, opened in another browser, or paired with another application's code, it is refused,
 // and the token endpoint never redeems a code sent to it.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import {
-  assertAccessible,
-  type DashboardPage,
-  heading,
-  openDashboardPage,
-  signInToDashboard,
-} from "./dashboard-browser.js";
-
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
+import type { TestServer } from "../helpers/server.js";
+import { assertAccessible, heading, openDashboardPage, signedInDashboard } from "./dashboard-browser.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`dashboard: Try sign-in (${kind})`, { skip }, () => {
+    const admin = signedInDashboard(kind);
     let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
     let page: Page;
     let web: { clientId: string };
     let spa: { clientId: string };
     let tester: { id: string; email: string; password: string };
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
+      ({ server, page } = admin);
       web = await createApplication(server, "reg", { name: "Acme Web" });
       spa = await createApplication(server, "spa", { name: "Acme Portal" });
       tester = await createUser(server, { email: "tester@example.com", givenName: "Tess" });
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
     });
 
     /** Signs in as the test user on the hosted page that Try sign-in opened. */
@@ -141,7 +120,7 @@ for (const { kind, skip } of await databaseKinds()) {
 
     it("a result opened in another browser is refused; the browser it was minted for still gets it", async () => {
       const callback = await captureTry(spa.clientId);
-      const other = await openDashboardPage(browser);
+      const other = await openDashboardPage(admin.browser);
       const elsewhere = await other.page.goto(callback);
       assert.equal(elsewhere?.status(), 400);
       assert.match((await other.page.locator("main").textContent()) ?? "", /started in another browser/);
