@@ -11,21 +11,21 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import type { Browser, Locator, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import type { Locator, Page } from "playwright-core";
 import { databaseKinds } from "../helpers/databases.js";
-import { startSecondInstance, startTestServer, type TestServer } from "../helpers/server.js";
+import { startSecondInstance, type TestServer } from "../helpers/server.js";
 import {
+  ADMIN,
   assertAccessible,
-  type DashboardPage,
+  assertFitsPhone,
   heading,
   openDashboardPage,
   PHONE,
   screenshot,
+  signedInDashboard,
   signInToDashboard,
 } from "./dashboard-browser.js";
 
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
 const FAILED_WARNING =
   "Deliveries to this endpoint failed for 72 hours; it receives nothing until you re-enable it.";
 
@@ -91,33 +91,20 @@ function isFocused(locator: Locator): Promise<boolean> {
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`admin dashboard: webhooks (${kind})`, { skip }, () => {
+    const admin = signedInDashboard(kind, { server: { env: { WEBHOOKS_ALLOW_PRIVATE_NETWORKS: "true" } } });
     let server: TestServer;
     let receiver: Receiver;
-    let browser: Browser;
-    let admin: DashboardPage;
     let page: Page;
     let panel: Locator;
     let webhookId: string;
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: {
-          BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
-          BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
-          WEBHOOKS_ALLOW_PRIVATE_NETWORKS: "true",
-        },
-      });
+      ({ server, page } = admin);
       receiver = await startReceiver();
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser);
-      page = admin.page;
-      await signInToDashboard(page, server.url, ADMIN);
       panel = page.locator("section[data-webhook]").first();
     });
 
     after(async () => {
-      await browser?.close();
-      await server?.close();
       await receiver?.close();
     });
 
@@ -391,17 +378,14 @@ for (const { kind, skip } of await databaseKinds()) {
       ]);
       assert.equal(await isFocused(panel.getByRole("button", { name: "Edit" })), true);
 
-      const phone = await openDashboardPage(browser, PHONE);
+      const phone = await openDashboardPage(admin.browser, PHONE);
       try {
         await signInToDashboard(phone.page, server.url, ADMIN);
         await phone.page.goto(`${server.url}/admin/settings/webhooks`);
         await heading(phone.page, "Webhooks");
         await deliveryRows(phone.page.locator("section[data-webhook]")).first().waitFor();
         // The page itself never scrolls sideways (the deliveries table scrolls in its own box).
-        assert.equal(
-          await phone.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"),
-          true,
-        );
+        await assertFitsPhone(phone.page, "webhooks on a phone");
         await assertAccessible(phone.page, "webhooks on a phone");
         if (kind === "sqlite") await screenshot(phone.page, "webhooks-phone");
         assert.deepEqual(phone.problems, []);
