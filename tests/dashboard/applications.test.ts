@@ -7,49 +7,41 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as client from "openid-client";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { findDashboardClientId } from "../../src/dashboard/dashboard-app.js";
-import { type AppServer, launchChromium, startAppServer } from "../helpers/browser.js";
+import { type AppServer, startAppServer } from "../helpers/browser.js";
 import { createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import type { TestServer } from "../helpers/server.js";
 import {
+  ADMIN,
   assertAccessible,
-  type DashboardPage,
   heading,
   openDashboardPage,
   PHONE,
   screenshot,
+  signedInDashboard,
   signInToDashboard,
 } from "./dashboard-browser.js";
 
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
-
 describe("admin dashboard: sign-in and applications (sqlite)", () => {
+  // Signed in by the test below: the sign-in through the hosted page is under test here.
+  const admin = signedInDashboard("sqlite", { signIn: false });
   let server: TestServer;
-  let browser: Browser;
   let rp: AppServer;
-  let admin: DashboardPage;
   let page: Page;
   let token: string;
   let appId: string;
   let secret: string;
 
   before(async () => {
-    server = await startTestServer("sqlite", {
-      env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-    });
-    browser = await launchChromium();
+    ({ server, page } = admin);
     rp = await startAppServer();
     token = await managementToken(server);
-    admin = await openDashboardPage(browser);
-    page = admin.page;
   });
 
   after(async () => {
-    await browser?.close();
     await rp?.close();
-    await server?.close();
   });
 
   it("serves the dashboard's files with types, caching and no way out of its folder", async () => {
@@ -205,7 +197,7 @@ describe("admin dashboard: sign-in and applications (sqlite)", () => {
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: "S256",
     });
-    const visitor = await openDashboardPage(browser);
+    const visitor = await openDashboardPage(admin.browser);
     try {
       await visitor.page.goto(url.href);
       await visitor.page.locator('input[name="email"]').fill(person.email);
@@ -308,7 +300,7 @@ describe("admin dashboard: sign-in and applications (sqlite)", () => {
 
   it("tells someone who is not an administrator so, in words, and signs them out", async () => {
     const person = await createUser(server);
-    const visitor = await openDashboardPage(browser);
+    const visitor = await openDashboardPage(admin.browser);
     try {
       await signInToDashboard(visitor.page, server.url, person);
       await heading(visitor.page, "This account is not an administrator");

@@ -61,8 +61,9 @@ export interface SignedInDashboard extends DashboardPage {
  * Registers, in the calling `describe`, a `before` hook that starts Latchkey on `kind` with ADMIN as
  * its bootstrap administrator, launches Chromium and signs ADMIN in to /admin/ (at `viewport`), and
  * an `after` hook that closes both. `beforeSignIn` runs once the page is open, for what must see the
- * sign-in too (a request listener) or must be in place before it. Read the fields inside hooks and
- * tests, not at registration.
+ * sign-in too (a request listener) or must be in place before it. With `signIn: false` the page is
+ * left blank, for a suite whose tests check that sign-in itself (signInToDashboard(page, url, ADMIN)).
+ * Read the fields inside hooks and tests, not at registration.
  */
 export function signedInDashboard(
   kind: DatabaseKind,
@@ -70,6 +71,7 @@ export function signedInDashboard(
     viewport?: { width: number; height: number };
     server?: TestServerOptions;
     beforeSignIn?: (dashboard: SignedInDashboard) => void | Promise<void>;
+    signIn?: boolean;
   } = {},
 ): SignedInDashboard {
   const dashboard = {} as SignedInDashboard;
@@ -85,7 +87,7 @@ export function signedInDashboard(
     dashboard.browser = await launchChromium();
     Object.assign(dashboard, await openDashboardPage(dashboard.browser, options.viewport));
     await options.beforeSignIn?.(dashboard);
-    await signInToDashboard(dashboard.page, dashboard.server.url, ADMIN);
+    if (options.signIn !== false) await signInToDashboard(dashboard.page, dashboard.server.url, ADMIN);
   });
   after(async () => {
     await dashboard.browser?.close();
@@ -111,6 +113,34 @@ export async function signInToDashboard(
   // Back at /admin/ the app still exchanges the code and draws its first screen: a click on the
   // menu before that can be overtaken by the first screen (seen on a loaded CI machine).
   await page.getByRole("heading", { level: 1 }).first().waitFor();
+}
+
+/**
+ * Stricter than assertFitsPhone: no element reaches past the viewport's right edge unless a box
+ * between it and the page scrolls (or clips) on its own, as a table's does; names a few that do.
+ */
+export async function assertNothingPastEdge(page: Page, screen: string): Promise<void> {
+  const offenders = (await page.evaluate(`(() => {
+    const width = window.innerWidth;
+    const scrolls = (el) => {
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (/(auto|scroll|hidden)/.test(getComputedStyle(a).overflowX)) return true;
+      }
+      return false;
+    };
+    const offenders = [];
+    for (const el of document.body.querySelectorAll("*")) {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0) continue;
+      if (getComputedStyle(el).position === "fixed") continue;
+      if (box.right > width + 0.5 && !scrolls(el)) {
+        offenders.push(el.tagName.toLowerCase() + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") + " right=" + Math.round(box.right));
+        if (offenders.length >= 5) break;
+      }
+    }
+    return offenders;
+  })()`)) as string[];
+  assert.deepEqual(offenders, [], `${screen}: elements past the right edge`);
 }
 
 /** No sideways scrolling at phone width; names the widest elements of <main> when there is. */

@@ -7,24 +7,22 @@
 // (the last once they open that person's page), with the counts, the version and the health.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken, narrowMachineToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import type { TestServer } from "../helpers/server.js";
 import { signedInUserAgent } from "../helpers/user-agent.js";
 import {
+  ADMIN,
   assertAccessible,
-  type DashboardPage,
   heading,
-  openDashboardPage,
   screenshot,
+  signedInDashboard,
   signInToDashboard,
 } from "./dashboard-browser.js";
 
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
@@ -53,9 +51,9 @@ async function eventually<T>(read: () => Promise<T>, ready: (value: T) => boolea
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`dashboard home and GET /api/v1/overview (${kind})`, { skip }, () => {
+    // Signed in by a test: the installation is counted fresh first, then the landing is under test.
+    const admin = signedInDashboard(kind, { signIn: false });
     let server: TestServer;
-    let browser: Browser;
-    let admin: DashboardPage;
     let page: Page;
     let token: string;
     const overview = async (since?: string) => {
@@ -70,18 +68,8 @@ for (const { kind, skip } of await databaseKinds()) {
     };
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
-      admin = await openDashboardPage(browser);
-      page = admin.page;
+      ({ server, page } = admin);
       token = await managementToken(server);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
     });
 
     it("counts a fresh installation: Latchkey's own applications are not the business's", async () => {

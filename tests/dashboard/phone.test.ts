@@ -4,73 +4,39 @@
 // (document.scrollingElement.scrollWidth <= 390), and no element reaches past the viewport's edge
 // unless it sits inside a box that scrolls on its own (a table's). axe passes on each screen.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import type { TestServer } from "../helpers/server.js";
 import {
   assertAccessible,
-  type DashboardPage,
+  assertFitsPhone,
+  assertNothingPastEdge,
   openDashboardPage,
   PHONE,
   screenshot,
+  signedInDashboard,
   signInToDashboard,
 } from "./dashboard-browser.js";
 
-const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
 const WIDTH = PHONE.width;
 const LONG = "a-rather-long-name-without-any-spaces-to-break-it-anywhere-at-all";
 
-/**
- * How wide the page is, and the elements (a few, described) that reach past the right edge of the
- * viewport without a scrolling box between them and the page.
- */
-const MEASURE = `(() => {
-  const width = window.innerWidth;
-  const scrolls = (el) => {
-    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
-      const style = getComputedStyle(a);
-      if (/(auto|scroll|hidden)/.test(style.overflowX)) return true;
-    }
-    return false;
-  };
-  const offenders = [];
-  for (const el of document.body.querySelectorAll("*")) {
-    const box = el.getBoundingClientRect();
-    if (box.width === 0 || box.height === 0) continue;
-    if (getComputedStyle(el).position === "fixed") continue;
-    if (box.right > width + 0.5 && !scrolls(el)) {
-      offenders.push(el.tagName.toLowerCase() + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") + " right=" + Math.round(box.right));
-      if (offenders.length >= 5) break;
-    }
-  }
-  return { scrollWidth: document.scrollingElement.scrollWidth, offenders };
-})()`;
-
 async function assertFits(page: Page, screen: string): Promise<void> {
-  const { scrollWidth, offenders } = (await page.evaluate(MEASURE)) as {
-    scrollWidth: number;
-    offenders: string[];
-  };
-  assert.deepEqual(offenders, [], `${screen}: elements past the right edge`);
-  assert.ok(scrollWidth <= WIDTH, `${screen}: the page is ${scrollWidth}px wide at ${WIDTH}px`);
+  await assertNothingPastEdge(page, screen);
+  await assertFitsPhone(page, screen);
 }
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`dashboard at phone width (${kind})`, { skip }, () => {
+    const phone = signedInDashboard(kind, { viewport: PHONE });
     let server: TestServer;
-    let browser: Browser;
-    let phone: DashboardPage;
     const screens: [string, string][] = [];
 
     before(async () => {
-      server = await startTestServer(kind, {
-        env: { BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
-      });
-      browser = await launchChromium();
+      server = phone.server;
       const token = await managementToken(server);
       // Content that pushes widths: long names, URLs, addresses and identifiers everywhere.
       const web = await createApplication(server, "reg", {
@@ -179,13 +145,6 @@ for (const { kind, skip } of await databaseKinds()) {
         ["not found", "/admin/no-such-screen"],
         ["missing user", "/admin/users/kp_00000000000000000000000000000000"],
       );
-      phone = await openDashboardPage(browser, PHONE);
-      await signInToDashboard(phone.page, server.url, ADMIN);
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.close();
     });
 
     it("fits every screen in 390 px without sideways scrolling", async () => {
@@ -222,7 +181,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
 
     it("fits the pages outside the layout: signed out, not an administrator", async () => {
-      const visitor = await openDashboardPage(browser, PHONE);
+      const visitor = await openDashboardPage(phone.browser, PHONE);
       try {
         const person = await createUser(server, {
           email: "charles.babbage.difference.engine@analytical-engine-society.example.com",
