@@ -145,6 +145,7 @@ export function registerConnectedAppsBrowserRoutes(
         if (checked.retryAfter) reply.header("retry-after", String(checked.retryAfter));
         return signInForm(request, reply, token, { ...link, email }, checked.status, () => checked.message);
       }
+      await checked.settle(services);
       if (!(await services.connectedApps.mayConsent(link, checked.user.id))) {
         return signInForm(request, reply, token, link, 403, (locale) =>
           t(locale, "connect_link.other_account"),

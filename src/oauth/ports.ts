@@ -170,9 +170,10 @@ export interface OAuthStore {
   /** The refresh token with its grant, the grant's user and their claims: one read, no lock. */
   readRefreshTokenForUse(tokenHash: string): Promise<RefreshTokenForUse | undefined>;
   /**
-   * Consumes the code or refresh token only if it is still unconsumed and, only then, writes
-   * `issue` (none: the refusal that uses it up) — one statement on PostgreSQL
-   * (token-redeem.store.ts). `false`: another request had consumed it; nothing was written.
+   * Consumes the code or refresh token only if it is still unconsumed (a refresh token: and its
+   * grant not revoked, the grant row share-locked until commit) and, only then, writes `issue`
+   * (none: the refusal that uses it up) — one statement on PostgreSQL (token-redeem.store.ts).
+   * `false`: another request had consumed it, or the grant was revoked; nothing was written.
    */
   consumeAndIssue(what: Consumption, now: number, issue?: UserIssue): Promise<boolean>;
   /** The writes of one issue of a user's tokens, together (one statement on PostgreSQL). */

@@ -72,6 +72,33 @@ type DeviceAccounts = [string, number][];
 
 export type Form = Record<string, string | string[] | undefined>;
 
+/** What a sign-in proved (RFC 8176 `amr`), for which application, into which organization. */
+export interface SessionProof {
+  amr: readonly string[];
+  clientId?: string;
+  externalIdentityId?: string;
+  /** The organization the sign-in enters; null: none; absent: the usual one (chooseOrganization's). */
+  orgCode?: string | null;
+}
+
+/**
+ * A correct password's throttle bookkeeping (the account-and-address counter reset, the daily
+ * budget's unit given back), left to the caller so that it commits with the sign-in's other writes
+ * when they commit together (sign-in-finish.ts); `within`: the services of that transaction, or
+ * the usual ones.
+ */
+export type SettleCounters = (within: Services) => Promise<void>;
+
+/** planSession's answer. */
+export interface SessionPlan {
+  /** The session this browser held, revoked when the new one is written (no fixation). */
+  previousId?: string;
+  /** The organization the sign-in is expected to enter (null: none). */
+  orgCode: string | null;
+  /** Whether the session cookie carries Max-Age. */
+  persistent: boolean;
+}
+
 export function field(form: Form | undefined, name: string): string {
   const value = form?.[name];
   return typeof value === "string" ? value : "";
@@ -138,7 +165,9 @@ export class BrowserSignIn {
     password: string,
     place?: ReservedPasswordCheck,
     locale: Locale = DEFAULT_LOCALE,
-  ): Promise<{ user: User } | { status: number; message: string; retryAfter?: number }> {
+  ): Promise<
+    { user: User; settle: SettleCounters } | { status: number; message: string; retryAfter?: number }
+  > {
     const { services } = this;
     // Cut before canonicalising: NFC and IDNA over unbounded text cost CPU before any limit (a run
     // of combining marks is quadratic to reorder: seconds for a megabyte).
@@ -187,10 +216,11 @@ export class BrowserSignIn {
       services.metrics.signIn("failure");
       return { status: 401, message: t(locale, "sign_in.incorrect") };
     }
-    await limiter.resetAndRefund(accountIpKey, daily ? dailyKey : undefined);
     request.log.info({ event: "sign_in", userId: user.id }, "user signed in");
     services.metrics.signIn("success");
-    return { user };
+    const settle: SettleCounters = (within) =>
+      within.rateLimiter.resetAndRefund(accountIpKey, daily ? dailyKey : undefined);
+    return { user, settle };
   }
 
   /**
@@ -198,53 +228,74 @@ export class BrowserSignIn {
    * the device cookie renewed with this account first. `proof` is what the sign-in proved (RFC 8176
    * `amr`) and for which application, for the authentication log.
    */
-  async startSession(
+  async startSession(request: FastifyRequest, reply: FastifyReply, userId: string, proof: SessionProof) {
+    const plan = await this.planSession(request, userId, proof.orgCode);
+    const { token, session } = await inTransaction(this.services.db, (trx) =>
+      this.writeSession(this.services.withDb(trx), request, userId, proof, plan),
+    );
+    this.announceSession(request, reply, userId, proof, plan, token);
+    return session;
+  }
+
+  /**
+   * What a new session needs read before it is written (startSession, or a caller that writes it in
+   * a transaction of its own): the session it replaces, the organization it will enter and whether
+   * its cookie outlives the browser — an organization's non_persistent SSO session policy
+   * (session-lifetime.ts); without org_code, the organization that will be entered (review M3).
+   */
+  async planSession(
+    request: FastifyRequest,
+    userId: string,
+    orgCode: string | null | undefined,
+  ): Promise<SessionPlan> {
+    const previous = await this.session(request);
+    const entered =
+      orgCode === undefined ? await organizationToEnter(this.services.db, userId) : (orgCode ?? undefined);
+    const { persistent } = await sessionRules(this.services.db, { orgCode: entered });
+    return { previousId: previous?.id, orgCode: entered ?? null, persistent };
+  }
+
+  /**
+   * The session's writes in the caller's transaction (`within`: the services over it): the
+   * replaced session revoked, the new one stored, the account's sign-in counters and event.
+   */
+  async writeSession(
+    within: Services,
+    request: FastifyRequest,
+    userId: string,
+    proof: SessionProof,
+    plan: SessionPlan,
+  ): Promise<{ token: string; session: BrowserSession }> {
+    if (plan.previousId) await within.sessions.revoke(plan.previousId);
+    const created = await within.sessions.create(userId, {
+      ip: request.ip,
+      userAgent: request.headers["user-agent"],
+      externalIdentityId: proof.externalIdentityId,
+      amr: proof.amr,
+    });
+    await within.users.recordSignIn(userId);
+    return created;
+  }
+
+  /** Once the session is committed: the authentication log, the session and device cookies. */
+  announceSession(
     request: FastifyRequest,
     reply: FastifyReply,
     userId: string,
-    proof: {
-      amr: readonly string[];
-      clientId?: string;
-      externalIdentityId?: string;
-      /** The organization the sign-in enters; null: none; absent: the usual one (chooseOrganization's). */
-      orgCode?: string | null;
-    },
-  ): Promise<BrowserSession> {
-    const previous = await this.session(request);
-    if (previous) await this.services.sessions.revoke(previous.id);
-    // The session and the sign-in's counters commit together: one commit, not two.
-    const { token, session } = await inTransaction(this.services.db, async (trx) => {
-      const created = await this.services.sessions.create(
-        userId,
-        {
-          ip: request.ip,
-          userAgent: request.headers["user-agent"],
-          externalIdentityId: proof.externalIdentityId,
-          amr: proof.amr,
-        },
-        trx,
-      );
-      await this.services.users.recordSignIn(userId, trx);
-      return created;
-    });
-    const { amr, clientId } = proof;
+    proof: SessionProof,
+    plan: SessionPlan,
+    token: string,
+  ): void {
     this.services.authenticationLog.record(request, {
       type: "sign_in",
       userId,
-      clientId,
-      method: signInMethod(amr),
+      clientId: proof.clientId,
+      method: signInMethod(proof.amr),
     });
-    // An organization's non_persistent SSO session policy: a cookie without Max-Age (session-lifetime.ts).
-    // Without org_code, the organization that will be entered (security review M3).
-    const orgCode =
-      proof.orgCode === undefined
-        ? await organizationToEnter(this.services.db, userId)
-        : (proof.orgCode ?? undefined);
-    const { persistent } = await sessionRules(this.services.db, { orgCode });
     reply.setCookie(
       this.names.session,
       token,
-      cookieOptions(this.https, persistent ? SESSION_LIFETIME_SECONDS : undefined),
+      cookieOptions(this.https, plan.persistent ? SESSION_LIFETIME_SECONDS : undefined),
     );
     const now: [string, number] = [userId, this.services.clock.now()];
     const others = this.deviceAccounts(request).filter(([id]) => id !== userId);
@@ -254,7 +305,6 @@ export class BrowserSignIn {
       this.secretBox.seal(JSON.stringify(accounts), DEVICE_COOKIE_AAD),
       cookieOptions(this.https, DEVICE_COOKIE_LIFETIME_SECONDS),
     );
-    return session;
   }
 
   /**

@@ -16,7 +16,7 @@ import { canonicalEmail, emailProblem } from "../users/email.js";
 import { hashPassword } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
 import type { BrowserSignIn, Form } from "./browser-sign-in.js";
-import { field } from "./browser-sign-in.js";
+import { field, type SettleCounters } from "./browser-sign-in.js";
 import type { EmailCodeStep } from "./email-code-step.js";
 import { emailCodePage, emailCodeRequestPage, type FormContext, type SignInTarget } from "./pages.js";
 import { clientNetwork } from "./rate-limit.js";
@@ -36,6 +36,8 @@ export interface SignInKit {
     authorization: AuthorizationRequest,
     user: User,
     amr: string[],
+    /** A password check's counters to settle (browser-sign-in.ts SettleCounters). */
+    settle?: SettleCounters,
   ): Promise<FastifyReply>;
   signIn: BrowserSignIn;
   emailCode: EmailCodeStep;

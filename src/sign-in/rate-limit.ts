@@ -3,6 +3,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { sql } from "kysely";
 import type { Clock } from "../clock.js";
+import { isPostgres } from "../management/listing.js";
 import type { Db } from "../storage/database.js";
 
 /**
@@ -123,6 +124,8 @@ export class RateLimiter {
   ): Promise<{ allowed: boolean; remaining: number; resetIn: number }[]> {
     const now = this.clock.now();
     const byKey = new Map(counters.map(({ key, limit }) => [key, limit]));
+    // One key twice would be counted once (one row per key in the statement): a caller's mistake.
+    if (byKey.size !== counters.length) throw new Error("consumeAll: the same counter twice");
     const keys = [...byKey.keys()].sort();
     if (keys.length === 0) return [];
     // Each counter's own window: which key decides how long its window is open.
@@ -175,6 +178,19 @@ export class RateLimiter {
    */
   async resetAndRefund(reset: string, refund: string | undefined): Promise<void> {
     const keys = refund === undefined ? [reset] : [reset, refund].sort();
+    if (isPostgres(this.db)) {
+      // Rows locked in key order, as consumeAll's upsert locks them: an UPDATE alone locks in scan
+      // order, and two sign-ins from one network (one settling, one counting) could deadlock.
+      await sql`
+        with locked as (
+          select key from rate_limits where key in (${sql.join(keys)}) and count > 0 order by key for update
+        )
+        update rate_limits
+        set count = case when rate_limits.key = ${reset} then 0 else rate_limits.count - 1 end
+        from locked where rate_limits.key = locked.key`.execute(this.db);
+      return;
+    }
+    // SQLite locks the whole database for a write: no order to keep.
     await this.db
       .updateTable("rate_limits")
       .set({ count: sql<number>`case when key = ${reset} then 0 else count - 1 end` })

@@ -30,13 +30,11 @@ export class BrowserSessions {
   async create(
     userId: string,
     meta: { ip?: string; userAgent?: string; externalIdentityId?: string; amr?: readonly string[] },
-    /** The caller's transaction, when the session commits with its other writes. */
-    db: Db = this.db,
   ): Promise<{ token: string; session: BrowserSession }> {
     const token = randomToken();
     const now = this.clock.now();
     const id = newId.session();
-    await db
+    await this.db
       .insertInto("browser_sessions")
       .values({
         id,
@@ -50,7 +48,7 @@ export class BrowserSessions {
         user_agent: meta.userAgent?.slice(0, 500) ?? null,
         amr: JSON.stringify(meta.amr ?? []),
         external_identity_id: meta.externalIdentityId
-          ? db
+          ? this.db
               .selectFrom("external_identities")
               .select("id")
               .where("id", "=", meta.externalIdentityId)

@@ -8,16 +8,27 @@ import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
 import { acceptInvitationFor } from "../invitations/invitation-sign-in.js";
 import {
   type AuthorizationRequest,
+  codeIssueFacts,
   errorRedirect,
   issueAuthorizationCode,
   STALE_SESSION,
 } from "../oauth/authorize.js";
 import { OAuthError } from "../oauth/errors.js";
 import type { Services } from "../services.js";
-import { type BrowserSignIn, type Form, field } from "./browser-sign-in.js";
+import { inTransaction } from "../storage/database.js";
+import {
+  type BrowserSignIn,
+  type Form,
+  field,
+  type SessionProof,
+  type SettleCounters,
+} from "./browser-sign-in.js";
 import { connectStateCookie, cookieOptions } from "./cookies.js";
 import { connectOfferPage, type FormContext, type SignInTarget } from "./pages.js";
 import type { BrowserSession } from "./sessions.js";
+
+/** The request was completed or expired before this sign-in could: its writes roll back. */
+class RequestSpent extends Error {}
 
 export interface FinishKit {
   pageConfig: { config: { surface: "page" } };
@@ -33,6 +44,27 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
   const { pageConfig, html, expired, formContext, signIn } = kit;
   const csrfToken = (request: FastifyRequest, reply: FastifyReply) => signIn.csrfToken(request, reply);
   const csrfValid = (request: FastifyRequest, form: Form | undefined) => signIn.csrfValid(request, form);
+
+  /** The client hears the code, or login_required when the session is too old for where it enters. */
+  const redirectWith = (
+    reply: FastifyReply,
+    status: 302 | 303,
+    authorization: AuthorizationRequest,
+    location: string | typeof STALE_SESSION,
+  ) => {
+    // The request is spent and the session too old for the organization entered (review M3): the
+    // application hears login_required and starts a new sign-in (OIDC Core §3.1.2.6).
+    const stale = new OAuthError("login_required", "The session is older than the organization allows");
+    return reply
+      .code(status)
+      .header(
+        "location",
+        location === STALE_SESSION
+          ? errorRedirect(services.oauth.issuer, authorization.redirectUri, stale, authorization.state)
+          : location,
+      )
+      .send();
+  };
 
   /** Completes the authorization request for this browser's session: the code goes to the client. */
   const complete = async (
@@ -51,18 +83,47 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
       sessionId: session.id,
       authTime: session.authTime,
     });
-    // The request is spent and the session too old for the organization entered (review M3): the
-    // application hears login_required and starts a new sign-in (OIDC Core §3.1.2.6).
-    const stale = new OAuthError("login_required", "The session is older than the organization allows");
-    return reply
-      .code(status)
-      .header(
-        "location",
-        location === STALE_SESSION
-          ? errorRedirect(services.oauth.issuer, authorization.redirectUri, stale, authorization.state)
-          : location,
-      )
-      .send();
+    return redirectWith(reply, status, authorization, location);
+  };
+
+  /**
+   * The usual end of a sign-in (issue 21): the new session, the account's sign-in counters, the
+   * request's completion, the organization entered and the code commit together — one commit where
+   * there were four — and a request found spent or expired writes nothing (no session for a sign-in
+   * that gives no code). The configuration is read first, from the cache (codeIssueFacts).
+   */
+  const finishTogether = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    clientId: string,
+    userId: string,
+    proof: SessionProof,
+    settle: SettleCounters | undefined,
+  ) => {
+    const plan = await signIn.planSession(request, userId, proof.orgCode);
+    const facts = await codeIssueFacts(services.oauth, clientId, plan.orgCode);
+    type Done = { token: string; completed: AuthorizationRequest; location: string | typeof STALE_SESSION };
+    const done = await inTransaction<Done>(services.db, async (trx) => {
+      const within = services.withDb(trx);
+      await settle?.(within);
+      const { token, session } = await signIn.writeSession(within, request, userId, proof, plan);
+      const completed = await within.pending.complete(requestId);
+      if (!completed) throw new RequestSpent();
+      const location = await issueAuthorizationCode(
+        within.oauth,
+        completed,
+        { id: userId, sessionId: session.id, authTime: session.authTime },
+        facts,
+      );
+      return { token, completed, location };
+    }).catch((error: unknown) => {
+      if (error instanceof RequestSpent) return undefined;
+      throw error;
+    });
+    if (!done) return expired(reply);
+    signIn.announceSession(request, reply, userId, proof, plan, done.token);
+    return redirectWith(reply, 303, done.completed, done.location);
   };
 
   /**
@@ -76,9 +137,10 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
     authorization: AuthorizationRequest,
     userId: string,
     amr: readonly string[],
+    settle?: SettleCounters,
   ) => {
     const dashboard = authorization.clientId === (await storedDashboardClientId(services.db));
-    const session = await signIn.startSession(request, reply, userId, {
+    const proof: SessionProof = {
       amr,
       clientId: authorization.clientId,
       externalIdentityId: authorization.externalIdentityId,
@@ -87,9 +149,17 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
         dashboard || authorization.createOrgName !== undefined
           ? null
           : (authorization.orgCode ?? authorization.invitation?.orgCode),
-    });
+    };
     // Not when signing in to the dashboard: an administrator managing Latchkey connects nothing there.
     const offers = dashboard ? [] : await services.connectedApps.offersFor(userId);
+    const usual =
+      offers.length === 0 && !authorization.invitation && authorization.createOrgName === undefined;
+    if (usual)
+      return finishTogether(request, reply, requestId, authorization.clientId, userId, proof, settle);
+    await settle?.(services);
+    // An offer to show, an invitation to accept or an organization to create: the session commits
+    // now, the code after (complete).
+    const session = await signIn.startSession(request, reply, userId, proof);
     if (offers.length === 0) return complete(reply, requestId, session, 303);
     // The offer page's answer (/auth/continue, /auth/connect) is honoured only for this session.
     await services.pending.attachSession(requestId, authorization, session.id);

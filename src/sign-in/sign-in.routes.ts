@@ -171,18 +171,28 @@ export function registerSignInRoutes(
    * After a proof (`amr`, RFC 8176): the next step the sign-in policy demands (steps.ts), or the end
    * of the sign-in. Every way of proving who one is comes through here, so none skips a step.
    */
-  const proceed: SignInKit["proceed"] = async (request, reply, requestId, authorization, user, amr) => {
+  const proceed: SignInKit["proceed"] = async (
+    request,
+    reply,
+    requestId,
+    authorization,
+    user,
+    amr,
+    settle,
+  ) => {
     // An invitation lets only its own address in, whatever proved who this is.
     const notInvited = invitationRefusal(authorization, user.email);
-    if (notInvited) return signInPageWithError(request, reply, requestId, authorization, 403, notInvited);
-    const step = await stepOf(user, amr, authorization);
-    if (step.kind === "done") {
+    const step = notInvited ? undefined : await stepOf(user, amr, authorization);
+    // A password's counters settle with the sign-in's writes when it ends here, else now.
+    if (step?.kind === "done") {
       // The request as stored from here on: finish() writes it back with the session attached.
-      const settled = authorization.signInProgress
+      const stored = authorization.signInProgress
         ? await services.pending.recordProgress(requestId, authorization, undefined)
         : authorization;
-      return finish(request, reply, requestId, settled, user.id, amr);
+      return finish(request, reply, requestId, stored, user.id, amr, settle);
     }
+    await settle?.(services);
+    if (!step) return signInPageWithError(request, reply, requestId, authorization, 403, notInvited!);
     const progress = { userId: user.id, amr, browser: signIn.browserBinding(request) };
     if (step.kind === "verify_email")
       return sendEmailCode(request, reply, requestId, authorization, progress, step.email);
@@ -466,11 +476,14 @@ export function registerSignInRoutes(
           : "";
       return again(checked.status, checked.message + hint);
     }
-    const { user } = checked;
+    const { user, settle } = checked;
     // Kinde's org_code: only the organization's members may sign into it.
     const refusal = await organizationRefusal(services.oauth, authorization, user.id);
-    if (refusal) return again(403, pageSignInRefusal(locale, refusal));
-    return proceed(request, reply, requestId, authorization, user, ["pwd"]);
+    if (refusal) {
+      await settle(services);
+      return again(403, pageSignInRefusal(locale, refusal));
+    }
+    return proceed(request, reply, requestId, authorization, user, ["pwd"], settle);
   };
 
   registerSignUpRoutes(app, services, {

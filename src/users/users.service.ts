@@ -304,9 +304,9 @@ export class UsersService {
     return valid;
   }
 
-  /** A completed sign-in: the counters and user.authenticated, in one transaction (or the caller's). */
-  async recordSignIn(userId: string, db: Db = this.db): Promise<void> {
-    await inTransaction(db, async (trx) => {
+  /** A completed sign-in: the counters and user.authenticated, in one transaction. */
+  async recordSignIn(userId: string): Promise<void> {
+    await inTransaction(this.db, async (trx) => {
       await new UsersStore(trx).recordSignIn(userId, this.clock.now());
       await this.record(trx, "user.authenticated", "user", userId, userIdData(userId));
     });
