@@ -9,7 +9,7 @@ import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { backChannel, exchangeCode, pkcePair, type TokenResponse } from "../helpers/tokens.js";
-import { UserAgent } from "../helpers/user-agent.js";
+import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
 interface Counted {
   statements: number;
@@ -106,15 +106,10 @@ for (const { kind, skip } of await databaseKinds()) {
       const signIn = async () => {
         const user = await createUser(server);
         const agent = new UserAgent(server.url);
-        const url = new URL("/oauth2/auth", server.url);
-        url.search = new URLSearchParams({
-          response_type: "code",
-          client_id: clientId,
-          redirect_uri: CALLBACK,
+        const url = authorizationUrl(server, clientId, CALLBACK, {
           scope: "openid offline",
           code_challenge: challenge,
-          code_challenge_method: "S256",
-        }).toString();
+        });
         const fields = await agent.openSignIn(url);
         let redirect: URL | undefined;
         const counted = await recorder.count(async () => {

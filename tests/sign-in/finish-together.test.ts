@@ -8,8 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { pkcePair } from "../helpers/tokens.js";
-import { UserAgent } from "../helpers/user-agent.js";
+import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
 for (const { kind, skip } of await databaseKinds()) {
   describe(`a sign-in's writes commit together (${kind})`, { skip }, () => {
@@ -21,18 +20,7 @@ for (const { kind, skip } of await databaseKinds()) {
     });
     after(async () => server?.close());
 
-    const openForm = async (agent: UserAgent) => {
-      const url = new URL("/oauth2/auth", server.url);
-      url.search = new URLSearchParams({
-        response_type: "code",
-        client_id: clientId,
-        redirect_uri: CALLBACK,
-        scope: "openid",
-        code_challenge: pkcePair().challenge,
-        code_challenge_method: "S256",
-      }).toString();
-      return agent.openSignIn(url);
-    };
+    const openForm = (agent: UserAgent) => agent.openSignIn(authorizationUrl(server, clientId, CALLBACK));
 
     const post = (agent: UserAgent, fields: Record<string, string>, password: string, email: string) =>
       agent.request("/auth/sign-in", {
