@@ -38,6 +38,7 @@ import {
   sqliteCommitMs,
 } from "./lib/proc.js";
 import { type Row, renderMarkdown, renderSvg, type StartupRow, summarize } from "./lib/report.js";
+import { benchFeatures } from "./features.js";
 import { benchLists } from "./lists.js";
 import { benchRefusals } from "./refusals.js";
 
@@ -664,3 +665,5 @@ log(`written: bench/results/latest.{md,json,svg} (${meta.minutes} min)`);
 if (wanted("lists")) await benchLists();
 // How fast requests that must be refused are answered (bench/refusals.ts; bench/results/refusals.json).
 if (wanted("refusals")) await benchRefusals();
+// Webhooks and the authentication log, with ÷ without (bench/features.ts; bench/results/features.{md,json}).
+if (wanted("features")) await benchFeatures();
