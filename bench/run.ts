@@ -18,6 +18,7 @@ import { CALLBACK, LOGOUT } from "../tests/helpers/fixtures.js";
 import { startOidcProvider } from "../tests/helpers/oauth-provider.js";
 import { freePort } from "../tests/helpers/server.js";
 import { signedInUserAgent, type UserAgent } from "../tests/helpers/user-agent.js";
+import { benchFeatures } from "./features.js";
 import {
   buildLatchkey,
   connectedAppTokenSpec,
@@ -38,7 +39,6 @@ import {
   sqliteCommitMs,
 } from "./lib/proc.js";
 import { type Row, renderMarkdown, renderSvg, type StartupRow, summarize } from "./lib/report.js";
-import { benchFeatures } from "./features.js";
 import { benchLists } from "./lists.js";
 import { benchRefusals } from "./refusals.js";
 
