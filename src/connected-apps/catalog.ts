@@ -141,6 +141,7 @@ export const BUILT_IN_PROVIDERS: readonly ProviderDefinition[] = [
     tokenUrl: "https://slack.com/api/oauth.v2.access",
     revocationUrl: "https://slack.com/api/auth.revoke",
     scopeSeparator: ",",
+    scopeParameter: "user_scope",
     pkce: false,
     tokenResponse: { nestedUnder: "authed_user", errorsIn200: true },
     docs: "https://api.slack.com/scopes",
@@ -369,6 +370,8 @@ export function loadCatalog(file?: string): Map<string, ProviderDefinition> {
         }
       }
     }
+    if (merged.scopeParameter !== undefined && !["scope", "user_scope"].includes(merged.scopeParameter))
+      throw new CatalogError(`catalog entry ${id}: scopeParameter must be "scope" or "user_scope"`);
     const suggested: unknown = merged.suggestedScopes;
     if (
       suggested !== undefined &&

@@ -29,6 +29,12 @@ export interface OAuthProvider {
   /** Token request body format. */
   bodyFormat: "form" | "json";
   scopeSeparator: " " | ",";
+  /**
+   * The authorization parameter that carries the scopes (RFC 6749 §3.3's `scope` unless the
+   * provider says otherwise): Slack v2 reads `scope` as the bot's scopes and `user_scope` as the
+   * person's, and a connected app acts for the person (its token is under `authed_user`).
+   */
+  scopeParameter?: "scope" | "user_scope";
   /** Sent on every authorization request (e.g. Google's access_type=offline + prompt=consent). */
   authorizationParams?: Record<string, string>;
   /** Scopes always requested in addition to the caller's own (e.g. offline_access). */
@@ -116,7 +122,7 @@ export function authorizationUrl(
     response_type: "code",
     client_id: input.clientId,
     redirect_uri: input.redirectUri,
-    scope: scopes.length ? scopes.join(provider.scopeSeparator) : undefined,
+    [provider.scopeParameter ?? "scope"]: scopes.length ? scopes.join(provider.scopeSeparator) : undefined,
     state: input.state,
     nonce: input.nonce,
     ...(input.codeChallenge ? { code_challenge: input.codeChallenge, code_challenge_method: "S256" } : {}),
