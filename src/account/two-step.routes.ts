@@ -147,7 +147,7 @@ export function registerTwoStepRoutes(app: FastifyInstance, kit: AccountKit): vo
     // MfaService.reset ends every session of the account, this one included: whoever signed in
     // with the factor, or could have, is out, and the person signs in again without it.
     const removed = factorId
-      ? await services.mfa.reset(signedIn.user.id, factorId, undefined, requestLocale(request))
+      ? await services.mfa.reset(signedIn.user.id, factorId, "user", requestLocale(request))
       : undefined;
     if (!removed) return problem(reply, 404, "account.two_step", "account.no_such_factor");
     request.log.info(

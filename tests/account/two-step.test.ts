@@ -173,6 +173,15 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.match(await removed.text(), /every browser signed in to your account is signed out/);
       assert.deepEqual(await server.services.mfa.store.factors(user.id), []);
       assert.equal(await server.services.mfa.store.unusedRecoveryCodes(user.id), 0);
+      // Kinde's event source: the person removed it themselves, not an administrator.
+      const updated = await server.storage.db
+        .selectFrom("events")
+        .select("source")
+        .where("user_id", "=", user.id)
+        .where("type", "=", "user.updated")
+        .orderBy("id", "desc")
+        .executeTakeFirstOrThrow();
+      assert.equal(updated.source, "user");
       for (const browser of [agent, other])
         assert.equal((await browser.redirectFrom("/account")).pathname, "/oauth2/auth", "signed out");
       const after = await signInToAccount(server, new UserAgent(server.url), user);
