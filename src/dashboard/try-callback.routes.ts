@@ -131,6 +131,13 @@ export function registerTryCallbackRoute(app: FastifyInstance, services: Service
       if (!idClaims || idClaims.nonce !== ticket.nonce || !audience.includes(client.id))
         return refuse(reply, 400, "The ID token was not for this try.", client.id);
       const accessClaims = decodeJwt(response.access_token);
+      // Nothing of a try outlives its page: the access token, never shown, is revoked (RFC 7009
+      // §2.2: introspection and userinfo refuse it from now on), as a try asks for no refresh token.
+      if (typeof accessClaims.jti === "string" && typeof accessClaims.exp === "number")
+        await services.oauth.store.revokeAccessToken(
+          { jti: accessClaims.jti, clientId: client.id, expiresAt: accessClaims.exp },
+          services.clock.now(),
+        );
       request.log.info(
         { event: "try_sign_in_shown", clientId: client.id, userId: ticket.userId },
         "try sign-in shown",

@@ -100,7 +100,20 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.match((await row("sub").textContent()) ?? "", new RegExp(tester.id));
       assert.match((await row("email").textContent()) ?? "", /tester@example\.com/);
       assert.match((await row("aud").textContent()) ?? "", new RegExp(web.clientId));
-      assert.ok(await page.getByRole("table", { name: "Access token claims" }).isVisible());
+      const accessClaims = page.getByRole("table", { name: "Access token claims" });
+      assert.ok(await accessClaims.isVisible());
+      // The try's access token is revoked once its claims are shown.
+      const jti = await accessClaims
+        .getByRole("row")
+        .filter({ has: page.getByRole("rowheader", { name: "jti", exact: true }) })
+        .getByRole("cell")
+        .textContent();
+      const recorded = await server.storage.db
+        .selectFrom("access_tokens")
+        .select("revoked_at")
+        .where("jti", "=", (jti ?? "").trim().replace(/^"|"$/g, ""))
+        .executeTakeFirst();
+      assert.ok(recorded?.revoked_at, `access token ${jti} revoked`);
       assert.equal(
         await page
           .locator("body")
