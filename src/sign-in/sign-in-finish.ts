@@ -87,10 +87,11 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
   };
 
   /**
-   * The usual end of a sign-in (issue 21): the new session, the account's sign-in counters, the
-   * request's completion, the organization entered and the code commit together — one commit where
-   * there were four — and a request found spent or expired writes nothing (no session for a sign-in
-   * that gives no code). The configuration is read first, from the cache (codeIssueFacts).
+   * The usual end of a sign-in (issue 21): a password's throttle bookkeeping, the new session, the
+   * account's sign-in counters, the request's completion, the organization entered and the code
+   * commit together — one commit where there were six — and a request found spent or expired writes
+   * nothing (no session for a sign-in that gives no code). The configuration is read first, from
+   * the cache (codeIssueFacts).
    */
   const finishTogether = async (
     request: FastifyRequest,
