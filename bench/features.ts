@@ -50,12 +50,8 @@ import {
 } from "./lib/latchkey.js";
 import { load } from "./lib/load.js";
 import { machineDescription, ROOT, type ServerProcess, sourceVersion } from "./lib/proc.js";
+import { CONNECTIONS, ROUNDS, SECONDS, SIGN_IN_CONNECTIONS } from "./lib/rounds.js";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-/** Sign-in runs with few connections: every one of them waits for an argon2id check. */
-const SIGN_IN_CONNECTIONS = 4;
 const SCENARIOS = ["sign-in", "refresh", "cc"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const SCENARIO_NAMES: Record<Scenario, string> = {

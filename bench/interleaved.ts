@@ -26,10 +26,8 @@ import {
 } from "./lib/latchkey.js";
 import { type LoadSpec, load } from "./lib/load.js";
 import { ROOT, type ServerProcess, spawnServer } from "./lib/proc.js";
+import { CONNECTIONS, ROUNDS, SECONDS } from "./lib/rounds.js";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SCENARIOS = (process.env.BENCH_ONLY ?? "cc,jwks,discovery,refresh").split(",");
 const BASELINE = process.env.BENCH_BASELINE;
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();

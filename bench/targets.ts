@@ -32,12 +32,8 @@ import {
 import { type LoadResult, load } from "./lib/load.js";
 import { PgWatch } from "./lib/pg-stats.js";
 import { machineDescription, ROOT, type ServerProcess, sourceVersion, spawnServer } from "./lib/proc.js";
+import { CONNECTIONS, ROUNDS, SECONDS, SIGN_IN_CONNECTIONS } from "./lib/rounds.js";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-/** Sign-in runs with few connections: every one of them waits for an argon2id check. */
-const SIGN_IN_CONNECTIONS = 4;
 const SCENARIOS = (process.env.BENCH_ONLY ?? "cc,jwks,code,refresh,sign-in").split(",");
 const PASSWORD = "bench-password-correct-horse";
 const SCOPES = MANAGEMENT_API_SCOPES.join(" ");
