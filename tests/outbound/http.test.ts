@@ -350,6 +350,9 @@ describe("outbound requests", () => {
 });
 
 describe("the outbound deadline", () => {
+  // The deadline is one setTimeout (outboundRequest): node:test's mock clock drives it, so each test
+  // shows the exchange still open one millisecond before the deadline and refused at it, while the
+  // network (real sockets, a server dripping on a real setInterval) runs as usual.
   const servers: LocalServer[] = [];
   after(async () => {
     for (const server of servers) await server.close();
@@ -360,45 +363,101 @@ describe("the outbound deadline", () => {
     return `http://127.0.0.1:${server.port}/`;
   }
   const options = (deadlineMs: number) => ({ allowPrivateNetworks: true, deadlineMs });
+  const eventLoopTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-  it("cuts a body that drips in past the deadline", async () => {
+  /** A request under way, and whether it has settled (read without awaiting it). */
+  interface Pending {
+    settled: boolean;
+    outcome: Promise<OutboundError>;
+  }
+  function pending(request: Promise<unknown>): Pending {
+    const tracked: Pending = { settled: false, outcome: refusal(request) };
+    const settle = () => {
+      tracked.settled = true;
+    };
+    tracked.outcome.then(settle, settle);
+    return tracked;
+  }
+
+  /** Moves the mocked clock to one millisecond short of the deadline, then onto it. */
+  async function runClockTo(mockTimers: { tick(ms: number): void }, deadlineMs: number, request: Pending) {
+    mockTimers.tick(deadlineMs - 1);
+    await eventLoopTurn();
+    assert.equal(request.settled, false, "still waiting one millisecond before the deadline");
+    mockTimers.tick(1);
+    await eventLoopTurn();
+    assert.equal(request.settled, true, "refused at the deadline");
+  }
+
+  /**
+   * Resolves when the server sees the client close the connection (it gave up and let go of the
+   * socket). A client that kept it would hold the test until its timeout: a hang guard, not a bound.
+   */
+  const closedByClient = (response: ServerResponse) =>
+    new Promise<void>((resolve) => response.once("close", () => resolve()));
+
+  it("cuts a body that drips in past the deadline", { timeout: 20_000 }, async (t) => {
     let written = 0;
+    let bodyFlowing!: () => void;
+    const flowing = new Promise<void>((resolve) => {
+      bodyFlowing = resolve;
+    });
+    let closed: Promise<void> | undefined;
     const url = await serve((_request, response) => {
+      closed = closedByClient(response);
       response.writeHead(200, { "content-type": "application/json" });
       response.flushHeaders();
+      // Whitespace (valid before JSON) forever: no answer is ever complete.
       const timer = setInterval(() => {
         if (response.destroyed) return clearInterval(timer);
         response.write(" ");
-        written++;
+        if (++written === 5) bodyFlowing();
       }, 20);
       response.on("close", () => clearInterval(timer));
     });
-    const started = Date.now();
-    const error = await refusal(outboundRequest(url, GET, options(400)));
-    const elapsed = Date.now() - started;
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const request = pending(outboundRequest(url, GET, options(400)));
+    await flowing; // headers and body bytes have been flowing for a while: past any header phase
+    assert.equal(request.settled, false);
+    await runClockTo(t.mock.timers, 400, request);
+    const error = await request.outcome;
     assert.equal(error.reason, "timeout");
-    assert.ok(written > 3, "headers and some body arrived before the cut");
-    assert.ok(elapsed >= 380 && elapsed < 1200, `cut after ${elapsed} ms`);
+    assert.match(error.message, /no complete answer within 400 ms/);
+    await closed;
   });
 
-  it("cuts a provider that never sends its headers", async () => {
-    const url = await serve(() => {});
-    const started = Date.now();
-    const error = await refusal(outboundRequest(url, GET, options(300)));
-    assert.equal(error.reason, "timeout");
-    assert.ok(Date.now() - started < 1000);
+  it("cuts a provider that never sends its headers", { timeout: 20_000 }, async (t) => {
+    let received!: (held: { closed: Promise<void> }) => void;
+    const held = new Promise<{ closed: Promise<void> }>((resolve) => {
+      received = resolve;
+    });
+    const url = await serve((_request, response) => received({ closed: closedByClient(response) }));
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const request = pending(outboundRequest(url, GET, options(300)));
+    const { closed } = await held; // the request reached the server, which holds its answer
+    await runClockTo(t.mock.timers, 300, request);
+    assert.equal((await request.outcome).reason, "timeout");
+    await closed;
   });
 
-  it("counts name resolution inside the deadline", async () => {
-    const started = Date.now();
-    const error = await refusal(
+  it("counts name resolution inside the deadline", async (t) => {
+    let resolving!: () => void;
+    const asked = new Promise<void>((resolve) => {
+      resolving = resolve;
+    });
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const request = pending(
       outboundRequest("http://slow-dns.test/", GET, {
         ...options(300),
-        resolveHost: () => new Promise<ResolvedAddress[]>(() => {}),
+        resolveHost: () => {
+          resolving();
+          return new Promise<ResolvedAddress[]>(() => {});
+        },
       }),
     );
-    assert.equal(error.reason, "timeout");
-    assert.ok(Date.now() - started < 1000);
+    await asked;
+    await runClockTo(t.mock.timers, 300, request);
+    assert.equal((await request.outcome).reason, "timeout");
   });
 
   it("refuses an answer beyond the byte limit", async () => {
