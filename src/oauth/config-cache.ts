@@ -16,7 +16,14 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { sql } from "kysely";
 import { type Db, dedicatedReader, isConnectionLost, isDatabaseUnavailable } from "../storage/database.js";
+import { prepared } from "../storage/prepared.js";
 import type { ClientRecord, OAuthStore } from "./ports.js";
+
+/** Read by every token request: a prepared statement, parsed once per connection on PostgreSQL. */
+const GENERATION = prepared(
+  "config_generation",
+  () => sql<{ generation: number | string }>`select generation from config_generation where id = 1`,
+);
 
 /** Entries per instance before the cache starts over (a bound on memory, not a policy). */
 const MAX_ENTRIES = 10_000;
@@ -68,10 +75,8 @@ export class ConfigCache {
   }
 
   private async readGeneration(): Promise<number> {
-    const result = await sql<{ generation: number | string }>`
-      select generation from config_generation where id = 1
-    `.execute(dedicatedReader(this.db));
-    return Number(result.rows[0]?.generation ?? 0);
+    const row = await GENERATION.first(dedicatedReader(this.db), {});
+    return Number(row?.generation ?? 0);
   }
 
   /**

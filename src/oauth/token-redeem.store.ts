@@ -21,9 +21,10 @@
 // COMMITTED re-checks `revoked_at is null` on the row it committed); one that starts later waits for
 // this statement and revokes the tokens it wrote too, as they are the same grant's. SQLite runs one
 // writer at a time: the check inside the write transaction sees every revocation committed before.
-import { type Insertable, type Selectable, type SqlBool, sql } from "kysely";
+import { type CompiledQuery, type Insertable, type Selectable, type SqlBool, sql } from "kysely";
 import { isPostgres } from "../management/listing.js";
 import { type Db, inTransaction } from "../storage/database.js";
+import { type PreparedStatement, prepared } from "../storage/prepared.js";
 import type {
   AccessTokensTable,
   AuthorizationCodesTable,
@@ -74,6 +75,33 @@ const JOINED_USER = [
   "ru.updated_at as u_updated_at",
 ] as const;
 
+// Named, not `*`: a prepared statement's result type is fixed (prepared.ts).
+const CODE_COLUMNS = [
+  "rc.code_hash",
+  "rc.client_id",
+  "rc.user_id",
+  "rc.session_id",
+  "rc.redirect_uri",
+  "rc.scope",
+  "rc.audience",
+  "rc.nonce",
+  "rc.code_challenge",
+  "rc.auth_time",
+  "rc.created_at",
+  "rc.expires_at",
+  "rc.consumed_at",
+  "rc.grant_id",
+  "rc.org_code",
+] as const;
+
+const REFRESH_TOKEN_COLUMNS = [
+  "rt.token_hash",
+  "rt.grant_id",
+  "rt.created_at",
+  "rt.expires_at",
+  "rt.consumed_at",
+] as const;
+
 /** The joined grant's columns (`rg`), prefixed `g_`. */
 const JOINED_GRANT = [
   "rg.id as g_id",
@@ -97,12 +125,11 @@ function joinedUser(row: Prefixed<"u_", UserRow>): UserRecord | undefined {
   return toUser(user as UserRow);
 }
 
-/** The code, whether it was consumed, and its user and claims: one statement, no lock. */
-export async function readCodeForExchange(db: Db, codeHash: string): Promise<CodeForExchange | undefined> {
-  const row = await db
+const CODE_FOR_EXCHANGE = prepared("code_for_exchange", (db, values: { codeHash: string }) =>
+  db
     .selectFrom("authorization_codes as rc")
     .leftJoin("users as ru", "ru.id", "rc.user_id")
-    .selectAll("rc")
+    .select(CODE_COLUMNS)
     .select(JOINED_USER)
     .select(
       claimColumns(db, {
@@ -111,8 +138,30 @@ export async function readCodeForExchange(db: Db, codeHash: string): Promise<Cod
         sessionId: sql.ref<string | null>("rc.session_id"),
       }),
     )
-    .where("rc.code_hash", "=", codeHash)
-    .executeTakeFirst();
+    .where("rc.code_hash", "=", values.codeHash),
+);
+
+const REFRESH_TOKEN_FOR_USE = prepared("refresh_token_for_use", (db, values: { tokenHash: string }) =>
+  db
+    .selectFrom("refresh_tokens as rt")
+    .leftJoin("grants as rg", "rg.id", "rt.grant_id")
+    .leftJoin("users as ru", "ru.id", "rg.user_id")
+    .select(REFRESH_TOKEN_COLUMNS)
+    .select(JOINED_GRANT)
+    .select(JOINED_USER)
+    .select(
+      claimColumns(db, {
+        userId: sql.ref<string>("rg.user_id"),
+        orgCode: sql.ref<string | null>("rg.org_code"),
+        sessionId: sql.ref<string | null>("rg.session_id"),
+      }),
+    )
+    .where("rt.token_hash", "=", values.tokenHash),
+);
+
+/** The code, whether it was consumed, and its user and claims: one statement, no lock. */
+export async function readCodeForExchange(db: Db, codeHash: string): Promise<CodeForExchange | undefined> {
+  const row = await CODE_FOR_EXCHANGE.first(db, { codeHash });
   if (!row) return undefined;
   const code = toCode(row);
   return {
@@ -128,22 +177,7 @@ export async function readRefreshTokenForUse(
   db: Db,
   tokenHash: string,
 ): Promise<RefreshTokenForUse | undefined> {
-  const row = await db
-    .selectFrom("refresh_tokens as rt")
-    .leftJoin("grants as rg", "rg.id", "rt.grant_id")
-    .leftJoin("users as ru", "ru.id", "rg.user_id")
-    .selectAll("rt")
-    .select(JOINED_GRANT)
-    .select(JOINED_USER)
-    .select(
-      claimColumns(db, {
-        userId: sql.ref<string>("rg.user_id"),
-        orgCode: sql.ref<string | null>("rg.org_code"),
-        sessionId: sql.ref<string | null>("rg.session_id"),
-      }),
-    )
-    .where("rt.token_hash", "=", tokenHash)
-    .executeTakeFirst();
+  const row = await REFRESH_TOKEN_FOR_USE.first(db, { tokenHash });
   if (!row) return undefined;
   const token = toRefreshToken(row);
   if (row.g_id === null) return { token };
@@ -181,33 +215,97 @@ export async function consumeAndIssue(
   issue?: UserIssue,
 ): Promise<boolean> {
   const grantId = issue?.newGrant?.grant.id;
-  if (!isPostgres(db)) {
-    return inTransaction(db, async (trx) => {
-      if (!(await consume(trx, what, now, grantId).executeTakeFirst())) return false;
-      // Parents first: SQLite checks foreign keys at each statement.
-      if (issue?.newGrant) await insertGrant(trx, issue.newGrant.grant).execute();
-      if (issue) await insertAccessToken(trx, issue.accessToken).execute();
-      if (issue?.refreshToken) await insertRefreshToken(trx, issue.refreshToken).execute();
-      return true;
-    });
-  }
-  const rows: [string, Record<string, unknown>][] = [];
+  const kind: ConsumedKind = "codeHash" in what ? "code" : "refresh";
+  const consumed: ConsumeValues = {
+    hash: "codeHash" in what ? what.codeHash : what.refreshTokenHash,
+    now,
+    grantId: grantId ?? null,
+  };
+  const rows: IssuedRow[] = [];
   if (issue?.newGrant) rows.push(["grants", grantRow(issue.newGrant.grant)]);
   if (issue) rows.push(["access_tokens", accessTokenRow(issue.accessToken)]);
   if (issue?.refreshToken) rows.push(["refresh_tokens", refreshTokenRow(issue.refreshToken)]);
-  // Each insert selects FROM the consumed row: none of them writes when the consume matched nothing.
-  const inserts = rows.map(([table, row], i) => {
-    const columns = Object.keys(row);
-    const names = sql.join(columns.map((column) => sql.ref(column)));
-    const values = sql.join(columns.map((column) => sql.val(row[column])));
-    return sql`, ${sql.raw(`w${i}`)} as (insert into ${sql.table(table)} (${names}) select ${values} from consumed)`;
+  if (!isPostgres(db)) {
+    return inTransaction(db, async (trx) => {
+      if (!(await consumeStatement(kind, grantId !== undefined).first(trx, consumed))) return false;
+      // Parents first: SQLite checks foreign keys at each statement.
+      for (const [table, row] of rows) await insertStatement(table, row).execute(trx, row);
+      return true;
+    });
+  }
+  const values: ConsumeValues = { ...consumed };
+  rows.forEach(([, row], i) => {
+    for (const [column, value] of Object.entries(row)) values[`w${i}_${column}`] = value;
   });
-  const consumed = consume(db, what, now, grantId);
-  const live =
-    "refreshTokenHash" in what ? sql`${sql.raw(LIVE)} as (${liveGrant(db, what.refreshTokenHash)}), ` : sql``;
-  const statement = sql<{ consumed: string }>`with ${live}consumed as (${consumed})${sql.join(inserts, sql``)}
+  const statement = consumeAndIssueStatement(kind, grantId !== undefined, rows);
+  return (await statement.first(db, values)) !== undefined;
+}
+
+type ConsumedKind = "code" | "refresh";
+/** The consumed row's hash, the time, a code's new grant, and (PostgreSQL) the issued rows' values. */
+type ConsumeValues = { hash: string; now: number; grantId: string | null; [column: string]: unknown };
+type IssuedTable = "grants" | "access_tokens" | "refresh_tokens";
+/** A row to insert; grantRow, accessTokenRow and refreshTokenRow always give every column. */
+type IssuedRow = [IssuedTable, Record<string, unknown>];
+
+/** The prepared statements of consumeAndIssue, one per shape (what an issue writes), made on first use. */
+const statements = new Map<string, PreparedStatement<ConsumeValues, { consumed: string }>>();
+
+function statementOf(
+  shape: string,
+  build: (db: Db, values: ConsumeValues) => { compile(db: Db): CompiledQuery<{ consumed: string }> },
+) {
+  let statement = statements.get(shape);
+  if (!statement) {
+    statement = prepared(shape, build);
+    statements.set(shape, statement);
+  }
+  return statement;
+}
+
+/**
+ * PostgreSQL: the consume and every insert as one statement. Each insert selects FROM the consumed
+ * row, so none of them writes when the consume matched nothing.
+ */
+function consumeAndIssueStatement(kind: ConsumedKind, attachesGrant: boolean, rows: readonly IssuedRow[]) {
+  const written = rows.map(([table]) => `_${table}`).join("");
+  const shape = `consume_and_issue_${kind}${attachesGrant ? "_grant" : ""}${written}`;
+  return statementOf(shape, (db, values) => {
+    const inserts = rows.map(([table, row], i) => {
+      const columns = Object.keys(row);
+      const names = sql.join(columns.map((column) => sql.ref(column)));
+      const placed = sql.join(columns.map((column) => sql.val(values[`w${i}_${column}`])));
+      return sql`, ${sql.raw(`w${i}`)} as (insert into ${sql.table(table)} (${names}) select ${placed} from consumed)`;
+    });
+    const live = kind === "refresh" ? sql`${sql.raw(LIVE)} as (${liveGrant(db, values.hash)}), ` : sql``;
+    const consumed = consume(db, kind, attachesGrant, values);
+    return sql<{ consumed: string }>`with ${live}consumed as (${consumed})${sql.join(inserts, sql``)}
     select consumed from consumed`;
-  return (await statement.execute(db)).rows.length > 0;
+  });
+}
+
+/** SQLite: the consume alone, first in the transaction. */
+function consumeStatement(kind: ConsumedKind, attachesGrant: boolean) {
+  return statementOf(`consume_${kind}${attachesGrant ? "_grant" : ""}`, (db, values) =>
+    consume(db, kind, attachesGrant, values),
+  );
+}
+
+const insertStatements = new Map<IssuedTable, PreparedStatement<Record<string, unknown>, unknown>>();
+
+/** SQLite: one insert of an issue. */
+function insertStatement(table: IssuedTable, row: Record<string, unknown>) {
+  let statement = insertStatements.get(table);
+  if (!statement) {
+    statement = prepared(`insert_${table}`, (_db, values: Record<string, unknown>) => {
+      const columns = Object.keys(row);
+      const names = sql.join(columns.map((column) => sql.ref(column)));
+      const placed = sql.join(columns.map((column) => sql.val(values[column])));
+      return sql`insert into ${sql.table(table)} (${names}) values (${placed})`;
+    });
+    insertStatements.set(table, statement);
+  }
+  return statement;
 }
 
 /** The CTE (PostgreSQL) holding the refresh token's grant, locked, while it is not revoked. */
@@ -233,18 +331,18 @@ function liveGrant(db: Db, refreshTokenHash: string) {
  * The conditional UPDATE that makes a code or refresh token single-use. A code has no grant before
  * it is exchanged; every revocation that could race its exchange burns it first (consumed_at).
  */
-function consume(db: Db, what: Consumption, now: number, grantId: string | undefined) {
-  return "codeHash" in what
+function consume(db: Db, kind: ConsumedKind, attachesGrant: boolean, values: ConsumeValues) {
+  return kind === "code"
     ? db
         .updateTable("authorization_codes")
-        .set({ consumed_at: now, ...(grantId === undefined ? {} : { grant_id: grantId }) })
-        .where("code_hash", "=", what.codeHash)
+        .set({ consumed_at: values.now, ...(attachesGrant ? { grant_id: values.grantId } : {}) })
+        .where("code_hash", "=", values.hash)
         .where("consumed_at", "is", null)
         .returning("code_hash as consumed")
     : db
         .updateTable("refresh_tokens")
-        .set({ consumed_at: now })
-        .where("token_hash", "=", what.refreshTokenHash)
+        .set({ consumed_at: values.now })
+        .where("token_hash", "=", values.hash)
         .where("consumed_at", "is", null)
         .where(
           isPostgres(db)

@@ -9,6 +9,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { DatabaseTarget } from "../config/config.js";
 import { DatabaseUnavailableError } from "./errors.js";
+import { preparedStatementName } from "./prepared.js";
 import type { Schema } from "./schema.js";
 import { DurableSqliteDialect, GroupCommit, type WalFlush, walFlush } from "./sqlite-driver.js";
 
@@ -99,6 +100,19 @@ function watchStatements(client: pg.PoolClient, onStatement: NonNullable<OpenOpt
   };
 }
 
+/**
+ * Sends the statements of prepared.ts as named statements: PostgreSQL parses each once per
+ * connection (pg remembers which it has) and can keep its plan. Kysely calls `query(text, values)`.
+ */
+function namePreparedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    const name = args.length === 2 && typeof text === "string" ? preparedStatementName(text) : undefined;
+    return name === undefined ? query(...args) : query({ name, text, values });
+  };
+}
+
 function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Storage {
   // int8 (COUNT, bigint epoch columns) as JS numbers: every value we store fits in 2^53.
   const types = {
@@ -133,6 +147,7 @@ function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Sto
     pool.on("acquire", (client) => inUse.add(client));
     pool.on("release", (_error, client) => inUse.delete(client));
     pool.on("connect", (client) => {
+      namePreparedStatements(client);
       if (options.onStatement) watchStatements(client, options.onStatement);
       client.on("error", (error) => {
         if (inUse.has(client))

@@ -1,0 +1,117 @@
+// Statements built once instead of once per request (issue 21). Building and compiling a Kysely
+// query was about a fifth of a token refresh's main-thread time (`bench/profile.ts refresh`: object
+// freezing, node visiting, reference parsing), and PostgreSQL parses and plans an unnamed statement
+// at every execution: 3 ms of the server's CPU for the refresh's claims read, five times what
+// running it costs (pg_stat_statements, track_planning).
+//
+// A prepared statement is built and compiled once per dialect with placeholders where its values
+// go; an execution only puts the values in. On PostgreSQL its text is also registered under a name,
+// and the pool's connections send it as a named statement (database.ts): parsed once per connection
+// and, once PostgreSQL finds a generic plan no worse than the custom ones (plan_cache_mode=auto,
+// after five executions), planned once too.
+//
+// A prepared statement names its columns: PostgreSQL refuses to run a named statement whose result
+// type has changed ("cached plan must not change result type"), so `select *` over a table to which
+// a newer instance's migration adds a column would break this instance's statement on every
+// connection until it restarts (a rolling upgrade). Compiling refuses `*`.
+//
+// The builder must hand each value to Kysely and nothing else: it runs once, with placeholders, so
+// a branch on a value (`x === null ? … : …`) would be taken once for every later execution. A value
+// that changes the statement's shape belongs in the statement's choice (one prepared statement per
+// shape), not in its values.
+import { type CompiledQuery, createQueryId, type QueryResult } from "kysely";
+import { isPostgres } from "../management/listing.js";
+import type { Db } from "./database.js";
+
+/** Stands for one value while the statement is compiled. */
+class Placeholder {
+  constructor(readonly key: string) {}
+}
+
+/** What a builder returns: a query builder or a `sql` template, compiled against the database. */
+interface Buildable<R> {
+  compile(db: Db): CompiledQuery<R>;
+}
+
+interface Template {
+  readonly compiled: CompiledQuery;
+  /** Per parameter: the key of the value it takes, or undefined for a constant of the statement. */
+  readonly slots: readonly (string | undefined)[];
+}
+
+const namesByText = new Map<string, string>();
+
+/**
+ * The name PostgreSQL knows this statement text by, if it is a prepared statement's (database.ts
+ * sends those as named statements). Names are handed out in order, one per distinct text.
+ */
+export function preparedStatementName(text: string): string | undefined {
+  return namesByText.get(text);
+}
+
+export class PreparedStatement<V extends Record<string, unknown>, R> {
+  readonly #templates: { postgres?: Template; sqlite?: Template } = {};
+
+  constructor(
+    readonly name: string,
+    private readonly build: (db: Db, values: V) => Buildable<R>,
+  ) {}
+
+  async execute(db: Db, values: V): Promise<QueryResult<R>> {
+    const dialect = isPostgres(db) ? "postgres" : "sqlite";
+    let template = this.#templates[dialect];
+    if (!template) {
+      template = this.#compile(db, dialect === "postgres");
+      this.#templates[dialect] = template;
+    }
+    const constants = template.compiled.parameters;
+    const parameters = template.slots.map((key, i) => (key === undefined ? constants[i] : values[key]));
+    return db.executeQuery<R>({ ...template.compiled, parameters, queryId: createQueryId() });
+  }
+
+  /** The rows. */
+  async rows(db: Db, values: V): Promise<R[]> {
+    return (await this.execute(db, values)).rows;
+  }
+
+  /** The first row, if any. */
+  async first(db: Db, values: V): Promise<R | undefined> {
+    return (await this.execute(db, values)).rows[0];
+  }
+
+  #compile(db: Db, postgres: boolean): Template {
+    const asked = new Set<string>();
+    const placeholders = new Proxy({} as V, {
+      get(_, key) {
+        if (typeof key !== "string") return undefined;
+        asked.add(key);
+        return new Placeholder(key);
+      },
+    });
+    const compiled = this.build(db, placeholders).compile(db);
+    const slots = compiled.parameters.map((parameter) =>
+      parameter instanceof Placeholder ? parameter.key : undefined,
+    );
+    // A value the builder looked at but Kysely never received was used to decide the shape (or
+    // dropped, as Kysely drops an undefined column value): the statement would be wrong for others.
+    const missing = [...asked].filter((key) => !slots.includes(key));
+    if (missing.length > 0) {
+      throw new Error(`prepared statement ${this.name}: ${missing.join(", ")} did not become parameters`);
+    }
+    if (/\.\*|\bselect\s+\*|,\s*\*/i.test(compiled.sql)) {
+      throw new Error(`prepared statement ${this.name}: name the columns instead of *`);
+    }
+    if (postgres && !namesByText.has(compiled.sql)) {
+      namesByText.set(compiled.sql, `latchkey_${namesByText.size + 1}_${this.name}`.slice(0, 63));
+    }
+    return { compiled, slots };
+  }
+}
+
+/** A statement compiled once per dialect; `build` receives placeholders for `values` (see above). */
+export function prepared<V extends Record<string, unknown>, R>(
+  name: string,
+  build: (db: Db, values: V) => Buildable<R>,
+): PreparedStatement<V, R> {
+  return new PreparedStatement(name, build);
+}

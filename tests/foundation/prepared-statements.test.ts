@@ -1,0 +1,93 @@
+// src/storage/prepared.ts: a statement compiled once per dialect, its values put in at each
+// execution, and sent to PostgreSQL as a named statement that each connection parses once.
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { sql } from "kysely";
+import { openStorage, type Storage } from "../../src/storage/database.js";
+import { migrateToLatest } from "../../src/storage/migrate.js";
+import { prepared } from "../../src/storage/prepared.js";
+import { databaseKinds, freshDatabase, type TestDatabase } from "../helpers/databases.js";
+
+const cleanup: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const step of cleanup.reverse()) await step();
+});
+
+async function storageOf(kind: "sqlite" | "postgres", poolSize = 1): Promise<Storage> {
+  const database = (await freshDatabase(kind)) as TestDatabase;
+  const storage = await openStorage(database.target, { poolSize });
+  cleanup.push(
+    () => database.drop(),
+    () => storage.close(),
+  );
+  await migrateToLatest(storage.db);
+  return storage;
+}
+
+const FEATURE_FLAG = prepared("test_feature_flag", (db, values: { key: string; name: string }) =>
+  db
+    .insertInto("feature_flags")
+    .values({
+      id: sql<string>`${values.key} || '_id'`,
+      key: values.key,
+      name: values.name,
+      description: null,
+      type: "bool",
+      allow_override_level: "env",
+      default_value: "false",
+      environment_value: null,
+      created_at: 1,
+      updated_at: 1,
+    })
+    .returning(["id", "key", "name"]),
+);
+
+for (const { kind, skip } of await databaseKinds()) {
+  describe(`prepared statements (${kind})`, { skip }, () => {
+    it("puts each execution's values in place of the placeholders, constants stay", async () => {
+      const { db } = await storageOf(kind);
+      const first = await FEATURE_FLAG.first(db, { key: "alpha", name: "Alpha" });
+      const second = await FEATURE_FLAG.first(db, { key: "beta", name: 'It\'s "Beta"' });
+      assert.deepEqual(first, { id: "alpha_id", key: "alpha", name: "Alpha" });
+      assert.deepEqual(second, { id: "beta_id", key: "beta", name: 'It\'s "Beta"' });
+      const stored = await db.selectFrom("feature_flags").select(["key", "type"]).orderBy("key").execute();
+      assert.deepEqual(stored, [
+        { key: "alpha", type: "bool" },
+        { key: "beta", type: "bool" },
+      ]);
+    });
+
+    it("refuses a builder that used a value without making it a parameter", async () => {
+      const { db } = await storageOf(kind);
+      // The value is turned into a constant of the statement: every later execution would use the
+      // first one's.
+      const dropping = prepared("test_dropping", (db, values: { id: string }) =>
+        db.selectFrom("users").select("id").where("id", "=", `kp_${values.id}`),
+      );
+      await assert.rejects(dropping.rows(db, { id: "kp_x" }), /test_dropping: id did not become parameters/);
+    });
+  });
+}
+
+describe("prepared statements on PostgreSQL", { skip: (await databaseKinds())[1]?.skip }, () => {
+  it("are parsed once per connection, under their name", async () => {
+    const { db } = await storageOf("postgres", 1);
+    for (let i = 0; i < 3; i++) await FEATURE_FLAG.first(db, { key: `flag_${i}`, name: `Flag ${i}` });
+    // The pool has one connection: this read runs on the connection that ran the inserts.
+    const { rows } = await sql<{ name: string; generic_plans: number; custom_plans: number }>`
+      select name, generic_plans, custom_plans from pg_prepared_statements where name like '%test_feature_flag'
+    `.execute(db);
+    assert.equal(rows.length, 1, "one named statement, prepared once");
+    assert.equal(Number(rows[0]!.generic_plans) + Number(rows[0]!.custom_plans), 3, "run three times");
+  });
+});
+
+describe("prepared statements name their columns", () => {
+  it("refuses * (a column added by a newer instance's migration would break the named statement)", async () => {
+    const { db } = await storageOf("sqlite");
+    const everything = prepared("test_star", (db, values: { id: string }) =>
+      db.selectFrom("users").selectAll().where("id", "=", values.id),
+    );
+    await assert.rejects(everything.rows(db, { id: "kp_x" }), /test_star: name the columns instead of \*/);
+  });
+});
