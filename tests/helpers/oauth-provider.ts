@@ -413,7 +413,8 @@ export interface ProviderBehaviour {
   responseDelayMs?: number;
   /**
    * /token sends its headers at once, then `paddingBytes` spaces one per `intervalMs`, then the
-   * JSON (leading whitespace is valid JSON): a provider that drips its answer.
+   * JSON (leading whitespace is valid JSON): a provider that drips its answer. With Infinity it
+   * never completes: only the client closing the connection ends it (counted in `cutDrips`).
    */
   drip?: { intervalMs: number; paddingBytes: number };
   /** How the client must authenticate at /token and /revoke; the other way is rejected. */
@@ -460,6 +461,8 @@ export interface ProgrammableProvider {
   requests: RecordedRequest[];
   /** Every token the token endpoint issued, in order (whether or not its answer was delivered). */
   issued: { grantType: string; accessToken: string; refreshToken?: string }[];
+  /** Dripping /token answers whose client closed the connection before the last byte. */
+  cutDrips: number;
   /** The last request to a path ("/authorize", "/token", "/revoke", "/user"). */
   last(path: string): RecordedRequest | undefined;
   close(): Promise<void>;
@@ -513,6 +516,7 @@ export async function startProgrammableProvider(
     behaviour: { ...DEFAULT_BEHAVIOUR, ...rest },
     requests,
     issued,
+    cutDrips: 0,
     last: (path) => requests.findLast((r) => r.path === path),
     close: () => closeServer(server),
   };
@@ -577,7 +581,10 @@ export async function startProgrammableProvider(
           response.write(" ");
           await new Promise((resolve) => setTimeout(resolve, drip.intervalMs));
         }
-        if (closed) return;
+        if (closed) {
+          provider.cutDrips += 1;
+          return;
+        }
       }
       response.end(text);
     };
