@@ -68,7 +68,11 @@ export async function start(
   });
   const masterKey = loadMasterKey(config, logger);
   const { secretBox } = masterKey;
-  const storage = await openStorage(config.database, { poolSize: config.databasePoolSize, logger });
+  const storage = await openStorage(config.database, {
+    poolSize: config.databasePoolSize,
+    preparedStatements: config.databasePreparedStatements,
+    logger,
+  });
   if (options.setup !== false) {
     try {
       await prepareDatabase(config, logger, storage, masterKey);

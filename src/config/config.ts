@@ -28,6 +28,8 @@ export interface Config {
   issuerUrl: string;
   database: DatabaseTarget;
   databasePoolSize: number;
+  /** PostgreSQL: send the hot statements as named (server-side prepared) statements. */
+  databasePreparedStatements: boolean;
   dataDir: string;
   tls?: { certFile: string; keyFile: string };
   logLevel: LogLevel;
@@ -184,6 +186,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (connectionProvidersFile && !existsSync(connectionProvidersFile)) {
     fail("CONNECTION_PROVIDERS_FILE", `file not found: ${connectionProvidersFile}`);
   }
+  const preparedRaw = get("DATABASE_PREPARED_STATEMENTS") ?? "true";
+  if (preparedRaw !== "true" && preparedRaw !== "false") {
+    fail("DATABASE_PREPARED_STATEMENTS", "must be true or false");
+  }
   const allowPrivateRaw = get("CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS") ?? "false";
   if (allowPrivateRaw !== "true" && allowPrivateRaw !== "false") {
     fail("CONNECTED_APPS_ALLOW_PRIVATE_NETWORKS", "must be true or false");
@@ -284,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
     issuerUrl,
     database,
     databasePoolSize,
+    databasePreparedStatements: preparedRaw === "true",
     dataDir,
     tls,
     logLevel,

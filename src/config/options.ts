@@ -25,6 +25,12 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     description: "PostgreSQL connections per instance (plus one for the configuration-generation read)",
   },
   {
+    key: "DATABASE_PREPARED_STATEMENTS",
+    default: "true",
+    description:
+      "PostgreSQL: parse the hot statements once per connection; false behind a pooler that cannot keep them (PgBouncer before 1.21, or without max_prepared_statements, in transaction mode)",
+  },
+  {
     key: "DATA_DIR",
     default: "./data",
     description:

@@ -36,6 +36,8 @@ export interface PoolStats {
 
 export interface OpenOptions {
   poolSize?: number;
+  /** PostgreSQL: send prepared.ts's statements as named statements (default true). */
+  preparedStatements?: boolean;
   logger?: Logger;
   /** Tests only: wraps the SQLite -wal flush, to watch or hold it. */
   walFlush?: (flush: WalFlush) => WalFlush;
@@ -147,7 +149,7 @@ function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Sto
     pool.on("acquire", (client) => inUse.add(client));
     pool.on("release", (_error, client) => inUse.delete(client));
     pool.on("connect", (client) => {
-      namePreparedStatements(client);
+      if (options.preparedStatements !== false) namePreparedStatements(client);
       if (options.onStatement) watchStatements(client, options.onStatement);
       client.on("error", (error) => {
         if (inUse.has(client))

@@ -18,6 +18,15 @@ function problemsOf(env: Record<string, string>): Map<string, string> {
 }
 
 describe("configuration", () => {
+  it("sends PostgreSQL's hot statements prepared unless DATABASE_PREPARED_STATEMENTS=false", () => {
+    assert.equal(loadConfig({}).databasePreparedStatements, true);
+    assert.equal(loadConfig({ DATABASE_PREPARED_STATEMENTS: "false" }).databasePreparedStatements, false);
+    assert.equal(
+      problemsOf({ DATABASE_PREPARED_STATEMENTS: "no" }).get("DATABASE_PREPARED_STATEMENTS"),
+      "must be true or false",
+    );
+  });
+
   it("defaults to SQLite under ./data on port 3000 with a localhost issuer", () => {
     const config = loadConfig({});
     assert.equal(config.port, 3000);

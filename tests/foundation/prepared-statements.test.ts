@@ -91,3 +91,21 @@ describe("prepared statements name their columns", () => {
     await assert.rejects(everything.rows(db, { id: "kp_x" }), /test_star: name the columns instead of \*/);
   });
 });
+
+describe("DATABASE_PREPARED_STATEMENTS=false (a pooler that cannot keep them)", {
+  skip: (await databaseKinds())[1]?.skip,
+}, () => {
+  it("sends the same statements unnamed", async () => {
+    const database = (await freshDatabase("postgres")) as TestDatabase;
+    const storage = await openStorage(database.target, { poolSize: 1, preparedStatements: false });
+    cleanup.push(
+      () => database.drop(),
+      () => storage.close(),
+    );
+    await migrateToLatest(storage.db);
+    const flag = await FEATURE_FLAG.first(storage.db, { key: "unnamed", name: "Unnamed" });
+    assert.equal(flag?.key, "unnamed");
+    const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(storage.db);
+    assert.deepEqual(rows, []);
+  });
+});
