@@ -11,6 +11,7 @@ import { jsonArrayFrom as sqliteArray } from "kysely/helpers/sqlite";
 import { isPostgres } from "../management/listing.js";
 import { buildUserClaims, type UserClaimRows } from "../organizations/claims.js";
 import type { Db } from "../storage/database.js";
+import { prepared } from "../storage/prepared.js";
 import { sessionProofOf } from "../users/external-identities.store.js";
 import type { UserTokenClaims } from "./ports.js";
 
@@ -178,16 +179,25 @@ export async function readUserTokenClaims(
   return tokenClaimsOf(await selectClaimColumns(db, userId, orgCode, sessionId), orgCode);
 }
 
+const CLAIM_COLUMNS = prepared(
+  "user_claims",
+  (db, values: { userId: string; orgCode: string | null; sessionId: string | null }) =>
+    db.selectNoFrom(
+      claimColumns(db, {
+        userId: sql.val(values.userId),
+        orgCode: sql.val(values.orgCode),
+        sessionId: sql.val(values.sessionId),
+      }),
+    ),
+);
+
 async function selectClaimColumns(
   db: Db,
   userId: string,
   orgCode: string | null,
   sessionId: string | null,
 ): Promise<ClaimColumnsRow> {
-  const who = {
-    userId: sql.val(userId),
-    orgCode: sql.val(orgCode),
-    sessionId: sql.val(sessionId),
-  };
-  return db.selectNoFrom(claimColumns(db, who)).executeTakeFirstOrThrow();
+  const row = await CLAIM_COLUMNS.first(db, { userId, orgCode, sessionId });
+  if (!row) throw new Error("a select without FROM returns one row");
+  return row;
 }
