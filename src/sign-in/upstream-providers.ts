@@ -48,6 +48,23 @@ export type { UpstreamProfile } from "./upstream-user-api.js";
 /** Every call to a provider (discovery, keys, token, userinfo) ends within this (http.ts deadline). */
 export const UPSTREAM_DEADLINE_MS = 10_000;
 
+// The deadline in force: UPSTREAM_DEADLINE_MS, which production never changes. A test seam: the
+// one place that builds UpstreamProviders (connection-sign-in.routes.ts) takes its deps from
+// sign-in.routes.ts and server.ts, which carry no deadline, so a test of the sign-in routes shortens
+// it here (shortenUpstreamDeadline) to see a held provider answer cut without waiting 10 s.
+let upstreamDeadlineMs = UPSTREAM_DEADLINE_MS;
+
+/** Tests only: every provider call made until restore() is called ends within `deadlineMs`. */
+export function shortenUpstreamDeadline(deadlineMs: number): () => void {
+  if (!(Number.isInteger(deadlineMs) && deadlineMs > 0 && deadlineMs <= UPSTREAM_DEADLINE_MS))
+    throw new Error(`the upstream deadline must be 1 to ${UPSTREAM_DEADLINE_MS} ms`);
+  const previous = upstreamDeadlineMs;
+  upstreamDeadlineMs = deadlineMs;
+  return () => {
+    upstreamDeadlineMs = previous;
+  };
+}
+
 /**
  * Strategies whose sign-in is built: any OpenID provider, OAuth 2.0 with a userinfo mapping, and
  * Kinde's social strategies the catalog (upstream-catalog.ts) does not mark notSupported.
@@ -136,7 +153,11 @@ export class UpstreamProviders {
   }
 
   private http(): OutboundOptions {
-    return { allowPrivateNetworks: this.deps.allowPrivateNetworks, deadlineMs: UPSTREAM_DEADLINE_MS };
+    return {
+      allowPrivateNetworks: this.deps.allowPrivateNetworks,
+      // Read at each call: a test shortens it for one request, on a server already built.
+      deadlineMs: upstreamDeadlineMs,
+    };
   }
 
   /** `locale`: the sign-in's language, for the refusal's page (the dashboard's test: English). */

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { after, before, describe, it } from "node:test";
 import { createKindeServerClient, GrantType } from "@kinde-oss/kinde-typescript-sdk";
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { UPSTREAM_DEADLINE_MS } from "../../src/sign-in/upstream-providers.js";
+import { shortenUpstreamDeadline } from "../../src/sign-in/upstream-providers.js";
 import { ExternalIdentitiesStore } from "../../src/users/external-identities.store.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
@@ -23,6 +23,8 @@ import { startTestServer, type TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
 const ADMIN = { email: "boss@provider.test", password: "a root password nobody guesses" };
+/** The provider deadline while the slow provider's callback is answered (UPSTREAM_DEADLINE_MS is 10 s). */
+const SLOW_DEADLINE_MS = 300;
 
 type Json = Record<string, unknown>;
 
@@ -502,9 +504,9 @@ for (const { kind, skip } of await databaseKinds()) {
       });
 
       // The slow provider holds its token answer until released, so only Latchkey's deadline
-      // (UPSTREAM_DEADLINE_MS, not configurable) can end the wait; the timeout is a hang guard.
+      // (shortened for the callback to SLOW_DEADLINE_MS) can end the wait; the timeout is a hang guard.
       it("answers a slow provider at the deadline and one answering garbage with a clear page", {
-        timeout: UPSTREAM_DEADLINE_MS + 60_000,
+        timeout: 60_000,
       }, async () => {
         const [users, identities] = [await userCount(server), await identityCount(server)];
         b.behaviour = { garbageToken: true, email: "garbage@made.test" };
@@ -517,11 +519,31 @@ for (const { kind, skip } of await databaseKinds()) {
         const agent2 = new UserAgent(server.url);
         const back = await startAt(agent2, idB);
         const [received, abandoned] = [b.heldTokens.received, b.heldTokens.abandoned];
-        const slow = await agent2.request(back);
+        const logged = server.logs.lines.length;
+        const restoreDeadline = shortenUpstreamDeadline(SLOW_DEADLINE_MS);
+        let slow: Response;
+        try {
+          slow = await agent2.request(back);
+        } finally {
+          restoreDeadline();
+        }
         assert.equal(slow.status, 502);
         assert.match(await slow.text(), /not answering/);
         assert.equal(b.heldTokens.received, received + 1, "one token request, never answered");
-        assert.match(server.logs.text, new RegExp(`no complete answer within ${UPSTREAM_DEADLINE_MS} ms`));
+        const failures = server.logs.lines
+          .slice(logged)
+          .map((line) => JSON.parse(line) as { event?: string; step?: string; detail?: string })
+          .filter((entry) => entry.event === "connection_sign_in_failed");
+        assert.deepEqual(
+          failures.map((entry) => entry.step),
+          ["callback"],
+          "one failure logged, at the code exchange",
+        );
+        assert.match(
+          failures[0]!.detail ?? "",
+          new RegExp(`no complete answer within ${SLOW_DEADLINE_MS} ms$`),
+          "the log names the deadline in force",
+        );
         await b.heldTokens.abandonedBy(abandoned + 1); // Latchkey closed the connection it gave up on
         b.heldTokens.release();
         b.behaviour = {};
