@@ -18,7 +18,12 @@ import type { MfaFactorType } from "../storage/schema.js";
 import type { User } from "../users/users.store.js";
 import { UsersStore } from "../users/users.store.js";
 import { type MfaFactor, MfaStore, recoveryCodeHash } from "./mfa.store.js";
-import { effectiveMfaSettings, type MfaSettings, secondFactorProved } from "./policy.js";
+import {
+  effectiveMfaSettings,
+  type MfaSettings,
+  type OrganizationMfaSettings,
+  secondFactorProved,
+} from "./policy.js";
 import { maskPhoneNumber, SmsNotSent, type SmsSender } from "./sms.js";
 import { newTotpSecret, totpStep } from "./totp.js";
 
@@ -86,13 +91,20 @@ export class MfaService {
     this.store = new MfaStore(db, clock);
   }
 
-  /** The settings a sign-in of `userId` (into `orgCode`, when named) meets. */
-  async settingsFor(userId: string, orgCode?: string): Promise<MfaSettings> {
-    const [environment, organizations] = await Promise.all([
+  /**
+   * The settings a sign-in of `userId` (into `orgCode`, when named) meets. `organizations`: those
+   * organizations' settings when the caller read them already (with the account, issue 21).
+   */
+  async settingsFor(
+    userId: string,
+    orgCode?: string,
+    organizations?: readonly OrganizationMfaSettings[],
+  ): Promise<MfaSettings> {
+    const [environment, concerned] = await Promise.all([
       this.store.environmentSettings(),
-      this.store.organizationSettingsFor(userId, orgCode),
+      organizations ?? this.store.organizationSettingsFor(userId, orgCode),
     ]);
-    return effectiveMfaSettings(environment, organizations);
+    return effectiveMfaSettings(environment, concerned);
   }
 
   /**
@@ -106,9 +118,11 @@ export class MfaService {
     orgCode?: string,
     /** The application asked for a second factor (acr_values, step-up): "required" for this sign-in. */
     requireMfa = false,
+    /** The concerned organizations' settings, when read already (settingsFor). */
+    organizations?: readonly OrganizationMfaSettings[],
   ): Promise<MfaRequirement | undefined> {
     if (secondFactorProved(amr)) return undefined;
-    const settings = await this.settingsFor(user.id, orgCode);
+    const settings = await this.settingsFor(user.id, orgCode, organizations);
     if (requireMfa) {
       settings.policy = "required";
       if (settings.enabledFactors.length === 0) settings.enabledFactors = ["mfa:authenticator_app"];

@@ -36,6 +36,35 @@ export function recoveryCodeHash(userId: string, typed: string): string {
   return sha256(`recovery-code:${userId}:${typed.toUpperCase().replace(/[^0-9A-Z]/g, "")}`);
 }
 
+/** An organization's MFA columns as stored. */
+export interface OrganizationMfaColumns {
+  mfa_enforced: number;
+  mfa_enabled_factors: string | null;
+  mfa_recovery_codes: number | null;
+  passkey_policy: string | null;
+}
+
+/**
+ * The settings of the organizations a sign-in concerns, from their rows (organizationSettingsFor's
+ * read, or one that read them with the account: src/sign-in/sign-in-account.ts): the one asked for,
+ * else every one the user belongs to.
+ */
+export function organizationsConcerned(
+  rows: readonly OrganizationMfaColumns[],
+  orgCode: string | undefined,
+): OrganizationMfaSettings[] {
+  // Without an org_code only an enforcing organization changes anything: its own factor lists
+  // would otherwise depend on which of the user's organizations happened to be read last.
+  return rows
+    .filter((row) => orgCode !== undefined || row.mfa_enforced === 1)
+    .map((row) => ({
+      enforced: row.mfa_enforced === 1,
+      enabledFactors: parseFactorList(row.mfa_enabled_factors),
+      recoveryCodes: row.mfa_recovery_codes === null ? null : row.mfa_recovery_codes === 1,
+      passkeyPolicy: parsePasskeyPolicy(row.passkey_policy),
+    }));
+}
+
 export class MfaStore {
   constructor(
     private readonly db: Db,
@@ -95,16 +124,7 @@ export class MfaStore {
           eb.selectFrom("organization_users").select("org_code").where("user_id", "=", userId),
         );
     const rows = await query.execute();
-    // Without an org_code only an enforcing organization changes anything: its own factor lists
-    // would otherwise depend on which of the user's organizations happened to be read last.
-    return rows
-      .filter((row) => orgCode !== undefined || row.mfa_enforced === 1)
-      .map((row) => ({
-        enforced: row.mfa_enforced === 1,
-        enabledFactors: parseFactorList(row.mfa_enabled_factors),
-        recoveryCodes: row.mfa_recovery_codes === null ? null : row.mfa_recovery_codes === 1,
-        passkeyPolicy: parsePasskeyPolicy(row.passkey_policy),
-      }));
+    return organizationsConcerned(rows, orgCode);
   }
 
   async organizationSettings(orgCode: string): Promise<OrganizationMfaSettings | undefined> {

@@ -313,11 +313,13 @@ export async function organizationRefusal(
   ctx: OAuthContext,
   request: AuthorizationRequest,
   userId: string,
+  /** The codes of every organization the user belongs to, when read already (with the account). */
+  memberOf?: readonly string[],
 ): Promise<string | undefined> {
   // An invitation's organization is joined when the invitation is accepted, at the end.
   if (request.createOrgName !== undefined || request.invitation) return undefined;
   if (request.orgCode !== undefined) {
-    const memberships = (await ctx.store.userClaims(userId, null)).id.org_codes;
+    const memberships = memberOf ?? (await ctx.store.userClaims(userId, null)).id.org_codes;
     if (!Array.isArray(memberships) || !memberships.includes(request.orgCode))
       return "This account is not a member of the organization you are signing in to.";
   }

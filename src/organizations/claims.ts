@@ -87,7 +87,7 @@ export type OrganizationRefusal = "not_member" | "suspended";
  * prediction (src/sign-in/session-lifetime.ts) so the two cannot drift apart (security review M3).
  */
 export async function usualOrganization(
-  store: OrganizationsStore,
+  store: { findDefault(): Promise<{ code: string } | undefined> },
   memberships: readonly { code: string; lastAccessedAt: number | null; suspended: boolean }[],
 ): Promise<string | undefined> {
   // A suspended organization must not lock its members out of their other ones.
@@ -114,7 +114,21 @@ export async function chooseOrganization(
   requested: string | undefined,
 ): Promise<{ orgCode: string | null } | { refused: OrganizationRefusal }> {
   const store = new OrganizationsStore(db);
-  const memberships = await store.ofUser(userId);
+  const choice = await organizationChoice(store, await store.ofUser(userId), requested);
+  if ("orgCode" in choice && choice.orgCode !== null)
+    await store.touchMembership(choice.orgCode, userId, clock.now());
+  return choice;
+}
+
+/**
+ * chooseOrganization's choice among `memberships`, without entering it: also made on the
+ * memberships read with the account at a password sign-in (src/sign-in/sign-in-account.ts).
+ */
+export async function organizationChoice(
+  store: { findDefault(): Promise<{ code: string } | undefined> },
+  memberships: readonly { code: string; lastAccessedAt: number | null; suspended: boolean }[],
+  requested: string | undefined,
+): Promise<{ orgCode: string | null } | { refused: OrganizationRefusal }> {
   let chosen: string | undefined;
   if (requested !== undefined) {
     if (!memberships.some((m) => m.code === requested)) return { refused: "not_member" };
@@ -125,6 +139,5 @@ export async function chooseOrganization(
   }
   if (chosen === undefined) return { orgCode: null };
   if (memberships.find((m) => m.code === chosen)?.suspended) return { refused: "suspended" };
-  await store.touchMembership(chosen, userId, clock.now());
   return { orgCode: chosen };
 }

@@ -17,7 +17,7 @@ import {
 import type { Clock } from "../clock.js";
 import { type EventSource, recordEvent } from "../events/events.js";
 import type { MfaService } from "../mfa/mfa.service.js";
-import { effectiveMfaSettings, type PasskeyPolicy } from "../mfa/policy.js";
+import { effectiveMfaSettings, type OrganizationMfaSettings, type PasskeyPolicy } from "../mfa/policy.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import { type ChallengeBinding, type Passkey, PasskeysStore } from "./passkeys.store.js";
 import {
@@ -94,15 +94,26 @@ export class PasskeysService {
     return effectiveMfaSettings(environment, org ? [org] : []).passkeyPolicy;
   }
 
-  /** The passkey policy a sign-in of `userId` meets (its organizations included, as for MFA). */
-  async policyFor(userId: string, orgCode?: string): Promise<PasskeyPolicy> {
+  /**
+   * The passkey policy a sign-in of `userId` meets (its organizations included, as for MFA;
+   * `organizations`: their settings when read already, MfaService.settingsFor).
+   */
+  async policyFor(
+    userId: string,
+    orgCode?: string,
+    organizations?: readonly OrganizationMfaSettings[],
+  ): Promise<PasskeyPolicy> {
     if (!this.usable) return "off";
-    return (await this.deps.mfa.settingsFor(userId, orgCode)).passkeyPolicy;
+    return (await this.deps.mfa.settingsFor(userId, orgCode, organizations)).passkeyPolicy;
   }
 
   /** Under "mandatory", an account without a passkey sets one up before the code is issued. */
-  async requirement(userId: string, orgCode?: string): Promise<PasskeyRequirement | undefined> {
-    if ((await this.policyFor(userId, orgCode)) !== "mandatory") return undefined;
+  async requirement(
+    userId: string,
+    orgCode?: string,
+    organizations?: readonly OrganizationMfaSettings[],
+  ): Promise<PasskeyRequirement | undefined> {
+    if ((await this.policyFor(userId, orgCode, organizations)) !== "mandatory") return undefined;
     return (await this.store.count(userId)) === 0 ? { kind: "passkey_enroll" } : undefined;
   }
 

@@ -17,6 +17,7 @@ import { cookieNames, cookieOptions } from "./cookies.js";
 import { clientNetwork, type Limit } from "./rate-limit.js";
 import { organizationToEnter, sessionRules } from "./session-lifetime.js";
 import { type BrowserSession, SESSION_LIFETIME_SECONDS } from "./sessions.js";
+import { findAccountForSignIn, type SignInAccount } from "./sign-in-account.js";
 
 /**
  * ASVS 6.3.1: throttle guessing; counters live in the database so they hold across instances.
@@ -166,7 +167,8 @@ export class BrowserSignIn {
     place?: ReservedPasswordCheck,
     locale: Locale = DEFAULT_LOCALE,
   ): Promise<
-    { user: User; settle: SettleCounters } | { status: number; message: string; retryAfter?: number }
+    | { user: User; settle: SettleCounters; account: SignInAccount }
+    | { status: number; message: string; retryAfter?: number }
   > {
     const { services } = this;
     // Cut before canonicalising: NFC and IDNA over unbounded text cost CPU before any limit (a run
@@ -181,8 +183,10 @@ export class BrowserSignIn {
     // A device cookie naming this account lifts the daily budget (see DEVICE_COOKIE_…); only a
     // browser that presents one pays for reading the account before the counters.
     const deviceAccounts = this.deviceAccounts(request);
-    const early = deviceAccounts.length > 0 ? await services.users.store.findByEmail(email) : undefined;
-    const knownDevice = early !== undefined && deviceAccounts.some(([id]) => id === early.id);
+    // The account comes with its memberships and their MFA settings (sign-in-account.ts): the
+    // steps after a correct password need no read of their own.
+    const early = deviceAccounts.length > 0 ? await findAccountForSignIn(services.db, email) : undefined;
+    const knownDevice = early !== undefined && deviceAccounts.some(([id]) => id === early.user.id);
     const dailyLimit = knownDevice ? undefined : this.dailyLimit;
     const limiter = services.rateLimiter;
     const counted = await limiter.consumeAll([
@@ -202,11 +206,12 @@ export class BrowserSignIn {
           : t(locale, "sign_in.too_many_attempts", { wait: waitFor(locale, wait) });
       return { status: 429, retryAfter: wait, message };
     }
-    const user = deviceAccounts.length > 0 ? early : await services.users.store.findByEmail(email);
+    const account = deviceAccounts.length > 0 ? early : await findAccountForSignIn(services.db, email);
+    const user = account?.user;
     // Verifies argon2id and imported bcrypt hashes; a correct password upgrades an old hash.
     const valid = await services.users.verifyPassword(user, password.slice(0, 1024), place);
     if (user && !valid) await services.users.recordFailedSignIn(user.id);
-    if (!user || !valid || user.is_suspended === 1) {
+    if (!account || !user || !valid || user.is_suspended === 1) {
       request.log.info({ event: "sign_in_failed" }, "sign-in failed");
       services.authenticationLog.record(request, {
         type: "sign_in_failed",
@@ -220,7 +225,7 @@ export class BrowserSignIn {
     services.metrics.signIn("success");
     const settle: SettleCounters = (within) =>
       within.rateLimiter.resetAndRefund(accountIpKey, daily ? dailyKey : undefined);
-    return { user, settle };
+    return { user, settle, account };
   }
 
   /**

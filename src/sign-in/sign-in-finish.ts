@@ -26,6 +26,7 @@ import {
 import { connectStateCookie, cookieOptions } from "./cookies.js";
 import { connectOfferPage, type FormContext, type SignInTarget } from "./pages.js";
 import type { BrowserSession } from "./sessions.js";
+import { expectedOrganization, type SignInAccount } from "./sign-in-account.js";
 
 /** The request was completed or expired before this sign-in could: its writes roll back. */
 class RequestSpent extends Error {}
@@ -91,7 +92,8 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
    * account's sign-in counters, the request's completion, the organization entered and the code
    * commit together — one commit where there were six — and a request found spent or expired writes
    * nothing (no session for a sign-in that gives no code). The configuration is read first, from
-   * the cache (codeIssueFacts).
+   * the cache (codeIssueFacts), and the organization expected, from the account's read when there
+   * is one (a password: sign-in-account.ts).
    */
   const finishTogether = async (
     request: FastifyRequest,
@@ -101,8 +103,15 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
     userId: string,
     proof: SessionProof,
     settle: SettleCounters | undefined,
+    account: SignInAccount | undefined,
   ) => {
-    const plan = await signIn.planSession(request, userId, proof.orgCode);
+    // chooseOrganization's choice on the memberships read with the account: planSession reads none.
+    const expected =
+      account && proof.orgCode !== null
+        ? await expectedOrganization(account, proof.orgCode ?? undefined)
+        : undefined;
+    const orgCode = expected && "orgCode" in expected ? expected.orgCode : proof.orgCode;
+    const plan = await signIn.planSession(request, userId, orgCode);
     const facts = await codeIssueFacts(services.oauth, clientId, plan.orgCode);
     type Done = { token: string; completed: AuthorizationRequest; location: string | typeof STALE_SESSION };
     const done = await inTransaction<Done>(services.db, async (trx) => {
@@ -139,6 +148,8 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
     userId: string,
     amr: readonly string[],
     settle?: SettleCounters,
+    /** The account as read with its memberships (a password: sign-in-account.ts). */
+    account?: SignInAccount,
   ) => {
     const dashboard = authorization.clientId === (await storedDashboardClientId(services.db));
     const proof: SessionProof = {
@@ -156,7 +167,16 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
     const usual =
       offers.length === 0 && !authorization.invitation && authorization.createOrgName === undefined;
     if (usual)
-      return finishTogether(request, reply, requestId, authorization.clientId, userId, proof, settle);
+      return finishTogether(
+        request,
+        reply,
+        requestId,
+        authorization.clientId,
+        userId,
+        proof,
+        settle,
+        account,
+      );
     await settle?.(services);
     // An offer to show, an invitation to accept or an organization to create: the session commits
     // now, the code after (complete).

@@ -14,7 +14,13 @@ import type { Services } from "../services.js";
 import { canonicalEmail } from "../users/email.js";
 import { type ReservedPasswordCheck, withPasswordCheckReserved } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
-import { BrowserSignIn, type BrowserSignInOptions, type Form, field } from "./browser-sign-in.js";
+import {
+  BrowserSignIn,
+  type BrowserSignInOptions,
+  type Form,
+  field,
+  type SettleCounters,
+} from "./browser-sign-in.js";
 import { connectionButtonsFor, registerConnectionSignInRoutes } from "./connection-sign-in.routes.js";
 import { isDashboardClient } from "./dashboard-sign-in.js";
 import { registerEmailCodeRoutes, type SignInKit } from "./email-code.routes.js";
@@ -30,6 +36,7 @@ import {
   signInPage,
 } from "./pages.js";
 import { clientNetwork } from "./rate-limit.js";
+import { mfaSettingsKnown, type SignInAccount } from "./sign-in-account.js";
 import { registerSignInFinish } from "./sign-in-finish.js";
 import { registerSignUpRoutes } from "./sign-up.routes.js";
 import { nextStep, type SignInPolicy } from "./steps.js";
@@ -146,20 +153,31 @@ export function registerSignInRoutes(
   /** The passkey pages (src/passkeys/), registered below with `proceed`. */
   let passkeySteps: PasskeySteps;
 
-  /** What the sign-in owes next after `amr` (steps.ts): asked by proceed and the passkey routes. */
-  const stepOf = async (user: User, amr: readonly string[], authorization: AuthorizationRequest) => {
+  /**
+   * What the sign-in owes next after `amr` (steps.ts): asked by proceed and the passkey routes.
+   * `account`: the account as read with its memberships (sign-in-account.ts), whose organizations'
+   * MFA settings then need no read.
+   */
+  const stepOf = async (
+    user: User,
+    amr: readonly string[],
+    authorization: AuthorizationRequest,
+    account?: SignInAccount,
+  ) => {
     // With passwords off, a new password the account was asked for waits until they are back on.
     const policy = { ...options.policy, passwordSignIn: (await methods()).password };
+    const { orgCode } = authorization;
+    const organizations = account && mfaSettingsKnown(account, orgCode);
     let step = nextStep(user, policy);
     // The second factor after the address is proved (steps.ts orders it among the rest).
     if (step.kind === "done" || step.kind === "choose_password")
       step = nextStep(
         user,
         policy,
-        await services.mfa.requirement(user, amr, authorization.orgCode, authorization.requireMfa),
+        await services.mfa.requirement(user, amr, orgCode, authorization.requireMfa, organizations),
       );
     if (step.kind === "done")
-      step = nextStep(user, policy, await services.passkeys.requirement(user.id, authorization.orgCode));
+      step = nextStep(user, policy, await services.passkeys.requirement(user.id, orgCode, organizations));
     return step;
   };
 
@@ -171,25 +189,30 @@ export function registerSignInRoutes(
    * After a proof (`amr`, RFC 8176): the next step the sign-in policy demands (steps.ts), or the end
    * of the sign-in. Every way of proving who one is comes through here, so none skips a step.
    */
-  const proceed: SignInKit["proceed"] = async (
-    request,
-    reply,
-    requestId,
-    authorization,
-    user,
-    amr,
-    settle,
+  const proceed: SignInKit["proceed"] = (request, reply, requestId, authorization, user, amr, settle) =>
+    proceedKnown(request, reply, requestId, authorization, user, amr, settle);
+
+  /** proceed, with the account as read with its memberships when the proof read it (a password). */
+  const proceedKnown = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    user: User,
+    amr: string[],
+    settle?: SettleCounters,
+    account?: SignInAccount,
   ) => {
     // An invitation lets only its own address in, whatever proved who this is.
     const notInvited = invitationRefusal(authorization, user.email);
-    const step = notInvited ? undefined : await stepOf(user, amr, authorization);
+    const step = notInvited ? undefined : await stepOf(user, amr, authorization, account);
     // A password's counters settle with the sign-in's writes when it ends here, else now.
     if (step?.kind === "done") {
       // The request as stored from here on: finish() writes it back with the session attached.
       const stored = authorization.signInProgress
         ? await services.pending.recordProgress(requestId, authorization, undefined)
         : authorization;
-      return finish(request, reply, requestId, stored, user.id, amr, settle);
+      return finish(request, reply, requestId, stored, user.id, amr, settle, account);
     }
     await settle?.(services);
     if (!step) return signInPageWithError(request, reply, requestId, authorization, 403, notInvited!);
@@ -476,14 +499,15 @@ export function registerSignInRoutes(
           : "";
       return again(checked.status, checked.message + hint);
     }
-    const { user, settle } = checked;
+    const { user, settle, account } = checked;
     // Kinde's org_code: only the organization's members may sign into it.
-    const refusal = await organizationRefusal(services.oauth, authorization, user.id);
+    const memberOf = account.memberships.map((m) => m.code);
+    const refusal = await organizationRefusal(services.oauth, authorization, user.id, memberOf);
     if (refusal) {
       await settle(services);
       return again(403, pageSignInRefusal(locale, refusal));
     }
-    return proceed(request, reply, requestId, authorization, user, ["pwd"], settle);
+    return proceedKnown(request, reply, requestId, authorization, user, ["pwd"], settle, account);
   };
 
   registerSignUpRoutes(app, services, {
