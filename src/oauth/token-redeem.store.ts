@@ -225,19 +225,25 @@ export async function consumeAndIssue(
   if (issue?.newGrant) rows.push(["grants", grantRow(issue.newGrant.grant)]);
   if (issue) rows.push(["access_tokens", accessTokenRow(issue.accessToken)]);
   if (issue?.refreshToken) rows.push(["refresh_tokens", refreshTokenRow(issue.refreshToken)]);
+  for (const [table, row] of rows) {
+    // The statements are compiled once per shape with these columns: a row with others would lose them.
+    if (Object.keys(row).length !== ISSUED_COLUMNS[table].length)
+      throw new Error(`${table}: unexpected columns`);
+  }
+  const tables = rows.map(([table]) => table);
   if (!isPostgres(db)) {
     return inTransaction(db, async (trx) => {
       if (!(await consumeStatement(kind, grantId !== undefined).first(trx, consumed))) return false;
       // Parents first: SQLite checks foreign keys at each statement.
-      for (const [table, row] of rows) await insertStatement(table, row).execute(trx, row);
+      for (const [table, row] of rows) await insertStatement(table).execute(trx, row);
       return true;
     });
   }
   const values: ConsumeValues = { ...consumed };
-  rows.forEach(([, row], i) => {
-    for (const [column, value] of Object.entries(row)) values[`w${i}_${column}`] = value;
+  rows.forEach(([table, row], i) => {
+    for (const column of ISSUED_COLUMNS[table]) values[`w${i}_${column}`] = row[column];
   });
-  const statement = consumeAndIssueStatement(kind, grantId !== undefined, rows);
+  const statement = consumeAndIssueStatement(kind, grantId !== undefined, tables);
   return (await statement.first(db, values)) !== undefined;
 }
 
@@ -245,8 +251,38 @@ type ConsumedKind = "code" | "refresh";
 /** The consumed row's hash, the time, a code's new grant, and (PostgreSQL) the issued rows' values. */
 type ConsumeValues = { hash: string; now: number; grantId: string | null; [column: string]: unknown };
 type IssuedTable = "grants" | "access_tokens" | "refresh_tokens";
-/** A row to insert; grantRow, accessTokenRow and refreshTokenRow always give every column. */
 type IssuedRow = [IssuedTable, Record<string, unknown>];
+
+/** The columns grantRow, accessTokenRow and refreshTokenRow give, every one every time. */
+const ISSUED_COLUMNS: Record<IssuedTable, readonly string[]> = {
+  grants: [
+    "id",
+    "client_id",
+    "user_id",
+    "session_id",
+    "scope",
+    "audience",
+    "auth_time",
+    "created_at",
+    "revoked_at",
+    "revoked_reason",
+    "org_code",
+  ] satisfies (keyof GrantsTable)[],
+  access_tokens: [
+    "jti",
+    "client_id",
+    "grant_id",
+    "expires_at",
+    "revoked_at",
+  ] satisfies (keyof AccessTokensTable)[],
+  refresh_tokens: [
+    "token_hash",
+    "grant_id",
+    "created_at",
+    "expires_at",
+    "consumed_at",
+  ] satisfies (keyof RefreshTokensTable)[],
+};
 
 /** The prepared statements of consumeAndIssue, one per shape (what an issue writes), made on first use. */
 const statements = new Map<string, PreparedStatement<ConsumeValues, { consumed: string }>>();
@@ -267,12 +303,16 @@ function statementOf(
  * PostgreSQL: the consume and every insert as one statement. Each insert selects FROM the consumed
  * row, so none of them writes when the consume matched nothing.
  */
-function consumeAndIssueStatement(kind: ConsumedKind, attachesGrant: boolean, rows: readonly IssuedRow[]) {
-  const written = rows.map(([table]) => `_${table}`).join("");
+function consumeAndIssueStatement(
+  kind: ConsumedKind,
+  attachesGrant: boolean,
+  tables: readonly IssuedTable[],
+) {
+  const written = tables.map((table) => `_${table}`).join("");
   const shape = `consume_and_issue_${kind}${attachesGrant ? "_grant" : ""}${written}`;
   return statementOf(shape, (db, values) => {
-    const inserts = rows.map(([table, row], i) => {
-      const columns = Object.keys(row);
+    const inserts = tables.map((table, i) => {
+      const columns = ISSUED_COLUMNS[table];
       const names = sql.join(columns.map((column) => sql.ref(column)));
       const placed = sql.join(columns.map((column) => sql.val(values[`w${i}_${column}`])));
       return sql`, ${sql.raw(`w${i}`)} as (insert into ${sql.table(table)} (${names}) select ${placed} from consumed)`;
@@ -294,11 +334,11 @@ function consumeStatement(kind: ConsumedKind, attachesGrant: boolean) {
 const insertStatements = new Map<IssuedTable, PreparedStatement<Record<string, unknown>, unknown>>();
 
 /** SQLite: one insert of an issue. */
-function insertStatement(table: IssuedTable, row: Record<string, unknown>) {
+function insertStatement(table: IssuedTable) {
   let statement = insertStatements.get(table);
   if (!statement) {
     statement = prepared(`insert_${table}`, (_db, values: Record<string, unknown>) => {
-      const columns = Object.keys(row);
+      const columns = ISSUED_COLUMNS[table];
       const names = sql.join(columns.map((column) => sql.ref(column)));
       const placed = sql.join(columns.map((column) => sql.val(values[column])));
       return sql`insert into ${sql.table(table)} (${names}) values (${placed})`;

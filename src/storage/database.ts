@@ -106,13 +106,31 @@ function watchStatements(client: pg.PoolClient, onStatement: NonNullable<OpenOpt
  * Sends the statements of prepared.ts as named statements: PostgreSQL parses each once per
  * connection (pg remembers which it has) and can keep its plan. Kysely calls `query(text, values)`.
  */
-function namePreparedStatements(client: pg.PoolClient): void {
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+function namePreparedStatements(client: pg.PoolClient, logger: Logger | undefined): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
   (client as { query: unknown }).query = (...args: unknown[]) => {
     const [text, values] = args;
     const name = args.length === 2 && typeof text === "string" ? preparedStatementName(text) : undefined;
-    return name === undefined ? query(...args) : query({ name, text, values });
+    if (name === undefined) return query(...args);
+    return query({ name, text, values }).catch((error: unknown) => {
+      // 26000: the server no longer has a statement pg believes parsed — a pooler's DISCARD ALL or
+      // a connection it swapped, a bind that failed after the parse. Nothing ran: pg forgets it
+      // (the next call parses it again) and this call is sent unnamed. In a transaction the error
+      // has already aborted it, and the retry fails as the transaction would have.
+      if ((error as { code?: unknown }).code !== "26000") throw error;
+      delete (client as unknown as PgConnectionInternals).connection.parsedStatements[name];
+      logger?.warn(
+        { statement: name },
+        "PostgreSQL lost a prepared statement; behind a pooler in transaction mode set DATABASE_PREPARED_STATEMENTS=false",
+      );
+      return query(text, values);
+    });
   };
+}
+
+/** The part of pg's Client (8.x) that records which named statements the server has parsed. */
+interface PgConnectionInternals {
+  connection: { parsedStatements: Record<string, string> };
 }
 
 function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Storage {
@@ -149,7 +167,7 @@ function openPostgres(driver: typeof pg, url: string, options: OpenOptions): Sto
     pool.on("acquire", (client) => inUse.add(client));
     pool.on("release", (_error, client) => inUse.delete(client));
     pool.on("connect", (client) => {
-      if (options.preparedStatements !== false) namePreparedStatements(client);
+      if (options.preparedStatements !== false) namePreparedStatements(client, options.logger);
       if (options.onStatement) watchStatements(client, options.onStatement);
       client.on("error", (error) => {
         if (inUse.has(client))

@@ -19,7 +19,15 @@
 // a branch on a value (`x === null ? … : …`) would be taken once for every later execution. A value
 // that changes the statement's shape belongs in the statement's choice (one prepared statement per
 // shape), not in its values.
-import { type CompiledQuery, createQueryId, type QueryResult } from "kysely";
+import {
+  type CompiledQuery,
+  createQueryId,
+  type OperationNode,
+  type QueryResult,
+  type RawNode,
+  type ReferenceNode,
+  type SelectionNode,
+} from "kysely";
 import { isPostgres } from "../management/listing.js";
 import type { Db } from "./database.js";
 
@@ -65,7 +73,13 @@ export class PreparedStatement<V extends Record<string, unknown>, R> {
       this.#templates[dialect] = template;
     }
     const constants = template.compiled.parameters;
-    const parameters = template.slots.map((key, i) => (key === undefined ? constants[i] : values[key]));
+    const parameters = template.slots.map((key, i) => {
+      if (key === undefined) return constants[i];
+      const value = values[key];
+      // Kysely leaves an undefined column out of a statement; compiled, it would be written as null.
+      if (value === undefined) throw new Error(`prepared statement ${this.name}: no value for ${key}`);
+      return value;
+    });
     return db.executeQuery<R>({ ...template.compiled, parameters, queryId: createQueryId() });
   }
 
@@ -98,7 +112,7 @@ export class PreparedStatement<V extends Record<string, unknown>, R> {
     if (missing.length > 0) {
       throw new Error(`prepared statement ${this.name}: ${missing.join(", ")} did not become parameters`);
     }
-    if (/\.\*|\bselect\s+\*|,\s*\*/i.test(compiled.sql)) {
+    if (resultNamesEverything(compiled.query)) {
       throw new Error(`prepared statement ${this.name}: name the columns instead of *`);
     }
     if (postgres && !namesByText.has(compiled.sql)) {
@@ -106,6 +120,27 @@ export class PreparedStatement<V extends Record<string, unknown>, R> {
     }
     return { compiled, slots };
   }
+}
+
+/**
+ * The statement's own result columns include a `*` (`select *`, `t.*`, `returning *`). Only the top
+ * level fixes the result type: a subquery's or a CTE's `*` does not. A `sql` template is read as
+ * text (its fragments, not the queries embedded in it).
+ */
+function resultNamesEverything(node: OperationNode): boolean {
+  if (node.kind === "RawNode") {
+    const text = (node as RawNode).sqlFragments.join(" ? ");
+    return /\bselect\s+(distinct\s+(on\s*\([^)]*\)\s*)?)?\*|\.\*|\breturning\s+\*/i.test(text);
+  }
+  const { selections = [], returning } = node as {
+    selections?: readonly SelectionNode[];
+    returning?: { selections: readonly SelectionNode[] };
+  };
+  return [...selections, ...(returning?.selections ?? [])].some(
+    ({ selection }) =>
+      selection.kind === "SelectAllNode" ||
+      (selection.kind === "ReferenceNode" && (selection as ReferenceNode).column.kind === "SelectAllNode"),
+  );
 }
 
 /** A statement compiled once per dialect; `build` receives placeholders for `values` (see above). */

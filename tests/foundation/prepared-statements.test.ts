@@ -89,6 +89,45 @@ describe("prepared statements name their columns", () => {
       db.selectFrom("users").selectAll().where("id", "=", values.id),
     );
     await assert.rejects(everything.rows(db, { id: "kp_x" }), /test_star: name the columns instead of \*/);
+    const returningEverything = prepared("test_returning_star", (db, values: { id: string }) =>
+      db.updateTable("users").set({ updated_at: 2 }).where("id", "=", values.id).returningAll(),
+    );
+    await assert.rejects(
+      returningEverything.rows(db, { id: "kp_x" }),
+      /test_returning_star: name the columns/,
+    );
+    const template = prepared(
+      "test_template_star",
+      (_db, values: { id: string }) => sql`select distinct * from users where id = ${values.id}`,
+    );
+    await assert.rejects(template.rows(db, { id: "kp_x" }), /test_template_star: name the columns/);
+    // A subquery's * does not fix the statement's result type.
+    const exists = prepared("test_exists_star", (db, values: { id: string }) =>
+      db
+        .selectFrom("users as u")
+        .select("u.id")
+        .where(({ exists, selectFrom }) =>
+          exists(selectFrom("users").selectAll().where("id", "=", values.id)),
+        ),
+    );
+    assert.deepEqual(await exists.rows(db, { id: "kp_x" }), []);
+  });
+});
+
+describe("a prepared statement the server lost", { skip: (await databaseKinds())[1]?.skip }, () => {
+  it("is sent again (a pooler's DISCARD ALL, a swapped server connection)", async () => {
+    const { db } = await storageOf("postgres", 1);
+    await FEATURE_FLAG.first(db, { key: "before", name: "Before" });
+    // pg still believes the statement is parsed on this connection; the server has forgotten it.
+    await sql`deallocate all`.execute(db);
+    const after = await FEATURE_FLAG.first(db, { key: "after", name: "After" });
+    assert.equal(after?.key, "after");
+    const again = await FEATURE_FLAG.first(db, { key: "again", name: "Again" });
+    assert.equal(again?.key, "again");
+    const { rows } = await sql<{ name: string }>`
+      select name from pg_prepared_statements where name like '%test_feature_flag'
+    `.execute(db);
+    assert.equal(rows.length, 1, "prepared again under its name");
   });
 });
 
