@@ -3,11 +3,12 @@
 // committed change always has its event and a rolled-back one never does. Callers pass the
 // transaction that makes the change; recording outside one is a bug the type cannot catch, so
 // every caller in this codebase goes through inTransaction.
-import { sql } from "kysely";
+import { type Expression, type SqlBool, sql } from "kysely";
 import type { Clock } from "../clock.js";
 import { randomHex } from "../crypto/random.js";
 import type { Db } from "../storage/database.js";
 import type { EventSource } from "../storage/schema.js";
+import type { EventsTable } from "../storage/schema-outbox.js";
 import { type EventType, TEST_EVENT_TYPE } from "./event-types.js";
 
 export type { EventSource };
@@ -56,39 +57,49 @@ function deliveryId(): string {
   return `delivery_${randomHex(16)}`;
 }
 
+/** A new event's row: its id (newEventId), the millisecond its deliveries are ordered by, now. */
+export function newEventRow(
+  clock: Clock,
+  event: { type: string; source: EventSource; data: Record<string, unknown>; userId?: string },
+): EventsTable {
+  const { id, ms } = newEventId();
+  return {
+    id,
+    type: event.type,
+    source: event.source,
+    data: JSON.stringify(event.data),
+    occurred_at_ms: ms,
+    user_id: event.userId ?? null,
+    created_at: clock.now(),
+  };
+}
+
 async function insertEvent(
   db: Db,
   clock: Clock,
   event: { type: string; source: EventSource; data: Record<string, unknown>; userId?: string },
 ): Promise<{ id: string; ms: number; now: number }> {
-  const { id, ms } = newEventId();
-  const now = clock.now();
-  await db
-    .insertInto("events")
-    .values({
-      id,
-      type: event.type,
-      source: event.source,
-      data: JSON.stringify(event.data),
-      occurred_at_ms: ms,
-      user_id: event.userId ?? null,
-      created_at: now,
-    })
-    .execute();
-  return { id, ms, now };
+  const row = newEventRow(clock, event);
+  await db.insertInto("events").values(row).execute();
+  return { id: row.id, ms: row.occurred_at_ms, now: row.created_at };
 }
 
 /**
- * Records `event` with `db` — the transaction making the change — and queues it for every enabled
- * endpoint subscribed to its type. Two statements, whatever the number of endpoints. Returns the id.
+ * The INSERT queuing `event` (its row, newEventRow's) for every enabled endpoint subscribed to its
+ * type: recordEvent runs it; a caller writing the event in one statement with other writes embeds
+ * it, with `onlyIf` holding it to that statement's condition.
  */
-export async function recordEvent(db: Db, clock: Clock, event: NewEvent): Promise<string> {
-  const { id, ms, now } = await insertEvent(db, clock, event);
-  await db
+export function queueDeliveries(
+  db: Db,
+  event: { id: string; type: string; occurred_at_ms: number; created_at: number },
+  onlyIf?: Expression<SqlBool>,
+) {
+  const { id, occurred_at_ms: ms, created_at: now } = event;
+  return db
     .insertInto("webhook_deliveries")
     .columns(["id", "webhook_id", "event_id", "occurred_at_ms", "status", "attempts", "created_at"])
-    .expression((eb) =>
-      eb
+    .expression((eb) => {
+      const subscribed = eb
         .selectFrom("webhook_event_types as t")
         .innerJoin("webhooks as w", "w.id", "t.webhook_id")
         .where("t.event_type", "=", event.type)
@@ -103,10 +114,20 @@ export async function recordEvent(db: Db, clock: Clock, event: NewEvent): Promis
           s.cast<"pending">(s.val("pending"), "text").as("status"),
           s.cast<number>(s.val(0), "integer").as("attempts"),
           s.cast<number>(s.val(now), "bigint").as("created_at"),
-        ]),
-    )
-    .execute();
-  return id;
+        ]);
+      return onlyIf ? subscribed.where(onlyIf) : subscribed;
+    });
+}
+
+/**
+ * Records `event` with `db` — the transaction making the change — and queues it for every enabled
+ * endpoint subscribed to its type. Two statements, whatever the number of endpoints. Returns the id.
+ */
+export async function recordEvent(db: Db, clock: Clock, event: NewEvent): Promise<string> {
+  const row = newEventRow(clock, event);
+  await db.insertInto("events").values(row).execute();
+  await queueDeliveries(db, row).execute();
+  return row.id;
 }
 
 /** A test event for one endpoint: recorded like any event and queued for that endpoint alone. */

@@ -11,7 +11,7 @@ import { CODE_LIFETIME_SECONDS, type OAuthContext } from "./context.js";
 import { OAuthError } from "./errors.js";
 import type { Params } from "./params.js";
 import { parseChallenge } from "./pkce.js";
-import type { ClientRecord, OrganizationChoice } from "./ports.js";
+import type { ClientRecord, CodeRecord, OrganizationChoice } from "./ports.js";
 import { joinScope, OIDC_SCOPES, splitScope } from "./scopes.js";
 
 /**
@@ -399,51 +399,75 @@ export async function issueAuthorizationCode(
       request.state,
     );
   }
+  const { location, code } = await authorizationCodeFor(ctx, request, user, entered.orgCode, facts);
+  if (code) await ctx.store.saveCode(code);
+  return location;
+}
+
+/**
+ * issueAuthorizationCode once the organization is entered (`orgCode`): the code to save and the
+ * redirect carrying it, or a redirect alone (the session too old for that organization, or no
+ * access role there). A caller that enters the organization in a write of its own
+ * (src/sign-in/sign-in-writes.ts) saves the code there.
+ */
+export async function authorizationCodeFor(
+  ctx: OAuthContext,
+  request: AuthorizationRequest,
+  user: { id: string; sessionId: string; authTime: number },
+  orgCode: string | null,
+  facts?: CodeIssueFacts,
+): Promise<
+  { location: string; code: CodeRecord } | { location: string | typeof STALE_SESSION; code?: never }
+> {
   // The session lifetime judged again against the organization actually entered (security review
   // M3): the authorization endpoint only predicted it, and a prediction that differs (a membership
   // changed in between) must not let a session older than this organization allows through.
   const maxAge =
-    facts?.lifetime.orgCode === entered.orgCode
+    facts?.lifetime.orgCode === orgCode
       ? facts.lifetime.maxAgeSeconds
-      : await ctx.store.sessionLifetime(request.clientId, entered.orgCode);
-  if (maxAge !== undefined && ctx.clock.now() - user.authTime > maxAge) return STALE_SESSION;
+      : await ctx.store.sessionLifetime(request.clientId, orgCode);
+  if (maxAge !== undefined && ctx.clock.now() - user.authTime > maxAge) return { location: STALE_SESSION };
   // Role-based access to the application, in the organization entered (access-control.ts).
   const refused = await accessRefusal(
     ctx.store,
     facts ? facts.client : await ctx.store.findClient(request.clientId),
     user.id,
-    entered.orgCode,
+    orgCode,
   );
   if (refused)
-    return errorRedirect(
-      ctx.issuer,
-      request.redirectUri,
-      new OAuthError("access_denied", refused),
-      request.state,
-    );
+    return {
+      location: errorRedirect(
+        ctx.issuer,
+        request.redirectUri,
+        new OAuthError("access_denied", refused),
+        request.state,
+      ),
+    };
   const code = randomToken();
   const now = ctx.clock.now();
-  await ctx.store.saveCode({
-    codeHash: sha256(code),
-    clientId: request.clientId,
-    userId: user.id,
-    sessionId: user.sessionId,
-    redirectUri: request.redirectUri,
-    scope: request.scope,
-    audience: request.audience,
-    nonce: request.nonce ?? null,
-    codeChallenge: request.codeChallenge ?? null,
-    authTime: user.authTime,
-    createdAt: now,
-    expiresAt: now + CODE_LIFETIME_SECONDS,
-    grantId: null,
-    orgCode: entered.orgCode,
-  });
-  return redirectWith(ctx.issuer, request.redirectUri, {
-    code,
-    scope: request.scope || undefined,
-    state: request.state,
-  });
+  return {
+    code: {
+      codeHash: sha256(code),
+      clientId: request.clientId,
+      userId: user.id,
+      sessionId: user.sessionId,
+      redirectUri: request.redirectUri,
+      scope: request.scope,
+      audience: request.audience,
+      nonce: request.nonce ?? null,
+      codeChallenge: request.codeChallenge ?? null,
+      authTime: user.authTime,
+      createdAt: now,
+      expiresAt: now + CODE_LIFETIME_SECONDS,
+      grantId: null,
+      orgCode,
+    },
+    location: redirectWith(ctx.issuer, request.redirectUri, {
+      code,
+      scope: request.scope || undefined,
+      state: request.state,
+    }),
+  };
 }
 
 /** An error response to the client (§4.1.2.1), with `iss` for mix-up defence (RFC 9207). */

@@ -1,5 +1,6 @@
 // The OAuth core's storage port over Kysely: one implementation for SQLite and PostgreSQL.
 
+import type { Insertable } from "kysely";
 import { ApisStore } from "../apis/apis.store.js";
 import { AccessRolesStore } from "../applications/access-roles.store.js";
 import { secretAad } from "../applications/applications.service.js";
@@ -12,6 +13,7 @@ import { PropertiesStore } from "../properties/properties.store.js";
 import { RolesStore } from "../roles/roles.store.js";
 import { sessionRules } from "../sign-in/session-lifetime.js";
 import { type Db, inTransaction } from "../storage/database.js";
+import type { AuthorizationCodesTable } from "../storage/schema.js";
 import { ExternalIdentitiesStore } from "../users/external-identities.store.js";
 import { OAuthError } from "./errors.js";
 import type {
@@ -43,6 +45,27 @@ import {
   toCode,
   toRefreshToken,
 } from "./token-redeem.store.js";
+
+/** A code's row as saveCode writes it (also written by a sign-in's one statement, sign-in-writes.ts). */
+export function codeRow(code: CodeRecord): Insertable<AuthorizationCodesTable> {
+  return {
+    code_hash: code.codeHash,
+    client_id: code.clientId,
+    user_id: code.userId,
+    session_id: code.sessionId,
+    redirect_uri: code.redirectUri,
+    scope: code.scope,
+    audience: JSON.stringify(code.audience),
+    nonce: code.nonce,
+    code_challenge: code.codeChallenge,
+    auth_time: code.authTime,
+    created_at: code.createdAt,
+    expires_at: code.expiresAt,
+    consumed_at: null,
+    grant_id: code.grantId,
+    org_code: code.orgCode ?? null,
+  };
+}
 
 export class KyselyOAuthStore implements OAuthStore {
   private readonly apis: ApisStore;
@@ -115,26 +138,7 @@ export class KyselyOAuthStore implements OAuthStore {
   }
 
   async saveCode(code: CodeRecord): Promise<void> {
-    await this.db
-      .insertInto("authorization_codes")
-      .values({
-        code_hash: code.codeHash,
-        client_id: code.clientId,
-        user_id: code.userId,
-        session_id: code.sessionId,
-        redirect_uri: code.redirectUri,
-        scope: code.scope,
-        audience: JSON.stringify(code.audience),
-        nonce: code.nonce,
-        code_challenge: code.codeChallenge,
-        auth_time: code.authTime,
-        created_at: code.createdAt,
-        expires_at: code.expiresAt,
-        consumed_at: null,
-        grant_id: code.grantId,
-        org_code: code.orgCode ?? null,
-      })
-      .execute();
+    await this.db.insertInto("authorization_codes").values(codeRow(code)).execute();
   }
 
   async consumeCode(codeHash: string, now: number) {

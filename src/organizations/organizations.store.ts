@@ -128,11 +128,15 @@ export class OrganizationsStore {
   }
 
   async touchMembership(orgCode: string, userId: string, now: number): Promise<void> {
-    await this.db
+    await this.membershipTouched(orgCode, userId, now).execute();
+  }
+
+  /** touchMembership's UPDATE, for a caller that embeds it in a statement of its own. */
+  membershipTouched(orgCode: string, userId: string, now: number) {
+    return this.db
       .updateTable("organization_users")
       .set({ last_accessed_at: now })
       .where("org_code", "=", orgCode)
-      .where("user_id", "=", userId)
-      .execute();
+      .where("user_id", "=", userId);
   }
 }

@@ -1,5 +1,6 @@
 // Authorization requests waiting for the user to sign in. Each is completed at most once, with
 // one conditional write, so a double-submitted form cannot mint two codes.
+import type { Expression, SqlBool } from "kysely";
 import type { Clock } from "../clock.js";
 import { randomToken } from "../crypto/random.js";
 import type { AuthorizationRequest, SignInProgress } from "../oauth/authorize.js";
@@ -75,15 +76,22 @@ export class PendingAuthorizations {
 
   /** Marks the request completed; undefined when it was already completed or has expired. */
   async complete(id: string): Promise<AuthorizationRequest | undefined> {
-    const now = this.clock.now();
-    const row = await this.db
+    const row = await this.completion(id, this.clock.now()).returning("params").executeTakeFirst();
+    return row ? (JSON.parse(row.params) as AuthorizationRequest) : undefined;
+  }
+
+  /**
+   * The conditional UPDATE that completes the request at most once: it matches only while the
+   * request waits. `andStill`: a further condition the completion must meet in the same statement
+   * (sign-in-writes.ts: the organization the sign-in enters is still open to the user).
+   */
+  completion(id: string, now: number, andStill?: Expression<SqlBool>) {
+    const waiting = this.db
       .updateTable("authorization_requests")
       .set({ completed_at: now })
       .where("id", "=", id)
       .where("completed_at", "is", null)
-      .where("expires_at", ">", now)
-      .returning("params")
-      .executeTakeFirst();
-    return row ? (JSON.parse(row.params) as AuthorizationRequest) : undefined;
+      .where("expires_at", ">", now);
+    return andStill ? waiting.where(andStill) : waiting;
   }
 }

@@ -14,9 +14,9 @@ import { canonicalEmail } from "../users/email.js";
 import { assertPasswordHashingAvailable, type ReservedPasswordCheck } from "../users/passwords.js";
 import type { User } from "../users/users.store.js";
 import { cookieNames, cookieOptions } from "./cookies.js";
-import { clientNetwork, type Limit } from "./rate-limit.js";
+import { type CounterSettlement, clientNetwork, type Limit } from "./rate-limit.js";
 import { organizationToEnter, sessionRules } from "./session-lifetime.js";
-import { type BrowserSession, SESSION_LIFETIME_SECONDS } from "./sessions.js";
+import { type BrowserSession, SESSION_LIFETIME_SECONDS, type SessionMeta } from "./sessions.js";
 import { findAccountForSignIn, type SignInAccount } from "./sign-in-account.js";
 
 /**
@@ -88,7 +88,11 @@ export interface SessionProof {
  * when they commit together (sign-in-finish.ts); `within`: the services of that transaction, or
  * the usual ones.
  */
-export type SettleCounters = (within: Services) => Promise<void>;
+export interface SettleCounters {
+  (within: Services): Promise<void>;
+  /** The counters it settles, for a caller that writes them in one statement (sign-in-writes.ts). */
+  readonly counters: CounterSettlement;
+}
 
 /** planSession's answer. */
 export interface SessionPlan {
@@ -223,8 +227,11 @@ export class BrowserSignIn {
     }
     request.log.info({ event: "sign_in", userId: user.id }, "user signed in");
     services.metrics.signIn("success");
-    const settle: SettleCounters = (within) =>
-      within.rateLimiter.resetAndRefund(accountIpKey, daily ? dailyKey : undefined);
+    const counters = { reset: accountIpKey, refund: daily ? dailyKey : undefined };
+    const settle: SettleCounters = Object.assign(
+      (within: Services) => within.rateLimiter.resetAndRefund(counters.reset, counters.refund),
+      { counters },
+    );
     return { user, settle, account };
   }
 
@@ -272,14 +279,35 @@ export class BrowserSignIn {
     plan: SessionPlan,
   ): Promise<{ token: string; session: BrowserSession }> {
     if (plan.previousId) await within.sessions.revoke(plan.previousId);
-    const created = await within.sessions.create(userId, {
+    const created = await within.sessions.create(userId, this.sessionMeta(request, proof));
+    await within.users.recordSignIn(userId);
+    return created;
+  }
+
+  /** What a new session records of the request and the proof (BrowserSessions.create's meta). */
+  sessionMeta(request: FastifyRequest, proof: SessionProof): SessionMeta {
+    return {
       ip: request.ip,
       userAgent: request.headers["user-agent"],
       externalIdentityId: proof.externalIdentityId,
       amr: proof.amr,
-    });
-    await within.users.recordSignIn(userId);
-    return created;
+    };
+  }
+
+  /**
+   * planSession for a sign-in whose organization was chosen on the account's read and whose writes
+   * replace this browser's session by its cookie (sign-in-writes.ts): only the organization's
+   * session rules are read, from the configuration cache.
+   */
+  async planKnown(orgCode: string | null): Promise<SessionPlan> {
+    const { persistent } = await sessionRules(this.services.db, { orgCode: orgCode ?? undefined });
+    return { orgCode, persistent };
+  }
+
+  /** This browser's session cookie, when it could name a session (BrowserSessions.find's bound). */
+  sessionCookie(request: FastifyRequest): string | undefined {
+    const token = request.cookies[this.names.session];
+    return token && token.length <= 100 ? token : undefined;
   }
 
   /** Once the session is committed: the authentication log, the session and device cookies. */

@@ -1,7 +1,7 @@
 // Fixed-window counters in the database, so every instance sees the same count (failed sign-ins
 // per account and per client network). One upsert both increments and reads back atomically.
 import { isIPv4, isIPv6 } from "node:net";
-import { sql } from "kysely";
+import { type RawBuilder, type SqlBool, sql } from "kysely";
 import type { Clock } from "../clock.js";
 import { isPostgres } from "../management/listing.js";
 import type { Db } from "../storage/database.js";
@@ -177,24 +177,18 @@ export class RateLimiter {
    * reset counter is zeroed rather than deleted: the same verdicts, without a second statement.
    */
   async resetAndRefund(reset: string, refund: string | undefined): Promise<void> {
-    const keys = refund === undefined ? [reset] : [reset, refund].sort();
+    const settlement = { reset, refund };
     if (isPostgres(this.db)) {
-      // Rows locked in key order, as consumeAll's upsert locks them: an UPDATE alone locks in scan
-      // order, and two sign-ins from one network (one settling, one counting) could deadlock.
-      await sql`
-        with locked as (
-          select key from rate_limits where key in (${sql.join(keys)}) and count > 0 order by key for update
-        )
-        update rate_limits
-        set count = case when rate_limits.key = ${reset} then 0 else rate_limits.count - 1 end
-        from locked where rate_limits.key = locked.key`.execute(this.db);
+      await sql`with locked as (${lockedForSettling(settlement)}) ${settleLocked(settlement, "locked")}`.execute(
+        this.db,
+      );
       return;
     }
     // SQLite locks the whole database for a write: no order to keep.
     await this.db
       .updateTable("rate_limits")
       .set({ count: sql<number>`case when key = ${reset} then 0 else count - 1 end` })
-      .where("key", "in", keys)
+      .where("key", "in", settlementKeys(settlement))
       .where("count", ">", 0)
       .execute();
   }
@@ -202,4 +196,47 @@ export class RateLimiter {
   async reset(key: string): Promise<void> {
     await this.db.deleteFrom("rate_limits").where("key", "=", key).execute();
   }
+}
+
+/** A correct password's counters (resetAndRefund's): one reset, one unit given back. */
+export interface CounterSettlement {
+  reset: string;
+  refund?: string | undefined;
+}
+
+function settlementKeys({ reset, refund }: CounterSettlement): string[] {
+  return refund === undefined ? [reset] : [reset, refund].sort();
+}
+
+/**
+ * The rows a settlement changes, locked in key order (PostgreSQL), as consumeAll's upsert locks
+ * them: an UPDATE alone locks in scan order, and two sign-ins from one network (one settling, one
+ * counting) could deadlock. `onlyIf`: a condition of the statement it is part of.
+ */
+function lockedForSettling(settlement: CounterSettlement, onlyIf?: RawBuilder<SqlBool>) {
+  const keys = settlementKeys(settlement);
+  const also = onlyIf ? sql` and ${onlyIf}` : sql``;
+  return sql`select key from rate_limits where key in (${sql.join(keys)}) and count > 0${also} order by key for update`;
+}
+
+function settleLocked({ reset }: CounterSettlement, locked: string) {
+  const from = sql.raw(locked);
+  return sql`update rate_limits
+    set count = case when rate_limits.key = ${reset} then 0 else rate_limits.count - 1 end
+    from ${from} where rate_limits.key = ${from}.key`;
+}
+
+/**
+ * The CTE of settlementCtes holding the counters' rows once locked: the statement's other writes
+ * can be made to wait for it, so that they take their own locks after the counters'.
+ */
+export const SETTLEMENT_LOCKS = "counters_locked";
+
+/**
+ * resetAndRefund as CTEs of a caller's data-modifying statement on PostgreSQL (sign-in-writes.ts),
+ * written only when `onlyIf` holds; its rows locked in key order like resetAndRefund's.
+ */
+export function settlementCtes(settlement: CounterSettlement, onlyIf: RawBuilder<SqlBool>) {
+  return sql`${sql.raw(SETTLEMENT_LOCKS)} as (${lockedForSettling(settlement, onlyIf)}),
+    counters_settled as (${settleLocked(settlement, SETTLEMENT_LOCKS)})`;
 }

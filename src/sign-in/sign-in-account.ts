@@ -3,8 +3,8 @@
 // the default flag, when it last entered each, their MFA settings. The checks then run on it in the
 // application, as they do on their own reads elsewhere: the MFA policy (MfaService.requirement with
 // the settings given), org_code membership (organizationRefusal), and the organization the sign-in
-// enters (organizationChoice, chooseOrganization's rule). On PostgreSQL this is one round trip where
-// there were three.
+// enters (organizationChoice, chooseOrganization's rule) — which the sign-in's one write then holds
+// to (sign-in-writes.ts). On PostgreSQL this is one round trip where there were three.
 import { jsonArrayFrom as postgresArray } from "kysely/helpers/postgres";
 import { jsonArrayFrom as sqliteArray } from "kysely/helpers/sqlite";
 import { isPostgres } from "../management/listing.js";

@@ -5,9 +5,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AUTH_URL_LIFETIME_SECONDS, ConnectedAppError } from "../connected-apps/connected-apps.service.js";
 import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
+import { newEventRow } from "../events/events.js";
 import { acceptInvitationFor } from "../invitations/invitation-sign-in.js";
 import {
   type AuthorizationRequest,
+  authorizationCodeFor,
   codeIssueFacts,
   errorRedirect,
   issueAuthorizationCode,
@@ -16,10 +18,12 @@ import {
 import { OAuthError } from "../oauth/errors.js";
 import type { Services } from "../services.js";
 import { inTransaction } from "../storage/database.js";
+import { signInEvent } from "../users/users.service.js";
 import {
   type BrowserSignIn,
   type Form,
   field,
+  type SessionPlan,
   type SessionProof,
   type SettleCounters,
 } from "./browser-sign-in.js";
@@ -27,6 +31,7 @@ import { connectStateCookie, cookieOptions } from "./cookies.js";
 import { connectOfferPage, type FormContext, type SignInTarget } from "./pages.js";
 import type { BrowserSession } from "./sessions.js";
 import { expectedOrganization, type SignInAccount } from "./sign-in-account.js";
+import { writeSignIn } from "./sign-in-writes.js";
 
 /** The request was completed or expired before this sign-in could: its writes roll back. */
 class RequestSpent extends Error {}
@@ -92,34 +97,37 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
    * account's sign-in counters, the request's completion, the organization entered and the code
    * commit together — one commit where there were six — and a request found spent or expired writes
    * nothing (no session for a sign-in that gives no code). The configuration is read first, from
-   * the cache (codeIssueFacts), and the organization expected, from the account's read when there
-   * is one (a password: sign-in-account.ts).
+   * the cache (codeIssueFacts). With the account read with its memberships (a password:
+   * sign-in-account.ts), one statement (finishInOneWrite); otherwise, or when that cannot finish it,
+   * one transaction, which takes the request's row before the counters as that statement does.
    */
   const finishTogether = async (
     request: FastifyRequest,
     reply: FastifyReply,
     requestId: string,
-    clientId: string,
+    authorization: AuthorizationRequest,
     userId: string,
     proof: SessionProof,
     settle: SettleCounters | undefined,
     account: SignInAccount | undefined,
   ) => {
-    // chooseOrganization's choice on the memberships read with the account: planSession reads none.
-    const expected =
-      account && proof.orgCode !== null
-        ? await expectedOrganization(account, proof.orgCode ?? undefined)
-        : undefined;
-    const orgCode = expected && "orgCode" in expected ? expected.orgCode : proof.orgCode;
-    const plan = await signIn.planSession(request, userId, orgCode);
-    const facts = await codeIssueFacts(services.oauth, clientId, plan.orgCode);
+    // Not the reply itself out of the helper: a Fastify reply is thenable, and awaiting it waits
+    // for the response to be sent.
+    const written =
+      account && (await finishInOneWrite(request, requestId, authorization, proof, settle, account));
+    if (written) {
+      signIn.announceSession(request, reply, userId, proof, written.plan, written.token);
+      return redirectWith(reply, 303, authorization, written.location);
+    }
+    const plan = await signIn.planSession(request, userId, proof.orgCode);
+    const facts = await codeIssueFacts(services.oauth, authorization.clientId, plan.orgCode);
     type Done = { token: string; completed: AuthorizationRequest; location: string | typeof STALE_SESSION };
     const done = await inTransaction<Done>(services.db, async (trx) => {
       const within = services.withDb(trx);
-      await settle?.(within);
-      const { token, session } = await signIn.writeSession(within, request, userId, proof, plan);
       const completed = await within.pending.complete(requestId);
       if (!completed) throw new RequestSpent();
+      await settle?.(within);
+      const { token, session } = await signIn.writeSession(within, request, userId, proof, plan);
       const location = await issueAuthorizationCode(
         within.oauth,
         completed,
@@ -134,6 +142,56 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
     if (!done) return expired(reply);
     signIn.announceSession(request, reply, userId, proof, plan, done.token);
     return redirectWith(reply, 303, done.completed, done.location);
+  };
+
+  /**
+   * finishTogether as one statement (sign-in-writes.ts): the organization entered is chosen on the
+   * account's read, with chooseOrganization's rule, and the statement completes the request only
+   * while it is still open to the person. The request's parameters are the ones read with the form
+   * (`authorization`): nothing changes them once stored but the sign-in's progress. Undefined, with
+   * nothing written, when this cannot finish the sign-in the way the transaction would — the
+   * organization refused, the session too old for it, no access role there, the request spent or
+   * the membership changed since the read — and the transaction then does what it does today.
+   */
+  const finishInOneWrite = async (
+    request: FastifyRequest,
+    requestId: string,
+    authorization: AuthorizationRequest,
+    proof: SessionProof,
+    settle: SettleCounters | undefined,
+    account: SignInAccount,
+  ): Promise<{ token: string; plan: SessionPlan; location: string } | undefined> => {
+    const userId = account.user.id;
+    // finish() enters no organization for the dashboard (proof.orgCode null).
+    const environment = proof.orgCode === null;
+    const choice = environment
+      ? { orgCode: null }
+      : await expectedOrganization(account, proof.orgCode ?? undefined);
+    if ("refused" in choice) return undefined;
+    const facts = await codeIssueFacts(services.oauth, authorization.clientId, choice.orgCode);
+    if (facts.environmentClient !== environment) return undefined;
+    const plan = await signIn.planKnown(choice.orgCode);
+    const now = services.clock.now();
+    const { token, session, row } = services.sessions.newSession(
+      userId,
+      signIn.sessionMeta(request, proof),
+      now,
+    );
+    const user = { id: userId, sessionId: session.id, authTime: session.authTime };
+    const issued = await authorizationCodeFor(services.oauth, authorization, user, choice.orgCode, facts);
+    if (!issued.code) return undefined;
+    const written = await writeSignIn(services.db, services.clock, {
+      requestId,
+      now,
+      userId,
+      entering: environment ? undefined : { orgCode: choice.orgCode },
+      counters: settle?.counters,
+      replacedSessionToken: signIn.sessionCookie(request),
+      session: row,
+      event: newEventRow(services.clock, signInEvent(userId)),
+      code: issued.code,
+    });
+    return written ? { token, plan, location: issued.location } : undefined;
   };
 
   /**
@@ -167,16 +225,7 @@ export function registerSignInFinish(app: FastifyInstance, services: Services, k
     const usual =
       offers.length === 0 && !authorization.invitation && authorization.createOrgName === undefined;
     if (usual)
-      return finishTogether(
-        request,
-        reply,
-        requestId,
-        authorization.clientId,
-        userId,
-        proof,
-        settle,
-        account,
-      );
+      return finishTogether(request, reply, requestId, authorization, userId, proof, settle, account);
     await settle?.(services);
     // An offer to show, an invitation to accept or an organization to create: the session commits
     // now, the code after (complete).

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import { newId } from "../crypto/random.js";
-import { type EventSource, recordEvent } from "../events/events.js";
+import { type EventSource, type NewEvent, recordEvent } from "../events/events.js";
 import { userData, userIdData } from "../events/payloads.js";
 import { OrganizationsService } from "../organizations/organizations.service.js";
 import { PropertiesStore } from "../properties/properties.store.js";
@@ -95,6 +95,11 @@ export function pictureProblem(picture: string): string | undefined {
     // fall through
   }
   return "must be an absolute http or https URL of at most 2000 characters";
+}
+
+/** The event a completed sign-in records (Kinde's user.authenticated, the person its source). */
+export function signInEvent(userId: string): NewEvent {
+  return { type: "user.authenticated", source: "user", data: userIdData(userId), userId };
 }
 
 export class UsersService {
@@ -304,11 +309,11 @@ export class UsersService {
     return valid;
   }
 
-  /** A completed sign-in: the counters and user.authenticated, in one transaction. */
+  /** A completed sign-in: the counters and user.authenticated (signInEvent), in one transaction. */
   async recordSignIn(userId: string): Promise<void> {
     await inTransaction(this.db, async (trx) => {
       await new UsersStore(trx).recordSignIn(userId, this.clock.now());
-      await this.record(trx, "user.authenticated", "user", userId, userIdData(userId));
+      await recordEvent(trx, this.clock, signInEvent(userId));
     });
   }
 

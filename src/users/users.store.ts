@@ -222,11 +222,15 @@ export class UsersStore {
   }
 
   async recordSignIn(id: string, now: number): Promise<void> {
-    await this.db
+    await this.signInCounted(id, now).execute();
+  }
+
+  /** recordSignIn's UPDATE, for a caller that embeds it in a statement of its own. */
+  signInCounted(id: string, now: number) {
+    return this.db
       .updateTable("users")
       .set((eb) => ({ last_signed_in_at: now, total_sign_ins: eb("total_sign_ins", "+", 1) }))
-      .where("id", "=", id)
-      .execute();
+      .where("id", "=", id);
   }
 
   async recordFailedSignIn(id: string): Promise<void> {

@@ -17,14 +17,25 @@ interface Counted {
   sql: string[];
 }
 
-/** Statements of the process's background workers (outboxes, log writer), not of the request. */
-const BACKGROUND = [
-  /"mail_messages"/,
-  /"webhook_deliveries"/,
-  /"events"/,
-  /"sms_outbox"/,
-  /"authentication_log"/,
-];
+/** Tables of the process's background workers (outboxes, log writer), not of the request. */
+const BACKGROUND_TABLES = new Set([
+  "mail_messages",
+  "webhook_deliveries",
+  "events",
+  "sms_outbox",
+  "authentication_log",
+]);
+
+/**
+ * A worker's statement: one whose first table is a worker's. An event and its deliveries inserted
+ * by the request (the outbox rows of its own transaction or statement) are the request's, and
+ * count: one statement naming them among other writes must not vanish from the count either.
+ */
+function isBackground(sql: string): boolean {
+  const table = /\b(?:from|into|update)\s+"(\w+)"/i.exec(sql)?.[1];
+  if (table === undefined || !BACKGROUND_TABLES.has(table)) return false;
+  return !/^\s*insert into "(events|webhook_deliveries)"/i.test(sql);
+}
 
 class Recorder {
   private recording = false;
@@ -41,7 +52,7 @@ class Recorder {
     } finally {
       this.recording = false;
     }
-    const ours = this.log.filter(({ sql }) => !BACKGROUND.some((pattern) => pattern.test(sql)));
+    const ours = this.log.filter(({ sql }) => !isBackground(sql));
     const inTransaction = new Map<number, boolean>();
     let commits = 0;
     for (const { sql, connection } of ours) {
@@ -61,7 +72,7 @@ class Recorder {
 /** Today's counts (ceilings) and the targets, per operation. */
 const CEILINGS = {
   "client credentials (warm)": { statements: 1, commits: 0, target: "0 round trips" },
-  "sign-in (password form)": { statements: 13, commits: 2, target: "≤ 5 round trips, ≤ 2 commits" },
+  "sign-in (password form)": { statements: 5, commits: 2, target: "≤ 5 round trips, ≤ 2 commits" },
   "code exchange": { statements: 3, commits: 1, target: "≤ 3 round trips, 1 commit" },
   refresh: { statements: 3, commits: 1, target: "≤ 3 round trips, 1 commit" },
 } as const;
