@@ -49,6 +49,8 @@ const FORM = { "content-type": "application/x-www-form-urlencoded" };
 type Spec = Omit<LoadSpec, "url" | "seconds"> & { path: string };
 
 let proc: Awaited<ReturnType<typeof spawnServer>>;
+/** The bundle the server runs (its frames are mapped back to modules), when it is Latchkey. */
+let bundle = path.join(BUILD_DIR, "cli.js");
 let cleanup = async () => {};
 const specs: Record<string, Spec> = {};
 if (target === "ceiling") {
@@ -73,11 +75,8 @@ if (target === "ceiling") {
   specs.json = { path: "/json" };
 } else {
   // BENCH_CLI: a server compiled elsewhere (e.g. a copy of an earlier build, to compare).
-  const cli =
-    process.env.BENCH_CLI ??
-    (process.env.BENCH_NO_BUILD
-      ? path.join(ROOT, "node_modules/.cache/latchkey-bench/cli.js")
-      : buildLatchkey());
+  const cli = process.env.BENCH_CLI ?? (process.env.BENCH_NO_BUILD ? bundle : buildLatchkey());
+  bundle = cli;
   const kind = (process.env.PROFILE_DATABASE ?? "sqlite") as DatabaseKind;
   const deployment = await prepareDeployment(kind, { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" });
   if (!deployment) throw new Error(`no ${kind} database reachable`);
@@ -174,6 +173,18 @@ async function connectedSpec(
   return connectedAppTokenSpec(deployment, provider, browser, user.id);
 }
 
+/**
+ * CPU seconds of a process's main thread alone (/proc/<pid>/task/<pid>/stat utime + stime, in
+ * ticks of 1/100 s): the event loop's work, without the signatures on libuv's pool, the SQLite
+ * commit worker or GC helper threads. Less sensitive than the profiler's wall-clock samples to
+ * the machine being shared (a descheduled main thread spends no CPU).
+ */
+function mainThreadCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const spec = specs[scenario];
 // Only samples taken while the load runs are counted (start-up is not the hot path). V8's profile
 // clock and process.hrtime are both CLOCK_MONOTONIC, so the two processes' times compare.
@@ -184,11 +195,13 @@ try {
   // A short warm-up first (JIT, caches), outside the window.
   await load(proc.child.pid!, { ...spec, url: `${proc.url}${spec.path}`, seconds: 1, connections: 10 });
   const from = Number(process.hrtime.bigint() / 1000n);
+  const mainBefore = mainThreadCpuSeconds(proc.child.pid!);
   const result = await load(proc.child.pid!, { ...spec, url: `${proc.url}${spec.path}`, seconds });
+  const mainMs = ((mainThreadCpuSeconds(proc.child.pid!) - mainBefore) * 1000) / Math.max(1, result.total);
   window = { from, to: Number(process.hrtime.bigint() / 1000n) };
   requests = result.total;
   console.log(
-    `${target} ${scenario}: ${result.requestsPerSecond} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, cpu ${result.cpuMsPerRequest} ms/req`,
+    `${target} ${scenario}: ${result.requestsPerSecond} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, cpu ${result.cpuMsPerRequest} ms/req (main thread ${mainMs.toFixed(3)})`,
     result.statusCodes,
   );
 } finally {
@@ -230,7 +243,8 @@ const perRequest = (hits: number) => ((hits / total) * loadSeconds * 1e6) / Math
 // Latchkey runs bundled (scripts/bundle.mjs): every frame is in cli.js. esbuild heads each module's
 // part of the bundle with a `// <path>` comment line, which gives each line back its module.
 const bundleModules: { line: number; module: string }[] = [];
-for (const [index, text] of readFileSync(path.join(BUILD_DIR, "cli.js"), "utf8").split("\n").entries()) {
+const bundleText = target === "ceiling" ? "" : readFileSync(bundle, "utf8");
+for (const [index, text] of bundleText.split("\n").entries()) {
   const module = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(text)?.[1];
   if (module) bundleModules.push({ line: index, module: module.replace(/^node_modules\//, "") });
 }
@@ -247,7 +261,7 @@ const bundleModule = (line: number): string => {
 };
 const label = (node: ProfileNode) => {
   const { functionName, url, lineNumber } = node.callFrame;
-  const where = /latchkey-bench\/cli\.js$/.test(url)
+  const where = url.endsWith(bundle)
     ? `${bundleModule(lineNumber)} (cli.js`
     : url
         .replace(/^file:\/\/.*latchkey-bench\//, "src/")
