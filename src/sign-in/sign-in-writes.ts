@@ -14,12 +14,16 @@
 // not round trips), the completion first and parents before children (it checks foreign keys at
 // each statement).
 //
-// Lock order: the request's row, then the throttle counters in key order, then the rest (the
-// account's row, the membership, the replaced session): the settlement's lock waits on the
-// completion, and every other write on the settlement's locks (`ready`) — PostgreSQL runs a
-// statement's CTEs in no given order otherwise. The transaction of sign-in-finish.ts takes them in
-// the same order, and consumeAll takes the counters alone, in key order. No two sign-ins wait on
-// each other in a cycle.
+// Lock order: the request's row, then the throttle counters in key order, then the replaced
+// session, the account's row and the membership — the order the other ways of finishing a sign-in
+// take them in (sign-in-finish.ts's transaction, startSession: revoke, recordSignIn,
+// touchMembership). PostgreSQL runs the data-modifying CTEs nobody reads in no order one may rely
+// on (in practice, last declared first), so each write that locks an existing row reads the one
+// before it (a count, always true): the settlement waits on the completion, every write on the
+// settlement (`ready`), the account's row on the revocation, the membership on the account's row.
+// consumeAll takes the counters alone, in key order. No two sign-ins wait on each other in a cycle.
+// (An administrator deleting the user locks the account before its sessions; that rare race can
+// still end in a deadlock PostgreSQL breaks by refusing one side.)
 import { expressionBuilder, type InsertObject, isExpression, type SqlBool, sql } from "kysely";
 import type { Clock } from "../clock.js";
 import { queueDeliveries } from "../events/events.js";
@@ -91,26 +95,41 @@ export async function writeSignIn(db: Db, clock: Clock, writes: SignInWrites): P
     ...(counters ? [settlementCtes(counters, IF_COMPLETED)] : []),
     // Reading the locked counters (a count, always true) makes every write below wait for them.
     counters
-      ? sql`${READY} as (select id from ${COMPLETED} where (select count(*) from ${sql.raw(SETTLEMENT_LOCKS)}) >= 0)`
+      ? sql`${READY} as (select id from ${COMPLETED} where ${after(SETTLEMENT_LOCKS)})`
       : sql`${READY} as (select id from ${COMPLETED})`,
     ...(replacedSessionToken
       ? [
-          sql`w_revoked as (${new BrowserSessions(db, clock).revokeByToken(replacedSessionToken, now).where(IF_READY)})`,
+          sql`w_revoked as (${new BrowserSessions(db, clock)
+            .revokeByToken(replacedSessionToken, now)
+            .where(IF_READY)
+            .returning("id")})`,
         ]
       : []),
     sql`w_session as (${insertSelectingReady("browser_sessions", writes.session)})`,
-    sql`w_counted as (${new UsersStore(db).signInCounted(userId, now).where(IF_READY)})`,
+    sql`w_counted as (${new UsersStore(db)
+      .signInCounted(userId, now)
+      .where(IF_READY)
+      .where(replacedSessionToken ? after("w_revoked") : sql<SqlBool>`true`)
+      .returning("id")})`,
     sql`w_event as (${insertSelectingReady("events", writes.event)})`,
     sql`w_deliveries as (${queueDeliveries(db, writes.event, IF_READY)})`,
     ...(orgCode !== null
       ? [
-          sql`w_entered as (${new OrganizationsStore(db).membershipTouched(orgCode, userId, now).where(IF_READY)})`,
+          sql`w_entered as (${new OrganizationsStore(db)
+            .membershipTouched(orgCode, userId, now)
+            .where(IF_READY)
+            .where(after("w_counted"))})`,
         ]
       : []),
     sql`w_code as (${insertSelectingReady("authorization_codes", codeRow(writes.code))})`,
   ];
   const statement = sql<{ id: string }>`with ${sql.join(ctes)} select id from ${COMPLETED}`;
   return (await statement.execute(db)).rows.length > 0;
+}
+
+/** Always true, once the CTE `name` has run: a write conditioned on it takes its locks after that one's. */
+function after(name: string) {
+  return sql<SqlBool>`(select count(*) from ${sql.raw(name)}) >= 0`;
 }
 
 /** What must still hold for the request to complete: see SignInWrites.entering. */

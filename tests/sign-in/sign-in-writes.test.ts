@@ -332,6 +332,72 @@ for (const { kind, skip } of await databaseKinds()) {
             });
           assert.equal(await written, true);
         });
+
+      // PostgreSQL only. The other ways of finishing a sign-in (sign-in-finish.ts's transaction,
+      // startSession) lock the replaced session, then the account, then the membership: the
+      // statement must take them in that order too, or the two deadlock and one answers 500.
+      if (kind === "postgres")
+        describe("takes the account and the membership in the order the other sign-ins do", () => {
+          const statementWaits = () =>
+            until(async () => {
+              const { rows } = await sql<{ n: number }>`
+                select count(*)::int as n from pg_stat_activity
+                where datname = current_database() and wait_event_type = 'Lock'
+                  and query like 'with completed as%'`.execute(db());
+              return rows[0]!.n === 1;
+            });
+
+          it("the account, then the membership", async () => {
+            const user = await createUser(server);
+            const prepared = await prepare(user.id, { orgCode: defaultOrg });
+            let written: Promise<boolean> | undefined;
+            await db()
+              .transaction()
+              .execute(async (other) => {
+                await other
+                  .updateTable("users")
+                  .set({ last_signed_in_at: 1 })
+                  .where("id", "=", user.id)
+                  .execute();
+                written = writeSignIn(db(), server.services.clock, prepared.writes);
+                await statementWaits();
+                await other
+                  .updateTable("organization_users")
+                  .set({ last_accessed_at: 1 })
+                  .where("org_code", "=", defaultOrg)
+                  .where("user_id", "=", user.id)
+                  .execute();
+              });
+            assert.equal(await written, true);
+          });
+
+          it("the replaced session, then the account", async () => {
+            const user = await createUser(server);
+            const prepared = await prepare(user.id, { orgCode: defaultOrg });
+            const replaced = await server.services.sessions.create(user.id, { amr: ["pwd"] });
+            let written: Promise<boolean> | undefined;
+            await db()
+              .transaction()
+              .execute(async (other) => {
+                await other
+                  .updateTable("browser_sessions")
+                  .set({ revoked_at: prepared.writes.now })
+                  .where("id", "=", replaced.session.id)
+                  .execute();
+                written = writeSignIn(db(), server.services.clock, {
+                  ...prepared.writes,
+                  replacedSessionToken: replaced.token,
+                });
+                await statementWaits();
+                await other
+                  .updateTable("users")
+                  .set({ last_signed_in_at: 1 })
+                  .where("id", "=", user.id)
+                  .execute();
+              });
+            assert.equal(await written, true);
+          });
+        });
     });
   });
 }
