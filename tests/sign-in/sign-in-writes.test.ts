@@ -300,13 +300,7 @@ for (const { kind, skip } of await databaseKinds()) {
                 .forUpdate()
                 .execute();
               written = writeSignIn(db(), server.services.clock, prepared.writes);
-              await until(async () => {
-                const { rows } = await sql<{ n: number }>`
-                select count(*)::int as n from pg_stat_activity
-                where datname = current_database() and wait_event_type = 'Lock'
-                  and query like 'with completed as%'`.execute(db());
-                return rows[0]!.n === 1;
-              });
+              await statementWaits(db());
               const lockable = (table: "authorization_requests" | "users", id: string) =>
                 holder
                   .selectFrom(table)
@@ -338,15 +332,6 @@ for (const { kind, skip } of await databaseKinds()) {
       // statement must take them in that order too, or the two deadlock and one answers 500.
       if (kind === "postgres")
         describe("takes the account and the membership in the order the other sign-ins do", () => {
-          const statementWaits = () =>
-            until(async () => {
-              const { rows } = await sql<{ n: number }>`
-                select count(*)::int as n from pg_stat_activity
-                where datname = current_database() and wait_event_type = 'Lock'
-                  and query like 'with completed as%'`.execute(db());
-              return rows[0]!.n === 1;
-            });
-
           it("the account, then the membership", async () => {
             const user = await createUser(server);
             const prepared = await prepare(user.id, { orgCode: defaultOrg });
@@ -360,7 +345,7 @@ for (const { kind, skip } of await databaseKinds()) {
                   .where("id", "=", user.id)
                   .execute();
                 written = writeSignIn(db(), server.services.clock, prepared.writes);
-                await statementWaits();
+                await statementWaits(db());
                 await other
                   .updateTable("organization_users")
                   .set({ last_accessed_at: 1 })
@@ -388,7 +373,7 @@ for (const { kind, skip } of await databaseKinds()) {
                   ...prepared.writes,
                   replacedSessionToken: replaced.token,
                 });
-                await statementWaits();
+                await statementWaits(db());
                 await other
                   .updateTable("users")
                   .set({ last_signed_in_at: 1 })
@@ -399,6 +384,17 @@ for (const { kind, skip } of await databaseKinds()) {
           });
         });
     });
+  });
+}
+
+/** Until the sign-in's one statement (PostgreSQL) waits on a lock another transaction holds. */
+function statementWaits(db: Db): Promise<void> {
+  return until(async () => {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'
+        and query like 'with completed as%'`.execute(db);
+    return rows[0]!.n === 1;
   });
 }
 
