@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
   LogController,
+  type preHandlerHookHandler,
 } from "fastify";
 import type { Bindings, ChildLoggerOptions, Logger } from "pino";
 import { registerAccountRoutes } from "./account/account.routes.js";
@@ -132,10 +133,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     done();
   });
   // The hosted pages read configuration many times per request and change none: one generation
-  // reading serves them all (src/oauth/config-cache.ts). A preHandler, so the body is parsed.
-  app.addHook("preHandler", (request, _reply, done) => {
-    if (request.routeOptions.config?.surface === "page") sharingGenerationReading(done);
-    else done();
+  // reading serves them all (src/oauth/config-cache.ts). A preHandler, so the body is parsed; put
+  // on each page route as it is registered (routes registered before this are not covered), so
+  // no other request pays for a hook stage or the per-call object of request.routeOptions.
+  const shareGenerationReading: preHandlerHookHandler = (_request, _reply, done) =>
+    sharingGenerationReading(done);
+  app.addHook("onRoute", (route) => {
+    if (route.config?.surface !== "page") return;
+    route.preHandler = [shareGenerationReading, ...(route.preHandler ? [route.preHandler].flat() : [])];
   });
   registerSecurityHeaders(app, { https: Boolean(config.tls) });
   registerErrorHandling(app);

@@ -1,6 +1,6 @@
 // Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3):
 // client_secret_basic, client_secret_post, or `none` for public clients — exactly one per request.
-import { safeEqual } from "../crypto/random.js";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApplicationType } from "../storage/schema.js";
 import { OAuthError } from "./errors.js";
 import type { Params } from "./params.js";
@@ -43,10 +43,33 @@ export async function authenticateClient(
     if (method !== "none") throw invalidClient(Boolean(basic), "This public client has no secret");
     return { client, method };
   }
-  if (secret === undefined || client.secret === undefined || !safeEqual(secret, client.secret)) {
+  if (secret === undefined || client.secret === undefined || !secretMatches(secret, client.secret, client)) {
     throw invalidClient(Boolean(basic), "Client authentication failed");
   }
   return { client, method };
+}
+
+/**
+ * SHA-256 of each client record's secret, taken once per record. The configuration cache hands
+ * out one frozen record per client until the configuration changes (src/oauth/config-cache.ts),
+ * and a rotated or revoked secret arrives as a new record, so a digest is never used past the
+ * record it was taken from; a record read without the cache is new each time and hashed each time.
+ */
+const storedSecretDigests = new WeakMap<ClientRecord, { secret: string; digest: Buffer }>();
+
+function sha256Digest(value: string): Buffer {
+  return createHash("sha256").update(value, "utf8").digest();
+}
+
+/** As safeEqual (crypto/random.ts): both sides hashed, so neither contents nor length leak by timing. */
+function secretMatches(presented: string, secret: string, client: ClientRecord): boolean {
+  let stored = storedSecretDigests.get(client);
+  // Compares the record's secret with the copy hashed before (not the caller's): timing is moot.
+  if (stored?.secret !== secret) {
+    stored = { secret, digest: sha256Digest(secret) };
+    storedSecretDigests.set(client, stored);
+  }
+  return timingSafeEqual(sha256Digest(presented), stored.digest);
 }
 
 /** §5.2: 401, and a WWW-Authenticate challenge for the scheme the client tried. */

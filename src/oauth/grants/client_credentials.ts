@@ -65,7 +65,8 @@ export async function clientCredentialsGrant(
     throw new OAuthError("invalid_scope", "Malformed scope");
   // Kinde: an empty scope means "everything this application was granted" (COMPAT.md §0.7).
   const scopes = requested === undefined ? policy.everything : splitScope(requested);
-  const missing = scopes.find((s) => !policy.usable.has(s));
+  // `everything` holds usable scopes only: a request without `scope` has nothing to check.
+  const missing = requested === undefined ? undefined : scopes.find((s) => !policy.usable.has(s));
   if (missing !== undefined)
     throw new OAuthError(
       "invalid_scope",
