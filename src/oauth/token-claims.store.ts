@@ -104,21 +104,30 @@ export function claimColumns(db: Db, who: ClaimSubjects) {
         ])
         .orderBy("feature_flags.key"),
     ).as("claim_flags"),
-    // The public user and organization properties (PropertiesStore.tokenClaims).
+    // The public user and organization properties (PropertiesStore.tokenClaims), and apart from
+    // them this user's and this organization's values, each one index range: joined here, the
+    // values were probed once per property (two index lookups each, 66 of the statement's 82
+    // buffer reads with Kinde's 16 public properties); claimRowsOf pairs them up.
     array(
       db
         .selectFrom("properties as p")
-        .leftJoin("user_property_values as u", (join) =>
-          join.onRef("u.property_id", "=", "p.id").on("u.user_id", "=", who.userId),
-        )
-        .leftJoin("organization_property_values as o", (join) =>
-          join.onRef("o.property_id", "=", "p.id").on("o.org_code", "=", who.orgCode),
-        )
-        .select(["p.context", "p.key", "u.value as user_value", "o.value as org_value"])
+        .select(["p.id", "p.context", "p.key"])
         .where("p.is_private", "=", 0)
         .where("p.context", "in", ["usr", "org"])
         .orderBy("p.key"),
     ).as("claim_properties"),
+    array(
+      db
+        .selectFrom("user_property_values as u")
+        .select(["u.property_id", "u.value"])
+        .where("u.user_id", "=", who.userId),
+    ).as("claim_user_values"),
+    array(
+      db
+        .selectFrom("organization_property_values as o")
+        .select(["o.property_id", "o.value"])
+        .where("o.org_code", "=", who.orgCode),
+    ).as("claim_org_values"),
     // What the sign-in proved (ExternalIdentitiesStore.proofOfSession): at most one row.
     array(
       db
@@ -138,6 +147,8 @@ export interface ClaimColumnsRow {
   claim_roles: unknown;
   claim_flags: unknown;
   claim_properties: unknown;
+  claim_user_values: unknown;
+  claim_org_values: unknown;
   claim_session: unknown;
 }
 
@@ -147,13 +158,31 @@ function decoded<T>(value: unknown): T[] {
   return Array.isArray(parsed) ? (parsed as T[]) : [];
 }
 
+interface PropertyValue {
+  property_id: string;
+  value: string | null;
+}
+
+function valuesById(value: unknown): Map<string, string | null> {
+  return new Map(decoded<PropertyValue>(value).map((row) => [row.property_id, row.value]));
+}
+
 export function claimRowsOf(row: ClaimColumnsRow): UserClaimRows {
+  const userValues = valuesById(row.claim_user_values);
+  const orgValues = valuesById(row.claim_org_values);
   return {
     memberships: decoded(row.claim_memberships),
     permissions: decoded(row.claim_permissions),
     roles: decoded(row.claim_roles),
     flags: decoded(row.claim_flags),
-    properties: decoded(row.claim_properties),
+    properties: decoded<{ id: string; context: string; key: string }>(row.claim_properties).map(
+      ({ id, context, key }) => ({
+        context,
+        key,
+        user_value: userValues.get(id) ?? null,
+        org_value: orgValues.get(id) ?? null,
+      }),
+    ),
   };
 }
 
