@@ -103,14 +103,17 @@ function watchStatements(client: pg.PoolClient, onStatement: NonNullable<OpenOpt
 }
 
 /**
- * Sends the statements of prepared.ts as named statements: PostgreSQL parses each once per
+ * Sends the statements prepared.ts names as named statements: PostgreSQL parses each once per
  * connection (pg remembers which it has) and can keep its plan. Kysely calls `query(text, values)`.
  */
 function namePreparedStatements(client: pg.PoolClient, logger: Logger | undefined): void {
   const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
   (client as { query: unknown }).query = (...args: unknown[]) => {
     const [text, values] = args;
-    const name = args.length === 2 && typeof text === "string" ? preparedStatementName(text) : undefined;
+    const name =
+      args.length === 2 && typeof text === "string"
+        ? preparedStatementName(text, Array.isArray(values) ? values.length : 0)
+        : undefined;
     if (name === undefined) return query(...args);
     return query({ name, text, values }).catch((error: unknown) => {
       // 26000: the server no longer has a statement pg believes parsed — a pooler's DISCARD ALL or

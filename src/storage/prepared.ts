@@ -50,11 +50,44 @@ interface Template {
 const namesByText = new Map<string, string>();
 
 /**
- * The name PostgreSQL knows this statement text by, if it is a prepared statement's (database.ts
- * sends those as named statements). Names are handed out in order, one per distinct text.
+ * Every other statement with parameters is named once its text has run this many times in this
+ * process, as PgJDBC's prepareThreshold does: the sign-in's one write, the throttle counters, the
+ * authorization request's reads were parsed and planned at every execution (pg_stat_statements
+ * during bench/targets.ts sign-in: 283 µs of planning per sign-in for the write alone, 197 µs to
+ * run it). A text that repeats is a fixed shape with its values as parameters, which is what a
+ * prepared statement is; one built around a value never repeats and is never named.
  */
-export function preparedStatementName(text: string): string | undefined {
-  return namesByText.get(text);
+const AUTO_NAME_AFTER = 5;
+/** Names per process at most (each connection keeps a parsed statement and its plan per name). */
+const AUTO_NAMES_MAX = 400;
+/** Texts counted at most; past it the counts start over (texts seen rarely never reach a name). */
+const COUNTED_TEXTS_MAX = 2_000;
+const timesSeen = new Map<string, number>();
+let autoNames = 0;
+/** The same test as resultNamesEverything, on the text: anywhere, so also a subquery's (cautious). */
+const NAMES_EVERYTHING = /\bselect\s+(distinct\s+(on\s*\([^)]*\)\s*)?)?\*|\.\*|\breturning\s+\*/i;
+
+/**
+ * The name PostgreSQL knows this statement text by (database.ts sends it as a named statement): a
+ * prepared statement's, or one given here to a text with parameters seen AUTO_NAME_AFTER times.
+ * Never to a text with `*` in its result (see the top of this file) or without parameters (BEGIN,
+ * COMMIT, DDL). Names are handed out in order, one per distinct text.
+ */
+export function preparedStatementName(text: string, parameterCount = 0): string | undefined {
+  const known = namesByText.get(text);
+  if (known !== undefined || parameterCount === 0 || autoNames >= AUTO_NAMES_MAX) return known;
+  const seen = (timesSeen.get(text) ?? 0) + 1;
+  if (seen < AUTO_NAME_AFTER) {
+    if (timesSeen.size >= COUNTED_TEXTS_MAX) timesSeen.clear();
+    timesSeen.set(text, seen);
+    return undefined;
+  }
+  timesSeen.delete(text);
+  if (NAMES_EVERYTHING.test(text)) return undefined;
+  autoNames++;
+  const name = `latchkey_${namesByText.size + 1}_auto`;
+  namesByText.set(text, name);
+  return name;
 }
 
 export class PreparedStatement<V extends Record<string, unknown>, R> {

@@ -80,6 +80,31 @@ describe("prepared statements on PostgreSQL", { skip: (await databaseKinds())[1]
     assert.equal(rows.length, 1, "one named statement, prepared once");
     assert.equal(Number(rows[0]!.generic_plans) + Number(rows[0]!.custom_plans), 3, "run three times");
   });
+
+  it("names any other statement with parameters once its text has run five times", async () => {
+    const { db } = await storageOf("postgres", 1);
+    /** Statements of this test only: the names are the process's, shared by every test in it. */
+    const named = async (marker: string) =>
+      (
+        await sql<{ name: string; statement: string }>`
+          select name, statement from pg_prepared_statements where statement like ${`%${marker}%`}
+        `.execute(db)
+      ).rows;
+    const counted = () =>
+      db.selectFrom("users").select(["id", "email"]).where("email", "=", "auto-named@example.com");
+    for (let i = 0; i < 4; i++) await counted().execute();
+    assert.deepEqual(await named('"email" = $1'), [], "not before the fifth time");
+    for (let i = 0; i < 2; i++) await counted().execute();
+    const [statement] = await named('"email" = $1');
+    assert.match(statement?.name ?? "", /^latchkey_\d+_auto$/);
+    // Its result would change with a newer instance's migration: never named.
+    for (let i = 0; i < 6; i++)
+      await db.selectFrom("feature_flags").selectAll().where("key", "=", "star-auto").execute();
+    assert.deepEqual(await named('"key" = $1'), []);
+    // Without parameters (BEGIN, COMMIT, DDL): never named.
+    for (let i = 0; i < 6; i++) await sql`select 'no-parameters-auto' as marker`.execute(db);
+    assert.deepEqual(await named("no-parameters-auto"), []);
+  });
 });
 
 describe("prepared statements name their columns", () => {
