@@ -28,7 +28,7 @@ export const CONFIG_KEYS: ReadonlyArray<{ key: string; default: string; descript
     key: "DATABASE_PREPARED_STATEMENTS",
     default: "true",
     description:
-      "PostgreSQL: parse the hot statements once per connection; false behind a pooler that cannot keep them (PgBouncer before 1.21, or without max_prepared_statements, in transaction mode)",
+      "PostgreSQL: parse statements that repeat once per connection; false behind a pooler that cannot keep them (PgBouncer before 1.21, or without max_prepared_statements, in transaction mode)",
   },
   {
     key: "DATA_DIR",
