@@ -4,6 +4,7 @@
 // (`sort=created_on_desc`, `starts_with`, `include_count`), described in the OpenAPI document.
 import { type Expression, type ExpressionBuilder, PostgresAdapter, type SqlBool, sql } from "kysely";
 import type { Db } from "../storage/database.js";
+import { planPerValue } from "../storage/statement-names.js";
 import { ApiError } from "./errors.js";
 
 /** Longest prefix accepted: longer than any e-mail address or name a list would show. */
@@ -68,7 +69,8 @@ export function startsWith(
   prefix: string,
 ): Expression<SqlBool> {
   const column = postgres ? sql`(${expression} collate "C")` : sql`${expression}`;
-  const low = sql<SqlBool>`${column} >= ${prefix}`;
+  // One prefix matches a row, another half the table: planned for each (statement-names.ts).
+  const low = sql<SqlBool>`${column} >= ${prefix}${planPerValue}`;
   const high = successor(prefix);
   return high === undefined ? low : sql<SqlBool>`${low} and ${column} < ${high}`;
 }

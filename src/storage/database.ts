@@ -9,9 +9,9 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { DatabaseTarget } from "../config/config.js";
 import { DatabaseUnavailableError } from "./errors.js";
-import { preparedStatementName } from "./prepared.js";
 import type { Schema } from "./schema.js";
 import { DurableSqliteDialect, GroupCommit, type WalFlush, walFlush } from "./sqlite-driver.js";
+import { statementName, unnameStatement } from "./statement-names.js";
 
 export type Db = Kysely<Schema>;
 
@@ -103,8 +103,8 @@ function watchStatements(client: pg.PoolClient, onStatement: NonNullable<OpenOpt
 }
 
 /**
- * Sends the statements prepared.ts names as named statements: PostgreSQL parses each once per
- * connection (pg remembers which it has) and can keep its plan. Kysely calls `query(text, values)`.
+ * Sends the statements statement-names.ts names as named statements: PostgreSQL parses each once
+ * per connection (pg remembers which it has) and can keep its plan. Kysely calls `query(text, values)`.
  */
 function namePreparedStatements(client: pg.PoolClient, logger: Logger | undefined): void {
   const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
@@ -112,20 +112,31 @@ function namePreparedStatements(client: pg.PoolClient, logger: Logger | undefine
     const [text, values] = args;
     const name =
       args.length === 2 && typeof text === "string"
-        ? preparedStatementName(text, Array.isArray(values) ? values.length : 0)
+        ? statementName(text, Array.isArray(values) ? values.length : 0)
         : undefined;
     if (name === undefined) return query(...args);
     return query({ name, text, values }).catch((error: unknown) => {
-      // 26000: the server no longer has a statement pg believes parsed — a pooler's DISCARD ALL or
-      // a connection it swapped, a bind that failed after the parse. Nothing ran: pg forgets it
-      // (the next call parses it again) and this call is sent unnamed. In a transaction the error
+      // Nothing ran in either case below, and this call is sent unnamed. In a transaction the error
       // has already aborted it, and the retry fails as the transaction would have.
-      if ((error as { code?: unknown }).code !== "26000") throw error;
-      delete (client as unknown as PgConnectionInternals).connection.parsedStatements[name];
-      logger?.warn(
-        { statement: name },
-        "PostgreSQL lost a prepared statement; behind a pooler in transaction mode set DATABASE_PREPARED_STATEMENTS=false",
-      );
+      const code = (error as { code?: unknown }).code;
+      if (code === "26000") {
+        // The server no longer has a statement pg believes parsed — a pooler's DISCARD ALL or a
+        // connection it swapped, a bind that failed after the parse: pg forgets it (the next call
+        // parses it again).
+        delete (client as unknown as PgConnectionInternals).connection.parsedStatements[name];
+        logger?.warn(
+          { statement: name },
+          "PostgreSQL lost a prepared statement; behind a pooler in transaction mode set DATABASE_PREPARED_STATEMENTS=false",
+        );
+      } else if (code === "0A000" && /cached plan must not change result type/.test(String(error))) {
+        // A migration (this instance's or a newer one's) changed a column the statement returns:
+        // it stays unnamed in this process from now on.
+        unnameStatement(text as string);
+        logger?.warn(
+          { statement: name },
+          "a column this statement returns changed; it is sent unnamed from now on",
+        );
+      } else throw error;
       return query(text, values);
     });
   };

@@ -5,10 +5,9 @@
 // running it costs (pg_stat_statements, track_planning).
 //
 // A prepared statement is built and compiled once per dialect with placeholders where its values
-// go; an execution only puts the values in. On PostgreSQL its text is also registered under a name,
-// and the pool's connections send it as a named statement (database.ts): parsed once per connection
-// and, once PostgreSQL finds a generic plan no worse than the custom ones (plan_cache_mode=auto,
-// after five executions), planned once too.
+// go; an execution only puts the values in. On PostgreSQL its text is also declared under a name
+// (statement-names.ts, which names other statements that repeat too), and the pool's connections
+// send it as a named statement (database.ts): parsed once per connection and planned once.
 //
 // A prepared statement names its columns: PostgreSQL refuses to run a named statement whose result
 // type has changed ("cached plan must not change result type"), so `select *` over a table to which
@@ -30,6 +29,7 @@ import {
 } from "kysely";
 import { isPostgres } from "../management/listing.js";
 import type { Db } from "./database.js";
+import { declareStatement } from "./statement-names.js";
 
 /** Stands for one value while the statement is compiled. */
 class Placeholder {
@@ -45,49 +45,6 @@ interface Template {
   readonly compiled: CompiledQuery;
   /** Per parameter: the key of the value it takes, or undefined for a constant of the statement. */
   readonly slots: readonly (string | undefined)[];
-}
-
-const namesByText = new Map<string, string>();
-
-/**
- * Every other statement with parameters is named once its text has run this many times in this
- * process, as PgJDBC's prepareThreshold does: the sign-in's one write, the throttle counters, the
- * authorization request's reads were parsed and planned at every execution (pg_stat_statements
- * during bench/targets.ts sign-in: 283 µs of planning per sign-in for the write alone, 197 µs to
- * run it). A text that repeats is a fixed shape with its values as parameters, which is what a
- * prepared statement is; one built around a value never repeats and is never named.
- */
-const AUTO_NAME_AFTER = 5;
-/** Names per process at most (each connection keeps a parsed statement and its plan per name). */
-const AUTO_NAMES_MAX = 400;
-/** Texts counted at most; past it the counts start over (texts seen rarely never reach a name). */
-const COUNTED_TEXTS_MAX = 2_000;
-const timesSeen = new Map<string, number>();
-let autoNames = 0;
-/** The same test as resultNamesEverything, on the text: anywhere, so also a subquery's (cautious). */
-const NAMES_EVERYTHING = /\bselect\s+(distinct\s+(on\s*\([^)]*\)\s*)?)?\*|\.\*|\breturning\s+\*/i;
-
-/**
- * The name PostgreSQL knows this statement text by (database.ts sends it as a named statement): a
- * prepared statement's, or one given here to a text with parameters seen AUTO_NAME_AFTER times.
- * Never to a text with `*` in its result (see the top of this file) or without parameters (BEGIN,
- * COMMIT, DDL). Names are handed out in order, one per distinct text.
- */
-export function preparedStatementName(text: string, parameterCount = 0): string | undefined {
-  const known = namesByText.get(text);
-  if (known !== undefined || parameterCount === 0 || autoNames >= AUTO_NAMES_MAX) return known;
-  const seen = (timesSeen.get(text) ?? 0) + 1;
-  if (seen < AUTO_NAME_AFTER) {
-    if (timesSeen.size >= COUNTED_TEXTS_MAX) timesSeen.clear();
-    timesSeen.set(text, seen);
-    return undefined;
-  }
-  timesSeen.delete(text);
-  if (NAMES_EVERYTHING.test(text)) return undefined;
-  autoNames++;
-  const name = `latchkey_${namesByText.size + 1}_auto`;
-  namesByText.set(text, name);
-  return name;
 }
 
 export class PreparedStatement<V extends Record<string, unknown>, R> {
@@ -148,9 +105,7 @@ export class PreparedStatement<V extends Record<string, unknown>, R> {
     if (resultNamesEverything(compiled.query)) {
       throw new Error(`prepared statement ${this.name}: name the columns instead of *`);
     }
-    if (postgres && !namesByText.has(compiled.sql)) {
-      namesByText.set(compiled.sql, `latchkey_${namesByText.size + 1}_${this.name}`.slice(0, 63));
-    }
+    if (postgres) declareStatement(compiled.sql, this.name);
     return { compiled, slots };
   }
 }

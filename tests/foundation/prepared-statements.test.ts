@@ -1,8 +1,10 @@
 // src/storage/prepared.ts: a statement compiled once per dialect, its values put in at each
 // execution, and sent to PostgreSQL as a named statement that each connection parses once.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { sql } from "kysely";
+import { startsWith } from "../../src/management/listing.js";
 import { openStorage, type Storage } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrate.js";
 import { prepared } from "../../src/storage/prepared.js";
@@ -96,14 +98,53 @@ describe("prepared statements on PostgreSQL", { skip: (await databaseKinds())[1]
     assert.deepEqual(await named('"email" = $1'), [], "not before the fifth time");
     for (let i = 0; i < 2; i++) await counted().execute();
     const [statement] = await named('"email" = $1');
-    assert.match(statement?.name ?? "", /^latchkey_\d+_auto$/);
+    // Named by its text: the same statement has the same name in every instance.
+    const digest = createHash("sha256")
+      .update(statement?.statement ?? "")
+      .digest("hex")
+      .slice(0, 20);
+    assert.equal(statement?.name, `latchkey_${digest}_auto`);
+
+    const sixTimes = async (run: () => Promise<unknown>) => {
+      for (let i = 0; i < 6; i++) await run();
+    };
     // Its result would change with a newer instance's migration: never named.
-    for (let i = 0; i < 6; i++)
-      await db.selectFrom("feature_flags").selectAll().where("key", "=", "star-auto").execute();
+    await sixTimes(() => db.selectFrom("feature_flags").selectAll().where("key", "=", "star").execute());
+    await sixTimes(() =>
+      db.selectFrom("feature_flags").select("name").selectAll().where("id", "=", "star").execute(),
+    );
     assert.deepEqual(await named('"key" = $1'), []);
+    assert.deepEqual(await named('"id" = $1'), []);
     // Without parameters (BEGIN, COMMIT, DDL): never named.
-    for (let i = 0; i < 6; i++) await sql`select 'no-parameters-auto' as marker`.execute(db);
+    await sixTimes(() => sql`select 'no-parameters-auto' as marker`.execute(db));
     assert.deepEqual(await named("no-parameters-auto"), []);
+    // A prefix range is planned for each prefix (one matches a row, another half the table).
+    await sixTimes(() =>
+      db
+        .selectFrom("users")
+        .select("id")
+        .where((eb) => startsWith(true, eb.ref("users.username"), "prefix-auto"))
+        .execute(),
+    );
+    assert.deepEqual(await named('"username"'), []);
+  });
+
+  it("sends a statement unnamed once a migration changed a column it returns", async () => {
+    const { db } = await storageOf("postgres", 1);
+    await sql`create table changing_auto (id text primary key, v varchar(10))`.execute(db);
+    await sql`insert into changing_auto values ('a', 'before')`.execute(db);
+    const read = () => sql<{ v: string }>`select v from changing_auto where id = ${"a"}`.execute(db);
+    for (let i = 0; i < 6; i++) assert.equal((await read()).rows[0]?.v, "before");
+    const [{ count }] = (
+      await sql<{ count: number }>`
+        select count(*)::int as count from pg_prepared_statements where statement like '%changing_auto%'
+      `.execute(db)
+    ).rows as [{ count: number }];
+    assert.equal(count, 1, "named by now");
+    // Its result type changes: the named statement would fail with 0A000 on every execution.
+    await sql`alter table changing_auto alter column v type varchar(20)`.execute(db);
+    await sql`update changing_auto set v = 'after'`.execute(db);
+    for (let i = 0; i < 3; i++) assert.equal((await read()).rows[0]?.v, "after");
   });
 });
 
