@@ -15,9 +15,8 @@ import type { OrganizationMfaSettings } from "../mfa/policy.js";
 import { type OrganizationRefusal, organizationChoice } from "../organizations/claims.js";
 import type { Db } from "../storage/database.js";
 import { prepared } from "../storage/prepared.js";
-import type { UsersTable } from "../storage/schema.js";
 import { canonicalEmail } from "../users/email.js";
-import type { User } from "../users/users.store.js";
+import { ALL_USER_COLUMNS, type User } from "../users/users.store.js";
 
 /** One organization the account belongs to, as read with it. */
 export interface SignInMembership extends OrganizationMfaColumns {
@@ -40,36 +39,11 @@ interface MembershipRow extends OrganizationMfaColumns {
   last_accessed_at: number | null;
 }
 
-/**
- * Every column of the account: a prepared statement names them (no `*`). A column a migration adds
- * to users must be added here; SignInAccount's User fails to compile until it is.
- */
-const ACCOUNT_COLUMNS = [
-  "id",
-  "email",
-  "email_verified",
-  "given_name",
-  "family_name",
-  "picture",
-  "username",
-  "provided_id",
-  "password_hash",
-  "is_suspended",
-  "is_admin",
-  "created_at",
-  "updated_at",
-  "last_signed_in_at",
-  "total_sign_ins",
-  "failed_sign_ins",
-  "password_change_required",
-  "mfa_offer_dismissed_at",
-] as const satisfies readonly (keyof UsersTable)[];
-
 const ACCOUNT_FOR_SIGN_IN = prepared("sign_in_account", (db, values: { email: string }) => {
   const array = isPostgres(db) ? postgresArray : sqliteArray;
   return db
     .selectFrom("users")
-    .select(ACCOUNT_COLUMNS.map((column) => `users.${column}` as const))
+    .select(ALL_USER_COLUMNS.map((column) => `users.${column}` as const))
     .select((eb) =>
       array(
         eb

@@ -14,6 +14,32 @@ import type { BrowserSessionsTable, Schema, UsersTable } from "../storage/schema
 import { canonicalEmail } from "./email.js";
 
 export type User = Selectable<UsersTable>;
+
+/**
+ * Every column of users, named: a statement that names its columns can be a named statement on
+ * PostgreSQL (src/storage/statement-names.ts; `*` never is). A column a migration adds must be
+ * added here; every read returning a User fails to compile until it is.
+ */
+export const ALL_USER_COLUMNS = [
+  "id",
+  "email",
+  "email_verified",
+  "given_name",
+  "family_name",
+  "picture",
+  "username",
+  "provided_id",
+  "password_hash",
+  "is_suspended",
+  "is_admin",
+  "created_at",
+  "updated_at",
+  "last_signed_in_at",
+  "total_sign_ins",
+  "failed_sign_ins",
+  "password_change_required",
+  "mfa_offer_dismissed_at",
+] as const satisfies readonly (keyof UsersTable)[];
 export type BrowserSessionRow = Selectable<BrowserSessionsTable>;
 
 /** Usernames are matched case-insensitively: stored lower-cased, like emails. */
@@ -110,13 +136,13 @@ export class UsersStore {
   constructor(private readonly db: Db) {}
 
   findById(id: string): Promise<User | undefined> {
-    return this.db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+    return this.db.selectFrom("users").select(ALL_USER_COLUMNS).where("id", "=", id).executeTakeFirst();
   }
 
   findByEmail(email: string): Promise<User | undefined> {
     return this.db
       .selectFrom("users")
-      .selectAll()
+      .select(ALL_USER_COLUMNS)
       .where("email", "=", canonicalEmail(email))
       .executeTakeFirst();
   }
@@ -124,7 +150,7 @@ export class UsersStore {
   findByUsername(username: string): Promise<User | undefined> {
     return this.db
       .selectFrom("users")
-      .selectAll()
+      .select(ALL_USER_COLUMNS)
       .where("username", "=", normalizeUsername(username))
       .executeTakeFirst();
   }
@@ -184,7 +210,7 @@ export class UsersStore {
   listAdmins(): Promise<User[]> {
     return this.db
       .selectFrom("users")
-      .selectAll()
+      .select(ALL_USER_COLUMNS)
       .where("is_admin", "=", 1)
       .orderBy("created_at")
       .orderBy("id")
