@@ -44,6 +44,7 @@ import type {
 } from "./ports.js";
 import { type ClaimColumnsRow, claimColumns, tokenClaimsOf } from "./token-claims.store.js";
 
+/** What tokens need of a user (a subset of ALL_USER_COLUMNS: never the password hash). */
 const USER_COLUMNS = [
   "id",
   "email",
