@@ -95,6 +95,10 @@ export async function prepareDeployment(
     MAIL_TRANSPORT: "outbox",
     // Access logs off, like the ceiling and oidc-provider; run.ts measures their cost separately.
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+    // Password hashes at once per instance (default: the machine's cores, each instance's own).
+    ...(process.env.BENCH_HASH_CONCURRENCY
+      ? { PASSWORD_HASH_CONCURRENCY: process.env.BENCH_HASH_CONCURRENCY }
+      : {}),
     ...extraEnv,
   };
   return { kind, database, port, issuer, env, management };
