@@ -256,17 +256,24 @@ export class TokenService {
     const exp = iat + lifetime;
     let header = this.headers.get(kid);
     if (!header) {
-      header = Buffer.from(JSON.stringify(jwtHeader(kid))).toString("base64url");
+      header = encodedHeader(kid);
       this.headers.set(kid, header);
     }
-    // RFC 7515 §7.1 compact serialization; the signature is the only costly step.
-    const payload = Buffer.from(JSON.stringify({ ...claims, iss: this.issuer, iat, exp, jti })).toString(
-      "base64url",
-    );
-    const input = `${header}.${payload}`;
-    const signature = await rs256(input, privateKey);
-    return { token: `${input}.${signature.toString("base64url")}`, jti, expiresAt: exp, expiresIn: lifetime };
+    const token = await signedJwt(header, { ...claims, iss: this.issuer, iat, exp, jti }, privateKey);
+    return { token, jti, expiresAt: exp, expiresIn: lifetime };
   }
+}
+
+/** The JOSE header of a JWT signed with key `kid`, as its compact-serialization segment. */
+export function encodedHeader(kid: string): string {
+  return Buffer.from(JSON.stringify(jwtHeader(kid))).toString("base64url");
+}
+
+/** RFC 7515 §7.1 compact serialization of `claims` under `header`; the signature is the only costly step. */
+export async function signedJwt(header: string, claims: object, privateKey: KeyObject): Promise<string> {
+  const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
+  const signature = await rs256(input, privateKey);
+  return `${input}.${signature.toString("base64url")}`;
 }
 
 /** OIDC Core §3.1.3.6: left half of SHA-256 of the access token, base64url. */

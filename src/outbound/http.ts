@@ -10,9 +10,18 @@
 //    the Host header still carry the name.
 // 3. One deadline bounds the whole exchange: resolving, connecting, the headers and the body, which
 //    is read against a byte limit. A provider that drips its answer is cut off at the deadline.
+//
+// A caller that sends many requests to the same receivers (the webhook worker) may keep connections
+// open between them (KeptConnections): each kept connection belongs to the one checked address it
+// was opened to, so rule 2 holds for every request sent on it.
 import { lookup as dnsLookup } from "node:dns/promises";
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
-import { request as httpsRequest } from "node:https";
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+} from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 
 export interface ResolvedAddress {
@@ -35,6 +44,11 @@ export interface OutboundOptions {
    */
   truncateResponse?: boolean;
   resolveHost?: HostResolver;
+  /**
+   * Connections kept open between requests. Only for requests that may be sent twice: one sent on a
+   * kept connection the receiver had closed meanwhile is sent again on a new one.
+   */
+  keptConnections?: KeptConnections;
 }
 
 export interface OutboundResponse {
@@ -85,10 +99,22 @@ export async function outboundRequest(
   );
   try {
     const pinned = await untilAborted(pickAddress(target.hostname, options), controller.signal);
-    return await exchange(target, init, pinned, options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, {
-      signal: controller.signal,
-      truncate: options.truncateResponse === true,
-    });
+    const send = (agent: HttpAgent | false) =>
+      exchange(target, init, pinned, options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, {
+        signal: controller.signal,
+        truncate: options.truncateResponse === true,
+        agent,
+      });
+    const kept = options.keptConnections?.agentFor(target.protocol, pinned) ?? false;
+    try {
+      return await send(kept);
+    } catch (error) {
+      // A kept connection the receiver closed while it sat idle (its keep-alive timeout crossing
+      // our request, RFC 9112 §9.3.1): the request never reached it, so it goes once more on a new
+      // connection — not counted as the receiver's failure. Within the same deadline.
+      if (!(error instanceof ClosedWhileKept)) throw error;
+      return await send(false);
+    }
   } finally {
     clearTimeout(timer);
   }
@@ -123,12 +149,56 @@ async function pickAddress(hostname: string, options: OutboundOptions): Promise<
   return addresses[0]!;
 }
 
+/**
+ * Connections kept open per checked address, for one sender (the webhook worker): a connection is
+ * reused only for a request whose host name resolved, and passed the guard, to the very address it
+ * was opened to. Bounded in addresses and in idle connections per address; `close` ends them all.
+ */
+export class KeptConnections {
+  /** By protocol and address, most recently used last. */
+  private readonly agents = new Map<string, HttpAgent>();
+
+  constructor(private readonly limits = { addresses: 64, idlePerAddress: 4, idleMs: 30_000 }) {}
+
+  agentFor(protocol: string, pinned: ResolvedAddress): HttpAgent {
+    const key = `${protocol}|${pinned.family}|${pinned.address}`;
+    let agent = this.agents.get(key);
+    if (agent) this.agents.delete(key);
+    else {
+      const options = {
+        keepAlive: true,
+        maxFreeSockets: this.limits.idlePerAddress,
+        // An idle connection is ended after this long (Node also honours a shorter Keep-Alive
+        // timeout the receiver announces); the one most recently used is reused first.
+        timeout: this.limits.idleMs,
+        scheduling: "lifo" as const,
+      };
+      agent = protocol === "https:" ? new HttpsAgent(options) : new HttpAgent(options);
+      if (this.agents.size >= this.limits.addresses) {
+        const [oldestKey, oldest] = this.agents.entries().next().value as [string, HttpAgent];
+        this.agents.delete(oldestKey);
+        oldest.destroy();
+      }
+    }
+    this.agents.set(key, agent);
+    return agent;
+  }
+
+  close(): void {
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+}
+
+/** The receiver closed a kept connection before answering anything on it. */
+class ClosedWhileKept extends Error {}
+
 function exchange(
   target: URL,
   init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string },
   pinned: ResolvedAddress,
   maxBytes: number,
-  { signal, truncate }: { signal: AbortSignal; truncate: boolean },
+  { signal, truncate, agent }: { signal: AbortSignal; truncate: boolean; agent: HttpAgent | false },
 ): Promise<OutboundResponse> {
   const headers: OutgoingHttpHeaders = { ...init.headers };
   if (init.body !== undefined) headers["content-length"] = Buffer.byteLength(init.body);
@@ -139,10 +209,15 @@ function exchange(
       settled = true;
       signal.removeEventListener("abort", onAbort);
     };
+    let answered = false;
     const fail = (error: unknown) => {
       if (settled) return;
       settle();
       request.destroy();
+      if (!signal.aborted && !answered && request.reusedSocket && isConnectionReset(error)) {
+        reject(new ClosedWhileKept());
+        return;
+      }
       reject(toOutboundError(signal.aborted ? signal.reason : error));
     };
     const onAbort = () => fail(signal.reason);
@@ -153,13 +228,15 @@ function exchange(
       path: `${target.pathname}${target.search}`,
       method: init.method,
       headers,
-      // A fresh connection each time: a pooled socket could have been opened to another address.
-      agent: false,
+      // A fresh connection, or one kept for this very address (KeptConnections): never a shared
+      // pool, whose sockets could have been opened to another address.
+      agent,
       lookup: pinnedLookup(pinned),
     });
     signal.addEventListener("abort", onAbort, { once: true });
     request.on("error", fail);
     request.on("response", (response: IncomingMessage) => {
+      answered = true;
       const chunks: Buffer[] = [];
       let size = 0;
       const finish = () => {
@@ -219,6 +296,12 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** How Node reports a connection closed under a request (ECONNRESET, also "socket hang up", or EPIPE). */
+function isConnectionReset(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ECONNRESET" || code === "EPIPE";
 }
 
 function toOutboundError(error: unknown): OutboundError {

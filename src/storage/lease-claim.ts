@@ -5,13 +5,13 @@ import { PostgresAdapter, type SelectQueryBuilder } from "kysely";
 import type { Db } from "./database.js";
 import type { Schema } from "./schema.js";
 
-/** The ids of the rows to lease: the due query itself (SQLite) or the ids it locked (PostgreSQL). */
-export type DueIds<T extends keyof Schema> = SelectQueryBuilder<Schema, T, { id: string }> | string[];
+/** The ids of the rows to lease: the due query itself, as a subquery of the lease's UPDATE. */
+export type DueIds<T extends keyof Schema> = SelectQueryBuilder<Schema, T, { id: string }>;
 
 /**
- * Leases the rows `due` selects (their ids, in claiming order, limited) through `lease`, which sets
- * lease_owner/lease_until on the rows with those ids and returns them as updated. Both are called
- * with the database or, on PostgreSQL, the claiming transaction. (The table stays in the callers'
+ * Leases the rows `due` selects (in claiming order, limited) through `lease`, which sets
+ * lease_owner/lease_until on the rows whose ids the subquery it is given selects and returns them as
+ * updated: one UPDATE … RETURNING, atomic as any one statement. (The table stays in the callers'
  * builders: Kysely cannot type an update of a table named by a type parameter.)
  */
 export async function claimLeased<T extends keyof Schema, Row>(
@@ -19,17 +19,14 @@ export async function claimLeased<T extends keyof Schema, Row>(
   due: (db: Db) => SelectQueryBuilder<Schema, T, { id: string }>,
   lease: (db: Db, ids: DueIds<T>) => Promise<Row[]>,
 ): Promise<Row[]> {
-  // A plain read first: most polls find nothing, and then take no lock at all (on SQLite an
-  // UPDATE takes the database's write lock even when it matches no row, so an idle worker
-  // would queue behind — and hold up — every real write, once a second).
+  // PostgreSQL: the subquery locks the rows FOR UPDATE SKIP LOCKED, so instances claiming at the
+  // same moment take different rows instead of waiting on each other (a row another claim
+  // committed meanwhile is re-checked against the due conditions, and no longer matches). An
+  // UPDATE that matches nothing locks nothing there, so an idle poll is this one statement too.
+  if (db.getExecutor().adapter instanceof PostgresAdapter) return lease(db, due(db).forUpdate().skipLocked());
+  // SQLite: a plain read first, since most polls find nothing and an UPDATE takes the database's
+  // write lock even when it matches no row (an idle worker would queue behind — and hold up —
+  // every real write, once a second); then the UPDATE, atomic under SQLite's single writer.
   if ((await due(db).execute()).length === 0) return [];
-  // SQLite: one UPDATE … RETURNING, atomic under SQLite's single writer.
-  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return lease(db, due(db));
-  // PostgreSQL: the rows are locked with FOR UPDATE SKIP LOCKED, so instances claiming at the same
-  // moment take different rows instead of waiting on each other.
-  return db.transaction().execute(async (trx) => {
-    const ids = (await due(trx).forUpdate().skipLocked().execute()).map((r) => r.id);
-    if (ids.length === 0) return [];
-    return lease(trx, ids);
-  });
+  return lease(db, due(db));
 }

@@ -219,22 +219,20 @@ export class WebhooksStore {
     return rows.map(({ delivery_id, attempts, ...event }) => ({ id: delivery_id, attempts, event }));
   }
 
-  /** Delivered: the row records it and the endpoint's failure record is cleared. */
+  /**
+   * Delivered, while `owner` holds the endpoint's lease: the row records it and, when the endpoint
+   * has a failure record (`clearFailures`, known from its claimed row: only the lease holder writes
+   * it), that record is cleared. Otherwise one statement: a success does not rewrite the endpoint.
+   */
   async markDelivered(
     webhookId: string,
     deliveryId: string,
     owner: string,
     outcome: { attempts: number; statusCode: number; durationMs: number; now: number },
+    clearFailures: boolean,
   ): Promise<boolean> {
-    return inTransaction(this.db, async (trx) => {
-      const held = await trx
-        .updateTable("webhooks")
-        .set({ failing_since: null, consecutive_failures: 0 })
-        .where("id", "=", webhookId)
-        .where("lease_owner", "=", owner)
-        .executeTakeFirst();
-      if (held.numUpdatedRows === 0n) return false;
-      await trx
+    const delivered = async (db: Db) => {
+      const result = await db
         .updateTable("webhook_deliveries")
         .set({
           status: "delivered",
@@ -246,8 +244,28 @@ export class WebhooksStore {
           delivered_at: outcome.now,
         })
         .where("id", "=", deliveryId)
-        .execute();
-      return true;
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom("webhooks")
+              .select("webhooks.id")
+              .where("webhooks.id", "=", webhookId)
+              .where("webhooks.lease_owner", "=", owner),
+          ),
+        )
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    };
+    if (!clearFailures) return delivered(this.db);
+    return inTransaction(this.db, async (trx) => {
+      const held = await trx
+        .updateTable("webhooks")
+        .set({ failing_since: null, consecutive_failures: 0 })
+        .where("id", "=", webhookId)
+        .where("lease_owner", "=", owner)
+        .executeTakeFirst();
+      if (held.numUpdatedRows === 0n) return false;
+      return delivered(trx);
     });
   }
 

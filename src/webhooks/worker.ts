@@ -12,12 +12,12 @@
 // event — type, event_id, source, timestamp, data.
 import { hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
-import { SignJWT } from "jose";
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../clock.js";
 import { randomHex } from "../crypto/random.js";
-import { jwtHeader, type SigningKeys } from "../oauth/keys.js";
-import { type HostResolver, OutboundError, outboundRequest } from "../outbound/http.js";
+import type { SigningKeys } from "../oauth/keys.js";
+import { encodedHeader, signedJwt } from "../oauth/tokens.js";
+import { type HostResolver, KeptConnections, OutboundError, outboundRequest } from "../outbound/http.js";
 import type { Db } from "../storage/database.js";
 import { backoffSeconds, PollingLoop } from "../storage/polling-loop.js";
 import { type QueuedDelivery, type WebhookRow, WebhooksStore } from "./webhooks.store.js";
@@ -69,24 +69,23 @@ const DELIVERY_ERRORS: Record<OutboundError["reason"], string> = {
  */
 const EVENT_TOKEN_SECONDS = 3_600;
 
-/** The JWT a receiver gets for an event (Kinde's webhook body). */
+/** The JWT a receiver gets for an event (Kinde's webhook body), signed as tokens are (off the event loop). */
 export async function signEvent(
   keys: SigningKeys,
   event: QueuedDelivery["event"],
   now: number,
 ): Promise<string> {
   const { kid, privateKey } = await keys.current();
-  return new SignJWT({
+  const claims = {
     type: event.type,
     event_id: event.id,
     source: event.source,
     timestamp: new Date(event.occurred_at_ms).toISOString(),
     data: JSON.parse(event.data) as Record<string, unknown>,
-  })
-    .setProtectedHeader(jwtHeader(kid))
-    .setIssuedAt(now)
-    .setExpirationTime(now + EVENT_TOKEN_SECONDS)
-    .sign(privateKey);
+    iat: now,
+    exp: now + EVENT_TOKEN_SECONDS,
+  };
+  return signedJwt(encodedHeader(kid), claims, privateKey);
 }
 
 export class WebhookWorker {
@@ -95,6 +94,11 @@ export class WebhookWorker {
   private readonly store: WebhooksStore;
   private readonly clock: Clock;
   private readonly loop: PollingLoop;
+  /**
+   * Connections kept open to receivers between deliveries (a new TCP and TLS handshake per event
+   * was most of a delivery's cost): an event may be sent twice anyway (at least once, webhook-id).
+   */
+  private readonly connections = new KeptConnections();
 
   constructor(private readonly options: WebhookWorkerOptions) {
     this.store = new WebhooksStore(options.db);
@@ -111,9 +115,10 @@ export class WebhookWorker {
     this.loop.start();
   }
 
-  /** Finishes the attempts under way and hands the endpoints back. */
-  stop(): Promise<void> {
-    return this.loop.stop();
+  /** Finishes the attempts under way, hands the endpoints back and closes the kept connections. */
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    this.connections.close();
   }
 
   wake(): void {
@@ -187,16 +192,27 @@ export class WebhookWorker {
           maxResponseBytes: MAX_ANSWER_BYTES,
           truncateResponse: true,
           resolveHost: this.options.resolveHost,
+          keptConnections: this.connections,
         },
       );
       statusCode = answer.status;
       if (answer.status >= 200 && answer.status < 300) {
-        const held = await this.store.markDelivered(endpoint.id, delivery.id, this.owner, {
-          attempts,
-          statusCode,
-          durationMs: Math.round(performance.now() - started),
-          now: this.clock.now(),
-        });
+        const held = await this.store.markDelivered(
+          endpoint.id,
+          delivery.id,
+          this.owner,
+          {
+            attempts,
+            statusCode,
+            durationMs: Math.round(performance.now() - started),
+            now: this.clock.now(),
+          },
+          endpoint.consecutive_failures > 0 || endpoint.failing_since !== null,
+        );
+        if (held) {
+          endpoint.consecutive_failures = 0;
+          endpoint.failing_since = null;
+        }
         this.options.onOutcome?.("success");
         logger.debug({ event: "webhook_delivered", ...fields }, "webhook delivered");
         return held;

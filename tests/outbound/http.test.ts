@@ -3,10 +3,12 @@
 // only to the address it checked, and one deadline bounds the whole exchange, body included.
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import {
   type HostResolver,
   isPublicAddress,
+  KeptConnections,
   OutboundError,
   outboundRequest,
   providerUrlProblem,
@@ -346,6 +348,123 @@ describe("outbound requests", () => {
       }),
     );
     assert.equal(error.reason, "unresolvable");
+  });
+});
+
+describe("kept connections (the webhook worker's)", () => {
+  /**
+   * A server on every loopback address (127.0.0.1 and 127.0.0.2 both reach it) that numbers its
+   * connections and answers each request with the number of the connection it came on; `drop` makes
+   * it close a connection under its next request instead of answering (a keep-alive timeout
+   * crossing the request), once.
+   */
+  async function numberingServer() {
+    const sockets = new Map<Socket, number>();
+    const seen: { connection: number; localAddress: string | undefined }[] = [];
+    let dropNext = false;
+    const server = createServer((request, response) => {
+      const connection = sockets.get(request.socket)!;
+      seen.push({ connection, localAddress: request.socket.localAddress });
+      if (dropNext && seen.filter((s) => s.connection === connection).length > 1) {
+        dropNext = false;
+        request.socket.destroy();
+        return;
+      }
+      response.writeHead(200, { "content-type": "text/plain" }).end(String(connection));
+    });
+    server.on("connection", (socket: Socket) => sockets.set(socket, sockets.size + 1));
+    await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+    const { port } = server.address() as { port: number };
+    return {
+      port,
+      seen,
+      drop: () => {
+        dropNext = true;
+      },
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    };
+  }
+  const POST = { method: "POST" as const, headers: { "content-type": "text/plain" }, body: "event" };
+
+  it("sends one receiver's requests on one connection, never one opened to another address", async () => {
+    const server = await numberingServer();
+    const kept = new KeptConnections();
+    let address = "127.0.0.1";
+    const { resolve } = tableResolver({ "receiver.test": () => [v4(address)] });
+    const options = {
+      allowPrivateNetworks: true,
+      deadlineMs: 5000,
+      resolveHost: resolve,
+      keptConnections: kept,
+    };
+    try {
+      const url = `http://receiver.test:${server.port}/hook`;
+      const first = await outboundRequest(url, POST, options);
+      const second = await outboundRequest(url, POST, options);
+      assert.equal(second.body, first.body, "the second request came on the first one's connection");
+      // The name now resolves elsewhere: the kept connection belongs to the address it was opened
+      // to, so the request opens one to the new address.
+      address = "127.0.0.2";
+      const third = await outboundRequest(url, POST, options);
+      assert.notEqual(third.body, first.body);
+      assert.deepEqual(
+        server.seen.map((s) => s.localAddress),
+        ["127.0.0.1", "127.0.0.1", "127.0.0.2"],
+      );
+      // Without kept connections, each request has its own.
+      const { keptConnections: _, ...fresh } = options;
+      const a = await outboundRequest(url, POST, fresh);
+      const b = await outboundRequest(url, POST, fresh);
+      assert.notEqual(a.body, b.body);
+    } finally {
+      kept.close();
+      await server.close();
+    }
+  });
+
+  it("sends again on a new connection a request whose kept connection the receiver closed", async () => {
+    const server = await numberingServer();
+    const kept = new KeptConnections();
+    const options = { allowPrivateNetworks: true, deadlineMs: 5000, keptConnections: kept };
+    try {
+      const url = `http://127.0.0.1:${server.port}/hook`;
+      const first = await outboundRequest(url, POST, options);
+      server.drop();
+      const again = await outboundRequest(url, POST, options);
+      assert.equal(again.status, 200);
+      assert.notEqual(again.body, first.body, "answered on a new connection");
+      assert.deepEqual(
+        server.seen.map((s) => s.connection),
+        [1, 1, 2],
+        "the request reached the receiver twice: on the closed connection, then on a new one",
+      );
+    } finally {
+      kept.close();
+      await server.close();
+    }
+  });
+
+  it("fails a request whose new connection is closed under it (no second try)", async () => {
+    const hangUp = await startLocalServer((request) => request.socket.destroy());
+    const kept = new KeptConnections();
+    try {
+      const error = await refusal(
+        outboundRequest(`http://127.0.0.1:${hangUp.port}/hook`, POST, {
+          allowPrivateNetworks: true,
+          deadlineMs: 5000,
+          keptConnections: kept,
+        }),
+      );
+      assert.equal(error.reason, "network");
+      assert.equal(hangUp.requests.length, 1, "sent once");
+    } finally {
+      kept.close();
+      await hangUp.close();
+    }
   });
 });
 
