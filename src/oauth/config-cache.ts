@@ -3,8 +3,8 @@
 // of times a second, so each instance keeps what it read in memory — but never on a timer: the
 // database keeps a generation counter that triggers bump on every change to those tables
 // (migration 0009), each request reads it (one primary-key row, shared by every request arriving
-// in the same event-loop turn), and a cache entry is used only under the generation it was read
-// at. A secret rotated, an application deleted or a scope withdrawn by any instance, the CLI or
+// in the same event-loop turn; a code exchange or refresh reads it with its code or token instead),
+// and a cache entry is used only under the generation it was read at. A secret rotated, an application deleted or a scope withdrawn by any instance, the CLI or
 // plain SQL is honoured by the very next request on every instance; there is no stale window.
 //
 // Client secrets needed no faster hash: slow hashing exists to slow offline guessing of
@@ -104,13 +104,18 @@ export class ConfigCache {
    * needs the configuration as of after it arrived, which the first reading already is — later
    * lookups need not ask again (a client-credentials grant made four reads, one per lookup).
    */
-  requestGeneration(): () => Promise<number> {
+  requestGeneration(taken?: Promise<number | undefined>): () => Promise<number> {
     let reading: Promise<number> | undefined;
     return () => {
-      reading ??= this.currentGeneration();
+      // A reading the request took with a read of its own (the token endpoint's code or refresh
+      // token read, also after it arrived), else one of the shared freshness reads.
+      reading ??= taken
+        ? taken.then((generation) => generation ?? this.currentGeneration())
+        : this.currentGeneration();
       // A failed reading is not kept: the next lookup of the request reads again.
       reading.catch(() => {
         reading = undefined;
+        taken = undefined;
       });
       return reading;
     };
@@ -173,7 +178,7 @@ export function withConfigCache(store: OAuthStore, db: Db): OAuthStore {
   const cache = configCacheFor(db);
   const cached = cachedStore(store, cache, undefined);
   // A request's view: its lookups share one generation reading (ConfigCache.requestGeneration).
-  cached.forRequest = () => cachedStore(store, cache, cache.requestGeneration());
+  cached.forRequest = (generation) => cachedStore(store, cache, cache.requestGeneration(generation));
   return cached;
 }
 

@@ -109,6 +109,8 @@ export interface UserTokenClaims {
 /** A code as its exchange reads it (no lock), with its user and the claims, in one statement. */
 export interface CodeForExchange {
   code: CodeRecord;
+  /** The configuration generation as of this read (config-cache.ts: the request's freshness check). */
+  configGeneration: number;
   /** Exchanged (or refused) before: a presentation now is a replay. */
   consumed: boolean;
   user?: UserRecord;
@@ -118,6 +120,8 @@ export interface CodeForExchange {
 /** A refresh token as its use reads it (no lock): its grant, the grant's user and the claims. */
 export interface RefreshTokenForUse {
   token: RefreshTokenRecord;
+  /** The configuration generation as of this read (config-cache.ts: the request's freshness check). */
+  configGeneration: number;
   grant?: GrantRecord;
   user?: UserRecord;
   read?: UserTokenClaims;
@@ -144,9 +148,11 @@ export interface OAuthStore {
   transaction<T>(work: (store: OAuthStore) => Promise<T>): Promise<T>;
   /**
    * A view for one request whose cached configuration reads share one freshness check
-   * (config-cache.ts); absent where nothing is cached.
+   * (config-cache.ts); absent where nothing is cached. `generation`: a reading the request takes
+   * anyway (its code or refresh token read); when it resolves to undefined (nothing was found),
+   * the view reads the generation itself.
    */
-  forRequest?(): OAuthStore;
+  forRequest?(generation?: Promise<number | undefined>): OAuthStore;
 
   findClient(clientId: string): Promise<ClientRecord | undefined>;
   findUser(userId: string): Promise<UserRecord | undefined>;

@@ -2,7 +2,8 @@
 // database allows (issue 21): one read and one write.
 //
 // The read takes no lock: the code or refresh token with what the grant needs (the grant, the user,
-// the user's claims) in one SELECT. The grant checks it and signs the tokens; then ONE statement
+// the user's claims) in one SELECT, which also reads the configuration generation: that is the
+// request's freshness check (config-cache.ts), so the whole grant is two round trips. The grant checks it and signs the tokens; then ONE statement
 // consumes the row only if it is still unconsumed and, in the same statement, writes what the issue
 // makes (grant, access token record, rotated refresh token) selecting FROM the consumed row — so
 // nothing is written unless this request won the consume. On PostgreSQL that is a data-modifying
@@ -120,6 +121,14 @@ const JOINED_GRANT = [
 
 type Prefixed<P extends string, T> = { [K in keyof T as `${P}${K & string}`]: T[K] | null };
 
+/**
+ * The configuration generation (config-cache.ts), read by the same statement: a request whose
+ * code or refresh token is found needs no freshness check of its own.
+ */
+const CONFIG_GENERATION = sql<number | string>`(select generation from config_generation where id = 1)`.as(
+  "config_generation",
+);
+
 function joinedUser(row: Prefixed<"u_", UserRow>): UserRecord | undefined {
   if (row.u_id === null) return undefined;
   const user = Object.fromEntries(USER_COLUMNS.map((column) => [column, row[`u_${column}`]]));
@@ -132,6 +141,7 @@ const CODE_FOR_EXCHANGE = prepared("code_for_exchange", (db, values: { codeHash:
     .leftJoin("users as ru", "ru.id", "rc.user_id")
     .select(CODE_COLUMNS)
     .select(JOINED_USER)
+    .select(CONFIG_GENERATION)
     .select(
       claimColumns(db, {
         userId: sql.ref<string>("rc.user_id"),
@@ -150,6 +160,7 @@ const REFRESH_TOKEN_FOR_USE = prepared("refresh_token_for_use", (db, values: { t
     .select(REFRESH_TOKEN_COLUMNS)
     .select(JOINED_GRANT)
     .select(JOINED_USER)
+    .select(CONFIG_GENERATION)
     .select(
       claimColumns(db, {
         userId: sql.ref<string>("rg.user_id"),
@@ -167,6 +178,7 @@ export async function readCodeForExchange(db: Db, codeHash: string): Promise<Cod
   const code = toCode(row);
   return {
     code,
+    configGeneration: Number(row.config_generation),
     consumed: row.consumed_at !== null,
     user: joinedUser(row),
     read: tokenClaimsOf(row as ClaimColumnsRow, code.orgCode ?? null),
@@ -181,7 +193,8 @@ export async function readRefreshTokenForUse(
   const row = await REFRESH_TOKEN_FOR_USE.first(db, { tokenHash });
   if (!row) return undefined;
   const token = toRefreshToken(row);
-  if (row.g_id === null) return { token };
+  const configGeneration = Number(row.config_generation);
+  if (row.g_id === null) return { token, configGeneration };
   const grant = toGrant({
     id: row.g_id,
     client_id: row.g_client_id!,
@@ -197,6 +210,7 @@ export async function readRefreshTokenForUse(
   });
   return {
     token,
+    configGeneration,
     grant,
     user: joinedUser(row),
     read: tokenClaimsOf(row as ClaimColumnsRow, grant.orgCode ?? null),

@@ -5,9 +5,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
 import { databaseKinds } from "../helpers/databases.js";
-import { createApi, createApplication } from "../helpers/fixtures.js";
+import { CALLBACK, createApi, createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
 import { startSecondInstance, startTestServer, type TestServer } from "../helpers/server.js";
+import { backChannel, pkcePair, type TokenResponse } from "../helpers/tokens.js";
+import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
 const AUDIENCE = "https://orders.example.com";
 
@@ -105,6 +107,76 @@ for (const { kind, skip } of await databaseKinds()) {
       const gone = await token(second, app.clientId, newSecret);
       assert.equal(gone.status, 401);
       assert.equal(gone.body.error, "invalid_client");
+    });
+
+    it("a code exchange and a refresh, whose freshness reading rides on their own read, honour changes at once", async () => {
+      // Their code or refresh token read also reads the generation (token-redeem.store.ts): no
+      // reading of its own, and still none older than the request.
+      const app = await createApplication(first, "reg");
+      const user = await createUser(first);
+      const { verifier, challenge } = pkcePair();
+      const codeFrom = async () => {
+        const agent = new UserAgent(second.url);
+        const redirect = await agent.authorize(
+          authorizationUrl(second, app.clientId, CALLBACK, {
+            scope: "openid offline",
+            code_challenge: challenge,
+          }),
+          user,
+        );
+        return new URL(redirect).searchParams.get("code")!;
+      };
+      const exchange = (code: string, secret: string) =>
+        backChannel<TokenResponse & { error?: string }>(second, "/oauth2/token", {
+          grant_type: "authorization_code",
+          client_id: app.clientId,
+          client_secret: secret,
+          code,
+          redirect_uri: CALLBACK,
+          code_verifier: verifier,
+        });
+      const refresh = (refreshToken: string, secret: string) =>
+        backChannel<TokenResponse & { error?: string }>(second, "/oauth2/token", {
+          grant_type: "refresh_token",
+          client_id: app.clientId,
+          client_secret: secret,
+          refresh_token: refreshToken,
+        });
+      const management = await managementToken(first);
+      const rotate = async () => {
+        const rotated = await callApi<{ application: { client_secret: string } }>(
+          first,
+          "POST",
+          `/api/v1/applications/${app.clientId}/rotate_secret`,
+          { token: management },
+        );
+        assert.equal(rotated.status, 200);
+        return rotated.body.application.client_secret;
+      };
+
+      const [firstCode, secondCode] = [await codeFrom(), await codeFrom()];
+      const issued = await exchange(firstCode, app.clientSecret!);
+      assert.equal(issued.status, 200, JSON.stringify(issued.body));
+
+      const secret = await rotate();
+      const refused = await exchange(secondCode, app.clientSecret!);
+      assert.equal(refused.status, 401, "the old secret stops working for a code exchange at once");
+      assert.equal(refused.body.error, "invalid_client");
+      const exchanged = await exchange(secondCode, secret);
+      assert.equal(exchanged.status, 200, "a refused client did not use the code up");
+
+      const newest = await rotate();
+      const stale = await refresh(exchanged.body.refresh_token!, secret);
+      assert.equal(stale.status, 401, "and for a refresh");
+      assert.equal(stale.body.error, "invalid_client");
+      await first.storage.db
+        .updateTable("applications")
+        .set({ access_token_lifetime: 321 })
+        .where("id", "=", app.clientId)
+        .execute();
+      const refreshed = await refresh(exchanged.body.refresh_token!, newest);
+      assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+      assert.equal(refreshed.body.expires_in, 321, "an operator's SQL edit shows in the next refresh");
     });
 
     it("keeps answering correctly while configuration changes under concurrent load", async () => {

@@ -1,8 +1,9 @@
 // grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6, RFC 9700 §4.2.4).
 //
-// Three round trips on PostgreSQL (issue 21): the configuration freshness check, one read of the
-// code with its user and claims (no lock), and one statement that consumes the code only if it is
-// still unconsumed and, in the same statement, writes the grant and the tokens (token-redeem.store.ts).
+// Two round trips on PostgreSQL (issue 21): one read of the code with its user and claims (no lock)
+// that is also the request's configuration freshness check (token.ts starts it before the client is
+// authenticated), and one statement that consumes the code only if it is still unconsumed and, in
+// the same statement, writes the grant and the tokens (token-redeem.store.ts).
 // Every check runs here, between the two, on what was read; the tokens are signed before the write
 // and answered only after it committed. A request that loses the consume to another wrote nothing:
 // it reads the code again, now consumed, and is refused as a replay (§4.1.2) — as before, when the
@@ -17,6 +18,7 @@ import type { Params } from "../params.js";
 import { verifyChallenge } from "../pkce.js";
 import type { ClientRecord, CodeForExchange } from "../ports.js";
 import { joinScope, splitScope } from "../scopes.js";
+import type { Redeemed } from "../token.js";
 import type { GrantResult } from "../token-response.js";
 import { heldUserScopes } from "../user-scopes.js";
 import { prepareUserTokens, signUserTokens } from "./issue-user-tokens.js";
@@ -37,6 +39,7 @@ export async function authorizationCodeGrant(
   ctx: OAuthContext,
   params: Params,
   { client }: AuthenticatedClient,
+  redeemed: Redeemed = {},
 ): Promise<GrantResult> {
   if (client.type === "m2m") {
     throw new OAuthError(
@@ -51,7 +54,11 @@ export async function authorizationCodeGrant(
     verifier: params.get("code_verifier"),
     now: ctx.clock.now(),
   };
-  let outcome = await exchangeCode(ctx, exchange, await ctx.store.readCodeForExchange(exchange.codeHash));
+  let outcome = await exchangeCode(
+    ctx,
+    exchange,
+    await (redeemed.code ?? ctx.store.readCodeForExchange(exchange.codeHash)),
+  );
   // Lost the consume: read again — the code is now consumed (a replay, §4.1.2) or gone.
   if (outcome === LOST)
     outcome = await exchangeCode(ctx, exchange, await ctx.store.readCodeForExchange(exchange.codeHash));

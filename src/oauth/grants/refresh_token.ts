@@ -1,10 +1,11 @@
 // grant_type=refresh_token (RFC 6749 §6) with rotation on every use and reuse detection that
 // revokes the whole family (RFC 9700 §4.14.2).
 //
-// Three round trips on PostgreSQL (issue 21): the configuration freshness check, one read of the
-// token with its grant, user and claims (no lock), and one statement that consumes the token only
-// if it is still unconsumed and, in the same statement, writes the access token record and the
-// rotated refresh token (token-redeem.store.ts). The checks run here on what was read; the tokens
+// Two round trips on PostgreSQL (issue 21): one read of the token with its grant, user and claims
+// (no lock) that is also the request's configuration freshness check (token.ts starts it before the
+// client is authenticated), and one statement that consumes the token only if it is still
+// unconsumed and, in the same statement, writes the access token record and the rotated refresh
+// token (token-redeem.store.ts). The checks run here on what was read; the tokens
 // are signed before the write and answered only after it committed. The write also requires the
 // grant to be live still: the grant read here may have been revoked since (RFC 7009 §2.1, logout,
 // suspension...). A request that loses the consume wrote nothing: it reads the token again, now
@@ -17,6 +18,7 @@ import { OAuthError } from "../errors.js";
 import type { Params } from "../params.js";
 import type { ClientRecord, RefreshTokenForUse } from "../ports.js";
 import { joinScope, splitScope } from "../scopes.js";
+import type { Redeemed } from "../token.js";
 import type { GrantResult } from "../token-response.js";
 import { heldUserScopes } from "../user-scopes.js";
 import { prepareUserTokens, signUserTokens } from "./issue-user-tokens.js";
@@ -39,6 +41,7 @@ export async function refreshTokenGrant(
   ctx: OAuthContext,
   params: Params,
   { client }: AuthenticatedClient,
+  redeemed: Redeemed = {},
 ): Promise<GrantResult> {
   if (client.type === "m2m") {
     throw new OAuthError(
@@ -52,7 +55,11 @@ export async function refreshTokenGrant(
     requestedScope: params.get("scope"),
     now: ctx.clock.now(),
   };
-  let outcome = await rotate(ctx, refresh, await ctx.store.readRefreshTokenForUse(refresh.tokenHash));
+  let outcome = await rotate(
+    ctx,
+    refresh,
+    await (redeemed.refreshToken ?? ctx.store.readRefreshTokenForUse(refresh.tokenHash)),
+  );
   // Lost the consume: read again — the grant is now revoked (checked first, so not taken for reuse),
   // the token consumed (reuse, §4.14.2) or gone (its user deleted).
   if (outcome === LOST)
