@@ -16,11 +16,25 @@ export interface AuthenticatedClient {
   method: "client_secret_basic" | "client_secret_post" | "none";
 }
 
-export async function authenticateClient(
+/** A client's credentials as a request presents them, before anything is looked up. */
+export interface PresentedClient {
+  clientId: string;
+  secret: string | undefined;
+  method: AuthenticatedClient["method"];
+  /** Sent in the Authorization header (a refusal then carries a Basic challenge, §5.2). */
+  usedHeader: boolean;
+}
+
+export function authenticateClient(
   store: OAuthStore,
   params: Params,
   authorization: string | undefined,
 ): Promise<AuthenticatedClient> {
+  return verifyClient(store, presentedClient(params, authorization));
+}
+
+/** Reads the credentials (exactly one method, well-formed); throws what a malformed request gets. */
+export function presentedClient(params: Params, authorization: string | undefined): PresentedClient {
   const basic = parseBasic(authorization);
   const bodyId = params.get("client_id");
   const bodySecret = params.get("client_secret");
@@ -35,16 +49,23 @@ export async function authenticateClient(
     throw invalidClient(Boolean(authorization), "Client authentication is required");
   const secret = basic?.secret ?? bodySecret;
   const method = basic ? "client_secret_basic" : secret !== undefined ? "client_secret_post" : "none";
+  return { clientId, secret, method, usedHeader: basic !== undefined };
+}
 
+/** Looks the client up and checks the presented secret (or that a public client presented none). */
+export async function verifyClient(
+  store: OAuthStore,
+  { clientId, secret, method, usedHeader }: PresentedClient,
+): Promise<AuthenticatedClient> {
   const client = await store.findClient(clientId);
-  if (!client) throw invalidClient(Boolean(basic), "Client authentication failed");
+  if (!client) throw invalidClient(usedHeader, "Client authentication failed");
   if (isPublicClient(client.type)) {
     // Public clients have no secret (RFC 6749 §2.1); one presented is a misconfiguration.
-    if (method !== "none") throw invalidClient(Boolean(basic), "This public client has no secret");
+    if (method !== "none") throw invalidClient(usedHeader, "This public client has no secret");
     return { client, method };
   }
   if (secret === undefined || client.secret === undefined || !secretMatches(secret, client.secret, client)) {
-    throw invalidClient(Boolean(basic), "Client authentication failed");
+    throw invalidClient(usedHeader, "Client authentication failed");
   }
   return { client, method };
 }

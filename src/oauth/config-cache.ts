@@ -104,14 +104,12 @@ export class ConfigCache {
    * needs the configuration as of after it arrived, which the first reading already is — later
    * lookups need not ask again (a client-credentials grant made four reads, one per lookup).
    */
-  requestGeneration(taken?: Promise<number | undefined>): () => Promise<number> {
+  requestGeneration(taken?: Promise<number>): () => Promise<number> {
     let reading: Promise<number> | undefined;
     return () => {
       // A reading the request took with a read of its own (the token endpoint's code or refresh
       // token read, also after it arrived), else one of the shared freshness reads.
-      reading ??= taken
-        ? taken.then((generation) => generation ?? this.currentGeneration())
-        : this.currentGeneration();
+      reading ??= taken ?? this.currentGeneration();
       // A failed reading is not kept: the next lookup of the request reads again.
       reading.catch(() => {
         reading = undefined;

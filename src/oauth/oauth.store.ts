@@ -24,6 +24,7 @@ import type {
   GrantRecord,
   OAuthStore,
   OrganizationChoice,
+  Redemption,
   RefreshTokenForUse,
   RefreshTokenRecord,
   SessionProof,
@@ -158,11 +159,11 @@ export class KyselyOAuthStore implements OAuthStore {
     return seen ? { code: toCode(seen), firstUse: false } : undefined;
   }
 
-  readCodeForExchange(codeHash: string): Promise<CodeForExchange | undefined> {
+  readCodeForExchange(codeHash: string): Promise<Redemption<CodeForExchange>> {
     return readCodeForExchange(this.db, codeHash);
   }
 
-  readRefreshTokenForUse(tokenHash: string): Promise<RefreshTokenForUse | undefined> {
+  readRefreshTokenForUse(tokenHash: string): Promise<Redemption<RefreshTokenForUse>> {
     return readRefreshTokenForUse(this.db, tokenHash);
   }
 

@@ -109,8 +109,6 @@ export interface UserTokenClaims {
 /** A code as its exchange reads it (no lock), with its user and the claims, in one statement. */
 export interface CodeForExchange {
   code: CodeRecord;
-  /** The configuration generation as of this read (config-cache.ts: the request's freshness check). */
-  configGeneration: number;
   /** Exchanged (or refused) before: a presentation now is a replay. */
   consumed: boolean;
   user?: UserRecord;
@@ -120,11 +118,18 @@ export interface CodeForExchange {
 /** A refresh token as its use reads it (no lock): its grant, the grant's user and the claims. */
 export interface RefreshTokenForUse {
   token: RefreshTokenRecord;
-  /** The configuration generation as of this read (config-cache.ts: the request's freshness check). */
-  configGeneration: number;
   grant?: GrantRecord;
   user?: UserRecord;
   read?: UserTokenClaims;
+}
+
+/**
+ * A code's or refresh token's read: what was found (undefined: no such code or token) and, found or
+ * not, the configuration generation as of the read (config-cache.ts: the request's freshness check).
+ */
+export interface Redemption<T> {
+  found: T | undefined;
+  configGeneration: number;
 }
 
 /** What an issue consumes, by hash: an authorization code or a refresh token. */
@@ -149,10 +154,9 @@ export interface OAuthStore {
   /**
    * A view for one request whose cached configuration reads share one freshness check
    * (config-cache.ts); absent where nothing is cached. `generation`: a reading the request takes
-   * anyway (its code or refresh token read); when it resolves to undefined (nothing was found),
-   * the view reads the generation itself.
+   * anyway, with its code or refresh token read.
    */
-  forRequest?(generation?: Promise<number | undefined>): OAuthStore;
+  forRequest?(generation?: Promise<number>): OAuthStore;
 
   findClient(clientId: string): Promise<ClientRecord | undefined>;
   findUser(userId: string): Promise<UserRecord | undefined>;
@@ -172,9 +176,9 @@ export interface OAuthStore {
    */
   consumeCode(codeHash: string, now: number): Promise<{ code: CodeRecord; firstUse: boolean } | undefined>;
   /** The code with its user and the claims for its organization and session: one read, no lock. */
-  readCodeForExchange(codeHash: string): Promise<CodeForExchange | undefined>;
+  readCodeForExchange(codeHash: string): Promise<Redemption<CodeForExchange>>;
   /** The refresh token with its grant, the grant's user and their claims: one read, no lock. */
-  readRefreshTokenForUse(tokenHash: string): Promise<RefreshTokenForUse | undefined>;
+  readRefreshTokenForUse(tokenHash: string): Promise<Redemption<RefreshTokenForUse>>;
   /**
    * Consumes the code or refresh token only if it is still unconsumed (a refresh token: and its
    * grant not revoked, the grant row share-locked until commit) and, only then, writes `issue`

@@ -38,6 +38,7 @@ import type {
   CodeRecord,
   Consumption,
   GrantRecord,
+  Redemption,
   RefreshTokenForUse,
   RefreshTokenRecord,
   UserIssue,
@@ -121,27 +122,24 @@ const JOINED_GRANT = [
 
 type Prefixed<P extends string, T> = { [K in keyof T as `${P}${K & string}`]: T[K] | null };
 
-/**
- * The configuration generation (config-cache.ts), read by the same statement: a request whose
- * code or refresh token is found needs no freshness check of its own.
- */
-const CONFIG_GENERATION = sql<number | string>`(select generation from config_generation where id = 1)`.as(
-  "config_generation",
-);
-
 function joinedUser(row: Prefixed<"u_", UserRow>): UserRecord | undefined {
   if (row.u_id === null) return undefined;
   const user = Object.fromEntries(USER_COLUMNS.map((column) => [column, row[`u_${column}`]]));
   return toUser(user as UserRow);
 }
 
+// Both reads start from the configuration generation's one row and left-join the code or token:
+// the statement reads the generation whether or not the code or token exists (the request's
+// freshness check either way, config-cache.ts), and answers found or not in one round trip.
+
 const CODE_FOR_EXCHANGE = prepared("code_for_exchange", (db, values: { codeHash: string }) =>
   db
-    .selectFrom("authorization_codes as rc")
+    .selectFrom("config_generation as cg")
+    .leftJoin("authorization_codes as rc", (join) => join.on("rc.code_hash", "=", values.codeHash))
     .leftJoin("users as ru", "ru.id", "rc.user_id")
+    .select("cg.generation as config_generation")
     .select(CODE_COLUMNS)
     .select(JOINED_USER)
-    .select(CONFIG_GENERATION)
     .select(
       claimColumns(db, {
         userId: sql.ref<string>("rc.user_id"),
@@ -149,18 +147,19 @@ const CODE_FOR_EXCHANGE = prepared("code_for_exchange", (db, values: { codeHash:
         sessionId: sql.ref<string | null>("rc.session_id"),
       }),
     )
-    .where("rc.code_hash", "=", values.codeHash),
+    .where("cg.id", "=", 1),
 );
 
 const REFRESH_TOKEN_FOR_USE = prepared("refresh_token_for_use", (db, values: { tokenHash: string }) =>
   db
-    .selectFrom("refresh_tokens as rt")
+    .selectFrom("config_generation as cg")
+    .leftJoin("refresh_tokens as rt", (join) => join.on("rt.token_hash", "=", values.tokenHash))
     .leftJoin("grants as rg", "rg.id", "rt.grant_id")
     .leftJoin("users as ru", "ru.id", "rg.user_id")
+    .select("cg.generation as config_generation")
     .select(REFRESH_TOKEN_COLUMNS)
     .select(JOINED_GRANT)
     .select(JOINED_USER)
-    .select(CONFIG_GENERATION)
     .select(
       claimColumns(db, {
         userId: sql.ref<string>("rg.user_id"),
@@ -168,20 +167,23 @@ const REFRESH_TOKEN_FOR_USE = prepared("refresh_token_for_use", (db, values: { t
         sessionId: sql.ref<string | null>("rg.session_id"),
       }),
     )
-    .where("rt.token_hash", "=", values.tokenHash),
+    .where("cg.id", "=", 1),
 );
 
 /** The code, whether it was consumed, and its user and claims: one statement, no lock. */
-export async function readCodeForExchange(db: Db, codeHash: string): Promise<CodeForExchange | undefined> {
+export async function readCodeForExchange(db: Db, codeHash: string): Promise<Redemption<CodeForExchange>> {
   const row = await CODE_FOR_EXCHANGE.first(db, { codeHash });
-  if (!row) return undefined;
-  const code = toCode(row);
+  const configGeneration = Number(row?.config_generation ?? 0);
+  if (!row || row.code_hash === null) return { found: undefined, configGeneration };
+  const code = toCode(row as Selectable<AuthorizationCodesTable>);
   return {
-    code,
-    configGeneration: Number(row.config_generation),
-    consumed: row.consumed_at !== null,
-    user: joinedUser(row),
-    read: tokenClaimsOf(row as ClaimColumnsRow, code.orgCode ?? null),
+    found: {
+      code,
+      consumed: row.consumed_at !== null,
+      user: joinedUser(row),
+      read: tokenClaimsOf(row as ClaimColumnsRow, code.orgCode ?? null),
+    },
+    configGeneration,
   };
 }
 
@@ -189,12 +191,12 @@ export async function readCodeForExchange(db: Db, codeHash: string): Promise<Cod
 export async function readRefreshTokenForUse(
   db: Db,
   tokenHash: string,
-): Promise<RefreshTokenForUse | undefined> {
+): Promise<Redemption<RefreshTokenForUse>> {
   const row = await REFRESH_TOKEN_FOR_USE.first(db, { tokenHash });
-  if (!row) return undefined;
-  const token = toRefreshToken(row);
-  const configGeneration = Number(row.config_generation);
-  if (row.g_id === null) return { token, configGeneration };
+  const configGeneration = Number(row?.config_generation ?? 0);
+  if (!row || row.token_hash === null) return { found: undefined, configGeneration };
+  const token = toRefreshToken(row as Selectable<RefreshTokensTable>);
+  if (row.g_id === null) return { found: { token }, configGeneration };
   const grant = toGrant({
     id: row.g_id,
     client_id: row.g_client_id!,
@@ -209,11 +211,13 @@ export async function readRefreshTokenForUse(
     org_code: row.g_org_code,
   });
   return {
-    token,
+    found: {
+      token,
+      grant,
+      user: joinedUser(row),
+      read: tokenClaimsOf(row as ClaimColumnsRow, grant.orgCode ?? null),
+    },
     configGeneration,
-    grant,
-    user: joinedUser(row),
-    read: tokenClaimsOf(row as ClaimColumnsRow, grant.orgCode ?? null),
   };
 }
 

@@ -1,6 +1,6 @@
 // The token endpoint (RFC 6749 §3.2): one grant per file, chosen by grant_type.
 import { sha256 } from "../crypto/random.js";
-import { authenticateClient } from "./client-auth.js";
+import { type AuthenticatedClient, presentedClient, verifyClient } from "./client-auth.js";
 import type { OAuthContext } from "./context.js";
 import { OAuthError } from "./errors.js";
 import { authorizationCodeGrant } from "./grants/authorization_code.js";
@@ -8,15 +8,15 @@ import { clientCredentialsGrant } from "./grants/client_credentials.js";
 import { DEVICE_CODE_GRANT_TYPE, deviceCodeGrant } from "./grants/device_code.js";
 import { refreshTokenGrant } from "./grants/refresh_token.js";
 import type { Params } from "./params.js";
-import type { CodeForExchange, RefreshTokenForUse } from "./ports.js";
+import type { CodeForExchange, Redemption, RefreshTokenForUse } from "./ports.js";
 import type { TokenResponse } from "./token-response.js";
 
 export type GrantType = keyof typeof GRANTS;
 
 /** The token endpoint's read of the code or refresh token presented, started before the grant. */
 export interface Redeemed {
-  code?: Promise<CodeForExchange | undefined>;
-  refreshToken?: Promise<RefreshTokenForUse | undefined>;
+  code?: Promise<Redemption<CodeForExchange>>;
+  refreshToken?: Promise<Redemption<RefreshTokenForUse>>;
 }
 
 const GRANTS = {
@@ -48,13 +48,27 @@ export async function handleTokenRequest(
       `The grant type ${grantType.slice(0, 100)} is not supported`,
     );
   }
+  // The client's credentials, as presented: a request without well-formed ones is refused here,
+  // before it makes the database do anything.
+  const presented = presentedClient(params, authorization);
   // One configuration freshness check for the whole request, however many lookups it makes: for a
-  // code or a refresh token, the read that finds it (started now, before the client is
-  // authenticated, which it does not depend on; its findings are judged only after).
+  // code or a refresh token, the read that finds it (started now, as the client's lookup needs the
+  // reading; what it found is judged only after the client is authenticated).
   const redeemed = redeemedRead(ctx, grantType, params);
-  const generation = (redeemed.code ?? redeemed.refreshToken)?.then((found) => found?.configGeneration);
-  const request = { ...ctx, store: ctx.store.forRequest?.(generation) ?? ctx.store };
-  const client = await authenticateClient(request.store, params, authorization);
+  const read = redeemed.code ?? redeemed.refreshToken;
+  const request = {
+    ...ctx,
+    store: ctx.store.forRequest?.(read?.then((redemption) => redemption.configGeneration)) ?? ctx.store,
+  };
+  let client: AuthenticatedClient;
+  try {
+    client = await verifyClient(request.store, presented);
+  } catch (error) {
+    // Refused: the read started for this request ends before the answer goes out, so a refused
+    // caller leaves no database work behind it.
+    await read?.catch(() => {});
+    throw error;
+  }
   const { response, userId } = await GRANTS[grantType as GrantType](request, params, client, redeemed);
   onIssued?.({ grantType: grantType as GrantType, clientId: client.client.id, userId });
   return response;
@@ -72,7 +86,8 @@ function redeemedRead(ctx: OAuthContext, grantType: string, params: Params): Red
       return undefined;
     }
   };
-  // Awaited by the grant, or never when the client is refused first: not an unhandled rejection.
+  // Awaited by the grant or, when the client is refused, before the refusal; a failure is never an
+  // unhandled rejection, whatever path the request takes.
   const started = <T>(read: Promise<T>) => {
     read.catch(() => {});
     return read;

@@ -174,14 +174,24 @@ export class KeptConnections {
         scheduling: "lifo" as const,
       };
       agent = protocol === "https:" ? new HttpsAgent(options) : new HttpAgent(options);
-      if (this.agents.size >= this.limits.addresses) {
-        const [oldestKey, oldest] = this.agents.entries().next().value as [string, HttpAgent];
-        this.agents.delete(oldestKey);
-        oldest.destroy();
-      }
+      if (this.agents.size >= this.limits.addresses) this.evictIdle();
     }
     this.agents.set(key, agent);
     return agent;
+  }
+
+  /**
+   * Ends the least recently used address's connections, skipping any with a request under way (a
+   * sender has a few at a time, far fewer than the addresses kept, so one is found).
+   */
+  private evictIdle(): void {
+    for (const [key, agent] of this.agents) {
+      const busy = Object.values(agent.sockets).some((sockets) => (sockets?.length ?? 0) > 0);
+      if (busy) continue;
+      this.agents.delete(key);
+      agent.destroy();
+      return;
+    }
   }
 
   close(): void {

@@ -501,7 +501,18 @@ export interface OneTimeCodesTable {
   consumed_at: number | null;
 }
 
+/**
+ * The configuration generation (migration 0009): one row (id 1), moved by triggers on every change
+ * to the tables the configuration cache reads (src/oauth/config-cache.ts). A bigint: PostgreSQL
+ * returns it as text.
+ */
+export interface ConfigGenerationTable {
+  id: number;
+  generation: number | string;
+}
+
 export interface Schema {
+  config_generation: ConfigGenerationTable;
   organizations: OrganizationsTable;
   organization_users: OrganizationUsersTable;
   permissions: PermissionsTable;

@@ -426,6 +426,40 @@ describe("kept connections (the webhook worker's)", () => {
     }
   });
 
+  it("ends the connections of the address used longest ago, never under a request", async () => {
+    let answerSlow!: () => void;
+    const slowArrived = new Promise<void>((resolve) => {
+      answerSlow = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const server = createServer((request, response) => {
+      if (request.socket.localAddress === "127.0.0.1") {
+        answerSlow();
+        void released.then(() => response.writeHead(200).end("slow"));
+      } else response.writeHead(200).end("quick");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+    const { port } = server.address() as { port: number };
+    const kept = new KeptConnections({ addresses: 1, idlePerAddress: 4, idleMs: 30_000 });
+    const options = { allowPrivateNetworks: true, deadlineMs: 5000, keptConnections: kept };
+    try {
+      const slow = outboundRequest(`http://127.0.0.1:${port}/`, POST, options);
+      await slowArrived;
+      // A second address while the first has a request under way: over the limit, but the busy
+      // address keeps its connection.
+      assert.equal((await outboundRequest(`http://127.0.0.2:${port}/`, POST, options)).body, "quick");
+      release();
+      assert.equal((await slow).body, "slow");
+    } finally {
+      kept.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it("sends again on a new connection a request whose kept connection the receiver closed", async () => {
     const server = await numberingServer();
     const kept = new KeptConnections();

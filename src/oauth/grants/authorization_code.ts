@@ -57,11 +57,15 @@ export async function authorizationCodeGrant(
   let outcome = await exchangeCode(
     ctx,
     exchange,
-    await (redeemed.code ?? ctx.store.readCodeForExchange(exchange.codeHash)),
+    (await (redeemed.code ?? ctx.store.readCodeForExchange(exchange.codeHash))).found,
   );
   // Lost the consume: read again — the code is now consumed (a replay, §4.1.2) or gone.
   if (outcome === LOST)
-    outcome = await exchangeCode(ctx, exchange, await ctx.store.readCodeForExchange(exchange.codeHash));
+    outcome = await exchangeCode(
+      ctx,
+      exchange,
+      (await ctx.store.readCodeForExchange(exchange.codeHash)).found,
+    );
   if (outcome === LOST) throw new OAuthError("invalid_grant", "The authorization code has already been used");
   if ("error" in outcome) throw outcome.error;
   return outcome.result;

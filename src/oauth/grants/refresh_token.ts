@@ -58,12 +58,12 @@ export async function refreshTokenGrant(
   let outcome = await rotate(
     ctx,
     refresh,
-    await (redeemed.refreshToken ?? ctx.store.readRefreshTokenForUse(refresh.tokenHash)),
+    (await (redeemed.refreshToken ?? ctx.store.readRefreshTokenForUse(refresh.tokenHash))).found,
   );
   // Lost the consume: read again — the grant is now revoked (checked first, so not taken for reuse),
   // the token consumed (reuse, §4.14.2) or gone (its user deleted).
   if (outcome === LOST)
-    outcome = await rotate(ctx, refresh, await ctx.store.readRefreshTokenForUse(refresh.tokenHash));
+    outcome = await rotate(ctx, refresh, (await ctx.store.readRefreshTokenForUse(refresh.tokenHash)).found);
   if (outcome === LOST) throw new OAuthError("invalid_grant", "The refresh token has already been used");
   if ("error" in outcome) throw outcome.error;
   return outcome.result;
