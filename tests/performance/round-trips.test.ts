@@ -115,6 +115,35 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(status, 200);
     });
 
+    it("a code or refresh token presented without well-formed client credentials reads nothing", async () => {
+      // The token endpoint reads the code or token before it looks the client up (the read carries
+      // the freshness check), but only once the credentials are there and well-formed.
+      for (const [fields, authorization] of [
+        [{ grant_type: "refresh_token", refresh_token: "x" }, undefined],
+        [{ grant_type: "authorization_code", code: "x", redirect_uri: CALLBACK }, "Basic !!"],
+        [
+          { grant_type: "refresh_token", refresh_token: "x", client_id: "a", client_secret: "b" },
+          "Basic YTpi",
+        ],
+      ] as const) {
+        let status = 0;
+        const counted = await recorder.count(async () => {
+          const response = await fetch(`${server.url}/oauth2/token`, {
+            method: "POST",
+            headers: {
+              "content-type": "application/x-www-form-urlencoded",
+              ...(authorization ? { authorization } : {}),
+            },
+            body: new URLSearchParams(fields),
+          });
+          status = response.status;
+          await response.body?.cancel();
+        });
+        assert.ok(status === 400 || status === 401, `${JSON.stringify(fields)}: ${status}`);
+        assert.deepEqual(counted.sql, [], JSON.stringify(fields));
+      }
+    });
+
     it("a password sign-in, its code exchange and a refresh", async () => {
       const { clientId } = await createApplication(server, "spa");
       const { verifier, challenge } = pkcePair();
