@@ -39,6 +39,17 @@ for (const { kind, skip } of await databaseKinds()) {
       });
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
     };
+    /** Rotates the application's secret through the first instance; the new secret. */
+    const rotateSecret = async (clientId: string, management: string) => {
+      const rotated = await callApi<{ application: { client_secret: string } }>(
+        first,
+        "POST",
+        `/api/v1/applications/${clientId}/rotate_secret`,
+        { token: management },
+      );
+      assert.equal(rotated.status, 200);
+      return rotated.body.application.client_secret;
+    };
     const generation = async () =>
       Number(
         (
@@ -65,18 +76,11 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(await generation(), stable);
 
       const management = await managementToken(first);
-      const rotated = await callApi<{ application: { client_secret: string } }>(
-        first,
-        "POST",
-        `/api/v1/applications/${app.clientId}/rotate_secret`,
-        { token: management },
-      );
-      assert.equal(rotated.status, 200);
+      const newSecret = await rotateSecret(app.clientId, management);
       assert.ok((await generation()) > stable, "the rotation moved the generation");
       const old = await token(second, app.clientId, secret);
       assert.equal(old.status, 401, "the old secret stops working on the other instance at once");
       assert.equal(old.body.error, "invalid_client");
-      const newSecret = rotated.body.application.client_secret;
       assert.equal((await token(second, app.clientId, newSecret)).status, 200);
 
       const scopes = await first.storage.db
@@ -143,16 +147,7 @@ for (const { kind, skip } of await databaseKinds()) {
           refresh_token: refreshToken,
         });
       const management = await managementToken(first);
-      const rotate = async () => {
-        const rotated = await callApi<{ application: { client_secret: string } }>(
-          first,
-          "POST",
-          `/api/v1/applications/${app.clientId}/rotate_secret`,
-          { token: management },
-        );
-        assert.equal(rotated.status, 200);
-        return rotated.body.application.client_secret;
-      };
+      const rotate = () => rotateSecret(app.clientId, management);
 
       const [firstCode, secondCode] = [await codeFrom(), await codeFrom()];
       const issued = await exchange(firstCode, app.clientSecret!);
