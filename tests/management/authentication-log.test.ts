@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
-import { AuthenticationLog } from "../../src/audit/authentication-log.js";
+import { AuthenticationLog, timeSortableId } from "../../src/audit/authentication-log.js";
 import { ConfigError, loadConfig } from "../../src/config/config.js";
 import { mailBodyAad } from "../../src/mail/mail.store.js";
 import { authenticationLogQuery } from "../../src/management/authentication-log.routes.js";
@@ -38,6 +38,25 @@ interface Page {
 
 const API = "https://orders.example.com";
 const DAY = 86_400;
+
+describe("log entry ids", () => {
+  it("only grow within a process: many in one millisecond, and when the clock steps back", (t) => {
+    // In the past, so the real clock is ahead of every id made here once the mock is gone.
+    let clock = 1_700_000_000_000;
+    t.mock.method(Date, "now", () => clock);
+    const ids = Array.from({ length: 70_000 }, () => timeSortableId());
+    clock -= 60_000;
+    ids.push(...Array.from({ length: 10 }, () => timeSortableId()));
+    clock += 120_000;
+    ids.push(timeSortableId());
+    for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1]! < ids[i]!, `${ids[i - 1]} then ${ids[i]}`);
+    assert.ok(ids.every((id) => /^[0-9a-f]{28}$/.test(id)));
+    assert.ok(
+      ids.at(-1)!.startsWith(clock.toString(16).padStart(12, "0")),
+      "back on the clock once it is ahead",
+    );
+  });
+});
 
 describe("AUDIT_LOG_RETENTION_DAYS", () => {
   it("defaults to 30 and takes 1 to 3650 days", () => {
