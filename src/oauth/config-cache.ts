@@ -4,8 +4,9 @@
 // database keeps a generation counter that triggers bump on every change to those tables
 // (migration 0009), each request reads it (one primary-key row, shared by every request arriving
 // in the same event-loop turn; a code exchange or refresh reads it with its code or token instead),
-// and a cache entry is used only under the generation it was read at. A secret rotated, an application deleted or a scope withdrawn by any instance, the CLI or
-// plain SQL is honoured by the very next request on every instance; there is no stale window.
+// and a cache entry is used only under the generation it was read at. A secret rotated, an
+// application deleted or a scope withdrawn by any instance, the CLI or plain SQL is honoured by the
+// very next request on every instance; there is no stale window.
 //
 // Client secrets needed no faster hash: slow hashing exists to slow offline guessing of
 // low-entropy passwords (NIST SP 800-63B §5.1.1.2), while client secrets are 40+ random characters
