@@ -4,9 +4,10 @@
 // The read takes no lock: the code or refresh token with what the grant needs (the grant, the user,
 // the user's claims) in one SELECT, which also reads the configuration generation: that is the
 // request's freshness check (config-cache.ts), so the whole grant is two round trips. The grant
-// checks it and signs the tokens; then ONE statement consumes the row only if it is still unconsumed and, in the same statement, writes what the issue
-// makes (grant, access token record, rotated refresh token) selecting FROM the consumed row — so
-// nothing is written unless this request won the consume. On PostgreSQL that is a data-modifying
+// checks it and signs the tokens; then ONE statement consumes the row only if it is still
+// unconsumed and, in the same statement, writes what the issue makes (grant, access token record,
+// rotated refresh token) selecting FROM the consumed row — so nothing is written unless this
+// request won the consume. On PostgreSQL that is a data-modifying
 // CTE, atomic as any one statement, committed when it answers (no BEGIN/COMMIT): of two concurrent
 // uses the second waits for the first's row lock, re-checks `consumed_at is null`, matches nothing
 // and so inserts nothing — single use holds; it answers `false` and the grant reads again (a
