@@ -7,9 +7,8 @@
 // checks it and signs the tokens; then ONE statement consumes the row only if it is still
 // unconsumed and, in the same statement, writes what the issue makes (grant, access token record,
 // rotated refresh token) selecting FROM the consumed row — so nothing is written unless this
-// request won the consume. On PostgreSQL that is a data-modifying
-// CTE, atomic as any one statement, committed when it answers (no BEGIN/COMMIT): of two concurrent
-// uses the second waits for the first's row lock, re-checks `consumed_at is null`, matches nothing
+// request won the consume. On PostgreSQL that is a data-modifying CTE, atomic as any one
+// statement, committed when it answers (no BEGIN/COMMIT): of two concurrent uses the second waits for the first's row lock, re-checks `consumed_at is null`, matches nothing
 // and so inserts nothing — single use holds; it answers `false` and the grant reads again (a
 // replay). Foreign keys are checked at the end of the statement, so a new grant is there for its
 // tokens. SQLite has no DML in CTEs: there the same writes are several statements (function calls,
