@@ -7,21 +7,23 @@
 // checks it and signs the tokens; then ONE statement consumes the row only if it is still
 // unconsumed and, in the same statement, writes what the issue makes (grant, access token record,
 // rotated refresh token) selecting FROM the consumed row — so nothing is written unless this
-// request won the consume. On PostgreSQL that is a data-modifying CTE, atomic as any one
-// statement, committed when it answers (no BEGIN/COMMIT): of two concurrent uses the second waits for the first's row lock, re-checks `consumed_at is null`, matches nothing
-// and so inserts nothing — single use holds; it answers `false` and the grant reads again (a
-// replay). Foreign keys are checked at the end of the statement, so a new grant is there for its
-// tokens. SQLite has no DML in CTEs: there the same writes are several statements (function calls,
-// not round trips) in one transaction that the lost consume ends before any insert.
+// request won the consume. On PostgreSQL that is a data-modifying CTE, atomic as any one statement,
+// committed when it answers (no BEGIN/COMMIT): of two concurrent uses the second waits for the
+// first's row lock, re-checks `consumed_at is null`, matches nothing and so inserts nothing —
+// single use holds; it answers `false` and the grant reads again (a replay). Foreign keys are
+// checked at the end of the statement, so a new grant is there for its tokens. SQLite has no DML in
+// CTEs: there the same writes are several statements (function calls, not round trips) in one
+// transaction that the lost consume ends before any insert.
 //
 // A refresh token is consumed only while its grant is live, checked by the same statement: every
-// revocation (RFC 7009 §2.1, logout, suspension, reuse detection...) changes only the grant row,
-// so a refresh that read the grant live before a revocation must not write after it. On PostgreSQL
-// the grant row is locked FOR SHARE, which conflicts with the row lock revokeGrant's UPDATE takes
-// (FOR KEY SHARE would not): a revocation committing meanwhile is waited for and then seen (READ
-// COMMITTED re-checks `revoked_at is null` on the row it committed); one that starts later waits for
-// this statement and revokes the tokens it wrote too, as they are the same grant's. SQLite runs one
-// writer at a time: the check inside the write transaction sees every revocation committed before.
+// revocation (RFC 7009 §2.1, logout, suspension, reuse detection...) changes only the grant row, so
+// a refresh that read the grant live before a revocation must not write after it. On PostgreSQL the
+// grant row is locked FOR SHARE, which conflicts with the row lock revokeGrant's UPDATE takes (FOR
+// KEY SHARE would not): a revocation committing meanwhile is waited for and then seen (READ
+// COMMITTED re-checks `revoked_at is null` on the row it committed); one that starts later waits
+// for this statement and revokes the tokens it wrote too, as they are the same grant's. SQLite runs
+// one writer at a time: the check inside the write transaction sees every revocation committed
+// before.
 import { type CompiledQuery, type Insertable, type Selectable, type SqlBool, sql } from "kysely";
 import { isPostgres } from "../management/listing.js";
 import { type Db, inTransaction } from "../storage/database.js";
