@@ -147,8 +147,37 @@ export async function refreshSpec(
   deployment: LatchkeyDeployment,
   count: number,
 ): Promise<Omit<LoadSpec, "url" | "seconds"> & { path: string }> {
-  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-  const FORM = { "content-type": "application/x-www-form-urlencoded" };
+  const { webApp, refreshTokens: pool } = await refreshTokens(deployment, count);
+  return {
+    path: "/oauth2/token",
+    method: "POST",
+    headers: FORM,
+    setupRequest: (request) => ({
+      ...request,
+      body: form({
+        grant_type: "refresh_token",
+        refresh_token: pool.shift() ?? "exhausted",
+        client_id: webApp.clientId,
+        client_secret: webApp.clientSecret,
+      }),
+    }),
+    onResponse: (status, body) => {
+      if (status === 200) pool.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
+    },
+  };
+}
+
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
+
+/**
+ * `count` refresh tokens of one user of a new web app, each from its own code exchange (so each
+ * its own grant), made through the running deployment's real sign-in and token endpoint.
+ */
+export async function refreshTokens(
+  deployment: LatchkeyDeployment,
+  count: number,
+): Promise<{ webApp: { clientId: string; clientSecret: string }; refreshTokens: string[] }> {
   const { storage, services } = await openServices(deployment);
   const created = await services.applications.create({
     name: `Refresh web app ${randomBytes(4).toString("hex")}`,
@@ -194,23 +223,7 @@ export async function refreshSpec(
     if (!tokens.refresh_token) throw new Error(`no refresh token: ${JSON.stringify(tokens)}`);
     pool.push(tokens.refresh_token);
   }
-  return {
-    path: "/oauth2/token",
-    method: "POST",
-    headers: FORM,
-    setupRequest: (request) => ({
-      ...request,
-      body: form({
-        grant_type: "refresh_token",
-        refresh_token: pool.shift() ?? "exhausted",
-        client_id: webApp.clientId,
-        client_secret: webApp.clientSecret,
-      }),
-    }),
-    onResponse: (status, body) => {
-      if (status === 200) pool.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
-    },
-  };
+  return { webApp, refreshTokens: pool };
 }
 
 /** A Management API token for the deployment's bootstrap M2M application (client credentials). */

@@ -204,6 +204,9 @@ function cachedStore(
     memo(key("granted", clientId, audiences), () => store.grantedScopes(clientId, audiences));
   cached.scopeGrantsByAudience = (clientId, audiences) =>
     memo(key("grants", clientId, audiences), () => store.scopeGrantsByAudience(clientId, audiences));
+  // Shared and frozen: every user's tokens carry these properties until the definitions change.
+  cached.publicProperties = () =>
+    memo(key("publicProperties"), async () => Object.freeze(await store.publicProperties()));
   // Shared and frozen like the client: signed into every token of the machine until it changes.
   cached.applicationProperties = (clientId) =>
     memo(key("properties", clientId), async () => {

@@ -24,6 +24,7 @@ import type {
   GrantRecord,
   OAuthStore,
   OrganizationChoice,
+  PublicPropertyDefinition,
   Redemption,
   RefreshTokenForUse,
   RefreshTokenRecord,
@@ -34,7 +35,7 @@ import type {
   UserRecord,
   UserTokenClaims,
 } from "./ports.js";
-import { readUserTokenClaims } from "./token-claims.store.js";
+import { readPublicProperties, readUserTokenClaims } from "./token-claims.store.js";
 import {
   consumeAndIssue,
   findGrant,
@@ -302,8 +303,14 @@ export class KyselyOAuthStore implements OAuthStore {
     return new PropertiesStore(this.db).applicationClaim(clientId);
   }
 
+  publicProperties(): Promise<readonly PublicPropertyDefinition[]> {
+    return readPublicProperties(this.db);
+  }
+
+  // `this.publicProperties()`: called on the configuration cache's view (config-cache.ts, which
+  // inherits these methods), `this` is that view and the definitions come from memory.
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet> {
-    return userClaims(this.db, this.clock, userId, orgCode);
+    return userClaims(this.db, userId, orgCode, this.publicProperties());
   }
 
   userTokenClaims(
@@ -311,7 +318,7 @@ export class KyselyOAuthStore implements OAuthStore {
     orgCode: string | null,
     sessionId: string | null,
   ): Promise<UserTokenClaims> {
-    return readUserTokenClaims(this.db, userId, orgCode, sessionId);
+    return readUserTokenClaims(this.db, userId, orgCode, sessionId, this.publicProperties());
   }
 
   sessionProof(sessionId: string): Promise<SessionProof | undefined> {

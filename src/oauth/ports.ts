@@ -106,13 +106,26 @@ export interface UserTokenClaims {
   proof?: SessionProof;
 }
 
+/** A public user ("usr") or organization ("org") property: its claims carry the owner's value. */
+export interface PublicPropertyDefinition {
+  id: string;
+  context: string;
+  key: string;
+}
+
+/**
+ * The claims as a code's or refresh token's read found them, made whole with the public property
+ * definitions (configuration: OAuthStore.publicProperties, cached) as of the same read.
+ */
+export type ClaimsOfRead = (properties: readonly PublicPropertyDefinition[]) => UserTokenClaims;
+
 /** A code as its exchange reads it (no lock), with its user and the claims, in one statement. */
 export interface CodeForExchange {
   code: CodeRecord;
   /** Exchanged (or refused) before: a presentation now is a replay. */
   consumed: boolean;
   user?: UserRecord;
-  read: UserTokenClaims;
+  read: ClaimsOfRead;
 }
 
 /** A refresh token as its use reads it (no lock): its grant, the grant's user and the claims. */
@@ -120,7 +133,7 @@ export interface RefreshTokenForUse {
   token: RefreshTokenRecord;
   grant?: GrantRecord;
   user?: UserRecord;
-  read?: UserTokenClaims;
+  read?: ClaimsOfRead;
 }
 
 /**
@@ -233,11 +246,17 @@ export interface OAuthStore {
    * that is not suspended. Read now, never cached: it decides who may sign in.
    */
   holdsAccessRole(clientId: string, userId: string, orgCode: string | null | undefined): Promise<boolean>;
+  /**
+   * The public user and organization properties' definitions, ordered by key. Configuration: the
+   * cache serves it (0030's triggers); the user's and organization's values are read with the claims.
+   */
+  publicProperties(): Promise<readonly PublicPropertyDefinition[]>;
   /** The organization claims of a user's tokens, computed now (so changes show on refresh). */
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet>;
   /**
-   * userClaims and sessionProof together, in one statement (token-claims.store.ts): what a user's
-   * tokens carry, computed now (`sessionId` null: no session's proof).
+   * userClaims and sessionProof together, in one statement (token-claims.store.ts) besides the
+   * public properties (publicProperties): what a user's tokens carry, computed now (`sessionId`
+   * null: no session's proof).
    */
   userTokenClaims(userId: string, orgCode: string | null, sessionId: string | null): Promise<UserTokenClaims>;
   /**

@@ -1,10 +1,13 @@
 // What a user's tokens carry beyond the protocol's own, read in ONE statement (issue 21): each part
-// (organizations, permissions, roles, feature flags with their overrides, properties, the session's
-// proof) is a scalar subquery aggregating its rows into a JSON array — json_agg on PostgreSQL,
-// json_group_array on SQLite (JSON1, built into better-sqlite3) — so on PostgreSQL they cost one
-// round trip instead of six. The subjects are expressions, so the same columns also ride on the
-// statement that consumes a code or a refresh token (token-redeem.store.ts). The rules that turn
-// these rows into claims stay in organizations/claims.ts.
+// (organizations, permissions, roles, feature flags with their overrides, property values, the
+// session's proof) is a scalar subquery aggregating its rows into a JSON array — json_agg on
+// PostgreSQL, json_group_array on SQLite (JSON1, built into better-sqlite3) — so on PostgreSQL they
+// cost one round trip instead of six. The subjects are expressions, so the same columns also ride on
+// the statement that consumes a code or a refresh token (token-redeem.store.ts). Which properties
+// are public is configuration, read through the configuration cache (config-cache.ts): read with
+// every token it was a sixth of a refresh's SQLite work and an eighth of PostgreSQL's
+// (bench/storage-costs.ts). The rules that turn these rows into claims stay in
+// organizations/claims.ts.
 import { type Expression, sql } from "kysely";
 import { jsonArrayFrom as postgresArray } from "kysely/helpers/postgres";
 import { jsonArrayFrom as sqliteArray } from "kysely/helpers/sqlite";
@@ -13,7 +16,7 @@ import { buildUserClaims, type UserClaimRows } from "../organizations/claims.js"
 import type { Db } from "../storage/database.js";
 import { prepared } from "../storage/prepared.js";
 import { sessionProofOf } from "../users/external-identities.store.js";
-import type { UserTokenClaims } from "./ports.js";
+import type { PublicPropertyDefinition, UserTokenClaims } from "./ports.js";
 
 /** Whose claims: the user, the organization asked for (null: none), the session that signed in. */
 export interface ClaimSubjects {
@@ -104,18 +107,9 @@ export function claimColumns(db: Db, who: ClaimSubjects) {
         ])
         .orderBy("feature_flags.key"),
     ).as("claim_flags"),
-    // The public user and organization properties (PropertiesStore.tokenClaims), and apart from
-    // them this user's and this organization's values, each one index range: joined here, the
-    // values were probed once per property (two index lookups each, 66 of the statement's 82
-    // buffer reads with Kinde's 16 public properties); claimRowsOf pairs them up.
-    array(
-      db
-        .selectFrom("properties as p")
-        .select(["p.id", "p.context", "p.key"])
-        .where("p.is_private", "=", 0)
-        .where("p.context", "in", ["usr", "org"])
-        .orderBy("p.key"),
-    ).as("claim_properties"),
+    // This user's and this organization's property values, each one index range. Which properties
+    // are public (their definitions) is configuration: the caller brings it, from the
+    // configuration cache (publicProperties), and claimRowsOf pairs the values up with it.
     array(
       db
         .selectFrom("user_property_values as u")
@@ -146,7 +140,6 @@ export interface ClaimColumnsRow {
   claim_permissions: unknown;
   claim_roles: unknown;
   claim_flags: unknown;
-  claim_properties: unknown;
   claim_user_values: unknown;
   claim_org_values: unknown;
   claim_session: unknown;
@@ -167,7 +160,10 @@ function valuesById(value: unknown): Map<string, string | null> {
   return new Map(decoded<PropertyValue>(value).map((row) => [row.property_id, row.value]));
 }
 
-export function claimRowsOf(row: ClaimColumnsRow): UserClaimRows {
+export function claimRowsOf(
+  row: ClaimColumnsRow,
+  properties: readonly PublicPropertyDefinition[],
+): UserClaimRows {
   const userValues = valuesById(row.claim_user_values);
   const orgValues = valuesById(row.claim_org_values);
   return {
@@ -175,37 +171,70 @@ export function claimRowsOf(row: ClaimColumnsRow): UserClaimRows {
     permissions: decoded(row.claim_permissions),
     roles: decoded(row.claim_roles),
     flags: decoded(row.claim_flags),
-    properties: decoded<{ id: string; context: string; key: string }>(row.claim_properties).map(
-      ({ id, context, key }) => ({
-        context,
-        key,
-        user_value: userValues.get(id) ?? null,
-        org_value: orgValues.get(id) ?? null,
-      }),
-    ),
+    properties: properties.map(({ id, context, key }) => ({
+      context,
+      key,
+      user_value: userValues.get(id) ?? null,
+      org_value: orgValues.get(id) ?? null,
+    })),
   };
 }
 
-/** Builds the claims (claims.ts rules) and the proof from a row carrying the claim_* columns. */
-export function tokenClaimsOf(row: ClaimColumnsRow, orgCode: string | null): UserTokenClaims {
-  const claims = buildUserClaims(claimRowsOf(row), orgCode);
+/**
+ * Builds the claims (claims.ts rules) and the proof from a row carrying the claim_* columns and the
+ * public property definitions.
+ */
+export function tokenClaimsOf(
+  row: ClaimColumnsRow,
+  orgCode: string | null,
+  properties: readonly PublicPropertyDefinition[],
+): UserTokenClaims {
+  const claims = buildUserClaims(claimRowsOf(row, properties), orgCode);
   const [session] = decoded<Parameters<typeof sessionProofOf>[0]>(row.claim_session);
   return session ? { claims, proof: sessionProofOf(session) } : { claims };
 }
 
-/** The rows of a user's claims, in one statement. */
-export async function readUserClaimRows(db: Db, userId: string, orgCode: string | null) {
-  return claimRowsOf(await selectClaimColumns(db, userId, orgCode, null));
+const PUBLIC_PROPERTIES = prepared("public_properties", (db) =>
+  db
+    .selectFrom("properties")
+    .select(["id", "context", "key"])
+    .where("is_private", "=", 0)
+    .where("context", "in", ["usr", "org"])
+    .orderBy("key"),
+);
+
+/** The public user and organization properties' definitions, ordered by key (configuration). */
+export async function readPublicProperties(db: Db): Promise<PublicPropertyDefinition[]> {
+  return PUBLIC_PROPERTIES.rows(db, {});
 }
 
-/** The claims of a user's tokens and the session's proof, in one statement. */
+/**
+ * The rows of a user's claims, in one statement, with the public properties' definitions (from the
+ * configuration cache when the caller has it: asked for at once, so a read of them runs meanwhile).
+ */
+export async function readUserClaimRows(
+  db: Db,
+  userId: string,
+  orgCode: string | null,
+  properties: Promise<readonly PublicPropertyDefinition[]>,
+) {
+  const [row, definitions] = await Promise.all([selectClaimColumns(db, userId, orgCode, null), properties]);
+  return claimRowsOf(row, definitions);
+}
+
+/** The claims of a user's tokens and the session's proof (as readUserClaimRows reads them). */
 export async function readUserTokenClaims(
   db: Db,
   userId: string,
   orgCode: string | null,
   sessionId: string | null,
+  properties: Promise<readonly PublicPropertyDefinition[]>,
 ): Promise<UserTokenClaims> {
-  return tokenClaimsOf(await selectClaimColumns(db, userId, orgCode, sessionId), orgCode);
+  const [row, definitions] = await Promise.all([
+    selectClaimColumns(db, userId, orgCode, sessionId),
+    properties,
+  ]);
+  return tokenClaimsOf(row, orgCode, definitions);
 }
 
 const CLAIM_COLUMNS = prepared(

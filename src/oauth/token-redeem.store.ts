@@ -183,7 +183,7 @@ export async function readCodeForExchange(db: Db, codeHash: string): Promise<Red
       code,
       consumed: row.consumed_at !== null,
       user: joinedUser(row),
-      read: tokenClaimsOf(row as ClaimColumnsRow, code.orgCode ?? null),
+      read: (properties) => tokenClaimsOf(row as ClaimColumnsRow, code.orgCode ?? null, properties),
     },
     configGeneration,
   };
@@ -217,7 +217,7 @@ export async function readRefreshTokenForUse(
       token,
       grant,
       user: joinedUser(row),
-      read: tokenClaimsOf(row as ClaimColumnsRow, grant.orgCode ?? null),
+      read: (properties) => tokenClaimsOf(row as ClaimColumnsRow, grant.orgCode ?? null, properties),
     },
     configGeneration,
   };

@@ -5,6 +5,7 @@
 // user_properties, and organization_properties of the organization signed into.
 import type { Clock } from "../clock.js";
 import { type FeatureFlagRow, flagsClaim, resolveFlag } from "../feature-flags/feature-flags.service.js";
+import type { PublicPropertyDefinition } from "../oauth/ports.js";
 import { readUserClaimRows } from "../oauth/token-claims.store.js";
 import { propertiesClaims } from "../properties/properties.store.js";
 import { binary } from "../roles/roles.store.js";
@@ -33,11 +34,11 @@ export interface UserClaimRows {
 
 export async function userClaims(
   db: Db,
-  _clock: Clock,
   userId: string,
   orgCode: string | null,
+  properties: Promise<readonly PublicPropertyDefinition[]>,
 ): Promise<UserClaims> {
-  return buildUserClaims(await readUserClaimRows(db, userId, orgCode), orgCode);
+  return buildUserClaims(await readUserClaimRows(db, userId, orgCode, properties), orgCode);
 }
 
 export function buildUserClaims(rows: UserClaimRows, orgCode: string | null): UserClaims {

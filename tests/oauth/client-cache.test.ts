@@ -3,6 +3,7 @@
 // instance, or by an operator in plain SQL, is honoured by the next request on another instance.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { decodeJwt } from "jose";
 import { sql } from "kysely";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApi, createApplication, createUser } from "../helpers/fixtures.js";
@@ -172,6 +173,26 @@ for (const { kind, skip } of await databaseKinds()) {
       const refreshed = await refresh(exchanged.body.refresh_token!, newest);
       assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
       assert.equal(refreshed.body.expires_in, 321, "an operator's SQL edit shows in the next refresh");
+
+      // Which properties are public is configuration too, kept in memory once read: made private
+      // behind the second instance's back, a built-in leaves the very next refresh's tokens.
+      const userProperties = (jwt: string) => decodeJwt(jwt).user_properties as Record<string, unknown>;
+      assert.deepEqual(userProperties(refreshed.body.access_token).kp_usr_city, {});
+      const privacy = (isPrivate: number) =>
+        first.storage.db
+          .updateTable("properties")
+          .set({ is_private: isPrivate })
+          .where("key", "=", "kp_usr_city")
+          .execute();
+      await privacy(1);
+      const hidden = await refresh(refreshed.body.refresh_token!, newest);
+      assert.equal(hidden.status, 200, JSON.stringify(hidden.body));
+      for (const jwt of [hidden.body.access_token, hidden.body.id_token!])
+        assert.ok(
+          !("kp_usr_city" in userProperties(jwt)),
+          "a property made private leaves the tokens at once",
+        );
+      await privacy(0);
     });
 
     it("keeps answering correctly while configuration changes under concurrent load", async () => {

@@ -10,13 +10,13 @@ import { MFA_ACR } from "../authorize.js";
 import { type OAuthContext, REFRESH_ABSOLUTE_LIFETIME_SECONDS } from "../context.js";
 import { claimsForClient } from "../hasura.js";
 import type {
+  ClaimsOfRead,
   ClientRecord,
   GrantRecord,
   OAuthStore,
   UserClaimSet,
   UserIssue,
   UserRecord,
-  UserTokenClaims,
 } from "../ports.js";
 import { splitScope, wantsRefreshToken } from "../scopes.js";
 import type { GrantResult, TokenResponse } from "../token-response.js";
@@ -47,7 +47,7 @@ export async function prepareUserTokens(
     ...fields
   }: Omit<RecordedUserTokens, "jti" | "refreshToken" | "claims"> & {
     /** The claims as already read (with the code or refresh token), if they were. */
-    read?: UserTokenClaims | undefined;
+    read?: ClaimsOfRead | undefined;
     /** The grant is new, made by exchanging this code: written with the tokens. */
     fromCode?: string;
   },
@@ -56,8 +56,9 @@ export async function prepareUserTokens(
   const now = ctx.clock.now();
   const jti = randomUUID();
   // Computed at every issue and refresh, so role, permission and flag changes show on refresh.
-  const { claims, proof } =
-    read ?? (await store.userTokenClaims(grant.userId, grant.orgCode ?? null, grant.sessionId));
+  const { claims, proof } = read
+    ? read(await store.publicProperties())
+    : await store.userTokenClaims(grant.userId, grant.orgCode ?? null, grant.sessionId);
   // What the sign-in proved (on refresh too: the grant keeps the session that signed in): the ID
   // token's amr (OIDC Core §2, RFC 8176) and, through a connection, Kinde's ext_provider.
   if (proof && proof.amr.length > 0) claims.id = { ...claims.id, amr: proof.amr };

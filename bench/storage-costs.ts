@@ -1,0 +1,201 @@
+// What a refresh's storage work costs on each database, apart from HTTP and signatures — the part
+// the "refresh, PostgreSQL ÷ SQLite ≥ 0.8×" target of issue 21 is about. Per database it makes
+// refresh tokens through a real deployment (sign-in, code exchange), stops the server, and then
+// replays, from this process, exactly the storage calls of a refresh (token-redeem.store.ts: the
+// read of the token with its grant, user and claims, then the one write that consumes it and
+// stores the rotated token and the access token record), 50 callers at once over a pool of 10 as
+// the server does. Beside it, on PostgreSQL, the floor: the same two round trips and one commit
+// with trivial statements (a read of one row by key, one insert into a table with a second index).
+//
+// Per operation: this process's CPU (the driver's share, and SQLite's whole work, which in
+// Latchkey lands on the main thread) and the CPU of the database's backends (/proc, PgWatch).
+// Interleaved rounds, medians. Run: npx tsx bench/storage-costs.ts
+// (BENCH_ROUNDS=3 BENCH_SECONDS=5 BENCH_ONLY=sqlite,postgres,floor; BENCH_NO_BUILD=1 reuses the
+// last build of the server).
+import { randomBytes, randomUUID } from "node:crypto";
+import os from "node:os";
+import { sha256 } from "../src/crypto/random.js";
+import { readPublicProperties } from "../src/oauth/token-claims.store.js";
+import { consumeAndIssue, readRefreshTokenForUse } from "../src/oauth/token-redeem.store.js";
+import { type Db, openStorage, type Storage } from "../src/storage/database.js";
+import { type DatabaseKind, postgresDatabase } from "../tests/helpers/databases.js";
+import {
+  BUILD_DIR,
+  buildLatchkey,
+  type LatchkeyDeployment,
+  prepareDeployment,
+  refreshTokens,
+  startLatchkey,
+} from "./lib/latchkey.js";
+import { PgWatch } from "./lib/pg-stats.js";
+import { machineDescription } from "./lib/proc.js";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CALLERS = 50;
+const POOL_SIZE = 10;
+const TOKENS = 200;
+const ONLY = (process.env.BENCH_ONLY ?? "sqlite,postgres,floor").split(",");
+
+interface Run {
+  perSecond: number;
+  clientMs: number;
+  backendMs?: number;
+}
+
+/** Runs `operation` from CALLERS callers at once for SECONDS; CPU per operation. */
+async function measure(operation: () => Promise<void>, watch?: PgWatch): Promise<Run> {
+  const before = await watch?.snapshot();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CALLERS }, async () => {
+      while (performance.now() < deadline) {
+        await operation();
+        done++;
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpuBefore);
+  const seconds = (performance.now() - started) / 1000;
+  const after = await watch?.snapshot();
+  const run: Run = { perSecond: Math.round(done / seconds), clientMs: (cpu.user + cpu.system) / 1000 / done };
+  if (before && after) run.backendMs = (PgWatch.delta(before, after).backendCpu * 1000) / done;
+  return run;
+}
+
+/**
+ * A refresh's storage calls, on rotating tokens: the read (and the claims made of it, with the
+ * public property definitions the configuration cache holds), then the consume-and-rotate write.
+ */
+async function refreshStorage(db: Db, tokens: string[], clientId: string) {
+  const hashes = tokens.map(sha256);
+  const properties = await readPublicProperties(db);
+  return async () => {
+    const tokenHash = hashes.shift()!;
+    const now = Math.floor(Date.now() / 1000);
+    const read = await readRefreshTokenForUse(db, tokenHash);
+    const grant = read.found?.grant;
+    if (!grant || read.found?.token.consumedAt !== null || !read.found.read)
+      throw new Error("the refresh token was not found unconsumed with its grant and claims");
+    read.found.read(properties);
+    const rotated = sha256(randomBytes(32).toString("base64url"));
+    const written = await consumeAndIssue(db, { refreshTokenHash: tokenHash }, now, {
+      accessToken: { jti: randomUUID(), clientId, grantId: grant.id, expiresAt: now + 3600 },
+      refreshToken: {
+        tokenHash: rotated,
+        grantId: grant.id,
+        createdAt: now,
+        expiresAt: now + 86_400,
+        consumedAt: null,
+      },
+    });
+    if (!written) throw new Error("the consume was lost: callers must never share a token");
+    hashes.push(rotated);
+  };
+}
+
+/** The floor: a prepared read of one row by key, then one autocommitted insert (two indexes). */
+async function floorOperation(storage: Storage): Promise<() => Promise<void>> {
+  const { sql } = await import("kysely");
+  await sql`create table floor_reads (id int primary key, v text not null)`.execute(storage.db);
+  await sql`insert into floor_reads values (1, ${"x".repeat(200)})`.execute(storage.db);
+  await sql`create table floor_writes (k text primary key, grant_id text not null, created_at bigint not null)`.execute(
+    storage.db,
+  );
+  await sql`create index floor_writes_grant on floor_writes (grant_id)`.execute(storage.db);
+  return async () => {
+    await sql`select id, v from floor_reads where id = ${1}`.execute(storage.db);
+    const key = randomBytes(16).toString("base64url");
+    await sql`insert into floor_writes values (${key}, ${key.slice(0, 11)}, ${Date.now()})`.execute(
+      storage.db,
+    );
+  };
+}
+
+interface Subject {
+  label: string;
+  operation: () => Promise<void>;
+  watch?: PgWatch;
+  close(): Promise<void>;
+}
+
+async function refreshSubject(kind: DatabaseKind, cli: string): Promise<Subject | undefined> {
+  const deployment = (await prepareDeployment(kind)) as LatchkeyDeployment | undefined;
+  if (!deployment) return undefined;
+  const server = await startLatchkey(cli, deployment);
+  let made: Awaited<ReturnType<typeof refreshTokens>>;
+  try {
+    made = await refreshTokens(deployment, TOKENS);
+  } finally {
+    await server.stop();
+  }
+  const target = deployment.database.target;
+  const storage = await openStorage(target, { poolSize: POOL_SIZE });
+  const watch = target.kind === "postgres" ? await PgWatch.open(target.url) : undefined;
+  return {
+    label: `a refresh's storage calls, ${kind}`,
+    operation: await refreshStorage(storage.db, made.refreshTokens, made.webApp.clientId),
+    watch,
+    async close() {
+      await watch?.close();
+      await storage.close();
+      await deployment.database.drop();
+    },
+  };
+}
+
+async function floorSubject(): Promise<Subject | undefined> {
+  const database = await postgresDatabase();
+  if (!database || database.target.kind !== "postgres") return undefined;
+  const storage = await openStorage(database.target, { poolSize: POOL_SIZE });
+  const watch = await PgWatch.open(database.target.url);
+  return {
+    label: "floor: read one row + committed insert, postgres",
+    operation: await floorOperation(storage),
+    watch,
+    async close() {
+      await watch.close();
+      await storage.close();
+      await database.drop();
+    },
+  };
+}
+
+const cli = process.env.BENCH_NO_BUILD ? `${BUILD_DIR}/cli.js` : buildLatchkey();
+const subjects: Subject[] = [];
+try {
+  const makers = {
+    sqlite: () => refreshSubject("sqlite", cli),
+    postgres: () => refreshSubject("postgres", cli),
+    floor: floorSubject,
+  };
+  for (const [name, make] of Object.entries(makers)) {
+    if (!ONLY.includes(name)) continue;
+    const subject = await make();
+    if (subject) subjects.push(subject);
+  }
+  for (const subject of subjects) await measure(subject.operation, subject.watch); // warm-up
+  const runs = new Map<Subject, Run[]>(subjects.map((subject) => [subject, []]));
+  for (let round = 0; round < ROUNDS; round++)
+    for (const subject of round % 2 ? [...subjects].reverse() : subjects)
+      runs.get(subject)!.push(await measure(subject.operation, subject.watch));
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const ms = (value: number | undefined) => (value === undefined ? "–" : value.toFixed(3));
+  console.log(
+    `${machineDescription()}, ${os.availableParallelism()} cores, Node ${process.version}: ${CALLERS} callers, pool ${POOL_SIZE}, ${ROUNDS} rounds of ${SECONDS} s, medians\n`,
+  );
+  console.log("| operation | per second | this process CPU ms/op | backends CPU ms/op |\n|---|--:|--:|--:|");
+  for (const [subject, list] of runs) {
+    const backend = list.every((run) => run.backendMs !== undefined)
+      ? median(list.map((run) => run.backendMs!))
+      : undefined;
+    console.log(
+      `| ${subject.label} | ${median(list.map((run) => run.perSecond))} | ${ms(median(list.map((run) => run.clientMs)))} | ${ms(backend)} |`,
+    );
+  }
+} finally {
+  for (const subject of subjects) await subject.close();
+}
