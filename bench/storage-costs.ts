@@ -149,7 +149,7 @@ async function refreshSubject(kind: DatabaseKind, cli: string): Promise<Subject 
 
 async function floorSubject(): Promise<Subject | undefined> {
   const database = await postgresDatabase();
-  if (!database || database.target.kind !== "postgres") return undefined;
+  if (database?.target.kind !== "postgres") return undefined;
   const storage = await openStorage(database.target, { poolSize: POOL_SIZE });
   const watch = await PgWatch.open(database.target.url);
   return {

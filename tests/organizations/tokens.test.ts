@@ -214,6 +214,11 @@ for (const { kind, skip } of await databaseKinds()) {
       await api("POST", `/api/v1/organizations/${orgA}/users/${user.id}/permissions`, {
         permission_id: permissionId(`b-admin-${tag}`),
       });
+      // Held through the role already: given directly as well, it is still listed once.
+      const direct = await api("POST", `/api/v1/organizations/${orgA}/users/${user.id}/permissions`, {
+        permission_id: permissionId(`a-read-${tag}`),
+      });
+      assert.ok(direct.status === 200 || direct.status === 201, JSON.stringify(direct.body));
       await api("PATCH", `/api/v1/organizations/${orgA}/feature_flags/plan-${tag}?value=pro`);
       assert.equal((await api("POST", `/api/v1/users/${user.id}/refresh_claims`)).status, 200);
       const first = await refresh(tokens);
