@@ -3,8 +3,8 @@
 // refresh tokens through a real deployment (sign-in, code exchange), stops the server, and then
 // replays, from this process, exactly the storage calls of a refresh (token-redeem.store.ts: the
 // read of the token with its grant, user and claims, then the one write that consumes it and
-// stores the rotated token and the access token record), 50 callers at once over a pool of 10 as
-// the server does. Beside it, on PostgreSQL, the floor: the same two round trips and one commit
+// stores the rotated token and the access token record), 50 callers at once (over a pool of 10 on
+// PostgreSQL) as the server does. Beside it, on PostgreSQL, the floor: the same two round trips and one commit
 // with trivial statements (a read of one row by key, one insert into a table with a second index).
 //
 // Per operation: this process's CPU (the driver's share, and SQLite's whole work, which in

@@ -308,7 +308,8 @@ export class KyselyOAuthStore implements OAuthStore {
   }
 
   // `this.publicProperties()`: called on the configuration cache's view (config-cache.ts, which
-  // inherits these methods), `this` is that view and the definitions come from memory.
+  // inherits these methods), `this` is that view and the definitions come from memory. On a bare
+  // store inside a transaction (the device grant's) they are one more read, after the claims'.
   userClaims(userId: string, orgCode: string | null): Promise<UserClaimSet> {
     return userClaims(this.db, userId, orgCode, this.publicProperties());
   }

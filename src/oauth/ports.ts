@@ -115,7 +115,8 @@ export interface PublicPropertyDefinition {
 
 /**
  * The claims as a code's or refresh token's read found them, made whole with the public property
- * definitions (configuration: OAuthStore.publicProperties, cached) as of the same read.
+ * definitions (configuration: OAuthStore.publicProperties, cached) as of the read's configuration
+ * generation or later — values are read for every property, so later definitions are never unsafe.
  */
 export type ClaimsOfRead = (properties: readonly PublicPropertyDefinition[]) => UserTokenClaims;
 

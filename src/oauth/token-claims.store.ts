@@ -5,8 +5,8 @@
 // cost one round trip instead of six. The subjects are expressions, so the same columns also ride on
 // the statement that consumes a code or a refresh token (token-redeem.store.ts). Which properties
 // are public is configuration, read through the configuration cache (config-cache.ts): read with
-// every token it was a sixth of a refresh's SQLite work and an eighth of PostgreSQL's
-// (bench/storage-costs.ts). The rules that turn these rows into claims stay in
+// every token it was a tenth of a refresh's storage work on either database (docs/performance.md,
+// "Where a refresh's storage work goes"). The rules that turn these rows into claims stay in
 // organizations/claims.ts.
 import { type Expression, sql } from "kysely";
 import { jsonArrayFrom as postgresArray } from "kysely/helpers/postgres";
@@ -45,8 +45,8 @@ export function claimColumns(db: Db, who: ClaimSubjects) {
     ).as("claim_memberships"),
     // Direct and through a role (roles.store.ts memberPermissionKeys); kept only for the
     // organization entered (claims.ts decides which that is). One IN over a UNION of both: two
-    // ORed INs made PostgreSQL scan every permission defined for every token (a third slower with
-    // 1 000 defined; SQLite, which probed each IN by index, gains a quarter).
+    // ORed INs made PostgreSQL scan every permission defined for every token (docs/performance.md:
+    // a third slower with 1 000 defined; SQLite, which probed each IN by index, gains a quarter).
     array(
       db
         .selectFrom("permissions")

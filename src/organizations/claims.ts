@@ -19,7 +19,8 @@ export interface UserClaims {
 
 /**
  * What the claims are made of, read in one statement (oauth/token-claims.store.ts) for the
- * organization asked for; `buildUserClaims` keeps what applies to the organization entered.
+ * organization asked for, with the public property definitions (configuration, cached apart);
+ * `buildUserClaims` keeps what applies to the organization entered.
  */
 export interface UserClaimRows {
   /** In joining order. */

@@ -337,32 +337,6 @@ export class PropertiesStore {
 
   // ---- tokens -------------------------------------------------------------------------------------
 
-  /**
-   * Kinde's user_properties and organization_properties claims: every public user property, and
-   * every public organization property when the token is for an organization, each with the
-   * owner's value. One statement (it runs at every token issue and refresh); a claim with no public
-   * property is left out.
-   */
-  async tokenClaims(
-    userId: string,
-    orgCode: string | null,
-  ): Promise<{ user_properties?: PropertiesClaim; organization_properties?: PropertiesClaim }> {
-    const rows = await this.db
-      .selectFrom("properties as p")
-      .leftJoin("user_property_values as u", (join) =>
-        join.onRef("u.property_id", "=", "p.id").on("u.user_id", "=", userId),
-      )
-      .leftJoin("organization_property_values as o", (join) =>
-        join.onRef("o.property_id", "=", "p.id").on("o.org_code", "=", orgCode ?? ""),
-      )
-      .select(["p.context", "p.key", "u.value as user_value", "o.value as org_value"])
-      .where("p.is_private", "=", 0)
-      .where("p.context", "in", orgCode === null ? ["usr"] : ["usr", "org"])
-      .orderBy("p.key")
-      .execute();
-    return propertiesClaims(rows);
-  }
-
   /** Kinde's application_properties claim of a machine's tokens, or undefined with none public. */
   async applicationClaim(applicationId: string): Promise<PropertiesClaim | undefined> {
     const rows = await this.db
