@@ -38,6 +38,8 @@ export interface LoadResult {
 export async function load(pid: number, spec: LoadSpec): Promise<LoadResult> {
   const cpuBefore = cpuSeconds(pid);
   const statusCodes: Record<string, number> = {};
+  const started = performance.now();
+  let lastAnswer = started;
   const result = await autocannon({
     url: spec.url,
     method: spec.method ?? "GET",
@@ -52,6 +54,7 @@ export async function load(pid: number, spec: LoadSpec): Promise<LoadResult> {
           ? { setupRequest: spec.setupRequest as (r: autocannon.Request, c: object) => autocannon.Request }
           : {}),
         onResponse: (status: number, body: string, context: unknown) => {
+          lastAnswer = performance.now();
           statusCodes[status] = (statusCodes[status] ?? 0) + 1;
           spec.onResponse?.(status, body, context as Record<string, unknown>);
         },
@@ -65,8 +68,12 @@ export async function load(pid: number, spec: LoadSpec): Promise<LoadResult> {
     .filter(([status]) => !ok(Number(status)))
     .reduce((sum, [, n]) => sum + n, 0);
   const total = result.requests.total;
+  // A run of `amount` requests ends at its last answer. autocannon's own `duration` ends at its
+  // next once-a-second tick after that, up to a second later: a run of 6 000 codes answered in
+  // 4.1 s was reported as 5 s, its rate a fifth too low.
+  const seconds = spec.amount ? (lastAnswer - started) / 1000 : spec.seconds;
   return {
-    requestsPerSecond: Math.round(total / (spec.amount ? result.duration : spec.seconds)),
+    requestsPerSecond: Math.round(total / seconds),
     total,
     p50: result.latency.p50,
     p99: result.latency.p99,
