@@ -27,6 +27,7 @@ import {
   managementToken,
   openServices,
   prepareDeployment,
+  refreshRotationSpec,
   startLatchkey,
 } from "./lib/latchkey.js";
 import { type LoadResult, type LoadSpec, load } from "./lib/load.js";
@@ -387,23 +388,7 @@ async function scenariosOnOAuth(
 
   if (wanted("refresh")) {
     // Each response's rotated refresh token goes back into the pool for the next request.
-    await measure("refresh token rotation", label, proc, {
-      path: "/oauth2/token",
-      method: "POST",
-      headers: FORM,
-      setupRequest: (request) => ({
-        ...request,
-        body: form({
-          grant_type: "refresh_token",
-          refresh_token: refreshTokens.shift() ?? "exhausted",
-          client_id: webApp.clientId,
-          client_secret: webApp.clientSecret,
-        }),
-      }),
-      onResponse: (status, body) => {
-        if (status === 200) refreshTokens.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
-      },
-    });
+    await measure("refresh token rotation", label, proc, refreshRotationSpec(webApp, refreshTokens));
   }
   if (wanted("introspect")) {
     const introspect = {

@@ -148,6 +148,14 @@ export async function refreshSpec(
   count: number,
 ): Promise<Omit<LoadSpec, "url" | "seconds"> & { path: string }> {
   const { webApp, refreshTokens: pool } = await refreshTokens(deployment, count);
+  return refreshRotationSpec(webApp, pool);
+}
+
+/** Refresh requests that take their tokens from `pool` and put each answer's rotated one back. */
+export function refreshRotationSpec(
+  webApp: { clientId: string; clientSecret: string },
+  pool: string[],
+): Omit<LoadSpec, "url" | "seconds"> & { path: string } {
   return {
     path: "/oauth2/token",
     method: "POST",
