@@ -120,6 +120,8 @@ export interface ImportRow {
   hashingMethod?: string;
   /** hashed_password and its parameters, as Kinde's SetUserPassword names them. */
   hash?: ImportedHashInput;
+  /** Kinde's is_temporary_password: the user must choose a new password at the first sign-in. */
+  temporaryPassword: boolean;
 }
 
 const HASH_PARAMS = [
@@ -178,6 +180,8 @@ export function toRow(fields: Fields): ImportRow {
     for (const name of HASH_PARAMS) hash[name] = str(merged[name]);
     for (const name of NUMBER_PARAMS) hash[name] = int(merged[name], name);
   } else if (hashingMethod) throw new RowError("hashing_method without hashed_password");
+  const temporaryPassword = bool(merged.is_temporary_password, "is_temporary_password") ?? false;
+  if (temporaryPassword && !hash) throw new RowError("is_temporary_password without hashed_password");
   return {
     email: str(fields.email) ?? str(details.email),
     givenName: str(fields.first_name) ?? str(profile.given_name),
@@ -190,6 +194,7 @@ export function toRow(fields: Fields): ImportRow {
       true,
     hashingMethod,
     hash,
+    temporaryPassword,
   };
 }
 

@@ -16,9 +16,9 @@ import { csvFields, csvRecords, type ImportRow, lines, RowError, toRow } from ".
 export const USERS_IMPORT_HELP = `  users import FILE [--format jsonl|csv] [--report FILE] [--progress N]
                  create users from JSON Lines (Kinde's NDJSON or create-user bodies) or CSV with
                  Kinde's columns (email, first_name, last_name, id, email_verified, hashed_password,
-                 hashing_method, salt, salt_position, …); existing addresses are skipped; one line
-                 per row in the report (line, email, created | skipped (exists) | error: reason);
-                 exits non-zero when a row failed`;
+                 hashing_method, salt, salt_position, …, is_temporary_password); existing addresses
+                 are skipped; one line per row in the report (line, email, created | skipped
+                 (exists) | error: reason); exits non-zero when a row failed`;
 
 export class ImportUsageError extends Error {}
 
@@ -147,6 +147,7 @@ async function importOne(
       familyName: row.familyName?.slice(0, 100),
       providedId: row.providedId?.slice(0, 255),
       emailVerified: row.emailVerified,
+      passwordChangeRequired: row.temporaryPassword,
     });
     return record(line, email, "created");
   } catch (error) {

@@ -16,6 +16,8 @@ export interface NewUser {
   password?: string;
   /** An already hashed password (validated by the caller), stored as it is. */
   passwordHash?: string;
+  /** The password is temporary (Kinde's is_temporary_password): replaced at the next sign-in. */
+  passwordChangeRequired?: boolean;
   givenName?: string | null;
   familyName?: string | null;
   picture?: string | null;
@@ -140,6 +142,7 @@ export class UsersService {
         username,
         provided_id: input.providedId ?? null,
         password_hash: passwordHash,
+        password_change_required: passwordHash && input.passwordChangeRequired ? 1 : 0,
         is_suspended: 0,
         is_admin: input.isAdmin ? 1 : 0,
         created_at: now,

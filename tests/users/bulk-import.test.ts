@@ -252,5 +252,48 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(refused.code, 2);
       assert.match(refused.output, /the CSV header has no email column/);
     });
+
+    it("is_temporary_password: that user chooses a new password at the first sign-in", async () => {
+      const tag = unique();
+      const password = `Temp ${tag} pw`;
+      const digest = createHash("sha256").update(password).digest("hex");
+      const csv = [
+        "email,hashed_password,hashing_method,is_temporary_password",
+        `temp-${tag}@example.com,${digest},sha256,TRUE`,
+        `kept-${tag}@example.com,${digest},sha256,false`,
+        `nohash-${tag}@example.com,,,TRUE`,
+        `odd-${tag}@example.com,${digest},sha256,soon`,
+      ].join("\n");
+      const file = path.join(dir, `temporary-${tag}.csv`);
+      writeFileSync(file, `${csv}\n`);
+      const run = await importFile([file]);
+      assert.equal(run.code, 2, run.output);
+      assert.deepEqual(
+        reportOf(run.output).map((r) => r[2]),
+        [
+          "created",
+          "created",
+          "error: is_temporary_password without hashed_password",
+          "error: is_temporary_password must be TRUE or FALSE",
+        ],
+      );
+      const flag = async (email: string) =>
+        (await server.services.users.store.findByEmail(email))?.password_change_required;
+      assert.equal(await flag(`temp-${tag}@example.com`), 1);
+      assert.equal(await flag(`kept-${tag}@example.com`), 0);
+      assert.equal(await flag(`nohash-${tag}@example.com`), undefined, "a refused row creates nobody");
+
+      const browser = new UserAgent(server.url);
+      const next = await browser.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK));
+      const hidden = await browser.openForm(new URL(`/auth/sign-in${next.search}`, server.url));
+      const reply = await browser.postForm("/auth/sign-in", {
+        ...hidden,
+        email: `temp-${tag}@example.com`,
+        password,
+      });
+      assert.equal(reply.status, 200);
+      assert.match(await reply.text(), /Choose a new password/);
+      assert.equal(await signsIn(`kept-${tag}@example.com`, password), true);
+    });
   });
 }
