@@ -206,8 +206,16 @@ function firebaseHash(hashed: string, input: ImportedHashInput): Encoded {
   const key = base64Bytes(hashed);
   if (!key || key.length !== signer.length)
     return problem("hashed_password is not a base64 firebase-scrypt hash (as long as the signer key)");
-  const params = { r: rounds, m: memCost, salt: b64u(salt), sep: b64u(separator), key: b64u(signer) };
-  return { hash: stored("firebase-scrypt", params, b64u(key)) };
+  // The hash is the signer key under AES-256-CTR, so hash ⊕ signer key is the key stream the
+  // password's scrypt key makes: storing that verifies the same passwords, with the same scrypt
+  // cost to crack, without keeping the customer's Firebase signer key (a project-wide secret) in
+  // Latchkey's database. Migration 0044 rewrote the hashes stored with it before.
+  const params = { r: rounds, m: memCost, salt: b64u(salt), sep: b64u(separator) };
+  return { hash: stored("firebase-scrypt", params, b64u(xor(key, signer))) };
+}
+
+function xor(a: Buffer, b: Buffer): Buffer {
+  return Buffer.from(a.map((byte, i) => byte ^ b[i]!));
 }
 
 function aspnetHash(hashed: string): Encoded {
@@ -322,8 +330,13 @@ export function verifyImportedHash(storedHash: string, password: string): boolea
       );
       return equal(key, Buffer.from(hash, "base64url"));
     }
-    case "firebase-scrypt":
-      return equal(firebaseScrypt(password, params), Buffer.from(hash, "base64url"));
+    case "firebase-scrypt": {
+      const expected = Buffer.from(hash, "base64url");
+      // The key stream, or (stored with its signer key by a version before migration 0044, and
+      // written by one during an upgrade) Firebase's own hash: the signer key encrypted.
+      const plaintext = params.has("key") ? bytesParam(params, "key") : Buffer.alloc(expected.length);
+      return equal(firebaseScrypt(password, params, plaintext), expected);
+    }
     case "aspnet-identity-v2": {
       const bytes = Buffer.from(hash, "base64url");
       const subkey = pbkdf2Sync(text(password), bytes.subarray(1, 17), 1000, 32, "sha1");
@@ -341,9 +354,10 @@ export function verifyImportedHash(storedHash: string, password: string): boolea
 /**
  * Firebase's modified scrypt (github.com/firebase/scrypt): the scrypt key of the password under
  * salt ‖ salt separator (N = 2^mem_cost, r = rounds, p = 1, 32 bytes) is an AES-256-CTR key (zero
- * counter) that encrypts the project's signer key; the ciphertext is the stored hash.
+ * counter) that encrypts the project's signer key; the ciphertext is Firebase's hash. Here it
+ * encrypts `plaintext`: zeros give the key stream Latchkey stores instead (see firebaseHash).
  */
-function firebaseScrypt(password: string, params: Map<string, string>): Buffer {
+function firebaseScrypt(password: string, params: Map<string, string>, plaintext: Buffer): Buffer {
   const rounds = Number(params.get("r"));
   const memCost = Number(params.get("m"));
   const salt = Buffer.concat([bytesParam(params, "salt"), bytesParam(params, "sep")]);
@@ -355,7 +369,7 @@ function firebaseScrypt(password: string, params: Map<string, string>): Buffer {
     maxmem: 256 * rounds * N + 1024,
   });
   const cipher = createCipheriv("aes-256-ctr", derived, Buffer.alloc(16));
-  return Buffer.concat([cipher.update(bytesParam(params, "key")), cipher.final()]);
+  return Buffer.concat([cipher.update(plaintext), cipher.final()]);
 }
 
 function verifyWordpress(hash: string, password: string): boolean {

@@ -8,11 +8,16 @@ import { execFileSync } from "node:child_process";
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import bcrypt from "bcryptjs";
+import { createLogger } from "../../src/logging.js";
+import { openStorage } from "../../src/storage/database.js";
+import { migrateToLatest } from "../../src/storage/migrate.js";
+import { withoutSignerKey } from "../../src/storage/migrations/0044_firebase_signer_key.js";
 import { verifyImportedHash } from "../../src/users/imported-hashes.js";
 import { storedHashOf } from "../../src/users/stored-hash.js";
-import { databaseKinds } from "../helpers/databases.js";
+import { databaseKinds, freshDatabase } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, managementToken } from "../helpers/management.js";
+import { migrateUpTo } from "../helpers/migrations.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
 
@@ -76,6 +81,22 @@ describe("imported hash formats against published vectors (no database)", () => 
     const s = stored("firebase-scrypt", FIREBASE);
     assert.equal(verifyImportedHash(s, FIREBASE.password), true);
     assert.equal(verifyImportedHash(s, "user1passwore"), false);
+  });
+
+  it("Firebase's signer key is not stored, and hashes stored with it before 0044 still verify", () => {
+    const s = stored("firebase-scrypt", FIREBASE);
+    const b64u = (b64: string) => Buffer.from(b64, "base64").toString("base64url");
+    for (const secret of [FIREBASE.signer_key, FIREBASE.hashed_password])
+      for (const form of [secret, b64u(secret), b64u(secret).slice(0, 20)])
+        assert.ok(!s.includes(form), "neither the signer key nor Firebase's hash is kept");
+    // What a version before migration 0044 stored: the signer key beside Firebase's hash.
+    const params = `r=8,m=14,salt=${b64u(FIREBASE.salt)},sep=${b64u(FIREBASE.salt_separator)}`;
+    const old = `$latchkey-import$firebase-scrypt$${params},key=${b64u(FIREBASE.signer_key)}$${b64u(FIREBASE.hashed_password)}`;
+    assert.equal(verifyImportedHash(old, FIREBASE.password), true);
+    assert.equal(verifyImportedHash(old, "user1passwore"), false);
+    assert.equal(withoutSignerKey(old), s, "the migration writes what an import writes now");
+    assert.equal(withoutSignerKey(s), undefined, "nothing to rewrite");
+    assert.equal(withoutSignerKey(`${old.slice(0, -4)}`), undefined, "a malformed hash is left alone");
   });
 
   it("crypt(3) hashes OpenSSL makes (MD5, SHA-256, SHA-512, random salts) verify", () => {
@@ -473,6 +494,42 @@ for (const { kind, skip } of await databaseKinds()) {
           assert.ok(!error.message.includes(body.hashed_password), "the message never repeats the hash");
       }
       assert.equal(await hashOf(user.id), before, "nothing refused was stored");
+    });
+
+    it("migration 0044 takes the signer key out of firebase-scrypt hashes stored before it", async () => {
+      const database = (await freshDatabase(kind))!;
+      const storage = await openStorage(database.target, { logger: createLogger("warn"), poolSize: 2 });
+      try {
+        await migrateUpTo(storage.db, "0043_sign_in_config_cache");
+        const b64u = (b64: string) => Buffer.from(b64, "base64").toString("base64url");
+        const params = `r=8,m=14,salt=${b64u(FIREBASE.salt)},sep=${b64u(FIREBASE.salt_separator)}`;
+        const old = `$latchkey-import$firebase-scrypt$${params},key=${b64u(FIREBASE.signer_key)}$${b64u(FIREBASE.hashed_password)}`;
+        const md5 = stored("md5", { hashed_password: createHash("md5").update("x").digest("hex") });
+        const row = (id: string, password_hash: string) => ({
+          id,
+          password_hash,
+          created_at: 1,
+          updated_at: 1,
+        });
+        await storage.db
+          .insertInto("users")
+          .values([row("kp_fb", old), row("kp_md5", md5), row("kp_bad", `${old}$extra`)])
+          .execute();
+        await migrateToLatest(storage.db, createLogger("warn"));
+        const hashes = Object.fromEntries(
+          (await storage.db.selectFrom("users").select(["id", "password_hash"]).execute()).map((u) => [
+            u.id,
+            u.password_hash,
+          ]),
+        );
+        assert.equal(hashes.kp_fb, stored("firebase-scrypt", FIREBASE));
+        assert.equal(verifyImportedHash(hashes.kp_fb!, FIREBASE.password), true);
+        assert.equal(hashes.kp_md5, md5);
+        assert.equal(hashes.kp_bad, `${old}$extra`, "a hash it cannot read is left as it was");
+      } finally {
+        await storage.close();
+        await database.drop();
+      }
     });
 
     it("is_temporary_password with an imported hash: stored with the demand for a new password", async () => {
