@@ -201,6 +201,28 @@ export function registerDirectoriesRoutes(app: FastifyInstance): void {
     },
   );
 
+  api.post(
+    "/directories/:directory_id/rotate_secret_token",
+    {
+      schema: {
+        ...TAG,
+        params: DirectoryParams,
+        response: { 200: DirectoryResponse, ...POST_ERRORS, ...notFound("Directory") },
+      },
+      config: { scope: "update:scim_directories" },
+    },
+    async (request) => {
+      const rotated = await service(request).rotateToken(request.params.directory_id);
+      if (!rotated) throw new ApiError("DIRECTORY_NOT_FOUND");
+      const [view] = await views(request, [rotated.row]);
+      return {
+        code: "DIRECTORY_TOKEN_ROTATED",
+        message: "SCIM directory token rotated: the one before no longer works",
+        directory: { ...view!, secret_token: rotated.token },
+      };
+    },
+  );
+
   // Deleting a directory ends its SCIM endpoint and forgets what it provisioned (links, groups);
   // the accounts and their memberships stay: people are removed through SCIM or by an administrator.
   api.delete(

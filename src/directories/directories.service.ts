@@ -27,6 +27,7 @@ export const PROVIDER_CODES = [
 ] as const;
 
 const TOKEN = /^kstkn_[A-Za-z0-9]{48}$/;
+const newToken = () => `kstkn_${randomAlphanumeric(48)}`;
 /** Compared against when the endpoint names no directory, so a miss costs what a hit does. */
 const NO_DIRECTORY_HASH = sha256("latchkey: no SCIM directory has this endpoint");
 
@@ -94,7 +95,7 @@ export class DirectoriesService {
     }
     const domains = await new ConnectionsStore(this.db).domains([connectionId]);
     if ((domains.get(connectionId) ?? []).length === 0) return { ok: false, error: "no_home_realm_domains" };
-    const token = `kstkn_${randomAlphanumeric(48)}`;
+    const token = newToken();
     const now = this.clock.now();
     const row: DirectoryRow = {
       id: `directory_${randomHex(16)}`,
@@ -156,6 +157,18 @@ export class DirectoriesService {
     if (!(await this.store.update(id, set, this.clock.now()))) return undefined;
     const row = await this.store.find(id);
     return row ? { row } : undefined;
+  }
+
+  /**
+   * A new bearer token for the directory (a Latchkey extension: Kinde's API cannot), shown once;
+   * the one before stops working at once, so a token that leaked is dead as soon as this answers.
+   * The endpoint stays: the IdP needs only the new token.
+   */
+  async rotateToken(id: string): Promise<{ row: DirectoryRow; token: string } | undefined> {
+    const token = newToken();
+    if (!(await this.store.update(id, { token_hash: sha256(token) }, this.clock.now()))) return undefined;
+    const row = await this.store.find(id);
+    return row ? { row, token } : undefined;
   }
 
   /**

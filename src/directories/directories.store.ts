@@ -62,7 +62,7 @@ export class DirectoriesStore {
 
   async update(
     id: string,
-    set: Partial<Pick<DirectoryRow, "name" | "assignable_role_keys">>,
+    set: Partial<Pick<DirectoryRow, "name" | "assignable_role_keys" | "token_hash">>,
     now: number,
   ): Promise<boolean> {
     const result = await this.db

@@ -22,6 +22,7 @@ export type TargetType =
   | "property_category"
   | "connected_app"
   | "identity"
+  | "directory"
   | "business";
 
 /** Past tense for a sentence, and the bare verb for "tried to … (refused)". */
@@ -157,6 +158,10 @@ const ROWS: Row[] = [
   ["PUT", "/connections/:connection_id", "connection.replaced", "replace", "connection {t}", "connection", "connection_id"],
   ["DELETE", "/connections/:connection_id", "connection.deleted", "delete", "connection {t}", "connection", "connection_id"],
   ["POST", "/connections/:connection_id/test", "connection.tested", "test", "connection {t}", "connection", "connection_id"],
+  ["POST", "/directories", "directory.created", "create", "SCIM directory {t}", "directory", "$.directory.id"],
+  ["PATCH", "/directories/:directory_id", "directory.updated", "update", "SCIM directory {t}", "directory", "directory_id"],
+  ["POST", "/directories/:directory_id/rotate_secret_token", "directory.token_rotated", "rotate", "the token of SCIM directory {t}", "directory", "directory_id"],
+  ["DELETE", "/directories/:directory_id", "directory.deleted", "delete", "SCIM directory {t}", "directory", "directory_id"],
   ["POST", "/properties", "property.created", "create", "a property"],
   ["PUT", "/properties/:property_id", "property.updated", "update", "property {t}", "property", "property_id"],
   ["DELETE", "/properties/:property_id", "property.deleted", "delete", "property {t}", "property", "property_id"],

@@ -25,6 +25,8 @@ const LATCHKEY_EXTENSIONS: Record<string, string> = {
   "POST /api/v1/applications/{application_id}/rotate_secret":
     "rotates a confidential client's secret (Kinde cannot)",
   "GET /api/v1/audit_log": "reads the audit log of Management API writes",
+  "POST /api/v1/directories/{directory_id}/rotate_secret_token":
+    "replaces a SCIM directory's bearer token, shown once (Kinde cannot; the old one stops working)",
   "GET /api/v1/audit_log/authentication":
     "reads the authentication log (sign-ins, failures, sign-outs, token grants by kind)",
   // Kinde configures connected apps only in its UI; Latchkey lets them be automated (issue 5).

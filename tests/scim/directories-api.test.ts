@@ -185,6 +185,29 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(missing.status, 404);
       assert.equal(code(missing.body), "DIRECTORY_NOT_FOUND");
 
+      type Rotated = { code: string; directory: { id: string; secret_token: string; scim_base_url: string } };
+      const rotated = await callApi<Rotated>(server, "POST", `${path}/rotate_secret_token`);
+      assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+      assert.equal(rotated.body.code, "DIRECTORY_TOKEN_ROTATED");
+      assert.equal(rotated.body.directory.scim_base_url, made[0]!.baseUrl, "the endpoint stays");
+      assert.match(rotated.body.directory.secret_token, /^kstkn_[A-Za-z0-9]{48}$/);
+      assertScimError(await scim(made[0]!, "GET", "/Users"), 401);
+      made[0]!.token = rotated.body.directory.secret_token;
+      const stored = await server.storage.db
+        .selectFrom("scim_directories")
+        .select("token_hash")
+        .where("id", "=", made[0]!.id)
+        .executeTakeFirstOrThrow();
+      assert.equal(stored.token_hash, createHash("sha256").update(made[0]!.token).digest("base64url"));
+      const read = await callApi<Rotated>(server, "GET", path);
+      assert.equal(read.body.directory.secret_token, undefined, "a read never shows the token");
+      const nowhere = await callApi<Errors>(
+        server,
+        "POST",
+        "/api/v1/directories/directory_nope/rotate_secret_token",
+      );
+      assert.equal(nowhere.status, 404);
+      assert.equal(code(nowhere.body), "DIRECTORY_NOT_FOUND");
       assert.equal((await scim(made[0]!, "GET", "/Users")).status, 200, "the token works while it exists");
       const deleted = await callApi<Json>(server, "DELETE", path);
       assert.equal(deleted.status, 200);
@@ -211,10 +234,15 @@ for (const { kind, skip } of await databaseKinds()) {
         403,
       );
       assert.equal((await callApi(server, "DELETE", path, { token })).status, 403);
+      assert.equal((await callApi(server, "POST", `${path}/rotate_secret_token`, { token })).status, 403);
       const writer = await narrowMachineToken(server, ["update:scim_directories", "delete:scim_directories"]);
       assert.equal((await callApi(server, "GET", path, { token: writer.token })).status, 403);
       assert.equal(
         (await callApi(server, "PATCH", path, { token: writer.token, body: { directory_name: "y" } })).status,
+        200,
+      );
+      assert.equal(
+        (await callApi(server, "POST", `${path}/rotate_secret_token`, { token: writer.token })).status,
         200,
       );
       assert.equal((await callApi(server, "DELETE", path, { token: writer.token })).status, 200);
