@@ -148,6 +148,11 @@ export const MANAGEMENT_SCOPES = [
   "read:organization_invites",
   "create:organization_invites",
   "delete:organization_invites",
+  // An organization's page, Directory sync (SCIM); a new token is update:scim_directories.
+  "read:scim_directories",
+  "create:scim_directories",
+  "update:scim_directories",
+  "delete:scim_directories",
   // API keys (issue 19).
   "read:api_keys",
   "create:api_keys",

@@ -27,6 +27,7 @@ import { invitationsSection } from "./invitations.js";
 import { organizationMfaSection } from "./mfa.js";
 import { organizationBrandingSection } from "./organization-branding.js";
 import { organizationConnectionsSection } from "./organization-connections.js";
+import { organizationDirectorySection } from "./organization-directory.js";
 import { organizationSessionsSection } from "./organization-sessions.js";
 import { loadRoles, type Role } from "./roles.js";
 
@@ -197,9 +198,10 @@ export const organizationDetails: Screen = async (view) => {
   const code = view.params[0]!;
   await load(view, async () => {
     const path = `/organizations/${encodeURIComponent(code)}`;
-    const [org, roles, flags, values, mfa, connections, sessions] = await Promise.all([
+    const rolesLoaded = loadRoles();
+    const [org, roles, flags, values, mfa, connections, directory, sessions] = await Promise.all([
       api<Organization>("GET", `/organization${query({ code })}`),
-      loadRoles(),
+      rolesLoaded,
       loadFlags(),
       api<{ feature_flags: Record<string, { type: FlagType; value: string }> }>(
         "GET",
@@ -207,6 +209,7 @@ export const organizationDetails: Screen = async (view) => {
       ).then((r) => r.feature_flags),
       organizationMfaSection(code),
       organizationConnectionsSection(code),
+      organizationDirectorySection(code, rolesLoaded),
       organizationSessionsSection(code),
     ]);
     const members = membersSection(org, roles);
@@ -226,6 +229,7 @@ export const organizationDetails: Screen = async (view) => {
       flagsSection(org, flags, values),
       mfa,
       connections,
+      directory,
       sessions,
       organizationBrandingSection(org.code, org.name),
       organizationDeleteSection(org),
