@@ -46,14 +46,14 @@ for (const { kind, skip } of await databaseKinds()) {
       await assertAccessible(page, "organization without a directory");
 
       await block.getByRole("button", { name: "Create directory" }).click();
-      await block.getByText("Name is required").waitFor();
+      await block.getByText("Directory name is required").waitFor();
       type Listed = { directories: { id: string; provider_code: string; assignable_role_keys: string[] }[] };
       const list = async () =>
         (await callApi<Listed>(server, "GET", `/api/v1/directories?organization_code=${orgCode}`)).body
           .directories;
       assert.deepEqual(await list(), [], "a refused form sends nothing");
 
-      await block.getByLabel("Name").fill("Okta production");
+      await block.getByLabel("Directory name").fill("Okta production");
       await block.getByLabel("Identity provider").selectOption("entra_id_azure_ad");
       await block.getByRole("button", { name: "Create directory" }).click();
       const first = await tokenFromDialog(page);

@@ -87,7 +87,7 @@ export async function organizationDirectorySection(
         "limit the addresses the directory may provision.",
     );
     const name = field({
-      label: "Name",
+      label: "Directory name",
       name: "directory_name",
       required: true,
       placeholder: "Production directory",
