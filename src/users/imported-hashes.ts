@@ -74,6 +74,11 @@ const PBKDF2_DEFAULT_ITERATIONS = 24_000;
 const SHA_CRYPT_MAX_ROUNDS = 1_000_000;
 const PHPASS_MAX_LOG2 = 18;
 const FIREBASE_MAX_MEMORY = 256 * 1024 * 1024;
+/**
+ * The hash is as long as the signer key (Firebase's are 64 bytes): a short one would be matched by
+ * a wrong password once in 256^length guesses, an empty one by every password.
+ */
+const FIREBASE_MIN_KEY_BYTES = 32;
 
 /** FusionAuth's variant names: HMAC digest and derived key length in bytes. */
 const PBKDF2_VARIANTS: Record<string, { digest: string; keyLength: number }> = {
@@ -191,6 +196,8 @@ function firebaseHash(hashed: string, input: ImportedHashInput): Encoded {
   if (!salt) return problem("salt is required for firebase-scrypt: the user's base64-encoded salt");
   const signer = base64Bytes(input.signer_key);
   if (!signer) return problem("signer_key is required for firebase-scrypt: the base64-encoded signer key");
+  if (signer.length < FIREBASE_MIN_KEY_BYTES)
+    return problem(`signer_key must be at least ${FIREBASE_MIN_KEY_BYTES} bytes (Firebase's are 64)`);
   if (input.salt_separator === undefined || input.salt_separator === null || input.salt_separator === "")
     return problem("salt_separator is required for firebase-scrypt: the base64-encoded salt separator");
   const separator = base64Bytes(input.salt_separator);
@@ -332,6 +339,7 @@ export function verifyImportedHash(storedHash: string, password: string): boolea
     }
     case "firebase-scrypt": {
       const expected = Buffer.from(hash, "base64url");
+      if (expected.length < FIREBASE_MIN_KEY_BYTES) throw new Error("stored firebase-scrypt is malformed");
       // The key stream, or (stored with its signer key by a version before migration 0044, and
       // written by one during an upgrade) Firebase's own hash: the signer key encrypted.
       const plaintext = params.has("key") ? bytesParam(params, "key") : Buffer.alloc(expected.length);

@@ -97,6 +97,10 @@ describe("imported hash formats against published vectors (no database)", () => 
     assert.equal(withoutSignerKey(old), s, "the migration writes what an import writes now");
     assert.equal(withoutSignerKey(s), undefined, "nothing to rewrite");
     assert.equal(withoutSignerKey(`${old.slice(0, -4)}`), undefined, "a malformed hash is left alone");
+    // A stored hash too short to mean anything (as a damaged row could be) matches no password:
+    // an empty key stream would be equal to an empty hash for every one.
+    for (const damaged of [s.slice(0, s.lastIndexOf("$") + 1), `${s.slice(0, s.lastIndexOf("$") + 1)}AAAA`])
+      assert.throws(() => verifyImportedHash(damaged, "anything"), /malformed/);
   });
 
   it("crypt(3) hashes OpenSSL makes (MD5, SHA-256, SHA-512, random salts) verify", () => {
@@ -357,6 +361,17 @@ for (const { kind, skip } of await databaseKinds()) {
           { ...FIREBASE, password: undefined, hashing_method: "firebase-scrypt", hashed_password: key32 },
           "INVALID_PASSWORD_HASH",
           /firebase-scrypt hash/,
+        ],
+        [
+          {
+            ...FIREBASE,
+            password: undefined,
+            hashing_method: "firebase-scrypt",
+            signer_key: "AA==",
+            hashed_password: "AA==",
+          },
+          "INVALID_PASSWORD_HASH",
+          /signer_key must be at least 32 bytes/,
         ],
         [
           { hashing_method: "md5", salt: "abc", hashed_password: "5f4dcc3b5aa765d61d8327deb882cf99" },
