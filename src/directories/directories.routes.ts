@@ -11,7 +11,7 @@ import {
   READ_ERRORS,
   WRITE_ERRORS,
 } from "../management/responses.schemas.js";
-import { isoSeconds, MAX_PAGE_SIZE, success } from "../management/schemas.js";
+import { ErrorResponse, isoSeconds, MAX_PAGE_SIZE, success } from "../management/schemas.js";
 import {
   CreateDirectoryBody,
   DeleteDirectoryResponse,
@@ -207,13 +207,19 @@ export function registerDirectoriesRoutes(app: FastifyInstance): void {
       schema: {
         ...TAG,
         params: DirectoryParams,
-        response: { 200: DirectoryResponse, ...POST_ERRORS, ...notFound("Directory") },
+        response: {
+          200: DirectoryResponse,
+          ...POST_ERRORS,
+          ...notFound("Directory"),
+          409: { ...ErrorResponse, description: "Another request replaced the token at the same time." },
+        },
       },
       config: { scope: "update:scim_directories" },
     },
     async (request) => {
       const rotated = await service(request).rotateToken(request.params.directory_id);
       if (!rotated) throw new ApiError("DIRECTORY_NOT_FOUND");
+      if ("conflict" in rotated) throw new ApiError("DIRECTORY_TOKEN_CONFLICT");
       const [view] = await views(request, [rotated.row]);
       return {
         code: "DIRECTORY_TOKEN_ROTATED",

@@ -164,9 +164,16 @@ export class DirectoriesService {
    * the one before stops working at once, so a token that leaked is dead as soon as this answers.
    * The endpoint stays: the IdP needs only the new token.
    */
-  async rotateToken(id: string): Promise<{ row: DirectoryRow; token: string } | undefined> {
+  async rotateToken(
+    id: string,
+  ): Promise<{ row: DirectoryRow; token: string } | { conflict: true } | undefined> {
+    const before = await this.store.find(id);
+    if (!before) return undefined;
     const token = newToken();
-    if (!(await this.store.update(id, { token_hash: sha256(token) }, this.clock.now()))) return undefined;
+    // Only over the token read: of two rotations at once, one answers a token that works and the
+    // other a conflict, never a token already replaced.
+    const set = { token_hash: sha256(token) };
+    if (!(await this.store.update(id, set, this.clock.now(), before.token_hash))) return { conflict: true };
     const row = await this.store.find(id);
     return row ? { row, token } : undefined;
   }

@@ -64,12 +64,14 @@ export class DirectoriesStore {
     id: string,
     set: Partial<Pick<DirectoryRow, "name" | "assignable_role_keys" | "token_hash">>,
     now: number,
+    ifTokenHash?: string,
   ): Promise<boolean> {
-    const result = await this.db
+    let update = this.db
       .updateTable("scim_directories")
       .set({ ...set, updated_at: now })
-      .where("id", "=", id)
-      .executeTakeFirst();
+      .where("id", "=", id);
+    if (ifTokenHash !== undefined) update = update.where("token_hash", "=", ifTokenHash);
+    const result = await update.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 

@@ -14,6 +14,7 @@ export const NAMED_TARGETS = [
   "connection",
   "webhook",
   "api_key",
+  "directory",
 ] as const;
 export type TargetType =
   | (typeof NAMED_TARGETS)[number]
@@ -22,7 +23,6 @@ export type TargetType =
   | "property_category"
   | "connected_app"
   | "identity"
-  | "directory"
   | "business";
 
 /** Past tense for a sentence, and the bare verb for "tried to … (refused)". */

@@ -64,12 +64,15 @@ export function auditLogQuery(db: Db, filter: AuditLogFilter, limit: number) {
     .leftJoin("api_keys as t_key", (j) =>
       j.onRef("t_key.id", "=", "audit_log.target_id").on("audit_log.target_type", "=", "api_key"),
     )
+    .leftJoin("scim_directories as t_dir", (j) =>
+      j.onRef("t_dir.id", "=", "audit_log.target_id").on("audit_log.target_type", "=", "directory"),
+    )
     .selectAll("audit_log")
     .select([
       sql<string | null>`coalesce(${personName("au")}, aa.name)`.as("actor_name"),
       sql<
         string | null
-      >`coalesce(t_app.name, ${personName("t_user")}, t_org.name, t_role.name, t_perm.name, t_api.name, t_conn.display_name, t_hook.name, t_key.name)`.as(
+      >`coalesce(t_app.name, ${personName("t_user")}, t_org.name, t_role.name, t_perm.name, t_api.name, t_conn.display_name, t_hook.name, t_key.name, t_dir.name)`.as(
         "target_name",
       ),
     ]);

@@ -129,6 +129,10 @@ export const API_ERRORS = {
   // SCIM directories (issue 19; Kinde's CreateDirectory examples).
   DIRECTORY_NOT_FOUND: { status: 404, message: "Directory not found" },
   DIRECTORY_EXISTS: { status: 409, message: "A SCIM directory already exists for this organization" },
+  DIRECTORY_TOKEN_CONFLICT: {
+    status: 409,
+    message: "Another request replaced the directory's token at the same time: the token it answered works",
+  },
   ORGANIZATION_REQUIRED: { status: 400, message: "Organization code is required" },
   DIRECTORY_NAME_REQUIRED: { status: 400, message: "Directory name is required" },
   PROVIDER_CODE_REQUIRED: { status: 400, message: "Provider code is required" },

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { sql } from "kysely";
 import { databaseKinds } from "../helpers/databases.js";
 import { callApi, narrowMachineToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -175,6 +176,16 @@ for (const { kind, skip } of await databaseKinds()) {
       });
       assert.equal(renamed.status, 200);
       assert.equal(renamed.body.directory.directory_name, "Okta EU");
+      type Log = { entries: { target_type: string; target_id: string; target_name: string | null }[] };
+      // The audit log's writer records after the answer is sent.
+      let logged: Log["entries"][number] | undefined;
+      for (let i = 0; i < 50 && !logged; i++) {
+        const log = await callApi<Log>(server, "GET", "/api/v1/audit_log?action=directory.updated");
+        logged = log.body.entries.find((e) => e.target_id === made[0]!.id);
+        if (!logged) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(logged?.target_type, "directory");
+      assert.equal(logged?.target_name, "Okta EU", "the audit log names the directory");
       assert.equal(
         code((await callApi<Errors>(server, "PATCH", path, { body: {} })).body),
         "NO_FIELDS_TO_UPDATE",
@@ -219,6 +230,51 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal((await callApi(server, "GET", path)).status, 404);
       assert.equal((await callApi(server, "DELETE", path)).status, 404);
       assertScimError(await scim(made[0]!, "GET", "/Users"), 401);
+    });
+
+    it("of two token rotations at once, one answers a working token and the other a conflict", async () => {
+      const dir = await createDirectory(server);
+      const rotate = () =>
+        callApi<{ code?: string; directory?: { secret_token: string } } & Errors>(
+          server,
+          "POST",
+          `/api/v1/directories/${dir.id}/rotate_secret_token`,
+        );
+      type Answer = Awaited<ReturnType<typeof rotate>>;
+      let answers: Answer[];
+      if (kind === "postgres") {
+        // The row is locked until both rotations have read the current token and wait to write.
+        const db = server.storage.db;
+        let pending: Promise<Answer[]> | undefined;
+        await db.transaction().execute(async (trx) => {
+          await sql`select id from scim_directories where id = ${dir.id} for update`.execute(trx);
+          pending = Promise.all([rotate(), rotate()]);
+          for (let waited = 0; ; waited += 50) {
+            const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity
+              where wait_event_type = 'Lock' and datname = current_database()`.execute(db);
+            if (Number(rows[0]!.n) >= 2) break;
+            assert.ok(waited < 10_000, "both rotations wait for the row");
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        });
+        answers = await pending!;
+        assert.deepEqual(
+          answers.map((a) => a.status).sort(),
+          [200, 409],
+          JSON.stringify(answers.map((a) => a.body)),
+        );
+      } else {
+        // SQLite runs one writer at a time: the second reads after the first wrote, and both win.
+        answers = await Promise.all([rotate(), rotate()]);
+      }
+      for (const answer of answers.filter((a) => a.status === 409))
+        assert.equal(code(answer.body), "DIRECTORY_TOKEN_CONFLICT");
+      const tokens = answers.flatMap((a) => (a.status === 200 ? [a.body.directory!.secret_token] : []));
+      const working = [];
+      for (const token of tokens)
+        if ((await scim({ ...dir, token }, "GET", "/Users")).status === 200) working.push(token);
+      assert.equal(working.length, 1, "exactly one answered token works");
+      assertScimError(await scim(dir, "GET", "/Users"), 401);
     });
 
     it("checks each operation's scope as Kinde names it", async () => {
