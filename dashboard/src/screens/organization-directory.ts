@@ -6,7 +6,7 @@
 // Management API: GET /directories?organization_code=, POST /directories, PATCH and DELETE
 // /directories/{id}, POST /directories/{id}/rotate_secret_token (Latchkey's); GET
 // /organizations/{code}/connections and /connections (the enterprise connections it may use).
-import { ApiFailure, api, query } from "../api.js";
+import { ApiFailure, api, NotAdministrator, query, SignInRequired } from "../api.js";
 import {
   type Child,
   checkbox,
@@ -18,7 +18,7 @@ import {
   replace,
   selectField,
 } from "../dom.js";
-import { section } from "../view.js";
+import { attempt, errorBox, section } from "../view.js";
 import { deleteButton, formDialog, pageForm, whenConfirmed } from "../widgets.js";
 import { isEnterprise } from "./connection-form.js";
 import { loadConnections } from "./connections.js";
@@ -71,7 +71,10 @@ export async function organizationDirectorySection(
           "This sign-in does not allow managing directories yet. Sign out and sign in again, then come back here.",
         ),
       );
-    throw error;
+    // Any other failure stays in this block: the rest of the organization's page still shows
+    // (the page's load handles those that leave it: a sign-in needed, not an administrator).
+    if (error instanceof SignInRequired || error instanceof NotAdministrator) throw error;
+    return section("Directory sync", errorBox(error));
   }
   const roles = await rolesLoaded;
   const body = h("div");
@@ -99,33 +102,37 @@ export async function organizationDirectorySection(
       choices: [{ value: "", label: "Loading…" }],
       hint: "Only the enterprise connections enabled for this organization can be used.",
     });
-    void enterpriseConnections(orgCode).then((list) => {
+    const failure = h("div");
+    const form = pageForm({
+      content: [name.element, provider.element, connection.element],
+      fields: [name],
+      submitLabel: "Create directory",
+      submit: async () => {
+        const created = await api<{ directory: Directory }>("POST", "/directories", {
+          org_code: orgCode,
+          directory_name: name.input.value.trim(),
+          provider_code: provider.input.value,
+          enterprise_connection_id: connection.input.value || null,
+        });
+        show(created.directory);
+        notify("Directory created");
+        showToken(created.directory, "made");
+      },
+    });
+    // Nothing is sent before the connections are listed: the choice would not be the one shown.
+    const submit = form.querySelector<HTMLButtonElement>('button[type="submit"]')!;
+    submit.disabled = true;
+    void attempt(failure, async () => {
+      const list = await enterpriseConnections(orgCode);
       replace(
         connection.input,
         list.length === 0
           ? h("option", { value: "" }, "None enabled for this organization yet")
           : list.map((c) => h("option", { value: c.id }, c.display_name)),
       );
+      submit.disabled = false;
     });
-    return [
-      intro,
-      pageForm({
-        content: [name.element, provider.element, connection.element],
-        fields: [name],
-        submitLabel: "Create directory",
-        submit: async () => {
-          const created = await api<{ directory: Directory }>("POST", "/directories", {
-            org_code: orgCode,
-            directory_name: name.input.value.trim(),
-            provider_code: provider.input.value,
-            enterprise_connection_id: connection.input.value || null,
-          });
-          show(created.directory);
-          notify("Directory created");
-          showToken(created.directory, "made");
-        },
-      }),
-    ];
+    return [intro, failure, form];
   };
 
   const details = (directory: Directory): Child => {
