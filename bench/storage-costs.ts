@@ -91,6 +91,7 @@ async function refreshStorage(db: Db, tokens: string[], clientId: string) {
         expiresAt: now + 86_400,
         consumedAt: null,
       },
+      ...(read.found.claimsCache ? { claimsCache: read.found.claimsCache } : {}),
     });
     if (!written) throw new Error("the consume was lost: callers must never share a token");
     hashes.push(rotated);

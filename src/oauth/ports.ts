@@ -135,6 +135,18 @@ export interface RefreshTokenForUse {
   grant?: GrantRecord;
   user?: UserRecord;
   read?: ClaimsOfRead;
+  /** The claims cache row the read did not find, for the consume to write (PostgreSQL). */
+  claimsCache?: ClaimsCacheEntry;
+}
+
+/** A user's cached claim parts for one organization ('' for none), as of the versions read. */
+export interface ClaimsCacheEntry {
+  userId: string;
+  orgCode: string;
+  userVersion: number;
+  claimsGeneration: number;
+  /** JSON of the claim_* parts token-claims.store.ts caches. */
+  parts: string;
 }
 
 /**
@@ -155,6 +167,8 @@ export interface UserIssue {
   newGrant?: { grant: GrantRecord; codeHash: string };
   accessToken: { jti: string; clientId: string; grantId: string | null; expiresAt: number };
   refreshToken?: RefreshTokenRecord;
+  /** Written with the rest when the refresh's read found no cached claims (PostgreSQL). */
+  claimsCache?: ClaimsCacheEntry;
 }
 
 /** The organization a sign-in enters, or why the user may not enter the one asked for. */

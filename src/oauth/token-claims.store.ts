@@ -8,7 +8,7 @@
 // every token it was a tenth of a refresh's storage work on either database (docs/performance.md,
 // "Where a refresh's storage work goes"). The rules that turn these rows into claims stay in
 // organizations/claims.ts.
-import { type Expression, sql } from "kysely";
+import { type Expression, type RawBuilder, sql } from "kysely";
 import { jsonArrayFrom as postgresArray } from "kysely/helpers/postgres";
 import { jsonArrayFrom as sqliteArray } from "kysely/helpers/sqlite";
 import { isPostgres } from "../management/listing.js";
@@ -25,106 +25,156 @@ export interface ClaimSubjects {
   sessionId: Expression<string | null>;
 }
 
-/** The select-list columns (claim_*) that read everything the claims need. */
-export function claimColumns(db: Db, who: ClaimSubjects) {
+/** The parts a claims_cache row holds (migration 0045): all but the session's (one row by key). */
+export const CACHED_PARTS = [
+  "claim_memberships",
+  "claim_permissions",
+  "claim_roles",
+  "claim_flags",
+  "claim_user_values",
+  "claim_org_values",
+] as const;
+type ClaimPart = keyof ClaimColumnsRow;
+
+/**
+ * The select-list columns (claim_*) that read everything the claims need, or only the parts named:
+ * a part left out costs nothing (PostgreSQL sets up every subplan of a statement at each execution,
+ * run or not, so a part is left out of the statement rather than skipped in it).
+ */
+export function claimColumns(db: Db, who: ClaimSubjects, only?: readonly ClaimPart[]) {
   const array = isPostgres(db) ? postgresArray : sqliteArray;
+  const wanted = (name: ClaimPart) => only === undefined || only.includes(name);
+  const part = <T>(aggregate: () => RawBuilder<T>, name: ClaimPart) =>
+    wanted(name) ? [aggregate().as(name)] : [];
   return [
-    array(
-      db
-        .selectFrom("organization_users")
-        .innerJoin("organizations", "organizations.code", "organization_users.org_code")
-        .select([
-          "organizations.code",
-          "organizations.name",
-          "organizations.is_suspended",
-          "organization_users.last_accessed_at",
-        ])
-        .where("organization_users.user_id", "=", who.userId)
-        .orderBy("organization_users.joined_at")
-        .orderBy("organizations.code"),
-    ).as("claim_memberships"),
+    ...part(
+      () =>
+        array(
+          db
+            .selectFrom("organization_users")
+            .innerJoin("organizations", "organizations.code", "organization_users.org_code")
+            .select([
+              "organizations.code",
+              "organizations.name",
+              "organizations.is_suspended",
+              "organization_users.last_accessed_at",
+            ])
+            .where("organization_users.user_id", "=", who.userId)
+            .orderBy("organization_users.joined_at")
+            .orderBy("organizations.code"),
+        ),
+      "claim_memberships",
+    ),
     // Direct and through a role (roles.store.ts memberPermissionKeys); kept only for the
     // organization entered (claims.ts decides which that is). One IN over a UNION of both: two
     // ORed INs made PostgreSQL scan every permission defined for every token (docs/performance.md:
     // a third slower with 1 000 defined; SQLite, which probed each IN by index, gains a quarter).
-    array(
-      db
-        .selectFrom("permissions")
-        .select("permissions.key")
-        .where("permissions.id", "in", (eb) =>
-          eb
-            .selectFrom("organization_user_permissions")
-            .select("organization_user_permissions.permission_id")
-            .where("organization_user_permissions.org_code", "=", who.orgCode)
-            .where("organization_user_permissions.user_id", "=", who.userId)
-            .union(
+    ...part(
+      () =>
+        array(
+          db
+            .selectFrom("permissions")
+            .select("permissions.key")
+            .where("permissions.id", "in", (eb) =>
               eb
-                .selectFrom("organization_user_roles")
-                .innerJoin("role_permissions", "role_permissions.role_id", "organization_user_roles.role_id")
-                .select("role_permissions.permission_id")
-                .where("organization_user_roles.org_code", "=", who.orgCode)
-                .where("organization_user_roles.user_id", "=", who.userId),
+                .selectFrom("organization_user_permissions")
+                .select("organization_user_permissions.permission_id")
+                .where("organization_user_permissions.org_code", "=", who.orgCode)
+                .where("organization_user_permissions.user_id", "=", who.userId)
+                .union(
+                  eb
+                    .selectFrom("organization_user_roles")
+                    .innerJoin(
+                      "role_permissions",
+                      "role_permissions.role_id",
+                      "organization_user_roles.role_id",
+                    )
+                    .select("role_permissions.permission_id")
+                    .where("organization_user_roles.org_code", "=", who.orgCode)
+                    .where("organization_user_roles.user_id", "=", who.userId),
+                ),
             ),
         ),
-    ).as("claim_permissions"),
-    array(
-      db
-        .selectFrom("organization_user_roles")
-        .innerJoin("roles", "roles.id", "organization_user_roles.role_id")
-        .select(["roles.id", "roles.key", "roles.name"])
-        .where("organization_user_roles.org_code", "=", who.orgCode)
-        .where("organization_user_roles.user_id", "=", who.userId),
-    ).as("claim_roles"),
+      "claim_permissions",
+    ),
+    ...part(
+      () =>
+        array(
+          db
+            .selectFrom("organization_user_roles")
+            .innerJoin("roles", "roles.id", "organization_user_roles.role_id")
+            .select(["roles.id", "roles.key", "roles.name"])
+            .where("organization_user_roles.org_code", "=", who.orgCode)
+            .where("organization_user_roles.user_id", "=", who.userId),
+        ),
+      "claim_roles",
+    ),
     // Each flag with this organization's and this user's overrides (FeatureFlagsService.resolve).
-    array(
-      db
-        .selectFrom("feature_flags")
-        .leftJoin("organization_feature_flags as org", (join) =>
-          join.onRef("org.flag_key", "=", "feature_flags.key").on("org.org_code", "=", who.orgCode),
-        )
-        .leftJoin("user_feature_flags as usr", (join) =>
-          join.onRef("usr.flag_key", "=", "feature_flags.key").on("usr.user_id", "=", who.userId),
-        )
-        .select([
-          "feature_flags.key",
-          "feature_flags.id",
-          "feature_flags.name",
-          "feature_flags.description",
-          "feature_flags.type",
-          "feature_flags.allow_override_level",
-          "feature_flags.default_value",
-          "feature_flags.environment_value",
-          "feature_flags.created_at",
-          "feature_flags.updated_at",
-          "org.value as org_value",
-          "usr.value as user_value",
-        ])
-        .orderBy("feature_flags.key"),
-    ).as("claim_flags"),
+    ...part(
+      () =>
+        array(
+          db
+            .selectFrom("feature_flags")
+            .leftJoin("organization_feature_flags as org", (join) =>
+              join.onRef("org.flag_key", "=", "feature_flags.key").on("org.org_code", "=", who.orgCode),
+            )
+            .leftJoin("user_feature_flags as usr", (join) =>
+              join.onRef("usr.flag_key", "=", "feature_flags.key").on("usr.user_id", "=", who.userId),
+            )
+            .select([
+              "feature_flags.key",
+              "feature_flags.id",
+              "feature_flags.name",
+              "feature_flags.description",
+              "feature_flags.type",
+              "feature_flags.allow_override_level",
+              "feature_flags.default_value",
+              "feature_flags.environment_value",
+              "feature_flags.created_at",
+              "feature_flags.updated_at",
+              "org.value as org_value",
+              "usr.value as user_value",
+            ])
+            .orderBy("feature_flags.key"),
+        ),
+      "claim_flags",
+    ),
     // This user's and this organization's property values, each one index range. Which properties
     // are public (their definitions) is configuration: the caller brings it, from the
     // configuration cache (publicProperties), and claimRowsOf pairs the values up with it.
-    array(
-      db
-        .selectFrom("user_property_values as u")
-        .select(["u.property_id", "u.value"])
-        .where("u.user_id", "=", who.userId),
-    ).as("claim_user_values"),
-    array(
-      db
-        .selectFrom("organization_property_values as o")
-        .select(["o.property_id", "o.value"])
-        .where("o.org_code", "=", who.orgCode),
-    ).as("claim_org_values"),
+    ...part(
+      () =>
+        array(
+          db
+            .selectFrom("user_property_values as u")
+            .select(["u.property_id", "u.value"])
+            .where("u.user_id", "=", who.userId),
+        ),
+      "claim_user_values",
+    ),
+    ...part(
+      () =>
+        array(
+          db
+            .selectFrom("organization_property_values as o")
+            .select(["o.property_id", "o.value"])
+            .where("o.org_code", "=", who.orgCode),
+        ),
+      "claim_org_values",
+    ),
     // What the sign-in proved (ExternalIdentitiesStore.proofOfSession): at most one row.
-    array(
-      db
-        .selectFrom("browser_sessions as s")
-        .leftJoin("external_identities as i", "i.id", "s.external_identity_id")
-        .leftJoin("sign_in_connections as c", "c.id", "i.connection_id")
-        .select(["s.amr", "i.connection_id", "i.claims", "c.name"])
-        .where("s.id", "=", who.sessionId),
-    ).as("claim_session"),
+    ...part(
+      () =>
+        array(
+          db
+            .selectFrom("browser_sessions as s")
+            .leftJoin("external_identities as i", "i.id", "s.external_identity_id")
+            .leftJoin("sign_in_connections as c", "c.id", "i.connection_id")
+            .select(["s.amr", "i.connection_id", "i.claims", "c.name"])
+            .where("s.id", "=", who.sessionId),
+        ),
+      "claim_session",
+    ),
   ] as const;
 }
 

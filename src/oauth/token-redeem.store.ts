@@ -36,6 +36,7 @@ import type {
   UsersTable,
 } from "../storage/schema.js";
 import type {
+  ClaimsCacheEntry,
   CodeForExchange,
   CodeRecord,
   Consumption,
@@ -46,7 +47,7 @@ import type {
   UserIssue,
   UserRecord,
 } from "./ports.js";
-import { type ClaimColumnsRow, claimColumns, tokenClaimsOf } from "./token-claims.store.js";
+import { CACHED_PARTS, type ClaimColumnsRow, claimColumns, tokenClaimsOf } from "./token-claims.store.js";
 
 /** What tokens need of a user (a subset of ALL_USER_COLUMNS: never the password hash). */
 const USER_COLUMNS = [
@@ -152,24 +153,67 @@ const CODE_FOR_EXCHANGE = prepared("code_for_exchange", (db, values: { codeHash:
     .where("cg.id", "=", 1),
 );
 
-const REFRESH_TOKEN_FOR_USE = prepared("refresh_token_for_use", (db, values: { tokenHash: string }) =>
-  db
+// On PostgreSQL the refresh also finds the user's claims_cache row for the grant's organization,
+// if it is as new as both versions read in this same statement (migration 0045), and leaves the
+// cached parts out: PostgreSQL sets up every subplan of a statement at each execution, so they
+// cost even when not run. Not found, a second statement reads those parts with the versions as of
+// its own snapshot (cachedClaimParts), and the consume writes them under those versions: a row
+// holds parts at least as new as its versions say, so once a change moves them it is never found.
+const REFRESH_TOKEN_FOR_USE = prepared("refresh_token_for_use", (db, values: { tokenHash: string }) => {
+  const postgres = isPostgres(db);
+  return db
     .selectFrom("config_generation as cg")
+    .innerJoin("claims_generation as cgn", (join) => join.on("cgn.id", "=", 1))
     .leftJoin("refresh_tokens as rt", (join) => join.on("rt.token_hash", "=", values.tokenHash))
     .leftJoin("grants as rg", "rg.id", "rt.grant_id")
     .leftJoin("users as ru", "ru.id", "rg.user_id")
-    .select("cg.generation as config_generation")
+    .leftJoin("claims_cache as cc", (join) =>
+      postgres
+        ? join
+            .onRef("cc.user_id", "=", "rg.user_id")
+            .on("cc.org_code", "=", sql<string>`coalesce(rg.org_code, '')`)
+            .onRef("cc.user_version", "=", "ru.claims_version")
+            .onRef("cc.claims_generation", "=", "cgn.generation")
+        : join.on(sql<SqlBool>`false`),
+    )
+    .select(["cg.generation as config_generation", "cc.parts as claim_cached"])
     .select(REFRESH_TOKEN_COLUMNS)
     .select(JOINED_GRANT)
     .select(JOINED_USER)
     .select(
-      claimColumns(db, {
-        userId: sql.ref<string>("rg.user_id"),
-        orgCode: sql.ref<string | null>("rg.org_code"),
-        sessionId: sql.ref<string | null>("rg.session_id"),
-      }),
+      claimColumns(
+        db,
+        {
+          userId: sql.ref<string>("rg.user_id"),
+          orgCode: sql.ref<string | null>("rg.org_code"),
+          sessionId: sql.ref<string | null>("rg.session_id"),
+        },
+        postgres ? ["claim_session"] : undefined,
+      ),
     )
-    .where("cg.id", "=", 1),
+    .where("cg.id", "=", 1);
+});
+
+/** PostgreSQL: the cached parts of a user's claims, with the versions they are as new as. */
+const CACHED_CLAIM_PARTS = prepared(
+  "cached_claim_parts",
+  (db, values: { userId: string; orgCode: string | null }) =>
+    db
+      .selectFrom("users as ru")
+      .innerJoin("claims_generation as cgn", (join) => join.on("cgn.id", "=", 1))
+      .select(["ru.claims_version as user_version", "cgn.generation as claims_generation"])
+      .select(
+        claimColumns(
+          db,
+          {
+            userId: sql<string>`${values.userId}`,
+            orgCode: sql<string | null>`${values.orgCode}`,
+            sessionId: sql<null>`null`,
+          },
+          CACHED_PARTS,
+        ),
+      )
+      .where("ru.id", "=", values.userId),
 );
 
 /** The code, whether it was consumed, and its user and claims: one statement, no lock. */
@@ -212,16 +256,39 @@ export async function readRefreshTokenForUse(
     revoked_reason: row.g_revoked_reason,
     org_code: row.g_org_code,
   });
+  const user = joinedUser(row);
+  let parts = row as ClaimColumnsRow;
+  let claimsCache: ClaimsCacheEntry | undefined;
+  if (row.claim_cached !== null) {
+    parts = { ...parts, ...(JSON.parse(row.claim_cached) as CachedParts) };
+  } else if (user && isPostgres(db)) {
+    const orgCode = grant.orgCode ?? null;
+    const computed = await CACHED_CLAIM_PARTS.first(db, { userId: user.id, orgCode });
+    if (computed) {
+      const cached = Object.fromEntries(CACHED_PARTS.map((name) => [name, computed[name]])) as CachedParts;
+      parts = { ...parts, ...cached };
+      claimsCache = {
+        userId: user.id,
+        orgCode: orgCode ?? "",
+        userVersion: Number(computed.user_version),
+        claimsGeneration: Number(computed.claims_generation),
+        parts: JSON.stringify(cached),
+      };
+    }
+  }
   return {
     found: {
       token,
       grant,
-      user: joinedUser(row),
-      read: (properties) => tokenClaimsOf(row as ClaimColumnsRow, grant.orgCode ?? null, properties),
+      user,
+      read: (properties) => tokenClaimsOf(parts, grant.orgCode ?? null, properties),
+      ...(claimsCache ? { claimsCache } : {}),
     },
     configGeneration,
   };
 }
+
+type CachedParts = Pick<ClaimColumnsRow, (typeof CACHED_PARTS)[number]>;
 
 /**
  * Consumes the code or refresh token if it is still unconsumed (and a refresh token's grant still
@@ -252,6 +319,7 @@ export async function consumeAndIssue(
       throw new Error(`${table}: unexpected columns`);
   }
   const tables = rows.map(([table]) => table);
+  const cache = issue?.claimsCache;
   if (!isPostgres(db)) {
     return inTransaction(db, async (trx) => {
       if (!(await consumeStatement(kind, grantId !== undefined).first(trx, consumed))) return false;
@@ -264,7 +332,14 @@ export async function consumeAndIssue(
   rows.forEach(([table, row], i) => {
     for (const column of ISSUED_COLUMNS[table]) values[`w${i}_${column}`] = row[column];
   });
-  const statement = consumeAndIssueStatement(kind, grantId !== undefined, tables);
+  if (cache) {
+    values.c_user_id = cache.userId;
+    values.c_org_code = cache.orgCode;
+    values.c_user_version = cache.userVersion;
+    values.c_claims_generation = cache.claimsGeneration;
+    values.c_parts = cache.parts;
+  }
+  const statement = consumeAndIssueStatement(kind, grantId !== undefined, tables, cache !== undefined);
   return (await statement.first(db, values)) !== undefined;
 }
 
@@ -328,9 +403,10 @@ function consumeAndIssueStatement(
   kind: ConsumedKind,
   attachesGrant: boolean,
   tables: readonly IssuedTable[],
+  cachesClaims: boolean,
 ) {
   const written = tables.map((table) => `_${table}`).join("");
-  const shape = `consume_and_issue_${kind}${attachesGrant ? "_grant" : ""}${written}`;
+  const shape = `consume_and_issue_${kind}${attachesGrant ? "_grant" : ""}${written}${cachesClaims ? "_claims_cache" : ""}`;
   return statementOf(shape, (db, values) => {
     const inserts = tables.map((table, i) => {
       const columns = ISSUED_COLUMNS[table];
@@ -338,6 +414,15 @@ function consumeAndIssueStatement(
       const placed = sql.join(columns.map((column) => sql.val(values[`w${i}_${column}`])));
       return sql`, ${sql.raw(`w${i}`)} as (insert into ${sql.table(table)} (${names}) select ${placed} from consumed)`;
     });
+    // The claims the read computed, as of the versions it read (a row already there is replaced:
+    // whichever is newer, the read only ever uses a row whose versions are the current ones).
+    if (cachesClaims)
+      inserts.push(sql`, wc as (insert into claims_cache
+        (user_id, org_code, user_version, claims_generation, parts)
+        select ${values.c_user_id}, ${values.c_org_code}, ${values.c_user_version},
+          ${values.c_claims_generation}, ${values.c_parts} from consumed
+        on conflict (user_id, org_code) do update set user_version = excluded.user_version,
+          claims_generation = excluded.claims_generation, parts = excluded.parts)`);
     const live = kind === "refresh" ? sql`${sql.raw(LIVE)} as (${liveGrant(db, values.hash)}), ` : sql``;
     const consumed = consume(db, kind, attachesGrant, values);
     return sql<{ consumed: string }>`with ${live}consumed as (${consumed})${sql.join(inserts, sql``)}

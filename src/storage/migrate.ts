@@ -47,6 +47,7 @@ import * as m0041 from "./migrations/0041_system_permissions.js";
 import * as m0042 from "./migrations/0042_directory_assignable_roles.js";
 import * as m0043 from "./migrations/0043_sign_in_config_cache.js";
 import * as m0044 from "./migrations/0044_firebase_signer_key.js";
+import * as m0045 from "./migrations/0045_claims_cache.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -92,6 +93,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0042_directory_assignable_roles": m0042,
   "0043_sign_in_config_cache": m0043,
   "0044_firebase_signer_key": m0044,
+  "0045_claims_cache": m0045,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */

@@ -97,6 +97,8 @@ export interface UsersTable {
   failed_sign_ins: Generated<number>;
   /** 1: a new password must be chosen at the next sign-in (reset requested, or a temporary one). */
   password_change_required: Generated<number>;
+  /** Moved by triggers when the user's own claim sources change (migration 0045). */
+  claims_version: Generated<number | string>;
   /** When the user last declined enrolling a second factor at sign-in (policy "optional"). */
   mfa_offer_dismissed_at: number | null;
 }
@@ -511,8 +513,25 @@ export interface ConfigGenerationTable {
   generation: number | string;
 }
 
+/** One row, moved by triggers when a shared claim source changes (migration 0045). */
+export interface ClaimsGenerationTable {
+  id: number;
+  generation: number | string;
+}
+
+/** A user's claim parts in one organization ('' for none), as of the versions named. */
+export interface ClaimsCacheTable {
+  user_id: string;
+  org_code: string;
+  user_version: number | string;
+  claims_generation: number | string;
+  parts: string;
+}
+
 export interface Schema {
   config_generation: ConfigGenerationTable;
+  claims_generation: ClaimsGenerationTable;
+  claims_cache: ClaimsCacheTable;
   organizations: OrganizationsTable;
   organization_users: OrganizationUsersTable;
   permissions: PermissionsTable;

@@ -13,7 +13,8 @@ import type { Db } from "../storage/database.js";
 import type { BrowserSessionsTable, Schema, UsersTable } from "../storage/schema.js";
 import { canonicalEmail } from "./email.js";
 
-export type User = Selectable<UsersTable>;
+/** A user row as the application reads it: claims_version is the claims cache's (0045), not read here. */
+export type User = Omit<Selectable<UsersTable>, "claims_version">;
 
 /**
  * Every column of users, named: a statement that names its columns can be a named statement on

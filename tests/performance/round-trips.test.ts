@@ -79,6 +79,9 @@ const CEILINGS = {
   "client credentials (warm)": { statements: 1, commits: 0, target: "0 round trips" },
   "sign-in (password form)": { statements: 5, commits: 2, target: "≤ 5 round trips, ≤ 2 commits" },
   "code exchange": { statements: 2, commits: 1, target: "≤ 3 round trips, 1 commit" },
+  // The first refresh after a sign-in (or after a change to the user's claims) computes the cached
+  // claim parts in a statement of their own (migration 0045); the next ones find them.
+  "refresh (claims computed)": { statements: 3, commits: 1, target: "≤ 3 round trips, 1 commit" },
   refresh: { statements: 2, commits: 1, target: "≤ 3 round trips, 1 commit" },
 } as const;
 
@@ -184,20 +187,22 @@ for (const { kind, skip } of await databaseKinds()) {
       );
       assert.ok(tokens?.refresh_token);
 
-      let refreshed = 0;
-      check(
-        "refresh",
-        await recorder.count(async () => {
-          refreshed = (
-            await backChannel(server, "/oauth2/token", {
+      for (const name of ["refresh (claims computed)", "refresh"] as const) {
+        let refreshed: TokenResponse | undefined;
+        check(
+          name,
+          await recorder.count(async () => {
+            const answer = await backChannel(server, "/oauth2/token", {
               grant_type: "refresh_token",
               client_id: clientId,
               refresh_token: tokens!.refresh_token!,
-            })
-          ).status;
-        }),
-      );
-      assert.equal(refreshed, 200);
+            });
+            assert.equal(answer.status, 200);
+            refreshed = answer.body as unknown as TokenResponse;
+          }),
+        );
+        tokens = refreshed;
+      }
     });
   });
 }

@@ -144,6 +144,7 @@ async function rotate(
   // Rotation (RFC 9700 §4.14.2): consuming this token and writing its successor are one statement,
   // made only if it is still unconsumed and its grant not revoked since the read; the answer goes
   // out only once it has committed.
-  if (!(await ctx.store.consumeAndIssue({ refreshTokenHash: tokenHash }, now, prepared.issue))) return LOST;
+  const issue = found.claimsCache ? { ...prepared.issue, claimsCache: found.claimsCache } : prepared.issue;
+  if (!(await ctx.store.consumeAndIssue({ refreshTokenHash: tokenHash }, now, issue))) return LOST;
   return { result };
 }
