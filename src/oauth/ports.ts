@@ -143,6 +143,8 @@ export interface RefreshTokenForUse {
 export interface ClaimsCacheEntry {
   userId: string;
   orgCode: string;
+  /** The digest of the statement that computed the parts. */
+  format: string;
   userVersion: number;
   claimsGeneration: number;
   /** JSON of the claim_* parts token-claims.store.ts caches. */

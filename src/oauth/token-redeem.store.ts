@@ -25,6 +25,7 @@
 // one writer at a time: the check inside the write transaction sees every revocation committed
 // before.
 import { type CompiledQuery, type Insertable, type Selectable, type SqlBool, sql } from "kysely";
+import { sha256 } from "../crypto/random.js";
 import { isPostgres } from "../management/listing.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import { type PreparedStatement, prepared } from "../storage/prepared.js";
@@ -157,64 +158,75 @@ const CODE_FOR_EXCHANGE = prepared("code_for_exchange", (db, values: { codeHash:
 // if it is as new as both versions read in this same statement (migration 0045), and leaves the
 // cached parts out: PostgreSQL sets up every subplan of a statement at each execution, so they
 // cost even when not run. Not found, a second statement reads those parts with the versions as of
-// its own snapshot (cachedClaimParts), and the consume writes them under those versions: a row
+// its own snapshot (CACHED_CLAIM_PARTS), and the consume writes them under those versions: a row
 // holds parts at least as new as its versions say, so once a change moves them it is never found.
-const REFRESH_TOKEN_FOR_USE = prepared("refresh_token_for_use", (db, values: { tokenHash: string }) => {
-  const postgres = isPostgres(db);
-  return db
-    .selectFrom("config_generation as cg")
-    .innerJoin("claims_generation as cgn", (join) => join.on("cgn.id", "=", 1))
-    .leftJoin("refresh_tokens as rt", (join) => join.on("rt.token_hash", "=", values.tokenHash))
-    .leftJoin("grants as rg", "rg.id", "rt.grant_id")
-    .leftJoin("users as ru", "ru.id", "rg.user_id")
-    .leftJoin("claims_cache as cc", (join) =>
-      postgres
-        ? join
-            .onRef("cc.user_id", "=", "rg.user_id")
-            .on("cc.org_code", "=", sql<string>`coalesce(rg.org_code, '')`)
-            .onRef("cc.user_version", "=", "ru.claims_version")
-            .onRef("cc.claims_generation", "=", "cgn.generation")
-        : join.on(sql<SqlBool>`false`),
-    )
-    .select(["cg.generation as config_generation", "cc.parts as claim_cached"])
-    .select(REFRESH_TOKEN_COLUMNS)
-    .select(JOINED_GRANT)
-    .select(JOINED_USER)
-    .select(
-      claimColumns(
-        db,
-        {
-          userId: sql.ref<string>("rg.user_id"),
-          orgCode: sql.ref<string | null>("rg.org_code"),
-          sessionId: sql.ref<string | null>("rg.session_id"),
-        },
-        postgres ? ["claim_session"] : undefined,
-      ),
-    )
-    .where("cg.id", "=", 1);
-});
-
-/** PostgreSQL: the cached parts of a user's claims, with the versions they are as new as. */
-const CACHED_CLAIM_PARTS = prepared(
-  "cached_claim_parts",
-  (db, values: { userId: string; orgCode: string | null }) =>
-    db
-      .selectFrom("users as ru")
+const REFRESH_TOKEN_FOR_USE = prepared(
+  "refresh_token_for_use",
+  (db, values: { tokenHash: string; format: string }) => {
+    const postgres = isPostgres(db);
+    return db
+      .selectFrom("config_generation as cg")
       .innerJoin("claims_generation as cgn", (join) => join.on("cgn.id", "=", 1))
-      .select(["ru.claims_version as user_version", "cgn.generation as claims_generation"])
+      .leftJoin("refresh_tokens as rt", (join) => join.on("rt.token_hash", "=", values.tokenHash))
+      .leftJoin("grants as rg", "rg.id", "rt.grant_id")
+      .leftJoin("users as ru", "ru.id", "rg.user_id")
+      .leftJoin("user_claims_versions as ucv", "ucv.user_id", "rg.user_id")
+      .leftJoin("claims_cache as cc", (join) =>
+        postgres
+          ? join
+              .onRef("cc.user_id", "=", "rg.user_id")
+              .on("cc.org_code", "=", sql<string>`coalesce(rg.org_code, '')`)
+              .on("cc.format", "=", values.format)
+              .on("cc.user_version", "=", sql<string>`coalesce(ucv.version, 0)`)
+              .onRef("cc.claims_generation", "=", "cgn.generation")
+          : join.on(sql<SqlBool>`false`),
+      )
+      .select(["cg.generation as config_generation", "cc.parts as claim_cached"])
+      .select(REFRESH_TOKEN_COLUMNS)
+      .select(JOINED_GRANT)
+      .select(JOINED_USER)
       .select(
         claimColumns(
           db,
           {
-            userId: sql<string>`${values.userId}`,
-            orgCode: sql<string | null>`${values.orgCode}`,
-            sessionId: sql<null>`null`,
+            userId: sql.ref<string>("rg.user_id"),
+            orgCode: sql.ref<string | null>("rg.org_code"),
+            sessionId: sql.ref<string | null>("rg.session_id"),
           },
-          CACHED_PARTS,
+          postgres ? ["claim_session"] : undefined,
         ),
       )
-      .where("ru.id", "=", values.userId),
+      .where("cg.id", "=", 1);
+  },
 );
+
+/** PostgreSQL: the cached parts of a user's claims, with the versions they are as new as. */
+function cachedClaimParts(db: Db, values: { userId: string; orgCode: string | null }) {
+  return db
+    .selectFrom("claims_generation as cgn")
+    .leftJoin("user_claims_versions as ucv", (join) => join.on("ucv.user_id", "=", values.userId))
+    .select([sql<string>`coalesce(ucv.version, 0)`.as("user_version"), "cgn.generation as claims_generation"])
+    .select(
+      claimColumns(
+        db,
+        {
+          userId: sql<string>`${values.userId}`,
+          orgCode: sql<string | null>`${values.orgCode}`,
+          sessionId: sql<null>`null`,
+        },
+        CACHED_PARTS,
+      ),
+    )
+    .where("cgn.id", "=", 1);
+}
+const CACHED_CLAIM_PARTS = prepared("cached_claim_parts", cachedClaimParts);
+
+/** The digest of the statement that computes the cached parts: a row's format (migration 0045). */
+let cacheFormat: string | undefined;
+function claimsCacheFormat(db: Db): string {
+  cacheFormat ??= sha256(cachedClaimParts(db, { userId: "", orgCode: null }).compile().sql).slice(0, 16);
+  return cacheFormat;
+}
 
 /** The code, whether it was consumed, and its user and claims: one statement, no lock. */
 export async function readCodeForExchange(db: Db, codeHash: string): Promise<Redemption<CodeForExchange>> {
@@ -238,7 +250,8 @@ export async function readRefreshTokenForUse(
   db: Db,
   tokenHash: string,
 ): Promise<Redemption<RefreshTokenForUse>> {
-  const row = await REFRESH_TOKEN_FOR_USE.first(db, { tokenHash });
+  const format = isPostgres(db) ? claimsCacheFormat(db) : "";
+  const row = await REFRESH_TOKEN_FOR_USE.first(db, { tokenHash, format });
   const configGeneration = Number(row?.config_generation ?? 0);
   if (!row || row.token_hash === null) return { found: undefined, configGeneration };
   const token = toRefreshToken(row as Selectable<RefreshTokensTable>);
@@ -270,6 +283,7 @@ export async function readRefreshTokenForUse(
       claimsCache = {
         userId: user.id,
         orgCode: orgCode ?? "",
+        format,
         userVersion: Number(computed.user_version),
         claimsGeneration: Number(computed.claims_generation),
         parts: JSON.stringify(cached),
@@ -335,6 +349,7 @@ export async function consumeAndIssue(
   if (cache) {
     values.c_user_id = cache.userId;
     values.c_org_code = cache.orgCode;
+    values.c_format = cache.format;
     values.c_user_version = cache.userVersion;
     values.c_claims_generation = cache.claimsGeneration;
     values.c_parts = cache.parts;
@@ -414,15 +429,18 @@ function consumeAndIssueStatement(
       const placed = sql.join(columns.map((column) => sql.val(values[`w${i}_${column}`])));
       return sql`, ${sql.raw(`w${i}`)} as (insert into ${sql.table(table)} (${names}) select ${placed} from consumed)`;
     });
-    // The claims the read computed, as of the versions it read (a row already there is replaced:
-    // whichever is newer, the read only ever uses a row whose versions are the current ones).
+    // The claims the read computed, as of the versions it read; never over a newer row (the read
+    // only ever uses a row whose versions are the current ones, so an older one would be wasted).
     if (cachesClaims)
       inserts.push(sql`, wc as (insert into claims_cache
-        (user_id, org_code, user_version, claims_generation, parts)
-        select ${values.c_user_id}, ${values.c_org_code}, ${values.c_user_version},
+        (user_id, org_code, format, user_version, claims_generation, parts)
+        select ${values.c_user_id}, ${values.c_org_code}, ${values.c_format}, ${values.c_user_version},
           ${values.c_claims_generation}, ${values.c_parts} from consumed
-        on conflict (user_id, org_code) do update set user_version = excluded.user_version,
-          claims_generation = excluded.claims_generation, parts = excluded.parts)`);
+        on conflict (user_id, org_code) do update set format = excluded.format,
+          user_version = excluded.user_version, claims_generation = excluded.claims_generation,
+          parts = excluded.parts
+        where claims_cache.user_version <= excluded.user_version
+          and claims_cache.claims_generation <= excluded.claims_generation)`);
     const live = kind === "refresh" ? sql`${sql.raw(LIVE)} as (${liveGrant(db, values.hash)}), ` : sql``;
     const consumed = consume(db, kind, attachesGrant, values);
     return sql<{ consumed: string }>`with ${live}consumed as (${consumed})${sql.join(inserts, sql``)}

@@ -97,8 +97,6 @@ export interface UsersTable {
   failed_sign_ins: Generated<number>;
   /** 1: a new password must be chosen at the next sign-in (reset requested, or a temporary one). */
   password_change_required: Generated<number>;
-  /** Moved by triggers when the user's own claim sources change (migration 0045). */
-  claims_version: Generated<number | string>;
   /** When the user last declined enrolling a second factor at sign-in (policy "optional"). */
   mfa_offer_dismissed_at: number | null;
 }
@@ -519,10 +517,17 @@ export interface ClaimsGenerationTable {
   generation: number | string;
 }
 
+/** Moved by triggers when a user's own claim sources change (migration 0045). */
+export interface UserClaimsVersionsTable {
+  user_id: string;
+  version: number | string;
+}
+
 /** A user's claim parts in one organization ('' for none), as of the versions named. */
 export interface ClaimsCacheTable {
   user_id: string;
   org_code: string;
+  format: string;
   user_version: number | string;
   claims_generation: number | string;
   parts: string;
@@ -532,6 +537,7 @@ export interface Schema {
   config_generation: ConfigGenerationTable;
   claims_generation: ClaimsGenerationTable;
   claims_cache: ClaimsCacheTable;
+  user_claims_versions: UserClaimsVersionsTable;
   organizations: OrganizationsTable;
   organization_users: OrganizationUsersTable;
   permissions: PermissionsTable;

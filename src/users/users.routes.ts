@@ -419,8 +419,10 @@ export function registerUsersRoutes(app: FastifyInstance): void {
       config: { scope: "update:user_refresh_claims" },
     },
     async (request) => {
-      // Tokens are built from the database at every issue and refresh: there is no cache to clear.
-      await findUser(request, request.params.user_id);
+      // Every change to what claims are made of already makes the next refresh compute them again
+      // (migration 0045's triggers); the user's cached rows are dropped all the same, as asked.
+      const user = await findUser(request, request.params.user_id);
+      await request.services.users.store.forgetCachedClaims(user.id);
       return success("Claims successfully refreshed");
     },
   );

@@ -13,8 +13,7 @@ import type { Db } from "../storage/database.js";
 import type { BrowserSessionsTable, Schema, UsersTable } from "../storage/schema.js";
 import { canonicalEmail } from "./email.js";
 
-/** A user row as the application reads it: claims_version is the claims cache's (0045), not read here. */
-export type User = Omit<Selectable<UsersTable>, "claims_version">;
+export type User = Selectable<UsersTable>;
 
 /**
  * Every column of users, named: a statement that names its columns can be a named statement on
@@ -438,6 +437,11 @@ export class UsersStore {
       .where("user_id", "=", userId)
       .where("revoked_at", "is", null)
       .execute();
+  }
+
+  /** Drops the user's cached claim parts (claims_cache, migration 0045). */
+  async forgetCachedClaims(userId: string): Promise<void> {
+    await this.db.deleteFrom("claims_cache").where("user_id", "=", userId).execute();
   }
 
   /**

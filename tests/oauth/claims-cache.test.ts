@@ -145,6 +145,11 @@ for (const { kind, skip } of await databaseKinds()) {
           (t) => (t.id.organizations as { name: string }[]).some((o) => o.name === `Renamed ${tag}`),
         ],
         [
+          "the other organization left",
+          () => api("DELETE", `/api/v1/organizations/${other}/users/${user.id}`),
+          (t) => !(t.id.org_codes as string[]).includes(other),
+        ],
+        [
           "a user property set",
           () =>
             api("PATCH", `/api/v1/users/${user.id}/properties`, {
@@ -201,6 +206,17 @@ for (const { kind, skip } of await databaseKinds()) {
         assert.ok(shows(tokens), `${what}: shows in the next refresh ${JSON.stringify(tokens)}`);
         assert.ok(!marked(tokens.access), `${what}: the row cached before it is not used`);
       }
+
+      // Kinde's "refresh user claims and invalidate cache" drops the user's rows.
+      if (cached) assert.ok(await mark(user.id, orgCode));
+      await api("POST", `/api/v1/users/${user.id}/refresh_claims`);
+      assert.ok(!marked((await refresh()).access), "refresh_claims: the row cached before is gone");
+
+      // The organization suspended behind the API's back (no grant revoked): only the claims
+      // can stop the refresh now, and they must not come from the row cached before.
+      if (cached) assert.ok(await mark(user.id, orgCode));
+      await sql`update organizations set is_suspended = 1 where code = ${orgCode}`.execute(server.storage.db);
+      await assert.rejects(refresh(), /invalid_grant/);
     });
   });
 }
