@@ -53,12 +53,8 @@ export function claimColumns(db: Db, who: ClaimSubjects, only?: readonly ClaimPa
           db
             .selectFrom("organization_users")
             .innerJoin("organizations", "organizations.code", "organization_users.org_code")
-            .select([
-              "organizations.code",
-              "organizations.name",
-              "organizations.is_suspended",
-              "organization_users.last_accessed_at",
-            ])
+            // Not last_accessed_at: written at every sign-in, in no token, and behind no trigger.
+            .select(["organizations.code", "organizations.name", "organizations.is_suspended"])
             .where("organization_users.user_id", "=", who.userId)
             .orderBy("organization_users.joined_at")
             .orderBy("organizations.code"),

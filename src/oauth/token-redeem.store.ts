@@ -166,7 +166,7 @@ const REFRESH_TOKEN_FOR_USE = prepared(
     const postgres = isPostgres(db);
     return db
       .selectFrom("config_generation as cg")
-      .innerJoin("claims_generation as cgn", (join) => join.on("cgn.id", "=", 1))
+      .leftJoin("claims_generation as cgn", (join) => join.on("cgn.id", "=", 1))
       .leftJoin("refresh_tokens as rt", (join) => join.on("rt.token_hash", "=", values.tokenHash))
       .leftJoin("grants as rg", "rg.id", "rt.grant_id")
       .leftJoin("users as ru", "ru.id", "rg.user_id")
@@ -203,9 +203,12 @@ const REFRESH_TOKEN_FOR_USE = prepared(
 /** PostgreSQL: the cached parts of a user's claims, with the versions they are as new as. */
 function cachedClaimParts(db: Db, values: { userId: string; orgCode: string | null }) {
   return db
-    .selectFrom("claims_generation as cgn")
-    .leftJoin("user_claims_versions as ucv", (join) => join.on("ucv.user_id", "=", values.userId))
-    .select([sql<string>`coalesce(ucv.version, 0)`.as("user_version"), "cgn.generation as claims_generation"])
+    .selectNoFrom([
+      sql<string>`coalesce((select version from user_claims_versions where user_id = ${values.userId}), 0)`.as(
+        "user_version",
+      ),
+      sql<string | null>`(select generation from claims_generation where id = 1)`.as("claims_generation"),
+    ])
     .select(
       claimColumns(
         db,
@@ -216,15 +219,16 @@ function cachedClaimParts(db: Db, values: { userId: string; orgCode: string | nu
         },
         CACHED_PARTS,
       ),
-    )
-    .where("cgn.id", "=", 1);
+    );
 }
 const CACHED_CLAIM_PARTS = prepared("cached_claim_parts", cachedClaimParts);
 
 /** The digest of the statement that computes the cached parts: a row's format (migration 0045). */
 let cacheFormat: string | undefined;
 function claimsCacheFormat(db: Db): string {
-  cacheFormat ??= sha256(cachedClaimParts(db, { userId: "", orgCode: null }).compile().sql).slice(0, 16);
+  // Its text and its constants (values are parameters too: "" and null here, placeholders there).
+  const compiled = cachedClaimParts(db, { userId: "", orgCode: null }).compile();
+  cacheFormat ??= sha256(`${compiled.sql}\n${JSON.stringify(compiled.parameters)}`).slice(0, 16);
   return cacheFormat;
 }
 
@@ -272,22 +276,25 @@ export async function readRefreshTokenForUse(
   const user = joinedUser(row);
   let parts = row as ClaimColumnsRow;
   let claimsCache: ClaimsCacheEntry | undefined;
-  if (row.claim_cached !== null) {
-    parts = { ...parts, ...(JSON.parse(row.claim_cached) as CachedParts) };
+  const cached = cachedPartsOf(row.claim_cached);
+  if (cached) {
+    parts = { ...parts, ...cached };
   } else if (user && isPostgres(db)) {
     const orgCode = grant.orgCode ?? null;
     const computed = await CACHED_CLAIM_PARTS.first(db, { userId: user.id, orgCode });
     if (computed) {
-      const cached = Object.fromEntries(CACHED_PARTS.map((name) => [name, computed[name]])) as CachedParts;
-      parts = { ...parts, ...cached };
-      claimsCache = {
-        userId: user.id,
-        orgCode: orgCode ?? "",
-        format,
-        userVersion: Number(computed.user_version),
-        claimsGeneration: Number(computed.claims_generation),
-        parts: JSON.stringify(cached),
-      };
+      const fresh = Object.fromEntries(CACHED_PARTS.map((name) => [name, computed[name]])) as CachedParts;
+      parts = { ...parts, ...fresh };
+      // Without the generation's row (removed by hand) nothing is cached: it could never be found.
+      if (computed.claims_generation !== null)
+        claimsCache = {
+          userId: user.id,
+          orgCode: orgCode ?? "",
+          format,
+          userVersion: Number(computed.user_version),
+          claimsGeneration: Number(computed.claims_generation),
+          parts: JSON.stringify(fresh),
+        };
     }
   }
   return {
@@ -303,6 +310,17 @@ export async function readRefreshTokenForUse(
 }
 
 type CachedParts = Pick<ClaimColumnsRow, (typeof CACHED_PARTS)[number]>;
+
+/** A cached row's parts; undefined when there is none or it does not parse (computed again then). */
+function cachedPartsOf(text: string | null): CachedParts | undefined {
+  if (text === null) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === "object" ? (parsed as CachedParts) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Consumes the code or refresh token if it is still unconsumed (and a refresh token's grant still

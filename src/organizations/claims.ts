@@ -24,7 +24,7 @@ export interface UserClaims {
  */
 export interface UserClaimRows {
   /** In joining order. */
-  memberships: { code: string; name: string; is_suspended: number; last_accessed_at: number | null }[];
+  memberships: { code: string; name: string; is_suspended: number }[];
   permissions: { key: string }[];
   roles: { id: string; key: string; name: string }[];
   /** Ordered by key. */

@@ -271,9 +271,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (UNAVAILABLE_NODE_CODES.has(code)) return true;
     if (UNAVAILABLE_SQLITE_CODES.some((prefix) => code.startsWith(prefix))) return true;
     // PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources),
-    // 57P0x (admin/crash shutdown, cannot connect now), 40001/40P01 would be retryable too.
+    // 57P0x (admin/crash shutdown, cannot connect now), and 40001/40P01 (a serialization failure,
+    // or a deadlock PostgreSQL broke by refusing this side — e.g. two transactions moving the same
+    // users' claims versions, migration 0045, in opposite orders): all worth a retry.
     // 08P01 (protocol violation) is a malformed request, not an outage.
     if ((/^(08|53)/.test(code) && code !== "08P01") || /^57P0[1-4]$/.test(code)) return true;
+    if (code === "40001" || code === "40P01") return true;
   }
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(
     error.message,

@@ -207,6 +207,15 @@ for (const { kind, skip } of await databaseKinds()) {
         assert.ok(!marked(tokens.access), `${what}: the row cached before it is not used`);
       }
 
+      // A row that does not parse (damaged by hand) is computed again, never a failed refresh.
+      if (cached) {
+        assert.ok(await mark(user.id, orgCode));
+        await server.storage.db.updateTable("claims_cache").set({ parts: "{not json" }).execute();
+        const repaired = await refresh();
+        assert.ok(!marked(repaired.access));
+        assert.ok((repaired.id.org_codes as string[]).includes(orgCode));
+      }
+
       // Kinde's "refresh user claims and invalidate cache" drops the user's rows.
       if (cached) assert.ok(await mark(user.id, orgCode));
       await api("POST", `/api/v1/users/${user.id}/refresh_claims`);

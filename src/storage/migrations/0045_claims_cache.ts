@@ -49,7 +49,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.insertInto("claims_generation").values({ id: 1, generation: 0 }).execute();
   await db.schema
     .createTable("claims_cache")
-    .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+    // No foreign key either: the refresh that writes a row would lock its user for the check,
+    // against a user's deletion that locks the user and then waits for the refresh's grant. The
+    // rows of a deleted user are never read (nothing refreshes for them) and go with no harm.
+    .addColumn("user_id", "text", (c) => c.notNull())
     // '' for a grant that entered no organization.
     .addColumn("org_code", "text", (c) => c.notNull())
     // The digest of the statement that computed the parts: a release that changes it never reads
