@@ -226,9 +226,12 @@ const CACHED_CLAIM_PARTS = prepared("cached_claim_parts", cachedClaimParts);
 /** The digest of the statement that computes the cached parts: a row's format (migration 0045). */
 let cacheFormat: string | undefined;
 function claimsCacheFormat(db: Db): string {
-  // Its text and its constants (values are parameters too: "" and null here, placeholders there).
-  const compiled = cachedClaimParts(db, { userId: "", orgCode: null }).compile();
-  cacheFormat ??= sha256(`${compiled.sql}\n${JSON.stringify(compiled.parameters)}`).slice(0, 16);
+  if (cacheFormat === undefined) {
+    // Its text and its constants (values are parameters too: "" and null here, placeholders
+    // there). Compiled once per process: building it costs as much as a refresh's statements.
+    const compiled = cachedClaimParts(db, { userId: "", orgCode: null }).compile();
+    cacheFormat = sha256(`${compiled.sql}\n${JSON.stringify(compiled.parameters)}`).slice(0, 16);
+  }
   return cacheFormat;
 }
 
