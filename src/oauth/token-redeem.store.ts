@@ -25,7 +25,6 @@
 // one writer at a time: the check inside the write transaction sees every revocation committed
 // before.
 import { type CompiledQuery, type Insertable, type Selectable, type SqlBool, sql } from "kysely";
-import { sha256 } from "../crypto/random.js";
 import { isPostgres } from "../management/listing.js";
 import { type Db, inTransaction } from "../storage/database.js";
 import { type PreparedStatement, prepared } from "../storage/prepared.js";
@@ -36,8 +35,8 @@ import type {
   RefreshTokensTable,
   UsersTable,
 } from "../storage/schema.js";
+import { claimsCacheFormat, claimsOfRefresh } from "./claims-cache.store.js";
 import type {
-  ClaimsCacheEntry,
   CodeForExchange,
   CodeRecord,
   Consumption,
@@ -48,7 +47,7 @@ import type {
   UserIssue,
   UserRecord,
 } from "./ports.js";
-import { CACHED_PARTS, type ClaimColumnsRow, claimColumns, tokenClaimsOf } from "./token-claims.store.js";
+import { type ClaimColumnsRow, claimColumns, tokenClaimsOf } from "./token-claims.store.js";
 
 /** What tokens need of a user (a subset of ALL_USER_COLUMNS: never the password hash). */
 const USER_COLUMNS = [
@@ -200,41 +199,6 @@ const REFRESH_TOKEN_FOR_USE = prepared(
   },
 );
 
-/** PostgreSQL: the cached parts of a user's claims, with the versions they are as new as. */
-function cachedClaimParts(db: Db, values: { userId: string; orgCode: string | null }) {
-  return db
-    .selectNoFrom([
-      sql<string>`coalesce((select version from user_claims_versions where user_id = ${values.userId}), 0)`.as(
-        "user_version",
-      ),
-      sql<string | null>`(select generation from claims_generation where id = 1)`.as("claims_generation"),
-    ])
-    .select(
-      claimColumns(
-        db,
-        {
-          userId: sql<string>`${values.userId}`,
-          orgCode: sql<string | null>`${values.orgCode}`,
-          sessionId: sql<null>`null`,
-        },
-        CACHED_PARTS,
-      ),
-    );
-}
-const CACHED_CLAIM_PARTS = prepared("cached_claim_parts", cachedClaimParts);
-
-/** The digest of the statement that computes the cached parts: a row's format (migration 0045). */
-let cacheFormat: string | undefined;
-function claimsCacheFormat(db: Db): string {
-  if (cacheFormat === undefined) {
-    // Its text and its constants (values are parameters too: "" and null here, placeholders
-    // there). Compiled once per process: building it costs as much as a refresh's statements.
-    const compiled = cachedClaimParts(db, { userId: "", orgCode: null }).compile();
-    cacheFormat = sha256(`${compiled.sql}\n${JSON.stringify(compiled.parameters)}`).slice(0, 16);
-  }
-  return cacheFormat;
-}
-
 /** The code, whether it was consumed, and its user and claims: one statement, no lock. */
 export async function readCodeForExchange(db: Db, codeHash: string): Promise<Redemption<CodeForExchange>> {
   const row = await CODE_FOR_EXCHANGE.first(db, { codeHash });
@@ -277,29 +241,7 @@ export async function readRefreshTokenForUse(
     org_code: row.g_org_code,
   });
   const user = joinedUser(row);
-  let parts = row as ClaimColumnsRow;
-  let claimsCache: ClaimsCacheEntry | undefined;
-  const cached = cachedPartsOf(row.claim_cached);
-  if (cached) {
-    parts = { ...parts, ...cached };
-  } else if (user && isPostgres(db)) {
-    const orgCode = grant.orgCode ?? null;
-    const computed = await CACHED_CLAIM_PARTS.first(db, { userId: user.id, orgCode });
-    if (computed) {
-      const fresh = Object.fromEntries(CACHED_PARTS.map((name) => [name, computed[name]])) as CachedParts;
-      parts = { ...parts, ...fresh };
-      // Without the generation's row (removed by hand) nothing is cached: it could never be found.
-      if (computed.claims_generation !== null)
-        claimsCache = {
-          userId: user.id,
-          orgCode: orgCode ?? "",
-          format,
-          userVersion: Number(computed.user_version),
-          claimsGeneration: Number(computed.claims_generation),
-          parts: JSON.stringify(fresh),
-        };
-    }
-  }
+  const { parts, claimsCache } = await claimsOfRefresh(db, row, user, grant.orgCode ?? null, format);
   return {
     found: {
       token,
@@ -310,19 +252,6 @@ export async function readRefreshTokenForUse(
     },
     configGeneration,
   };
-}
-
-type CachedParts = Pick<ClaimColumnsRow, (typeof CACHED_PARTS)[number]>;
-
-/** A cached row's parts; undefined when there is none or it does not parse (computed again then). */
-function cachedPartsOf(text: string | null): CachedParts | undefined {
-  if (text === null) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return parsed !== null && typeof parsed === "object" ? (parsed as CachedParts) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
