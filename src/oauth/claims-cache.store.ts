@@ -1,6 +1,6 @@
-// The claims cache of a PostgreSQL refresh (migration 0045; docs/performance.md, "The claims
-// cache"): the statement that computes a user's cached claim parts with the versions they are as
-// new as, the digest that names its format, and what a refresh's read makes of a row found or not.
+// The claims cache of PostgreSQL's code exchanges and refreshes (migration 0045; docs/performance.md,
+// "The claims cache"): the statement that computes a user's cached claim parts with the versions
+// they are as new as, the digest that names its format, and what a read makes of a row found or not.
 import { sql } from "kysely";
 import { sha256 } from "../crypto/random.js";
 import { isPostgres } from "../management/listing.js";
@@ -45,10 +45,10 @@ export function claimsCacheFormat(db: Db): string {
 }
 
 /**
- * The claim parts of a refresh's read row: from its cached row when one was found, else (on
- * PostgreSQL) computed by a second statement, with the row for the consume to write.
+ * The claim parts of a code's or refresh token's read row: from its cached row when one was found,
+ * else (on PostgreSQL) computed by a second statement, with the row for the consume to write.
  */
-export async function claimsOfRefresh(
+export async function claimsOfRead(
   db: Db,
   row: ClaimColumnsRow & { claim_cached: string | null },
   user: UserRecord | undefined,

@@ -127,6 +127,8 @@ export interface CodeForExchange {
   consumed: boolean;
   user?: UserRecord;
   read: ClaimsOfRead;
+  /** The claims cache row the read did not find, for the consume to write (PostgreSQL). */
+  claimsCache?: ClaimsCacheEntry;
 }
 
 /** A refresh token as its use reads it (no lock): its grant, the grant's user and the claims. */
@@ -169,7 +171,7 @@ export interface UserIssue {
   newGrant?: { grant: GrantRecord; codeHash: string };
   accessToken: { jti: string; clientId: string; grantId: string | null; expiresAt: number };
   refreshToken?: RefreshTokenRecord;
-  /** Written with the rest when the refresh's read found no cached claims (PostgreSQL). */
+  /** Written with the rest when the code's or refresh token's read found no cached claims (PostgreSQL). */
   claimsCache?: ClaimsCacheEntry;
 }
 

@@ -35,7 +35,7 @@ import type {
   RefreshTokensTable,
   UsersTable,
 } from "../storage/schema.js";
-import { claimsCacheFormat, claimsOfRefresh } from "./claims-cache.store.js";
+import { claimsCacheFormat, claimsOfRead } from "./claims-cache.store.js";
 import type {
   CodeForExchange,
   CodeRecord,
@@ -134,31 +134,54 @@ function joinedUser(row: Prefixed<"u_", UserRow>): UserRecord | undefined {
 // Both reads start from the configuration generation's one row and left-join the code or token:
 // the statement reads the generation whether or not the code or token exists (the request's
 // freshness check either way, config-cache.ts), and answers found or not in one round trip.
+//
+// On PostgreSQL both also find the user's claims_cache row for the organization, if it is as new as
+// both versions read in this same statement (migration 0045), and leave the cached parts out:
+// PostgreSQL sets up every subplan of a statement at each execution, so they cost even when not
+// run. Not found, a second statement reads those parts with the versions as of its own snapshot
+// (claims-cache.store.ts), and the consume writes them under those versions: a row holds parts at
+// least as new as its versions say, so once a change moves them it is never found.
 
-const CODE_FOR_EXCHANGE = prepared("code_for_exchange", (db, values: { codeHash: string }) =>
-  db
+/**
+ * The join condition of the current claims_cache row (`cc`) of `user` in `org`; none on SQLite (which
+ * must not even look at `format`: a prepared statement's value decides nothing of its shape).
+ */
+function currentClaimsCache(postgres: boolean, values: { format: string }, user: string, org: string) {
+  return postgres
+    ? sql<SqlBool>`cc.user_id = ${sql.ref(user)} and cc.org_code = coalesce(${sql.ref(org)}, '')
+        and cc.format = ${values.format} and cc.user_version = coalesce(ucv.version, 0)
+        and cc.claims_generation = cgn.generation`
+    : sql<SqlBool>`false`;
+}
+
+const CODE_FOR_EXCHANGE = prepared("code_for_exchange", (db, values: { codeHash: string; format: string }) => {
+  const postgres = isPostgres(db);
+  return db
     .selectFrom("config_generation as cg")
+    .leftJoin("claims_generation as cgn", (join) => join.on("cgn.id", "=", 1))
     .leftJoin("authorization_codes as rc", (join) => join.on("rc.code_hash", "=", values.codeHash))
     .leftJoin("users as ru", "ru.id", "rc.user_id")
-    .select("cg.generation as config_generation")
+    .leftJoin("user_claims_versions as ucv", "ucv.user_id", "rc.user_id")
+    .leftJoin("claims_cache as cc", (join) =>
+      join.on(currentClaimsCache(postgres, values, "rc.user_id", "rc.org_code")),
+    )
+    .select(["cg.generation as config_generation", "cc.parts as claim_cached"])
     .select(CODE_COLUMNS)
     .select(JOINED_USER)
     .select(
-      claimColumns(db, {
-        userId: sql.ref<string>("rc.user_id"),
-        orgCode: sql.ref<string | null>("rc.org_code"),
-        sessionId: sql.ref<string | null>("rc.session_id"),
-      }),
+      claimColumns(
+        db,
+        {
+          userId: sql.ref<string>("rc.user_id"),
+          orgCode: sql.ref<string | null>("rc.org_code"),
+          sessionId: sql.ref<string | null>("rc.session_id"),
+        },
+        postgres ? ["claim_session"] : undefined,
+      ),
     )
-    .where("cg.id", "=", 1),
-);
+    .where("cg.id", "=", 1);
+});
 
-// On PostgreSQL the refresh also finds the user's claims_cache row for the grant's organization,
-// if it is as new as both versions read in this same statement (migration 0045), and leaves the
-// cached parts out: PostgreSQL sets up every subplan of a statement at each execution, so they
-// cost even when not run. Not found, a second statement reads those parts with the versions as of
-// its own snapshot (CACHED_CLAIM_PARTS), and the consume writes them under those versions: a row
-// holds parts at least as new as its versions say, so once a change moves them it is never found.
 const REFRESH_TOKEN_FOR_USE = prepared(
   "refresh_token_for_use",
   (db, values: { tokenHash: string; format: string }) => {
@@ -171,14 +194,7 @@ const REFRESH_TOKEN_FOR_USE = prepared(
       .leftJoin("users as ru", "ru.id", "rg.user_id")
       .leftJoin("user_claims_versions as ucv", "ucv.user_id", "rg.user_id")
       .leftJoin("claims_cache as cc", (join) =>
-        postgres
-          ? join
-              .onRef("cc.user_id", "=", "rg.user_id")
-              .on("cc.org_code", "=", sql<string>`coalesce(rg.org_code, '')`)
-              .on("cc.format", "=", values.format)
-              .on("cc.user_version", "=", sql<string>`coalesce(ucv.version, 0)`)
-              .onRef("cc.claims_generation", "=", "cgn.generation")
-          : join.on(sql<SqlBool>`false`),
+        join.on(currentClaimsCache(postgres, values, "rg.user_id", "rg.org_code")),
       )
       .select(["cg.generation as config_generation", "cc.parts as claim_cached"])
       .select(REFRESH_TOKEN_COLUMNS)
@@ -201,16 +217,20 @@ const REFRESH_TOKEN_FOR_USE = prepared(
 
 /** The code, whether it was consumed, and its user and claims: one statement, no lock. */
 export async function readCodeForExchange(db: Db, codeHash: string): Promise<Redemption<CodeForExchange>> {
-  const row = await CODE_FOR_EXCHANGE.first(db, { codeHash });
+  const format = isPostgres(db) ? claimsCacheFormat(db) : "";
+  const row = await CODE_FOR_EXCHANGE.first(db, { codeHash, format });
   const configGeneration = Number(row?.config_generation ?? 0);
   if (!row || row.code_hash === null) return { found: undefined, configGeneration };
   const code = toCode(row as Selectable<AuthorizationCodesTable>);
+  const user = joinedUser(row);
+  const { parts, claimsCache } = await claimsOfRead(db, row, user, code.orgCode ?? null, format);
   return {
     found: {
       code,
       consumed: row.consumed_at !== null,
-      user: joinedUser(row),
-      read: (properties) => tokenClaimsOf(row as ClaimColumnsRow, code.orgCode ?? null, properties),
+      user,
+      read: (properties) => tokenClaimsOf(parts, code.orgCode ?? null, properties),
+      ...(claimsCache ? { claimsCache } : {}),
     },
     configGeneration,
   };
@@ -241,7 +261,7 @@ export async function readRefreshTokenForUse(
     org_code: row.g_org_code,
   });
   const user = joinedUser(row);
-  const { parts, claimsCache } = await claimsOfRefresh(db, row, user, grant.orgCode ?? null, format);
+  const { parts, claimsCache } = await claimsOfRead(db, row, user, grant.orgCode ?? null, format);
   return {
     found: {
       token,

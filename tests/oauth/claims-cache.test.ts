@@ -1,6 +1,7 @@
-// The claims cache of a PostgreSQL refresh (migration 0045, token-redeem.store.ts): a refresh uses
-// a user's cached claim parts while nothing they come from has changed, and the very next refresh
-// after any change — through the Management API or an operator's SQL — computes them again.
+// The claims cache of PostgreSQL's refreshes and code exchanges (migration 0045,
+// token-redeem.store.ts): they use a user's cached claim parts while nothing they come from has
+// changed, and the very next one after any change — through the Management API or an operator's
+// SQL — computes them again.
 // The proof that a row is used or not: a marker role written into the cached parts by hand shows
 // in the next token while the row is current, and is gone once a change made it stale. On SQLite,
 // which caches nothing, the same changes must show as well.
@@ -19,7 +20,7 @@ import { backEndClient, type Json, type Tokens } from "../organizations/client.j
 const MARKER = { id: "cached", key: "cached-marker", name: "Cached" };
 
 for (const { kind, skip } of await databaseKinds()) {
-  describe(`claims cache of refreshes (${kind})`, { skip }, () => {
+  describe(`claims cache of refreshes and code exchanges (${kind})`, { skip }, () => {
     let server: TestServer;
     let app: { clientId: string; clientSecret?: string };
     before(async () => {
@@ -38,11 +39,13 @@ for (const { kind, skip } of await databaseKinds()) {
       () => app,
     );
 
+    /** A sign-in into `orgCode` on a new browser, and its code exchanged. */
+    const signIn = async (user: { email: string; password: string }, orgCode: string) =>
+      exchange(await new UserAgent(server.url).authorize(authorizeUrl({ org_code: orgCode }), user));
+
     /** The user's tokens, signed into `orgCode`, each refresh rotating them. */
     async function session(user: { email: string; password: string }, orgCode: string) {
-      let tokens: Tokens = await exchange(
-        await new UserAgent(server.url).authorize(authorizeUrl({ org_code: orgCode }), user),
-      );
+      let tokens: Tokens = await signIn(user, orgCode);
       return async () => {
         const { status, body } = await token({
           grant_type: "refresh_token",
@@ -226,6 +229,31 @@ for (const { kind, skip } of await databaseKinds()) {
       if (cached) assert.ok(await mark(user.id, orgCode));
       await sql`update organizations set is_suspended = 1 where code = ${orgCode}`.execute(server.storage.db);
       await assert.rejects(refresh(), /invalid_grant/);
+    });
+
+    it("a code exchange uses the row, and writes it when there is none", async () => {
+      const tag = randomBytes(3).toString("hex");
+      const orgCode = (
+        (await api("POST", "/api/v1/organization", { name: `Exchange ${tag}` })) as {
+          organization: { code: string };
+        }
+      ).organization.code;
+      const user = await createUser(server);
+      await api("POST", `/api/v1/organizations/${orgCode}/users`, { users: [{ id: user.id }] });
+      const exchanged = async () => decodeJwt((await signIn(user, orgCode)).access_token);
+
+      const first = await exchanged(); // no row yet: computed, and on PostgreSQL cached
+      assert.ok(!marked(first));
+      if (kind !== "postgres") return assert.equal(await mark(user.id, orgCode), false);
+      assert.ok(await mark(user.id, orgCode), "the first exchange cached the parts");
+      assert.ok(marked(await exchanged()), "a sign-in later, the exchange uses the row");
+
+      // A change, then a sign-in: the exchange shows it and not the row cached before.
+      assert.ok(await mark(user.id, orgCode));
+      await api("PATCH", `/api/v1/users/${user.id}/properties`, { properties: { kp_usr_city: `City ${tag}` } });
+      const changed = await exchanged();
+      assert.ok(JSON.stringify(changed.user_properties).includes(`City ${tag}`), JSON.stringify(changed));
+      assert.ok(!marked(changed), "the row cached before the change is not used");
     });
   });
 }

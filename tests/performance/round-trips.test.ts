@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
+import { callApi } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { backChannel, exchangeCode, pkcePair, type TokenResponse } from "../helpers/tokens.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
@@ -78,9 +79,10 @@ class Recorder {
 const CEILINGS = {
   "client credentials (warm)": { statements: 1, commits: 0, target: "0 round trips" },
   "sign-in (password form)": { statements: 5, commits: 2, target: "≤ 5 round trips, ≤ 2 commits" },
+  // A user's first code exchange or refresh (or the first after a change to their claims) computes
+  // the cached claim parts in a statement of their own (migration 0045); the next ones find them.
+  "code exchange (claims computed)": { statements: 3, commits: 1, target: "≤ 3 round trips, 1 commit" },
   "code exchange": { statements: 2, commits: 1, target: "≤ 3 round trips, 1 commit" },
-  // The first refresh after a sign-in (or after a change to the user's claims) computes the cached
-  // claim parts in a statement of their own (migration 0045); the next ones find them.
   "refresh (claims computed)": { statements: 3, commits: 1, target: "≤ 3 round trips, 1 commit" },
   refresh: { statements: 2, commits: 1, target: "≤ 3 round trips, 1 commit" },
 } as const;
@@ -150,9 +152,8 @@ for (const { kind, skip } of await databaseKinds()) {
     it("a password sign-in, its code exchange and a refresh", async () => {
       const { clientId } = await createApplication(server, "spa");
       const { verifier, challenge } = pkcePair();
-      /** A new person signs in on a new browser; the form's page is loaded outside the count. */
-      const signIn = async () => {
-        const user = await createUser(server);
+      /** A person signs in on a new browser; the form's page is loaded outside the count. */
+      const signIn = async (user: { email: string; password: string }) => {
         const agent = new UserAgent(server.url);
         const url = authorizationUrl(server, clientId, CALLBACK, {
           scope: "openid offline",
@@ -172,22 +173,26 @@ for (const { kind, skip } of await databaseKinds()) {
       // The first sign-in and its exchange fill the configuration cache (business policies, the
       // application, the public property definitions), as every one after the first finds it in
       // production; the second is counted.
-      const first = await signIn();
+      const first = await signIn(await createUser(server));
       assert.ok((await exchangeCode(server, first.redirect!, { clientId, verifier })).access_token);
-      const { redirect, counted } = await signIn();
+      const user = await createUser(server);
+      const { redirect, counted } = await signIn(user);
       check("sign-in (password form)", counted);
       assert.ok(redirect?.searchParams.get("code"), String(redirect));
 
       let tokens: TokenResponse | undefined;
       check(
-        "code exchange",
+        "code exchange (claims computed)",
         await recorder.count(async () => {
           tokens = await exchangeCode(server, redirect!, { clientId, verifier });
         }),
       );
       assert.ok(tokens?.refresh_token);
 
-      for (const name of ["refresh (claims computed)", "refresh"] as const) {
+      for (const name of ["refresh", "refresh (claims computed)"] as const) {
+        // Kinde's "invalidate cache" for the user: the next refresh computes the parts again.
+        if (name === "refresh (claims computed)")
+          assert.equal((await callApi(server, "POST", `/api/v1/users/${user.id}/refresh_claims`)).status, 200);
         let refreshed: TokenResponse | undefined;
         check(
           name,
@@ -203,6 +208,17 @@ for (const { kind, skip } of await databaseKinds()) {
         );
         tokens = refreshed;
       }
+
+      // The same person again, on another browser: the exchange finds the parts cached.
+      const again = await signIn(user);
+      let exchanged: TokenResponse | undefined;
+      check(
+        "code exchange",
+        await recorder.count(async () => {
+          exchanged = await exchangeCode(server, again.redirect!, { clientId, verifier });
+        }),
+      );
+      assert.ok(exchanged?.access_token);
     });
   });
 }

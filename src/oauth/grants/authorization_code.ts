@@ -153,7 +153,8 @@ async function exchangeCode(
   const result = await signUserTokens(ctx, prepared);
   // Single use: the consume and every write of the issue are one statement, made only if the code
   // is still unconsumed; the answer goes out only once it has committed.
-  if (!(await ctx.store.consumeAndIssue({ codeHash }, now, prepared.issue))) return LOST;
+  const issue = found.claimsCache ? { ...prepared.issue, claimsCache: found.claimsCache } : prepared.issue;
+  if (!(await ctx.store.consumeAndIssue({ codeHash }, now, issue))) return LOST;
   return { result };
 }
 
