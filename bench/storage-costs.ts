@@ -10,7 +10,7 @@
 // Per operation: this process's CPU (the driver's share, and SQLite's whole work, which in
 // Latchkey lands on the main thread) and the CPU of the database's backends (/proc, PgWatch).
 // Interleaved rounds, medians. Run: npx tsx bench/storage-costs.ts
-// (BENCH_ROUNDS=3 BENCH_SECONDS=5 BENCH_ONLY=sqlite,postgres,floor; BENCH_NO_BUILD=1 reuses the
+// (BENCH_ROUNDS=3 BENCH_SECONDS=5 BENCH_ONLY=sqlite,postgres,floor,necessary; BENCH_NO_BUILD=1 reuses the
 // last build of the server).
 import { randomBytes, randomUUID } from "node:crypto";
 import os from "node:os";
@@ -35,7 +35,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CALLERS = 50;
 const POOL_SIZE = 10;
 const TOKENS = 200;
-const ONLY = (process.env.BENCH_ONLY ?? "sqlite,postgres,floor").split(",");
+const ONLY = (process.env.BENCH_ONLY ?? "sqlite,postgres,floor,necessary").split(",");
 
 interface Run {
   perSecond: number;
@@ -116,6 +116,49 @@ async function floorOperation(storage: Storage): Promise<() => Promise<void>> {
   };
 }
 
+/** The necessary part of a refresh's storage work (above), over TOKENS grants rotating their token. */
+async function necessaryOperation(storage: Storage): Promise<() => Promise<void>> {
+  const { sql } = await import("kysely");
+  const { prepared } = await import("../src/storage/prepared.js");
+  await sql`create table n_grants (id text primary key, revoked_at bigint)`.execute(storage.db);
+  await sql`create table n_refresh (token_hash text primary key, grant_id text not null references n_grants (id),
+    created_at bigint not null, expires_at bigint not null, consumed_at bigint)`.execute(storage.db);
+  await sql`create index n_refresh_grant on n_refresh (grant_id)`.execute(storage.db);
+  await sql`create table n_access (jti text primary key, client_id text not null, grant_id text references n_grants (id),
+    expires_at bigint not null, revoked_at bigint)`.execute(storage.db);
+  await sql`create index n_access_grant on n_access (grant_id)`.execute(storage.db);
+  const hashes: string[] = [];
+  for (let i = 0; i < TOKENS; i++) {
+    const grant = randomUUID();
+    const hash = sha256(randomBytes(32).toString("base64url"));
+    await sql`insert into n_grants values (${grant}, null)`.execute(storage.db);
+    await sql`insert into n_refresh values (${hash}, ${grant}, 0, 0, null)`.execute(storage.db);
+    hashes.push(hash);
+  }
+  const read = prepared("necessary_read", (_db, v: { hash: string }) =>
+    sql<{ grant_id: string }>`select t.token_hash, t.consumed_at, t.expires_at, g.id as grant_id, g.revoked_at
+      from n_refresh t join n_grants g on g.id = t.grant_id where t.token_hash = ${v.hash}`,
+  );
+  const write = prepared(
+    "necessary_write",
+    (_db, v: { hash: string; now: number; next: string; jti: string; client: string }) =>
+      sql<{ grant_id: string }>`with consumed as (update n_refresh set consumed_at = ${v.now}
+          where token_hash = ${v.hash} and consumed_at is null returning grant_id),
+        r as (insert into n_refresh select ${v.next}, grant_id, ${v.now}, ${v.now}, null from consumed),
+        a as (insert into n_access select ${v.jti}, ${v.client}, grant_id, ${v.now}, null from consumed)
+        select grant_id from consumed`,
+  );
+  return async () => {
+    const hash = hashes.shift()!;
+    if (!(await read.first(storage.db, { hash }))) throw new Error("the token was not found");
+    const next = sha256(randomBytes(32).toString("base64url"));
+    const now = Math.floor(Date.now() / 1000);
+    const values = { hash, now, next, jti: randomUUID(), client: "client" };
+    if (!(await write.first(storage.db, values))) throw new Error("the consume was lost");
+    hashes.push(next);
+  };
+}
+
 interface Subject {
   label: string;
   operation: () => Promise<void>;
@@ -165,6 +208,23 @@ async function floorSubject(): Promise<Subject | undefined> {
   };
 }
 
+async function necessarySubject(): Promise<Subject | undefined> {
+  const database = await postgresDatabase();
+  if (database?.target.kind !== "postgres") return undefined;
+  const storage = await openStorage(database.target, { poolSize: POOL_SIZE });
+  const watch = await PgWatch.open(database.target.url);
+  return {
+    label: "necessary: token read with its grant + consume and two inserts, postgres",
+    operation: await necessaryOperation(storage),
+    watch,
+    async close() {
+      await watch.close();
+      await storage.close();
+      await database.drop();
+    },
+  };
+}
+
 const cli = process.env.BENCH_NO_BUILD ? `${BUILD_DIR}/cli.js` : buildLatchkey();
 const subjects: Subject[] = [];
 try {
@@ -172,6 +232,7 @@ try {
     sqlite: () => refreshSubject("sqlite", cli),
     postgres: () => refreshSubject("postgres", cli),
     floor: floorSubject,
+    necessary: necessarySubject,
   };
   for (const [name, make] of Object.entries(makers)) {
     if (!ONLY.includes(name)) continue;
