@@ -84,6 +84,21 @@ export function section(title: string, ...children: Child[]): HTMLElement {
   return h("section", { class: "panel" }, h("h2", null, title), children);
 }
 
+/**
+ * What a part of a page shows instead of failing the page when its request was refused for want of
+ * a scope: the administrator's access token holds the scopes the dashboard asked for when they
+ * signed in, so a sign-in made before a release that added scopes lacks them until the next one.
+ * Undefined for any other error.
+ */
+export function scopesMissing(error: unknown, managing: string): HTMLElement | undefined {
+  if (!(error instanceof ApiFailure && error.code === "FORBIDDEN")) return undefined;
+  return h(
+    "div",
+    { class: "alert error", role: "alert" },
+    `This sign-in does not allow managing ${managing} yet. Sign out and sign in again, then come back here.`,
+  );
+}
+
 /** The lists whose items have pages of their own, by the path's first segment after /admin/. */
 const LISTS: Record<string, string> = {
   applications: "Applications",

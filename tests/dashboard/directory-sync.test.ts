@@ -2,13 +2,14 @@
 // makes the organization's SCIM directory, copies its token once and the identity provider's
 // requests work with it; ticks the roles its groups may grant (read back through the Management
 // API); replaces the token (the old one is refused by the SCIM endpoint at once, the new one
-// works); deletes it and the form to make one is back. axe on both states.
+// works); deletes it and the form to make one is back. axe on both states. A sign-in whose token
+// lacks the directory scopes keeps the rest of the page and says how to get them.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import type { Page } from "playwright-core";
 import { databaseKinds } from "../helpers/databases.js";
-import { callApi } from "../helpers/management.js";
+import { callApi, narrowMachineToken } from "../helpers/management.js";
 import { assertScimError, organizationWithConnection, scim } from "../scim/scim-helpers.js";
 import { assertAccessible, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
@@ -96,6 +97,32 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.deepEqual(await list(), []);
       assertScimError(await scim(second, "GET", "/Users"), 401);
       assert.deepEqual(dashboard.problems, []);
+    });
+
+    it("a sign-in without the directory scopes keeps the page and says how to get them", async () => {
+      const { server, page } = dashboard;
+      const { orgCode } = await organizationWithConnection(server, [
+        `dir-${randomBytes(3).toString("hex")}.example`,
+      ]);
+      // The server's answer to a token signed in before the dashboard asked for these scopes.
+      const { token } = await narrowMachineToken(server, ["read:organizations"]);
+      const refusal = await callApi(server, "GET", `/api/v1/directories?organization_code=${orgCode}`, {
+        token,
+      });
+      assert.equal(refusal.status, 403, JSON.stringify(refusal.body));
+      await page.route("**/api/v1/directories?*", (route) =>
+        route.fulfill({ status: 403, contentType: "application/json", body: JSON.stringify(refusal.body) }),
+      );
+      try {
+        await page.goto(`${server.url}/admin/organizations/${orgCode}`);
+        const block = page.locator("section", { has: page.getByRole("heading", { name: "Directory sync" }) });
+        await block.getByRole("alert").getByText("does not allow managing directories yet").waitFor();
+        assert.match(await block.innerText(), /Sign out and sign in again/);
+        // The rest of the organization's page is there.
+        await page.getByRole("heading", { name: "Connections" }).waitFor();
+      } finally {
+        await page.unroute("**/api/v1/directories?*");
+      }
     });
   });
 }

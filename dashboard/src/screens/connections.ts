@@ -31,7 +31,7 @@ import {
   replace,
   uid,
 } from "../dom.js";
-import { attempt, section } from "../view.js";
+import { attempt, scopesMissing, section } from "../view.js";
 import { formDialog, whenConfirmed } from "../widgets.js";
 import {
   type Connection,
@@ -99,15 +99,8 @@ export async function connectionsSection(config: DashboardConfig): Promise<HTMLE
   try {
     loaded = await Promise.all([loadConnections(), loadSignInApplications()]);
   } catch (error) {
-    if (error instanceof ApiFailure && error.code === "FORBIDDEN")
-      return section(
-        "Connections",
-        h(
-          "div",
-          { class: "alert error", role: "alert" },
-          "This sign-in does not allow managing connections yet. Sign out and sign in again, then come back here.",
-        ),
-      );
+    const refused = scopesMissing(error, "connections");
+    if (refused) return section("Connections", refused);
     throw error;
   }
   return new ConnectionsList(config, ...loaded).element;

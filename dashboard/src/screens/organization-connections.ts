@@ -9,9 +9,9 @@
 //
 // Management API: GET /connections (and each connection), GET /organizations/{code}/connections,
 // POST/DELETE /organizations/{code}/connections/{connection_id}.
-import { ApiFailure, api } from "../api.js";
+import { api } from "../api.js";
 import { checkbox, h, notify, replace } from "../dom.js";
-import { attempt, section } from "../view.js";
+import { attempt, scopesMissing, section } from "../view.js";
 import type { Connection } from "./connection-form.js";
 import { strategyLabel } from "./connection-form.js";
 import { loadConnections } from "./connections.js";
@@ -28,16 +28,8 @@ export async function organizationConnectionsSection(orgCode: string): Promise<H
   try {
     [all, current] = await Promise.all([loadConnections(), api<OrganizationConnections>("GET", path)]);
   } catch (error) {
-    // A sign-in made before the dashboard asked for these scopes: say so, keep the page.
-    if (error instanceof ApiFailure && error.code === "FORBIDDEN")
-      return section(
-        "Connections",
-        h(
-          "div",
-          { class: "alert error", role: "alert" },
-          "This sign-in does not allow managing connections yet. Sign out and sign in again, then come back here.",
-        ),
-      );
+    const refused = scopesMissing(error, "connections");
+    if (refused) return section("Connections", refused);
     throw error;
   }
   const choosable = all.filter((c) => c.organization_code === null || c.organization_code === orgCode);

@@ -6,7 +6,7 @@
 // Management API: GET /directories?organization_code=, POST /directories, PATCH and DELETE
 // /directories/{id}, POST /directories/{id}/rotate_secret_token (Latchkey's); GET
 // /organizations/{code}/connections and /connections (the enterprise connections it may use).
-import { ApiFailure, api, NotAdministrator, query, SignInRequired } from "../api.js";
+import { api, NotAdministrator, query, SignInRequired } from "../api.js";
 import {
   type Child,
   checkbox,
@@ -18,7 +18,7 @@ import {
   replace,
   selectField,
 } from "../dom.js";
-import { attempt, errorBox, section } from "../view.js";
+import { attempt, errorBox, scopesMissing, section } from "../view.js";
 import { deleteButton, formDialog, pageForm, whenConfirmed } from "../widgets.js";
 import { isEnterprise } from "./connection-form.js";
 import { loadConnections } from "./connections.js";
@@ -61,16 +61,8 @@ export async function organizationDirectorySection(
   try {
     found = await api("GET", `/directories${query({ organization_code: orgCode })}`);
   } catch (error) {
-    // A sign-in made before the dashboard asked for these scopes: say so, keep the page.
-    if (error instanceof ApiFailure && error.code === "FORBIDDEN")
-      return section(
-        "Directory sync",
-        h(
-          "div",
-          { class: "alert error", role: "alert" },
-          "This sign-in does not allow managing directories yet. Sign out and sign in again, then come back here.",
-        ),
-      );
+    const refused = scopesMissing(error, "directories");
+    if (refused) return section("Directory sync", refused);
     // Any other failure stays in this block: the rest of the organization's page still shows
     // (the page's load handles those that leave it: a sign-in needed, not an administrator).
     if (error instanceof SignInRequired || error instanceof NotAdministrator) throw error;

@@ -8,9 +8,9 @@
 //
 // Management API: GET/POST /webhooks, PATCH/DELETE /webhooks/{id}, GET /event_types, and
 // Latchkey's GET /webhooks/{id}/deliveries, POST …/deliveries/{id}/resend, POST /webhooks/{id}/test.
-import { ApiFailure, api } from "../api.js";
+import { api } from "../api.js";
 import { type Child, emptyState, formatDate, h, notify, replace, uid } from "../dom.js";
-import { attempt, load, navigate, pageHeader, type Screen } from "../view.js";
+import { attempt, load, navigate, pageHeader, type Screen, scopesMissing } from "../view.js";
 import { formDialog, whenConfirmed } from "../widgets.js";
 import { DeliveriesTable } from "./webhook-deliveries.js";
 import { type EventType, endpointForm, type Webhook } from "./webhook-form.js";
@@ -107,17 +107,8 @@ export const webhooksSettings: Screen = async (view) => {
         api<{ event_types: EventType[] }>("GET", "/event_types").then((r) => r.event_types),
       ]);
     } catch (error) {
-      // Scopes are fixed when the administrator signs in: a tab signed in before the dashboard
-      // asked for the webhook scopes is refused until it signs in again.
-      if (error instanceof ApiFailure && error.code === "FORBIDDEN")
-        return [
-          header,
-          h(
-            "div",
-            { class: "alert error", role: "alert" },
-            "This sign-in does not allow managing webhooks yet. Sign out and sign in again, then come back here.",
-          ),
-        ];
+      const refused = scopesMissing(error, "webhooks");
+      if (refused) return [header, refused];
       throw error;
     }
     const [webhooks, types] = loaded;
