@@ -34,7 +34,7 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.ok(answer.status < 300, `${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
       return answer.body;
     };
-    const { authorizeUrl, token, exchange } = backEndClient(
+    const { authorizeUrl, token, exchangeCode, exchange } = backEndClient(
       () => server,
       () => app,
     );
@@ -106,11 +106,11 @@ for (const { kind, skip } of await databaseKinds()) {
       const user = await createUser(server);
       await api("POST", `/api/v1/organizations/${orgCode}/users`, { users: [{ id: user.id }] });
       const refresh = await session(user, orgCode);
-      await refresh(); // computes the parts and, on PostgreSQL, caches them
+      await refresh(); // the code exchange before it computed the parts and, on PostgreSQL, cached them
 
       const cached = kind === "postgres";
       if (cached) {
-        assert.ok(await mark(user.id, orgCode), "the first refresh cached the parts");
+        assert.ok(await mark(user.id, orgCode), "the parts are cached");
         assert.ok(marked((await refresh()).access), "a refresh with nothing changed uses the row");
       } else assert.equal(await mark(user.id, orgCode), false, "SQLite caches nothing");
 
@@ -250,10 +250,21 @@ for (const { kind, skip } of await databaseKinds()) {
 
       // A change, then a sign-in: the exchange shows it and not the row cached before.
       assert.ok(await mark(user.id, orgCode));
-      await api("PATCH", `/api/v1/users/${user.id}/properties`, { properties: { kp_usr_city: `City ${tag}` } });
+      await api("PATCH", `/api/v1/users/${user.id}/properties`, {
+        properties: { kp_usr_city: `City ${tag}` },
+      });
       const changed = await exchanged();
       assert.ok(JSON.stringify(changed.user_properties).includes(`City ${tag}`), JSON.stringify(changed));
       assert.ok(!marked(changed), "the row cached before the change is not used");
+
+      // Between the sign-in and its exchange, the organization suspended behind the API's back (by
+      // SQL): the code's exchange must not take the organization from the row cached before.
+      const callback = await new UserAgent(server.url).authorize(authorizeUrl({ org_code: orgCode }), user);
+      assert.ok(await mark(user.id, orgCode));
+      await sql`update organizations set is_suspended = 1 where code = ${orgCode}`.execute(server.storage.db);
+      const refused = await exchangeCode(callback);
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      assert.equal(refused.body.error, "invalid_grant");
     });
   });
 }
