@@ -47,7 +47,7 @@ import type {
   UserIssue,
   UserRecord,
 } from "./ports.js";
-import { type ClaimColumnsRow, claimColumns, tokenClaimsOf } from "./token-claims.store.js";
+import { claimColumns, tokenClaimsOf } from "./token-claims.store.js";
 
 /** What tokens need of a user (a subset of ALL_USER_COLUMNS: never the password hash). */
 const USER_COLUMNS = [
@@ -154,33 +154,36 @@ function currentClaimsCache(postgres: boolean, values: { format: string }, user:
     : sql<SqlBool>`false`;
 }
 
-const CODE_FOR_EXCHANGE = prepared("code_for_exchange", (db, values: { codeHash: string; format: string }) => {
-  const postgres = isPostgres(db);
-  return db
-    .selectFrom("config_generation as cg")
-    .leftJoin("claims_generation as cgn", (join) => join.on("cgn.id", "=", 1))
-    .leftJoin("authorization_codes as rc", (join) => join.on("rc.code_hash", "=", values.codeHash))
-    .leftJoin("users as ru", "ru.id", "rc.user_id")
-    .leftJoin("user_claims_versions as ucv", "ucv.user_id", "rc.user_id")
-    .leftJoin("claims_cache as cc", (join) =>
-      join.on(currentClaimsCache(postgres, values, "rc.user_id", "rc.org_code")),
-    )
-    .select(["cg.generation as config_generation", "cc.parts as claim_cached"])
-    .select(CODE_COLUMNS)
-    .select(JOINED_USER)
-    .select(
-      claimColumns(
-        db,
-        {
-          userId: sql.ref<string>("rc.user_id"),
-          orgCode: sql.ref<string | null>("rc.org_code"),
-          sessionId: sql.ref<string | null>("rc.session_id"),
-        },
-        postgres ? ["claim_session"] : undefined,
-      ),
-    )
-    .where("cg.id", "=", 1);
-});
+const CODE_FOR_EXCHANGE = prepared(
+  "code_for_exchange",
+  (db, values: { codeHash: string; format: string }) => {
+    const postgres = isPostgres(db);
+    return db
+      .selectFrom("config_generation as cg")
+      .leftJoin("claims_generation as cgn", (join) => join.on("cgn.id", "=", 1))
+      .leftJoin("authorization_codes as rc", (join) => join.on("rc.code_hash", "=", values.codeHash))
+      .leftJoin("users as ru", "ru.id", "rc.user_id")
+      .leftJoin("user_claims_versions as ucv", "ucv.user_id", "rc.user_id")
+      .leftJoin("claims_cache as cc", (join) =>
+        join.on(currentClaimsCache(postgres, values, "rc.user_id", "rc.org_code")),
+      )
+      .select(["cg.generation as config_generation", "cc.parts as claim_cached"])
+      .select(CODE_COLUMNS)
+      .select(JOINED_USER)
+      .select(
+        claimColumns(
+          db,
+          {
+            userId: sql.ref<string>("rc.user_id"),
+            orgCode: sql.ref<string | null>("rc.org_code"),
+            sessionId: sql.ref<string | null>("rc.session_id"),
+          },
+          postgres ? ["claim_session"] : undefined,
+        ),
+      )
+      .where("cg.id", "=", 1);
+  },
+);
 
 const REFRESH_TOKEN_FOR_USE = prepared(
   "refresh_token_for_use",

@@ -192,7 +192,10 @@ for (const { kind, skip } of await databaseKinds()) {
       for (const name of ["refresh", "refresh (claims computed)"] as const) {
         // Kinde's "invalidate cache" for the user: the next refresh computes the parts again.
         if (name === "refresh (claims computed)")
-          assert.equal((await callApi(server, "POST", `/api/v1/users/${user.id}/refresh_claims`)).status, 200);
+          assert.equal(
+            (await callApi(server, "POST", `/api/v1/users/${user.id}/refresh_claims`)).status,
+            200,
+          );
         let refreshed: TokenResponse | undefined;
         check(
           name,
