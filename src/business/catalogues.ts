@@ -34,8 +34,15 @@ interface Zone {
   timeZone: string;
 }
 
-/** The zones, computed once: the names do not change while the process runs, the offsets do. */
-const zones: readonly Zone[] = (() => {
+/**
+ * The zones, computed at the first request that lists them and kept: the names do not change while
+ * the process runs, the offsets do. Not at start-up: ICU's data for ~430 zones' formatters is tens
+ * of megabytes of native memory that most processes never need (docs/performance.md, "Memory").
+ */
+let zones: readonly Zone[] | undefined;
+const allZones = (): readonly Zone[] => (zones ??= computeZones());
+
+function computeZones(): readonly Zone[] {
   const year = new Date().getUTCFullYear();
   const winter = new Date(Date.UTC(year, 0, 1));
   const summer = new Date(Date.UTC(year, 6, 1));
@@ -57,11 +64,11 @@ const zones: readonly Zone[] = (() => {
     out.push({ key, city, standardName, timeZone });
   }
   return out.sort((a, b) => a.city.localeCompare(b.city, "en"));
-})();
+}
 
 /** Kinde's timezones with their offset at `at`. */
 export function timezones(at: Date): CatalogueEntry[] {
-  return zones.map((zone) => {
+  return allZones().map((zone) => {
     const offset = zoneName(zone.timeZone, "longOffset", at).replace(/^GMT$/, "GMT+00:00").slice(3);
     return { key: zone.key, name: `${zone.city} (${zone.standardName}) [${offset}]` };
   });
