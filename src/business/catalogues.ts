@@ -37,7 +37,7 @@ interface Zone {
 /**
  * The zones, computed at the first request that lists them and kept: the names do not change while
  * the process runs, the offsets do. Not at start-up: ICU's data for ~430 zones' formatters is tens
- * of megabytes of native memory that most processes never need (docs/performance.md, "Memory").
+ * of megabytes of native memory that most processes never need (docs/performance.md, idle memory).
  */
 let zones: readonly Zone[] | undefined;
 const allZones = (): readonly Zone[] => (zones ??= computeZones());
