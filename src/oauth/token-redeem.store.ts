@@ -142,16 +142,34 @@ function joinedUser(row: Prefixed<"u_", UserRow>): UserRecord | undefined {
 // (claims-cache.store.ts), and the consume writes them under those versions: a row holds parts at
 // least as new as its versions say, so once a change moves them it is never found.
 
+/** The row a read takes its user, organization and session from: the code's or the grant's. */
+type Holder = "rc" | "rg";
+
 /**
- * The join condition of the current claims_cache row (`cc`) of `user` in `org`; none on SQLite (which
- * must not even look at `format`: a prepared statement's value decides nothing of its shape).
+ * The join condition of the current claims_cache row (`cc`) of the holder's user and organization;
+ * none on SQLite (which must not even look at `format`: a prepared statement's value decides
+ * nothing of its shape).
  */
-function currentClaimsCache(postgres: boolean, values: { format: string }, user: string, org: string) {
+function currentClaimsCache(postgres: boolean, values: { format: string }, holder: Holder) {
   return postgres
-    ? sql<SqlBool>`cc.user_id = ${sql.ref(user)} and cc.org_code = coalesce(${sql.ref(org)}, '')
+    ? sql<SqlBool>`cc.user_id = ${sql.ref(`${holder}.user_id`)}
+        and cc.org_code = coalesce(${sql.ref(`${holder}.org_code`)}, '')
         and cc.format = ${values.format} and cc.user_version = coalesce(ucv.version, 0)
         and cc.claims_generation = cgn.generation`
     : sql<SqlBool>`false`;
+}
+
+/** The claim columns a read selects: on PostgreSQL the session's only, the others are cached. */
+function readClaimColumns(db: Db, holder: Holder) {
+  return claimColumns(
+    db,
+    {
+      userId: sql.ref<string>(`${holder}.user_id`),
+      orgCode: sql.ref<string | null>(`${holder}.org_code`),
+      sessionId: sql.ref<string | null>(`${holder}.session_id`),
+    },
+    isPostgres(db) ? ["claim_session"] : undefined,
+  );
 }
 
 const CODE_FOR_EXCHANGE = prepared(
@@ -164,23 +182,11 @@ const CODE_FOR_EXCHANGE = prepared(
       .leftJoin("authorization_codes as rc", (join) => join.on("rc.code_hash", "=", values.codeHash))
       .leftJoin("users as ru", "ru.id", "rc.user_id")
       .leftJoin("user_claims_versions as ucv", "ucv.user_id", "rc.user_id")
-      .leftJoin("claims_cache as cc", (join) =>
-        join.on(currentClaimsCache(postgres, values, "rc.user_id", "rc.org_code")),
-      )
+      .leftJoin("claims_cache as cc", (join) => join.on(currentClaimsCache(postgres, values, "rc")))
       .select(["cg.generation as config_generation", "cc.parts as claim_cached"])
       .select(CODE_COLUMNS)
       .select(JOINED_USER)
-      .select(
-        claimColumns(
-          db,
-          {
-            userId: sql.ref<string>("rc.user_id"),
-            orgCode: sql.ref<string | null>("rc.org_code"),
-            sessionId: sql.ref<string | null>("rc.session_id"),
-          },
-          postgres ? ["claim_session"] : undefined,
-        ),
-      )
+      .select(readClaimColumns(db, "rc"))
       .where("cg.id", "=", 1);
   },
 );
@@ -196,24 +202,12 @@ const REFRESH_TOKEN_FOR_USE = prepared(
       .leftJoin("grants as rg", "rg.id", "rt.grant_id")
       .leftJoin("users as ru", "ru.id", "rg.user_id")
       .leftJoin("user_claims_versions as ucv", "ucv.user_id", "rg.user_id")
-      .leftJoin("claims_cache as cc", (join) =>
-        join.on(currentClaimsCache(postgres, values, "rg.user_id", "rg.org_code")),
-      )
+      .leftJoin("claims_cache as cc", (join) => join.on(currentClaimsCache(postgres, values, "rg")))
       .select(["cg.generation as config_generation", "cc.parts as claim_cached"])
       .select(REFRESH_TOKEN_COLUMNS)
       .select(JOINED_GRANT)
       .select(JOINED_USER)
-      .select(
-        claimColumns(
-          db,
-          {
-            userId: sql.ref<string>("rg.user_id"),
-            orgCode: sql.ref<string | null>("rg.org_code"),
-            sessionId: sql.ref<string | null>("rg.session_id"),
-          },
-          postgres ? ["claim_session"] : undefined,
-        ),
-      )
+      .select(readClaimColumns(db, "rg"))
       .where("cg.id", "=", 1);
   },
 );
