@@ -20,7 +20,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import os from "node:os";
 import { sha256 } from "../src/crypto/random.js";
 import { readPublicProperties } from "../src/oauth/token-claims.store.js";
-import { consumeAndIssue, readRefreshTokenForUse } from "../src/oauth/token-redeem.store.js";
+import { consumeAndIssue } from "../src/oauth/token-issue.store.js";
+import { readRefreshTokenForUse } from "../src/oauth/token-redeem.store.js";
 import { type Db, openStorage, type Storage } from "../src/storage/database.js";
 import { type DatabaseKind, postgresDatabase } from "../tests/helpers/databases.js";
 import {
@@ -199,31 +200,18 @@ async function refreshSubject(kind: DatabaseKind, cli: string): Promise<Subject 
   };
 }
 
-async function floorSubject(): Promise<Subject | undefined> {
+/** A subject on a fresh PostgreSQL database of its own: `operation` made over it, then dropped. */
+async function postgresSubject(
+  label: string,
+  make: (storage: Storage) => Promise<() => Promise<void>>,
+): Promise<Subject | undefined> {
   const database = await postgresDatabase();
   if (database?.target.kind !== "postgres") return undefined;
   const storage = await openStorage(database.target, { poolSize: POOL_SIZE });
   const watch = await PgWatch.open(database.target.url);
   return {
-    label: "floor: read one row + committed insert, postgres",
-    operation: await floorOperation(storage),
-    watch,
-    async close() {
-      await watch.close();
-      await storage.close();
-      await database.drop();
-    },
-  };
-}
-
-async function necessarySubject(): Promise<Subject | undefined> {
-  const database = await postgresDatabase();
-  if (database?.target.kind !== "postgres") return undefined;
-  const storage = await openStorage(database.target, { poolSize: POOL_SIZE });
-  const watch = await PgWatch.open(database.target.url);
-  return {
-    label: "necessary: token read with its grant + consume and two inserts, postgres",
-    operation: await necessaryOperation(storage),
+    label,
+    operation: await make(storage),
     watch,
     async close() {
       await watch.close();
@@ -239,8 +227,12 @@ try {
   const makers = {
     sqlite: () => refreshSubject("sqlite", cli),
     postgres: () => refreshSubject("postgres", cli),
-    floor: floorSubject,
-    necessary: necessarySubject,
+    floor: () => postgresSubject("floor: read one row + committed insert, postgres", floorOperation),
+    necessary: () =>
+      postgresSubject(
+        "necessary: token read with its grant + consume and two inserts, postgres",
+        necessaryOperation,
+      ),
   };
   for (const [name, make] of Object.entries(makers)) {
     if (!ONLY.includes(name)) continue;

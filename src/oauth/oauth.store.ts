@@ -36,14 +36,12 @@ import type {
   UserTokenClaims,
 } from "./ports.js";
 import { readPublicProperties, readUserTokenClaims } from "./token-claims.store.js";
+import { consumeAndIssue, insertGrant, recordUserIssue } from "./token-issue.store.js";
 import {
-  consumeAndIssue,
   findGrant,
   findUser,
-  insertGrant,
   readCodeForExchange,
   readRefreshTokenForUse,
-  recordUserIssue,
   toCode,
   toRefreshToken,
 } from "./token-redeem.store.js";

@@ -214,7 +214,7 @@ export interface OAuthStore {
   /**
    * Consumes the code or refresh token only if it is still unconsumed (a refresh token: and its
    * grant not revoked, the grant row share-locked until commit) and, only then, writes `issue`
-   * (none: the refusal that uses it up) — one statement on PostgreSQL (token-redeem.store.ts).
+   * (none: the refusal that uses it up) — one statement on PostgreSQL (token-issue.store.ts).
    * `false`: another request had consumed it, or the grant was revoked; nothing was written.
    */
   consumeAndIssue(what: Consumption, now: number, issue?: UserIssue): Promise<boolean>;

@@ -6,7 +6,7 @@
 // submission completed first, or that expired, writes nothing at all; and it completes only while
 // the organization the sign-in enters, chosen on the account's read (sign-in-account.ts), is still
 // open to the person (or, entering none, while they still belong to none). The same pattern as
-// consumeAndIssue (src/oauth/token-redeem.store.ts). One statement is atomic and commits by itself:
+// consumeAndIssue (src/oauth/token-issue.store.ts). One statement is atomic and commits by itself:
 // no BEGIN/COMMIT, one round trip, one commit; foreign keys are checked at its end, so the event's
 // deliveries may be inserted beside the event.
 //

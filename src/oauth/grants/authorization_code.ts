@@ -3,7 +3,7 @@
 // Two round trips on PostgreSQL (issue 21): one read of the code with its user and claims (no lock)
 // that is also the request's configuration freshness check (token.ts starts it before the client is
 // authenticated), and one statement that consumes the code only if it is still unconsumed and, in
-// the same statement, writes the grant and the tokens (token-redeem.store.ts).
+// the same statement, writes the grant and the tokens (token-issue.store.ts).
 // Every check runs here, between the two, on what was read; the tokens are signed before the write
 // and answered only after it committed. A request that loses the consume to another wrote nothing:
 // it reads the code again, now consumed, and is refused as a replay (§4.1.2) — as before, when the

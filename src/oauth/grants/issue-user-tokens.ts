@@ -1,7 +1,7 @@
 // Shared by the authorization_code, refresh_token and device_code grants. `prepareUserTokens`
 // builds what an issue writes (the new grant, the access token's jti so it dies with its grant, the
 // rotated refresh token) and the claims; `signUserTokens` signs the JWTs. The code and refresh
-// grants sign first and then write with the consume, in one statement (token-redeem.store.ts): a 2xx
+// grants sign first and then write with the consume, in one statement (token-issue.store.ts): a 2xx
 // is only sent once that statement has committed. The device grant writes inside its transaction
 // (`recordUserTokens`) and signs after the commit — a transaction must not wait on keys.
 import { randomUUID } from "node:crypto";

@@ -5,7 +5,7 @@
 // (no lock) that is also the request's configuration freshness check (token.ts starts it before the
 // client is authenticated), and one statement that consumes the token only if it is still
 // unconsumed and, in the same statement, writes the access token record and the rotated refresh
-// token (token-redeem.store.ts). The checks run here on what was read; the tokens
+// token (token-issue.store.ts). The checks run here on what was read; the tokens
 // are signed before the write and answered only after it committed. The write also requires the
 // grant to be live still: the grant read here may have been revoked since (RFC 7009 §2.1, logout,
 // suspension...). A request that loses the consume wrote nothing: it reads the token again, now
