@@ -137,7 +137,7 @@ export function accountPage(view: AccountView): string {
     brand: view.brand,
     locale,
     body: html`<h1>${t(locale, "account.title")}</h1>
-<p class="lead">${name ? html`${name} · ` : ""}${view.email ?? t(locale, "account.no_email")}</p>
+<p class="lead">${name ? html`${name} &middot; ` : ""}${view.email ?? t(locale, "account.no_email")}</p>
 ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ""}${
   view.fresh
     ? ""
@@ -222,7 +222,7 @@ ${twoStep.factors.map((factor) =>
   item(
     html`${t(locale, FACTOR_LABELS[factor.type])}<span class="meta">${th(locale, "account.added", { when: when(locale, factor.createdAt) })}${
       factor.lastUsedAt
-        ? html` · ${th(locale, "account.last_used", { when: when(locale, factor.lastUsedAt) })}`
+        ? html` &middot; ${th(locale, "account.last_used", { when: when(locale, factor.lastUsedAt) })}`
         : ""
     }</span>`,
     {

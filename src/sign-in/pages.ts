@@ -83,7 +83,7 @@ ${
     : html`<p class="switch"><a href="/auth/forgot-password?request=${request}">${t(locale, "sign_in.forgot_password")}</a>${
         methods.email_code
           ? html`
-  · <a href="/auth/email-code?request=${request}">${t(locale, "sign_in.email_me_code")}</a>`
+  &middot; <a href="/auth/email-code?request=${request}">${t(locale, "sign_in.email_me_code")}</a>`
           : ""
       }</p>
 ${

@@ -42,6 +42,16 @@ describe("the built server (dist/cli.js)", { timeout: 240_000 }, () => {
     assert.match(code, /^#!\/usr\/bin\/env node\n/, "still runnable as the `latchkey` binary");
   });
 
+  it("is ASCII, so V8 holds its source at one byte a character (scripts/bundle.mjs)", () => {
+    const code = readFileSync(path.join(ROOT, BUILT_CLI), "utf8");
+    const found = /[\u0080-\uffff]/.exec(code);
+    assert.equal(
+      found,
+      null,
+      `a non-ASCII character in: ${code.slice((found?.index ?? 0) - 60, (found?.index ?? 0) + 20)}`,
+    );
+  });
+
   it("prints the package's version", async () => {
     const cli = runScript(BUILT_CLI, { tsx: false }, ["version"]);
     assert.deepEqual(await cli.exited, { code: 0, signal: null });
