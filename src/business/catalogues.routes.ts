@@ -39,7 +39,7 @@ export function registerCataloguesRoutes(app: FastifyInstance): void {
     },
     async (request) => ({
       ...success(),
-      timezones: timezones(new Date(request.services.clock.now() * 1000)),
+      timezones: [...timezones(new Date(request.services.clock.now() * 1000))],
     }),
   );
 }
