@@ -130,11 +130,12 @@ async function startSink(): Promise<{ server: HttpServer; url: string; received(
  */
 function withoutAuthenticationLog(cli: string): string {
   const source = readFileSync(cli, "utf8");
-  const pattern = /^(\s*)record\(origin, entry\) \{\n/gm;
+  // The bundle's whitespace is minified (scripts/bundle.mjs): `record(origin,entry){`.
+  const pattern = /\brecord\(origin,\s*entry\)\s*\{/g;
   const matches = source.match(pattern) ?? [];
   if (matches.length !== 1)
     throw new Error(`expected one AuthenticationLog.record in ${cli}, found ${matches.length}`);
-  const patched = source.replace(pattern, (line, indent: string) => `${line}${indent}  return;\n`);
+  const patched = source.replace(pattern, (opening) => `${opening}return;`);
   const out = path.join(path.dirname(cli), "cli-without-authentication-log.js");
   writeFileSync(out, patched);
   return out;

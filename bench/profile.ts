@@ -13,6 +13,7 @@
 // without the profiler (figures without its overhead; writes nothing, unlike bench/run.ts).
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { SourceMap } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { MANAGEMENT_API_SCOPES } from "../src/management/scopes.js";
@@ -212,7 +213,7 @@ if (!profiling) process.exit(0);
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (the SQLite
@@ -240,34 +241,26 @@ for (const [i, id] of profile.samples.entries()) {
 const loadSeconds = (window.to - window.from) / 1e6;
 /** Main-thread microseconds per request spent in `hits` samples. */
 const perRequest = (hits: number) => ((hits / total) * loadSeconds * 1e6) / Math.max(1, requests);
-// Latchkey runs bundled (scripts/bundle.mjs): every frame is in cli.js. esbuild heads each module's
-// part of the bundle with a `// <path>` comment line, which gives each line back its module.
-const bundleModules: { line: number; module: string }[] = [];
-const bundleText = target === "ceiling" ? "" : readFileSync(bundle, "utf8");
-for (const [index, text] of bundleText.split("\n").entries()) {
-  const module = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(text)?.[1];
-  if (module) bundleModules.push({ line: index, module: module.replace(/^node_modules\//, "") });
-}
-/** The module a zero-based line of the bundle belongs to (binary search over the headings). */
-const bundleModule = (line: number): string => {
-  let [low, high] = [0, bundleModules.length - 1];
-  while (low < high) {
-    const middle = (low + high + 1) >> 1;
-    if (bundleModules[middle]!.line <= line) low = middle;
-    else high = middle - 1;
-  }
-  const heading = bundleModules[low];
-  return heading && heading.line <= line ? heading.module : "cli.js";
+// Latchkey runs bundled (scripts/bundle.mjs): every frame is in cli.js, whose source map gives each
+// frame back its module and line.
+const bundleMap =
+  target === "ceiling" ? undefined : new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, "utf8")));
+/** `src/oauth/token.ts:120` (or `fastify/lib/reply.js:40`) for a zero-based position in cli.js. */
+const bundleSource = (line: number, column: number): string => {
+  const entry = bundleMap?.findEntry(line, column);
+  if (!entry || !("originalSource" in entry)) return `cli.js:${line + 1}`;
+  const source = entry.originalSource.replace(/^(\.\.\/)+/, "").replace(/^node_modules\//, "");
+  return `${source}:${entry.originalLine + 1}`;
 };
 const label = (node: ProfileNode) => {
-  const { functionName, url, lineNumber } = node.callFrame;
+  const { functionName, url, lineNumber, columnNumber } = node.callFrame;
   const where = url.endsWith(bundle)
-    ? `${bundleModule(lineNumber)} (cli.js`
-    : url
+    ? bundleSource(lineNumber, columnNumber)
+    : `${url
         .replace(/^file:\/\/.*latchkey-bench\//, "src/")
         .replace(/^.*node_modules\//, "")
-        .replace(/^file:\/\/.*\/bench\//, "bench/");
-  return `${functionName || "(anonymous)"} ${where}:${lineNumber + 1}${where.endsWith("(cli.js") ? ")" : ""}`;
+        .replace(/^file:\/\/.*\/bench\//, "bench/")}:${lineNumber + 1}`;
+  return `${functionName || "(anonymous)"} ${where}`;
 };
 const show = (title: string, counts: Map<string, number>, top: number) => {
   console.log(`\n${title}`);

@@ -72,6 +72,8 @@ export function openDialog(options: {
   wide?: boolean;
   content: Child[];
   onClose?: () => void;
+  /** Asked when the person closes it (× or Escape); false keeps it open. */
+  mayClose?: () => boolean;
 }): DialogHandle {
   const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
   const titleId = uid("dialog-title");
@@ -88,7 +90,18 @@ export function openDialog(options: {
       "div",
       { class: "dialog-head" },
       h("h2", { id: titleId }, options.title),
-      h("button", { type: "button", class: "icon", "aria-label": "Close", onclick: () => close() }, "×"),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "icon",
+          "aria-label": "Close",
+          onclick: () => {
+            if (options.mayClose?.() ?? true) close();
+          },
+        },
+        "×",
+      ),
     ),
     options.description ? h("p", { id: descriptionId, class: "muted" }, options.description) : null,
     body,
@@ -96,6 +109,10 @@ export function openDialog(options: {
   const close = () => {
     if (dialog.open) dialog.close();
   };
+  // Escape: the browser may close anyway on a second press without a click between (close watchers).
+  dialog.addEventListener("cancel", (event) => {
+    if (!(options.mayClose?.() ?? true)) event.preventDefault();
+  });
   dialog.addEventListener("close", () => {
     dialog.remove();
     options.onClose?.();
@@ -289,7 +306,8 @@ export async function copyText(text: string): Promise<boolean> {
   } catch {
     const scratch = h("textarea", { class: "visually-hidden", "aria-hidden": "true", tabindex: "-1" });
     scratch.value = text;
-    document.body.appendChild(scratch);
+    // Inside an open modal dialog, since everything outside it is inert.
+    (document.querySelector("dialog[open]") ?? document.body).appendChild(scratch);
     scratch.select();
     const ok = document.execCommand("copy");
     scratch.remove();
@@ -297,7 +315,7 @@ export async function copyText(text: string): Promise<boolean> {
   }
 }
 
-export function copyButton(label: string, text: () => string): HTMLButtonElement {
+export function copyButton(label: string, text: () => string, onCopied?: () => void): HTMLButtonElement {
   const button = h(
     "button",
     { type: "button", class: "secondary small", "aria-label": `Copy ${label}` },
@@ -305,6 +323,7 @@ export function copyButton(label: string, text: () => string): HTMLButtonElement
   );
   button.addEventListener("click", async () => {
     const ok = await copyText(text());
+    if (ok) onCopied?.();
     notify(ok ? `${label} copied to the clipboard` : `Could not copy the ${label.toLowerCase()}`);
     button.textContent = ok ? "Copied" : "Copy";
     window.setTimeout(() => {
@@ -314,8 +333,15 @@ export function copyButton(label: string, text: () => string): HTMLButtonElement
   return button;
 }
 
-/** A read-only value with a copy button, e.g. a client ID. */
-export function copyable(label: string, value: string, options: { mono?: boolean } = {}): HTMLElement {
+/**
+ * A read-only value with a copy button, e.g. a client ID. `onCopied` hears the button's copies and
+ * the browser's own (the value selected and copied).
+ */
+export function copyable(
+  label: string,
+  value: string,
+  options: { mono?: boolean; onCopied?: () => void } = {},
+): HTMLElement {
   const id = uid("copy");
   return h(
     "div",
@@ -331,8 +357,9 @@ export function copyable(label: string, value: string, options: { mono?: boolean
         value,
         class: options.mono === false ? undefined : "mono",
         onfocus: (event) => (event.target as HTMLInputElement).select(),
+        oncopy: () => options.onCopied?.(),
       }),
-      copyButton(label, () => value),
+      copyButton(label, () => value, options.onCopied),
     ),
   );
 }

@@ -2,7 +2,7 @@
 // fields before sending, dialogs holding such a form, actions behind a confirmation, switches that
 // save at once, keys suggested from names and a choice between kinds. One copy of each keeps their
 // markup, which the browser tests and screen readers rely on, the same from screen to screen.
-import { type Child, confirmAction, type DialogHandle, h, openDialog, uid } from "./dom.js";
+import { type Child, confirmAction, copyable, type DialogHandle, h, openDialog, uid } from "./dom.js";
 import { attempt, section } from "./view.js";
 
 /** Text for screen readers only, e.g. the heading of a column of row buttons. */
@@ -148,6 +148,76 @@ export function formDialog(
     description: options.description,
     wide: options.wide,
     content: [form],
+  });
+  return dialog;
+}
+
+/**
+ * Shows what Latchkey keeps only a hash of (an API key, a directory's token), this once. Until the
+ * secret has been copied, every way out — Done, ×, Escape — stops first on a warning that closing
+ * loses it for good; the warning's own button closes. `values` may add what is not secret (a base URL).
+ */
+export function secretDialog(options: {
+  title: string;
+  description: string;
+  secret: { label: string; value: string };
+  values?: { label: string; value: string }[];
+  /** False when the secret also went elsewhere (an invitation sent by e-mail): no warning. */
+  lostIfUncopied?: boolean;
+}): DialogHandle {
+  let copied = options.lostIfUncopied === false;
+  const { label } = options.secret;
+  const warning = h(
+    "div",
+    { class: "alert warning", role: "alert", hidden: true },
+    h("p", null, `${label} not copied yet. Once this dialog closes, it cannot be shown again.`),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "secondary", onclick: () => (warning.hidden = true) }, "Back"),
+      h(
+        "button",
+        { type: "button", class: "danger", onclick: () => dialog.close() },
+        "Close without copying",
+      ),
+    ),
+  );
+  /** True when it may close now; otherwise shows the warning (once open, Done does not ask again). */
+  const mayClose = (): boolean => {
+    if (copied) return true;
+    warning.hidden = false;
+    warning.querySelector<HTMLButtonElement>("button.secondary")?.focus();
+    return false;
+  };
+  const dialog = openDialog({
+    title: options.title,
+    description: options.description,
+    mayClose,
+    content: [
+      (options.values ?? []).map((v) => copyable(v.label, v.value)),
+      copyable(label, options.secret.value, {
+        onCopied: () => {
+          copied = true;
+          warning.hidden = true;
+        },
+      }),
+      warning,
+      h(
+        "div",
+        { class: "actions" },
+        h(
+          "button",
+          {
+            type: "button",
+            class: "primary",
+            onclick: () => {
+              if (mayClose()) dialog.close();
+            },
+          },
+          "Done",
+        ),
+      ),
+    ],
   });
   return dialog;
 }

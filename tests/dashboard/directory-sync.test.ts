@@ -13,12 +13,18 @@ import { callApi, narrowMachineToken } from "../helpers/management.js";
 import { assertScimError, organizationWithConnection, scim } from "../scim/scim-helpers.js";
 import { assertAccessible, screenshot, signedInDashboard } from "./dashboard-browser.js";
 
-/** The token and base URL the dialog shows once, then the dialog closed with Done. */
+/** The token and base URL the dialog shows once, then the dialog closed with Done once copied. */
 async function tokenFromDialog(page: Page): Promise<{ token: string; baseUrl: string }> {
   const dialog = page.getByRole("dialog", { name: /: the token$/ });
   await dialog.waitFor();
   const token = await dialog.getByLabel("Secret token", { exact: true }).inputValue();
   const baseUrl = await dialog.getByLabel("SCIM base URL", { exact: true }).inputValue();
+  // Copying the base URL is not copying the token: Done still warns.
+  await dialog.getByRole("button", { name: "Copy SCIM base URL" }).click();
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await dialog.getByRole("alert").getByText("Secret token not copied yet").waitFor();
+  await dialog.getByRole("button", { name: "Copy Secret token" }).click();
+  await dialog.getByRole("alert").waitFor({ state: "hidden" });
   await dialog.getByRole("button", { name: "Done" }).click();
   await dialog.waitFor({ state: "detached" });
   return { token, baseUrl };

@@ -119,6 +119,23 @@ for (const { kind, skip } of await databaseKinds()) {
       await page.getByRole("checkbox", { name: "Show accepted and withdrawn invitations" }).check();
       await row.getByRole("cell", { name: "Withdrawn" }).waitFor();
       assert.equal(await withdraw.count(), 0, "a withdrawn invitation cannot be withdrawn again");
+
+      // Not sent by e-mail, the link exists only in the dialog: closing before copying it warns.
+      await page.getByRole("button", { name: "Invite someone" }).click();
+      await dialog.getByLabel("Email address").fill("ida.lewis@example.com");
+      await dialog.getByRole("checkbox", { name: "Send the invitation by e-mail" }).uncheck();
+      await dialog.getByRole("button", { name: "Invite" }).click();
+      const unsent = page.getByRole("dialog", { name: "Invitation for ida.lewis@example.com" });
+      await unsent.getByText("Send this link to the invitee").waitFor();
+      await unsent.getByRole("button", { name: "Done" }).click();
+      await unsent.getByRole("alert").getByText("Invitation link not copied yet").waitFor();
+      await unsent.getByRole("button", { name: "Copy Invitation link" }).click();
+      await unsent.getByRole("button", { name: "Done" }).click();
+      await unsent.waitFor({ state: "detached" });
+      assert.deepEqual(
+        (await invites()).body.invites.map((i) => [i.email, i.is_sent]),
+        [["ida.lewis@example.com", false]],
+      );
       assert.deepEqual(dashboard.problems, []);
     });
 
@@ -162,7 +179,22 @@ for (const { kind, skip } of await databaseKinds()) {
       const key = await once.getByRole("textbox", { name: "API key" }).inputValue();
       assert.match(key, /^lk_[0-9a-f]{16}_[A-Za-z0-9]{43}$/);
       await assertAccessible(page, "API key shown once");
+      // Not copied yet: Done, × and Escape stop on a warning instead of losing the key.
+      const notCopied = once.getByRole("alert").filter({ hasText: "API key not copied yet" });
       await once.getByRole("button", { name: "Done" }).click();
+      await notCopied.waitFor();
+      await assertAccessible(page, "API key not copied yet");
+      await once.getByRole("button", { name: "Back" }).click();
+      await notCopied.waitFor({ state: "hidden" });
+      await page.keyboard.press("Escape");
+      await notCopied.waitFor();
+      await once.getByRole("button", { name: "Close", exact: true }).click();
+      assert.ok(await once.isVisible(), "still open");
+      await once.getByRole("button", { name: "Copy API key" }).click();
+      await status("API key copied to the clipboard");
+      await notCopied.waitFor({ state: "hidden" });
+      await once.getByRole("button", { name: "Done" }).click();
+      await once.waitFor({ state: "detached" });
 
       const verified = await verify(key);
       assert.equal(verified.status, 200, JSON.stringify(verified.body));
@@ -189,7 +221,10 @@ for (const { kind, skip } of await databaseKinds()) {
       const rotatedDialog = page.getByRole("dialog", { name: "Beacon reader: the key" });
       const rotated = await rotatedDialog.getByRole("textbox", { name: "API key" }).inputValue();
       assert.notEqual(rotated, key);
+      // The warning's own button closes without copying (the test has read the key already).
       await rotatedDialog.getByRole("button", { name: "Done" }).click();
+      await rotatedDialog.getByRole("button", { name: "Close without copying" }).click();
+      await rotatedDialog.waitFor({ state: "detached" });
       await row.getByText(`${rotated.slice(0, 19)}_…${rotated.slice(-4)}`).waitFor();
       assert.equal((await verify(key)).status, 401, "the old key is refused");
       assert.equal((await verify(rotated)).status, 200, "the new key is accepted");

@@ -3,9 +3,16 @@
 // once, when it is made or rotated (Latchkey keeps only its hash); the list shows its visible
 // prefix and last characters, and when and from where it was last verified.
 import { api, query } from "../api.js";
-import { copyable, emptyState, field, formatDate, h, notify, replace, selectField } from "../dom.js";
+import { emptyState, field, formatDate, h, notify, replace, selectField } from "../dom.js";
 import { errorBox, leftScreen, load, pageHeader, type Screen, section } from "../view.js";
-import { formDialog, kindChoice, listTable, visuallyHidden, whenConfirmed } from "../widgets.js";
+import {
+  formDialog,
+  kindChoice,
+  listTable,
+  secretDialog,
+  visuallyHidden,
+  whenConfirmed,
+} from "../widgets.js";
 
 interface ApiKey {
   id: string;
@@ -260,12 +267,9 @@ function createDialog(apis: ApiWithScopes[], refresh: () => Promise<void>): void
 
 /** A key, shown this once. */
 function showKey(name: string, key: string): void {
-  formDialog({
+  secretDialog({
     title: `${name}: the key`,
     description: "Copy the key now: Latchkey keeps only its hash and cannot show it again.",
-    submitLabel: "Done",
-    fields: [],
-    content: [copyable("API key", key)],
-    submit: async (dialog) => dialog.close(),
+    secret: { label: "API key", value: key },
   });
 }

@@ -3,9 +3,9 @@
 // asked; the link is shown once, since Latchkey keeps only a hash of its code) and withdrawing an
 // invitation. Accepted and withdrawn ones are listed on request.
 import { api, query } from "../api.js";
-import { checkbox, copyable, field, formatDate, h, notify, replace } from "../dom.js";
+import { checkbox, field, formatDate, h, notify, replace } from "../dom.js";
 import { errorBox, leftScreen, section } from "../view.js";
-import { formDialog, listTable, visuallyHidden, whenConfirmed } from "../widgets.js";
+import { formDialog, listTable, secretDialog, visuallyHidden, whenConfirmed } from "../widgets.js";
 import type { Role } from "./roles.js";
 
 interface Invite {
@@ -176,15 +176,13 @@ function inviteDialog(
 
 /** The new invitation's link, shown this once. */
 function linkDialog(invite: CreatedInvite): void {
-  formDialog({
+  secretDialog({
     title: `Invitation for ${invite.email}`,
     description: invite.is_sent
       ? "The invitation is on its way by e-mail. This is its link, shown only now."
       : "Send this link to the invitee. It is shown only now: Latchkey keeps no copy it could show again.",
-    submitLabel: "Done",
-    fields: [],
-    content: [copyable("Invitation link", invite.invite_link)],
-    submit: async (dialog) => dialog.close(),
+    secret: { label: "Invitation link", value: invite.invite_link },
+    lostIfUncopied: !invite.is_sent,
   });
 }
 

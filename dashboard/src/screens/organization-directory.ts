@@ -19,7 +19,7 @@ import {
   selectField,
 } from "../dom.js";
 import { attempt, errorBox, scopesMissing, section } from "../view.js";
-import { deleteButton, formDialog, pageForm, whenConfirmed } from "../widgets.js";
+import { deleteButton, pageForm, secretDialog, whenConfirmed } from "../widgets.js";
 import { isEnterprise } from "./connection-form.js";
 import { loadConnections } from "./connections.js";
 import type { Role } from "./roles.js";
@@ -240,18 +240,13 @@ async function enterpriseConnections(orgCode: string): Promise<{ id: string; dis
 
 /** The token, this once. */
 function showToken(directory: Directory, how: "made" | "replaced"): void {
-  formDialog({
+  secretDialog({
     title: `${directory.directory_name}: the token`,
     description:
       how === "made"
         ? "Give the identity provider the base URL and this token (Okta: HTTP Header authentication; Entra ID: Secret token). Copy it now: Latchkey keeps only its hash and cannot show it again."
         : "Paste this token into the identity provider now: the old one no longer works. Latchkey keeps only its hash and cannot show it again.",
-    submitLabel: "Done",
-    fields: [],
-    content: [
-      copyable("SCIM base URL", directory.scim_base_url),
-      copyable("Secret token", directory.secret_token ?? ""),
-    ],
-    submit: async (dialog) => dialog.close(),
+    values: [{ label: "SCIM base URL", value: directory.scim_base_url }],
+    secret: { label: "Secret token", value: directory.secret_token ?? "" },
   });
 }
