@@ -7,9 +7,9 @@
 // someone else, with a password of their own. In both cases the person is sent a one-time code at
 // the account's address (one-time-codes.ts, purpose verify_email, with its limits), and the provider
 // account is linked only when the code comes back from the same browser, on the same authorization
-// request. Then the address counts as proved: an unproven password set by someone else goes (as
-// for a passwordless sign-in, email-code.routes.ts), the address is marked verified, and the sign-in
-// goes on through proceed() with amr ["ext", "email"].
+// request. Then the address counts as proved: every way in someone else may have added goes (a
+// password, providers, passkeys: dropUnprovenAccess in users.service.ts), the address is marked
+// verified, and the sign-in goes on through proceed() with amr ["ext", "email"].
 //
 // A provider that never tells an address (X; the catalog's asksForEmail) proves no mailbox at all:
 // before an account is created or linked, the person types an address and the code goes there —
@@ -314,10 +314,9 @@ export function registerConnectionEmailProof(
       if (!connection) throw optionGone(locale);
       const refusal = await organizationRefusal(services.oauth, authorization, user.id);
       if (refusal) throw cannotSignInHere(locale, refusal);
-      // The mailbox's owner is here: a password someone set before the address was ever proved
-      // stops working (and every session made with it), as for a passwordless sign-in.
-      if (user.email_verified !== 1 && user.password_hash !== null)
-        await services.users.dropUnprovenPassword(user.id);
+      // The mailbox's owner is here: what someone added before the address was ever proved stops
+      // working, as for a passwordless sign-in (dropUnprovenAccess); this provider is linked after.
+      if (user.email_verified !== 1) await services.users.dropUnprovenAccess(user.id);
       const verified = await services.users.markEmailVerified(user.id, checked.email);
       if (!verified) return expired(reply);
       const identity = await linkIdentity(verified, link, locale);

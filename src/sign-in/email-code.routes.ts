@@ -302,11 +302,11 @@ export function registerEmailCodeRoutes(
       if (!user || user.email !== checked.email || user.is_suspended === 1) return expired(reply);
       const refusal = await organizationRefusal(services.oauth, step.authorization, user.id);
       if (refusal) return expired(reply);
-      // An address never proved before may have been claimed by someone else first, with a password
-      // of their own (sign-up with another person's address): the mailbox's owner signing in by code
-      // ends that password and every session made with it, or it would stay a way in.
-      if (purpose === "sign_in" && user.email_verified !== 1 && user.password_hash !== null)
-        await services.users.dropUnprovenPassword(user.id);
+      // An address never proved before may have been claimed by someone else first (a sign-up with
+      // another person's address and a password of their own, or through a provider that does not
+      // check e-mail addresses): the mailbox's owner signing in or resetting the password by code
+      // ends every way in they added, or it would stay one (dropUnprovenAccess).
+      if (user.email_verified !== 1) await services.users.dropUnprovenAccess(user.id);
       // The code proves the mailbox: the address is verified by it.
       let signedIn = await services.users.markEmailVerified(user.id, checked.email);
       if (!signedIn) return expired(reply);

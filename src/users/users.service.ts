@@ -232,15 +232,22 @@ export class UsersService {
   }
 
   /**
-   * Ends a password nobody proved the address for (set at a sign-up with an unverified address),
-   * with every session and grant made with it: the mailbox's owner just proved the address by code.
+   * The mailbox's owner has just proved an address nobody had proved before (a sign-in code, a
+   * password reset, a provider linked by e-mail code). Whoever set the account up may have been
+   * someone else using that address — a sign-up with a password, or a provider that does not check
+   * its `email` claim — so every way in they could have added stops working: the password, the
+   * providers linked, the passkeys, and every session and grant. Second factors stay: they keep
+   * nobody out who proves the account's other factor, and dropping them would let a mailbox's
+   * holder past the factor of an owner who never verified their address.
    */
-  async dropUnprovenPassword(userId: string): Promise<void> {
+  async dropUnprovenAccess(userId: string): Promise<void> {
     await inTransaction(this.db, async (trx) => {
       const store = new UsersStore(trx);
       const now = this.clock.now();
       await store.update(userId, { password_hash: null, updated_at: now });
-      await store.revokeEverything(userId, now, "unproven password dropped");
+      await trx.deleteFrom("external_identities").where("user_id", "=", userId).execute();
+      await trx.deleteFrom("passkeys").where("user_id", "=", userId).execute();
+      await store.revokeEverything(userId, now, "address proved: unproven access dropped");
     });
   }
 

@@ -3,7 +3,7 @@
 // that does not vouch for an address an account has sends a code there; a wrong code, a code typed
 // in another browser, or nothing typed links nothing; the right code from the same browser links
 // the provider account and signs in (amr ext + otp); an account that never proved its address loses
-// the password someone may have set for it; an administrator's address gets no code.
+// the password and providers someone may have added to it; an administrator's address gets no code.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -169,6 +169,44 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal(user.email_verified, 1, "the code proved the address");
       assert.equal(user.password_hash, null, "the password set before the address was proved is gone");
       assert.deepEqual(await linkedTo(squatted.id), [trusted.id]);
+    });
+
+    it("unlinks a provider that made an account on an address it does not vouch for, once the mailbox's owner signs in by code", async () => {
+      // Someone controls a provider account whose unchecked `email` claim is another person's
+      // address (the nOAuth pattern) and signs in first: the account is made on their word.
+      const email = "early-bird@provider.test";
+      const squatting = await provider("early-bird");
+      const squatter = new UserAgent(server.url);
+      await signInThrough(squatter, squatting);
+      const made = (await server.services.users.store.findByEmail(email))!;
+      assert.equal(made.email_verified, 0);
+      assert.deepEqual(await linkedTo(made.id), [squatting.id]);
+
+      // The address's owner signs in by a code sent to it (a minute later: the cool-down per address).
+      await server.storage.db
+        .deleteFrom("rate_limits")
+        .where("key", "=", `code:cool-down:${email}`)
+        .execute();
+      const owner = new UserAgent(server.url);
+      const start = await owner.redirectFrom(authRequest(server, app.clientId));
+      const hidden = await owner.openForm(new URL(`/auth/email-code${start.search}`, server.url));
+      assert.equal((await owner.postForm("/auth/email-code", { ...hidden, email })).status, 200);
+      const { code } = await lastCodeTo(email);
+      const signedIn = await owner.postForm("/auth/email-code/verify", { ...hidden, code });
+      assert.equal(signedIn.status, 303, await signedIn.clone().text());
+      assert.equal((await server.services.users.store.findById(made.id))!.email_verified, 1);
+      assert.deepEqual(await linkedTo(made.id), [], "the provider linked before the proof is unlinked");
+
+      // The provider's word alone no longer signs in: it needs the code the owner now receives.
+      await server.storage.db
+        .deleteFrom("rate_limits")
+        .where("key", "=", `code:cool-down:${email}`)
+        .execute();
+      const again = await signInThrough(new UserAgent(server.url), squatting);
+      const page = await again.text();
+      assert.equal(again.status, 200, page.slice(0, 400));
+      assert.match(page, /action="\/auth\/connections\/link"/);
+      assert.deepEqual(await linkedTo(made.id), []);
     });
 
     it("sends no code for an administrator's address", async () => {

@@ -11,6 +11,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import type { Clock } from "../../src/clock.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
+import { codeIn, messagesTo } from "../helpers/mail.js";
 import { freePort, startTestServer, type TestServer } from "../helpers/server.js";
 import { exchangeCode, idTokenClaims, pkcePair } from "../helpers/tokens.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
@@ -356,6 +357,40 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.equal((await silent()).get("error"), "login_required", "no passkey yet: through the pages");
       await new SoftAuthenticator().saveFor(server, user.id);
       assert.ok((await silent()).get("code"), "with a passkey the session is enough again");
+    });
+
+    it("drops a passkey added before the account's address was proved, when the mailbox's owner signs in by code", async () => {
+      // Someone signed up with another person's address (unverified) and added a passkey of theirs.
+      const email = `claimed-${Date.now()}@example.com`;
+      const squatted = await server.services.users.create({ email, password: "the squatter's passphrase" });
+      const key = new SoftAuthenticator();
+      await key.saveFor(server, squatted.id);
+      const before = await signInWith((challenge) =>
+        key.assert(squatted.id, { challenge, rpId, origin, counter: 1 }),
+      );
+      assert.equal(before.reply.status, 303, "the passkey signs in while the address is unproved");
+
+      const owner = new UserAgent(server.url);
+      const start = await owner.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK));
+      const hidden = await owner.openForm(new URL(`/auth/email-code${start.search}`, server.url));
+      assert.equal((await owner.postForm("/auth/email-code", { ...hidden, email })).status, 200);
+      const [mail] = await messagesTo(server, email);
+      const signedIn = await owner.postForm("/auth/email-code/verify", {
+        ...hidden,
+        code: codeIn(mail!.text),
+      });
+      assert.equal(signedIn.status, 303, await signedIn.clone().text());
+
+      const after = await signInWith((challenge) =>
+        key.assert(squatted.id, { challenge, rpId, origin, counter: 2 }),
+      );
+      assert.notEqual(after.reply.status, 303, "the squatter's passkey opens nothing any more");
+      const left = await server.storage.db
+        .selectFrom("passkeys")
+        .select("id")
+        .where("user_id", "=", squatted.id)
+        .execute();
+      assert.deepEqual(left, []);
     });
 
     it("offers no passkey under an issuer whose host is an IP address (no RP ID a browser accepts)", async () => {
