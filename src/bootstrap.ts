@@ -79,16 +79,17 @@ export async function bootstrap(
         const created = await services.applications.create({ type: "m2m", name: BOOTSTRAP_APPLICATION_NAME });
         clientId = created.application.id;
         result.generatedManagementClient = { clientId, clientSecret: created.secret! };
+        await trx.updateTable("business").set({ bootstrap_client_id: clientId }).execute();
       } else {
         // While still authorised, the generated bootstrap application keeps every scope as new
-        // versions add some (an administrator who deauthorised it is not overruled).
+        // versions add some (an administrator who deauthorised it is not overruled). Known by its
+        // stored id, never by its name: any machine allowed to rename applications could take
+        // that (migration 0046).
         const bootstrapApp = await trx
-          .selectFrom("applications")
-          .innerJoin("api_applications", "api_applications.application_id", "applications.id")
-          .select("applications.id")
+          .selectFrom("business")
+          .innerJoin("api_applications", "api_applications.application_id", "business.bootstrap_client_id")
+          .select("api_applications.application_id as id")
           .where("api_applications.api_id", "=", api.id)
-          .where("applications.name", "=", BOOTSTRAP_APPLICATION_NAME)
-          .where("applications.type", "=", "m2m")
           .executeTakeFirst();
         clientId = bootstrapApp?.id;
       }

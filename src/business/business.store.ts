@@ -8,11 +8,18 @@ import type { BusinessTable } from "../storage/schema.js";
 export const DEFAULT_BUSINESS_NAME = "Latchkey";
 
 export type BusinessRow = Selectable<BusinessTable>;
-// The dashboard's application is set by bootstrap alone (src/dashboard/dashboard-app.ts); the
-// sign-in methods by setSignInMethods alone, which keeps at least one of them on.
+// The dashboard's and the Management API's generated applications are set by bootstrap alone
+// (src/dashboard/dashboard-app.ts, src/bootstrap.ts); the sign-in methods by setSignInMethods
+// alone, which keeps at least one of them on.
 export type BusinessChanges = Omit<
   Updateable<BusinessTable>,
-  "id" | "created_at" | "updated_at" | "dashboard_client_id" | "sign_in_password" | "sign_in_email_code"
+  | "id"
+  | "created_at"
+  | "updated_at"
+  | "dashboard_client_id"
+  | "bootstrap_client_id"
+  | "sign_in_password"
+  | "sign_in_email_code"
 >;
 
 /** Which ways of signing in the hosted pages offer (migration 0019). */

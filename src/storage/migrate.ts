@@ -48,6 +48,7 @@ import * as m0042 from "./migrations/0042_directory_assignable_roles.js";
 import * as m0043 from "./migrations/0043_sign_in_config_cache.js";
 import * as m0044 from "./migrations/0044_firebase_signer_key.js";
 import * as m0045 from "./migrations/0045_claims_cache.js";
+import * as m0046 from "./migrations/0046_bootstrap_client_id.js";
 
 /** Append only: a released migration is never edited, renamed or removed. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -94,6 +95,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0043_sign_in_config_cache": m0043,
   "0044_firebase_signer_key": m0044,
   "0045_claims_cache": m0045,
+  "0046_bootstrap_client_id": m0046,
 };
 
 /** After 0013 made addresses canonical: say which accounts share a mailbox (never merged silently). */

@@ -65,6 +65,8 @@ export interface BusinessTable {
   has_kinde_branding: Generated<number>;
   /** The admin dashboard's application (migration 0015); never set through the Management API. */
   dashboard_client_id: string | null;
+  /** The Management API application bootstrap generated (migration 0046); never set through the API. */
+  bootstrap_client_id: string | null;
   /** Which ways of signing in the hosted pages offer (migration 0019; 1 = offered). */
   sign_in_password: Generated<number>;
   sign_in_email_code: Generated<number>;

@@ -6,12 +6,16 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { bootstrap } from "../../src/bootstrap.js";
+import { BOOTSTRAP_APPLICATION_NAME, bootstrap } from "../../src/bootstrap.js";
+import { SecretBox } from "../../src/crypto/secret-box.js";
 import { findDashboardClientId } from "../../src/dashboard/dashboard-app.js";
+import { openStorage } from "../../src/storage/database.js";
+import { migrateToLatest } from "../../src/storage/migrate.js";
 import { dashboardToken } from "../helpers/dashboard.js";
-import { databaseKinds } from "../helpers/databases.js";
+import { databaseKinds, freshDatabase } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, narrowMachineToken } from "../helpers/management.js";
+import { migrateUpTo } from "../helpers/migrations.js";
 import { runCli } from "../helpers/process.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
@@ -286,6 +290,115 @@ for (const { kind, skip } of await databaseKinds()) {
       const users = await callApi(server, "GET", "/api/v1/users", { token: dashboard.access_token });
       assert.equal(users.status, 200);
       assert.ok(await adminSignsIn(server, ADMIN.password));
+    });
+
+    it("bootstrap grants every scope only to the application it generated, not to one given its name", async () => {
+      const generating = {
+        ...server.config,
+        bootstrap: { ...server.config.bootstrap, m2mClientId: undefined, m2mClientSecret: undefined },
+      };
+      const api = (await server.services.apis.store.findManagementApi())!;
+      const authorizedM2m = await server.storage.db
+        .selectFrom("api_applications")
+        .innerJoin("applications", "applications.id", "api_applications.application_id")
+        .select("applications.id")
+        .where("api_applications.api_id", "=", api.id)
+        .where("applications.type", "=", "m2m")
+        .execute();
+      // With no machine application authorised, a start generates one.
+      for (const { id } of authorizedM2m) await server.services.apis.deauthorizeApplication(api.id, id);
+      const generated = (await bootstrap(server.storage, server.secretBox, generating))
+        .generatedManagementClient!;
+      assert.ok(generated);
+      // A machine allowed only to update applications names its own as bootstrap's…
+      const { token, clientId } = await narrowMachineToken(server, ["update:applications"]);
+      const renamed = await callApi(server, "PATCH", `/api/v1/applications/${clientId}`, {
+        token,
+        body: { name: BOOTSTRAP_APPLICATION_NAME },
+      });
+      assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+      // …and the administrator deauthorises the generated one. The next start grants nothing new.
+      await server.services.apis.deauthorizeApplication(api.id, generated.clientId);
+      const again = await bootstrap(server.storage, server.secretBox, generating);
+      assert.equal(again.generatedManagementClient, undefined);
+      const scopes = await server.storage.db
+        .selectFrom("api_application_scopes")
+        .innerJoin("api_scopes", "api_scopes.id", "api_application_scopes.scope_id")
+        .select("api_scopes.key")
+        .where("api_application_scopes.application_id", "=", clientId)
+        .execute();
+      assert.deepEqual(
+        scopes.map((s) => s.key),
+        ["update:applications"],
+      );
+      for (const { id } of authorizedM2m) await server.services.apis.authorizeApplication(api.id, id);
+    });
+
+    it("migration 0046 adopts the oldest application of bootstrap's name, not a younger impostor", async () => {
+      const database = (await freshDatabase(kind))!;
+      const storage = await openStorage(database.target, { poolSize: 2 });
+      try {
+        await migrateUpTo(storage.db, "0045_claims_cache");
+        await storage.db
+          .insertInto("business")
+          .values({ id: "bus_1", name: "Latchkey", created_at: 1, updated_at: 1 })
+          .execute();
+        const issuer = "https://id.example.com";
+        await storage.db
+          .insertInto("apis")
+          .values({
+            id: "api_1",
+            name: "Management",
+            audience: `${issuer}/api`,
+            is_management_api: 1,
+            created_at: 1,
+          })
+          .execute();
+        for (const [id, createdAt] of [
+          ["genuine", 1],
+          ["impostor", 2],
+        ] as const) {
+          await storage.db
+            .insertInto("applications")
+            .values({
+              id,
+              name: BOOTSTRAP_APPLICATION_NAME,
+              type: "m2m",
+              client_secret_sealed: null,
+              access_token_lifetime: 86_400,
+              refresh_token_lifetime: 1_296_000,
+              id_token_lifetime: 3_600,
+              created_at: createdAt,
+              updated_at: createdAt,
+              org_code: null,
+            })
+            .execute();
+          await storage.db
+            .insertInto("api_applications")
+            .values({ api_id: "api_1", application_id: id, created_at: createdAt })
+            .execute();
+        }
+        await migrateToLatest(storage.db);
+        const stored = await storage.db
+          .selectFrom("business")
+          .select("bootstrap_client_id")
+          .executeTakeFirst();
+        assert.equal(stored?.bootstrap_client_id, "genuine");
+        await bootstrap(storage, new SecretBox(randomBytes(32)), { issuerUrl: issuer, bootstrap: {} });
+        const held = async (id: string) =>
+          (
+            await storage.db
+              .selectFrom("api_application_scopes")
+              .select("scope_id")
+              .where("application_id", "=", id)
+              .execute()
+          ).length;
+        assert.ok((await held("genuine")) > 50, "the generated application keeps every scope");
+        assert.equal(await held("impostor"), 0);
+      } finally {
+        await storage.close();
+        await database.drop();
+      }
     });
 
     it("bootstrap creates the administrator only when nobody has the address", async () => {
