@@ -29,6 +29,17 @@ describe("SecretBox", () => {
     assert.throws(() => box.open([v, id, iv, tag, flipped.toString("base64url")].join("."), "row:1"));
     assert.notEqual(box.seal("s3cret", "row:1"), sealed, "a fresh IV every time");
   });
+  it("accepts only the full 128-bit tag and a 96-bit IV, not a tag cut short", () => {
+    const sealed = box.seal("x");
+    const [v, id, iv, tag, body] = sealed.split(".");
+    const tagBytes = Buffer.from(tag!, "base64url");
+    for (const short of [4, 8, 12, 15]) {
+      const cut = [v, id, iv, tagBytes.subarray(0, short).toString("base64url"), body].join(".");
+      assert.throws(() => box.open(cut), /Malformed/, `a ${short}-byte tag`);
+    }
+    const longIv = [v, id, randomBytes(16).toString("base64url"), tag, body].join(".");
+    assert.throws(() => box.open(longIv), /Malformed/);
+  });
   it("names an unknown key clearly", () => {
     assert.throws(() => new SecretBox(randomBytes(32)).open(box.seal("x"), ""), /unknown master key/);
   });

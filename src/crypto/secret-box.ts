@@ -53,9 +53,15 @@ export class SecretBox {
     }
     const key = this.keys.get(id);
     if (!key) throw new Error(`Secret sealed with unknown master key ${id}; is LATCHKEY_MASTER_KEY right?`);
-    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
+    const ivBytes = Buffer.from(iv, "base64url");
+    const tagBytes = Buffer.from(tag, "base64url");
+    // Only what seal() makes: a 96-bit IV and the full 128-bit tag. GCM itself would check a tag
+    // cut to 4 bytes, and some sealed values come back from browsers (state, cookies), where a
+    // short tag would make forging one a 2^-32 guess instead of 2^-128 (NIST SP 800-38D §5.2.1.2).
+    if (ivBytes.length !== 12 || tagBytes.length !== 16) throw new Error("Malformed sealed secret");
+    const decipher = createDecipheriv("aes-256-gcm", key, ivBytes, { authTagLength: 16 });
     decipher.setAAD(Buffer.from(aad, "utf8"));
-    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    decipher.setAuthTag(tagBytes);
     return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString(
       "utf8",
     );
