@@ -6,7 +6,7 @@
 // a null clears it. A value must fit its property's type; a PATCH is all or nothing.
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { findApplication } from "../applications/find-application.js";
+import { findApplication, findChangeableApplication } from "../applications/find-application.js";
 import { ApiError } from "../management/errors.js";
 import { notFound, READ_ERRORS, WRITE_ERRORS } from "../management/responses.schemas.js";
 import { SuccessResponse, success } from "../management/schemas.js";
@@ -256,7 +256,7 @@ export function registerPropertyValuesRoutes(app: FastifyInstance): void {
       config: { scope: "update:application_properties" },
     },
     async (request) => {
-      const application = await findApplication(request, request.params.application_id);
+      const application = await findChangeableApplication(request, request.params.application_id);
       const { value } = request.body;
       const text = typeof value === "boolean" ? String(value) : value;
       return setOne(request, { context: "app", id: application.id }, request.params.property_key, text);

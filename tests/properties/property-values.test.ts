@@ -7,6 +7,7 @@
 // On both databases.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { storedDashboardClientId } from "../../src/dashboard/dashboard-app.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, narrowMachineToken } from "../helpers/management.js";
@@ -217,6 +218,26 @@ for (const { kind, skip } of await databaseKinds()) {
         const allowed = await api(method, path, body, (await narrowMachineToken(server, [scope])).token);
         assert.equal(allowed.status, 200, `${method} ${path} with ${scope}: ${JSON.stringify(allowed.body)}`);
       }
+    });
+
+    it("changes no value of the dashboard's application, nor of one stronger than the caller", async () => {
+      const { token } = await narrowMachineToken(server, ["update:application_properties"]);
+      const dashboardId = await storedDashboardClientId(server.storage.db);
+      assert.ok(dashboardId);
+      const onDashboard = await api(
+        "PUT",
+        `/api/v1/applications/${dashboardId}/properties/region`,
+        { value: "x" },
+        token,
+      );
+      assert.equal(onDashboard.status, 403);
+      assert.equal(errorCode(onDashboard.body), "DASHBOARD_APPLICATION_PROTECTED");
+      // A machine holding read:users, which the caller does not: its tokens' claims are not the caller's to set.
+      const stronger = await narrowMachineToken(server, ["read:users"]);
+      const path = `/api/v1/applications/${stronger.clientId}/properties/region`;
+      const onStronger = await api("PUT", path, { value: "x" }, token);
+      assert.equal(onStronger.status, 403);
+      assert.equal((await values(`/api/v1/applications/${stronger.clientId}/properties`)).region, null);
     });
   });
 }
