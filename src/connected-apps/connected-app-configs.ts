@@ -68,6 +68,18 @@ export class ConnectedAppConfigs {
   ): Promise<ConnectedAppRow> {
     const app = await this.require(key);
     this.validate({ ...this.inputOf(app), ...changes }, app.provider);
+    // The stored secret goes, with users' refresh tokens, wherever the endpoints point: whoever
+    // moves them must know the secret already, or a caller allowed to edit the app but never shown
+    // its secret could point the token endpoint at itself and receive both at the next refresh.
+    if (
+      changes.settings !== undefined &&
+      changes.client_secret === undefined &&
+      endpointsOf(changes.settings) !== endpointsOf(JSON.parse(app.settings) as ConnectedAppInput["settings"])
+    )
+      throw new ConnectedAppError(
+        "INVALID_REQUEST",
+        "Changing the provider's endpoints (issuer, authorization_url, token_url, revocation_url) needs client_secret in the same request",
+      );
     await this.ctx.db
       .updateTable("connected_apps")
       .set({
@@ -214,4 +226,14 @@ export class ConnectedAppConfigs {
       revocation_url: settings.revocation_url ?? metadata.revocation_endpoint,
     };
   }
+}
+
+/** The endpoints a generic provider's settings name, as one comparable string. */
+function endpointsOf(settings: ConnectedAppInput["settings"]): string {
+  return JSON.stringify([
+    settings?.issuer ?? null,
+    settings?.authorization_url ?? null,
+    settings?.token_url ?? null,
+    settings?.revocation_url ?? null,
+  ]);
 }

@@ -300,6 +300,46 @@ for (const { kind, skip } of await databaseKinds()) {
       }
     });
 
+    it("moves a provider's endpoints only for a caller who gives the client secret again", async () => {
+      const settings = {
+        authorization_url: provider.authorizationEndpoint,
+        token_url: provider.tokenEndpoint,
+        revocation_url: provider.revocationEndpoint,
+        client_auth: "basic",
+      };
+      for (const moved of [
+        { token_url: "https://collector.example/token" },
+        { revocation_url: "https://collector.example/revoke" },
+        { authorization_url: "https://collector.example/authorize" },
+        { issuer: "https://collector.example" },
+      ]) {
+        const refused = await callApi<{ errors: { code: string }[] }>(
+          server,
+          "PATCH",
+          "/api/v1/connected_apps/drive",
+          {
+            token,
+            body: { settings: { ...settings, ...moved } },
+          },
+        );
+        assert.equal(refused.status, 400, JSON.stringify(moved));
+        assert.equal(refused.body.errors[0]?.code, "INVALID_REQUEST");
+      }
+      const stored = (await server.services.connectedApps.find("drive"))!;
+      assert.equal(JSON.parse(stored.settings).token_url, provider.tokenEndpoint, "nothing changed");
+      // The same endpoints (another client_auth), or a move with the secret, are taken.
+      const same = await callApi(server, "PATCH", "/api/v1/connected_apps/drive", {
+        token,
+        body: { settings: { ...settings, client_auth: "body" } },
+      });
+      assert.equal(same.status, 200, JSON.stringify(same.body));
+      const withSecret = await callApi(server, "PATCH", "/api/v1/connected_apps/drive", {
+        token,
+        body: { settings, client_secret: provider.clientSecret },
+      });
+      assert.equal(withSecret.status, 200, JSON.stringify(withSecret.body));
+    });
+
     it("configures a generic OpenID Connect provider from its issuer's discovery document", async () => {
       const created = await callApi<{ connected_app: { settings: Record<string, string> } }>(
         server,

@@ -348,7 +348,7 @@ export const connectedApps: Screen = async (view) => {
         name: "client_secret",
         type: "password",
         autocomplete: "off",
-        hint: "Stored encrypted and never shown. Leave empty to keep the current secret.",
+        hint: "Stored encrypted and never shown. Leave empty to keep the current secret; changing the provider's endpoints needs it typed again.",
       });
       const callback = field({
         label: "Callback URL for your app",
