@@ -12,6 +12,7 @@
 import type { FastifyRequest } from "fastify";
 import { callerCovers } from "../applications/find-application.js";
 import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
+import { requireScope } from "../management/auth.js";
 import { ApiError } from "../management/errors.js";
 import type { Db } from "../storage/database.js";
 import {
@@ -95,12 +96,6 @@ async function refuseMachineVouching(
     );
 }
 
-function requireScope(request: FastifyRequest, scope: string, why: string): void {
-  const caller = request.caller;
-  if (caller && !caller.scopes.has(scope))
-    throw new ApiError("FORBIDDEN", `${why} needs ${scope}; the token does not grant it`);
-}
-
 /**
  * The guard for a write through the Management API: who vouches for addresses first
  * (refuseMachineVouching), then the applications the write affects. `enablementScopes`: changing
@@ -116,6 +111,13 @@ export function applicationGuard(
   return async (effect, db) => {
     const { enabledApplications, added, removed } = effect;
     await refuseMachineVouching(request, effect, db);
+    // A connection's home realm domains are also the addresses a SCIM directory using it may make
+    // accounts for (src/directories/scim-domains.ts): widening them is creating users.
+    if (effect.nextDomains !== undefined) {
+      const domains = (list: readonly string[] | undefined) => JSON.stringify([...(list ?? [])].sort());
+      if (domains(effect.nextDomains) !== domains(effect.current?.homeRealmDomains))
+        requireScope(request, "create:users", "Changing a connection's home realm domains");
+    }
     if (enablementScopes) {
       if (added.length > 0)
         requireScope(request, "create:application_connections", "Enabling a connection for an application");

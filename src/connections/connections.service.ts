@@ -91,6 +91,8 @@ export interface EnablementEffect {
    * update and replace; absent for writes that leave them alone (enablement, delete).
    */
   nextOptions?: ConnectionOptions;
+  /** Its home realm domains after the write, with nextOptions. */
+  nextDomains?: readonly string[];
 }
 /** `db` is the write's transaction: read through it (SQLite has one connection, held by the write). */
 export type EnablementGuard = (effect: EnablementEffect, db: Db) => Promise<void>;
@@ -250,6 +252,7 @@ export class ConnectionsService {
           added: applications,
           removed: [],
           nextOptions: validated.options,
+          nextDomains: validated.homeRealmDomains ?? [],
         },
         trx,
       );
@@ -418,7 +421,14 @@ export class ConnectionsService {
         removed = enabled.filter((a) => !wanted.includes(a));
       }
       await guard?.(
-        { current, enabledApplications: enabled, added, removed, nextOptions: validated.options },
+        {
+          current,
+          enabledApplications: enabled,
+          added,
+          removed,
+          nextOptions: validated.options,
+          nextDomains: validated.homeRealmDomains ?? [],
+        },
         trx,
       );
       // The secret was given for the client and provider the connection pointed at. A caller that

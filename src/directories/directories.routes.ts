@@ -3,6 +3,7 @@
 // which the organization's IdP calls, is src/directories/scim.routes.ts.
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { requireScope } from "../management/auth.js";
 import { ApiError } from "../management/errors.js";
 import {
   conflict,
@@ -186,6 +187,10 @@ export function registerDirectoriesRoutes(app: FastifyInstance): void {
       const { directory_name, assignable_role_keys } = request.body;
       if (directory_name === undefined && assignable_role_keys === undefined)
         throw new ApiError("NO_FIELDS_TO_UPDATE", "At least one field must be provided for update");
+      // The directory's groups then give those roles to the members it provisions: what
+      // create:organization_user_roles guards, which update:scim_directories alone must not reach.
+      if (assignable_role_keys !== undefined)
+        requireScope(request, "create:organization_user_roles", "Letting a directory's groups grant roles");
       const updated = await service(request).update(request.params.directory_id, {
         name: directory_name === undefined ? undefined : directoryName(directory_name),
         assignableRoleKeys: assignable_role_keys,

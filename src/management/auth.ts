@@ -180,3 +180,14 @@ export async function authenticateManagementCall(
   }
   return caller;
 }
+
+/**
+ * A write that reaches what another operation guards needs that operation's scope too (`why`
+ * names the write): e.g. enabling a connection for an application, or letting a directory's groups
+ * grant roles.
+ */
+export function requireScope(request: FastifyRequest, scope: string, why: string): void {
+  const caller = request.caller;
+  if (caller && !caller.scopes.has(scope))
+    throw new ApiError("FORBIDDEN", `${why} needs ${scope}; the token does not grant it`);
+}

@@ -113,7 +113,7 @@ export class MfaService {
    * no path skips it.
    */
   async requirement(
-    user: Pick<User, "id" | "email" | "mfa_offer_dismissed_at">,
+    user: Pick<User, "id" | "email" | "mfa_offer_dismissed_at" | "is_admin">,
     amr: readonly string[],
     orgCode?: string,
     /** The application asked for a second factor (acr_values, step-up): "required" for this sign-in. */
@@ -127,11 +127,27 @@ export class MfaService {
       settings.policy = "required";
       if (settings.enabledFactors.length === 0) settings.enabledFactors = ["mfa:authenticator_app"];
     }
-    if (settings.policy === "off") return undefined;
+    // An administrator is asked for every factor they own whatever the settings say: the policy and
+    // its factor list are a machine scope's to change (update:mfa), and turning the policy off, or
+    // leaving out their authenticator for an e-mailed code, must not lower what guards the
+    // dashboard (docs/security.md, "Who may do what").
+    const admin = user.is_admin === 1;
+    if (settings.policy === "off" && !admin) return undefined;
     const owned = (await this.store.factors(user.id)).filter((f) => f.verifiedAt !== null);
     const passkeys = await new PasskeysStore(this.db, this.clock).count(user.id);
     const hasRecoveryCodes =
       settings.recoveryCodes && owned.length > 0 && (await this.store.unusedRecoveryCodes(user.id)) > 0;
+    if (admin) {
+      const ownMethods = challengeMethods({
+        owned,
+        passkeys,
+        implicitEmail: false,
+        emailAllowed: !amr.includes("email"),
+        recoveryCodes: hasRecoveryCodes,
+      });
+      if (ownMethods.length > 0) return { kind: "mfa_challenge", methods: ownMethods, settings };
+      if (settings.policy === "off") return undefined;
+    }
     let methods = challengeMethods({
       owned: owned.filter((f) => settings.enabledFactors.includes(f.type)),
       passkeys: settings.passkeyPolicy !== "off" ? passkeys : 0,
@@ -180,7 +196,7 @@ export class MfaService {
    * authenticator that an application's step-up (acr_values) relies on; otherwise as for any sign-in.
    */
   async sessionMayChangeFactors(
-    user: Pick<User, "id" | "email" | "mfa_offer_dismissed_at">,
+    user: Pick<User, "id" | "email" | "mfa_offer_dismissed_at" | "is_admin">,
     amr: readonly string[],
   ): Promise<boolean> {
     if (await this.ownsFactor(user.id)) return secondFactorProved(amr);

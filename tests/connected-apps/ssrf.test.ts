@@ -160,6 +160,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const port = new URL(provider.origin).port;
       // Valid https URLs with a public-looking name: only resolution reveals the loopback address.
       await service.update("generic", {
+        client_secret: provider.clientSecret,
         settings: {
           authorization_url: `https://provider.test:${port}/authorize`,
           token_url: `https://provider.test:${port}/token`,
@@ -198,6 +199,7 @@ for (const { kind, skip } of await databaseKinds()) {
         assert.doesNotMatch(JSON.stringify(answer.body), NETWORK_DETAIL);
       } finally {
         await server.services.connectedApps.update("generic", {
+          client_secret: provider.clientSecret,
           settings: { authorization_url: provider.authorizationEndpoint, token_url: provider.tokenEndpoint },
         });
       }

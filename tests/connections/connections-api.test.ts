@@ -1016,6 +1016,33 @@ for (const { kind, skip } of await databaseKinds()) {
         token: creator.token,
       });
       assert.deepEqual(await server.services.connections.enabledApplications(own), []);
+
+      // Home realm domains are also what a SCIM directory may make accounts for: create:users too.
+      const t = Date.now();
+      const enterprise = await create(server, oidc(), creator.token);
+      assert.match(
+        await refused(server, "PATCH", `/api/v1/connections/${enterprise}`, 403, "FORBIDDEN", {
+          body: { options: { home_realm_domains: [`gmail-${t}.example`] } },
+          token: creator.token,
+        }),
+        /create:users/,
+      );
+      await refused(server, "POST", "/api/v1/connections", 403, "FORBIDDEN", {
+        body: oidc({ home_realm_domains: [`gmail-${t}.example`] }),
+        token: creator.token,
+      });
+      const widened = await narrowMachineToken(server, ["update:connections", "create:users"]);
+      const patched = await callApi(server, "PATCH", `/api/v1/connections/${enterprise}`, {
+        body: { options: { home_realm_domains: [`corp-${t}.example`] } },
+        token: widened.token,
+      });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      // Writing them back unchanged needs nothing more.
+      const same = await callApi(server, "PATCH", `/api/v1/connections/${enterprise}`, {
+        body: { display_name: "Renamed", options: { home_realm_domains: [`corp-${t}.example`] } },
+        token: creator.token,
+      });
+      assert.equal(same.status, 200, JSON.stringify(same.body));
     });
 
     it("lets only an administrator change the admin dashboard's connections", async () => {

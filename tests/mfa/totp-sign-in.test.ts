@@ -13,6 +13,7 @@ import { MFA_ACR } from "../../src/oauth/authorize.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
 import { messagesTo } from "../helpers/mail.js";
+import { callApi, narrowMachineToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { exchangeCode, idTokenClaims, pkcePair } from "../helpers/tokens.js";
 import { authorizationUrl, UserAgent } from "../helpers/user-agent.js";
@@ -114,6 +115,41 @@ for (const { kind, skip } of await databaseKinds()) {
         .where("type", "=", "user.updated")
         .execute();
       assert.deepEqual(events, [{ type: "user.updated", source: "user" }], "webhooks hear of it");
+    });
+
+    it("still asks an administrator for their authenticator after a machine turns MFA off or narrows it", async () => {
+      const admin = await createUser(server);
+      const { secret } = await enrol(admin);
+      await server.services.users.setAdmin(admin.id, true);
+      const member = await createUser(server);
+      await enrol(member);
+      offset += 30; // the enrolment used this step's code
+      const { token } = await narrowMachineToken(server, ["update:mfa"]);
+      for (const body of [
+        { policy: "off", enabled_factors: [] },
+        { policy: "required", enabled_factors: ["mfa:email"] },
+      ]) {
+        const changed = await callApi(server, "PUT", "/api/v1/mfa", { token, body });
+        assert.equal(changed.status, 200, JSON.stringify(changed.body));
+        const browser = new UserAgent(server.url);
+        const { reply, hidden, verifier } = await signIn(browser, admin);
+        const page = await reply.text();
+        assert.equal(reply.status, 200, `${JSON.stringify(body)}: ${page.slice(0, 200)}`);
+        assert.match(page, /authenticator app/i);
+        assert.doesNotMatch(page, /name="method" value="email"/, "not an e-mailed code instead");
+        const done = await browser.postForm("/auth/mfa/verify", {
+          ...hidden,
+          code: totpCodeAt(secret, clock.now()),
+        });
+        assert.equal(done.status, 303, await done.clone().text());
+        const claims = await claimsFor(done.headers.get("location")!, verifier);
+        assert.deepEqual([...(claims.amr as string[])].sort(), ["mfa", "otp", "pwd"]);
+        offset += 30;
+      }
+      // Everyone else follows the settings: with the policy off, the password alone signs in.
+      await callApi(server, "PUT", "/api/v1/mfa", { token, body: { policy: "off", enabled_factors: [] } });
+      const { reply } = await signIn(new UserAgent(server.url), member);
+      assert.equal(reply.status, 303);
     });
 
     it("asks for a current code at every sign-in and refuses a replayed one", async () => {

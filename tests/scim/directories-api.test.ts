@@ -301,6 +301,16 @@ for (const { kind, skip } of await databaseKinds()) {
         (await callApi(server, "POST", `${path}/rotate_secret_token`, { token: writer.token })).status,
         200,
       );
+      // Letting its groups grant roles is assigning roles: create:organization_user_roles too.
+      const roles = { assignable_role_keys: [] };
+      const alone = await callApi(server, "PATCH", path, { token: writer.token, body: roles });
+      assert.equal(alone.status, 403);
+      assert.match(JSON.stringify(alone.body), /create:organization_user_roles/);
+      const both = await narrowMachineToken(server, [
+        "update:scim_directories",
+        "create:organization_user_roles",
+      ]);
+      assert.equal((await callApi(server, "PATCH", path, { token: both.token, body: roles })).status, 200);
       assert.equal((await callApi(server, "DELETE", path, { token: writer.token })).status, 200);
     });
   });
