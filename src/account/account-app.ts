@@ -3,11 +3,15 @@
 // derived from the business row's id, registered when missing, whose code account-sign-in.ts
 // consumes itself. Why it is made this way is sign-in/first-party-sign-in.ts's header.
 import type { Services } from "../services.js";
-import { type FirstPartyApplication, firstPartyClientId } from "../sign-in/first-party-sign-in.js";
+import {
+  FIRST_PARTY_LABELS,
+  type FirstPartyApplication,
+  firstPartyClientId,
+} from "../sign-in/first-party-sign-in.js";
 
 export const ACCOUNT_APPLICATION: FirstPartyApplication = {
   name: "Account settings",
-  clientIdLabel: "latchkey-account-pages",
+  clientIdLabel: FIRST_PARTY_LABELS.account,
   callbackPath: "/account/callback",
 };
 

@@ -14,6 +14,7 @@ import {
   success,
 } from "../management/schemas.js";
 import { isPublicClient } from "../oauth/client-auth.js";
+import { isFirstPartyApplication } from "../sign-in/first-party-sign-in.js";
 import type { ApplicationType, ApplicationUrlKind } from "../storage/schema.js";
 import { registerAccessRolesRoutes } from "./access-roles.routes.js";
 import {
@@ -145,9 +146,12 @@ export function registerApplicationsRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const application = await findApplication(request, request.params.application_id);
-      const revealed = (await callerCovers(request, application.id))
-        ? request.services.applications.revealSecret(application)
-        : undefined;
+      // Latchkey's own applications' secrets are nobody's to keep (first-party-sign-in.ts).
+      const revealed =
+        (await callerCovers(request, application.id)) &&
+        !(await isFirstPartyApplication(request.services, application.id))
+          ? request.services.applications.revealSecret(application)
+          : undefined;
       return {
         ...success(),
         application: {

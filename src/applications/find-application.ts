@@ -4,6 +4,7 @@ import type { FastifyRequest } from "fastify";
 import { storedDashboardClientId } from "../dashboard/dashboard-app.js";
 import { managementAudience } from "../management/auth.js";
 import { ApiError } from "../management/errors.js";
+import { isFirstPartyApplication } from "../sign-in/first-party-sign-in.js";
 import type { ApplicationRow } from "./applications.store.js";
 
 export async function findApplication(request: FastifyRequest, id: string): Promise<ApplicationRow> {
@@ -23,6 +24,11 @@ export async function refuseProtectedApplication(request: FastifyRequest, id: st
   // every Management API grant.
   if (id === (await storedDashboardClientId(request.services.db)))
     throw new ApiError("DASHBOARD_APPLICATION_PROTECTED");
+  if (await isFirstPartyApplication(request.services, id))
+    throw new ApiError(
+      "FORBIDDEN",
+      "This is one of Latchkey's own applications (account pages, device sign-in, invitation links): it is not changed through the Management API",
+    );
   if (!(await callerCovers(request, id)))
     throw new ApiError(
       "FORBIDDEN",

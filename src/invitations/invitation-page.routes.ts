@@ -20,6 +20,7 @@ import { OAuthError } from "../oauth/errors.js";
 import { verifyChallenge } from "../oauth/pkce.js";
 import type { Services } from "../services.js";
 import { cookieOptions } from "../sign-in/cookies.js";
+import { FIRST_PARTY_LABELS, firstPartyIdFor } from "../sign-in/first-party-sign-in.js";
 import { INVITATION_CODE } from "./invitation-code.js";
 import { InvitationsService, invitationState } from "./invitations.service.js";
 
@@ -37,12 +38,9 @@ export function invitationsCallbackUrl(issuer: string): string {
   return `${issuer}/team_invitation/callback`;
 }
 
-/** The link's application's client ID: 32 hex digits, like every client ID (COMPAT.md §2.3). */
-async function invitationsClientId(services: Pick<Services, "business">): Promise<string> {
-  const { id } = await services.business.get();
-  return Buffer.from(sha256(`latchkey-invitation-pages:${id}`), "base64url")
-    .toString("hex")
-    .slice(0, 32);
+/** The link's application's client ID. */
+function invitationsClientId(services: Pick<Services, "business">): Promise<string> {
+  return firstPartyIdFor(services, FIRST_PARTY_LABELS.invitations);
 }
 
 /**

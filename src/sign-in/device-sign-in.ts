@@ -18,6 +18,7 @@ import type { User } from "../users/users.store.js";
 import type { BrowserSignIn } from "./browser-sign-in.js";
 import {
   type CallbackOutcome,
+  FIRST_PARTY_LABELS,
   type FirstPartyApplication,
   FirstPartySignIn,
   firstPartyClientId,
@@ -29,7 +30,7 @@ import type { SignInPolicy } from "./steps.js";
 
 const DEVICE_APPLICATION: FirstPartyApplication = {
   name: "Device sign-in",
-  clientIdLabel: "latchkey-device-pages",
+  clientIdLabel: FIRST_PARTY_LABELS.device,
   callbackPath: "/device/callback",
 };
 /** Where the callback may send the browser: /device, with a well-formed user code at most. */

@@ -66,15 +66,40 @@ export function firstPartyCallbackUrl(issuer: string, application: FirstPartyApp
   return `${issuer}${application.callbackPath}`;
 }
 
-/** The application's client ID: 32 hex digits, like every client ID (COMPAT.md §2.3). */
-export async function firstPartyClientId(
+/** What each of Latchkey's own applications mixes into its client ID (clientIdLabel). */
+export const FIRST_PARTY_LABELS = {
+  account: "latchkey-account-pages",
+  device: "latchkey-device-pages",
+  invitations: "latchkey-invitation-pages",
+} as const;
+
+/** The client ID of label's application: 32 hex digits, like every client ID (COMPAT.md §2.3). */
+export async function firstPartyIdFor(services: Pick<Services, "business">, label: string): Promise<string> {
+  const { id } = await services.business.get();
+  return Buffer.from(sha256(`${label}:${id}`), "base64url")
+    .toString("hex")
+    .slice(0, 32);
+}
+
+export function firstPartyClientId(
   services: Pick<Services, "business">,
   application: FirstPartyApplication,
 ): Promise<string> {
-  const { id } = await services.business.get();
-  return Buffer.from(sha256(`${application.clientIdLabel}:${id}`), "base64url")
-    .toString("hex")
-    .slice(0, 32);
+  return firstPartyIdFor(services, application.clientIdLabel);
+}
+
+/**
+ * Whether `applicationId` is one of Latchkey's own (account pages, device pages, invitation links):
+ * the Management API neither changes them nor shows their secret (find-application.ts). A callback
+ * URL added to one would receive codes for any signed-in person's session.
+ */
+export async function isFirstPartyApplication(
+  services: Pick<Services, "business">,
+  applicationId: string,
+): Promise<boolean> {
+  for (const label of Object.values(FIRST_PARTY_LABELS))
+    if ((await firstPartyIdFor(services, label)) === applicationId) return true;
+  return false;
 }
 
 /**

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { accountClientId } from "../../src/account/account-app.js";
 import { BOOTSTRAP_APPLICATION_NAME, bootstrap } from "../../src/bootstrap.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { findDashboardClientId } from "../../src/dashboard/dashboard-app.js";
@@ -399,6 +400,47 @@ for (const { kind, skip } of await databaseKinds()) {
         await storage.close();
         await database.drop();
       }
+    });
+
+    it("neither changes Latchkey's own applications nor shows their secrets", async () => {
+      // The account pages register theirs at first use.
+      await fetch(`${server.url}/account`, { redirect: "manual" });
+      const own = await accountClientId(server.services);
+      assert.ok(await server.services.applications.store.findById(own), "registered");
+      const { token } = await narrowMachineToken(server, [
+        "read:applications",
+        "update:applications",
+        "create:applications_redirect_uris",
+      ]);
+      const read = await callApi<{ application: { client_secret: string | null } }>(
+        server,
+        "GET",
+        `/api/v1/applications/${own}`,
+        { token },
+      );
+      assert.equal(read.status, 200);
+      assert.equal(read.body.application.client_secret, null);
+      for (const [method, path, body] of [
+        [
+          "POST",
+          `/api/v1/applications/${own}/auth_redirect_urls`,
+          { urls: ["https://collector.example/cb"] },
+        ],
+        ["PATCH", `/api/v1/applications/${own}`, { name: "Renamed" }],
+        ["POST", `/api/v1/applications/${own}/rotate_secret`, undefined],
+      ] as const) {
+        const refused = await callApi(server, method, path, { token, body });
+        assert.equal(refused.status, 403, `${method} ${path}`);
+      }
+      const urls = await server.storage.db
+        .selectFrom("application_urls")
+        .select("url")
+        .where("application_id", "=", own)
+        .execute();
+      assert.ok(
+        urls.every((u) => u.url.startsWith(server.url)),
+        JSON.stringify(urls),
+      );
     });
 
     it("bootstrap creates the administrator only when nobody has the address", async () => {
