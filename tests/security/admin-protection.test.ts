@@ -16,7 +16,7 @@ import { dashboardToken } from "../helpers/dashboard.js";
 import { databaseKinds, freshDatabase } from "../helpers/databases.js";
 import { createApplication, createUser } from "../helpers/fixtures.js";
 import { callApi, narrowMachineToken } from "../helpers/management.js";
-import { migrateUpTo } from "../helpers/migrations.js";
+import { insertApplication, insertInstallation, migrateUpTo } from "../helpers/migrations.js";
 import { runCli } from "../helpers/process.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
@@ -340,40 +340,18 @@ for (const { kind, skip } of await databaseKinds()) {
       const storage = await openStorage(database.target, { poolSize: 2 });
       try {
         await migrateUpTo(storage.db, "0045_claims_cache");
-        await storage.db
-          .insertInto("business")
-          .values({ id: "bus_1", name: "Latchkey", created_at: 1, updated_at: 1 })
-          .execute();
         const issuer = "https://id.example.com";
-        await storage.db
-          .insertInto("apis")
-          .values({
-            id: "api_1",
-            name: "Management",
-            audience: `${issuer}/api`,
-            is_management_api: 1,
-            created_at: 1,
-          })
-          .execute();
+        await insertInstallation(storage.db, issuer);
         for (const [id, createdAt] of [
           ["genuine", 1],
           ["impostor", 2],
         ] as const) {
-          await storage.db
-            .insertInto("applications")
-            .values({
-              id,
-              name: BOOTSTRAP_APPLICATION_NAME,
-              type: "m2m",
-              client_secret_sealed: null,
-              access_token_lifetime: 86_400,
-              refresh_token_lifetime: 1_296_000,
-              id_token_lifetime: 3_600,
-              created_at: createdAt,
-              updated_at: createdAt,
-              org_code: null,
-            })
-            .execute();
+          await insertApplication(storage.db, {
+            id,
+            name: BOOTSTRAP_APPLICATION_NAME,
+            type: "m2m",
+            createdAt,
+          });
           await storage.db
             .insertInto("api_applications")
             .values({ api_id: "api_1", application_id: id, created_at: createdAt })

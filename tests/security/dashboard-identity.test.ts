@@ -17,7 +17,7 @@ import { migrateToLatest } from "../../src/storage/migrate.js";
 import { dashboardToken } from "../helpers/dashboard.js";
 import { databaseKinds, freshDatabase } from "../helpers/databases.js";
 import { callApi, managementToken } from "../helpers/management.js";
-import { migrateUpTo } from "../helpers/migrations.js";
+import { insertApplication, insertInstallation, migrateUpTo } from "../helpers/migrations.js";
 import { freePort, startSecondInstance, startTestServer, type TestServer } from "../helpers/server.js";
 
 const ADMIN = { email: "root@example.com", password: "a root password nobody guesses" };
@@ -69,21 +69,7 @@ async function insertSpa(
   createdAt: number,
   callbacks: string[],
 ): Promise<void> {
-  await storage.db
-    .insertInto("applications")
-    .values({
-      id,
-      name: `spa ${id}`,
-      type: "spa",
-      client_secret_sealed: null,
-      access_token_lifetime: 86_400,
-      refresh_token_lifetime: 1_296_000,
-      id_token_lifetime: 3_600,
-      created_at: createdAt,
-      updated_at: createdAt,
-      org_code: null,
-    })
-    .execute();
+  await insertApplication(storage.db, { id, name: `spa ${id}`, type: "spa", createdAt });
   for (const url of callbacks)
     await storage.db
       .insertInto("application_urls")
@@ -287,20 +273,7 @@ for (const { kind, skip } of await databaseKinds()) {
         // registered later on the same callback, and one waiting for a future issuer (oldest).
         const issuer = "https://id.example.com";
         const future = "https://login.example.com";
-        await storage.db
-          .insertInto("business")
-          .values({ id: "bus_1", name: "Latchkey", created_at: 1, updated_at: 1 })
-          .execute();
-        await storage.db
-          .insertInto("apis")
-          .values({
-            id: "api_1",
-            name: "Management",
-            audience: `${issuer}/api`,
-            is_management_api: 1,
-            created_at: 1,
-          })
-          .execute();
+        await insertInstallation(storage.db, issuer);
         await insertSpa(storage, "waiting", 1, [`${future}/admin/callback`, EVIL]);
         await insertSpa(storage, "dashboard", 2, [`${issuer}/admin/callback`]);
         await insertSpa(storage, "later", 3, [`${issuer}/admin/callback`, EVIL]);
@@ -332,20 +305,7 @@ for (const { kind, skip } of await databaseKinds()) {
       try {
         await migrateUpTo(storage.db, "0014_role_and_user_api_scopes");
         const issuer = "https://id.example.com";
-        await storage.db
-          .insertInto("business")
-          .values({ id: "bus_1", name: "Latchkey", created_at: 1, updated_at: 1 })
-          .execute();
-        await storage.db
-          .insertInto("apis")
-          .values({
-            id: "api_1",
-            name: "Management",
-            audience: `${issuer}/api`,
-            is_management_api: 1,
-            created_at: 1,
-          })
-          .execute();
+        await insertInstallation(storage.db, issuer);
         await insertSpa(storage, "other", 1, ["https://app.example.com/admin/callback"]);
         await migrateToLatest(storage.db);
         assert.equal(await findDashboardClientId(storage.db, issuer), undefined);
