@@ -45,6 +45,8 @@ export interface SignInProgress {
   totpSecretSealed?: string;
   /** A code texted in this sign-in, with its number and expiry, sealed (MfaService.sendSmsCode). */
   smsChallengeSealed?: string;
+  /** A password chosen at a reset, sealed, set once the account's factor is proved (password-reset.ts). */
+  newPasswordSealed?: string;
 }
 
 /** A connection's account for `userId`, linked once the code sent to its address comes back. */

@@ -5,12 +5,12 @@
 // check (steps.ts via `proceed`) once the code comes back from the browser that asked for it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SignInMethods } from "../business/business.store.js";
+import type { SecretBox } from "../crypto/secret-box.js";
 import { t } from "../i18n/catalogue.js";
 import { DEFAULT_LOCALE } from "../i18n/locale.js";
 import { pagePasswordProblem } from "../i18n/problems.js";
 import { type AuthorizationRequest, organizationRefusal, type SignInProgress } from "../oauth/authorize.js";
 import type { Services } from "../services.js";
-import { inTransaction } from "../storage/database.js";
 import type { OneTimeCodePurpose } from "../storage/schema.js";
 import { canonicalEmail, emailProblem } from "../users/email.js";
 import { hashPassword } from "../users/passwords.js";
@@ -19,6 +19,7 @@ import type { BrowserSignIn, Form } from "./browser-sign-in.js";
 import { field, type SettleCounters } from "./browser-sign-in.js";
 import type { EmailCodeStep } from "./email-code-step.js";
 import { emailCodePage, emailCodeRequestPage, type FormContext, type SignInTarget } from "./pages.js";
+import { sealWaitingPassword, setResetPassword } from "./password-reset.js";
 import { clientNetwork } from "./rate-limit.js";
 
 /** What the sign-in routes share with these (sign-in.routes.ts). */
@@ -41,6 +42,8 @@ export interface SignInKit {
   ): Promise<FastifyReply>;
   signIn: BrowserSignIn;
   emailCode: EmailCodeStep;
+  /** Seals a reset's password while the account's second factor is asked (password-reset.ts). */
+  secretBox: SecretBox;
   /** Which methods the sign-in page offers (the business's setting). */
   methods(): Promise<Readonly<SignInMethods>>;
   /** The sign-in page, saying the method asked for is turned off (403; nothing checked). */
@@ -310,26 +313,32 @@ export function registerEmailCodeRoutes(
       // The code proves the mailbox: the address is verified by it.
       let signedIn = await services.users.markEmailVerified(user.id, checked.email);
       if (!signedIn) return expired(reply);
-      if (hash !== undefined) {
-        // Everyone holding the old password is signed out with it (every session and refresh token,
-        // setPasswordHash), other codes for the address end, and the owner is told, in the same
-        // transaction (ASVS 2.5.x, 3.3.3).
-        await inTransaction(services.db, async (trx) => {
-          const scoped = services.withDb(trx);
-          await scoped.users.setPasswordHash(user.id, hash);
-          await trx
-            .updateTable("one_time_codes")
-            .set({ consumed_at: services.clock.now() })
-            .where("email", "=", checked.email)
-            .where("consumed_at", "is", null)
-            .execute();
-          await services.mail.enqueue(trx, {
-            idempotencyKey: `password-changed:${step.codeId}`,
-            to: checked.email,
-            template: { kind: "password_changed" },
-          });
+      let authorization = step.authorization;
+      const owed =
+        hash !== undefined &&
+        (await services.mfa.requirement(signedIn, ["email"], authorization.orgCode, authorization.requireMfa))
+          ?.kind === "mfa_challenge";
+      if (hash !== undefined && owed) {
+        // The mailbox is proved; the factor this sign-in owes comes before the password changes.
+        authorization = await services.pending.recordProgress(step.requestId, authorization, {
+          userId: user.id,
+          amr: [],
+          browser: kit.signIn.browserBinding(request),
+          newPasswordSealed: sealWaitingPassword(kit.secretBox, step.requestId, user.id, {
+            hash,
+            codeId: step.codeId,
+          }),
         });
-        services.mail.wake();
+        request.log.info(
+          { event: "password_reset_waits", userId: user.id },
+          "password reset waits for the second factor",
+        );
+      } else if (hash !== undefined) {
+        await setResetPassword(
+          services,
+          { id: user.id, email: checked.email },
+          { hash, codeId: step.codeId },
+        );
         request.log.info({ event: "password_reset", userId: user.id }, "password reset by e-mail code");
         signedIn = (await services.users.store.findById(user.id)) ?? signedIn;
       } else {
@@ -338,7 +347,7 @@ export function registerEmailCodeRoutes(
           "user signed in with an e-mail code",
         );
       }
-      return kit.proceed(request, reply, step.requestId, step.authorization, signedIn, ["email"]);
+      return kit.proceed(request, reply, step.requestId, authorization, signedIn, ["email"]);
     });
   }
 

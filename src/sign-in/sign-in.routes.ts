@@ -35,6 +35,7 @@ import {
   STYLESHEET,
   signInPage,
 } from "./pages.js";
+import { openWaitingPassword, setResetPassword } from "./password-reset.js";
 import { clientNetwork } from "./rate-limit.js";
 import { mfaSettingsKnown, type SignInAccount } from "./sign-in-account.js";
 import { registerSignInFinish } from "./sign-in-finish.js";
@@ -205,7 +206,28 @@ export function registerSignInRoutes(
   ) => {
     // An invitation lets only its own address in, whatever proved who this is.
     const notInvited = invitationRefusal(authorization, user.email);
-    const step = notInvited ? undefined : await stepOf(user, amr, authorization, account);
+    let step = notInvited ? undefined : await stepOf(user, amr, authorization, account);
+    // A reset's password waits while the account's factor is owed, and takes effect once it is not
+    // (password-reset.ts) — only for the account and browser that chose it: another person signing
+    // in on this request (a link to it passed on) neither gets it nor carries it forward.
+    const earlier = authorization.signInProgress;
+    const waiting =
+      earlier?.newPasswordSealed !== undefined &&
+      earlier.userId === user.id &&
+      earlier.browser === signIn.browserBinding(request)
+        ? earlier.newPasswordSealed
+        : undefined;
+    if (waiting && step && step.kind !== "mfa_challenge") {
+      const chosen = openWaitingPassword(options.secretBox, requestId, user.id, waiting);
+      if (!chosen || !user.email) return expired(reply);
+      await setResetPassword(services, { id: user.id, email: user.email }, chosen);
+      request.log.info(
+        { event: "password_reset", userId: user.id },
+        "password reset by e-mail code and second factor",
+      );
+      user = (await services.users.store.findById(user.id)) ?? user;
+      step = await stepOf(user, amr, authorization, account);
+    }
     // A password's counters settle with the sign-in's writes when it ends here, else now.
     if (step?.kind === "done") {
       // The request as stored from here on: finish() writes it back with the session attached.
@@ -216,7 +238,12 @@ export function registerSignInRoutes(
     }
     await settle?.(services);
     if (!step) return signInPageWithError(request, reply, requestId, authorization, 403, notInvited!);
-    const progress = { userId: user.id, amr, browser: signIn.browserBinding(request) };
+    const progress = {
+      userId: user.id,
+      amr,
+      browser: signIn.browserBinding(request),
+      ...(waiting && step.kind === "mfa_challenge" ? { newPasswordSealed: waiting } : {}),
+    };
     if (step.kind === "verify_email")
       return sendEmailCode(request, reply, requestId, authorization, progress, step.email);
     if (step.kind === "mfa_challenge" || step.kind === "mfa_enroll")
@@ -373,6 +400,7 @@ export function registerSignInRoutes(
     proceed,
     signIn,
     emailCode,
+    secretBox: options.secretBox,
     methods,
     methodOff,
   });

@@ -12,7 +12,7 @@ import { totpCodeAt } from "../../src/mfa/totp.js";
 import { MFA_ACR } from "../../src/oauth/authorize.js";
 import { databaseKinds } from "../helpers/databases.js";
 import { CALLBACK, createApplication, createUser } from "../helpers/fixtures.js";
-import { messagesTo } from "../helpers/mail.js";
+import { codeIn, messagesTo } from "../helpers/mail.js";
 import { callApi, narrowMachineToken } from "../helpers/management.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { exchangeCode, idTokenClaims, pkcePair } from "../helpers/tokens.js";
@@ -150,6 +150,110 @@ for (const { kind, skip } of await databaseKinds()) {
       await callApi(server, "PUT", "/api/v1/mfa", { token, body: { policy: "off", enabled_factors: [] } });
       const { reply } = await signIn(new UserAgent(server.url), member);
       assert.equal(reply.status, 303);
+    });
+
+    it("changes a password reset by e-mail code only once the authenticator is proved too", async () => {
+      const user = await createUser(server);
+      const { secret, browser: signedIn } = await enrol(user);
+      offset += 30; // the enrolment used this step's code
+      const passwordOf = async () =>
+        (
+          await server.storage.db
+            .selectFrom("users")
+            .select("password_hash")
+            .where("id", "=", user.id)
+            .executeTakeFirst()
+        )?.password_hash;
+      const before = await passwordOf();
+      const resetting = new UserAgent(server.url);
+      const { verifier, challenge } = pkcePair();
+      const start = await resetting.redirectFrom(
+        authorizationUrl(server, spa.clientId, CALLBACK, {
+          scope: "openid email",
+          code_challenge: challenge,
+        }),
+      );
+      const hidden = await resetting.openForm(new URL(`/auth/forgot-password${start.search}`, server.url));
+      assert.equal(
+        (await resetting.postForm("/auth/forgot-password", { ...hidden, email: user.email })).status,
+        200,
+      );
+      const mail = (await messagesTo(server, user.email)).find((m) => m.kind === "password_reset_code")!;
+      const code = codeIn(mail.text);
+      const asked = await resetting.postForm("/auth/forgot-password/verify", {
+        ...hidden,
+        code,
+        password: "a brand new passphrase",
+      });
+      // The mailbox alone changes nothing: the authenticator is asked first.
+      assert.equal(asked.status, 200);
+      assert.match(await asked.text(), /Two-step verification/);
+      assert.equal(await passwordOf(), before, "the password is unchanged");
+      const silent = await signedIn.redirectFrom(
+        authorizationUrl(server, spa.clientId, CALLBACK, { prompt: "none" }),
+      );
+      assert.ok(silent.searchParams.get("code"), "the owner's session still stands");
+
+      const done = await resetting.postForm("/auth/mfa/verify", {
+        ...hidden,
+        code: totpCodeAt(secret, clock.now()),
+      });
+      assert.equal(done.status, 303, await done.clone().text());
+      const claims = await claimsFor(done.headers.get("location")!, verifier);
+      assert.deepEqual([...(claims.amr as string[])].sort(), ["email", "mfa", "otp"]);
+      assert.notEqual(await passwordOf(), before, "set once the factor is proved");
+      const ended = await signedIn.redirectFrom(
+        authorizationUrl(server, spa.clientId, CALLBACK, { prompt: "none" }),
+      );
+      assert.equal(
+        ended.searchParams.get("error"),
+        "login_required",
+        "the other session ended with the old password",
+      );
+      const signIn2 = await signIn(new UserAgent(server.url), {
+        email: user.email,
+        password: "a brand new passphrase",
+      });
+      assert.equal(signIn2.reply.status, 200, "the new password signs in (to the authenticator step)");
+      offset += 30;
+    });
+
+    it("sets a waiting reset password for no one else who signs in on the same request", async () => {
+      const resetter = await createUser(server);
+      await enrol(resetter);
+      offset += 30;
+      const other = await createUser(server);
+      const hashOf = async (id: string) =>
+        (
+          await server.storage.db
+            .selectFrom("users")
+            .select("password_hash")
+            .where("id", "=", id)
+            .executeTakeFirst()
+        )?.password_hash;
+      const [resetterBefore, otherBefore] = [await hashOf(resetter.id), await hashOf(other.id)];
+      const resetting = new UserAgent(server.url);
+      const start = await resetting.redirectFrom(authorizationUrl(server, spa.clientId, CALLBACK));
+      const hidden = await resetting.openForm(new URL(`/auth/forgot-password${start.search}`, server.url));
+      await resetting.postForm("/auth/forgot-password", { ...hidden, email: resetter.email });
+      const mail = (await messagesTo(server, resetter.email)).find((m) => m.kind === "password_reset_code")!;
+      const asked = await resetting.postForm("/auth/forgot-password/verify", {
+        ...hidden,
+        code: codeIn(mail.text),
+        password: "a password someone else chose",
+      });
+      assert.match(await asked.text(), /Two-step verification/);
+      // Someone else is sent to sign in on that request, and does.
+      const elsewhere = new UserAgent(server.url);
+      const form = await elsewhere.openForm(new URL(`/auth/sign-in${start.search}`, server.url));
+      const signedIn = await elsewhere.postForm("/auth/sign-in", {
+        ...form,
+        email: other.email,
+        password: other.password,
+      });
+      assert.equal(signedIn.status, 200, "on to setting up their own authenticator");
+      assert.equal(await hashOf(other.id), otherBefore, "their password is theirs");
+      assert.equal(await hashOf(resetter.id), resetterBefore, "and the resetter's waits for the factor");
     });
 
     it("asks for a current code at every sign-in and refuses a replayed one", async () => {
